@@ -1,0 +1,268 @@
+import { Writable } from 'node:stream'
+import { describe, expect, it } from 'vitest'
+import { createBody, observeBody, type BodyOutcome } from './body.js'
+import { isRoundTripError } from './errors.js'
+import { RoundTripResponse, createResponse } from './response.js'
+
+const enc = new TextEncoder()
+
+interface Observed {
+  response: Response
+  outcomes: Array<{ outcome: BodyOutcome; reason?: unknown }>
+  cancelled: unknown[]
+}
+
+/** A response whose body createBody makes, fed chunk by chunk on demand. */
+function produced(chunks: string[], contentType = 'text/plain'): Observed {
+  const cancelled: unknown[] = []
+  const queue = chunks.map((c) => enc.encode(c))
+  const { stream, sink } = createBody({
+    pull() {
+      const next = queue.shift()
+      if (next === undefined) sink.end()
+      else sink.push(next)
+    },
+    cancel: (reason) => cancelled.push(reason),
+  })
+  const response = createResponse(stream, { headers: { 'content-type': contentType }, url: 'http://a.test/' })
+  const outcomes: Observed['outcomes'] = []
+  const same = observeBody(response, (outcome, reason) => outcomes.push({ outcome, reason }))
+  expect(same).toBe(response)
+  return { response, outcomes, cancelled }
+}
+
+/** A foreign response (not made by createBody), wrapped by observeBody. */
+function foreign(chunks: string[], contentType = 'text/plain'): Observed {
+  const cancelled: unknown[] = []
+  const queue = chunks.map((c) => enc.encode(c))
+  const body = new ReadableStream<Uint8Array>({
+    pull(controller) {
+      const next = queue.shift()
+      if (next === undefined) controller.close()
+      else controller.enqueue(next)
+    },
+    cancel: (reason) => {
+      cancelled.push(reason)
+    },
+  })
+  const original = new Response(body, { status: 203, headers: { 'content-type': contentType } })
+  const outcomes: Observed['outcomes'] = []
+  const response = observeBody(original, (outcome, reason) => outcomes.push({ outcome, reason }))
+  expect(response).not.toBe(original)
+  expect(response).toBeInstanceOf(RoundTripResponse)
+  expect(response.status).toBe(203)
+  expect(response.headers.get('content-type')).toBe(contentType)
+  return { response, outcomes, cancelled }
+}
+
+const kinds = { produced, foreign }
+const parts = ['{"hello":', ' "wor', 'ld"}']
+const whole = parts.join('')
+
+async function readAll(stream: ReadableStream<Uint8Array>): Promise<string> {
+  let out = ''
+  const decoder = new TextDecoder()
+  for await (const chunk of stream) out += decoder.decode(chunk, { stream: true })
+  return out + decoder.decode()
+}
+
+describe.each(Object.entries(kinds))('observeBody on a %s body', (_kind, make) => {
+  const consumers: Array<[string, (r: Response) => Promise<string>]> = [
+    ['text()', (r) => r.text()],
+    ['json()', async (r) => JSON.stringify(await r.json()).replace(':', ': ')],
+    ['arrayBuffer()', async (r) => new TextDecoder().decode(await r.arrayBuffer())],
+    ['blob()', async (r) => (await r.blob()).text()],
+    [
+      'a reader to the end',
+      async (r) => {
+        const reader = r.body!.getReader()
+        let out = ''
+        for (;;) {
+          const { done, value } = await reader.read()
+          if (done) return out
+          out += new TextDecoder().decode(value)
+        }
+      },
+    ],
+    ['for await', (r) => readAll(r.body!)],
+    [
+      'pipeTo',
+      async (r) => {
+        let out = ''
+        await r.body!.pipeTo(new WritableStream({ write: (c) => void (out += new TextDecoder().decode(c)) }))
+        return out
+      },
+    ],
+    ['pipeThrough', (r) => readAll(r.body!.pipeThrough(new TransformStream()))],
+    [
+      'Writable.fromWeb … pipeline',
+      async (r) => {
+        let out = ''
+        const { pipeline } = await import('node:stream/promises')
+        const { Readable } = await import('node:stream')
+        await pipeline(
+          Readable.fromWeb(r.body! as import('node:stream/web').ReadableStream),
+          new Writable({ write: (c: Buffer, _e, cb) => ((out += c.toString()), cb()) }),
+        )
+        return out
+      },
+    ],
+  ]
+  if (typeof (Response.prototype as { bytes?: unknown }).bytes === 'function') {
+    consumers.push(['bytes()', async (r) => new TextDecoder().decode(await (r as unknown as { bytes(): Promise<Uint8Array> }).bytes())])
+  }
+
+  it.each(consumers)('settles as end when read with %s, with the same bytes', async (_name, consume) => {
+    const { response, outcomes } = make(parts)
+    expect(outcomes).toEqual([])
+    expect(await consume(response)).toBe(whole)
+    expect(outcomes.map((o) => o.outcome)).toEqual(['end'])
+  })
+
+  it('settles as end when read through formData()', async () => {
+    const { response, outcomes } = make(['a=1&b=', 'two'], 'application/x-www-form-urlencoded')
+    const form = await response.formData()
+    expect(form.get('b')).toBe('two')
+    expect(outcomes.map((o) => o.outcome)).toEqual(['end'])
+  })
+
+  it('does not settle while a reader has read only part of the body', async () => {
+    const { response, outcomes } = make(parts)
+    const reader = response.body!.getReader()
+    await reader.read()
+    expect(outcomes).toEqual([])
+    await reader.cancel(new Error('enough'))
+    expect(outcomes.map((o) => o.outcome)).toEqual(['cancel'])
+  })
+
+  it('settles as cancel with the reason when body.cancel() is called, and tells the producer', async () => {
+    const { response, outcomes, cancelled } = make(parts)
+    const reason = new Error('not interested')
+    await response.body!.cancel(reason)
+    expect(outcomes).toEqual([{ outcome: 'cancel', reason }])
+    expect(cancelled).toEqual([reason])
+  })
+
+  it('settles as end after clone() once both branches are read', async () => {
+    const { response, outcomes } = make(parts)
+    const copy = response.clone()
+    expect(copy.url).toBe(response.url)
+    expect(await copy.text()).toBe(whole)
+    expect(await response.text()).toBe(whole)
+    expect(outcomes.map((o) => o.outcome)).toEqual(['end'])
+  })
+
+  it('settles as cancel after clone() once both branches are cancelled', async () => {
+    const { response, outcomes } = make(parts)
+    const copy = response.clone()
+    // A tee's cancel() resolves only once both branches are cancelled.
+    const first = copy.body!.cancel()
+    await new Promise((resolve) => setImmediate(resolve))
+    expect(outcomes).toEqual([])
+    await Promise.all([first, response.body!.cancel()])
+    expect(outcomes.map((o) => o.outcome)).toEqual(['cancel'])
+  })
+
+  it('settles as collected when the unread body is garbage-collected', async () => {
+    const gc = (globalThis as { gc?: () => void }).gc
+    expect(gc, 'tests run with --expose-gc').toBeTypeOf('function')
+    const outcomes: BodyOutcome[] = []
+    ;(() => {
+      const { response } = make(parts)
+      observeBody(response, (o) => outcomes.push(o))
+    })()
+    for (let i = 0; i < 50 && outcomes.length === 0; i++) {
+      gc!()
+      await new Promise((resolve) => setImmediate(resolve))
+    }
+    expect(outcomes).toEqual(['collected'])
+  })
+
+  it('calls an observer added after the body settled at once, with the outcome', async () => {
+    const { response } = make(parts)
+    await response.text()
+    const late: BodyOutcome[] = []
+    observeBody(response, (o) => late.push(o))
+    expect(late).toEqual(['end'])
+  })
+})
+
+describe('observeBody', () => {
+  it('settles a null body as end before returning the same response', () => {
+    const response = new Response(null, { status: 204 })
+    const outcomes: BodyOutcome[] = []
+    expect(observeBody(response, (o) => outcomes.push(o))).toBe(response)
+    expect(outcomes).toEqual(['end'])
+  })
+
+  it('rejects a response whose body is already locked, with RT_BODY_USED', () => {
+    const response = new Response('x')
+    response.body!.getReader()
+    let error: unknown
+    try {
+      observeBody(response, () => {})
+    } catch (e) {
+      error = e
+    }
+    expect(isRoundTripError(error, 'RT_BODY_USED')).toBe(true)
+  })
+
+  it('passes the same chunk objects through a foreign body (no copies)', async () => {
+    const chunk = enc.encode('zero-copy')
+    const original = new Response(new ReadableStream({ start: (c) => (c.enqueue(chunk), c.close()) }))
+    const response = observeBody(original, () => {})
+    const { value } = await response.body!.getReader().read()
+    expect(value).toBe(chunk)
+  })
+
+  it('settles a foreign body that errors as error, and the read rejects', async () => {
+    const failure = new Error('socket hang up')
+    const original = new Response(new ReadableStream({ pull: (c) => c.error(failure) }))
+    const outcomes: Array<[BodyOutcome, unknown]> = []
+    const response = observeBody(original, (o, r) => outcomes.push([o, r]))
+    await expect(response.text()).rejects.toBe(failure)
+    expect(outcomes).toEqual([['error', failure]])
+  })
+})
+
+describe('createBody', () => {
+  it('asks the producer to pause past the high-water mark and to resume once drained', async () => {
+    let pulls = 0
+    const { stream, sink } = createBody({ pull: () => void pulls++ }, { highWaterMark: 8 })
+    expect(sink.push(enc.encode('1234'))).toBe(true)
+    expect(sink.push(enc.encode('5678'))).toBe(false)
+    const reader = stream.getReader()
+    expect(new TextDecoder().decode((await reader.read()).value)).toBe('1234')
+    expect(pulls).toBe(1)
+    expect(new TextDecoder().decode((await reader.read()).value)).toBe('5678')
+    sink.end()
+    expect((await reader.read()).done).toBe(true)
+    expect(sink.outcome).toBe('end')
+  })
+
+  it('delivers what was queued before an error, then rejects the read with it', async () => {
+    const { stream, sink } = createBody({})
+    sink.push(enc.encode('partial'))
+    const failure = new Error('truncated')
+    sink.error(failure)
+    expect(sink.outcome).toBe('error')
+    const reader = stream.getReader()
+    expect(new TextDecoder().decode((await reader.read()).value)).toBe('partial')
+    await expect(reader.read()).rejects.toBe(failure)
+  })
+
+  it('does not call the producer’s cancel after the producer ended', async () => {
+    const cancelled: unknown[] = []
+    const { stream, sink } = createBody({ cancel: (r) => cancelled.push(r) })
+    sink.push(enc.encode('x'))
+    sink.end()
+    await stream.cancel('late')
+    expect(cancelled).toEqual([])
+    expect(sink.outcome).toBe('cancel')
+    expect(sink.push(enc.encode('dropped'))).toBe(false)
+  })
+
+  it('rejects a non-positive high-water mark', () => {
+    expect(() => createBody({}, { highWaterMark: 0 })).toThrow(RangeError)
+  })
+})

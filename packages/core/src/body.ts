@@ -1,0 +1,322 @@
+import { RoundTripError } from './errors.js'
+import { sourceByResponse, sourceByStream } from './internal.js'
+import { RoundTripResponse } from './response.js'
+
+/**
+ * BodyOutcome is how a response body settled:
+ * - `end`: the consumer read it to the end (by any API);
+ * - `cancel`: the consumer cancelled it (`body.cancel()`, a reader's
+ *   `cancel()`, an aborted `pipeTo`, …);
+ * - `error`: the body failed (the connection broke, a timeout fired);
+ * - `collected`: the body stream was garbage-collected while still open.
+ */
+export type BodyOutcome = 'end' | 'cancel' | 'error' | 'collected'
+
+/**
+ * BodyObserver is told, exactly once, how a body settled. `reason` is the
+ * cancel reason or the error. It may be called synchronously from the call
+ * that settles the body, so it must be quick and must not throw.
+ */
+export type BodyObserver = (outcome: BodyOutcome, reason?: unknown) => void
+
+/**
+ * BodyProducer is the side of a body that makes the bytes (a transport's
+ * connection, another stream). Both callbacks are optional.
+ */
+export interface BodyProducer {
+  /**
+   * The consumer is waiting for data and the queue is empty, or the queue
+   * has drained below the high-water mark after {@link BodySink.push}
+   * returned false: produce more (resume the socket, read the next chunk).
+   */
+  pull?(): void
+  /**
+   * The consumer cancelled the body, or the body stream was garbage-collected
+   * unread, before the producer called `end()` or `error()`. Stop producing
+   * and release what the body holds (close the connection).
+   */
+  cancel?(reason: unknown): void
+}
+
+/** BodySink is the producer's handle on a body made by {@link createBody}. */
+export interface BodySink {
+  /**
+   * Queues a chunk for the consumer. Returns false when the queue holds at
+   * least the high-water mark: stop producing until `pull()` is called.
+   * Chunks pushed after the body was cancelled are dropped.
+   */
+  push(chunk: Uint8Array): boolean
+  /** The producer has sent everything. The consumer still reads what is queued. */
+  end(): void
+  /** The body failed: queued chunks are still delivered, then the read rejects with `error`. */
+  error(error: unknown): void
+  /** How the body settled, or undefined while it is open. */
+  readonly outcome: BodyOutcome | undefined
+}
+
+/** Options for {@link createBody}. */
+export interface BodyOptions {
+  /** Bytes queued before `push()` returns false. Default {@link DEFAULT_BODY_HIGH_WATER_MARK}. */
+  highWaterMark?: number
+}
+
+/** DEFAULT_BODY_HIGH_WATER_MARK is the default queue size, in bytes, before a body asks its producer to pause. */
+export const DEFAULT_BODY_HIGH_WATER_MARK = 64 * 1024
+
+/** Error code: the body stream was garbage-collected while still open (see {@link BodyOutcome}). */
+export const ERR_BODY_COLLECTED = 'RT_BODY_COLLECTED'
+/** Error code: {@link observeBody} was given a response whose body is already locked or used. */
+export const ERR_BODY_USED = 'RT_BODY_USED'
+
+const collector = new FinalizationRegistry<BodySource>((source) => source.collected())
+
+function report(error: unknown): void {
+  // An observer broke its contract; surface it rather than swallow it.
+  queueMicrotask(() => {
+    throw error
+  })
+}
+
+class BodySource implements BodySink {
+  #producer: BodyProducer
+  #hwm: number
+  #queue: Uint8Array[] = []
+  #bytes = 0
+  #paused = false
+  #ended = false
+  #failed = false
+  #failure: unknown
+  #pending: { controller: ReadableStreamDefaultController<Uint8Array>; resolve: () => void } | undefined
+  #outcome: BodyOutcome | undefined
+  #observers: BodyObserver[] = []
+
+  constructor(producer: BodyProducer, hwm: number) {
+    this.#producer = producer
+    this.#hwm = hwm
+  }
+
+  get outcome(): BodyOutcome | undefined {
+    return this.#outcome
+  }
+
+  #active(): boolean {
+    return !this.#ended && !this.#failed && this.#outcome === undefined
+  }
+
+  push(chunk: Uint8Array): boolean {
+    if (!this.#active()) return false
+    const pending = this.#pending
+    if (pending !== undefined) {
+      this.#pending = undefined
+      pending.controller.enqueue(chunk)
+      pending.resolve()
+      return true
+    }
+    this.#queue.push(chunk)
+    this.#bytes += chunk.byteLength
+    if (this.#bytes >= this.#hwm) {
+      this.#paused = true
+      return false
+    }
+    return true
+  }
+
+  end(): void {
+    if (!this.#active()) return
+    this.#ended = true
+    const pending = this.#pending
+    if (pending !== undefined) {
+      this.#pending = undefined
+      pending.controller.close()
+      pending.resolve()
+      this.#settle('end')
+    }
+  }
+
+  error(error: unknown): void {
+    if (!this.#active()) return
+    this.#failed = true
+    this.#failure = error
+    const pending = this.#pending
+    if (pending !== undefined) {
+      this.#pending = undefined
+      pending.controller.error(error)
+      pending.resolve()
+    }
+    this.#settle('error', error)
+  }
+
+  pull(controller: ReadableStreamDefaultController<Uint8Array>): Promise<void> | undefined {
+    const chunk = this.#queue.shift()
+    if (chunk !== undefined) {
+      this.#bytes -= chunk.byteLength
+      controller.enqueue(chunk)
+      if (this.#paused && this.#bytes < this.#hwm) {
+        this.#paused = false
+        this.#producer.pull?.()
+      }
+      return undefined
+    }
+    if (this.#failed) {
+      controller.error(this.#failure)
+      return undefined
+    }
+    if (this.#ended) {
+      controller.close()
+      this.#settle('end')
+      return undefined
+    }
+    return new Promise<void>((resolve) => {
+      this.#pending = { controller, resolve }
+      this.#paused = false
+      this.#producer.pull?.()
+    })
+  }
+
+  cancel(reason: unknown): void {
+    const wasActive = this.#active()
+    this.#queue = []
+    this.#bytes = 0
+    this.#pending = undefined
+    this.#settle('cancel', reason)
+    if (wasActive) this.#producer.cancel?.(reason)
+  }
+
+  collected(): void {
+    if (this.#outcome !== undefined) return
+    const wasActive = this.#active()
+    const reason = new RoundTripError(
+      ERR_BODY_COLLECTED,
+      'response body was garbage-collected before it was read to the end or cancelled',
+    )
+    this.#settle('collected', reason)
+    if (wasActive) this.#producer.cancel?.(reason)
+  }
+
+  observe(observer: BodyObserver): void {
+    if (this.#outcome !== undefined) observer(this.#outcome, this.#failure)
+    else this.#observers.push(observer)
+  }
+
+  #settle(outcome: BodyOutcome, reason?: unknown): void {
+    if (this.#outcome !== undefined) return
+    this.#outcome = outcome
+    if (outcome === 'cancel') this.#failure = reason
+    collector.unregister(this)
+    const observers = this.#observers
+    this.#observers = []
+    for (const observer of observers) {
+      try {
+        observer(outcome, reason)
+      } catch (error) {
+        report(error)
+      }
+    }
+  }
+}
+
+/**
+ * createBody makes a response body stream fed by a producer, and reports
+ * how it settles to anyone who asks through {@link observeBody}.
+ *
+ * The stream is pull-based: a chunk is handed over when the consumer reads,
+ * so `end` means the consumer really read to the end, whatever API it used
+ * (`text()`, `json()`, `arrayBuffer()`, `bytes()`, `blob()`, `formData()`, a
+ * reader, `for await`, `pipeTo`, `clone()` and its branches). Chunks are
+ * passed by reference, never copied. The producer keeps no reference to the
+ * stream, so a body nobody can reach any more is garbage-collected and
+ * settles as `collected`, which calls the producer's `cancel`.
+ *
+ * @example
+ * ```ts
+ * const { stream, sink } = createBody({ pull: () => socket.resume(), cancel: () => socket.destroy() })
+ * socket.on('data', (chunk) => { if (!sink.push(chunk)) socket.pause() })
+ * socket.on('end', () => sink.end())
+ * return createResponse(stream, { status: 200, url })
+ * ```
+ */
+export function createBody(
+  producer: BodyProducer,
+  options?: BodyOptions,
+): { stream: ReadableStream<Uint8Array>; sink: BodySink } {
+  const hwm = options?.highWaterMark ?? DEFAULT_BODY_HIGH_WATER_MARK
+  if (!(hwm > 0)) throw new RangeError(`createBody: highWaterMark must be a positive number of bytes, got ${hwm}`)
+  const source = new BodySource(producer, hwm)
+  const stream = new ReadableStream<Uint8Array>(
+    {
+      pull: (controller) => source.pull(controller),
+      cancel: (reason) => source.cancel(reason),
+    },
+    { highWaterMark: 0 },
+  )
+  sourceByStream.set(stream, source)
+  collector.register(stream, source, source)
+  return { stream, sink: source }
+}
+
+/**
+ * observeBody calls `observer` once when the body of `response` settles
+ * (see {@link BodyOutcome}) and returns the response to hand on.
+ *
+ * For a response whose body was made by {@link createBody} (the Transport's
+ * responses, and their clones) it only registers the observer and returns
+ * the same response: nothing is copied or wrapped. For any other response
+ * (Node's fetch, a test double) it returns a new {@link RoundTripResponse}
+ * with the same status, headers, `url` and `redirected`, whose body passes
+ * the original chunks through unchanged. A null body settles as `end` at
+ * once, before this function returns.
+ *
+ * @throws RoundTripError `RT_BODY_USED` when the body is already locked or used.
+ */
+export function observeBody(response: Response, observer: BodyObserver): Response {
+  const known = sourceByResponse.get(response)
+  if (known !== undefined) {
+    known.observe(observer)
+    return response
+  }
+  const body = response.body
+  if (body === null) {
+    observer('end')
+    return response
+  }
+  const source = sourceByStream.get(body)
+  if (source !== undefined) {
+    sourceByResponse.set(response, source)
+    source.observe(observer)
+    return response
+  }
+  if (body.locked || response.bodyUsed) {
+    throw new RoundTripError(ERR_BODY_USED, `observeBody: the body of ${response.url || 'the response'} is already locked or used`)
+  }
+  const reader = body.getReader()
+  let reading = false
+  const { stream, sink } = createBody({
+    pull() {
+      if (reading) return
+      reading = true
+      reader.read().then(
+        (result) => {
+          reading = false
+          if (result.done) sink.end()
+          else sink.push(result.value)
+        },
+        (error: unknown) => {
+          reading = false
+          sink.error(error)
+        },
+      )
+    },
+    cancel(reason) {
+      reader.cancel(reason).catch(() => {})
+    },
+  })
+  const wrapped = new RoundTripResponse(stream, {
+    status: response.status,
+    statusText: response.statusText,
+    headers: response.headers,
+    url: response.url,
+    redirected: response.redirected,
+  })
+  sourceByResponse.get(wrapped)!.observe(observer)
+  return wrapped
+}

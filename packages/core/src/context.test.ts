@@ -1,0 +1,46 @@
+import { describe, expect, it } from 'vitest'
+import { compose } from './compose.js'
+import { deriveRequest, getContext, withContext } from './context.js'
+import { roundTripper, type Middleware } from './round-tripper.js'
+
+declare module './context.js' {
+  interface RequestContext {
+    tag?: string
+    attempt?: number
+  }
+}
+
+describe('per-request context', () => {
+  it('is empty for a request that carries none', () => {
+    expect(getContext(new Request('http://a.test/'))).toEqual({})
+  })
+
+  it('attaches values to a request and merges later values over earlier ones', () => {
+    const request = withContext(new Request('http://a.test/'), { tag: 'one', attempt: 1 })
+    withContext(request, { attempt: 2 })
+    expect(getContext(request)).toEqual({ tag: 'one', attempt: 2 })
+    expect(Object.isFrozen(getContext(request))).toBe(true)
+  })
+
+  it('survives a middleware that derives a new request, without changing the caller’s', async () => {
+    const seen: Array<{ tag?: string; attempt?: number; ua: string | null }> = []
+    const derive: Middleware = (next) =>
+      roundTripper((request) =>
+        next.roundTrip(deriveRequest(request, { headers: { 'user-agent': 'rt' } }, { attempt: 7 })),
+      )
+    const base = roundTripper(async (request) => {
+      seen.push({ ...getContext(request), ua: request.headers.get('user-agent') })
+      return new Response(null)
+    })
+    const original = withContext(new Request('http://a.test/'), { tag: 'kept' })
+    await compose(base, derive).roundTrip(original)
+    expect(seen).toEqual([{ tag: 'kept', attempt: 7, ua: 'rt' }])
+    expect(getContext(original)).toEqual({ tag: 'kept' })
+  })
+
+  it('derives a request without context when there is none to carry', () => {
+    const derived = deriveRequest(new Request('http://a.test/'), { method: 'POST', body: 'x' })
+    expect(derived.method).toBe('POST')
+    expect(getContext(derived)).toEqual({})
+  })
+})

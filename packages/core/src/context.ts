@@ -1,0 +1,67 @@
+/**
+ * RequestContext is the set of per-request values a layer can attach to a
+ * request for the layers below it: trace hooks, per-request options. Packages
+ * add their own keys by declaration merging:
+ *
+ * ```ts
+ * declare module '@roundtrip/core' {
+ *   interface RequestContext { trace?: ClientTrace }
+ * }
+ * ```
+ */
+// biome-ignore lint: an empty interface is the point of declaration merging.
+export interface RequestContext {}
+
+const contexts = new WeakMap<Request, Readonly<RequestContext>>()
+const EMPTY: Readonly<RequestContext> = Object.freeze({})
+
+/**
+ * getContext returns the values attached to `request` (an empty frozen object
+ * when there are none). The result must not be mutated; use
+ * {@link withContext} or {@link deriveRequest}.
+ */
+export function getContext(request: Request): Readonly<RequestContext> {
+  return contexts.get(request) ?? EMPTY
+}
+
+/**
+ * withContext attaches `values` to `request`, merged over the values it
+ * already carries, and returns the same request. It is for the code that
+ * created the request; a middleware that wants different values for the
+ * layers below it uses {@link deriveRequest} instead, so that its caller's
+ * request is left as it was.
+ *
+ * @example
+ * ```ts
+ * const request = withContext(new Request(url), { trace: { gotConn: (i) => console.log(i.reused) } })
+ * ```
+ */
+export function withContext<T extends Request>(request: T, values: Partial<RequestContext>): T {
+  const current = contexts.get(request)
+  contexts.set(request, Object.freeze(current ? { ...current, ...values } : { ...values }))
+  return request
+}
+
+/**
+ * deriveRequest builds a new request from `request` and `init` (as
+ * `new Request(request, init)` does) and carries the per-request context
+ * over, merged with `values` when given. This is how a middleware changes a
+ * request without mutating its caller's.
+ *
+ * @example
+ * ```ts
+ * const userAgent = (ua: string): Middleware => (next) => roundTripper((request) => {
+ *   const headers = new Headers(request.headers)
+ *   headers.set('user-agent', ua)
+ *   return next.roundTrip(deriveRequest(request, { headers }))
+ * })
+ * ```
+ */
+export function deriveRequest(request: Request, init?: RequestInit, values?: Partial<RequestContext>): Request {
+  const derived = new Request(request, init)
+  const current = contexts.get(request)
+  if (current !== undefined || values !== undefined) {
+    contexts.set(derived, Object.freeze({ ...current, ...values }))
+  }
+  return derived
+}

@@ -1,0 +1,55 @@
+import { copyFileSync, mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { afterAll, describe, expect, it } from 'vitest'
+import { RoundTripError, internalError, isRoundTripError } from './errors.js'
+
+const dir = mkdtempSync(join(tmpdir(), 'roundtrip-errors-'))
+afterAll(() => rmSync(dir, { recursive: true, force: true }))
+
+describe('RoundTripError', () => {
+  it('has a name, a stable code, a message and a cause', () => {
+    const cause = new Error('boom')
+    const error = new RoundTripError('RT_TEST', 'something failed', { cause })
+    expect(error.name).toBe('RoundTripError')
+    expect(error.code).toBe('RT_TEST')
+    expect(error.message).toBe('something failed')
+    expect(error.cause).toBe(cause)
+    expect(error).toBeInstanceOf(Error)
+    expect(isRoundTripError(error)).toBe(true)
+    expect(isRoundTripError(error, 'RT_TEST')).toBe(true)
+    expect(isRoundTripError(error, 'RT_OTHER')).toBe(false)
+  })
+
+  it('is recognised across two copies of the package', async () => {
+    // A second copy of the module, as when two versions are installed.
+    const copy = join(dir, 'errors-copy.ts')
+    copyFileSync(fileURLToPath(new URL('./errors.ts', import.meta.url)), copy)
+    const other = (await import(copy)) as typeof import('./errors.js')
+    expect(other.RoundTripError).not.toBe(RoundTripError)
+    const foreign = new other.RoundTripError('RT_FOREIGN', 'from the other copy')
+    expect(foreign instanceof RoundTripError).toBe(true)
+    expect(isRoundTripError(foreign, 'RT_FOREIGN')).toBe(true)
+    expect(other.isRoundTripError(new RoundTripError('RT_LOCAL', 'x'))).toBe(true)
+  })
+
+  it('is not confused with plain errors or look-alikes', () => {
+    expect(isRoundTripError(new Error('x'))).toBe(false)
+    expect(isRoundTripError({ code: 'RT_X', name: 'RoundTripError' })).toBe(false)
+    expect(isRoundTripError(null)).toBe(false)
+    expect(new Error('x') instanceof RoundTripError).toBe(false)
+  })
+
+  it('keeps ordinary instanceof for subclasses', () => {
+    class DialError extends RoundTripError {}
+    const dial = new DialError('RT_DIAL', 'dial failed')
+    expect(dial instanceof DialError).toBe(true)
+    expect(dial instanceof RoundTripError).toBe(true)
+    expect(new RoundTripError('RT_X', 'x') instanceof DialError).toBe(false)
+  })
+
+  it('internalError says it is an internal error', () => {
+    expect(internalError('queue out of order').message).toBe('internal error: queue out of order')
+  })
+})

@@ -1,0 +1,65 @@
+const kBrand = Symbol.for('@roundtrip/core.RoundTripError')
+
+/** Options accepted by {@link RoundTripError} and its subclasses. */
+export interface RoundTripErrorOptions {
+  /** The underlying error, when there is one. */
+  cause?: unknown
+}
+
+/**
+ * RoundTripError is the base class of every error the roundtrip packages
+ * throw or reject with. It carries a stable string `code` (match on it, not on
+ * the message) and, when there is one, the underlying `cause`.
+ *
+ * `instanceof RoundTripError` and {@link isRoundTripError} hold even when two
+ * copies of `@roundtrip/core` are installed: the check looks for a brand
+ * registered with `Symbol.for`, not for this exact class.
+ *
+ * @example
+ * ```ts
+ * try { await transport.roundTrip(request) }
+ * catch (err) { if (isRoundTripError(err, 'RT_CONNECT_TIMEOUT')) retryLater() }
+ * ```
+ */
+export class RoundTripError extends Error {
+  /** A stable identifier of the failure, such as `RT_CONNECT_TIMEOUT`. */
+  readonly code: string
+
+  constructor(code: string, message: string, options?: RoundTripErrorOptions) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause })
+    this.name = 'RoundTripError'
+    this.code = code
+  }
+
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    if (this === RoundTripError) return isRoundTripError(value)
+    return Function.prototype[Symbol.hasInstance].call(this, value)
+  }
+}
+
+Object.defineProperty(RoundTripError.prototype, kBrand, { value: true })
+
+/**
+ * isRoundTripError reports whether `value` is a {@link RoundTripError} from
+ * any copy of this package, optionally with the given `code`.
+ */
+export function isRoundTripError(value: unknown, code?: string): value is RoundTripError {
+  if (typeof value !== 'object' || value === null) return false
+  if ((value as Record<symbol, unknown>)[kBrand] !== true) return false
+  return code === undefined || (value as RoundTripError).code === code
+}
+
+/** Error code: a status that a WHATWG `Response` cannot represent (outside 200–599). */
+export const ERR_INVALID_STATUS = 'RT_INVALID_STATUS'
+/** Error code: a response whose parts contradict each other (a body on a null-body status). */
+export const ERR_INVALID_RESPONSE = 'RT_INVALID_RESPONSE'
+/** Error code: a middleware broke the RoundTripper contract (see the message for which one). */
+export const ERR_INVALID_MIDDLEWARE = 'RT_INVALID_MIDDLEWARE'
+
+/**
+ * internalError builds the error thrown when one of our own invariants does
+ * not hold. It is a bug in roundtrip: never swallow it.
+ */
+export function internalError(what: string): Error {
+  return new Error(`internal error: ${what}`)
+}

@@ -1,0 +1,20 @@
+export type { RoundTripper, Middleware, Closable, RoundTripFunction } from './round-tripper.js'
+export { roundTripper, isRoundTripper } from './round-tripper.js'
+export type { ComposedRoundTripper } from './compose.js'
+export { compose } from './compose.js'
+export type { ResponseInfo, ResponseBodyInit } from './response.js'
+export { RoundTripResponse, createResponse, isNullBodyStatus } from './response.js'
+export type { BodyOutcome, BodyObserver, BodyProducer, BodySink, BodyOptions } from './body.js'
+export { createBody, observeBody, DEFAULT_BODY_HIGH_WATER_MARK, ERR_BODY_COLLECTED, ERR_BODY_USED } from './body.js'
+export type { RequestContext } from './context.js'
+export { getContext, withContext, deriveRequest } from './context.js'
+export type { RoundTripErrorOptions } from './errors.js'
+export {
+  RoundTripError,
+  isRoundTripError,
+  internalError,
+  ERR_INVALID_STATUS,
+  ERR_INVALID_RESPONSE,
+  ERR_INVALID_MIDDLEWARE,
+} from './errors.js'
+export { redactUrl } from './url.js'

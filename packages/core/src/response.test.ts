@@ -1,0 +1,61 @@
+import { describe, expect, it } from 'vitest'
+import { isRoundTripError } from './errors.js'
+import { RoundTripResponse, createResponse, isNullBodyStatus } from './response.js'
+
+describe('createResponse', () => {
+  it('builds a Response that is instanceof the global Response with url and redirected set', async () => {
+    const response = createResponse('hello', { status: 201, statusText: 'Created', url: 'http://a.test/x', redirected: true })
+    expect(response).toBeInstanceOf(Response)
+    expect(response).toBeInstanceOf(RoundTripResponse)
+    expect(response.status).toBe(201)
+    expect(response.statusText).toBe('Created')
+    expect(response.url).toBe('http://a.test/x')
+    expect(response.redirected).toBe(true)
+    expect(await response.text()).toBe('hello')
+  })
+
+  it('keeps url, redirected and the class through clone(), and both copies read the body', async () => {
+    const response = createResponse('twice', { url: 'http://a.test/y', redirected: true })
+    const copy = response.clone()
+    expect(copy).toBeInstanceOf(Response)
+    expect(copy).toBeInstanceOf(RoundTripResponse)
+    expect(copy.url).toBe('http://a.test/y')
+    expect(copy.redirected).toBe(true)
+    expect(copy.clone().url).toBe('http://a.test/y')
+    expect(await copy.text()).toBe('twice')
+    expect(await response.text()).toBe('twice')
+  })
+
+  it('defaults url to empty and redirected to false, as a constructed Response has', () => {
+    const response = createResponse(null, {})
+    expect(response.url).toBe('')
+    expect(response.redirected).toBe(false)
+    expect(response.status).toBe(200)
+  })
+
+  it.each([0, 99, 101, 199, 600, 999, 200.5, Number.NaN])('rejects status %s with RT_INVALID_STATUS', (status) => {
+    let error: unknown
+    try {
+      createResponse(null, { status, url: 'http://a.test/' })
+    } catch (e) {
+      error = e
+    }
+    expect(isRoundTripError(error, 'RT_INVALID_STATUS')).toBe(true)
+    expect((error as Error).message).toContain('http://a.test/')
+  })
+
+  it('rejects a body on a null-body status with RT_INVALID_RESPONSE and accepts a null one', () => {
+    expect(() => createResponse('x', { status: 204 })).toThrow(expect.objectContaining({ code: 'RT_INVALID_RESPONSE' }))
+    expect(createResponse(null, { status: 304 }).body).toBeNull()
+    expect(isNullBodyStatus(204)).toBe(true)
+    expect(isNullBodyStatus(200)).toBe(false)
+  })
+
+  it('keeps headers, including several set-cookie values', () => {
+    const headers = new Headers()
+    headers.append('set-cookie', 'a=1')
+    headers.append('set-cookie', 'b=2')
+    const response = createResponse(null, { headers })
+    expect(response.headers.getSetCookie()).toEqual(['a=1', 'b=2'])
+  })
+})

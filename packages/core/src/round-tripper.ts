@@ -1,0 +1,85 @@
+/**
+ * RoundTripper is the interface for executing a single HTTP transaction:
+ * given a request, obtain a response.
+ *
+ * Every implementation keeps these rules, as Go's `http.RoundTripper` does:
+ *
+ * - It executes exactly one HTTP transaction. Any status is success: it does
+ *   not turn a non-2xx status into an error, does not follow redirects, does
+ *   not retry at the HTTP level and does not handle cookies. Those belong to
+ *   layers above (the fetch adapter, middleware).
+ * - It does not mutate `request`. A layer that needs a changed request builds
+ *   a new one with `deriveRequest`, which keeps the per-request context.
+ * - It resolves with a response, or rejects with an error when no response
+ *   could be obtained. When `request.signal` aborts before the response is
+ *   delivered, it rejects with `request.signal.reason`.
+ * - The caller owns `response.body`: it must read it to the end or cancel it
+ *   (`response.body?.cancel()`). The transport releases the connection behind
+ *   the response when that happens. An unread, uncancelled body may pin a
+ *   connection; the leak tracker finds those.
+ * - Resources that outlive one call (connection pools) are released by
+ *   `close()`; see {@link Closable}.
+ *
+ * @example
+ * ```ts
+ * const logging: Middleware = (next) => roundTripper(async (request) => {
+ *   const response = await next.roundTrip(request)
+ *   console.log(request.method, request.url, response.status)
+ *   return response
+ * })
+ * ```
+ */
+export interface RoundTripper {
+  /** Executes one HTTP transaction; see the interface's contract. */
+  roundTrip(request: Request): Promise<Response>
+}
+
+/**
+ * Closable is the optional lifecycle side of a RoundTripper that owns
+ * resources, such as the pooled Transport. Wrappers forward these calls to
+ * what they wrap.
+ */
+export interface Closable {
+  /** Closes connections that are idle now; busy ones are left alone. */
+  closeIdleConnections?(): void
+  /** Closes idle connections, lets in-flight responses finish and rejects new requests. */
+  close?(): Promise<void>
+  /** Same as `close()`, for `await using`. */
+  [Symbol.asyncDispose]?(): Promise<void>
+}
+
+/**
+ * Middleware is a function that wraps a RoundTripper in another one, the way
+ * an OkHttp interceptor or a tower layer does. The returned RoundTripper keeps
+ * the RoundTripper contract; it sees the request before `next` and the
+ * response after it.
+ */
+export type Middleware = (next: RoundTripper) => RoundTripper
+
+/** RoundTripFunction is the function form of {@link RoundTripper.roundTrip}. */
+export type RoundTripFunction = (request: Request) => Promise<Response>
+
+/**
+ * roundTripper makes a RoundTripper from a function, like Go's
+ * `http.HandlerFunc`.
+ *
+ * @example
+ * ```ts
+ * const teapot = roundTripper(async () => new Response('short and stout', { status: 418 }))
+ * ```
+ */
+export function roundTripper(fn: RoundTripFunction): RoundTripper {
+  if (typeof fn !== 'function') {
+    throw new TypeError(`roundTripper: expected a function, got ${typeof fn}`)
+  }
+  return { roundTrip: fn }
+}
+
+/** isRoundTripper reports whether `value` has a `roundTrip` method. */
+export function isRoundTripper(value: unknown): value is RoundTripper {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    typeof (value as { roundTrip?: unknown }).roundTrip === 'function'
+  )
+}

@@ -1,0 +1,20 @@
+import { fileURLToPath } from 'node:url'
+import { defineConfig } from 'vitest/config'
+
+/**
+ * Shared test configuration. Every package runs it from its own folder
+ * (`vitest run --config ../../vitest.config.ts`), so tests run against the
+ * fresh builds of the package's dependencies and the package's own sources.
+ */
+export default defineConfig({
+  test: {
+    include: ['src/**/*.test.ts', 'test/**/*.test.ts'],
+    // Each test file in its own process: the handle check in the setup file
+    // sees only what that file opened, and --expose-gc is available.
+    pool: 'forks',
+    execArgv: ['--expose-gc'],
+    setupFiles: [fileURLToPath(new URL('./test/setup-handles.ts', import.meta.url))],
+    testTimeout: 20_000,
+    hookTimeout: 20_000,
+  },
+})
