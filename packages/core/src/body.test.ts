@@ -16,7 +16,7 @@ interface Observed {
 function produced(chunks: string[], contentType = 'text/plain'): Observed {
   const cancelled: unknown[] = []
   const queue = chunks.map((c) => enc.encode(c))
-  const { stream, sink } = createBody({
+  const { body, sink } = createBody({
     pull() {
       const next = queue.shift()
       if (next === undefined) sink.end()
@@ -24,7 +24,7 @@ function produced(chunks: string[], contentType = 'text/plain'): Observed {
     },
     cancel: (reason) => cancelled.push(reason),
   })
-  const response = createResponse(stream, { headers: { 'content-type': contentType }, url: 'http://a.test/' })
+  const response = createResponse(body, { headers: { 'content-type': contentType }, url: 'http://a.test/' })
   const outcomes: Observed['outcomes'] = []
   const same = observeBody(response, (outcome, reason) => outcomes.push({ outcome, reason }))
   expect(same).toBe(response)
@@ -228,7 +228,8 @@ describe('observeBody', () => {
 describe('createBody', () => {
   it('asks the producer to pause past the high-water mark and to resume once drained', async () => {
     let pulls = 0
-    const { stream, sink } = createBody({ pull: () => void pulls++ }, { highWaterMark: 8 })
+    const { body, sink } = createBody({ pull: () => void pulls++ }, { highWaterMark: 8 })
+    const stream = createResponse(body, {}).body!
     expect(sink.push(enc.encode('1234'))).toBe(true)
     expect(sink.push(enc.encode('5678'))).toBe(false)
     const reader = stream.getReader()
@@ -241,7 +242,8 @@ describe('createBody', () => {
   })
 
   it('delivers what was queued before an error, then rejects the read with it', async () => {
-    const { stream, sink } = createBody({})
+    const { body, sink } = createBody({})
+    const stream = createResponse(body, {}).body!
     sink.push(enc.encode('partial'))
     const failure = new Error('truncated')
     sink.error(failure)
@@ -253,7 +255,8 @@ describe('createBody', () => {
 
   it('does not call the producer’s cancel after the producer ended', async () => {
     const cancelled: unknown[] = []
-    const { stream, sink } = createBody({ cancel: (r) => cancelled.push(r) })
+    const { body, sink } = createBody({ cancel: (r) => cancelled.push(r) })
+    const stream = createResponse(body, {}).body!
     sink.push(enc.encode('x'))
     sink.end()
     await stream.cancel('late')

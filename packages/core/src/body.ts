@@ -1,6 +1,6 @@
 import { RoundTripError } from './errors.js'
-import { sourceByResponse, sourceByStream } from './internal.js'
-import { RoundTripResponse } from './response.js'
+import { sourceByStream, type TrackedSource } from './internal.js'
+import { RoundTripResponse, trackedBody, trackedSourceOf, type TrackedBody } from './response.js'
 
 /**
  * BodyOutcome is how a response body settled:
@@ -8,7 +8,7 @@ import { RoundTripResponse } from './response.js'
  * - `cancel`: the consumer cancelled it (`body.cancel()`, a reader's
  *   `cancel()`, an aborted `pipeTo`, …);
  * - `error`: the body failed (the connection broke, a timeout fired);
- * - `collected`: the body stream was garbage-collected while still open.
+ * - `collected`: the response was garbage-collected while its body was open.
  */
 export type BodyOutcome = 'end' | 'cancel' | 'error' | 'collected'
 
@@ -25,15 +25,16 @@ export type BodyObserver = (outcome: BodyOutcome, reason?: unknown) => void
  */
 export interface BodyProducer {
   /**
-   * The consumer is waiting for data and the queue is empty, or the queue
-   * has drained below the high-water mark after {@link BodySink.push}
-   * returned false: produce more (resume the socket, read the next chunk).
+   * The consumer wants data and the queue is empty, or the queue has
+   * drained below the high-water mark after {@link BodySink.push} returned
+   * false: produce more (resume the socket, read the next chunk). It may be
+   * called when the producer is not paused; then it should do nothing.
    */
   pull?(): void
   /**
-   * The consumer cancelled the body, or the body stream was garbage-collected
-   * unread, before the producer called `end()` or `error()`. Stop producing
-   * and release what the body holds (close the connection).
+   * The consumer cancelled the body, or the response was garbage-collected
+   * with its body unread, before the producer called `end()` or `error()`.
+   * Stop producing and release what the body holds (close the connection).
    */
   cancel?(reason: unknown): void
 }
@@ -63,7 +64,7 @@ export interface BodyOptions {
 /** DEFAULT_BODY_HIGH_WATER_MARK is the default queue size, in bytes, before a body asks its producer to pause. */
 export const DEFAULT_BODY_HIGH_WATER_MARK = 64 * 1024
 
-/** Error code: the body stream was garbage-collected while still open (see {@link BodyOutcome}). */
+/** Error code: the response was garbage-collected while its body was still open (see {@link BodyOutcome}). */
 export const ERR_BODY_COLLECTED = 'RT_BODY_COLLECTED'
 /** Error code: {@link observeBody} was given a response whose body is already locked or used. */
 export const ERR_BODY_USED = 'RT_BODY_USED'
@@ -77,7 +78,7 @@ function report(error: unknown): void {
   })
 }
 
-class BodySource implements BodySink {
+class BodySource implements BodySink, TrackedSource {
   #producer: BodyProducer
   #hwm: number
   #queue: Uint8Array[] = []
@@ -87,8 +88,10 @@ class BodySource implements BodySink {
   #failed = false
   #failure: unknown
   #pending: { controller: ReadableStreamDefaultController<Uint8Array>; resolve: () => void } | undefined
+  #all: { resolve: (chunks: Uint8Array[]) => void; reject: (error: unknown) => void } | undefined
   #outcome: BodyOutcome | undefined
   #observers: BodyObserver[] = []
+  #refs = 0
 
   constructor(producer: BodyProducer, hwm: number) {
     this.#producer = producer
@@ -113,6 +116,11 @@ class BodySource implements BodySink {
       return true
     }
     this.#queue.push(chunk)
+    if (this.#all !== undefined) {
+      // Reading everything: never pause, ask for the next chunk.
+      this.#producer.pull?.()
+      return true
+    }
     this.#bytes += chunk.byteLength
     if (this.#bytes >= this.#hwm) {
       this.#paused = true
@@ -130,6 +138,13 @@ class BodySource implements BodySink {
       pending.controller.close()
       pending.resolve()
       this.#settle('end')
+      return
+    }
+    const all = this.#all
+    if (all !== undefined) {
+      this.#all = undefined
+      this.#settle('end')
+      all.resolve(this.#take())
     }
   }
 
@@ -143,7 +158,57 @@ class BodySource implements BodySink {
       pending.controller.error(error)
       pending.resolve()
     }
+    const all = this.#all
+    this.#all = undefined
     this.#settle('error', error)
+    all?.reject(error)
+  }
+
+  #take(): Uint8Array[] {
+    const chunks = this.#queue
+    this.#queue = []
+    this.#bytes = 0
+    return chunks
+  }
+
+  readAll(): Promise<Uint8Array[]> {
+    if (this.#failed) return Promise.reject(this.#failure)
+    if (this.#ended) {
+      this.#settle('end')
+      return Promise.resolve(this.#take())
+    }
+    if (this.#outcome !== undefined) return Promise.reject(new TypeError('Body is unusable: Body has already been read'))
+    return new Promise((resolve, reject) => {
+      this.#all = { resolve, reject }
+      this.#paused = false
+      this.#producer.pull?.()
+    })
+  }
+
+  openStream(owner: object, disturbed: () => void): ReadableStream<Uint8Array> {
+    const stream = new ReadableStream<Uint8Array>(
+      {
+        // Keeps the response alive while its stream is reachable, so that
+        // garbage collection of the response means nobody can read the body.
+        owner,
+        pull: (controller: ReadableStreamDefaultController<Uint8Array>) => {
+          disturbed()
+          return this.pull(controller)
+        },
+        cancel: (reason: unknown) => {
+          disturbed()
+          this.cancel(reason)
+        },
+      } as never,
+      { highWaterMark: 0 },
+    )
+    sourceByStream.set(stream, this)
+    return stream
+  }
+
+  retain(owner: object): void {
+    this.#refs++
+    if (this.#outcome === undefined) collector.register(owner, this, this)
   }
 
   pull(controller: ReadableStreamDefaultController<Uint8Array>): Promise<void> | undefined {
@@ -175,20 +240,20 @@ class BodySource implements BodySink {
 
   cancel(reason: unknown): void {
     const wasActive = this.#active()
-    this.#queue = []
-    this.#bytes = 0
+    this.#take()
     this.#pending = undefined
     this.#settle('cancel', reason)
     if (wasActive) this.#producer.cancel?.(reason)
   }
 
   collected(): void {
-    if (this.#outcome !== undefined) return
+    if (--this.#refs > 0 || this.#outcome !== undefined) return
     const wasActive = this.#active()
     const reason = new RoundTripError(
       ERR_BODY_COLLECTED,
-      'response body was garbage-collected before it was read to the end or cancelled',
+      'response was garbage-collected before its body was read to the end or cancelled',
     )
+    this.#take()
     this.#settle('collected', reason)
     if (wasActive) this.#producer.cancel?.(reason)
   }
@@ -202,8 +267,9 @@ class BodySource implements BodySink {
     if (this.#outcome !== undefined) return
     this.#outcome = outcome
     if (outcome === 'cancel') this.#failure = reason
-    collector.unregister(this)
+    if (this.#refs > 0) collector.unregister(this)
     const observers = this.#observers
+    if (observers.length === 0) return
     this.#observers = []
     for (const observer of observers) {
       try {
@@ -216,42 +282,32 @@ class BodySource implements BodySink {
 }
 
 /**
- * createBody makes a response body stream fed by a producer, and reports
- * how it settles to anyone who asks through {@link observeBody}.
+ * createBody makes a response body fed by a producer. Pass `body` to
+ * `createResponse`; feed it through `sink`. Anyone can learn how it settles
+ * with {@link observeBody}.
  *
- * The stream is pull-based: a chunk is handed over when the consumer reads,
+ * The body is pull-based: a chunk is handed over when the consumer reads,
  * so `end` means the consumer really read to the end, whatever API it used
  * (`text()`, `json()`, `arrayBuffer()`, `bytes()`, `blob()`, `formData()`, a
  * reader, `for await`, `pipeTo`, `clone()` and its branches). Chunks are
- * passed by reference, never copied. The producer keeps no reference to the
- * stream, so a body nobody can reach any more is garbage-collected and
+ * passed by reference, never copied, and the body methods read them without
+ * creating a stream. The producer keeps no reference to the response, so a
+ * response nobody can reach any more is garbage-collected and its body
  * settles as `collected`, which calls the producer's `cancel`.
  *
  * @example
  * ```ts
- * const { stream, sink } = createBody({ pull: () => socket.resume(), cancel: () => socket.destroy() })
+ * const { body, sink } = createBody({ pull: () => socket.resume(), cancel: () => socket.destroy() })
  * socket.on('data', (chunk) => { if (!sink.push(chunk)) socket.pause() })
  * socket.on('end', () => sink.end())
- * return createResponse(stream, { status: 200, url })
+ * return createResponse(body, { status: 200, url })
  * ```
  */
-export function createBody(
-  producer: BodyProducer,
-  options?: BodyOptions,
-): { stream: ReadableStream<Uint8Array>; sink: BodySink } {
+export function createBody(producer: BodyProducer, options?: BodyOptions): { body: TrackedBody; sink: BodySink } {
   const hwm = options?.highWaterMark ?? DEFAULT_BODY_HIGH_WATER_MARK
   if (!(hwm > 0)) throw new RangeError(`createBody: highWaterMark must be a positive number of bytes, got ${hwm}`)
   const source = new BodySource(producer, hwm)
-  const stream = new ReadableStream<Uint8Array>(
-    {
-      pull: (controller) => source.pull(controller),
-      cancel: (reason) => source.cancel(reason),
-    },
-    { highWaterMark: 0 },
-  )
-  sourceByStream.set(stream, source)
-  collector.register(stream, source, source)
-  return { stream, sink: source }
+  return { body: trackedBody(source), sink: source }
 }
 
 /**
@@ -269,28 +325,27 @@ export function createBody(
  * @throws RoundTripError `RT_BODY_USED` when the body is already locked or used.
  */
 export function observeBody(response: Response, observer: BodyObserver): Response {
-  const known = sourceByResponse.get(response)
+  const known = trackedSourceOf(response)
   if (known !== undefined) {
     known.observe(observer)
     return response
   }
-  const body = response.body
-  if (body === null) {
+  const stream = response.body
+  if (stream === null) {
     observer('end')
     return response
   }
-  const source = sourceByStream.get(body)
-  if (source !== undefined) {
-    sourceByResponse.set(response, source)
-    source.observe(observer)
+  const opened = sourceByStream.get(stream)
+  if (opened !== undefined) {
+    opened.observe(observer)
     return response
   }
-  if (body.locked || response.bodyUsed) {
+  if (stream.locked || response.bodyUsed) {
     throw new RoundTripError(ERR_BODY_USED, `observeBody: the body of ${response.url || 'the response'} is already locked or used`)
   }
-  const reader = body.getReader()
+  const reader = stream.getReader()
   let reading = false
-  const { stream, sink } = createBody({
+  const { body, sink } = createBody({
     pull() {
       if (reading) return
       reading = true
@@ -310,13 +365,13 @@ export function observeBody(response: Response, observer: BodyObserver): Respons
       reader.cancel(reason).catch(() => {})
     },
   })
-  const wrapped = new RoundTripResponse(stream, {
+  const wrapped = new RoundTripResponse(body, {
     status: response.status,
     statusText: response.statusText,
     headers: response.headers,
     url: response.url,
     redirected: response.redirected,
   })
-  sourceByResponse.get(wrapped)!.observe(observer)
+  ;(sink as BodySource).observe(observer)
   return wrapped
 }

@@ -1,11 +1,18 @@
 // Shared between response.ts and body.ts, not exported from the package.
 
-/** The parts of a body source that the response class needs to know. */
+/** How a body settled; see BodyOutcome in body.ts. */
+export type Outcome = 'end' | 'cancel' | 'error' | 'collected'
+
+/** The source behind a tracked body, as response.ts sees it. */
 export interface TrackedSource {
-  observe(observer: (outcome: 'end' | 'cancel' | 'error' | 'collected', reason?: unknown) => void): void
+  observe(observer: (outcome: Outcome, reason?: unknown) => void): void
+  /** Resolves with every remaining chunk once the producer ended; settles the body as `end`. */
+  readAll(): Promise<Uint8Array[]>
+  /** A new pull-based stream over the source; `owner` is kept alive by it; `disturbed` is called on its first read or cancel. */
+  openStream(owner: object, disturbed: () => void): ReadableStream<Uint8Array>
+  /** Counts one more response sharing this source (a clone), for garbage collection. */
+  retain(owner: object): void
 }
 
-/** Streams made by createBody, to their sources. */
+/** Streams opened on a tracked source, to their source. */
 export const sourceByStream = new WeakMap<ReadableStream, TrackedSource>()
-/** Responses (and their clones) whose body came from createBody, to its source. */
-export const sourceByResponse = new WeakMap<Response, TrackedSource>()

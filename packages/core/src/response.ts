@@ -1,14 +1,33 @@
 import { ERR_INVALID_RESPONSE, ERR_INVALID_STATUS, RoundTripError } from './errors.js'
-import { sourceByResponse, sourceByStream } from './internal.js'
+import type { TrackedSource } from './internal.js'
 
 /** ResponseBodyInit is what `new Response(body)` accepts. */
 export type ResponseBodyInit = ConstructorParameters<typeof Response>[0]
 
+/**
+ * TrackedBody is a response body made by `createBody`: pass it to
+ * {@link createResponse}. Its bytes are read straight from the producer by
+ * `text()`, `json()`, `arrayBuffer()`, `bytes()` and `blob()`; a
+ * `ReadableStream` is only created when `response.body` is used.
+ */
+export interface TrackedBody {
+  /** @internal */
+  readonly source: TrackedSource
+}
+
 const kInfo = Symbol('roundtrip.responseInfo')
+const kTracked = Symbol('roundtrip.trackedBody')
 
 interface Info {
   url: string
   redirected: boolean
+}
+
+/** The per-response state of a tracked body. */
+interface Tracked {
+  source: TrackedSource
+  stream: ReadableStream<Uint8Array> | undefined
+  used: boolean
 }
 
 /** ResponseInfo is what {@link createResponse} takes: a `ResponseInit` plus the fields a transport sets. */
@@ -19,41 +38,166 @@ export interface ResponseInfo extends ResponseInit {
   redirected?: boolean
 }
 
+function isTrackedBody(body: unknown): body is TrackedBody {
+  return typeof body === 'object' && body !== null && (body as { [kTracked]?: true })[kTracked] === true
+}
+
+/** @internal Wraps a source as a TrackedBody. */
+export function trackedBody(source: TrackedSource): TrackedBody {
+  return { source, [kTracked]: true } as TrackedBody
+}
+
 /**
  * RoundTripResponse is a WHATWG `Response` whose `url` and `redirected` are
  * set by the layer that built it, as Node's fetch sets them. It is an
  * `instanceof Response` for Node's global class, and `clone()` keeps `url`,
  * `redirected` and the class. Build one with {@link createResponse}.
+ *
+ * When its body is a {@link TrackedBody}, the body methods read the bytes
+ * directly and `body` creates its stream on first access; behaviour is the
+ * same as a `Response`'s, at a fraction of the cost. (Calling
+ * `Response.prototype.text.call(response)` bypasses this and sees no body.)
  */
 export class RoundTripResponse extends Response {
   declare [kInfo]: Info
+  declare [kTracked]: Tracked | undefined
 
-  constructor(body: ResponseBodyInit, init: ResponseInfo) {
-    super(body, init)
-    this[kInfo] = { url: init.url ?? '', redirected: init.redirected === true }
-    if (body instanceof ReadableStream) {
-      const source = sourceByStream.get(body)
-      if (source !== undefined) sourceByResponse.set(this, source)
+  constructor(body: ResponseBodyInit | TrackedBody, init: ResponseInfo) {
+    if (isTrackedBody(body)) {
+      super(null, init)
+      this[kTracked] = { source: body.source, stream: undefined, used: false }
+      body.source.retain(this)
+    } else {
+      super(body, init)
+      this[kTracked] = undefined
     }
+    this[kInfo] = { url: init.url ?? '', redirected: init.redirected === true }
   }
 
   /** Clones the response as `Response.clone()` does, keeping `url`, `redirected` and the class. */
   declare clone: () => RoundTripResponse
 }
 
-const baseClone = Response.prototype.clone
-RoundTripResponse.prototype.clone = function clone(this: RoundTripResponse): RoundTripResponse {
-  const copy = baseClone.call(this) as RoundTripResponse
-  Object.setPrototypeOf(copy, RoundTripResponse.prototype)
-  copy[kInfo] = this[kInfo]
-  // Both branches of the tee read from the same source.
-  const source = sourceByResponse.get(this)
-  if (source !== undefined) sourceByResponse.set(copy, source)
-  return copy
+const base = Response.prototype
+const baseBody = Object.getOwnPropertyDescriptor(base, 'body')!.get!
+const baseBodyUsed = Object.getOwnPropertyDescriptor(base, 'bodyUsed')!.get!
+const utf8 = new TextDecoder()
+
+function unusable(): TypeError {
+  return new TypeError('Body is unusable: Body has already been read')
 }
 
-// `url` and `redirected` are accessors on Response.prototype; TypeScript types
-// them as properties, so the overriding accessors are defined here.
+function streamOf(response: RoundTripResponse, tracked: Tracked): ReadableStream<Uint8Array> {
+  if (tracked.stream === undefined) {
+    // The body counts as used from its first read or cancel, as `isDisturbed` has it.
+    const stream = tracked.source.openStream(response, () => {
+      // After clone() the response reads a tee branch instead; the tee's reads are not the user's.
+      if (tracked.stream === stream) tracked.used = true
+    })
+    tracked.stream = stream
+  }
+  return tracked.stream
+}
+
+async function allChunks(response: RoundTripResponse, tracked: Tracked): Promise<Uint8Array[]> {
+  if (tracked.used) throw unusable()
+  tracked.used = true
+  if (tracked.stream === undefined) return tracked.source.readAll()
+  if (tracked.stream.locked) throw unusable()
+  const chunks: Uint8Array[] = []
+  const reader = tracked.stream.getReader()
+  for (;;) {
+    const { done, value } = await reader.read()
+    if (done) return chunks
+    chunks.push(value)
+  }
+}
+
+function concat(chunks: Uint8Array[]): Uint8Array {
+  if (chunks.length === 1) return chunks[0]!
+  let size = 0
+  for (const c of chunks) size += c.byteLength
+  const out = new Uint8Array(size)
+  let offset = 0
+  for (const c of chunks) {
+    out.set(c, offset)
+    offset += c.byteLength
+  }
+  return out
+}
+
+/** A copy that owns its memory: chunks may be views on larger socket buffers. */
+function owned(chunks: Uint8Array[]): Uint8Array {
+  const joined = concat(chunks)
+  return joined === chunks[0] ? joined.slice() : joined
+}
+
+async function viaResponse(response: RoundTripResponse, tracked: Tracked): Promise<Response> {
+  const bytes = concat(await allChunks(response, tracked))
+  return new Response(bytes, { headers: response.headers })
+}
+
+const methods = {
+  text(this: RoundTripResponse): Promise<string> {
+    const tracked = this[kTracked]
+    if (tracked === undefined) return base.text.call(this)
+    return allChunks(this, tracked).then((chunks) => utf8.decode(concat(chunks)))
+  },
+  json(this: RoundTripResponse): Promise<unknown> {
+    const tracked = this[kTracked]
+    if (tracked === undefined) return base.json.call(this)
+    return allChunks(this, tracked).then((chunks) => JSON.parse(utf8.decode(concat(chunks))))
+  },
+  arrayBuffer(this: RoundTripResponse): Promise<ArrayBuffer> {
+    const tracked = this[kTracked]
+    if (tracked === undefined) return base.arrayBuffer.call(this)
+    return allChunks(this, tracked).then((chunks) => owned(chunks).buffer as ArrayBuffer)
+  },
+  bytes(this: RoundTripResponse): Promise<Uint8Array> {
+    const tracked = this[kTracked]
+    if (tracked === undefined) return (base as unknown as { bytes(): Promise<Uint8Array> }).bytes.call(this)
+    return allChunks(this, tracked).then(owned)
+  },
+  blob(this: RoundTripResponse): Promise<Blob> {
+    const tracked = this[kTracked]
+    if (tracked === undefined) return base.blob.call(this)
+    return viaResponse(this, tracked).then((r) => r.blob())
+  },
+  formData(this: RoundTripResponse): Promise<FormData> {
+    const tracked = this[kTracked]
+    if (tracked === undefined) return base.formData.call(this)
+    return viaResponse(this, tracked).then((r) => r.formData())
+  },
+  clone(this: RoundTripResponse): RoundTripResponse {
+    const tracked = this[kTracked]
+    if (tracked === undefined) {
+      const copy = base.clone.call(this) as RoundTripResponse
+      Object.setPrototypeOf(copy, RoundTripResponse.prototype)
+      copy[kInfo] = this[kInfo]
+      copy[kTracked] = undefined
+      return copy
+    }
+    if (tracked.used || tracked.stream?.locked === true) throw new TypeError('Response.clone: Body has already been consumed.')
+    const [a, b] = streamOf(this, tracked).tee()
+    tracked.stream = a
+    const copy = Object.setPrototypeOf(
+      new Response(null, { status: this.status, statusText: this.statusText, headers: this.headers }),
+      RoundTripResponse.prototype,
+    ) as RoundTripResponse
+    copy[kInfo] = this[kInfo]
+    copy[kTracked] = { source: tracked.source, stream: b, used: false }
+    tracked.source.retain(copy)
+    return copy
+  },
+}
+if (typeof (base as { bytes?: unknown }).bytes !== 'function') delete (methods as { bytes?: unknown }).bytes
+for (const [name, fn] of Object.entries(methods)) {
+  Object.defineProperty(RoundTripResponse.prototype, name, { value: fn, writable: true, configurable: true, enumerable: true })
+}
+
+// `url`, `redirected`, `body` and `bodyUsed` are accessors on
+// Response.prototype; TypeScript types them as properties, so the overriding
+// accessors are defined here.
 Object.defineProperties(RoundTripResponse.prototype, {
   url: {
     configurable: true,
@@ -69,7 +213,28 @@ Object.defineProperties(RoundTripResponse.prototype, {
       return this[kInfo].redirected
     },
   },
+  body: {
+    configurable: true,
+    enumerable: true,
+    get(this: RoundTripResponse) {
+      const tracked = this[kTracked]
+      return tracked === undefined ? baseBody.call(this) : streamOf(this, tracked)
+    },
+  },
+  bodyUsed: {
+    configurable: true,
+    enumerable: true,
+    get(this: RoundTripResponse) {
+      const tracked = this[kTracked]
+      return tracked === undefined ? baseBodyUsed.call(this) : tracked.used
+    },
+  },
 })
+
+/** @internal The tracked source of a response made by createResponse, if any. */
+export function trackedSourceOf(response: Response): TrackedSource | undefined {
+  return (response as RoundTripResponse)[kTracked]?.source
+}
 
 const NULL_BODY_STATUS = new Set([101, 103, 204, 205, 304])
 
@@ -83,7 +248,8 @@ export function isNullBodyStatus(status: number): boolean {
 
 /**
  * createResponse builds a {@link RoundTripResponse}: a real `Response` with
- * `url` and `redirected` set.
+ * `url` and `redirected` set. `body` is anything `new Response()` takes, or
+ * a {@link TrackedBody} from `createBody`.
  *
  * @throws RoundTripError `RT_INVALID_STATUS` when `status` is not an integer
  * in 200–599 (what a `Response` can represent), and `RT_INVALID_RESPONSE`
@@ -92,10 +258,11 @@ export function isNullBodyStatus(status: number): boolean {
  *
  * @example
  * ```ts
- * const response = createResponse(stream, { status: 200, headers, url: request.url })
+ * const { body, sink } = createBody(producer)
+ * const response = createResponse(body, { status: 200, headers, url: request.url })
  * ```
  */
-export function createResponse(body: ResponseBodyInit, info: ResponseInfo): RoundTripResponse {
+export function createResponse(body: ResponseBodyInit | TrackedBody, info: ResponseInfo): RoundTripResponse {
   const status = info.status ?? 200
   if (!Number.isInteger(status) || status < 200 || status > 599) {
     throw new RoundTripError(
@@ -103,7 +270,7 @@ export function createResponse(body: ResponseBodyInit, info: ResponseInfo): Roun
       `invalid response status ${String(status)}: a Response can only have a status from 200 to 599${info.url ? ` (${info.url})` : ''}`,
     )
   }
-  if (body !== null && isNullBodyStatus(status)) {
+  if (body !== null && body !== undefined && isNullBodyStatus(status)) {
     throw new RoundTripError(
       ERR_INVALID_RESPONSE,
       `a response with status ${status} cannot have a body${info.url ? ` (${info.url})` : ''}`,

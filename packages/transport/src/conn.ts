@@ -1,0 +1,134 @@
+import type { Duplex } from 'node:stream'
+import { Client } from 'undici'
+import type { Target } from './dial.js'
+import type { ResolvedOptions } from './options.js'
+
+/** Holder describes the request that is using a busy connection. */
+export interface Holder {
+  /** The request method. */
+  method: string
+  /** The request URL, credentials removed. */
+  url: string
+  /** When the request got the connection (`performance.now()` clock), for ages. */
+  since: number
+}
+
+let nextId = 1
+
+/**
+ * PersistConn is one pooled connection: a socket we dialed and the undici
+ * `Client` (pipelining 1) that speaks HTTP/1.1 on it. The Client can never
+ * reconnect: its connector hands over our socket once and refuses after
+ * that, so when the socket goes, the conn is dead and leaves the pool.
+ */
+export class PersistConn {
+  readonly id = nextId++
+  readonly target: Target
+  readonly client: Client
+  readonly socket: Duplex
+  /** Requests sent on this conn so far. */
+  requests = 0
+  /** When the conn last became idle (`performance.now()`), or -1. */
+  idleAt = -1
+  /** Idle limit for this conn: the transport's, shortened by a `Keep-Alive: timeout` hint. 0 means none. */
+  idleLimit: number
+  /** False once the server asked to close (`Connection: close`) or keep-alives are off. */
+  reusable = true
+  /** The request using the conn while it is busy. */
+  holder: Holder | undefined
+  #closed = false
+  #idleTimer: NodeJS.Timeout | undefined
+  #idleTimerMs = 0
+  #onDead: (conn: PersistConn, reason: string) => void
+
+  constructor(target: Target, socket: Duplex, options: ResolvedOptions, onDead: (conn: PersistConn, reason: string) => void) {
+    this.target = target
+    this.socket = socket
+    this.idleLimit = options.idleConnTimeout
+    this.#onDead = onDead
+    let handedOver = false
+    // Our idle timeout is authoritative; undici's own keep-alive timer is set
+    // to the same value so that it never closes a conn we still count as usable.
+    const keepAlive = options.idleConnTimeout > 0 ? options.idleConnTimeout : 3_600_000
+    this.client = new Client(target.key, {
+      pipelining: 1,
+      maxHeaderSize: options.maxResponseHeaderBytes,
+      headersTimeout: options.responseHeaderTimeout,
+      bodyTimeout: options.bodyTimeout,
+      keepAliveTimeout: keepAlive,
+      keepAliveMaxTimeout: keepAlive,
+      keepAliveTimeoutThreshold: 1_000,
+      connect: (_opts, callback) => {
+        if (handedOver) {
+          // Never reconnect: a dead socket means a dead conn.
+          process.nextTick(callback, new Error('roundtrip: connection is closed and is not redialed'), null)
+          return
+        }
+        handedOver = true
+        // undici expects the callback to be called asynchronously.
+        process.nextTick(callback, null, socket as never)
+      },
+    })
+    // Until undici attaches its own listeners (first request), and after, a
+    // socket error must not crash the process: it shows as 'close'.
+    socket.on('error', noop)
+    socket.once('close', () => this.#dead('socket closed'))
+    this.client.on('disconnect', noop)
+    this.client.on('connectionError', noop)
+  }
+
+  /** Whether the socket is gone or the conn was closed. */
+  get closed(): boolean {
+    return this.#closed
+  }
+
+  /** How long the conn has been idle, in ms (0 when busy). */
+  idleTime(now: number): number {
+    return this.idleAt < 0 ? 0 : now - this.idleAt
+  }
+
+  /** Whether an idle conn is past its idle limit at `now`. */
+  expired(now: number): boolean {
+    return this.idleLimit > 0 && this.idleAt >= 0 && now - this.idleAt >= this.idleLimit
+  }
+
+  /** Marks the conn idle and arms its idle timer, which calls `onExpire`. */
+  markIdle(now: number, onExpire: (conn: PersistConn) => void): void {
+    this.idleAt = now
+    this.holder = undefined
+    if (this.idleLimit <= 0) return
+    if (this.#idleTimer !== undefined && this.#idleTimerMs === this.idleLimit) {
+      this.#idleTimer.refresh()
+      return
+    }
+    if (this.#idleTimer !== undefined) clearTimeout(this.#idleTimer)
+    this.#idleTimerMs = this.idleLimit
+    this.#idleTimer = setTimeout(() => onExpire(this), this.idleLimit)
+    this.#idleTimer.unref()
+  }
+
+  /** Marks the conn busy for `holder`. */
+  markBusy(holder: Holder): void {
+    this.idleAt = -1
+    this.holder = holder
+    this.requests++
+  }
+
+  /** Closes the socket and the client. Idempotent. */
+  close(reason: string): void {
+    if (this.#closed) return
+    this.socket.destroy()
+    this.#dead(reason)
+  }
+
+  #dead(reason: string): void {
+    if (this.#idleTimer !== undefined) clearTimeout(this.#idleTimer)
+    this.#idleTimer = undefined
+    if (this.#closed) return
+    this.#closed = true
+    this.client.destroy().catch(noop)
+    this.#onDead(this, reason)
+  }
+}
+
+function noop(): void {}

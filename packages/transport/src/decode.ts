@@ -1,0 +1,84 @@
+import { Transform, type TransformCallback } from 'node:stream'
+import { constants, createBrotliDecompress, createGunzip, createInflate, createInflateRaw } from 'node:zlib'
+
+// As Node's fetch: lenient flushing, so a body cut at a block boundary still decodes what arrived.
+const zlibOptions = { flush: constants.Z_SYNC_FLUSH, finishFlush: constants.Z_SYNC_FLUSH }
+const brotliOptions = {
+  flush: constants.BROTLI_OPERATION_FLUSH,
+  finishFlush: constants.BROTLI_OPERATION_FLUSH,
+}
+
+/**
+ * Inflate that accepts both zlib-wrapped deflate (RFC 1950, what the
+ * standard says) and raw deflate (RFC 1951, what some servers send), by
+ * looking at the first byte, as browsers and Node's fetch do.
+ */
+class FlexibleInflate extends Transform {
+  #inner: Transform | undefined
+
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
+    if (this.#inner === undefined) {
+      const inner = (chunk[0]! & 0x0f) === 0x08 ? createInflate(zlibOptions) : createInflateRaw(zlibOptions)
+      inner.on('data', (data: Buffer) => this.push(data))
+      inner.on('error', (error) => this.destroy(error))
+      this.#inner = inner
+    }
+    this.#inner.write(chunk, callback)
+  }
+
+  override _flush(callback: TransformCallback): void {
+    if (this.#inner === undefined) {
+      callback()
+      return
+    }
+    this.#inner.once('end', () => callback())
+    this.#inner.end()
+  }
+}
+
+/**
+ * createDecoder returns a stream that decodes a body sent with
+ * `content-encoding` (gzip, x-gzip, deflate, br), or undefined when the
+ * coding is absent, identity, or one we do not decode (then the body is
+ * passed through as sent, as Node's fetch does). Several codings are
+ * decoded in reverse order of application.
+ */
+export function createDecoder(contentEncoding: string | null): Transform | undefined {
+  if (contentEncoding === null) return undefined
+  const codings = contentEncoding
+    .toLowerCase()
+    .split(',')
+    .map((c) => c.trim())
+    .filter((c) => c !== '' && c !== 'identity')
+  if (codings.length === 0 || codings.length > 5) return undefined
+  const decoders: Transform[] = []
+  for (let i = codings.length - 1; i >= 0; i--) {
+    const coding = codings[i]
+    if (coding === 'gzip' || coding === 'x-gzip') decoders.push(createGunzip(zlibOptions))
+    else if (coding === 'deflate') decoders.push(new FlexibleInflate())
+    else if (coding === 'br') decoders.push(createBrotliDecompress(brotliOptions))
+    else return undefined
+  }
+  if (decoders.length === 1) return decoders[0]
+  // Chain them: write into the first, read from a pass-through fed by the last.
+  const head = decoders[0]!
+  const tail = decoders[decoders.length - 1]!
+  for (let i = 0; i < decoders.length - 1; i++) {
+    decoders[i]!.pipe(decoders[i + 1]!)
+    decoders[i]!.on('error', (error) => tail.destroy(error))
+  }
+  return new Transform({
+    transform(chunk, _encoding, callback) {
+      head.write(chunk, callback)
+    },
+    flush(callback) {
+      tail.once('end', () => callback())
+      head.end()
+    },
+    construct(callback) {
+      tail.on('data', (data: Buffer) => this.push(data))
+      tail.on('error', (error) => this.destroy(error))
+      callback()
+    },
+  })
+}

@@ -1,0 +1,51 @@
+import {
+  ERR_BODY_TIMEOUT,
+  ERR_HEADERS_TIMEOUT,
+  ERR_HEADERS_TOO_LARGE,
+  ERR_INVALID_REQUEST,
+  ERR_PROTOCOL,
+  ERR_SOCKET_CLOSED,
+  TransportError,
+} from './errors.js'
+import type { ResolvedOptions } from './options.js'
+
+/** Socket-level failures: the ones a stale keep-alive connection produces. */
+const SOCKET_CODES = new Set(['UND_ERR_SOCKET', 'ECONNRESET', 'EPIPE', 'UND_ERR_CLOSED', 'UND_ERR_DESTROYED', 'ECONNABORTED'])
+
+/** isSocketFailure reports whether an undici or socket error means the connection broke. */
+export function isSocketFailure(error: unknown): boolean {
+  return SOCKET_CODES.has((error as { code?: string } | null)?.code ?? '')
+}
+
+/**
+ * mapError turns an undici or socket error into a coded TransportError
+ * whose message names what failed and the request (`what`).
+ */
+export function mapError(error: unknown, what: string, options: ResolvedOptions, duringBody: boolean): TransportError {
+  if (error instanceof TransportError) return error
+  const code = (error as { code?: string } | null)?.code ?? ''
+  const detail = (error as Error | null)?.message ?? String(error)
+  switch (code) {
+    case 'UND_ERR_HEADERS_TIMEOUT':
+      return new TransportError(ERR_HEADERS_TIMEOUT, `no response head within ${options.responseHeaderTimeout} ms (${what})`, { cause: error })
+    case 'UND_ERR_BODY_TIMEOUT':
+      return new TransportError(ERR_BODY_TIMEOUT, `no response body data for ${options.bodyTimeout} ms (${what})`, { cause: error })
+    case 'UND_ERR_HEADERS_OVERFLOW':
+      return new TransportError(
+        ERR_HEADERS_TOO_LARGE,
+        `response head larger than maxResponseHeaderBytes (${options.maxResponseHeaderBytes}) (${what})`,
+        { cause: error },
+      )
+    case 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH':
+      return new TransportError(ERR_SOCKET_CLOSED, `connection closed before the whole response body arrived (${what})`, { cause: error })
+    case 'UND_ERR_INVALID_ARG':
+    case 'UND_ERR_NOT_SUPPORTED':
+    case 'UND_ERR_REQ_CONTENT_LENGTH_MISMATCH':
+      return new TransportError(ERR_INVALID_REQUEST, `cannot send request: ${detail} (${what})`, { cause: error })
+  }
+  if (code.startsWith('HPE_') || (error as Error | null)?.name === 'HTTPParserError') {
+    return new TransportError(ERR_PROTOCOL, `invalid HTTP response: ${detail} (${what})`, { cause: error })
+  }
+  const stage = duringBody ? 'while reading the response body' : 'before the response arrived'
+  return new TransportError(ERR_SOCKET_CLOSED, `connection closed ${stage}: ${detail} (${what})`, { cause: error })
+}

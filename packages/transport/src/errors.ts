@@ -1,0 +1,40 @@
+import { RoundTripError, type RoundTripErrorOptions } from '@roundtrip/core'
+
+/** Error code: the TCP connection was refused (nothing listens there). */
+export const ERR_CONNECT_REFUSED = 'RT_CONNECT_REFUSED'
+/** Error code: the connection (TCP and TLS) did not complete within `connectTimeout`. */
+export const ERR_CONNECT_TIMEOUT = 'RT_CONNECT_TIMEOUT'
+/** Error code: the connection failed for another reason (DNS, TLS certificate, reset during connect). */
+export const ERR_CONNECT_FAILED = 'RT_CONNECT_FAILED'
+/** Error code: no response head arrived within `responseHeaderTimeout`. */
+export const ERR_HEADERS_TIMEOUT = 'RT_HEADERS_TIMEOUT'
+/** Error code: no body bytes arrived for `bodyTimeout`. */
+export const ERR_BODY_TIMEOUT = 'RT_BODY_TIMEOUT'
+/** Error code: the response head exceeded `maxResponseHeaderBytes`. */
+export const ERR_HEADERS_TOO_LARGE = 'RT_HEADERS_TOO_LARGE'
+/** Error code: the server sent something that is not valid HTTP/1.1. */
+export const ERR_PROTOCOL = 'RT_PROTOCOL_ERROR'
+/** Error code: the transport is closed and takes no new requests. */
+export const ERR_TRANSPORT_CLOSED = 'RT_TRANSPORT_CLOSED'
+/** Error code: the connection closed before the response was complete (reset, truncated body). */
+export const ERR_SOCKET_CLOSED = 'RT_SOCKET_CLOSED'
+/** Error code: a request waited longer than `maxWaitTime` for a connection. */
+export const ERR_POOL_EXHAUSTED = 'RT_POOL_EXHAUSTED'
+/** Error code: the request cannot be sent (unsupported scheme, invalid option, bad header). */
+export const ERR_INVALID_REQUEST = 'RT_INVALID_REQUEST'
+/** Error code: an option passed to `new Transport()` is invalid. */
+export const ERR_INVALID_OPTION = 'RT_INVALID_OPTION'
+
+/**
+ * TransportError is the error the Transport rejects with (or errors a body
+ * with). `code` is one of the `ERR_*` constants of this package, or core's
+ * `RT_INVALID_STATUS`; `cause` is the underlying socket, TLS or undici error.
+ * The message names the operation and the request (`GET http://host/path`,
+ * credentials removed).
+ */
+export class TransportError extends RoundTripError {
+  constructor(code: string, message: string, options?: RoundTripErrorOptions) {
+    super(code, message, options)
+    this.name = 'TransportError'
+  }
+}

@@ -1,0 +1,37 @@
+import type { ResolvedOptions } from './options.js'
+
+/** Headers that belong to one connection and are managed by the Transport, not taken from the request. */
+const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'expect', 'te'])
+
+/** The request head as undici takes it. */
+export interface OutgoingHeaders {
+  /** Flat `[name, value, name, value, …]`. */
+  list: string[]
+  /** Close the connection after this request (`connection: close`). */
+  reset: boolean
+}
+
+/**
+ * outgoingHeaders converts a request's headers for undici. Hop-by-hop
+ * headers are dropped: the Transport manages the connection (a request's
+ * `connection: close` is honoured by closing the conn after it). `expect:
+ * 100-continue` is dropped and the body sent at once, which RFC 9110 allows
+ * (undici's HTTP/1.1 writer cannot wait for the interim response).
+ * `accept-encoding: gzip, deflate, br` is added unless compression is
+ * disabled or the request has its own.
+ */
+export function outgoingHeaders(headers: Headers, options: ResolvedOptions): OutgoingHeaders {
+  const list: string[] = []
+  let reset = options.disableKeepAlives
+  let acceptEncoding = false
+  for (const [name, value] of headers) {
+    if (HOP_BY_HOP.has(name)) {
+      if (name === 'connection' && /\bclose\b/i.test(value)) reset = true
+      continue
+    }
+    if (name === 'accept-encoding') acceptEncoding = true
+    list.push(name, value)
+  }
+  if (!acceptEncoding && !options.disableCompression) list.push('accept-encoding', 'gzip, deflate, br')
+  return { list, reset }
+}

@@ -1,0 +1,29 @@
+export { Transport } from './transport.js'
+export type { TransportOptions, DialFunction, DialInfo, TlsOptions } from './options.js'
+export {
+  DEFAULT_MAX_IDLE_CONNS,
+  DEFAULT_MAX_IDLE_CONNS_PER_HOST,
+  DEFAULT_IDLE_CONN_TIMEOUT,
+  DEFAULT_CONNECT_TIMEOUT,
+  DEFAULT_RESPONSE_HEADER_TIMEOUT,
+  DEFAULT_BODY_TIMEOUT,
+  DEFAULT_MAX_RESPONSE_HEADER_BYTES,
+} from './options.js'
+export type { TransportStats, HostStats, HolderInfo } from './stats.js'
+export type { ClientTrace, GotConnInfo } from './trace.js'
+export { channels } from './trace.js'
+export {
+  TransportError,
+  ERR_CONNECT_REFUSED,
+  ERR_CONNECT_TIMEOUT,
+  ERR_CONNECT_FAILED,
+  ERR_HEADERS_TIMEOUT,
+  ERR_BODY_TIMEOUT,
+  ERR_HEADERS_TOO_LARGE,
+  ERR_PROTOCOL,
+  ERR_TRANSPORT_CLOSED,
+  ERR_SOCKET_CLOSED,
+  ERR_POOL_EXHAUSTED,
+  ERR_INVALID_REQUEST,
+  ERR_INVALID_OPTION,
+} from './errors.js'

@@ -1,0 +1,152 @@
+import type { Duplex } from 'node:stream'
+import type { ConnectionOptions } from 'node:tls'
+import { ERR_INVALID_OPTION, TransportError } from './errors.js'
+
+/** DialInfo is what a {@link TransportOptions.dial} hook is told about the connection to make. */
+export interface DialInfo {
+  /** `http:` or `https:`. */
+  protocol: 'http:' | 'https:'
+  /** The host name or IP address, without brackets. */
+  hostname: string
+  /** The port number. */
+  port: number
+  /** The pool key: `scheme://host:port`. */
+  key: string
+  /** Aborted when `connectTimeout` expires or the transport closes. */
+  signal: AbortSignal
+}
+
+/**
+ * DialFunction supplies the socket for a new connection: a unix socket, a
+ * pre-connected stream, a tunnel. For `https:` the Transport runs TLS over
+ * the returned stream unless it is already a `TLSSocket`. The returned socket
+ * must be connected (or connect on its own); it belongs to the Transport.
+ */
+export type DialFunction = (info: DialInfo) => Duplex | Promise<Duplex>
+
+/** TLS options for `https:` connections, passed to `tls.connect`. */
+export type TlsOptions = Pick<
+  ConnectionOptions,
+  'ca' | 'cert' | 'key' | 'passphrase' | 'pfx' | 'rejectUnauthorized' | 'servername' | 'ciphers' | 'minVersion' | 'maxVersion' | 'checkServerIdentity'
+>
+
+/** TransportOptions configure a {@link Transport}. Durations are milliseconds. */
+export interface TransportOptions {
+  /** Idle connections kept across all hosts; the least recently used beyond it is closed. 0 means no limit. Default {@link DEFAULT_MAX_IDLE_CONNS}. */
+  maxIdleConns?: number
+  /** Idle connections kept per host. 0 means none are kept. Default {@link DEFAULT_MAX_IDLE_CONNS_PER_HOST}. */
+  maxIdleConnsPerHost?: number
+  /** Connections per host, counting dialing, busy and idle ones; more requests wait in a FIFO queue. 0 means no limit (the default). */
+  maxConnsPerHost?: number
+  /**
+   * How long a request may wait in the queue for a connection before it
+   * rejects with `RT_POOL_EXHAUSTED` naming the requests that hold the
+   * connections. 0 or undefined means no limit.
+   */
+  maxWaitTime?: number
+  /**
+   * How long a connection may stay idle before it is closed. 0 means no
+   * limit. Default {@link DEFAULT_IDLE_CONN_TIMEOUT}: below the 5 s after
+   * which Node's http server closes idle sockets, so a reused connection is
+   * rarely one the server is closing. A `Keep-Alive: timeout=N` response
+   * header shortens it for that connection (minus a 1 s margin).
+   */
+  idleConnTimeout?: number
+  /** Time allowed for TCP connect and TLS handshake. 0 means no limit. Default {@link DEFAULT_CONNECT_TIMEOUT}. */
+  connectTimeout?: number
+  /** Time from the request being sent to the whole response head being received. 0 means no limit. Default {@link DEFAULT_RESPONSE_HEADER_TIMEOUT}. */
+  responseHeaderTimeout?: number
+  /** Longest gap between two chunks of the response body. 0 means no limit. Default {@link DEFAULT_BODY_TIMEOUT}. */
+  bodyTimeout?: number
+  /** Use each connection for one request only (sends `connection: close`). Default false. */
+  disableKeepAlives?: boolean
+  /**
+   * Do not ask for compressed responses and do not decode them. By default
+   * the Transport sends `accept-encoding: gzip, deflate, br` when the request
+   * has none, and decodes gzip, deflate and br bodies as Node's fetch does
+   * (the `content-encoding` header is kept, as Node's fetch keeps it).
+   */
+  disableCompression?: boolean
+  /** Largest response head accepted, in bytes. Default {@link DEFAULT_MAX_RESPONSE_HEADER_BYTES}. */
+  maxResponseHeaderBytes?: number
+  /** TLS options for `https:` origins (`ca`, `cert`, `key`, `rejectUnauthorized`, `servername`, …). */
+  tls?: TlsOptions
+  /** Supplies the socket for new connections instead of a TCP connect; see {@link DialFunction}. */
+  dial?: DialFunction
+  /** Bytes of response body buffered ahead of the reader before the socket is paused. Default 64 KiB. */
+  bodyHighWaterMark?: number
+}
+
+/** Default {@link TransportOptions.maxIdleConns}. */
+export const DEFAULT_MAX_IDLE_CONNS = 512
+/** Default {@link TransportOptions.maxIdleConnsPerHost}: enough to keep a concurrency of 128 warm. */
+export const DEFAULT_MAX_IDLE_CONNS_PER_HOST = 128
+/** Default {@link TransportOptions.idleConnTimeout}, in ms. */
+export const DEFAULT_IDLE_CONN_TIMEOUT = 4_000
+/** Default {@link TransportOptions.connectTimeout}, in ms (as undici). */
+export const DEFAULT_CONNECT_TIMEOUT = 10_000
+/** Default {@link TransportOptions.responseHeaderTimeout}, in ms (as undici). */
+export const DEFAULT_RESPONSE_HEADER_TIMEOUT = 300_000
+/** Default {@link TransportOptions.bodyTimeout}, in ms (as undici). */
+export const DEFAULT_BODY_TIMEOUT = 300_000
+/** Default {@link TransportOptions.maxResponseHeaderBytes} (as Node's http parser). */
+export const DEFAULT_MAX_RESPONSE_HEADER_BYTES = 16 * 1024
+
+/** Options after defaults and validation. */
+export interface ResolvedOptions {
+  maxIdleConns: number
+  maxIdleConnsPerHost: number
+  maxConnsPerHost: number
+  maxWaitTime: number
+  idleConnTimeout: number
+  connectTimeout: number
+  responseHeaderTimeout: number
+  bodyTimeout: number
+  disableKeepAlives: boolean
+  disableCompression: boolean
+  maxResponseHeaderBytes: number
+  tls: TlsOptions | undefined
+  dial: DialFunction | undefined
+  bodyHighWaterMark: number
+}
+
+function count(options: TransportOptions, name: keyof TransportOptions, fallback: number, min = 0): number {
+  const value = options[name]
+  if (value === undefined) return fallback
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min) {
+    throw new TransportError(
+      ERR_INVALID_OPTION,
+      `invalid Transport option ${name}: expected an integer >= ${min}, got ${String(value)}`,
+    )
+  }
+  return value
+}
+
+/** resolveOptions applies defaults and checks every option, throwing `RT_INVALID_OPTION`. */
+export function resolveOptions(options: TransportOptions = {}): ResolvedOptions {
+  if (typeof options !== 'object' || options === null) {
+    throw new TransportError(ERR_INVALID_OPTION, 'Transport options must be an object')
+  }
+  if (options.dial !== undefined && typeof options.dial !== 'function') {
+    throw new TransportError(ERR_INVALID_OPTION, 'invalid Transport option dial: expected a function')
+  }
+  if (options.tls !== undefined && (typeof options.tls !== 'object' || options.tls === null)) {
+    throw new TransportError(ERR_INVALID_OPTION, 'invalid Transport option tls: expected an object of TLS options')
+  }
+  return {
+    maxIdleConns: count(options, 'maxIdleConns', DEFAULT_MAX_IDLE_CONNS),
+    maxIdleConnsPerHost: count(options, 'maxIdleConnsPerHost', DEFAULT_MAX_IDLE_CONNS_PER_HOST),
+    maxConnsPerHost: count(options, 'maxConnsPerHost', 0),
+    maxWaitTime: count(options, 'maxWaitTime', 0),
+    idleConnTimeout: count(options, 'idleConnTimeout', DEFAULT_IDLE_CONN_TIMEOUT),
+    connectTimeout: count(options, 'connectTimeout', DEFAULT_CONNECT_TIMEOUT),
+    responseHeaderTimeout: count(options, 'responseHeaderTimeout', DEFAULT_RESPONSE_HEADER_TIMEOUT),
+    bodyTimeout: count(options, 'bodyTimeout', DEFAULT_BODY_TIMEOUT),
+    disableKeepAlives: options.disableKeepAlives === true,
+    disableCompression: options.disableCompression === true,
+    maxResponseHeaderBytes: count(options, 'maxResponseHeaderBytes', DEFAULT_MAX_RESPONSE_HEADER_BYTES, 1),
+    tls: options.tls,
+    dial: options.dial,
+    bodyHighWaterMark: count(options, 'bodyHighWaterMark', 64 * 1024, 1),
+  }
+}

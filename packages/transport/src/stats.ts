@@ -1,0 +1,48 @@
+/** HolderInfo names a request that holds a busy connection. */
+export interface HolderInfo {
+  /** Request method. */
+  method: string
+  /** Request URL without credentials. */
+  url: string
+  /** How long it has held the connection, in ms. */
+  ageMs: number
+}
+
+/** HostStats is a snapshot of one pool (one `scheme://host:port`), or of all of them in `total`. */
+export interface HostStats {
+  /** Connections in use by a request (busy), including responses whose body is still being read. */
+  active: number
+  /** Connections idle in the pool, ready for reuse. */
+  idle: number
+  /** Requests waiting for a connection. */
+  waiting: number
+  /** Connections being dialed. */
+  dialing: number
+  /** Connections dialed so far (successful or not). */
+  dials: number
+  /** Requests that got a connection so far. */
+  requests: number
+  /** Of those, how many were served on a connection used before. */
+  reusedRequests: number
+  /** The requests holding the active connections, oldest first. */
+  holders: HolderInfo[]
+}
+
+/** TransportStats is what `Transport.stats()` returns. */
+export interface TransportStats {
+  /** Sums over every host. */
+  total: HostStats
+  /** Per pool key (`http://127.0.0.1:8080`). */
+  hosts: Record<string, HostStats>
+}
+
+/** emptyHostStats returns a zeroed HostStats. */
+export function emptyHostStats(): HostStats {
+  return { active: 0, idle: 0, waiting: 0, dialing: 0, dials: 0, requests: 0, reusedRequests: 0, holders: [] }
+}
+
+/** describeHolders formats holders for an error message: `GET http://a/x (held 210 ms)`. */
+export function describeHolders(holders: HolderInfo[]): string {
+  if (holders.length === 0) return 'none'
+  return holders.map((h) => `${h.method} ${h.url} (held ${Math.round(h.ageMs)} ms)`).join(', ')
+}

@@ -1,0 +1,91 @@
+import { channel } from 'node:diagnostics_channel'
+
+/** GotConnInfo describes the connection a request got, as Go's `httptrace.GotConnInfo`. */
+export interface GotConnInfo {
+  /** Whether the connection was used for an earlier request. */
+  reused: boolean
+  /** Whether the connection was taken from the idle pool. */
+  wasIdle: boolean
+  /** How long it was idle, in milliseconds (0 when `wasIdle` is false). */
+  idleTime: number
+  /** The local and remote address of the socket. */
+  localAddress: string | undefined
+  localPort: number | undefined
+  remoteAddress: string | undefined
+  remotePort: number | undefined
+}
+
+/**
+ * ClientTrace is a set of optional hooks called at the stages of one
+ * request, after Go's `httptrace.ClientTrace`. Attach it to a request with
+ * core's `withContext(request, { trace })`. Hooks are called synchronously;
+ * a hook that throws is reported as a process warning and does not break the
+ * request.
+ */
+export interface ClientTrace {
+  /** Before a connection is looked for; `hostPort` is the pool key (`https://host:port`). */
+  getConn?(hostPort: string): void
+  /** A connection was obtained. */
+  gotConn?(info: GotConnInfo): void
+  /** After the response body was read: the connection went back to the pool (no argument) or was closed (`error` says why). */
+  putIdleConn?(error?: Error): void
+  /** A new connection starts to be dialed. */
+  connectStart?(network: string, address: string): void
+  /** The dial finished, with `error` when it failed. */
+  connectDone?(network: string, address: string, error?: Error): void
+  /** The TLS handshake starts. */
+  tlsHandshakeStart?(): void
+  /** The TLS handshake finished, with the negotiated protocol, or `error`. */
+  tlsHandshakeDone?(state: { protocol: string | null; alpnProtocol: string | false | null }, error?: Error): void
+  /** The whole request (head and body) was written. */
+  wroteRequest?(info: { error?: Error }): void
+  /** The first byte of the response head arrived. */
+  gotFirstResponseByte?(): void
+}
+
+declare module '@roundtrip/core' {
+  interface RequestContext {
+    /** Trace hooks for this request; see {@link ClientTrace}. */
+    trace?: ClientTrace
+  }
+}
+
+/** callHook calls a trace hook, turning an exception into a process warning. */
+export function callHook<K extends keyof ClientTrace>(
+  trace: ClientTrace | undefined,
+  name: K,
+  ...args: Parameters<NonNullable<ClientTrace[K]>>
+): void {
+  const hook = trace?.[name] as ((...a: unknown[]) => void) | undefined
+  if (hook === undefined) return
+  try {
+    hook.apply(trace, args)
+  } catch (error) {
+    process.emitWarning(`trace hook ${name} threw: ${String((error as Error)?.stack ?? error)}`, {
+      code: 'RT_TRACE_HOOK_THREW',
+    })
+  }
+}
+
+/**
+ * The `node:diagnostics_channel` channels the Transport publishes pool
+ * events on. Each message carries `{ key }` (the pool key, `https://host:port`)
+ * plus the fields named here. undici's own `undici:*` channels keep firing
+ * for the same traffic.
+ */
+export const channels = {
+  /** A connection is being dialed: `{ key }`. */
+  connectStart: channel('roundtrip:conn:connect'),
+  /** A dial finished: `{ key, error? }`. */
+  connected: channel('roundtrip:conn:connected'),
+  /** A connection went back to the idle pool: `{ key, requests }`. */
+  idle: channel('roundtrip:conn:idle'),
+  /** A connection was closed: `{ key, reason }`. */
+  closed: channel('roundtrip:conn:closed'),
+  /** A request started waiting for a connection: `{ key, waiting }`. */
+  queued: channel('roundtrip:pool:queued'),
+  /** A request got a connection: `{ key, reused, wasIdle }`. */
+  gotConn: channel('roundtrip:pool:got-conn'),
+  /** A request gave up waiting (`maxWaitTime` or abort): `{ key, reason }`. */
+  waitFailed: channel('roundtrip:pool:wait-failed'),
+}

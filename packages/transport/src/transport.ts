@@ -1,0 +1,420 @@
+import { setMaxListeners } from 'node:events'
+import { getContext, redactUrl, type Closable, type RoundTripper } from '@roundtrip/core'
+import { PersistConn, type Holder } from './conn.js'
+import { dialConn, type Target } from './dial.js'
+import { ERR_INVALID_REQUEST, ERR_POOL_EXHAUSTED, ERR_TRANSPORT_CLOSED, TransportError } from './errors.js'
+import { Exchange, StaleConnError, isReplayable, type ConnOwner } from './exchange.js'
+import { outgoingHeaders } from './headers.js'
+import { resolveOptions, type ResolvedOptions, type TransportOptions } from './options.js'
+import { HostPool, type Waiter } from './pool.js'
+import { prepareBody, type OutgoingBody } from './request-body.js'
+import { describeHolders, emptyHostStats, type HostStats, type TransportStats } from './stats.js'
+import { callHook, channels, type ClientTrace } from './trace.js'
+
+const NO_BODY: OutgoingBody = { body: null, replayable: true }
+const DEFAULT_PORT = { 'http:': 80, 'https:': 443 } as const
+
+/**
+ * Transport is the pooled RoundTripper: it owns keep-alive HTTP/1.1
+ * connections per `scheme://host:port` and reuses them, as Go's
+ * `http.Transport` does. Each connection is an undici `Client` (pipelining
+ * 1) on a socket the Transport dials; the pool, its limits, the FIFO wait
+ * queue and the accounting are the Transport's.
+ *
+ * The response body belongs to the caller: read it to the end or cancel it.
+ * The connection goes back to the pool as soon as the server has sent the
+ * whole body (even before it is read), and is closed when the body is
+ * cancelled, errors, or is garbage-collected unread.
+ *
+ * @example
+ * ```ts
+ * const transport = new Transport({ maxConnsPerHost: 8 })
+ * const response = await transport.roundTrip(new Request('http://127.0.0.1:8080/'))
+ * console.log(response.status, await response.text(), transport.stats().total)
+ * await transport.close()
+ * ```
+ */
+export class Transport implements RoundTripper, Closable, ConnOwner {
+  readonly #options: ResolvedOptions
+  readonly #pools = new Map<string, HostPool>()
+  /** Every idle conn across hosts, least recently used first (for maxIdleConns). */
+  readonly #idleLru = new Set<PersistConn>()
+  readonly #closing = new AbortController()
+  #closed = false
+  #drained: (() => void) | undefined
+  readonly #expire = (conn: PersistConn): void => conn.close('idle timeout')
+  readonly #onDead = (conn: PersistConn, reason: string): void => this.#connDead(conn, reason)
+
+  /** @throws TransportError `RT_INVALID_OPTION` when an option is invalid. */
+  constructor(options?: TransportOptions) {
+    this.#options = resolveOptions(options)
+    // Every dial listens on this signal; their number is bounded by the pool, not by 10.
+    setMaxListeners(0, this.#closing.signal)
+  }
+
+  /**
+   * roundTrip sends one request and resolves with its response, following
+   * the RoundTripper contract of `@roundtrip/core` (no redirects, any status
+   * is a success, the caller owns the body). It rejects with a
+   * {@link TransportError} (see its codes), or with `request.signal.reason`
+   * when the signal aborts.
+   */
+  async roundTrip(request: Request): Promise<Response> {
+    if (!(request instanceof Request)) {
+      throw new TypeError('Transport.roundTrip: expected a Request')
+    }
+    const signal = request.signal
+    signal.throwIfAborted()
+    const url = new URL(request.url)
+    const what = `${request.method} ${redactUrl(url)}`
+    if (this.#closed) throw new TransportError(ERR_TRANSPORT_CLOSED, `transport is closed (${what})`)
+    const pool = this.#pool(url, what)
+    const trace = getContext(request).trace
+    const headers = outgoingHeaders(request.headers, this.#options)
+    const body = request.body === null ? NO_BODY : await prepareBody(request)
+    const replayable = isReplayable(request, body)
+    const path = url.pathname + url.search
+    for (;;) {
+      const conn = await this.#getConn(pool, request, trace, what)
+      try {
+        return await new Promise<Response>((resolve, reject) => {
+          const exchange = new Exchange(request, conn, this, this.#options, trace, what, replayable, resolve, reject)
+          conn.client.dispatch(
+            { path, method: request.method, headers: headers.list, body: body.body as Buffer | null, reset: headers.reset, blocking: false },
+            exchange,
+          )
+        })
+      } catch (error) {
+        // A reused conn the server had closed: try another (Go's shouldRetryRequest).
+        if (error instanceof StaleConnError && !this.#closed && !signal.aborted) continue
+        throw error instanceof StaleConnError ? error.failure : error
+      }
+    }
+  }
+
+  #pool(url: URL, what: string): HostPool {
+    const protocol = url.protocol
+    if (protocol !== 'http:' && protocol !== 'https:') {
+      throw new TransportError(ERR_INVALID_REQUEST, `unsupported protocol ${protocol} (${what})`)
+    }
+    const hostname = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname
+    const port = url.port === '' ? DEFAULT_PORT[protocol] : Number(url.port)
+    const key = `${protocol}//${url.hostname}:${port}`
+    let pool = this.#pools.get(key)
+    if (pool === undefined) {
+      const target: Target = { protocol, hostname, port, key }
+      pool = new HostPool(target)
+      this.#pools.set(key, pool)
+    }
+    return pool
+  }
+
+  /** getConn returns an idle conn (most recently used first), or waits for a dialed or freed one. */
+  #getConn(pool: HostPool, request: Request, trace: ClientTrace | undefined, what: string): PersistConn | Promise<PersistConn> {
+    callHook(trace, 'getConn', pool.target.key)
+    const holder: Holder = { method: request.method, url: redactUrl(request.url), since: 0 }
+    const now = performance.now()
+    for (let conn = pool.idle.pop(); conn !== undefined; conn = pool.idle.pop()) {
+      this.#idleLru.delete(conn)
+      if (conn.closed) continue
+      if (conn.expired(now)) {
+        conn.close('idle timeout')
+        continue
+      }
+      this.#gotConn(pool, conn, holder, trace, true, now)
+      return conn
+    }
+    return new Promise<PersistConn>((resolve, reject) => {
+      const waiter = new ConnWaiter(this, pool, holder, trace, request.signal, resolve, reject)
+      pool.enqueue(waiter)
+      if (this.#options.maxConnsPerHost === 0 || pool.conns < this.#options.maxConnsPerHost) {
+        this.#dialConnFor(pool, waiter, trace, what)
+        return
+      }
+      pool.dialQueue.push(waiter)
+      if (channels.queued.hasSubscribers) channels.queued.publish({ key: pool.target.key, waiting: pool.waiting })
+      if (this.#options.maxWaitTime > 0) waiter.expireAfter(this.#options.maxWaitTime, () => this.#exhausted(pool, what))
+    })
+  }
+
+  /** gotConn marks `conn` busy for a request and reports it to the trace. */
+  #gotConn(pool: HostPool, conn: PersistConn, holder: Holder, trace: ClientTrace | undefined, wasIdle: boolean, now: number): void {
+    const reused = conn.requests > 0
+    const idleTime = wasIdle ? conn.idleTime(now) : 0
+    holder.since = now
+    conn.markBusy(holder)
+    pool.busy.add(conn)
+    pool.requests++
+    if (reused) pool.reusedRequests++
+    if (trace?.gotConn !== undefined) {
+      const socket = conn.socket as { localAddress?: string; localPort?: number; remoteAddress?: string; remotePort?: number }
+      callHook(trace, 'gotConn', {
+        reused,
+        wasIdle,
+        idleTime,
+        localAddress: socket.localAddress,
+        localPort: socket.localPort,
+        remoteAddress: socket.remoteAddress,
+        remotePort: socket.remotePort,
+      })
+    }
+    if (channels.gotConn.hasSubscribers) channels.gotConn.publish({ key: pool.target.key, reused, wasIdle })
+  }
+
+  /** @internal Called by a waiter that receives a conn. */
+  deliverTo(pool: HostPool, conn: PersistConn, holder: Holder, trace: ClientTrace | undefined, wasIdle: boolean): void {
+    this.#gotConn(pool, conn, holder, trace, wasIdle, performance.now())
+  }
+
+  /** dialConnFor dials a conn on behalf of `waiter`; if the waiter is gone by then, the conn goes to the next one or the idle pool. */
+  #dialConnFor(pool: HostPool, waiter: ConnWaiter, trace: ClientTrace | undefined, what: string): void {
+    pool.conns++
+    pool.dialing++
+    pool.dials++
+    waiter.dialStarted = true
+    dialConn(pool.target, this.#options, trace, what, this.#closing.signal).then(
+      (socket) => {
+        pool.dialing--
+        const conn = new PersistConn(pool.target, socket, this.#options, this.#onDead)
+        if (this.#closed) {
+          conn.close('transport closed')
+          waiter.fail(new TransportError(ERR_TRANSPORT_CLOSED, `transport closed while connecting (${what})`))
+          return
+        }
+        if (!waiter.deliver(conn, false)) this.#putIdleOrDeliver(pool, conn)
+      },
+      (error: unknown) => {
+        pool.dialing--
+        pool.conns--
+        waiter.fail(error)
+        this.#decConnsPerHost(pool)
+        this.#checkDrained()
+      },
+    )
+  }
+
+  /** decConnsPerHost: a slot freed up, so dial for the first waiter that has no dial of its own. */
+  #decConnsPerHost(pool: HostPool): void {
+    if (this.#closed) return
+    const max = this.#options.maxConnsPerHost
+    while (pool.dialQueue.length > 0 && (max === 0 || pool.conns < max)) {
+      const waiter = pool.dialQueue.shift() as ConnWaiter
+      if (waiter.done) continue
+      this.#dialConnFor(pool, waiter, waiter.trace, `${waiter.holder.method} ${waiter.holder.url}`)
+    }
+  }
+
+  /** @internal ConnOwner: the response is complete; reuse the conn or close it. */
+  release(conn: PersistConn, trace?: ClientTrace): void {
+    const pool = this.#pools.get(conn.target.key)!
+    pool.busy.delete(conn)
+    conn.holder = undefined
+    if (this.#closed || this.#options.disableKeepAlives || !conn.reusable || conn.closed) {
+      const reason = this.#closed ? 'transport closed' : conn.closed ? 'connection closed' : 'keep-alive disabled or connection: close'
+      callHook(trace, 'putIdleConn', new Error(reason))
+      conn.close(reason)
+      return
+    }
+    callHook(trace, 'putIdleConn')
+    this.#putIdleOrDeliver(pool, conn)
+  }
+
+  /** @internal ConnOwner: the exchange failed or its body was cancelled; the conn is closed. */
+  discard(conn: PersistConn, error: Error, trace?: ClientTrace): void {
+    const pool = this.#pools.get(conn.target.key)!
+    pool.busy.delete(conn)
+    callHook(trace, 'putIdleConn', error)
+    conn.close(error.message)
+  }
+
+  /** tryDeliver to the first waiter, else tryPutIdleConn (Go's putOrCloseIdleConn). */
+  #putIdleOrDeliver(pool: HostPool, conn: PersistConn): void {
+    for (let waiter = pool.shift(); waiter !== undefined; waiter = pool.shift()) {
+      if (waiter.deliver(conn, false)) return
+    }
+    if (pool.idle.length >= this.#options.maxIdleConnsPerHost) {
+      conn.close('too many idle connections for host')
+      return
+    }
+    conn.markIdle(performance.now(), this.#expire)
+    pool.idle.push(conn)
+    this.#idleLru.add(conn)
+    if (channels.idle.hasSubscribers) channels.idle.publish({ key: pool.target.key, requests: conn.requests })
+    const max = this.#options.maxIdleConns
+    if (max > 0 && this.#idleLru.size > max) {
+      const oldest = this.#idleLru.values().next().value!
+      oldest.close('too many idle connections')
+    }
+    this.#checkDrained()
+  }
+
+  #connDead(conn: PersistConn, reason: string): void {
+    const pool = this.#pools.get(conn.target.key)!
+    pool.busy.delete(conn)
+    if (pool.removeIdle(conn)) this.#idleLru.delete(conn)
+    this.#idleLru.delete(conn)
+    pool.conns--
+    if (channels.closed.hasSubscribers) channels.closed.publish({ key: pool.target.key, reason })
+    this.#decConnsPerHost(pool)
+    this.#checkDrained()
+  }
+
+  #exhausted(pool: HostPool, what: string): TransportError {
+    const stats = this.#hostStats(pool, performance.now())
+    const max = this.#options.maxConnsPerHost
+    if (channels.waitFailed.hasSubscribers) channels.waitFailed.publish({ key: pool.target.key, reason: 'maxWaitTime' })
+    return new TransportError(
+      ERR_POOL_EXHAUSTED,
+      `no connection to ${pool.target.key} within maxWaitTime ${this.#options.maxWaitTime} ms (${what}): ` +
+        `${pool.conns} of ${max} connections open, ${stats.active} busy, held by ${describeHolders(stats.holders)}. ` +
+        'A response whose body is never read nor cancelled holds its connection: read it or call response.body?.cancel().',
+    )
+  }
+
+  /** closeIdleConnections closes every idle connection now; busy ones are left alone. */
+  closeIdleConnections(): void {
+    for (const conn of [...this.#idleLru]) conn.close('closeIdleConnections')
+  }
+
+  /**
+   * close stops the transport: new requests reject with
+   * `RT_TRANSPORT_CLOSED`, waiting requests reject with it, idle connections
+   * close, dials in progress are abandoned, and in-flight responses finish,
+   * their connections closing after them. Resolves when no connection is
+   * left. An unread, uncancelled body keeps it pending: cancel it, or call
+   * {@link destroy}.
+   */
+  close(): Promise<void> {
+    if (!this.#closed) {
+      this.#closed = true
+      this.#closing.abort()
+      for (const pool of this.#pools.values()) {
+        for (const waiter of pool.drain()) {
+          waiter.fail(new TransportError(ERR_TRANSPORT_CLOSED, `transport closed while waiting for a connection to ${pool.target.key}`))
+        }
+      }
+      this.closeIdleConnections()
+    }
+    if (this.#openConns() === 0) return Promise.resolve()
+    return new Promise((resolve) => {
+      const previous = this.#drained
+      this.#drained = () => {
+        previous?.()
+        resolve()
+      }
+    })
+  }
+
+  /** destroy closes the transport and every connection now, failing in-flight requests and bodies. */
+  destroy(): void {
+    void this.close()
+    for (const pool of this.#pools.values()) for (const conn of [...pool.busy]) conn.close('transport destroyed')
+  }
+
+  /** Same as {@link close}, for `await using transport = new Transport()`. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close()
+  }
+
+  #openConns(): number {
+    let n = 0
+    for (const pool of this.#pools.values()) n += pool.conns
+    return n
+  }
+
+  #checkDrained(): void {
+    if (this.#drained !== undefined && this.#closed && this.#openConns() === 0) {
+      const done = this.#drained
+      this.#drained = undefined
+      done()
+    }
+  }
+
+  #hostStats(pool: HostPool, now: number): HostStats {
+    const holders = []
+    for (const conn of pool.busy) {
+      if (conn.holder !== undefined) holders.push({ method: conn.holder.method, url: conn.holder.url, ageMs: now - conn.holder.since })
+    }
+    holders.sort((a, b) => b.ageMs - a.ageMs)
+    return {
+      active: pool.busy.size,
+      idle: pool.idle.length,
+      waiting: pool.waiting,
+      dialing: pool.dialing,
+      dials: pool.dials,
+      requests: pool.requests,
+      reusedRequests: pool.reusedRequests,
+      holders,
+    }
+  }
+
+  /** stats returns a snapshot of every pool and their sum; see {@link TransportStats}. */
+  stats(): TransportStats {
+    const now = performance.now()
+    const total = emptyHostStats()
+    const hosts: Record<string, HostStats> = {}
+    for (const [key, pool] of this.#pools) {
+      const s = this.#hostStats(pool, now)
+      hosts[key] = s
+      total.active += s.active
+      total.idle += s.idle
+      total.waiting += s.waiting
+      total.dialing += s.dialing
+      total.dials += s.dials
+      total.requests += s.requests
+      total.reusedRequests += s.reusedRequests
+      total.holders.push(...s.holders)
+    }
+    total.holders.sort((a, b) => b.ageMs - a.ageMs)
+    return { total, hosts }
+  }
+}
+
+/** ConnWaiter is one request waiting for a conn (Go's `wantConn`). */
+class ConnWaiter implements Waiter {
+  done = false
+  dialStarted = false
+  #timer: NodeJS.Timeout | undefined
+  #onAbort: (() => void) | undefined
+
+  constructor(
+    readonly transport: Transport,
+    readonly pool: HostPool,
+    readonly holder: Holder,
+    readonly trace: ClientTrace | undefined,
+    readonly signal: AbortSignal,
+    readonly resolve: (conn: PersistConn) => void,
+    readonly reject: (error: unknown) => void,
+  ) {
+    this.#onAbort = () => {
+      if (channels.waitFailed.hasSubscribers) channels.waitFailed.publish({ key: pool.target.key, reason: 'aborted' })
+      this.fail(signal.reason)
+    }
+    signal.addEventListener('abort', this.#onAbort, { once: true })
+  }
+
+  expireAfter(ms: number, error: () => Error): void {
+    this.#timer = setTimeout(() => this.fail(error()), ms)
+  }
+
+  deliver(conn: PersistConn, wasIdle: boolean): boolean {
+    if (this.done) return false
+    this.#settle()
+    this.transport.deliverTo(this.pool, conn, this.holder, this.trace, wasIdle)
+    this.resolve(conn)
+    return true
+  }
+
+  fail(error: unknown): boolean {
+    if (this.done) return false
+    this.#settle()
+    this.reject(error)
+    return true
+  }
+
+  #settle(): void {
+    this.done = true
+    if (this.#timer !== undefined) clearTimeout(this.#timer)
+    if (this.#onAbort !== undefined) this.signal.removeEventListener('abort', this.#onAbort)
+  }
+}

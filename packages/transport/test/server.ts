@@ -1,0 +1,79 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import { createServer as createNetServer, type Server as NetServer, type Socket } from 'node:net'
+
+/** A loopback HTTP server for tests, counting the connections it accepts. */
+export interface TestServer {
+  server: Server | NetServer
+  /** `http://127.0.0.1:port` */
+  origin: string
+  port: number
+  /** Connections accepted so far. */
+  connections: number
+  /** Sockets open right now. */
+  open: Set<Socket>
+  /** Resolves when the server has seen `n` sockets close in total. */
+  closedCount(n: number): Promise<void>
+  close(): Promise<void>
+}
+
+function track(server: Server | NetServer): Omit<TestServer, 'origin' | 'port'> {
+  const open = new Set<Socket>()
+  let closed = 0
+  const waiters: Array<{ n: number; resolve: () => void }> = []
+  const state = {
+    server,
+    connections: 0,
+    open,
+    closedCount(n: number) {
+      if (closed >= n) return Promise.resolve()
+      return new Promise<void>((resolve) => waiters.push({ n, resolve }))
+    },
+    close() {
+      for (const s of open) s.destroy()
+      return new Promise<void>((resolve) => server.close(() => resolve()))
+    },
+  }
+  server.on('connection', (socket: Socket) => {
+    state.connections++
+    open.add(socket)
+    socket.on('close', () => {
+      open.delete(socket)
+      closed++
+      for (const w of waiters.splice(0)) {
+        if (closed >= w.n) w.resolve()
+        else waiters.push(w)
+      }
+    })
+  })
+  return state
+}
+
+async function listen(server: Server | NetServer): Promise<number> {
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const address = server.address()
+  if (address === null || typeof address === 'string') throw new Error('no port')
+  return address.port
+}
+
+/** startServer starts a node:http server on 127.0.0.1:0. */
+export async function startServer(handler: (req: IncomingMessage, res: ServerResponse) => void): Promise<TestServer> {
+  const server = createServer(handler)
+  const state = track(server)
+  const port = await listen(server)
+  return Object.assign(state, { origin: `http://127.0.0.1:${port}`, port }) as TestServer
+}
+
+/** startRawServer starts a net server whose sockets the test drives byte by byte. */
+export async function startRawServer(onSocket: (socket: Socket) => void): Promise<TestServer> {
+  const server = createNetServer(onSocket)
+  const state = track(server)
+  const port = await listen(server)
+  return Object.assign(state, { origin: `http://127.0.0.1:${port}`, port }) as TestServer
+}
+
+/** readBody reads a request body to a string. */
+export async function readBody(req: IncomingMessage): Promise<string> {
+  let s = ''
+  for await (const chunk of req) s += chunk
+  return s
+}
