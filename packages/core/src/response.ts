@@ -129,7 +129,11 @@ function concat(chunks: Uint8Array[]): Uint8Array {
 /** A copy that owns its memory: chunks may be views on larger socket buffers. */
 function owned(chunks: Uint8Array[]): Uint8Array {
   const joined = concat(chunks)
-  return joined === chunks[0] ? joined.slice() : joined
+  if (joined !== chunks[0]) return joined
+  // A Buffer's slice() is a view; copy into a plain Uint8Array of its own.
+  const copy = new Uint8Array(joined.byteLength)
+  copy.set(joined)
+  return copy
 }
 
 async function viaResponse(response: RoundTripResponse, tracked: Tracked): Promise<Response> {

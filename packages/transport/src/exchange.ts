@@ -49,8 +49,10 @@ export class Exchange implements Dispatcher.DispatchHandler {
   readonly #trace: ClientTrace | undefined
   readonly #what: string
   readonly #replayable: boolean
-  readonly #resolve: (response: Response) => void
-  readonly #reject: (error: unknown) => void
+  // Dropped once used: a settled promise holds its value, and the response
+  // must not be kept alive by the connection (it would never be collected).
+  #resolve: (response: Response) => void
+  #reject: (error: unknown) => void
   #abort: ((error: Error) => void) | undefined
   #responded = false
   #sink: BodySink | undefined
@@ -133,7 +135,10 @@ export class Exchange implements Dispatcher.DispatchHandler {
     }
     const response = createResponse(responseBody, { status: statusCode, statusText, headers, url: this.#request.url })
     this.#responded = true
-    this.#resolve(response)
+    const resolve = this.#resolve
+    this.#resolve = noop
+    this.#reject = noop
+    resolve(response)
     return true
   }
 
@@ -189,6 +194,8 @@ export class Exchange implements Dispatcher.DispatchHandler {
     }
   }
 }
+
+function noop(): void {}
 
 /** applyKeepAliveHint shortens a conn's idle limit to the server's `Keep-Alive: timeout=N`, minus a 1 s margin. */
 function applyKeepAliveHint(conn: PersistConn, value: string): void {
