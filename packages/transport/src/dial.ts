@@ -96,7 +96,8 @@ export async function dialConn(
       controller.signal.throwIfAborted()
       if ((socket as Socket).connecting === true) await waitFor(socket, 'connect', controller.signal)
     } else {
-      socket = netConnect({ host: target.hostname, port: target.port })
+      // As undici's connector: no Nagle delay on small writes, TCP keep-alive probes on long-idle sockets.
+      socket = netConnect({ host: target.hostname, port: target.port, noDelay: true, keepAlive: true, keepAliveInitialDelay: 60_000 })
       await waitFor(socket, 'connect', controller.signal)
     }
     connected = true
