@@ -2,7 +2,7 @@ export type { RoundTripper, Middleware, Closable, RoundTripFunction } from './ro
 export { roundTripper, isRoundTripper } from './round-tripper.js'
 export type { ComposedRoundTripper } from './compose.js'
 export { compose } from './compose.js'
-export type { ResponseInfo, ResponseBodyInit, TrackedBody } from './response.js'
+export type { ResponseInfo, ResponseBodyInit, ResponseType, TrackedBody } from './response.js'
 export { RoundTripResponse, createResponse, isNullBodyStatus } from './response.js'
 export type { BodyOutcome, BodyObserver, BodyProducer, BodySink, BodyOptions } from './body.js'
 export { createBody, observeBody, DEFAULT_BODY_HIGH_WATER_MARK, ERR_BODY_COLLECTED, ERR_BODY_USED } from './body.js'

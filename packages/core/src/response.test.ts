@@ -26,6 +26,13 @@ describe('createResponse', () => {
     expect(await response.text()).toBe('twice')
   })
 
+  it('sets type when given and keeps it through clone()', () => {
+    const response = createResponse('x', { type: 'basic' })
+    expect(response.type).toBe('basic')
+    expect(response.clone().type).toBe('basic')
+    expect(createResponse(null, {}).type).toBe('default')
+  })
+
   it('defaults url to empty and redirected to false, as a constructed Response has', () => {
     const response = createResponse(null, {})
     expect(response.url).toBe('')

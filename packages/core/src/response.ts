@@ -15,12 +15,16 @@ export interface TrackedBody {
   readonly source: TrackedSource
 }
 
+/** ResponseType is the type of `response.type`. */
+export type ResponseType = Response['type']
+
 const kInfo = Symbol('roundtrip.responseInfo')
 const kTracked = Symbol('roundtrip.trackedBody')
 
 interface Info {
   url: string
   redirected: boolean
+  type: ResponseType | undefined
 }
 
 /** The per-response state of a tracked body. */
@@ -36,6 +40,8 @@ export interface ResponseInfo extends ResponseInit {
   url?: string
   /** Whether the response is the result of following redirects (`response.redirected`). */
   redirected?: boolean
+  /** `response.type`; Node's fetch gives `basic` to network responses. Default: what `Response` gives (`default`). */
+  type?: ResponseType
 }
 
 function isTrackedBody(body: unknown): body is TrackedBody {
@@ -71,7 +77,7 @@ export class RoundTripResponse extends Response {
       super(body, init)
       this[kTracked] = undefined
     }
-    this[kInfo] = { url: init.url ?? '', redirected: init.redirected === true }
+    this[kInfo] = { url: init.url ?? '', redirected: init.redirected === true, type: init.type }
   }
 
   /** Clones the response as `Response.clone()` does, keeping `url`, `redirected` and the class. */
@@ -79,6 +85,7 @@ export class RoundTripResponse extends Response {
 }
 
 const base = Response.prototype
+const baseType = Object.getOwnPropertyDescriptor(base, 'type')!.get!
 const baseBody = Object.getOwnPropertyDescriptor(base, 'body')!.get!
 const baseBodyUsed = Object.getOwnPropertyDescriptor(base, 'bodyUsed')!.get!
 const utf8 = new TextDecoder()
@@ -215,6 +222,13 @@ Object.defineProperties(RoundTripResponse.prototype, {
     enumerable: true,
     get(this: RoundTripResponse) {
       return this[kInfo].redirected
+    },
+  },
+  type: {
+    configurable: true,
+    enumerable: true,
+    get(this: RoundTripResponse) {
+      return this[kInfo].type ?? baseType.call(this)
     },
   },
   body: {

@@ -133,7 +133,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
       this.#sink = body.sink
       if (decoder !== undefined) this.#pipeDecoder(decoder, body.sink, resume)
     }
-    const response = createResponse(responseBody, { status: statusCode, statusText, headers, url: this.#request.url })
+    const response = createResponse(responseBody, { status: statusCode, statusText, headers, url: this.#request.url, type: 'basic' })
     this.#responded = true
     const resolve = this.#resolve
     this.#resolve = noop
