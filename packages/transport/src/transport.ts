@@ -6,7 +6,8 @@ import { ERR_INVALID_REQUEST, ERR_POOL_EXHAUSTED, ERR_TRANSPORT_CLOSED, Transpor
 import { Exchange, StaleConnError, isReplayable, type ConnOwner } from './exchange.js'
 import { outgoingHeaders } from './headers.js'
 import { resolveOptions, type ResolvedOptions, type TransportOptions } from './options.js'
-import { HostPool, type Waiter } from './pool.js'
+import { HostPool } from './pool.js'
+import { ConnWaiter } from './waiter.js'
 import { prepareBody, type OutgoingBody } from './request-body.js'
 import { describeHolders, emptyHostStats, type HostStats, type TransportStats } from './stats.js'
 import { callHook, channels, type ClientTrace } from './trace.js'
@@ -367,54 +368,5 @@ export class Transport implements RoundTripper, Closable, ConnOwner {
     }
     total.holders.sort((a, b) => b.ageMs - a.ageMs)
     return { total, hosts }
-  }
-}
-
-/** ConnWaiter is one request waiting for a conn (Go's `wantConn`). */
-class ConnWaiter implements Waiter {
-  done = false
-  dialStarted = false
-  #timer: NodeJS.Timeout | undefined
-  #onAbort: (() => void) | undefined
-
-  constructor(
-    readonly transport: Transport,
-    readonly pool: HostPool,
-    readonly holder: Holder,
-    readonly trace: ClientTrace | undefined,
-    readonly signal: AbortSignal,
-    readonly resolve: (conn: PersistConn) => void,
-    readonly reject: (error: unknown) => void,
-  ) {
-    this.#onAbort = () => {
-      if (channels.waitFailed.hasSubscribers) channels.waitFailed.publish({ key: pool.target.key, reason: 'aborted' })
-      this.fail(signal.reason)
-    }
-    signal.addEventListener('abort', this.#onAbort, { once: true })
-  }
-
-  expireAfter(ms: number, error: () => Error): void {
-    this.#timer = setTimeout(() => this.fail(error()), ms)
-  }
-
-  deliver(conn: PersistConn, wasIdle: boolean): boolean {
-    if (this.done) return false
-    this.#settle()
-    this.transport.deliverTo(this.pool, conn, this.holder, this.trace, wasIdle)
-    this.resolve(conn)
-    return true
-  }
-
-  fail(error: unknown): boolean {
-    if (this.done) return false
-    this.#settle()
-    this.reject(error)
-    return true
-  }
-
-  #settle(): void {
-    this.done = true
-    if (this.#timer !== undefined) clearTimeout(this.#timer)
-    if (this.#onAbort !== undefined) this.signal.removeEventListener('abort', this.#onAbort)
   }
 }
