@@ -29,50 +29,64 @@ export function createFetch(roundTripper?: RoundTripper): typeof globalThis.fetc
   if (roundTripper !== undefined && typeof roundTripper?.roundTrip !== 'function') {
     throw new TypeError('createFetch: expected a RoundTripper (an object with a roundTrip method)')
   }
-  const fetch = async (input: string | URL | Request, init?: RequestInit): Promise<Response> => {
+  const fetch = (input: string | URL | Request, init?: RequestInit): Promise<Response> => {
     const rt = roundTripper ?? defaultTransport()
     let request: Request
     let replay: BodySource = noReplay
-    if (input instanceof Request) {
-      if (init === undefined && input.bodyUsed) throw new TypeError('Cannot construct a Request with a Request object that has already been used.')
-      if (input.body !== null && init?.body === undefined && (init?.redirect ?? input.redirect) === 'follow') {
-        // Keep a copy of the body in case a 307/308 asks for it again.
-        const copy = input.clone()
-        replay = () => copy.body
+    try {
+      if (input instanceof Request) {
+        if (init === undefined && input.bodyUsed) throw new TypeError('Cannot construct a Request with a Request object that has already been used.')
+        if (input.body !== null && init?.body === undefined && (init?.redirect ?? input.redirect) === 'follow') {
+          // Keep a copy of the body in case a 307/308 asks for it again.
+          const copy = input.clone()
+          replay = () => copy.body
+        }
+        request = init === undefined ? input : deriveRequest(input, init)
+      } else {
+        request = new Request(input, init)
       }
-      request = init === undefined ? input : deriveRequest(input, init)
-    } else {
-      request = new Request(input, init)
+    } catch (error) {
+      return Promise.reject(error)
     }
-    if (init?.body != null && !(init.body instanceof ReadableStream)) {
-      const body = init.body
-      replay = () => body
-    }
-    if (request.url.startsWith('data:')) return nodeFetch(request)
-    return follow(rt, request, replay)
+    const body = init?.body
+    if (body != null && !(body instanceof ReadableStream)) replay = () => body
+    if (isDataUrl(input, request)) return nodeFetch(request)
+    // The common case stays on one promise: send, and follow only when asked to.
+    return send(rt, request).then((response) =>
+      request.redirect !== 'manual' && isRedirect(response) ? follow(rt, request, response, replay) : response,
+    )
   }
   return fetch as typeof globalThis.fetch
+}
+
+function isDataUrl(input: string | URL | Request, request: Request): boolean {
+  if (typeof input === 'string') return input.length > 5 && input.charCodeAt(0) === 100 /* d */ && input.startsWith('data:')
+  if (input instanceof URL) return input.protocol === 'data:'
+  return request.url.startsWith('data:')
 }
 
 function noReplay(): undefined {
   return undefined
 }
 
-async function send(rt: RoundTripper, request: Request): Promise<Response> {
+function send(rt: RoundTripper, request: Request): Promise<Response> {
+  let sent: Promise<Response>
   try {
-    return await rt.roundTrip(request)
+    sent = rt.roundTrip(request)
   } catch (error) {
+    sent = Promise.reject(error)
+  }
+  return sent.then(undefined, (error: unknown) => {
     const signal = request.signal
     if (signal.aborted) throw signal.reason
     if (error instanceof TypeError && error.message === 'fetch failed') throw error
     throw fetchFailed(error)
-  }
+  })
 }
 
-async function follow(rt: RoundTripper, first: Request, replay: BodySource): Promise<Response> {
+async function follow(rt: RoundTripper, first: Request, firstResponse: Response, replay: BodySource): Promise<Response> {
   let request = first
-  let response = await send(rt, request)
-  if (request.redirect === 'manual' || !isRedirect(response)) return response
+  let response = firstResponse
   let hops = 0
   while (isRedirect(response)) {
     let next: Request

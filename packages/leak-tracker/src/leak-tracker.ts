@@ -45,8 +45,8 @@ export interface LeakTracker extends Middleware {
 }
 
 interface Entry {
-  method: string
-  url: string
+  /** Kept to name the request in a report; its URL is only serialized then. */
+  request: Request
   status: number
   started: number
   stack: CapturedStack | undefined
@@ -56,8 +56,8 @@ interface Entry {
 function toLeak(entry: Entry, kind: Leak['kind'], now: number): Leak {
   return {
     kind,
-    method: entry.method,
-    url: entry.url,
+    method: entry.request.method,
+    url: redactUrl(entry.request.url),
     status: entry.status,
     ageMs: now - entry.started,
     stack: entry.stack?.stack,
@@ -120,7 +120,7 @@ export function leakTracker(options: LeakTrackerOptions = {}): LeakTracker {
         if (options.reclaim === true) {
           const response = entry.response?.deref()
           if (response !== undefined) {
-            abortBody(response, new RoundTripError(ERR_LEAKED_BODY, `body reclaimed by the leak tracker after ${maxAge} ms (${entry.method} ${entry.url})`))
+            abortBody(response, new RoundTripError(ERR_LEAKED_BODY, `body reclaimed by the leak tracker after ${maxAge} ms (${entry.request.method} ${redactUrl(entry.request.url)})`))
           }
         }
       }
@@ -136,28 +136,22 @@ export function leakTracker(options: LeakTrackerOptions = {}): LeakTracker {
 
   const middleware = (next: RoundTripper): RoundTripper => {
     const tracked: RoundTripper = {
-      async roundTrip(request: Request): Promise<Response> {
+      roundTrip(request: Request): Promise<Response> {
         if (disposed) return next.roundTrip(request)
         const stack = captureStack(mode, tracked.roundTrip)
         const started = now()
-        const response = await next.roundTrip(request)
-        const entry: Entry = {
-          method: request.method,
-          url: redactUrl(request.url),
-          status: response.status,
-          started,
-          stack,
-          response: undefined,
-        }
-        open.add(entry)
-        let settled = false
-        const observed = observeBody(response, (outcome) => {
-          settled = true
-          if (!open.delete(entry)) return
-          if (outcome === 'collected') report(entry, 'collected')
+        return next.roundTrip(request).then((response) => {
+          const entry: Entry = { request, status: response.status, started, stack, response: undefined }
+          open.add(entry)
+          let settled = false
+          const observed = observeBody(response, (outcome) => {
+            settled = true
+            if (!open.delete(entry)) return
+            if (outcome === 'collected') report(entry, 'collected')
+          })
+          if (!settled && options.reclaim === true) entry.response = new WeakRef(observed)
+          return observed
         })
-        if (!settled && options.reclaim === true) entry.response = new WeakRef(observed)
-        return observed
       },
     }
     return tracked
