@@ -114,6 +114,22 @@ describe('leakTracker: snapshots and maxAge', () => {
   })
 })
 
+describe('leakTracker: at exit', () => {
+  it('reports the bodies still open when the process exits, with reportOnExit', async () => {
+    const leaks: Leak[] = []
+    const before = process.listeners('exit')
+    const tracker = track({ reportOnExit: true, onLeak: (l) => leaks.push(l) })
+    const added = process.listeners('exit').filter((l) => !before.includes(l))
+    expect(added).toHaveLength(1)
+    const response = await compose(transport, tracker).roundTrip(new Request(`${server.url}/still-open`))
+    added[0]!.call(process, 0)
+    expect(leaks).toMatchObject([{ kind: 'exit', url: `${server.url}/still-open` }])
+    await response.body?.cancel()
+    tracker.dispose()
+    expect(process.listeners('exit').filter((l) => !before.includes(l))).toHaveLength(0)
+  })
+})
+
 describe('leakTracker: what settles a body', () => {
   const consumers: Array<[string, (r: Response) => Promise<unknown>]> = [
     ['text()', (r) => r.text()],
