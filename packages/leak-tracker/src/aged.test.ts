@@ -144,7 +144,7 @@ describe('leakTracker: exit report and dispose', () => {
     } finally {
       process.stderr.write = write
     }
-    expect(written.join('')).toMatch(/\[RT_LEAKED_BODY\] RoundTripLeakWarning: the body of GET http:\/\/a\.test\/exit \(200\) was still open at process exit/)
+    expect(written.join('')).toMatch(/\[RT_LEAKED_BODY\] RoundTripLeakWarning: the response to GET http:\/\/a\.test\/exit \(200\) still had its body open at process exit/)
     await response.body!.cancel()
   })
 

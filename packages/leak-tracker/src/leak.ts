@@ -50,15 +50,15 @@ function what(leak: Leak): string {
   const age = Math.round(leak.ageMs)
   switch (leak.kind) {
     case 'collected':
-      return `was garbage-collected with its body open, ${age} ms after it arrived; its connection was held until then`
+      return `was garbage-collected with its body open, ${age} ms after it arrived; it may have held a connection until then`
     case 'aged':
       return leak.reclaimed
-        ? `was still open ${age} ms after it arrived: the leak tracker cancelled it (reclaim) to free its connection`
-        : `is still open ${age} ms after it arrived and holds its connection`
+        ? `still had its body open ${age} ms after it arrived: the leak tracker cancelled the body (reclaim) to free its connection`
+        : `still has its body open ${age} ms after it arrived, holding its connection`
     case 'open':
-      return `is still open ${age} ms after it arrived`
+      return `still has its body open, ${age} ms after it arrived`
     case 'exit':
-      return `was still open at process exit, ${age} ms after it arrived`
+      return `still had its body open at process exit, ${age} ms after it arrived`
   }
 }
 
@@ -67,15 +67,19 @@ export const FIX =
   'Read every response body to the end (await response.text(), .json(), .arrayBuffer(), a reader, for await) ' +
   'or call `await response.body?.cancel()` when you do not need it.'
 
-/** describeLeak is the one-line account of a leak: what, when, where it was requested. */
-export function describeLeak(leak: Leak): string {
-  return `the body of ${leak.method} ${leak.url} (${leak.status}) ${what(leak)}; requested at ${where(leak.stack)}`
+function summary(leak: Leak): string {
+  return `the response to ${leak.method} ${leak.url} (${leak.status}) ${what(leak)}`
 }
 
-/** formatLeak is the whole report of one leak, as the default `onLeak` prints it. */
+/** describeLeak is the one-line account of a leak: what leaked, how it was found, where it was requested. */
+export function describeLeak(leak: Leak): string {
+  return `${summary(leak)}; requested at ${where(leak.stack)}`
+}
+
+/** formatLeak is the whole report of one leak, with its stack and how to fix it, as the default `onLeak` prints it. */
 export function formatLeak(leak: Leak): string {
-  const stack = leak.stack === undefined ? '' : `\nRequested at:\n${leak.stack}`
-  return `${describeLeak(leak)}.${stack}\n${FIX}`
+  const stack = leak.stack === undefined ? ' Requested at an unknown place (captureStack is off).' : `\nRequested at:\n${leak.stack}`
+  return `${summary(leak)}.${stack}\n${FIX}`
 }
 
 /**
