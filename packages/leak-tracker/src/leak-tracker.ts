@@ -1,17 +1,7 @@
-import {
-  ERR_BODY_USED,
-  RoundTripError,
-  isRoundTripError,
-  observeBody,
-  redactUrl,
-  type BodyOutcome,
-  type Middleware,
-  type RoundTripper,
-} from '@roundtrip/core'
-import { ERR_BODY_RECLAIMED, LeakError, type Leak, type LeakKind, type OpenBody } from './leak.js'
+import type { Middleware } from '@roundtrip/core'
+import type { OpenBody } from './leak.js'
 import type { LeakTrackerOptions } from './options.js'
-import { StackCapturer } from './stack.js'
-import { warnLeak } from './warn.js'
+import { Tracker } from './tracker.js'
 
 /**
  * LeakTracker is a {@link Middleware} that tracks every response body until
@@ -37,188 +27,6 @@ export interface LeakTracker extends Middleware {
   [Symbol.dispose](): void
 }
 
-/** How many leaks found between two `assertNoLeaks()` calls are kept for it. */
-const MAX_REPORTED = 100
-
-/** One tracked response: what it was, never the response itself (that would keep it from being collected). */
-class Tracked {
-  settled = false
-  reported = false
-  ref: WeakRef<Response> | undefined = undefined
-  constructor(
-    readonly method: string,
-    readonly url: string,
-    readonly status: number,
-    readonly stack: string | undefined,
-    readonly start: number,
-  ) {}
-}
-
-function info(t: Tracked, now: number): OpenBody {
-  return { method: t.method, url: redactUrl(t.url), status: t.status, ageMs: now - t.start, stack: t.stack }
-}
-
-function rethrowLater(error: unknown): void {
-  queueMicrotask(() => {
-    throw error
-  })
-}
-
-class Tracker {
-  #onLeak: (leak: Leak) => void
-  #maxAge: number
-  #reclaim: boolean
-  #stacks: StackCapturer | undefined
-  /** Open bodies younger than maxAge, in delivery order (so oldest first). */
-  #open = new Set<Tracked>()
-  /** Open bodies already reported as aged and not reclaimed. */
-  #stale = new Set<Tracked>()
-  /** Leaks found since the last assertNoLeaks() whose bodies are no longer open. */
-  #reported: Leak[] = []
-  #timer: NodeJS.Timeout | undefined
-  #disposed = false
-  #exitListener: (() => void) | undefined
-
-  constructor(options: LeakTrackerOptions) {
-    const maxAge = options.maxAge ?? 0
-    if (!(maxAge >= 0) || !Number.isFinite(maxAge)) {
-      throw new RangeError(`leakTracker: maxAge must be a finite number of ms >= 0, got ${String(options.maxAge)}`)
-    }
-    if (options.reclaim === true && maxAge === 0) {
-      throw new RangeError('leakTracker: reclaim needs maxAge (the age in ms after which an open body is reclaimed)')
-    }
-    this.#onLeak = options.onLeak ?? warnLeak
-    this.#maxAge = maxAge
-    this.#reclaim = options.reclaim === true
-    const capture = options.captureStack ?? 'caller'
-    this.#stacks = capture === false ? undefined : new StackCapturer(capture === 'full' ? 'full' : 'caller')
-    if (options.reportOnExit === true) {
-      this.#exitListener = () => this.#reportAtExit()
-      process.on('exit', this.#exitListener)
-    }
-  }
-
-  wrap(next: RoundTripper): RoundTripper {
-    const roundTrip = async (request: Request): Promise<Response> => {
-      if (this.#disposed) return next.roundTrip(request)
-      const stack = this.#stacks?.capture(roundTrip)
-      const response = await next.roundTrip(request)
-      return this.#track(request, response, stack)
-    }
-    return { roundTrip }
-  }
-
-  #track(request: Request, response: Response, stack: string | undefined): Response {
-    if (this.#disposed) return response
-    const tracked = new Tracked(request.method, request.url, response.status, stack, performance.now())
-    let observed: Response
-    try {
-      observed = observeBody(response, (outcome) => this.#settle(tracked, outcome))
-    } catch (error) {
-      // A layer below already took the body (it is reading it): not ours to track.
-      if (isRoundTripError(error, ERR_BODY_USED)) return response
-      throw error
-    }
-    // A null body settles before observeBody returns.
-    if (tracked.settled) return observed
-    if (this.#reclaim) tracked.ref = new WeakRef(observed)
-    this.#open.add(tracked)
-    if (this.#maxAge > 0 && this.#timer === undefined) this.#arm(this.#maxAge)
-    return observed
-  }
-
-  #settle(tracked: Tracked, outcome: BodyOutcome): void {
-    tracked.settled = true
-    if (!this.#open.delete(tracked)) this.#stale.delete(tracked)
-    if (outcome === 'collected' && !tracked.reported && !this.#disposed) this.#report(tracked, 'collected', false)
-  }
-
-  #report(tracked: Tracked, kind: LeakKind, reclaimed: boolean): void {
-    tracked.reported = true
-    const leak: Leak = { ...info(tracked, performance.now()), kind, reclaimed }
-    if (kind === 'collected' || reclaimed) {
-      if (this.#reported.length >= MAX_REPORTED) this.#reported.shift()
-      this.#reported.push(leak)
-    }
-    try {
-      this.#onLeak(leak)
-    } catch (error) {
-      rethrowLater(error)
-    }
-  }
-
-  // One timer per tracker, due when the oldest open body reaches maxAge.
-  #arm(delay: number): void {
-    this.#timer = setTimeout(this.#sweep, delay)
-    this.#timer.unref()
-  }
-
-  #sweep = (): void => {
-    this.#timer = undefined
-    const now = performance.now()
-    for (const tracked of this.#open) {
-      const due = tracked.start + this.#maxAge - now
-      if (due > 0) {
-        this.#arm(due)
-        return
-      }
-      this.#open.delete(tracked)
-      this.#stale.add(tracked)
-      const reclaimed = this.#reclaim && this.#reclaimBody(tracked)
-      this.#report(tracked, 'aged', reclaimed)
-    }
-  }
-
-  /** Cancels the body if nobody is reading it; reports whether it did. */
-  #reclaimBody(tracked: Tracked): boolean {
-    const response = tracked.ref?.deref()
-    if (response === undefined || response.bodyUsed) return false
-    const body = response.body
-    if (body === null || body.locked) return false
-    const reason = new RoundTripError(
-      ERR_BODY_RECLAIMED,
-      `leak tracker: cancelled the body of ${tracked.method} ${redactUrl(tracked.url)}, still unread after ${this.#maxAge} ms (maxAge)`,
-    )
-    body.cancel(reason).catch(() => {})
-    return true
-  }
-
-  #all(): Tracked[] {
-    return [...this.#stale, ...this.#open]
-  }
-
-  outstanding(): OpenBody[] {
-    const now = performance.now()
-    return this.#all().map((t) => info(t, now))
-  }
-
-  assertNoLeaks(): void {
-    const now = performance.now()
-    const open = this.#all()
-    const leaks = [...this.#reported, ...open.map((t): Leak => ({ ...info(t, now), kind: 'open', reclaimed: false }))]
-    this.#reported = []
-    for (const t of open) t.reported = true
-    this.#open.clear()
-    this.#stale.clear()
-    if (leaks.length > 0) throw new LeakError(leaks)
-  }
-
-  #reportAtExit(): void {
-    for (const t of this.#all()) if (!t.reported) this.#report(t, 'exit', false)
-  }
-
-  dispose(): void {
-    this.#disposed = true
-    clearTimeout(this.#timer)
-    this.#timer = undefined
-    if (this.#exitListener !== undefined) process.off('exit', this.#exitListener)
-    this.#exitListener = undefined
-    this.#open.clear()
-    this.#stale.clear()
-    this.#reported = []
-  }
-}
-
 /**
  * leakTracker makes a {@link LeakTracker}: middleware that tracks every
  * response body passing through it until it is read to the end or cancelled,
@@ -239,8 +47,12 @@ class Tracker {
  * never a leak. Place it outermost, so that the stack it records starts in
  * your code and what it sees is what your code receives.
  *
+ * The RoundTripper it returns forwards `closeIdleConnections()`, `close()` and
+ * `Symbol.asyncDispose` to the one it wraps.
+ *
  * @throws RangeError when `maxAge` is negative or not finite, or `reclaim`
- * is set without `maxAge`.
+ * is set without `maxAge`; TypeError when `onLeak` is not a function or
+ * `captureStack` not one of its values.
  *
  * @example
  * ```ts

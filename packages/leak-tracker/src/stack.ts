@@ -15,7 +15,7 @@ export type CaptureStack = boolean | 'caller' | 'full'
 /** How many frames `'full'` captures at the least. */
 const FULL_FRAMES = 10
 /** Past this many frames `'caller'` stops looking for code outside roundtrip. */
-const MAX_CALLER_FRAMES = 50
+const MAX_CALLER_FRAMES = 20
 
 // Our packages sit side by side: `<root>/<name>/dist/*.js` once installed
 // (node_modules/@roundtrip/…) and `<root>/<name>/src/*.ts` in this repository.

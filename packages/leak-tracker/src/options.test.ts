@@ -103,14 +103,31 @@ describe('leakTracker: maxAge', () => {
     expect(tracker!.outstanding()).toEqual([])
   })
 
-  it('rejects a negative maxAge, and reclaim without maxAge', () => {
+  it('rejects a negative maxAge, reclaim without maxAge, and option values of the wrong kind', () => {
     expect(() => leakTracker({ maxAge: -1 })).toThrow(RangeError)
     expect(() => leakTracker({ maxAge: Number.NaN })).toThrow(/maxAge/)
     expect(() => leakTracker({ reclaim: true })).toThrow(/reclaim needs maxAge/)
+    expect(() => leakTracker({ onLeak: 'log' as never })).toThrow(/onLeak must be a function/)
+    expect(() => leakTracker({ captureStack: 'short' as never })).toThrow(/captureStack must be/)
   })
 })
 
-describe('leakTracker: exit report and dispose', () => {
+describe('leakTracker: lifecycle', () => {
+  it('forwards closeIdleConnections() and close() to the RoundTripper it wraps', async () => {
+    const calls: string[] = []
+    const base = {
+      roundTrip: async () => new Response(null),
+      closeIdleConnections: () => void calls.push('closeIdleConnections'),
+      close: async () => void calls.push('close'),
+    }
+    tracker = leakTracker()
+    const wrapped = tracker(base) as RoundTripper & { closeIdleConnections(): void; close(): Promise<void>; [Symbol.asyncDispose](): Promise<void> }
+    wrapped.closeIdleConnections()
+    await wrapped.close()
+    await wrapped[Symbol.asyncDispose]()
+    expect(calls).toEqual(['closeIdleConnections', 'close', 'close'])
+  })
+
   function exitListenerOf(make: () => void): () => void {
     const before = new Set(process.listeners('exit'))
     make()
