@@ -246,6 +246,25 @@ class BodySource implements BodySink, TrackedSource {
     if (wasActive) this.#producer.cancel?.(reason)
   }
 
+  abort(reason: unknown): void {
+    if (this.#outcome !== undefined) return
+    const wasActive = this.#active()
+    this.#take()
+    this.#failed = true
+    this.#failure = reason
+    const pending = this.#pending
+    this.#pending = undefined
+    if (pending !== undefined) {
+      pending.controller.error(reason)
+      pending.resolve()
+    }
+    const all = this.#all
+    this.#all = undefined
+    this.#settle('cancel', reason)
+    all?.reject(reason)
+    if (wasActive) this.#producer.cancel?.(reason)
+  }
+
   collected(): void {
     if (--this.#refs > 0 || this.#outcome !== undefined) return
     const wasActive = this.#active()
@@ -308,6 +327,21 @@ export function createBody(producer: BodyProducer, options?: BodyOptions): { bod
   if (!(hwm > 0)) throw new RangeError(`createBody: highWaterMark must be a positive number of bytes, got ${hwm}`)
   const source = new BodySource(producer, hwm)
   return { body: trackedBody(source), sink: source }
+}
+
+/**
+ * abortBody cancels the body of `response` on behalf of someone other than
+ * its reader (a leak tracker reclaiming a connection): the producer is told
+ * to stop (the connection closes), a read in progress or to come rejects with
+ * `reason`, and the body settles as `cancel`. Unlike `body.cancel()` it works
+ * while a reader holds the stream. Returns false when the body was already
+ * settled or is not one this package can reach (then nothing happens).
+ */
+export function abortBody(response: Response, reason: unknown): boolean {
+  const source = trackedSourceOf(response) as BodySource | undefined
+  if (source === undefined || source.outcome !== undefined) return false
+  source.abort(reason)
+  return true
 }
 
 /**

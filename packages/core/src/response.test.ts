@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { isRoundTripError } from './errors.js'
-import { RoundTripResponse, createResponse, isNullBodyStatus } from './response.js'
+import { RoundTripResponse, createResponse, isNullBodyStatus, withResponseInfo } from './response.js'
 
 describe('createResponse', () => {
   it('builds a Response that is instanceof the global Response with url and redirected set', async () => {
@@ -64,5 +64,26 @@ describe('createResponse', () => {
     headers.append('set-cookie', 'b=2')
     const response = createResponse(null, { headers })
     expect(response.headers.getSetCookie()).toEqual(['a=1', 'b=2'])
+  })
+})
+
+describe('withResponseInfo', () => {
+  it('updates a RoundTripResponse in place and leaves earlier clones alone', async () => {
+    const response = createResponse('body', { url: 'http://a.test/1' })
+    const before = response.clone()
+    const same = withResponseInfo(response, { url: 'http://b.test/2', redirected: true })
+    expect(same).toBe(response)
+    expect([same.url, same.redirected]).toEqual(['http://b.test/2', true])
+    expect([before.url, before.redirected]).toEqual(['http://a.test/1', false])
+    expect(await same.text()).toBe('body')
+    await before.body?.cancel()
+  })
+
+  it('re-wraps a foreign response over the same body, keeping status and headers', async () => {
+    const original = new Response('foreign', { status: 202, headers: { 'x-a': '1' } })
+    const wrapped = withResponseInfo(original, { url: 'http://c.test/', redirected: true })
+    expect(wrapped).toBeInstanceOf(RoundTripResponse)
+    expect([wrapped.status, wrapped.headers.get('x-a'), wrapped.url, wrapped.redirected]).toEqual([202, '1', 'http://c.test/', true])
+    expect(await wrapped.text()).toBe('foreign')
   })
 })

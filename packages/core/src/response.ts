@@ -249,6 +249,34 @@ Object.defineProperties(RoundTripResponse.prototype, {
   },
 })
 
+/**
+ * withResponseInfo returns `response` with `url`, `redirected` (and `type`) replaced,
+ * as a fetch layer does after following redirects. A
+ * {@link RoundTripResponse} is updated in place and returned (its clones made
+ * before keep their values); any other response is re-wrapped in a
+ * RoundTripResponse over the same body stream (nothing is copied). The
+ * caller must own the response.
+ */
+export function withResponseInfo(response: Response, info: { url?: string; redirected?: boolean; type?: ResponseType }): Response {
+  if (response instanceof RoundTripResponse) {
+    const current = response[kInfo]
+    response[kInfo] = {
+      url: info.url ?? current.url,
+      redirected: info.redirected ?? current.redirected,
+      type: info.type ?? current.type,
+    }
+    return response
+  }
+  return new RoundTripResponse(response.body, {
+    status: response.status,
+    statusText: response.statusText,
+    headers: response.headers,
+    url: info.url ?? response.url,
+    redirected: info.redirected ?? response.redirected,
+    ...(info.type !== undefined ? { type: info.type } : response.type === 'default' ? {} : { type: response.type }),
+  })
+}
+
 /** @internal The tracked source of a response made by createResponse, if any. */
 export function trackedSourceOf(response: Response): TrackedSource | undefined {
   return (response as RoundTripResponse)[kTracked]?.source

@@ -1,14 +1,16 @@
 import { readFileSync } from 'node:fs'
 import { compose, createBody, createResponse, isRoundTripError, roundTripper, type RoundTripper } from '@roundtrip/core'
 import { afterEach, describe, expect, it } from 'vitest'
-import { dropResponse, readResponse } from '../test/drop-response.js'
+import { createFetch } from '@roundtrip/fetch'
+import { ApiClient, dropFetched, dropResponse, readResponse } from '../test/drop-response.js'
 import { collectGarbage } from '../test/server.js'
 import { leakTracker, type LeakTracker } from './leak-tracker.js'
 import { ERR_BODY_RECLAIMED, ERR_LEAKED_BODY, LeakError, type Leak } from './leak.js'
 import type { LeakTrackerOptions } from './options.js'
 
 const HELPER = new URL('../test/drop-response.ts', import.meta.url)
-const LEAKING_LINE = readFileSync(HELPER, 'utf8').split('\n').findIndex((line) => line.includes('<- the leaking line')) + 1
+const lineOf = (marker: string): number => readFileSync(HELPER, 'utf8').split('\n').findIndex((line) => line.includes(marker)) + 1
+const LEAKING_LINE = lineOf('<- the leaking line')
 
 /** A test double: every request gets a 200 with a small text body. */
 const double = roundTripper(async (request) => new Response(`body of ${new URL(request.url).pathname}`))
@@ -52,7 +54,24 @@ describe('leakTracker: garbage-collected bodies', () => {
     const first = leak.stack!.split('\n')[0]!
     expect(first).toContain('dropResponse')
     expect(first).toContain(`drop-response.ts:${LEAKING_LINE}:`)
+    expect(leak.requestedAt).toMatch(new RegExp(`drop-response\\.ts:${LEAKING_LINE}:\\d+$`))
     expect(tracker!.outstanding()).toEqual([])
+  })
+
+  it('names the helper’s line through createFetch, past the fetch layer’s own frames', async () => {
+    const { client, leaks } = setUp()
+    await dropFetched(createFetch(client), 'http://a.test/fetched')
+    const leak = await nextLeak(leaks)
+    expect(leak.url).toBe('http://a.test/fetched')
+    expect(leak.requestedAt).toMatch(new RegExp(`drop-response\\.ts:${lineOf('<- the leaking fetch')}:\\d+$`))
+  })
+
+  it('reports a response held only by the object whose method requested it, once that object is dropped', async () => {
+    const { client, leaks } = setUp()
+    expect(await new ApiClient(client).check('http://a.test/held')).toBe(true)
+    const leak = await nextLeak(leaks)
+    expect(leak).toMatchObject({ kind: 'collected', url: 'http://a.test/held' })
+    expect(leak.stack).toContain('ApiClient.check')
   })
 
   it('does not report a response whose body was read, once it is garbage-collected', async () => {
@@ -100,7 +119,16 @@ describe('leakTracker: snapshots', () => {
     const response = await client.roundTrip(new Request('http://a.test/open', { method: 'POST', body: 'x' }))
     const open = tracker!.outstanding()
     expect(open).toEqual([
-      { method: 'POST', url: 'http://a.test/open', status: 200, ageMs: expect.any(Number), stack: expect.stringContaining('leak-tracker.test.ts') },
+      {
+        method: 'POST',
+        url: 'http://a.test/open',
+        status: 200,
+        ageMs: expect.any(Number),
+        stack: expect.stringContaining('leak-tracker.test.ts'),
+        requestedAt: expect.stringMatching(/leak-tracker\.test\.ts:\d+:\d+$/),
+        kind: 'open',
+        reclaimed: false,
+      },
     ])
     await response.body!.cancel()
     expect(tracker!.outstanding()).toEqual([])

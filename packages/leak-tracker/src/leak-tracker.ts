@@ -1,5 +1,5 @@
 import type { Middleware } from '@roundtrip/core'
-import type { OpenBody } from './leak.js'
+import type { Leak } from './leak.js'
 import type { LeakTrackerOptions } from './options.js'
 import { Tracker } from './tracker.js'
 
@@ -9,8 +9,11 @@ import { Tracker } from './tracker.js'
  * Use it as any middleware: `compose(transport, tracker)` or `tracker(next)`.
  */
 export interface LeakTracker extends Middleware {
-  /** The responses whose bodies are open right now, oldest first. */
-  outstanding(): OpenBody[]
+  /**
+   * The responses whose bodies are open right now, oldest first, each as a
+   * {@link Leak} of kind `open` (which it is, unless someone is reading it).
+   */
+  outstanding(): Leak[]
   /**
    * Throws a {@link LeakError} (code `RT_LEAKED_BODY`) listing every body
    * open right now and every leak found since the last call (garbage-collected

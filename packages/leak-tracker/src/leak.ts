@@ -20,6 +20,12 @@ export interface OpenBody {
    * frame outside roundtrip's packages. Undefined when `captureStack` is off.
    */
   stack: string | undefined
+  /**
+   * `file:line:column` of the code that made the request (the first frame of
+   * `stack` outside roundtrip and Node). Undefined when no stack was captured
+   * or no such frame was found.
+   */
+  requestedAt: string | undefined
 }
 
 /**
@@ -39,11 +45,9 @@ export interface Leak extends OpenBody {
   reclaimed: boolean
 }
 
-/** The first line of a stack, trimmed, for one-line messages. */
-function where(stack: string | undefined): string {
-  if (stack === undefined) return 'an unknown place (captureStack is off)'
-  const first = stack.split('\n', 1)[0]?.trim() ?? ''
-  return first.startsWith('at ') ? first.slice(3) : first || 'an unknown place'
+function where(leak: Leak): string {
+  if (leak.requestedAt !== undefined) return leak.requestedAt
+  return leak.stack === undefined ? 'an unknown place (captureStack is off)' : 'an unknown place (no frame outside roundtrip)'
 }
 
 function what(leak: Leak): string {
@@ -73,7 +77,7 @@ function summary(leak: Leak): string {
 
 /** describeLeak is the one-line account of a leak: what leaked, how it was found, where it was requested. */
 export function describeLeak(leak: Leak): string {
-  return `${summary(leak)}; requested at ${where(leak.stack)}`
+  return `${summary(leak)}; requested at ${where(leak)}`
 }
 
 /** formatLeak is the whole report of one leak, with its stack and how to fix it, as the default `onLeak` prints it. */

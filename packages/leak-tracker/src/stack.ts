@@ -52,6 +52,16 @@ export function isCallerFrame(frame: string): boolean {
   return !ownFrame.test(location) || testFile.test(location)
 }
 
+/**
+ * callerLocation is the `file:line:column` of the first caller frame (see
+ * {@link isCallerFrame}) in a stack recorded by the tracker, or undefined.
+ */
+export function callerLocation(stack: string | undefined): string | undefined {
+  if (stack === undefined) return undefined
+  for (const frame of stack.split('\n')) if (isCallerFrame(frame)) return locationOf(frame)
+  return undefined
+}
+
 /** Lines of a captured stack, without the header line. */
 function framesOf(stack: string | undefined): string[] {
   if (stack === undefined) return []

@@ -1,5 +1,6 @@
 import {
   ERR_BODY_USED,
+  abortBody,
   RoundTripError,
   isRoundTripError,
   observeBody,
@@ -11,7 +12,7 @@ import {
 import type { LeakTracker } from './leak-tracker.js'
 import { ERR_BODY_RECLAIMED, LeakError, type Leak, type LeakKind, type OpenBody } from './leak.js'
 import type { LeakTrackerOptions } from './options.js'
-import { StackCapturer } from './stack.js'
+import { StackCapturer, callerLocation } from './stack.js'
 import { warnLeak } from './warn.js'
 
 /** How many leaks found between two `assertNoLeaks()` calls are kept for it. */
@@ -32,7 +33,14 @@ class Tracked {
 }
 
 function info(t: Tracked, now: number): OpenBody {
-  return { method: t.method, url: redactUrl(t.url), status: t.status, ageMs: now - t.start, stack: t.stack }
+  return {
+    method: t.method,
+    url: redactUrl(t.url),
+    status: t.status,
+    ageMs: now - t.start,
+    stack: t.stack,
+    requestedAt: callerLocation(t.stack),
+  }
 }
 
 function rethrowLater(error: unknown): void {
@@ -161,30 +169,28 @@ export class Tracker {
   /** Cancels the body if nobody is reading it; reports whether it did. */
   #reclaimBody(tracked: Tracked): boolean {
     const response = tracked.ref?.deref()
-    if (response === undefined || response.bodyUsed) return false
-    const body = response.body
-    if (body === null || body.locked) return false
+    // Read from, or locked by a reader: someone is reading it (maybe slowly); leave it to them.
+    if (response === undefined || response.bodyUsed || response.body?.locked !== false) return false
     const reason = new RoundTripError(
       ERR_BODY_RECLAIMED,
       `leak tracker: cancelled the body of ${tracked.method} ${redactUrl(tracked.url)}, still unread after ${this.#maxAge} ms (maxAge)`,
     )
-    body.cancel(reason).catch(() => {})
-    return true
+    // Settles the body as 'cancel' (and so untracks it) before returning.
+    return abortBody(response, reason)
   }
 
   #all(): Tracked[] {
     return [...this.#stale, ...this.#open]
   }
 
-  outstanding(): OpenBody[] {
+  outstanding(): Leak[] {
     const now = performance.now()
-    return this.#all().map((t) => info(t, now))
+    return this.#all().map((t) => ({ ...info(t, now), kind: 'open', reclaimed: false }))
   }
 
   assertNoLeaks(): void {
-    const now = performance.now()
     const open = this.#all()
-    const leaks = [...this.#reported, ...open.map((t): Leak => ({ ...info(t, now), kind: 'open', reclaimed: false }))]
+    const leaks = [...this.#reported, ...this.outstanding()]
     this.#reported = []
     for (const t of open) t.reported = true
     this.#open.clear()

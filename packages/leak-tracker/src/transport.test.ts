@@ -55,7 +55,7 @@ describe('leakTracker over the Transport', () => {
     expect(await leak).toMatchObject({ kind: 'aged', url: `${server.origin}/stream`, reclaimed: true })
     const response = await next
     expect(await response.text()).toBe('next')
-    expect(held.bodyUsed).toBe(true)
+    await expect(held.text()).rejects.toMatchObject({ code: 'RT_BODY_RECLAIMED' })
     expect(server.connections).toBe(2)
   })
 

@@ -14,3 +14,24 @@ export async function readResponse(client: RoundTripper, url: string): Promise<s
   const response = await client.roundTrip(new Request(url))
   return response.text()
 }
+
+/** dropFetched fetches through a fetch function and drops the response unread. */
+export async function dropFetched(fetch: typeof globalThis.fetch, url: string): Promise<void> {
+  await fetch(url) // <- the leaking fetch
+}
+
+/**
+ * ApiClient keeps its last response, and is itself dropped: the response is
+ * reachable only through an object the requesting frame ran on. A tracker
+ * that kept that frame (an unformatted stack keeps its receiver) would keep
+ * the response alive and never see it collected.
+ */
+export class ApiClient {
+  last: Response | undefined
+  constructor(readonly client: RoundTripper) {}
+
+  async check(url: string): Promise<boolean> {
+    this.last = await this.client.roundTrip(new Request(url))
+    return this.last.ok
+  }
+}

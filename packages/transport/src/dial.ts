@@ -89,6 +89,7 @@ export async function dialConn(
       ? setTimeout(() => controller.abort(Object.assign(new Error('connect timeout'), { code: 'RT_DIAL_TIMEOUT' })), options.connectTimeout)
       : undefined
   let socket: Duplex | undefined
+  let tcp: Duplex | undefined
   let connected = false
   try {
     if (options.dial !== undefined) {
@@ -101,6 +102,7 @@ export async function dialConn(
       await waitFor(socket, 'connect', controller.signal)
     }
     connected = true
+    tcp = socket
     callHook(trace, 'connectDone', 'tcp', address)
     if (target.protocol === 'https:' && !(socket instanceof TLSSocket)) {
       callHook(trace, 'tlsHandshakeStart')
@@ -123,7 +125,9 @@ export async function dialConn(
     if (channels.connected.hasSubscribers) channels.connected.publish({ key: target.key })
     return socket
   } catch (error) {
+    // A TLS socket does not always take the TCP socket under it down with it.
     socket?.destroy()
+    tcp?.destroy()
     const failure = connectError(error, target, what, options.connectTimeout)
     if (!connected) callHook(trace, 'connectDone', 'tcp', address, failure)
     if (channels.connected.hasSubscribers) channels.connected.publish({ key: target.key, error: failure })

@@ -1,3 +1,4 @@
+import { isRoundTripError, type RoundTripError } from '@roundtrip/core'
 import {
   ERR_BODY_TIMEOUT,
   ERR_HEADERS_TIMEOUT,
@@ -21,8 +22,9 @@ export function isSocketFailure(error: unknown): boolean {
  * mapError turns an undici or socket error into a coded TransportError
  * whose message names what failed and the request (`what`).
  */
-export function mapError(error: unknown, what: string, options: ResolvedOptions, duringBody: boolean): TransportError {
-  if (error instanceof TransportError) return error
+export function mapError(error: unknown, what: string, options: ResolvedOptions, duringBody: boolean): RoundTripError {
+  // Already coded (ours, or core's RT_INVALID_STATUS): keep it.
+  if (isRoundTripError(error)) return error
   const code = (error as { code?: string } | null)?.code ?? ''
   const detail = (error as Error | null)?.message ?? String(error)
   switch (code) {

@@ -133,7 +133,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
       this.#sink = body.sink
       if (decoder !== undefined) this.#pipeDecoder(decoder, body.sink, resume)
     }
-    const response = createResponse(responseBody, { status: statusCode, statusText, headers, url: this.#request.url, type: 'basic' })
+    const response = createResponse(responseBody, { status: statusCode, statusText, headers, url: responseUrl(this.#request.url), type: 'basic' })
     this.#responded = true
     const resolve = this.#resolve
     this.#resolve = noop
@@ -196,6 +196,12 @@ export class Exchange implements Dispatcher.DispatchHandler {
 }
 
 function noop(): void {}
+
+/** A response's URL is the request's without its fragment, as in fetch. */
+function responseUrl(url: string): string {
+  const hash = url.indexOf('#')
+  return hash < 0 ? url : url.slice(0, hash)
+}
 
 /** applyKeepAliveHint shortens a conn's idle limit to the server's `Keep-Alive: timeout=N`, minus a 1 s margin. */
 function applyKeepAliveHint(conn: PersistConn, value: string): void {

@@ -89,7 +89,7 @@ describe('Transport: responses', () => {
     })
     transport = new Transport()
     const url = `${server.origin}/thing?q=1`
-    const response = await transport.roundTrip(new Request(url))
+    const response = await transport.roundTrip(new Request(`${url}#fragment`))
     expect(response).toBeInstanceOf(Response)
     expect(response.status).toBe(201)
     expect(response.statusText).toBe('Made It')

@@ -1,0 +1,181 @@
+import { isRoundTripError, withContext } from '@roundtrip/core'
+import { afterEach, describe, expect, it } from 'vitest'
+import { startServer, type TestServer } from '../test/server.js'
+import { Transport } from './transport.js'
+
+let servers: TestServer[] = []
+let transport: Transport | undefined
+afterEach(async () => {
+  transport?.destroy()
+  await transport?.close()
+  for (const s of servers) await s.close()
+  servers = []
+  transport = undefined
+})
+
+async function server(handler: Parameters<typeof startServer>[0] = (req, res) => res.end('ok')): Promise<TestServer> {
+  const s = await startServer(handler)
+  servers.push(s)
+  return s
+}
+
+async function get(t: Transport, url: string): Promise<string> {
+  return (await t.roundTrip(new Request(url))).text()
+}
+
+const BIG = Buffer.alloc(8 * 1024 * 1024, 2)
+
+describe('Transport: idle connections', () => {
+  it('closes a connection idle for idleConnTimeout', async () => {
+    const s = await server()
+    transport = new Transport({ idleConnTimeout: 50 })
+    await get(transport, s.origin)
+    expect(transport.stats().total.idle).toBe(1)
+    await s.closedCount(1)
+    expect(transport.stats().total).toMatchObject({ idle: 0, active: 0 })
+  })
+
+  it('closeIdleConnections() and close() close every idle socket', async () => {
+    const a = await server()
+    const b = await server()
+    transport = new Transport()
+    await Promise.all([get(transport, a.origin), get(transport, b.origin), get(transport, a.origin)])
+    const idle = transport.stats().total.idle
+    expect(idle).toBeGreaterThanOrEqual(2)
+    transport.closeIdleConnections()
+    await a.closedCount(a.connections)
+    await b.closedCount(b.connections)
+    await get(transport, a.origin)
+    await transport.close()
+    await a.closedCount(a.connections)
+    expect(transport.stats().total).toMatchObject({ idle: 0, active: 0 })
+  })
+
+  it('close() lets an in-flight response finish, then resolves', async () => {
+    const s = await server((req, res) => {
+      res.write('first ')
+      setTimeout(() => res.end('last'), 20)
+    })
+    transport = new Transport()
+    const response = await transport.roundTrip(new Request(s.origin))
+    let closed = false
+    const closing = transport.close().then(() => (closed = true))
+    expect(await response.text()).toBe('first last')
+    await closing
+    expect(closed).toBe(true)
+    await s.closedCount(1)
+  })
+
+  it('keeps at most maxIdleConns across hosts, closing the least recently used', async () => {
+    const a = await server()
+    const b = await server()
+    const c = await server()
+    transport = new Transport({ maxIdleConns: 2 })
+    await get(transport, a.origin)
+    await get(transport, b.origin)
+    await get(transport, c.origin) // a's idle conn is the oldest: evicted
+    await a.closedCount(1)
+    expect(transport.stats().total.idle).toBe(2)
+    expect(b.open.size + c.open.size).toBe(2)
+  })
+
+  it('does not reuse a connection past the server’s Keep-Alive timeout hint (minus 1 s)', async () => {
+    const s = await server((req, res) => {
+      res.setHeader('keep-alive', 'timeout=1')
+      res.end('hint')
+    })
+    transport = new Transport()
+    await get(transport, s.origin)
+    await get(transport, s.origin)
+    // timeout=1 minus the margin leaves nothing: every request gets a new connection.
+    expect(s.connections).toBe(2)
+  })
+
+  it('reuses a connection within the Keep-Alive timeout hint', async () => {
+    const s = await server((req, res) => {
+      res.setHeader('keep-alive', 'timeout=5')
+      res.end('hint')
+    })
+    transport = new Transport()
+    await get(transport, s.origin)
+    await get(transport, s.origin)
+    expect(s.connections).toBe(1)
+  })
+})
+
+describe('Transport: pool limits', () => {
+  it('with maxConnsPerHost 2 and two unread responses, a third request fails after maxWaitTime naming both holders', async () => {
+    const s = await server((req, res) => res.end(BIG))
+    transport = new Transport({ maxConnsPerHost: 2, maxWaitTime: 200 })
+    const first = await transport.roundTrip(new Request(`${s.origin}/first`))
+    const second = await transport.roundTrip(new Request(`${s.origin}/second`))
+    let error: unknown
+    try {
+      await transport.roundTrip(new Request(`${s.origin}/third`))
+    } catch (e) {
+      error = e
+    }
+    expect(isRoundTripError(error, 'RT_POOL_EXHAUSTED')).toBe(true)
+    const message = (error as Error).message
+    expect(message).toContain(`GET ${s.origin}/first`)
+    expect(message).toContain(`GET ${s.origin}/second`)
+    expect(message).toContain('2 busy')
+    expect(message).toContain('response.body?.cancel()')
+    expect(transport.stats().total.holders.map((h) => h.url).sort()).toEqual([`${s.origin}/first`, `${s.origin}/second`])
+    await first.body?.cancel()
+    await second.body?.cancel()
+    expect(transport.stats().total).toMatchObject({ active: 0, waiting: 0 })
+  })
+
+  it('gives a dial whose waiter left to the next waiter (late binding)', async () => {
+    let release: () => void = () => {}
+    const held = new Promise<void>((resolve) => (release = resolve))
+    let arrived: () => void = () => {}
+    const holding = new Promise<void>((resolve) => (arrived = resolve))
+    const s = await server(async (req, res) => {
+      if (req.url === '/hold') {
+        arrived()
+        await held
+      }
+      res.end(req.url)
+    })
+    transport = new Transport({ maxConnsPerHost: 2 })
+    const hold = transport.roundTrip(new Request(`${s.origin}/hold`))
+    await holding
+    // A request that gives up while its dial is in flight.
+    const controller = new AbortController()
+    const gone = transport.roundTrip(new Request(`${s.origin}/gone`, { signal: controller.signal }))
+    controller.abort()
+    await expect(gone).rejects.toMatchObject({ name: 'AbortError' })
+    // Its dial completes anyway and serves the next request, which, at the limit, dialed nothing itself.
+    expect(await get(transport, `${s.origin}/next`)).toBe('/next')
+    release()
+    expect(await (await hold).text()).toBe('/hold')
+    expect(transport.stats().total.dials).toBe(2)
+    expect(s.connections).toBe(2)
+  })
+
+  it('frees the slot of a failed dial for the next waiter', async () => {
+    const s = await server()
+    let fail = true
+    const gets: string[] = []
+    transport = new Transport({
+      maxConnsPerHost: 1,
+      dial: async ({ hostname, port }) => {
+        const { connect } = await import('node:net')
+        if (fail) {
+          fail = false
+          throw Object.assign(new Error('simulated dial failure'), { code: 'ECONNRESET' })
+        }
+        return connect({ host: hostname, port })
+      },
+    })
+    const trace = (name: string) => ({ trace: { getConn: () => void gets.push(name) } })
+    const first = transport.roundTrip(withContext(new Request(`${s.origin}/1`), trace('first')))
+    const second = transport.roundTrip(withContext(new Request(`${s.origin}/2`), trace('second')))
+    await expect(first).rejects.toMatchObject({ code: 'RT_CONNECT_FAILED' })
+    expect(await (await second).text()).toBe('ok')
+    expect(gets).toEqual(['first', 'second'])
+    expect(transport.stats().total).toMatchObject({ dials: 2, active: 0, waiting: 0 })
+  })
+})

@@ -1,0 +1,107 @@
+import { afterEach, describe, expect, it } from 'vitest'
+import { startRawServer, startServer, type TestServer } from '../test/server.js'
+import { Transport } from './transport.js'
+
+let server: TestServer | undefined
+let transport: Transport | undefined
+afterEach(async () => {
+  transport?.destroy()
+  await transport?.close()
+  await server?.close()
+  server = undefined
+  transport = undefined
+})
+
+/** A raw server that answers the first request on each connection, then closes it silently (no `connection: close`). */
+async function oneShotServer(): Promise<TestServer> {
+  return startRawServer((socket) => {
+    let served = false
+    socket.on('data', () => {
+      if (served) return
+      served = true
+      socket.write('HTTP/1.1 200 OK\r\ncontent-length: 2\r\nkeep-alive: timeout=60\r\n\r\nok', () => {
+        // Close just after the response, without saying so: the client's conn is stale.
+        setImmediate(() => socket.destroy())
+      })
+    })
+  })
+}
+
+describe('Transport: stale keep-alive connections', () => {
+  it('serves 1,000 sequential GETs without an error when the server closes idle sockets around its timeout', async () => {
+    server = await startServer((req, res) => res.end('fine'))
+    ;(server.server as import('node:http').Server).keepAliveTimeout = 3
+    transport = new Transport()
+    let failures = 0
+    for (let i = 0; i < 1000; i++) {
+      // Pauses around the server's 3 ms keep-alive timeout.
+      if (i % 3 !== 0) await new Promise((resolve) => setTimeout(resolve, Math.random() * 6))
+      try {
+        expect(await (await transport.roundTrip(new Request(server.origin))).text()).toBe('fine')
+      } catch {
+        failures++
+      }
+    }
+    expect(failures).toBe(0)
+    expect(server.connections).toBeGreaterThan(1)
+  }, 30_000)
+
+  it('retries an idempotent request that fails on a reused connection, on a new connection', async () => {
+    server = await oneShotServer()
+    transport = new Transport()
+    expect(await (await transport.roundTrip(new Request(server.origin))).text()).toBe('ok')
+    await server.closedCount(1)
+    // The client may not have seen the close yet: either way the GET succeeds.
+    expect(await (await transport.roundTrip(new Request(server.origin))).text()).toBe('ok')
+    expect(server.connections).toBe(2)
+  })
+
+  /** A raw server that answers the first request on a connection and drops the connection on the second, unanswered. */
+  async function dropsSecond(): Promise<TestServer> {
+    return startRawServer((socket) => {
+      let requests = 0
+      socket.on('data', (data) => {
+        const count = data.toString('latin1').split('\r\n\r\n').length - 1
+        for (let i = 0; i < count; i++) {
+          requests++
+          if (requests === 1) socket.write('HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok')
+          else socket.destroy()
+        }
+      })
+    })
+  }
+
+  it('does not retry a POST that fails on a reused connection, and says so clearly', async () => {
+    server = await dropsSecond()
+    transport = new Transport()
+    expect(await (await transport.roundTrip(new Request(server.origin))).text()).toBe('ok')
+    const error = await transport.roundTrip(new Request(server.origin, { method: 'POST', body: 'once' })).catch((e: unknown) => e)
+    expect(error).toMatchObject({ code: 'RT_SOCKET_CLOSED' })
+    expect((error as Error).message).toContain(`POST ${server.origin}/`)
+    expect(server.connections).toBe(1)
+  })
+
+  it('retries a POST with an Idempotency-Key that fails on a reused connection', async () => {
+    server = await dropsSecond()
+    transport = new Transport()
+    expect(await (await transport.roundTrip(new Request(server.origin))).text()).toBe('ok')
+    const response = await transport.roundTrip(new Request(server.origin, { method: 'POST', body: 'again', headers: { 'idempotency-key': 'k1' } }))
+    expect(await response.text()).toBe('ok')
+    expect(server.connections).toBe(2)
+  })
+
+  it('retries a GET that fails on a reused connection', async () => {
+    server = await dropsSecond()
+    transport = new Transport()
+    expect(await (await transport.roundTrip(new Request(server.origin))).text()).toBe('ok')
+    expect(await (await transport.roundTrip(new Request(server.origin))).text()).toBe('ok')
+    expect(server.connections).toBe(2)
+  })
+
+  it('never retries on a fresh connection', async () => {
+    server = await startRawServer((socket) => socket.once('data', () => socket.destroy()))
+    transport = new Transport()
+    await expect(transport.roundTrip(new Request(server.origin))).rejects.toMatchObject({ code: 'RT_SOCKET_CLOSED' })
+    expect(server.connections).toBe(1)
+  })
+})

@@ -1,0 +1,133 @@
+import { subscribe, unsubscribe } from 'node:diagnostics_channel'
+import { createServer } from 'node:http'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { connect } from 'node:net'
+import { withContext } from '@roundtrip/core'
+import { afterEach, describe, expect, it } from 'vitest'
+import { startServer, type TestServer } from '../test/server.js'
+import type { ClientTrace } from './trace.js'
+import { Transport } from './transport.js'
+
+let server: TestServer | undefined
+let transport: Transport | undefined
+afterEach(async () => {
+  await transport?.close()
+  await server?.close()
+  server = undefined
+  transport = undefined
+})
+
+function recorder(events: string[]): ClientTrace {
+  return {
+    getConn: (key) => events.push(`getConn ${key}`),
+    connectStart: (network) => events.push(`connectStart ${network}`),
+    connectDone: (network, _addr, error) => events.push(`connectDone ${network}${error ? ' error' : ''}`),
+    gotConn: ({ reused, wasIdle, idleTime }) => events.push(`gotConn reused=${reused} wasIdle=${wasIdle} idle=${idleTime >= 0}`),
+    wroteRequest: () => events.push('wroteRequest'),
+    gotFirstResponseByte: () => events.push('gotFirstResponseByte'),
+    putIdleConn: (error) => events.push(`putIdleConn${error ? ' error' : ''}`),
+  }
+}
+
+describe('Transport: trace hooks', () => {
+  it('calls every hook in order for a fresh and for a reused connection', async () => {
+    server = await startServer((req, res) => res.end('traced'))
+    transport = new Transport()
+    const fresh: string[] = []
+    const reused: string[] = []
+    await (await transport.roundTrip(withContext(new Request(server.origin), { trace: recorder(fresh) }))).text()
+    await (await transport.roundTrip(withContext(new Request(server.origin), { trace: recorder(reused) }))).text()
+    expect(fresh).toEqual([
+      `getConn ${server.origin}`,
+      'connectStart tcp',
+      'connectDone tcp',
+      'gotConn reused=false wasIdle=false idle=true',
+      'wroteRequest',
+      'gotFirstResponseByte',
+      'putIdleConn',
+    ])
+    expect(reused).toEqual([
+      `getConn ${server.origin}`,
+      'gotConn reused=true wasIdle=true idle=true',
+      'wroteRequest',
+      'gotFirstResponseByte',
+      'putIdleConn',
+    ])
+  })
+
+  it('reports a closed connection to putIdleConn with the reason', async () => {
+    server = await startServer((req, res) => {
+      res.setHeader('connection', 'close')
+      res.end('bye')
+    })
+    transport = new Transport()
+    const events: string[] = []
+    await (await transport.roundTrip(withContext(new Request(server.origin), { trace: recorder(events) }))).text()
+    expect(events.at(-1)).toBe('putIdleConn error')
+  })
+
+  it('turns a hook that throws into a warning and completes the request', async () => {
+    server = await startServer((req, res) => res.end('still fine'))
+    transport = new Transport()
+    const warnings: Array<{ code?: string }> = []
+    const listen = (w: Error) => warnings.push(w as { code?: string })
+    process.on('warning', listen)
+    try {
+      const trace: ClientTrace = {
+        gotConn: () => {
+          throw new Error('hook bug')
+        },
+      }
+      const response = await transport.roundTrip(withContext(new Request(server.origin), { trace }))
+      expect(await response.text()).toBe('still fine')
+      await new Promise((resolve) => setImmediate(resolve))
+      expect(warnings.map((w) => w.code)).toContain('RT_TRACE_HOOK_THREW')
+    } finally {
+      process.off('warning', listen)
+    }
+  })
+})
+
+describe('Transport: diagnostics channels', () => {
+  it('publishes pool events on roundtrip:* channels while undici’s own channels keep firing', async () => {
+    server = await startServer((req, res) => res.end('observed'))
+    transport = new Transport()
+    const seen: string[] = []
+    const names = ['roundtrip:conn:connect', 'roundtrip:conn:connected', 'roundtrip:pool:got-conn', 'roundtrip:conn:idle', 'undici:request:create', 'undici:request:headers']
+    const handlers = names.map((name) => [name, () => seen.push(name)] as const)
+    for (const [name, handler] of handlers) subscribe(name, handler)
+    try {
+      await (await transport.roundTrip(new Request(server.origin))).text()
+    } finally {
+      for (const [name, handler] of handlers) unsubscribe(name, handler)
+    }
+    for (const name of names) expect(seen).toContain(name)
+  })
+})
+
+describe('Transport: dial hook', () => {
+  it('sends requests over a socket the dial hook supplies (a unix socket)', async () => {
+    const path = join(tmpdir(), `roundtrip-${process.pid}-${Date.now()}.sock`)
+    const unix = createServer((req, res) => res.end(`unix ${req.headers.host}`))
+    await new Promise<void>((resolve) => unix.listen(path, resolve))
+    const dialed: string[] = []
+    transport = new Transport({
+      dial: ({ key }) => {
+        dialed.push(key)
+        return connect(path)
+      },
+    })
+    try {
+      for (let i = 0; i < 2; i++) {
+        const response = await transport.roundTrip(new Request('http://api.internal/status'))
+        expect(await response.text()).toBe('unix api.internal')
+      }
+      expect(dialed).toEqual(['http://api.internal:80'])
+    } finally {
+      await transport.close()
+      unix.closeAllConnections()
+      await new Promise((resolve) => unix.close(resolve))
+    }
+  })
+})
