@@ -91,11 +91,10 @@ export class Tracker {
   }
 
   wrap(next: RoundTripper & Closable): RoundTripper & Closable {
-    const roundTrip = async (request: Request): Promise<Response> => {
+    const roundTrip = (request: Request): Promise<Response> => {
       if (this.#disposed) return next.roundTrip(request)
       const stack = this.#stacks?.capture(roundTrip)
-      const response = await next.roundTrip(request)
-      return this.#track(request, response, stack)
+      return next.roundTrip(request).then((response) => this.#track(request, response, stack))
     }
     // A wrapper forwards the lifecycle of what it wraps (the RoundTripper contract).
     const close = async (): Promise<void> => {
