@@ -1,39 +1,47 @@
-import { clients } from './clients.js'
+import type { Client } from './clients/client.js'
+import { percentile } from './stats.js'
 
-/** RunSpec is one measured run of one client, in its own process. */
+/** RunSpec is one measured run of one client. */
 export interface RunSpec {
-  client: string
+  /** urls are the origins' URLs; each loop takes the next one in turn. */
   urls: string[]
   concurrency: number
+  /** bodyBytes is the expected body size: a body of another size counts as an error. */
+  bodyBytes: number
   warmupMs: number
   durationMs: number
 }
 
 /** RunResult is what one run measured. */
 export interface RunResult {
+  /** requests completed in the measured window, bodies read to the end. */
   requests: number
   errors: number
+  /** firstError describes the first error seen (warm-up included), if any. */
   firstError: string | undefined
   rps: number
+  /** p50 and p99 are request latencies in ms, from the call to the end of the body. */
   p50: number
   p99: number
+  /** cpuUsPerRequest is the process's user + system CPU time per request, in µs. */
   cpuUsPerRequest: number
+  /** rssMb is the process's resident set size at the end of the run, in MiB. */
   rssMb: number
 }
 
-/** percentile of sorted samples, in the samples' unit. */
-export function percentile(sorted: Float64Array | number[], p: number): number {
-  if (sorted.length === 0) return Number.NaN
-  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))
-  return sorted[i]!
+function describe(error: unknown): string {
+  const cause = (error as Error | undefined)?.cause
+  return String(cause === undefined ? error : `${String(error)} (cause: ${String(cause)})`)
 }
 
-/** measure runs `spec`: a warm-up, then `concurrency` loops for `durationMs`, every body read to the end. */
-export async function measure(spec: RunSpec): Promise<RunResult> {
-  const make = clients[spec.client]
-  if (make === undefined) throw new Error(`unknown client ${spec.client}`)
-  const client = make()
-  const urls = spec.urls
+/**
+ * measure drives `client` for a warm-up, then for `durationMs` with
+ * `concurrency` loops, each issuing its next request as soon as the previous
+ * body has been read to the end. A rejection, or a body of the wrong size,
+ * counts as an error; the loop goes on.
+ */
+export async function measure(client: Client, spec: RunSpec): Promise<RunResult> {
+  const { urls } = spec
   let next = 0
   let errors = 0
   let firstError: string | undefined
@@ -45,28 +53,27 @@ export async function measure(spec: RunSpec): Promise<RunResult> {
       const url = urls[next++ % urls.length]!
       const start = performance.now()
       try {
-        await client.get(url)
+        const bytes = await client.get(url)
+        if (bytes !== spec.bodyBytes) throw new Error(`short body: ${bytes} of ${spec.bodyBytes} bytes from ${url}`)
         if (record) samples.push(performance.now() - start)
         n++
       } catch (error) {
         if (record) errors++
-        firstError ??= String((error as Error)?.cause ?? error)
+        firstError ??= describe(error)
       }
     }
     return n
   }
 
-  const warmEnd = performance.now() + spec.warmupMs
-  await Promise.all(Array.from({ length: spec.concurrency }, () => loop(warmEnd, false)))
+  const loops = (until: number, record: boolean): Promise<number[]> =>
+    Promise.all(Array.from({ length: spec.concurrency }, () => loop(until, record)))
+  await loops(performance.now() + spec.warmupMs, false)
   const cpu = process.cpuUsage()
   const t0 = performance.now()
-  const end = t0 + spec.durationMs
-  const counts = await Promise.all(Array.from({ length: spec.concurrency }, () => loop(end, true)))
+  const counts = await loops(t0 + spec.durationMs, true)
   const seconds = (performance.now() - t0) / 1000
   const used = process.cpuUsage(cpu)
   const requests = counts.reduce((a, b) => a + b, 0)
-  const rssMb = process.memoryUsage.rss() / 1024 / 1024
-  await client.close()
   const sorted = Float64Array.from(samples).sort()
   return {
     requests,
@@ -76,21 +83,6 @@ export async function measure(spec: RunSpec): Promise<RunResult> {
     p50: percentile(sorted, 50),
     p99: percentile(sorted, 99),
     cpuUsPerRequest: requests === 0 ? Number.NaN : (used.user + used.system) / requests,
-    rssMb,
+    rssMb: process.memoryUsage.rss() / 1024 / 1024,
   }
-}
-
-// Entry point of the per-run child process: spec in argv, result on stdout.
-if (process.argv[1]?.endsWith('measure.js') && process.argv[2] !== undefined) {
-  const spec = JSON.parse(process.argv[2]) as RunSpec
-  measure(spec).then(
-    (result) => {
-      process.stdout.write(JSON.stringify(result))
-      process.exit(0)
-    },
-    (error: unknown) => {
-      process.stderr.write(String((error as Error)?.stack ?? error))
-      process.exit(1)
-    },
-  )
 }

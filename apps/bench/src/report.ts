@@ -1,58 +1,72 @@
 import type { RunResult } from './measure.js'
+import { overhead, ratio } from './stats.js'
 
-/** CaseResult is the median of every client's runs in one case. */
+/** CaseResult is one case's report: the median run of every client. */
 export interface CaseResult {
-  name: string
+  id: string
+  title: string
   rows: Array<{ client: string } & RunResult>
 }
 
-const BASE_FETCH = 'node fetch'
-const BASE_UNDICI = 'undici.request'
-
-function ratio(rps: number, base: number | undefined): string {
-  return base === undefined || !(base > 0) ? '–' : `${(rps / base).toFixed(2)}×`
-}
+const NODE_FETCH = 'node fetch'
+const UNDICI_REQUEST = 'undici.request'
+const CREATE_FETCH = 'createFetch(Transport)'
+const ROUND_TRIP = 'Transport.roundTrip'
+const TRACKED = 'createFetch + leakTracker'
+const TRACKED_STACKS = 'createFetch + leakTracker (stacks)'
 
 function fixed(n: number, digits: number): string {
   return Number.isFinite(n) ? n.toFixed(digits) : '–'
 }
 
+function rpsOf(c: CaseResult, client: string): number | undefined {
+  return c.rows.find((r) => r.client === client)?.rps
+}
+
+function errorCell(r: RunResult): string {
+  if (r.errors === 0) return '0'
+  return `${r.errors}${r.firstError === undefined ? '' : ` (${r.firstError.slice(0, 80).replaceAll('|', '\\|')})`}`
+}
+
 /** markdown renders the results as one table per case. */
-export function markdown(results: CaseResult[]): string {
+export function markdown(results: readonly CaseResult[]): string {
   const out: string[] = []
   for (const c of results) {
-    const fetchRps = c.rows.find((r) => r.client === BASE_FETCH)?.rps
-    const undiciRps = c.rows.find((r) => r.client === BASE_UNDICI)?.rps
-    out.push(`### ${c.name}`, '')
+    const fetchRps = rpsOf(c, NODE_FETCH)
+    const undiciRps = rpsOf(c, UNDICI_REQUEST)
+    out.push(`### ${c.title} (\`${c.id}\`)`, '')
     out.push('| client | req/s | vs node fetch | vs undici.request | p50 ms | p99 ms | CPU µs/req | RSS MB | errors |')
     out.push('|---|---:|---:|---:|---:|---:|---:|---:|---:|')
     for (const r of c.rows) {
-      out.push(
-        `| ${r.client} | ${Math.round(r.rps)} | ${ratio(r.rps, fetchRps)} | ${ratio(r.rps, undiciRps)} | ${fixed(r.p50, 2)} | ${fixed(r.p99, 2)} | ${fixed(r.cpuUsPerRequest, 1)} | ${fixed(r.rssMb, 0)} | ${r.errors}${r.firstError ? ` (${r.firstError.slice(0, 60)})` : ''} |`,
-      )
+      const cells = [r.client, Math.round(r.rps), ratio(r.rps, fetchRps), ratio(r.rps, undiciRps), fixed(r.p50, 2), fixed(r.p99, 2)]
+      out.push(`| ${[...cells, fixed(r.cpuUsPerRequest, 1), fixed(r.rssMb, 0), errorCell(r)].join(' | ')} |`)
     }
     out.push('')
   }
   return out.join('\n')
 }
 
-/** headline picks the ratios the project's targets are stated in. */
-export function headline(results: CaseResult[]): string[] {
+/**
+ * headline states, per case, the ratios the project's targets are written
+ * in: createFetch(Transport) against Node's fetch, Transport.roundTrip
+ * against undici.request, and the leak tracker's cost against
+ * createFetch(Transport) without it.
+ */
+export function headline(results: readonly CaseResult[]): string[] {
   const lines: string[] = []
-  const get = (name: string, client: string) => results.find((c) => c.name === name)?.rows.find((r) => r.client === client)?.rps
   for (const c of results) {
-    const fetchRps = get(c.name, BASE_FETCH)
-    const undiciRps = get(c.name, BASE_UNDICI)
-    const ours = get(c.name, 'createFetch(Transport)')
-    const rt = get(c.name, 'Transport.roundTrip')
-    const tracked = get(c.name, 'createFetch + leakTracker')
-    const stacks = get(c.name, 'createFetch + leakTracker (stacks)')
+    const ours = rpsOf(c, CREATE_FETCH)
+    const roundTrip = rpsOf(c, ROUND_TRIP)
+    const fetchRps = rpsOf(c, NODE_FETCH)
+    const undiciRps = rpsOf(c, UNDICI_REQUEST)
     const parts: string[] = []
-    if (ours !== undefined && fetchRps) parts.push(`createFetch(Transport) ${ratio(ours, fetchRps)} node fetch`)
-    if (rt !== undefined && undiciRps) parts.push(`Transport.roundTrip ${ratio(rt, undiciRps)} undici.request`)
-    if (ours && tracked !== undefined) parts.push(`leakTracker overhead ${fixed((1 - tracked / ours) * 100, 1)}%`)
-    if (ours && stacks !== undefined) parts.push(`with stacks ${fixed((1 - stacks / ours) * 100, 1)}%`)
-    if (parts.length > 0) lines.push(`- ${c.name}: ${parts.join(', ')}`)
+    if (ours !== undefined && fetchRps !== undefined) parts.push(`createFetch(Transport) ${ratio(ours, fetchRps)} node fetch`)
+    if (roundTrip !== undefined && undiciRps !== undefined) parts.push(`Transport.roundTrip ${ratio(roundTrip, undiciRps)} undici.request`)
+    for (const [client, name] of [[TRACKED, 'leakTracker overhead'], [TRACKED_STACKS, 'with stacks']] as const) {
+      const tracked = rpsOf(c, client)
+      if (ours !== undefined && ours > 0 && tracked !== undefined) parts.push(`${name} ${fixed(overhead(tracked, ours), 1)}%`)
+    }
+    if (parts.length > 0) lines.push(`- ${c.id}: ${parts.join(', ')}`)
   }
   return lines
 }

@@ -40,8 +40,15 @@ function httpServer(body: Buffer): Server {
   return server
 }
 
+/** Listening is a set of running benchmark servers: their ports, and how to stop them all. */
+export interface Listening {
+  ports: number[]
+  /** close destroys every open connection and stops every server. */
+  close(): Promise<void>
+}
+
 /** listenAll starts `count` servers of `kind` on loopback ports, each answering every request with `bodyBytes` bytes. */
-export async function listenAll(kind: ServerKind, count: number, bodyBytes: number): Promise<{ ports: number[]; close(): Promise<void> }> {
+export async function listenAll(kind: ServerKind, count: number, bodyBytes: number): Promise<Listening> {
   const body = Buffer.alloc(bodyBytes, 'x')
   if (body.length >= 11) body.write('hello world')
   const servers: Server[] = []

@@ -1,0 +1,34 @@
+import { describe, expect, it } from 'vitest'
+import { parseArgs } from './args.js'
+import { CASES } from './cases.js'
+import { CLIENTS } from './clients/index.js'
+
+describe('parseArgs', () => {
+  it('selects every client and case by default', () => {
+    const options = parseArgs([])
+    expect(options.clients).toEqual(CLIENTS)
+    expect(options.cases).toEqual(CASES)
+    expect(options.json).toBe(false)
+  })
+
+  it('selects clients by id or label and cases by id, in the order given', () => {
+    const options = parseArgs(['--clients', 'transport,node fetch', '--cases', 'c64,c1', '--json'])
+    expect(options.clients.map((c) => c.id)).toEqual(['transport', 'fetch'])
+    expect(options.cases.map((c) => c.id)).toEqual(['c64', 'c1'])
+    expect(options.json).toBe(true)
+  })
+
+  it('makes a quick run shorter than the default one', () => {
+    const quick = parseArgs(['--quick'])
+    const full = parseArgs([])
+    expect(quick.rounds * (quick.durationMs + quick.warmupMs)).toBeLessThan(full.rounds * (full.durationMs + full.warmupMs))
+    expect(parseArgs(['--quick', '--rounds', '3']).rounds).toBe(3)
+  })
+
+  it('rejects an unknown client, case or flag', () => {
+    expect(() => parseArgs(['--clients', 'curl'])).toThrow('unknown client "curl"')
+    expect(() => parseArgs(['--cases', 'c2'])).toThrow('unknown case "c2"')
+    expect(() => parseArgs(['--fast'])).toThrow('unknown flag')
+    expect(() => parseArgs(['--rounds', 'x'])).toThrow('--rounds wants a whole number')
+  })
+})

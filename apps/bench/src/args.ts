@@ -1,0 +1,61 @@
+import { CASES, type Case } from './cases.js'
+import { CLIENTS, findClient, type ClientEntry } from './clients/index.js'
+
+/** BenchOptions is what the command line asked for. */
+export interface BenchOptions {
+  clients: ClientEntry[]
+  cases: Case[]
+  /** rounds is how many times every client runs every case; the median round is reported. */
+  rounds: number
+  /** durationMs is how long one measured run lasts, in ms. */
+  durationMs: number
+  /** warmupMs is how long a client runs unmeasured before each run, in ms. */
+  warmupMs: number
+  json: boolean
+  /** pin puts the server and the clients on a CPU each (taskset), when there are two CPUs or more. */
+  pin: boolean
+}
+
+/** USAGE is the help text. */
+export const USAGE = `usage: npm run bench -- [--quick] [--clients a,b] [--cases a,b] [--rounds N] [--duration ms] [--warmup ms] [--json] [--no-pin]
+clients: ${CLIENTS.map((c) => c.id).join(', ')}
+cases: ${CASES.map((c) => c.id).join(', ')}`
+
+function list<T>(value: string | undefined, all: readonly T[], find: (name: string) => T | undefined, what: string): T[] {
+  if (value === undefined) return [...all]
+  return value.split(',').map((name) => {
+    const found = find(name.trim())
+    if (found === undefined) throw new Error(`unknown ${what} "${name}"\n${USAGE}`)
+    return found
+  })
+}
+
+function positive(value: string | undefined, fallback: number, name: string): number {
+  if (value === undefined) return fallback
+  const n = Number(value)
+  if (!Number.isInteger(n) || n < 0) throw new Error(`--${name} wants a whole number, got "${value}"`)
+  return n
+}
+
+/** parseArgs reads the bench's flags from `argv` (without node and the script); it throws on an unknown flag, client or case. */
+export function parseArgs(argv: readonly string[]): BenchOptions {
+  const values = new Map<string, string | undefined>()
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!
+    if (!arg.startsWith('--')) throw new Error(`unexpected argument "${arg}"\n${USAGE}`)
+    const name = arg.slice(2)
+    if (['quick', 'json', 'no-pin'].includes(name)) values.set(name, undefined)
+    else if (['clients', 'cases', 'rounds', 'duration', 'warmup'].includes(name) && argv[i + 1] !== undefined) values.set(name, argv[++i])
+    else throw new Error(`unknown flag or missing value: ${arg}\n${USAGE}`)
+  }
+  const quick = values.has('quick')
+  return {
+    clients: list(values.get('clients'), CLIENTS, findClient, 'client'),
+    cases: list(values.get('cases'), CASES, (id) => CASES.find((c) => c.id === id), 'case'),
+    rounds: Math.max(1, positive(values.get('rounds'), quick ? 2 : 5, 'rounds')),
+    durationMs: positive(values.get('duration'), quick ? 150 : 400, 'duration'),
+    warmupMs: positive(values.get('warmup'), quick ? 50 : 100, 'warmup'),
+    json: values.has('json'),
+    pin: !values.has('no-pin'),
+  }
+}

@@ -1,0 +1,28 @@
+import type { ServerKind } from './server.js'
+
+/** Case is one benchmark setting: which server, how many origins, what body, how many requests in flight. */
+export interface Case {
+  /** id is the short name used by `--cases`. */
+  id: string
+  /** title is the heading shown in the report. */
+  title: string
+  server: ServerKind
+  /** origins is how many loopback ports the server listens on; requests go to them in turn. */
+  origins: number
+  /** bodyBytes is the size of every response body. */
+  bodyBytes: number
+  /** concurrency is the number of requests in flight (one loop each). */
+  concurrency: number
+}
+
+const SMALL = 11
+
+/** Every case the bench knows, in report order. */
+export const CASES: readonly Case[] = [
+  { id: 'c1', title: 'small body, concurrency 1', server: 'raw', origins: 1, bodyBytes: SMALL, concurrency: 1 },
+  { id: 'c16', title: 'small body, concurrency 16', server: 'raw', origins: 1, bodyBytes: SMALL, concurrency: 16 },
+  { id: 'c64', title: 'small body, concurrency 64', server: 'raw', origins: 1, bodyBytes: SMALL, concurrency: 64 },
+  { id: 'c64-http', title: 'small body, concurrency 64, node:http server', server: 'http', origins: 1, bodyBytes: SMALL, concurrency: 64 },
+  { id: '64k', title: '64 KiB body, concurrency 16', server: 'raw', origins: 1, bodyBytes: 64 * 1024, concurrency: 16 },
+  { id: 'origins', title: '200 origins, concurrency 64', server: 'raw', origins: 200, bodyBytes: SMALL, concurrency: 64 },
+]

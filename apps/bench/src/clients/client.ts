@@ -1,0 +1,14 @@
+/** Client is one HTTP client under test, as the harness drives it. */
+export interface Client {
+  /**
+   * get fetches `url` with GET, reads its body to the end and resolves with
+   * the number of body bytes read; it rejects on any error (a non-2xx status
+   * is not one).
+   */
+  get(url: string): Promise<number>
+  /** close releases the client's connections. */
+  close(): Promise<void>
+}
+
+/** ClientFactory makes a fresh {@link Client}: one per measured run. */
+export type ClientFactory = () => Client

@@ -1,0 +1,69 @@
+import { spawn, type ChildProcess } from 'node:child_process'
+import { existsSync } from 'node:fs'
+import { cpus } from 'node:os'
+import { fileURLToPath } from 'node:url'
+import type { Case } from './cases.js'
+import type { RunResult, RunSpec } from './measure.js'
+
+const TASKSET = '/usr/bin/taskset'
+const SERVER_CPU = 1
+const CLIENT_CPU = 0
+
+/** canPin says whether the server and the clients can each get a CPU of their own. */
+export function canPin(): boolean {
+  return cpus().length >= 2 && existsSync(TASKSET)
+}
+
+// Pinned, the server and the client each own a CPU: otherwise the scheduler
+// sometimes puts both on one CPU for a whole run, and that run measures the
+// scheduler, not the client.
+function start(file: string, args: string[], cpu: number, pin: boolean): ChildProcess {
+  const argv = ['--expose-gc', fileURLToPath(new URL(file, import.meta.url)), ...args]
+  const [command, rest] = pin ? [TASKSET, ['-c', String(cpu), process.execPath, ...argv]] : [process.execPath, argv]
+  return spawn(command, rest, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
+}
+
+function nextMessage<T>(child: ChildProcess, what: string): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const onExit = (code: number | null): void => reject(new Error(`${what} exited with code ${code}`))
+    child.once('exit', onExit)
+    child.once('message', (message) => {
+      child.off('exit', onExit)
+      resolve(message as T)
+    })
+  })
+}
+
+/** ServerProcess is a running benchmark server: its URLs, one per origin. */
+export interface ServerProcess {
+  urls: string[]
+  stop(): void
+}
+
+/** startServer starts the server `c` needs in its own process and resolves once it listens. */
+export async function startServer(c: Case, pin: boolean): Promise<ServerProcess> {
+  const child = start('./server.js', [c.server, String(c.origins), String(c.bodyBytes)], SERVER_CPU, pin)
+  const { ports } = await nextMessage<{ ports: number[] }>(child, 'server')
+  return { urls: ports.map((p) => `http://127.0.0.1:${p}/`), stop: () => void child.kill() }
+}
+
+/** WorkerProcess is one client's long-lived process, running one RunSpec at a time. */
+export interface WorkerProcess {
+  run(spec: RunSpec): Promise<RunResult>
+  stop(): void
+}
+
+/** startWorker starts the process of the client with id `clientId` and resolves once the client is loaded. */
+export async function startWorker(clientId: string, pin: boolean): Promise<WorkerProcess> {
+  const child = start('./worker.js', [clientId], CLIENT_CPU, pin)
+  await nextMessage(child, `client ${clientId}`)
+  return {
+    run: async (spec) => {
+      child.send(spec)
+      const answer = await nextMessage<{ result?: RunResult; error?: string }>(child, `client ${clientId}`)
+      if (answer.result === undefined) throw new Error(`client ${clientId}: ${answer.error}`)
+      return answer.result
+    },
+    stop: () => void child.disconnect(),
+  }
+}

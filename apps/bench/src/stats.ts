@@ -1,0 +1,22 @@
+/** percentile returns the nearest-rank `p`th percentile (0–100) of ascending `sorted` samples, in their unit; NaN when there are none. */
+export function percentile(sorted: ArrayLike<number>, p: number): number {
+  if (sorted.length === 0) return Number.NaN
+  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))
+  return sorted[i]!
+}
+
+/** medianBy returns the item whose `key` is the median (the upper one of an even count); undefined for no items. */
+export function medianBy<T>(items: readonly T[], key: (item: T) => number): T | undefined {
+  const sorted = [...items].sort((a, b) => key(a) - key(b))
+  return sorted[Math.floor(sorted.length / 2)]
+}
+
+/** ratio formats `value / base` as `1.23×`, or `–` when there is no positive base. */
+export function ratio(value: number, base: number | undefined): string {
+  return base === undefined || !(base > 0) ? '–' : `${(value / base).toFixed(2)}×`
+}
+
+/** overhead is how much slower `value` is than `base`, in percent (negative: faster). */
+export function overhead(value: number, base: number): number {
+  return (1 - value / base) * 100
+}
