@@ -18,6 +18,11 @@ describe('parseArgs', () => {
     expect(options.json).toBe(true)
   })
 
+  it('passes a CPU profile folder on to the client processes', () => {
+    expect(parseArgs([]).cpuProfDir).toBeUndefined()
+    expect(parseArgs(['--cpu-prof', '/tmp/prof']).cpuProfDir).toBe('/tmp/prof')
+  })
+
   it('makes a quick run shorter than the default one', () => {
     const quick = parseArgs(['--quick'])
     const full = parseArgs([])

@@ -14,10 +14,12 @@ export interface BenchOptions {
   json: boolean
   /** pin puts the server and the clients on a CPU each (taskset), when there are two CPUs or more. */
   pin: boolean
+  /** cpuProfDir, when set, is where each client process writes a V8 CPU profile (`node --cpu-prof`) of all its runs. */
+  cpuProfDir: string | undefined
 }
 
 /** USAGE is the help text. */
-export const USAGE = `usage: npm run bench -- [--quick] [--clients a,b] [--cases a,b] [--rounds N] [--duration ms] [--warmup ms] [--json] [--no-pin]
+export const USAGE = `usage: npm run bench -- [--quick] [--clients a,b] [--cases a,b] [--rounds N] [--duration ms] [--warmup ms] [--json] [--no-pin] [--cpu-prof dir]
 clients: ${CLIENTS.map((c) => c.id).join(', ')}
 cases: ${CASES.map((c) => c.id).join(', ')}`
 
@@ -45,7 +47,7 @@ export function parseArgs(argv: readonly string[]): BenchOptions {
     if (!arg.startsWith('--')) throw new Error(`unexpected argument "${arg}"\n${USAGE}`)
     const name = arg.slice(2)
     if (['quick', 'json', 'no-pin'].includes(name)) values.set(name, undefined)
-    else if (['clients', 'cases', 'rounds', 'duration', 'warmup'].includes(name) && argv[i + 1] !== undefined) values.set(name, argv[++i])
+    else if (['clients', 'cases', 'rounds', 'duration', 'warmup', 'cpu-prof'].includes(name) && argv[i + 1] !== undefined) values.set(name, argv[++i])
     else throw new Error(`unknown flag or missing value: ${arg}\n${USAGE}`)
   }
   const quick = values.has('quick')
@@ -57,5 +59,6 @@ export function parseArgs(argv: readonly string[]): BenchOptions {
     warmupMs: positive(values.get('warmup'), quick ? 50 : 100, 'warmup'),
     json: values.has('json'),
     pin: !values.has('no-pin'),
+    cpuProfDir: values.get('cpu-prof'),
   }
 }

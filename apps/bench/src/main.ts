@@ -18,7 +18,7 @@ async function bench(options: BenchOptions, pin: boolean): Promise<CaseResult[]>
   const workers = new Map<string, WorkerProcess>()
   const progress = (text: string): void => void (options.json || process.stderr.write(text))
   try {
-    for (const c of clients) workers.set(c.id, await startWorker(c.id, pin))
+    for (const c of clients) workers.set(c.id, await startWorker(c.id, pin, options.cpuProfDir))
     const results: CaseResult[] = []
     for (const c of options.cases) {
       const server = await startServer(c, pin)
@@ -41,7 +41,7 @@ async function bench(options: BenchOptions, pin: boolean): Promise<CaseResult[]>
     }
     return results
   } finally {
-    for (const worker of workers.values()) worker.stop()
+    await Promise.all([...workers.values()].map((worker) => worker.stop()))
   }
 }
 

@@ -17,8 +17,8 @@ export function canPin(): boolean {
 // Pinned, the server and the client each own a CPU: otherwise the scheduler
 // sometimes puts both on one CPU for a whole run, and that run measures the
 // scheduler, not the client.
-function start(file: string, args: string[], cpu: number, pin: boolean): ChildProcess {
-  const argv = ['--expose-gc', fileURLToPath(new URL(file, import.meta.url)), ...args]
+function start(file: string, args: string[], cpu: number, pin: boolean, nodeFlags: string[] = []): ChildProcess {
+  const argv = ['--expose-gc', ...nodeFlags, fileURLToPath(new URL(file, import.meta.url)), ...args]
   const [command, rest] = pin ? [TASKSET, ['-c', String(cpu), process.execPath, ...argv]] : [process.execPath, argv]
   return spawn(command, rest, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
 }
@@ -50,12 +50,18 @@ export async function startServer(c: Case, pin: boolean): Promise<ServerProcess>
 /** WorkerProcess is one client's long-lived process, running one RunSpec at a time. */
 export interface WorkerProcess {
   run(spec: RunSpec): Promise<RunResult>
-  stop(): void
+  /** stop ends the process and resolves once it has exited (and written its profile, if any). */
+  stop(): Promise<void>
 }
 
-/** startWorker starts the process of the client with id `clientId` and resolves once the client is loaded. */
-export async function startWorker(clientId: string, pin: boolean): Promise<WorkerProcess> {
-  const child = start('./worker.js', [clientId], CLIENT_CPU, pin)
+/**
+ * startWorker starts the process of the client with id `clientId` and
+ * resolves once the client is loaded. With `cpuProfDir`, the process writes
+ * a CPU profile there when it exits.
+ */
+export async function startWorker(clientId: string, pin: boolean, cpuProfDir?: string): Promise<WorkerProcess> {
+  const profile = cpuProfDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${cpuProfDir}`, `--cpu-prof-name=${clientId}.cpuprofile`]
+  const child = start('./worker.js', [clientId], CLIENT_CPU, pin, profile)
   await nextMessage(child, `client ${clientId}`)
   return {
     run: async (spec) => {
@@ -64,6 +70,10 @@ export async function startWorker(clientId: string, pin: boolean): Promise<Worke
       if (answer.result === undefined) throw new Error(`client ${clientId}: ${answer.error}`)
       return answer.result
     },
-    stop: () => void child.disconnect(),
+    stop: () => new Promise<void>((resolve) => {
+      if (child.exitCode !== null || child.signalCode !== null) return resolve()
+      child.once('exit', () => resolve())
+      child.disconnect()
+    }),
   }
 }
