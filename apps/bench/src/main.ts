@@ -1,4 +1,5 @@
-import { execFile, fork } from 'node:child_process'
+import { execFile, spawn } from 'node:child_process'
+import { existsSync } from 'node:fs'
 import { cpus } from 'node:os'
 import { fileURLToPath } from 'node:url'
 import { clients } from './clients.js'
@@ -39,15 +40,25 @@ const clientNames = (flag('clients')?.split(',') ?? Object.keys(clients)).filter
 const caseNames = (flag('cases')?.split(',') ?? Object.keys(CASES)).filter((c) => c in CASES)
 const here = (file: string): string => fileURLToPath(new URL(file, import.meta.url))
 
+// With two CPUs or more, the server and the client each get a CPU of their
+// own (taskset): otherwise the scheduler sometimes puts both on one CPU for a
+// whole run, and that run measures the scheduler, not the client.
+const pin = flag('no-pin') === undefined && cpus().length >= 2 && existsSync('/usr/bin/taskset')
+function command(cpu: number, args: string[]): [string, string[]] {
+  return pin ? ['/usr/bin/taskset', ['-c', String(cpu), process.execPath, ...args]] : [process.execPath, args]
+}
+
 async function startServer(c: Case): Promise<{ urls: string[]; stop(): void }> {
-  const child = fork(here('./server.js'), [c.server, String(c.origins), String(c.bodyBytes)], { stdio: 'inherit' })
+  const [file, args] = command(1, [here('./server.js'), c.server, String(c.origins), String(c.bodyBytes)])
+  const child = spawn(file, args, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
   const { ports } = await new Promise<{ ports: number[] }>((resolve) => child.once('message', (m) => resolve(m as { ports: number[] })))
   return { urls: ports.map((p) => `http://127.0.0.1:${p}/`), stop: () => child.kill() }
 }
 
 function runOnce(spec: RunSpec): Promise<RunResult> {
   return new Promise((resolve, reject) => {
-    execFile(process.execPath, [here('./measure.js'), JSON.stringify(spec)], { maxBuffer: 1 << 20 }, (error, stdout, stderr) => {
+    const [file, args] = command(0, [here('./measure.js'), JSON.stringify(spec)])
+    execFile(file, args, { maxBuffer: 1 << 20 }, (error, stdout, stderr) => {
       if (error) reject(new Error(`${spec.client}: ${stderr || error.message}`))
       else resolve(JSON.parse(stdout) as RunResult)
     })
@@ -82,7 +93,7 @@ async function main(): Promise<void> {
     results.push({ name: c.name, rows: clientNames.map((client) => ({ client, ...median(runs.get(client)!) })) })
     if (flag('json') === undefined) process.stderr.write(` ${c.name}\n`)
   }
-  const machine = `${cpus()[0]?.model ?? 'unknown CPU'} × ${cpus().length}, Node ${process.version}`
+  const machine = `${cpus()[0]?.model ?? 'unknown CPU'} × ${cpus().length}, Node ${process.version}${pin ? ', server and client pinned to a CPU each' : ''}`
   if (flag('json') !== undefined) {
     process.stdout.write(JSON.stringify({ machine, rounds, durationMs, results }, null, 2) + '\n')
     return

@@ -103,22 +103,26 @@ export class Exchange implements Dispatcher.DispatchHandler {
     // A status a Response cannot hold: createResponse throws its coded error,
     // undici aborts the request with it and the conn is closed.
     if (statusCode < 200 || statusCode > 599) createResponse(null, { status: statusCode, url: this.#what })
-    const headers = new Headers()
     const conn = this.#conn
+    let contentEncoding: string | null = null
+    const pairs: string[] = new Array(rawHeaders.length)
     for (let i = 0; i < rawHeaders.length; i += 2) {
       const name = rawHeaders[i]!.toString('latin1')
       const value = rawHeaders[i + 1]!.toString('latin1')
-      headers.append(name, value)
+      pairs[i] = name
+      pairs[i + 1] = value
       if (name.length === 10) {
         const lower = name.toLowerCase()
         if (lower === 'connection' && /\bclose\b/i.test(value)) conn.reusable = false
         else if (lower === 'keep-alive') applyKeepAliveHint(conn, value)
+      } else if (name.length === 16 && name.toLowerCase() === 'content-encoding') {
+        contentEncoding = contentEncoding === null ? value : `${contentEncoding}, ${value}`
       }
     }
     const nullBody = this.#request.method === 'HEAD' || isNullBodyStatus(statusCode)
     let responseBody: TrackedBody | null = null
     if (!nullBody) {
-      const decoder = this.#options.disableCompression ? undefined : createDecoder(headers.get('content-encoding'))
+      const decoder = this.#options.disableCompression ? undefined : createDecoder(contentEncoding)
       const body = createBody(
         {
           pull: () => {
@@ -133,7 +137,10 @@ export class Exchange implements Dispatcher.DispatchHandler {
       this.#sink = body.sink
       if (decoder !== undefined) this.#pipeDecoder(decoder, body.sink, resume)
     }
-    const response = createResponse(responseBody, { status: statusCode, statusText, headers, url: responseUrl(this.#request.url), type: 'basic' })
+    const response = createResponse(responseBody, { status: statusCode, statusText, url: responseUrl(this.#request.url), type: 'basic' })
+    // Appended to the response's own Headers: building a Headers to pass in would be copied once more.
+    const headers = response.headers
+    for (let i = 0; i < pairs.length; i += 2) headers.append(pairs[i]!, pairs[i + 1]!)
     this.#responded = true
     const resolve = this.#resolve
     this.#resolve = noop
