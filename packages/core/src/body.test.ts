@@ -207,6 +207,12 @@ describe('observeBody', () => {
     expect(isRoundTripError(error, 'RT_BODY_USED')).toBe(true)
   })
 
+  it('keeps the type of a foreign response it wraps', async () => {
+    const original = new Response(new ReadableStream({ start: (c) => c.close() }))
+    Object.defineProperty(original, 'type', { value: 'basic' })
+    expect(observeBody(original, () => {}).type).toBe('basic')
+  })
+
   it('passes the same chunk objects through a foreign body (no copies)', async () => {
     const chunk = enc.encode('zero-copy')
     const original = new Response(new ReadableStream({ start: (c) => (c.enqueue(chunk), c.close()) }))

@@ -405,6 +405,7 @@ export function observeBody(response: Response, observer: BodyObserver): Respons
     headers: response.headers,
     url: response.url,
     redirected: response.redirected,
+    ...(response.type === 'default' ? {} : { type: response.type }),
   })
   ;(sink as BodySource).observe(observer)
   return wrapped

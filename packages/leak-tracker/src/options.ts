@@ -29,7 +29,8 @@ export interface LeakTrackerOptions {
   /**
    * How much of the requesting code's stack to record with each request (see
    * {@link CaptureStack}). Default `'caller'`: the file and line that made the
-   * request, at a few microseconds per request; `false` costs nothing.
+   * request, at a few microseconds per request (see the README's Cost);
+   * `false` records nothing and costs nothing.
    */
   captureStack?: CaptureStack
   /**

@@ -105,7 +105,8 @@ export class StackCapturer {
    * roundtrip is found, every captured frame is kept.
    */
   capture(above: Function): string {
-    const limit = this.#full ? Math.max(Error.stackTraceLimit, FULL_FRAMES) : this.#depth
+    const configured = typeof Error.stackTraceLimit === 'number' ? Error.stackTraceLimit : 0
+    const limit = this.#full ? Math.max(configured, FULL_FRAMES) : this.#depth
     let frames = capture(limit, above)
     let index = frames.findIndex(isCallerFrame)
     if (index === -1 && !this.#full && frames.length >= limit) {
