@@ -5,12 +5,15 @@ import { parseArgs, type BenchOptions } from './args.js'
 import type { RunResult } from './measure.js'
 import { canPin, startServer, startWorker, type WorkerProcess } from './processes.js'
 import { headline, markdown, type CaseResult } from './report.js'
-import { medianBy } from './stats.js'
+import { medianBy, spread } from './stats.js'
+import { versions } from './versions.js'
 
-function medianRun(runs: RunResult[]): RunResult {
+function medianRun(runs: RunResult[]): RunResult & { spreadPct: number } {
   // The median round by throughput stands for the client; errors are those of every round.
   const mid = medianBy(runs, (r) => r.rps)!
-  return { ...mid, errors: runs.reduce((n, r) => n + r.errors, 0), firstError: runs.find((r) => r.firstError)?.firstError }
+  const errors = runs.reduce((n, r) => n + r.errors, 0)
+  const firstError = runs.find((r) => r.firstError !== undefined)?.firstError
+  return { ...mid, errors, firstError, spreadPct: spread(runs.map((r) => r.rps), mid.rps) }
 }
 
 async function bench(options: BenchOptions, pin: boolean): Promise<CaseResult[]> {
@@ -51,7 +54,7 @@ async function main(): Promise<void> {
   const started = performance.now()
   const results = await bench(options, pin)
   const seconds = Math.round((performance.now() - started) / 1000)
-  const machine = `${cpus()[0]?.model ?? 'unknown CPU'} × ${cpus().length}, Node ${process.version}${pin ? ', server and client pinned to a CPU each' : ''}`
+  const machine = `${cpus()[0]?.model ?? 'unknown CPU'} × ${cpus().length}${pin ? ' (server and clients pinned to a CPU each)' : ''}; ${versions()}`
   const setup = `${options.rounds} rounds of ${options.durationMs} ms (after ${options.warmupMs} ms warm-up) per client and case, median shown; ${seconds} s in all`
   if (options.json) {
     process.stdout.write(JSON.stringify({ machine, setup, rounds: options.rounds, durationMs: options.durationMs, results }, null, 2) + '\n')

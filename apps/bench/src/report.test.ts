@@ -2,8 +2,9 @@ import { describe, expect, it } from 'vitest'
 import type { RunResult } from './measure.js'
 import { headline, markdown, type CaseResult } from './report.js'
 
-const run = (client: string, rps: number, errors = 0): { client: string } & RunResult => ({
+const run = (client: string, rps: number, errors = 0): { client: string; spreadPct: number } & RunResult => ({
   client,
+  spreadPct: 4.4,
   rps,
   requests: 1,
   errors,
@@ -34,11 +35,11 @@ describe('report', () => {
   it('shows each client with its ratios to node fetch and undici.request', () => {
     const table = markdown(results)
     expect(table).toContain('### small body, concurrency 64 (`c64`)')
-    expect(table).toContain('| createFetch(Transport) | 300 | 3.00× | 0.75× | 1.00 | 2.00 | 3.3 | 40 | 0 |')
+    expect(table).toContain('| createFetch(Transport) | 300 | 4% | 3.00× | 0.75× | 1.00 | 2.00 | 3.3 | 40 | 0 |')
   })
 
   it('shows the error count with the first error', () => {
-    expect(markdown(results)).toContain('| axios | 50 | 0.50× | 0.13× | 1.00 | 2.00 | 3.3 | 40 | 2 (connect ECONNREFUSED 127.0.0.1:1) |')
+    expect(markdown(results)).toContain('| axios | 50 | 4% | 0.50× | 0.13× | 1.00 | 2.00 | 3.3 | 40 | 2 (connect ECONNREFUSED 127.0.0.1:1) |')
   })
 
   it('states the target ratios and the leak tracker overhead', () => {

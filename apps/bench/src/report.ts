@@ -5,7 +5,7 @@ import { overhead, ratio } from './stats.js'
 export interface CaseResult {
   id: string
   title: string
-  rows: Array<{ client: string } & RunResult>
+  rows: Array<{ client: string; /** spreadPct is half the range of the rounds' req/s, in % of the median. */ spreadPct: number } & RunResult>
 }
 
 const NODE_FETCH = 'node fetch'
@@ -35,10 +35,10 @@ export function markdown(results: readonly CaseResult[]): string {
     const fetchRps = rpsOf(c, NODE_FETCH)
     const undiciRps = rpsOf(c, UNDICI_REQUEST)
     out.push(`### ${c.title} (\`${c.id}\`)`, '')
-    out.push('| client | req/s | vs node fetch | vs undici.request | p50 ms | p99 ms | CPU µs/req | RSS MB | errors |')
-    out.push('|---|---:|---:|---:|---:|---:|---:|---:|---:|')
+    out.push('| client | req/s | ± rounds | vs node fetch | vs undici.request | p50 ms | p99 ms | CPU µs/req | RSS MB | errors |')
+    out.push('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|')
     for (const r of c.rows) {
-      const cells = [r.client, Math.round(r.rps), ratio(r.rps, fetchRps), ratio(r.rps, undiciRps), fixed(r.p50, 2), fixed(r.p99, 2)]
+      const cells = [r.client, Math.round(r.rps), `${fixed(r.spreadPct, 0)}%`, ratio(r.rps, fetchRps), ratio(r.rps, undiciRps), fixed(r.p50, 2), fixed(r.p99, 2)]
       out.push(`| ${[...cells, fixed(r.cpuUsPerRequest, 1), fixed(r.rssMb, 0), errorCell(r)].join(' | ')} |`)
     }
     out.push('')

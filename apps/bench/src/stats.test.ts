@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { medianBy, overhead, percentile, ratio } from './stats.js'
+import { medianBy, overhead, percentile, ratio, spread } from './stats.js'
 
 describe('percentile', () => {
   it('picks the nearest-rank value of sorted samples', () => {
@@ -38,5 +38,13 @@ describe('ratio and overhead', () => {
   it('gives the slowdown in percent', () => {
     expect(overhead(95, 100)).toBeCloseTo(5)
     expect(overhead(110, 100)).toBeCloseTo(-10)
+  })
+})
+
+describe('spread', () => {
+  it('is half the range in percent of the center, NaN without values', () => {
+    expect(spread([90, 100, 110], 100)).toBeCloseTo(10)
+    expect(spread([100], 100)).toBe(0)
+    expect(spread([], 100)).toBeNaN()
   })
 })

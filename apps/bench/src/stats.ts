@@ -20,3 +20,9 @@ export function ratio(value: number, base: number | undefined): string {
 export function overhead(value: number, base: number): number {
   return (1 - value / base) * 100
 }
+
+/** spread is half the range of `values` as a percentage of `center`: how far the rounds strayed from the reported one. */
+export function spread(values: readonly number[], center: number): number {
+  if (values.length === 0 || !(center > 0)) return Number.NaN
+  return ((Math.max(...values) - Math.min(...values)) / 2 / center) * 100
+}
