@@ -27,6 +27,7 @@ describe('parseArgs', () => {
     const quick = parseArgs(['--quick'])
     const full = parseArgs([])
     expect(quick.rounds * (quick.durationMs + quick.warmupMs)).toBeLessThan(full.rounds * (full.durationMs + full.warmupMs))
+    expect(quick.firstWarmupMs).toBeLessThan(full.firstWarmupMs)
     expect(parseArgs(['--quick', '--rounds', '3']).rounds).toBe(3)
   })
 

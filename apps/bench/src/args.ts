@@ -11,6 +11,12 @@ export interface BenchOptions {
   durationMs: number
   /** warmupMs is how long a client runs unmeasured before each run, in ms. */
   warmupMs: number
+  /**
+   * firstWarmupMs is how long each client runs unmeasured before its first
+   * run, in ms: Node's fetch needs about two seconds of work before the JIT
+   * has compiled its hot paths and it reaches its steady speed.
+   */
+  firstWarmupMs: number
   json: boolean
   /** pin puts the server and the clients on a CPU each (taskset), when there are two CPUs or more. */
   pin: boolean
@@ -19,7 +25,7 @@ export interface BenchOptions {
 }
 
 /** USAGE is the help text. */
-export const USAGE = `usage: npm run bench -- [--quick] [--clients a,b] [--cases a,b] [--rounds N] [--duration ms] [--warmup ms] [--json] [--no-pin] [--cpu-prof dir]
+export const USAGE = `usage: npm run bench -- [--quick] [--clients a,b] [--cases a,b] [--rounds N] [--duration ms] [--warmup ms] [--first-warmup ms] [--json] [--no-pin] [--cpu-prof dir]
 clients: ${CLIENTS.map((c) => c.id).join(', ')}
 cases: ${CASES.map((c) => c.id).join(', ')}`
 
@@ -47,7 +53,7 @@ export function parseArgs(argv: readonly string[]): BenchOptions {
     if (!arg.startsWith('--')) throw new Error(`unexpected argument "${arg}"\n${USAGE}`)
     const name = arg.slice(2)
     if (['quick', 'json', 'no-pin'].includes(name)) values.set(name, undefined)
-    else if (['clients', 'cases', 'rounds', 'duration', 'warmup', 'cpu-prof'].includes(name) && argv[i + 1] !== undefined) values.set(name, argv[++i])
+    else if (['clients', 'cases', 'rounds', 'duration', 'warmup', 'first-warmup', 'cpu-prof'].includes(name) && argv[i + 1] !== undefined) values.set(name, argv[++i])
     else throw new Error(`unknown flag or missing value: ${arg}\n${USAGE}`)
   }
   const quick = values.has('quick')
@@ -57,6 +63,7 @@ export function parseArgs(argv: readonly string[]): BenchOptions {
     rounds: Math.max(1, positive(values.get('rounds'), quick ? 2 : 5, 'rounds')),
     durationMs: positive(values.get('duration'), quick ? 150 : 400, 'duration'),
     warmupMs: positive(values.get('warmup'), quick ? 50 : 100, 'warmup'),
+    firstWarmupMs: positive(values.get('first-warmup'), quick ? 600 : 2000, 'first-warmup'),
     json: values.has('json'),
     pin: !values.has('no-pin'),
     cpuProfDir: values.get('cpu-prof'),

@@ -8,12 +8,13 @@ import { headline, markdown, type CaseResult } from './report.js'
 import { medianBy, spread } from './stats.js'
 import { versions } from './versions.js'
 
-function medianRun(runs: RunResult[]): RunResult & { spreadPct: number } {
+function medianRun(runs: RunResult[]): RunResult & { spreadPct: number; roundsRps: number[] } {
   // The median round by throughput stands for the client; errors are those of every round.
   const mid = medianBy(runs, (r) => r.rps)!
   const errors = runs.reduce((n, r) => n + r.errors, 0)
   const firstError = runs.find((r) => r.firstError !== undefined)?.firstError
-  return { ...mid, errors, firstError, spreadPct: spread(runs.map((r) => r.rps), mid.rps) }
+  const roundsRps = runs.map((r) => Math.round(r.rps))
+  return { ...mid, errors, firstError, spreadPct: spread(roundsRps, mid.rps), roundsRps }
 }
 
 async function bench(options: BenchOptions, pin: boolean): Promise<CaseResult[]> {
@@ -31,7 +32,9 @@ async function bench(options: BenchOptions, pin: boolean): Promise<CaseResult[]>
           // Interleaved: every client once per round, the order rotated each round.
           for (let i = 0; i < clients.length; i++) {
             const client = clients[(i + round) % clients.length]!
-            const spec = { urls: server.urls, concurrency: c.concurrency, bodyBytes: c.bodyBytes, warmupMs: options.warmupMs, durationMs: options.durationMs }
+            const first = runs.get(client.id)!.length === 0 && c === options.cases[0]
+            const warmupMs = first ? options.firstWarmupMs : options.warmupMs
+            const spec = { urls: server.urls, concurrency: c.concurrency, bodyBytes: c.bodyBytes, warmupMs, durationMs: options.durationMs }
             runs.get(client.id)!.push(await workers.get(client.id)!.run(spec))
             progress('.')
           }
@@ -55,7 +58,7 @@ async function main(): Promise<void> {
   const results = await bench(options, pin)
   const seconds = Math.round((performance.now() - started) / 1000)
   const machine = `${cpus()[0]?.model ?? 'unknown CPU'} × ${cpus().length}${pin ? ' (server and clients pinned to a CPU each)' : ''}; ${versions()}`
-  const setup = `${options.rounds} rounds of ${options.durationMs} ms (after ${options.warmupMs} ms warm-up) per client and case, median shown; ${seconds} s in all`
+  const setup = `${options.rounds} rounds of ${options.durationMs} ms (after ${options.warmupMs} ms warm-up; ${options.firstWarmupMs} ms before a client's first run) per client and case, median shown; ${seconds} s in all`
   if (options.json) {
     process.stdout.write(JSON.stringify({ machine, setup, rounds: options.rounds, durationMs: options.durationMs, results }, null, 2) + '\n')
     return

@@ -1,8 +1,7 @@
 import { describe, expect, it } from 'vitest'
-import type { RunResult } from './measure.js'
-import { headline, markdown, type CaseResult } from './report.js'
+import { headline, markdown, type CaseResult, type Row } from './report.js'
 
-const run = (client: string, rps: number, errors = 0): { client: string; spreadPct: number } & RunResult => ({
+const run = (client: string, rps: number, errors = 0): Row => ({
   client,
   spreadPct: 4.4,
   rps,

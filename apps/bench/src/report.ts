@@ -5,7 +5,16 @@ import { overhead, ratio } from './stats.js'
 export interface CaseResult {
   id: string
   title: string
-  rows: Array<{ client: string; /** spreadPct is half the range of the rounds' req/s, in % of the median. */ spreadPct: number } & RunResult>
+  rows: Array<Row>
+}
+
+/** Row is one client's line: its median run, with how far its rounds strayed. */
+export type Row = RunResult & {
+  client: string
+  /** spreadPct is half the range of the rounds' req/s, in % of the median. */
+  spreadPct: number
+  /** roundsRps is every round's req/s, in the order they ran. */
+  roundsRps?: number[]
 }
 
 const NODE_FETCH = 'node fetch'

@@ -9,8 +9,9 @@ async function main(id: string): Promise<void> {
   if (entry === undefined) throw new Error(`unknown client ${id}`)
   const create = await entry.load()
   process.on('message', (spec: RunSpec) => {
-    // Collect what the previous run left, so that it is not billed to this one.
-    globalThis.gc?.()
+    // No forced GC between runs: a forced full GC shrinks V8's young
+    // generation, and the next few hundred ms of allocation-heavy clients
+    // (fetch) then run up to 30% slower than in a process that has been busy.
     const client = create()
     measure(client, spec)
       .then(async (result) => {
