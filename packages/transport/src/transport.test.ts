@@ -191,6 +191,23 @@ describe('Transport: compression', () => {
   })
 })
 
+describe('Transport: request headers', () => {
+  it('sends accept and user-agent as Node’s fetch does when the request has none, and keeps the request’s own', async () => {
+    const seen: Array<Record<string, string | string[] | undefined>> = []
+    server = await startServer((req, res) => {
+      seen.push(req.headers)
+      res.end()
+    })
+    transport = new Transport()
+    await (await transport.roundTrip(new Request(server.origin))).text()
+    await (await transport.roundTrip(new Request(server.origin, { headers: { accept: 'text/html', 'user-agent': 'me/1.0', connection: 'keep-alive', 'keep-alive': 'timeout=9' } }))).text()
+    expect(seen[0]).toMatchObject({ accept: '*/*', 'user-agent': 'node', 'accept-encoding': 'gzip, deflate, br' })
+    expect(seen[1]).toMatchObject({ accept: 'text/html', 'user-agent': 'me/1.0' })
+    // Hop-by-hop headers are the transport's, not the request's.
+    expect(seen[1]!['keep-alive']).toBeUndefined()
+  })
+})
+
 describe('Transport: request bodies', () => {
   async function echo(): Promise<TestServer> {
     return startServer(async (req, res) => {
