@@ -261,6 +261,31 @@ describe('Transport: request bodies', () => {
     expect(seen).toMatchObject({ method: 'PUT', body: 'part0;part1;part2;', chunked: 'chunked' })
   })
 
+  it('fails the request, with the stream’s error as cause, when the request body stream errors', async () => {
+    server = await echo()
+    transport = new Transport()
+    const failure = new Error('upload source broke')
+    let sent = false
+    const body = new ReadableStream<Uint8Array>({
+      async pull(controller) {
+        if (!sent) {
+          sent = true
+          await new Promise((resolve) => setTimeout(resolve, 5))
+          controller.enqueue(new TextEncoder().encode('part'))
+        } else {
+          controller.error(failure)
+        }
+      },
+    })
+    const error = await transport
+      .roundTrip(new Request(server.origin, { method: 'POST', body, duplex: 'half' } as RequestInit))
+      .catch((e: unknown) => e)
+    expect(error).toBeInstanceOf(Error)
+    const chain = [error, (error as Error).cause]
+    expect(chain).toContain(failure)
+    expect(transport.stats().total).toMatchObject({ active: 0, waiting: 0, dialing: 0 })
+  })
+
   it('sends a request with expect: 100-continue', async () => {
     server = await echo()
     transport = new Transport()
