@@ -95,6 +95,26 @@ describe('createFetch', () => {
     await defaultTransport().close()
   })
 
+  it('frees the connection of a response dropped unread once it is garbage-collected', async () => {
+    const big = await listen((req, res) => res.end(Buffer.alloc(4 * 1024 * 1024, 1)))
+    open.push(big)
+    const transport = new Transport({ maxConnsPerHost: 1 })
+    open.push(transport)
+    const fetch = createFetch(transport)
+    // The classic bug: look at the status, forget the body.
+    const check = async (): Promise<boolean> => (await fetch(`${big.url}/`)).ok
+    expect(await check()).toBe(true)
+    expect(transport.stats().total.active).toBe(1)
+    const gc = (globalThis as { gc?: () => void }).gc!
+    for (let i = 0; i < 100 && transport.stats().total.active > 0; i++) {
+      gc()
+      await new Promise((resolve) => setImmediate(resolve))
+    }
+    expect(transport.stats().total.active).toBe(0)
+    const next = await fetch(`${big.url}/`)
+    expect((await next.arrayBuffer()).byteLength).toBe(4 * 1024 * 1024)
+  })
+
   it('rejects a RoundTripper that is not one', () => {
     expect(() => createFetch({} as never)).toThrow(TypeError)
   })

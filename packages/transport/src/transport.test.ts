@@ -191,6 +191,23 @@ describe('Transport: compression', () => {
   })
 })
 
+describe('Transport: request headers', () => {
+  it('sends accept and user-agent as Node’s fetch does when the request has none, and keeps the request’s own', async () => {
+    const seen: Array<Record<string, string | string[] | undefined>> = []
+    server = await startServer((req, res) => {
+      seen.push(req.headers)
+      res.end()
+    })
+    transport = new Transport()
+    await (await transport.roundTrip(new Request(server.origin))).text()
+    await (await transport.roundTrip(new Request(server.origin, { headers: { accept: 'text/html', 'user-agent': 'me/1.0', connection: 'keep-alive', 'keep-alive': 'timeout=9' } }))).text()
+    expect(seen[0]).toMatchObject({ accept: '*/*', 'user-agent': 'node', 'accept-encoding': 'gzip, deflate, br' })
+    expect(seen[1]).toMatchObject({ accept: 'text/html', 'user-agent': 'me/1.0' })
+    // Hop-by-hop headers are the transport's, not the request's.
+    expect(seen[1]!['keep-alive']).toBeUndefined()
+  })
+})
+
 describe('Transport: request bodies', () => {
   async function echo(): Promise<TestServer> {
     return startServer(async (req, res) => {
@@ -242,6 +259,31 @@ describe('Transport: request bodies', () => {
     const response = await transport.roundTrip(new Request(server.origin, { method: 'PUT', body, duplex: 'half' } as RequestInit))
     const seen = (await response.json()) as { body: string; chunked: string | null; method: string }
     expect(seen).toMatchObject({ method: 'PUT', body: 'part0;part1;part2;', chunked: 'chunked' })
+  })
+
+  it('fails the request, with the stream’s error as cause, when the request body stream errors', async () => {
+    server = await echo()
+    transport = new Transport()
+    const failure = new Error('upload source broke')
+    let sent = false
+    const body = new ReadableStream<Uint8Array>({
+      async pull(controller) {
+        if (!sent) {
+          sent = true
+          await new Promise((resolve) => setTimeout(resolve, 5))
+          controller.enqueue(new TextEncoder().encode('part'))
+        } else {
+          controller.error(failure)
+        }
+      },
+    })
+    const error = await transport
+      .roundTrip(new Request(server.origin, { method: 'POST', body, duplex: 'half' } as RequestInit))
+      .catch((e: unknown) => e)
+    expect(error).toBeInstanceOf(Error)
+    const chain = [error, (error as Error).cause]
+    expect(chain).toContain(failure)
+    expect(transport.stats().total).toMatchObject({ active: 0, waiting: 0, dialing: 0 })
   })
 
   it('sends a request with expect: 100-continue', async () => {
