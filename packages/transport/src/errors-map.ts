@@ -1,3 +1,4 @@
+import { ERR_INVALID_STATUS } from '@roundtrip/core'
 import {
   ERR_BODY_TIMEOUT,
   ERR_HEADERS_TIMEOUT,
@@ -38,6 +39,9 @@ export function mapError(error: unknown, what: string, options: ResolvedOptions,
       )
     case 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH':
       return new TransportError(ERR_SOCKET_CLOSED, `connection closed before the whole response body arrived (${what})`, { cause: error })
+    case ERR_INVALID_STATUS:
+      // Thrown by createResponse in onHeaders; its message already names the request.
+      return new TransportError(ERR_INVALID_STATUS, detail, { cause: error })
     case 'UND_ERR_INVALID_ARG':
     case 'UND_ERR_NOT_SUPPORTED':
     case 'UND_ERR_REQ_CONTENT_LENGTH_MISMATCH':
