@@ -1,6 +1,6 @@
 import { Writable } from 'node:stream'
 import { describe, expect, it } from 'vitest'
-import { createBody, observeBody, type BodyOutcome } from './body.js'
+import { abortBody, createBody, observeBody, type BodyOutcome } from './body.js'
 import { isRoundTripError } from './errors.js'
 import { RoundTripResponse, createResponse } from './response.js'
 
@@ -207,6 +207,12 @@ describe('observeBody', () => {
     expect(isRoundTripError(error, 'RT_BODY_USED')).toBe(true)
   })
 
+  it('keeps the type of a foreign response it wraps', async () => {
+    const original = new Response(new ReadableStream({ start: (c) => c.close() }))
+    Object.defineProperty(original, 'type', { value: 'basic' })
+    expect(observeBody(original, () => {}).type).toBe('basic')
+  })
+
   it('passes the same chunk objects through a foreign body (no copies)', async () => {
     const chunk = enc.encode('zero-copy')
     const original = new Response(new ReadableStream({ start: (c) => (c.enqueue(chunk), c.close()) }))
@@ -267,5 +273,36 @@ describe('createBody', () => {
 
   it('rejects a non-positive high-water mark', () => {
     expect(() => createBody({}, { highWaterMark: 0 })).toThrow(RangeError)
+  })
+})
+
+describe('abortBody', () => {
+  it('rejects a read in progress, tells the producer and settles as cancel', async () => {
+    const cancelled: unknown[] = []
+    const { body } = createBody({ cancel: (r) => cancelled.push(r) })
+    const response = createResponse(body, {})
+    const outcomes: BodyOutcome[] = []
+    observeBody(response, (o) => outcomes.push(o))
+    const reader = response.body!.getReader()
+    const read = reader.read()
+    const reason = new Error('reclaimed')
+    expect(abortBody(response, reason)).toBe(true)
+    await expect(read).rejects.toBe(reason)
+    expect(cancelled).toEqual([reason])
+    expect(outcomes).toEqual(['cancel'])
+    expect(abortBody(response, reason)).toBe(false)
+  })
+
+  it('rejects text() waiting for the rest of the body', async () => {
+    const { body, sink } = createBody({})
+    const response = createResponse(body, {})
+    sink.push(enc.encode('part'))
+    const text = response.text()
+    abortBody(response, new Error('gone'))
+    await expect(text).rejects.toThrow('gone')
+  })
+
+  it('does nothing for a response it cannot reach', () => {
+    expect(abortBody(new Response('x'), new Error('no'))).toBe(false)
   })
 })

@@ -246,6 +246,25 @@ class BodySource implements BodySink, TrackedSource {
     if (wasActive) this.#producer.cancel?.(reason)
   }
 
+  abort(reason: unknown): void {
+    if (this.#outcome !== undefined) return
+    const wasActive = this.#active()
+    this.#take()
+    this.#failed = true
+    this.#failure = reason
+    const pending = this.#pending
+    this.#pending = undefined
+    if (pending !== undefined) {
+      pending.controller.error(reason)
+      pending.resolve()
+    }
+    const all = this.#all
+    this.#all = undefined
+    this.#settle('cancel', reason)
+    all?.reject(reason)
+    if (wasActive) this.#producer.cancel?.(reason)
+  }
+
   collected(): void {
     if (--this.#refs > 0 || this.#outcome !== undefined) return
     const wasActive = this.#active()
@@ -311,6 +330,21 @@ export function createBody(producer: BodyProducer, options?: BodyOptions): { bod
 }
 
 /**
+ * abortBody cancels the body of `response` on behalf of someone other than
+ * its reader (a leak tracker reclaiming a connection): the producer is told
+ * to stop (the connection closes), a read in progress or to come rejects with
+ * `reason`, and the body settles as `cancel`. Unlike `body.cancel()` it works
+ * while a reader holds the stream. Returns false when the body was already
+ * settled or is not one this package can reach (then nothing happens).
+ */
+export function abortBody(response: Response, reason: unknown): boolean {
+  const source = trackedSourceOf(response) as BodySource | undefined
+  if (source === undefined || source.outcome !== undefined) return false
+  source.abort(reason)
+  return true
+}
+
+/**
  * observeBody calls `observer` once when the body of `response` settles
  * (see {@link BodyOutcome}) and returns the response to hand on.
  *
@@ -371,6 +405,7 @@ export function observeBody(response: Response, observer: BodyObserver): Respons
     headers: response.headers,
     url: response.url,
     redirected: response.redirected,
+    ...(response.type === 'default' ? {} : { type: response.type }),
   })
   ;(sink as BodySource).observe(observer)
   return wrapped

@@ -9,7 +9,6 @@
  * }
  * ```
  */
-// biome-ignore lint: an empty interface is the point of declaration merging.
 export interface RequestContext {}
 
 const contexts = new WeakMap<Request, Readonly<RequestContext>>()

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { isRoundTripError } from './errors.js'
-import { RoundTripResponse, createResponse, isNullBodyStatus } from './response.js'
+import { RoundTripResponse, createResponse, isNullBodyStatus, withResponseInfo } from './response.js'
 
 describe('createResponse', () => {
   it('builds a Response that is instanceof the global Response with url and redirected set', async () => {
@@ -24,6 +24,13 @@ describe('createResponse', () => {
     expect(copy.clone().url).toBe('http://a.test/y')
     expect(await copy.text()).toBe('twice')
     expect(await response.text()).toBe('twice')
+  })
+
+  it('sets type when given and keeps it through clone()', () => {
+    const response = createResponse('x', { type: 'basic' })
+    expect(response.type).toBe('basic')
+    expect(response.clone().type).toBe('basic')
+    expect(createResponse(null, {}).type).toBe('default')
   })
 
   it('defaults url to empty and redirected to false, as a constructed Response has', () => {
@@ -57,5 +64,26 @@ describe('createResponse', () => {
     headers.append('set-cookie', 'b=2')
     const response = createResponse(null, { headers })
     expect(response.headers.getSetCookie()).toEqual(['a=1', 'b=2'])
+  })
+})
+
+describe('withResponseInfo', () => {
+  it('updates a RoundTripResponse in place and leaves earlier clones alone', async () => {
+    const response = createResponse('body', { url: 'http://a.test/1' })
+    const before = response.clone()
+    const same = withResponseInfo(response, { url: 'http://b.test/2', redirected: true })
+    expect(same).toBe(response)
+    expect([same.url, same.redirected]).toEqual(['http://b.test/2', true])
+    expect([before.url, before.redirected]).toEqual(['http://a.test/1', false])
+    expect(await same.text()).toBe('body')
+    await before.body?.cancel()
+  })
+
+  it('re-wraps a foreign response over the same body, keeping status and headers', async () => {
+    const original = new Response('foreign', { status: 202, headers: { 'x-a': '1' } })
+    const wrapped = withResponseInfo(original, { url: 'http://c.test/', redirected: true })
+    expect(wrapped).toBeInstanceOf(RoundTripResponse)
+    expect([wrapped.status, wrapped.headers.get('x-a'), wrapped.url, wrapped.redirected]).toEqual([202, '1', 'http://c.test/', true])
+    expect(await wrapped.text()).toBe('foreign')
   })
 })

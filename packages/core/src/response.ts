@@ -15,12 +15,16 @@ export interface TrackedBody {
   readonly source: TrackedSource
 }
 
+/** ResponseType is the type of `response.type`. */
+export type ResponseType = Response['type']
+
 const kInfo = Symbol('roundtrip.responseInfo')
 const kTracked = Symbol('roundtrip.trackedBody')
 
 interface Info {
   url: string
   redirected: boolean
+  type: ResponseType | undefined
 }
 
 /** The per-response state of a tracked body. */
@@ -36,6 +40,8 @@ export interface ResponseInfo extends ResponseInit {
   url?: string
   /** Whether the response is the result of following redirects (`response.redirected`). */
   redirected?: boolean
+  /** `response.type`; Node's fetch gives `basic` to network responses. Default: what `Response` gives (`default`). */
+  type?: ResponseType
 }
 
 function isTrackedBody(body: unknown): body is TrackedBody {
@@ -71,7 +77,7 @@ export class RoundTripResponse extends Response {
       super(body, init)
       this[kTracked] = undefined
     }
-    this[kInfo] = { url: init.url ?? '', redirected: init.redirected === true }
+    this[kInfo] = { url: init.url ?? '', redirected: init.redirected === true, type: init.type }
   }
 
   /** Clones the response as `Response.clone()` does, keeping `url`, `redirected` and the class. */
@@ -79,6 +85,7 @@ export class RoundTripResponse extends Response {
 }
 
 const base = Response.prototype
+const baseType = Object.getOwnPropertyDescriptor(base, 'type')!.get!
 const baseBody = Object.getOwnPropertyDescriptor(base, 'body')!.get!
 const baseBodyUsed = Object.getOwnPropertyDescriptor(base, 'bodyUsed')!.get!
 const utf8 = new TextDecoder()
@@ -129,7 +136,11 @@ function concat(chunks: Uint8Array[]): Uint8Array {
 /** A copy that owns its memory: chunks may be views on larger socket buffers. */
 function owned(chunks: Uint8Array[]): Uint8Array {
   const joined = concat(chunks)
-  return joined === chunks[0] ? joined.slice() : joined
+  if (joined !== chunks[0]) return joined
+  // A Buffer's slice() is a view; copy into a plain Uint8Array of its own.
+  const copy = new Uint8Array(joined.byteLength)
+  copy.set(joined)
+  return copy
 }
 
 async function viaResponse(response: RoundTripResponse, tracked: Tracked): Promise<Response> {
@@ -213,6 +224,13 @@ Object.defineProperties(RoundTripResponse.prototype, {
       return this[kInfo].redirected
     },
   },
+  type: {
+    configurable: true,
+    enumerable: true,
+    get(this: RoundTripResponse) {
+      return this[kInfo].type ?? baseType.call(this)
+    },
+  },
   body: {
     configurable: true,
     enumerable: true,
@@ -230,6 +248,34 @@ Object.defineProperties(RoundTripResponse.prototype, {
     },
   },
 })
+
+/**
+ * withResponseInfo returns `response` with `url`, `redirected` (and `type`) replaced,
+ * as a fetch layer does after following redirects. A
+ * {@link RoundTripResponse} is updated in place and returned (its clones made
+ * before keep their values); any other response is re-wrapped in a
+ * RoundTripResponse over the same body stream (nothing is copied). The
+ * caller must own the response.
+ */
+export function withResponseInfo(response: Response, info: { url?: string; redirected?: boolean; type?: ResponseType }): Response {
+  if (response instanceof RoundTripResponse) {
+    const current = response[kInfo]
+    response[kInfo] = {
+      url: info.url ?? current.url,
+      redirected: info.redirected ?? current.redirected,
+      type: info.type ?? current.type,
+    }
+    return response
+  }
+  return new RoundTripResponse(response.body, {
+    status: response.status,
+    statusText: response.statusText,
+    headers: response.headers,
+    url: info.url ?? response.url,
+    redirected: info.redirected ?? response.redirected,
+    ...(info.type !== undefined ? { type: info.type } : response.type === 'default' ? {} : { type: response.type }),
+  })
+}
 
 /** @internal The tracked source of a response made by createResponse, if any. */
 export function trackedSourceOf(response: Response): TrackedSource | undefined {

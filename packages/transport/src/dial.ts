@@ -89,6 +89,7 @@ export async function dialConn(
       ? setTimeout(() => controller.abort(Object.assign(new Error('connect timeout'), { code: 'RT_DIAL_TIMEOUT' })), options.connectTimeout)
       : undefined
   let socket: Duplex | undefined
+  let tcp: Duplex | undefined
   let connected = false
   try {
     if (options.dial !== undefined) {
@@ -96,10 +97,12 @@ export async function dialConn(
       controller.signal.throwIfAborted()
       if ((socket as Socket).connecting === true) await waitFor(socket, 'connect', controller.signal)
     } else {
-      socket = netConnect({ host: target.hostname, port: target.port })
+      // As undici's connector: no Nagle delay on small writes, TCP keep-alive probes on long-idle sockets.
+      socket = netConnect({ host: target.hostname, port: target.port, noDelay: true, keepAlive: true, keepAliveInitialDelay: 60_000 })
       await waitFor(socket, 'connect', controller.signal)
     }
     connected = true
+    tcp = socket
     callHook(trace, 'connectDone', 'tcp', address)
     if (target.protocol === 'https:' && !(socket instanceof TLSSocket)) {
       callHook(trace, 'tlsHandshakeStart')
@@ -122,7 +125,9 @@ export async function dialConn(
     if (channels.connected.hasSubscribers) channels.connected.publish({ key: target.key })
     return socket
   } catch (error) {
+    // A TLS socket does not always take the TCP socket under it down with it.
     socket?.destroy()
+    tcp?.destroy()
     const failure = connectError(error, target, what, options.connectTimeout)
     if (!connected) callHook(trace, 'connectDone', 'tcp', address, failure)
     if (channels.connected.hasSubscribers) channels.connected.publish({ key: target.key, error: failure })

@@ -1,4 +1,4 @@
-import { ERR_INVALID_STATUS } from '@roundtrip/core'
+import { isRoundTripError, type RoundTripError } from '@roundtrip/core'
 import {
   ERR_BODY_TIMEOUT,
   ERR_HEADERS_TIMEOUT,
@@ -22,8 +22,9 @@ export function isSocketFailure(error: unknown): boolean {
  * mapError turns an undici or socket error into a coded TransportError
  * whose message names what failed and the request (`what`).
  */
-export function mapError(error: unknown, what: string, options: ResolvedOptions, duringBody: boolean): TransportError {
-  if (error instanceof TransportError) return error
+export function mapError(error: unknown, what: string, options: ResolvedOptions, duringBody: boolean): RoundTripError {
+  // Already coded (ours, or core's RT_INVALID_STATUS): keep it.
+  if (isRoundTripError(error)) return error
   const code = (error as { code?: string } | null)?.code ?? ''
   const detail = (error as Error | null)?.message ?? String(error)
   switch (code) {
@@ -39,9 +40,6 @@ export function mapError(error: unknown, what: string, options: ResolvedOptions,
       )
     case 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH':
       return new TransportError(ERR_SOCKET_CLOSED, `connection closed before the whole response body arrived (${what})`, { cause: error })
-    case ERR_INVALID_STATUS:
-      // Thrown by createResponse in onHeaders; its message already names the request.
-      return new TransportError(ERR_INVALID_STATUS, detail, { cause: error })
     case 'UND_ERR_INVALID_ARG':
     case 'UND_ERR_NOT_SUPPORTED':
     case 'UND_ERR_REQ_CONTENT_LENGTH_MISMATCH':

@@ -49,8 +49,10 @@ export class Exchange implements Dispatcher.DispatchHandler {
   readonly #trace: ClientTrace | undefined
   readonly #what: string
   readonly #replayable: boolean
-  readonly #resolve: (response: Response) => void
-  readonly #reject: (error: unknown) => void
+  // Dropped once used: a settled promise holds its value, and the response
+  // must not be kept alive by the connection (it would never be collected).
+  #resolve: (response: Response) => void
+  #reject: (error: unknown) => void
   #abort: ((error: Error) => void) | undefined
   #responded = false
   #sink: BodySink | undefined
@@ -101,22 +103,26 @@ export class Exchange implements Dispatcher.DispatchHandler {
     // A status a Response cannot hold: createResponse throws its coded error,
     // undici aborts the request with it and the conn is closed.
     if (statusCode < 200 || statusCode > 599) createResponse(null, { status: statusCode, url: this.#what })
-    const headers = new Headers()
     const conn = this.#conn
+    let contentEncoding: string | null = null
+    const pairs: string[] = new Array(rawHeaders.length)
     for (let i = 0; i < rawHeaders.length; i += 2) {
       const name = rawHeaders[i]!.toString('latin1')
       const value = rawHeaders[i + 1]!.toString('latin1')
-      headers.append(name, value)
+      pairs[i] = name
+      pairs[i + 1] = value
       if (name.length === 10) {
         const lower = name.toLowerCase()
         if (lower === 'connection' && /\bclose\b/i.test(value)) conn.reusable = false
         else if (lower === 'keep-alive') applyKeepAliveHint(conn, value)
+      } else if (name.length === 16 && name.toLowerCase() === 'content-encoding') {
+        contentEncoding = contentEncoding === null ? value : `${contentEncoding}, ${value}`
       }
     }
     const nullBody = this.#request.method === 'HEAD' || isNullBodyStatus(statusCode)
     let responseBody: TrackedBody | null = null
     if (!nullBody) {
-      const decoder = this.#options.disableCompression ? undefined : createDecoder(headers.get('content-encoding'))
+      const decoder = this.#options.disableCompression ? undefined : createDecoder(contentEncoding)
       const body = createBody(
         {
           pull: () => {
@@ -131,9 +137,15 @@ export class Exchange implements Dispatcher.DispatchHandler {
       this.#sink = body.sink
       if (decoder !== undefined) this.#pipeDecoder(decoder, body.sink, resume)
     }
-    const response = createResponse(responseBody, { status: statusCode, statusText, headers, url: this.#request.url })
+    const response = createResponse(responseBody, { status: statusCode, statusText, url: responseUrl(this.#request.url), type: 'basic' })
+    // Appended to the response's own Headers: building a Headers to pass in would be copied once more.
+    const headers = response.headers
+    for (let i = 0; i < pairs.length; i += 2) headers.append(pairs[i]!, pairs[i + 1]!)
     this.#responded = true
-    this.#resolve(response)
+    const resolve = this.#resolve
+    this.#resolve = noop
+    this.#reject = noop
+    resolve(response)
     return true
   }
 
@@ -188,6 +200,14 @@ export class Exchange implements Dispatcher.DispatchHandler {
       this.#onSignal = undefined
     }
   }
+}
+
+function noop(): void {}
+
+/** A response's URL is the request's without its fragment, as in fetch. */
+function responseUrl(url: string): string {
+  const hash = url.indexOf('#')
+  return hash < 0 ? url : url.slice(0, hash)
 }
 
 /** applyKeepAliveHint shortens a conn's idle limit to the server's `Keep-Alive: timeout=N`, minus a 1 s margin. */

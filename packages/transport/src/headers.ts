@@ -18,20 +18,28 @@ export interface OutgoingHeaders {
  * 100-continue` is dropped and the body sent at once, which RFC 9110 allows
  * (undici's HTTP/1.1 writer cannot wait for the interim response).
  * `accept-encoding: gzip, deflate, br` is added unless compression is
- * disabled or the request has its own.
+ * disabled or the request has its own; `accept: *\/*` and `user-agent: node`
+ * are added when absent, as Node's fetch sends them (some servers refuse a
+ * request without a user agent).
  */
 export function outgoingHeaders(headers: Headers, options: ResolvedOptions): OutgoingHeaders {
   const list: string[] = []
   let reset = options.disableKeepAlives
   let acceptEncoding = false
+  let accept = false
+  let userAgent = false
   for (const [name, value] of headers) {
     if (HOP_BY_HOP.has(name)) {
       if (name === 'connection' && /\bclose\b/i.test(value)) reset = true
       continue
     }
     if (name === 'accept-encoding') acceptEncoding = true
+    else if (name === 'accept') accept = true
+    else if (name === 'user-agent') userAgent = true
     list.push(name, value)
   }
+  if (!accept) list.push('accept', '*/*')
+  if (!userAgent) list.push('user-agent', 'node')
   if (!acceptEncoding && !options.disableCompression) list.push('accept-encoding', 'gzip, deflate, br')
   return { list, reset }
 }

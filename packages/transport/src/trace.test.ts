@@ -1,95 +1,78 @@
 import { subscribe, unsubscribe } from 'node:diagnostics_channel'
+import { createServer } from 'node:http'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { connect } from 'node:net'
 import { withContext } from '@roundtrip/core'
 import { afterEach, describe, expect, it } from 'vitest'
 import { startServer, type TestServer } from '../test/server.js'
-import { busyCounts, deferred, rejection } from '../test/util.js'
-import { Transport, channels, type ClientTrace, type GotConnInfo } from './index.js'
+import type { ClientTrace } from './trace.js'
+import { Transport } from './transport.js'
 
 let server: TestServer | undefined
 let transport: Transport | undefined
-const subscriptions: Array<[string, (message: unknown) => void]> = []
-
 afterEach(async () => {
-  for (const [name, listener] of subscriptions.splice(0)) unsubscribe(name, listener)
-  transport?.destroy()
   await transport?.close()
   await server?.close()
   server = undefined
   transport = undefined
 })
 
-function listen(name: string): unknown[] {
-  const messages: unknown[] = []
-  const listener = (message: unknown): void => void messages.push(message)
-  subscribe(name, listener)
-  subscriptions.push([name, listener])
-  return messages
-}
-
-/** recorder returns a trace that records every hook call by name, with gotConn's info. */
-function recorder(): { trace: ClientTrace; events: string[]; gotConn: GotConnInfo[] } {
-  const events: string[] = []
-  const gotConn: GotConnInfo[] = []
-  const trace: ClientTrace = {
-    getConn: (hostPort) => events.push(`getConn ${hostPort}`),
+function recorder(events: string[]): ClientTrace {
+  return {
+    getConn: (key) => events.push(`getConn ${key}`),
     connectStart: (network) => events.push(`connectStart ${network}`),
-    connectDone: (network, _address, error) => events.push(`connectDone ${network}${error ? ' error' : ''}`),
-    gotConn: (info) => {
-      gotConn.push(info)
-      events.push('gotConn')
-    },
-    wroteRequest: (info) => events.push(`wroteRequest${info.error ? ' error' : ''}`),
+    connectDone: (network, _addr, error) => events.push(`connectDone ${network}${error ? ' error' : ''}`),
+    gotConn: ({ reused, wasIdle, idleTime }) => events.push(`gotConn reused=${reused} wasIdle=${wasIdle} idle=${idleTime >= 0}`),
+    wroteRequest: () => events.push('wroteRequest'),
     gotFirstResponseByte: () => events.push('gotFirstResponseByte'),
     putIdleConn: (error) => events.push(`putIdleConn${error ? ' error' : ''}`),
   }
-  return { trace, events, gotConn }
 }
 
-describe('Transport trace hooks and channels', () => {
-  it('calls every hook in order for a fresh and then a reused connection', async () => {
-    server = await startServer((_req, res) => res.end('ok'))
+describe('Transport: trace hooks', () => {
+  it('calls every hook in order for a fresh and for a reused connection', async () => {
+    server = await startServer((req, res) => res.end('traced'))
     transport = new Transport()
-    const key = `http://127.0.0.1:${server.port}`
-
-    const fresh = recorder()
-    await (await transport.roundTrip(withContext(new Request(server.origin), { trace: fresh.trace }))).text()
-    expect(fresh.events).toEqual([
-      `getConn ${key}`,
+    const fresh: string[] = []
+    const reused: string[] = []
+    await (await transport.roundTrip(withContext(new Request(server.origin), { trace: recorder(fresh) }))).text()
+    await (await transport.roundTrip(withContext(new Request(server.origin), { trace: recorder(reused) }))).text()
+    expect(fresh).toEqual([
+      `getConn ${server.origin}`,
       'connectStart tcp',
       'connectDone tcp',
-      'gotConn',
+      'gotConn reused=false wasIdle=false idle=true',
       'wroteRequest',
       'gotFirstResponseByte',
       'putIdleConn',
     ])
-    expect(fresh.gotConn[0]).toMatchObject({ reused: false, wasIdle: false, idleTime: 0, remoteAddress: '127.0.0.1', remotePort: server.port })
-
-    const reused = recorder()
-    await (await transport.roundTrip(withContext(new Request(server.origin), { trace: reused.trace }))).text()
-    expect(reused.events).toEqual([`getConn ${key}`, 'gotConn', 'wroteRequest', 'gotFirstResponseByte', 'putIdleConn'])
-    expect(reused.gotConn[0]).toMatchObject({ reused: true, wasIdle: true })
-    expect(reused.gotConn[0]!.idleTime).toBeGreaterThanOrEqual(0)
-    expect(server.connections).toBe(1)
+    expect(reused).toEqual([
+      `getConn ${server.origin}`,
+      'gotConn reused=true wasIdle=true idle=true',
+      'wroteRequest',
+      'gotFirstResponseByte',
+      'putIdleConn',
+    ])
   })
 
-  it('reports a closed connection to putIdleConn with an error', async () => {
-    server = await startServer((_req, res) => res.end('ok'))
-    transport = new Transport({ disableKeepAlives: true })
-    const errors: Array<Error | undefined> = []
-    const trace: ClientTrace = { putIdleConn: (error) => errors.push(error) }
-    await (await transport.roundTrip(withContext(new Request(server.origin), { trace }))).text()
-    expect(errors).toHaveLength(1)
-    expect(errors[0]).toBeInstanceOf(Error)
-  })
-
-  it('turns a hook that throws into an RT_TRACE_HOOK_THREW warning without breaking the request', async () => {
-    server = await startServer((_req, res) => res.end('ok'))
+  it('reports a closed connection to putIdleConn with the reason', async () => {
+    server = await startServer((req, res) => {
+      res.setHeader('connection', 'close')
+      res.end('bye')
+    })
     transport = new Transport()
-    const warned = deferred<Error & { code?: string }>()
-    const onWarning = (warning: Error & { code?: string }): void => {
-      if (warning.code === 'RT_TRACE_HOOK_THREW') warned.resolve(warning)
-    }
-    process.on('warning', onWarning)
+    const events: string[] = []
+    await (await transport.roundTrip(withContext(new Request(server.origin), { trace: recorder(events) }))).text()
+    expect(events.at(-1)).toBe('putIdleConn error')
+  })
+
+  it('turns a hook that throws into a warning and completes the request', async () => {
+    server = await startServer((req, res) => res.end('still fine'))
+    transport = new Transport()
+    const warnings: Array<{ code?: string }> = []
+    const listen = (w: Error) => warnings.push(w as { code?: string })
+    process.on('warning', listen)
     try {
       const trace: ClientTrace = {
         gotConn: () => {
@@ -97,57 +80,54 @@ describe('Transport trace hooks and channels', () => {
         },
       }
       const response = await transport.roundTrip(withContext(new Request(server.origin), { trace }))
-      expect(await response.text()).toBe('ok')
-      const warning = await warned.promise
-      expect(warning.message).toContain('gotConn')
-      expect(warning.message).toContain('hook bug')
+      expect(await response.text()).toBe('still fine')
+      await new Promise((resolve) => setImmediate(resolve))
+      expect(warnings.map((w) => w.code)).toContain('RT_TRACE_HOOK_THREW')
     } finally {
-      process.off('warning', onWarning)
+      process.off('warning', listen)
     }
   })
+})
 
-  it('publishes pool events on roundtrip:* diagnostics channels', async () => {
-    const gate = deferred()
-    server = await startServer((_req, res) => void gate.promise.then(() => res.end('ok')))
-    const connect = listen('roundtrip:conn:connect')
-    const connected = listen('roundtrip:conn:connected')
-    const gotConn = listen('roundtrip:pool:got-conn')
-    const queued = listen('roundtrip:pool:queued')
-    const waitFailed = listen('roundtrip:pool:wait-failed')
-    const idle = listen('roundtrip:conn:idle')
-    const closed = listen('roundtrip:conn:closed')
-    transport = new Transport({ maxConnsPerHost: 1 })
-    const key = `http://127.0.0.1:${server.port}`
-
-    const first = transport.roundTrip(new Request(server.origin))
-    const controller = new AbortController()
-    const second = transport.roundTrip(new Request(server.origin, { signal: controller.signal }))
-    controller.abort(new Error('stop waiting'))
-    await rejection(second)
-    gate.resolve()
-    await (await first).text()
-    transport.closeIdleConnections()
-    await server.closedCount(1)
-
-    expect(connect).toEqual([{ key }])
-    expect(connected).toEqual([{ key }])
-    expect(gotConn).toEqual([{ key, reused: false, wasIdle: false }])
-    expect(queued).toEqual([{ key, waiting: 2 }])
-    expect(waitFailed).toEqual([{ key, reason: 'aborted' }])
-    expect(idle).toEqual([{ key, requests: 1 }])
-    expect(closed).toEqual([{ key, reason: 'closeIdleConnections' }])
-    expect(channels.idle.name).toBe('roundtrip:conn:idle')
-    expect(busyCounts(transport)).toEqual({ active: 0, waiting: 0, dialing: 0 })
-  })
-
-  it("keeps undici's own diagnostics channels firing", async () => {
-    server = await startServer((_req, res) => res.end('ok'))
-    const created = listen('undici:request:create')
-    const headers = listen('undici:request:headers')
+describe('Transport: diagnostics channels', () => {
+  it('publishes pool events on roundtrip:* channels while undici’s own channels keep firing', async () => {
+    server = await startServer((req, res) => res.end('observed'))
     transport = new Transport()
-    await (await transport.roundTrip(new Request(`${server.origin}/seen`))).text()
-    expect(created).toHaveLength(1)
-    expect(created[0]).toMatchObject({ request: { method: 'GET', path: '/seen' } })
-    expect(headers).toHaveLength(1)
+    const seen: string[] = []
+    const names = ['roundtrip:conn:connect', 'roundtrip:conn:connected', 'roundtrip:pool:got-conn', 'roundtrip:conn:idle', 'undici:request:create', 'undici:request:headers']
+    const handlers = names.map((name) => [name, () => seen.push(name)] as const)
+    for (const [name, handler] of handlers) subscribe(name, handler)
+    try {
+      await (await transport.roundTrip(new Request(server.origin))).text()
+    } finally {
+      for (const [name, handler] of handlers) unsubscribe(name, handler)
+    }
+    for (const name of names) expect(seen).toContain(name)
+  })
+})
+
+describe('Transport: dial hook', () => {
+  it('sends requests over a socket the dial hook supplies (a unix socket)', async () => {
+    const path = join(tmpdir(), `roundtrip-${process.pid}-${Date.now()}.sock`)
+    const unix = createServer((req, res) => res.end(`unix ${req.headers.host}`))
+    await new Promise<void>((resolve) => unix.listen(path, resolve))
+    const dialed: string[] = []
+    transport = new Transport({
+      dial: ({ key }) => {
+        dialed.push(key)
+        return connect(path)
+      },
+    })
+    try {
+      for (let i = 0; i < 2; i++) {
+        const response = await transport.roundTrip(new Request('http://api.internal/status'))
+        expect(await response.text()).toBe('unix api.internal')
+      }
+      expect(dialed).toEqual(['http://api.internal:80'])
+    } finally {
+      await transport.close()
+      unix.closeAllConnections()
+      await new Promise((resolve) => unix.close(resolve))
+    }
   })
 })

@@ -8,10 +8,13 @@ export interface GotConnInfo {
   wasIdle: boolean
   /** How long it was idle, in milliseconds (0 when `wasIdle` is false). */
   idleTime: number
-  /** The local and remote address of the socket. */
+  /** The socket's local address (undefined for a socket from the `dial` hook that has none). */
   localAddress: string | undefined
+  /** The socket's local port. */
   localPort: number | undefined
+  /** The address of the server end. */
   remoteAddress: string | undefined
+  /** The port of the server end. */
   remotePort: number | undefined
 }
 

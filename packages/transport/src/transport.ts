@@ -4,14 +4,29 @@ import { PersistConn, type Holder } from './conn.js'
 import { dialConn, type Target } from './dial.js'
 import { ERR_INVALID_REQUEST, ERR_POOL_EXHAUSTED, ERR_TRANSPORT_CLOSED, TransportError } from './errors.js'
 import { Exchange, StaleConnError, isReplayable, type ConnOwner } from './exchange.js'
-import { outgoingHeaders } from './headers.js'
+import { outgoingHeaders, type OutgoingHeaders } from './headers.js'
 import { resolveOptions, type ResolvedOptions, type TransportOptions } from './options.js'
-import { HostPool, type Waiter } from './pool.js'
+import { HostPool } from './pool.js'
+import { ConnWaiter } from './waiter.js'
 import { prepareBody, type OutgoingBody } from './request-body.js'
 import { describeHolders, emptyHostStats, type HostStats, type TransportStats } from './stats.js'
 import { callHook, channels, type ClientTrace } from './trace.js'
 
 const NO_BODY: OutgoingBody = { body: null, replayable: true }
+
+/** Call is one roundTrip on its way: what it sends, and how it settles. */
+interface Call {
+  request: Request
+  pool: HostPool
+  path: string
+  what: string
+  body: OutgoingBody
+  replayable: boolean
+  trace: ClientTrace | undefined
+  headers: OutgoingHeaders
+  resolve: (response: Response) => void
+  reject: (error: unknown) => void
+}
 const DEFAULT_PORT = { 'http:': 80, 'https:': 443 } as const
 
 /**
@@ -37,6 +52,8 @@ const DEFAULT_PORT = { 'http:': 80, 'https:': 443 } as const
 export class Transport implements RoundTripper, Closable, ConnOwner {
   readonly #options: ResolvedOptions
   readonly #pools = new Map<string, HostPool>()
+  /** Pools by the origin part of request URLs as written (`http://host:port`), to skip URL parsing. */
+  readonly #routes = new Map<string, HostPool>()
   /** Every idle conn across hosts, least recently used first (for maxIdleConns). */
   readonly #idleLru = new Set<PersistConn>()
   readonly #closing = new AbortController()
@@ -59,37 +76,81 @@ export class Transport implements RoundTripper, Closable, ConnOwner {
    * {@link TransportError} (see its codes), or with `request.signal.reason`
    * when the signal aborts.
    */
-  async roundTrip(request: Request): Promise<Response> {
+  roundTrip(request: Request): Promise<Response> {
     if (!(request instanceof Request)) {
-      throw new TypeError('Transport.roundTrip: expected a Request')
+      return Promise.reject(new TypeError('Transport.roundTrip: expected a Request'))
     }
     const signal = request.signal
-    signal.throwIfAborted()
-    const url = new URL(request.url)
-    const what = `${request.method} ${redactUrl(url)}`
-    if (this.#closed) throw new TransportError(ERR_TRANSPORT_CLOSED, `transport is closed (${what})`)
-    const pool = this.#pool(url, what)
-    const trace = getContext(request).trace
-    const headers = outgoingHeaders(request.headers, this.#options)
-    const body = request.body === null ? NO_BODY : await prepareBody(request)
-    const replayable = isReplayable(request, body)
-    const path = url.pathname + url.search
-    for (;;) {
-      const conn = await this.#getConn(pool, request, trace, what)
-      try {
-        return await new Promise<Response>((resolve, reject) => {
-          const exchange = new Exchange(request, conn, this, this.#options, trace, what, replayable, resolve, reject)
-          conn.client.dispatch(
-            { path, method: request.method, headers: headers.list, body: body.body as Buffer | null, reset: headers.reset, blocking: false },
-            exchange,
-          )
-        })
-      } catch (error) {
-        // A reused conn the server had closed: try another (Go's shouldRetryRequest).
-        if (error instanceof StaleConnError && !this.#closed && !signal.aborted) continue
-        throw error instanceof StaleConnError ? error.failure : error
-      }
+    if (signal.aborted) return Promise.reject(signal.reason)
+    const href = request.url
+    const what = `${request.method} ${redactUrl(href)}`
+    // A Request's URL is serialized: scheme://host[:port]/path — no credentials allowed.
+    const slash = href.indexOf('/', href.indexOf('//') + 2)
+    let pool: HostPool
+    try {
+      if (this.#closed) throw new TransportError(ERR_TRANSPORT_CLOSED, `transport is closed (${what})`)
+      pool = this.#route(slash < 0 ? href : href.slice(0, slash), href, what)
+    } catch (error) {
+      return Promise.reject(error)
     }
+    const hash = href.indexOf('#', slash)
+    const path = slash < 0 ? '/' : hash < 0 ? href.slice(slash) : href.slice(slash, hash)
+    const send = (body: OutgoingBody): Promise<Response> =>
+      new Promise<Response>((resolve, reject) => {
+        const call: Call = {
+          request,
+          pool,
+          path,
+          what,
+          body,
+          replayable: isReplayable(request, body),
+          trace: getContext(request).trace,
+          headers: outgoingHeaders(request.headers, this.#options),
+          resolve,
+          reject,
+        }
+        this.#send(call)
+      })
+    // Bodies that are available at once are collected first (content-length, replayable).
+    return request.body === null ? send(NO_BODY) : prepareBody(request).then(send)
+  }
+
+  /** send gets a conn for the call and dispatches it there. */
+  #send(call: Call): void {
+    const conn = this.#getConn(call.pool, call.request, call.trace, call.what)
+    if (conn instanceof PersistConn) this.#dispatch(call, conn)
+    else conn.then((c) => this.#dispatch(call, c), call.reject)
+  }
+
+  #dispatch(call: Call, conn: PersistConn): void {
+    const reject = (error: unknown): void => {
+      if (!(error instanceof StaleConnError)) return call.reject(error)
+      // A reused conn the server had closed: try another (Go's shouldRetryRequest).
+      if (!this.#closed && !call.request.signal.aborted) this.#send(call)
+      else call.reject(error.failure)
+    }
+    const exchange = new Exchange(call.request, conn, this, this.#options, call.trace, call.what, call.replayable, call.resolve, reject)
+    conn.client.dispatch(
+      {
+        path: call.path,
+        method: call.request.method,
+        headers: call.headers.list,
+        body: call.body.body as Buffer | null,
+        reset: call.headers.reset,
+        blocking: false,
+      },
+      exchange,
+    )
+  }
+
+  /** route finds the pool for a request URL: a cache hit on its origin, or a parse on a miss. */
+  #route(origin: string, href: string, what: string): HostPool {
+    const cached = this.#routes.get(origin)
+    if (cached !== undefined) return cached
+    const pool = this.#pool(new URL(href), what)
+    if (this.#routes.size >= 4096) this.#routes.clear()
+    this.#routes.set(origin, pool)
+    return pool
   }
 
   #pool(url: URL, what: string): HostPool {
@@ -112,7 +173,7 @@ export class Transport implements RoundTripper, Closable, ConnOwner {
   /** getConn returns an idle conn (most recently used first), or waits for a dialed or freed one. */
   #getConn(pool: HostPool, request: Request, trace: ClientTrace | undefined, what: string): PersistConn | Promise<PersistConn> {
     callHook(trace, 'getConn', pool.target.key)
-    const holder: Holder = { method: request.method, url: redactUrl(request.url), since: 0 }
+    const holder: Holder = { method: request.method, url: what.slice(request.method.length + 1), since: 0 }
     const now = performance.now()
     for (let conn = pool.idle.pop(); conn !== undefined; conn = pool.idle.pop()) {
       this.#idleLru.delete(conn)
@@ -367,54 +428,5 @@ export class Transport implements RoundTripper, Closable, ConnOwner {
     }
     total.holders.sort((a, b) => b.ageMs - a.ageMs)
     return { total, hosts }
-  }
-}
-
-/** ConnWaiter is one request waiting for a conn (Go's `wantConn`). */
-class ConnWaiter implements Waiter {
-  done = false
-  dialStarted = false
-  #timer: NodeJS.Timeout | undefined
-  #onAbort: (() => void) | undefined
-
-  constructor(
-    readonly transport: Transport,
-    readonly pool: HostPool,
-    readonly holder: Holder,
-    readonly trace: ClientTrace | undefined,
-    readonly signal: AbortSignal,
-    readonly resolve: (conn: PersistConn) => void,
-    readonly reject: (error: unknown) => void,
-  ) {
-    this.#onAbort = () => {
-      if (channels.waitFailed.hasSubscribers) channels.waitFailed.publish({ key: pool.target.key, reason: 'aborted' })
-      this.fail(signal.reason)
-    }
-    signal.addEventListener('abort', this.#onAbort, { once: true })
-  }
-
-  expireAfter(ms: number, error: () => Error): void {
-    this.#timer = setTimeout(() => this.fail(error()), ms)
-  }
-
-  deliver(conn: PersistConn, wasIdle: boolean): boolean {
-    if (this.done) return false
-    this.#settle()
-    this.transport.deliverTo(this.pool, conn, this.holder, this.trace, wasIdle)
-    this.resolve(conn)
-    return true
-  }
-
-  fail(error: unknown): boolean {
-    if (this.done) return false
-    this.#settle()
-    this.reject(error)
-    return true
-  }
-
-  #settle(): void {
-    this.done = true
-    if (this.#timer !== undefined) clearTimeout(this.#timer)
-    if (this.#onAbort !== undefined) this.signal.removeEventListener('abort', this.#onAbort)
   }
 }

@@ -1,0 +1,82 @@
+import { compose, type RoundTripper } from '@roundtrip/core'
+import { createFetch, fromFetch } from '@roundtrip/fetch'
+import { leakTracker, type Leak } from '@roundtrip/leak-tracker'
+import { Transport } from '@roundtrip/transport'
+import { Crawler } from './crawler.js'
+import { buildReport, type Report } from './report.js'
+
+/** CheckOptions configure one run of the link checker. */
+export interface CheckOptions {
+  start: string
+  transport: 'pooled' | 'node-fetch'
+  depth: number
+  maxPages: number
+  concurrency: number
+  /** Connections per host for the pooled transport. */
+  connectionsPerHost: number
+  signal?: AbortSignal
+  onProgress?: (progress: { checked: number; queued: number; url: string }) => void
+}
+
+/** CheckError is a failure that ends the run with a message and an exit code. */
+export class CheckError extends Error {
+  constructor(
+    message: string,
+    readonly exitCode: number,
+  ) {
+    super(message)
+    this.name = 'CheckError'
+  }
+}
+
+/**
+ * check runs the link checker: it builds the client from the roundtrip
+ * packages (the pooled Transport or Node's fetch underneath, the leak
+ * tracker, createFetch on top), crawls, and reports.
+ */
+export async function check(options: CheckOptions): Promise<Report> {
+  let start: URL
+  try {
+    start = new URL(options.start)
+  } catch {
+    throw new CheckError(`not a valid URL: ${options.start}`, 2)
+  }
+  if (start.protocol !== 'http:' && start.protocol !== 'https:') throw new CheckError(`only http and https URLs can be checked: ${options.start}`, 2)
+
+  const transport = new Transport({ maxConnsPerHost: options.connectionsPerHost, connectTimeout: 5_000, responseHeaderTimeout: 15_000 })
+  const leaks: Leak[] = []
+  const tracker = leakTracker({ maxAge: 60_000, reclaim: true, captureStack: 'caller', onLeak: (leak) => leaks.push(leak) })
+  const base: RoundTripper = options.transport === 'node-fetch' ? fromFetch(globalThis.fetch) : transport
+  const fetch = createFetch(compose(base, tracker))
+  const began = performance.now()
+  try {
+    // The start page must answer with HTML, or there is nothing to check.
+    let first: Response
+    try {
+      first = await fetch(start, options.signal === undefined ? {} : { signal: options.signal })
+    } catch (error) {
+      const cause = (error as { cause?: { message?: string } }).cause
+      throw new CheckError(`cannot reach ${start.href}: ${cause?.message ?? (error as Error).message}`, 1)
+    }
+    const type = first.headers.get('content-type') ?? ''
+    await first.body?.cancel()
+    if (!first.ok) throw new CheckError(`the start page ${start.href} answered ${first.status}`, 1)
+    if (!type.includes('text/html')) throw new CheckError(`the start page ${start.href} is not HTML (content-type: ${type || 'none'})`, 1)
+
+    const crawlOptions: ConstructorParameters<typeof Crawler>[1] = { depth: options.depth, maxPages: options.maxPages, concurrency: options.concurrency }
+    if (options.signal !== undefined) crawlOptions.signal = options.signal
+    if (options.onProgress !== undefined) crawlOptions.onProgress = options.onProgress
+    const crawl = await new Crawler(fetch, crawlOptions).crawl(first.url)
+    const stats = transport.stats()
+    const hosts =
+      options.transport === 'pooled'
+        ? Object.entries(stats.hosts).map(([host, s]) => ({ host, connections: s.dials, requests: s.requests }))
+        : null
+    leaks.push(...tracker.outstanding())
+    return buildReport(start.href, options.transport, crawl, hosts, leaks, performance.now() - began)
+  } finally {
+    tracker.dispose()
+    transport.destroy()
+    await transport.close()
+  }
+}

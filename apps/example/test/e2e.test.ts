@@ -1,0 +1,122 @@
+import { Writable } from 'node:stream'
+import { afterEach, describe, expect, it } from 'vitest'
+import { check } from '../src/app.js'
+import { main } from '../src/cli.js'
+import type { Report } from '../src/report.js'
+import { startSite, type EmbeddedSite } from '../src/site.js'
+
+function sink(): { stream: Writable; text: () => string } {
+  let text = ''
+  return {
+    stream: new Writable({ write: (chunk, _e, cb) => ((text += String(chunk)), cb()) }),
+    text: () => text,
+  }
+}
+
+let site: EmbeddedSite | undefined
+afterEach(async () => {
+  await site?.close()
+  site = undefined
+})
+
+describe('linkcheck on the embedded site', () => {
+  it.each(['pooled', 'node-fetch'] as const)('finds exactly the broken links and redirects, leaks nothing (%s)', async (transport) => {
+    site = await startSite()
+    const { www, docs, cdn, refused } = site.origins
+    const report = await check({ start: site.start, transport, depth: 3, maxPages: 50, concurrency: 8, connectionsPerHost: 4 })
+    expect(report.broken.map((b) => [b.url, b.status ?? b.error, b.foundOn.sort()])).toEqual(
+      [
+        [`${cdn}/missing-asset`, 404, [`${www}/news`]],
+        [`${refused}/`, 'RT_CONNECT_REFUSED', [`${www}/`]],
+        [`${www}/blog/draft`, 404, [`${www}/blog/second`]],
+        [`${www}/broken`, 500, [`${www}/`]],
+        [`${www}/missing`, 404, [`${www}/`, `${www}/team`].sort()],
+      ].sort((a, b) => String(a[0]).localeCompare(String(b[0]))).map((row) => (transport === 'pooled' || row[1] !== 'RT_CONNECT_REFUSED' ? row : [row[0], 'ECONNREFUSED', row[2]])),
+    )
+    expect(report.redirects.map((r) => [r.from, r.to, r.status]).sort()).toEqual(
+      [
+        [`${www}/old-about`, `${www}/about`, 301],
+        [`${www}/to-docs`, `${docs}/guide`, 302],
+        [`${docs}/guide/old`, `${docs}/guide`, 308],
+      ].sort(),
+    )
+    expect(report.leaks).toEqual([])
+    expect(report.pages).toBe(10)
+    if (transport === 'pooled') {
+      const wwwHost = report.hosts!.find((h) => h.host === www)!
+      const docsHost = report.hosts!.find((h) => h.host === docs)!
+      expect(wwwHost.requests).toBeGreaterThan(wwwHost.connections)
+      expect(docsHost.requests).toBeGreaterThan(docsHost.connections)
+      expect(wwwHost.connections).toBeLessThanOrEqual(4)
+    } else {
+      expect(report.hosts).toBeNull()
+    }
+  })
+
+  it('writes the report as JSON with --json and exits 0 on the demo site', async () => {
+    const out = sink()
+    const err = sink()
+    const code = await main(['--json'], out.stream, err.stream)
+    expect(code).toBe(0)
+    const report = JSON.parse(out.text()) as Report
+    expect(report.broken).toHaveLength(5)
+    expect(report.transport).toBe('pooled')
+  })
+})
+
+describe('linkcheck on bad input', () => {
+  async function run(args: string[]): Promise<{ code: number; err: string }> {
+    const out = sink()
+    const err = sink()
+    const code = await main(args, out.stream, err.stream)
+    return { code, err: err.text() }
+  }
+
+  it('rejects an invalid URL with exit code 2', async () => {
+    expect(await run(['not a url'])).toEqual({ code: 2, err: 'linkcheck: not a valid URL: not a url\n' })
+  })
+
+  it('rejects an unknown transport and a bad number with exit code 2', async () => {
+    expect((await run(['--transport', 'carrier-pigeon'])).code).toBe(2)
+    expect((await run(['--depth', 'deep'])).code).toBe(2)
+  })
+
+  it('reports an unreachable host with exit code 1', async () => {
+    site = await startSite()
+    const result = await run([`${site.origins.refused}/`])
+    expect(result.code).toBe(1)
+    expect(result.err).toMatch(/^linkcheck: cannot reach http:\/\/127\.0\.0\.1:\d+\/: connect refused/)
+  })
+
+  it('reports a start page that is not HTML with exit code 1', async () => {
+    site = await startSite()
+    const result = await run([`${site.origins.cdn}/logo.png`])
+    expect(result).toEqual({ code: 1, err: `linkcheck: the start page ${site.origins.cdn}/logo.png is not HTML (content-type: image/png)\n` })
+  })
+
+  it('exits 1 when a real site has broken links', async () => {
+    site = await startSite()
+    expect((await run([`${site.origins.www}/team`, '--depth', '0'])).code).toBe(1)
+  })
+})
+
+describe('linkcheck interrupted', () => {
+  it('stops on SIGINT and prints the partial report', async () => {
+    site = await startSite()
+    const out = sink()
+    const err = sink()
+    // Interrupt as soon as the slow page is being fetched.
+    const running = main([site.start, '--concurrency', '1'], out.stream, err.stream)
+    await new Promise<void>((resolve) => {
+      const poll = setInterval(() => {
+        if (err.text().includes('checked')) {
+          clearInterval(poll)
+          resolve()
+        }
+      }, 1)
+    })
+    process.emit('SIGINT', 'SIGINT')
+    expect(await running).toBe(130)
+    expect(out.text()).toContain('Interrupted: partial report')
+  })
+})

@@ -1,0 +1,6 @@
+export { createFetch } from './create-fetch.js'
+export { fromFetch, type FetchFunction } from './from-fetch.js'
+export { defaultTransport } from './default-transport.js'
+export { MAX_REDIRECTS } from './redirect.js'
+export { ERR_REDIRECT, ERR_UNEXPECTED_REDIRECT } from './errors.js'
+export { fetch } from './fetch.js'

@@ -1,0 +1,108 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import type { Socket } from 'node:net'
+import { brotliCompressSync, deflateSync, gzipSync } from 'node:zlib'
+
+/** A loopback server that closes every socket it accepted on close(). */
+export interface Origin {
+  url: string
+  port: number
+  close(): Promise<void>
+}
+
+export async function listen(handler: (req: IncomingMessage, res: ServerResponse) => void): Promise<Origin> {
+  const server: Server = createServer(handler)
+  const sockets = new Set<Socket>()
+  server.on('connection', (s) => {
+    sockets.add(s)
+    s.on('close', () => sockets.delete(s))
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const port = (server.address() as { port: number }).port
+  return {
+    url: `http://127.0.0.1:${port}`,
+    port,
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const s of sockets) s.destroy()
+        server.close(() => resolve())
+      }),
+  }
+}
+
+async function body(req: IncomingMessage): Promise<string> {
+  let s = ''
+  for await (const c of req) s += c
+  return s
+}
+
+/**
+ * The scenario server: echoes requests, redirects of every kind (to itself
+ * or to `other`), compressed bodies, null-body statuses, cookies.
+ */
+export function scenarioHandler(other: () => string): (req: IncomingMessage, res: ServerResponse) => void {
+  return async (req, res) => {
+    const url = new URL(req.url!, 'http://x')
+    const path = url.pathname
+    const status = Number(url.searchParams.get('status') ?? '302')
+    if (path === '/echo') {
+      const text = await body(req)
+      res.setHeader('content-type', 'application/json')
+      res.end(
+        JSON.stringify({
+          method: req.method,
+          url: req.url,
+          body: text,
+          contentType: req.headers['content-type'] ?? null,
+          authorization: req.headers.authorization ?? null,
+          cookie: req.headers.cookie ?? null,
+          custom: req.headers['x-custom'] ?? null,
+        }),
+      )
+      return
+    }
+    if (path === '/redirect') {
+      await body(req)
+      const to = url.searchParams.get('to') ?? '/echo'
+      res.writeHead(status, { location: to === 'other' ? `${other()}/echo` : to })
+      res.end('moving')
+      return
+    }
+    if (path === '/loop') {
+      res.writeHead(302, { location: '/loop' }).end()
+      return
+    }
+    if (path === '/no-location') {
+      res.writeHead(302).end('nowhere')
+      return
+    }
+    if (path === '/bad-scheme') {
+      res.writeHead(302, { location: 'ftp://example.test/' }).end()
+      return
+    }
+    if (path === '/cookies') {
+      res.setHeader('set-cookie', ['a=1; Path=/', 'b=2; HttpOnly'])
+      res.end('cookies')
+      return
+    }
+    if (path === '/status') {
+      res.writeHead(Number(url.searchParams.get('code')), { 'x-status': 'yes' })
+      res.end()
+      return
+    }
+    if (path === '/encoded') {
+      const coding = url.searchParams.get('coding')!
+      const raw = Buffer.from('decoded text '.repeat(50))
+      const encoded = coding === 'gzip' ? gzipSync(raw) : coding === 'deflate' ? deflateSync(raw) : brotliCompressSync(raw)
+      res.writeHead(200, { 'content-encoding': coding, 'content-type': 'text/plain' })
+      res.end(encoded)
+      return
+    }
+    if (path === '/slow') {
+      res.write('start')
+      setTimeout(() => res.end('end'), 200)
+      return
+    }
+    if (path === '/hang') return
+    res.writeHead(404).end('not found')
+  }
+}

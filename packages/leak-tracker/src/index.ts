@@ -1,0 +1,7 @@
+export type { LeakTracker } from './leak-tracker.js'
+export { leakTracker } from './leak-tracker.js'
+export type { LeakTrackerOptions } from './options.js'
+export type { OpenBody, Leak, LeakKind } from './leak.js'
+export { LeakError, ERR_LEAKED_BODY, ERR_BODY_RECLAIMED, describeLeak, formatLeak } from './leak.js'
+export type { CaptureStack } from './stack.js'
+export { warnLeak, LEAK_WARNING_TYPE } from './warn.js'
