@@ -1,20 +1,12 @@
 import type { Socket } from 'node:net'
 import { withContext } from '@roundtrip/core'
-import { afterEach, describe, expect, it } from 'vitest'
-import { startServer, type TestServer } from '../test/server.js'
+import { describe, expect, it } from 'vitest'
+import { startServer } from '../test/server.js'
 import { busyCounts } from '../test/util.js'
+import { useFixture } from '../test/fixture.js'
 import { Transport, type ClientTrace } from './index.js'
 
-let server: TestServer | undefined
-let transport: Transport | undefined
-
-afterEach(async () => {
-  transport?.destroy()
-  await transport?.close()
-  await server?.close()
-  server = undefined
-  transport = undefined
-})
+const f = useFixture()
 
 const pause = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
 
@@ -28,22 +20,19 @@ describe('Transport against a server that closes idle sockets without warning', 
     // Node's own keepAliveTimeout adds a 1 s buffer; this server closes an
     // idle socket exactly 5 ms after its last response, without a hint.
     const idleTimers = new Map<Socket, NodeJS.Timeout>()
-    server = await startServer((req, res) => {
+    const server = f.serve(await startServer((req, res) => {
       const socket = req.socket
       clearTimeout(idleTimers.get(socket))
       res.setHeader('connection', 'keep-alive')
       res.on('finish', () => {
-        idleTimers.set(
-          socket,
-          setTimeout(() => socket.destroy(), 5),
-        )
+        idleTimers.set(socket, setTimeout(() => socket.destroy(), 5))
       })
       res.end('ok')
-    })
+    }))
     server.server.on('connection', (socket: Socket) => socket.on('close', () => clearTimeout(idleTimers.get(socket))))
     let gets = 0
     const trace: ClientTrace = { getConn: () => gets++ }
-    transport = new Transport()
+    const transport = f.use(new Transport())
     for (let i = 0; i < 1000; i++) {
       const response = await transport.roundTrip(withContext(new Request(`${server.origin}/${i}`), { trace }))
       expect(response.status).toBe(200)

@@ -21,7 +21,7 @@ export async function rejection(promise: Promise<unknown>): Promise<Error & { co
   throw new Error('expected a rejection')
 }
 
-/** expectIdle asserts that no connection of `transport` is busy, dialing or waited for. */
+/** busyCounts returns the total active, waiting and dialing counts of `transport`: all zero when nothing is in flight. */
 export function busyCounts(transport: Transport): { active: number; waiting: number; dialing: number } {
   const { active, waiting, dialing } = transport.stats().total
   return { active, waiting, dialing }
@@ -32,9 +32,4 @@ export function deferred<T = void>(): { promise: Promise<T>; resolve: (value: T)
   let resolve!: (value: T) => void
   const promise = new Promise<T>((r) => (resolve = r))
   return { promise, resolve }
-}
-
-/** HEAD_END finds the end of a request head in the bytes a raw server received. */
-export function headComplete(buffered: string): boolean {
-  return buffered.includes('\r\n\r\n')
 }
