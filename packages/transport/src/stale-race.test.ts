@@ -1,8 +1,8 @@
 import type { Socket } from 'node:net'
 import { withContext } from '@roundtrip/core'
 import { describe, expect, it } from 'vitest'
-import { startServer } from '../test/server.js'
-import { busyCounts } from '../test/util.js'
+import { startRawServer, startServer } from '../test/server.js'
+import { busyCounts, rejection } from '../test/util.js'
 import { useFixture } from '../test/fixture.js'
 import { Transport, type ClientTrace } from './index.js'
 
@@ -48,4 +48,41 @@ describe('Transport against a server that closes idle sockets without warning', 
     expect(busyCounts(transport)).toEqual({ active: 0, waiting: 0, dialing: 0 })
   })
 
+
+  it('does not retry a streamed request body that fails on a reused connection, even with an Idempotency-Key', async () => {
+    // Answers the first request on a connection, drops the connection on the next one.
+    const server = f.serve(
+      await startRawServer((socket: Socket) => {
+        let answered = false
+        socket.on('error', () => {})
+        socket.on('data', () => {
+          if (answered) return void socket.destroy()
+          answered = true
+          socket.write('HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok')
+        })
+      }),
+    )
+    const transport = f.use(new Transport())
+    expect(await (await transport.roundTrip(new Request(server.origin))).text()).toBe('ok')
+    let pulls = 0
+    const body = new ReadableStream<Uint8Array>({
+      async pull(controller) {
+        // A body that makes the reader wait is streamed, so it cannot be sent twice.
+        await pause(1)
+        if (++pulls > 3) controller.close()
+        else controller.enqueue(new TextEncoder().encode('chunk'))
+      },
+    })
+    const request = new Request(`${server.origin}/upload`, {
+      method: 'PUT',
+      body,
+      duplex: 'half',
+      headers: { 'idempotency-key': 'k' },
+    } as RequestInit)
+    const error = await rejection(transport.roundTrip(request))
+    expect(error.code).toBe('RT_SOCKET_CLOSED')
+    expect(error.message).toContain(`PUT ${server.origin}/upload`)
+    expect(server.connections).toBe(1)
+    expect(busyCounts(transport)).toEqual({ active: 0, waiting: 0, dialing: 0 })
+  })
 })
