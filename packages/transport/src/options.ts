@@ -54,9 +54,18 @@ export interface TransportOptions {
   idleConnTimeout?: number
   /** Time allowed for TCP connect and TLS handshake. 0 means no limit. Default {@link DEFAULT_CONNECT_TIMEOUT}. */
   connectTimeout?: number
-  /** Time from the request being sent to the whole response head being received. 0 means no limit. Default {@link DEFAULT_RESPONSE_HEADER_TIMEOUT}. */
+  /**
+   * Time from the request being sent to the whole response head being
+   * received. 0 means no limit. Default {@link DEFAULT_RESPONSE_HEADER_TIMEOUT}.
+   * undici's parser timers tick every ~500 ms, so it fires up to about 1 s late
+   * (a 100 ms limit fires after about 1 s).
+   */
   responseHeaderTimeout?: number
-  /** Longest gap between two chunks of the response body. 0 means no limit. Default {@link DEFAULT_BODY_TIMEOUT}. */
+  /**
+   * Longest gap between two chunks of the response body. 0 means no limit.
+   * Default {@link DEFAULT_BODY_TIMEOUT}. Like `responseHeaderTimeout`, it
+   * fires up to about 1 s late.
+   */
   bodyTimeout?: number
   /** Use each connection for one request only (sends `connection: close`). Default false. */
   disableKeepAlives?: boolean

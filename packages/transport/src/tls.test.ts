@@ -1,6 +1,8 @@
 import { isRoundTripError, withContext } from '@roundtrip/core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { certificate, httpsServer } from '../test/tls.js'
+import { rejection } from '../test/util.js'
+import type { ClientTrace } from './trace.js'
 import { Transport } from './transport.js'
 
 let pem: { key: string; cert: string }
@@ -49,6 +51,57 @@ describe('Transport over TLS', () => {
     const transport = new Transport({ tls: { rejectUnauthorized: false } })
     try {
       expect(await (await transport.roundTrip(new Request(`${server.origin}/x`))).text()).toBe('secure /x')
+    } finally {
+      await transport.close()
+    }
+  })
+})
+
+describe('Transport TLS verification', () => {
+  it('verifies the certificate against a host name (localhost) as well as an IP address', async () => {
+    const transport = new Transport({ tls: { ca: pem.cert } })
+    try {
+      const response = await transport.roundTrip(new Request(server.origin.replace('127.0.0.1', 'localhost') + '/named'))
+      expect(await response.text()).toBe('secure /named')
+    } finally {
+      await transport.close()
+    }
+  })
+
+  it('rejects a host name the certificate does not cover', async () => {
+    // The same server under a name that is not in its subjectAltName.
+    const transport = new Transport({ tls: { ca: pem.cert, servername: 'other.example' } })
+    try {
+      const error = await rejection(transport.roundTrip(new Request(`${server.origin}/`)))
+      expect(error.code).toBe('RT_CONNECT_FAILED')
+      expect(error.message).toMatch(/other\.example/)
+    } finally {
+      await transport.close()
+    }
+  })
+
+  it('negotiates http/1.1 through ALPN', async () => {
+    const transport = new Transport({ tls: { ca: pem.cert } })
+    try {
+      const states: Array<{ protocol: string | null; alpnProtocol: string | false | null }> = []
+      const trace: ClientTrace = { tlsHandshakeDone: (state) => states.push(state) }
+      await (await transport.roundTrip(withContext(new Request(server.origin), { trace }))).text()
+      expect(states).toHaveLength(1)
+      expect(states[0]?.alpnProtocol).toBe('http/1.1')
+    } finally {
+      await transport.close()
+    }
+  })
+
+  it('passes the handshake error to tlsHandshakeDone', async () => {
+    const transport = new Transport()
+    try {
+      const calls: Array<Error | undefined> = []
+      const trace: ClientTrace = { tlsHandshakeDone: (_state, error) => calls.push(error) }
+      const error = await rejection(transport.roundTrip(withContext(new Request(server.origin), { trace })))
+      expect(error.code).toBe('RT_CONNECT_FAILED')
+      expect(calls).toHaveLength(1)
+      expect(calls[0]?.message).toMatch(/self[- ]signed/)
     } finally {
       await transport.close()
     }

@@ -1,0 +1,63 @@
+import { subscribe, unsubscribe } from 'node:diagnostics_channel'
+import { afterEach, describe, expect, it } from 'vitest'
+import { startServer } from '../test/server.js'
+import { busyCounts, deferred, rejection } from '../test/util.js'
+import { useFixture } from '../test/fixture.js'
+import { Transport } from './index.js'
+
+const f = useFixture()
+const subscriptions: Array<[string, (message: unknown) => void]> = []
+
+afterEach(() => {
+  for (const [name, listener] of subscriptions.splice(0)) unsubscribe(name, listener)
+})
+
+function listen(name: string): unknown[] {
+  const messages: unknown[] = []
+  const listener = (message: unknown): void => void messages.push(message)
+  subscribe(name, listener)
+  subscriptions.push([name, listener])
+  return messages
+}
+
+describe('Transport diagnostics channels: queueing and closing', () => {
+  it('publishes queued, wait-failed and closed events with their fields', async () => {
+    const gate = deferred()
+    const server = f.serve(await startServer((_req, res) => void gate.promise.then(() => res.end('ok'))))
+    const queued = listen('roundtrip:pool:queued')
+    const waitFailed = listen('roundtrip:pool:wait-failed')
+    const idle = listen('roundtrip:conn:idle')
+    const closed = listen('roundtrip:conn:closed')
+    const transport = f.use(new Transport({ maxConnsPerHost: 1 }))
+    const key = `http://127.0.0.1:${server.port}`
+
+    const first = transport.roundTrip(new Request(server.origin))
+    const controller = new AbortController()
+    const second = transport.roundTrip(new Request(server.origin, { signal: controller.signal }))
+    controller.abort(new Error('stop waiting'))
+    expect((await rejection(second)).message).toBe('stop waiting')
+    gate.resolve()
+    await (await first).text()
+    transport.closeIdleConnections()
+    await server.closedCount(1)
+
+    expect(queued).toEqual([{ key, waiting: 2 }])
+    expect(waitFailed).toEqual([{ key, reason: 'aborted' }])
+    expect(idle).toEqual([{ key, requests: 1 }])
+    expect(closed).toEqual([{ key, reason: 'closeIdleConnections' }])
+    expect(busyCounts(transport)).toEqual({ active: 0, waiting: 0, dialing: 0 })
+  })
+
+  it('publishes wait-failed with reason maxWaitTime when a waiter times out', async () => {
+    const gate = deferred()
+    const server = f.serve(await startServer((_req, res) => void gate.promise.then(() => res.end('ok'))))
+    const waitFailed = listen('roundtrip:pool:wait-failed')
+    const transport = f.use(new Transport({ maxConnsPerHost: 1, maxWaitTime: 50 }))
+    const first = transport.roundTrip(new Request(server.origin))
+    const error = await rejection(transport.roundTrip(new Request(server.origin)))
+    expect(error.code).toBe('RT_POOL_EXHAUSTED')
+    expect(waitFailed).toEqual([{ key: `http://127.0.0.1:${server.port}`, reason: 'maxWaitTime' }])
+    gate.resolve()
+    await (await first).text()
+  })
+})

@@ -1,0 +1,35 @@
+import { createServer as createNetServer } from 'node:net'
+import type { Transport } from '../src/index.js'
+
+/** closedPort returns a loopback port that was just open and is now closed: connecting to it is refused. */
+export async function closedPort(): Promise<number> {
+  const server = createNetServer()
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const address = server.address()
+  if (address === null || typeof address === 'string') throw new Error('no port')
+  await new Promise<void>((resolve) => server.close(() => resolve()))
+  return address.port
+}
+
+/** rejection awaits `promise` and returns what it rejected with; fails when it resolves. */
+export async function rejection(promise: Promise<unknown>): Promise<Error & { code?: string; cause?: unknown }> {
+  try {
+    await promise
+  } catch (error) {
+    return error as Error & { code?: string }
+  }
+  throw new Error('expected a rejection')
+}
+
+/** busyCounts returns the total active, waiting and dialing counts of `transport`: all zero when nothing is in flight. */
+export function busyCounts(transport: Transport): { active: number; waiting: number; dialing: number } {
+  const { active, waiting, dialing } = transport.stats().total
+  return { active, waiting, dialing }
+}
+
+/** deferred returns a promise with its resolve function. */
+export function deferred<T = void>(): { promise: Promise<T>; resolve: (value: T) => void } {
+  let resolve!: (value: T) => void
+  const promise = new Promise<T>((r) => (resolve = r))
+  return { promise, resolve }
+}
