@@ -58,6 +58,25 @@ describe('Transport: coded errors', () => {
     expect((await codeOf(response.text())).code).toBe('RT_BODY_TIMEOUT')
   })
 
+  it('a limit under a second is kept precisely: a head 600 ms late fails a 100 ms responseHeaderTimeout', async () => {
+    // (undici's own timers have about 1 s of resolution and would let this response through.)
+    const late = await startServer((req, res) => setTimeout(() => res.end('late'), 600))
+    servers.push(late)
+    transport = new Transport({ responseHeaderTimeout: 100 })
+    expect((await codeOf(transport.roundTrip(new Request(late.origin)))).code).toBe('RT_HEADERS_TIMEOUT')
+  })
+
+  it('a body gap of 600 ms fails a 100 ms bodyTimeout', async () => {
+    const gap = await startServer((req, res) => {
+      res.write('first')
+      setTimeout(() => res.end('second'), 600)
+    })
+    servers.push(gap)
+    transport = new Transport({ bodyTimeout: 100 })
+    const response = await transport.roundTrip(new Request(gap.origin))
+    expect((await codeOf(response.text())).code).toBe('RT_BODY_TIMEOUT')
+  })
+
   it('an oversized response head: RT_HEADERS_TOO_LARGE', async () => {
     const big = await startServer((req, res) => {
       res.setHeader('x-big', 'y'.repeat(4096))

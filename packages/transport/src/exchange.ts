@@ -3,6 +3,7 @@ import { createBody, createResponse, isNullBodyStatus, type BodySink, type Track
 import type { Dispatcher } from 'undici'
 import type { PersistConn } from './conn.js'
 import { createDecoder } from './decode.js'
+import { ERR_BODY_TIMEOUT, ERR_HEADERS_TIMEOUT, TransportError } from './errors.js'
 import { isSocketFailure, mapError } from './errors-map.js'
 import type { ResolvedOptions } from './options.js'
 import type { OutgoingBody } from './request-body.js'
@@ -58,6 +59,8 @@ export class Exchange implements Dispatcher.DispatchHandler {
   #sink: BodySink | undefined
   #decoder: Transform | undefined
   #onSignal: (() => void) | undefined
+  #timer: NodeJS.Timeout | undefined
+  #done = false
 
   constructor(
     request: Request,
@@ -89,6 +92,31 @@ export class Exchange implements Dispatcher.DispatchHandler {
   onConnect(abort: (error?: Error) => void): void {
     this.#abort = abort as (error: Error) => void
     if (this.#request.signal.aborted) abort(this.#request.signal.reason)
+    else this.#arm('head')
+  }
+
+  /**
+   * undici runs header and body timeouts on its coarse timers (about 1 s of
+   * resolution); a limit under a second gets a precise timer of ours here.
+   */
+  #arm(stage: 'head' | 'body'): void {
+    const ms = stage === 'head' ? this.#options.responseHeaderTimeout : this.#options.bodyTimeout
+    this.#disarm()
+    if (ms <= 0 || ms >= PRECISE_BELOW) return
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined
+      const error =
+        stage === 'head'
+          ? new TransportError(ERR_HEADERS_TIMEOUT, `no response head within ${ms} ms (${this.#what})`)
+          : new TransportError(ERR_BODY_TIMEOUT, `no response body data for ${ms} ms (${this.#what})`)
+      this.#abort?.(error)
+    }, ms)
+    this.#timer.unref()
+  }
+
+  #disarm(): void {
+    if (this.#timer !== undefined) clearTimeout(this.#timer)
+    this.#timer = undefined
   }
 
   onResponseStarted(): void {
@@ -126,6 +154,8 @@ export class Exchange implements Dispatcher.DispatchHandler {
       const body = createBody(
         {
           pull: () => {
+            // The reader wants more: the body clock runs again.
+            if (this.#timer === undefined && !this.#done) this.#arm('body')
             decoder?.resume()
             resume()
           },
@@ -142,6 +172,8 @@ export class Exchange implements Dispatcher.DispatchHandler {
     const headers = response.headers
     for (let i = 0; i < pairs.length; i += 2) headers.append(pairs[i]!, pairs[i + 1]!)
     this.#responded = true
+    if (responseBody !== null) this.#arm('body')
+    else this.#disarm()
     const resolve = this.#resolve
     this.#resolve = noop
     this.#reject = noop
@@ -164,9 +196,12 @@ export class Exchange implements Dispatcher.DispatchHandler {
   }
 
   onData(chunk: Buffer): boolean {
+    this.#timer?.refresh()
     const decoder = this.#decoder
-    if (decoder !== undefined) return decoder.write(chunk)
-    return this.#sink?.push(chunk) ?? true
+    const more = decoder !== undefined ? decoder.write(chunk) : (this.#sink?.push(chunk) ?? true)
+    // Paused for a slow reader: the gap is the reader's, not the server's.
+    if (!more) this.#disarm()
+    return more
   }
 
   onComplete(): void {
@@ -195,6 +230,8 @@ export class Exchange implements Dispatcher.DispatchHandler {
   }
 
   #finish(): void {
+    this.#done = true
+    this.#disarm()
     if (this.#onSignal !== undefined) {
       this.#request.signal.removeEventListener('abort', this.#onSignal)
       this.#onSignal = undefined
@@ -203,6 +240,9 @@ export class Exchange implements Dispatcher.DispatchHandler {
 }
 
 function noop(): void {}
+
+/** Header and body limits below this many ms get a precise timer (undici's resolution is about 1 s). */
+const PRECISE_BELOW = 1_000
 
 /** A response's URL is the request's without its fragment, as in fetch. */
 function responseUrl(url: string): string {

@@ -57,14 +57,15 @@ export interface TransportOptions {
   /**
    * Time from the request being sent to the whole response head being
    * received. 0 means no limit. Default {@link DEFAULT_RESPONSE_HEADER_TIMEOUT}.
-   * undici's parser timers tick every ~500 ms, so it fires up to about 1 s late
-   * (a 100 ms limit fires after about 1 s).
+   * Limits under 1 s run on a precise timer; longer ones on undici's coarse
+   * timers, which may fire up to about 1 s late.
    */
   responseHeaderTimeout?: number
   /**
    * Longest gap between two chunks of the response body. 0 means no limit.
-   * Default {@link DEFAULT_BODY_TIMEOUT}. Like `responseHeaderTimeout`, it
-   * fires up to about 1 s late.
+   * Default {@link DEFAULT_BODY_TIMEOUT}. Time the reader leaves the body
+   * unread (back-pressure) does not count. As `responseHeaderTimeout`, limits
+   * under 1 s are precise, longer ones may fire up to about 1 s late.
    */
   bodyTimeout?: number
   /** Use each connection for one request only (sends `connection: close`). Default false. */
