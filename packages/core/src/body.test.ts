@@ -6,6 +6,17 @@ import { RoundTripResponse, createResponse } from './response.js'
 
 const enc = new TextEncoder()
 
+/** Runs the garbage collector (tests run with --expose-gc) until `done()` or 50 tries. */
+async function collectUntil(done: () => boolean): Promise<void> {
+  const gc = (globalThis as { gc?: () => void }).gc
+  expect(gc, 'tests run with --expose-gc').toBeTypeOf('function')
+  for (let i = 0; i < 50; i++) {
+    gc!()
+    await new Promise((resolve) => setImmediate(resolve))
+    if (done()) return
+  }
+}
+
 interface Observed {
   response: Response
   outcomes: Array<{ outcome: BodyOutcome; reason?: unknown }>
@@ -176,6 +187,43 @@ describe.each(Object.entries(kinds))('observeBody on a %s body', (_kind, make) =
       await new Promise((resolve) => setImmediate(resolve))
     }
     expect(outcomes).toEqual(['collected'])
+  })
+
+  it('cancels an open producer whose unobserved response is garbage-collected', async () => {
+    const cancelled: unknown[] = []
+    ;(() => {
+      const { body, sink } = createBody({ cancel: (reason) => cancelled.push(reason) })
+      createResponse(body, {})
+      sink.push(enc.encode('more to come'))
+    })()
+    await collectUntil(() => cancelled.length > 0)
+    expect(cancelled).toHaveLength(1)
+    expect(isRoundTripError(cancelled[0], 'RT_BODY_COLLECTED')).toBe(true)
+  })
+
+  it('reports collected for a body that had fully arrived before it was observed', async () => {
+    // The producer ended in the task that made the response, so nothing was
+    // registered then; observing it later must still see it collected.
+    const outcomes: BodyOutcome[] = []
+    await (async () => {
+      const { body, sink } = createBody({})
+      const response = createResponse(body, {})
+      sink.push(enc.encode('whole'))
+      sink.end()
+      await new Promise((resolve) => setImmediate(resolve))
+      observeBody(response, (o) => outcomes.push(o))
+    })()
+    await collectUntil(() => outcomes.length > 0)
+    expect(outcomes).toEqual(['collected'])
+  })
+
+  it('keeps the bytes of a body that fully arrived, read after a GC', async () => {
+    const { body, sink } = createBody({})
+    const response = createResponse(body, {})
+    sink.push(enc.encode('kept'))
+    sink.end()
+    await collectUntil(() => true)
+    expect(await response.text()).toBe('kept')
   })
 
   it('calls an observer added after the body settled at once, with the outcome', async () => {

@@ -5,7 +5,7 @@ export type Outcome = 'end' | 'cancel' | 'error' | 'collected'
 
 /** The source behind a tracked body, as response.ts sees it. */
 export interface TrackedSource {
-  observe(observer: (outcome: Outcome, reason?: unknown) => void): void
+  observe(observer: (outcome: Outcome, reason?: unknown) => void, owner?: object): void
   /** Resolves with every remaining chunk once the producer ended; settles the body as `end`. */
   readAll(): Promise<Uint8Array[]>
   /** A new pull-based stream over the source; `owner` is kept alive by it; `disturbed` is called on its first read or cancel. */
