@@ -73,17 +73,22 @@ const collector = new FinalizationRegistry<BodySource>((source) => source.collec
 
 // Registering a response with the FinalizationRegistry makes every young-
 // generation GC slower for as long as the response lives (about 7 µs per
-// request at 64 in flight), so it is done only where it is needed: while the
-// producer still holds something to release, or when someone observes the
-// body. A new owner waits for the end of the current task: a small response
-// usually arrives whole in the same task (its producer has ended by then) and
-// is never registered unless it is observed.
+// request at 64 in flight), so it is done only where it is needed, and late:
+// a new owner (or an observed one) waits until the event loop's next check
+// phase, and is registered then only if its body is still open and either
+// the producer still holds something to release or someone observes it. Most
+// bodies are read, or have fully arrived unobserved, by then.
 let deferred: Array<BodySource | object> = []
 
 function adoptDeferred(): void {
   const list = deferred
   deferred = []
   for (let i = 0; i < list.length; i += 2) (list[i] as BodySource).adopt(list[i + 1]!)
+}
+
+function defer(source: BodySource, owner: object): void {
+  if (deferred.length === 0) setImmediate(adoptDeferred)
+  deferred.push(source, owner)
 }
 
 function report(error: unknown): void {
@@ -222,20 +227,15 @@ class BodySource implements BodySink, TrackedSource {
   }
 
   retain(owner: object): void {
-    if (this.#outcome !== undefined) return
-    if (this.#observers.length > 0) return this.#register(owner)
-    if (deferred.length === 0) queueMicrotask(adoptDeferred)
-    deferred.push(this, owner)
+    if (this.#outcome === undefined) defer(this, owner)
   }
 
-  /** A deferred owner, at the end of the task that made it. */
+  /** A deferred owner, once the event loop reached its check phase. */
   adopt(owner: object): void {
-    if (this.#outcome === undefined && (this.#active() || this.#observers.length > 0)) this.#register(owner)
-  }
-
-  #register(owner: object): void {
-    this.#refs++
-    collector.register(owner, this, this)
+    if (this.#outcome === undefined && (this.#active() || this.#observers.length > 0)) {
+      this.#refs++
+      collector.register(owner, this, this)
+    }
   }
 
   pull(controller: ReadableStreamDefaultController<Uint8Array>): Promise<void> | undefined {
@@ -311,7 +311,7 @@ class BodySource implements BodySink, TrackedSource {
   observe(observer: BodyObserver, owner?: object): void {
     if (this.#outcome !== undefined) return observer(this.#outcome, this.#failure)
     this.#observers.push(observer)
-    if (this.#refs === 0 && owner !== undefined) this.#register(owner)
+    if (this.#refs === 0 && owner !== undefined) defer(this, owner)
   }
 
   #settle(outcome: BodyOutcome, reason?: unknown): void {
