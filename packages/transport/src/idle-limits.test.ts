@@ -2,7 +2,7 @@ import { subscribe, unsubscribe } from 'node:diagnostics_channel'
 import { connect } from 'node:net'
 import { describe, expect, it } from 'vitest'
 import { startServer, type TestServer } from '../test/server.js'
-import { busyCounts, deferred, rejection } from '../test/util.js'
+import { busyCounts, deferred, get, rejection } from '../test/util.js'
 import { useFixture } from '../test/fixture.js'
 import { Transport } from './index.js'
 
@@ -17,10 +17,6 @@ function gatheringServer(n: number): Promise<TestServer> {
     held.push(() => res.end('ok'))
     if (held.length === n) for (const release of held.splice(0)) release()
   })
-}
-
-async function get(t: Transport, url: string): Promise<string> {
-  return (await t.roundTrip(new Request(url))).text()
 }
 
 describe('Transport idle limits', () => {

@@ -1,26 +1,26 @@
 import { isRoundTripError, withContext } from '@roundtrip/core'
-import { afterEach, describe, expect, it } from 'vitest'
-import { startServer, type TestServer } from '../test/server.js'
+import { describe, expect, it } from 'vitest'
+import { useFixture } from '../test/fixture.js'
+import { startHoldingServer, startServer, type TestServer } from '../test/server.js'
+import { get } from '../test/util.js'
 import { Transport } from './transport.js'
 
-let servers: TestServer[] = []
-let transport: Transport | undefined
-afterEach(async () => {
-  transport?.destroy()
-  await transport?.close()
-  for (const s of servers) await s.close()
-  servers = []
-  transport = undefined
-})
+const f = useFixture()
 
 async function server(handler: Parameters<typeof startServer>[0] = (req, res) => res.end('ok')): Promise<TestServer> {
-  const s = await startServer(handler)
-  servers.push(s)
-  return s
+  return f.serve(await startServer(handler))
 }
 
-async function get(t: Transport, url: string): Promise<string> {
-  return (await t.roundTrip(new Request(url))).text()
+/** connectionsForTwoGets sends two GETs in a row to a server whose answers say `keep-alive: timeout=<seconds>`, and returns how many connections it accepted. */
+async function connectionsForTwoGets(seconds: number): Promise<number> {
+  const s = await server((req, res) => {
+    res.setHeader('keep-alive', `timeout=${seconds}`)
+    res.end('hint')
+  })
+  const transport = f.use(new Transport())
+  await get(transport, s.origin)
+  await get(transport, s.origin)
+  return s.connections
 }
 
 const BIG = Buffer.alloc(8 * 1024 * 1024, 2)
@@ -28,7 +28,7 @@ const BIG = Buffer.alloc(8 * 1024 * 1024, 2)
 describe('Transport: idle connections', () => {
   it('closes a connection idle for idleConnTimeout', async () => {
     const s = await server()
-    transport = new Transport({ idleConnTimeout: 50 })
+    const transport = f.use(new Transport({ idleConnTimeout: 50 }))
     await get(transport, s.origin)
     expect(transport.stats().total.idle).toBe(1)
     await s.closedCount(1)
@@ -38,7 +38,7 @@ describe('Transport: idle connections', () => {
   it('closeIdleConnections() and close() close every idle socket', async () => {
     const a = await server()
     const b = await server()
-    transport = new Transport()
+    const transport = f.use(new Transport())
     await Promise.all([get(transport, a.origin), get(transport, b.origin), get(transport, a.origin)])
     const idle = transport.stats().total.idle
     expect(idle).toBeGreaterThanOrEqual(2)
@@ -56,7 +56,7 @@ describe('Transport: idle connections', () => {
       res.write('first ')
       setTimeout(() => res.end('last'), 20)
     })
-    transport = new Transport()
+    const transport = f.use(new Transport())
     const response = await transport.roundTrip(new Request(s.origin))
     let closed = false
     const closing = transport.close().then(() => (closed = true))
@@ -70,7 +70,7 @@ describe('Transport: idle connections', () => {
     const a = await server()
     const b = await server()
     const c = await server()
-    transport = new Transport({ maxIdleConns: 2 })
+    const transport = f.use(new Transport({ maxIdleConns: 2 }))
     await get(transport, a.origin)
     await get(transport, b.origin)
     await get(transport, c.origin) // a's idle conn is the oldest: evicted
@@ -80,33 +80,19 @@ describe('Transport: idle connections', () => {
   })
 
   it('does not reuse a connection past the server’s Keep-Alive timeout hint (minus 1 s)', async () => {
-    const s = await server((req, res) => {
-      res.setHeader('keep-alive', 'timeout=1')
-      res.end('hint')
-    })
-    transport = new Transport()
-    await get(transport, s.origin)
-    await get(transport, s.origin)
     // timeout=1 minus the margin leaves nothing: every request gets a new connection.
-    expect(s.connections).toBe(2)
+    expect(await connectionsForTwoGets(1)).toBe(2)
   })
 
   it('reuses a connection within the Keep-Alive timeout hint', async () => {
-    const s = await server((req, res) => {
-      res.setHeader('keep-alive', 'timeout=5')
-      res.end('hint')
-    })
-    transport = new Transport()
-    await get(transport, s.origin)
-    await get(transport, s.origin)
-    expect(s.connections).toBe(1)
+    expect(await connectionsForTwoGets(5)).toBe(1)
   })
 })
 
 describe('Transport: pool limits', () => {
   it('with maxConnsPerHost 2 and two unread responses, a third request fails after maxWaitTime naming both holders', async () => {
     const s = await server((req, res) => res.end(BIG))
-    transport = new Transport({ maxConnsPerHost: 2, maxWaitTime: 200 })
+    const transport = f.use(new Transport({ maxConnsPerHost: 2, maxWaitTime: 200 }))
     const first = await transport.roundTrip(new Request(`${s.origin}/first`))
     const second = await transport.roundTrip(new Request(`${s.origin}/second`))
     let error: unknown
@@ -128,20 +114,10 @@ describe('Transport: pool limits', () => {
   })
 
   it('gives a dial whose waiter left to the next waiter (late binding)', async () => {
-    let release: () => void = () => {}
-    const held = new Promise<void>((resolve) => (release = resolve))
-    let arrived: () => void = () => {}
-    const holding = new Promise<void>((resolve) => (arrived = resolve))
-    const s = await server(async (req, res) => {
-      if (req.url === '/hold') {
-        arrived()
-        await held
-      }
-      res.end(req.url)
-    })
-    transport = new Transport({ maxConnsPerHost: 2 })
+    const s = f.serve(await startHoldingServer())
+    const transport = f.use(new Transport({ maxConnsPerHost: 2 }))
     const hold = transport.roundTrip(new Request(`${s.origin}/hold`))
-    await holding
+    await s.holding
     // A request that gives up while its dial is in flight.
     const controller = new AbortController()
     const gone = transport.roundTrip(new Request(`${s.origin}/gone`, { signal: controller.signal }))
@@ -149,7 +125,7 @@ describe('Transport: pool limits', () => {
     await expect(gone).rejects.toMatchObject({ name: 'AbortError' })
     // Its dial completes anyway and serves the next request, which, at the limit, dialed nothing itself.
     expect(await get(transport, `${s.origin}/next`)).toBe('/next')
-    release()
+    s.release()
     expect(await (await hold).text()).toBe('/hold')
     expect(transport.stats().total.dials).toBe(2)
     expect(s.connections).toBe(2)
@@ -159,7 +135,7 @@ describe('Transport: pool limits', () => {
     const s = await server()
     let fail = true
     const gets: string[] = []
-    transport = new Transport({
+    const transport = f.use(new Transport({
       maxConnsPerHost: 1,
       dial: async ({ hostname, port }) => {
         const { connect } = await import('node:net')
@@ -169,7 +145,7 @@ describe('Transport: pool limits', () => {
         }
         return connect({ host: hostname, port })
       },
-    })
+    }))
     const trace = (name: string) => ({ trace: { getConn: () => void gets.push(name) } })
     const first = transport.roundTrip(withContext(new Request(`${s.origin}/1`), trace('first')))
     const second = transport.roundTrip(withContext(new Request(`${s.origin}/2`), trace('second')))

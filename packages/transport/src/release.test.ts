@@ -1,16 +1,9 @@
-import { afterEach, describe, expect, it } from 'vitest'
-import { startServer, type TestServer } from '../test/server.js'
+import { describe, expect, it } from 'vitest'
+import { useFixture } from '../test/fixture.js'
+import { startServer } from '../test/server.js'
 import { Transport } from './transport.js'
 
-let server: TestServer | undefined
-let transport: Transport | undefined
-afterEach(async () => {
-  transport?.destroy()
-  await transport?.close()
-  await server?.close()
-  transport = undefined
-  server = undefined
-})
+const f = useFixture()
 
 const BIG = Buffer.alloc(8 * 1024 * 1024, 1)
 
@@ -24,8 +17,8 @@ async function gc(until: () => boolean): Promise<void> {
 
 describe('Transport: releasing connections', () => {
   it('puts the conn back in the pool once a small body has arrived, even if it is never read', async () => {
-    server = await startServer((req, res) => res.end('small'))
-    transport = new Transport({ maxConnsPerHost: 1 })
+    const server = f.serve(await startServer((req, res) => res.end('small')))
+    const transport = f.use(new Transport({ maxConnsPerHost: 1 }))
     const unread = await transport.roundTrip(new Request(server.origin))
     // The second request gets the same connection although the first body is unread.
     const second = await transport.roundTrip(new Request(server.origin))
@@ -36,8 +29,8 @@ describe('Transport: releasing connections', () => {
   })
 
   it('keeps the conn busy while a large body is unread, and lists the holder in stats()', async () => {
-    server = await startServer((req, res) => res.end(BIG))
-    transport = new Transport()
+    const server = f.serve(await startServer((req, res) => res.end(BIG)))
+    const transport = f.use(new Transport())
     const response = await transport.roundTrip(new Request(`${server.origin}/big?token=x`))
     const stats = transport.stats().total
     expect(stats.active).toBe(1)
@@ -47,8 +40,8 @@ describe('Transport: releasing connections', () => {
   })
 
   it('closes the conn when the body is cancelled, and the server sees the socket close', async () => {
-    server = await startServer((req, res) => res.end(BIG))
-    transport = new Transport()
+    const server = f.serve(await startServer((req, res) => res.end(BIG)))
+    const transport = f.use(new Transport())
     const response = await transport.roundTrip(new Request(server.origin))
     const reader = response.body!.getReader()
     await reader.read()
@@ -58,11 +51,10 @@ describe('Transport: releasing connections', () => {
   })
 
   it('releases the conn of a response garbage-collected with its body unread', async () => {
-    server = await startServer((req, res) => res.end(BIG))
-    transport = new Transport({ maxConnsPerHost: 1 })
-    const t = transport
+    const server = f.serve(await startServer((req, res) => res.end(BIG)))
+    const transport = f.use(new Transport({ maxConnsPerHost: 1 }))
     await (async () => {
-      await t.roundTrip(new Request(server!.origin)) // dropped unread
+      await transport.roundTrip(new Request(server.origin)) // dropped unread
     })()
     let closed = false
     void server.closedCount(1).then(() => (closed = true))
@@ -75,20 +67,19 @@ describe('Transport: releasing connections', () => {
   })
 
   it('does not reuse a conn after the server sent connection: close', async () => {
-    server = await startServer((req, res) => {
+    const server = f.serve(await startServer((req, res) => {
       res.setHeader('connection', 'close')
       res.end('bye')
-    })
-    transport = new Transport()
+    }))
+    const transport = f.use(new Transport())
     for (let i = 0; i < 3; i++) expect(await (await transport.roundTrip(new Request(server.origin))).text()).toBe('bye')
     expect(server.connections).toBe(3)
   })
 
   it('closes conns beyond maxIdleConnsPerHost instead of keeping them idle', async () => {
-    server = await startServer((req, res) => setImmediate(() => res.end('x')))
-    transport = new Transport({ maxIdleConnsPerHost: 1 })
-    const t = transport
-    const responses = await Promise.all([1, 2, 3].map(() => t.roundTrip(new Request(server!.origin))))
+    const server = f.serve(await startServer((req, res) => setImmediate(() => res.end('x'))))
+    const transport = f.use(new Transport({ maxIdleConnsPerHost: 1 }))
+    const responses = await Promise.all([1, 2, 3].map(() => transport.roundTrip(new Request(server.origin))))
     await Promise.all(responses.map((r) => r.text()))
     await server.closedCount(2)
     expect(transport.stats().total).toMatchObject({ idle: 1, active: 0 })

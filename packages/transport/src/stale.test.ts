@@ -1,16 +1,9 @@
-import { afterEach, describe, expect, it } from 'vitest'
-import { startRawServer, startServer, type TestServer } from '../test/server.js'
+import { describe, expect, it } from 'vitest'
+import { useFixture } from '../test/fixture.js'
+import { startRawServer, type TestServer } from '../test/server.js'
 import { Transport } from './transport.js'
 
-let server: TestServer | undefined
-let transport: Transport | undefined
-afterEach(async () => {
-  transport?.destroy()
-  await transport?.close()
-  await server?.close()
-  server = undefined
-  transport = undefined
-})
+const f = useFixture()
 
 /** A raw server that answers the first request on each connection, then closes it silently (no `connection: close`). */
 async function oneShotServer(): Promise<TestServer> {
@@ -29,8 +22,8 @@ async function oneShotServer(): Promise<TestServer> {
 
 describe('Transport: stale keep-alive connections', () => {
   it('retries an idempotent request that fails on a reused connection, on a new connection', async () => {
-    server = await oneShotServer()
-    transport = new Transport()
+    const server = f.serve(await oneShotServer())
+    const transport = f.use(new Transport())
     expect(await (await transport.roundTrip(new Request(server.origin))).text()).toBe('ok')
     await server.closedCount(1)
     // The client may not have seen the close yet: either way the GET succeeds.
@@ -54,8 +47,8 @@ describe('Transport: stale keep-alive connections', () => {
   }
 
   it('does not retry a POST that fails on a reused connection, and says so clearly', async () => {
-    server = await dropsSecond()
-    transport = new Transport()
+    const server = f.serve(await dropsSecond())
+    const transport = f.use(new Transport())
     expect(await (await transport.roundTrip(new Request(server.origin))).text()).toBe('ok')
     const error = await transport.roundTrip(new Request(server.origin, { method: 'POST', body: 'once' })).catch((e: unknown) => e)
     expect(error).toMatchObject({ code: 'RT_SOCKET_CLOSED' })
@@ -64,8 +57,8 @@ describe('Transport: stale keep-alive connections', () => {
   })
 
   it('retries a POST with an Idempotency-Key that fails on a reused connection', async () => {
-    server = await dropsSecond()
-    transport = new Transport()
+    const server = f.serve(await dropsSecond())
+    const transport = f.use(new Transport())
     expect(await (await transport.roundTrip(new Request(server.origin))).text()).toBe('ok')
     const response = await transport.roundTrip(new Request(server.origin, { method: 'POST', body: 'again', headers: { 'idempotency-key': 'k1' } }))
     expect(await response.text()).toBe('ok')
@@ -73,16 +66,16 @@ describe('Transport: stale keep-alive connections', () => {
   })
 
   it('retries a GET that fails on a reused connection', async () => {
-    server = await dropsSecond()
-    transport = new Transport()
+    const server = f.serve(await dropsSecond())
+    const transport = f.use(new Transport())
     expect(await (await transport.roundTrip(new Request(server.origin))).text()).toBe('ok')
     expect(await (await transport.roundTrip(new Request(server.origin))).text()).toBe('ok')
     expect(server.connections).toBe(2)
   })
 
   it('never retries on a fresh connection', async () => {
-    server = await startRawServer((socket) => socket.once('data', () => socket.destroy()))
-    transport = new Transport()
+    const server = f.serve(await startRawServer((socket) => socket.once('data', () => socket.destroy())))
+    const transport = f.use(new Transport())
     await expect(transport.roundTrip(new Request(server.origin))).rejects.toMatchObject({ code: 'RT_SOCKET_CLOSED' })
     expect(server.connections).toBe(1)
   })

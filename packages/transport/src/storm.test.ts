@@ -1,16 +1,9 @@
-import { afterEach, describe, expect, it } from 'vitest'
-import { startServer, type TestServer } from '../test/server.js'
+import { describe, expect, it } from 'vitest'
+import { useFixture } from '../test/fixture.js'
+import { startServer } from '../test/server.js'
 import { Transport } from './transport.js'
 
-let server: TestServer | undefined
-let transport: Transport | undefined
-afterEach(async () => {
-  transport?.destroy()
-  await transport?.close()
-  await server?.close()
-  server = undefined
-  transport = undefined
-})
+const f = useFixture()
 
 // A deterministic pseudo-random sequence, so that a failure can be replayed.
 function random(seed: number): () => number {
@@ -24,12 +17,11 @@ function random(seed: number): () => number {
 describe('Transport under an abort storm', () => {
   it('keeps its accounting straight: every request settles, stats return to zero, no socket is left busy', async () => {
     const rnd = random(Number(process.env.STORM_SEED ?? 42))
-    server = await startServer((req, res) => {
+    const server = f.serve(await startServer((req, res) => {
       const size = Number(new URL(req.url!, 'http://x').searchParams.get('size'))
       setTimeout(() => res.end(Buffer.alloc(size, 1)), Number(new URL(req.url!, 'http://x').searchParams.get('delay')))
-    })
-    transport = new Transport({ maxConnsPerHost: 4 })
-    const t = transport
+    }))
+    const transport = f.use(new Transport({ maxConnsPerHost: 4 }))
     const outcomes = { ok: 0, aborted: 0, cancelled: 0 }
     await Promise.all(
       Array.from({ length: 200 }, async (_, i) => {
@@ -39,7 +31,7 @@ describe('Transport under an abort storm', () => {
         const abortAt = rnd()
         if (abortAt < 0.2) setTimeout(() => controller.abort(), Math.floor(rnd() * 8))
         try {
-          const response = await t.roundTrip(new Request(`${server!.origin}/${i}?size=${size}&delay=${delay}`, { signal: controller.signal }))
+          const response = await transport.roundTrip(new Request(`${server.origin}/${i}?size=${size}&delay=${delay}`, { signal: controller.signal }))
           if (abortAt > 0.9) {
             await response.body?.cancel()
             outcomes.cancelled++

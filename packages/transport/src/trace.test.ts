@@ -1,22 +1,13 @@
 import { subscribe, unsubscribe } from 'node:diagnostics_channel'
-import { createServer } from 'node:http'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { connect } from 'node:net'
 import { withContext } from '@roundtrip/core'
-import { afterEach, describe, expect, it } from 'vitest'
-import { startServer, type TestServer } from '../test/server.js'
+import { describe, expect, it } from 'vitest'
+import { useFixture } from '../test/fixture.js'
+import { startServer, startUnixServer } from '../test/server.js'
 import type { ClientTrace } from './trace.js'
 import { Transport } from './transport.js'
 
-let server: TestServer | undefined
-let transport: Transport | undefined
-afterEach(async () => {
-  await transport?.close()
-  await server?.close()
-  server = undefined
-  transport = undefined
-})
+const f = useFixture()
 
 function recorder(events: string[]): ClientTrace {
   return {
@@ -32,8 +23,8 @@ function recorder(events: string[]): ClientTrace {
 
 describe('Transport: trace hooks', () => {
   it('calls every hook in order for a fresh and for a reused connection', async () => {
-    server = await startServer((req, res) => res.end('traced'))
-    transport = new Transport()
+    const server = f.serve(await startServer((req, res) => res.end('traced')))
+    const transport = f.use(new Transport())
     const fresh: string[] = []
     const reused: string[] = []
     await (await transport.roundTrip(withContext(new Request(server.origin), { trace: recorder(fresh) }))).text()
@@ -57,19 +48,19 @@ describe('Transport: trace hooks', () => {
   })
 
   it('reports a closed connection to putIdleConn with the reason', async () => {
-    server = await startServer((req, res) => {
+    const server = f.serve(await startServer((req, res) => {
       res.setHeader('connection', 'close')
       res.end('bye')
-    })
-    transport = new Transport()
+    }))
+    const transport = f.use(new Transport())
     const events: string[] = []
     await (await transport.roundTrip(withContext(new Request(server.origin), { trace: recorder(events) }))).text()
     expect(events.at(-1)).toBe('putIdleConn error')
   })
 
   it('turns a hook that throws into a warning and completes the request', async () => {
-    server = await startServer((req, res) => res.end('still fine'))
-    transport = new Transport()
+    const server = f.serve(await startServer((req, res) => res.end('still fine')))
+    const transport = f.use(new Transport())
     const warnings: Array<{ code?: string }> = []
     const listen = (w: Error) => warnings.push(w as { code?: string })
     process.on('warning', listen)
@@ -91,8 +82,8 @@ describe('Transport: trace hooks', () => {
 
 describe('Transport: diagnostics channels', () => {
   it('publishes pool events on roundtrip:* channels while undici’s own channels keep firing', async () => {
-    server = await startServer((req, res) => res.end('observed'))
-    transport = new Transport()
+    const server = f.serve(await startServer((req, res) => res.end('observed')))
+    const transport = f.use(new Transport())
     const seen: string[] = []
     const names = ['roundtrip:conn:connect', 'roundtrip:conn:connected', 'roundtrip:pool:got-conn', 'roundtrip:conn:idle', 'undici:request:create', 'undici:request:headers']
     const handlers = names.map((name) => [name, () => seen.push(name)] as const)
@@ -108,26 +99,18 @@ describe('Transport: diagnostics channels', () => {
 
 describe('Transport: dial hook', () => {
   it('sends requests over a socket the dial hook supplies (a unix socket)', async () => {
-    const path = join(tmpdir(), `roundtrip-${process.pid}-${Date.now()}.sock`)
-    const unix = createServer((req, res) => res.end(`unix ${req.headers.host}`))
-    await new Promise<void>((resolve) => unix.listen(path, resolve))
+    const unix = f.serve(await startUnixServer((req, res) => res.end(`unix ${req.headers.host}`)))
     const dialed: string[] = []
-    transport = new Transport({
+    const transport = f.use(new Transport({
       dial: ({ key }) => {
         dialed.push(key)
-        return connect(path)
+        return connect(unix.path)
       },
-    })
-    try {
-      for (let i = 0; i < 2; i++) {
-        const response = await transport.roundTrip(new Request('http://api.internal/status'))
-        expect(await response.text()).toBe('unix api.internal')
-      }
-      expect(dialed).toEqual(['http://api.internal:80'])
-    } finally {
-      await transport.close()
-      unix.closeAllConnections()
-      await new Promise((resolve) => unix.close(resolve))
+    }))
+    for (let i = 0; i < 2; i++) {
+      const response = await transport.roundTrip(new Request('http://api.internal/status'))
+      expect(await response.text()).toBe('unix api.internal')
     }
+    expect(dialed).toEqual(['http://api.internal:80'])
   })
 })

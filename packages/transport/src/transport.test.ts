@@ -1,23 +1,17 @@
 import { Readable } from 'node:stream'
 import { gzipSync, deflateSync, deflateRawSync, brotliCompressSync } from 'node:zlib'
-import { afterEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
+import { useFixture } from '../test/fixture.js'
 import { readBody, startServer, type TestServer } from '../test/server.js'
 import { withContext } from '@roundtrip/core'
 import { Transport } from './transport.js'
 
-let server: TestServer | undefined
-let transport: Transport | undefined
-afterEach(async () => {
-  await transport?.close()
-  await server?.close()
-  transport = undefined
-  server = undefined
-})
+const f = useFixture()
 
 describe('Transport: connection reuse', () => {
   it('serves 200 sequential requests to one origin on 1 connection', async () => {
-    server = await startServer((req, res) => res.end(`hello ${req.url}`))
-    transport = new Transport()
+    const server = f.serve(await startServer((req, res) => res.end(`hello ${req.url}`)))
+    const transport = f.use(new Transport())
     for (let i = 0; i < 200; i++) {
       const response = await transport.roundTrip(new Request(`${server.origin}/${i}`))
       expect(await response.text()).toBe(`hello /${i}`)
@@ -28,8 +22,8 @@ describe('Transport: connection reuse', () => {
   })
 
   it('uses 200 connections for 200 requests with disableKeepAlives', async () => {
-    server = await startServer((req, res) => res.end('x'))
-    transport = new Transport({ disableKeepAlives: true })
+    const server = f.serve(await startServer((req, res) => res.end('x')))
+    const transport = f.use(new Transport({ disableKeepAlives: true }))
     for (let i = 0; i < 200; i++) {
       const response = await transport.roundTrip(new Request(server.origin))
       expect(await response.text()).toBe('x')
@@ -42,16 +36,15 @@ describe('Transport: connection reuse', () => {
   it('with maxConnsPerHost 4 serves 50 concurrent requests on at most 4 sockets, in FIFO order of waiting', async () => {
     let maxOpen = 0
     const served: number[] = []
-    server = await startServer((req, res) => {
-      maxOpen = Math.max(maxOpen, server!.open.size)
+    const server = f.serve(await startServer((req, res) => {
+      maxOpen = Math.max(maxOpen, server.open.size)
       setImmediate(() => res.end(req.url))
-    })
-    transport = new Transport({ maxConnsPerHost: 4 })
-    const t = transport
+    }))
+    const transport = f.use(new Transport({ maxConnsPerHost: 4 }))
     const results = await Promise.all(
       Array.from({ length: 50 }, async (_, i) => {
         const trace = { gotConn: () => void served.push(i) }
-        const response = await t.roundTrip(withContext(new Request(`${server!.origin}/${i}`), { trace }))
+        const response = await transport.roundTrip(withContext(new Request(`${server.origin}/${i}`), { trace }))
         return response.text()
       }),
     )
@@ -64,30 +57,25 @@ describe('Transport: connection reuse', () => {
   })
 
   it('keeps separate pools per origin', async () => {
-    server = await startServer((req, res) => res.end('a'))
-    const other = await startServer((req, res) => res.end('b'))
-    try {
-      transport = new Transport()
-      expect(await (await transport.roundTrip(new Request(server.origin))).text()).toBe('a')
-      expect(await (await transport.roundTrip(new Request(other.origin))).text()).toBe('b')
-      const hosts = transport.stats().hosts
-      expect(Object.keys(hosts).sort()).toEqual([`http://127.0.0.1:${server.port}`, `http://127.0.0.1:${other.port}`].sort())
-    } finally {
-      await transport?.close()
-      await other.close()
-    }
+    const server = f.serve(await startServer((req, res) => res.end('a')))
+    const other = f.serve(await startServer((req, res) => res.end('b')))
+    const transport = f.use(new Transport())
+    expect(await (await transport.roundTrip(new Request(server.origin))).text()).toBe('a')
+    expect(await (await transport.roundTrip(new Request(other.origin))).text()).toBe('b')
+    const hosts = transport.stats().hosts
+    expect(Object.keys(hosts).sort()).toEqual([`http://127.0.0.1:${server.port}`, `http://127.0.0.1:${other.port}`].sort())
   })
 })
 
 describe('Transport: responses', () => {
   it('returns a real Response with status, headers, several set-cookie values and the request URL', async () => {
-    server = await startServer((req, res) => {
+    const server = f.serve(await startServer((req, res) => {
       res.setHeader('set-cookie', ['a=1', 'b=2'])
       res.setHeader('x-test', 'yes')
       res.writeHead(201, 'Made It')
       res.end('created')
-    })
-    transport = new Transport()
+    }))
+    const transport = f.use(new Transport())
     const url = `${server.origin}/thing?q=1`
     const response = await transport.roundTrip(new Request(`${url}#fragment`))
     expect(response).toBeInstanceOf(Response)
@@ -105,12 +93,12 @@ describe('Transport: responses', () => {
     ['GET', 204],
     ['GET', 304],
   ])('gives %s with status %i a null body and reuses the connection', async (method, status) => {
-    server = await startServer((req, res) => {
+    const server = f.serve(await startServer((req, res) => {
       // (undici closes a conn whose 204/304 carries a content-length: not tested here.)
       res.writeHead(status, status === 200 ? { 'content-length': '5' } : {})
       res.end(req.method === 'HEAD' || status !== 200 ? undefined : 'hello')
-    })
-    transport = new Transport()
+    }))
+    const transport = f.use(new Transport())
     for (let i = 0; i < 2; i++) {
       const response = await transport.roundTrip(new Request(server.origin, { method }))
       expect(response.status).toBe(status)
@@ -120,11 +108,11 @@ describe('Transport: responses', () => {
   })
 
   it('does not follow redirects and turns no status into an error', async () => {
-    server = await startServer((req, res) => {
+    const server = f.serve(await startServer((req, res) => {
       if (req.url === '/r') res.writeHead(302, { location: '/target' }).end()
       else res.writeHead(500).end('broken')
-    })
-    transport = new Transport()
+    }))
+    const transport = f.use(new Transport())
     const redirect = await transport.roundTrip(new Request(`${server.origin}/r`))
     expect(redirect.status).toBe(302)
     expect(redirect.headers.get('location')).toBe('/target')
@@ -136,8 +124,8 @@ describe('Transport: responses', () => {
 
   it('streams a large body with back-pressure and delivers every byte', async () => {
     const big = Buffer.alloc(4 * 1024 * 1024, 7)
-    server = await startServer((req, res) => res.end(big))
-    transport = new Transport()
+    const server = f.serve(await startServer((req, res) => res.end(big)))
+    const transport = f.use(new Transport())
     const response = await transport.roundTrip(new Request(server.origin))
     let size = 0
     for await (const chunk of response.body!) size += chunk.byteLength
@@ -155,12 +143,12 @@ describe('Transport: compression', () => {
 
   it.each(Object.keys(encoders))('asks for compression and decodes a %s body, keeping the header', async (coding) => {
     let asked: string | undefined
-    server = await startServer((req, res) => {
+    const server = f.serve(await startServer((req, res) => {
       asked = req.headers['accept-encoding']
       res.writeHead(200, { 'content-encoding': coding })
       res.end(encoders[coding]!(Buffer.from(text)))
-    })
-    transport = new Transport()
+    }))
+    const transport = f.use(new Transport())
     const response = await transport.roundTrip(new Request(server.origin))
     expect(asked).toBe('gzip, deflate, br')
     expect(response.headers.get('content-encoding')).toBe(coding)
@@ -168,23 +156,23 @@ describe('Transport: compression', () => {
   })
 
   it('decodes raw deflate as browsers do', async () => {
-    server = await startServer((req, res) => {
+    const server = f.serve(await startServer((req, res) => {
       res.writeHead(200, { 'content-encoding': 'deflate' })
       res.end(deflateRawSync(Buffer.from(text)))
-    })
-    transport = new Transport()
+    }))
+    const transport = f.use(new Transport())
     expect(await (await transport.roundTrip(new Request(server.origin))).text()).toBe(text)
   })
 
   it('neither asks nor decodes with disableCompression', async () => {
     let asked: string | undefined
     const packed = gzipSync(Buffer.from(text))
-    server = await startServer((req, res) => {
+    const server = f.serve(await startServer((req, res) => {
       asked = req.headers['accept-encoding']
       res.writeHead(200, { 'content-encoding': 'gzip' })
       res.end(packed)
-    })
-    transport = new Transport({ disableCompression: true })
+    }))
+    const transport = f.use(new Transport({ disableCompression: true }))
     const response = await transport.roundTrip(new Request(server.origin))
     expect(asked).toBeUndefined()
     expect(Buffer.from(await response.arrayBuffer()).equals(packed)).toBe(true)
@@ -194,11 +182,11 @@ describe('Transport: compression', () => {
 describe('Transport: request headers', () => {
   it('sends accept and user-agent as Node’s fetch does when the request has none, and keeps the request’s own', async () => {
     const seen: Array<Record<string, string | string[] | undefined>> = []
-    server = await startServer((req, res) => {
+    const server = f.serve(await startServer((req, res) => {
       seen.push(req.headers)
       res.end()
-    })
-    transport = new Transport()
+    }))
+    const transport = f.use(new Transport())
     await (await transport.roundTrip(new Request(server.origin))).text()
     await (await transport.roundTrip(new Request(server.origin, { headers: { accept: 'text/html', 'user-agent': 'me/1.0', connection: 'keep-alive', 'keep-alive': 'timeout=9' } }))).text()
     expect(seen[0]).toMatchObject({ accept: '*/*', 'user-agent': 'node', 'accept-encoding': 'gzip, deflate, br' })
@@ -223,8 +211,8 @@ describe('Transport: request bodies', () => {
     ['an ArrayBuffer', () => new TextEncoder().encode('array buffer').buffer as ArrayBuffer, 'array buffer'],
     ['a typed array', () => new TextEncoder().encode('typed array'), 'typed array'],
   ])('sends %s with a content-length', async (_name, make, expected) => {
-    server = await echo()
-    transport = new Transport()
+    const server = f.serve(await echo())
+    const transport = f.use(new Transport())
     const response = await transport.roundTrip(new Request(server.origin, { method: 'POST', body: make() }))
     const seen = (await response.json()) as { body: string; length: string | null }
     expect(seen.body).toBe(expected)
@@ -232,8 +220,8 @@ describe('Transport: request bodies', () => {
   })
 
   it('sends FormData as multipart', async () => {
-    server = await echo()
-    transport = new Transport()
+    const server = f.serve(await echo())
+    const transport = f.use(new Transport())
     const form = new FormData()
     form.append('field', 'value')
     form.append('file', new Blob(['file content'], { type: 'text/plain' }), 'a.txt')
@@ -245,8 +233,8 @@ describe('Transport: request bodies', () => {
   })
 
   it('streams a ReadableStream body that arrives over time, chunked', async () => {
-    server = await echo()
-    transport = new Transport()
+    const server = f.serve(await echo())
+    const transport = f.use(new Transport())
     const source = Readable.from(
       (async function* () {
         for (let i = 0; i < 3; i++) {
@@ -262,8 +250,8 @@ describe('Transport: request bodies', () => {
   })
 
   it('fails the request, with the stream’s error as cause, when the request body stream errors', async () => {
-    server = await echo()
-    transport = new Transport()
+    const server = f.serve(await echo())
+    const transport = f.use(new Transport())
     const failure = new Error('upload source broke')
     let sent = false
     const body = new ReadableStream<Uint8Array>({
@@ -287,8 +275,8 @@ describe('Transport: request bodies', () => {
   })
 
   it('sends a request with expect: 100-continue', async () => {
-    server = await echo()
-    transport = new Transport()
+    const server = f.serve(await echo())
+    const transport = f.use(new Transport())
     const response = await transport.roundTrip(
       new Request(server.origin, { method: 'POST', body: 'after continue', headers: { expect: '100-continue' } }),
     )

@@ -1,5 +1,8 @@
+import { randomUUID } from 'node:crypto'
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import { createServer as createNetServer, type Server as NetServer, type Socket } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 
 /** A loopback HTTP server for tests, counting the connections it accepts. */
 export interface TestServer {
@@ -69,6 +72,45 @@ export async function startRawServer(onSocket: (socket: Socket) => void): Promis
   const state = track(server)
   const port = await listen(server)
   return Object.assign(state, { origin: `http://127.0.0.1:${port}`, port }) as TestServer
+}
+
+/** A TestServer that answers each request with its path, holding the answer to `/hold` until `release()`. */
+export interface HoldingServer extends TestServer {
+  /** Resolves when the request for `/hold` has arrived. */
+  holding: Promise<void>
+  /** Lets the answer to `/hold` go. */
+  release(): void
+}
+
+/** startHoldingServer starts a server that echoes the request path and holds `/hold` until released. */
+export async function startHoldingServer(): Promise<HoldingServer> {
+  let release: () => void = () => {}
+  let arrived: () => void = () => {}
+  const held = new Promise<void>((resolve) => (release = resolve))
+  const holding = new Promise<void>((resolve) => (arrived = resolve))
+  const server = await startServer(async (req, res) => {
+    if (req.url === '/hold') {
+      arrived()
+      await held
+    }
+    res.end(req.url)
+  })
+  return Object.assign(server, { holding, release })
+}
+
+/** A node:http server on a unix socket, counting the connections it accepts. */
+export type UnixServer = Omit<TestServer, 'origin' | 'port'> & {
+  /** The socket path, in the temp folder. */
+  path: string
+}
+
+/** startUnixServer starts a node:http server on a fresh socket path in the temp folder. */
+export async function startUnixServer(handler: (req: IncomingMessage, res: ServerResponse) => void): Promise<UnixServer> {
+  const path = join(tmpdir(), `roundtrip-${randomUUID()}.sock`)
+  const server = createServer(handler)
+  const state = track(server)
+  await new Promise<void>((resolve) => server.listen(path, resolve))
+  return Object.assign(state, { path })
 }
 
 /** readBody reads a request body to a string. */

@@ -27,6 +27,11 @@ export function busyCounts(transport: Transport): { active: number; waiting: num
   return { active, waiting, dialing }
 }
 
+/** get sends a GET for `url` through `t` and returns the response body as text. */
+export async function get(t: Transport, url: string): Promise<string> {
+  return (await t.roundTrip(new Request(url))).text()
+}
+
 /** deferred returns a promise with its resolve function. */
 export function deferred<T = void>(): { promise: Promise<T>; resolve: (value: T) => void } {
   let resolve!: (value: T) => void
