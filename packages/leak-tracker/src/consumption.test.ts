@@ -9,6 +9,8 @@ const JSON_BODY = '{"hello":"world","n":[1,2,3]}'
 const FORM_BODY = 'a=1&b=two'
 
 let server: TestServer
+let openGate: () => void = () => {}
+let gate: Promise<void> = Promise.resolve()
 beforeAll(async () => {
   server = await startServer((req, res) => {
     if (req.url === '/form') {
@@ -19,6 +21,12 @@ beforeAll(async () => {
     // Two chunks, so stream consumers see more than one read.
     res.setHeader('content-type', 'application/json')
     res.write(JSON_BODY.slice(0, 10))
+    if (req.url === '/gated') {
+      // The rest only once the test opens the gate: Node 24's server may
+      // otherwise send both writes in one chunk.
+      void gate.then(() => res.end(JSON_BODY.slice(10)))
+      return
+    }
     res.end(JSON_BODY.slice(10))
   })
 })
@@ -166,10 +174,12 @@ describe.each(bases)('over %s', (_name, makeBase) => {
 
   it('keeps a clone open while one branch is unread, and settles it when that branch is read', async () => {
     setUp()
-    const response = await get()
+    gate = new Promise((resolve) => (openGate = resolve))
+    const response = await get('/gated')
     const copy = response.clone()
     await copy.body!.getReader().read()
     expect(tracker.outstanding()).toHaveLength(1)
+    openGate()
     // Reading the other branch to the end pulls the source to its end.
     expect(await response.text()).toBe(JSON_BODY)
     expect(tracker.outstanding()).toEqual([])
