@@ -1,5 +1,5 @@
 import { Writable } from 'node:stream'
-import { describe, expect, it } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
 import { abortBody, createBody, observeBody, type BodyOutcome } from './body.js'
 import { isRoundTripError } from './errors.js'
 import { RoundTripResponse, createResponse } from './response.js'
@@ -199,6 +199,26 @@ describe.each(Object.entries(kinds))('observeBody on a %s body', (_kind, make) =
     await collectUntil(() => cancelled.length > 0)
     expect(cancelled).toHaveLength(1)
     expect(isRoundTripError(cancelled[0], 'RT_BODY_COLLECTED')).toBe(true)
+  })
+
+  it('releases an open producer on GC while the test fakes timers', async () => {
+    const cancelled: unknown[] = []
+    const tick = setImmediate
+    vi.useFakeTimers()
+    try {
+      ;(() => {
+        const { body, sink } = createBody({ cancel: (reason) => cancelled.push(reason) })
+        createResponse(body, {})
+        sink.push(enc.encode('more to come'))
+      })()
+      for (let i = 0; i < 50 && cancelled.length === 0; i++) {
+        ;(globalThis as { gc?: () => void }).gc!()
+        await new Promise((resolve) => tick(resolve))
+      }
+    } finally {
+      vi.useRealTimers()
+    }
+    expect(cancelled).toHaveLength(1)
   })
 
   it('reports collected for a body that had fully arrived before it was observed', async () => {
