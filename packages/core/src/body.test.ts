@@ -237,6 +237,28 @@ describe.each(Object.entries(kinds))('observeBody on a %s body', (_kind, make) =
     expect(outcomes).toEqual(['collected'])
   })
 
+  it('does not settle a body while its original is alive, after an observed clone is collected', async () => {
+    // Fully arrived and unobserved at the check phase, so not registered
+    // then; a clone made later and observed alone must not be taken for the
+    // last holder of the body.
+    const { body, sink } = createBody({})
+    const response = createResponse(body, {})
+    sink.push(enc.encode('still '))
+    sink.push(enc.encode('here'))
+    sink.end()
+    await new Promise((resolve) => setImmediate(resolve))
+    const outcomes: BodyOutcome[] = []
+    ;(() => {
+      observeBody(response.clone(), (o) => outcomes.push(o))
+    })()
+    for (let i = 0; i < 10; i++) {
+      ;(globalThis as { gc?: () => void }).gc!()
+      await new Promise((resolve) => setImmediate(resolve))
+    }
+    expect(outcomes).toEqual([])
+    expect(await response.text()).toBe('still here')
+  })
+
   it('keeps the bytes of a body that fully arrived, read after a GC', async () => {
     const { body, sink } = createBody({})
     const response = createResponse(body, {})

@@ -237,12 +237,25 @@ class BodySource implements BodySink, TrackedSource {
     if (this.#outcome === undefined) defer(this, owner)
   }
 
+  /**
+   * A clone shares the body: from the first clone on, every owner is
+   * registered at once, so that `collected` waits for all of them (an
+   * observer may watch any one of them).
+   */
+  retainClone(original: object, copy: object): void {
+    if (this.#outcome !== undefined) return
+    if (this.#refs === 0) this.#register(original)
+    this.#register(copy)
+  }
+
+  #register(owner: object): void {
+    this.#refs++
+    collector.register(owner, this, this)
+  }
+
   /** A deferred owner, once the event loop reached its check phase. */
   adopt(owner: object): void {
-    if (this.#outcome === undefined && (this.#active() || this.#observers.length > 0)) {
-      this.#refs++
-      collector.register(owner, this, this)
-    }
+    if (this.#outcome === undefined && (this.#active() || this.#observers.length > 0)) this.#register(owner)
   }
 
   pull(controller: ReadableStreamDefaultController<Uint8Array>): Promise<void> | undefined {

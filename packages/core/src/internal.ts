@@ -12,6 +12,8 @@ export interface TrackedSource {
   openStream(owner: object, disturbed: () => void): ReadableStream<Uint8Array>
   /** Counts one more response sharing this source (a clone), for garbage collection. */
   retain(owner: object): void
+  /** Counts a clone of `original` sharing this source: both are then watched for garbage collection. */
+  retainClone(original: object, copy: object): void
 }
 
 /** Streams opened on a tracked source, to their source. */

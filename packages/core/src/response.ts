@@ -197,7 +197,7 @@ const methods = {
     ) as RoundTripResponse
     copy[kInfo] = this[kInfo]
     copy[kTracked] = { source: tracked.source, stream: b, used: false }
-    tracked.source.retain(copy)
+    tracked.source.retainClone(this, copy)
     return copy
   },
 }
