@@ -259,6 +259,23 @@ describe.each(Object.entries(kinds))('observeBody on a %s body', (_kind, make) =
     expect(await response.text()).toBe('still here')
   })
 
+  it('watches the owning response, not a plain Response observed over its stream', async () => {
+    const { body, sink } = createBody({})
+    const response = createResponse(body, {})
+    sink.push(enc.encode('still '))
+    sink.push(enc.encode('here'))
+    sink.end()
+    await new Promise((resolve) => setImmediate(resolve))
+    const outcomes: BodyOutcome[] = []
+    ;(() => {
+      const wrapper = new Response(response.body, response)
+      observeBody(wrapper, (o) => outcomes.push(o))
+    })()
+    await collectUntil(() => outcomes.length > 0)
+    expect(outcomes).toEqual([])
+    expect(await response.text()).toBe('still here')
+  })
+
   it('keeps the bytes of a body that fully arrived, read after a GC', async () => {
     const { body, sink } = createBody({})
     const response = createResponse(body, {})

@@ -229,7 +229,7 @@ class BodySource implements BodySink, TrackedSource {
       } as never,
       { highWaterMark: 0 },
     )
-    sourceByStream.set(stream, this)
+    sourceByStream.set(stream, { source: this, owner })
     return stream
   }
 
@@ -320,6 +320,9 @@ class BodySource implements BodySink, TrackedSource {
       'response was garbage-collected before its body was read to the end or cancelled',
     )
     this.#take()
+    // Should anything still read the body, it fails rather than ends short.
+    this.#failed = true
+    this.#failure = reason
     this.#settle('collected', reason)
     if (wasActive) this.#producer.cancel?.(reason)
   }
@@ -423,7 +426,9 @@ export function observeBody(response: Response, observer: BodyObserver): Respons
   }
   const opened = sourceByStream.get(stream)
   if (opened !== undefined) {
-    opened.observe(observer, response)
+    // `response` may be a plain Response over the stream: the one to watch
+    // for garbage collection is the response that owns the body.
+    opened.source.observe(observer, opened.owner)
     return response
   }
   if (stream.locked || response.bodyUsed) {

@@ -16,5 +16,5 @@ export interface TrackedSource {
   retainClone(original: object, copy: object): void
 }
 
-/** Streams opened on a tracked source, to their source. */
-export const sourceByStream = new WeakMap<ReadableStream, TrackedSource>()
+/** Streams opened on a tracked source, to their source and the response that opened them. */
+export const sourceByStream = new WeakMap<ReadableStream, { source: TrackedSource; owner: object }>()
