@@ -6,6 +6,16 @@ import { RoundTripResponse, createResponse } from './response.js'
 
 const enc = new TextEncoder()
 
+/** A response whose body arrived whole and unobserved, after the check phase that would have registered it. */
+async function arrivedWhole(...parts: string[]): Promise<Response> {
+  const { body, sink } = createBody({})
+  const response = createResponse(body, {})
+  for (const part of parts) sink.push(enc.encode(part))
+  sink.end()
+  await new Promise((resolve) => setImmediate(resolve))
+  return response
+}
+
 /** Runs the garbage collector (tests run with --expose-gc) until `done()` or 50 tries. */
 async function collectUntil(done: () => boolean): Promise<void> {
   const gc = (globalThis as { gc?: () => void }).gc
@@ -226,12 +236,7 @@ describe.each(Object.entries(kinds))('observeBody on a %s body', (_kind, make) =
     // registered then; observing it later must still see it collected.
     const outcomes: BodyOutcome[] = []
     await (async () => {
-      const { body, sink } = createBody({})
-      const response = createResponse(body, {})
-      sink.push(enc.encode('whole'))
-      sink.end()
-      await new Promise((resolve) => setImmediate(resolve))
-      observeBody(response, (o) => outcomes.push(o))
+      observeBody(await arrivedWhole('whole'), (o) => outcomes.push(o))
     })()
     await collectUntil(() => outcomes.length > 0)
     expect(outcomes).toEqual(['collected'])
@@ -241,31 +246,18 @@ describe.each(Object.entries(kinds))('observeBody on a %s body', (_kind, make) =
     // Fully arrived and unobserved at the check phase, so not registered
     // then; a clone made later and observed alone must not be taken for the
     // last holder of the body.
-    const { body, sink } = createBody({})
-    const response = createResponse(body, {})
-    sink.push(enc.encode('still '))
-    sink.push(enc.encode('here'))
-    sink.end()
-    await new Promise((resolve) => setImmediate(resolve))
+    const response = await arrivedWhole('still ', 'here')
     const outcomes: BodyOutcome[] = []
     ;(() => {
       observeBody(response.clone(), (o) => outcomes.push(o))
     })()
-    for (let i = 0; i < 10; i++) {
-      ;(globalThis as { gc?: () => void }).gc!()
-      await new Promise((resolve) => setImmediate(resolve))
-    }
+    await collectUntil(() => outcomes.length > 0)
     expect(outcomes).toEqual([])
     expect(await response.text()).toBe('still here')
   })
 
   it('watches the owning response, not a plain Response observed over its stream', async () => {
-    const { body, sink } = createBody({})
-    const response = createResponse(body, {})
-    sink.push(enc.encode('still '))
-    sink.push(enc.encode('here'))
-    sink.end()
-    await new Promise((resolve) => setImmediate(resolve))
+    const response = await arrivedWhole('still ', 'here')
     const outcomes: BodyOutcome[] = []
     ;(() => {
       const wrapper = new Response(response.body, response)
