@@ -1,6 +1,6 @@
 import { Writable } from 'node:stream'
 import { describe, expect, it, vi } from 'vitest'
-import { abortBody, createBody, observeBody, type BodyOutcome } from './body.js'
+import { abortBody, createBody, observeBody, type BodyOutcome, type BodySink } from './body.js'
 import { isRoundTripError } from './errors.js'
 import { RoundTripResponse, createResponse } from './response.js'
 
@@ -229,6 +229,21 @@ describe.each(Object.entries(kinds))('observeBody on a %s body', (_kind, make) =
       vi.useRealTimers()
     }
     expect(cancelled).toHaveLength(1)
+  })
+
+  it('releases an open producer when a response and its clone are dropped while the tee waits for data', async () => {
+    // clone() tees, and the tee's read waits on the stalled producer: that
+    // wait must not keep the responses reachable from the producer.
+    const cancelled: unknown[] = []
+    let sink: BodySink | undefined
+    ;(() => {
+      const made = createBody({ cancel: (reason) => cancelled.push(reason) })
+      sink = made.sink
+      createResponse(made.body, {}).clone()
+    })()
+    await collectUntil(() => cancelled.length > 0)
+    expect(cancelled).toHaveLength(1)
+    expect(sink!.outcome).toBe('collected')
   })
 
   it('reports collected for a body that had fully arrived before it was observed', async () => {

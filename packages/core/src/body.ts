@@ -105,6 +105,12 @@ function report(error: unknown): void {
   })
 }
 
+/** A read waiting for the producer's next chunk. */
+interface PendingRead {
+  controller: ReadableStreamDefaultController<Uint8Array>
+  resolve: () => void
+}
+
 class BodySource implements BodySink, TrackedSource {
   #producer: BodyProducer
   #hwm: number
@@ -114,7 +120,10 @@ class BodySource implements BodySink, TrackedSource {
   #ended = false
   #failed = false
   #failure: unknown
-  #pending: { controller: ReadableStreamDefaultController<Uint8Array>; resolve: () => void } | undefined
+  // Weak: a read waiting on a stalled producer must not keep its stream,
+  // and through it the response, reachable from the producer (the socket).
+  // The stream's side holds the record strongly while the stream lives.
+  #pending: WeakRef<PendingRead> | undefined
   #all: { resolve: (chunks: Uint8Array[]) => void; reject: (error: unknown) => void } | undefined
   #outcome: BodyOutcome | undefined
   #observers: BodyObserver[] = []
@@ -135,9 +144,8 @@ class BodySource implements BodySink, TrackedSource {
 
   push(chunk: Uint8Array): boolean {
     if (!this.#active()) return false
-    const pending = this.#pending
+    const pending = this.#takePending()
     if (pending !== undefined) {
-      this.#pending = undefined
       pending.controller.enqueue(chunk)
       pending.resolve()
       return true
@@ -159,9 +167,8 @@ class BodySource implements BodySink, TrackedSource {
   end(): void {
     if (!this.#active()) return
     this.#ended = true
-    const pending = this.#pending
+    const pending = this.#takePending()
     if (pending !== undefined) {
-      this.#pending = undefined
       pending.controller.close()
       pending.resolve()
       this.#settle('end')
@@ -179,9 +186,8 @@ class BodySource implements BodySink, TrackedSource {
     if (!this.#active()) return
     this.#failed = true
     this.#failure = error
-    const pending = this.#pending
+    const pending = this.#takePending()
     if (pending !== undefined) {
-      this.#pending = undefined
       pending.controller.error(error)
       pending.resolve()
     }
@@ -213,22 +219,21 @@ class BodySource implements BodySink, TrackedSource {
   }
 
   openStream(owner: object, disturbed: () => void): ReadableStream<Uint8Array> {
-    const stream = new ReadableStream<Uint8Array>(
-      {
-        // Keeps the response alive while its stream is reachable, so that
-        // garbage collection of the response means nobody can read the body.
-        owner,
-        pull: (controller: ReadableStreamDefaultController<Uint8Array>) => {
-          disturbed()
-          return this.pull(controller)
-        },
-        cancel: (reason: unknown) => {
-          disturbed()
-          this.cancel(reason)
-        },
-      } as never,
-      { highWaterMark: 0 },
-    )
+    const underlying = {
+      // Keeps the response alive while its stream is reachable, so that
+      // garbage collection of the response means nobody can read the body.
+      owner,
+      pending: undefined as PendingRead | undefined,
+      pull: (controller: ReadableStreamDefaultController<Uint8Array>) => {
+        disturbed()
+        return this.pull(controller, underlying)
+      },
+      cancel: (reason: unknown) => {
+        disturbed()
+        this.cancel(reason)
+      },
+    }
+    const stream = new ReadableStream<Uint8Array>(underlying as never, { highWaterMark: 0 })
     sourceByStream.set(stream, { source: this, owner })
     return stream
   }
@@ -258,7 +263,13 @@ class BodySource implements BodySink, TrackedSource {
     if (this.#outcome === undefined && (this.#active() || this.#observers.length > 0)) this.#register(owner)
   }
 
-  pull(controller: ReadableStreamDefaultController<Uint8Array>): Promise<void> | undefined {
+  #takePending(): PendingRead | undefined {
+    const pending = this.#pending?.deref()
+    this.#pending = undefined
+    return pending
+  }
+
+  pull(controller: ReadableStreamDefaultController<Uint8Array>, keeper: { pending: PendingRead | undefined }): Promise<void> | undefined {
     const chunk = this.#queue.shift()
     if (chunk !== undefined) {
       this.#bytes -= chunk.byteLength
@@ -279,7 +290,9 @@ class BodySource implements BodySink, TrackedSource {
       return undefined
     }
     return new Promise<void>((resolve) => {
-      this.#pending = { controller, resolve }
+      const record = { controller, resolve }
+      keeper.pending = record
+      this.#pending = new WeakRef(record)
       this.#paused = false
       this.#producer.pull?.()
     })
@@ -299,8 +312,7 @@ class BodySource implements BodySink, TrackedSource {
     this.#take()
     this.#failed = true
     this.#failure = reason
-    const pending = this.#pending
-    this.#pending = undefined
+    const pending = this.#takePending()
     if (pending !== undefined) {
       pending.controller.error(reason)
       pending.resolve()
