@@ -246,6 +246,23 @@ describe.each(Object.entries(kinds))('observeBody on a %s body', (_kind, make) =
     expect(sink!.outcome).toBe('collected')
   })
 
+  it('finishes text() on a response nobody holds any more, across a GC (fetch(url).then((r) => r.text()))', async () => {
+    const cancelled: unknown[] = []
+    let sink: BodySink | undefined
+    const text = (() => {
+      const made = createBody({ cancel: (reason) => cancelled.push(reason) })
+      sink = made.sink
+      return createResponse(made.body, {}).text()
+    })()
+    sink!.push(enc.encode('first '))
+    await collectUntil(() => cancelled.length > 0)
+    expect(cancelled).toEqual([])
+    sink!.push(enc.encode('second'))
+    sink!.end()
+    expect(await text).toBe('first second')
+    expect(sink!.outcome).toBe('end')
+  })
+
   it('reports collected for a body that had fully arrived before it was observed', async () => {
     // The producer ended in the task that made the response, so nothing was
     // registered then; observing it later must still see it collected.

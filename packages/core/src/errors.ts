@@ -49,6 +49,10 @@ export function isRoundTripError(value: unknown, code?: string): value is RoundT
   return code === undefined || (value as RoundTripError).code === code
 }
 
+/** Error code: the response was garbage-collected while its body was still open (see `BodyOutcome`). */
+export const ERR_BODY_COLLECTED = 'RT_BODY_COLLECTED'
+/** Error code: `observeBody` was given a response whose body is already locked or used. */
+export const ERR_BODY_USED = 'RT_BODY_USED'
 /** Error code: a status that a WHATWG `Response` cannot represent (outside 200–599). */
 export const ERR_INVALID_STATUS = 'RT_INVALID_STATUS'
 /** Error code: a response whose parts contradict each other (a body on a null-body status). */

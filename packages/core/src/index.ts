@@ -5,7 +5,7 @@ export { compose } from './compose.js'
 export type { ResponseInfo, ResponseBodyInit, ResponseType, TrackedBody } from './response.js'
 export { RoundTripResponse, createResponse, isNullBodyStatus, withResponseInfo } from './response.js'
 export type { BodyOutcome, BodyObserver, BodyProducer, BodySink, BodyOptions } from './body.js'
-export { createBody, observeBody, abortBody, DEFAULT_BODY_HIGH_WATER_MARK, ERR_BODY_COLLECTED, ERR_BODY_USED } from './body.js'
+export { createBody, observeBody, abortBody, DEFAULT_BODY_HIGH_WATER_MARK } from './body.js'
 export type { RequestContext } from './context.js'
 export { getContext, withContext, deriveRequest } from './context.js'
 export type { RoundTripErrorOptions } from './errors.js'
@@ -13,6 +13,8 @@ export {
   RoundTripError,
   isRoundTripError,
   internalError,
+  ERR_BODY_COLLECTED,
+  ERR_BODY_USED,
   ERR_INVALID_STATUS,
   ERR_INVALID_RESPONSE,
   ERR_INVALID_MIDDLEWARE,

@@ -10,7 +10,7 @@ export interface TrackedSource {
   readAll(): Promise<Uint8Array[]>
   /** A new pull-based stream over the source; `owner` is kept alive by it; `disturbed` is called on its first read or cancel. */
   openStream(owner: object, disturbed: () => void): ReadableStream<Uint8Array>
-  /** Counts one more response sharing this source (a clone), for garbage collection. */
+  /** The response made over this source, watched for garbage collection where needed. */
   retain(owner: object): void
   /** Counts a clone of `original` sharing this source: both are then watched for garbage collection. */
   retainClone(original: object, copy: object): void

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { useFixture } from '../test/fixture.js'
 import { startHoldingServer, startServer } from '../test/server.js'
-import { busyCounts } from '../test/util.js'
+import { busyCounts, deferred } from '../test/util.js'
 import { Transport } from './transport.js'
 
 const f = useFixture()
@@ -35,13 +35,12 @@ describe('Transport: aborts', () => {
   })
 
   it('closes the connection when the signal aborts while waiting for the response head', async () => {
-    let arrived: () => void = () => {}
-    const inHandler = new Promise<void>((resolve) => (arrived = resolve))
-    const server = f.serve(await startServer(() => arrived())) // never answers
+    const inHandler = deferred()
+    const server = f.serve(await startServer(() => inHandler.resolve())) // never answers
     const transport = f.use(new Transport())
     const controller = new AbortController()
     const pending = transport.roundTrip(new Request(server.origin, { signal: controller.signal }))
-    await inHandler
+    await inHandler.promise
     const reason = new Error('took too long')
     controller.abort(reason)
     await expect(pending).rejects.toBe(reason)

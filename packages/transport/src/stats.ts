@@ -1,3 +1,5 @@
+import type { HostPool } from './pool.js'
+
 /** HolderInfo names a request that holds a busy connection. */
 export interface HolderInfo {
   /** Request method. */
@@ -37,7 +39,7 @@ export interface TransportStats {
 }
 
 /** emptyHostStats returns a zeroed HostStats. */
-export function emptyHostStats(): HostStats {
+function emptyHostStats(): HostStats {
   return { active: 0, idle: 0, waiting: 0, dialing: 0, dials: 0, requests: 0, reusedRequests: 0, holders: [] }
 }
 
@@ -45,4 +47,44 @@ export function emptyHostStats(): HostStats {
 export function describeHolders(holders: HolderInfo[]): string {
   if (holders.length === 0) return 'none'
   return holders.map((h) => `${h.method} ${h.url} (held ${Math.round(h.ageMs)} ms)`).join(', ')
+}
+
+/** hostStats is the snapshot of one pool at `now` (a `performance.now()` time). */
+export function hostStats(pool: HostPool, now: number): HostStats {
+  const holders: HolderInfo[] = []
+  for (const conn of pool.busy) {
+    if (conn.holder !== undefined) holders.push({ method: conn.holder.method, url: conn.holder.url, ageMs: now - conn.holder.since })
+  }
+  holders.sort((a, b) => b.ageMs - a.ageMs)
+  return {
+    active: pool.busy.size,
+    idle: pool.idle.length,
+    waiting: pool.waiting,
+    dialing: pool.dialing,
+    dials: pool.dials,
+    requests: pool.requests,
+    reusedRequests: pool.reusedRequests,
+    holders,
+  }
+}
+
+/** poolStats is every pool's snapshot, by pool key, and their sum. */
+export function poolStats(pools: Map<string, HostPool>): TransportStats {
+  const now = performance.now()
+  const total = emptyHostStats()
+  const hosts: Record<string, HostStats> = {}
+  for (const [key, pool] of pools) {
+    const s = hostStats(pool, now)
+    hosts[key] = s
+    total.active += s.active
+    total.idle += s.idle
+    total.waiting += s.waiting
+    total.dialing += s.dialing
+    total.dials += s.dials
+    total.requests += s.requests
+    total.reusedRequests += s.reusedRequests
+    total.holders.push(...s.holders)
+  }
+  total.holders.sort((a, b) => b.ageMs - a.ageMs)
+  return { total, hosts }
 }

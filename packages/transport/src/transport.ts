@@ -9,7 +9,7 @@ import { resolveOptions, type ResolvedOptions, type TransportOptions } from './o
 import { HostPool } from './pool.js'
 import { ConnWaiter } from './waiter.js'
 import { prepareBody, type OutgoingBody } from './request-body.js'
-import { describeHolders, emptyHostStats, type HostStats, type TransportStats } from './stats.js'
+import { describeHolders, hostStats, poolStats, type TransportStats } from './stats.js'
 import { callHook, channels, type ClientTrace } from './trace.js'
 
 const NO_BODY: OutgoingBody = { body: null, replayable: true }
@@ -312,7 +312,7 @@ export class Transport implements RoundTripper, Closable, ConnOwner {
   #connDead(conn: PersistConn, reason: string): void {
     const pool = this.#pools.get(conn.target.key)!
     pool.busy.delete(conn)
-    if (pool.removeIdle(conn)) this.#idleLru.delete(conn)
+    pool.removeIdle(conn)
     this.#idleLru.delete(conn)
     pool.conns--
     if (channels.closed.hasSubscribers) channels.closed.publish({ key: pool.target.key, reason })
@@ -321,7 +321,7 @@ export class Transport implements RoundTripper, Closable, ConnOwner {
   }
 
   #exhausted(pool: HostPool, what: string): TransportError {
-    const stats = this.#hostStats(pool, performance.now())
+    const stats = hostStats(pool, performance.now())
     const max = this.#options.maxConnsPerHost
     if (channels.waitFailed.hasSubscribers) channels.waitFailed.publish({ key: pool.target.key, reason: 'maxWaitTime' })
     return new TransportError(
@@ -391,42 +391,8 @@ export class Transport implements RoundTripper, Closable, ConnOwner {
     }
   }
 
-  #hostStats(pool: HostPool, now: number): HostStats {
-    const holders = []
-    for (const conn of pool.busy) {
-      if (conn.holder !== undefined) holders.push({ method: conn.holder.method, url: conn.holder.url, ageMs: now - conn.holder.since })
-    }
-    holders.sort((a, b) => b.ageMs - a.ageMs)
-    return {
-      active: pool.busy.size,
-      idle: pool.idle.length,
-      waiting: pool.waiting,
-      dialing: pool.dialing,
-      dials: pool.dials,
-      requests: pool.requests,
-      reusedRequests: pool.reusedRequests,
-      holders,
-    }
-  }
-
   /** stats returns a snapshot of every pool and their sum; see {@link TransportStats}. */
   stats(): TransportStats {
-    const now = performance.now()
-    const total = emptyHostStats()
-    const hosts: Record<string, HostStats> = {}
-    for (const [key, pool] of this.#pools) {
-      const s = this.#hostStats(pool, now)
-      hosts[key] = s
-      total.active += s.active
-      total.idle += s.idle
-      total.waiting += s.waiting
-      total.dialing += s.dialing
-      total.dials += s.dials
-      total.requests += s.requests
-      total.reusedRequests += s.reusedRequests
-      total.holders.push(...s.holders)
-    }
-    total.holders.sort((a, b) => b.ageMs - a.ageMs)
-    return { total, hosts }
+    return poolStats(this.#pools)
   }
 }

@@ -3,6 +3,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { createServer as createNetServer, type Server as NetServer, type Socket } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { deferred } from './util.js'
 
 /** A loopback HTTP server for tests, counting the connections it accepts. */
 export interface TestServer {
@@ -84,18 +85,16 @@ export interface HoldingServer extends TestServer {
 
 /** startHoldingServer starts a server that echoes the request path and holds `/hold` until released. */
 export async function startHoldingServer(): Promise<HoldingServer> {
-  let release: () => void = () => {}
-  let arrived: () => void = () => {}
-  const held = new Promise<void>((resolve) => (release = resolve))
-  const holding = new Promise<void>((resolve) => (arrived = resolve))
+  const held = deferred()
+  const arrived = deferred()
   const server = await startServer(async (req, res) => {
     if (req.url === '/hold') {
-      arrived()
-      await held
+      arrived.resolve()
+      await held.promise
     }
     res.end(req.url)
   })
-  return Object.assign(server, { holding, release })
+  return Object.assign(server, { holding: arrived.promise, release: () => held.resolve() })
 }
 
 /** A node:http server on a unix socket, counting the connections it accepts. */
