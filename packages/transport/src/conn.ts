@@ -14,6 +14,8 @@ export interface Holder {
 }
 
 let nextId = 1
+/** The interim status undici's parser is shown for a `100 Continue` it would refuse. */
+const INTERIM_ALIAS = 199
 
 /**
  * PersistConn is one pooled connection: a socket we dialed and the undici
@@ -37,6 +39,8 @@ export class PersistConn {
   /** The request using the conn while it is busy. */
   holder: Holder | undefined
   #closed = false
+  #parserPatched = false
+  #saw100 = false
   #idleTimer: NodeJS.Timeout | undefined
   #idleTimerMs = 0
   #onDead: (conn: PersistConn, reason: string) => void
@@ -75,6 +79,39 @@ export class PersistConn {
     socket.once('close', () => this.#dead('socket closed'))
     this.client.on('disconnect', noop)
     this.client.on('connectionError', noop)
+  }
+
+  /**
+   * acceptUnsolicited100 lets a `100 Continue` the client did not ask for
+   * through as an interim response. undici's parser destroys the socket on
+   * one ("bad response") because it never sends `Expect: 100-continue`; Go
+   * and browsers skip it like any other 1xx. The parser of this conn's
+   * socket (and only it) is told a 100 is a 199, which undici skips as
+   * interim; {@link takeInterimStatus} gives the real status back. Called
+   * when a request starts on the conn: the parser exists by then.
+   */
+  acceptUnsolicited100(): void {
+    if (this.#parserPatched) return
+    this.#parserPatched = true
+    const socket = this.socket as unknown as Record<symbol, unknown>
+    const key = Object.getOwnPropertySymbols(socket).find((symbol) => symbol.description === 'parser')
+    const parser = (key === undefined ? undefined : socket[key]) as { onHeadersComplete?: unknown } | null | undefined
+    const original = parser?.onHeadersComplete
+    if (parser == null || typeof original !== 'function') return
+    parser.onHeadersComplete = (statusCode: number, upgrade: boolean, keepAlive: boolean): number => {
+      if (statusCode === 100) {
+        this.#saw100 = true
+        statusCode = INTERIM_ALIAS
+      }
+      return original.call(parser, statusCode, upgrade, keepAlive) as number
+    }
+  }
+
+  /** The status of an interim response as the server sent it (see {@link acceptUnsolicited100}). */
+  takeInterimStatus(status: number): number {
+    if (status !== INTERIM_ALIAS || !this.#saw100) return status
+    this.#saw100 = false
+    return 100
   }
 
   /** Whether the socket is gone or the conn was closed. */

@@ -1,11 +1,26 @@
 import { Transform, type TransformCallback } from 'node:stream'
+import { ERR_DECODING, TransportError } from './errors.js'
 import { constants, createBrotliDecompress, createGunzip, createInflate, createInflateRaw } from 'node:zlib'
 
-// As Node's fetch: lenient flushing, so a body cut at a block boundary still decodes what arrived.
-const zlibOptions = { flush: constants.Z_SYNC_FLUSH, finishFlush: constants.Z_SYNC_FLUSH }
-const brotliOptions = {
-  flush: constants.BROTLI_OPERATION_FLUSH,
-  finishFlush: constants.BROTLI_OPERATION_FLUSH,
+// Output is flushed as input arrives (a reader sees what came so far), but the
+// stream must finish: a gzip, deflate or br stream that ends without its end
+// marker fails with Z_BUF_ERROR instead of passing as a short body. Node's
+// fetch and undici finish leniently (a silent truncation); Go returns
+// `unexpected EOF`, and so do we.
+const zlibOptions = { flush: constants.Z_SYNC_FLUSH }
+const brotliOptions = { flush: constants.BROTLI_OPERATION_FLUSH }
+
+/**
+ * decodingError turns a zlib or brotli failure into the coded error a body
+ * fails with: `RT_DECODING_ERROR`, which names the coding and the request.
+ */
+export function decodingError(error: unknown, contentEncoding: string, what: string): TransportError {
+  const code = (error as { code?: string } | null)?.code
+  const detail =
+    code === 'Z_BUF_ERROR'
+      ? 'the stream ended before its end marker (truncated body)'
+      : ((error as Error | null)?.message ?? String(error))
+  return new TransportError(ERR_DECODING, `cannot decode the ${contentEncoding} response body: ${detail} (${what})`, { cause: error })
 }
 
 /**

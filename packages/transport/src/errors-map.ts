@@ -5,6 +5,7 @@ import {
   ERR_HEADERS_TOO_LARGE,
   ERR_INVALID_REQUEST,
   ERR_PROTOCOL,
+  ERR_REQUEST_BODY,
   ERR_SOCKET_CLOSED,
   TransportError,
 } from './errors.js'
@@ -39,6 +40,17 @@ export function mapError(error: unknown, what: string, options: ResolvedOptions,
         { cause: error },
       )
     case 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH':
+      // undici reports llhttp's framing errors (duplicate or malformed
+      // Content-Length, Content-Length beside Transfer-Encoding) under this
+      // code once a Content-Length was seen. Before the head was delivered
+      // it can only be such an error; after it, the body was cut short.
+      if (!duringBody) {
+        return new TransportError(
+          ERR_PROTOCOL,
+          `invalid HTTP response: ambiguous body length (duplicate or malformed content-length, or content-length with transfer-encoding) (${what})`,
+          { cause: error },
+        )
+      }
       return new TransportError(ERR_SOCKET_CLOSED, `connection closed before the whole response body arrived (${what})`, { cause: error })
     case 'UND_ERR_INVALID_ARG':
     case 'UND_ERR_NOT_SUPPORTED':
@@ -50,4 +62,25 @@ export function mapError(error: unknown, what: string, options: ResolvedOptions,
   }
   const stage = duringBody ? 'while reading the response body' : 'before the response arrived'
   return new TransportError(ERR_SOCKET_CLOSED, `connection closed ${stage}: ${detail} (${what})`, { cause: error })
+}
+
+/**
+ * requestBodyError is the error a request rejects with when its body (a
+ * stream or async iterable the caller supplied) fails: `RT_REQUEST_BODY_ERROR`,
+ * naming the request, with the body's error as `cause`. It is not a socket
+ * failure and is never retried.
+ */
+export function requestBodyError(error: unknown, what: string): RoundTripError {
+  if (isRoundTripError(error)) return error
+  const detail = (error as Error | null)?.message ?? String(error)
+  return new TransportError(ERR_REQUEST_BODY, `the request body failed: ${detail} (${what})`, { cause: error })
+}
+
+/** tagBodyErrors passes a streamed request body through, turning its failures into {@link requestBodyError}s. */
+export async function* tagBodyErrors(body: AsyncIterable<Uint8Array>, what: string): AsyncGenerator<Uint8Array> {
+  try {
+    yield* body
+  } catch (error) {
+    throw requestBodyError(error, what)
+  }
 }

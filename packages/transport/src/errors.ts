@@ -24,6 +24,12 @@ export const ERR_POOL_EXHAUSTED = 'RT_POOL_EXHAUSTED'
 export const ERR_INVALID_REQUEST = 'RT_INVALID_REQUEST'
 /** Error code: an option passed to `new Transport()` is invalid. */
 export const ERR_INVALID_OPTION = 'RT_INVALID_OPTION'
+/** Error code: the response body could not be decoded (corrupt or truncated gzip, deflate or br stream). Never retried. */
+export const ERR_DECODING = 'RT_DECODING_ERROR'
+/** Error code: the request body (a stream or async iterable the caller supplied) failed while it was being sent. */
+export const ERR_REQUEST_BODY = 'RT_REQUEST_BODY_ERROR'
+/** Error code: the decoded response body grew past `maxResponseBodySize`. */
+export const ERR_RESPONSE_TOO_LARGE = 'RT_RESPONSE_TOO_LARGE'
 
 /**
  * TransportError is the error the Transport rejects with (or errors a body

@@ -2,8 +2,8 @@ import type { Transform } from 'node:stream'
 import { createBody, createResponse, isNullBodyStatus, type BodySink, type TrackedBody } from '@roundtrip/core'
 import type { Dispatcher } from 'undici'
 import type { PersistConn } from './conn.js'
-import { createDecoder } from './decode.js'
-import { ERR_BODY_TIMEOUT, ERR_HEADERS_TIMEOUT, TransportError } from './errors.js'
+import { createDecoder, decodingError } from './decode.js'
+import { ERR_BODY_TIMEOUT, ERR_DECODING, ERR_HEADERS_TIMEOUT, TransportError } from './errors.js'
 import { isSocketFailure, mapError } from './errors-map.js'
 import type { ResolvedOptions } from './options.js'
 import type { OutgoingBody } from './request-body.js'
@@ -58,6 +58,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
   #responded = false
   #sink: BodySink | undefined
   #decoder: Transform | undefined
+  #encodedBytes = 0
   #onSignal: (() => void) | undefined
   #timer: NodeJS.Timeout | undefined
   #done = false
@@ -91,6 +92,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
 
   onConnect(abort: (error?: Error) => void): void {
     this.#abort = abort as (error: Error) => void
+    this.#conn.acceptUnsolicited100()
     if (this.#request.signal.aborted) abort(this.#request.signal.reason)
     else this.#arm('head')
   }
@@ -128,6 +130,14 @@ export class Exchange implements Dispatcher.DispatchHandler {
   }
 
   onHeaders(statusCode: number, rawHeaders: Buffer[], resume: () => void, statusText: string): boolean {
+    if (statusCode < 200 && statusCode >= 100 && statusCode !== 101) {
+      // An interim response: skip it and wait for the final one (Go's Got1xxResponse).
+      if (this.#trace?.got1xxResponse !== undefined) {
+        const status = this.#conn.takeInterimStatus(statusCode)
+        callHook(this.#trace, 'got1xxResponse', { status, headers: headersOf(rawHeaders) })
+      }
+      return true
+    }
     // A status a Response cannot hold: createResponse throws its coded error,
     // undici aborts the request with it and the conn is closed.
     if (statusCode < 200 || statusCode > 599) createResponse(null, { status: statusCode, url: this.#what })
@@ -165,7 +175,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
       )
       responseBody = body.body
       this.#sink = body.sink
-      if (decoder !== undefined) this.#pipeDecoder(decoder, body.sink, resume)
+      if (decoder !== undefined) this.#pipeDecoder(decoder, contentEncoding!, body.sink, resume)
     }
     const response = createResponse(responseBody, { status: statusCode, statusText, url: responseUrl(this.#request.url), type: 'basic' })
     // Appended to the response's own Headers: building a Headers to pass in would be copied once more.
@@ -181,7 +191,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
     return true
   }
 
-  #pipeDecoder(decoder: Transform, sink: BodySink, resume: () => void): void {
+  #pipeDecoder(decoder: Transform, contentEncoding: string, sink: BodySink, resume: () => void): void {
     this.#decoder = decoder
     decoder.on('data', (chunk: Buffer) => {
       if (!sink.push(chunk)) decoder.pause()
@@ -189,7 +199,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
     decoder.on('drain', resume)
     decoder.on('end', () => sink.end())
     decoder.on('error', (error) => {
-      const failure = mapError(error, this.#what, this.#options, true)
+      const failure = decodingError(error, contentEncoding, this.#what)
       sink.error(failure)
       this.#abort?.(failure)
     })
@@ -198,7 +208,12 @@ export class Exchange implements Dispatcher.DispatchHandler {
   onData(chunk: Buffer): boolean {
     this.#timer?.refresh()
     const decoder = this.#decoder
-    const more = decoder !== undefined ? decoder.write(chunk) : (this.#sink?.push(chunk) ?? true)
+    let more: boolean
+    if (decoder === undefined) more = this.#sink?.push(chunk) ?? true
+    else {
+      this.#encodedBytes += chunk.length
+      more = decoder.write(chunk)
+    }
     // Paused for a slow reader: the gap is the reader's, not the server's.
     if (!more) this.#disarm()
     return more
@@ -207,8 +222,14 @@ export class Exchange implements Dispatcher.DispatchHandler {
   onComplete(): void {
     this.#finish()
     this.#owner.release(this.#conn, this.#trace)
-    if (this.#decoder !== undefined) this.#decoder.end()
-    else this.#sink?.end()
+    const decoder = this.#decoder
+    if (decoder === undefined) this.#sink?.end()
+    else if (this.#encodedBytes > 0) decoder.end()
+    else {
+      // An empty body labelled with a coding is an empty body (as Go's gzip reader at EOF).
+      decoder.destroy()
+      this.#sink!.end()
+    }
   }
 
   onError(error: Error): void {
@@ -240,6 +261,13 @@ export class Exchange implements Dispatcher.DispatchHandler {
 }
 
 function noop(): void {}
+
+/** headersOf builds a Headers from undici's raw name/value list. */
+function headersOf(raw: Buffer[]): Headers {
+  const headers = new Headers()
+  for (let i = 0; i < raw.length; i += 2) headers.append(raw[i]!.toString('latin1'), raw[i + 1]!.toString('latin1'))
+  return headers
+}
 
 /** Header and body limits below this many ms get a precise timer (undici's resolution is about 1 s). */
 const PRECISE_BELOW = 1_000

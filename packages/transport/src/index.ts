@@ -10,7 +10,7 @@ export {
   DEFAULT_MAX_RESPONSE_HEADER_BYTES,
 } from './options.js'
 export type { TransportStats, HostStats, HolderInfo } from './stats.js'
-export type { ClientTrace, GotConnInfo } from './trace.js'
+export type { ClientTrace, GotConnInfo, GotInformationalInfo } from './trace.js'
 export { channels } from './trace.js'
 export {
   TransportError,
@@ -26,4 +26,7 @@ export {
   ERR_POOL_EXHAUSTED,
   ERR_INVALID_REQUEST,
   ERR_INVALID_OPTION,
+  ERR_DECODING,
+  ERR_REQUEST_BODY,
+  ERR_RESPONSE_TOO_LARGE,
 } from './errors.js'

@@ -18,6 +18,14 @@ export interface GotConnInfo {
   remotePort: number | undefined
 }
 
+/** GotInformationalInfo describes an interim (1xx) response, as Go's `Got1xxResponse` hook receives it. */
+export interface GotInformationalInfo {
+  /** The status, 100 to 199 (never 101, which is a protocol switch). */
+  status: number
+  /** The interim response's headers (`Link` for `103 Early Hints`). */
+  headers: Headers
+}
+
 /**
  * ClientTrace is a set of optional hooks called at the stages of one
  * request, after Go's `httptrace.ClientTrace`. Attach it to a request with
@@ -44,6 +52,12 @@ export interface ClientTrace {
   wroteRequest?(info: { error?: Error }): void
   /** The first byte of the response head arrived. */
   gotFirstResponseByte?(): void
+  /**
+   * An interim response (`100 Continue`, `102 Processing`, `103 Early Hints`,
+   * …) arrived before the final one. The Transport skips it and waits for the
+   * final response, as Go's transport and Node's fetch do.
+   */
+  got1xxResponse?(info: GotInformationalInfo): void
 }
 
 declare module '@roundtrip/core' {

@@ -3,6 +3,7 @@ import { getContext, redactUrl, type Closable, type RoundTripper } from '@roundt
 import { PersistConn, type Holder } from './conn.js'
 import { dialConn, type Target } from './dial.js'
 import { ERR_INVALID_REQUEST, ERR_POOL_EXHAUSTED, ERR_TRANSPORT_CLOSED, TransportError } from './errors.js'
+import { requestBodyError, tagBodyErrors } from './errors-map.js'
 import { Exchange, StaleConnError, isReplayable, type ConnOwner } from './exchange.js'
 import { outgoingHeaders, type OutgoingHeaders } from './headers.js'
 import { resolveOptions, type ResolvedOptions, type TransportOptions } from './options.js'
@@ -112,7 +113,11 @@ export class Transport implements RoundTripper, Closable, ConnOwner {
         this.#send(call)
       })
     // Bodies that are available at once are collected first (content-length, replayable).
-    return request.body === null ? send(NO_BODY) : prepareBody(request).then(send)
+    if (request.body === null) return send(NO_BODY)
+    return prepareBody(request).then(
+      (body) => send(body.body === null || Buffer.isBuffer(body.body) ? body : { ...body, body: tagBodyErrors(body.body, what) }),
+      (error: unknown) => Promise.reject(requestBodyError(error, what)),
+    )
   }
 
   /** send gets a conn for the call and dispatches it there. */
