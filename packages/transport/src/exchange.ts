@@ -3,9 +3,9 @@ import { createBody, createResponse, isNullBodyStatus, type BodySink, type Track
 import type { Dispatcher } from 'undici'
 import type { PersistConn } from './conn.js'
 import { createDecoder, decodingError } from './decode.js'
-import { ERR_BODY_TIMEOUT, ERR_DECODING, ERR_HEADERS_TIMEOUT, TransportError } from './errors.js'
+import { ERR_BODY_TIMEOUT, ERR_HEADERS_TIMEOUT, ERR_RESPONSE_TOO_LARGE, TransportError } from './errors.js'
 import { isSocketFailure, mapError } from './errors-map.js'
-import type { ResolvedOptions } from './options.js'
+import { MAX_TIMER_DELAY, type ResolvedOptions } from './options.js'
 import type { OutgoingBody } from './request-body.js'
 import { callHook, type ClientTrace } from './trace.js'
 
@@ -59,6 +59,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
   #sink: BodySink | undefined
   #decoder: Transform | undefined
   #encodedBytes = 0
+  #bodyBytes = 0
   #onSignal: (() => void) | undefined
   #timer: NodeJS.Timeout | undefined
   #done = false
@@ -194,7 +195,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
   #pipeDecoder(decoder: Transform, contentEncoding: string, sink: BodySink, resume: () => void): void {
     this.#decoder = decoder
     decoder.on('data', (chunk: Buffer) => {
-      if (!sink.push(chunk)) decoder.pause()
+      if (!this.#push(sink, chunk)) decoder.pause()
     })
     decoder.on('drain', resume)
     decoder.on('end', () => sink.end())
@@ -209,7 +210,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
     this.#timer?.refresh()
     const decoder = this.#decoder
     let more: boolean
-    if (decoder === undefined) more = this.#sink?.push(chunk) ?? true
+    if (decoder === undefined) more = this.#sink === undefined || this.#push(this.#sink, chunk)
     else {
       this.#encodedBytes += chunk.length
       more = decoder.write(chunk)
@@ -217,6 +218,22 @@ export class Exchange implements Dispatcher.DispatchHandler {
     // Paused for a slow reader: the gap is the reader's, not the server's.
     if (!more) this.#disarm()
     return more
+  }
+
+  /** push hands a decoded chunk to the body, enforcing `maxResponseBodySize`. */
+  #push(sink: BodySink, chunk: Buffer): boolean {
+    const max = this.#options.maxResponseBodySize
+    if (max > 0 && (this.#bodyBytes += chunk.length) > max) {
+      const failure = new TransportError(
+        ERR_RESPONSE_TOO_LARGE,
+        `response body larger than maxResponseBodySize (${max} bytes, decoded) (${this.#what})`,
+      )
+      sink.error(failure)
+      this.#decoder?.destroy()
+      this.#abort?.(failure)
+      return false
+    }
+    return sink.push(chunk)
   }
 
   onComplete(): void {
@@ -284,5 +301,6 @@ function applyKeepAliveHint(conn: PersistConn, value: string): void {
   if (match === null) return
   const hint = Number(match[1]) * 1000 - 1000
   if (hint <= 0) conn.reusable = false
+  else if (hint >= MAX_TIMER_DELAY) return
   else if (conn.idleLimit === 0 || hint < conn.idleLimit) conn.idleLimit = hint
 }

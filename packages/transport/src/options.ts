@@ -30,7 +30,13 @@ export type TlsOptions = Pick<
   'ca' | 'cert' | 'key' | 'passphrase' | 'pfx' | 'rejectUnauthorized' | 'servername' | 'ciphers' | 'minVersion' | 'maxVersion' | 'checkServerIdentity'
 >
 
-/** TransportOptions configure a {@link Transport}. Durations are milliseconds. */
+/**
+ * TransportOptions configure a {@link Transport}. Durations are
+ * milliseconds; for each of them 0 means no limit, and so do `Infinity` and
+ * any value of 2³¹ ms (about 24.8 days) or more (Node's timers cannot hold
+ * longer delays). An unknown option name or a value of the wrong type throws
+ * `RT_INVALID_OPTION`, naming the closest known option.
+ */
 export interface TransportOptions {
   /** Idle connections kept across all hosts; the least recently used beyond it is closed. 0 means no limit. Default {@link DEFAULT_MAX_IDLE_CONNS}. */
   maxIdleConns?: number
@@ -85,7 +91,22 @@ export interface TransportOptions {
   dial?: DialFunction
   /** Bytes of response body buffered ahead of the reader before the socket is paused. Default 64 KiB. */
   bodyHighWaterMark?: number
+  /**
+   * Largest response body accepted, in decoded bytes (after gzip, deflate or
+   * br): past it the body fails with `RT_RESPONSE_TOO_LARGE` and the
+   * connection is closed. It bounds what a decompression bomb can cost a
+   * reader that buffers the whole body (`arrayBuffer()`, `text()`). 0 or
+   * undefined means no limit (the default, as Node's fetch and Go).
+   */
+  maxResponseBodySize?: number
 }
+
+/**
+ * The longest duration a timer can hold (2³¹−1 ms, about 24.8 days). Node
+ * clamps longer `setTimeout` delays to 1 ms; a duration option at or above
+ * it means "no practical limit" and is treated as 0 (no limit).
+ */
+export const MAX_TIMER_DELAY = 2 ** 31 - 1
 
 /** Default {@link TransportOptions.maxIdleConns}. */
 export const DEFAULT_MAX_IDLE_CONNS = 512
@@ -118,25 +139,93 @@ export interface ResolvedOptions {
   tls: TlsOptions | undefined
   dial: DialFunction | undefined
   bodyHighWaterMark: number
+  maxResponseBodySize: number
+}
+
+/** Every option {@link TransportOptions} knows, for the unknown-key check. */
+const KNOWN_OPTIONS: ReadonlySet<string> = new Set([
+  'maxIdleConns',
+  'maxIdleConnsPerHost',
+  'maxConnsPerHost',
+  'maxWaitTime',
+  'idleConnTimeout',
+  'connectTimeout',
+  'responseHeaderTimeout',
+  'bodyTimeout',
+  'disableKeepAlives',
+  'disableCompression',
+  'maxResponseHeaderBytes',
+  'tls',
+  'dial',
+  'bodyHighWaterMark',
+  'maxResponseBodySize',
+])
+
+function invalid(message: string): TransportError {
+  return new TransportError(ERR_INVALID_OPTION, message)
 }
 
 function count(options: TransportOptions, name: keyof TransportOptions, fallback: number, min = 0): number {
   const value = options[name]
   if (value === undefined) return fallback
   if (typeof value !== 'number' || !Number.isInteger(value) || value < min) {
-    throw new TransportError(
-      ERR_INVALID_OPTION,
-      `invalid Transport option ${name}: expected an integer >= ${min}, got ${String(value)}`,
-    )
+    throw invalid(`invalid Transport option ${name}: expected an integer >= ${min}, got ${String(value)}`)
   }
   return value
+}
+
+/** duration reads a duration in ms where 0 means no limit; `Infinity` or 2³¹ ms and more mean no limit too. */
+function duration(options: TransportOptions, name: keyof TransportOptions, fallback: number): number {
+  const value = options[name]
+  if (value === Number.POSITIVE_INFINITY) return 0
+  const ms = count(options, name, fallback)
+  return ms >= MAX_TIMER_DELAY ? 0 : ms
+}
+
+function flag(options: TransportOptions, name: 'disableKeepAlives' | 'disableCompression'): boolean {
+  const value = options[name]
+  if (value === undefined) return false
+  if (typeof value !== 'boolean') throw invalid(`invalid Transport option ${name}: expected true or false, got ${JSON.stringify(value) ?? String(value)}`)
+  return value
+}
+
+/** checkKeys rejects an option name the Transport does not know, suggesting the closest known one. */
+function checkKeys(options: object): void {
+  for (const key of Object.keys(options)) {
+    if (KNOWN_OPTIONS.has(key)) continue
+    let best = ''
+    let bestDistance = Number.POSITIVE_INFINITY
+    for (const known of KNOWN_OPTIONS) {
+      const d = editDistance(key.toLowerCase(), known.toLowerCase())
+      if (d < bestDistance) {
+        best = known
+        bestDistance = d
+      }
+    }
+    const hint = bestDistance <= Math.max(2, Math.floor(key.length / 3)) ? ` (did you mean ${best}?)` : ''
+    throw invalid(`unknown Transport option ${key}${hint}; known options: ${[...KNOWN_OPTIONS].join(', ')}`)
+  }
+}
+
+/** editDistance is the Levenshtein distance between `a` and `b`. */
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, i) => i)
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i]
+    for (let j = 1; j <= b.length; j++) {
+      current[j] = Math.min(previous[j]! + 1, current[j - 1]! + 1, previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1))
+    }
+    previous = current
+  }
+  return previous[b.length]!
 }
 
 /** resolveOptions applies defaults and checks every option, throwing `RT_INVALID_OPTION`. */
 export function resolveOptions(options: TransportOptions = {}): ResolvedOptions {
   if (typeof options !== 'object' || options === null) {
-    throw new TransportError(ERR_INVALID_OPTION, 'Transport options must be an object')
+    throw invalid('Transport options must be an object')
   }
+  checkKeys(options)
   if (options.dial !== undefined && typeof options.dial !== 'function') {
     throw new TransportError(ERR_INVALID_OPTION, 'invalid Transport option dial: expected a function')
   }
@@ -147,16 +236,17 @@ export function resolveOptions(options: TransportOptions = {}): ResolvedOptions 
     maxIdleConns: count(options, 'maxIdleConns', DEFAULT_MAX_IDLE_CONNS),
     maxIdleConnsPerHost: count(options, 'maxIdleConnsPerHost', DEFAULT_MAX_IDLE_CONNS_PER_HOST),
     maxConnsPerHost: count(options, 'maxConnsPerHost', 0),
-    maxWaitTime: count(options, 'maxWaitTime', 0),
-    idleConnTimeout: count(options, 'idleConnTimeout', DEFAULT_IDLE_CONN_TIMEOUT),
-    connectTimeout: count(options, 'connectTimeout', DEFAULT_CONNECT_TIMEOUT),
-    responseHeaderTimeout: count(options, 'responseHeaderTimeout', DEFAULT_RESPONSE_HEADER_TIMEOUT),
-    bodyTimeout: count(options, 'bodyTimeout', DEFAULT_BODY_TIMEOUT),
-    disableKeepAlives: options.disableKeepAlives === true,
-    disableCompression: options.disableCompression === true,
+    maxWaitTime: duration(options, 'maxWaitTime', 0),
+    idleConnTimeout: duration(options, 'idleConnTimeout', DEFAULT_IDLE_CONN_TIMEOUT),
+    connectTimeout: duration(options, 'connectTimeout', DEFAULT_CONNECT_TIMEOUT),
+    responseHeaderTimeout: duration(options, 'responseHeaderTimeout', DEFAULT_RESPONSE_HEADER_TIMEOUT),
+    bodyTimeout: duration(options, 'bodyTimeout', DEFAULT_BODY_TIMEOUT),
+    disableKeepAlives: flag(options, 'disableKeepAlives'),
+    disableCompression: flag(options, 'disableCompression'),
     maxResponseHeaderBytes: count(options, 'maxResponseHeaderBytes', DEFAULT_MAX_RESPONSE_HEADER_BYTES, 1),
     tls: options.tls,
     dial: options.dial,
     bodyHighWaterMark: count(options, 'bodyHighWaterMark', 64 * 1024, 1),
+    maxResponseBodySize: count(options, 'maxResponseBodySize', 0),
   }
 }
