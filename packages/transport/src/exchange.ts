@@ -86,7 +86,14 @@ export class Exchange implements Dispatcher.DispatchHandler {
     this.#reject = reject
     const signal = request.signal
     if (!signal.aborted) {
-      this.#onSignal = () => this.#abort?.(signal.reason)
+      this.#onSignal = () => {
+        if (!this.#done) return this.#abort?.(signal.reason)
+        // The message is complete, but the decoder still has output for the
+        // reader (a small gzip body can inflate to gigabytes): stop it.
+        this.#unlisten()
+        this.#decoder?.destroy()
+        this.#sink?.error(signal.reason)
+      }
       signal.addEventListener('abort', this.#onSignal, { once: true })
     }
   }
@@ -167,10 +174,16 @@ export class Exchange implements Dispatcher.DispatchHandler {
           pull: () => {
             // The reader wants more: the body clock runs again.
             if (this.#timer === undefined && !this.#done) this.#arm('body')
-            decoder?.resume()
-            resume()
+            // With a decoder, the socket resumes on the decoder's 'drain', not
+            // here: resuming it into a full decoder would pile up encoded bytes.
+            if (decoder === undefined) resume()
+            else decoder.resume()
           },
-          cancel: (reason) => this.#abort?.(reason instanceof Error ? reason : new Error(String(reason ?? 'body cancelled'))),
+          cancel: (reason) => {
+            // The decoder may still hold output after the message completed.
+            decoder?.destroy()
+            this.#abort?.(reason instanceof Error ? reason : new Error(String(reason ?? 'body cancelled')))
+          },
         },
         { highWaterMark: this.#options.bodyHighWaterMark },
       )
@@ -198,7 +211,11 @@ export class Exchange implements Dispatcher.DispatchHandler {
       if (!this.#push(sink, chunk)) decoder.pause()
     })
     decoder.on('drain', resume)
-    decoder.on('end', () => sink.end())
+    decoder.on('end', () => {
+      this.#unlisten()
+      sink.end()
+    })
+    decoder.on('close', () => this.#unlisten())
     decoder.on('error', (error) => {
       const failure = decodingError(error, contentEncoding, this.#what)
       sink.error(failure)
@@ -211,6 +228,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
     const decoder = this.#decoder
     let more: boolean
     if (decoder === undefined) more = this.#sink === undefined || this.#push(this.#sink, chunk)
+    else if (decoder.destroyed) more = true // cancelled or failed: undici is being told to stop
     else {
       this.#encodedBytes += chunk.length
       more = decoder.write(chunk)
@@ -237,9 +255,10 @@ export class Exchange implements Dispatcher.DispatchHandler {
   }
 
   onComplete(): void {
-    this.#finish()
-    this.#owner.release(this.#conn, this.#trace)
     const decoder = this.#decoder
+    // A decoder still producing keeps the abort listener until its end.
+    this.#finish(decoder !== undefined && this.#encodedBytes > 0)
+    this.#owner.release(this.#conn, this.#trace)
     if (decoder === undefined) this.#sink?.end()
     else if (this.#encodedBytes > 0) decoder.end()
     else {
@@ -267,9 +286,13 @@ export class Exchange implements Dispatcher.DispatchHandler {
     this.#sink?.error(failure)
   }
 
-  #finish(): void {
+  #finish(decoding = false): void {
     this.#done = true
     this.#disarm()
+    if (!decoding) this.#unlisten()
+  }
+
+  #unlisten(): void {
     if (this.#onSignal !== undefined) {
       this.#request.signal.removeEventListener('abort', this.#onSignal)
       this.#onSignal = undefined
