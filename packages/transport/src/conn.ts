@@ -14,6 +14,8 @@ export interface Holder {
 }
 
 let nextId = 1
+/** The code of the error a request gets when undici would redial a dead conn for it: nothing of it was written. */
+export const CONN_NOT_REDIALED = 'RT_CONN_NOT_REDIALED'
 /** The interim status undici's parser is shown for a `100 Continue` it would refuse. */
 const INTERIM_ALIAS = 199
 
@@ -65,7 +67,9 @@ export class PersistConn {
       connect: (_opts, callback) => {
         if (handedOver) {
           // Never reconnect: a dead socket means a dead conn.
-          process.nextTick(callback, new Error('roundtrip: connection is closed and is not redialed'), null)
+          // A request queued on it was never written: the code says so (see exchange.ts).
+          const error = Object.assign(new Error('roundtrip: connection is closed and is not redialed'), { code: CONN_NOT_REDIALED })
+          process.nextTick(callback, error, null)
           return
         }
         handedOver = true

@@ -1,4 +1,5 @@
 import { isRoundTripError, type RoundTripError } from '@roundtrip/core'
+import { CONN_NOT_REDIALED } from './conn.js'
 import {
   ERR_BODY_TIMEOUT,
   ERR_HEADERS_TIMEOUT,
@@ -12,7 +13,7 @@ import {
 import type { ResolvedOptions } from './options.js'
 
 /** Socket-level failures: the ones a stale keep-alive connection produces. */
-const SOCKET_CODES = new Set(['UND_ERR_SOCKET', 'ECONNRESET', 'EPIPE', 'UND_ERR_CLOSED', 'UND_ERR_DESTROYED', 'ECONNABORTED'])
+const SOCKET_CODES = new Set(['UND_ERR_SOCKET', 'ECONNRESET', 'EPIPE', 'UND_ERR_CLOSED', 'UND_ERR_DESTROYED', 'ECONNABORTED', CONN_NOT_REDIALED])
 
 /** isSocketFailure reports whether an undici or socket error means the connection broke. */
 export function isSocketFailure(error: unknown): boolean {

@@ -1,7 +1,7 @@
 import type { Transform } from 'node:stream'
 import { createBody, createResponse, isNullBodyStatus, type BodySink, type TrackedBody } from '@roundtrip/core'
 import type { Dispatcher } from 'undici'
-import type { PersistConn } from './conn.js'
+import { CONN_NOT_REDIALED, type PersistConn } from './conn.js'
 import { createDecoder, decodingError } from './decode.js'
 import { ERR_BODY_TIMEOUT, ERR_HEADERS_TIMEOUT, ERR_RESPONSE_TOO_LARGE, TransportError } from './errors.js'
 import { isSocketFailure, mapError } from './errors-map.js'
@@ -30,10 +30,33 @@ export class StaleConnError extends Error {
 
 const REPLAYABLE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE'])
 
-/** isReplayable reports whether a request may be sent again after a stale-connection failure. */
-export function isReplayable(request: Request, body: OutgoingBody): boolean {
-  if (!body.replayable) return false
-  return REPLAYABLE_METHODS.has(request.method) || request.headers.has('idempotency-key')
+/**
+ * RetryPolicy says when a request that failed on a reused connection, before
+ * any response byte, is sent again on another one (Go's `shouldRetryRequest`):
+ * - `stale`: whenever (an idempotent method, or an `Idempotency-Key` /
+ *   `X-Idempotency-Key` header, with a body that can be sent again);
+ * - `unwritten`: only when not one byte of it reached the socket (Go's
+ *   `nothingWrittenError`): the server cannot have acted on it, whatever the
+ *   method;
+ * - `never`: its body cannot be produced again.
+ */
+export type RetryPolicy = 'stale' | 'unwritten' | 'never'
+
+/** retryPolicy gives the {@link RetryPolicy} of a request. */
+export function retryPolicy(request: Request, body: OutgoingBody): RetryPolicy {
+  if (!body.replayable) return 'never'
+  const headers = request.headers
+  if (REPLAYABLE_METHODS.has(request.method) || headers.has('idempotency-key') || headers.has('x-idempotency-key')) return 'stale'
+  return 'unwritten'
+}
+
+/** Errors undici gives a request it never started to write: the client had closed or was destroyed. */
+const NEVER_WRITTEN = new Set(['UND_ERR_DESTROYED', 'UND_ERR_CLOSED', CONN_NOT_REDIALED])
+
+/** bytesWritten reads a socket's written-byte count, or -1 for a stream (from a `dial` hook) that keeps none. */
+function bytesWritten(socket: unknown): number {
+  const n = (socket as { bytesWritten?: unknown }).bytesWritten
+  return typeof n === 'number' ? n : -1
 }
 
 /**
@@ -49,7 +72,9 @@ export class Exchange implements Dispatcher.DispatchHandler {
   readonly #options: ResolvedOptions
   readonly #trace: ClientTrace | undefined
   readonly #what: string
-  readonly #replayable: boolean
+  readonly #retry: RetryPolicy
+  /** The socket's written-byte count when the exchange started, to know if anything of it was written. */
+  readonly #writtenBefore: number
   // Dropped once used: a settled promise holds its value, and the response
   // must not be kept alive by the connection (it would never be collected).
   #resolve: (response: Response) => void
@@ -71,7 +96,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
     options: ResolvedOptions,
     trace: ClientTrace | undefined,
     what: string,
-    replayable: boolean,
+    retry: RetryPolicy,
     resolve: (response: Response) => void,
     reject: (error: unknown) => void,
   ) {
@@ -81,7 +106,8 @@ export class Exchange implements Dispatcher.DispatchHandler {
     this.#options = options
     this.#trace = trace
     this.#what = what
-    this.#replayable = replayable
+    this.#retry = retry
+    this.#writtenBefore = retry === 'unwritten' ? bytesWritten(conn.socket) : -1
     this.#resolve = resolve
     this.#reject = reject
     const signal = request.signal
@@ -275,7 +301,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
     const failure = aborted ? signal.reason : mapError(error, this.#what, this.#options, this.#responded)
     this.#owner.discard(this.#conn, failure instanceof Error ? failure : error, this.#trace)
     if (!this.#responded) {
-      if (!aborted && this.#replayable && this.#conn.requests > 1 && isSocketFailure(error)) {
+      if (!aborted && this.#conn.requests > 1 && isSocketFailure(error) && this.#mayRetry(error)) {
         this.#reject(new StaleConnError(failure))
       } else {
         this.#reject(failure)
@@ -284,6 +310,14 @@ export class Exchange implements Dispatcher.DispatchHandler {
     }
     if (this.#decoder !== undefined) this.#decoder.destroy()
     this.#sink?.error(failure)
+  }
+
+  /** mayRetry applies the request's {@link RetryPolicy} to a socket failure before the response. */
+  #mayRetry(error: Error): boolean {
+    if (this.#retry === 'stale') return true
+    if (this.#retry === 'never') return false
+    if (NEVER_WRITTEN.has((error as { code?: string }).code ?? '')) return true
+    return this.#writtenBefore >= 0 && bytesWritten(this.#conn.socket) === this.#writtenBefore
   }
 
   #finish(decoding = false): void {

@@ -1,6 +1,7 @@
+import { connect, type Socket } from 'node:net'
 import { describe, expect, it } from 'vitest'
 import { useFixture } from '../test/fixture.js'
-import { startRawServer, type TestServer } from '../test/server.js'
+import { startRawServer, startServer, type TestServer } from '../test/server.js'
 import { Transport } from './transport.js'
 
 const f = useFixture()
@@ -78,5 +79,47 @@ describe('Transport: stale keep-alive connections', () => {
     const transport = f.use(new Transport())
     await expect(transport.roundTrip(new Request(server.origin))).rejects.toMatchObject({ code: 'RT_SOCKET_CLOSED' })
     expect(server.connections).toBe(1)
+  })
+
+  it('retries a POST without a key that was never written because its connection died first', async () => {
+    // The POST is dispatched onto the idle connection; undici holds it for a
+    // turn to check the idle socket, and the connection dies in that turn.
+    // Not one byte of the POST was written, so the server cannot have acted
+    // on it: it goes out on a new connection, whatever its method (Go's
+    // nothingWrittenError).
+    const posts: string[] = []
+    const server = f.serve(
+      await startServer((req, res) => {
+        if (req.method === 'POST') posts.push(req.url!)
+        res.end('ok')
+      }),
+    )
+    const sockets: Socket[] = []
+    const transport = f.use(
+      new Transport({
+        dial: ({ hostname, port }) => {
+          const socket = connect({ host: hostname, port })
+          sockets.push(socket)
+          return socket
+        },
+      }),
+    )
+    for (let i = 0; i < 5; i++) {
+      expect(await (await transport.roundTrip(new Request(`${server.origin}/get${i}`))).text()).toBe('ok')
+      const pending = transport.roundTrip(new Request(`${server.origin}/post${i}`, { method: 'POST' }))
+      sockets.at(-1)!.destroy()
+      expect(await (await pending).text()).toBe('ok')
+    }
+    expect(posts).toEqual(['/post0', '/post1', '/post2', '/post3', '/post4'])
+    expect(server.connections).toBe(6)
+  })
+
+  it('retries a POST with an X-Idempotency-Key that fails on a reused connection', async () => {
+    const server = f.serve(await dropsSecond())
+    const transport = f.use(new Transport())
+    expect(await (await transport.roundTrip(new Request(server.origin))).text()).toBe('ok')
+    const response = await transport.roundTrip(new Request(server.origin, { method: 'POST', body: 'again', headers: { 'x-idempotency-key': 'k1' } }))
+    expect(await response.text()).toBe('ok')
+    expect(server.connections).toBe(2)
   })
 })

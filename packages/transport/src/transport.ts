@@ -4,7 +4,7 @@ import { PersistConn, type Holder } from './conn.js'
 import { dialConn, type Target } from './dial.js'
 import { ERR_INVALID_REQUEST, ERR_POOL_EXHAUSTED, ERR_TRANSPORT_CLOSED, TransportError } from './errors.js'
 import { requestBodyError, tagBodyErrors } from './errors-map.js'
-import { Exchange, StaleConnError, isReplayable, type ConnOwner } from './exchange.js'
+import { Exchange, StaleConnError, retryPolicy, type ConnOwner, type RetryPolicy } from './exchange.js'
 import { outgoingHeaders, type OutgoingHeaders } from './headers.js'
 import { resolveOptions, type ResolvedOptions, type TransportOptions } from './options.js'
 import { HostPool } from './pool.js'
@@ -22,7 +22,7 @@ interface Call {
   path: string
   what: string
   body: OutgoingBody
-  replayable: boolean
+  retry: RetryPolicy
   trace: ClientTrace | undefined
   headers: OutgoingHeaders
   resolve: (response: Response) => void
@@ -104,7 +104,7 @@ export class Transport implements RoundTripper, Closable, ConnOwner {
           path,
           what,
           body,
-          replayable: isReplayable(request, body),
+          retry: retryPolicy(request, body),
           trace: getContext(request).trace,
           headers: outgoingHeaders(request.headers, this.#options),
           resolve,
@@ -134,7 +134,7 @@ export class Transport implements RoundTripper, Closable, ConnOwner {
       if (!this.#closed && !call.request.signal.aborted) this.#send(call)
       else call.reject(error.failure)
     }
-    const exchange = new Exchange(call.request, conn, this, this.#options, call.trace, call.what, call.replayable, call.resolve, reject)
+    const exchange = new Exchange(call.request, conn, this, this.#options, call.trace, call.what, call.retry, call.resolve, reject)
     conn.client.dispatch(
       {
         path: call.path,
