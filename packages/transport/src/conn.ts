@@ -1,6 +1,7 @@
 import type { Duplex } from 'node:stream'
 import { Client } from 'undici'
 import type { Target } from './dial.js'
+import type { HostPool } from './pool.js'
 import type { ResolvedOptions } from './options.js'
 
 /** Holder describes the request that is using a busy connection. */
@@ -28,6 +29,8 @@ const INTERIM_ALIAS = 199
 export class PersistConn {
   readonly id = nextId++
   readonly target: Target
+  /** The pool the conn counts in; it stays this conn's pool after the transport forgot it. */
+  readonly pool: HostPool
   readonly client: Client
   readonly socket: Duplex
   /** Requests sent on this conn so far. */
@@ -47,7 +50,9 @@ export class PersistConn {
   #idleTimerMs = 0
   #onDead: (conn: PersistConn, reason: string) => void
 
-  constructor(target: Target, socket: Duplex, options: ResolvedOptions, onDead: (conn: PersistConn, reason: string) => void) {
+  constructor(pool: HostPool, socket: Duplex, options: ResolvedOptions, onDead: (conn: PersistConn, reason: string) => void) {
+    const target = pool.target
+    this.pool = pool
     this.target = target
     this.socket = socket
     this.idleLimit = options.idleConnTimeout

@@ -1,3 +1,4 @@
+import { internalError } from '@roundtrip/core'
 import type { PersistConn } from './conn.js'
 import type { Target } from './dial.js'
 
@@ -23,17 +24,50 @@ export class HostPool {
   /** Waiters in FIFO order; entries before `#head` or already done are skipped. */
   #waiters: Waiter[] = []
   #head = 0
-  /** Conns counted against maxConnsPerHost: dialing, busy and idle. */
   /** Waiters that have no dial of their own yet (queued at the limit), FIFO (Go's `dialsInQueue`). */
   readonly dialQueue: Waiter[] = []
-  conns = 0
-  dialing = 0
+  /** Route-cache keys (origins as written in request URLs) that lead to this pool. */
+  readonly routes: string[] = []
+  #conns = 0
+  #dialing = 0
   dials = 0
   requests = 0
   reusedRequests = 0
+  /** Set once the pool left the transport's map; a call that still holds it must look up the live one. */
+  removed = false
 
   constructor(target: Target) {
     this.target = target
+  }
+
+  /** Conns counted against maxConnsPerHost: dialing, busy and idle. */
+  get conns(): number {
+    return this.#conns
+  }
+
+  /** Dials in progress. */
+  get dialing(): number {
+    return this.#dialing
+  }
+
+  /** A dial starts: it counts against maxConnsPerHost from now on. */
+  startDial(): void {
+    this.#conns++
+    this.#dialing++
+    this.dials++
+  }
+
+  /** A dial ended; a failed one gives its slot back. */
+  endDial(ok: boolean): void {
+    if (this.#dialing === 0) throw internalError(`dial count of ${this.target.key} would go negative`)
+    this.#dialing--
+    if (!ok) this.decConns()
+  }
+
+  /** A conn of this pool is gone (Go's `decConnsPerHost`, the count part). */
+  decConns(): void {
+    if (this.#conns === 0) throw internalError(`connection count of ${this.target.key} would go negative`)
+    this.#conns--
   }
 
   /** Queues a waiter at the back (Go's `queueForIdleConn`). */
@@ -83,6 +117,6 @@ export class HostPool {
 
   /** Whether nothing is open or waiting, so the pool can be forgotten. */
   get empty(): boolean {
-    return this.conns === 0 && this.dialing === 0 && this.waiting === 0
+    return this.#conns === 0 && this.waiting === 0
   }
 }

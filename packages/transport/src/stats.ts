@@ -34,7 +34,12 @@ export interface HostStats {
 export interface TransportStats {
   /** Sums over every host. */
   total: HostStats
-  /** Per pool key (`http://127.0.0.1:8080`). */
+  /**
+   * Per pool key (`http://127.0.0.1:8080`). A pool with no connections and
+   * no waiters is forgotten, and leaves this list; its counters (`dials`,
+   * `requests`, `reusedRequests`) stay in `total` and start again from zero
+   * if the host is met again.
+   */
   hosts: Record<string, HostStats>
 }
 
@@ -68,10 +73,27 @@ export function hostStats(pool: HostPool, now: number): HostStats {
   }
 }
 
-/** poolStats is every pool's snapshot, by pool key, and their sum. */
-export function poolStats(pools: Map<string, HostPool>): TransportStats {
+/** Counters of pools that were forgotten (no conns, no waiters): they stay in the totals. */
+export interface RetiredCounts {
+  dials: number
+  requests: number
+  reusedRequests: number
+}
+
+/** retire adds the counters of a pool being forgotten to `retired`. */
+export function retire(retired: RetiredCounts, pool: HostPool): void {
+  retired.dials += pool.dials
+  retired.requests += pool.requests
+  retired.reusedRequests += pool.reusedRequests
+}
+
+/** poolStats is every pool's snapshot, by pool key, and their sum (with the counters of forgotten pools). */
+export function poolStats(pools: Map<string, HostPool>, retired: RetiredCounts): TransportStats {
   const now = performance.now()
   const total = emptyHostStats()
+  total.dials = retired.dials
+  total.requests = retired.requests
+  total.reusedRequests = retired.reusedRequests
   const hosts: Record<string, HostStats> = {}
   for (const [key, pool] of pools) {
     const s = hostStats(pool, now)

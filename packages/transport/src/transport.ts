@@ -10,7 +10,7 @@ import { resolveOptions, type ResolvedOptions, type TransportOptions } from './o
 import { HostPool } from './pool.js'
 import { ConnWaiter } from './waiter.js'
 import { prepareBody, type OutgoingBody } from './request-body.js'
-import { describeHolders, hostStats, poolStats, type TransportStats } from './stats.js'
+import { describeHolders, hostStats, poolStats, retire, type RetiredCounts, type TransportStats } from './stats.js'
 import { callHook, channels, type ClientTrace } from './trace.js'
 
 const NO_BODY: OutgoingBody = { body: null, replayable: true }
@@ -58,6 +58,7 @@ export class Transport implements RoundTripper, Closable, ConnOwner {
   /** Every idle conn across hosts, least recently used first (for maxIdleConns). */
   readonly #idleLru = new Set<PersistConn>()
   readonly #closing = new AbortController()
+  readonly #retired: RetiredCounts = { dials: 0, requests: 0, reusedRequests: 0 }
   #closed = false
   #drained: (() => void) | undefined
   readonly #expire = (conn: PersistConn): void => conn.close('idle timeout')
@@ -122,6 +123,8 @@ export class Transport implements RoundTripper, Closable, ConnOwner {
 
   /** send gets a conn for the call and dispatches it there. */
   #send(call: Call): void {
+    // The pool may have emptied and left the map while the body was prepared.
+    if (call.pool.removed) call.pool = this.#poolFor(call.pool.target)
     const conn = this.#getConn(call.pool, call.request, call.trace, call.what)
     if (conn instanceof PersistConn) this.#dispatch(call, conn)
     else conn.then((c) => this.#dispatch(call, c), call.reject)
@@ -155,6 +158,7 @@ export class Transport implements RoundTripper, Closable, ConnOwner {
     const pool = this.#pool(new URL(href), what)
     if (this.#routes.size >= 4096) this.#routes.clear()
     this.#routes.set(origin, pool)
+    pool.routes.push(origin)
     return pool
   }
 
@@ -166,13 +170,31 @@ export class Transport implements RoundTripper, Closable, ConnOwner {
     const hostname = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname
     const port = url.port === '' ? DEFAULT_PORT[protocol] : Number(url.port)
     const key = `${protocol}//${url.hostname}:${port}`
-    let pool = this.#pools.get(key)
+    return this.#pools.get(key) ?? this.#poolFor({ protocol, hostname, port, key })
+  }
+
+  /** poolFor returns the live pool of `target`, making it when there is none. */
+  #poolFor(target: Target): HostPool {
+    let pool = this.#pools.get(target.key)
     if (pool === undefined) {
-      const target: Target = { protocol, hostname, port, key }
       pool = new HostPool(target)
-      this.#pools.set(key, pool)
+      this.#pools.set(target.key, pool)
     }
     return pool
+  }
+
+  /**
+   * forgetIfEmpty drops a pool with no conns and no waiters, and the cached
+   * routes to it, so that a transport that met many origins does not keep
+   * them all (a later request to the origin makes a new pool).
+   */
+  #forgetIfEmpty(pool: HostPool): void {
+    if (!pool.empty || pool.removed) return
+    pool.removed = true
+    pool.dialQueue.length = 0
+    retire(this.#retired, pool)
+    this.#pools.delete(pool.target.key)
+    for (const origin of pool.routes) if (this.#routes.get(origin) === pool) this.#routes.delete(origin)
   }
 
   /** getConn returns an idle conn (most recently used first), or waits for a dialed or freed one. */
@@ -234,14 +256,12 @@ export class Transport implements RoundTripper, Closable, ConnOwner {
 
   /** dialConnFor dials a conn on behalf of `waiter`; if the waiter is gone by then, the conn goes to the next one or the idle pool. */
   #dialConnFor(pool: HostPool, waiter: ConnWaiter, trace: ClientTrace | undefined, what: string): void {
-    pool.conns++
-    pool.dialing++
-    pool.dials++
+    pool.startDial()
     waiter.dialStarted = true
     dialConn(pool.target, this.#options, trace, what, this.#closing.signal).then(
       (socket) => {
-        pool.dialing--
-        const conn = new PersistConn(pool.target, socket, this.#options, this.#onDead)
+        pool.endDial(true)
+        const conn = new PersistConn(pool, socket, this.#options, this.#onDead)
         if (this.#closed) {
           conn.close('transport closed')
           waiter.fail(new TransportError(ERR_TRANSPORT_CLOSED, `transport closed while connecting (${what})`))
@@ -250,10 +270,10 @@ export class Transport implements RoundTripper, Closable, ConnOwner {
         if (!waiter.deliver(conn, false)) this.#putIdleOrDeliver(pool, conn)
       },
       (error: unknown) => {
-        pool.dialing--
-        pool.conns--
+        pool.endDial(false)
         waiter.fail(error)
         this.#decConnsPerHost(pool)
+        this.#forgetIfEmpty(pool)
         this.#checkDrained()
       },
     )
@@ -272,7 +292,7 @@ export class Transport implements RoundTripper, Closable, ConnOwner {
 
   /** @internal ConnOwner: the response is complete; reuse the conn or close it. */
   release(conn: PersistConn, trace?: ClientTrace): void {
-    const pool = this.#pools.get(conn.target.key)!
+    const pool = conn.pool
     pool.busy.delete(conn)
     conn.holder = undefined
     if (this.#closed || this.#options.disableKeepAlives || !conn.reusable || conn.closed) {
@@ -287,7 +307,7 @@ export class Transport implements RoundTripper, Closable, ConnOwner {
 
   /** @internal ConnOwner: the exchange failed or its body was cancelled; the conn is closed. */
   discard(conn: PersistConn, error: Error, trace?: ClientTrace): void {
-    const pool = this.#pools.get(conn.target.key)!
+    const pool = conn.pool
     pool.busy.delete(conn)
     callHook(trace, 'putIdleConn', error)
     conn.close(error.message)
@@ -315,13 +335,14 @@ export class Transport implements RoundTripper, Closable, ConnOwner {
   }
 
   #connDead(conn: PersistConn, reason: string): void {
-    const pool = this.#pools.get(conn.target.key)!
+    const pool = conn.pool
     pool.busy.delete(conn)
     pool.removeIdle(conn)
     this.#idleLru.delete(conn)
-    pool.conns--
+    pool.decConns()
     if (channels.closed.hasSubscribers) channels.closed.publish({ key: pool.target.key, reason })
     this.#decConnsPerHost(pool)
+    this.#forgetIfEmpty(pool)
     this.#checkDrained()
   }
 
@@ -398,6 +419,6 @@ export class Transport implements RoundTripper, Closable, ConnOwner {
 
   /** stats returns a snapshot of every pool and their sum; see {@link TransportStats}. */
   stats(): TransportStats {
-    return poolStats(this.#pools)
+    return poolStats(this.#pools, this.#retired)
   }
 }
