@@ -1,0 +1,13 @@
+export { MockTransport, type MockTransportOptions, type MockCall } from './mock-transport.js'
+export { Interceptor, type InterceptOptions, type ReplyContext, type ReplyFunction } from './interceptor.js'
+export type { UrlMatcher, ValueMatcher, HeadersMatcher, QueryMatcher, BodyMatcher, JsonValue } from './matchers.js'
+export type { ReplyBody, ReplyInit, ReplySpec } from './reply-body.js'
+export {
+  TestingError,
+  ERR_MOCK_NO_MATCH,
+  ERR_MOCK_PENDING,
+  ERR_MOCK_INVALID,
+  ERR_MOCK_NETWORK_ERROR,
+  ERR_RECORDING_MISSING,
+  ERR_RECORDING_INVALID,
+} from './errors.js'
