@@ -11,3 +11,5 @@ export {
   ERR_RECORDING_MISSING,
   ERR_RECORDING_INVALID,
 } from './errors.js'
+export { createFaultServer, type FaultServer, type FaultServerOptions, type RecordedRequest } from './fault-server.js'
+export type { Fault, ScriptedResponse, InformationalResponse } from './fault-script.js'
