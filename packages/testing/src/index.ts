@@ -13,3 +13,5 @@ export {
 } from './errors.js'
 export { createFaultServer, type FaultServer, type FaultServerOptions, type RecordedRequest } from './fault-server.js'
 export type { Fault, ScriptedResponse, InformationalResponse } from './fault-script.js'
+export { record, ALWAYS_REDACTED, DEFAULT_RECORDED_REQUEST_HEADERS, REDACTED, type RecordMode, type RecordOptions } from './record.js'
+export type { RecordingFile, Exchange, StoredRequest, StoredResponse, StoredBody } from './recording-file.js'
