@@ -181,20 +181,40 @@ export function compileUrl(matcher: UrlMatcher): UrlPattern {
   }
 }
 
+/**
+ * testNamed checks named values (headers, query parameters) one by one:
+ * `null` wants the name absent, an array wants exactly those values in
+ * order, anything else wants a value it accepts.
+ */
+function testNamed(
+  what: 'header' | 'query',
+  matcher: Record<string, ValueMatcher | string[] | null>,
+  getAll: (name: string) => string[],
+): string[] {
+  const reasons: string[] = []
+  for (const [key, want] of Object.entries(matcher)) {
+    const name = what === 'header' ? key.toLowerCase() : key
+    const got = getAll(key)
+    const shown = show(got.join(', '))
+    if (want === null) {
+      if (got.length > 0) reasons.push(`${what} ${name} is ${shown}, expected it absent`)
+    } else if (Array.isArray(want)) {
+      if (got.length !== want.length || got.some((v, i) => v !== want[i])) reasons.push(`${what} ${name} is ${JSON.stringify(got)}, expected ${JSON.stringify(want)}`)
+    } else if (got.length === 0) reasons.push(`${what} ${name} is missing, expected ${describeValue(want, key)}`)
+    else if (!got.some((v) => testValue(want, v))) reasons.push(`${what} ${name} is ${shown}, expected ${describeValue(want, key)}`)
+  }
+  return reasons
+}
+
 /** testHeaders returns the reasons `headers` does not satisfy `matcher`. */
 export function testHeaders(matcher: HeadersMatcher, headers: Headers): string[] {
   if (typeof matcher === 'function') {
     return matcher(headers) === true ? [] : [`headers are refused by ${predicateName(matcher, 'headers')}`]
   }
-  const reasons: string[] = []
-  for (const [name, want] of Object.entries(matcher)) {
-    const got = headers.get(name)
-    if (want === null) {
-      if (got !== null) reasons.push(`header ${name.toLowerCase()} is ${show(got)}, expected it absent`)
-    } else if (got === null) reasons.push(`header ${name.toLowerCase()} is missing, expected ${describeValue(want, name)}`)
-    else if (!testValue(want, got)) reasons.push(`header ${name.toLowerCase()} is ${show(got)}, expected ${describeValue(want, name)}`)
-  }
-  return reasons
+  return testNamed('header', matcher, (name) => {
+    const value = headers.get(name)
+    return value === null ? [] : [value]
+  })
 }
 
 /** testQuery returns the reasons `query` does not satisfy `matcher`. */
@@ -202,19 +222,7 @@ export function testQuery(matcher: QueryMatcher, query: URLSearchParams): string
   if (typeof matcher === 'function') {
     return matcher(query) === true ? [] : [`query is refused by ${predicateName(matcher, 'query')}`]
   }
-  const reasons: string[] = []
-  for (const [name, want] of Object.entries(matcher)) {
-    const got = query.getAll(name)
-    if (want === null) {
-      if (got.length > 0) reasons.push(`query ${name} is ${show(got.join(','))}, expected it absent`)
-    } else if (Array.isArray(want)) {
-      if (got.length !== want.length || got.some((v, i) => v !== want[i])) {
-        reasons.push(`query ${name} is ${JSON.stringify(got)}, expected ${JSON.stringify(want)}`)
-      }
-    } else if (got.length === 0) reasons.push(`query ${name} is missing, expected ${describeValue(want, name)}`)
-    else if (!got.some((v) => testValue(want, v))) reasons.push(`query ${name} is ${show(got.join(','))}, expected ${describeValue(want, name)}`)
-  }
-  return reasons
+  return testNamed('query', matcher, (name) => query.getAll(name))
 }
 
 function deepEqual(a: unknown, b: unknown): boolean {
