@@ -70,6 +70,13 @@ export interface ScriptedResponse {
   stallMs?: number
   /** Send the body `bytes` at a time, waiting `intervalMs` milliseconds between pieces. */
   throttle?: { bytes: number; intervalMs: number }
+  /**
+   * Exact bytes to send instead of a response made from the fields above
+   * (for protocol violations: a bad status line, conflicting framing
+   * headers, broken chunking). The connection is closed after them (reset
+   * with `fault: 'reset-after-body'`); other fields must be left out.
+   */
+  raw?: string | Uint8Array
 }
 
 function invalid(message: string): TestingError {
@@ -85,6 +92,10 @@ function count(value: unknown, name: string, min: number): void {
 /** checkScript rejects a scripted response that cannot be sent, when it is queued rather than when a request arrives. */
 export function checkScript(response: ScriptedResponse): void {
   if (typeof response !== 'object' || response === null) throw invalid('a scripted response must be an object')
+  if (response.raw !== undefined) {
+    const others = Object.keys(response).filter((k) => k !== 'raw' && !(k === 'fault' && response.fault === 'reset-after-body'))
+    if (others.length > 0) throw invalid(`a raw response takes no other field (got ${others.join(', ')})`)
+  }
   const status = response.status ?? 200
   if (!Number.isInteger(status) || status < 200 || status > 999) throw invalid(`status must be an integer from 200 to 999, got ${String(response.status)}`)
   if (response.fault !== undefined && !FAULTS.has(response.fault)) throw invalid(`unknown fault ${JSON.stringify(response.fault)}; one of ${[...FAULTS].join(', ')}`)

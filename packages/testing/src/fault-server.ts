@@ -117,6 +117,10 @@ async function send(req: IncomingMessage, res: ServerResponse, script: ScriptedR
   const socket = req.socket
   const fault = script.fault
   const how = fault?.startsWith('reset') === true ? 'reset' : 'close'
+  if (script.raw !== undefined) {
+    await writeSocket(socket, bytes(script.raw))
+    return finish(socket, how)
+  }
   if (fault === 'close-before-head' || fault === 'reset-before-head') return finish(socket, how)
   if (fault === 'stall-head' && !(await waits.wait(script.stallMs, socket))) return
 
@@ -166,7 +170,7 @@ async function send(req: IncomingMessage, res: ServerResponse, script: ScriptedR
  * `script()`, each with an optional {@link Fault}: a connection closed or
  * reset before the head, mid-head, mid-body or after the body; a head or
  * body that stalls; a throttled body; a lying `Content-Length`; 1xx
- * responses before the final one. It records each request and the
+ * responses before the final one; or exact `raw` bytes. It records each request and the
  * connection it came on, so a test can assert reuse. The server is
  * node:http (request parsing) with the faults acted on its sockets.
  *
