@@ -190,6 +190,15 @@ describe('times, persist and pending interceptors', () => {
     mock.assertNoPendingInterceptors()
   })
 
+  it('gives a once-only interceptor to exactly one of two concurrent requests', async () => {
+    const mock = new MockTransport()
+    mock.intercept({ method: 'POST', url: '/job' }).reply(201, 'created')
+    mock.intercept({ method: 'POST', url: '/job' }).reply(409, 'exists')
+    const post = (): Promise<Response> => mock.roundTrip(new Request('http://x.test/job', { method: 'POST', body: 'same' }))
+    const statuses = (await Promise.all([post(), post()])).map((r) => (void r.body?.cancel(), r.status))
+    expect(statuses.sort()).toEqual([201, 409])
+  })
+
   it('assertNoPendingInterceptors lists what was not called, with counts', async () => {
     const mock = new MockTransport()
     mock.intercept({ url: 'https://api.example.com/users/:id' }).reply(200, 'u').times(3)
@@ -244,7 +253,11 @@ describe('no match', () => {
   })
 
   it('sends unmatched requests to the passthrough, a real Transport to a loopback server', async () => {
-    const server: Server = createServer((req, res) => res.end(`real ${req.method} ${req.url}`))
+    const server: Server = createServer(async (req, res) => {
+      let body = ''
+      for await (const chunk of req) body += chunk
+      res.end(`real ${req.method} ${req.url} ${body}`)
+    })
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
     const { port } = server.address() as { port: number }
     const transport = new Transport()
@@ -253,7 +266,7 @@ describe('no match', () => {
       mock.intercept({ url: '/mocked' }).reply(200, 'mocked')
       const fetch = createFetch(mock)
       expect(await (await fetch(`http://127.0.0.1:${port}/mocked`)).text()).toBe('mocked')
-      expect(await (await fetch(`http://127.0.0.1:${port}/real?x=1`, { method: 'POST', body: 'b' })).text()).toBe('real POST /real?x=1')
+      expect(await (await fetch(`http://127.0.0.1:${port}/real?x=1`, { method: 'POST', body: 'b' })).text()).toBe('real POST /real?x=1 b')
       expect(mock.calls.map((c) => [c.interceptor?.description, c.status])).toEqual([
         ['GET /mocked', 200],
         [undefined, 200],
