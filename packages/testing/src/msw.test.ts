@@ -36,6 +36,7 @@ function handlers(): RequestHandler[] {
     http.get('https://api.example.com/once', () => HttpResponse.text('first time'), { once: true }),
     http.get('https://api.example.com/once', () => HttpResponse.text('every other time')),
     http.get('https://api.example.com/broken', () => HttpResponse.error()),
+    http.get('https://api.example.com/old-user', () => new HttpResponse(null, { status: 302, headers: { location: '/users/9' } })),
     http.get(`${realOrigin}/through`, () => passthrough()),
   ]
 }
@@ -60,6 +61,8 @@ async function run(fetch: typeof globalThis.fetch): Promise<Outcome[]> {
     ['https://api.example.com/once'],
     ['https://api.example.com/broken'],
     [`${realOrigin}/through`],
+    ['https://api.example.com/old-user'],
+    ['https://api.example.com/old-user', { redirect: 'manual' }],
   ]
   const out: Outcome[] = []
   for (const [url, init] of calls) {
@@ -90,7 +93,8 @@ describe('fromMsw', () => {
       const viaRoundtrip = await run(createFetch(compose(fromMsw(handlers(), { passthrough: transport }), leakTracker())))
       expect(viaRoundtrip).toEqual(viaMsw)
       // The comparison covers what matters: spell out a few, so an empty run cannot pass.
-      expect(viaRoundtrip.map((o) => o.status ?? o.error)).toEqual([200, 201, 200, 404, 200, 200, 'TypeError', 200])
+      expect(viaRoundtrip.map((o) => o.status ?? o.error)).toEqual([200, 201, 200, 404, 200, 200, 'TypeError', 200, 200, 302])
+      expect([viaRoundtrip[8]!.url, viaRoundtrip[8]!.redirected]).toEqual(['https://api.example.com/users/9', true])
       expect(Buffer.from(viaRoundtrip[7]!.body!, 'base64').toString()).toBe('real server: GET /through')
     } finally {
       await transport.close()
