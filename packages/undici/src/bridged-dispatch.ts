@@ -1,4 +1,4 @@
-import type { RoundTripper } from '@roundtrip/core'
+import { isNullBodyStatus, type RoundTripper } from '@roundtrip/core'
 import { errors, type Dispatcher } from 'undici'
 import { requestFromDispatch, type DispatchInput } from './dispatch-request.js'
 import { handlerSink, type Controller, type HandlerSink } from './dispatch-handler.js'
@@ -6,9 +6,38 @@ import { responseTrailers } from './from-dispatcher.js'
 
 function noop(): void {}
 
+/** One read of a body: a chunk, or the end. */
+type Chunk = { done: false; value: Uint8Array } | { done: true; value?: Uint8Array | undefined }
+
 /** A chunk as undici's handlers take it: a Buffer (a view, not a copy). */
 function asBuffer(chunk: Uint8Array): Buffer {
   return Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength)
+}
+
+/**
+ * Bodies up to this many bytes (by their `content-length`) are read whole
+ * and handed on as one chunk: the RoundTripper buffers that much anyway (the
+ * Transport's default high-water mark), and a stream costs as much as the
+ * rest of a small exchange.
+ */
+const SMALL_BODY = 64 * 1024
+
+function small(response: Response): boolean {
+  const length = response.headers.get('content-length')
+  if (length === null) return false
+  const n = Number(length)
+  return Number.isInteger(n) && n >= 0 && n <= SMALL_BODY
+}
+
+/** A body read whole, as one chunk then the end. */
+function wholeBody(response: Response): () => Promise<Chunk> {
+  let whole: Promise<ArrayBuffer> | undefined = response.arrayBuffer()
+  return () => {
+    if (whole === undefined) return Promise.resolve({ done: true, value: undefined })
+    const pending = whole
+    whole = undefined
+    return pending.then((buffer) => (buffer.byteLength === 0 ? { done: true, value: undefined } : { done: false, value: new Uint8Array(buffer) }))
+  }
 }
 
 /** An error thrown by a handler's callback, surfaced as undici would (an uncaught exception), not swallowed. */
@@ -39,7 +68,10 @@ export class BridgedDispatch implements Controller {
   // Held while streaming: the response must live as long as the handler reads it.
   #response: Response | undefined
   #reader: ReadableStreamDefaultReader<Uint8Array> | undefined
+  // The next chunk of the body: a stream reader's, or the whole of a small body.
+  #next: (() => Promise<Chunk>) | undefined
   #reading = false
+  #method = 'GET'
 
   /** @throws BridgeError `RT_INVALID_ARGUMENT` for a handler undici would refuse too. */
   constructor(handler: Dispatcher.DispatchHandler, onHead: () => void) {
@@ -90,6 +122,7 @@ export class BridgedDispatch implements Controller {
     let request: Request
     try {
       request = requestFromDispatch(options, this.#abortController.signal)
+      this.#method = request.method
     } catch (error) {
       this.settle(error)
       return
@@ -122,10 +155,11 @@ export class BridgedDispatch implements Controller {
     }
     this.#state = 'streaming'
     this.#onHead()
-    const body = response.body
-    if (body !== null) {
+    // Decided without touching `response.body`, which would make a stream the small path avoids.
+    if (this.#method !== 'HEAD' && !isNullBodyStatus(response.status)) {
       this.#response = response
-      this.#reader = body.getReader()
+      if (small(response)) this.#next = wholeBody(response)
+      else if (response.body !== null) this.#next = this.#streamBody(response.body)
     }
     try {
       this.#sink.head(response.status, response.headers, response.statusText)
@@ -134,14 +168,14 @@ export class BridgedDispatch implements Controller {
       rethrow(error)
       return
     }
-    if (this.#reader === undefined) this.settle(undefined)
+    if (this.#next === undefined) this.settle(undefined)
     else this.#pump()
   }
 
   #pump(): void {
-    if (this.#reading || this.#paused || this.#state !== 'streaming' || this.#reader === undefined) return
+    if (this.#reading || this.#paused || this.#state !== 'streaming' || this.#next === undefined) return
     this.#reading = true
-    this.#reader.read().then(
+    this.#next().then(
       (result) => {
         this.#reading = false
         if (this.#state !== 'streaming') return
@@ -165,6 +199,12 @@ export class BridgedDispatch implements Controller {
     )
   }
 
+  #streamBody(body: ReadableStream<Uint8Array>): () => Promise<Chunk> {
+    const reader = body.getReader()
+    this.#reader = reader
+    return () => reader.read()
+  }
+
   /** settle ends the dispatch once: `error` undefined is a complete response, anything else a failure. */
   settle(error: unknown): void {
     if (this.#state === 'done') return
@@ -174,6 +214,7 @@ export class BridgedDispatch implements Controller {
     const response = this.#response
     this.#response = undefined
     this.#reader = undefined
+    this.#next = undefined
     try {
       if (error === undefined) this.#sink.end(response === undefined ? undefined : responseTrailers(response))
       else this.#sink.error(error instanceof Error ? error : new Error(String(error), { cause: error }))

@@ -1,7 +1,7 @@
 import { Readable } from 'node:stream'
 import { withContext } from '@roundtrip/core'
 import { BridgeError, ERR_INVALID_DISPATCH } from './errors.js'
-import { headersFromDispatch, type DispatchHeaders } from './headers.js'
+import { requestHeadersInit, type DispatchHeaders } from './headers.js'
 
 /** Dispatch options as handed to `dispatch()`: undici's, with the looser body and header shapes its callers use. */
 export interface DispatchInput {
@@ -21,17 +21,17 @@ export function describeDispatch(options: DispatchInput): string {
   return `${String(options.method ?? 'GET')} ${origin.replace(/\/\/[^/@]*@/, '//')}${String(options.path ?? '')}`
 }
 
-function targetUrl(options: DispatchInput): URL {
+function targetUrl(options: DispatchInput): string {
   if (options.origin === undefined || options.origin === null) throw new TypeError('no origin')
   const path = String(options.path)
-  const url = /^[a-z][a-z0-9+.-]*:\/\//i.test(path) ? new URL(path) : new URL(String(options.origin).replace(/\/$/, '') + path)
-  if (options.query !== undefined && options.query !== null) {
-    for (const [name, value] of Object.entries(options.query)) {
-      if (Array.isArray(value)) for (const item of value) url.searchParams.append(name, String(item))
-      else if (value !== undefined && value !== null) url.searchParams.append(name, String(value))
-    }
+  const href = /^[a-z][a-z0-9+.-]*:\/\//i.test(path) ? path : String(options.origin).replace(/\/$/, '') + path
+  if (options.query === undefined || options.query === null) return href
+  const url = new URL(href)
+  for (const [name, value] of Object.entries(options.query)) {
+    if (Array.isArray(value)) for (const item of value) url.searchParams.append(name, String(item))
+    else if (value !== undefined && value !== null) url.searchParams.append(name, String(value))
   }
-  return url
+  return url.href
 }
 
 /** A chunk of a streamed request body as bytes (undici lets iterables yield strings). */
@@ -75,8 +75,11 @@ function requestBody(body: unknown): { body: Body | null; stream: boolean } {
 export function requestFromDispatch(options: DispatchInput, signal: AbortSignal): Request {
   try {
     const url = targetUrl(options)
-    const headers = headersFromDispatch(options.headers)
-    if (options.reset === true) headers.set('connection', 'close')
+    let headers = requestHeadersInit(options.headers)
+    if (options.reset === true) {
+      headers = new Headers(headers)
+      headers.set('connection', 'close')
+    }
     const method = String(options.method ?? 'GET')
     const { body, stream } = requestBody(options.body)
     const init: RequestInit & { duplex?: 'half' } = { method, headers, body, signal, redirect: 'manual' }

@@ -46,6 +46,26 @@ export function headersFromDispatch(input: DispatchHeaders): Headers {
   return headers
 }
 
+/**
+ * requestHeadersInit is `input` as `new Request()` takes it, built once: a
+ * record whose values are all strings is handed over as it is (Node's fetch
+ * passes one), anything else goes through {@link headersFromDispatch}.
+ */
+export function requestHeadersInit(input: DispatchHeaders): Headers | Record<string, string> {
+  if (input !== null && input !== undefined && !Array.isArray(input) && Object.getPrototypeOf(input) === Object.prototype) {
+    const record = input as Record<string, unknown>
+    let plain = true
+    for (const name in record) {
+      if (typeof record[name] !== 'string') {
+        plain = false
+        break
+      }
+    }
+    if (plain) return record as Record<string, string>
+  }
+  return headersFromDispatch(input)
+}
+
 /** rawHeaders lists `headers` as undici's legacy handlers take them: `[name, value, …]` as latin1 Buffers, each `set-cookie` apart. */
 export function rawHeaders(headers: Headers): Buffer[] {
   const raw: Buffer[] = []

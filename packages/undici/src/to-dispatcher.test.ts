@@ -171,6 +171,53 @@ describe('toDispatcher: handler generations', () => {
     expect(received).toBe(16 * 1024 * 1024)
   })
 
+  it('holds a small body back too until a legacy handler resumes', async () => {
+    const server = await serve()
+    const dispatcher = toDispatcher(track(new Transport()))
+    const events: string[] = []
+    let resume!: () => void
+    const done = new Promise<void>((resolve) => {
+      dispatcher.dispatch({ origin: server.origin, path: '/small', method: 'GET' }, {
+        onConnect() {},
+        onHeaders(status, _raw, r) {
+          events.push(`head ${status}`)
+          resume = r
+          return false
+        },
+        onData(chunk) {
+          events.push(`data ${chunk.toString()}`)
+          return true
+        },
+        onComplete() {
+          events.push('complete')
+          resolve()
+        },
+        onError: (error) => {
+          throw error
+        },
+      })
+    })
+    while (events.length === 0) await nextTurn()
+    for (let i = 0; i < 10; i++) await nextTurn()
+    expect(events).toEqual(['head 200'])
+    resume()
+    await done
+    expect(events).toEqual(['head 200', 'data GET /small chunked ', 'complete'])
+  })
+
+  it('ends a HEAD and a 204 at once, without a body', async () => {
+    const server = track(await startServer((req, res) => {
+      res.statusCode = req.url === '/204' ? 204 : 200
+      res.setHeader('content-length', req.url === '/204' ? '0' : '10')
+      res.end(req.method === 'HEAD' || req.url === '/204' ? undefined : '0123456789')
+    }))
+    const dispatcher = toDispatcher(track(new Transport()))
+    const head = await request(server.origin, { dispatcher, method: 'HEAD' })
+    expect([head.statusCode, head.headers['content-length'], await head.body.text()]).toEqual([200, '10', ''])
+    const empty = await request(`${server.origin}/204`, { dispatcher })
+    expect([empty.statusCode, await empty.body.text()]).toEqual([204, ''])
+  })
+
   it('holds the body back while undici 7’s controller is paused, then streams it all on resume()', async () => {
     const server = await serve()
     const dispatcher = toDispatcher(track(new Transport()))
