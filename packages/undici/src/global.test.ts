@@ -1,4 +1,4 @@
-import { compose } from '@roundtrip/core'
+import { compose, roundTripper, type RoundTripper } from '@roundtrip/core'
 import { leakTracker, type Leak, type LeakTracker } from '@roundtrip/leak-tracker'
 import { Transport } from '@roundtrip/transport'
 import { gzipSync } from 'node:zlib'
@@ -93,6 +93,23 @@ describe('install()', () => {
     expect(uninstall()).toBe(false)
   })
 })
+
+describe('install() twice', () => {
+  it('replaces the installed dispatcher, and uninstall() restores the one from before the first install', async () => {
+    const before = globalDispatcher()
+    const first = install(roundTripperOf('first'))
+    const second = install(roundTripperOf('second'))
+    expect(globalDispatcher()).toBe(second)
+    expect(first).not.toBe(second)
+    expect(await (await fetch('http://bridge.test/')).text()).toBe('second')
+    uninstall()
+    expect(globalDispatcher()).toBe(before)
+  })
+})
+
+function roundTripperOf(text: string): RoundTripper {
+  return roundTripper(async () => new Response(text))
+}
 
 /**
  * The same scenarios run over Node's own dispatcher and over the installed

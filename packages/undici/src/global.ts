@@ -60,7 +60,7 @@ export function uninstall(): boolean {
   return true
 }
 
-/** installedDispatcher returns the dispatcher Node's fetch and undici use now (undici's `getGlobalDispatcher()`). */
+/** globalDispatcher returns the dispatcher Node's fetch and undici use now (undici's `getGlobalDispatcher()`). */
 export function globalDispatcher(): Dispatcher | undefined {
   return (globalThis as unknown as Slots)[GLOBALS[0]] as Dispatcher | undefined
 }
