@@ -32,6 +32,8 @@ function small(response: Response): boolean {
 /** A body read whole, as one chunk then the end. */
 function wholeBody(response: Response): () => Promise<Chunk> {
   let whole: Promise<ArrayBuffer> | undefined = response.arrayBuffer()
+  // Read at once, but taken only when the handler wants data: a failure meanwhile is reported then, not as unhandled.
+  whole.catch(noop)
   return () => {
     if (whole === undefined) return Promise.resolve({ done: true, value: undefined })
     const pending = whole

@@ -205,6 +205,33 @@ describe('toDispatcher: handler generations', () => {
     expect(events).toEqual(['head 200', 'data GET /small chunked ', 'complete'])
   })
 
+  it('aborts a paused small body still arriving: the handler hears the reason once, nothing is left unhandled', async () => {
+    const server = track(await startServer((_req, res) => {
+      res.writeHead(200, { 'content-length': '10' })
+      res.write('01234')
+    }))
+    const dispatcher = toDispatcher(track(new Transport()))
+    const errors: Error[] = []
+    let abort!: (error?: Error) => void
+    let headed!: () => void
+    const head = new Promise<void>((r) => (headed = r))
+    dispatcher.dispatch({ origin: server.origin, path: '/', method: 'GET' }, {
+      onConnect: (a) => (abort = a),
+      onHeaders: () => {
+        headed()
+        return false
+      },
+      onData: () => {
+        throw new Error('no data expected while paused')
+      },
+      onError: (error) => errors.push(error),
+    })
+    await head
+    abort(new Error('leaving'))
+    for (let i = 0; i < 10; i++) await nextTurn()
+    expect(errors.map((e) => e.message)).toEqual(['leaving'])
+  })
+
   it('ends a HEAD and a 204 at once, without a body', async () => {
     const server = track(await startServer((req, res) => {
       res.statusCode = req.url === '/204' ? 204 : 200
