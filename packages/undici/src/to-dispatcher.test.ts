@@ -120,6 +120,20 @@ describe('toDispatcher under undici’s APIs', () => {
     expect(headers['set-cookie']).toEqual(['a=1', 'b=2'])
   })
 
+  it('reads a large body to the end under undici.request through a composed interceptor (handlers in undici 7’s form)', async () => {
+    const server = await serve()
+    const forms: string[] = []
+    const dispatcher = toDispatcher(track(new Transport())).compose((dispatch) => (options, handler) => {
+      forms.push(typeof handler.onRequestStart === 'function' ? 'undici 7' : 'legacy')
+      return dispatch(options, handler)
+    })
+    const { body } = await request(`${server.origin}/large`, { dispatcher })
+    let size = 0
+    for await (const chunk of body) size += (chunk as Buffer).length
+    expect(size).toBe(16 * 1024 * 1024)
+    expect(forms).toEqual(['undici 7'])
+  })
+
   it('hands on the trailers of a response from fromDispatcher', async () => {
     const server = await serve()
     const dispatcher = toDispatcher(track(fromDispatcher(new Agent())))
