@@ -1,11 +1,12 @@
 import { compose, roundTripper, type RoundTripper } from '@roundtrip/core'
 import { leakTracker, type Leak, type LeakTracker } from '@roundtrip/leak-tracker'
 import { Transport } from '@roundtrip/transport'
+import { once } from 'node:events'
 import { gzipSync } from 'node:zlib'
-import { request } from 'undici'
+import { request, upgrade } from 'undici'
 import { afterEach, describe, expect, it } from 'vitest'
 import { dropFetched } from '../test/drop.js'
-import { collectGarbage, nextTurn, startServer, writeLarge, type TestServer, type Writer } from '../test/server.js'
+import { acceptEchoUpgrades, collectGarbage, nextTurn, startServer, writeLarge, type TestServer, type Writer } from '../test/server.js'
 import { globalDispatcher, install, uninstall } from './global.js'
 import { RoundTripperDispatcher } from './to-dispatcher.js'
 
@@ -38,7 +39,14 @@ async function serve(): Promise<TestServer> {
     else if (req.url === '/gzip') {
       res.writeHead(200, { 'content-encoding': 'gzip' })
       res.end(gzipSync('packed'))
-    } else res.end(`hello ${req.method}`)
+    } else if (req.url === '/redirect') {
+      res.writeHead(302, { location: '/target' })
+      res.end('moved')
+    } else {
+      let body = ''
+      req.on('data', (d: Buffer) => (body += d.toString()))
+      req.on('end', () => res.end(`hello ${req.method}${req.url === '/echo' || req.url === '/target' ? ` ${body} ${req.headers['content-length'] ?? '-'}` : ''}`))
+    }
   })
   return server
 }
@@ -62,6 +70,28 @@ describe('install()', () => {
     const requested = await request(`${origin}/b`, { method: 'POST', body: 'x' })
     expect(await requested.body.text()).toBe('hello POST')
     expect(transport!.stats().hosts[origin]).toMatchObject({ requests: 2, dials: 1, reusedRequests: 1 })
+  })
+
+  it('carries Node’s fetch request bodies and follows its redirects hop by hop', async () => {
+    const { origin } = await serve()
+    installTransport()
+    const posted = await fetch(`${origin}/echo`, { method: 'POST', body: JSON.stringify({ a: 1 }), headers: { 'content-type': 'application/json' } })
+    expect(await posted.text()).toBe('hello POST {"a":1} 7')
+    const redirected = await fetch(`${origin}/redirect`)
+    expect([redirected.redirected, redirected.url, await redirected.text()]).toEqual([true, `${origin}/target`, 'hello GET  -'])
+    expect(transport!.stats().total.requests).toBe(3)
+  })
+
+  it('hands upgrades to the dispatcher it replaced', async () => {
+    const { origin } = await serve()
+    acceptEchoUpgrades(server!.server)
+    installTransport()
+    const { socket } = await upgrade(origin, { protocol: 'echo' })
+    socket.write('ping')
+    const [echoed] = (await once(socket, 'data')) as [Buffer]
+    expect(echoed.toString()).toBe('ping')
+    socket.destroy()
+    expect(transport!.stats().total.requests).toBe(0)
   })
 
   it('lets Node’s fetch decode a compressed body once', async () => {

@@ -27,8 +27,10 @@ function write(values: readonly unknown[]): void {
  * install makes `roundTripper` the global dispatcher of the process: after
  * it, Node's global `fetch`, `undici.request` / `undici.fetch` and anything
  * else that uses undici's global dispatcher send their requests through
- * `roundTripper` (see {@link toDispatcher} for how). Returns the installed
- * dispatcher. Installing again replaces the installed one;
+ * `roundTripper` (see {@link toDispatcher} for how), except upgrades
+ * (Node's `WebSocket`) and `CONNECT`, which go to the dispatcher that was
+ * installed before, since a RoundTripper cannot return a socket. Returns the
+ * installed dispatcher. Installing again replaces the installed one;
  * {@link uninstall} restores the dispatcher that was there before the first
  * install. The RoundTripper stays yours: `uninstall()` does not close it.
  *
@@ -43,8 +45,9 @@ function write(values: readonly unknown[]): void {
  * ```
  */
 export function install(roundTripper: RoundTripper): RoundTripperDispatcher {
-  const dispatcher = toDispatcher(roundTripper)
   if (saved === undefined) saved = GLOBALS.map((key) => (globalThis as unknown as Slots)[key])
+  const previous = saved[0] as Dispatcher | undefined
+  const dispatcher = toDispatcher(roundTripper, { upgrades: typeof previous?.dispatch === 'function' ? previous : undefined })
   write(GLOBALS.map(() => dispatcher))
   return dispatcher
 }

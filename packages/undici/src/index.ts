@@ -1,6 +1,7 @@
 export { fromDispatcher, responseTrailers } from './from-dispatcher.js'
 export type { DispatcherRoundTripper } from './from-dispatcher.js'
 export { toDispatcher, RoundTripperDispatcher } from './to-dispatcher.js'
+export type { ToDispatcherOptions } from './to-dispatcher.js'
 export { install, uninstall, globalDispatcher } from './global.js'
 export {
   BridgeError,

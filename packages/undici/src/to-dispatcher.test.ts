@@ -1,10 +1,11 @@
+import { once } from 'node:events'
 import { Readable } from 'node:stream'
 import { gzipSync } from 'node:zlib'
 import { roundTripper } from '@roundtrip/core'
 import { Transport } from '@roundtrip/transport'
-import { Agent, connect, fetch as undiciFetch, request, type Dispatcher } from 'undici'
+import { Agent, connect, fetch as undiciFetch, request, upgrade, type Dispatcher } from 'undici'
 import { afterEach, describe, expect, it } from 'vitest'
-import { nextTurn, startServer, writeLarge, type TestServer, type Writer } from '../test/server.js'
+import { acceptEchoUpgrades, nextTurn, startServer, writeLarge, type TestServer, type Writer } from '../test/server.js'
 import { fromDispatcher } from './from-dispatcher.js'
 import { toDispatcher } from './to-dispatcher.js'
 
@@ -336,6 +337,18 @@ describe('toDispatcher: what it refuses', () => {
     const upgrade = await refusal(dispatcher, { origin: 'http://127.0.0.1:1', path: '/', method: 'GET', upgrade: 'websocket' })
     expect(upgrade).toMatchObject({ code: 'RT_UPGRADE_UNSUPPORTED', message: expect.stringContaining('upgrade to websocket') })
     await expect(connect('http://127.0.0.1:1', { dispatcher })).rejects.toMatchObject({ code: 'RT_UPGRADE_UNSUPPORTED' })
+  })
+
+  it('hands upgrades to the dispatcher given as options.upgrades', async () => {
+    const server = await serve()
+    acceptEchoUpgrades(server.server)
+    const agent = track(new Agent())
+    const dispatcher = toDispatcher(track(new Transport()), { upgrades: agent })
+    const { socket } = await upgrade(server.origin, { dispatcher, protocol: 'echo' })
+    socket.write('ping')
+    const [echoed] = (await once(socket, 'data')) as [Buffer]
+    expect(echoed.toString()).toBe('ping')
+    socket.destroy()
   })
 
   it('refuses a method a Request cannot carry with RT_INVALID_DISPATCH naming the request', async () => {

@@ -6,6 +6,18 @@ import { BridgeError, ERR_DISPATCHER_CLOSED, ERR_INVALID_ARGUMENT, ERR_UPGRADE_U
 
 type Lifecycle = Closable & { destroy?(): void }
 
+/** Options for {@link toDispatcher}. */
+export interface ToDispatcherOptions {
+  /**
+   * The dispatcher that upgrades (WebSocket, `undici.upgrade`) and `CONNECT`
+   * requests are handed to, since a RoundTripper cannot return a socket.
+   * Undefined: they fail with `RT_UPGRADE_UNSUPPORTED`. {@link install}
+   * sets it to the global dispatcher it replaces, so Node's `WebSocket`
+   * keeps working. It is not closed with this dispatcher.
+   */
+  upgrades?: Dispatcher | undefined
+}
+
 /**
  * RoundTripperDispatcher is an undici `Dispatcher` that runs every dispatch
  * through a RoundTripper; make one with {@link toDispatcher}.
@@ -17,13 +29,19 @@ export class RoundTripperDispatcher extends Dispatcher {
   // Dispatches whose response head has not arrived yet; destroy() fails them.
   // Streaming ones are not kept: an abandoned response must stay collectable.
   readonly #waiting = new Set<BridgedDispatch>()
+  readonly #upgrades: Dispatcher | undefined
 
-  constructor(roundTripper: RoundTripper) {
+  constructor(roundTripper: RoundTripper, options: ToDispatcherOptions = {}) {
     super()
     if (!isRoundTripper(roundTripper)) {
       throw new BridgeError(ERR_INVALID_ARGUMENT, 'toDispatcher: expected a RoundTripper (an object with a roundTrip method)')
     }
+    const upgrades = options.upgrades
+    if (upgrades !== undefined && typeof (upgrades as { dispatch?: unknown } | null)?.dispatch !== 'function') {
+      throw new BridgeError(ERR_INVALID_ARGUMENT, 'toDispatcher: options.upgrades must be an undici Dispatcher')
+    }
     this.roundTripper = roundTripper
+    this.#upgrades = upgrades
   }
 
   /**
@@ -39,10 +57,11 @@ export class RoundTripperDispatcher extends Dispatcher {
       return false
     }
     if ((input.upgrade !== undefined && input.upgrade !== null && input.upgrade !== false) || String(input.method).toUpperCase() === 'CONNECT') {
+      if (this.#upgrades !== undefined) return this.#upgrades.dispatch(options, handler)
       call.refuse(
         new BridgeError(
           ERR_UPGRADE_UNSUPPORTED,
-          `toDispatcher: cannot ${input.upgrade ? `upgrade to ${String(input.upgrade)}` : 'CONNECT'} through a RoundTripper, which returns a response, not a socket (${describeDispatch(input)}); use an undici Agent for WebSocket and CONNECT`,
+          `toDispatcher: cannot ${input.upgrade ? `upgrade to ${String(input.upgrade)}` : 'CONNECT'} through a RoundTripper, which returns a response, not a socket (${describeDispatch(input)}); give toDispatcher an \`upgrades\` dispatcher for WebSocket and CONNECT`,
         ),
       )
       return false
@@ -104,10 +123,12 @@ export class RoundTripperDispatcher extends Dispatcher {
  * request or the body with the handler's reason; trailers of a response made
  * by {@link fromDispatcher} are handed on. Requests ask for the body as sent
  * (`decompress: false` in their context), since a dispatcher's callers
- * decode it themselves. Upgrades (WebSocket) and `CONNECT` fail with
- * `RT_UPGRADE_UNSUPPORTED`. `close()` and `destroy()` close the RoundTripper.
+ * decode it themselves. Upgrades (WebSocket) and `CONNECT` go to
+ * `options.upgrades`, or fail with `RT_UPGRADE_UNSUPPORTED` without one.
+ * `close()` and `destroy()` close the RoundTripper.
  *
- * @throws BridgeError `RT_INVALID_ARGUMENT` when `roundTripper` has no `roundTrip` method.
+ * @throws BridgeError `RT_INVALID_ARGUMENT` when `roundTripper` has no
+ * `roundTrip` method, or `options.upgrades` is not a dispatcher.
  *
  * @example
  * ```ts
@@ -116,6 +137,6 @@ export class RoundTripperDispatcher extends Dispatcher {
  * const { statusCode, body } = await request('http://127.0.0.1:8080/', { dispatcher })
  * ```
  */
-export function toDispatcher(roundTripper: RoundTripper): RoundTripperDispatcher {
-  return new RoundTripperDispatcher(roundTripper)
+export function toDispatcher(roundTripper: RoundTripper, options?: ToDispatcherOptions): RoundTripperDispatcher {
+  return new RoundTripperDispatcher(roundTripper, options)
 }

@@ -1,4 +1,4 @@
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { Socket } from 'node:net'
 
 /** A loopback node:http server for tests. */
@@ -9,6 +9,8 @@ export interface TestServer {
   connections: number
   /** Requests served so far. */
   requests: number
+  /** The node:http server. */
+  server: Server
   /** Destroys open sockets and closes the server. */
   close(): Promise<void>
 }
@@ -16,7 +18,8 @@ export interface TestServer {
 /** startServer starts a node:http server on 127.0.0.1:0. */
 export async function startServer(handler: (req: IncomingMessage, res: ServerResponse) => void): Promise<TestServer> {
   const open = new Set<Socket>()
-  const state = {
+  const state: TestServer = {
+    server: undefined as unknown as Server,
     origin: '',
     connections: 0,
     requests: 0,
@@ -29,6 +32,7 @@ export async function startServer(handler: (req: IncomingMessage, res: ServerRes
     state.requests++
     handler(req, res)
   })
+  state.server = server
   server.on('connection', (socket: Socket) => {
     state.connections++
     open.add(socket)
@@ -81,6 +85,17 @@ export function writeLarge(res: ServerResponse, size: number, fill = 0x61): Writ
   }
   pump()
   return writer
+}
+
+/**
+ * acceptEchoUpgrades makes `server` answer an `upgrade: echo` request with
+ * 101 and echo every byte back on the upgraded socket.
+ */
+export function acceptEchoUpgrades(server: Server): void {
+  server.on('upgrade', (_req: IncomingMessage, socket: Socket) => {
+    socket.write('HTTP/1.1 101 Switching Protocols\r\nupgrade: echo\r\nconnection: upgrade\r\n\r\n')
+    socket.pipe(socket)
+  })
 }
 
 /** collectGarbage runs the collector, a turn at a time, until `done()` holds (at most 100 turns). */
