@@ -9,7 +9,17 @@
  * }
  * ```
  */
-export interface RequestContext {}
+export interface RequestContext {
+  /**
+   * `false` asks for the response body as the server sent it: a RoundTripper
+   * that decodes `content-encoding` (the Transport) neither adds an
+   * `accept-encoding` of its own nor decodes the body of this request, and
+   * the `content-encoding` header says what the bytes are. Layers that speak
+   * the wire format to their caller (an undici dispatcher over a
+   * RoundTripper) set it. Undefined or `true`: the RoundTripper's default.
+   */
+  decompress?: boolean
+}
 
 const contexts = new WeakMap<Request, Readonly<RequestContext>>()
 const EMPTY: Readonly<RequestContext> = Object.freeze({})

@@ -1,5 +1,5 @@
 import type { Transform } from 'node:stream'
-import { createBody, createResponse, isNullBodyStatus, type BodySink, type TrackedBody } from '@roundtrip/core'
+import { createBody, createResponse, getContext, isNullBodyStatus, type BodySink, type TrackedBody } from '@roundtrip/core'
 import type { Dispatcher } from 'undici'
 import { CONN_NOT_REDIALED, type PersistConn } from './conn.js'
 import { createDecoder, decodingError } from './decode.js'
@@ -194,7 +194,8 @@ export class Exchange implements Dispatcher.DispatchHandler {
     const nullBody = this.#request.method === 'HEAD' || isNullBodyStatus(statusCode)
     let responseBody: TrackedBody | null = null
     if (!nullBody) {
-      const decoder = this.#options.disableCompression ? undefined : createDecoder(contentEncoding)
+      const decode = !this.#options.disableCompression && getContext(this.#request).decompress !== false
+      const decoder = decode ? createDecoder(contentEncoding) : undefined
       const body = createBody(
         {
           pull: () => {

@@ -18,11 +18,12 @@ export interface OutgoingHeaders {
  * 100-continue` is dropped and the body sent at once, which RFC 9110 allows
  * (undici's HTTP/1.1 writer cannot wait for the interim response).
  * `accept-encoding: gzip, deflate, br` is added unless compression is
- * disabled or the request has its own; `accept: *\/*` and `user-agent: node`
+ * disabled (for the Transport, or for this request by the context's
+ * `decompress: false`) or the request has its own; `accept: *\/*` and `user-agent: node`
  * are added when absent, as Node's fetch sends them (some servers refuse a
  * request without a user agent).
  */
-export function outgoingHeaders(headers: Headers, options: ResolvedOptions): OutgoingHeaders {
+export function outgoingHeaders(headers: Headers, options: ResolvedOptions, decompress = true): OutgoingHeaders {
   const list: string[] = []
   let reset = options.disableKeepAlives
   let acceptEncoding = false
@@ -40,6 +41,6 @@ export function outgoingHeaders(headers: Headers, options: ResolvedOptions): Out
   }
   if (!accept) list.push('accept', '*/*')
   if (!userAgent) list.push('user-agent', 'node')
-  if (!acceptEncoding && !options.disableCompression) list.push('accept-encoding', 'gzip, deflate, br')
+  if (!acceptEncoding && decompress && !options.disableCompression) list.push('accept-encoding', 'gzip, deflate, br')
   return { list, reset }
 }

@@ -177,6 +177,22 @@ describe('Transport: compression', () => {
     expect(asked).toBeUndefined()
     expect(Buffer.from(await response.arrayBuffer()).equals(packed)).toBe(true)
   })
+
+  it('neither asks nor decodes for a request whose context says decompress: false, and keeps the request’s own accept-encoding', async () => {
+    const asked: Array<string | undefined> = []
+    const packed = gzipSync(Buffer.from(text))
+    const server = f.serve(await startServer((req, res) => {
+      asked.push(req.headers['accept-encoding'])
+      res.writeHead(200, { 'content-encoding': 'gzip' })
+      res.end(packed)
+    }))
+    const transport = f.use(new Transport())
+    const raw = await transport.roundTrip(withContext(new Request(server.origin), { decompress: false }))
+    expect(Buffer.from(await raw.arrayBuffer()).equals(packed)).toBe(true)
+    const own = await transport.roundTrip(withContext(new Request(server.origin, { headers: { 'accept-encoding': 'gzip' } }), { decompress: false }))
+    expect(Buffer.from(await own.arrayBuffer()).equals(packed)).toBe(true)
+    expect(asked).toEqual([undefined, 'gzip'])
+  })
 })
 
 describe('Transport: request headers', () => {

@@ -97,6 +97,7 @@ export class Transport implements RoundTripper, Closable, ConnOwner {
     }
     const hash = href.indexOf('#', slash)
     const path = slash < 0 ? '/' : hash < 0 ? href.slice(slash) : href.slice(slash, hash)
+    const context = getContext(request)
     const send = (body: OutgoingBody): Promise<Response> =>
       new Promise<Response>((resolve, reject) => {
         const call: Call = {
@@ -106,8 +107,8 @@ export class Transport implements RoundTripper, Closable, ConnOwner {
           what,
           body,
           retry: retryPolicy(request, body),
-          trace: getContext(request).trace,
-          headers: outgoingHeaders(request.headers, this.#options),
+          trace: context.trace,
+          headers: outgoingHeaders(request.headers, this.#options, context.decompress !== false),
           resolve,
           reject,
         }

@@ -18,6 +18,7 @@ export interface ClientEntry {
 /** Every client the bench knows, in report order. */
 export const CLIENTS: readonly ClientEntry[] = [
   { id: 'fetch', label: 'node fetch', load: async () => (await import('./node-fetch-global.js')).createGlobalFetchClient },
+  { id: 'fetch-bridged', label: 'node fetch over toDispatcher(Transport)', load: async () => (await import('./node-fetch-bridged.js')).createBridgedFetchClient },
   { id: 'undici-request', label: 'undici.request', load: async () => (await import('./undici-request.js')).createUndiciRequestClient },
   { id: 'undici-pool', label: 'undici Pool.request', load: async () => (await import('./undici-pool.js')).createUndiciPoolClient },
   { id: 'undici-fetch', label: 'undici fetch', load: async () => (await import('./undici-fetch.js')).createUndiciFetchClient },

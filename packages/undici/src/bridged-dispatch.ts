@@ -1,0 +1,227 @@
+import { isNullBodyStatus, type RoundTripper } from '@roundtrip/core'
+import { errors, type Dispatcher } from 'undici'
+import { requestFromDispatch, type DispatchInput } from './dispatch-request.js'
+import { handlerSink, type Controller, type HandlerSink } from './dispatch-handler.js'
+import { responseTrailers } from './from-dispatcher.js'
+
+function noop(): void {}
+
+/** One read of a body: a chunk, or the end. */
+type Chunk = { done: false; value: Uint8Array } | { done: true; value?: Uint8Array | undefined }
+
+/** A chunk as undici's handlers take it: a Buffer (a view, not a copy). */
+function asBuffer(chunk: Uint8Array): Buffer {
+  return Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength)
+}
+
+/**
+ * Bodies up to this many bytes (by their `content-length`) are read whole
+ * and handed on as one chunk: the RoundTripper buffers that much anyway (the
+ * Transport's default high-water mark), and a stream costs as much as the
+ * rest of a small exchange.
+ */
+const SMALL_BODY = 64 * 1024
+
+function small(response: Response): boolean {
+  const length = response.headers.get('content-length')
+  if (length === null) return false
+  const n = Number(length)
+  return Number.isInteger(n) && n >= 0 && n <= SMALL_BODY
+}
+
+/** A body read whole, as one chunk then the end. */
+function wholeBody(response: Response): () => Promise<Chunk> {
+  let whole: Promise<ArrayBuffer> | undefined = response.arrayBuffer()
+  // Read at once, but taken only when the handler wants data: a failure meanwhile is reported then, not as unhandled.
+  whole.catch(noop)
+  return () => {
+    if (whole === undefined) return Promise.resolve({ done: true, value: undefined })
+    const pending = whole
+    whole = undefined
+    return pending.then((buffer) => (buffer.byteLength === 0 ? { done: true, value: undefined } : { done: false, value: new Uint8Array(buffer) }))
+  }
+}
+
+/** An error thrown by a handler's callback, surfaced as undici would (an uncaught exception), not swallowed. */
+function rethrow(error: unknown): void {
+  process.nextTick(() => {
+    throw error
+  })
+}
+
+/**
+ * BridgedDispatch is one `dispatch()` run through a RoundTripper, and the
+ * controller its handler pauses, resumes and aborts.
+ *
+ * States: `waiting` (the RoundTripper has not answered) → `streaming` (the
+ * head was handed on; the body is read as the handler takes it) → `done`
+ * (ended, failed or aborted; the handler has heard its last call). Every
+ * path to `done` goes through {@link BridgedDispatch.settle}, so the handler
+ * hears exactly one of `end` or `error`.
+ */
+export class BridgedDispatch implements Controller {
+  readonly #sink: HandlerSink
+  readonly #onHead: () => void
+  readonly #abortController = new AbortController()
+  #state: 'waiting' | 'streaming' | 'done' = 'waiting'
+  #paused = false
+  #aborted = false
+  #reason: Error | null = null
+  // Held while streaming: the response must live as long as the handler reads it.
+  #response: Response | undefined
+  #reader: ReadableStreamDefaultReader<Uint8Array> | undefined
+  // The next chunk of the body: a stream reader's, or the whole of a small body.
+  #next: (() => Promise<Chunk>) | undefined
+  #reading = false
+  #method = 'GET'
+
+  /** @throws BridgeError `RT_INVALID_ARGUMENT` for a handler undici would refuse too. */
+  constructor(handler: Dispatcher.DispatchHandler, onHead: () => void) {
+    this.#sink = handlerSink(handler, this)
+    this.#onHead = onHead
+  }
+
+  get aborted(): boolean {
+    return this.#aborted
+  }
+
+  get paused(): boolean {
+    return this.#paused
+  }
+
+  get reason(): Error | null {
+    return this.#reason
+  }
+
+  pause(): void {
+    this.#paused = true
+  }
+
+  resume(): void {
+    if (!this.#paused) return
+    this.#paused = false
+    this.#pump()
+  }
+
+  abort(reason?: Error): void {
+    if (this.#aborted || this.#state === 'done') return
+    const error = reason ?? new errors.RequestAbortedError()
+    this.#aborted = true
+    this.#reason = error
+    // Before the head, the RoundTripper rejects with this reason; after, the body is cancelled with it.
+    this.#abortController.abort(error)
+    this.#reader?.cancel(error).catch(noop)
+    this.settle(error)
+  }
+
+  /** Fails the dispatch before it started (closed dispatcher, upgrade): the handler hears only the error, as from undici. */
+  refuse(error: Error): void {
+    this.settle(error)
+  }
+
+  /** run sends the dispatch through `roundTripper`. */
+  run(roundTripper: RoundTripper, options: DispatchInput): void {
+    let request: Request
+    try {
+      request = requestFromDispatch(options, this.#abortController.signal)
+      this.#method = request.method
+    } catch (error) {
+      this.settle(error)
+      return
+    }
+    try {
+      this.#sink.start()
+    } catch (error) {
+      this.abort(error as Error)
+      rethrow(error)
+      return
+    }
+    if (this.#state !== 'waiting') return
+    let pending: Promise<Response>
+    try {
+      pending = roundTripper.roundTrip(request)
+    } catch (error) {
+      pending = Promise.reject(error)
+    }
+    pending.then(
+      (response) => this.#respond(response),
+      (error: unknown) => this.settle(error),
+    )
+  }
+
+  #respond(response: Response): void {
+    if (this.#state !== 'waiting') {
+      // Aborted while the RoundTripper was answering: the body is ours to release.
+      response.body?.cancel(this.#reason).catch(noop)
+      return
+    }
+    this.#state = 'streaming'
+    this.#onHead()
+    // Decided without touching `response.body`, which would make a stream the small path avoids.
+    if (this.#method !== 'HEAD' && !isNullBodyStatus(response.status)) {
+      this.#response = response
+      if (small(response)) this.#next = wholeBody(response)
+      else if (response.body !== null) this.#next = this.#streamBody(response.body)
+    }
+    try {
+      this.#sink.head(response.status, response.headers, response.statusText)
+    } catch (error) {
+      this.abort(error as Error)
+      rethrow(error)
+      return
+    }
+    if (this.#next === undefined) this.settle(undefined)
+    else this.#pump()
+  }
+
+  #pump(): void {
+    if (this.#reading || this.#paused || this.#state !== 'streaming' || this.#next === undefined) return
+    this.#reading = true
+    this.#next().then(
+      (result) => {
+        this.#reading = false
+        if (this.#state !== 'streaming') return
+        if (result.done) {
+          this.settle(undefined)
+          return
+        }
+        try {
+          this.#sink.data(asBuffer(result.value))
+        } catch (error) {
+          this.abort(error as Error)
+          rethrow(error)
+          return
+        }
+        this.#pump()
+      },
+      (error: unknown) => {
+        this.#reading = false
+        this.settle(error)
+      },
+    )
+  }
+
+  #streamBody(body: ReadableStream<Uint8Array>): () => Promise<Chunk> {
+    const reader = body.getReader()
+    this.#reader = reader
+    return () => reader.read()
+  }
+
+  /** settle ends the dispatch once: `error` undefined is a complete response, anything else a failure. */
+  settle(error: unknown): void {
+    if (this.#state === 'done') return
+    const headSent = this.#state === 'streaming'
+    this.#state = 'done'
+    if (!headSent) this.#onHead()
+    const response = this.#response
+    this.#response = undefined
+    this.#reader = undefined
+    this.#next = undefined
+    try {
+      if (error === undefined) this.#sink.end(response === undefined ? undefined : responseTrailers(response))
+      else this.#sink.error(error instanceof Error ? error : new Error(String(error), { cause: error }))
+    } catch (thrown) {
+      rethrow(thrown)
+    }
+  }
+}

@@ -1,0 +1,92 @@
+import { Readable } from 'node:stream'
+import { withContext } from '@roundtrip/core'
+import { BridgeError, ERR_INVALID_DISPATCH } from './errors.js'
+import { requestHeadersInit, type DispatchHeaders } from './headers.js'
+
+/** Dispatch options as handed to `dispatch()`: undici's, with the looser body and header shapes its callers use. */
+export interface DispatchInput {
+  origin?: string | URL | undefined
+  path: string
+  method: string
+  headers?: DispatchHeaders
+  body?: unknown
+  query?: Record<string, unknown> | undefined
+  upgrade?: boolean | string | null | undefined
+  reset?: boolean | undefined
+}
+
+/** describeDispatch names a dispatch for messages: `GET http://host/path`, without credentials. */
+export function describeDispatch(options: DispatchInput): string {
+  const origin = options.origin === undefined ? '' : String(options.origin).replace(/\/$/, '')
+  return `${String(options.method ?? 'GET')} ${origin.replace(/\/\/[^/@]*@/, '//')}${String(options.path ?? '')}`
+}
+
+function targetUrl(options: DispatchInput): string {
+  if (options.origin === undefined || options.origin === null) throw new TypeError('no origin')
+  const path = String(options.path)
+  const href = /^[a-z][a-z0-9+.-]*:\/\//i.test(path) ? path : String(options.origin).replace(/\/$/, '') + path
+  if (options.query === undefined || options.query === null) return href
+  const url = new URL(href)
+  for (const [name, value] of Object.entries(options.query)) {
+    if (Array.isArray(value)) for (const item of value) url.searchParams.append(name, String(item))
+    else if (value !== undefined && value !== null) url.searchParams.append(name, String(value))
+  }
+  return url.href
+}
+
+/** A chunk of a streamed request body as bytes (undici lets iterables yield strings). */
+function bytes(chunk: unknown): Uint8Array {
+  if (chunk instanceof Uint8Array) return chunk
+  if (typeof chunk === 'string') return Buffer.from(chunk)
+  if (ArrayBuffer.isView(chunk)) return new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength)
+  throw new TypeError(`a request body chunk must be bytes or a string, got ${typeof chunk}`)
+}
+
+async function* asBytes(iterable: AsyncIterable<unknown> | Iterable<unknown>): AsyncGenerator<Uint8Array> {
+  for await (const chunk of iterable) yield bytes(chunk)
+}
+
+type Body = NonNullable<RequestInit['body']>
+
+function requestBody(body: unknown): { body: Body | null; stream: boolean } {
+  if (body === undefined || body === null) return { body: null, stream: false }
+  if (typeof body === 'string' || body instanceof Uint8Array || body instanceof Blob || body instanceof FormData || body instanceof URLSearchParams) {
+    return { body: body as Body, stream: false }
+  }
+  if (body instanceof ReadableStream) return { body, stream: true }
+  if (body instanceof Readable || typeof (body as AsyncIterable<unknown>)[Symbol.asyncIterator] === 'function' || typeof (body as Iterable<unknown>)[Symbol.iterator] === 'function') {
+    return { body: ReadableStream.from(asBytes(body as AsyncIterable<unknown>)) as ReadableStream<Uint8Array>, stream: true }
+  }
+  throw new TypeError(`unsupported request body type ${Object.prototype.toString.call(body)}`)
+}
+
+/**
+ * requestFromDispatch builds the WHATWG `Request` for a dispatch: the URL
+ * from `origin`, `path` and `query`; the headers in any of undici's shapes;
+ * the body (a string, bytes, a Blob, FormData, a stream or any iterable),
+ * streamed when it is one; `reset` as `connection: close`. The request asks
+ * for the body as sent (`decompress: false` in its context): a dispatcher's
+ * callers (Node's fetch, `undici.request`) decode it themselves.
+ *
+ * @throws BridgeError `RT_INVALID_DISPATCH` naming the dispatch, with the
+ * `Request` constructor's error as `cause` (a forbidden method such as
+ * `TRACE`, a body on GET or HEAD, an invalid header).
+ */
+export function requestFromDispatch(options: DispatchInput, signal: AbortSignal): Request {
+  try {
+    const url = targetUrl(options)
+    let headers = requestHeadersInit(options.headers)
+    if (options.reset === true) {
+      headers = new Headers(headers)
+      headers.set('connection', 'close')
+    }
+    const method = String(options.method ?? 'GET')
+    const { body, stream } = requestBody(options.body)
+    const init: RequestInit & { duplex?: 'half' } = { method, headers, body, signal, redirect: 'manual' }
+    if (stream) init.duplex = 'half'
+    return withContext(new Request(url, init), { decompress: false })
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error)
+    throw new BridgeError(ERR_INVALID_DISPATCH, `toDispatcher: cannot make a Request of ${describeDispatch(options)}: ${reason}`, { cause: error })
+  }
+}

@@ -1,0 +1,86 @@
+import type { IncomingHttpHeaders } from 'node:http'
+
+/** What undici accepts as request headers (`Dispatcher.DispatchOptions['headers']`). */
+export type DispatchHeaders =
+  | Record<string, string | string[] | number | undefined>
+  | IncomingHttpHeaders
+  | Array<string | Buffer>
+  | Iterable<[string, string | string[] | undefined]>
+  | null
+  | undefined
+
+function text(value: unknown): string {
+  return Buffer.isBuffer(value) ? value.toString('latin1') : String(value)
+}
+
+function appendValue(target: Headers, name: unknown, value: unknown): void {
+  if (value === undefined || value === null) return
+  if (Array.isArray(value)) for (const item of value) target.append(text(name), text(item))
+  else target.append(text(name), text(value))
+}
+
+/**
+ * headersFromDispatch builds `Headers` from every shape undici takes: a
+ * record (values a string or a list), a flat `[name, value, …]` array (of
+ * strings or latin1 Buffers, as undici's raw headers and trailers), or an
+ * iterable of `[name, value]` pairs. Throws the TypeError of `Headers` on an
+ * invalid name or value.
+ */
+export function headersFromDispatch(input: DispatchHeaders): Headers {
+  const headers = new Headers()
+  if (input === null || input === undefined) return headers
+  if (Array.isArray(input)) {
+    if (input.length > 0 && Array.isArray(input[0])) {
+      for (const pair of input as unknown as Array<[string, unknown]>) appendValue(headers, pair[0], pair[1])
+      return headers
+    }
+    if (input.length % 2 !== 0) throw new TypeError('headers array must hold name/value pairs (odd length)')
+    for (let i = 0; i < input.length; i += 2) appendValue(headers, input[i], input[i + 1])
+    return headers
+  }
+  if (typeof (input as Iterable<unknown>)[Symbol.iterator] === 'function') {
+    for (const [name, value] of input as Iterable<[string, unknown]>) appendValue(headers, name, value)
+    return headers
+  }
+  for (const [name, value] of Object.entries(input)) appendValue(headers, name, value)
+  return headers
+}
+
+/**
+ * requestHeadersInit is `input` as `new Request()` takes it, built once: a
+ * record whose values are all strings is handed over as it is (Node's fetch
+ * passes one), anything else goes through {@link headersFromDispatch}.
+ */
+export function requestHeadersInit(input: DispatchHeaders): Headers | Record<string, string> {
+  if (input !== null && input !== undefined && !Array.isArray(input) && Object.getPrototypeOf(input) === Object.prototype) {
+    const record = input as Record<string, unknown>
+    let plain = true
+    for (const name in record) {
+      if (typeof record[name] !== 'string') {
+        plain = false
+        break
+      }
+    }
+    if (plain) return record as Record<string, string>
+  }
+  return headersFromDispatch(input)
+}
+
+/** rawHeaders lists `headers` as undici's legacy handlers take them: `[name, value, …]` as latin1 Buffers, each `set-cookie` apart. */
+export function rawHeaders(headers: Headers): Buffer[] {
+  const raw: Buffer[] = []
+  for (const [name, value] of headers) raw.push(Buffer.from(name, 'latin1'), Buffer.from(value, 'latin1'))
+  return raw
+}
+
+/** headerRecord lists `headers` as undici 7's handlers take them: lower-case names, a list where a name repeats (`set-cookie`). */
+export function headerRecord(headers: Headers): IncomingHttpHeaders {
+  const record: Record<string, string | string[]> = {}
+  for (const [name, value] of headers) {
+    const current = record[name]
+    if (current === undefined) record[name] = value
+    else if (Array.isArray(current)) current.push(value)
+    else record[name] = [current, value]
+  }
+  return record
+}

@@ -1,0 +1,371 @@
+import { once } from 'node:events'
+import { Readable } from 'node:stream'
+import { gzipSync } from 'node:zlib'
+import { roundTripper } from '@roundtrip/core'
+import { Transport } from '@roundtrip/transport'
+import { Agent, connect, fetch as undiciFetch, request, upgrade, type Dispatcher } from 'undici'
+import { afterEach, describe, expect, it } from 'vitest'
+import { acceptEchoUpgrades, nextTurn, startServer, writeLarge, type TestServer, type Writer } from '../test/server.js'
+import { fromDispatcher } from './from-dispatcher.js'
+import { toDispatcher } from './to-dispatcher.js'
+
+let writer: Writer | undefined
+const closing: Array<{ close(): Promise<void> }> = []
+afterEach(async () => {
+  writer = undefined
+  for (const c of closing.splice(0).reverse()) await c.close()
+})
+function track<T extends { close(): Promise<void> }>(value: T): T {
+  closing.push(value)
+  return value
+}
+
+async function serve(): Promise<TestServer> {
+  return track(await startServer((req, res) => {
+    if (req.url === '/large') writer = writeLarge(res, 16 * 1024 * 1024)
+    else if (req.url === '/hang') res.flushHeaders()
+    else if (req.url === '/held') res.write('first')
+    else if (req.url === '/gzip') {
+      res.writeHead(200, { 'content-encoding': 'gzip' })
+      res.end(gzipSync('packed'))
+    } else if (req.url === '/trailers') {
+      res.writeHead(200, { trailer: 'x-checksum' })
+      res.write('data')
+      res.addTrailers({ 'x-checksum': 'abc123' })
+      res.end()
+    } else if (req.url === '/cookies') {
+      res.setHeader('set-cookie', ['a=1', 'b=2'])
+      res.end()
+    } else {
+      let body = ''
+      req.on('data', (d: Buffer) => (body += d.toString()))
+      req.on('end', () => res.end(`${req.method} ${req.url} ${req.headers['content-length'] ?? 'chunked'} ${body}`))
+    }
+  }))
+}
+
+/** A handler of undici 7's generation that records what it is told. */
+function modernHandler(): Dispatcher.DispatchHandler & { events: string[]; chunks: Buffer[]; controller?: Dispatcher.DispatchController; done: Promise<void> } {
+  let resolve!: () => void
+  const done = new Promise<void>((r) => (resolve = r))
+  const handler: ReturnType<typeof modernHandler> = {
+    events: [],
+    chunks: [],
+    done,
+    onRequestStart(controller) {
+      handler.controller = controller
+      handler.events.push('start')
+    },
+    onResponseStart(_controller, status, headers) {
+      handler.events.push(`head ${status} ${String(headers['content-length'] ?? '')}`)
+    },
+    onResponseData(_controller, chunk) {
+      handler.chunks.push(chunk)
+    },
+    onResponseEnd(_controller, trailers) {
+      handler.events.push(`end ${JSON.stringify(trailers)}`)
+      resolve()
+    },
+    onResponseError(_controller, error) {
+      handler.events.push(`error ${(error as { code?: string }).code ?? error.message}`)
+      resolve()
+    },
+  }
+  return handler
+}
+
+function bytesOf(chunks: Buffer[]): number {
+  return chunks.reduce((n, c) => n + c.length, 0)
+}
+
+describe('toDispatcher under undici’s APIs', () => {
+  it('serves undici.request through the Transport, which counts the request', async () => {
+    const server = await serve()
+    const transport = track(new Transport())
+    const dispatcher = toDispatcher(transport)
+    const { statusCode, headers, body } = await request(`${server.origin}/hello?x=1`, { dispatcher, method: 'POST', body: 'abc' })
+    expect(statusCode).toBe(200)
+    expect(headers['content-length']).toBe(String('POST /hello?x=1 3 abc'.length))
+    expect(await body.text()).toBe('POST /hello?x=1 3 abc')
+    expect(transport.stats().total.requests).toBe(1)
+  })
+
+  it('streams a Readable request body', async () => {
+    const server = await serve()
+    const dispatcher = toDispatcher(track(new Transport()))
+    async function* slowly(): AsyncGenerator<string> {
+      yield 'a'
+      await new Promise((resolve) => setTimeout(resolve, 5))
+      yield 'b'
+      yield 'c'
+    }
+    const { body } = await request(`${server.origin}/upload`, { dispatcher, method: 'PUT', body: Readable.from(slowly()) })
+    expect(await body.text()).toBe('PUT /upload chunked abc')
+  })
+
+  it('hands the body on as sent: undici.request sees the gzip bytes, undici’s fetch decodes them once', async () => {
+    const server = await serve()
+    const dispatcher = toDispatcher(track(new Transport()))
+    const raw = await request(`${server.origin}/gzip`, { dispatcher })
+    expect(raw.headers['content-encoding']).toBe('gzip')
+    expect(Buffer.from(await raw.body.arrayBuffer()).equals(gzipSync('packed'))).toBe(true)
+    const fetched = await undiciFetch(`${server.origin}/gzip`, { dispatcher })
+    expect(await fetched.text()).toBe('packed')
+  })
+
+  it('keeps repeated set-cookie headers apart', async () => {
+    const server = await serve()
+    const dispatcher = toDispatcher(track(new Transport()))
+    const { headers, body } = await request(`${server.origin}/cookies`, { dispatcher })
+    await body.dump()
+    expect(headers['set-cookie']).toEqual(['a=1', 'b=2'])
+  })
+
+  it('reads a large body to the end under undici.request through a composed interceptor (handlers in undici 7’s form)', async () => {
+    const server = await serve()
+    const forms: string[] = []
+    const dispatcher = toDispatcher(track(new Transport())).compose((dispatch) => (options, handler) => {
+      forms.push(typeof handler.onRequestStart === 'function' ? 'undici 7' : 'legacy')
+      return dispatch(options, handler)
+    })
+    const { body } = await request(`${server.origin}/large`, { dispatcher })
+    let size = 0
+    for await (const chunk of body) size += (chunk as Buffer).length
+    expect(size).toBe(16 * 1024 * 1024)
+    expect(forms).toEqual(['undici 7'])
+  })
+
+  it('hands on the trailers of a response from fromDispatcher', async () => {
+    const server = await serve()
+    const dispatcher = toDispatcher(track(fromDispatcher(new Agent())))
+    const response = await request(`${server.origin}/trailers`, { dispatcher })
+    expect(await response.body.text()).toBe('data')
+    expect(response.trailers).toEqual({ 'x-checksum': 'abc123' })
+  })
+
+  it('fails with the RoundTripper’s coded error when it cannot answer', async () => {
+    const server = await serve()
+    const origin = server.origin
+    await server.close()
+    closing.splice(closing.indexOf(server), 1)
+    const dispatcher = toDispatcher(track(new Transport()))
+    await expect(request(origin, { dispatcher })).rejects.toMatchObject({ code: 'RT_CONNECT_REFUSED' })
+  })
+})
+
+describe('toDispatcher: handler generations', () => {
+  it('pauses on a legacy onHeaders returning false until resume() is called', async () => {
+    const server = await serve()
+    const dispatcher = toDispatcher(track(new Transport()))
+    let resume!: () => void
+    let received = 0
+    let resolve!: () => void
+    const done = new Promise<void>((r) => (resolve = r))
+    dispatcher.dispatch({ origin: server.origin, path: '/large', method: 'GET' }, {
+      onConnect() {},
+      onHeaders(_status, _raw, r) {
+        resume = r
+        return false
+      },
+      onData(chunk) {
+        received += chunk.length
+        return true
+      },
+      onComplete: () => resolve(),
+      onError: (error) => {
+        throw error
+      },
+    })
+    while (writer === undefined) await nextTurn()
+    await writer.blocked
+    for (let i = 0; i < 20; i++) await nextTurn()
+    expect(received).toBe(0)
+    expect(writer!.written).toBeLessThan(16 * 1024 * 1024)
+    resume()
+    await done
+    expect(received).toBe(16 * 1024 * 1024)
+  })
+
+  it('holds a small body back too until a legacy handler resumes', async () => {
+    const server = await serve()
+    const dispatcher = toDispatcher(track(new Transport()))
+    const events: string[] = []
+    let resume!: () => void
+    const done = new Promise<void>((resolve) => {
+      dispatcher.dispatch({ origin: server.origin, path: '/small', method: 'GET' }, {
+        onConnect() {},
+        onHeaders(status, _raw, r) {
+          events.push(`head ${status}`)
+          resume = r
+          return false
+        },
+        onData(chunk) {
+          events.push(`data ${chunk.toString()}`)
+          return true
+        },
+        onComplete() {
+          events.push('complete')
+          resolve()
+        },
+        onError: (error) => {
+          throw error
+        },
+      })
+    })
+    while (events.length === 0) await nextTurn()
+    for (let i = 0; i < 10; i++) await nextTurn()
+    expect(events).toEqual(['head 200'])
+    resume()
+    await done
+    expect(events).toEqual(['head 200', 'data GET /small chunked ', 'complete'])
+  })
+
+  it('aborts a paused small body still arriving: the handler hears the reason once, nothing is left unhandled', async () => {
+    const server = track(await startServer((_req, res) => {
+      res.writeHead(200, { 'content-length': '10' })
+      res.write('01234')
+    }))
+    const dispatcher = toDispatcher(track(new Transport()))
+    const errors: Error[] = []
+    let abort!: (error?: Error) => void
+    let headed!: () => void
+    const head = new Promise<void>((r) => (headed = r))
+    dispatcher.dispatch({ origin: server.origin, path: '/', method: 'GET' }, {
+      onConnect: (a) => (abort = a),
+      onHeaders: () => {
+        headed()
+        return false
+      },
+      onData: () => {
+        throw new Error('no data expected while paused')
+      },
+      onError: (error) => errors.push(error),
+    })
+    await head
+    abort(new Error('leaving'))
+    for (let i = 0; i < 10; i++) await nextTurn()
+    expect(errors.map((e) => e.message)).toEqual(['leaving'])
+  })
+
+  it('ends a HEAD and a 204 at once, without a body', async () => {
+    const server = track(await startServer((req, res) => {
+      res.statusCode = req.url === '/204' ? 204 : 200
+      res.setHeader('content-length', req.url === '/204' ? '0' : '10')
+      res.end(req.method === 'HEAD' || req.url === '/204' ? undefined : '0123456789')
+    }))
+    const dispatcher = toDispatcher(track(new Transport()))
+    const head = await request(server.origin, { dispatcher, method: 'HEAD' })
+    expect([head.statusCode, head.headers['content-length'], await head.body.text()]).toEqual([200, '10', ''])
+    const empty = await request(`${server.origin}/204`, { dispatcher })
+    expect([empty.statusCode, await empty.body.text()]).toEqual([204, ''])
+  })
+
+  it('holds the body back while undici 7’s controller is paused, then streams it all on resume()', async () => {
+    const server = await serve()
+    const dispatcher = toDispatcher(track(new Transport()))
+    const handler = modernHandler()
+    const onData = handler.onResponseData!.bind(handler)
+    let paused = false
+    handler.onResponseData = (controller, chunk) => {
+      onData(controller, chunk)
+      if (!paused) {
+        paused = true
+        controller.pause()
+      }
+    }
+    dispatcher.dispatch({ origin: server.origin, path: '/large', method: 'GET' }, handler)
+    while (writer === undefined || handler.chunks.length === 0) await nextTurn()
+    await writer.blocked
+    for (let i = 0; i < 20; i++) await nextTurn()
+    expect(handler.chunks.length).toBe(1)
+    expect(handler.controller!.paused).toBe(true)
+    expect(writer.written).toBeLessThan(16 * 1024 * 1024)
+    handler.controller!.resume()
+    await handler.done
+    expect(bytesOf(handler.chunks)).toBe(16 * 1024 * 1024)
+    expect(handler.events).toEqual(['start', `head 200 ${16 * 1024 * 1024}`, 'end {}'])
+  })
+
+  it('aborts through undici 7’s controller: the handler hears the reason and the server sees the connection close', async () => {
+    let closed!: () => void
+    const serverSawClose = new Promise<void>((r) => (closed = r))
+    const server = track(await startServer((_req, res) => {
+      res.write('first')
+      res.on('close', () => closed())
+    }))
+    const dispatcher = toDispatcher(track(new Transport()))
+    const handler = modernHandler()
+    handler.onResponseData = (controller) => controller.abort(new Error('enough'))
+    dispatcher.dispatch({ origin: server.origin, path: '/', method: 'GET' }, handler)
+    await handler.done
+    expect(handler.events).toEqual(['start', 'head 200 ', 'error enough'])
+    expect(handler.controller!.aborted).toBe(true)
+    await serverSawClose
+  })
+
+  it('aborts before the head through the legacy abort callback', async () => {
+    const server = await serve()
+    const dispatcher = toDispatcher(track(new Transport()))
+    const errors: Error[] = []
+    await new Promise<void>((resolve) => {
+      dispatcher.dispatch({ origin: server.origin, path: '/hang-forever', method: 'GET' }, {
+        onConnect(abort) {
+          setImmediate(() => abort(new Error('cancelled by caller')))
+        },
+        onHeaders: () => {
+          throw new Error('no head expected')
+        },
+        onError(error) {
+          errors.push(error)
+          resolve()
+        },
+      })
+    })
+    expect(errors.map((e) => e.message)).toEqual(['cancelled by caller'])
+  })
+})
+
+describe('toDispatcher: what it refuses', () => {
+  function refusal(dispatcher: Dispatcher, options: Dispatcher.DispatchOptions): Promise<Error> {
+    return new Promise((resolve) => {
+      dispatcher.dispatch(options, { onError: resolve })
+    })
+  }
+
+  it('refuses upgrades and CONNECT with RT_UPGRADE_UNSUPPORTED', async () => {
+    const dispatcher = toDispatcher(track(new Transport()))
+    const upgrade = await refusal(dispatcher, { origin: 'http://127.0.0.1:1', path: '/', method: 'GET', upgrade: 'websocket' })
+    expect(upgrade).toMatchObject({ code: 'RT_UPGRADE_UNSUPPORTED', message: expect.stringContaining('upgrade to websocket') })
+    await expect(connect('http://127.0.0.1:1', { dispatcher })).rejects.toMatchObject({ code: 'RT_UPGRADE_UNSUPPORTED' })
+  })
+
+  it('hands upgrades to the dispatcher given as options.upgrades', async () => {
+    const server = await serve()
+    acceptEchoUpgrades(server.server)
+    const agent = track(new Agent())
+    const dispatcher = toDispatcher(track(new Transport()), { upgrades: agent })
+    const { socket } = await upgrade(server.origin, { dispatcher, protocol: 'echo' })
+    socket.write('ping')
+    const [echoed] = (await once(socket, 'data')) as [Buffer]
+    expect(echoed.toString()).toBe('ping')
+    socket.destroy()
+  })
+
+  it('refuses a method a Request cannot carry with RT_INVALID_DISPATCH naming the request', async () => {
+    const dispatcher = toDispatcher(track(new Transport()))
+    const error = await refusal(dispatcher, { origin: 'http://127.0.0.1:1', path: '/x', method: 'TRACE' })
+    expect(error).toMatchObject({ code: 'RT_INVALID_DISPATCH', message: expect.stringContaining('TRACE http://127.0.0.1:1/x') })
+  })
+
+  it('refuses dispatches after close() with RT_DISPATCHER_CLOSED, and close() closes the RoundTripper', async () => {
+    let closed = false
+    const dispatcher = toDispatcher(Object.assign(roundTripper(async () => new Response('x')), { close: async () => void (closed = true) }))
+    await dispatcher.close()
+    expect(closed).toBe(true)
+    await expect(request('http://127.0.0.1:1/', { dispatcher })).rejects.toMatchObject({ code: 'RT_DISPATCHER_CLOSED' })
+  })
+
+  it('refuses something that is not a RoundTripper with RT_INVALID_ARGUMENT', () => {
+    expect(() => toDispatcher({} as never)).toThrow(expect.objectContaining({ code: 'RT_INVALID_ARGUMENT' }))
+  })
+})

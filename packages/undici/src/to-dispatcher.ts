@@ -1,0 +1,142 @@
+import { isRoundTripper, type Closable, type RoundTripper } from '@roundtrip/core'
+import { Dispatcher, errors } from 'undici'
+import { BridgedDispatch } from './bridged-dispatch.js'
+import { describeDispatch, type DispatchInput } from './dispatch-request.js'
+import { BridgeError, ERR_DISPATCHER_CLOSED, ERR_INVALID_ARGUMENT, ERR_UPGRADE_UNSUPPORTED } from './errors.js'
+
+type Lifecycle = Closable & { destroy?(): void }
+
+/** Options for {@link toDispatcher}. */
+export interface ToDispatcherOptions {
+  /**
+   * The dispatcher that upgrades (WebSocket, `undici.upgrade`) and `CONNECT`
+   * requests are handed to, since a RoundTripper cannot return a socket.
+   * Undefined: they fail with `RT_UPGRADE_UNSUPPORTED`. {@link install}
+   * sets it to the global dispatcher it replaces, so Node's `WebSocket`
+   * keeps working. It is not closed with this dispatcher.
+   */
+  upgrades?: Dispatcher | undefined
+}
+
+/**
+ * RoundTripperDispatcher is an undici `Dispatcher` that runs every dispatch
+ * through a RoundTripper; make one with {@link toDispatcher}.
+ */
+export class RoundTripperDispatcher extends Dispatcher {
+  /** The RoundTripper requests go through. */
+  readonly roundTripper: RoundTripper
+  #closed = false
+  // Dispatches whose response head has not arrived yet; destroy() fails them.
+  // Streaming ones are not kept: an abandoned response must stay collectable.
+  readonly #waiting = new Set<BridgedDispatch>()
+  readonly #upgrades: Dispatcher | undefined
+
+  constructor(roundTripper: RoundTripper, options: ToDispatcherOptions = {}) {
+    super()
+    if (!isRoundTripper(roundTripper)) {
+      throw new BridgeError(ERR_INVALID_ARGUMENT, 'toDispatcher: expected a RoundTripper (an object with a roundTrip method)')
+    }
+    const upgrades = options.upgrades
+    if (upgrades !== undefined && typeof (upgrades as { dispatch?: unknown } | null)?.dispatch !== 'function') {
+      throw new BridgeError(ERR_INVALID_ARGUMENT, 'toDispatcher: options.upgrades must be an undici Dispatcher')
+    }
+    this.roundTripper = roundTripper
+    this.#upgrades = upgrades
+  }
+
+  /**
+   * dispatch runs one request through the RoundTripper and tells `handler`
+   * what happens, in either of undici's handler generations. Returns true
+   * (the RoundTripper queues on its own; this dispatcher is never busy).
+   */
+  override dispatch(options: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): boolean {
+    const call: BridgedDispatch = new BridgedDispatch(handler, () => this.#waiting.delete(call))
+    const input = options as unknown as DispatchInput
+    if (this.#closed) {
+      call.refuse(new BridgeError(ERR_DISPATCHER_CLOSED, `toDispatcher: the dispatcher is closed (${describeDispatch(input)})`))
+      return false
+    }
+    if ((input.upgrade !== undefined && input.upgrade !== null && input.upgrade !== false) || String(input.method).toUpperCase() === 'CONNECT') {
+      if (this.#upgrades !== undefined) return this.#upgrades.dispatch(options, handler)
+      call.refuse(
+        new BridgeError(
+          ERR_UPGRADE_UNSUPPORTED,
+          `toDispatcher: cannot ${input.upgrade ? `upgrade to ${String(input.upgrade)}` : 'CONNECT'} through a RoundTripper, which returns a response, not a socket (${describeDispatch(input)}); give toDispatcher an \`upgrades\` dispatcher for WebSocket and CONNECT`,
+        ),
+      )
+      return false
+    }
+    this.#waiting.add(call)
+    call.run(this.roundTripper, input)
+    return true
+  }
+
+  /**
+   * close refuses new dispatches and closes the RoundTripper (`close()`, when
+   * it has one), which lets responses under way finish.
+   */
+  override close(): Promise<void>
+  override close(callback: () => void): void
+  override close(callback?: () => void): Promise<void> | void {
+    this.#closed = true
+    const rt = this.roundTripper as Lifecycle
+    const done = Promise.resolve(typeof rt.close === 'function' ? rt.close() : undefined)
+    if (callback === undefined) return done
+    done.then(callback, callback)
+  }
+
+  /**
+   * destroy refuses new dispatches, fails those still waiting for a response
+   * head with `error` (default undici's `ClientDestroyedError`), destroys the
+   * RoundTripper when it has `destroy()` and closes it.
+   */
+  override destroy(): Promise<void>
+  override destroy(error: Error | null): Promise<void>
+  override destroy(callback: () => void): void
+  override destroy(error: Error | null, callback: () => void): void
+  override destroy(a?: Error | null | (() => void), b?: () => void): Promise<void> | void {
+    const callback = typeof a === 'function' ? a : b
+    const error = typeof a === 'function' || a === undefined || a === null ? new errors.ClientDestroyedError() : a
+    this.#closed = true
+    for (const call of [...this.#waiting]) call.abort(error)
+    const rt = this.roundTripper as Lifecycle
+    if (typeof rt.destroy === 'function') rt.destroy()
+    const done = Promise.resolve(typeof rt.close === 'function' ? rt.close() : undefined)
+    if (callback === undefined) return done
+    done.then(callback, callback)
+  }
+}
+
+/**
+ * toDispatcher makes an undici `Dispatcher` (a subclass of undici's
+ * `Dispatcher`) that runs every request through `roundTripper`: hand it to
+ * `setGlobalDispatcher`, `fetch(url, { dispatcher })`, `undici.request(url,
+ * { dispatcher })`, or use {@link install}.
+ *
+ * It speaks both handler generations: undici 7's (`onRequestStart`,
+ * `onResponseStart`, `onResponseData`, `onResponseEnd`, `onResponseError`,
+ * its controller's `pause()`/`resume()`/`abort()`) and the legacy one
+ * (`onConnect`, `onHeaders` returning false to pause with a `resume`
+ * callback, `onData`, `onComplete`, `onError`) that Node 20's bundled fetch
+ * and `undici.request` use. The body is read from the RoundTripper's
+ * response only as fast as the handler takes it; an abort cancels the
+ * request or the body with the handler's reason; trailers of a response made
+ * by {@link fromDispatcher} are handed on. Requests ask for the body as sent
+ * (`decompress: false` in their context), since a dispatcher's callers
+ * decode it themselves. Upgrades (WebSocket) and `CONNECT` go to
+ * `options.upgrades`, or fail with `RT_UPGRADE_UNSUPPORTED` without one.
+ * `close()` and `destroy()` close the RoundTripper.
+ *
+ * @throws BridgeError `RT_INVALID_ARGUMENT` when `roundTripper` has no
+ * `roundTrip` method, or `options.upgrades` is not a dispatcher.
+ *
+ * @example
+ * ```ts
+ * import { request } from 'undici'
+ * const dispatcher = toDispatcher(compose(new Transport(), leakTracker()))
+ * const { statusCode, body } = await request('http://127.0.0.1:8080/', { dispatcher })
+ * ```
+ */
+export function toDispatcher(roundTripper: RoundTripper, options?: ToDispatcherOptions): RoundTripperDispatcher {
+  return new RoundTripperDispatcher(roundTripper, options)
+}
