@@ -1,0 +1,34 @@
+import { describe, expect, it } from 'vitest'
+import { useFixture } from '../test/fixture.js'
+import { startRawServer } from '../test/server.js'
+import { deferred } from '../test/util.js'
+import { Transport } from './transport.js'
+
+const f = useFixture()
+
+describe('Transport: unsolicited bytes', () => {
+  it('closes a connection that receives bytes while idle and never reuses it', async () => {
+    const extraSent = deferred()
+    const server = f.serve(
+      await startRawServer((socket) => {
+        let first = true
+        socket.on('error', () => {})
+        socket.on('data', (data) => {
+          const path = data.toString('latin1').split(' ')[1]!
+          socket.write(`HTTP/1.1 200 OK\r\ncontent-length: ${path.length}\r\n\r\n${path}`)
+          if (!first) return
+          first = false
+          // A second, unasked-for response after the first one, while the client is idle.
+          setTimeout(() => socket.write('HTTP/1.1 200 OK\r\ncontent-length: 5\r\n\r\nEXTRA', () => extraSent.resolve()), 20)
+        })
+      }),
+    )
+    const transport = f.use(new Transport())
+    expect(await (await transport.roundTrip(new Request(`${server.origin}/one`))).text()).toBe('/one')
+    await extraSent.promise
+    for (const path of ['/two', '/three', '/four']) {
+      expect(await (await transport.roundTrip(new Request(server.origin + path))).text()).toBe(path)
+    }
+    expect(server.connections).toBe(2)
+  })
+})
