@@ -1,0 +1,29 @@
+import { beforeAll, describe, expect, it } from 'vitest'
+import { aborts } from './aborts.js'
+import { SIZES } from './args.js'
+import { formatRow, type Row } from './row.js'
+
+// The scenario at its small size: 400 requests aborted at random points.
+let rows: Row[] = []
+beforeAll(async () => {
+  rows = await aborts(SIZES.small)
+})
+
+function holds(id: string): void {
+  const row = rows.find((r) => r.id === id)
+  expect(row, `row ${id}`).toBeDefined()
+  expect(row!.ok, formatRow(row!)).toBe(true)
+}
+
+describe('aborts at the small size', () => {
+  it('reports every figure', () => {
+    expect(rows.map((r) => r.id)).toEqual(['rejection is signal.reason', 'nothing after the abort', 'nothing left open', 'memory'])
+  })
+
+  it('rejects every aborted request and body with exactly signal.reason', () => holds('rejection is signal.reason'))
+  it('leaves no socket on the server and no handle once the transports are closed', () => holds('nothing left open'))
+
+  // flips when issue 18 item 2 lands
+  it.fails('delivers no byte after the abort, even when the whole (or the whole compressed) body had arrived', () =>
+    holds('nothing after the abort'))
+})

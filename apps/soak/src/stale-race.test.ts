@@ -1,0 +1,41 @@
+import { beforeAll, describe, expect, it } from 'vitest'
+import { SIZES } from './args.js'
+import { transportClient } from './clients.js'
+import { formatRow, type Row } from './row.js'
+import { staleRace } from './stale-race.js'
+
+// The scenario at its small size (200 requests per case), on the Transport only.
+let rows: Row[] = []
+beforeAll(async () => {
+  rows = await staleRace(SIZES.small, [() => transportClient()])
+})
+
+function holds(id: string): void {
+  const row = rows.find((r) => r.id === id)
+  expect(row, `row ${id}`).toBeDefined()
+  expect(row!.ok, formatRow(row!)).toBe(true)
+}
+
+describe('stale race at the small size', () => {
+  it('gives a verdict on every case', () => {
+    expect(rows.map((r) => [r.id, typeof r.ok])).toEqual(
+      ['sequential', 'concurrency 32'].flatMap((mode) =>
+        ['GET', 'POST', 'POST Idempotency-Key', 'POST X-Idempotency-Key'].map((kind) => [`${mode} ${kind}`, 'boolean']),
+      ),
+    )
+  })
+
+  it('serves every GET sequentially, retrying those that meet a closed connection', () => holds('sequential GET'))
+  it('serves every GET at concurrency 32', () => holds('concurrency 32 GET'))
+  it('serves every POST with an Idempotency-Key sequentially', () => holds('sequential POST Idempotency-Key'))
+  it('serves every POST with an Idempotency-Key at concurrency 32', () => holds('concurrency 32 POST Idempotency-Key'))
+
+  // flips when issue 18 item 3 lands
+  it.fails('retries every POST the server got nothing of, sequentially', () => holds('sequential POST'))
+  // flips when issue 18 item 3 lands
+  it.fails('retries every POST the server got nothing of, at concurrency 32', () => holds('concurrency 32 POST'))
+  // flips when issue 18 item 3 lands
+  it.fails('serves every POST with an X-Idempotency-Key sequentially', () => holds('sequential POST X-Idempotency-Key'))
+  // flips when issue 18 item 3 lands
+  it.fails('serves every POST with an X-Idempotency-Key at concurrency 32', () => holds('concurrency 32 POST X-Idempotency-Key'))
+})
