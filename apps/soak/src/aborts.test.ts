@@ -3,7 +3,7 @@ import { aborts } from './aborts.js'
 import { SIZES } from './args.js'
 import { formatRow, type Row } from './row.js'
 
-// The scenario at its small size: 400 requests aborted at random points.
+// The scenario at its small size: 200 requests aborted at random points.
 let rows: Row[] = []
 beforeAll(async () => {
   rows = await aborts(SIZES.small)

@@ -28,15 +28,15 @@ const MiB = 1024 * 1024
 export const SIZES: Record<Size['name'], Size> = {
   small: {
     name: 'small',
-    staleRequests: 120,
+    staleRequests: 100,
     staleConcurrency: 32,
-    aborts: 400,
+    aborts: 200,
     abortMaxBody: MiB,
     slowBodyBytes: 16 * MiB,
-    abortGzipBytes: 64 * MiB,
-    abortGzipAt: 2 * MiB,
-    origins: 400,
-    unsolicitedRequests: 40,
+    abortGzipBytes: 32 * MiB,
+    abortGzipAt: MiB,
+    origins: 200,
+    unsolicitedRequests: 90,
     unwrittenTries: 30,
   },
   full: {
@@ -49,7 +49,7 @@ export const SIZES: Record<Size['name'], Size> = {
     abortGzipBytes: 256 * MiB,
     abortGzipAt: 5 * MiB,
     origins: 20_000,
-    unsolicitedRequests: 120,
+    unsolicitedRequests: 1_000,
     unwrittenTries: 30,
   },
 }

@@ -2,7 +2,6 @@
 // blocks so that a body of any size streams in constant memory and the
 // server knows, for every wire byte it has handed to the kernel, how many
 // decoded bytes that stands for.
-import { once } from 'node:events'
 import type { Socket } from 'node:net'
 import { crc32, deflateRawSync, constants, gzipSync } from 'node:zlib'
 import { responseHead } from './servers.js'
@@ -112,8 +111,17 @@ export function sendStreamed(socket: Socket, body: StreamedBody, done?: () => vo
   }
 }
 
-function drained(socket: Socket): Promise<unknown> {
-  return Promise.race([once(socket, 'drain'), once(socket, 'close')])
+/** drained resolves on the socket's next 'drain' or 'close', leaving no listener behind. */
+function drained(socket: Socket): Promise<void> {
+  return new Promise((resolve) => {
+    const done = (): void => {
+      socket.off('drain', done)
+      socket.off('close', done)
+      resolve()
+    }
+    socket.on('drain', done)
+    socket.on('close', done)
+  })
 }
 
 /** gzipText is `size` bytes of text (hex digits, about 2:1 in gzip) and its gzip encoding. */

@@ -5,12 +5,13 @@ import { parseArgs, type Scenario, type Size } from './args.js'
 import { clientsFor, type ClientFactory } from './clients.js'
 import { formatRow, type Row } from './row.js'
 import { aborts } from './aborts.js'
+import { faults } from './faults/index.js'
 import { staleRace } from './stale-race.js'
 
 const RUNNERS: Record<Scenario, (size: Size, clients: ClientFactory[]) => Promise<Row[]>> = {
   'stale-race': staleRace,
-  aborts,
-  faults: async () => [],
+  aborts: (size) => aborts(size),
+  faults,
 }
 
 async function main(): Promise<void> {

@@ -138,9 +138,10 @@ export interface ClosingServer extends Loopback {
  * request has started (0: at once; Infinity: keep it open). It closes its side only (FIN) and keeps reading what
  * arrives until the client closes, so `received` says exactly whether a
  * request reached the server: bytes that arrive after the FIN are recorded,
- * not answered.
+ * not answered. With `mode: 'destroy'` it closes the socket outright instead,
+ * as most servers do (then what arrives later is reset, not recorded).
  */
-export async function startClosingServer(idleCloseMs: () => number): Promise<ClosingServer> {
+export async function startClosingServer(idleCloseMs: () => number, mode: 'fin' | 'destroy' = 'fin'): Promise<ClosingServer> {
   const received = new Map<number, number>()
   let raced = 0
   const loop = await listen((socket) => {
@@ -155,6 +156,7 @@ export async function startClosingServer(idleCloseMs: () => number): Promise<Clo
     }
     const shut = (): void => {
       closing = true
+      if (mode === 'destroy') return void socket.destroy()
       socket.end()
       // A client that never closes its side is dropped after a while.
       linger = setTimeout(() => socket.destroy(), 2_000)

@@ -4,7 +4,7 @@ import { transportClient } from './clients.js'
 import { formatRow, type Row } from './row.js'
 import { staleRace } from './stale-race.js'
 
-// The scenario at its small size (200 requests per case), on the Transport only.
+// The scenario at its small size (100 requests per case), on the Transport only.
 let rows: Row[] = []
 beforeAll(async () => {
   rows = await staleRace(SIZES.small, [() => transportClient()])

@@ -1,6 +1,6 @@
 // Scenario 1, the stale race: a server that, after one response in four,
 // closes the keep-alive socket a random 0–3 ms later, with no Keep-Alive
-// hint, while the client sends its next request after a random 0–2 ms.
+// hint, while the client sends its next request after a random 0–1 ms.
 // Many requests meet a socket the server is closing. A request that never reached the server
 // must be retried, whatever its method (issue 18 item 3); one that did
 // reach it may fail only when it is not replayable.
@@ -42,7 +42,7 @@ async function staleCase(n: number, concurrency: number, kind: Kind, factory: Cl
   let wrong = 0
   try {
     await runPool(n, concurrency, async (id) => {
-      await pause(2)
+      await pause(1)
       const headers: Record<string, string> = { 'x-soak-id': String(id) }
       if (kind.key !== undefined) headers[kind.key] = `key-${id}`
       const body = kind.method === 'POST' ? 'x'.repeat(64 + (id % 64)) : undefined

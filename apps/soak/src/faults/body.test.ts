@@ -1,0 +1,29 @@
+import { beforeAll, describe, expect, it } from 'vitest'
+import { SIZES } from '../args.js'
+import type { Row } from '../row.js'
+import { runFaults, verdict } from './verdicts.js'
+
+// The fault table's body and pool rows at the small size, on the Transport.
+let rows: Row[] = []
+beforeAll(async () => {
+  rows = await runFaults(SIZES.small, ['slow-gzip-reader', 'abort-large-gzip', 'origins'])
+})
+
+function holds(id: string): void {
+  const { ok, line } = verdict(rows, id)
+  expect(ok, line).toBe(true)
+}
+
+describe('fault table (bodies, pools) at the small size', () => {
+  it('has a row for each check', () => {
+    expect(rows.map((r) => r.id)).toEqual(['slow reader of a gzip body', 'abort part-way through a gzip body', '200 origins, all conns closed'])
+  })
+
+  // flips when issue 18 item 2 lands
+  it.fails('keeps a slow reader of a gzip body as far ahead as of an identity body', () => holds('slow reader of a gzip body'))
+  // flips when issue 18 item 2 lands
+  it.fails('delivers nothing after an abort part-way through a gzip body', () => holds('abort part-way through a gzip body'))
+
+  // flips when issue 18 item 4 lands
+  it.fails('removes the pool of every origin once its conns are closed', () => holds('200 origins, all conns closed'))
+})

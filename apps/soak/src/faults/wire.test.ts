@@ -1,0 +1,61 @@
+import { beforeAll, describe, expect, it } from 'vitest'
+import { SIZES } from '../args.js'
+import type { Row } from '../row.js'
+import { runFaults, verdict } from './verdicts.js'
+
+// The fault table's wire-level rows at the small size, on the Transport.
+let rows: Row[] = []
+beforeAll(async () => {
+  rows = await runFaults(SIZES.small, ['interim', 'unwritten-retry', 'truncated-gzip', 'redirect-credentials', 'long-durations', 'protocol-codes', 'unsolicited'])
+})
+
+function holds(id: string): void {
+  const { ok, line } = verdict(rows, id)
+  expect(ok, line).toBe(true)
+}
+
+describe('fault table (wire) at the small size', () => {
+  // flips when issue 18 item 1 lands
+  it.fails('skips a 102 Processing and delivers the final 200', () => holds('1xx 102 before the 200'))
+  // flips when issue 18 item 1 lands
+  it.fails('skips a 103 Early Hints and delivers the final 200', () => holds('1xx 103 before the 200'))
+  // flips when issue 18 item 1 lands
+  it.fails('skips an unsolicited 100 Continue and delivers the final 200', () => holds('1xx 100 before the 200'))
+
+  // flips when issue 18 item 3 lands
+  it.fails('retries a POST that was never written onto a conn the server closed', () => holds('POST one turn later on a conn the server closed'))
+  it('fails only POSTs that were written when sent at once onto a conn the server closed', () => holds('POST at once on a conn the server closed'))
+
+  // flips when issue 18 item 5 lands
+  it.fails('fails a body whose gzip stream is cut though the framing is whole', () => holds('gzip stream cut, framing whole'))
+
+  // flips when issue 18 item 6 lands
+  it.fails('rejects a redirect to a URL with credentials as fetch failed, coded, password hidden', () => holds('redirect to a URL with credentials'))
+
+  // flips when issue 18 item 7 lands
+  it.fails('never fires a 30-day connectTimeout early', () => holds('connectTimeout: 30 days'))
+  // flips when issue 18 item 7 lands
+  it.fails('never fires a maxWaitTime of 2**31 ms early', () => holds('maxWaitTime: 2**31'))
+  // flips when issue 18 item 7 lands
+  it.fails('never closes an idle conn early under an idleConnTimeout of 2**31 ms', () => holds('idleConnTimeout: 2**31'))
+  it('never fires a responseHeaderTimeout of 2**31 ms early', () => holds('responseHeaderTimeout: 2**31'))
+  it('never fires a bodyTimeout of 2**31 ms early', () => holds('bodyTimeout: 2**31'))
+  // flips when issue 18 "Also" (option validation) lands
+  it.fails('rejects an unknown option key, naming the closest option', () => holds('unknown option maxConnPerHost'))
+  // flips when issue 18 "Also" (option validation) lands
+  it.fails('rejects a non-boolean flag', () => holds("disableKeepAlives: 'yes'"))
+
+  // flips when issue 18 item 8 lands
+  it.fails('codes a duplicate content-length as a protocol error', () => holds('duplicate content-length 2, 2'))
+  // flips when issue 18 item 8 lands
+  it.fails('codes content-length with transfer-encoding as a protocol error', () => holds('content-length with transfer-encoding'))
+  // flips when issue 18 item 8 lands
+  it.fails('codes an invalid content-length as a protocol error', () => holds('content-length: 2x'))
+  // flips when issue 18 item 8 lands
+  it.fails('codes a corrupt gzip body as a decoding error', () => holds('corrupt gzip body'))
+  // flips when issue 18 item 8 lands
+  it.fails('says that the request body stream failed', () => holds('request body stream errors'))
+
+  // flips when issue 18 item 9 lands
+  it.fails("never hands a response another request's body after unsolicited bytes", () => holds('unsolicited response after each one'))
+})
