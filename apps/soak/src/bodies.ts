@@ -38,8 +38,11 @@ export interface StreamedBody {
   /** Bytes on the wire (the content-length). */
   wireLength: number
   head: Buffer
+  /** The wire pieces, cycled through for each block in turn. */
   pieces: Buffer[]
   tail: Buffer
+  /** The decoded blocks the pieces stand for, in the same cycle. */
+  blocks: Buffer[]
 }
 
 /** streamedBody plans a body of `total` bytes (a multiple of {@link BLOCK}) of the given texture. */
@@ -48,7 +51,7 @@ export function streamedBody(encoding: 'gzip' | 'identity', total: number, textu
   const blocks = Array.from({ length: texture === 'zeros' ? 1 : 8 }, () => randomBlock(texture))
   const count = total / BLOCK
   if (encoding === 'identity') {
-    return { encoding, total, wireLength: total, head: Buffer.alloc(0), pieces: blocks, tail: Buffer.alloc(0) }
+    return { encoding, total, wireLength: total, head: Buffer.alloc(0), pieces: blocks, tail: Buffer.alloc(0), blocks }
   }
   const pieces = blocks.map((b) => deflateRawSync(b, { finishFlush: constants.Z_FULL_FLUSH }))
   let crc = 0
@@ -61,7 +64,7 @@ export function streamedBody(encoding: 'gzip' | 'identity', total: number, textu
   FINAL_BLOCK.copy(tail)
   tail.writeUInt32LE(crc >>> 0, FINAL_BLOCK.length)
   tail.writeUInt32LE(total % 2 ** 32, FINAL_BLOCK.length + 4)
-  return { encoding, total, wireLength: wire, head: GZIP_HEADER, pieces, tail }
+  return { encoding, total, wireLength: wire, head: GZIP_HEADER, pieces, tail, blocks }
 }
 
 /** BodyProgress tells how many decoded bytes the server has handed to the kernel. */

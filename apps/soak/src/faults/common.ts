@@ -82,3 +82,20 @@ export async function eachClient(clients: readonly ClientFactory[], run: (client
   }
   return rows
 }
+
+/** Hang is thrown by {@link readWithin} when a read does not settle in time. */
+export class Hang extends Error {
+  constructor(ms: number) {
+    super(`a read did not settle within ${ms} ms`)
+  }
+}
+
+/** readWithin reads once, or throws {@link Hang} when the read has not settled after `ms` (Node's fetch can leave one pending forever). */
+export async function readWithin<T>(reader: ReadableStreamDefaultReader<T>, ms: number): Promise<Awaited<ReturnType<ReadableStreamDefaultReader<T>['read']>>> {
+  let timer: NodeJS.Timeout | undefined
+  try {
+    return await Promise.race([reader.read(), new Promise<never>((_resolve, reject) => (timer = setTimeout(() => reject(new Hang(ms)), ms)))])
+  } finally {
+    clearTimeout(timer)
+  }
+}

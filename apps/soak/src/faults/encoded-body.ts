@@ -8,7 +8,7 @@ import { sendStreamed, streamedBody, type BodyProgress, type StreamedBody } from
 import type { ClientFactory, SoakClient } from '../clients.js'
 import { mib, type Row } from '../row.js'
 import { startScriptedServer, type Loopback } from '../servers.js'
-import { eachClient, faultRow } from './common.js'
+import { eachClient, faultRow, Hang, readWithin } from './common.js'
 
 /** A server that sends whichever planned body the path names, and tells how far it has got. */
 async function bodyServer(bodies: Record<string, StreamedBody>): Promise<Loopback & { progress(): number }> {
@@ -30,7 +30,7 @@ async function slowRead(client: SoakClient, server: Loopback & { progress(): num
   let read = 0
   let ahead = 0
   let sincePause = 0
-  for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) {
+  for (let chunk = await readWithin(reader, 10_000); !chunk.done; chunk = await readWithin(reader, 10_000)) {
     read += chunk.value.byteLength
     sincePause += chunk.value.byteLength
     ahead = Math.max(ahead, server.progress() - read)
@@ -87,7 +87,7 @@ export async function abortLargeGzip(size: Size, clients: readonly ClientFactory
       let end = 'ended normally'
       const started = performance.now()
       try {
-        for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) {
+        for (let chunk = await readWithin(reader, 5_000); !chunk.done; chunk = await readWithin(reader, 5_000)) {
           if (controller.signal.aborted) after += chunk.value.byteLength
           read += chunk.value.byteLength
           if (read >= size.abortGzipAt && !controller.signal.aborted) controller.abort(reason)
@@ -98,7 +98,11 @@ export async function abortLargeGzip(size: Size, clients: readonly ClientFactory
           }
         }
       } catch (error) {
-        end = error === reason ? 'then rejected with signal.reason' : `then rejected with something else than signal.reason (${String(error)})`
+        if (error instanceof Hang) {
+          // The stream is stuck; closing the server's socket below ends it.
+          end = `then ${error.message}: the reader hangs`
+          void reader.cancel().catch(() => {})
+        } else end = error === reason ? 'then rejected with signal.reason' : `then rejected with something else than signal.reason (${String(error)})`
       }
       const ok = after === 0 && end === 'then rejected with signal.reason'
       return faultRow(
