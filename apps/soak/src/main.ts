@@ -8,9 +8,10 @@ import { aborts } from './aborts.js'
 import { faults } from './faults/index.js'
 import { staleRace } from './stale-race.js'
 
-const RUNNERS: Record<Scenario, (size: Size, clients: ClientFactory[]) => Promise<Row[]>> = {
+/** Each scenario hands its rows to `onRow` as they are measured (a full run takes minutes). */
+const RUNNERS: Record<Scenario, (size: Size, clients: ClientFactory[], onRow: (row: Row) => void) => Promise<unknown>> = {
   'stale-race': staleRace,
-  aborts: (size) => aborts(size),
+  aborts: async (size, _clients, onRow) => (await aborts(size)).forEach(onRow),
   faults,
 }
 
@@ -21,11 +22,10 @@ async function main(): Promise<void> {
   let failed = 0
   for (const scenario of options.only) {
     const started = performance.now()
-    const rows = await RUNNERS[scenario](options.size, clients)
-    for (const row of rows) {
+    await RUNNERS[scenario](options.size, clients, (row) => {
       if (row.ok === false) failed++
       process.stdout.write(`${formatRow(row)}\n`)
-    }
+    })
     process.stdout.write(`     ${scenario}: ${((performance.now() - started) / 1000).toFixed(1)} s\n`)
   }
   process.stdout.write(`${failed} row(s) not as expected\n`)

@@ -24,12 +24,20 @@ const KINDS: Kind[] = [
   { label: 'POST X-Idempotency-Key', method: 'POST', key: 'x-idempotency-key', item: 3 },
 ]
 
-/** staleRace runs every kind of request sequentially and at `staleConcurrency`, once per client. */
-export async function staleRace(size: Size, clients: ClientFactory[]): Promise<Row[]> {
+/**
+ * staleRace runs every kind of request sequentially and at
+ * `staleConcurrency`, once per client, handing each row to `onRow` as its
+ * case ends (a full run takes minutes).
+ */
+export async function staleRace(size: Size, clients: readonly ClientFactory[], onRow: (row: Row) => void = () => {}): Promise<Row[]> {
   const rows: Row[] = []
   for (const concurrency of [1, size.staleConcurrency]) {
     for (const kind of KINDS) {
-      for (const client of clients) rows.push(await staleCase(size.staleRequests, concurrency, kind, client))
+      for (const client of clients) {
+        const row = await staleCase(size.staleRequests, concurrency, kind, client)
+        onRow(row)
+        rows.push(row)
+      }
     }
   }
   return rows

@@ -27,9 +27,13 @@ export const FAULTS: { item: number; name: string; run: (size: Size, clients: re
   { item: 9, name: 'unsolicited', run: unsolicited },
 ]
 
-/** faults runs every row of the table. */
-export async function faults(size: Size, clients: readonly ClientFactory[]): Promise<Row[]> {
+/** faults runs every row of the table, handing the rows of each fault to `onRow` as it ends. */
+export async function faults(size: Size, clients: readonly ClientFactory[], onRow: (row: Row) => void = () => {}): Promise<Row[]> {
   const rows: Row[] = []
-  for (const fault of FAULTS) rows.push(...(await fault.run(size, clients)))
+  for (const fault of FAULTS) {
+    const done = await fault.run(size, clients)
+    done.forEach(onRow)
+    rows.push(...done)
+  }
   return rows
 }
