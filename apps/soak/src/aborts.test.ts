@@ -1,7 +1,8 @@
 import { beforeAll, describe, expect, it } from 'vitest'
 import { aborts } from './aborts.js'
 import { SIZES } from './args.js'
-import { formatRow, type Row } from './row.js'
+import type { Row } from './row.js'
+import { assertHolds } from './verdicts.js'
 
 // The scenario at its small size: 200 requests aborted at random points.
 let rows: Row[] = []
@@ -9,11 +10,7 @@ beforeAll(async () => {
   rows = await aborts(SIZES.small)
 })
 
-function holds(id: string): void {
-  const row = rows.find((r) => r.id === id)
-  expect(row, `row ${id}`).toBeDefined()
-  expect(row!.ok, formatRow(row!)).toBe(true)
-}
+const holds = (id: string): void => assertHolds(rows, id)
 
 describe('aborts at the small size', () => {
   it('reports every figure', () => {

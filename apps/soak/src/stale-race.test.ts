@@ -1,7 +1,8 @@
 import { beforeAll, describe, expect, it } from 'vitest'
 import { SIZES } from './args.js'
 import { transportClient } from './clients.js'
-import { formatRow, type Row } from './row.js'
+import type { Row } from './row.js'
+import { assertHolds } from './verdicts.js'
 import { staleRace } from './stale-race.js'
 
 // The scenario at its small size (100 requests per case), on the Transport only.
@@ -10,11 +11,7 @@ beforeAll(async () => {
   rows = await staleRace(SIZES.small, [() => transportClient()])
 })
 
-function holds(id: string): void {
-  const row = rows.find((r) => r.id === id)
-  expect(row, `row ${id}`).toBeDefined()
-  expect(row!.ok, formatRow(row!)).toBe(true)
-}
+const holds = (id: string): void => assertHolds(rows, id)
 
 describe('stale race at the small size', () => {
   it('gives a verdict on every case', () => {

@@ -1,7 +1,7 @@
-import type { Size } from '../args.js'
-import { transportClient } from '../clients.js'
-import { formatRow, type Row } from '../row.js'
-import { FAULTS } from './index.js'
+import type { Size } from './args.js'
+import { transportClient } from './clients.js'
+import { FAULTS } from './faults/index.js'
+import { formatRow, type Row } from './row.js'
 
 /** runFaults runs the named rows of the fault table on the Transport alone and returns a lookup of verdicts. */
 export async function runFaults(size: Size, names: readonly string[]): Promise<Row[]> {
@@ -14,9 +14,12 @@ export async function runFaults(size: Size, names: readonly string[]): Promise<R
   return rows
 }
 
-/** verdict finds a row by id and returns whether it holds, with the printed row as the message of a failed check. */
-export function verdict(rows: readonly Row[], id: string): { ok: boolean | undefined; line: string } {
+/**
+ * assertHolds finds the row `id` that has a verdict and throws, with the
+ * printed row as the message, unless the verdict is ok (the tests' one check).
+ */
+export function assertHolds(rows: readonly Row[], id: string): void {
   const row = rows.find((r) => r.id === id && r.ok !== undefined)
   if (row === undefined) throw new Error(`no row ${id} among ${rows.map((r) => r.id).join(', ')}`)
-  return { ok: row.ok, line: formatRow(row) }
+  if (row.ok !== true) throw new Error(`not as expected: ${formatRow(row)}`)
 }
