@@ -2,6 +2,7 @@ import type { Duplex } from 'node:stream'
 import { Client } from 'undici'
 import type { Target } from './dial.js'
 import type { HostPool } from './pool.js'
+import { currentTurn } from './turn.js'
 import type { ResolvedOptions } from './options.js'
 
 /** Holder describes the request that is using a busy connection. */
@@ -37,6 +38,8 @@ export class PersistConn {
   requests = 0
   /** When the conn last became idle (`performance.now()`), or -1. */
   idleAt = -1
+  /** The turn in which the conn last became idle (see turn.ts). */
+  idleTurn = -1
   /** Idle limit for this conn: the transport's, shortened by a `Keep-Alive: timeout` hint. 0 means none. */
   idleLimit: number
   /** False once the server asked to close (`Connection: close`) or keep-alives are off. */
@@ -141,6 +144,7 @@ export class PersistConn {
   /** Marks the conn idle and arms its idle timer, which calls `onExpire`. */
   markIdle(now: number, onExpire: (conn: PersistConn) => void): void {
     this.idleAt = now
+    this.idleTurn = currentTurn()
     this.holder = undefined
     if (this.idleLimit <= 0) return
     if (this.#idleTimer !== undefined && this.#idleTimerMs === this.idleLimit) {

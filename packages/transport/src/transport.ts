@@ -12,6 +12,7 @@ import { ConnWaiter } from './waiter.js'
 import { prepareBody, type OutgoingBody } from './request-body.js'
 import { describeHolders, hostStats, poolStats, retire, type RetiredCounts, type TransportStats } from './stats.js'
 import { callHook, channels, type ClientTrace } from './trace.js'
+import { sameTurn } from './turn.js'
 
 const NO_BODY: OutgoingBody = { body: null, replayable: true }
 
@@ -210,6 +211,7 @@ export class Transport implements RoundTripper, Closable, ConnOwner {
         conn.close('idle timeout')
         continue
       }
+      if (sameTurn(conn.idleTurn)) return this.#afterTurn(pool, conn, request, trace, what)
       this.#gotConn(pool, conn, holder, trace, true, now)
       return conn
     }
@@ -223,6 +225,33 @@ export class Transport implements RoundTripper, Closable, ConnOwner {
       pool.dialQueue.push(waiter)
       if (channels.queued.hasSubscribers) channels.queued.publish({ key: pool.target.key, waiting: pool.waiting })
       if (this.#options.maxWaitTime > 0) waiter.expireAfter(this.#options.maxWaitTime, () => this.#exhausted(pool, what))
+    })
+  }
+
+  /**
+   * afterTurn takes `conn`, released in the current turn, once the turn has
+   * ended (see turn.ts): if the server closed it or sent unasked-for bytes
+   * meanwhile, it is gone, and the request looks for another conn.
+   */
+  #afterTurn(pool: HostPool, conn: PersistConn, request: Request, trace: ClientTrace | undefined, what: string): Promise<PersistConn> {
+    return new Promise<PersistConn>((resolve, reject) => {
+      setImmediate(() => {
+        if (this.#closed) {
+          conn.close('transport closed')
+          return reject(new TransportError(ERR_TRANSPORT_CLOSED, `transport is closed (${what})`))
+        }
+        if (request.signal.aborted) {
+          if (!conn.closed) this.#putIdleOrDeliver(pool, conn)
+          return reject(request.signal.reason)
+        }
+        if (!conn.closed) {
+          const holder: Holder = { method: request.method, url: what.slice(request.method.length + 1), since: 0 }
+          this.#gotConn(pool, conn, holder, trace, true, performance.now())
+          return resolve(conn)
+        }
+        if (pool.removed) pool = this.#poolFor(pool.target)
+        Promise.resolve(this.#getConn(pool, request, trace, what)).then(resolve, reject)
+      })
     })
   }
 

@@ -9,9 +9,9 @@ const f = useFixture()
 describe('Transport: unsolicited bytes', () => {
   it('closes a connection that receives bytes while idle and never reuses it', async () => {
     const extraSent = deferred()
+    let first = true
     const server = f.serve(
       await startRawServer((socket) => {
-        let first = true
         socket.on('error', () => {})
         socket.on('data', (data) => {
           const path = data.toString('latin1').split(' ')[1]!
@@ -30,5 +30,21 @@ describe('Transport: unsolicited bytes', () => {
       expect(await (await transport.roundTrip(new Request(server.origin + path))).text()).toBe(path)
     }
     expect(server.connections).toBe(2)
+  })
+
+  it('a close that arrives with the response: the next request goes out on a new connection', async () => {
+    const server = f.serve(
+      await startRawServer((socket) => {
+        socket.on('error', () => {})
+        socket.on('data', () => socket.end('HTTP/1.1 200 OK\r\ncontent-length: 2\r\nkeep-alive: timeout=60\r\n\r\nok'))
+      }),
+    )
+    const transport = f.use(new Transport())
+    for (let i = 0; i < 20; i++) {
+      expect(await (await transport.roundTrip(new Request(server.origin))).text()).toBe('ok')
+      // A POST without a key is never retried once written: it must not be written on the closing conn.
+      expect(await (await transport.roundTrip(new Request(server.origin, { method: 'POST', body: 'x' }))).text()).toBe('ok')
+    }
+    expect(server.connections).toBe(40)
   })
 })
