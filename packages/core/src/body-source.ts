@@ -1,26 +1,16 @@
-// The state behind a tracked body: the producer's sink (push/end/error), the
-// consumer's pull source (readAll, openStream, pull, cancel) and the target
-// of the garbage-collection watch. Its lifecycle is the table in
-// body-state.ts; every change of state goes through #to().
+// The state behind a tracked body: the producer's sink (push/end/error) and
+// the consumer's pull source (readAll, openStream, cancel). Its lifecycle is
+// the table in body-state.ts, and every change of state goes through #to().
+// The chunks wait in a ChunkQueue (chunk-queue.ts); garbage collection of
+// the responses that own the body is watched by GcWatched (gc-watch.ts).
 import type { BodyObserver, BodyProducer, BodySink } from './body.js'
 import { checkTransition, isProducing, isSettled, outcomeOf, State, type BodyOutcome } from './body-state.js'
 import { ChunkQueue } from './chunk-queue.js'
 import { ERR_BODY_COLLECTED, RoundTripError } from './errors.js'
-import { deferWatch, unwatch, watch, type Watched } from './gc-watch.js'
-import { registerStream, type TrackedSource } from './internal.js'
+import { GcWatched } from './gc-watch.js'
+import { openBodyStream, type PendingRead, type StreamKeeper } from './body-stream.js'
+import { kTrackedBody, type TrackedSource } from './internal.js'
 import { rethrowLater } from './rethrow.js'
-
-/** A stream read waiting for the producer's next chunk. */
-interface PendingRead {
-  controller: ReadableStreamDefaultController<Uint8Array>
-  resolve: () => void
-}
-
-/** What a stream over the source keeps: its response, and its waiting read. */
-interface StreamKeeper {
-  owner: object
-  pending: PendingRead | undefined
-}
 
 function unusable(): TypeError {
   return new TypeError('Body is unusable: Body has already been read')
@@ -28,11 +18,14 @@ function unusable(): TypeError {
 
 /**
  * BodySource is the state behind a body made by `createBody`: the producer's
- * sink, the consumer's pull-based source, and the garbage-collection watch.
+ * sink, the consumer's pull-based source, and the target of the garbage-
+ * collection watch. It is also the `TrackedBody` handed to `createResponse`.
  */
-export class BodySource extends ChunkQueue implements BodySink, TrackedSource, Watched {
+export class BodySource extends GcWatched implements BodySink, TrackedSource {
+  declare readonly [kTrackedBody]: true
   #state: State = State.Streaming
   #producer: BodyProducer
+  #queue: ChunkQueue
   /** The error, abort reason or collection error a read rejects with; the cancel reason. */
   #failure: unknown
   // Weak: a read waiting on a stalled producer must not keep its stream,
@@ -42,14 +35,16 @@ export class BodySource extends ChunkQueue implements BodySink, TrackedSource, W
   /** The drain of readAll() (text() & co.), while Draining. */
   #all: { resolve: (chunks: Uint8Array[]) => void; reject: (error: unknown) => void } | undefined
   #observers: BodyObserver[] | undefined
-  /** Owners registered with the GC watch; collection settles the body when the last one goes. */
-  #refs = 0
-  /** An owner waits for the check phase; its adoption will see observers added meanwhile. */
-  #deferred = false
 
   constructor(producer: BodyProducer, highWaterMark: number) {
-    super(highWaterMark)
+    super()
     this.#producer = producer
+    this.#queue = new ChunkQueue(highWaterMark)
+  }
+
+  /** The source itself: a BodySource is its own TrackedBody. */
+  get source(): TrackedSource {
+    return this
   }
 
   get outcome(): BodyOutcome | undefined {
@@ -67,7 +62,7 @@ export class BodySource extends ChunkQueue implements BodySink, TrackedSource, W
     checkTransition(from, next)
     this.#state = next
     if (!isSettled(next)) return
-    if (this.#refs > 0) unwatch(this)
+    this.unwatchAll()
     const outcome = outcomeOf[next]!
     const observers = this.#observers
     this.#observers = undefined
@@ -84,7 +79,7 @@ export class BodySource extends ChunkQueue implements BodySink, TrackedSource, W
     if (isProducing(from) && next !== State.Ended && next !== State.Failed) this.#producer.cancel?.(reason)
   }
 
-  // --- producer side (BodySink) ---
+  // --- the producer's side (BodySink) ---
 
   push(chunk: Uint8Array): boolean {
     if (!isProducing(this.#state)) return false
@@ -94,13 +89,12 @@ export class BodySource extends ChunkQueue implements BodySink, TrackedSource, W
       pending.resolve()
       return true
     }
-    if (this.#state === State.Draining) {
-      // Reading everything: never pause, ask for the next chunk.
-      this.enqueue(chunk)
-      this.#producer.pull?.()
-      return true
-    }
-    return this.enqueue(chunk)
+    const below = this.#queue.enqueue(chunk)
+    if (this.#state !== State.Draining) return below
+    // Reading everything: never pause, ask for the next chunk.
+    this.#queue.unpause()
+    this.#producer.pull?.()
+    return true
   }
 
   end(): void {
@@ -108,13 +102,11 @@ export class BodySource extends ChunkQueue implements BodySink, TrackedSource, W
       const all = this.#all!
       this.#all = undefined
       this.#to(State.Ended)
-      all.resolve(this.takeAll())
-      return
-    }
-    if (this.#state !== State.Streaming) return
-    this.#to(State.Complete)
-    const pending = this.#takePending()
-    if (pending !== undefined) {
+      all.resolve(this.#queue.takeAll())
+    } else if (this.#state === State.Streaming) {
+      this.#to(State.Complete)
+      const pending = this.#takePending()
+      if (pending === undefined) return
       pending.controller.close()
       pending.resolve()
       this.#to(State.Ended)
@@ -125,7 +117,7 @@ export class BodySource extends ChunkQueue implements BodySink, TrackedSource, W
     if (isProducing(this.#state)) this.#fail(State.Failed, error)
   }
 
-  // --- consumer side (TrackedSource) ---
+  // --- the consumer's side (TrackedSource) ---
 
   readAll(): Promise<Uint8Array[]> {
     switch (this.#state) {
@@ -133,12 +125,12 @@ export class BodySource extends ChunkQueue implements BodySink, TrackedSource, W
         return new Promise((resolve, reject) => {
           this.#to(State.Draining)
           this.#all = { resolve, reject }
-          this.unpause()
+          this.#queue.unpause()
           this.#producer.pull?.()
         })
       case State.Complete:
         this.#to(State.Ended)
-        return Promise.resolve(this.takeAll())
+        return Promise.resolve(this.#queue.takeAll())
       case State.Failed:
       case State.Aborted:
       case State.Collected:
@@ -149,36 +141,18 @@ export class BodySource extends ChunkQueue implements BodySink, TrackedSource, W
   }
 
   openStream(owner: object, disturbed: () => void): ReadableStream<Uint8Array> {
-    const keeper = {
-      // Keeps the response alive while its stream is reachable, so that
-      // garbage collection of the response means nobody can read the body.
-      owner,
-      pending: undefined as PendingRead | undefined,
-      pull: (controller: ReadableStreamDefaultController<Uint8Array>) => {
-        disturbed()
-        return this.#pull(controller, keeper)
-      },
-      cancel: (reason: unknown) => {
-        disturbed()
-        this.cancel(reason)
-      },
-    }
-    const stream = new ReadableStream<Uint8Array>(keeper, { highWaterMark: 0 })
-    registerStream(stream, this, owner)
-    return stream
+    return openBodyStream(this, owner, disturbed)
   }
 
-  #pull(controller: ReadableStreamDefaultController<Uint8Array>, keeper: StreamKeeper): Promise<void> | undefined {
-    // text() & co. own the queue; a stream opened after them does not steal from it.
-    if (this.#state === State.Draining) {
-      controller.error(unusable())
-      return undefined
-    }
-    const chunk = this.dequeue()
+  /** A stream's read (body-stream.ts): the next chunk, the end or the error, or a wait for the producer. */
+  pullInto(controller: ReadableStreamDefaultController<Uint8Array>, keeper: StreamKeeper): Promise<void> | void {
+    // text() & co. own the queue: a stream opened after them must not steal from it.
+    if (this.#state === State.Draining) return controller.error(unusable())
+    const chunk = this.#queue.dequeue()
     if (chunk !== undefined) {
       controller.enqueue(chunk)
-      if (this.resumable()) this.#producer.pull?.()
-      return undefined
+      if (this.#queue.resumable()) this.#producer.pull?.()
+      return
     }
     switch (this.#state) {
       case State.Streaming:
@@ -186,26 +160,23 @@ export class BodySource extends ChunkQueue implements BodySink, TrackedSource, W
           const record = { controller, resolve }
           keeper.pending = record
           this.#pending = new WeakRef(record)
-          this.unpause()
+          this.#queue.unpause()
           this.#producer.pull?.()
         })
       case State.Complete:
         controller.close()
-        this.#to(State.Ended)
-        return undefined
+        return this.#to(State.Ended)
       case State.Ended:
       case State.Cancelled:
-        controller.close()
-        return undefined
+        return controller.close()
       default:
-        controller.error(this.#failure)
-        return undefined
+        return controller.error(this.#failure)
     }
   }
 
   cancel(reason: unknown): void {
     if (this.#state !== State.Streaming && this.#state !== State.Complete) return
-    this.clear()
+    this.#queue.clear()
     this.#pending = undefined
     this.#failure = reason
     this.#to(State.Cancelled, reason)
@@ -215,9 +186,9 @@ export class BodySource extends ChunkQueue implements BodySink, TrackedSource, W
     if (!isSettled(this.#state)) this.#fail(State.Aborted, reason)
   }
 
-  /** Fails the body with `reason`: a read waiting or to come rejects with it (after what the producer queued, for an error). */
+  /** Fails the body: a read waiting or to come rejects with `reason` (after what the producer queued, for an error). */
   #fail(next: State, reason: unknown): void {
-    if (next !== State.Failed) this.clear()
+    if (next !== State.Failed) this.#queue.clear()
     this.#failure = reason
     const pending = this.#takePending()
     if (pending !== undefined) {
@@ -236,7 +207,7 @@ export class BodySource extends ChunkQueue implements BodySink, TrackedSource, W
     return pending
   }
 
-  // --- observers and the GC watch ---
+  // --- observers, and the GC watch's questions ---
 
   /**
    * `owner` is the response that owns the body: an observer is told when it
@@ -246,46 +217,21 @@ export class BodySource extends ChunkQueue implements BodySink, TrackedSource, W
     const outcome = outcomeOf[this.#state]
     if (outcome !== undefined) return observer(outcome, this.#failure)
     ;(this.#observers ??= []).push(observer)
-    if (this.#refs === 0 && owner !== undefined) this.#defer(owner)
+    if (owner !== undefined) this.watchLater(owner)
   }
 
-  retain(owner: object): void {
-    this.#defer(owner)
+  protected isOpen(): boolean {
+    return !isSettled(this.#state)
   }
 
-  /** Waits for the check phase to decide whether `owner` needs watching; once per source. */
-  #defer(owner: object): void {
-    if (isSettled(this.#state) || this.#deferred) return
-    this.#deferred = true
-    deferWatch(this, owner)
+  protected needsWatch(): boolean {
+    return isProducing(this.#state) || this.#observers !== undefined
   }
 
-  /**
-   * A clone shares the body: from the first clone on, every owner is
-   * registered at once, so that `collected` waits for all of them (an
-   * observer may watch any one of them).
-   */
-  retainClone(original: object, copy: object): void {
-    if (isSettled(this.#state)) return
-    if (this.#refs === 0) this.#watch(original)
-    this.#watch(copy)
-  }
-
-  #watch(owner: object): void {
-    this.#refs++
-    watch(owner, this)
-  }
-
-  adopt(owner: object): void {
-    this.#deferred = false
-    if (isSettled(this.#state) || this.#refs > 0) return
-    if (isProducing(this.#state) || this.#observers !== undefined) this.#watch(owner)
-  }
-
-  collected(): void {
+  protected onCollected(): void {
     // text() and the like need not keep their response: the drain goes on,
     // and settles the body, without it.
-    if (--this.#refs > 0 || (this.#state !== State.Streaming && this.#state !== State.Complete)) return
+    if (this.#state === State.Draining) return
     // Should anything still read the body, it fails rather than ends short.
     const reason = new RoundTripError(
       ERR_BODY_COLLECTED,
@@ -294,3 +240,4 @@ export class BodySource extends ChunkQueue implements BodySink, TrackedSource, W
     this.#fail(State.Collected, reason)
   }
 }
+Object.defineProperty(BodySource.prototype, kTrackedBody, { value: true })

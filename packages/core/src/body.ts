@@ -2,7 +2,7 @@ import { BodySource } from './body-source.js'
 import type { BodyOutcome } from './body-state.js'
 import { ERR_BODY_USED, RoundTripError } from './errors.js'
 import { streamSource } from './internal.js'
-import { RoundTripResponse, trackedBody, trackedSourceOf, type TrackedBody } from './response.js'
+import { RoundTripResponse, trackedSourceOf, type TrackedBody } from './response.js'
 
 export type { BodyOutcome }
 
@@ -84,7 +84,7 @@ export function createBody(producer: BodyProducer, options?: BodyOptions): { bod
   const hwm = options?.highWaterMark ?? DEFAULT_BODY_HIGH_WATER_MARK
   if (!(hwm > 0)) throw new RangeError(`createBody: highWaterMark must be a positive number of bytes, got ${hwm}`)
   const source = new BodySource(producer, hwm)
-  return { body: trackedBody(source), sink: source }
+  return { body: source, sink: source }
 }
 
 /**

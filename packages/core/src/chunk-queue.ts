@@ -3,9 +3,6 @@
  * yet, and decides back-pressure: past the high-water mark the producer is
  * told to pause, and once the consumer drained the queue below it, to resume.
  * Chunks are kept by reference, never copied.
- *
- * BodySource extends it rather than holding one, to keep a request at one
- * object for its body's state.
  */
 export class ChunkQueue {
   #chunks: Uint8Array[] = []
@@ -18,7 +15,7 @@ export class ChunkQueue {
   }
 
   /** Appends a chunk; false when the queue holds the high-water mark (the producer was told to pause). */
-  protected enqueue(chunk: Uint8Array): boolean {
+  enqueue(chunk: Uint8Array): boolean {
     this.#chunks.push(chunk)
     this.#bytes += chunk.byteLength
     if (this.#bytes < this.#hwm) return true
@@ -27,26 +24,26 @@ export class ChunkQueue {
   }
 
   /** The oldest chunk, removed from the queue, or undefined when it is empty. */
-  protected dequeue(): Uint8Array | undefined {
+  dequeue(): Uint8Array | undefined {
     const chunk = this.#chunks.shift()
     if (chunk !== undefined) this.#bytes -= chunk.byteLength
     return chunk
   }
 
   /** True, once, when a paused producer may resume: the queue drained below the high-water mark. */
-  protected resumable(): boolean {
+  resumable(): boolean {
     if (!this.#paused || this.#bytes >= this.#hwm) return false
     this.#paused = false
     return true
   }
 
   /** A read waits or everything is wanted: the producer is no longer paused. */
-  protected unpause(): void {
+  unpause(): void {
     this.#paused = false
   }
 
   /** Every queued chunk, removed from the queue. */
-  protected takeAll(): Uint8Array[] {
+  takeAll(): Uint8Array[] {
     const chunks = this.#chunks
     if (chunks.length === 0) return chunks
     this.#chunks = []
@@ -55,7 +52,7 @@ export class ChunkQueue {
   }
 
   /** Drops every queued chunk (a cancelled body). */
-  protected clear(): void {
+  clear(): void {
     if (this.#chunks.length === 0) return
     this.#chunks = []
     this.#bytes = 0

@@ -1,17 +1,16 @@
 // The garbage-collection watch: how a response dropped with its body open
 // is noticed, so that its connection is released (and an observer told).
 //
-// This file holds core's only module-level state: one FinalizationRegistry,
-// and the batch of owners waiting for the event loop's check phase. Each
-// installed copy of core has its own; that is harmless, because a body is
-// only ever registered with the copy that created it (the responses of
-// another copy call back into the body through its own methods).
+// This file holds core's only module-level state of its own: one
+// FinalizationRegistry, and the batch of owners waiting for the event loop's
+// check phase. Each installed copy of core has its own; that is harmless,
+// because a body is only ever registered with the copy that created it (a
+// response of another copy calls back into the body through its methods).
+// (The maps in internal.ts and context.ts are shared by every copy.)
 
-/** What the watch calls back: the state behind a body (BodySource). */
-export interface Watched {
-  /** An owner registered with {@link watch} for this target was collected. */
+/** What the registry calls back: a {@link GcWatched} body. */
+interface Watched {
   collected(): void
-  /** The check phase came for an owner deferred with {@link deferWatch}: register it if still needed. */
   adopt(owner: object): void
 }
 
@@ -30,15 +29,6 @@ export function setRegistryForTests(replacement: Registry): Registry {
   return previous
 }
 
-/** Watches `owner`: when it is collected, `target.collected()` is called (once per registration). */
-export function watch(owner: object, target: Watched): void {
-  registry.register(owner, target, target)
-}
-
-/** Stops watching every owner registered for `target`. */
-export function unwatch(target: Watched): void {
-  registry.unregister(target)
-}
 
 // Why registration is deferred, and what it costs: registering an object with
 // a FinalizationRegistry makes every young-generation GC slower for as long
@@ -50,23 +40,87 @@ export function unwatch(target: Watched): void {
 // read, or have fully arrived, by then. The cost is a window of one event
 // loop turn in which a dropped response is not noticed; it is noticed at the
 // next GC after that, which is all a FinalizationRegistry promises anyway.
-let deferred: Array<Watched | object> = []
+let deferredTargets: Watched[] = []
+let deferredOwners: object[] = []
 
 function adoptDeferred(): void {
-  const list = deferred
-  deferred = []
-  for (let i = 0; i < list.length; i += 2) (list[i] as Watched).adopt(list[i + 1]!)
+  const targets = deferredTargets
+  const owners = deferredOwners
+  deferredTargets = []
+  deferredOwners = []
+  for (let i = 0; i < targets.length; i++) targets[i]!.adopt(owners[i]!)
 }
 
 // Taken when the module loads: a test that fakes timers afterwards (vitest,
-// jest) must not hold responses in `deferred` until it advances its clock.
+// jest) must not hold responses in the batch until it advances its clock.
 const checkPhase = setImmediate
 /** Owners held at most before a batch is adopted at once (timers faked before this module loaded). */
 const MAX_DEFERRED = 1024
 
-/** Calls `target.adopt(owner)` at the event loop's next check phase. */
-export function deferWatch(target: Watched, owner: object): void {
-  if (deferred.length === 0) checkPhase(adoptDeferred)
-  else if (deferred.length >= 2 * MAX_DEFERRED) adoptDeferred()
-  deferred.push(target, owner)
+function deferWatch(target: Watched, owner: object): void {
+  if (deferredTargets.length === 0) checkPhase(adoptDeferred)
+  else if (deferredTargets.length >= MAX_DEFERRED) adoptDeferred()
+  deferredTargets.push(target)
+  deferredOwners.push(owner)
+}
+
+/**
+ * GcWatched is the per-body side of the watch: the owners (the response and
+ * its clones) registered for a body, and the one deferred to the check
+ * phase. The body settles as collected when the last registered owner goes.
+ */
+export abstract class GcWatched implements Watched {
+  /** Owners registered; collection settles the body when the last one goes. */
+  #refs = 0
+  /** An owner waits for the check phase; its adoption will see observers added meanwhile. */
+  #deferred = false
+
+  /** Whether the body is still open (no outcome yet). */
+  protected abstract isOpen(): boolean
+  /** Whether an open body needs watching: the producer holds something, or an observer waits. */
+  protected abstract needsWatch(): boolean
+  /** The last registered owner of an open body was collected. */
+  protected abstract onCollected(): void
+
+  /** The response made over this body: watched, if still needed, from the next check phase. */
+  retain(owner: object): void {
+    this.watchLater(owner)
+  }
+
+  /** Defers `owner` to the check phase, unless one is already waiting or watched (an observer asked). */
+  protected watchLater(owner: object): void {
+    if (this.#refs > 0 || this.#deferred || !this.isOpen()) return
+    this.#deferred = true
+    deferWatch(this, owner)
+  }
+
+  /**
+   * A clone shares the body: from the first clone on, every owner is
+   * registered at once, so that `collected` waits for all of them (an
+   * observer may watch any one of them).
+   */
+  retainClone(original: object, copy: object): void {
+    if (!this.isOpen()) return
+    if (this.#refs === 0) this.#watch(original)
+    this.#watch(copy)
+  }
+
+  adopt(owner: object): void {
+    this.#deferred = false
+    if (this.#refs === 0 && this.isOpen() && this.needsWatch()) this.#watch(owner)
+  }
+
+  collected(): void {
+    if (--this.#refs === 0 && this.isOpen()) this.onCollected()
+  }
+
+  /** The body settled: its owners need no watching any more. */
+  protected unwatchAll(): void {
+    if (this.#refs > 0) registry.unregister(this)
+  }
+
+  #watch(owner: object): void {
+    this.#refs++
+    registry.register(owner, this, this)
+  }
 }

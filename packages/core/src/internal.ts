@@ -1,6 +1,27 @@
 // Shared between the files of core, not exported from the package.
+//
+// State that two installed copies of core must agree on (a response made by
+// one copy and handled by another: a Transport bundled with one version, a
+// leak tracker with another) is keyed with Symbol.for, as undici keys its
+// global dispatcher. The keys carry a version: bump it when the shape behind
+// a key changes, so that copies that do not agree simply do not recognise
+// each other's objects (they treat them as plain Responses).
 import type { BodyObserver } from './body.js'
 import type { BodyOutcome } from './body-state.js'
+
+/** The `url`/`redirected`/`type` record of a RoundTripResponse ({@link ResponseInfoRecord}). */
+export const kInfo: unique symbol = Symbol.for('@roundtrip/core.responseInfo.v1')
+/** The tracked-body record of a RoundTripResponse ({@link TrackedRecord}). */
+export const kTracked: unique symbol = Symbol.for('@roundtrip/core.trackedResponse.v1')
+/** The brand of a TrackedBody (a body source made by createBody). */
+export const kTrackedBody: unique symbol = Symbol.for('@roundtrip/core.trackedBody.v1')
+
+/** Returns the value stored on `globalThis` under `key`, made by `make` on first use. */
+export function shared<T>(key: string, make: () => T): T {
+  const store = globalThis as { [key: symbol]: T | undefined }
+  const symbol = Symbol.for(key)
+  return (store[symbol] ??= make())
+}
 
 /** The source behind a tracked body, as the response and the body helpers see it. */
 export interface TrackedSource {
@@ -20,8 +41,24 @@ export interface TrackedSource {
   retainClone(original: object, copy: object): void
 }
 
-/** Streams opened on a tracked source, to their source and the response that opened them. */
-const sourceByStream = new WeakMap<ReadableStream, { source: TrackedSource; owner: object }>()
+/** What a RoundTripResponse keeps under {@link kInfo}. */
+export interface ResponseInfoRecord {
+  url: string
+  redirected: boolean
+  type: Response['type'] | undefined
+}
+
+/** What a RoundTripResponse over a tracked body keeps under {@link kTracked}. */
+export interface TrackedRecord {
+  source: TrackedSource
+  /** The response's stream, made on first use of `body` (a tee branch after clone()). */
+  stream: ReadableStream<Uint8Array> | undefined
+  /** Read or cancelled by the user (`bodyUsed`). */
+  used: boolean
+}
+
+/** Streams opened on a tracked source, to their source and the response that opened them (shared by copies). */
+const sourceByStream = shared('@roundtrip/core.streams.v1', () => new WeakMap<ReadableStream, { source: TrackedSource; owner: object }>())
 
 /** Records that `stream` reads `source` for `owner`, so that observeBody on a response over the stream finds them. */
 export function registerStream(stream: ReadableStream, source: TrackedSource, owner: object): void {
