@@ -8,12 +8,18 @@ import { checkTransition, isProducing, isSettled, outcomeOf, State, type BodyOut
 import { ChunkQueue } from './chunk-queue.js'
 import { ERR_BODY_COLLECTED, RoundTripError } from './errors.js'
 import { GcWatched } from './gc-watch.js'
-import { openBodyStream, type PendingRead, type StreamKeeper } from './body-stream.js'
+import { openBodyStream } from './body-stream.js'
 import { kTrackedBody, type TrackedSource } from './internal.js'
 import { rethrowLater } from './rethrow.js'
 
 function unusable(): TypeError {
   return new TypeError('Body is unusable: Body has already been read')
+}
+
+/** A stream read waiting for the producer's next chunk. */
+interface PendingRead {
+  controller: ReadableStreamDefaultController<Uint8Array>
+  resolve: () => void
 }
 
 /**
@@ -28,10 +34,12 @@ export class BodySource extends GcWatched implements BodySink, TrackedSource {
   #queue: ChunkQueue
   /** The error, abort reason or collection error a read rejects with; the cancel reason. */
   #failure: unknown
-  // Weak: a read waiting on a stalled producer must not keep its stream,
-  // and through it the response, reachable from the producer (the socket).
-  // The stream's side (StreamKeeper) holds the record while the stream lives.
-  #pending: WeakRef<PendingRead> | undefined
+  // A stream read waiting for the producer. Held strongly: it is always a
+  // consumer's read (the branches of a clone read nothing before they are
+  // read), so a consumer waiting on a slow producer stays reachable from it
+  // and is not collected mid-read. A dropped response with no read waiting
+  // is not held by it.
+  #pending: PendingRead | undefined
   /** The drain of readAll() (text() & co.), while Draining. */
   #all: { resolve: (chunks: Uint8Array[]) => void; reject: (error: unknown) => void } | undefined
   #observers: BodyObserver[] | undefined
@@ -145,7 +153,7 @@ export class BodySource extends GcWatched implements BodySink, TrackedSource {
   }
 
   /** A stream's read (body-stream.ts): the next chunk, the end or the error, or a wait for the producer. */
-  pullInto(controller: ReadableStreamDefaultController<Uint8Array>, keeper: StreamKeeper): Promise<void> | void {
+  pullInto(controller: ReadableStreamDefaultController<Uint8Array>): Promise<void> | void {
     // text() & co. own the queue: a stream opened after them must not steal from it.
     if (this.#state === State.Draining) return controller.error(unusable())
     const chunk = this.#queue.dequeue()
@@ -157,9 +165,7 @@ export class BodySource extends GcWatched implements BodySink, TrackedSource {
     switch (this.#state) {
       case State.Streaming:
         return new Promise<void>((resolve) => {
-          const record = { controller, resolve }
-          keeper.pending = record
-          this.#pending = new WeakRef(record)
+          this.#pending = { controller, resolve }
           this.#queue.unpause()
           this.#producer.pull?.()
         })
@@ -202,7 +208,7 @@ export class BodySource extends GcWatched implements BodySink, TrackedSource {
   }
 
   #takePending(): PendingRead | undefined {
-    const pending = this.#pending?.deref()
+    const pending = this.#pending
     this.#pending = undefined
     return pending
   }

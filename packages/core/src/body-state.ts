@@ -27,7 +27,7 @@
 //   error()            Streaming, Draining           Failed
 //   readAll()          Streaming                     Draining
 //   readAll()          Complete                      Ended
-//   stream read        Complete, queue empty         Ended
+//   stream read        Complete, queue empty         Ended (after clone(), through either branch)
 //   cancel()           Streaming, Complete           Cancelled
 //   abort()            Streaming, Draining, Complete Aborted
 //   collect            Streaming, Complete           Collected

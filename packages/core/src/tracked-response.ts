@@ -1,6 +1,7 @@
 // The consumer's side of a RoundTripResponse over a tracked body: the body
 // methods that read the source directly, `body`/`bodyUsed`, and clone().
 // response.ts installs them on RoundTripResponse.prototype.
+import { teeBody } from './body-tee.js'
 import { kInfo, kTracked, type ResponseInfoRecord, type TrackedRecord } from './internal.js'
 
 /** A Response as this file sees it: maybe with the records of a RoundTripResponse. */
@@ -117,14 +118,25 @@ export const bodyMethods = {
       return copy
     }
     if (tracked.used || tracked.stream?.locked === true) throw new TypeError('Response.clone: Body has already been consumed.')
-    const [a, b] = streamOf(this, tracked).tee()
-    tracked.stream = a
+    const copied: TrackedRecord = { source: tracked.source, stream: undefined, used: false }
+    // A branch speaks for its response while it is that response's stream
+    // (a later clone() tees it again, and the new tee's reads are not the user's).
+    const leaf = (branch: 0 | 1): TrackedRecord | undefined => {
+      const record = branch === 0 ? tracked : copied
+      return record.stream === branches[branch] ? record : undefined
+    }
+    const branches = teeBody(streamOf(this, tracked), (branch) => {
+      const record = leaf(branch)
+      if (record !== undefined) record.used = true
+    })
+    tracked.stream = branches[0]
+    copied.stream = branches[1]
     const copy: Holder = Object.setPrototypeOf(
       new Response(null, { status: this.status, statusText: this.statusText, headers: this.headers }),
       proto,
     )
     copy[kInfo] = this[kInfo]
-    copy[kTracked] = { source: tracked.source, stream: b, used: false }
+    copy[kTracked] = copied
     tracked.source.retainClone(this, copy)
     return copy
   },
