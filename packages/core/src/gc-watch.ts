@@ -8,19 +8,13 @@
 // response of another copy calls back into the body through its methods).
 // (The maps in internal.ts and context.ts are shared by every copy.)
 
-/** What the registry calls back: a {@link GcWatched} body. */
-interface Watched {
-  collected(): void
-  adopt(owner: object): void
-}
-
-/** The registry's two operations; tests may put their own in place with {@link setRegistryForTests}. */
+/** The registry's two operations; a test may put its own in place with {@link setRegistryForTests}. */
 export interface Registry {
-  register(owner: object, target: Watched, token: Watched): void
-  unregister(token: Watched): void
+  register(owner: object, target: GcWatched, token: GcWatched): void
+  unregister(token: GcWatched): void
 }
 
-let registry: Registry = new FinalizationRegistry<Watched>((target) => target.collected())
+let registry: Registry = new FinalizationRegistry<GcWatched>((target) => target.collected())
 
 /** @internal Replaces the registry (a model test drives collection itself); returns the one it replaced. */
 export function setRegistryForTests(replacement: Registry): Registry {
@@ -40,7 +34,7 @@ export function setRegistryForTests(replacement: Registry): Registry {
 // read, or have fully arrived, by then. The cost is a window of one event
 // loop turn in which a dropped response is not noticed; it is noticed at the
 // next GC after that, which is all a FinalizationRegistry promises anyway.
-let deferredTargets: Watched[] = []
+let deferredTargets: GcWatched[] = []
 let deferredOwners: object[] = []
 
 function adoptDeferred(): void {
@@ -57,7 +51,7 @@ const checkPhase = setImmediate
 /** Owners held at most before a batch is adopted at once (timers faked before this module loaded). */
 const MAX_DEFERRED = 1024
 
-function deferWatch(target: Watched, owner: object): void {
+function deferWatch(target: GcWatched, owner: object): void {
   if (deferredTargets.length === 0) checkPhase(adoptDeferred)
   else if (deferredTargets.length >= MAX_DEFERRED) adoptDeferred()
   deferredTargets.push(target)
@@ -69,7 +63,7 @@ function deferWatch(target: Watched, owner: object): void {
  * its clones) registered for a body, and the one deferred to the check
  * phase. The body settles as collected when the last registered owner goes.
  */
-export abstract class GcWatched implements Watched {
+export abstract class GcWatched {
   /** Owners registered; collection settles the body when the last one goes. */
   #refs = 0
   /** An owner waits for the check phase; its adoption will see observers added meanwhile. */
@@ -105,11 +99,13 @@ export abstract class GcWatched implements Watched {
     this.#watch(copy)
   }
 
+  /** The check phase came for the owner deferred by {@link watchLater}: registered now if still needed. */
   adopt(owner: object): void {
     this.#deferred = false
     if (this.#refs === 0 && this.isOpen() && this.needsWatch()) this.#watch(owner)
   }
 
+  /** A registered owner was collected (the registry's callback). */
   collected(): void {
     if (--this.#refs === 0 && this.isOpen()) this.onCollected()
   }

@@ -1,0 +1,309 @@
+// A model-based test of the body lifecycle (body-state.ts): fast-check plays
+// random interleavings of producer events (chunk, end, error), consumer
+// events (read, arrayBuffer, cancel, clone), aborts, check phases and
+// garbage collection, and checks after each run that
+// - an observed body settled exactly once, with an outcome that matches
+//   what happened (end only if the producer ended, error only if it failed…);
+// - the connection was released exactly once: the producer either finished
+//   by itself or was told to cancel, once, and never after it finished;
+// - every read saw exactly the produced bytes (a prefix, then the end) or
+//   failed with a coded error (the producer's, the abort reason,
+//   RT_BODY_COLLECTED), and no read was left waiting once the producer ended.
+//
+// Collection is driven by the model through a registry put in place of the
+// FinalizationRegistry (a real GC per step would cost milliseconds). The
+// model collects an owner only when the real one would be unreachable:
+// a clone as soon as the test drops it (nothing in core holds a clone), the
+// original once it is dropped and either no stream was ever opened on its
+// body or every response is dropped and no stream read is outstanding (a
+// stream read holds the original through the stream). lifecycle.test.ts
+// checks the same paths against the real collector.
+import fc from 'fast-check'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { abortBody, createBody, observeBody, type BodyOutcome, type BodySink } from './body.js'
+import { isRoundTripError } from './errors.js'
+import { setRegistryForTests, type GcWatched, type Registry } from './gc-watch.js'
+import { createResponse } from './response.js'
+
+/** The registry the model drives: `collect` calls back the registrations of the owners given. */
+class ModelRegistry implements Registry {
+  entries: Array<{ owner: object; target: GcWatched }> = []
+  register(owner: object, target: GcWatched): void {
+    this.entries.push({ owner, target })
+  }
+  unregister(token: GcWatched): void {
+    this.entries = this.entries.filter((e) => e.target !== token)
+  }
+  collect(owners: Set<object>): void {
+    const hit = this.entries.filter((e) => owners.has(e.owner))
+    this.entries = this.entries.filter((e) => !owners.has(e.owner))
+    for (const e of hit) e.target.collected()
+  }
+}
+
+const registry = new ModelRegistry()
+/** The outcomes the runs against the real collector ended with. */
+const realOutcomes: BodyOutcome[] = []
+
+type Command =
+  | { kind: 'push'; size: number }
+  | { kind: 'end' | 'error' | 'abort' | 'tick' | 'gc' | 'observe' }
+  | { kind: 'read' | 'arrayBuffer' | 'cancel' | 'clone' | 'drop'; handle: number }
+
+const command: fc.Arbitrary<Command> = fc.oneof(
+  { weight: 4, arbitrary: fc.record({ kind: fc.constant('push' as const), size: fc.integer({ min: 1, max: 40 }) }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constantFrom('end' as const, 'error' as const, 'abort' as const, 'observe' as const) }) },
+  { weight: 2, arbitrary: fc.record({ kind: fc.constantFrom('tick' as const, 'gc' as const) }) },
+  {
+    weight: 6,
+    arbitrary: fc.record({
+      kind: fc.constantFrom('read' as const, 'arrayBuffer' as const, 'cancel' as const, 'clone' as const, 'drop' as const),
+      handle: fc.nat({ max: 3 }),
+    }),
+  },
+)
+
+/** A response the model holds: the original (index 0) or a clone. */
+interface Handle {
+  response: Response | undefined
+  /** The response once the model let go of it: what the registry is asked to collect. */
+  dropped: Response | undefined
+  mode: 'fresh' | 'reader' | 'whole' | 'cancelled'
+  reader: ReadableStreamDefaultReader<Uint8Array> | undefined
+  got: number[]
+  done: boolean
+  whole: number[] | undefined
+  error: unknown
+}
+
+const tick = (): Promise<void> => new Promise((resolve) => setImmediate(resolve))
+const HWM = 64
+
+/** Runs the real collector and the check phases that follow (tests run with --expose-gc). */
+async function realGc(): Promise<void> {
+  for (let i = 0; i < 3; i++) {
+    ;(globalThis as { gc?: () => void }).gc!()
+    await tick()
+  }
+}
+
+/**
+ * Plays one scenario; fails (expect) on a broken invariant. With `real`, the
+ * FinalizationRegistry and the collector are the real ones, and the model
+ * keeps no reference to what it drops.
+ */
+async function play(commands: Command[], observedAtStart: boolean, real = false): Promise<void> {
+  const produced: number[] = []
+  let next = 0
+  let finished: 'end' | 'error' | undefined
+  const cancels: Array<{ reason: unknown; afterFinish: boolean }> = []
+  const outcomes: Array<{ outcome: BodyOutcome; reason: unknown }> = []
+  const producerError = Object.assign(new Error('connection reset'), { code: 'MODEL_PRODUCER' })
+  const abortReason = Object.assign(new Error('reclaimed'), { code: 'MODEL_ABORT' })
+  const cancelReason = new Error('not interested')
+  const happened = { cancel: false, abort: false, gc: false }
+  let observed = false
+
+  const { body, sink } = createBody(
+    { cancel: (reason) => void cancels.push({ reason, afterFinish: finished !== undefined }) },
+    { highWaterMark: HWM },
+  )
+  const handles: Handle[] = [fresh(createResponse(body, {}))]
+  const outstanding: Promise<void>[] = []
+  const broken: unknown[] = []
+  let inFlight = 0
+  const track = (p: Promise<unknown>): void => {
+    inFlight++
+    // A cancel of an errored stream rejects with its error (not a read), but never with an internal error.
+    outstanding.push(
+      p.then(
+        () => void inFlight--,
+        (e: unknown) => {
+          inFlight--
+          if (String(e).includes('internal error')) broken.push(e)
+        },
+      ),
+    )
+  }
+  const observe = (response: Response): void => {
+    observed = true
+    observeBody(response, (outcome, reason) => void outcomes.push({ outcome, reason }))
+  }
+  if (observedAtStart) observe(handles[0]!.response!)
+
+  function fresh(response: Response): Handle {
+    return { response, dropped: undefined, mode: 'fresh', reader: undefined, got: [], done: false, whole: undefined, error: undefined }
+  }
+  function collectible(): Set<object> {
+    const owners = new Set<object>()
+    for (const h of handles.slice(1)) if (h.response === undefined && h.dropped !== undefined) owners.add(h.dropped)
+    const original = handles[0]!
+    if (original.response === undefined) {
+      const streamOpened = handles.length > 1 || original.mode === 'reader' || original.mode === 'cancelled'
+      const allDropped = handles.every((h) => h.response === undefined)
+      if (!streamOpened || (allDropped && inFlight === 0)) owners.add(original.dropped!)
+    }
+    return owners
+  }
+  function sinkOpen(s: BodySink): boolean {
+    return finished === undefined && s.outcome === undefined
+  }
+
+  const run = async (c: Command): Promise<void> => {
+    switch (c.kind) {
+      case 'push': {
+        if (finished !== undefined) return
+        const chunk = new Uint8Array(c.size)
+        for (let i = 0; i < c.size; i++) chunk[i] = next++ & 255
+        const accepted = sinkOpen(sink)
+        sink.push(chunk)
+        if (accepted) produced.push(...chunk)
+        return
+      }
+      case 'end':
+      case 'error':
+        if (finished !== undefined) return
+        finished = c.kind
+        if (c.kind === 'end') sink.end()
+        else sink.error(producerError)
+        return
+      case 'abort': {
+        const live = handles.find((h) => h.response !== undefined)
+        if (live === undefined) return
+        if (abortBody(live.response!, abortReason)) happened.abort = true
+        return
+      }
+      case 'observe': {
+        const live = handles.find((h) => h.response !== undefined)
+        if (!observed && live !== undefined) observe(live.response!)
+        return
+      }
+      case 'tick':
+        return tick()
+      case 'gc':
+        happened.gc = true
+        return real ? realGc() : registry.collect(collectible())
+    }
+    const h = handles[c.handle % handles.length]!
+    const response = h.response
+    if (response === undefined) return
+    switch (c.kind) {
+      case 'read':
+        if (h.mode === 'fresh') {
+          h.reader = response.body!.getReader()
+          h.mode = 'reader'
+        }
+        if (h.mode !== 'reader' || h.done) return
+        return track(
+          h.reader!.read().then(
+            (r) => (r.done ? void (h.done = true) : void h.got.push(...r.value)),
+            (e: unknown) => void (h.error = e),
+          ),
+        )
+      case 'arrayBuffer':
+        if (h.mode !== 'fresh') return
+        h.mode = 'whole'
+        return track(
+          response.arrayBuffer().then(
+            (b) => void (h.whole = [...new Uint8Array(b)]),
+            (e: unknown) => void (h.error = e),
+          ),
+        )
+      case 'cancel':
+        if (h.mode === 'fresh') track(response.body!.cancel(cancelReason))
+        else if (h.mode === 'reader') track(h.reader!.cancel(cancelReason))
+        else return
+        h.mode = 'cancelled'
+        happened.cancel = true
+        return
+      case 'clone':
+        if (h.mode === 'fresh') handles.push(fresh(response.clone()))
+        return
+      case 'drop':
+        if (!real) h.dropped = response
+        h.response = undefined
+        h.reader = undefined
+        return
+    }
+  }
+
+  for (const c of commands) await run(c)
+
+  // Wind down as a program would: everything is let go, the producer
+  // finishes if it has not, and the collector runs until nothing is left.
+  await tick()
+  happened.gc = true
+  for (const h of handles) await run({ kind: 'drop', handle: handles.indexOf(h) })
+  await run({ kind: 'gc' })
+  if (finished === undefined) await run({ kind: 'end' })
+  // Reads settle in microtasks; a read still waiting after many turns waits for good.
+  for (let i = 0; i < 100 && inFlight > 0; i++) await null
+  await run({ kind: 'gc' })
+
+  expect(broken, 'an internal error').toEqual([])
+  // No read is left waiting.
+  expect(inFlight, 'a read never settled').toBe(0)
+  // The connection was released exactly once.
+  expect(cancels.length, 'the producer was cancelled more than once').toBeLessThanOrEqual(1)
+  expect(cancels.filter((c) => c.afterFinish), 'the producer was cancelled after it finished').toEqual([])
+  expect(finished !== undefined || cancels.length === 1, 'neither finished nor cancelled').toBe(true)
+  // Exactly one outcome for an observed body, matching what happened.
+  if (observed) {
+    expect(outcomes.length, `outcomes: ${outcomes.map((o) => o.outcome).join(', ')}`).toBe(1)
+    const { outcome } = outcomes[0]!
+    if (outcome === 'end') expect(finished).toBe('end')
+    if (outcome === 'error') expect(finished).toBe('error')
+    if (outcome === 'cancel') expect(happened.cancel || happened.abort).toBe(true)
+    if (outcome === 'collected') expect(happened.gc).toBe(true)
+    expect(sink.outcome).toBe(outcome)
+    if (real) realOutcomes.push(outcome)
+  } else {
+    expect(outcomes).toEqual([])
+  }
+  // Every read saw the produced bytes, in order, or failed with a coded error.
+  const allowed = new Set(['MODEL_PRODUCER', 'MODEL_ABORT', 'RT_BODY_COLLECTED'])
+  for (const h of handles) {
+    expect(h.got, 'bytes read are not a prefix of the produced bytes').toEqual(produced.slice(0, h.got.length))
+    if (h.done && h.mode !== 'cancelled') expect(h.got.length, 'a read ended short').toBe(produced.length)
+    if (h.whole !== undefined) expect(h.whole).toEqual(produced)
+    if (h.error !== undefined) {
+      const code = (h.error as { code?: unknown }).code
+      expect(allowed.has(String(code)) || isRoundTripError(h.error), `uncoded read error: ${String(h.error)}`).toBe(true)
+    }
+  }
+}
+
+describe('the body lifecycle (model)', () => {
+  let previous: Registry | undefined
+  beforeAll(() => {
+    previous = setRegistryForTests(registry)
+  })
+  afterAll(() => {
+    setRegistryForTests(previous!)
+  })
+
+  it('keeps its invariants over random interleavings of producer, consumer, abort and collection events', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(command, { maxLength: 24 }), fc.boolean(), (commands, observedAtStart) =>
+        play(commands, observedAtStart),
+      ),
+      { numRuns: 10_000 },
+    )
+  })
+})
+
+describe('the body lifecycle (model, real garbage collector)', () => {
+  it('keeps its invariants when the real collector decides what is unreachable', async () => {
+    // A few runs only: each full GC costs milliseconds. The 10,000 runs above
+    // check the interleavings; these check the model's idea of reachability.
+    await fc.assert(
+      fc.asyncProperty(fc.array(command, { maxLength: 16 }), fc.boolean(), (commands, observedAtStart) =>
+        play(commands, observedAtStart, true),
+      ),
+      // A fixed seed: the same scenarios each time, so that the check below is stable.
+      { numRuns: 25, seed: 20261201 },
+    )
+    // The runs did reach the collector, not only ends and cancels.
+    expect(realOutcomes).toContain('collected')
+  })
+})
