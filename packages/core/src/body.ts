@@ -68,9 +68,11 @@ export const DEFAULT_BODY_HIGH_WATER_MARK = 64 * 1024
  * (`text()`, `json()`, `arrayBuffer()`, `bytes()`, `blob()`, `formData()`, a
  * reader, `for await`, `pipeTo`, `clone()` and its branches). Chunks are
  * passed by reference, never copied, and the body methods read them without
- * creating a stream. The producer keeps no reference to the response, so a
- * response nobody can reach any more is garbage-collected and its body
- * settles as `collected`, which calls the producer's `cancel`.
+ * creating a stream. The producer keeps no reference to the response (only
+ * to a stream read waiting for its next chunk), so a response nobody can
+ * reach any more is garbage-collected and its body settles as `collected`,
+ * which calls the producer's `cancel`. The lifecycle is the state table in
+ * the README ("How a body is released").
  *
  * @example
  * ```ts
