@@ -4,7 +4,7 @@
 // The chunks wait in a ChunkQueue (chunk-queue.ts); garbage collection of
 // the responses that own the body is watched by GcWatched (gc-watch.ts).
 import type { BodyObserver, BodyProducer, BodySink } from './body.js'
-import { checkTransition, isProducing, isSettled, outcomeOf, State, type BodyOutcome } from './body-state.js'
+import { checkTransition, isProducing, isSettled, outcomeOf, State, stopsProducer, type BodyOutcome } from './body-state.js'
 import { ChunkQueue } from './chunk-queue.js'
 import { ERR_BODY_COLLECTED, RoundTripError } from './errors.js'
 import { GcWatched } from './gc-watch.js'
@@ -84,7 +84,7 @@ export class BodySource extends GcWatched implements BodySink, TrackedSource {
         }
       }
     }
-    if (isProducing(from) && next !== State.Ended && next !== State.Failed) this.#producer.cancel?.(reason)
+    if (stopsProducer(from, next)) this.#producer.cancel?.(reason)
   }
 
   // --- the producer's side (BodySink) ---

@@ -105,6 +105,11 @@ export function isProducing(state: State): boolean {
   return state <= State.Draining
 }
 
+/** Whether the move `from` → `to` must tell the producer to stop: the one place a connection is released by the body. */
+export function stopsProducer(from: State, to: State): boolean {
+  return isProducing(from) && (to === State.Cancelled || to === State.Aborted || to === State.Collected)
+}
+
 /** Whether the body has an outcome (a state with no way out). */
 export function isSettled(state: State): boolean {
   return state >= State.Ended
