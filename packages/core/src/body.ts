@@ -1,17 +1,10 @@
 import { BodySource } from './body-source.js'
+import type { BodyOutcome } from './body-state.js'
 import { ERR_BODY_USED, RoundTripError } from './errors.js'
-import { sourceByStream } from './internal.js'
-import { RoundTripResponse, trackedBody, trackedSourceOf, type TrackedBody } from './response.js'
+import { streamSource } from './internal.js'
+import { RoundTripResponse, trackedSourceOf, type TrackedBody } from './response.js'
 
-/**
- * BodyOutcome is how a response body settled:
- * - `end`: the consumer read it to the end (by any API);
- * - `cancel`: the consumer cancelled it (`body.cancel()`, a reader's
- *   `cancel()`, an aborted `pipeTo`, …);
- * - `error`: the body failed (the connection broke, a timeout fired);
- * - `collected`: the response was garbage-collected while its body was open.
- */
-export type BodyOutcome = 'end' | 'cancel' | 'error' | 'collected'
+export type { BodyOutcome }
 
 /**
  * BodyObserver is told, exactly once, how a body settled. `reason` is the
@@ -65,7 +58,6 @@ export interface BodyOptions {
 /** DEFAULT_BODY_HIGH_WATER_MARK is the default queue size, in bytes, before a body asks its producer to pause. */
 export const DEFAULT_BODY_HIGH_WATER_MARK = 64 * 1024
 
-
 /**
  * createBody makes a response body fed by a producer. Pass `body` to
  * `createResponse`; feed it through `sink`. Anyone can learn how it settles
@@ -76,9 +68,11 @@ export const DEFAULT_BODY_HIGH_WATER_MARK = 64 * 1024
  * (`text()`, `json()`, `arrayBuffer()`, `bytes()`, `blob()`, `formData()`, a
  * reader, `for await`, `pipeTo`, `clone()` and its branches). Chunks are
  * passed by reference, never copied, and the body methods read them without
- * creating a stream. The producer keeps no reference to the response, so a
- * response nobody can reach any more is garbage-collected and its body
- * settles as `collected`, which calls the producer's `cancel`.
+ * creating a stream. The producer keeps no reference to the response (only
+ * to a stream read waiting for its next chunk), so a response nobody can
+ * reach any more is garbage-collected and its body settles as `collected`,
+ * which calls the producer's `cancel`. The lifecycle is the state table in
+ * the README ("How a body is released").
  *
  * @example
  * ```ts
@@ -92,7 +86,7 @@ export function createBody(producer: BodyProducer, options?: BodyOptions): { bod
   const hwm = options?.highWaterMark ?? DEFAULT_BODY_HIGH_WATER_MARK
   if (!(hwm > 0)) throw new RangeError(`createBody: highWaterMark must be a positive number of bytes, got ${hwm}`)
   const source = new BodySource(producer, hwm)
-  return { body: trackedBody(source), sink: source }
+  return { body: source, sink: source }
 }
 
 /**
@@ -104,7 +98,7 @@ export function createBody(producer: BodyProducer, options?: BodyOptions): { bod
  * settled or is not one this package can reach (then nothing happens).
  */
 export function abortBody(response: Response, reason: unknown): boolean {
-  const source = trackedSourceOf(response) as BodySource | undefined
+  const source = trackedSourceOf(response)
   if (source === undefined || source.outcome !== undefined) return false
   source.abort(reason)
   return true
@@ -135,7 +129,7 @@ export function observeBody(response: Response, observer: BodyObserver): Respons
     observer('end')
     return response
   }
-  const opened = sourceByStream.get(stream)
+  const opened = streamSource(stream)
   if (opened !== undefined) {
     // `response` may be a plain Response over the stream: the one to watch
     // for garbage collection is the response that owns the body.
@@ -175,6 +169,6 @@ export function observeBody(response: Response, observer: BodyObserver): Respons
     redirected: response.redirected,
     ...(response.type === 'default' ? {} : { type: response.type }),
   })
-  ;(sink as BodySource).observe(observer)
+  body.source.observe(observer)
   return wrapped
 }

@@ -1,15 +1,8 @@
 import { ERR_INVALID_MIDDLEWARE, RoundTripError } from './errors.js'
 import { isRoundTripper, type Closable, type Middleware, type RoundTripper } from './round-tripper.js'
 
-/** A RoundTripper built by {@link compose}: the chain plus the base's lifecycle methods. */
-export interface ComposedRoundTripper extends RoundTripper {
-  /** Forwards to the base's `closeIdleConnections()` when it has one. */
-  closeIdleConnections(): void
-  /** Forwards to the base's `close()` when it has one; resolves at once otherwise. */
-  close(): Promise<void>
-  /** Same as `close()`. */
-  [Symbol.asyncDispose](): Promise<void>
-}
+/** A RoundTripper built by {@link compose}: the chain plus the base's lifecycle methods, forwarded. */
+export interface ComposedRoundTripper extends RoundTripper, ForwardedLifecycle {}
 
 function nameOf(fn: Middleware, index: number): string {
   return fn.name ? `middleware #${index + 1} (${fn.name})` : `middleware #${index + 1}`
@@ -53,14 +46,33 @@ export function compose(base: RoundTripper & Closable, ...middleware: Middleware
     next = wrapped
   }
   const outer = next
+  return { roundTrip: (request) => outer.roundTrip(request), ...forwardLifecycle(base) }
+}
+
+/** The lifecycle methods of a wrapper, forwarded to what it wraps. */
+export interface ForwardedLifecycle {
+  /** Forwards to the wrapped `closeIdleConnections()` when it has one. */
+  closeIdleConnections(): void
+  /** Forwards to the wrapped `close()` (or `Symbol.asyncDispose`) when it has one; resolves at once otherwise. */
+  close(): Promise<void>
+  /** Same as `close()`. */
+  [Symbol.asyncDispose](): Promise<void>
+}
+
+/**
+ * forwardLifecycle returns the `closeIdleConnections()`, `close()` and
+ * `Symbol.asyncDispose` of a wrapper around `inner`, each forwarded to
+ * `inner` when it has it, as the RoundTripper contract asks of a wrapper.
+ *
+ * @example
+ * ```ts
+ * const logged = (next: RoundTripper & Closable) => ({ roundTrip: (r: Request) => next.roundTrip(r), ...forwardLifecycle(next) })
+ * ```
+ */
+export function forwardLifecycle(inner: Closable): ForwardedLifecycle {
   const close = async (): Promise<void> => {
-    if (typeof base.close === 'function') await base.close()
-    else if (typeof base[Symbol.asyncDispose] === 'function') await base[Symbol.asyncDispose]!()
+    if (typeof inner.close === 'function') await inner.close()
+    else if (typeof inner[Symbol.asyncDispose] === 'function') await inner[Symbol.asyncDispose]!()
   }
-  return {
-    roundTrip: (request) => outer.roundTrip(request),
-    closeIdleConnections: () => base.closeIdleConnections?.(),
-    close,
-    [Symbol.asyncDispose]: close,
-  }
+  return { closeIdleConnections: () => inner.closeIdleConnections?.(), close, [Symbol.asyncDispose]: close }
 }

@@ -1,3 +1,5 @@
+import { shared } from './internal.js'
+
 /**
  * RequestContext is the set of per-request values a layer can attach to a
  * request for the layers below it: trace hooks, per-request options. Packages
@@ -21,7 +23,9 @@ export interface RequestContext {
   decompress?: boolean
 }
 
-const contexts = new WeakMap<Request, Readonly<RequestContext>>()
+// One map for every installed copy of core: a context attached by one copy
+// (createFetch's) is seen by another (a Transport bundled with a different version).
+const contexts = shared('@roundtrip/core.requestContexts.v1', () => new WeakMap<Request, Readonly<RequestContext>>())
 const EMPTY: Readonly<RequestContext> = Object.freeze({})
 
 /**

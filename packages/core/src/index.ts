@@ -1,7 +1,7 @@
 export type { RoundTripper, Middleware, Closable, RoundTripFunction } from './round-tripper.js'
 export { roundTripper, isRoundTripper } from './round-tripper.js'
-export type { ComposedRoundTripper } from './compose.js'
-export { compose } from './compose.js'
+export type { ComposedRoundTripper, ForwardedLifecycle } from './compose.js'
+export { compose, forwardLifecycle } from './compose.js'
 export type { ResponseInfo, ResponseBodyInit, ResponseType, TrackedBody } from './response.js'
 export { RoundTripResponse, createResponse, isNullBodyStatus, withResponseInfo } from './response.js'
 export type { BodyOutcome, BodyObserver, BodyProducer, BodySink, BodyOptions } from './body.js'
@@ -19,4 +19,5 @@ export {
   ERR_INVALID_RESPONSE,
   ERR_INVALID_MIDDLEWARE,
 } from './errors.js'
-export { redactUrl } from './url.js'
+export { redactUrl, stripFragment } from './url.js'
+export { rethrowLater } from './rethrow.js'

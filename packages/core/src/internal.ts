@@ -1,20 +1,71 @@
-// Shared between response.ts and body.ts, not exported from the package.
+// Shared between the files of core, not exported from the package.
+//
+// State that two installed copies of core must agree on (a response made by
+// one copy and handled by another: a Transport bundled with one version, a
+// leak tracker with another) is keyed with Symbol.for, as undici keys its
+// global dispatcher. The keys carry a version: bump it when the shape behind
+// a key changes, so that copies that do not agree simply do not recognise
+// each other's objects (they treat them as plain Responses).
+import type { BodyObserver } from './body.js'
+import type { BodyOutcome } from './body-state.js'
 
-/** How a body settled; see BodyOutcome in body.ts. */
-export type Outcome = 'end' | 'cancel' | 'error' | 'collected'
+/** The `url`/`redirected`/`type` record of a RoundTripResponse ({@link ResponseInfoRecord}). */
+export const kInfo: unique symbol = Symbol.for('@roundtrip/core.responseInfo.v1')
+/** The tracked-body record of a RoundTripResponse ({@link TrackedRecord}). */
+export const kTracked: unique symbol = Symbol.for('@roundtrip/core.trackedResponse.v1')
+/** The brand of a TrackedBody (a body source made by createBody). */
+export const kTrackedBody: unique symbol = Symbol.for('@roundtrip/core.trackedBody.v1')
 
-/** The source behind a tracked body, as response.ts sees it. */
+/** Returns the value stored on `globalThis` under `key`, made by `make` on first use. */
+export function shared<T>(key: string, make: () => T): T {
+  const store = globalThis as { [key: symbol]: T | undefined }
+  const symbol = Symbol.for(key)
+  return (store[symbol] ??= make())
+}
+
+/** The source behind a tracked body, as the response and the body helpers see it. */
 export interface TrackedSource {
-  observe(observer: (outcome: Outcome, reason?: unknown) => void, owner?: object): void
+  /** How the body settled, or undefined while it is open. */
+  readonly outcome: BodyOutcome | undefined
+  /** Calls `observer` once when the body settles; `owner` is watched for garbage collection if nothing is. */
+  observe(observer: BodyObserver, owner?: object): void
   /** Resolves with every remaining chunk once the producer ended; settles the body as `end`. */
   readAll(): Promise<Uint8Array[]>
   /** A new pull-based stream over the source; `owner` is kept alive by it; `disturbed` is called on its first read or cancel. */
   openStream(owner: object, disturbed: () => void): ReadableStream<Uint8Array>
+  /** Cancels on behalf of a third party: reads reject with `reason`, the producer is told to stop. */
+  abort(reason: unknown): void
   /** The response made over this source, watched for garbage collection where needed. */
   retain(owner: object): void
   /** Counts a clone of `original` sharing this source: both are then watched for garbage collection. */
   retainClone(original: object, copy: object): void
 }
 
-/** Streams opened on a tracked source, to their source and the response that opened them. */
-export const sourceByStream = new WeakMap<ReadableStream, { source: TrackedSource; owner: object }>()
+/** What a RoundTripResponse keeps under {@link kInfo}. */
+export interface ResponseInfoRecord {
+  url: string
+  redirected: boolean
+  type: Response['type'] | undefined
+}
+
+/** What a RoundTripResponse over a tracked body keeps under {@link kTracked}. */
+export interface TrackedRecord {
+  source: TrackedSource
+  /** The response's stream, made on first use of `body` (a tee branch after clone()). */
+  stream: ReadableStream<Uint8Array> | undefined
+  /** Read or cancelled by the user (`bodyUsed`). */
+  used: boolean
+}
+
+/** Streams opened on a tracked source, to their source and the response that opened them (shared by copies). */
+const sourceByStream = shared('@roundtrip/core.streams.v1', () => new WeakMap<ReadableStream, { source: TrackedSource; owner: object }>())
+
+/** Records that `stream` reads `source` for `owner`, so that observeBody on a response over the stream finds them. */
+export function registerStream(stream: ReadableStream, source: TrackedSource, owner: object): void {
+  sourceByStream.set(stream, { source, owner })
+}
+
+/** The source and owning response of a stream opened by {@link registerStream}, if any. */
+export function streamSource(stream: ReadableStream): { source: TrackedSource; owner: object } | undefined {
+  return sourceByStream.get(stream)
+}

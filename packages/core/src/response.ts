@@ -1,5 +1,6 @@
 import { ERR_INVALID_RESPONSE, ERR_INVALID_STATUS, RoundTripError } from './errors.js'
-import type { TrackedSource } from './internal.js'
+import { kInfo, kTracked, kTrackedBody, type ResponseInfoRecord, type TrackedRecord, type TrackedSource } from './internal.js'
+import { bodyAccessors, bodyMethods } from './tracked-response.js'
 
 /** ResponseBodyInit is what `new Response(body)` accepts. */
 export type ResponseBodyInit = ConstructorParameters<typeof Response>[0]
@@ -18,22 +19,6 @@ export interface TrackedBody {
 /** ResponseType is the type of `response.type`. */
 export type ResponseType = Response['type']
 
-const kInfo = Symbol('roundtrip.responseInfo')
-const kTracked = Symbol('roundtrip.trackedBody')
-
-interface Info {
-  url: string
-  redirected: boolean
-  type: ResponseType | undefined
-}
-
-/** The per-response state of a tracked body. */
-interface Tracked {
-  source: TrackedSource
-  stream: ReadableStream<Uint8Array> | undefined
-  used: boolean
-}
-
 /** ResponseInfo is what {@link createResponse} takes: a `ResponseInit` plus the fields a transport sets. */
 export interface ResponseInfo extends ResponseInit {
   /** The URL the response came from (`response.url`); empty when unknown. */
@@ -45,12 +30,7 @@ export interface ResponseInfo extends ResponseInit {
 }
 
 function isTrackedBody(body: unknown): body is TrackedBody {
-  return typeof body === 'object' && body !== null && (body as { [kTracked]?: true })[kTracked] === true
-}
-
-/** @internal Wraps a source as a TrackedBody. */
-export function trackedBody(source: TrackedSource): TrackedBody {
-  return { source, [kTracked]: true } as TrackedBody
+  return typeof body === 'object' && body !== null && kTrackedBody in body
 }
 
 /**
@@ -65,8 +45,8 @@ export function trackedBody(source: TrackedSource): TrackedBody {
  * `Response.prototype.text.call(response)` bypasses this and sees no body.)
  */
 export class RoundTripResponse extends Response {
-  declare [kInfo]: Info
-  declare [kTracked]: Tracked | undefined
+  declare [kInfo]: ResponseInfoRecord
+  declare [kTracked]: TrackedRecord | undefined
 
   constructor(body: ResponseBodyInit | TrackedBody, init: ResponseInfo) {
     if (isTrackedBody(body)) {
@@ -84,127 +64,10 @@ export class RoundTripResponse extends Response {
   declare clone: () => RoundTripResponse
 }
 
-const base = Response.prototype
-const baseType = Object.getOwnPropertyDescriptor(base, 'type')!.get!
-const baseBody = Object.getOwnPropertyDescriptor(base, 'body')!.get!
-const baseBodyUsed = Object.getOwnPropertyDescriptor(base, 'bodyUsed')!.get!
-const utf8 = new TextDecoder()
-
-function unusable(): TypeError {
-  return new TypeError('Body is unusable: Body has already been read')
-}
-
-function streamOf(response: RoundTripResponse, tracked: Tracked): ReadableStream<Uint8Array> {
-  if (tracked.stream === undefined) {
-    // The body counts as used from its first read or cancel, as `isDisturbed` has it.
-    const stream = tracked.source.openStream(response, () => {
-      // After clone() the response reads a tee branch instead; the tee's reads are not the user's.
-      if (tracked.stream === stream) tracked.used = true
-    })
-    tracked.stream = stream
-  }
-  return tracked.stream
-}
-
-async function allChunks(response: RoundTripResponse, tracked: Tracked): Promise<Uint8Array[]> {
-  if (tracked.used) throw unusable()
-  tracked.used = true
-  if (tracked.stream === undefined) return tracked.source.readAll()
-  if (tracked.stream.locked) throw unusable()
-  const chunks: Uint8Array[] = []
-  const reader = tracked.stream.getReader()
-  for (;;) {
-    const { done, value } = await reader.read()
-    if (done) return chunks
-    chunks.push(value)
-  }
-}
-
-function concat(chunks: Uint8Array[]): Uint8Array {
-  if (chunks.length === 1) return chunks[0]!
-  let size = 0
-  for (const c of chunks) size += c.byteLength
-  const out = new Uint8Array(size)
-  let offset = 0
-  for (const c of chunks) {
-    out.set(c, offset)
-    offset += c.byteLength
-  }
-  return out
-}
-
-/** A copy that owns its memory: chunks may be views on larger socket buffers. */
-function owned(chunks: Uint8Array[]): Uint8Array {
-  const joined = concat(chunks)
-  if (joined !== chunks[0]) return joined
-  // A Buffer's slice() is a view; copy into a plain Uint8Array of its own.
-  const copy = new Uint8Array(joined.byteLength)
-  copy.set(joined)
-  return copy
-}
-
-async function viaResponse(response: RoundTripResponse, tracked: Tracked): Promise<Response> {
-  const bytes = concat(await allChunks(response, tracked))
-  return new Response(bytes, { headers: response.headers })
-}
-
-const methods = {
-  text(this: RoundTripResponse): Promise<string> {
-    const tracked = this[kTracked]
-    if (tracked === undefined) return base.text.call(this)
-    return allChunks(this, tracked).then((chunks) => utf8.decode(concat(chunks)))
-  },
-  json(this: RoundTripResponse): Promise<unknown> {
-    const tracked = this[kTracked]
-    if (tracked === undefined) return base.json.call(this)
-    return allChunks(this, tracked).then((chunks) => JSON.parse(utf8.decode(concat(chunks))))
-  },
-  arrayBuffer(this: RoundTripResponse): Promise<ArrayBuffer> {
-    const tracked = this[kTracked]
-    if (tracked === undefined) return base.arrayBuffer.call(this)
-    return allChunks(this, tracked).then((chunks) => owned(chunks).buffer as ArrayBuffer)
-  },
-  bytes(this: RoundTripResponse): Promise<Uint8Array> {
-    const tracked = this[kTracked]
-    if (tracked === undefined) return (base as unknown as { bytes(): Promise<Uint8Array> }).bytes.call(this)
-    return allChunks(this, tracked).then(owned)
-  },
-  blob(this: RoundTripResponse): Promise<Blob> {
-    const tracked = this[kTracked]
-    if (tracked === undefined) return base.blob.call(this)
-    return viaResponse(this, tracked).then((r) => r.blob())
-  },
-  formData(this: RoundTripResponse): Promise<FormData> {
-    const tracked = this[kTracked]
-    if (tracked === undefined) return base.formData.call(this)
-    return viaResponse(this, tracked).then((r) => r.formData())
-  },
-  clone(this: RoundTripResponse): RoundTripResponse {
-    const tracked = this[kTracked]
-    if (tracked === undefined) {
-      const copy = base.clone.call(this) as RoundTripResponse
-      Object.setPrototypeOf(copy, RoundTripResponse.prototype)
-      copy[kInfo] = this[kInfo]
-      copy[kTracked] = undefined
-      return copy
-    }
-    if (tracked.used || tracked.stream?.locked === true) throw new TypeError('Response.clone: Body has already been consumed.')
-    const [a, b] = streamOf(this, tracked).tee()
-    tracked.stream = a
-    const copy = Object.setPrototypeOf(
-      new Response(null, { status: this.status, statusText: this.statusText, headers: this.headers }),
-      RoundTripResponse.prototype,
-    ) as RoundTripResponse
-    copy[kInfo] = this[kInfo]
-    copy[kTracked] = { source: tracked.source, stream: b, used: false }
-    tracked.source.retainClone(this, copy)
-    return copy
-  },
-}
-if (typeof (base as { bytes?: unknown }).bytes !== 'function') delete (methods as { bytes?: unknown }).bytes
-for (const [name, fn] of Object.entries(methods)) {
+for (const [name, fn] of Object.entries(bodyMethods)) {
   Object.defineProperty(RoundTripResponse.prototype, name, { value: fn, writable: true, configurable: true, enumerable: true })
 }
+const baseType = Object.getOwnPropertyDescriptor(Response.prototype, 'type')!.get!
 
 // `url`, `redirected`, `body` and `bodyUsed` are accessors on
 // Response.prototype; TypeScript types them as properties, so the overriding
@@ -231,23 +94,13 @@ Object.defineProperties(RoundTripResponse.prototype, {
       return this[kInfo].type ?? baseType.call(this)
     },
   },
-  body: {
-    configurable: true,
-    enumerable: true,
-    get(this: RoundTripResponse) {
-      const tracked = this[kTracked]
-      return tracked === undefined ? baseBody.call(this) : streamOf(this, tracked)
-    },
-  },
-  bodyUsed: {
-    configurable: true,
-    enumerable: true,
-    get(this: RoundTripResponse) {
-      const tracked = this[kTracked]
-      return tracked === undefined ? baseBodyUsed.call(this) : tracked.used
-    },
-  },
+  ...bodyAccessors,
 })
+
+/** Whether `response` is a RoundTripResponse of any installed copy of core (they share the keys). */
+function isRoundTripResponse(response: Response): response is RoundTripResponse {
+  return kInfo in response
+}
 
 /**
  * withResponseInfo returns `response` with `url`, `redirected` (and `type`) replaced,
@@ -258,7 +111,7 @@ Object.defineProperties(RoundTripResponse.prototype, {
  * caller must own the response.
  */
 export function withResponseInfo(response: Response, info: { url?: string; redirected?: boolean; type?: ResponseType }): Response {
-  if (response instanceof RoundTripResponse) {
+  if (isRoundTripResponse(response)) {
     const current = response[kInfo]
     response[kInfo] = {
       url: info.url ?? current.url,
@@ -279,7 +132,7 @@ export function withResponseInfo(response: Response, info: { url?: string; redir
 
 /** @internal The tracked source of a response made by createResponse, if any. */
 export function trackedSourceOf(response: Response): TrackedSource | undefined {
-  return (response as RoundTripResponse)[kTracked]?.source
+  return isRoundTripResponse(response) ? response[kTracked]?.source : undefined
 }
 
 const NULL_BODY_STATUS = new Set([101, 103, 204, 205, 304])

@@ -16,3 +16,12 @@ export function redactUrl(url: string | URL): string {
     return s
   }
 }
+
+/**
+ * stripFragment returns `url` without its fragment (`#…`), as fetch gives a
+ * response's URL.
+ */
+export function stripFragment(url: string): string {
+  const hash = url.indexOf('#')
+  return hash < 0 ? url : url.slice(0, hash)
+}

@@ -1,4 +1,4 @@
-import { deriveRequest, withResponseInfo, type RoundTripper } from '@roundtrip/core'
+import { deriveRequest, stripFragment, withResponseInfo, type RoundTripper } from '@roundtrip/core'
 import { defaultTransport } from './default-transport.js'
 import { fetchFailed } from './errors.js'
 import { isRedirect, nextHop, type BodySource } from './redirect.js'
@@ -102,10 +102,5 @@ async function follow(rt: RoundTripper, first: Request, firstResponse: Response,
   }
   // As Node's fetch: a response that ends on another origin than the first request's is 'cors'.
   const crossed = new URL(request.url).origin !== new URL(first.url).origin
-  return withResponseInfo(response, { url: stripHash(request.url), redirected: true, ...(crossed ? { type: 'cors' as const } : {}) })
-}
-
-function stripHash(url: string): string {
-  const hash = url.indexOf('#')
-  return hash < 0 ? url : url.slice(0, hash)
+  return withResponseInfo(response, { url: stripFragment(request.url), redirected: true, ...(crossed ? { type: 'cors' as const } : {}) })
 }

@@ -1,10 +1,12 @@
 import {
   ERR_BODY_USED,
   abortBody,
+  forwardLifecycle,
   RoundTripError,
   isRoundTripError,
   observeBody,
   redactUrl,
+  rethrowLater,
   type BodyOutcome,
   type Closable,
   type RoundTripper,
@@ -41,12 +43,6 @@ function info(t: Tracked, now: number): OpenBody {
     stack: t.stack,
     requestedAt: callerLocation(t.stack),
   }
-}
-
-function rethrowLater(error: unknown): void {
-  queueMicrotask(() => {
-    throw error
-  })
 }
 
 /** The state behind a {@link LeakTracker}; see `leakTracker()` for the behaviour. */
@@ -97,11 +93,7 @@ export class Tracker {
       return next.roundTrip(request).then((response) => this.#track(request, response, stack))
     }
     // A wrapper forwards the lifecycle of what it wraps (the RoundTripper contract).
-    const close = async (): Promise<void> => {
-      if (typeof next.close === 'function') await next.close()
-      else if (typeof next[Symbol.asyncDispose] === 'function') await next[Symbol.asyncDispose]!()
-    }
-    return { roundTrip, closeIdleConnections: () => next.closeIdleConnections?.(), close, [Symbol.asyncDispose]: close }
+    return { roundTrip, ...forwardLifecycle(next) }
   }
 
   #track(request: Request, response: Response, stack: string | undefined): Response {

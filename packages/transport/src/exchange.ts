@@ -1,5 +1,5 @@
 import type { Transform } from 'node:stream'
-import { createBody, createResponse, getContext, isNullBodyStatus, type BodySink, type TrackedBody } from '@roundtrip/core'
+import { createBody, createResponse, getContext, isNullBodyStatus, stripFragment, type BodySink, type TrackedBody } from '@roundtrip/core'
 import type { Dispatcher } from 'undici'
 import { CONN_NOT_REDIALED, type PersistConn } from './conn.js'
 import { createDecoder, decodingError } from './decode.js'
@@ -218,7 +218,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
       this.#sink = body.sink
       if (decoder !== undefined) this.#pipeDecoder(decoder, contentEncoding!, body.sink, resume)
     }
-    const response = createResponse(responseBody, { status: statusCode, statusText, url: responseUrl(this.#request.url), type: 'basic' })
+    const response = createResponse(responseBody, { status: statusCode, statusText, url: stripFragment(this.#request.url), type: 'basic' })
     // Appended to the response's own Headers: building a Headers to pass in would be copied once more.
     const headers = response.headers
     for (let i = 0; i < pairs.length; i += 2) headers.append(pairs[i]!, pairs[i + 1]!)
@@ -346,12 +346,6 @@ function headersOf(raw: Buffer[]): Headers {
 
 /** Header and body limits below this many ms get a precise timer (undici's resolution is about 1 s). */
 const PRECISE_BELOW = 1_000
-
-/** A response's URL is the request's without its fragment, as in fetch. */
-function responseUrl(url: string): string {
-  const hash = url.indexOf('#')
-  return hash < 0 ? url : url.slice(0, hash)
-}
 
 /** applyKeepAliveHint shortens a conn's idle limit to the server's `Keep-Alive: timeout=N`, minus a 1 s margin. */
 function applyKeepAliveHint(conn: PersistConn, value: string): void {

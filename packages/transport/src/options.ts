@@ -1,5 +1,6 @@
 import type { Duplex } from 'node:stream'
 import type { ConnectionOptions } from 'node:tls'
+import { DEFAULT_BODY_HIGH_WATER_MARK } from '@roundtrip/core'
 import { ERR_INVALID_OPTION, TransportError } from './errors.js'
 
 /** DialInfo is what a {@link TransportOptions.dial} hook is told about the connection to make. */
@@ -246,7 +247,7 @@ export function resolveOptions(options: TransportOptions = {}): ResolvedOptions 
     maxResponseHeaderBytes: count(options, 'maxResponseHeaderBytes', DEFAULT_MAX_RESPONSE_HEADER_BYTES, 1),
     tls: options.tls,
     dial: options.dial,
-    bodyHighWaterMark: count(options, 'bodyHighWaterMark', 64 * 1024, 1),
+    bodyHighWaterMark: count(options, 'bodyHighWaterMark', DEFAULT_BODY_HIGH_WATER_MARK, 1),
     maxResponseBodySize: count(options, 'maxResponseBodySize', 0),
   }
 }

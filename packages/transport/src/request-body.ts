@@ -6,7 +6,8 @@ export interface OutgoingBody {
   replayable: boolean
 }
 
-const NO_BODY: OutgoingBody = { body: null, replayable: true }
+/** The outgoing body of a request without one. */
+export const NO_BODY: OutgoingBody = { body: null, replayable: true }
 /** Largest body buffered to send it with a `content-length`; larger ones stream. */
 const MAX_BUFFERED = 1024 * 1024
 

@@ -9,12 +9,10 @@ import { outgoingHeaders, type OutgoingHeaders } from './headers.js'
 import { resolveOptions, type ResolvedOptions, type TransportOptions } from './options.js'
 import { HostPool } from './pool.js'
 import { ConnWaiter } from './waiter.js'
-import { prepareBody, type OutgoingBody } from './request-body.js'
+import { NO_BODY, prepareBody, type OutgoingBody } from './request-body.js'
 import { describeHolders, hostStats, poolStats, retire, type RetiredCounts, type TransportStats } from './stats.js'
 import { callHook, channels, type ClientTrace } from './trace.js'
 import { sameTurn } from './turn.js'
-
-const NO_BODY: OutgoingBody = { body: null, replayable: true }
 
 /** Call is one roundTrip on its way: what it sends, and how it settles. */
 interface Call {

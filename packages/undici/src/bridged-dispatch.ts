@@ -1,4 +1,4 @@
-import { isNullBodyStatus, type RoundTripper } from '@roundtrip/core'
+import { DEFAULT_BODY_HIGH_WATER_MARK, isNullBodyStatus, type RoundTripper } from '@roundtrip/core'
 import { errors, type Dispatcher } from 'undici'
 import { requestFromDispatch, type DispatchInput } from './dispatch-request.js'
 import { handlerSink, type Controller, type HandlerSink } from './dispatch-handler.js'
@@ -20,7 +20,7 @@ function asBuffer(chunk: Uint8Array): Buffer {
  * Transport's default high-water mark), and a stream costs as much as the
  * rest of a small exchange.
  */
-const SMALL_BODY = 64 * 1024
+const SMALL_BODY = DEFAULT_BODY_HIGH_WATER_MARK
 
 function small(response: Response): boolean {
   const length = response.headers.get('content-length')

@@ -1,4 +1,4 @@
-import { createBody, createResponse, isNullBodyStatus, redactUrl, type BodySink, type RoundTripper } from '@roundtrip/core'
+import { createBody, createResponse, isNullBodyStatus, redactUrl, stripFragment, type BodySink, type RoundTripper } from '@roundtrip/core'
 import type { Readable } from 'node:stream'
 import type { Dispatcher } from 'undici'
 import { BridgeError, ERR_INVALID_ARGUMENT, ERR_UPGRADE_UNSUPPORTED } from './errors.js'
@@ -149,7 +149,7 @@ class DispatchCall implements Dispatcher.DispatchHandler {
         body = made.body
         this.#sink = made.sink
       }
-      response = createResponse(body, { status: statusCode, statusText, headers, url: responseUrl(this.#request.url), type: 'basic' })
+      response = createResponse(body, { status: statusCode, statusText, headers, url: stripFragment(this.#request.url), type: 'basic' })
     } catch (error) {
       // A status a Response cannot hold, an invalid header: fail the dispatch with the coded error.
       this.#sink = undefined
@@ -207,10 +207,4 @@ class DispatchCall implements Dispatcher.DispatchHandler {
       this.#onSignal = undefined
     }
   }
-}
-
-/** A response's URL is the request's without its fragment, as in fetch. */
-function responseUrl(url: string): string {
-  const hash = url.indexOf('#')
-  return hash < 0 ? url : url.slice(0, hash)
 }

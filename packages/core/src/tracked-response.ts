@@ -1,0 +1,164 @@
+// The consumer's side of a RoundTripResponse over a tracked body: the body
+// methods that read the source directly, `body`/`bodyUsed`, and clone().
+// response.ts installs them on RoundTripResponse.prototype.
+import { teeBody } from './body-tee.js'
+import { kInfo, kTracked, type ResponseInfoRecord, type TrackedRecord } from './internal.js'
+
+/** A Response as this file sees it: maybe with the records of a RoundTripResponse. */
+interface Holder extends Response {
+  [kInfo]: ResponseInfoRecord
+  [kTracked]: TrackedRecord | undefined
+}
+
+const base = Response.prototype as Response & { bytes?: () => Promise<Uint8Array> }
+const baseBody = Object.getOwnPropertyDescriptor(base, 'body')!.get!
+const baseBodyUsed = Object.getOwnPropertyDescriptor(base, 'bodyUsed')!.get!
+const utf8 = new TextDecoder()
+
+function unusable(): TypeError {
+  return new TypeError('Body is unusable: Body has already been read')
+}
+
+function streamOf(response: Holder, tracked: TrackedRecord): ReadableStream<Uint8Array> {
+  if (tracked.stream === undefined) {
+    // The body counts as used from its first read or cancel, as `isDisturbed` has it.
+    const stream = tracked.source.openStream(response, () => {
+      // After clone() the response reads a tee branch instead; the tee's reads are not the user's.
+      if (tracked.stream === stream) tracked.used = true
+    })
+    tracked.stream = stream
+  }
+  return tracked.stream
+}
+
+function allChunks(tracked: TrackedRecord): Promise<Uint8Array[]> {
+  if (tracked.used) return Promise.reject(unusable())
+  tracked.used = true
+  if (tracked.stream === undefined) return tracked.source.readAll()
+  if (tracked.stream.locked) return Promise.reject(unusable())
+  return readStream(tracked.stream)
+}
+
+async function readStream(stream: ReadableStream<Uint8Array>): Promise<Uint8Array[]> {
+  const chunks: Uint8Array[] = []
+  const reader = stream.getReader()
+  for (;;) {
+    const { done, value } = await reader.read()
+    if (done) return chunks
+    chunks.push(value)
+  }
+}
+
+function concat(chunks: Uint8Array[]): Uint8Array {
+  if (chunks.length === 1) return chunks[0]!
+  let size = 0
+  for (const c of chunks) size += c.byteLength
+  const out = new Uint8Array(size)
+  let offset = 0
+  for (const c of chunks) {
+    out.set(c, offset)
+    offset += c.byteLength
+  }
+  return out
+}
+
+/** A copy that owns its memory: chunks may be views on larger socket buffers. */
+function owned(chunks: Uint8Array[]): Uint8Array {
+  const joined = concat(chunks)
+  if (joined !== chunks[0]) return joined
+  // A Buffer's slice() is a view; copy into a plain Uint8Array of its own.
+  const copy = new Uint8Array(joined.byteLength)
+  copy.set(joined)
+  return copy
+}
+
+function viaResponse(response: Holder, tracked: TrackedRecord): Promise<Response> {
+  return allChunks(tracked).then((chunks) => new Response(concat(chunks), { headers: response.headers }))
+}
+
+/** The body methods of RoundTripResponse: each reads a tracked body directly, or defers to Response's. */
+export const bodyMethods = {
+  text(this: Holder): Promise<string> {
+    const tracked = this[kTracked]
+    if (tracked === undefined) return base.text.call(this)
+    return allChunks(tracked).then((chunks) => utf8.decode(concat(chunks)))
+  },
+  json(this: Holder): Promise<unknown> {
+    const tracked = this[kTracked]
+    if (tracked === undefined) return base.json.call(this)
+    return allChunks(tracked).then((chunks) => JSON.parse(utf8.decode(concat(chunks))))
+  },
+  arrayBuffer(this: Holder): Promise<ArrayBuffer> {
+    const tracked = this[kTracked]
+    if (tracked === undefined) return base.arrayBuffer.call(this)
+    return allChunks(tracked).then((chunks) => owned(chunks).buffer as ArrayBuffer)
+  },
+  bytes(this: Holder): Promise<Uint8Array> {
+    const tracked = this[kTracked]
+    if (tracked === undefined) return base.bytes!.call(this)
+    return allChunks(tracked).then(owned)
+  },
+  blob(this: Holder): Promise<Blob> {
+    const tracked = this[kTracked]
+    if (tracked === undefined) return base.blob.call(this)
+    return viaResponse(this, tracked).then((r) => r.blob())
+  },
+  formData(this: Holder): Promise<FormData> {
+    const tracked = this[kTracked]
+    if (tracked === undefined) return base.formData.call(this)
+    return viaResponse(this, tracked).then((r) => r.formData())
+  },
+  clone(this: Holder): Response {
+    const tracked = this[kTracked]
+    const proto: object = Object.getPrototypeOf(this)
+    if (tracked === undefined) {
+      const copy: Holder = Object.setPrototypeOf(base.clone.call(this), proto)
+      copy[kInfo] = this[kInfo]
+      copy[kTracked] = undefined
+      return copy
+    }
+    if (tracked.used || tracked.stream?.locked === true) throw new TypeError('Response.clone: Body has already been consumed.')
+    const copied: TrackedRecord = { source: tracked.source, stream: undefined, used: false }
+    // A branch speaks for its response while it is that response's stream
+    // (a later clone() tees it again, and the new tee's reads are not the user's).
+    const leaf = (branch: 0 | 1): TrackedRecord | undefined => {
+      const record = branch === 0 ? tracked : copied
+      return record.stream === branches[branch] ? record : undefined
+    }
+    const branches = teeBody(streamOf(this, tracked), (branch) => {
+      const record = leaf(branch)
+      if (record !== undefined) record.used = true
+    })
+    tracked.stream = branches[0]
+    copied.stream = branches[1]
+    const copy: Holder = Object.setPrototypeOf(
+      new Response(null, { status: this.status, statusText: this.statusText, headers: this.headers }),
+      proto,
+    )
+    copy[kInfo] = this[kInfo]
+    copy[kTracked] = copied
+    tracked.source.retainClone(this, copy)
+    return copy
+  },
+}
+if (typeof base.bytes !== 'function') delete (bodyMethods as Partial<typeof bodyMethods>).bytes
+
+/** The `body` and `bodyUsed` accessors of RoundTripResponse. */
+export const bodyAccessors = {
+  body: {
+    configurable: true,
+    enumerable: true,
+    get(this: Holder): ReadableStream<Uint8Array> | null {
+      const tracked = this[kTracked]
+      return tracked === undefined ? baseBody.call(this) : streamOf(this, tracked)
+    },
+  },
+  bodyUsed: {
+    configurable: true,
+    enumerable: true,
+    get(this: Holder): boolean {
+      const tracked = this[kTracked]
+      return tracked === undefined ? baseBodyUsed.call(this) : tracked.used
+    },
+  },
+} satisfies PropertyDescriptorMap
