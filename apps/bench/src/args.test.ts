@@ -23,6 +23,15 @@ describe('parseArgs', () => {
     expect(parseArgs(['--cpu-prof', '/tmp/prof']).cpuProfDir).toBe('/tmp/prof')
   })
 
+  it("passes a heap profile folder and the clients' Node on", () => {
+    expect(parseArgs([]).heapProfDir).toBeUndefined()
+    expect(parseArgs([]).node).toBeUndefined()
+    const options = parseArgs(['--heap-prof', '/tmp/heap', '--node', '24'])
+    expect(options.heapProfDir).toBe('/tmp/heap')
+    expect(options.node).toBe('24')
+    expect(() => parseArgs(['--node'])).toThrow('unknown flag or missing value: --node')
+  })
+
   it('makes a quick run shorter than the default one', () => {
     const quick = parseArgs(['--quick'])
     const full = parseArgs([])

@@ -22,6 +22,18 @@ export interface BenchOptions {
   pin: boolean
   /** cpuProfDir, when set, is where each client process writes a V8 CPU profile (`node --cpu-prof`) of all its runs. */
   cpuProfDir: string | undefined
+  /**
+   * heapProfDir, when set, is where each client process writes a sampling
+   * allocation profile of all its runs (every allocation, collected or not)
+   * and how many requests it made.
+   */
+  heapProfDir: string | undefined
+  /**
+   * node is the Node.js the client processes run on: a major (`24`), an exact
+   * version or a path to a `node` binary; undefined is the Node running the
+   * bench. The server always runs on the Node running the bench.
+   */
+  node: string | undefined
 }
 
 /** USAGE is the help text. */
@@ -53,7 +65,7 @@ export function parseArgs(argv: readonly string[]): BenchOptions {
     if (!arg.startsWith('--')) throw new Error(`unexpected argument "${arg}"\n${USAGE}`)
     const name = arg.slice(2)
     if (['quick', 'json', 'no-pin'].includes(name)) values.set(name, undefined)
-    else if (['clients', 'cases', 'rounds', 'duration', 'warmup', 'first-warmup', 'cpu-prof'].includes(name) && argv[i + 1] !== undefined) values.set(name, argv[++i])
+    else if (['clients', 'cases', 'rounds', 'duration', 'warmup', 'first-warmup', 'cpu-prof', 'heap-prof', 'node'].includes(name) && argv[i + 1] !== undefined) values.set(name, argv[++i])
     else throw new Error(`unknown flag or missing value: ${arg}\n${USAGE}`)
   }
   const quick = values.has('quick')
@@ -67,5 +79,7 @@ export function parseArgs(argv: readonly string[]): BenchOptions {
     json: values.has('json'),
     pin: !values.has('no-pin'),
     cpuProfDir: values.get('cpu-prof'),
+    heapProfDir: values.get('heap-prof'),
+    node: values.get('node'),
   }
 }
