@@ -39,5 +39,8 @@ describe('heap summary', () => {
     expect(text).toContain('- allocated per request: 580 B')
     expect(text).toContain('  - 400 B: toHeaders packages/transport/dist/headers.js:10')
     expect(text).not.toContain('set node:')
+    const kept = render('transport', { requests: 10, node: 'v24.22.3', samplingInterval: 4096, survivors: true }, summary, 1)
+    expect(kept).toContain('### transport, survivors (Node v24.22.3')
+    expect(kept).toContain('- outlived a young-generation GC per request: 580 B')
   })
 })

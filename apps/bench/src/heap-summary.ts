@@ -69,12 +69,12 @@ export function summarize(head: ProfileNode, requests: number): HeapSummary {
 export function render(id: string, meta: HeapProfileMeta, summary: HeapSummary, top: number): string {
   const line = (s: Site): string => `  - ${Math.round(s.bytesPerRequest)} B: ${s.name}`
   return [
-    `### ${id} (Node ${meta.node}, ${meta.requests} requests, sampled every ${meta.samplingInterval} B)`,
+    `### ${id}${meta.survivors === true ? ', survivors' : ''} (Node ${meta.node}, ${meta.requests} requests, sampled every ${meta.samplingInterval} B)`,
     '',
-    `- allocated per request: ${Math.round(summary.bytesPerRequest)} B`,
+    `- ${meta.survivors === true ? 'outlived a young-generation GC' : 'allocated'} per request: ${Math.round(summary.bytesPerRequest)} B`,
     '- by origin:',
     ...summary.byOrigin.map(line),
-    `- top ${top} functions by bytes they allocate themselves:`,
+    `- top ${top} functions by ${meta.survivors === true ? 'surviving ' : ''}bytes they allocate themselves:`,
     ...summary.byFunction.slice(0, top).map(line),
     '',
   ].join('\n')

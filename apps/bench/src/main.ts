@@ -23,7 +23,7 @@ async function bench(options: BenchOptions, pin: boolean, node: ClientNode): Pro
   const workers = new Map<string, WorkerProcess>()
   const progress = (text: string): void => void (options.json || process.stderr.write(text))
   try {
-    for (const c of clients) workers.set(c.id, await startWorker(c.id, { pin, execPath: node.execPath, cpuProfDir: options.cpuProfDir, heapProfDir: options.heapProfDir }))
+    for (const c of clients) workers.set(c.id, await startWorker(c.id, { pin, execPath: node.execPath, cpuProfDir: options.cpuProfDir, heapProf: options.heapProf }))
     const results: CaseResult[] = []
     for (const c of options.cases) {
       const server = await startServer(c, pin)

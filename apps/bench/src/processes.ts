@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs'
 import { cpus } from 'node:os'
 import { fileURLToPath } from 'node:url'
 import type { Case } from './cases.js'
+import type { HeapProfRequest } from './heap-profile.js'
 import type { RunResult, RunSpec } from './measure.js'
 
 const TASKSET = '/usr/bin/taskset'
@@ -65,8 +66,8 @@ export interface WorkerOptions {
   execPath: string
   /** cpuProfDir, when set, is where the process writes a CPU profile when it exits. */
   cpuProfDir?: string | undefined
-  /** heapProfDir, when set, is where the process writes an allocation profile when it exits (see worker.ts). */
-  heapProfDir?: string | undefined
+  /** heapProf, when set, makes the process write a heap profile when it exits (see worker.ts). */
+  heapProf?: HeapProfRequest | undefined
 }
 
 /**
@@ -74,9 +75,9 @@ export interface WorkerOptions {
  * resolves once the client is loaded.
  */
 export async function startWorker(clientId: string, options: WorkerOptions): Promise<WorkerProcess> {
-  const { cpuProfDir, heapProfDir } = options
+  const { cpuProfDir, heapProf } = options
   const profile = cpuProfDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${cpuProfDir}`, `--cpu-prof-name=${clientId}.cpuprofile`]
-  const child = start('./worker.js', heapProfDir === undefined ? [clientId] : [clientId, heapProfDir], CLIENT_CPU, options.pin, options.execPath, profile)
+  const child = start('./worker.js', heapProf === undefined ? [clientId] : [clientId, heapProf.dir, heapProf.survivors ? 'survivors' : 'all'], CLIENT_CPU, options.pin, options.execPath, profile)
   await nextMessage(child, `client ${clientId}`)
   return {
     run: async (spec) => {

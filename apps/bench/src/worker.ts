@@ -1,11 +1,11 @@
-// A client's process: `node worker.js <client id> [heap profile dir]` loads
+// A client's process: `node worker.js <client id> [heap profile dir all|survivors]` loads
 // that one client, then runs each RunSpec it receives over IPC with a fresh
 // instance of the client and answers with the RunResult.
 import { findClient, type Client } from './clients/index.js'
-import { startHeapProfile, type HeapProfile } from './heap-profile.js'
+import { startHeapProfile, type HeapProfile, type HeapProfRequest } from './heap-profile.js'
 import { measure, type RunSpec } from './measure.js'
 
-async function main(id: string, heapProfDir: string | undefined): Promise<void> {
+async function main(id: string, heapProf: HeapProfRequest | undefined): Promise<void> {
   const entry = findClient(id)
   if (entry === undefined) throw new Error(`unknown client ${id}`)
   const create = await entry.load()
@@ -25,22 +25,23 @@ async function main(id: string, heapProfDir: string | undefined): Promise<void> 
     measure(counted(client), spec)
       .then(async (result) => {
         await client.close()
-        if (heapProfDir !== undefined && runs++ === 0) profile = await startHeapProfile()
+        if (heapProf !== undefined && runs++ === 0) profile = await startHeapProfile(heapProf.survivors)
         process.send!({ result })
       })
       .catch((error: unknown) => process.send!({ error: String((error as Error)?.stack ?? error) }))
   })
   process.on('disconnect', () => {
     if (profile === undefined) {
-      if (heapProfDir !== undefined) process.stderr.write(`client ${id}: no heap profile: it starts after the first run, and there was only one\n`)
+      if (heapProf !== undefined) process.stderr.write(`client ${id}: no heap profile: it starts after the first run, and there was only one\n`)
       process.exit(0)
     }
     profile
-      .stop(heapProfDir!, id, requests)
+      .stop(heapProf!.dir, id, requests)
       .catch((error: unknown) => process.stderr.write(`client ${id}: no heap profile: ${String(error)}\n`))
       .finally(() => process.exit(0))
   })
   process.send!({ ready: true })
 }
 
-if (process.send !== undefined) void main(process.argv[2] ?? '', process.argv[3])
+const [, , clientId = '', heapDir, heapKind] = process.argv
+if (process.send !== undefined) void main(clientId, heapDir === undefined ? undefined : { dir: heapDir, survivors: heapKind === 'survivors' })
