@@ -49,8 +49,8 @@ fi
 
 # A folder that is there but does not hold a working Node $version is stale.
 rm -rf "$target"
-mkdir -p "$cache"
-work=$(mktemp -d "$cache/.install-$version.XXXXXX")
+mkdir -p "$cache" 2>/dev/null || fail "cannot create the cache folder $cache for Node $version (set ROUNDTRIP_NODE_CACHE to a writable folder)"
+work=$(mktemp -d "$cache/.install-$version.XXXXXX") || fail "cannot write in the cache folder $cache for Node $version"
 trap 'rm -rf "$work"' EXIT
 
 # npm pack fetches the tarball through npm's own client and checks it against
