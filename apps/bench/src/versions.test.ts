@@ -12,6 +12,6 @@ describe('versions', () => {
   })
 
   it("names the server's Node when the clients run on another", () => {
-    expect(versions({ version: 'v24.22.3', undici: '7.30.2' })).toContain(`clients on Node v24.22.3 (its fetch: undici 7.30.2), server on Node ${process.version};`)
+    expect(versions({ version: 'v99.1.2', undici: '9.9.9' })).toContain(`clients on Node v99.1.2 (its fetch: undici 9.9.9), server on Node ${process.version};`)
   })
 })
