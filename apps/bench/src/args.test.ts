@@ -23,6 +23,17 @@ describe('parseArgs', () => {
     expect(parseArgs(['--cpu-prof', '/tmp/prof']).cpuProfDir).toBe('/tmp/prof')
   })
 
+  it("passes a heap profile folder and the clients' Node on", () => {
+    expect(parseArgs([]).heapProf).toBeUndefined()
+    expect(parseArgs([]).node).toBeUndefined()
+    const options = parseArgs(['--heap-prof', '/tmp/heap', '--node', '24'])
+    expect(options.heapProf).toEqual({ dir: '/tmp/heap', survivors: false })
+    expect(parseArgs(['--heap-survivors', '/tmp/kept']).heapProf).toEqual({ dir: '/tmp/kept', survivors: true })
+    expect(() => parseArgs(['--heap-prof', 'a', '--heap-survivors', 'b'])).toThrow('choose one')
+    expect(options.node).toBe('24')
+    expect(() => parseArgs(['--node'])).toThrow('unknown flag or missing value: --node')
+  })
+
   it('makes a quick run shorter than the default one', () => {
     const quick = parseArgs(['--quick'])
     const full = parseArgs([])

@@ -1,5 +1,6 @@
 import { CASES, type Case } from './cases.js'
 import { CLIENTS, findClient, type ClientEntry } from './clients/index.js'
+import type { HeapProfRequest } from './heap-profile.js'
 
 /** BenchOptions is what the command line asked for. */
 export interface BenchOptions {
@@ -22,10 +23,23 @@ export interface BenchOptions {
   pin: boolean
   /** cpuProfDir, when set, is where each client process writes a V8 CPU profile (`node --cpu-prof`) of all its runs. */
   cpuProfDir: string | undefined
+  /**
+   * heapProf, when set, makes each client process write a sampling heap
+   * profile of its runs into `dir` (see heap-profile.ts), with how many
+   * requests it made: of every allocation (`--heap-prof`), or of the objects
+   * that survived a young-generation GC (`--heap-survivors`).
+   */
+  heapProf: HeapProfRequest | undefined
+  /**
+   * node is the Node.js the client processes run on: a major (`24`), an exact
+   * version or a path to a `node` binary; undefined is the Node running the
+   * bench. The server always runs on the Node running the bench.
+   */
+  node: string | undefined
 }
 
 /** USAGE is the help text. */
-export const USAGE = `usage: npm run bench -- [--quick] [--clients a,b] [--cases a,b] [--rounds N] [--duration ms] [--warmup ms] [--first-warmup ms] [--json] [--no-pin] [--cpu-prof dir]
+export const USAGE = `usage: npm run bench -- [--quick] [--clients a,b] [--cases a,b] [--rounds N] [--duration ms] [--warmup ms] [--first-warmup ms] [--json] [--no-pin] [--node 24|22|x.y.z|path] [--cpu-prof dir] [--heap-prof dir | --heap-survivors dir]
 clients: ${CLIENTS.map((c) => c.id).join(', ')}
 cases: ${CASES.map((c) => c.id).join(', ')}`
 
@@ -53,10 +67,13 @@ export function parseArgs(argv: readonly string[]): BenchOptions {
     if (!arg.startsWith('--')) throw new Error(`unexpected argument "${arg}"\n${USAGE}`)
     const name = arg.slice(2)
     if (['quick', 'json', 'no-pin'].includes(name)) values.set(name, undefined)
-    else if (['clients', 'cases', 'rounds', 'duration', 'warmup', 'first-warmup', 'cpu-prof'].includes(name) && argv[i + 1] !== undefined) values.set(name, argv[++i])
+    else if (['clients', 'cases', 'rounds', 'duration', 'warmup', 'first-warmup', 'cpu-prof', 'heap-prof', 'heap-survivors', 'node'].includes(name) && argv[i + 1] !== undefined) values.set(name, argv[++i])
     else throw new Error(`unknown flag or missing value: ${arg}\n${USAGE}`)
   }
   const quick = values.has('quick')
+  const heapAll = values.get('heap-prof')
+  const heapSurvivors = values.get('heap-survivors')
+  if (heapAll !== undefined && heapSurvivors !== undefined) throw new Error(`--heap-prof and --heap-survivors record one profile each: choose one\n${USAGE}`)
   return {
     clients: list(values.get('clients'), CLIENTS, findClient, 'client'),
     cases: list(values.get('cases'), CASES, (id) => CASES.find((c) => c.id === id), 'case'),
@@ -67,5 +84,7 @@ export function parseArgs(argv: readonly string[]): BenchOptions {
     json: values.has('json'),
     pin: !values.has('no-pin'),
     cpuProfDir: values.get('cpu-prof'),
+    heapProf: heapAll !== undefined ? { dir: heapAll, survivors: false } : heapSurvivors !== undefined ? { dir: heapSurvivors, survivors: true } : undefined,
+    node: values.get('node'),
   }
 }

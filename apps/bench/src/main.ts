@@ -6,6 +6,7 @@ import type { RunResult } from './measure.js'
 import { canPin, startServer, startWorker, type WorkerProcess } from './processes.js'
 import { headline, markdown, type CaseResult } from './report.js'
 import { medianBy, spread } from './stats.js'
+import { resolveNode, type ClientNode } from './node.js'
 import { versions } from './versions.js'
 
 function medianRun(runs: RunResult[]): RunResult & { spreadPct: number; roundsRps: number[] } {
@@ -17,12 +18,12 @@ function medianRun(runs: RunResult[]): RunResult & { spreadPct: number; roundsRp
   return { ...mid, errors, firstError, spreadPct: spread(roundsRps, mid.rps), roundsRps }
 }
 
-async function bench(options: BenchOptions, pin: boolean): Promise<CaseResult[]> {
+async function bench(options: BenchOptions, pin: boolean, node: ClientNode): Promise<CaseResult[]> {
   const { clients, rounds } = options
   const workers = new Map<string, WorkerProcess>()
   const progress = (text: string): void => void (options.json || process.stderr.write(text))
   try {
-    for (const c of clients) workers.set(c.id, await startWorker(c.id, pin, options.cpuProfDir))
+    for (const c of clients) workers.set(c.id, await startWorker(c.id, { pin, execPath: node.execPath, cpuProfDir: options.cpuProfDir, heapProf: options.heapProf }))
     const results: CaseResult[] = []
     for (const c of options.cases) {
       const server = await startServer(c, pin)
@@ -54,10 +55,11 @@ async function bench(options: BenchOptions, pin: boolean): Promise<CaseResult[]>
 async function main(): Promise<void> {
   const options = parseArgs(process.argv.slice(2))
   const pin = options.pin && canPin()
+  const node = resolveNode(options.node)
   const started = performance.now()
-  const results = await bench(options, pin)
+  const results = await bench(options, pin, node)
   const seconds = Math.round((performance.now() - started) / 1000)
-  const machine = `${cpus()[0]?.model ?? 'unknown CPU'} × ${cpus().length}${pin ? ' (server and clients pinned to a CPU each)' : ''}; ${versions()}`
+  const machine = `${cpus()[0]?.model ?? 'unknown CPU'} × ${cpus().length}${pin ? ' (server and clients pinned to a CPU each)' : ''}; ${versions(node)}`
   const setup = `${options.rounds} rounds of ${options.durationMs} ms (after ${options.warmupMs} ms warm-up; ${options.firstWarmupMs} ms before a client's first run) per client and case, median shown; ${seconds} s in all`
   if (options.json) {
     process.stdout.write(JSON.stringify({ machine, setup, rounds: options.rounds, durationMs: options.durationMs, results }, null, 2) + '\n')

@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs'
 import { cpus } from 'node:os'
 import { fileURLToPath } from 'node:url'
 import type { Case } from './cases.js'
+import type { HeapProfRequest } from './heap-profile.js'
 import type { RunResult, RunSpec } from './measure.js'
 
 const TASKSET = '/usr/bin/taskset'
@@ -17,9 +18,9 @@ export function canPin(): boolean {
 // Pinned, the server and the client each own a CPU: otherwise the scheduler
 // sometimes puts both on one CPU for a whole run, and that run measures the
 // scheduler, not the client.
-function start(file: string, args: string[], cpu: number, pin: boolean, nodeFlags: string[] = []): ChildProcess {
+function start(file: string, args: string[], cpu: number, pin: boolean, execPath = process.execPath, nodeFlags: string[] = []): ChildProcess {
   const argv = ['--expose-gc', ...nodeFlags, fileURLToPath(new URL(file, import.meta.url)), ...args]
-  const [command, rest] = pin ? [TASKSET, ['-c', String(cpu), process.execPath, ...argv]] : [process.execPath, argv]
+  const [command, rest] = pin ? [TASKSET, ['-c', String(cpu), execPath, ...argv]] : [execPath, argv]
   return spawn(command, rest, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
 }
 
@@ -40,7 +41,11 @@ export interface ServerProcess {
   stop(): void
 }
 
-/** startServer starts the server `c` needs in its own process and resolves once it listens. */
+/**
+ * startServer starts the server `c` needs in its own process, on the Node
+ * running the bench whatever Node the clients run on, and resolves once it
+ * listens.
+ */
 export async function startServer(c: Case, pin: boolean): Promise<ServerProcess> {
   const child = start('./server.js', [c.server, String(c.origins), String(c.bodyBytes)], SERVER_CPU, pin)
   const { ports } = await nextMessage<{ ports: number[] }>(child, 'server')
@@ -54,14 +59,25 @@ export interface WorkerProcess {
   stop(): Promise<void>
 }
 
+/** WorkerOptions says how to run a client's process. */
+export interface WorkerOptions {
+  pin: boolean
+  /** execPath is the `node` binary that runs the client. */
+  execPath: string
+  /** cpuProfDir, when set, is where the process writes a CPU profile when it exits. */
+  cpuProfDir?: string | undefined
+  /** heapProf, when set, makes the process write a heap profile when it exits (see worker.ts). */
+  heapProf?: HeapProfRequest | undefined
+}
+
 /**
  * startWorker starts the process of the client with id `clientId` and
- * resolves once the client is loaded. With `cpuProfDir`, the process writes
- * a CPU profile there when it exits.
+ * resolves once the client is loaded.
  */
-export async function startWorker(clientId: string, pin: boolean, cpuProfDir?: string): Promise<WorkerProcess> {
+export async function startWorker(clientId: string, options: WorkerOptions): Promise<WorkerProcess> {
+  const { cpuProfDir, heapProf } = options
   const profile = cpuProfDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${cpuProfDir}`, `--cpu-prof-name=${clientId}.cpuprofile`]
-  const child = start('./worker.js', [clientId], CLIENT_CPU, pin, profile)
+  const child = start('./worker.js', heapProf === undefined ? [clientId] : [clientId, heapProf.dir, heapProf.survivors ? 'survivors' : 'all'], CLIENT_CPU, options.pin, options.execPath, profile)
   await nextMessage(child, `client ${clientId}`)
   return {
     run: async (spec) => {
