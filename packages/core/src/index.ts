@@ -8,6 +8,8 @@ export type { BodyOutcome, BodyObserver, BodyProducer, BodySink, BodyOptions } f
 export { createBody, observeBody, abortBody, DEFAULT_BODY_HIGH_WATER_MARK } from './body.js'
 export type { RequestContext } from './context.js'
 export { getContext, withContext, deriveRequest } from './context.js'
+export type { ReplayableBody } from './replayable-body.js'
+export { withReplayableBody, getReplayableBody } from './replayable-body.js'
 export type { RoundTripErrorOptions } from './errors.js'
 export {
   RoundTripError,
