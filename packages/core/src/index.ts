@@ -2,6 +2,7 @@ export type { RoundTripper, Middleware, Closable, RoundTripFunction } from './ro
 export { roundTripper, isRoundTripper } from './round-tripper.js'
 export type { ComposedRoundTripper } from './compose.js'
 export { compose } from './compose.js'
+export { chain } from './chain.js'
 export type { ResponseInfo, ResponseBodyInit, ResponseType, TrackedBody } from './response.js'
 export { RoundTripResponse, createResponse, isNullBodyStatus, withResponseInfo } from './response.js'
 export type { BodyOutcome, BodyObserver, BodyProducer, BodySink, BodyOptions } from './body.js'
