@@ -1,0 +1,13 @@
+export { retry } from './retry/retry.js'
+export type { RetryOptions, RetryInfo } from './retry/options.js'
+export {
+  DEFAULT_RETRY_LIMIT,
+  DEFAULT_RETRY_METHODS,
+  DEFAULT_RETRY_STATUS_CODES,
+  DEFAULT_BACKOFF_BASE,
+  DEFAULT_BACKOFF_MAX,
+  DEFAULT_MAX_RETRY_AFTER,
+} from './retry/options.js'
+export { RetryBudget, DEFAULT_RETRY_BUDGET_RATIO, DEFAULT_RETRY_BUDGET_RESERVE } from './retry/budget.js'
+export type { RetryBudgetOptions } from './retry/budget.js'
+export { ERR_INVALID_OPTION } from './errors.js'
