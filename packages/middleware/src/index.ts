@@ -10,4 +10,6 @@ export {
 } from './retry/options.js'
 export { RetryBudget, DEFAULT_RETRY_BUDGET_RATIO, DEFAULT_RETRY_BUDGET_RESERVE } from './retry/budget.js'
 export type { RetryBudgetOptions } from './retry/budget.js'
+export { timeout, timeoutError } from './timeout/timeout.js'
+export type { TimeoutOptions } from './timeout/timeout.js'
 export { ERR_INVALID_OPTION } from './errors.js'
