@@ -12,4 +12,6 @@ export { RetryBudget, DEFAULT_RETRY_BUDGET_RATIO, DEFAULT_RETRY_BUDGET_RESERVE }
 export type { RetryBudgetOptions } from './retry/budget.js'
 export { timeout, timeoutError } from './timeout/timeout.js'
 export type { TimeoutOptions } from './timeout/timeout.js'
+export { defaultHeaders } from './default-headers/default-headers.js'
+export type { HeaderValue } from './default-headers/default-headers.js'
 export { ERR_INVALID_OPTION } from './errors.js'
