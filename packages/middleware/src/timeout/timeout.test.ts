@@ -39,6 +39,14 @@ async function warmTransport(): Promise<Transport> {
   return t
 }
 
+/** Reads a /stalled-body response; the server sends the rest only after `ms` (well past the deadline under test). */
+async function finishAfter(response: Response, ms: number): Promise<string> {
+  const text = response.text()
+  await new Promise((resolve) => setTimeout(resolve, ms))
+  held.pop()!.end('cd')
+  return text
+}
+
 async function rejection(promise: Promise<unknown>): Promise<unknown> {
   return promise.then(
     () => {
@@ -74,11 +82,7 @@ describe('timeout over the Transport', () => {
     transport = await warmTransport()
     const client = compose(transport, timeout(300, { includeBody: false }))
     const response = await client.roundTrip(new Request(`${server.origin}/stalled-body`))
-    const text = response.text()
-    // Let well over the deadline pass before the server sends the rest.
-    await new Promise((resolve) => setTimeout(resolve, 600))
-    held.pop()!.end('cd')
-    expect(await text).toBe('abcd')
+    expect(await finishAfter(response, 600)).toBe('abcd')
   })
 
   it('takes a per-request deadline from the request context, 0 meaning none', async () => {
@@ -88,11 +92,8 @@ describe('timeout over the Transport', () => {
     expectTimeoutError(await rejection(client.roundTrip(short)))
 
     const none = compose(transport, timeout(100))
-    const response = none.roundTrip(withContext(new Request(`${server.origin}/stalled-body`), { timeout: 0 }))
-    const body = (await response).text()
-    await new Promise((resolve) => setTimeout(resolve, 300))
-    held.pop()!.end('cd')
-    expect(await body).toBe('abcd')
+    const response = await none.roundTrip(withContext(new Request(`${server.origin}/stalled-body`), { timeout: 0 }))
+    expect(await finishAfter(response, 300)).toBe('abcd')
   })
 
   it("rejects with the caller's reason when the caller aborts first", async () => {
