@@ -15,7 +15,7 @@ Options:
   --max-pages N                  most pages to crawl (default 50)
   --concurrency N                requests in flight (default 8)
   --connections N                connections per host for the pooled transport (default 4)
-  --timeout MS                   deadline per URL, retries included (default 10000; 1000 on the demo site)
+  --timeout MS                   deadline per URL, retries included (default 10000; 3000 on the demo site)
   --json                         write the report as JSON
   -h, --help                     this text`
 

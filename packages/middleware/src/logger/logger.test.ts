@@ -138,20 +138,22 @@ describe('composition order, as documented', () => {
 
   it('compose(transport, logger(), timeout(), retry()) bounds all attempts by one deadline and logs the TimeoutError once', async () => {
     transport = new Transport()
+    // A connection is already open, so the first attempt is quick; its 503 leads to a wait far longer than the deadline.
+    await (await transport.roundTrip(new Request(`${server.origin}/warm`))).text()
     const records: LogRecord[] = []
     const client = compose(
       transport,
       logger({ log: (r) => records.push(r) }),
       timeout(60_000),
-      // The wait before the first retry is long; the deadline is made to pass during it.
       retry({ backoff: { base: 60_000, max: 60_000 }, random: () => 0.5 }),
     )
     // The context deadline is short for this call only.
-    const short = withContext(new Request(`${server.origin}/flaky`), { timeout: 200 })
+    const short = withContext(new Request(`${server.origin}/flaky`), { timeout: 1_500 })
     const error = await client.roundTrip(short).catch((e: unknown) => e)
     expect(error).toMatchObject({ name: 'TimeoutError' })
     expect(records).toHaveLength(1)
     expect(records[0]).toMatchObject({ errorCode: 'TimeoutError', retries: 1 })
     expect(server.count('/flaky')).toBe(1)
   })
+
 })
