@@ -1,6 +1,7 @@
 import { compose, type RoundTripper } from '@roundtrip/core'
 import { createFetch, fromFetch } from '@roundtrip/fetch'
 import { leakTracker, type Leak } from '@roundtrip/leak-tracker'
+import { retry, timeout } from '@roundtrip/middleware'
 import { Transport } from '@roundtrip/transport'
 import { Crawler } from './crawler.js'
 import { buildReport, type Report } from './report.js'
@@ -14,6 +15,8 @@ export interface CheckOptions {
   concurrency: number
   /** Connections per host for the pooled transport. */
   connectionsPerHost: number
+  /** Deadline for each URL checked, in ms, retries included (0 = none). */
+  timeout: number
   signal?: AbortSignal
   onProgress?: (progress: { checked: number; queued: number; url: string }) => void
 }
@@ -32,7 +35,8 @@ export class CheckError extends Error {
 /**
  * check runs the link checker: it builds the client from the roundtrip
  * packages (the pooled Transport or Node's fetch underneath, the leak
- * tracker, createFetch on top), crawls, and reports.
+ * tracker, one deadline per URL over up to three attempts, createFetch on
+ * top), crawls, and reports.
  */
 export async function check(options: CheckOptions): Promise<Report> {
   let start: URL
@@ -47,7 +51,8 @@ export async function check(options: CheckOptions): Promise<Report> {
   const leaks: Leak[] = []
   const tracker = leakTracker({ maxAge: 60_000, reclaim: true, captureStack: 'caller', onLeak: (leak) => leaks.push(leak) })
   const base: RoundTripper = options.transport === 'node-fetch' ? fromFetch(globalThis.fetch) : transport
-  const fetch = createFetch(compose(base, tracker))
+  // timeout outside retry: one deadline per URL, attempts and backoff waits included.
+  const fetch = createFetch(compose(base, tracker, timeout(options.timeout), retry({ limit: 2 })))
   const began = performance.now()
   try {
     // The start page must answer with HTML, or there is nothing to check.

@@ -2,7 +2,7 @@
 import { parseArgs } from 'node:util'
 import { check, CheckError, type CheckOptions } from './app.js'
 import { formatReport } from './report.js'
-import { startSite } from './site.js'
+import { DEMO_TIMEOUT, startSite } from './site.js'
 
 const usage = `linkcheck [url] [options]
 
@@ -15,6 +15,7 @@ Options:
   --max-pages N                  most pages to crawl (default 50)
   --concurrency N                requests in flight (default 8)
   --connections N                connections per host for the pooled transport (default 4)
+  --timeout MS                   deadline per URL, retries included (default 10000; 3000 on the demo site)
   --json                         write the report as JSON
   -h, --help                     this text`
 
@@ -41,6 +42,7 @@ export async function main(argv: string[], out: NodeJS.WritableStream = process.
         'max-pages': { type: 'string' },
         concurrency: { type: 'string' },
         connections: { type: 'string' },
+        timeout: { type: 'string' },
         json: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -65,6 +67,7 @@ export async function main(argv: string[], out: NodeJS.WritableStream = process.
       maxPages: positive('max-pages', values['max-pages'], 50),
       concurrency: Math.max(1, positive('concurrency', values.concurrency, 8)),
       connectionsPerHost: Math.max(1, positive('connections', values.connections, 4)),
+      timeout: positive('timeout', values.timeout, site === undefined ? 10_000 : DEMO_TIMEOUT),
       signal: controller.signal,
       onProgress: ({ checked, queued, url }) => {
         if (values.json) return

@@ -102,8 +102,9 @@ export class Crawler {
       await response.body?.cancel()
     } catch (error) {
       if (this.#options.signal?.aborted) throw error
-      const cause = (error as { cause?: { code?: string; message?: string } }).cause
-      result.error = cause?.code ?? cause?.message ?? String(error)
+      const cause = (error as { cause?: { code?: unknown; name?: string; message?: string } }).cause
+      // A deadline's cause is a DOMException, whose numeric code says less than its name (TimeoutError).
+      result.error = typeof cause?.code === 'string' ? cause.code : cause instanceof DOMException ? cause.name : (cause?.message ?? String(error))
     }
     return { links: [] }
   }

@@ -2,6 +2,15 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { Socket } from 'node:net'
 import { gzipSync } from 'node:zlib'
 
+/** DEMO_TIMEOUT is the deadline, in ms, the CLI gives each URL on the embedded site. */
+export const DEMO_TIMEOUT = 3_000
+/**
+ * SLOW_PAGE_DELAY is how long the embedded site's /slow page takes to
+ * answer, in ms: far past DEMO_TIMEOUT, which is itself generous so that a
+ * busy machine does not time out the other pages.
+ */
+export const SLOW_PAGE_DELAY = 30_000
+
 /** EmbeddedSite is the demo's own little web: three origins on loopback, plus a port that refuses connections. */
 export interface EmbeddedSite {
   /** The start page. */
@@ -38,7 +47,7 @@ async function listen(handler: Handler): Promise<{ server: Server; url: string; 
  * startSite starts the embedded site. `www` links to its own pages, to
  * `docs` and `cdn`, through same- and cross-origin redirects, to pages that
  * are missing (404) or broken (500), to a port that refuses connections, to a
- * slow page, gzip pages and a large page.
+ * slow page (slower than {@link DEMO_TIMEOUT}), gzip pages and a large page.
  */
 export async function startSite(): Promise<EmbeddedSite> {
   const refusedServer = await listen(() => {})
@@ -74,9 +83,12 @@ export async function startSite(): Promise<EmbeddedSite> {
         return
       case '/archive':
         return html(res, big)
-      case '/slow':
-        setTimeout(() => html(res, page('Slow page', ['/'])), 300)
+      case '/slow': {
+        // Slower than the demo's deadline (DEMO_TIMEOUT): the report shows it as a TimeoutError.
+        const timer = setTimeout(() => html(res, page('Slow page', ['/'])), SLOW_PAGE_DELAY)
+        res.on('close', () => clearTimeout(timer))
         return
+      }
       case '/broken':
         res.writeHead(500, { 'content-type': 'text/plain' }).end('internal error')
         return

@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { check } from '../src/app.js'
 import { main } from '../src/cli.js'
 import type { Report } from '../src/report.js'
-import { startSite, type EmbeddedSite } from '../src/site.js'
+import { DEMO_TIMEOUT, startSite, type EmbeddedSite } from '../src/site.js'
 
 function sink(): { stream: Writable; text: () => string } {
   let text = ''
@@ -23,7 +23,7 @@ describe('linkcheck on the embedded site', () => {
   it.each(['pooled', 'node-fetch'] as const)('finds exactly the broken links and redirects, leaks nothing (%s)', async (transport) => {
     site = await startSite()
     const { www, docs, cdn, refused } = site.origins
-    const report = await check({ start: site.start, transport, depth: 3, maxPages: 50, concurrency: 8, connectionsPerHost: 4 })
+    const report = await check({ start: site.start, transport, depth: 3, maxPages: 50, concurrency: 8, connectionsPerHost: 4, timeout: DEMO_TIMEOUT })
     expect(report.broken.map((b) => [b.url, b.status ?? b.error, b.foundOn.sort()])).toEqual(
       [
         [`${cdn}/missing-asset`, 404, [`${www}/news`]],
@@ -31,6 +31,7 @@ describe('linkcheck on the embedded site', () => {
         [`${www}/blog/draft`, 404, [`${www}/blog/second`]],
         [`${www}/broken`, 500, [`${www}/`]],
         [`${www}/missing`, 404, [`${www}/`, `${www}/team`].sort()],
+        [`${www}/slow`, 'TimeoutError', [`${www}/`]],
       ].sort((a, b) => String(a[0]).localeCompare(String(b[0]))).map((row) => (transport === 'pooled' || row[1] !== 'RT_CONNECT_REFUSED' ? row : [row[0], 'ECONNREFUSED', row[2]])),
     )
     expect(report.redirects.map((r) => [r.from, r.to, r.status]).sort()).toEqual(
@@ -41,7 +42,7 @@ describe('linkcheck on the embedded site', () => {
       ].sort(),
     )
     expect(report.leaks).toEqual([])
-    expect(report.pages).toBe(10)
+    expect(report.pages).toBe(9)
     if (transport === 'pooled') {
       const wwwHost = report.hosts!.find((h) => h.host === www)!
       const docsHost = report.hosts!.find((h) => h.host === docs)!
@@ -59,7 +60,7 @@ describe('linkcheck on the embedded site', () => {
     const code = await main(['--json'], out.stream, err.stream)
     expect(code).toBe(0)
     const report = JSON.parse(out.text()) as Report
-    expect(report.broken).toHaveLength(5)
+    expect(report.broken).toHaveLength(6)
     expect(report.transport).toBe('pooled')
   })
 })

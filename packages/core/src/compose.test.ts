@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest'
+import { chain } from './chain.js'
 import { compose } from './compose.js'
 import { isRoundTripError } from './errors.js'
 import { roundTripper, type Middleware, type RoundTripper } from './round-tripper.js'
@@ -93,5 +94,110 @@ describe('roundTripper', () => {
     const rt = roundTripper(async (request) => new Response(request.method))
     expect(await (await rt.roundTrip(new Request('http://example.test/', { method: 'PUT' }))).text()).toBe('PUT')
     expect(() => roundTripper('nope' as never)).toThrow(TypeError)
+  })
+})
+
+const ok = roundTripper(async () => new Response('ok'))
+
+async function rejection(promise: Promise<unknown>): Promise<unknown> {
+  return promise.then(
+    () => {
+      throw new Error('expected a rejection')
+    },
+    (error: unknown) => error,
+  )
+}
+
+describe('chain', () => {
+  it('runs the first middleware listed outermost, as compose does', async () => {
+    const log: string[] = []
+    const base = roundTripper(async () => {
+      log.push('base')
+      return new Response('ok')
+    })
+    const client = chain(tagging('a', log), tagging('b', log), tagging('c', log))(base)
+    expect(await (await client.roundTrip(new Request('http://example.test/'))).text()).toBe('ok')
+    expect(log).toEqual(['a request', 'b request', 'c request', 'base', 'c response', 'b response', 'a response'])
+  })
+
+  it('is itself a layer: compose(base, x, chain(a, b), y) runs x, a, b, y in that order', async () => {
+    const log: string[] = []
+    const client = compose(ok, tagging('x', log), chain(tagging('a', log), chain(tagging('b', log))), tagging('y', log))
+    await (await client.roundTrip(new Request('http://example.test/'))).text()
+    expect(log).toEqual(['x request', 'a request', 'b request', 'y request', 'y response', 'b response', 'a response', 'x response'])
+  })
+
+  it('with no middleware passes the request to next', async () => {
+    const base = roundTripper(async (request) => new Response(request.url))
+    expect(await (await chain()(base).roundTrip(new Request('http://example.test/x'))).text()).toBe('http://example.test/x')
+  })
+
+  it('names a layer that resolves with something other than a Response', async () => {
+    const notAResponse: Middleware = function notAResponse() {
+      return roundTripper(async () => ({ status: 200 }) as unknown as Response)
+    }
+    const client = chain(tagging('a', []), notAResponse)(ok)
+    const error = await rejection(client.roundTrip(new Request('http://example.test/')))
+    expect(isRoundTripError(error, 'RT_INVALID_MIDDLEWARE')).toBe(true)
+    expect((error as Error).message).toMatch(/^middleware #2 \(notAResponse\) resolved with an object \(Object\) instead of a Response \(GET http:\/\/example.test\/\)/)
+  })
+
+  it('names a layer that calls next twice with the same request that has a body', async () => {
+    let sent = 0
+    const base = roundTripper(async (request) => {
+      sent++
+      return new Response(await request.text())
+    })
+    const twice: Middleware = function twice(next) {
+      return roundTripper(async (request) => {
+        const first = await next.roundTrip(request)
+        await first.body?.cancel()
+        return next.roundTrip(request)
+      })
+    }
+    const client = chain(twice)(base)
+    const error = await rejection(client.roundTrip(new Request('http://example.test/', { method: 'POST', body: 'x' })))
+    expect(isRoundTripError(error, 'RT_INVALID_MIDDLEWARE')).toBe(true)
+    expect((error as Error).message).toContain('middleware #1 (twice) called next twice with the same request, whose body was already sent')
+    expect(sent).toBe(1)
+  })
+
+  it('lets a layer call next again with a bodiless request (a retry)', async () => {
+    let sent = 0
+    const base = roundTripper(async () => new Response(String(++sent)))
+    const again: Middleware = (next) =>
+      roundTripper(async (request) => {
+        await (await next.roundTrip(request)).text()
+        return next.roundTrip(request)
+      })
+    expect(await (await chain(again)(base).roundTrip(new Request('http://example.test/'))).text()).toBe('2')
+  })
+
+  it('turns a layer that throws synchronously into a rejection', async () => {
+    const thrower: Middleware = () => ({
+      roundTrip: () => {
+        throw new Error('boom')
+      },
+    })
+    const client = chain(thrower)(ok)
+    let result: Promise<Response> | undefined
+    expect(() => (result = client.roundTrip(new Request('http://example.test/')))).not.toThrow()
+    await expect(result).rejects.toThrow('boom')
+  })
+
+  it('rejects a middleware that is not a function at once, and one that returns no RoundTripper when applied', () => {
+    expect(() => chain(tagging('a', []), 'x' as unknown as Middleware)).toThrow(/chain: middleware #2 is not a function/)
+    function broken(): RoundTripper {
+      return {} as RoundTripper
+    }
+    let error: unknown
+    try {
+      chain(broken)(ok)
+    } catch (e) {
+      error = e
+    }
+    expect(isRoundTripError(error, 'RT_INVALID_MIDDLEWARE')).toBe(true)
+    expect((error as Error).message).toBe('chain: middleware #1 (broken) did not return a RoundTripper')
+    expect(() => chain()({} as RoundTripper)).toThrow(/next is not a RoundTripper/)
   })
 })

@@ -1,17 +1,17 @@
+import { wrapAll } from './chain.js'
 import { ERR_INVALID_MIDDLEWARE, RoundTripError } from './errors.js'
 import { isRoundTripper, type Closable, type Middleware, type RoundTripper } from './round-tripper.js'
 
 /** A RoundTripper built by {@link compose}: the chain plus the base's lifecycle methods, forwarded. */
 export interface ComposedRoundTripper extends RoundTripper, ForwardedLifecycle {}
 
-function nameOf(fn: Middleware, index: number): string {
-  return fn.name ? `middleware #${index + 1} (${fn.name})` : `middleware #${index + 1}`
-}
-
 /**
  * compose stacks middleware on a base RoundTripper. **The first middleware
  * listed is the outermost: it sees the request first and the response last.**
  * `compose(base, a, b)` is `a(b(base))`, so a request goes a → b → base.
+ *
+ * `compose(base, a, b)` is also `compose(base, chain(a, b))`; use `chain`
+ * for a stack you want to name, share or check at run time.
  *
  * Note: undici's `compose` (on dispatchers) runs the other way; the order
  * here is the one of tower's `ServiceBuilder` and OkHttp's interceptor list.
@@ -33,19 +33,7 @@ export function compose(base: RoundTripper & Closable, ...middleware: Middleware
   if (!isRoundTripper(base)) {
     throw new RoundTripError(ERR_INVALID_MIDDLEWARE, 'compose: the base is not a RoundTripper (it has no roundTrip method)')
   }
-  let next: RoundTripper = base
-  for (let i = middleware.length - 1; i >= 0; i--) {
-    const mw = middleware[i]
-    if (typeof mw !== 'function') {
-      throw new RoundTripError(ERR_INVALID_MIDDLEWARE, `compose: middleware #${i + 1} is not a function`)
-    }
-    const wrapped: unknown = mw(next)
-    if (!isRoundTripper(wrapped)) {
-      throw new RoundTripError(ERR_INVALID_MIDDLEWARE, `compose: ${nameOf(mw, i)} did not return a RoundTripper`)
-    }
-    next = wrapped
-  }
-  const outer = next
+  const outer = wrapAll('compose', base, middleware)
   return { roundTrip: (request) => outer.roundTrip(request), ...forwardLifecycle(base) }
 }
 

@@ -1,4 +1,5 @@
 import { shared } from './internal.js'
+import { carryReplayableBody } from './replayable-body.js'
 
 /**
  * RequestContext is the set of per-request values a layer can attach to a
@@ -72,6 +73,8 @@ export function withContext<T extends Request>(request: T, values: Partial<Reque
  */
 export function deriveRequest(request: Request, init?: RequestInit, values?: Partial<RequestContext>): Request {
   const derived = new Request(request, init)
+  // The body moves over unless init brings another one: so does its declaration.
+  if (init?.body === undefined && derived.body !== null) carryReplayableBody(request, derived)
   const current = contexts.get(request)
   if (current !== undefined || values !== undefined) {
     contexts.set(derived, Object.freeze({ ...current, ...values }))

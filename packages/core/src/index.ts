@@ -2,12 +2,15 @@ export type { RoundTripper, Middleware, Closable, RoundTripFunction } from './ro
 export { roundTripper, isRoundTripper } from './round-tripper.js'
 export type { ComposedRoundTripper, ForwardedLifecycle } from './compose.js'
 export { compose, forwardLifecycle } from './compose.js'
+export { chain } from './chain.js'
 export type { ResponseInfo, ResponseBodyInit, ResponseType, TrackedBody } from './response.js'
 export { RoundTripResponse, createResponse, isNullBodyStatus, withResponseInfo } from './response.js'
 export type { BodyOutcome, BodyObserver, BodyProducer, BodySink, BodyOptions } from './body.js'
 export { createBody, observeBody, abortBody, DEFAULT_BODY_HIGH_WATER_MARK } from './body.js'
 export type { RequestContext } from './context.js'
 export { getContext, withContext, deriveRequest } from './context.js'
+export type { ReplayableBody } from './replayable-body.js'
+export { withReplayableBody, getReplayableBody } from './replayable-body.js'
 export type { RoundTripErrorOptions } from './errors.js'
 export {
   RoundTripError,

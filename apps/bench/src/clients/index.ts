@@ -29,6 +29,11 @@ export const CLIENTS: readonly ClientEntry[] = [
   { id: 'transport', label: 'Transport.roundTrip', load: async () => (await import('./transport.js')).createTransportClient },
   { id: 'create-fetch', label: 'createFetch(Transport)', load: async () => (await import('./create-fetch.js')).createFetchClient },
   {
+    id: 'middleware',
+    label: 'createFetch + logger, retry, timeout',
+    load: async () => (await import('./middleware.js')).createMiddlewareClient,
+  },
+  {
     id: 'leak-tracker',
     label: 'createFetch + leakTracker',
     load: async () => {
