@@ -160,7 +160,8 @@ export class Exchange implements Dispatcher.DispatchHandler {
   }
 
   onRequestSent(): void {
-    callHook(this.#trace, 'wroteRequest', {})
+    // No info object per request unless someone listens.
+    if (this.#trace?.wroteRequest !== undefined) callHook(this.#trace, 'wroteRequest', {})
   }
 
   onHeaders(statusCode: number, rawHeaders: Buffer[], resume: () => void, statusText: string): boolean {
