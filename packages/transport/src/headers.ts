@@ -21,9 +21,10 @@ export interface OutgoingHeaders {
  * disabled (for the Transport, or for this request by the context's
  * `decompress: false`) or the request has its own; `accept: *\/*` and `user-agent: node`
  * are added when absent, as Node's fetch sends them (some servers refuse a
- * request without a user agent).
+ * request without a user agent). A body's declared `length` is sent as
+ * `content-length`, in place of any the request carries.
  */
-export function outgoingHeaders(headers: Headers, options: ResolvedOptions, decompress = true): OutgoingHeaders {
+export function outgoingHeaders(headers: Headers, options: ResolvedOptions, decompress = true, length?: number): OutgoingHeaders {
   const list: string[] = []
   let reset = options.disableKeepAlives
   let acceptEncoding = false
@@ -34,11 +35,13 @@ export function outgoingHeaders(headers: Headers, options: ResolvedOptions, deco
       if (name === 'connection' && /\bclose\b/i.test(value)) reset = true
       continue
     }
+    if (name === 'content-length' && length !== undefined) continue
     if (name === 'accept-encoding') acceptEncoding = true
     else if (name === 'accept') accept = true
     else if (name === 'user-agent') userAgent = true
     list.push(name, value)
   }
+  if (length !== undefined) list.push('content-length', String(length))
   if (!accept) list.push('accept', '*/*')
   if (!userAgent) list.push('user-agent', 'node')
   if (!acceptEncoding && decompress && !options.disableCompression) list.push('accept-encoding', 'gzip, deflate, br')

@@ -107,7 +107,7 @@ export class Transport implements RoundTripper, Closable, ConnOwner {
           body,
           retry: retryPolicy(request, body),
           trace: context.trace,
-          headers: outgoingHeaders(request.headers, this.#options, context.decompress !== false),
+          headers: outgoingHeaders(request.headers, this.#options, context.decompress !== false, body.length),
           resolve,
           reject,
         }
