@@ -18,43 +18,27 @@ export const NO_BODY: OutgoingBody = { body: null, replayable: true }
 /** Largest body collected into one buffer before sending; larger declared bodies stream with their content-length. */
 const MAX_BUFFERED = 1024 * 1024
 
-function nextTurn(): Promise<undefined> {
-  return new Promise((resolve) => setImmediate(resolve, undefined))
-}
-
 /**
  * prepareBody takes the body of `request`.
  *
  * A body declared with core's `withReplayableBody` (createFetch declares
- * string, bytes, Blob, URLSearchParams and FormData bodies) has a known
- * length: it goes out with that `content-length` whatever its size,
- * collected into one buffer up to 1 MiB, streamed beyond, and it is
- * replayable (a retry sends `getBody()`).
+ * string, bytes, Blob, URLSearchParams and FormData bodies, as the fetch
+ * standard's "extract a body" knows their length) goes out with its
+ * `content-length` whatever its size: collected into one buffer up to
+ * 1 MiB, streamed beyond; it is replayable (a retry sends `getBody()`).
  *
- * An undeclared body (a `Request` built without createFetch) has no length
- * the Transport can know; bytes the stream yields at once are collected, up
- * to 1 MiB, so that a small body still gets a `content-length`; a body that
- * makes the reader wait a turn of the event loop (a user's
- * `ReadableStream`), or a larger one, is streamed as it comes, chunked, and
- * is not replayable. Declare the body to avoid that guess.
+ * An undeclared body (a `ReadableStream`, or a `Request` built by code that
+ * did not declare its body) has no length the Transport can know: it is
+ * streamed as it comes, chunked, and is not replayable, as Go's Transport
+ * does with a body whose `ContentLength` is unknown. The Transport does not
+ * guess a length by racing the stream.
  */
 export async function prepareBody(request: Request): Promise<OutgoingBody> {
   const stream = request.body
   if (stream === null) return NO_BODY
   const declared = getReplayableBody(request)
   if (declared !== undefined) return declaredBody(stream, declared)
-  const reader = stream.getReader()
-  const chunks: Uint8Array[] = []
-  let size = 0
-  for (;;) {
-    const pending = reader.read()
-    if (size > MAX_BUFFERED) return { body: rest(chunks, pending, reader), replayable: false }
-    const result = await Promise.race([pending, nextTurn()])
-    if (result === undefined) return { body: rest(chunks, pending, reader), replayable: false }
-    if (result.done) return { body: concat(chunks, size), replayable: true }
-    chunks.push(result.value)
-    size += result.value.byteLength
-  }
+  return { body: rest([], undefined, stream.getReader()), replayable: false }
 }
 
 async function declaredBody(stream: ReadableStream<Uint8Array>, declared: ReplayableBody): Promise<OutgoingBody> {

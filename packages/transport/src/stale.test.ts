@@ -1,4 +1,5 @@
 import { connect, type Socket } from 'node:net'
+import { withReplayableBody } from '@roundtrip/core'
 import { describe, expect, it } from 'vitest'
 import { useFixture } from '../test/fixture.js'
 import { startRawServer, startServer, type TestServer } from '../test/server.js'
@@ -61,7 +62,12 @@ describe('Transport: stale keep-alive connections', () => {
     const server = f.serve(await dropsSecond())
     const transport = f.use(new Transport())
     expect(await (await transport.roundTrip(new Request(server.origin))).text()).toBe('ok')
-    const response = await transport.roundTrip(new Request(server.origin, { method: 'POST', body: 'again', headers: { 'idempotency-key': 'k1' } }))
+    const again = new TextEncoder().encode('again')
+    const request = withReplayableBody(new Request(server.origin, { method: 'POST', body: again, headers: { 'idempotency-key': 'k1' } }), {
+      length: again.byteLength,
+      getBody: () => again,
+    })
+    const response = await transport.roundTrip(request)
     expect(await response.text()).toBe('ok')
     expect(server.connections).toBe(2)
   })
@@ -118,7 +124,12 @@ describe('Transport: stale keep-alive connections', () => {
     const server = f.serve(await dropsSecond())
     const transport = f.use(new Transport())
     expect(await (await transport.roundTrip(new Request(server.origin))).text()).toBe('ok')
-    const response = await transport.roundTrip(new Request(server.origin, { method: 'POST', body: 'again', headers: { 'x-idempotency-key': 'k1' } }))
+    const again = new TextEncoder().encode('again')
+    const request = withReplayableBody(new Request(server.origin, { method: 'POST', body: again, headers: { 'x-idempotency-key': 'k1' } }), {
+      length: again.byteLength,
+      getBody: () => again,
+    })
+    const response = await transport.roundTrip(request)
     expect(await response.text()).toBe('ok')
     expect(server.connections).toBe(2)
   })
