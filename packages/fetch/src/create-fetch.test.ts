@@ -1,5 +1,7 @@
 import { isRoundTripError, roundTripper, withContext } from '@roundtrip/core'
 import { Transport } from '@roundtrip/transport'
+import { createServer as createNetServer } from 'node:net'
+import { inspect } from 'node:util'
 import { afterEach, describe, expect, it } from 'vitest'
 import { listen, scenarioHandler, type Origin } from '../test/servers.js'
 import { createFetch } from './create-fetch.js'
@@ -20,7 +22,7 @@ async function origin(): Promise<Origin> {
 }
 
 describe('createFetch', () => {
-  it('rejects a network failure with TypeError fetch failed whose cause is the coded transport error', async () => {
+  it('rejects a refused connection with TypeError fetch failed whose cause is the ECONNREFUSED error, coded error alongside', async () => {
     const gone = await listen(() => {})
     await gone.close()
     const transport = new Transport()
@@ -28,7 +30,35 @@ describe('createFetch', () => {
     const error = await createFetch(transport)(`${gone.url}/`).catch((e: unknown) => e)
     expect(error).toBeInstanceOf(TypeError)
     expect((error as Error).message).toBe('fetch failed')
-    expect(isRoundTripError((error as Error).cause, 'RT_CONNECT_REFUSED')).toBe(true)
+    const cause = (error as Error).cause as Error & { code: string; roundTripError: unknown }
+    // What code written for Node's fetch checks:
+    expect(cause.code).toBe('ECONNREFUSED')
+    expect(cause.message).toBe(`connect ECONNREFUSED 127.0.0.1:${gone.port}`)
+    // The project's classification, documented as cause.roundTripError:
+    expect(isRoundTripError(cause.roundTripError, 'RT_CONNECT_REFUSED')).toBe(true)
+  })
+
+  it('rejects an unknown host with cause.code ENOTFOUND', async () => {
+    const transport = new Transport()
+    open.push(transport)
+    const error = (await createFetch(transport)('http://no-such-host.invalid/').catch((e: unknown) => e)) as Error
+    expect(error).toBeInstanceOf(TypeError)
+    expect(error.message).toBe('fetch failed')
+    expect((error.cause as { code?: string }).code).toBe('ENOTFOUND')
+    expect(isRoundTripError((error.cause as { roundTripError?: unknown }).roundTripError)).toBe(true)
+  })
+
+  it('rejects a connection reset before the response with cause.code ECONNRESET', async () => {
+    const server = createNetServer((socket) => socket.once('data', () => socket.resetAndDestroy()))
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    open.push({ close: () => new Promise<void>((resolve) => server.close(() => resolve())) })
+    const transport = new Transport()
+    open.push(transport)
+    const port = (server.address() as { port: number }).port
+    const error = (await createFetch(transport)(`http://127.0.0.1:${port}/`).catch((e: unknown) => e)) as Error
+    expect(error).toBeInstanceOf(TypeError)
+    expect(error.message).toBe('fetch failed')
+    expect((error.cause as { code?: string }).code).toBe('ECONNRESET')
   })
 
   it('sends every hop of a redirect through the RoundTripper, with the per-request context', async () => {
@@ -113,6 +143,78 @@ describe('createFetch', () => {
     expect(transport.stats().total.active).toBe(0)
     const next = await fetch(`${big.url}/`)
     expect((await next.arrayBuffer()).byteLength).toBe(4 * 1024 * 1024)
+  })
+
+  it('rejects a redirect to a URL with credentials as fetch failed, coded, without printing the password', async () => {
+    const o = await origin()
+    const transport = new Transport()
+    open.push(transport)
+    const error = (await createFetch(transport)(`${o.url}/credentials`).catch((e: unknown) => e)) as Error
+    expect(error).toBeInstanceOf(TypeError)
+    expect(error.message).toBe('fetch failed')
+    expect(isRoundTripError(error.cause, 'RT_REDIRECT')).toBe(true)
+    expect((error.cause as Error).message).toContain('credentials')
+    expect(inspect(error, { depth: 5 })).not.toContain('S3CRET')
+  })
+
+  it('refuses a bad port before dialing, also on a redirect hop', async () => {
+    const o = await origin()
+    const transport = new Transport()
+    open.push(transport)
+    const fetch = createFetch(transport)
+    for (const url of ['http://127.0.0.1:6666/', `${o.url}/redirect?to=${encodeURIComponent('http://127.0.0.1:25/')}`]) {
+      const error = (await fetch(url).catch((e: unknown) => e)) as Error
+      expect(error).toBeInstanceOf(TypeError)
+      expect(isRoundTripError(error.cause, 'RT_BAD_PORT')).toBe(true)
+    }
+    expect(Object.keys(transport.stats().hosts)).toEqual([o.url])
+  })
+
+  it('warns once, with a code, that init.dispatcher has no effect', async () => {
+    const o = await origin()
+    const transport = new Transport()
+    open.push(transport)
+    const warnings: Array<Error & { code?: string }> = []
+    const onWarning = (warning: Error): void => void warnings.push(warning)
+    process.on('warning', onWarning)
+    try {
+      const fetch = createFetch(transport)
+      for (let i = 0; i < 2; i++) await (await fetch(`${o.url}/echo`, { dispatcher: {} } as RequestInit)).text()
+      await new Promise((resolve) => setImmediate(resolve))
+    } finally {
+      process.off('warning', onWarning)
+    }
+    expect(warnings.map((w) => w.code)).toEqual(['RT_FETCH_DISPATCHER_IGNORED'])
+    expect(warnings[0]!.message).toMatch(/no effect.*Transport options/)
+  })
+
+  it('replays a FormData body on a 307 byte for byte, with the boundary its content-type names', async () => {
+    const o = await origin()
+    const transport = new Transport()
+    open.push(transport)
+    const form = new FormData()
+    form.append('field', 'line one\nline two')
+    form.append('file', new Blob(['file content'], { type: 'text/plain' }), 'a "quoted".txt')
+    const response = await createFetch(transport)(`${o.url}/redirect?status=307`, { method: 'POST', body: form })
+    const echo = (await response.json()) as { contentType: string; body: string }
+    const boundary = /boundary=(.+)$/.exec(echo.contentType)![1]!
+    expect(echo.body.startsWith(`--${boundary}\r\n`)).toBe(true)
+    expect(echo.body.endsWith(`--${boundary}--\r\n`)).toBe(true)
+    // Parsed by the platform's own multipart parser, as a server would.
+    const parsed = await new Response(echo.body, { headers: { 'content-type': echo.contentType } }).formData()
+    expect(parsed.get('field')).toBe('line one\r\nline two')
+    const file = parsed.get('file') as File
+    expect([file.name, file.type, await file.text()]).toEqual(['a "quoted".txt', 'text/plain', 'file content'])
+  })
+
+  it('does not change the Host header of a Request the caller passed in', async () => {
+    const o = await origin()
+    const transport = new Transport()
+    open.push(transport)
+    const request = new Request(`${o.url}/echo`, { headers: { host: 'elsewhere.test' } })
+    const echo = (await (await createFetch(transport)(request)).json()) as { host: string }
+    expect(echo.host).toBe(new URL(o.url).host)
+    expect(request.headers.get('host')).toBe('elsewhere.test')
   })
 
   it('rejects a RoundTripper that is not one', () => {

@@ -1,6 +1,8 @@
-import { deriveRequest, stripFragment, withResponseInfo, type RoundTripper } from '@roundtrip/core'
+import { deriveRequest, getReplayableBody, redactUrl, stripFragment, withReplayableBody, withResponseInfo, type RoundTripper } from '@roundtrip/core'
+import { isBadPort } from './bad-port.js'
 import { defaultTransport } from './default-transport.js'
-import { fetchFailed } from './errors.js'
+import { ERR_BAD_PORT, ERR_PROXY_AUTH, WARN_DISPATCHER, fetchFailed, redirectError } from './errors.js'
+import { encodeFormData, readRequestBody, replayableBody } from './extract-body.js'
 import { isRedirect, nextHop, type BodySource } from './redirect.js'
 
 // Captured at load time: data: URLs are handed to Node's own fetch, even after
@@ -29,34 +31,88 @@ export function createFetch(roundTripper?: RoundTripper): typeof globalThis.fetc
   if (roundTripper !== undefined && typeof roundTripper?.roundTrip !== 'function') {
     throw new TypeError('createFetch: expected a RoundTripper (an object with a roundTrip method)')
   }
-  const fetch = (input: string | URL | Request, init?: RequestInit): Promise<Response> => {
+  // `init = undefined` keeps fetch.length at 1, as Node's.
+  const fetch = function fetch(input: string | URL | Request, init: RequestInit | undefined = undefined): Promise<Response> {
     const rt = roundTripper ?? defaultTransport()
     let request: Request
     let replay: BodySource = noReplay
+    let bodyOfRequest = false
     try {
+      let body = init?.body
+      if (body instanceof FormData) {
+        // Encoded once, with its boundary, so that it has a length and replays byte for byte.
+        body = encodeFormData(body)
+        init = { ...init, body }
+      }
       if (input instanceof Request) {
         if (init === undefined && input.bodyUsed) throw new TypeError('Cannot construct a Request with a Request object that has already been used.')
-        if (input.body !== null && init?.body === undefined && (init?.redirect ?? input.redirect) === 'follow') {
-          // Keep a copy of the body in case a 307/308 asks for it again.
-          const copy = input.clone()
-          replay = () => copy.body
-        }
         request = init === undefined ? input : deriveRequest(input, init)
+        bodyOfRequest = body == null && request.body !== null
       } else {
         request = new Request(input, init)
       }
+      if (body != null) {
+        const declared = replayableBody(body)
+        if (declared !== undefined) {
+          withReplayableBody(request, declared)
+          replay = () => declared
+        }
+      }
+      if (init !== undefined) checkInit(init)
+      // Host is a forbidden request header: the URL's host is sent, as Node's fetch does.
+      if ((init?.headers !== undefined || input instanceof Request) && request.headers.has('host')) request = withoutHost(request, input)
     } catch (error) {
       return Promise.reject(error)
     }
-    const body = init?.body
-    if (body != null && !(body instanceof ReadableStream)) replay = () => body
+    const signal = request.signal
+    if (signal.aborted) {
+      // As Node's fetch: the request body is cancelled with the reason (a user's stream learns of it).
+      request.body?.cancel(signal.reason).catch(noop)
+      return Promise.reject(signal.reason)
+    }
     if (isDataUrl(input, request)) return nodeFetch(request)
-    // The common case stays on one promise: send, and follow only when asked to.
-    return send(rt, request).then((response) =>
-      request.redirect !== 'manual' && isRedirect(response) ? follow(rt, request, response, replay) : response,
-    )
+    if (bodyOfRequest) {
+      // A Request's body hides its source: read what it holds to learn its length.
+      return readRequestBody(request).then((read) => {
+        const declared = getReplayableBody(read)
+        return start(rt, read, declared === undefined ? noReplay : () => declared)
+      })
+    }
+    return start(rt, request, replay)
   }
   return fetch as typeof globalThis.fetch
+}
+
+function withoutHost(request: Request, input: unknown): Request {
+  if (request !== input) {
+    request.headers.delete('host')
+    return request
+  }
+  // The caller's own Request is not changed.
+  const headers = new Headers(request.headers)
+  headers.delete('host')
+  return deriveRequest(request, { headers })
+}
+
+let dispatcherWarned = false
+
+/** checkInit looks at the init members Node's fetch reads that a `Request` does not keep. */
+function checkInit(init: RequestInit): void {
+  if ((init as { dispatcher?: unknown }).dispatcher !== undefined && !dispatcherWarned) {
+    dispatcherWarned = true
+    process.emitWarning(
+      'fetch: init.dispatcher (an undici option) has no effect on @roundtrip/fetch; requests go through the RoundTripper given to createFetch. ' +
+        'Set proxies, TLS and pool limits in the Transport options.',
+      { type: 'RoundTripWarning', code: WARN_DISPATCHER },
+    )
+  }
+}
+
+/** start sends the first hop; the common case stays on one promise: send, and follow only when asked to. */
+function start(rt: RoundTripper, request: Request, replay: BodySource): Promise<Response> {
+  return send(rt, request).then((response) =>
+    request.redirect !== 'manual' && isRedirect(response) ? follow(rt, request, response, replay) : response,
+  )
 }
 
 function isDataUrl(input: string | URL | Request, request: Request): boolean {
@@ -69,19 +125,28 @@ function noReplay(): undefined {
   return undefined
 }
 
+function noop(): void {}
+
 function send(rt: RoundTripper, request: Request): Promise<Response> {
   let sent: Promise<Response>
   try {
+    if (isBadPort(request.url)) throw redirectError(ERR_BAD_PORT, `bad port: ${redactUrl(request.url)} is on the fetch standard's list of blocked ports`)
     sent = rt.roundTrip(request)
   } catch (error) {
     sent = Promise.reject(error)
   }
-  return sent.then(undefined, (error: unknown) => {
+  return sent.then((response) => (response.status === 407 ? proxyAuthRequired(response, request) : response), (error: unknown) => {
     const signal = request.signal
     if (signal.aborted) throw signal.reason
     if (error instanceof TypeError && error.message === 'fetch failed') throw error
     throw fetchFailed(error)
   })
+}
+
+/** As Node's and undici's fetch: a 407 is a network error (fetch has no proxy-authentication step). */
+function proxyAuthRequired(response: Response, request: Request): never {
+  response.body?.cancel().catch(noop)
+  throw fetchFailed(redirectError(ERR_PROXY_AUTH, `407 Proxy Authentication Required (${request.method} ${redactUrl(request.url)})`))
 }
 
 async function follow(rt: RoundTripper, first: Request, firstResponse: Response, replay: BodySource): Promise<Response> {

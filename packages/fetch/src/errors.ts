@@ -1,17 +1,49 @@
-import { RoundTripError } from '@roundtrip/core'
+import { RoundTripError, isRoundTripError } from '@roundtrip/core'
 
-/** Error code: a redirect could not be followed (bad location, scheme, count, or a body that cannot be replayed). */
+/** Error code: a redirect could not be followed (bad location, scheme, count, credentials in the URL, or a body that cannot be replayed). */
 export const ERR_REDIRECT = 'RT_REDIRECT'
 /** Error code: `redirect: 'error'` and the server answered with a redirect. */
 export const ERR_UNEXPECTED_REDIRECT = 'RT_UNEXPECTED_REDIRECT'
+/** Error code: the URL's port is one the fetch standard blocks (25, 6666, …); nothing was dialed. */
+export const ERR_BAD_PORT = 'RT_BAD_PORT'
+/** Error code: the server answered `407 Proxy Authentication Required`, which fetch treats as a network error. */
+export const ERR_PROXY_AUTH = 'RT_PROXY_AUTH_REQUIRED'
+
+/** Warning code: `init.dispatcher` was given; it has no effect on createFetch (emitted once per process). */
+export const WARN_DISPATCHER = 'RT_FETCH_DISPATCHER_IGNORED'
+
+/**
+ * The property under which a `fetch failed` cause that is a system error
+ * (`err.cause.code === 'ECONNREFUSED'`, as with Node's fetch) keeps the
+ * roundtrip error that classified it: `err.cause.roundTripError.code` is
+ * `RT_CONNECT_REFUSED`, its message names the request.
+ */
+export const ROUND_TRIP_ERROR = 'roundTripError'
 
 /**
  * fetchFailed builds the error Node's fetch rejects with on a network
- * failure: `TypeError('fetch failed', { cause })`, where `cause` is the coded
- * error from the layer below.
+ * failure: `TypeError('fetch failed', { cause })`. When the coded error from
+ * the layer below wraps a system or undici error (`ECONNREFUSED`,
+ * `ENOTFOUND`, `ECONNRESET`, `UND_ERR_SOCKET`, …), that error is the cause,
+ * as Node's fetch gives it, and the coded error stays on it as
+ * `cause.roundTripError`; otherwise the cause is the coded error itself.
  */
-export function fetchFailed(cause: unknown): TypeError {
-  return new TypeError('fetch failed', { cause })
+export function fetchFailed(error: unknown): TypeError {
+  return new TypeError('fetch failed', { cause: nodeCause(error) })
+}
+
+function nodeCause(error: unknown): unknown {
+  if (!isRoundTripError(error)) return error
+  let inner = error.cause
+  for (let depth = 0; depth < 4 && inner instanceof Error; depth++) {
+    const code = (inner as { code?: unknown }).code
+    if (typeof code === 'string' && !isRoundTripError(inner)) {
+      Object.defineProperty(inner, ROUND_TRIP_ERROR, { value: error, configurable: true, writable: true })
+      return inner
+    }
+    inner = inner.cause
+  }
+  return error
 }
 
 /** redirectError builds the cause of a failed redirect, coded and naming the URL. */

@@ -1,4 +1,6 @@
-import type { RoundTripper } from '@roundtrip/core'
+import { getReplayableBody, type RoundTripper } from '@roundtrip/core'
+
+const MANUAL: RequestInit = { redirect: 'manual' }
 
 /** FetchFunction is any function with the signature of `fetch`. */
 export type FetchFunction = (input: string | URL | Request, init?: RequestInit) => Promise<Response>
@@ -24,14 +26,18 @@ export function fromFetch(fetchFn: FetchFunction = globalThis.fetch): RoundTripp
   const native = fetchFn === globalThis.fetch
   return {
     roundTrip(request: Request): Promise<Response> {
-      if (native) return fetchFn(request, { redirect: 'manual' })
+      // A declared body is handed over as its source, so that the fetch below knows its length.
+      const declared = request.body === null ? undefined : getReplayableBody(request)
+      if (native) return fetchFn(request, declared === undefined ? MANUAL : { redirect: 'manual', body: declared.getBody() })
       const init: RequestInit & { duplex?: 'half' } = {
         method: request.method,
         headers: request.headers,
         signal: request.signal,
         redirect: 'manual',
       }
-      if (request.body !== null) {
+      if (declared !== undefined) {
+        init.body = declared.getBody()
+      } else if (request.body !== null) {
         init.body = request.body
         init.duplex = 'half'
       }

@@ -1,4 +1,4 @@
-import { getContext, redactUrl, withContext } from '@roundtrip/core'
+import { getContext, redactUrl, withContext, withReplayableBody, type ReplayableBody } from '@roundtrip/core'
 import { ERR_REDIRECT, ERR_UNEXPECTED_REDIRECT, fetchFailed, redirectError } from './errors.js'
 
 /** The most redirects followed before failing, as in Node's fetch. */
@@ -13,8 +13,12 @@ export function isRedirect(response: Response): boolean {
   return REDIRECT_STATUS.has(response.status) && response.headers.has('location')
 }
 
-/** BodySource gives the request body again for a redirect hop, or says it cannot. */
-export type BodySource = () => NonNullable<RequestInit['body']> | null | undefined
+/**
+ * BodySource gives the request body again for a redirect hop: a declared
+ * replayable body, a stream (a copy of a `Request`'s body), or nothing when
+ * it cannot.
+ */
+export type BodySource = () => ReplayableBody | ReadableStream<Uint8Array> | null | undefined
 
 /**
  * nextHop builds the request for the next hop of a redirect, as Node's fetch
@@ -29,12 +33,13 @@ export type BodySource = () => NonNullable<RequestInit['body']> | null | undefin
  */
 export function nextHop(request: Request, response: Response, hops: number, replay: BodySource): Request {
   if (request.redirect === 'error') {
-    throw fetchFailed(redirectError(ERR_UNEXPECTED_REDIRECT, `unexpected redirect from ${redactUrl(request.url)} (redirect: 'error')`))
+    // The message is Node's and undici's, word for word; the code says it too.
+    throw fetchFailed(redirectError(ERR_UNEXPECTED_REDIRECT, 'unexpected redirect'))
   }
   if (hops >= MAX_REDIRECTS) {
     throw fetchFailed(redirectError(ERR_REDIRECT, `redirect count exceeded (${MAX_REDIRECTS}) at ${redactUrl(request.url)}`))
   }
-  const location = response.headers.get('location')!
+  const location = decodeLocation(response.headers.get('location')!)
   let target: URL
   try {
     target = new URL(location, request.url)
@@ -43,6 +48,11 @@ export function nextHop(request: Request, response: Response, hops: number, repl
   }
   if (target.protocol !== 'http:' && target.protocol !== 'https:') {
     throw fetchFailed(redirectError(ERR_REDIRECT, `URL scheme must be a HTTP(S) scheme (redirect to ${redactUrl(target)})`))
+  }
+  if (target.username !== '' || target.password !== '') {
+    throw fetchFailed(
+      redirectError(ERR_REDIRECT, `redirect location includes credentials: ${redactUrl(target)} (from ${redactUrl(request.url)})`),
+    )
   }
   const status = response.status
   let method = request.method
@@ -63,11 +73,32 @@ export function nextHop(request: Request, response: Response, hops: number, repl
     for (const name of CREDENTIAL_HEADERS) headers.delete(name)
   }
   const init: RequestInit & { duplex?: 'half' } = { method, headers, signal: request.signal, redirect: request.redirect }
-  if (body !== null) {
+  if (body instanceof ReadableStream) {
     init.body = body
-    if (body instanceof ReadableStream) init.duplex = 'half'
+    init.duplex = 'half'
+  } else if (body !== null) {
+    init.body = body.getBody()
   }
   const next = new Request(target, init)
+  if (body !== null && !(body instanceof ReadableStream)) withReplayableBody(next, body)
   const context = getContext(request)
   return Object.keys(context).length === 0 ? next : withContext(next, context)
+}
+
+/**
+ * decodeLocation reads a `Location` sent as raw UTF-8 (its bytes arrive one
+ * per character) as UTF-8, as browsers and undici do, so that the URL parser
+ * percent-encodes each character once. A value that is not valid UTF-8 is
+ * left as it is.
+ */
+function decodeLocation(location: string): string {
+  // eslint-disable-next-line no-control-regex
+  if (!/[^\x00-\x7f]/.test(location)) return location
+  for (let i = 0; i < location.length; i++) if (location.charCodeAt(i) > 0xff) return location
+  const bytes = Buffer.from(location, 'latin1')
+  try {
+    return new TextDecoder('utf-8', { fatal: true }).decode(bytes)
+  } catch {
+    return location
+  }
 }

@@ -56,6 +56,7 @@ export function scenarioHandler(other: () => string): (req: IncomingMessage, res
           authorization: req.headers.authorization ?? null,
           cookie: req.headers.cookie ?? null,
           custom: req.headers['x-custom'] ?? null,
+          host: req.headers.host ?? null,
         }),
       )
       return
@@ -103,6 +104,51 @@ export function scenarioHandler(other: () => string): (req: IncomingMessage, res
       return
     }
     if (path === '/hang') return
+    if (path === '/length-required') {
+      // As S3, GCS signed PUTs and many servers: a chunked upload is refused with 411.
+      let bytes = 0
+      for await (const chunk of req) bytes += (chunk as Buffer).byteLength
+      const chunked = req.headers['transfer-encoding'] !== undefined
+      res.writeHead(chunked ? 411 : 200, { 'content-type': 'application/json' })
+      // A multipart body's size depends on the implementation's boundary: its count is not compared.
+      const multipart = req.headers['content-type']?.startsWith('multipart/form-data') === true
+      const length = req.headers['content-length'] ?? null
+      res.end(JSON.stringify({ bytes: multipart ? 'multipart' : bytes, length: multipart ? length === String(bytes) : length, chunked }))
+      return
+    }
+    if (path === '/reset') {
+      req.socket.resetAndDestroy()
+      return
+    }
+    if (path === '/cut') {
+      // Half a body, then the connection goes.
+      res.writeHead(200, { 'content-length': '100' })
+      res.write('x'.repeat(50), () => setTimeout(() => req.socket.destroy(), 20))
+      return
+    }
+    if (path === '/credentials') {
+      res.writeHead(302, { location: `http://user:S3CRET@${req.headers.host}/echo` }).end()
+      return
+    }
+    if (path === '/non-ascii-location') {
+      // The UTF-8 bytes of the path, sent raw (one byte per latin1 character on node:http's side).
+      res.setHeader('location', Buffer.from('/echo?q=é€', 'utf8').toString('latin1'))
+      res.writeHead(302).end()
+      return
+    }
+    if (path === '/proxy-auth') {
+      res.writeHead(407, { 'proxy-authenticate': 'Basic' }).end('who are you')
+      return
+    }
+    if (path === '/coded') {
+      // A chain of content codings, each applied in order: gzip, then the next, ….
+      const codings = url.searchParams.get('codings')!.split(',')
+      let data: Buffer = Buffer.from('decoded text '.repeat(20))
+      for (const coding of codings) data = coding === 'gzip' ? gzipSync(data) : coding === 'br' ? brotliCompressSync(data) : coding === 'deflate' ? deflateSync(data) : data
+      res.writeHead(200, { 'content-encoding': codings.join(', '), 'content-type': 'text/plain' })
+      res.end(data)
+      return
+    }
     res.writeHead(404).end('not found')
   }
 }
