@@ -1,5 +1,6 @@
 import { deriveRequest, getReplayableBody, redactUrl, stripFragment, withReplayableBody, withResponseInfo, type RoundTripper } from '@roundtrip/core'
 import { isBadPort } from './bad-port.js'
+import { fetchBlobUrl } from './blob-url.js'
 import { defaultTransport } from './default-transport.js'
 import { ERR_BAD_PORT, ERR_PROXY_AUTH, WARN_DISPATCHER, fetchFailed, redirectError } from './errors.js'
 import { encodeFormData, readRequestBody, replayableBody } from './extract-body.js'
@@ -70,7 +71,8 @@ export function createFetch(roundTripper?: RoundTripper): typeof globalThis.fetc
       request.body?.cancel(signal.reason).catch(noop)
       return Promise.reject(signal.reason)
     }
-    if (isDataUrl(input, request)) return nodeFetch(request)
+    const local = localScheme(input, request)
+    if (local !== undefined) return local === 'data:' ? nodeFetch(request) : fetchBlobUrl(request)
     if (bodyOfRequest) {
       // A Request's body hides its source: read what it holds to learn its length.
       return readRequestBody(request).then((read) => {
@@ -115,10 +117,14 @@ function start(rt: RoundTripper, request: Request, replay: BodySource): Promise<
   )
 }
 
-function isDataUrl(input: string | URL | Request, request: Request): boolean {
-  if (typeof input === 'string') return input.length > 5 && input.charCodeAt(0) === 100 /* d */ && input.startsWith('data:')
-  if (input instanceof URL) return input.protocol === 'data:'
-  return request.url.startsWith('data:')
+/** localScheme says whether the URL is one answered without the network (`data:`, `blob:`), cheaply for the common case. */
+function localScheme(input: string | URL | Request, request: Request): 'data:' | 'blob:' | undefined {
+  if (typeof input === 'string') {
+    const c = input.charCodeAt(0)
+    if (c > 32 && c !== 100 /* d */ && c !== 98 /* b */ && c !== 68 /* D */ && c !== 66 /* B */) return undefined
+  }
+  const url = typeof input === 'object' && input instanceof URL ? input.href : request.url
+  return url.startsWith('data:') ? 'data:' : url.startsWith('blob:') ? 'blob:' : undefined
 }
 
 function noReplay(): undefined {
