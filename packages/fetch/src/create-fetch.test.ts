@@ -1,5 +1,6 @@
 import { isRoundTripError, roundTripper, withContext } from '@roundtrip/core'
 import { Transport } from '@roundtrip/transport'
+import { createHash } from 'node:crypto'
 import { createServer as createNetServer } from 'node:net'
 import { inspect } from 'node:util'
 import { afterEach, describe, expect, it } from 'vitest'
@@ -215,6 +216,20 @@ describe('createFetch', () => {
     const echo = (await (await createFetch(transport)(request)).json()) as { host: string }
     expect(echo.host).toBe(new URL(o.url).host)
     expect(request.headers.get('host')).toBe('elsewhere.test')
+  })
+
+  it('rejects an integrity mismatch with a coded cause, and the connection goes back to the pool', async () => {
+    const o = await origin()
+    const transport = new Transport({ maxConnsPerHost: 1 })
+    open.push(transport)
+    const fetch = createFetch(transport)
+    const error = (await fetch(`${o.url}/cookies`, { integrity: `sha256-${'A'.repeat(43)}=` }).catch((e: unknown) => e)) as Error
+    expect(error).toBeInstanceOf(TypeError)
+    expect(isRoundTripError(error.cause, 'RT_INTEGRITY_MISMATCH')).toBe(true)
+    expect(transport.stats().total).toMatchObject({ active: 0, dials: 1 })
+    const ok = await fetch(`${o.url}/cookies`, { integrity: `sha256-${createHash('sha256').update('cookies').digest('base64')}` })
+    expect([ok.url, await ok.text()]).toEqual([`${o.url}/cookies`, 'cookies'])
+    expect(transport.stats().total.dials).toBe(1)
   })
 
   it('rejects a RoundTripper that is not one', () => {

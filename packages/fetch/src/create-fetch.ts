@@ -3,6 +3,7 @@ import { isBadPort } from './bad-port.js'
 import { fetchBlobUrl } from './blob-url.js'
 import { defaultTransport } from './default-transport.js'
 import { ERR_BAD_PORT, ERR_PROXY_AUTH, WARN_DISPATCHER, fetchFailed, redirectError } from './errors.js'
+import { checkIntegrity } from './integrity.js'
 import { encodeFormData, readRequestBody, replayableBody } from './extract-body.js'
 import { isRedirect, nextHop, type BodySource } from './redirect.js'
 
@@ -73,14 +74,20 @@ export function createFetch(roundTripper?: RoundTripper): typeof globalThis.fetc
     }
     const local = localScheme(input, request)
     if (local !== undefined) return local === 'data:' ? nodeFetch(request) : fetchBlobUrl(request)
+    let sent: Promise<Response>
     if (bodyOfRequest) {
       // A Request's body hides its source: read what it holds to learn its length.
-      return readRequestBody(request).then((read) => {
+      sent = readRequestBody(request).then((read) => {
         const declared = getReplayableBody(read)
         return start(rt, read, declared === undefined ? noReplay : () => declared)
       })
+    } else {
+      sent = start(rt, request, replay)
     }
-    return start(rt, request, replay)
+    // Only a request that carries integrity metadata pays for reading it.
+    if (init?.integrity === undefined && !(input instanceof Request)) return sent
+    const integrity = request.integrity
+    return integrity === '' ? sent : sent.then((response) => checkIntegrity(response, integrity, request))
   }
   return fetch as typeof globalThis.fetch
 }

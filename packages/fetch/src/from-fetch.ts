@@ -1,6 +1,7 @@
 import { getReplayableBody, type RoundTripper } from '@roundtrip/core'
 
-const MANUAL: RequestInit = { redirect: 'manual' }
+// Redirects and integrity belong to the fetch layer above (integrity is checked on the final response).
+const MANUAL: RequestInit = { redirect: 'manual', integrity: '' }
 
 /** FetchFunction is any function with the signature of `fetch`. */
 export type FetchFunction = (input: string | URL | Request, init?: RequestInit) => Promise<Response>
@@ -28,7 +29,7 @@ export function fromFetch(fetchFn: FetchFunction = globalThis.fetch): RoundTripp
     roundTrip(request: Request): Promise<Response> {
       // A declared body is handed over as its source, so that the fetch below knows its length.
       const declared = request.body === null ? undefined : getReplayableBody(request)
-      if (native) return fetchFn(request, declared === undefined ? MANUAL : { redirect: 'manual', body: declared.getBody() })
+      if (native) return fetchFn(request, declared === undefined ? MANUAL : { ...MANUAL, body: declared.getBody() })
       const init: RequestInit & { duplex?: 'half' } = {
         method: request.method,
         headers: request.headers,
