@@ -60,7 +60,10 @@ export async function check(options: CheckOptions): Promise<Report> {
     try {
       first = await fetch(start, options.signal === undefined ? {} : { signal: options.signal })
     } catch (error) {
-      const cause = (error as { cause?: { message?: string } }).cause
+      // The roundtrip classification sits beside a system error cause (ECONNREFUSED, …) as roundTripError.
+      type Cause = { message?: string; roundTripError?: { message?: string } }
+      const outer = (error as { cause?: Cause }).cause
+      const cause = outer?.roundTripError ?? outer
       throw new CheckError(`cannot reach ${start.href}: ${cause?.message ?? (error as Error).message}`, 1)
     }
     const type = first.headers.get('content-type') ?? ''

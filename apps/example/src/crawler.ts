@@ -102,7 +102,10 @@ export class Crawler {
       await response.body?.cancel()
     } catch (error) {
       if (this.#options.signal?.aborted) throw error
-      const cause = (error as { cause?: { code?: unknown; name?: string; message?: string } }).cause
+      // The roundtrip classification sits beside a system error cause (ECONNREFUSED, …) as roundTripError.
+      type Cause = { code?: unknown; name?: string; message?: string; roundTripError?: { code?: string; message?: string } }
+      const outer = (error as { cause?: Cause }).cause
+      const cause = outer?.roundTripError ?? outer
       // A deadline's cause is a DOMException, whose numeric code says less than its name (TimeoutError).
       result.error = typeof cause?.code === 'string' ? cause.code : cause instanceof DOMException ? cause.name : (cause?.message ?? String(error))
     }
