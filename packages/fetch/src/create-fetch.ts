@@ -4,6 +4,7 @@ import { fetchBlobUrl } from './blob-url.js'
 import { defaultTransport } from './default-transport.js'
 import { ERR_BAD_PORT, ERR_PROXY_AUTH, WARN_DISPATCHER, fetchFailed, redirectError } from './errors.js'
 import { checkIntegrity } from './integrity.js'
+import { hasReferrer, parseReferrerPolicy, referrerFor } from './referrer.js'
 import { encodeFormData, readRequestBody, replayableBody } from './extract-body.js'
 import { isRedirect, nextHop, type BodySource } from './redirect.js'
 
@@ -62,7 +63,18 @@ export function createFetch(roundTripper?: RoundTripper): typeof globalThis.fetc
       }
       if (init !== undefined) checkInit(init)
       // Host is a forbidden request header: the URL's host is sent, as Node's fetch does.
-      if ((init?.headers !== undefined || input instanceof Request) && request.headers.has('host')) request = withoutHost(request, input)
+      if ((init?.headers !== undefined || input instanceof Request) && request.headers.has('host')) {
+        request = withHeaders(request, input, (headers) => headers.delete('host'))
+      }
+      // Only a request given a referrer URL pays for the Referrer Policy.
+      if (init?.referrer !== undefined || input instanceof Request) {
+        const referrer = request.referrer
+        if (hasReferrer(referrer)) {
+          const state: ReferrerState = { referrer, policy: request.referrerPolicy }
+          request = withHeaders(request, input, (headers) => setReferer(headers, state, request.url))
+          referrers.set(request, state)
+        }
+      }
     } catch (error) {
       return Promise.reject(error)
     }
@@ -78,6 +90,8 @@ export function createFetch(roundTripper?: RoundTripper): typeof globalThis.fetc
     if (bodyOfRequest) {
       // A Request's body hides its source: read what it holds to learn its length.
       sent = readRequestBody(request).then((read) => {
+        const referrer = referrers.get(request)
+        if (referrer !== undefined) referrers.set(read, referrer)
         const declared = getReplayableBody(read)
         return start(rt, read, declared === undefined ? noReplay : () => declared)
       })
@@ -92,15 +106,30 @@ export function createFetch(roundTripper?: RoundTripper): typeof globalThis.fetc
   return fetch as typeof globalThis.fetch
 }
 
-function withoutHost(request: Request, input: unknown): Request {
+/** withHeaders edits the headers of a request createFetch made, or of a copy of the caller's own Request (left unchanged). */
+function withHeaders(request: Request, input: unknown, edit: (headers: Headers) => void): Request {
   if (request !== input) {
-    request.headers.delete('host')
+    edit(request.headers)
     return request
   }
-  // The caller's own Request is not changed.
   const headers = new Headers(request.headers)
-  headers.delete('host')
+  edit(headers)
   return deriveRequest(request, { headers })
+}
+
+/** The referrer of a request with a referrer URL, and its policy as redirects change it. */
+interface ReferrerState {
+  readonly referrer: string
+  policy: string
+}
+
+/** Requests that carry a referrer URL (few do), to their referrer state. */
+const referrers = new WeakMap<Request, ReferrerState>()
+
+function setReferer(headers: Headers, state: ReferrerState, target: string): void {
+  const value = referrerFor(state.referrer, state.policy, target)
+  if (value === undefined) headers.delete('referer')
+  else headers.set('referer', value)
 }
 
 let dispatcherWarned = false
@@ -170,6 +199,12 @@ async function follow(rt: RoundTripper, first: Request, firstResponse: Response,
     let next: Request
     try {
       next = nextHop(request, response, hops, replay)
+      const referrer = referrers.get(first)
+      if (referrer !== undefined) {
+        // A Referrer-Policy on a redirect sets the policy for the hops after it.
+        referrer.policy = parseReferrerPolicy(response.headers.get('referrer-policy')) || referrer.policy
+        setReferer(next.headers, referrer, next.url)
+      }
     } finally {
       // Every intermediate body is released; a small one has already freed its connection.
       await response.body?.cancel().catch(() => {})

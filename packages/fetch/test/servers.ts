@@ -57,6 +57,7 @@ export function scenarioHandler(other: () => string): (req: IncomingMessage, res
           cookie: req.headers.cookie ?? null,
           custom: req.headers['x-custom'] ?? null,
           host: req.headers.host ?? null,
+          referer: req.headers.referer ?? null,
         }),
       )
       return
@@ -64,7 +65,8 @@ export function scenarioHandler(other: () => string): (req: IncomingMessage, res
     if (path === '/redirect') {
       await body(req)
       const to = url.searchParams.get('to') ?? '/echo'
-      res.writeHead(status, { location: to === 'other' ? `${other()}/echo` : to })
+      const policy = url.searchParams.get('policy')
+      res.writeHead(status, { location: to === 'other' ? `${other()}/echo` : to, ...(policy === null ? {} : { 'referrer-policy': policy }) })
       res.end('moving')
       return
     }
