@@ -101,6 +101,18 @@ function stream(parts: string[]): ReadableStream<Uint8Array> {
   return Readable.toWeb(Readable.from(parts.map((p) => Buffer.from(p)))) as ReadableStream<Uint8Array>
 }
 
+/** A stream whose parts arrive a few milliseconds apart. */
+function slowStream(parts: string[]): ReadableStream<Uint8Array> {
+  let i = 0
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      await new Promise((resolve) => setTimeout(resolve, 5))
+      if (i < parts.length) controller.enqueue(new TextEncoder().encode(parts[i++]!))
+      else controller.close()
+    },
+  })
+}
+
 function form(k: Kit): FormData {
   const f = new k.FormData()
   f.append('field', 'value')
@@ -295,6 +307,12 @@ function conformance(o: Origins): Record<string, Scenario> {
     },
     'PUT a Request carrying a 20 MiB body with its content-length': (f, k) =>
       f(new k.Request(`${o.a}/length-required`, { method: 'PUT', body: new Uint8Array(20 * MiB) })),
+    'POST a Request carrying a ReadableStream that arrives over time': (f, k) =>
+      f(new k.Request(`${o.a}/echo`, { method: 'POST', body: slowStream(['one;', 'two;', 'three']), duplex: 'half' } as RequestInit)),
+    '307 with a Request carrying a ReadableStream rejects': (f, k) =>
+      f(new k.Request(`${o.a}/redirect?status=307`, { method: 'POST', body: slowStream(['s']), duplex: 'half' } as RequestInit)),
+    'an already aborted signal with a Request carrying a body': (f, k) =>
+      f(new k.Request(`${o.a}/echo`, { method: 'POST', body: 'x', signal: AbortSignal.abort() })),
     'PUT a ReadableStream goes chunked (its length is unknown)': (f) =>
       f(`${o.a}/length-required`, { method: 'PUT', body: stream(['a', 'b']), duplex: 'half' } as RequestInit),
     // Error shapes code checks.
