@@ -2,9 +2,10 @@ import { deriveRequest, getReplayableBody, redactUrl, stripFragment, withReplaya
 import { isBadPort } from './bad-port.js'
 import { fetchBlobUrl } from './blob-url.js'
 import { defaultTransport } from './default-transport.js'
-import { ERR_BAD_PORT, ERR_PROXY_AUTH, WARN_DISPATCHER, fetchFailed, redirectError } from './errors.js'
+import { ERR_BAD_PORT, ERR_PROXY_AUTH, fetchFailed, redirectError } from './errors.js'
 import { checkIntegrity } from './integrity.js'
-import { hasReferrer, parseReferrerPolicy, referrerFor } from './referrer.js'
+import { hasReferrer, parseReferrerPolicy, referrers, setReferer, type ReferrerState } from './referrer.js'
+import { checkInit } from './check-init.js'
 import { encodeFormData, readRequestBody, replayableBody } from './extract-body.js'
 import { isRedirect, nextHop, type BodySource } from './redirect.js'
 
@@ -78,11 +79,14 @@ export function createFetch(roundTripper?: RoundTripper): typeof globalThis.fetc
     } catch (error) {
       return Promise.reject(error)
     }
-    const signal = request.signal
-    if (signal.aborted) {
-      // As Node's fetch: the request body is cancelled with the reason (a user's stream learns of it).
-      request.body?.cancel(signal.reason).catch(noop)
-      return Promise.reject(signal.reason)
+    // Without a signal in init or a Request, the request's own signal cannot have aborted yet.
+    if (init?.signal != null || input instanceof Request) {
+      const signal = request.signal
+      if (signal.aborted) {
+        // As Node's fetch: the request body is cancelled with the reason (a user's stream learns of it).
+        request.body?.cancel(signal.reason).catch(noop)
+        return Promise.reject(signal.reason)
+      }
     }
     const local = localScheme(input, request)
     if (local !== undefined) return local === 'data:' ? nodeFetch(request) : fetchBlobUrl(request)
@@ -115,35 +119,6 @@ function withHeaders(request: Request, input: unknown, edit: (headers: Headers) 
   const headers = new Headers(request.headers)
   edit(headers)
   return deriveRequest(request, { headers })
-}
-
-/** The referrer of a request with a referrer URL, and its policy as redirects change it. */
-interface ReferrerState {
-  readonly referrer: string
-  policy: string
-}
-
-/** Requests that carry a referrer URL (few do), to their referrer state. */
-const referrers = new WeakMap<Request, ReferrerState>()
-
-function setReferer(headers: Headers, state: ReferrerState, target: string): void {
-  const value = referrerFor(state.referrer, state.policy, target)
-  if (value === undefined) headers.delete('referer')
-  else headers.set('referer', value)
-}
-
-let dispatcherWarned = false
-
-/** checkInit looks at the init members Node's fetch reads that a `Request` does not keep. */
-function checkInit(init: RequestInit): void {
-  if ((init as { dispatcher?: unknown }).dispatcher !== undefined && !dispatcherWarned) {
-    dispatcherWarned = true
-    process.emitWarning(
-      'fetch: init.dispatcher (an undici option) has no effect on @roundtrip/fetch; requests go through the RoundTripper given to createFetch. ' +
-        'Set proxies, TLS and pool limits in the Transport options.',
-      { type: 'RoundTripWarning', code: WARN_DISPATCHER },
-    )
-  }
 }
 
 /** start sends the first hop; the common case stays on one promise: send, and follow only when asked to. */

@@ -89,3 +89,19 @@ export function referrerFor(referrer: string, policy: string, target: string): s
       return sameOrigin ? full : downgrade ? undefined : origin
   }
 }
+
+/** The referrer of a request with a referrer URL, and its policy as redirects change it. */
+export interface ReferrerState {
+  readonly referrer: string
+  policy: string
+}
+
+/** Requests that carry a referrer URL (few do), to their referrer state. */
+export const referrers = new WeakMap<Request, ReferrerState>()
+
+/** setReferer sets or removes the `Referer` header for a hop to `target`. */
+export function setReferer(headers: Headers, state: ReferrerState, target: string): void {
+  const value = referrerFor(state.referrer, state.policy, target)
+  if (value === undefined) headers.delete('referer')
+  else headers.set('referer', value)
+}

@@ -1,0 +1,72 @@
+/** Where the implementations of the differential suite are known to differ, and why. */
+
+/**
+ * Scenarios where Node 20's bundled fetch and npm undici 7's fetch disagree,
+ * with the reason; createFetch follows undici 7 there. `below` says whether
+ * the behaviour comes from the RoundTripper underneath (then
+ * `createFetch(fromFetch(globalThis.fetch))` shows Node 20's) or from the
+ * fetch layer itself.
+ */
+export const NODE20_DIFFERS: Record<string, { below: boolean; reason: string }> = {
+  ...Object.fromEntries(
+    [
+      'referrerPolicy no-referrer, same origin',
+      'referrerPolicy no-referrer, cross origin',
+      'Referrer-Policy "no-referrer" on a redirect',
+      'referrerPolicy no-referrer-when-downgrade, same origin',
+      'referrerPolicy no-referrer-when-downgrade, cross origin',
+    ].map((name) => [
+      name,
+      { below: false, reason: "Node 20 sends the referrer's origin under no-referrer and no-referrer-when-downgrade; undici 7 follows the Referrer Policy spec" },
+    ]),
+  ),
+  'integrity: options after ?': {
+    below: false,
+    reason: "Node 20 fails on metadata options ('sha512-…?ct=…': \"Cannot read properties of undefined\"); undici 7 ignores them, as the SRI spec says",
+  },
+  'a blob: URL with a Range answers 206 with the inclusive range': {
+    below: false,
+    reason: "Node 20 answers 'bytes=2-5' with 3 bytes (an off-by-one); undici 7 with the 4 bytes of the inclusive range, as the fetch standard says",
+  },
+  'an abort after the response, before any read, rejects json()': {
+    below: true,
+    reason:
+      "Node 20 rejects with 'The operation was aborted.' and leaves bodyUsed false; undici 7 errors the body stream with the signal's reason ('This operation was aborted') and reports bodyUsed true",
+  },
+}
+
+/**
+ * Scenarios where createFetch does not match undici 7 yet, with the reason
+ * and under which RoundTrippers ('Transport': over our Transport only;
+ * 'any': whatever is underneath). The suite expects them to differ, so that
+ * a fix shows up as a failure asking to remove the entry (and the README
+ * line).
+ */
+export const KNOWN_DIFFERENCES: Record<string, { under: 'Transport' | 'any'; reason: string }> = {
+  'a connection lost mid-body rejects text() with TypeError terminated': {
+    under: 'Transport',
+    reason: "the body errors with the Transport's coded RT_SOCKET_CLOSED error, not TypeError('terminated', { cause }): the body is made by the Transport, below the fetch layer",
+  },
+  'six codings reject': {
+    under: 'Transport',
+    reason: 'a chain of more than 5 content codings is passed through undecoded instead of rejected (the Transport decoder)',
+  },
+  'PUT a Request carrying a 20 MiB body with its content-length': {
+    under: 'any',
+    reason: "a Request hides its body's source: createFetch reads up to 16 MiB ahead to learn the length; a larger body goes chunked",
+  },
+}
+
+/**
+ * Scenarios where undici 7's fetch departs from the spec it implements and
+ * createFetch follows the spec, with the reason. The suite expects a
+ * difference there.
+ */
+export const SPEC_OVER_UNDICI7: Record<string, string> = {
+  'referrerPolicy same-origin, same origin':
+    "undici 7 compares the request object, not its URL, with the referrer, so no request is same-origin: 'same-origin' never sends a referrer; the Referrer Policy spec sends the full URL",
+  'referrerPolicy origin-when-cross-origin, same origin':
+    "undici 7 never sees a request as same-origin (as above) and sends the origin only; the Referrer Policy spec sends the full URL",
+  'a Request with a referrer':
+    "undici 7 drops the referrer of a Request passed without init; the fetch standard (and Node 20) keep it and apply its policy",
+}
