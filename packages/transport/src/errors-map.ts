@@ -77,8 +77,16 @@ export function requestBodyError(error: unknown, what: string): RoundTripError {
   return new TransportError(ERR_REQUEST_BODY, `the request body failed: ${detail} (${what})`, { cause: error })
 }
 
-/** tagBodyErrors passes a streamed request body through, turning its failures into {@link requestBodyError}s. */
-export async function* tagBodyErrors(body: AsyncIterable<Uint8Array>, what: string): AsyncGenerator<Uint8Array> {
+/**
+ * tagBodyErrors passes a streamed request body through, turning its failures
+ * into {@link requestBodyError}s. It is an iterable, not a one-shot
+ * generator: a declared replayable body is iterated again on a retry.
+ */
+export function tagBodyErrors(body: AsyncIterable<Uint8Array>, what: string): AsyncIterable<Uint8Array> {
+  return { [Symbol.asyncIterator]: () => tagged(body, what) }
+}
+
+async function* tagged(body: AsyncIterable<Uint8Array>, what: string): AsyncGenerator<Uint8Array> {
   try {
     yield* body
   } catch (error) {
