@@ -1,5 +1,5 @@
 import { compose, type RoundTripper } from '@roundtrip/core'
-import { createFetch, fromFetch } from '@roundtrip/fetch'
+import { createFetch, fromFetch, getRoundTripError } from '@roundtrip/fetch'
 import { leakTracker, type Leak } from '@roundtrip/leak-tracker'
 import { retry, timeout } from '@roundtrip/middleware'
 import { Transport } from '@roundtrip/transport'
@@ -60,10 +60,7 @@ export async function check(options: CheckOptions): Promise<Report> {
     try {
       first = await fetch(start, options.signal === undefined ? {} : { signal: options.signal })
     } catch (error) {
-      // The roundtrip classification sits beside a system error cause (ECONNREFUSED, …) as roundTripError.
-      type Cause = { message?: string; roundTripError?: { message?: string } }
-      const outer = (error as { cause?: Cause }).cause
-      const cause = outer?.roundTripError ?? outer
+      const cause = getRoundTripError(error) ?? (error as { cause?: { message?: string } }).cause
       throw new CheckError(`cannot reach ${start.href}: ${cause?.message ?? (error as Error).message}`, 1)
     }
     const type = first.headers.get('content-type') ?? ''

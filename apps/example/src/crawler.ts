@@ -1,3 +1,4 @@
+import { getRoundTripError } from '@roundtrip/fetch'
 import { extractLinks } from './links.js'
 
 /** CrawlOptions bound the crawl. */
@@ -102,12 +103,11 @@ export class Crawler {
       await response.body?.cancel()
     } catch (error) {
       if (this.#options.signal?.aborted) throw error
-      // The roundtrip classification sits beside a system error cause (ECONNREFUSED, …) as roundTripError.
-      type Cause = { code?: unknown; name?: string; message?: string; roundTripError?: { code?: string; message?: string } }
-      const outer = (error as { cause?: Cause }).cause
-      const cause = outer?.roundTripError ?? outer
+      const coded = getRoundTripError(error)
+      const cause = (error as { cause?: { code?: unknown; name?: string; message?: string } }).cause
       // A deadline's cause is a DOMException, whose numeric code says less than its name (TimeoutError).
-      result.error = typeof cause?.code === 'string' ? cause.code : cause instanceof DOMException ? cause.name : (cause?.message ?? String(error))
+      result.error =
+        coded?.code ?? (typeof cause?.code === 'string' ? cause.code : cause instanceof DOMException ? cause.name : (cause?.message ?? String(error)))
     }
     return { links: [] }
   }

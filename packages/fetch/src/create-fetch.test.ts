@@ -7,6 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { listen, scenarioHandler, type Origin } from '../test/servers.js'
 import { createFetch } from './create-fetch.js'
 import { defaultTransport } from './default-transport.js'
+import { getRoundTripError } from './errors.js'
 import { fetch as readyFetch } from './fetch.js'
 
 const open: Array<{ close(): Promise<void> }> = []
@@ -37,6 +38,7 @@ describe('createFetch', () => {
     expect(cause.message).toBe(`connect ECONNREFUSED 127.0.0.1:${gone.port}`)
     // The project's classification, documented as cause.roundTripError:
     expect(isRoundTripError(cause.roundTripError, 'RT_CONNECT_REFUSED')).toBe(true)
+    expect(getRoundTripError(error)).toBe(cause.roundTripError)
   })
 
   it('rejects an unknown host with cause.code ENOTFOUND', async () => {
@@ -154,6 +156,7 @@ describe('createFetch', () => {
     expect(error).toBeInstanceOf(TypeError)
     expect(error.message).toBe('fetch failed')
     expect(isRoundTripError(error.cause, 'RT_REDIRECT')).toBe(true)
+    expect(getRoundTripError(error)).toBe(error.cause)
     expect((error.cause as Error).message).toContain('credentials')
     expect(inspect(error, { depth: 5 })).not.toContain('S3CRET')
   })

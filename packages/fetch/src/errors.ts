@@ -46,6 +46,26 @@ function nodeCause(error: unknown): unknown {
   return error
 }
 
+/**
+ * getRoundTripError returns the roundtrip classification of an error from
+ * createFetch: the coded error (`code` `RT_*`, a message naming the request)
+ * whether it is the `cause` itself or sits on a system-error cause as
+ * `cause.roundTripError`; `undefined` for anything else (an abort reason, a
+ * `TypeError` from an invalid URL).
+ *
+ * @example
+ * ```ts
+ * try { await fetch(url) }
+ * catch (err) { if (getRoundTripError(err)?.code === 'RT_CONNECT_TIMEOUT') retryLater() }
+ * ```
+ */
+export function getRoundTripError(error: unknown): RoundTripError | undefined {
+  const cause = (error as { cause?: unknown } | null)?.cause
+  if (isRoundTripError(cause)) return cause
+  const inner = cause instanceof Error ? (cause as unknown as Record<string, unknown>)[ROUND_TRIP_ERROR] : undefined
+  return isRoundTripError(inner) ? inner : undefined
+}
+
 /** redirectError builds the cause of a failed redirect, coded and naming the URL. */
 export function redirectError(code: string, message: string): RoundTripError {
   return new RoundTripError(code, message)
