@@ -53,6 +53,8 @@ export function conformance(o: Origins): Record<string, Scenario> {
     'an already aborted signal with a Request carrying a body': (f, k) =>
       f(new k.Request(`${o.a}/echo`, { method: 'POST', body: 'x', signal: AbortSignal.abort() })),
     'PUT a ReadableStream goes chunked (its length is unknown)': (f) =>
+      f(`${o.a}/length-required`, { method: 'PUT', body: slowStream(['a', 'b']), duplex: 'half' } as RequestInit),
+    'PUT a ReadableStream whose bytes are all there at once': (f) =>
       f(`${o.a}/length-required`, { method: 'PUT', body: stream(['a', 'b']), duplex: 'half' } as RequestInit),
     // Error shapes code checks.
     'connection refused has cause.code ECONNREFUSED': (f) => f(`${o.refused}/`),

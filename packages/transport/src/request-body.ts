@@ -18,6 +18,10 @@ export const NO_BODY: OutgoingBody = { body: null, replayable: true }
 /** Largest body collected into one buffer before sending; larger declared bodies stream with their content-length. */
 const MAX_BUFFERED = 1024 * 1024
 
+function nextTurn(): Promise<undefined> {
+  return new Promise((resolve) => setImmediate(resolve, undefined))
+}
+
 /**
  * prepareBody takes the body of `request`.
  *
@@ -27,18 +31,31 @@ const MAX_BUFFERED = 1024 * 1024
  * `content-length` whatever its size: collected into one buffer up to
  * 1 MiB, streamed beyond; it is replayable (a retry sends `getBody()`).
  *
- * An undeclared body (a `ReadableStream`, or a `Request` built by code that
- * did not declare its body) has no length the Transport can know: it is
- * streamed as it comes, chunked, and is not replayable, as Go's Transport
- * does with a body whose `ContentLength` is unknown. The Transport does not
- * guess a length by racing the stream.
+ * An undeclared body (a `Request` built without a declaration) has no
+ * length the Transport can know. As a fallback, the bytes its stream yields
+ * without waiting for the event loop are collected, up to 1 MiB, and sent
+ * with a `content-length` (replayable): a `Request` made from a string
+ * still gets one. A body that makes the reader wait (a user's stream), or a
+ * larger one, is streamed as it comes, chunked, and is not replayable.
+ * Declare the body to have its length sent whatever its size.
  */
 export async function prepareBody(request: Request): Promise<OutgoingBody> {
   const stream = request.body
   if (stream === null) return NO_BODY
   const declared = getReplayableBody(request)
   if (declared !== undefined) return declaredBody(stream, declared)
-  return { body: rest([], undefined, stream.getReader()), replayable: false }
+  const reader = stream.getReader()
+  const chunks: Uint8Array[] = []
+  let size = 0
+  for (;;) {
+    const pending = reader.read()
+    if (size > MAX_BUFFERED) return { body: rest(chunks, pending, reader), replayable: false }
+    const result = await Promise.race([pending, nextTurn()])
+    if (result === undefined) return { body: rest(chunks, pending, reader), replayable: false }
+    if (result.done) return { body: concat(chunks, size), replayable: true }
+    chunks.push(result.value)
+    size += result.value.byteLength
+  }
 }
 
 async function declaredBody(stream: ReadableStream<Uint8Array>, declared: ReplayableBody): Promise<OutgoingBody> {
