@@ -56,7 +56,7 @@ export const KNOWN_DIFFERENCES: Record<string, { under: 'Transport' | 'any'; rea
     under: 'Transport',
     reason: 'a chain of more than 5 content codings is passed through undecoded instead of rejected (the Transport decoder)',
   },
-  'PUT a Request carrying a 20 MiB body with its content-length': {
+  'PUT a Request carrying a 17 MiB body with its content-length': {
     under: 'any',
     reason: "a Request hides its body's source: createFetch reads up to 16 MiB ahead to learn the length; a larger body goes chunked",
   },
