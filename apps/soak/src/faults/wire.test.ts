@@ -48,8 +48,7 @@ describe('fault table (wire) at the small size', () => {
 
   it('fails a body whose gzip stream is cut though the framing is whole', () => holds('gzip stream cut, framing whole'))
 
-  // flips when issue 18 item 6 lands
-  it.fails('rejects a redirect to a URL with credentials as fetch failed, coded, password hidden', () => holds('redirect to a URL with credentials'))
+  it('rejects a redirect to a URL with credentials as fetch failed, coded, password hidden', () => holds('redirect to a URL with credentials'))
 
   it('never fires a 30-day connectTimeout early', () => holds('connectTimeout: 30 days'))
   it('never fires a maxWaitTime of 2**31 ms early', () => holds('maxWaitTime: 2**31'))
