@@ -138,6 +138,17 @@ export function conformance(o: Origins): Record<string, Scenario> {
       URL.revokeObjectURL(url)
       return f(url)
     },
+    // Resource timing.
+    'a resource-timing entry per fetch': async (f) => {
+      const url = `${o.a}/echo?timing=${Math.random()}`
+      await (await f(url)).text()
+      // Node's and undici's fetch add the entry some turns after the body ends: wait for it, up to a second.
+      const find = () => performance.getEntriesByType('resource').filter((e) => e.name === url) as unknown as Array<{ decodedBodySize: number }>
+      for (let waited = 0; find().length === 0 && waited < 1000; waited += 10) await new Promise((resolve) => setTimeout(resolve, 10))
+      const entries = find()
+      performance.clearResourceTimings()
+      return { entries: entries.length, decodedBodySize: entries[0] !== undefined && entries[0].decodedBodySize > 0 }
+    },
     // Content codings.
     'gzip then br decoded': (f) => f(`${o.a}/coded?codings=gzip,br`),
     'five codings decoded': (f) => f(`${o.a}/coded?codings=gzip,gzip,deflate,gzip,br`),

@@ -52,6 +52,11 @@ export const KNOWN_DIFFERENCES: Record<string, { under: 'Transport' | 'any'; rea
     reason:
       "the Transport cannot tell a user's stream from the stream of a Request made from a string: for an undeclared body it collects the bytes the stream yields without waiting (up to 1 MiB) and sends them with a Content-Length; undici sends any stream chunked (servers accept both)",
   },
+  'a resource-timing entry per fetch': {
+    under: 'Transport',
+    reason:
+      'no PerformanceResourceTiming entry is added: its sizes need the body end and its byte counts from the Transport, which no cheap hook gives yet (observing every body would bring back the GC registration cost)',
+  },
   'six codings reject': {
     under: 'Transport',
     reason: 'a chain of more than 5 content codings is passed through undecoded instead of rejected (the Transport decoder)',
