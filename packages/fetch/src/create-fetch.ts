@@ -156,6 +156,10 @@ function send(rt: RoundTripper, request: Request): Promise<Response> {
     const signal = request.signal
     if (signal.aborted) throw signal.reason
     if (error instanceof TypeError && error.message === 'fetch failed') throw error
+    // A deadline or an abort from a layer below (a timeout() middleware):
+    // Node's fetch under AbortSignal.timeout(ms) rejects with the
+    // DOMException itself, not with 'fetch failed'.
+    if (error instanceof DOMException && (error.name === 'TimeoutError' || error.name === 'AbortError')) throw error
     throw fetchFailed(error)
   })
 }
