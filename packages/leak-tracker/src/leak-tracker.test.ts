@@ -114,7 +114,7 @@ describe('leakTracker: garbage-collected bodies', () => {
 })
 
 describe('leakTracker: snapshots', () => {
-  it('outstanding() lists each open body with method, URL, status, age and stack', async () => {
+  it('outstanding() lists each open body with method, URL, status, age, stack, and unknown severity over a RoundTripper without connection facts', async () => {
     const { client } = setUp()
     const response = await client.roundTrip(new Request('http://a.test/open', { method: 'POST', body: 'x' }))
     const open = tracker!.outstanding()
@@ -126,6 +126,11 @@ describe('leakTracker: snapshots', () => {
         ageMs: expect.any(Number),
         stack: expect.stringContaining('leak-tracker.test.ts'),
         requestedAt: expect.stringMatching(/leak-tracker\.test\.ts:\d+:\d+$/),
+        via: [],
+        held: 'unknown',
+        connectionHeldMs: 0,
+        poolKey: undefined,
+        waiters: 0,
         kind: 'open',
         reclaimed: false,
       },
