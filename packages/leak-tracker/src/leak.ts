@@ -67,8 +67,11 @@ export interface Leak extends OpenBody {
 
 function where(leak: Leak): string {
   if (leak.requestedAt !== undefined) return leak.requestedAt
-  return leak.stack === undefined ? 'an unknown place (no stack captured)' : 'an unknown place (no frame of your code found)'
+  return leak.stack === undefined ? `an unknown place (${NOT_RECORDED})` : 'an unknown place (no frame of your code found)'
 }
+
+const NOT_RECORDED =
+  'its stack was not recorded: captureStack is off, or the request was past maxStacksPerSecond, and then the next requests to the same URL record theirs'
 
 const plural = (n: number, one: string, many: string): string => `${n} ${n === 1 ? one : many}`
 
@@ -129,7 +132,7 @@ export function describeLeak(leak: Leak): string {
 /** formatLeak is the whole report of one leak, with its stack and how to fix it, as the default `onLeak` prints it. */
 export function formatLeak(leak: Leak): string {
   const via = leak.via.length === 0 ? '' : `\n    via ${leak.via.join(' → ')}`
-  const stack = leak.stack === undefined ? ' Requested at an unknown place (no stack captured).' : `\nRequested at:\n${leak.stack}${via}`
+  const stack = leak.stack === undefined ? ` Requested at an unknown place (${NOT_RECORDED}).` : `\nRequested at:\n${leak.stack}${via}`
   return `${summary(leak)}.${stack}\n${fixFor(leak)}`
 }
 

@@ -1,4 +1,5 @@
 import type { Leak } from './leak.js'
+import type { DEFAULT_MAX_STACKS_PER_SECOND } from './sampler.js'
 import type { CaptureStack } from './stack.js'
 
 /** DEFAULT_BREAK_DEADLOCKS_AFTER is the time in ms `breakDeadlocks: true` lets an unread body block a waiting request. */
@@ -75,6 +76,15 @@ export interface LeakTrackerOptions {
    * request (see the README's Cost); `false` records nothing.
    */
   captureStack?: CaptureStack
+  /**
+   * How many requests a second have their stack recorded (V8's capture costs
+   * a few microseconds a request). Past it, a request's stack is recorded only
+   * when its endpoint (method and URL without query) has leaked unrecorded
+   * before, so a leak that repeats is soon reported with its line. Default
+   * {@link DEFAULT_MAX_STACKS_PER_SECOND}: at development and test rates every
+   * request is recorded. `Infinity`: every request, whatever the rate.
+   */
+  maxStacksPerSecond?: number
   /**
    * Frames to skip when looking for your code's line, besides roundtrip's,
    * `node_modules` and Node's: a string matches a file path containing it, a

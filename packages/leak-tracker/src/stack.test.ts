@@ -1,6 +1,7 @@
 import { fileURLToPath } from 'node:url'
 import { compose, roundTripper, type RoundTripper } from '@roundtrip/core'
-import { afterEach, describe, expect, it } from 'vitest'
+import { afterEach, describe, expect, it, vi } from 'vitest'
+import { describeLeak, type Leak } from './leak.js'
 import { leakTracker, type LeakTracker } from './leak-tracker.js'
 import type { CaptureStack } from './stack.js'
 import { isCallerFrame, libraryOf } from './stack.js'
@@ -85,5 +86,33 @@ describe('captureStack', () => {
 
   it('false records no stack', async () => {
     expect(await stackOf(false)).toBe(undefined)
+  })
+})
+
+describe('maxStacksPerSecond', () => {
+  it('past the budget a request has no stack, until its endpoint has leaked: then every request to it records one', async () => {
+    const leaks: Leak[] = []
+    const tracker = leakTracker({ maxStacksPerSecond: 0, maxAge: 1, onLeak: (l) => leaks.push(l) })
+    try {
+      const client = compose(
+        roundTripper(async () => new Response(new ReadableStream({ pull() {} }))),
+        tracker,
+      )
+      const first = await client.roundTrip(new Request('http://a.test/leaky?n=1'))
+      const other = await client.roundTrip(new Request('http://a.test/other'))
+      expect(tracker.outstanding().map((l) => l.stack)).toEqual([undefined, undefined])
+      await vi.waitFor(() => expect(leaks).toHaveLength(2))
+      expect(leaks[0]).toMatchObject({ stack: undefined, requestedAt: undefined })
+      expect(describeLeak(leaks[0]!)).toContain('its stack was not recorded')
+      const second = await client.roundTrip(new Request('http://a.test/leaky?n=2'))
+      expect(tracker.outstanding().at(-1)!.requestedAt).toMatch(/stack\.test\.ts:\d+:\d+$/)
+      await Promise.all([first, other, second].map((r) => r.body!.cancel()))
+    } finally {
+      tracker.dispose()
+    }
+  })
+
+  it('rejects a negative budget', () => {
+    expect(() => leakTracker({ maxStacksPerSecond: -1 })).toThrow(RangeError)
   })
 })

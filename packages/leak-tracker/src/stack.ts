@@ -139,40 +139,88 @@ export class StackCapturer {
     return stack
   }
 
-  #capture(limit: number, above: Function): CallerStack & { depth: number } {
+  #capture(limit: number, above: Function): Picked {
     const holder: { stack?: unknown } = {}
     const savedLimit = Error.stackTraceLimit
     const savedPrepare = Error.prepareStackTrace as Prepare | undefined
     // Node formats stacks itself (with source maps) when no prepareStackTrace
     // is installed; with --enable-source-maps, keep its formatting.
-    const nodeMaps = savedPrepare === undefined && (process as { sourceMapsEnabled?: boolean }).sourceMapsEnabled === true
+    picking.formatter = savedPrepare ?? ((process as { sourceMapsEnabled?: boolean }).sourceMapsEnabled === true ? NODE_MAPS : undefined)
+    picking.capturer = this
     Error.stackTraceLimit = limit
-    Error.prepareStackTrace = (_error, sites) => this.#pick(sites, nodeMaps ? undefined : savedPrepare, nodeMaps)
+    Error.prepareStackTrace = pick
     try {
       Error.captureStackTrace(holder, above)
-      return holder.stack as CallerStack & { depth: number }
+      return holder.stack as Picked
     } finally {
       ;(Error as { prepareStackTrace?: Prepare | undefined }).prepareStackTrace = savedPrepare
       Error.stackTraceLimit = savedLimit
+      picking.capturer = undefined
+      picking.formatter = undefined
     }
   }
 
-  #pick(sites: NodeJS.CallSite[], prepare: Prepare | undefined, nodeMaps: boolean): CallerStack & { depth: number } {
-    const via: string[] = []
+  /** Reads file names only, until your code's frame; formats that frame (or, `'full'`, the frames from it on). */
+  pick(sites: NodeJS.CallSite[], formatter: Prepare | typeof NODE_MAPS | undefined): Picked {
+    let via: string[] = NO_LIBRARIES
     for (let i = 0; i < sites.length; i++) {
       const site = sites[i]!
       const file = site.getFileName() ?? site.getScriptNameOrSourceURL()
-      const kind = kindOf(file, this.#ignore)
-      if (kind === 'library') {
-        const name = libraryOf(file!)
-        if (name !== undefined && via[via.length - 1] !== name) via.push(name)
-      }
-      if (kind !== 'caller') continue
-      const mine = this.#full ? sites.slice(i) : [site]
-      return { stack: nodeMaps ? formatWithNode(mine) : format(mine, prepare), found: true, via, depth: i + 1 }
+      const known = this.#fileKind(file)
+      if (known.library !== undefined && via[via.length - 1] !== known.library) via = [...via, known.library]
+      if (known.kind !== 'caller') continue
+      const text = this.#full ? formatSites(sites.slice(i), formatter) : formatCaller(site, file!, formatter)
+      return { stack: text, found: true, via, depth: i + 1 }
     }
-    return { stack: nodeMaps ? formatWithNode(sites) : format(sites, prepare), found: false, via, depth: sites.length }
+    return { stack: formatSites(sites, formatter), found: false, via, depth: sites.length }
   }
+
+  /** The kind of a file, remembered: a stack names the same few files again and again. */
+  #fileKind(file: string | null | undefined): KnownFile {
+    if (file === null || file === undefined) return INTERNAL
+    let known = this.#files.get(file)
+    if (known === undefined) {
+      const kind = kindOf(file, this.#ignore)
+      known = { kind, library: kind === 'library' ? libraryOf(file) : undefined }
+      if (this.#files.size >= MAX_REMEMBERED) this.#files.clear()
+      this.#files.set(file, known)
+    }
+    return known
+  }
+  #files = new Map<string, KnownFile>()
+}
+
+interface KnownFile {
+  kind: FileKind
+  library: string | undefined
+}
+type Picked = CallerStack & { depth: number }
+const INTERNAL: KnownFile = { kind: 'internal', library: undefined }
+const NO_LIBRARIES: string[] = []
+/** How many files and caller lines a capturer remembers before it starts again. */
+const MAX_REMEMBERED = 1000
+/** Stands for Node's own formatting under --enable-source-maps. */
+const NODE_MAPS = Symbol('node source maps')
+
+// The capture in progress: a prepareStackTrace made once, not per request.
+const picking: { capturer: StackCapturer | undefined; formatter: Prepare | typeof NODE_MAPS | undefined } = { capturer: undefined, formatter: undefined }
+const pick: Prepare = (_error, sites) => picking.capturer!.pick(sites, picking.formatter)
+
+function formatSites(sites: NodeJS.CallSite[], formatter: Prepare | typeof NODE_MAPS | undefined): string {
+  return formatter === NODE_MAPS ? formatWithNode(sites) : format(sites, formatter)
+}
+
+// The caller's line, formatted once per place in the code.
+const callerLines = new Map<string, string>()
+function formatCaller(site: NodeJS.CallSite, file: string, formatter: Prepare | typeof NODE_MAPS | undefined): string {
+  const key = `${file}:${site.getLineNumber()}:${site.getColumnNumber()}:${site.isAsync() ? 'a' : ''}${site.getTypeName() ?? ''}`
+  let text = callerLines.get(key)
+  if (text === undefined) {
+    text = formatSites([site], formatter)
+    if (callerLines.size >= MAX_REMEMBERED) callerLines.clear()
+    callerLines.set(key, text)
+  }
+  return text
 }
 
 /** Formats call sites as Node does under --enable-source-maps: positions mapped back to the sources. */

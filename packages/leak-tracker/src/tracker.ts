@@ -13,6 +13,7 @@ import {
 import { DeadlockBreaker } from './breaker.js'
 import { ERR_BODY_RECLAIMED, LeakError, type Held, type Leak, type LeakKind, type OpenBody } from './leak.js'
 import { DEFAULT_BREAK_DEADLOCKS_AFTER, type LeakTrackerOptions, type ReportLevel } from './options.js'
+import { DEFAULT_MAX_STACKS_PER_SECOND, StackSampler } from './sampler.js'
 import { StackCapturer, callerLocation } from './stack.js'
 import { listen, Tracked, type ConnListener } from './tracked.js'
 import { warnLeak } from './warn.js'
@@ -77,6 +78,7 @@ export class Tracker implements ConnListener {
   #maxAge: number
   #reclaim: boolean
   #stacks: StackCapturer | undefined
+  #sampler: StackSampler
   #breaker: DeadlockBreaker | undefined
   /** Open bodies younger than maxAge, in delivery order (so oldest first). */
   #open = new Set<Tracked>()
@@ -127,6 +129,11 @@ export class Tracker implements ConnListener {
     this.#reclaim = options.reclaim === true
     const patterns = ignore.map(toPattern)
     this.#stacks = capture === false ? undefined : new StackCapturer(capture === 'full' ? 'full' : 'caller', patterns)
+    const perSecond = options.maxStacksPerSecond ?? DEFAULT_MAX_STACKS_PER_SECOND
+    if (typeof perSecond !== 'number' || !(perSecond >= 0)) {
+      throw new RangeError(`leakTracker: maxStacksPerSecond must be a number >= 0 (Infinity: every request), got ${String(options.maxStacksPerSecond)}`)
+    }
+    this.#sampler = new StackSampler(perSecond)
     if (breakAfter > 0) {
       this.#breaker = new DeadlockBreaker(
         breakAfter,
@@ -147,7 +154,9 @@ export class Tracker implements ConnListener {
     const scope = {}
     const roundTrip = (request: Request): Promise<Response> => {
       if (this.#disposed) return next.roundTrip(request)
-      const tracked = new Tracked(scope, request.method, request.url, this.#stacks?.capture(roundTrip), this)
+      const stacks = this.#stacks
+      const stack = stacks !== undefined && this.#sampler.wants(request.method, request.url) ? stacks.capture(roundTrip) : undefined
+      const tracked = new Tracked(scope, request.method, request.url, stack, this)
       listen(request, tracked)
       const response = next.roundTrip(request)
       if (this.#breaker === undefined) return response.then((r) => this.#track(tracked, r))
@@ -222,6 +231,7 @@ export class Tracker implements ConnListener {
   #report(tracked: Tracked, kind: LeakKind, reclaimed: boolean): void {
     tracked.reported = true
     const leak: Leak = { ...info(tracked, performance.now()), kind, reclaimed }
+    if (this.#stacks !== undefined) this.#sampler.leaked(tracked.method, tracked.url, tracked.stack !== undefined)
     this.#counts.leaked[leak.held]++
     if (reclaimed) this.#counts.reclaimed++
     if (!this.#shouldReport(leak)) {
