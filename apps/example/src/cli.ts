@@ -15,6 +15,8 @@ Options:
   --max-pages N                  most pages to crawl (default 50)
   --concurrency N                requests in flight (default 8)
   --connections N                connections per host for the pooled transport (default 4)
+  --leak                         after the crawl, leak response bodies on purpose (one that holds
+                                 only memory, some that hold connections) to show the leak reports
   --json                         write the report as JSON
   -h, --help                     this text`
 
@@ -42,6 +44,7 @@ export async function main(argv: string[], out: NodeJS.WritableStream = process.
         concurrency: { type: 'string' },
         connections: { type: 'string' },
         json: { type: 'boolean' },
+        leak: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
     })
@@ -66,6 +69,7 @@ export async function main(argv: string[], out: NodeJS.WritableStream = process.
       concurrency: Math.max(1, positive('concurrency', values.concurrency, 8)),
       connectionsPerHost: Math.max(1, positive('connections', values.connections, 4)),
       signal: controller.signal,
+      leak: values.leak === true,
       onProgress: ({ checked, queued, url }) => {
         if (values.json) return
         if (tty) err.write(`\r\x1b[K[${checked} checked, ${queued} queued] ${url.slice(0, 80)}`)
