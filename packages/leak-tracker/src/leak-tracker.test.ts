@@ -58,6 +58,15 @@ describe('leakTracker: garbage-collected bodies', () => {
     expect(tracker!.outstanding()).toEqual([])
   })
 
+  it('with ignore naming that helper, names the line that called the helper instead', async () => {
+    const { client, leaks } = setUp({ ignore: ['drop-response.ts'] })
+    await dropResponse(client, 'http://a.test/dropped') // <- the caller of the helper
+    const leak = await nextLeak(leaks)
+    const line = readFileSync(new URL(import.meta.url), 'utf8').split('\n').findIndex((l) => l.includes('<- the caller of the helper')) + 1
+    expect(leak.requestedAt).toMatch(new RegExp(`leak-tracker\\.test\\.ts:${line}:\\d+$`))
+    expect(leak.stack).not.toContain('drop-response.ts')
+  })
+
   it('names the helper’s line through createFetch, past the fetch layer’s own frames', async () => {
     const { client, leaks } = setUp()
     await dropFetched(createFetch(client), 'http://a.test/fetched')
