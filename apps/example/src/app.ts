@@ -4,6 +4,7 @@ import { leakTracker, type Leak } from '@roundtrip/leak-tracker'
 import { retry, timeout } from '@roundtrip/middleware'
 import { Transport } from '@roundtrip/transport'
 import { Crawler } from './crawler.js'
+import { leakOnPurpose } from './leak-on-purpose.js'
 import { buildReport, type Report } from './report.js'
 
 /** CheckOptions configure one run of the link checker. */
@@ -19,6 +20,8 @@ export interface CheckOptions {
   timeout: number
   signal?: AbortSignal
   onProgress?: (progress: { checked: number; queued: number; url: string }) => void
+  /** After the crawl, leak response bodies on purpose (see `leakOnPurpose`), to show the leak tracker's reports. */
+  leak?: boolean
 }
 
 /** CheckError is a failure that ends the run with a message and an exit code. */
@@ -49,7 +52,8 @@ export async function check(options: CheckOptions): Promise<Report> {
 
   const transport = new Transport({ maxConnsPerHost: options.connectionsPerHost, connectTimeout: 5_000, responseHeaderTimeout: 15_000 })
   const leaks: Leak[] = []
-  const tracker = leakTracker({ maxAge: 60_000, reclaim: true, captureStack: 'caller', onLeak: (leak) => leaks.push(leak) })
+  // breakDeadlocks: a request waiting for a connection held by a body unread for a second gets it.
+  const tracker = leakTracker({ maxAge: 60_000, reclaim: true, breakDeadlocks: 1_000, captureStack: 'caller', onLeak: (leak) => leaks.push(leak) })
   const base: RoundTripper = options.transport === 'node-fetch' ? fromFetch(globalThis.fetch) : transport
   // timeout outside retry: one deadline per URL, attempts and backoff waits included.
   const fetch = createFetch(compose(base, tracker, timeout(options.timeout), retry({ limit: 2 })))
@@ -72,12 +76,14 @@ export async function check(options: CheckOptions): Promise<Report> {
     if (options.signal !== undefined) crawlOptions.signal = options.signal
     if (options.onProgress !== undefined) crawlOptions.onProgress = options.onProgress
     const crawl = await new Crawler(fetch, crawlOptions).crawl(first.url)
+    const leaked = options.leak === true ? await leakOnPurpose(fetch, start.origin, options.connectionsPerHost) : []
     const stats = transport.stats()
     const hosts =
       options.transport === 'pooled'
         ? Object.entries(stats.hosts).map(([host, s]) => ({ host, connections: s.dials, requests: s.requests }))
         : null
     leaks.push(...tracker.outstanding())
+    await Promise.all(leaked.map((response) => response.body?.cancel()))
     return buildReport(start.href, options.transport, crawl, hosts, leaks, performance.now() - began)
   } finally {
     tracker.dispose()

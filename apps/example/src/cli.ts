@@ -16,6 +16,8 @@ Options:
   --concurrency N                requests in flight (default 8)
   --connections N                connections per host for the pooled transport (default 4)
   --timeout MS                   deadline per URL, retries included (default 10000; 3000 on the demo site)
+  --leak                         after the crawl, leak response bodies on purpose (one that holds
+                                 only memory, some that hold connections) to show the leak reports
   --json                         write the report as JSON
   -h, --help                     this text`
 
@@ -44,6 +46,7 @@ export async function main(argv: string[], out: NodeJS.WritableStream = process.
         connections: { type: 'string' },
         timeout: { type: 'string' },
         json: { type: 'boolean' },
+        leak: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
     })
@@ -69,6 +72,7 @@ export async function main(argv: string[], out: NodeJS.WritableStream = process.
       connectionsPerHost: Math.max(1, positive('connections', values.connections, 4)),
       timeout: positive('timeout', values.timeout, site === undefined ? 10_000 : DEMO_TIMEOUT),
       signal: controller.signal,
+      leak: values.leak === true,
       onProgress: ({ checked, queued, url }) => {
         if (values.json) return
         if (tty) err.write(`\r\x1b[K[${checked} checked, ${queued} queued] ${url.slice(0, 80)}`)

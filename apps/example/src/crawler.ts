@@ -105,9 +105,12 @@ export class Crawler {
       if (this.#options.signal?.aborted) throw error
       const coded = getRoundTripError(error)
       const cause = (error as { cause?: { code?: unknown; name?: string; message?: string } }).cause
-      // A deadline's cause is a DOMException, whose numeric code says less than its name (TimeoutError).
+      // A deadline rejects with a DOMException (as Node's fetch under
+      // AbortSignal.timeout), whose numeric code says less than its name (TimeoutError).
       result.error =
-        coded?.code ?? (typeof cause?.code === 'string' ? cause.code : cause instanceof DOMException ? cause.name : (cause?.message ?? String(error)))
+        error instanceof DOMException
+          ? error.name
+          : (coded?.code ?? (typeof cause?.code === 'string' ? cause.code : (cause?.message ?? String(error))))
     }
     return { links: [] }
   }

@@ -1,4 +1,4 @@
-import type { Leak } from '@roundtrip/leak-tracker'
+import { describeLeak, type Leak } from '@roundtrip/leak-tracker'
 import type { CrawlResult, Redirect } from './crawler.js'
 
 /** Report is what the link checker prints (or writes as JSON). */
@@ -12,7 +12,8 @@ export interface Report {
   redirects: Redirect[]
   /** Per host: connections opened versus requests served (pooled transport only). */
   hosts: Array<{ host: string; connections: number; requests: number }> | null
-  leaks: Array<{ method: string; url: string; requestedAt: string | null; kind: string }>
+  /** Each leaked body: what it held (`connection`, `memory`, `unknown`), how it was found, and the tracker's account of it. */
+  leaks: Array<{ method: string; url: string; requestedAt: string | null; kind: string; held: string; message: string }>
   durationMs: number
 }
 
@@ -38,7 +39,7 @@ export function buildReport(
     broken,
     redirects: crawl.redirects,
     hosts,
-    leaks: leaks.map((l) => ({ method: l.method, url: l.url, requestedAt: l.requestedAt ?? null, kind: l.kind })),
+    leaks: leaks.map((l) => ({ method: l.method, url: l.url, requestedAt: l.requestedAt ?? null, kind: l.kind, held: l.held, message: describeLeak(l) })),
     durationMs: Math.round(durationMs),
   }
 }
@@ -60,6 +61,6 @@ export function formatReport(report: Report): string {
     for (const h of report.hosts) lines.push(`  ${h.host}: ${h.connections} / ${h.requests}`)
   }
   lines.push('', `Leaked response bodies: ${report.leaks.length === 0 ? 'none' : report.leaks.length}`)
-  for (const l of report.leaks) lines.push(`  ! ${l.method} ${l.url}${l.requestedAt ? ` requested at ${l.requestedAt}` : ''}`)
+  for (const l of report.leaks) lines.push(`  ! [${l.held}, ${l.kind}] ${l.message}`)
   return lines.join('\n')
 }

@@ -121,3 +121,19 @@ describe('linkcheck interrupted', () => {
     expect(out.text()).toContain('Interrupted: partial report')
   })
 })
+
+describe('linkcheck --leak', () => {
+  it('reports one leak of each kind: a body that held only memory, and one that held a connection a request waited for', async () => {
+    site = await startSite()
+    const report = await check({ start: site.start, transport: 'pooled', depth: 1, maxPages: 5, concurrency: 4, connectionsPerHost: 2, timeout: DEMO_TIMEOUT, leak: true })
+    const { www } = site.origins
+    const memory = report.leaks.filter((l) => l.held === 'memory')
+    expect(memory).toMatchObject([{ kind: 'open', url: `${www}/about`, requestedAt: expect.stringMatching(/leak-on-purpose\.ts:\d+:\d+$/) }])
+    expect(memory[0]!.message).toContain('it held only memory')
+    const blocking = report.leaks.filter((l) => l.kind === 'blocking')
+    expect(blocking).toMatchObject([{ held: 'connection', url: `${www}/archive`, requestedAt: expect.stringMatching(/leak-on-purpose\.ts:\d+:\d+$/) }])
+    expect(blocking[0]!.message).toMatch(/it held a connection to .* for \d+ ms; 1 request waited/)
+    // The other page still holding a connection when the run ended.
+    expect(report.leaks.filter((l) => l.kind === 'open' && l.held === 'connection')).toHaveLength(1)
+  })
+})

@@ -58,6 +58,15 @@ describe('leakTracker: garbage-collected bodies', () => {
     expect(tracker!.outstanding()).toEqual([])
   })
 
+  it('with ignore naming that helper, names the line that called the helper instead', async () => {
+    const { client, leaks } = setUp({ ignore: ['drop-response.ts'] })
+    await dropResponse(client, 'http://a.test/dropped') // <- the caller of the helper
+    const leak = await nextLeak(leaks)
+    const line = readFileSync(new URL(import.meta.url), 'utf8').split('\n').findIndex((l) => l.includes('<- the caller of the helper')) + 1
+    expect(leak.requestedAt).toMatch(new RegExp(`leak-tracker\\.test\\.ts:${line}:\\d+$`))
+    expect(leak.stack).not.toContain('drop-response.ts')
+  })
+
   it('names the helper’s line through createFetch, past the fetch layer’s own frames', async () => {
     const { client, leaks } = setUp()
     await dropFetched(createFetch(client), 'http://a.test/fetched')
@@ -114,7 +123,7 @@ describe('leakTracker: garbage-collected bodies', () => {
 })
 
 describe('leakTracker: snapshots', () => {
-  it('outstanding() lists each open body with method, URL, status, age and stack', async () => {
+  it('outstanding() lists each open body with method, URL, status, age, stack, and unknown severity over a RoundTripper without connection facts', async () => {
     const { client } = setUp()
     const response = await client.roundTrip(new Request('http://a.test/open', { method: 'POST', body: 'x' }))
     const open = tracker!.outstanding()
@@ -126,6 +135,11 @@ describe('leakTracker: snapshots', () => {
         ageMs: expect.any(Number),
         stack: expect.stringContaining('leak-tracker.test.ts'),
         requestedAt: expect.stringMatching(/leak-tracker\.test\.ts:\d+:\d+$/),
+        via: [],
+        held: 'unknown',
+        connectionHeldMs: 0,
+        poolKey: undefined,
+        waiters: 0,
         kind: 'open',
         reclaimed: false,
       },

@@ -1,7 +1,7 @@
 import type { Middleware } from '@roundtrip/core'
 import type { Leak } from './leak.js'
 import type { LeakTrackerOptions } from './options.js'
-import { Tracker } from './tracker.js'
+import { Tracker, type LeakSummary } from './tracker.js'
 
 /**
  * LeakTracker is a {@link Middleware} that tracks every response body until
@@ -14,6 +14,12 @@ export interface LeakTracker extends Middleware {
    * {@link Leak} of kind `open` (which it is, unless someone is reading it).
    */
   outstanding(): Leak[]
+  /**
+   * Counts: bodies open now (and how many hold a connection), leaks found
+   * since the tracker was made by what they held, bodies reclaimed, and
+   * leaks not reported (memory-only ones under the default `report`).
+   */
+  summary(): LeakSummary
   /**
    * Throws a {@link LeakError} (code `RT_LEAKED_BODY`) listing every body
    * open right now and every leak found since the last call (garbage-collected
@@ -71,6 +77,7 @@ export function leakTracker(options: LeakTrackerOptions = {}): LeakTracker {
   const dispose = (): void => tracker.dispose()
   return Object.assign(middleware, {
     outstanding: () => tracker.outstanding(),
+    summary: () => tracker.summary(),
     assertNoLeaks: () => tracker.assertNoLeaks(),
     dispose,
     [Symbol.dispose]: dispose,

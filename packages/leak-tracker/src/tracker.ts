@@ -1,3 +1,4 @@
+import { subscribe, unsubscribe } from 'node:diagnostics_channel'
 import {
   ERR_BODY_USED,
   abortBody,
@@ -11,27 +12,36 @@ import {
   type Closable,
   type RoundTripper,
 } from '@roundtrip/core'
-import type { LeakTracker } from './leak-tracker.js'
-import { ERR_BODY_RECLAIMED, LeakError, type Leak, type LeakKind, type OpenBody } from './leak.js'
-import type { LeakTrackerOptions } from './options.js'
+import { DeadlockBreaker } from './breaker.js'
+import { ERR_BODY_RECLAIMED, LeakError, type Held, type Leak, type LeakKind, type OpenBody } from './leak.js'
+import { DEFAULT_BREAK_DEADLOCKS_AFTER, type LeakTrackerOptions, type ReportLevel } from './options.js'
+import { DEFAULT_MAX_STACKS_PER_SECOND, StackSampler } from './sampler.js'
 import { StackCapturer, callerLocation } from './stack.js'
+import { listen, Tracked, type ConnListener } from './tracked.js'
 import { warnLeak } from './warn.js'
 
 /** How many leaks found between two `assertNoLeaks()` calls are kept for it. */
 const MAX_REPORTED = 100
+/** The Transport's channel: a request started waiting for a connection, `{ key, waiting }`. */
+const QUEUED = 'roundtrip:pool:queued'
 
-/** One tracked response: what it was, never the response itself (that would keep it from being collected). */
-class Tracked {
-  settled = false
-  reported = false
-  ref: WeakRef<Response> | undefined = undefined
-  constructor(
-    readonly method: string,
-    readonly url: string,
-    readonly status: number,
-    readonly stack: string | undefined,
-    readonly start: number,
-  ) {}
+/** LeakSummary counts what a tracker has seen; see `summary()`. */
+export interface LeakSummary {
+  /** Bodies open right now. */
+  open: number
+  /** Of those, bodies holding a connection right now. */
+  openHoldingConnection: number
+  /** Leaks found since the tracker was made (collected, aged, blocking, exit), by what they held. */
+  leaked: Record<Held, number>
+  /** Bodies the tracker cancelled (`reclaim`, `breakDeadlocks`). */
+  reclaimed: number
+  /** Leaks found but not passed to `onLeak` (`report`, `ignoreLibraries`). */
+  unreported: number
+}
+
+function heldOf(t: Tracked): Held {
+  if (t.key === undefined) return 'unknown'
+  return t.arrived ? 'memory' : 'connection'
 }
 
 function info(t: Tracked, now: number): OpenBody {
@@ -40,26 +50,44 @@ function info(t: Tracked, now: number): OpenBody {
     url: redactUrl(t.url),
     status: t.status,
     ageMs: now - t.start,
-    stack: t.stack,
+    held: heldOf(t),
+    connectionHeldMs: t.connHeldMs(now),
+    poolKey: t.key,
+    waiters: t.waiters,
+    stack: t.stack?.stack,
     requestedAt: callerLocation(t.stack),
+    via: t.stack?.via ?? [],
   }
 }
 
+function toPattern(p: string | RegExp): RegExp {
+  if (p instanceof RegExp) return p
+  if (typeof p !== 'string') throw new TypeError(`leakTracker: ignore must hold strings or RegExps, got ${typeof p}`)
+  return new RegExp(p.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))
+}
+
 /** The state behind a {@link LeakTracker}; see `leakTracker()` for the behaviour. */
-export class Tracker {
+export class Tracker implements ConnListener {
   #onLeak: (leak: Leak) => void
+  #level: ReportLevel
+  #ignoreLibraries: ReadonlySet<string>
   #maxAge: number
   #reclaim: boolean
   #stacks: StackCapturer | undefined
+  #sampler: StackSampler
+  #breaker: DeadlockBreaker | undefined
   /** Open bodies younger than maxAge, in delivery order (so oldest first). */
   #open = new Set<Tracked>()
   /** Open bodies already reported as aged and not reclaimed. */
   #stale = new Set<Tracked>()
-  /** Leaks found since the last assertNoLeaks() whose bodies are no longer open. */
+  /** Leaks reported since the last assertNoLeaks() whose bodies are no longer open. */
   #reported: Leak[] = []
+  #counts: LeakSummary = { open: 0, openHoldingConnection: 0, leaked: { connection: 0, memory: 0, unknown: 0 }, reclaimed: 0, unreported: 0 }
   #timer: NodeJS.Timeout | undefined
   #disposed = false
   #exitListener: (() => void) | undefined
+  /** The request whose `getConn` ran last: the Transport publishes `queued` for it in the same call. */
+  #lookingForConn: Tracked | undefined
 
   constructor(options: LeakTrackerOptions) {
     const maxAge = options.maxAge ?? 0
@@ -76,10 +104,41 @@ export class Tracker {
     if (capture !== true && capture !== false && capture !== 'caller' && capture !== 'full') {
       throw new TypeError(`leakTracker: captureStack must be 'caller', 'full', true or false, got ${String(capture)}`)
     }
+    const report = options.report ?? 'connection'
+    if (report !== 'connection' && report !== 'all') {
+      throw new TypeError(`leakTracker: report must be 'connection' or 'all', got ${String(report)}`)
+    }
+    const breakAfter = options.breakDeadlocks === true ? DEFAULT_BREAK_DEADLOCKS_AFTER : (options.breakDeadlocks ?? 0)
+    if (typeof breakAfter !== 'number' || !(breakAfter >= 0) || !Number.isFinite(breakAfter)) {
+      throw new RangeError(`leakTracker: breakDeadlocks must be a boolean or a finite number of ms >= 0, got ${String(options.breakDeadlocks)}`)
+    }
+    const ignore = options.ignore ?? []
+    if (!Array.isArray(ignore)) throw new TypeError('leakTracker: ignore must be an array of strings or RegExps')
+    const libraries = options.ignoreLibraries ?? []
+    if (!Array.isArray(libraries) || libraries.some((l) => typeof l !== 'string')) {
+      throw new TypeError('leakTracker: ignoreLibraries must be an array of npm package names')
+    }
     this.#onLeak = options.onLeak ?? warnLeak
+    this.#level = report
+    this.#ignoreLibraries = new Set(libraries)
     this.#maxAge = maxAge
     this.#reclaim = options.reclaim === true
-    this.#stacks = capture === false ? undefined : new StackCapturer(capture === 'full' ? 'full' : 'caller')
+    const patterns = ignore.map(toPattern)
+    this.#stacks = capture === false ? undefined : new StackCapturer(capture === 'full' ? 'full' : 'caller', patterns)
+    const perSecond = options.maxStacksPerSecond ?? DEFAULT_MAX_STACKS_PER_SECOND
+    if (typeof perSecond !== 'number' || !(perSecond >= 0)) {
+      throw new RangeError(`leakTracker: maxStacksPerSecond must be a number >= 0 (Infinity: every request), got ${String(options.maxStacksPerSecond)}`)
+    }
+    this.#sampler = new StackSampler(perSecond)
+    if (breakAfter > 0) {
+      this.#breaker = new DeadlockBreaker(
+        breakAfter,
+        () => this.#all(),
+        (body) => this.#unread(body),
+        (body, waiter) => this.#breakFor(body, waiter),
+      )
+    }
+    subscribe(QUEUED, this.#onQueued)
     if (options.reportOnExit === true) {
       this.#exitListener = () => this.#reportAtExit()
       process.on('exit', this.#exitListener)
@@ -87,18 +146,51 @@ export class Tracker {
   }
 
   wrap(next: RoundTripper & Closable): RoundTripper & Closable {
+    // Pool keys are per Transport: a body only blocks requests sent to the same `next`.
+    const scope = {}
     const roundTrip = (request: Request): Promise<Response> => {
       if (this.#disposed) return next.roundTrip(request)
-      const stack = this.#stacks?.capture(roundTrip)
-      return next.roundTrip(request).then((response) => this.#track(request, response, stack))
+      const stacks = this.#stacks
+      const stack = stacks !== undefined && this.#sampler.wants(request.method, request.url) ? stacks.capture(roundTrip) : undefined
+      const tracked = new Tracked(scope, request.method, request.url, stack, this)
+      listen(request, tracked)
+      const response = next.roundTrip(request)
+      if (this.#breaker === undefined) return response.then((r) => this.#track(tracked, r))
+      return response.then(
+        (r) => this.#track(tracked, r),
+        (error: unknown) => {
+          this.#breaker?.done(tracked)
+          throw error
+        },
+      )
     }
     // A wrapper forwards the lifecycle of what it wraps (the RoundTripper contract).
     return { roundTrip, ...forwardLifecycle(next) }
   }
 
-  #track(request: Request, response: Response, stack: string | undefined): Response {
+  lookingForConn(tracked: Tracked): void {
+    this.#lookingForConn = tracked
+  }
+
+  gotConn(tracked: Tracked): void {
+    if (this.#lookingForConn === tracked) this.#lookingForConn = undefined
+    this.#breaker?.done(tracked)
+  }
+
+  #onQueued = (message: unknown): void => {
+    const waiter = this.#lookingForConn
+    this.#lookingForConn = undefined
+    const key = (message as { key?: unknown } | null)?.key
+    if (waiter === undefined || waiter.key !== key || this.#disposed) return
+    waiter.waiting = true
+    for (const body of this.#all()) if (body.scope === waiter.scope && body.key === key && body.holdsConn) body.waiters++
+    this.#breaker?.waiting(waiter)
+  }
+
+  #track(tracked: Tracked, response: Response): Response {
     if (this.#disposed) return response
-    const tracked = new Tracked(request.method, request.url, response.status, stack, performance.now())
+    tracked.status = response.status
+    tracked.start = performance.now()
     let observed: Response
     try {
       observed = observeBody(response, (outcome) => this.#settle(tracked, outcome))
@@ -109,9 +201,10 @@ export class Tracker {
     }
     // A null body settles before observeBody returns.
     if (tracked.settled) return observed
-    if (this.#reclaim) tracked.ref = new WeakRef(observed)
+    if (this.#reclaim || this.#breaker !== undefined) tracked.ref = new WeakRef(observed)
     this.#open.add(tracked)
     if (this.#maxAge > 0 && this.#timer === undefined) this.#arm(this.#maxAge)
+    if (tracked.holdsConn) this.#breaker?.check()
     return observed
   }
 
@@ -121,9 +214,22 @@ export class Tracker {
     if (outcome === 'collected' && !tracked.reported && !this.#disposed) this.#report(tracked, 'collected', false)
   }
 
+  #shouldReport(leak: Leak): boolean {
+    if (leak.held === 'memory' && this.#level !== 'all') return false
+    for (const name of leak.via) if (this.#ignoreLibraries.has(name)) return false
+    return true
+  }
+
   #report(tracked: Tracked, kind: LeakKind, reclaimed: boolean): void {
     tracked.reported = true
     const leak: Leak = { ...info(tracked, performance.now()), kind, reclaimed }
+    if (this.#stacks !== undefined) this.#sampler.leaked(tracked.method, tracked.url, tracked.stack !== undefined)
+    this.#counts.leaked[leak.held]++
+    if (reclaimed) this.#counts.reclaimed++
+    if (!this.#shouldReport(leak)) {
+      this.#counts.unreported++
+      return
+    }
     if (kind === 'collected' || reclaimed) {
       if (this.#reported.length >= MAX_REPORTED) this.#reported.shift()
       this.#reported.push(leak)
@@ -152,22 +258,41 @@ export class Tracker {
       }
       this.#open.delete(tracked)
       this.#stale.add(tracked)
-      const reclaimed = this.#reclaim && this.#reclaimBody(tracked)
+      const reclaimed =
+        this.#reclaim &&
+        this.#reclaimBody(tracked, `still unread after ${this.#maxAge} ms (maxAge)`)
       this.#report(tracked, 'aged', reclaimed)
     }
   }
 
-  /** Cancels the body if nobody is reading it; reports whether it did. */
-  #reclaimBody(tracked: Tracked): boolean {
+  /** Whether nobody has started reading the body: not read from, not locked by a reader. */
+  #unread(tracked: Tracked): boolean {
     const response = tracked.ref?.deref()
-    // Read from, or locked by a reader: someone is reading it (maybe slowly); leave it to them.
-    if (response === undefined || response.bodyUsed || response.body?.locked !== false) return false
+    return response !== undefined && !response.bodyUsed && response.body?.locked === false
+  }
+
+  #breakFor(body: Tracked, waiter: Tracked): boolean {
+    const why = `unread for ${Math.round(performance.now() - body.start)} ms while ${waiter.method} ${redactUrl(waiter.url)} waited for a connection to ${body.key} (breakDeadlocks: ${this.#breaker!.after} ms)`
+    if (!this.#reclaimBody(body, why)) return false
+    this.#report(body, 'blocking', true)
+    return true
+  }
+
+  /** Cancels the body if nobody is reading it; reports whether it did. */
+  #reclaimBody(tracked: Tracked, why: string): boolean {
+    if (!this.#unread(tracked)) return false
+    const at = callerLocation(tracked.stack)
     const reason = new RoundTripError(
       ERR_BODY_RECLAIMED,
-      `leak tracker: cancelled the body of ${tracked.method} ${redactUrl(tracked.url)}, still unread after ${this.#maxAge} ms (maxAge)`,
+      `leak tracker: cancelled the body of ${tracked.method} ${redactUrl(tracked.url)}${at === undefined ? '' : ` (requested at ${at})`}, ${why}`,
     )
+    // Keep the facts as they were: the cancel makes the Transport close the connection.
+    const held = { connEnd: tracked.connEnd, arrived: tracked.arrived }
     // Settles the body as 'cancel' (and so untracks it) before returning.
-    return abortBody(response, reason)
+    const done = abortBody(tracked.ref!.deref()!, reason)
+    if (done && held.connEnd === undefined) tracked.connEnd = performance.now()
+    tracked.arrived = held.arrived
+    return done
   }
 
   #all(): Tracked[] {
@@ -179,9 +304,19 @@ export class Tracker {
     return this.#all().map((t) => ({ ...info(t, now), kind: 'open', reclaimed: false }))
   }
 
+  summary(): LeakSummary {
+    const all = this.#all()
+    return {
+      ...this.#counts,
+      leaked: { ...this.#counts.leaked },
+      open: all.length,
+      openHoldingConnection: all.filter((t) => t.holdsConn).length,
+    }
+  }
+
   assertNoLeaks(): void {
     const open = this.#all()
-    const leaks = [...this.#reported, ...this.outstanding()]
+    const leaks = [...this.#reported, ...this.outstanding().filter((leak) => this.#shouldReport(leak))]
     this.#reported = []
     for (const t of open) t.reported = true
     this.#open.clear()
@@ -197,6 +332,8 @@ export class Tracker {
     this.#disposed = true
     clearTimeout(this.#timer)
     this.#timer = undefined
+    this.#breaker?.dispose()
+    unsubscribe(QUEUED, this.#onQueued)
     if (this.#exitListener !== undefined) process.off('exit', this.#exitListener)
     this.#exitListener = undefined
     this.#open.clear()
@@ -204,4 +341,3 @@ export class Tracker {
     this.#reported = []
   }
 }
-

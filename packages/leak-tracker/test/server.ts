@@ -44,3 +44,20 @@ export async function collectGarbage(done: () => boolean): Promise<void> {
     await new Promise((resolve) => setImmediate(resolve))
   }
 }
+
+/**
+ * startStreamServer serves `/stream` as headers and a first chunk, then
+ * nothing (the body stays open and holds its connection), `/204` and `/304`
+ * without a body, and `next` everywhere else.
+ */
+export function startStreamServer(): Promise<TestServer> {
+  return startServer((req, res) => {
+    if (req.url === '/stream') {
+      res.write(Buffer.alloc(1024, 'a'))
+      return
+    }
+    if (req.url === '/204') res.statusCode = 204
+    if (req.url === '/304') res.statusCode = 304
+    res.end(req.method === 'HEAD' || res.statusCode !== 200 ? undefined : 'next')
+  })
+}
