@@ -1,3 +1,4 @@
+import { followSignal } from './follow-signal.js'
 import { deriveRequest, getReplayableBody, redactUrl, stripFragment, withReplayableBody, withResponseInfo, type RoundTripper } from '@roundtrip/core'
 import { isBadPort } from './bad-port.js'
 import { fetchBlobUrl } from './blob-url.js'
@@ -101,6 +102,11 @@ export function createFetch(roundTripper?: RoundTripper): typeof globalThis.fetc
       })
     } else {
       sent = start(rt, request, replay)
+    }
+    // Only a request whose signal can abort pays for following it into the body.
+    if (init?.signal != null || input instanceof Request) {
+      const signal = request.signal
+      sent = sent.then((response) => followSignal(response, signal))
     }
     // Only a request that carries integrity metadata pays for reading it.
     if (init?.integrity === undefined && !(input instanceof Request)) return sent

@@ -1,0 +1,69 @@
+import { createServer } from 'node:http'
+import { Transport } from '@roundtrip/transport'
+import { afterEach, describe, expect, it } from 'vitest'
+import { createFetch } from './create-fetch.js'
+
+const open: Array<() => Promise<void>> = []
+afterEach(async () => {
+  for (const close of open.splice(0).reverse()) await close()
+})
+
+async function setUp(): Promise<{ fetch: typeof globalThis.fetch; url: string; transport: Transport }> {
+  const server = createServer((_req, res) => res.end('hello'))
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const address = server.address() as { port: number }
+  const transport = new Transport()
+  open.push(() => new Promise<void>((resolve) => server.close(() => resolve())))
+  open.push(() => transport.close())
+  return { fetch: createFetch(transport), url: `http://127.0.0.1:${address.port}/`, transport }
+}
+
+/** Waits until the transport has the connection back in its pool: the whole body has arrived. */
+async function arrived(transport: Transport): Promise<void> {
+  while (transport.stats().total.idle === 0) await new Promise((resolve) => setTimeout(resolve, 1))
+}
+
+describe('createFetch: an abort after the whole body arrived', () => {
+  it('rejects text() with the signal reason, as Node fetch does', async () => {
+    const { fetch, url, transport } = await setUp()
+    const controller = new AbortController()
+    const response = await fetch(url, { signal: controller.signal })
+    await arrived(transport)
+    controller.abort()
+    await expect(response.text()).rejects.toBe(controller.signal.reason)
+  })
+
+  it('rejects a clone and a stream reader too', async () => {
+    const { fetch, url, transport } = await setUp()
+    const controller = new AbortController()
+    const response = await fetch(url, { signal: controller.signal })
+    const clone = response.clone()
+    await arrived(transport)
+    const reason = new Error('stop')
+    controller.abort(reason)
+    await expect(clone.arrayBuffer()).rejects.toBe(reason)
+    await expect(response.body!.getReader().read()).rejects.toBe(reason)
+  })
+
+  it('a dropped response whose body still streams is collected and its connection released, though the signal lives on', async () => {
+    const server = createServer((_req, res) => res.write('first chunk, then nothing'))
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    const transport = new Transport()
+    open.push(() => new Promise<void>((resolve) => server.close(() => resolve())))
+    open.push(async () => {
+      transport.destroy()
+      await transport.close()
+      server.closeAllConnections()
+    })
+    const fetch = createFetch(transport)
+    const controller = new AbortController()
+    await fetch(`http://127.0.0.1:${(server.address() as { port: number }).port}/`, { signal: controller.signal })
+    expect(transport.stats().total.active).toBe(1)
+    for (let i = 0; i < 50 && transport.stats().total.active > 0; i++) {
+      globalThis.gc!()
+      await new Promise((resolve) => setTimeout(resolve, 10))
+    }
+    expect(transport.stats().total.active).toBe(0)
+    expect(controller.signal.aborted).toBe(false)
+  })
+})

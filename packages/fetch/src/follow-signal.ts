@@ -1,0 +1,28 @@
+import { abortBody } from '@roundtrip/core'
+
+/**
+ * followSignal makes an abort of `signal` that comes after the response
+ * arrived reject the body's reads with the signal's reason, as the fetch
+ * standard's "abort the fetch" does — also when every byte had already
+ * arrived and the RoundTripper below let go of the signal (the Transport does,
+ * once the connection is back in the pool). The listener sits on the
+ * request's own signal, which goes with the request, and holds the response
+ * weakly: the RoundTripper may hold the request while the body streams, and a
+ * dropped response must still be collected (its connection released). An
+ * abort after the body settled does nothing. Only requests that carry a
+ * signal of their own pay for it.
+ */
+export function followSignal(response: Response, signal: AbortSignal): Response {
+  if (response.body === null) return response
+  if (signal.aborted) {
+    abortBody(response, signal.reason)
+    return response
+  }
+  const ref = new WeakRef(response)
+  const onAbort = (): void => {
+    const live = ref.deref()
+    if (live !== undefined) abortBody(live, signal.reason)
+  }
+  signal.addEventListener('abort', onAbort, { once: true })
+  return response
+}
