@@ -2,8 +2,13 @@
 // while waiting for a connection (before the dial), during the connect,
 // while waiting for the response head, or part-way through the body — with
 // bodies up to 1 MB, one in two gzip-encoded. Every rejection and every
-// body error must be exactly `signal.reason`, no byte may be delivered after
-// the abort, and once the transports are closed nothing may be left open.
+// body error must be exactly `signal.reason`, no byte of a body still
+// arriving may be delivered after the abort, and once the transports are
+// closed nothing may be left open. A body that had wholly arrived before the
+// abort (its connection back in the pool) keeps its buffered bytes at the
+// RoundTripper layer, by design (the Transport lets go of the signal then);
+// createFetch rejects those reads, as the fetch standard asks (tested in
+// packages/fetch). They are counted apart.
 import { withContext } from '@roundtrip/core'
 import type { ClientTrace, Transport } from '@roundtrip/transport'
 import { setTimeout as sleep } from 'node:timers/promises'
@@ -24,8 +29,10 @@ type Point = (typeof POINTS)[number] | typeof AFTER_HEAD
 interface Tally {
   /** Rejections or body errors that were not `signal.reason`, by point. */
   notReason: Point[]
-  /** Bytes a read returned after the abort. */
+  /** Bytes a read returned after the abort, of bodies still arriving at the abort. */
   bytesAfter: number
+  /** Bytes a read returned after the abort, of bodies that had wholly arrived before it. */
+  arrivedBytesAfter: number
   /** Bodies that ended normally after the abort, with bytes still unread at the abort. */
   endedAfter: number
   /** Where the requests were aborted that delivered bytes after the abort, and their encoding. */
@@ -60,7 +67,7 @@ export async function aborts(size: Size): Promise<Row[]> {
   const handlesBefore = handleCounts()
   const pooled = transportClient()
   const fresh = transportClient({ disableKeepAlives: true }) // every request dials, so there is a connect to abort
-  const t: Tally = { notReason: [], bytesAfter: 0, endedAfter: 0, late: [], points: [] }
+  const t: Tally = { notReason: [], bytesAfter: 0, arrivedBytesAfter: 0, endedAfter: 0, late: [], points: [] }
   await runPool(size.aborts, 16, async (i) => {
     const point = POINTS[Math.floor(Math.random() * POINTS.length)]!
     const which = Math.floor(Math.random() * sizes.length)
@@ -96,7 +103,13 @@ export async function aborts(size: Size): Promise<Row[]> {
   })
   return [
     row('rejection is signal.reason', `${n} aborted requests (${points}); not exactly signal.reason: ${t.notReason.length} (${tally(t.notReason)})`, '0', t.notReason.length === 0),
-    row('nothing after the abort', `bytes delivered after abort: ${t.bytesAfter} (in ${t.late.length} bodies: ${tally(t.late)}); bodies that ended normally after abort: ${t.endedAfter}`, '0 bytes, 0 bodies', t.bytesAfter === 0 && t.endedAfter === 0, 2),
+    row(
+      'nothing after the abort',
+      `bytes of bodies still arriving delivered after abort: ${t.bytesAfter} (in ${t.late.length} bodies: ${tally(t.late)}); such bodies that ended normally after abort: ${t.endedAfter}; bytes of bodies already wholly arrived, read after abort: ${t.arrivedBytesAfter} (allowed at this layer)`,
+      '0 bytes, 0 bodies of bodies still arriving',
+      t.bytesAfter === 0 && t.endedAfter === 0,
+      2,
+    ),
     row('nothing left open', `transports closed: ${closed ? 'yes' : 'no, after 5 s'}; server sockets left open: ${serverSockets}; handles left: ${left.length === 0 ? 'none' : left.join(', ')}`, 'closed, 0 sockets, no handles', closed && serverSockets === 0 && left.length === 0),
     { scenario: 'aborts', id: 'memory', client: 'transport', figures: `RSS before ${mib(rssBefore)}, after ${mib(rssAfter)} (after a full GC)` },
   ]
@@ -120,14 +133,17 @@ async function abortOne(plan: Plan, transport: Transport, url: string, t: Tally)
   }
   if (point === 'before call') abort()
   // 'waiting for head': the server holds the head 5 ms; the abort comes 0–3 ms after the request was written.
+  // putIdleConn: the exchange is over (the whole body arrived, or it failed).
+  let arrived = false
+  const onArrived = { putIdleConn: () => void (arrived = true) }
   const trace: ClientTrace =
     point === 'before dial'
-      ? { getConn: abort }
+      ? { getConn: abort, ...onArrived }
       : point === 'during connect'
-        ? { connectStart: abort }
+        ? { connectStart: abort, ...onArrived }
         : point === 'waiting for head'
-          ? { wroteRequest: () => void pause(3).then(abort) }
-          : {}
+          ? { wroteRequest: () => void pause(3).then(abort), ...onArrived }
+          : onArrived
   let response: Response
   try {
     response = await transport.roundTrip(withContext(new Request(url, { signal: controller.signal }), { trace }))
@@ -136,7 +152,7 @@ async function abortOne(plan: Plan, transport: Transport, url: string, t: Tally)
     if (error !== reason) t.notReason.push(point)
     return
   }
-  const body: Body = { reader: response.body!.getReader(), reason, ...plan }
+  const body: Body = { reader: response.body!.getReader(), reason, arrived: () => arrived, ...plan }
   // Mid-body: abort once a random part of the body has been read.
   if (point === 'mid-body') {
     t.points.push(point)
@@ -154,6 +170,8 @@ async function abortOne(plan: Plan, transport: Transport, url: string, t: Tally)
 interface Body extends Plan {
   reader: ReadableStreamDefaultReader<Uint8Array>
   reason: Error
+  /** Whether the whole body had arrived (the exchange was over). */
+  arrived(): boolean
 }
 
 /** readBody reads to the end, calling `abort` once `abortAt` bytes were read (at once for 0), and tallies what came after. */
@@ -161,9 +179,11 @@ async function readBody(body: Body, abortAt: number, abort: () => void, t: Tally
   let read = 0
   let readAtAbort = -1
   let late = false
+  let arrivedAtAbort = false
   const maybeAbort = (): void => {
     if (readAtAbort < 0 && read >= abortAt) {
       readAtAbort = read
+      arrivedAtAbort = body.arrived()
       abort()
     }
   }
@@ -177,10 +197,11 @@ async function readBody(body: Body, abortAt: number, abort: () => void, t: Tally
       return
     }
     if (chunk.done) {
-      if (readAtAbort >= 0 && readAtAbort < body.size) t.endedAfter++
+      if (readAtAbort >= 0 && readAtAbort < body.size && !arrivedAtAbort) t.endedAfter++
       return
     }
-    if (readAtAbort >= 0) {
+    if (readAtAbort >= 0 && arrivedAtAbort) t.arrivedBytesAfter += chunk.value.byteLength
+    else if (readAtAbort >= 0) {
       if (!late) t.late.push(`${body.point}${body.gzip ? ' gzip' : ''}`)
       late = true
       t.bytesAfter += chunk.value.byteLength
