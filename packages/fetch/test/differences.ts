@@ -57,10 +57,6 @@ export const KNOWN_DIFFERENCES: Record<string, { under: 'Transport' | 'any'; rea
     reason:
       'no PerformanceResourceTiming entry is added: its sizes need the body end and its byte counts from the Transport, which no cheap hook gives yet (observing every body would bring back the GC registration cost)',
   },
-  'six codings reject': {
-    under: 'Transport',
-    reason: 'a chain of more than 5 content codings is passed through undecoded instead of rejected (the Transport decoder)',
-  },
   'PUT a Request carrying a 17 MiB body with its content-length': {
     under: 'any',
     reason: "a Request hides its body's source: createFetch reads up to 16 MiB ahead to learn the length; a larger body goes chunked",

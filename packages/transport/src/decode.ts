@@ -51,21 +51,29 @@ class FlexibleInflate extends Transform {
   }
 }
 
+/** The longest chain of content codings decoded; a longer one is refused. */
+const MAX_CODINGS = 5
+
 /**
  * createDecoder returns a stream that decodes a body sent with
  * `content-encoding` (gzip, x-gzip, deflate, br), or undefined when the
  * coding is absent, identity, or one we do not decode (then the body is
  * passed through as sent, as Node's fetch does). Several codings are
- * decoded in reverse order of application.
+ * decoded in reverse order of application; more than 5 throw
+ * `RT_DECODING_ERROR` (`what` names the request).
  */
-export function createDecoder(contentEncoding: string | null): Transform | undefined {
+export function createDecoder(contentEncoding: string | null, what: string): Transform | undefined {
   if (contentEncoding === null) return undefined
   const codings = contentEncoding
     .toLowerCase()
     .split(',')
     .map((c) => c.trim())
     .filter((c) => c !== '' && c !== 'identity')
-  if (codings.length === 0 || codings.length > 5) return undefined
+  if (codings.length === 0) return undefined
+  // As undici's fetch: a chain of more than 5 codings is refused (a decompression-chain bomb).
+  if (codings.length > MAX_CODINGS) {
+    throw new TransportError(ERR_DECODING, `too many content-encodings (${codings.length}, at most ${MAX_CODINGS}) (${what})`)
+  }
   const decoders: Transform[] = []
   for (let i = codings.length - 1; i >= 0; i--) {
     const coding = codings[i]

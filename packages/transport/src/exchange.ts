@@ -196,7 +196,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
     let responseBody: TrackedBody | null = null
     if (!nullBody) {
       const decode = !this.#options.disableCompression && getContext(this.#request).decompress !== false
-      const decoder = decode ? createDecoder(contentEncoding) : undefined
+      const decoder = decode ? createDecoder(contentEncoding, this.#what) : undefined
       const body = createBody(
         {
           pull: () => {

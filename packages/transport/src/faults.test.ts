@@ -132,4 +132,12 @@ describe('Transport: protocol violations are protocol errors, never retried as s
     await server.closedCount(1)
     expect(transport.stats().total).toMatchObject({ active: 0, idle: 0 })
   })
+
+  it('a chain of more than 5 content codings: RT_DECODING_ERROR at the head, as undici refuses it', async () => {
+    const server = await replying('HTTP/1.1 200 OK\r\ncontent-encoding: gzip, gzip, gzip, gzip, gzip, gzip\r\ncontent-length: 2\r\n\r\nok')
+    const transport = f.use(new Transport())
+    const error = await rejection(transport.roundTrip(new Request(server.origin)))
+    expect(error.code).toBe('RT_DECODING_ERROR')
+    expect(error.message).toContain('too many content-encodings (6, at most 5)')
+  })
 })
