@@ -1,4 +1,5 @@
 import { isIP } from 'node:net'
+import type { OutgoingHeaders } from './headers.js'
 
 /** Target is the origin a request is for: scheme, host and port. */
 export interface Target {
@@ -72,6 +73,19 @@ export class ConnectMethod {
     else this.key = `${this.forward ? 'http://*' : target.key} via ${proxyKey ?? proxy.display}`
   }
 
+  /**
+   * forwardHeaders completes the head of a request forwarded by the proxy:
+   * `Host` of the target (the pooled conn is the proxy's, shared by every
+   * target) and the proxy's `Proxy-Authorization` unless the request has one.
+   */
+  forwardHeaders(headers: OutgoingHeaders, host: string): OutgoingHeaders {
+    const list = headers.list
+    list.push('host', host)
+    const authorization = this.proxy?.authorization
+    if (authorization !== undefined && !hasHeader(list, 'proxy-authorization')) list.push('proxy-authorization', authorization)
+    return headers
+  }
+
   /** The host and port the first socket connects to: the proxy's, or the target's. */
   get firstHop(): { hostname: string; port: number } {
     return this.proxy ?? this.target
@@ -86,4 +100,10 @@ export class ConnectMethod {
   get clientOrigin(): string {
     return this.forward ? `http://${hostPort(this.proxy!.hostname, this.proxy!.port)}` : this.target.key
   }
+}
+
+/** hasHeader looks for a lower-case header name in undici's flat list. */
+function hasHeader(list: string[], name: string): boolean {
+  for (let i = 0; i < list.length; i += 2) if (list[i] === name) return true
+  return false
 }

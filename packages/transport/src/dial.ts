@@ -8,11 +8,10 @@ import {
   ERR_TRANSPORT_CLOSED,
   TransportError,
 } from './errors.js'
+import type { ConnectMethod } from './connect-method.js'
 import type { ResolvedOptions, TlsOptions } from './options.js'
 import { callHook, channels, type ClientTrace } from './trace.js'
-
-import type { ConnectMethod } from './connect-method.js'
-
+import { connectTunnel } from './tunnel.js'
 
 function waitFor(socket: Duplex, event: string, signal: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
@@ -140,15 +139,26 @@ export async function dialConn(
     let socket = await openSocket(method, options, signal, opened)
     connected = true
     callHook(trace, 'connectDone', 'tcp', address)
-    const target = method.target
-    if (target.protocol === 'https:' && !(socket instanceof TLSSocket)) {
+    const { target, proxy } = method
+    // A TLSSocket from the dial hook is TLS to the first hop already.
+    let secured = socket instanceof TLSSocket
+    if (proxy?.protocol === 'https:' && !secured) {
+      socket = await handshake(socket, proxy.hostname, options.proxyTls, trace, signal, opened)
+    }
+    if (proxy !== undefined) {
+      if (method.tunnel) socket = await connectTunnel(socket, method, options, signal, what)
+      else if (!method.forward) throw new TransportError(ERR_CONNECT_FAILED, `${proxy.protocol} proxies are not supported (${what})`)
+      opened.push(socket)
+      secured = false
+    }
+    if (target.protocol === 'https:' && !secured) {
       socket = await handshake(socket, target.hostname, options.tls, trace, signal, opened)
     }
     if (channels.connected.hasSubscribers) channels.connected.publish({ key })
     return socket
   } catch (error) {
     for (const socket of opened) socket.destroy()
-    const failure = connectError(error, method.target.key, what, options.connectTimeout)
+    const failure = connectError(error, method.proxy === undefined ? method.target.key : `proxy ${method.proxy.display}`, what, options.connectTimeout)
     if (!connected) callHook(trace, 'connectDone', 'tcp', address, failure)
     if (channels.connected.hasSubscribers) channels.connected.publish({ key, error: failure })
     throw failure

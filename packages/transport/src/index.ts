@@ -1,5 +1,6 @@
 export { Transport } from './transport.js'
-export type { TransportOptions, DialFunction, DialInfo, TlsOptions } from './options.js'
+export type { TransportOptions, DialFunction, DialInfo, TlsOptions, ProxyConnectHeadersFunction } from './options.js'
+export type { ProxyFunction, ProxyOption } from './proxy.js'
 export {
   DEFAULT_MAX_IDLE_CONNS,
   DEFAULT_MAX_IDLE_CONNS_PER_HOST,
@@ -14,6 +15,8 @@ export type { ClientTrace, GotConnInfo, GotInformationalInfo } from './trace.js'
 export { channels } from './trace.js'
 export {
   TransportError,
+  ProxyConnectError,
+  ERR_PROXY_CONNECT_FAILED,
   ERR_CONNECT_REFUSED,
   ERR_CONNECT_TIMEOUT,
   ERR_CONNECT_FAILED,

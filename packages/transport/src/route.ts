@@ -1,21 +1,7 @@
 import { ConnectMethod, targetOf, type ProxyEndpoint } from './connect-method.js'
 import { ERR_INVALID_REQUEST, TransportError } from './errors.js'
 import { HostPool } from './pool.js'
-
-/**
- * ProxyChoice picks the proxy of one request URL (parsed): the endpoint and
- * its pool-key part, or undefined for a direct connection. It throws a
- * coded TransportError for a proxy it cannot use.
- */
-export interface ProxyChoice {
-  /** Called per request with the parsed URL. */
-  select(url: URL, what: string): { endpoint: ProxyEndpoint; key: string } | undefined
-  /**
-   * Whether the choice depends on the origin only (scheme, host, port), so
-   * that it can be cached by origin, as direct routes are.
-   */
-  readonly perOrigin: boolean
-}
+import type { ProxyChoice } from './proxy.js'
 
 /** How many origins the route cache holds before it starts again. */
 const ROUTE_CACHE_SIZE = 4096

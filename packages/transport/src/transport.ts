@@ -65,7 +65,7 @@ export class Transport implements RoundTripper, Closable, ConnOwner {
   /** @throws TransportError `RT_INVALID_OPTION` when an option is invalid. */
   constructor(options?: TransportOptions) {
     this.#options = resolveOptions(options)
-    this.#routes = new Routes(undefined)
+    this.#routes = new Routes(this.#options.proxy)
     this.#pools = this.#routes.pools
     // Every dial listens on this signal; their number is bounded by the pool, not by 10.
     setMaxListeners(0, this.#closing.signal)
@@ -96,7 +96,9 @@ export class Transport implements RoundTripper, Closable, ConnOwner {
       return Promise.reject(error)
     }
     const hash = href.indexOf('#', slash)
-    const path = slash < 0 ? '/' : hash < 0 ? href.slice(slash) : href.slice(slash, hash)
+    const forward = pool.method.forward
+    // Through an HTTP proxy that forwards, the request-target is the absolute URL (RFC 9112 §3.2.2).
+    const path = forward ? (hash < 0 ? href : href.slice(0, hash)) : slash < 0 ? '/' : hash < 0 ? href.slice(slash) : href.slice(slash, hash)
     const context = getContext(request)
     const send = (body: OutgoingBody): Promise<Response> =>
       new Promise<Response>((resolve, reject) => {
@@ -108,7 +110,9 @@ export class Transport implements RoundTripper, Closable, ConnOwner {
           body,
           retry: retryPolicy(request, body),
           trace: context.trace,
-          headers: outgoingHeaders(request.headers, this.#options, context.decompress !== false),
+          headers: forward
+            ? pool.method.forwardHeaders(outgoingHeaders(request.headers, this.#options, context.decompress !== false), href.slice(href.indexOf('//') + 2, slash))
+            : outgoingHeaders(request.headers, this.#options, context.decompress !== false),
           resolve,
           reject,
         }
