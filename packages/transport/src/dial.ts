@@ -11,6 +11,7 @@ import {
 import type { ConnectMethod } from './connect-method.js'
 import type { ResolvedOptions, TlsOptions } from './options.js'
 import { callHook, channels, type ClientTrace } from './trace.js'
+import { connectSocks } from './socks.js'
 import { connectTunnel } from './tunnel.js'
 
 function waitFor(socket: Duplex, event: string, signal: AbortSignal): Promise<void> {
@@ -147,7 +148,7 @@ export async function dialConn(
     }
     if (proxy !== undefined) {
       if (method.tunnel) socket = await connectTunnel(socket, method, options, signal, what)
-      else if (!method.forward) throw new TransportError(ERR_CONNECT_FAILED, `${proxy.protocol} proxies are not supported (${what})`)
+      else if (!method.forward) socket = await connectSocks(socket, method, signal, what)
       opened.push(socket)
       secured = false
     }
