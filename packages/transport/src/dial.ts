@@ -8,9 +8,9 @@ import {
   ERR_TRANSPORT_CLOSED,
   TransportError,
 } from './errors.js'
-import type { ConnectMethod } from './connect-method.js'
+import { hostPort, type ConnectMethod } from './connect-method.js'
 import type { ResolvedOptions, TlsOptions } from './options.js'
-import { callHook, channels, type ClientTrace } from './trace.js'
+import { callHook, channels, type ClientTrace, type ProxyConnectInfo } from './trace.js'
 import { connectSocks } from './socks.js'
 import { connectTunnel } from './tunnel.js'
 
@@ -104,10 +104,35 @@ async function openSocket(method: ConnectMethod, options: ResolvedOptions, signa
   return socket
 }
 
+/** openTunnel asks the proxy for a tunnel to the target (CONNECT or SOCKS5), reporting to the trace and the channels. */
+async function openTunnel(
+  socket: Duplex,
+  method: ConnectMethod,
+  options: ResolvedOptions,
+  trace: ClientTrace | undefined,
+  signal: AbortSignal,
+  what: string,
+): Promise<Duplex> {
+  const info: ProxyConnectInfo = { proxy: method.proxy!.display, target: hostPort(method.target.hostname, method.target.port) }
+  callHook(trace, 'proxyConnectStart', info)
+  if (channels.proxyConnect.hasSubscribers) channels.proxyConnect.publish({ key: method.key, ...info })
+  try {
+    const tunnel = method.tunnel ? await connectTunnel(socket, method, options, signal, what) : await connectSocks(socket, method, signal, what)
+    callHook(trace, 'proxyConnectDone', info)
+    if (channels.proxyConnected.hasSubscribers) channels.proxyConnected.publish({ key: method.key, ...info })
+    return tunnel
+  } catch (error) {
+    callHook(trace, 'proxyConnectDone', info, error as Error)
+    if (channels.proxyConnected.hasSubscribers) channels.proxyConnected.publish({ key: method.key, ...info, error })
+    throw error
+  }
+}
+
 /**
  * dialConn opens the socket of a new connection along the steps of its
- * connect method: TCP (or the `dial` hook), then TLS for `https:`, all
- * within `connectTimeout`. `what` names the request that asked for it, for
+ * connect method: TCP (or the `dial` hook) to the first hop, TLS to an
+ * `https://` proxy, a CONNECT or SOCKS5 tunnel through the proxy, then TLS
+ * to an `https:` target with ALPN, all within `connectTimeout`. `what` names the request that asked for it, for
  * error messages. `closing` aborts when the transport closes. The dial
  * outlives the request that started it: another request may use the
  * connection.
@@ -147,8 +172,7 @@ export async function dialConn(
       socket = await handshake(socket, proxy.hostname, options.proxyTls, trace, signal, opened)
     }
     if (proxy !== undefined) {
-      if (method.tunnel) socket = await connectTunnel(socket, method, options, signal, what)
-      else if (!method.forward) socket = await connectSocks(socket, method, signal, what)
+      if (!method.forward) socket = await openTunnel(socket, method, options, trace, signal, what)
       opened.push(socket)
       secured = false
     }

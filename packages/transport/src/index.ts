@@ -12,7 +12,7 @@ export {
   DEFAULT_MAX_RESPONSE_HEADER_BYTES,
 } from './options.js'
 export type { TransportStats, HostStats, HolderInfo } from './stats.js'
-export type { ClientTrace, GotConnInfo, GotInformationalInfo } from './trace.js'
+export type { ClientTrace, GotConnInfo, GotInformationalInfo, ProxyConnectInfo } from './trace.js'
 export { channels } from './trace.js'
 export {
   TransportError,

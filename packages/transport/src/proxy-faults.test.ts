@@ -88,3 +88,34 @@ describe('Transport through a failing proxy', () => {
     await proxy.closedCount(1)
   })
 })
+
+describe('Transport proxy trace', () => {
+  it('reports the tunnel to proxyConnectStart/Done and the roundtrip:proxy:* channels, with the refusal', async () => {
+    const { subscribe, unsubscribe } = await import('node:diagnostics_channel')
+    const { withContext } = await import('@roundtrip/core')
+    const proxy = f.serve(await faultProxy((socket) => socket.write('HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n')))
+    const transport = f.use(new Transport({ proxy: `http://u:pw@127.0.0.1:${proxy.port}` }))
+    const events: string[] = []
+    const onStart = (message: unknown): void => void events.push(`channel start ${(message as { target: string }).target}`)
+    const onDone = (message: unknown): void => void events.push(`channel done ${(message as { error?: { code: string } }).error?.code}`)
+    subscribe('roundtrip:proxy:connect', onStart)
+    subscribe('roundtrip:proxy:connected', onDone)
+    try {
+      const trace = {
+        proxyConnectStart: (info: { proxy: string; target: string }) => events.push(`start ${info.proxy} ${info.target}`),
+        proxyConnectDone: (_info: unknown, error?: Error) => events.push(`done ${(error as { code?: string } | undefined)?.code}`),
+      }
+      const error = await rejection(transport.roundTrip(withContext(new Request('https://secure.test/'), { trace })))
+      expect((error as ProxyConnectError).status).toBe(403)
+    } finally {
+      unsubscribe('roundtrip:proxy:connect', onStart)
+      unsubscribe('roundtrip:proxy:connected', onDone)
+    }
+    expect(events).toEqual([
+      `start http://***@127.0.0.1:${proxy.port} secure.test:443`,
+      'channel start secure.test:443',
+      'done RT_PROXY_CONNECT_FAILED',
+      'channel done RT_PROXY_CONNECT_FAILED',
+    ])
+  })
+})

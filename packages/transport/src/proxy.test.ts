@@ -47,7 +47,12 @@ describe('Transport through an HTTP proxy', () => {
     const proxy = f.serve(await startProxy())
     const transport = f.use(new Transport({ proxy: proxy.url, tls: { ca: pem.cert } }))
     const states: Array<string | false | null> = []
-    const trace: ClientTrace = { tlsHandshakeDone: (state) => states.push(state.alpnProtocol) }
+    const tunnels: string[] = []
+    const trace: ClientTrace = {
+      tlsHandshakeDone: (state) => states.push(state.alpnProtocol),
+      proxyConnectStart: (info) => tunnels.push(`start ${info.target}`),
+      proxyConnectDone: (info, error) => tunnels.push(`done ${info.target} ${error?.message ?? 'ok'}`),
+    }
     for (let i = 0; i < 100; i++) {
       const response = await transport.roundTrip(withContext(new Request(`${target.origin}/s${i}`), { trace }))
       expect(await response.text()).toBe(`secure /s${i}`)
@@ -57,6 +62,7 @@ describe('Transport through an HTTP proxy', () => {
     expect(proxy.connections()).toBe(1)
     expect(target.connections()).toBe(1)
     expect(states).toEqual(['http/1.1'])
+    expect(tunnels).toEqual([`start ${authority}`, `done ${authority} ok`])
     expect(Object.keys(transport.stats().hosts)).toEqual([`${target.origin} via ${proxy.url}`])
     expect(busyCounts(transport)).toEqual({ active: 0, waiting: 0, dialing: 0 })
   })
