@@ -45,11 +45,25 @@ describe('Transport through a SOCKS5 proxy', () => {
 
   it('rejects with RT_PROXY_CONNECT_FAILED when the SOCKS5 proxy refuses the credentials', async () => {
     const socks = f.serve(await startSocksServer({ username: 'me', password: 'right' }))
-    const transport = f.use(new Transport({ proxy: `socks5://me:wrong-pass@127.0.0.1:${socks.port}` }))
+    const transport = f.use(new Transport({ proxy: `socks5h://me:wrong-pass@127.0.0.1:${socks.port}` }))
     const error = await rejection(transport.roundTrip(new Request('http://example.test/')))
+    expect(error.message).toMatch(/authentication/i)
+    expect(socks.destinations).toEqual([])
     expect(error.code).toBe('RT_PROXY_CONNECT_FAILED')
-    expect(error.message).toContain(`through proxy socks5://***@127.0.0.1:${socks.port}`)
+    expect(error.message).toContain(`through proxy socks5h://***@127.0.0.1:${socks.port}`)
     expect(error.message).not.toContain('wrong-pass')
     expect(busyCounts(transport)).toEqual({ active: 0, waiting: 0, dialing: 0 })
+  })
+})
+
+describe('Transport through a silent SOCKS5 proxy', () => {
+  it('times out the handshake with RT_CONNECT_TIMEOUT and closes the socket', async () => {
+    const { startRawServer } = await import('../test/server.js')
+    // Reads and never answers (reading lets it see the client close).
+    const silent = f.serve(await startRawServer((socket) => void socket.resume()))
+    const transport = f.use(new Transport({ proxy: `socks5h://127.0.0.1:${silent.port}`, connectTimeout: 100 }))
+    const error = await rejection(transport.roundTrip(new Request('http://example.test/')))
+    expect(error.code).toBe('RT_CONNECT_TIMEOUT')
+    await silent.closedCount(1)
   })
 })

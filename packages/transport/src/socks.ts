@@ -18,10 +18,10 @@ export async function connectSocks(socket: Duplex, method: ConnectMethod, signal
   const proxy = method.proxy!
   const { hostname, port } = method.target
   const where = `SOCKS5 connect to ${hostPort(hostname, port)} through proxy ${proxy.display}`
+  // socks5:// resolves the name here (a failure is ours, RT_CONNECT_FAILED); socks5h:// sends it.
+  const host = proxy.protocol === 'socks5:' && isIP(hostname) === 0 ? (await lookup(hostname)).address : hostname
+  signal.throwIfAborted()
   try {
-    let host = hostname
-    if (proxy.protocol === 'socks5:' && isIP(host) === 0) host = (await lookup(host)).address
-    signal.throwIfAborted()
     const handshake = SocksClient.createConnection({
       command: 'connect',
       destination: { host, port },
@@ -35,8 +35,19 @@ export async function connectSocks(socket: Duplex, method: ConnectMethod, signal
       // The dial's connectTimeout and the transport's closing bound it (through `signal`).
       timeout: 2 ** 31 - 1,
     })
-    const { socket: tunnel } = await abortable(handshake, signal)
-    return tunnel
+    // The library takes no signal and may not notice its socket being
+    // destroyed: an abort wins the race, and the dial destroys the socket.
+    handshake.catch(noop)
+    let onAbort = noop
+    const aborted = new Promise<never>((_resolve, reject) => {
+      onAbort = () => reject(signal.reason)
+      signal.addEventListener('abort', onAbort, { once: true })
+    })
+    try {
+      return (await Promise.race([handshake, aborted])).socket
+    } finally {
+      signal.removeEventListener('abort', onAbort)
+    }
   } catch (error) {
     if (signal.aborted) throw signal.reason
     const message = (error as Error | null)?.message ?? String(error)
@@ -44,20 +55,4 @@ export async function connectSocks(socket: Duplex, method: ConnectMethod, signal
   }
 }
 
-/** abortable settles with `promise`, or rejects with the signal's reason when it aborts first. */
-function abortable<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = (): void => reject(signal.reason)
-    signal.addEventListener('abort', onAbort, { once: true })
-    promise.then(
-      (value) => {
-        signal.removeEventListener('abort', onAbort)
-        resolve(value)
-      },
-      (error: unknown) => {
-        signal.removeEventListener('abort', onAbort)
-        reject(error)
-      },
-    )
-  })
-}
+function noop(): void {}
