@@ -102,6 +102,9 @@ export class Transport implements RoundTripper, Closable, ConnOwner {
     const context = getContext(request)
     const send = (body: OutgoingBody): Promise<Response> =>
       new Promise<Response>((resolve, reject) => {
+        const headers = outgoingHeaders(request.headers, this.#options, context.decompress !== false)
+        // A forwarded request names its target in `Host`: the conn is the proxy's, shared by every target.
+        if (forward) pool.method.forwardHeaders(headers, href.slice(href.indexOf('//') + 2, slash))
         const call: Call = {
           request,
           pool,
@@ -110,9 +113,7 @@ export class Transport implements RoundTripper, Closable, ConnOwner {
           body,
           retry: retryPolicy(request, body),
           trace: context.trace,
-          headers: forward
-            ? pool.method.forwardHeaders(outgoingHeaders(request.headers, this.#options, context.decompress !== false), href.slice(href.indexOf('//') + 2, slash))
-            : outgoingHeaders(request.headers, this.#options, context.decompress !== false),
+          headers,
           resolve,
           reject,
         }
