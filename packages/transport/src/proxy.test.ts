@@ -1,3 +1,4 @@
+import { connect } from 'node:net'
 import { withContext } from '@roundtrip/core'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { useFixture } from '../test/fixture.js'
@@ -5,7 +6,7 @@ import { startProxy } from '../test/proxy.js'
 import { startServer } from '../test/server.js'
 import { certificate, httpsServer } from '../test/tls.js'
 import { busyCounts, closedPort, get, rejection } from '../test/util.js'
-import { Transport, type ClientTrace } from './index.js'
+import { Transport, type ClientTrace, type DialInfo } from './index.js'
 
 const f = useFixture()
 
@@ -149,6 +150,23 @@ describe('Transport through an HTTP proxy', () => {
     expect(error.code).toBe('RT_CONNECT_FAILED')
     expect(error.message).toContain(`proxy ${proxy.url}`)
     expect(error.message).toMatch(/self[- ]signed/)
+  })
+
+  it('asks the dial hook for the socket to the proxy', async () => {
+    const target = f.serve(await startServer((req, res) => res.end(`${req.url}`)))
+    const proxy = f.serve(await startProxy())
+    const infos: DialInfo[] = []
+    const transport = f.use(new Transport({
+      proxy: proxy.url,
+      dial: (info) => {
+        infos.push(info)
+        return connect(info.port, info.hostname)
+      },
+    }))
+    expect(await get(transport, `${target.origin}/d`)).toBe('/d')
+    expect(infos).toHaveLength(1)
+    expect(infos[0]).toMatchObject({ protocol: 'http:', hostname: '127.0.0.1', port: proxy.port, key: `http://* via ${proxy.url}` })
+    expect(proxy.forwarded).toEqual([`${target.origin}/d`])
   })
 
   it('rejects with RT_CONNECT_REFUSED naming the proxy when nothing listens there', async () => {
