@@ -13,6 +13,11 @@ export interface Case {
   bodyBytes: number
   /** concurrency is the number of requests in flight (one loop each). */
   concurrency: number
+  /**
+   * proxy: requests go through a local HTTP proxy (the `proxy` package, in
+   * the server's process); only clients that take a proxy run this case.
+   */
+  proxy?: boolean
 }
 
 const SMALL = 11
@@ -25,4 +30,5 @@ export const CASES: readonly Case[] = [
   { id: 'c64-http', title: 'small body, concurrency 64, node:http server', server: 'http', origins: 1, bodyBytes: SMALL, concurrency: 64 },
   { id: '64k', title: '64 KiB body, concurrency 16', server: 'raw', origins: 1, bodyBytes: 64 * 1024, concurrency: 16 },
   { id: 'origins', title: '200 origins, concurrency 64', server: 'raw', origins: 200, bodyBytes: SMALL, concurrency: 64 },
+  { id: 'proxy', title: 'small body, concurrency 16, through a local HTTP proxy', server: 'http', origins: 1, bodyBytes: SMALL, concurrency: 16, proxy: true },
 ]

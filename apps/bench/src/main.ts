@@ -27,6 +27,8 @@ async function bench(options: BenchOptions, pin: boolean, node: ClientNode): Pro
     const results: CaseResult[] = []
     for (const c of options.cases) {
       const server = await startServer(c, pin)
+      // A proxy case runs only the clients that take a proxy.
+      const clients = c.proxy === true ? options.clients.filter((client) => client.proxy === true) : options.clients
       const runs = new Map<string, RunResult[]>(clients.map((client) => [client.id, []]))
       try {
         for (let round = 0; round < rounds; round++) {
@@ -35,7 +37,7 @@ async function bench(options: BenchOptions, pin: boolean, node: ClientNode): Pro
             const client = clients[(i + round) % clients.length]!
             const first = runs.get(client.id)!.length === 0 && c === options.cases[0]
             const warmupMs = first ? options.firstWarmupMs : options.warmupMs
-            const spec = { urls: server.urls, concurrency: c.concurrency, bodyBytes: c.bodyBytes, warmupMs, durationMs: options.durationMs }
+            const spec = { urls: server.urls, proxy: server.proxy, concurrency: c.concurrency, bodyBytes: c.bodyBytes, warmupMs, durationMs: options.durationMs }
             runs.get(client.id)!.push(await workers.get(client.id)!.run(spec))
             progress('.')
           }

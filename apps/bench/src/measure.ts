@@ -5,6 +5,8 @@ import { percentile } from './stats.js'
 export interface RunSpec {
   /** urls are the origins' URLs; each loop takes the next one in turn. */
   urls: string[]
+  /** proxy is the HTTP proxy the client sends through, if any. */
+  proxy?: string | undefined
   concurrency: number
   /** bodyBytes is the expected body size: a body of another size counts as an error. */
   bodyBytes: number

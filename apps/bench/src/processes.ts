@@ -38,6 +38,8 @@ function nextMessage<T>(child: ChildProcess, what: string): Promise<T> {
 /** ServerProcess is a running benchmark server: its URLs, one per origin. */
 export interface ServerProcess {
   urls: string[]
+  /** proxy is the URL of the local HTTP proxy of a proxy case. */
+  proxy: string | undefined
   stop(): void
 }
 
@@ -47,9 +49,10 @@ export interface ServerProcess {
  * listens.
  */
 export async function startServer(c: Case, pin: boolean): Promise<ServerProcess> {
-  const child = start('./server.js', [c.server, String(c.origins), String(c.bodyBytes)], SERVER_CPU, pin)
-  const { ports } = await nextMessage<{ ports: number[] }>(child, 'server')
-  return { urls: ports.map((p) => `http://127.0.0.1:${p}/`), stop: () => void child.kill() }
+  const child = start('./server.js', [c.server, String(c.origins), String(c.bodyBytes), ...(c.proxy === true ? ['proxy'] : [])], SERVER_CPU, pin)
+  const { ports, proxyPort } = await nextMessage<{ ports: number[]; proxyPort?: number }>(child, 'server')
+  const proxy = proxyPort === undefined ? undefined : `http://127.0.0.1:${proxyPort}`
+  return { urls: ports.map((p) => `http://127.0.0.1:${p}/`), proxy, stop: () => void child.kill() }
 }
 
 /** WorkerProcess is one client's long-lived process, running one RunSpec at a time. */

@@ -3,6 +3,7 @@
 // `ports` loopback ports and sends the list to its parent over IPC.
 import { createServer as createHttpServer } from 'node:http'
 import { createServer as createNetServer, type Server } from 'node:net'
+import { createProxy } from 'proxy'
 
 /** ServerKind: `http` is a node:http keep-alive server; `raw` answers canned HTTP/1.1 responses from a net server. */
 export type ServerKind = 'http' | 'raw'
@@ -72,9 +73,16 @@ export async function listenAll(kind: ServerKind, count: number, bodyBytes: numb
 }
 
 async function main(): Promise<void> {
-  const [kind = 'http', count = '1', bytes = '11'] = process.argv.slice(2)
+  const [kind = 'http', count = '1', bytes = '11', proxy] = process.argv.slice(2)
   const { ports } = await listenAll(kind as ServerKind, Number(count), Number(bytes))
-  process.send!({ ports })
+  let proxyPort: number | undefined
+  if (proxy === 'proxy') {
+    // The forwarding proxy of the proxy case: plain `http:` requests are forwarded (absolute-form), not tunnelled.
+    const server = createProxy(createHttpServer())
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    proxyPort = (server.address() as { port: number }).port
+  }
+  process.send!({ ports, proxyPort })
   process.on('disconnect', () => process.exit(0))
 }
 

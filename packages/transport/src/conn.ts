@@ -1,6 +1,6 @@
 import type { Duplex } from 'node:stream'
 import { Client } from 'undici'
-import type { Target } from './dial.js'
+import type { ConnectMethod } from './connect-method.js'
 import type { HostPool } from './pool.js'
 import { currentTurn } from './turn.js'
 import type { ResolvedOptions } from './options.js'
@@ -29,7 +29,8 @@ const INTERIM_ALIAS = 199
  */
 export class PersistConn {
   readonly id = nextId++
-  readonly target: Target
+  /** How the conn was made (its pool's connect method). */
+  readonly method: ConnectMethod
   /** The pool the conn counts in; it stays this conn's pool after the transport forgot it. */
   readonly pool: HostPool
   readonly client: Client
@@ -54,9 +55,9 @@ export class PersistConn {
   #onDead: (conn: PersistConn, reason: string) => void
 
   constructor(pool: HostPool, socket: Duplex, options: ResolvedOptions, onDead: (conn: PersistConn, reason: string) => void) {
-    const target = pool.target
+    const method = pool.method
     this.pool = pool
-    this.target = target
+    this.method = method
     this.socket = socket
     this.idleLimit = options.idleConnTimeout
     this.#onDead = onDead
@@ -64,7 +65,7 @@ export class PersistConn {
     // Our idle timeout is authoritative; undici's own keep-alive timer is set
     // to the same value so that it never closes a conn we still count as usable.
     const keepAlive = options.idleConnTimeout > 0 ? options.idleConnTimeout : 3_600_000
-    this.client = new Client(target.key, {
+    this.client = new Client(method.clientOrigin, {
       pipelining: 1,
       maxHeaderSize: options.maxResponseHeaderBytes,
       headersTimeout: options.responseHeaderTimeout,

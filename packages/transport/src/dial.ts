@@ -8,17 +8,11 @@ import {
   ERR_TRANSPORT_CLOSED,
   TransportError,
 } from './errors.js'
-import type { ResolvedOptions } from './options.js'
-import { callHook, channels, type ClientTrace } from './trace.js'
-
-/** Target is one pool: the scheme, host and port requests are sent to. */
-export interface Target {
-  protocol: 'http:' | 'https:'
-  hostname: string
-  port: number
-  /** `scheme://host:port`, the pool key. */
-  key: string
-}
+import { hostPort, type ConnectMethod } from './connect-method.js'
+import type { ResolvedOptions, TlsOptions } from './options.js'
+import { callHook, channels, type ClientTrace, type ProxyConnectInfo } from './trace.js'
+import { connectSocks } from './socks.js'
+import { connectTunnel } from './tunnel.js'
 
 function waitFor(socket: Duplex, event: string, signal: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
@@ -51,86 +45,147 @@ function waitFor(socket: Duplex, event: string, signal: AbortSignal): Promise<vo
   })
 }
 
-function connectError(error: unknown, target: Target, what: string, timeout: number): TransportError {
+function connectError(error: unknown, peer: string, what: string, timeout: number): TransportError {
   if (error instanceof TransportError) return error
   const code = (error as { code?: string } | null)?.code
   if (code === 'RT_DIAL_TIMEOUT') {
     return new TransportError(ERR_CONNECT_TIMEOUT, `connect timed out after ${timeout} ms (${what})`, { cause: error })
   }
   if (code === 'ECONNREFUSED') {
-    return new TransportError(ERR_CONNECT_REFUSED, `connect refused by ${target.key} (${what})`, { cause: error })
+    return new TransportError(ERR_CONNECT_REFUSED, `connect refused by ${peer} (${what})`, { cause: error })
   }
   const message = (error as Error | null)?.message ?? String(error)
-  return new TransportError(ERR_CONNECT_FAILED, `connect to ${target.key} failed: ${message} (${what})`, { cause: error })
+  return new TransportError(ERR_CONNECT_FAILED, `connect to ${peer} failed: ${message} (${what})`, { cause: error })
+}
+
+/** handshake runs TLS over `socket` to `hostname`, reporting to the trace; resolves with the TLS socket. */
+async function handshake(
+  socket: Duplex,
+  hostname: string,
+  tls: TlsOptions | undefined,
+  trace: ClientTrace | undefined,
+  signal: AbortSignal,
+  opened: Duplex[],
+): Promise<TLSSocket> {
+  callHook(trace, 'tlsHandshakeStart')
+  const servername = tls?.servername ?? (isIP(hostname) === 0 ? hostname : undefined)
+  const secure = tlsConnect({
+    ...tls,
+    socket,
+    ...(servername === undefined ? {} : { servername }),
+    ALPNProtocols: ['http/1.1'],
+  })
+  opened.push(secure)
+  try {
+    await waitFor(secure, 'secureConnect', signal)
+  } catch (error) {
+    callHook(trace, 'tlsHandshakeDone', { protocol: null, alpnProtocol: null }, error as Error)
+    throw error
+  }
+  callHook(trace, 'tlsHandshakeDone', { protocol: secure.getProtocol(), alpnProtocol: secure.alpnProtocol })
+  return secure
+}
+
+/** openSocket connects the first hop: the `dial` hook, or TCP. */
+async function openSocket(method: ConnectMethod, options: ResolvedOptions, signal: AbortSignal, opened: Duplex[]): Promise<Duplex> {
+  const { hostname, port } = method.firstHop
+  if (options.dial === undefined) {
+    // As undici's connector: no Nagle delay on small writes, TCP keep-alive probes on long-idle sockets.
+    const socket = netConnect({ host: hostname, port, noDelay: true, keepAlive: true, keepAliveInitialDelay: 60_000 })
+    opened.push(socket)
+    await waitFor(socket, 'connect', signal)
+    return socket
+  }
+  const { protocol } = method.target
+  const socket = await options.dial({ protocol, hostname, port, key: method.key, signal })
+  opened.push(socket)
+  signal.throwIfAborted()
+  if ((socket as Socket).connecting === true) await waitFor(socket, 'connect', signal)
+  return socket
+}
+
+/** openTunnel asks the proxy for a tunnel to the target (CONNECT or SOCKS5), reporting to the trace and the channels. */
+async function openTunnel(
+  socket: Duplex,
+  method: ConnectMethod,
+  options: ResolvedOptions,
+  trace: ClientTrace | undefined,
+  signal: AbortSignal,
+  what: string,
+): Promise<Duplex> {
+  const info: ProxyConnectInfo = { proxy: method.proxy!.display, target: hostPort(method.target.hostname, method.target.port) }
+  callHook(trace, 'proxyConnectStart', info)
+  if (channels.proxyConnect.hasSubscribers) channels.proxyConnect.publish({ key: method.key, ...info })
+  try {
+    const tunnel = method.tunnel ? await connectTunnel(socket, method, options, signal, what) : await connectSocks(socket, method, signal, what)
+    callHook(trace, 'proxyConnectDone', info)
+    if (channels.proxyConnected.hasSubscribers) channels.proxyConnected.publish({ key: method.key, ...info })
+    return tunnel
+  } catch (error) {
+    callHook(trace, 'proxyConnectDone', info, error as Error)
+    if (channels.proxyConnected.hasSubscribers) channels.proxyConnected.publish({ key: method.key, ...info, error })
+    throw error
+  }
 }
 
 /**
- * dialConn opens the socket of a new connection: TCP (or the `dial` hook),
- * then TLS for `https:`, within `connectTimeout`. `what` names the request
- * that asked for it, for error messages. `closing` aborts when the transport
- * closes. The dial outlives the request that started it: another request may
- * use the connection.
+ * dialConn opens the socket of a new connection along the steps of its
+ * connect method: TCP (or the `dial` hook) to the first hop, TLS to an
+ * `https://` proxy, a CONNECT or SOCKS5 tunnel through the proxy, then TLS
+ * to an `https:` target with ALPN, all within `connectTimeout`. `what` names the request that asked for it, for
+ * error messages. `closing` aborts when the transport closes. The dial
+ * outlives the request that started it: another request may use the
+ * connection.
  */
 export async function dialConn(
-  target: Target,
+  method: ConnectMethod,
   options: ResolvedOptions,
   trace: ClientTrace | undefined,
   what: string,
   closing: AbortSignal,
 ): Promise<Duplex> {
-  const address = `${target.hostname}:${target.port}`
+  const hop = method.firstHop
+  const address = `${hop.hostname}:${hop.port}`
+  const key = method.key
   callHook(trace, 'connectStart', 'tcp', address)
-  if (channels.connectStart.hasSubscribers) channels.connectStart.publish({ key: target.key })
+  if (channels.connectStart.hasSubscribers) channels.connectStart.publish({ key })
   const controller = new AbortController()
+  const signal = controller.signal
   const onClosing = (): void => controller.abort(new TransportError(ERR_TRANSPORT_CLOSED, `transport closed while connecting (${what})`))
   closing.addEventListener('abort', onClosing, { once: true })
   const timer =
     options.connectTimeout > 0
       ? setTimeout(() => controller.abort(Object.assign(new Error('connect timeout'), { code: 'RT_DIAL_TIMEOUT' })), options.connectTimeout)
       : undefined
-  let socket: Duplex | undefined
-  let tcp: Duplex | undefined
+  // Every socket made on the way, to destroy them all on failure: a TLS
+  // socket does not always take the socket under it down with it.
+  const opened: Duplex[] = []
   let connected = false
   try {
-    if (options.dial !== undefined) {
-      socket = await options.dial({ ...target, signal: controller.signal })
-      controller.signal.throwIfAborted()
-      if ((socket as Socket).connecting === true) await waitFor(socket, 'connect', controller.signal)
-    } else {
-      // As undici's connector: no Nagle delay on small writes, TCP keep-alive probes on long-idle sockets.
-      socket = netConnect({ host: target.hostname, port: target.port, noDelay: true, keepAlive: true, keepAliveInitialDelay: 60_000 })
-      await waitFor(socket, 'connect', controller.signal)
-    }
+    let socket = await openSocket(method, options, signal, opened)
     connected = true
-    tcp = socket
     callHook(trace, 'connectDone', 'tcp', address)
-    if (target.protocol === 'https:' && !(socket instanceof TLSSocket)) {
-      callHook(trace, 'tlsHandshakeStart')
-      const servername = options.tls?.servername ?? (isIP(target.hostname) === 0 ? target.hostname : undefined)
-      const secure = tlsConnect({
-        ...options.tls,
-        socket,
-        ...(servername === undefined ? {} : { servername }),
-        ALPNProtocols: ['http/1.1'],
-      })
-      socket = secure
-      try {
-        await waitFor(secure, 'secureConnect', controller.signal)
-      } catch (error) {
-        callHook(trace, 'tlsHandshakeDone', { protocol: null, alpnProtocol: null }, error as Error)
-        throw error
-      }
-      callHook(trace, 'tlsHandshakeDone', { protocol: secure.getProtocol(), alpnProtocol: secure.alpnProtocol })
+    const { target, proxy } = method
+    // A TLSSocket from the dial hook is TLS to the first hop already.
+    let secured = socket instanceof TLSSocket
+    if (proxy?.protocol === 'https:' && !secured) {
+      socket = await handshake(socket, proxy.hostname, options.proxyTls, trace, signal, opened)
     }
-    if (channels.connected.hasSubscribers) channels.connected.publish({ key: target.key })
+    if (proxy !== undefined) {
+      if (!method.forward) socket = await openTunnel(socket, method, options, trace, signal, what)
+      opened.push(socket)
+      secured = false
+    }
+    if (target.protocol === 'https:' && !secured) {
+      socket = await handshake(socket, target.hostname, options.tls, trace, signal, opened)
+    }
+    if (channels.connected.hasSubscribers) channels.connected.publish({ key })
     return socket
   } catch (error) {
-    // A TLS socket does not always take the TCP socket under it down with it.
-    socket?.destroy()
-    tcp?.destroy()
-    const failure = connectError(error, target, what, options.connectTimeout)
+    for (const socket of opened) socket.destroy()
+    const failure = connectError(error, method.proxy === undefined ? method.target.key : `proxy ${method.proxy.display}`, what, options.connectTimeout)
     if (!connected) callHook(trace, 'connectDone', 'tcp', address, failure)
-    if (channels.connected.hasSubscribers) channels.connected.publish({ key: target.key, error: failure })
+    if (channels.connected.hasSubscribers) channels.connected.publish({ key, error: failure })
     throw failure
   } finally {
     if (timer !== undefined) clearTimeout(timer)

@@ -32,6 +32,13 @@ export const ERR_REQUEST_BODY = 'RT_REQUEST_BODY_ERROR'
 export const ERR_RESPONSE_TOO_LARGE = 'RT_RESPONSE_TOO_LARGE'
 
 /**
+ * Error code: a proxy refused to open a tunnel (CONNECT answered with a
+ * status other than 200, such as 407 Proxy Authentication Required) or closed
+ * the connection during CONNECT or the SOCKS5 handshake. Never retried.
+ */
+export const ERR_PROXY_CONNECT_FAILED = 'RT_PROXY_CONNECT_FAILED'
+
+/**
  * TransportError is the error the Transport rejects with (or errors a body
  * with). `code` is one of the `ERR_*` constants of this package, or core's
  * `RT_INVALID_STATUS`; `cause` is the underlying socket, TLS or undici error.
@@ -42,5 +49,24 @@ export class TransportError extends RoundTripError {
   constructor(code: string, message: string, options?: RoundTripErrorOptions) {
     super(code, message, options)
     this.name = 'TransportError'
+  }
+}
+
+/**
+ * ProxyConnectError is the {@link TransportError} (`RT_PROXY_CONNECT_FAILED`)
+ * of a proxy that would not open a tunnel. Its message names the proxy
+ * (credentials hidden), the tunnel target and the proxy's answer.
+ */
+export class ProxyConnectError extends TransportError {
+  /** The status the proxy answered CONNECT with, or undefined when it closed the connection or failed the SOCKS5 handshake. */
+  readonly status: number | undefined
+  /** The proxy URL, credentials shown as `***`. */
+  readonly proxy: string
+
+  constructor(message: string, proxy: string, status: number | undefined, options?: RoundTripErrorOptions) {
+    super(ERR_PROXY_CONNECT_FAILED, message, options)
+    this.name = 'TransportError'
+    this.proxy = proxy
+    this.status = status
   }
 }

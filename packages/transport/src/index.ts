@@ -1,5 +1,7 @@
 export { Transport } from './transport.js'
-export type { TransportOptions, DialFunction, DialInfo, TlsOptions } from './options.js'
+export type { TransportOptions, DialFunction, DialInfo, TlsOptions, ProxyConnectHeadersFunction } from './options.js'
+export type { ProxyFunction, ProxyOption } from './proxy.js'
+export { proxyFromEnvironment } from './proxy-env.js'
 export {
   DEFAULT_MAX_IDLE_CONNS,
   DEFAULT_MAX_IDLE_CONNS_PER_HOST,
@@ -10,10 +12,12 @@ export {
   DEFAULT_MAX_RESPONSE_HEADER_BYTES,
 } from './options.js'
 export type { TransportStats, HostStats, HolderInfo } from './stats.js'
-export type { ClientTrace, GotConnInfo, GotInformationalInfo } from './trace.js'
+export type { ClientTrace, GotConnInfo, GotInformationalInfo, ProxyConnectInfo } from './trace.js'
 export { channels } from './trace.js'
 export {
   TransportError,
+  ProxyConnectError,
+  ERR_PROXY_CONNECT_FAILED,
   ERR_CONNECT_REFUSED,
   ERR_CONNECT_TIMEOUT,
   ERR_CONNECT_FAILED,

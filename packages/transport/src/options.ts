@@ -2,16 +2,17 @@ import type { Duplex } from 'node:stream'
 import type { ConnectionOptions } from 'node:tls'
 import { DEFAULT_BODY_HIGH_WATER_MARK } from '@roundtrip/core'
 import { ERR_INVALID_OPTION, TransportError } from './errors.js'
+import { proxyChoice, type ProxyChoice, type ProxyOption } from './proxy.js'
 
 /** DialInfo is what a {@link TransportOptions.dial} hook is told about the connection to make. */
 export interface DialInfo {
   /** `http:` or `https:`. */
   protocol: 'http:' | 'https:'
-  /** The host name or IP address, without brackets. */
+  /** The host name or IP address to connect to, without brackets: the proxy's when the connection goes through one. */
   hostname: string
-  /** The port number. */
+  /** The port number to connect to (the proxy's when the connection goes through one). */
   port: number
-  /** The pool key: `scheme://host:port`. */
+  /** The pool key: `scheme://host:port`, followed by ` via <proxy>` for a proxied connection. */
   key: string
   /** Aborted when `connectTimeout` expires or the transport closes. */
   signal: AbortSignal
@@ -100,7 +101,34 @@ export interface TransportOptions {
    * undefined means no limit (the default, as Node's fetch and Go).
    */
   maxResponseBodySize?: number
+  /**
+   * The proxy to send requests through: a proxy URL (`http://`, `https://`,
+   * `socks5://`, `socks5h://`; `user:password@` becomes `Proxy-Authorization:
+   * Basic …` or SOCKS5 credentials) for every request, or a
+   * {@link ProxyFunction} that chooses per request URL (`null`/`undefined`
+   * means direct). `proxyFromEnvironment()` builds one from `HTTP_PROXY`,
+   * `HTTPS_PROXY` and `NO_PROXY`. Undefined (the default) means no proxy:
+   * the environment is not read unless asked.
+   *
+   * Through an `http(s)://` proxy, `http:` requests are forwarded in
+   * absolute-form over keep-alive connections to the proxy; `https:` requests
+   * go through a CONNECT tunnel, one pooled connection per tunnel, with TLS
+   * to the target over it.
+   */
+  proxy?: ProxyOption | null
+  /**
+   * Headers added to each CONNECT request sent to an HTTP(S) proxy (Go's
+   * `ProxyConnectHeader`), or a function of the tunnel's `host:port` and
+   * the proxy URL (credentials removed) that returns them (Go's
+   * `GetProxyConnectHeader`).
+   */
+  proxyConnectHeaders?: Record<string, string> | ProxyConnectHeadersFunction
+  /** TLS options for the connection to an `https://` proxy (`ca`, `rejectUnauthorized`, …); the target's are in `tls`. */
+  proxyTls?: TlsOptions
 }
+
+/** ProxyConnectHeadersFunction gives the extra headers of one CONNECT request: `target` is `host:port`, `proxy` the proxy URL without credentials. */
+export type ProxyConnectHeadersFunction = (target: string, proxy: string) => Record<string, string> | undefined | Promise<Record<string, string> | undefined>
 
 /**
  * The longest duration a timer can hold (2³¹−1 ms, about 24.8 days). Node
@@ -141,6 +169,9 @@ export interface ResolvedOptions {
   dial: DialFunction | undefined
   bodyHighWaterMark: number
   maxResponseBodySize: number
+  proxy: ProxyChoice | undefined
+  proxyConnectHeaders: Record<string, string> | ProxyConnectHeadersFunction | undefined
+  proxyTls: TlsOptions | undefined
 }
 
 /** Every option {@link TransportOptions} knows, for the unknown-key check. */
@@ -160,6 +191,9 @@ const KNOWN_OPTIONS: ReadonlySet<string> = new Set([
   'dial',
   'bodyHighWaterMark',
   'maxResponseBodySize',
+  'proxy',
+  'proxyConnectHeaders',
+  'proxyTls',
 ])
 
 function invalid(message: string): TransportError {
@@ -230,8 +264,15 @@ export function resolveOptions(options: TransportOptions = {}): ResolvedOptions 
   if (options.dial !== undefined && typeof options.dial !== 'function') {
     throw new TransportError(ERR_INVALID_OPTION, 'invalid Transport option dial: expected a function')
   }
-  if (options.tls !== undefined && (typeof options.tls !== 'object' || options.tls === null)) {
-    throw new TransportError(ERR_INVALID_OPTION, 'invalid Transport option tls: expected an object of TLS options')
+  for (const name of ['tls', 'proxyTls'] as const) {
+    const value = options[name]
+    if (value !== undefined && (typeof value !== 'object' || value === null)) {
+      throw new TransportError(ERR_INVALID_OPTION, `invalid Transport option ${name}: expected an object of TLS options`)
+    }
+  }
+  const connectHeaders = options.proxyConnectHeaders
+  if (connectHeaders !== undefined && typeof connectHeaders !== 'function' && (typeof connectHeaders !== 'object' || connectHeaders === null)) {
+    throw new TransportError(ERR_INVALID_OPTION, 'invalid Transport option proxyConnectHeaders: expected an object of headers or a function (target, proxy) => headers')
   }
   return {
     maxIdleConns: count(options, 'maxIdleConns', DEFAULT_MAX_IDLE_CONNS),
@@ -249,5 +290,8 @@ export function resolveOptions(options: TransportOptions = {}): ResolvedOptions 
     dial: options.dial,
     bodyHighWaterMark: count(options, 'bodyHighWaterMark', DEFAULT_BODY_HIGH_WATER_MARK, 1),
     maxResponseBodySize: count(options, 'maxResponseBodySize', 0),
+    proxy: proxyChoice(options.proxy),
+    proxyConnectHeaders: connectHeaders,
+    proxyTls: options.proxyTls,
   }
 }

@@ -1,6 +1,6 @@
 import { internalError } from '@roundtrip/core'
 import type { PersistConn } from './conn.js'
-import type { Target } from './dial.js'
+import type { ConnectMethod } from './connect-method.js'
 
 /** Waiter is a request waiting for a connection (Go's `wantConn`). */
 export interface Waiter {
@@ -16,7 +16,8 @@ export interface Waiter {
  * `maxConnsPerHost` and `stats()` read.
  */
 export class HostPool {
-  readonly target: Target
+  /** How this pool's connections are made; its key is the pool key. */
+  readonly method: ConnectMethod
   /** Idle conns, the most recently used last. */
   readonly idle: PersistConn[] = []
   /** Conns in use by a request. */
@@ -36,8 +37,13 @@ export class HostPool {
   /** Set once the pool left the transport's map; a call that still holds it must look up the live one. */
   removed = false
 
-  constructor(target: Target) {
-    this.target = target
+  constructor(method: ConnectMethod) {
+    this.method = method
+  }
+
+  /** The pool key (see {@link ConnectMethod.key}). */
+  get key(): string {
+    return this.method.key
   }
 
   /** Conns counted against maxConnsPerHost: dialing, busy and idle. */
@@ -59,14 +65,14 @@ export class HostPool {
 
   /** A dial ended; a failed one gives its slot back. */
   endDial(ok: boolean): void {
-    if (this.#dialing === 0) throw internalError(`dial count of ${this.target.key} would go negative`)
+    if (this.#dialing === 0) throw internalError(`dial count of ${this.method.key} would go negative`)
     this.#dialing--
     if (!ok) this.decConns()
   }
 
   /** A conn of this pool is gone (Go's `decConnsPerHost`, the count part). */
   decConns(): void {
-    if (this.#conns === 0) throw internalError(`connection count of ${this.target.key} would go negative`)
+    if (this.#conns === 0) throw internalError(`connection count of ${this.method.key} would go negative`)
     this.#conns--
   }
 

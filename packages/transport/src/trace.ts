@@ -18,6 +18,14 @@ export interface GotConnInfo {
   remotePort: number | undefined
 }
 
+/** ProxyConnectInfo names a tunnel through a proxy, for the proxy trace hooks and channels. */
+export interface ProxyConnectInfo {
+  /** The proxy URL, credentials shown as `***`. */
+  proxy: string
+  /** The tunnel's target, `host:port`. */
+  target: string
+}
+
 /** GotInformationalInfo describes an interim (1xx) response, as Go's `Got1xxResponse` hook receives it. */
 export interface GotInformationalInfo {
   /** The status, 100 to 199 (never 101, which is a protocol switch). */
@@ -44,6 +52,15 @@ export interface ClientTrace {
   connectStart?(network: string, address: string): void
   /** The dial finished, with `error` when it failed. */
   connectDone?(network: string, address: string, error?: Error): void
+  /**
+   * The proxy is asked for a tunnel to the target (CONNECT through an
+   * HTTP(S) proxy, or the SOCKS5 handshake), after the connection to the
+   * proxy and TLS to an `https://` proxy. Not called for `http:` requests an
+   * HTTP proxy forwards (there is no tunnel).
+   */
+  proxyConnectStart?(info: ProxyConnectInfo): void
+  /** The tunnel is established, or failed with `error` (`RT_PROXY_CONNECT_FAILED` when the proxy refused). */
+  proxyConnectDone?(info: ProxyConnectInfo, error?: Error): void
   /** The TLS handshake starts. */
   tlsHandshakeStart?(): void
   /** The TLS handshake finished, with the negotiated protocol, or `error`. */
@@ -95,6 +112,10 @@ export const channels = {
   connectStart: channel('roundtrip:conn:connect'),
   /** A dial finished: `{ key, error? }`. */
   connected: channel('roundtrip:conn:connected'),
+  /** A tunnel through a proxy is being opened: `{ key, proxy, target }` (see {@link ProxyConnectInfo}). */
+  proxyConnect: channel('roundtrip:proxy:connect'),
+  /** The tunnel is established or failed: `{ key, proxy, target, error? }`. */
+  proxyConnected: channel('roundtrip:proxy:connected'),
   /** A connection went back to the idle pool: `{ key, requests }`. */
   idle: channel('roundtrip:conn:idle'),
   /** A connection was closed: `{ key, reason }`. */

@@ -1,13 +1,14 @@
 import { setMaxListeners } from 'node:events'
 import { getContext, redactUrl, type Closable, type RoundTripper } from '@roundtrip/core'
 import { PersistConn, type Holder } from './conn.js'
-import { dialConn, type Target } from './dial.js'
+import { dialConn } from './dial.js'
 import { ERR_INVALID_REQUEST, ERR_POOL_EXHAUSTED, ERR_TRANSPORT_CLOSED, TransportError } from './errors.js'
 import { requestBodyError, tagBodyErrors } from './errors-map.js'
 import { Exchange, StaleConnError, retryPolicy, type ConnOwner, type RetryPolicy } from './exchange.js'
 import { outgoingHeaders, type OutgoingHeaders } from './headers.js'
 import { resolveOptions, type ResolvedOptions, type TransportOptions } from './options.js'
-import { HostPool } from './pool.js'
+import type { HostPool } from './pool.js'
+import { Routes } from './route.js'
 import { ConnWaiter } from './waiter.js'
 import { NO_BODY, prepareBody, type OutgoingBody } from './request-body.js'
 import { describeHolders, hostStats, poolStats, retire, type RetiredCounts, type TransportStats } from './stats.js'
@@ -27,7 +28,6 @@ interface Call {
   resolve: (response: Response) => void
   reject: (error: unknown) => void
 }
-const DEFAULT_PORT = { 'http:': 80, 'https:': 443 } as const
 
 /**
  * Transport is the pooled RoundTripper: it owns keep-alive HTTP/1.1
@@ -51,9 +51,8 @@ const DEFAULT_PORT = { 'http:': 80, 'https:': 443 } as const
  */
 export class Transport implements RoundTripper, Closable, ConnOwner {
   readonly #options: ResolvedOptions
-  readonly #pools = new Map<string, HostPool>()
-  /** Pools by the origin part of request URLs as written (`http://host:port`), to skip URL parsing. */
-  readonly #routes = new Map<string, HostPool>()
+  readonly #routes: Routes
+  readonly #pools: Map<string, HostPool>
   /** Every idle conn across hosts, least recently used first (for maxIdleConns). */
   readonly #idleLru = new Set<PersistConn>()
   readonly #closing = new AbortController()
@@ -66,6 +65,8 @@ export class Transport implements RoundTripper, Closable, ConnOwner {
   /** @throws TransportError `RT_INVALID_OPTION` when an option is invalid. */
   constructor(options?: TransportOptions) {
     this.#options = resolveOptions(options)
+    this.#routes = new Routes(this.#options.proxy)
+    this.#pools = this.#routes.pools
     // Every dial listens on this signal; their number is bounded by the pool, not by 10.
     setMaxListeners(0, this.#closing.signal)
   }
@@ -90,15 +91,20 @@ export class Transport implements RoundTripper, Closable, ConnOwner {
     let pool: HostPool
     try {
       if (this.#closed) throw new TransportError(ERR_TRANSPORT_CLOSED, `transport is closed (${what})`)
-      pool = this.#route(slash < 0 ? href : href.slice(0, slash), href, what)
+      pool = this.#routes.route(slash < 0 ? href : href.slice(0, slash), href, what)
     } catch (error) {
       return Promise.reject(error)
     }
     const hash = href.indexOf('#', slash)
-    const path = slash < 0 ? '/' : hash < 0 ? href.slice(slash) : href.slice(slash, hash)
+    const forward = pool.method.forward
+    // Through an HTTP proxy that forwards, the request-target is the absolute URL (RFC 9112 §3.2.2).
+    const path = forward ? (hash < 0 ? href : href.slice(0, hash)) : slash < 0 ? '/' : hash < 0 ? href.slice(slash) : href.slice(slash, hash)
     const context = getContext(request)
     const send = (body: OutgoingBody): Promise<Response> =>
       new Promise<Response>((resolve, reject) => {
+        const headers = outgoingHeaders(request.headers, this.#options, context.decompress !== false, body.length)
+        // A forwarded request names its target in `Host`: the conn is the proxy's, shared by every target.
+        if (forward) pool.method.forwardHeaders(headers, href.slice(href.indexOf('//') + 2, slash))
         const call: Call = {
           request,
           pool,
@@ -107,7 +113,7 @@ export class Transport implements RoundTripper, Closable, ConnOwner {
           body,
           retry: retryPolicy(request, body),
           trace: context.trace,
-          headers: outgoingHeaders(request.headers, this.#options, context.decompress !== false, body.length),
+          headers,
           resolve,
           reject,
         }
@@ -124,7 +130,7 @@ export class Transport implements RoundTripper, Closable, ConnOwner {
   /** send gets a conn for the call and dispatches it there. */
   #send(call: Call): void {
     // The pool may have emptied and left the map while the body was prepared.
-    if (call.pool.removed) call.pool = this.#poolFor(call.pool.target)
+    if (call.pool.removed) call.pool = this.#routes.poolFor(call.pool.method)
     const conn = this.#getConn(call.pool, call.request, call.trace, call.what)
     if (conn instanceof PersistConn) this.#dispatch(call, conn)
     else conn.then((c) => this.#dispatch(call, c), call.reject)
@@ -151,55 +157,14 @@ export class Transport implements RoundTripper, Closable, ConnOwner {
     )
   }
 
-  /** route finds the pool for a request URL: a cache hit on its origin, or a parse on a miss. */
-  #route(origin: string, href: string, what: string): HostPool {
-    const cached = this.#routes.get(origin)
-    if (cached !== undefined) return cached
-    const pool = this.#pool(new URL(href), what)
-    if (this.#routes.size >= 4096) this.#routes.clear()
-    this.#routes.set(origin, pool)
-    pool.routes.push(origin)
-    return pool
-  }
-
-  #pool(url: URL, what: string): HostPool {
-    const protocol = url.protocol
-    if (protocol !== 'http:' && protocol !== 'https:') {
-      throw new TransportError(ERR_INVALID_REQUEST, `unsupported protocol ${protocol} (${what})`)
-    }
-    const hostname = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname
-    const port = url.port === '' ? DEFAULT_PORT[protocol] : Number(url.port)
-    const key = `${protocol}//${url.hostname}:${port}`
-    return this.#pools.get(key) ?? this.#poolFor({ protocol, hostname, port, key })
-  }
-
-  /** poolFor returns the live pool of `target`, making it when there is none. */
-  #poolFor(target: Target): HostPool {
-    let pool = this.#pools.get(target.key)
-    if (pool === undefined) {
-      pool = new HostPool(target)
-      this.#pools.set(target.key, pool)
-    }
-    return pool
-  }
-
-  /**
-   * forgetIfEmpty drops a pool with no conns and no waiters, and the cached
-   * routes to it, so that a transport that met many origins does not keep
-   * them all (a later request to the origin makes a new pool).
-   */
+  /** forgetIfEmpty drops a pool with no conns and no waiters (see {@link Routes.forget}); its counters stay in the totals. */
   #forgetIfEmpty(pool: HostPool): void {
-    if (!pool.empty || pool.removed) return
-    pool.removed = true
-    pool.dialQueue.length = 0
-    retire(this.#retired, pool)
-    this.#pools.delete(pool.target.key)
-    for (const origin of pool.routes) if (this.#routes.get(origin) === pool) this.#routes.delete(origin)
+    if (this.#routes.forget(pool)) retire(this.#retired, pool)
   }
 
   /** getConn returns an idle conn (most recently used first), or waits for a dialed or freed one. */
   #getConn(pool: HostPool, request: Request, trace: ClientTrace | undefined, what: string): PersistConn | Promise<PersistConn> {
-    callHook(trace, 'getConn', pool.target.key)
+    callHook(trace, 'getConn', pool.key)
     const holder: Holder = { method: request.method, url: what.slice(request.method.length + 1), since: 0 }
     const now = performance.now()
     for (let conn = pool.idle.pop(); conn !== undefined; conn = pool.idle.pop()) {
@@ -221,7 +186,7 @@ export class Transport implements RoundTripper, Closable, ConnOwner {
         return
       }
       pool.dialQueue.push(waiter)
-      if (channels.queued.hasSubscribers) channels.queued.publish({ key: pool.target.key, waiting: pool.waiting })
+      if (channels.queued.hasSubscribers) channels.queued.publish({ key: pool.key, waiting: pool.waiting })
       if (this.#options.maxWaitTime > 0) waiter.expireAfter(this.#options.maxWaitTime, () => this.#exhausted(pool, what))
     })
   }
@@ -247,7 +212,7 @@ export class Transport implements RoundTripper, Closable, ConnOwner {
           this.#gotConn(pool, conn, holder, trace, true, performance.now())
           return resolve(conn)
         }
-        if (pool.removed) pool = this.#poolFor(pool.target)
+        if (pool.removed) pool = this.#routes.poolFor(pool.method)
         Promise.resolve(this.#getConn(pool, request, trace, what)).then(resolve, reject)
       })
     })
@@ -274,7 +239,7 @@ export class Transport implements RoundTripper, Closable, ConnOwner {
         remotePort: socket.remotePort,
       })
     }
-    if (channels.gotConn.hasSubscribers) channels.gotConn.publish({ key: pool.target.key, reused, wasIdle })
+    if (channels.gotConn.hasSubscribers) channels.gotConn.publish({ key: pool.key, reused, wasIdle })
   }
 
   /** @internal Called by a waiter that receives a conn. */
@@ -286,7 +251,7 @@ export class Transport implements RoundTripper, Closable, ConnOwner {
   #dialConnFor(pool: HostPool, waiter: ConnWaiter, trace: ClientTrace | undefined, what: string): void {
     pool.startDial()
     waiter.dialStarted = true
-    dialConn(pool.target, this.#options, trace, what, this.#closing.signal).then(
+    dialConn(pool.method, this.#options, trace, what, this.#closing.signal).then(
       (socket) => {
         pool.endDial(true)
         const conn = new PersistConn(pool, socket, this.#options, this.#onDead)
@@ -353,7 +318,7 @@ export class Transport implements RoundTripper, Closable, ConnOwner {
     conn.markIdle(performance.now(), this.#expire)
     pool.idle.push(conn)
     this.#idleLru.add(conn)
-    if (channels.idle.hasSubscribers) channels.idle.publish({ key: pool.target.key, requests: conn.requests })
+    if (channels.idle.hasSubscribers) channels.idle.publish({ key: pool.key, requests: conn.requests })
     const max = this.#options.maxIdleConns
     if (max > 0 && this.#idleLru.size > max) {
       const oldest = this.#idleLru.values().next().value!
@@ -368,7 +333,7 @@ export class Transport implements RoundTripper, Closable, ConnOwner {
     pool.removeIdle(conn)
     this.#idleLru.delete(conn)
     pool.decConns()
-    if (channels.closed.hasSubscribers) channels.closed.publish({ key: pool.target.key, reason })
+    if (channels.closed.hasSubscribers) channels.closed.publish({ key: pool.key, reason })
     this.#decConnsPerHost(pool)
     this.#forgetIfEmpty(pool)
     this.#checkDrained()
@@ -377,10 +342,10 @@ export class Transport implements RoundTripper, Closable, ConnOwner {
   #exhausted(pool: HostPool, what: string): TransportError {
     const stats = hostStats(pool, performance.now())
     const max = this.#options.maxConnsPerHost
-    if (channels.waitFailed.hasSubscribers) channels.waitFailed.publish({ key: pool.target.key, reason: 'maxWaitTime' })
+    if (channels.waitFailed.hasSubscribers) channels.waitFailed.publish({ key: pool.key, reason: 'maxWaitTime' })
     return new TransportError(
       ERR_POOL_EXHAUSTED,
-      `no connection to ${pool.target.key} within maxWaitTime ${this.#options.maxWaitTime} ms (${what}): ` +
+      `no connection to ${pool.key} within maxWaitTime ${this.#options.maxWaitTime} ms (${what}): ` +
         `${pool.conns} of ${max} connections open, ${stats.active} busy, held by ${describeHolders(stats.holders)}. ` +
         'A response whose body is never read nor cancelled holds its connection: read it or call response.body?.cancel().',
     )
@@ -405,7 +370,7 @@ export class Transport implements RoundTripper, Closable, ConnOwner {
       this.#closing.abort()
       for (const pool of this.#pools.values()) {
         for (const waiter of pool.drain()) {
-          waiter.fail(new TransportError(ERR_TRANSPORT_CLOSED, `transport closed while waiting for a connection to ${pool.target.key}`))
+          waiter.fail(new TransportError(ERR_TRANSPORT_CLOSED, `transport closed while waiting for a connection to ${pool.key}`))
         }
       }
       this.closeIdleConnections()

@@ -24,7 +24,7 @@ export class ConnWaiter implements Waiter {
     readonly reject: (error: unknown) => void,
   ) {
     this.#onAbort = () => {
-      if (channels.waitFailed.hasSubscribers) channels.waitFailed.publish({ key: pool.target.key, reason: 'aborted' })
+      if (channels.waitFailed.hasSubscribers) channels.waitFailed.publish({ key: pool.key, reason: 'aborted' })
       this.fail(signal.reason)
     }
     signal.addEventListener('abort', this.#onAbort, { once: true })

@@ -10,5 +10,5 @@ export interface Client {
   close(): Promise<void>
 }
 
-/** ClientFactory makes a fresh {@link Client}: one per measured run. */
-export type ClientFactory = () => Client
+/** ClientFactory makes a fresh {@link Client}: one per measured run, through `proxy` (an HTTP proxy URL) when given and supported. */
+export type ClientFactory = (proxy?: string) => Client

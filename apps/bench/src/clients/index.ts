@@ -13,20 +13,22 @@ export interface ClientEntry {
    * measures, so no client pays for loading the others.
    */
   load(): Promise<ClientFactory>
+  /** proxy: the client sends through the HTTP proxy it is given (it runs the proxy case). */
+  proxy?: boolean
 }
 
 /** Every client the bench knows, in report order. */
 export const CLIENTS: readonly ClientEntry[] = [
   { id: 'fetch', label: 'node fetch', load: async () => (await import('./node-fetch-global.js')).createGlobalFetchClient },
   { id: 'fetch-bridged', label: 'node fetch over toDispatcher(Transport)', load: async () => (await import('./node-fetch-bridged.js')).createBridgedFetchClient },
-  { id: 'undici-request', label: 'undici.request', load: async () => (await import('./undici-request.js')).createUndiciRequestClient },
+  { id: 'undici-request', label: 'undici.request', load: async () => (await import('./undici-request.js')).createUndiciRequestClient, proxy: true },
   { id: 'undici-pool', label: 'undici Pool.request', load: async () => (await import('./undici-pool.js')).createUndiciPoolClient },
   { id: 'undici-fetch', label: 'undici fetch', load: async () => (await import('./undici-fetch.js')).createUndiciFetchClient },
   { id: 'http', label: 'node:http keep-alive', load: async () => (await import('./node-http.js')).createNodeHttpClient },
   { id: 'got', label: 'got', load: async () => (await import('./got.js')).createGotClient },
   { id: 'axios', label: 'axios', load: async () => (await import('./axios.js')).createAxiosClient },
   { id: 'node-fetch', label: 'node-fetch', load: async () => (await import('./node-fetch.js')).createNodeFetchClient },
-  { id: 'transport', label: 'Transport.roundTrip', load: async () => (await import('./transport.js')).createTransportClient },
+  { id: 'transport', label: 'Transport.roundTrip', load: async () => (await import('./transport.js')).createTransportClient, proxy: true },
   { id: 'create-fetch', label: 'createFetch(Transport)', load: async () => (await import('./create-fetch.js')).createFetchClient },
   {
     id: 'middleware',
