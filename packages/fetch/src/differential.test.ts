@@ -55,10 +55,16 @@ describe('Node’s fetch behaves as undici 7’s, except where NODE20_DIFFERS sa
   })
 })
 
+/**
+ * Whether Node's bundled fetch is older than undici 7 (Node 20 and 22 bundle
+ * undici 6; Node 24 bundles undici 7, whose fetch is the reference here).
+ */
+const bundledBeforeUndici7 = Number((process.versions as { undici?: string }).undici?.split('.')[0] ?? 0) < 7
+
 /** Which scenarios a RoundTripper cannot match, by design or not yet. */
 function differs(kind: string, name: string): boolean {
   // Node's fetch underneath brings its own behaviour where it differs from undici 7's.
-  if (kind === 'fromFetch(globalThis.fetch)' && NODE20_DIFFERS[name]?.below === true) return true
+  if (kind === 'fromFetch(globalThis.fetch)' && bundledBeforeUndici7 && NODE20_DIFFERS[name]?.below === true) return true
   if (name in SPEC_OVER_UNDICI7) return true
   const known = KNOWN_DIFFERENCES[name]
   return known !== undefined && (known.under === 'any' || kind.includes(known.under))
