@@ -1,3 +1,6 @@
+import { ERR_POOL_EXHAUSTED, TransportError } from './errors.js'
+import type { ResolvedOptions } from './options.js'
+import { channels } from './trace.js'
 import type { HostPool } from './pool.js'
 
 /** HolderInfo names a request that holds a busy connection. */
@@ -109,4 +112,20 @@ export function poolStats(pools: Map<string, HostPool>, retired: RetiredCounts):
   }
   total.holders.sort((a, b) => b.ageMs - a.ageMs)
   return { total, hosts }
+}
+
+/**
+ * exhaustedError is the error of a request that waited `maxWaitTime` for a
+ * connection of `pool`: it names the requests holding the connections, for
+ * how long, and how to fix it.
+ */
+export function exhaustedError(pool: HostPool, options: ResolvedOptions, what: string): TransportError {
+  const stats = hostStats(pool, performance.now())
+  if (channels.waitFailed.hasSubscribers) channels.waitFailed.publish({ key: pool.key, reason: 'maxWaitTime' })
+  return new TransportError(
+    ERR_POOL_EXHAUSTED,
+    `no connection to ${pool.key} within maxWaitTime ${options.maxWaitTime} ms (${what}): ` +
+      `${pool.conns} of ${options.maxConnsPerHost} connections open, ${stats.active} busy, held by ${describeHolders(stats.holders)}. ` +
+      'A response whose body is never read nor cancelled holds its connection: read it or call response.body?.cancel().',
+  )
 }

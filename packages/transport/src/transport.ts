@@ -2,32 +2,18 @@ import { setMaxListeners } from 'node:events'
 import { getContext, redactUrl, type Closable, type RoundTripper } from '@roundtrip/core'
 import { PersistConn, type Holder } from './conn.js'
 import { dialConn } from './dial.js'
-import { ERR_INVALID_REQUEST, ERR_POOL_EXHAUSTED, ERR_TRANSPORT_CLOSED, TransportError } from './errors.js'
-import { requestBodyError, tagBodyErrors } from './errors-map.js'
-import { Exchange, StaleConnError, retryPolicy, type ConnOwner, type RetryPolicy } from './exchange.js'
-import { outgoingHeaders, type OutgoingHeaders } from './headers.js'
+import { ERR_INVALID_REQUEST, ERR_TRANSPORT_CLOSED, TransportError } from './errors.js'
+import { newCall, type Call } from './call.js'
+import { requestBodyError } from './errors-map.js'
+import { Exchange, StaleConnError, type ConnOwner } from './exchange.js'
 import { resolveOptions, type ResolvedOptions, type TransportOptions } from './options.js'
 import type { HostPool } from './pool.js'
 import { Routes } from './route.js'
 import { ConnWaiter } from './waiter.js'
 import { NO_BODY, prepareBody, type OutgoingBody } from './request-body.js'
-import { describeHolders, hostStats, poolStats, retire, type RetiredCounts, type TransportStats } from './stats.js'
+import { exhaustedError, poolStats, retire, type RetiredCounts, type TransportStats } from './stats.js'
 import { callHook, channels, type ClientTrace } from './trace.js'
 import { sameTurn } from './turn.js'
-
-/** Call is one roundTrip on its way: what it sends, and how it settles. */
-interface Call {
-  request: Request
-  pool: HostPool
-  path: string
-  what: string
-  body: OutgoingBody
-  retry: RetryPolicy
-  trace: ClientTrace | undefined
-  headers: OutgoingHeaders
-  resolve: (response: Response) => void
-  reject: (error: unknown) => void
-}
 
 /**
  * Transport is the pooled RoundTripper: it owns keep-alive HTTP/1.1
@@ -95,42 +81,18 @@ export class Transport implements RoundTripper, Closable, ConnOwner {
     } catch (error) {
       return Promise.reject(error)
     }
-    const hash = href.indexOf('#', slash)
-    const forward = pool.method.forward
-    // Through an HTTP proxy that forwards, the request-target is the absolute URL (RFC 9112 §3.2.2).
-    const path = forward ? (hash < 0 ? href : href.slice(0, hash)) : slash < 0 ? '/' : hash < 0 ? href.slice(slash) : href.slice(slash, hash)
     const context = getContext(request)
     const send = (body: OutgoingBody): Promise<Response> =>
       new Promise<Response>((resolve, reject) => {
-        const headers = outgoingHeaders(request.headers, this.#options, context.decompress !== false, body.length)
-        // A forwarded request names its target in `Host`: the conn is the proxy's, shared by every target.
-        if (forward) pool.method.forwardHeaders(headers, href.slice(href.indexOf('//') + 2, slash))
-        const call: Call = {
-          request,
-          pool,
-          path,
-          what,
-          body,
-          retry: retryPolicy(request, body),
-          trace: context.trace,
-          headers,
-          resolve,
-          reject,
-        }
-        this.#send(call)
+        this.#send(newCall(request, pool, slash, what, body, context, this.#options, resolve, reject))
       })
     // Bodies that are available at once are collected first (content-length, replayable).
     if (request.body === null) return send(NO_BODY)
-    return prepareBody(request).then(
-      (body) => send(body.body === null || Buffer.isBuffer(body.body) ? body : { ...body, body: tagBodyErrors(body.body, what) }),
-      (error: unknown) => Promise.reject(requestBodyError(error, what)),
-    )
+    return prepareBody(request).then(send, (error: unknown) => Promise.reject(requestBodyError(error, what)))
   }
 
   /** send gets a conn for the call and dispatches it there. */
   #send(call: Call): void {
-    // The pool may have emptied and left the map while the body was prepared.
-    if (call.pool.removed) call.pool = this.#routes.poolFor(call.pool.method)
     const conn = this.#getConn(call.pool, call.request, call.trace, call.what)
     if (conn instanceof PersistConn) this.#dispatch(call, conn)
     else conn.then((c) => this.#dispatch(call, c), call.reject)
@@ -164,6 +126,8 @@ export class Transport implements RoundTripper, Closable, ConnOwner {
 
   /** getConn returns an idle conn (most recently used first), or waits for a dialed or freed one. */
   #getConn(pool: HostPool, request: Request, trace: ClientTrace | undefined, what: string): PersistConn | Promise<PersistConn> {
+    // The pool may have emptied and left the map since the call found it (while its body was prepared, or a turn was awaited).
+    if (pool.removed) pool = this.#routes.poolFor(pool.method)
     callHook(trace, 'getConn', pool.key)
     const holder: Holder = { method: request.method, url: what.slice(request.method.length + 1), since: 0 }
     const now = performance.now()
@@ -174,7 +138,7 @@ export class Transport implements RoundTripper, Closable, ConnOwner {
         conn.close('idle timeout')
         continue
       }
-      if (sameTurn(conn.idleTurn)) return this.#afterTurn(pool, conn, request, trace, what)
+      if (sameTurn(conn.idleTurn)) return this.#afterTurn(pool, conn, holder, request, trace, what)
       this.#gotConn(pool, conn, holder, trace, true, now)
       return conn
     }
@@ -187,7 +151,7 @@ export class Transport implements RoundTripper, Closable, ConnOwner {
       }
       pool.dialQueue.push(waiter)
       if (channels.queued.hasSubscribers) channels.queued.publish({ key: pool.key, waiting: pool.waiting })
-      if (this.#options.maxWaitTime > 0) waiter.expireAfter(this.#options.maxWaitTime, () => this.#exhausted(pool, what))
+      if (this.#options.maxWaitTime > 0) waiter.expireAfter(this.#options.maxWaitTime, () => exhaustedError(pool, this.#options, what))
     })
   }
 
@@ -196,7 +160,7 @@ export class Transport implements RoundTripper, Closable, ConnOwner {
    * ended (see turn.ts): if the server closed it or sent unasked-for bytes
    * meanwhile, it is gone, and the request looks for another conn.
    */
-  #afterTurn(pool: HostPool, conn: PersistConn, request: Request, trace: ClientTrace | undefined, what: string): Promise<PersistConn> {
+  #afterTurn(pool: HostPool, conn: PersistConn, holder: Holder, request: Request, trace: ClientTrace | undefined, what: string): Promise<PersistConn> {
     return new Promise<PersistConn>((resolve, reject) => {
       setImmediate(() => {
         if (this.#closed) {
@@ -208,11 +172,9 @@ export class Transport implements RoundTripper, Closable, ConnOwner {
           return reject(request.signal.reason)
         }
         if (!conn.closed) {
-          const holder: Holder = { method: request.method, url: what.slice(request.method.length + 1), since: 0 }
           this.#gotConn(pool, conn, holder, trace, true, performance.now())
           return resolve(conn)
         }
-        if (pool.removed) pool = this.#routes.poolFor(pool.method)
         Promise.resolve(this.#getConn(pool, request, trace, what)).then(resolve, reject)
       })
     })
@@ -337,18 +299,6 @@ export class Transport implements RoundTripper, Closable, ConnOwner {
     this.#decConnsPerHost(pool)
     this.#forgetIfEmpty(pool)
     this.#checkDrained()
-  }
-
-  #exhausted(pool: HostPool, what: string): TransportError {
-    const stats = hostStats(pool, performance.now())
-    const max = this.#options.maxConnsPerHost
-    if (channels.waitFailed.hasSubscribers) channels.waitFailed.publish({ key: pool.key, reason: 'maxWaitTime' })
-    return new TransportError(
-      ERR_POOL_EXHAUSTED,
-      `no connection to ${pool.key} within maxWaitTime ${this.#options.maxWaitTime} ms (${what}): ` +
-        `${pool.conns} of ${max} connections open, ${stats.active} busy, held by ${describeHolders(stats.holders)}. ` +
-        'A response whose body is never read nor cancelled holds its connection: read it or call response.body?.cancel().',
-    )
   }
 
   /** closeIdleConnections closes every idle connection now; busy ones are left alone. */
