@@ -1,3 +1,4 @@
+import { shared } from './internal.js'
 /**
  * ReplayableBody declares a request body whose length is known and which can
  * be produced again: Go's `Request.ContentLength` and `Request.GetBody`. A
@@ -23,7 +24,9 @@ export interface ReplayableBody {
   getBody(): Uint8Array | Blob
 }
 
-const declared = new WeakMap<Request, ReplayableBody>()
+// Shared by every installed copy of core (as the request contexts are): a
+// Transport bundled with another copy must still see what createFetch declared.
+const declared = shared('@roundtrip/core.replayableBodies.v1', () => new WeakMap<Request, ReplayableBody>())
 
 /**
  * withReplayableBody declares that `request`'s body is `body` (its length

@@ -64,15 +64,18 @@ export function createFetch(roundTripper?: RoundTripper): typeof globalThis.fetc
         }
       }
       if (init !== undefined) checkInit(init)
+      // Only a request given a referrer URL pays for the Referrer Policy. Read
+      // before any copy below: a Request copied with a new init loses both.
+      const wantsReferrer = init?.referrer !== undefined || input instanceof Request
+      const referrer = wantsReferrer ? request.referrer : ''
+      const policy = wantsReferrer ? request.referrerPolicy : ''
       // Host is a forbidden request header: the URL's host is sent, as Node's fetch does.
       if ((init?.headers !== undefined || input instanceof Request) && request.headers.has('host')) {
         request = withHeaders(request, input, (headers) => headers.delete('host'))
       }
-      // Only a request given a referrer URL pays for the Referrer Policy.
-      if (init?.referrer !== undefined || input instanceof Request) {
-        const referrer = request.referrer
+      if (wantsReferrer) {
         if (hasReferrer(referrer)) {
-          const state: ReferrerState = { referrer, policy: request.referrerPolicy }
+          const state: ReferrerState = { referrer, policy }
           request = withHeaders(request, input, (headers) => setReferer(headers, state, request.url))
           referrers.set(request, state)
         }

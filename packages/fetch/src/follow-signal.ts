@@ -13,7 +13,9 @@ import { abortBody } from '@roundtrip/core'
  * signal of their own pay for it.
  */
 export function followSignal(response: Response, signal: AbortSignal): Response {
-  if (response.body === null) return response
+  // Not `response.body === null`: that getter would make the body's stream and
+  // take text()/json() off their direct path. abortBody ignores a null or
+  // settled body.
   if (signal.aborted) {
     abortBody(response, signal.reason)
     return response

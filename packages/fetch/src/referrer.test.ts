@@ -1,3 +1,6 @@
+import { createServer } from 'node:http'
+import { Transport } from '@roundtrip/transport'
+import { createFetch } from './create-fetch.js'
 import { describe, expect, it } from 'vitest'
 import { parseReferrerPolicy, referrerFor } from './referrer.js'
 
@@ -41,5 +44,21 @@ describe('parseReferrerPolicy', () => {
     [' Same-Origin ', 'same-origin'],
   ])('%j → %j', (value, policy) => {
     expect(parseReferrerPolicy(value)).toBe(policy)
+  })
+})
+
+describe('createFetch: the referrer of a Request input survives the Host header being dropped', () => {
+  it('sends the Referer of a Request that also carried a Host header', async () => {
+    const server = createServer((req, res) => res.end(req.headers.referer ?? 'none'))
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    const transport = new Transport()
+    try {
+      const url = `http://127.0.0.1:${(server.address() as { port: number }).port}/`
+      const input = new Request(url, { headers: { host: 'elsewhere.test' }, referrer: `${url}page`, referrerPolicy: 'unsafe-url' })
+      expect(await (await createFetch(transport)(input)).text()).toBe(`${url}page`)
+    } finally {
+      await transport.close()
+      await new Promise((resolve) => server.close(resolve))
+    }
   })
 })
