@@ -1,3 +1,4 @@
+import { subscribe, unsubscribe } from 'node:diagnostics_channel'
 import { createServer } from 'node:http'
 import { Transport } from '@roundtrip/transport'
 import { afterEach, describe, expect, it } from 'vitest'
@@ -18,17 +19,24 @@ async function setUp(): Promise<{ fetch: typeof globalThis.fetch; url: string; t
   return { fetch: createFetch(transport), url: `http://127.0.0.1:${address.port}/`, transport }
 }
 
-/** Waits until the transport has the connection back in its pool: the whole body has arrived. */
-async function arrived(transport: Transport): Promise<void> {
-  while (transport.stats().total.idle === 0) await new Promise((resolve) => setTimeout(resolve, 1))
+/** Resolves when a Transport has a connection back in its pool (the whole body has arrived): its `roundtrip:conn:idle` event. */
+function arrived(): Promise<void> {
+  return new Promise((resolve) => {
+    const onIdle = (): void => {
+      unsubscribe('roundtrip:conn:idle', onIdle)
+      resolve()
+    }
+    subscribe('roundtrip:conn:idle', onIdle)
+  })
 }
 
 describe('createFetch: an abort after the whole body arrived', () => {
   it('rejects text() with the signal reason, as Node fetch does', async () => {
     const { fetch, url, transport } = await setUp()
     const controller = new AbortController()
+    const idle = arrived()
     const response = await fetch(url, { signal: controller.signal })
-    await arrived(transport)
+    await idle
     controller.abort()
     await expect(response.text()).rejects.toBe(controller.signal.reason)
   })
@@ -36,9 +44,10 @@ describe('createFetch: an abort after the whole body arrived', () => {
   it('rejects a clone and a stream reader too', async () => {
     const { fetch, url, transport } = await setUp()
     const controller = new AbortController()
+    const idle = arrived()
     const response = await fetch(url, { signal: controller.signal })
     const clone = response.clone()
-    await arrived(transport)
+    await idle
     const reason = new Error('stop')
     controller.abort(reason)
     await expect(clone.arrayBuffer()).rejects.toBe(reason)

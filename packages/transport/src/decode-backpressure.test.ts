@@ -13,8 +13,11 @@ const MiB = 1024 * 1024
 async function gzipServer(body: Buffer) {
   const encoded = gzipSync(body, { level: 1 })
   let socket: Socket | undefined
+  let finished!: () => void
+  const allSent = new Promise<void>((resolve) => (finished = resolve))
   const server = await startServer((_req, res) => {
     socket = res.socket!
+    res.once('finish', finished)
     res.writeHead(200, { 'content-encoding': 'gzip', 'content-length': encoded.length })
     let offset = 0
     const write = (): void => {
@@ -27,7 +30,7 @@ async function gzipServer(body: Buffer) {
     }
     write()
   })
-  return Object.assign(f.serve(server), { sent: () => socket?.bytesWritten ?? 0, encodedLength: encoded.length })
+  return Object.assign(f.serve(server), { sent: () => socket?.bytesWritten ?? 0, allSent })
 }
 
 describe('Transport: encoded bodies keep back-pressure and obey aborts', () => {
@@ -59,7 +62,7 @@ describe('Transport: encoded bodies keep back-pressure and obey aborts', () => {
     const reader = response.body!.getReader()
     let read = 0
     while (read < 5 * MiB) read += (await reader.read()).value!.byteLength
-    while (server.sent() < server.encodedLength) await new Promise((resolve) => setTimeout(resolve, 5))
+    await server.allSent
     controller.abort()
     let error: unknown
     try {

@@ -1,4 +1,4 @@
-import { DEFAULT_BODY_HIGH_WATER_MARK, isNullBodyStatus, type RoundTripper } from '@roundtrip/core'
+import { DEFAULT_BODY_HIGH_WATER_MARK, isNullBodyStatus, rethrowLater, type RoundTripper } from '@roundtrip/core'
 import { errors, type Dispatcher } from 'undici'
 import { requestFromDispatch, type DispatchInput } from './dispatch-request.js'
 import { handlerSink, type Controller, type HandlerSink } from './dispatch-handler.js'
@@ -40,13 +40,6 @@ function wholeBody(response: Response): () => Promise<Chunk> {
     whole = undefined
     return pending.then((buffer) => (buffer.byteLength === 0 ? { done: true, value: undefined } : { done: false, value: new Uint8Array(buffer) }))
   }
-}
-
-/** An error thrown by a handler's callback, surfaced as undici would (an uncaught exception), not swallowed. */
-function rethrow(error: unknown): void {
-  process.nextTick(() => {
-    throw error
-  })
 }
 
 /**
@@ -133,7 +126,7 @@ export class BridgedDispatch implements Controller {
       this.#sink.start()
     } catch (error) {
       this.abort(error as Error)
-      rethrow(error)
+      rethrowLater(error)
       return
     }
     if (this.#state !== 'waiting') return
@@ -167,7 +160,7 @@ export class BridgedDispatch implements Controller {
       this.#sink.head(response.status, response.headers, response.statusText)
     } catch (error) {
       this.abort(error as Error)
-      rethrow(error)
+      rethrowLater(error)
       return
     }
     if (this.#next === undefined) this.settle(undefined)
@@ -189,7 +182,7 @@ export class BridgedDispatch implements Controller {
           this.#sink.data(asBuffer(result.value))
         } catch (error) {
           this.abort(error as Error)
-          rethrow(error)
+          rethrowLater(error)
           return
         }
         this.#pump()
@@ -221,7 +214,7 @@ export class BridgedDispatch implements Controller {
       if (error === undefined) this.#sink.end(response === undefined ? undefined : responseTrailers(response))
       else this.#sink.error(error instanceof Error ? error : new Error(String(error), { cause: error }))
     } catch (thrown) {
-      rethrow(thrown)
+      rethrowLater(thrown)
     }
   }
 }

@@ -45,6 +45,26 @@ describe('logger over the Transport', () => {
     expect(records[0]!.duration).toBeGreaterThanOrEqual(records[0]!.headDuration!)
   })
 
+  it("keeps every hook of the caller's trace, a class's prototype methods too (a leak tracker's trace is one)", async () => {
+    transport = new Transport()
+    const seen: string[] = []
+    class CallerTrace {
+      getConn(key: string): void {
+        seen.push(`getConn ${key}`)
+      }
+      gotConn(): void {
+        seen.push('gotConn')
+      }
+      putIdleConn(error?: Error): void {
+        seen.push(`putIdleConn ${error === undefined ? 'ok' : 'error'}`)
+      }
+    }
+    const client = compose(transport, logger({ log: () => {} }))
+    const request = withContext(new Request(`${server.origin}/a`), { trace: new CallerTrace() })
+    expect(await (await client.roundTrip(request)).text()).toBe('hello')
+    expect(seen).toEqual([`getConn ${server.origin}`, 'gotConn', 'putIdleConn ok'])
+  })
+
   it('logs a cancelled body as such, without bytes', async () => {
     transport = new Transport()
     const records: LogRecord[] = []

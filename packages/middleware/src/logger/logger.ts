@@ -50,12 +50,12 @@ export function logger(options: LoggerOptions = {}): Middleware {
       if (context.attempt !== undefined) record.attempt = context.attempt
       if (headerNames.length > 0) record.requestHeaders = pickHeaders(request.headers, headerNames)
       const callerTrace = (context as { trace?: Trace }).trace
-      const trace: Trace = {
-        ...callerTrace,
-        gotConn(info) {
-          record.reused = info.reused
-          callerTrace?.gotConn?.(info)
-        },
+      // Inherit every hook of the caller's trace, a class's prototype methods
+      // too (a spread would drop those, and with them a leak tracker's facts).
+      const trace = Object.create(callerTrace ?? null) as Trace
+      trace.gotConn = (info) => {
+        record.reused = info.reused
+        callerTrace?.gotConn?.call(callerTrace, info)
       }
       const callerOnRetry = context.onRetry
       const derived = deriveRequest(request, undefined, {
