@@ -24,3 +24,4 @@ export {
 } from './errors.js'
 export { redactUrl, stripFragment } from './url.js'
 export { rethrowLater } from './rethrow.js'
+export { delay } from './delay.js'

@@ -25,19 +25,3 @@ export function abortable<T>(promise: Promise<T>, signal: AbortSignal, discard?:
     )
   })
 }
-
-/** sleep resolves after `ms` milliseconds, or rejects with `signal.reason` when it aborts first (the timer is cleared). */
-export function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  if (signal.aborted) return Promise.reject(signal.reason)
-  return new Promise<void>((resolve, reject) => {
-    const onAbort = (): void => {
-      clearTimeout(timer)
-      reject(signal.reason)
-    }
-    const timer = setTimeout(() => {
-      signal.removeEventListener('abort', onAbort)
-      resolve()
-    }, ms)
-    signal.addEventListener('abort', onAbort, { once: true })
-  })
-}

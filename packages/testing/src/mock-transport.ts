@@ -1,5 +1,5 @@
-import { redactUrl, type RoundTripper } from '@roundtrip/core'
-import { abortable, sleep } from './abort.js'
+import { delay as wait, redactUrl, type RoundTripper } from '@roundtrip/core'
+import { abortable } from './abort.js'
 import { ERR_MOCK_NO_MATCH, ERR_MOCK_PENDING, TestingError } from './errors.js'
 import { Interceptor, type InterceptOptions } from './interceptor.js'
 import type { RequestFacts } from './matchers.js'
@@ -111,7 +111,7 @@ export class MockTransport implements RoundTripper {
       let response: Response
       if (hit !== undefined) {
         const { delay, answer } = hit.interceptor.take()
-        if (delay > 0) await sleep(delay, signal)
+        if (delay > 0) await wait(delay, signal)
         response = await abortable(answer(request, { params: hit.params, body }), signal, (late) => void late.body?.cancel().catch(() => {}))
       } else if (this.#passthrough !== undefined) {
         response = await this.#passthrough.roundTrip(request)

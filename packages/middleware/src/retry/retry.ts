@@ -21,7 +21,7 @@ import {
   type RetryInfo,
   type RetryOptions,
 } from './options.js'
-import { sleep as defaultSleep } from './sleep.js'
+import { delay as defaultSleep } from '@roundtrip/core'
 
 const WHO = 'retry'
 
