@@ -62,7 +62,11 @@ export class PersistConn {
     this.socket = socket
     this.idleLimit = options.idleConnTimeout
     this.#onDead = onDead
-    this.#idleDeadline = new Deadline(options.clock, () => this.close('idle timeout'), true)
+    // The deadline is left running while the conn is busy (re-arming it after
+    // each response is then a cheap refresh); it only closes an idle conn.
+    this.#idleDeadline = new Deadline(options.clock, () => {
+      if (this.idleAt >= 0) this.close('idle timeout')
+    }, true)
     let handedOver = false
     // Our idle timeout is authoritative; undici's own keep-alive timer is set
     // to the same value so that it never closes a conn we still count as usable.

@@ -40,6 +40,21 @@ describe('Transport: idle connections', () => {
     await s.closedCount(1)
   })
 
+  it('does not close a connection taken from the pool just before its idle deadline while its request runs', async () => {
+    const s = f.serve(await startHoldingServer())
+    const clock = new ManualClock()
+    const transport = f.use(new Transport({ idleConnTimeout: 3_000, clock }))
+    expect(await get(transport, `${s.origin}/first`)).toBe('/first')
+    clock.advance(2_900)
+    const held = transport.roundTrip(new Request(`${s.origin}/hold`))
+    await s.holding
+    clock.advance(200) // past the deadline the conn had while idle
+    s.release()
+    expect(await (await held).text()).toBe('/hold')
+    expect(s.connections).toBe(1)
+    expect(transport.stats().total).toMatchObject({ idle: 1, reusedRequests: 1 })
+  })
+
   it('closeIdleConnections() and close() close every idle socket', async () => {
     const a = await server()
     const b = await server()
