@@ -89,7 +89,16 @@ async function openSocket(method: ConnectMethod, options: ResolvedOptions, signa
   const { hostname, port } = method.firstHop
   if (options.dial === undefined) {
     // As undici's connector: no Nagle delay on small writes, TCP keep-alive probes on long-idle sockets.
-    const socket = netConnect({ host: hostname, port, noDelay: true, keepAlive: true, keepAliveInitialDelay: 60_000 })
+    const socket = netConnect({
+      host: hostname,
+      port,
+      noDelay: true,
+      keepAlive: true,
+      keepAliveInitialDelay: 60_000,
+      ...(options.lookup === undefined ? {} : { lookup: options.lookup }),
+      ...(options.autoSelectFamily === undefined ? {} : { autoSelectFamily: options.autoSelectFamily }),
+      ...(options.autoSelectFamilyAttemptTimeout === undefined ? {} : { autoSelectFamilyAttemptTimeout: options.autoSelectFamilyAttemptTimeout }),
+    })
     opened.push(socket)
     await waitFor(socket, 'connect', signal)
     return socket
@@ -115,7 +124,7 @@ async function openTunnel(
   callHook(trace, 'proxyConnectStart', info)
   if (channels.proxyConnect.hasSubscribers) channels.proxyConnect.publish({ key: method.key, ...info })
   try {
-    const tunnel = method.tunnel ? await connectTunnel(socket, method, options, signal, what) : await connectSocks(socket, method, signal, what)
+    const tunnel = method.tunnel ? await connectTunnel(socket, method, options, signal, what) : await connectSocks(socket, method, options.lookup, signal, what)
     callHook(trace, 'proxyConnectDone', info)
     if (channels.proxyConnected.hasSubscribers) channels.proxyConnected.publish({ key: method.key, ...info })
     return tunnel

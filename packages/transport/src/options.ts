@@ -1,3 +1,4 @@
+import type { LookupFunction } from 'node:net'
 import type { Duplex } from 'node:stream'
 import type { ConnectionOptions } from 'node:tls'
 import { DEFAULT_BODY_HIGH_WATER_MARK } from '@roundtrip/core'
@@ -92,6 +93,28 @@ export interface TransportOptions {
   tls?: TlsOptions
   /** Supplies the socket for new connections instead of a TCP connect; see {@link DialFunction}. */
   dial?: DialFunction
+  /**
+   * Resolves host names for TCP connections (to the target, or to the proxy)
+   * and for `socks5://` proxies, instead of `dns.lookup`: the same function
+   * `net.connect` takes (`(hostname, options, callback)`, answering one
+   * address, or all of them when `options.all` is true, as Happy Eyeballs
+   * asks). Plug a DNS cache here. Not used with `dial`, nor for IP
+   * literals.
+   */
+  lookup?: LookupFunction
+  /**
+   * Happy Eyeballs (RFC 8305) for host names with IPv6 and IPv4 addresses:
+   * try them in turn, each for `autoSelectFamilyAttemptTimeout` ms, until
+   * one connects, instead of only the first address. Default: Node's
+   * default (`net.getDefaultAutoSelectFamily()`, true since Node 20).
+   */
+  autoSelectFamily?: boolean
+  /**
+   * How long, in ms, Happy Eyeballs waits for one address before it tries
+   * the next as well. At least 10. Default: Node's
+   * (`net.getDefaultAutoSelectFamilyAttemptTimeout()`, 250 ms).
+   */
+  autoSelectFamilyAttemptTimeout?: number
   /** Bytes of response body buffered ahead of the reader before the socket is paused. Default 64 KiB. */
   bodyHighWaterMark?: number
   /**
@@ -176,6 +199,9 @@ export interface ResolvedOptions {
   maxResponseHeaderBytes: number
   tls: TlsOptions | undefined
   dial: DialFunction | undefined
+  lookup: LookupFunction | undefined
+  autoSelectFamily: boolean | undefined
+  autoSelectFamilyAttemptTimeout: number | undefined
   bodyHighWaterMark: number
   maxResponseBodySize: number
   proxy: ProxyChoice | undefined
@@ -199,6 +225,9 @@ const KNOWN_OPTIONS: ReadonlySet<string> = new Set([
   'maxResponseHeaderBytes',
   'tls',
   'dial',
+  'lookup',
+  'autoSelectFamily',
+  'autoSelectFamilyAttemptTimeout',
   'bodyHighWaterMark',
   'maxResponseBodySize',
   'proxy',
@@ -228,9 +257,9 @@ function duration(options: TransportOptions, name: keyof TransportOptions, fallb
   return ms >= MAX_TIMER_DELAY ? 0 : ms
 }
 
-function flag(options: TransportOptions, name: 'disableKeepAlives' | 'disableCompression'): boolean {
+function flag(options: TransportOptions, name: 'disableKeepAlives' | 'disableCompression' | 'autoSelectFamily'): boolean | undefined {
   const value = options[name]
-  if (value === undefined) return false
+  if (value === undefined) return undefined
   if (typeof value !== 'boolean') throw invalid(`invalid Transport option ${name}: expected true or false, got ${JSON.stringify(value) ?? String(value)}`)
   return value
 }
@@ -275,6 +304,9 @@ export function resolveOptions(options: TransportOptions = {}): ResolvedOptions 
   if (options.dial !== undefined && typeof options.dial !== 'function') {
     throw new TransportError(ERR_INVALID_OPTION, 'invalid Transport option dial: expected a function')
   }
+  if (options.lookup !== undefined && typeof options.lookup !== 'function') {
+    throw new TransportError(ERR_INVALID_OPTION, 'invalid Transport option lookup: expected a function (hostname, options, callback), as dns.lookup')
+  }
   for (const name of ['tls', 'proxyTls'] as const) {
     const value = options[name]
     if (value !== undefined && (typeof value !== 'object' || value === null)) {
@@ -298,11 +330,14 @@ export function resolveOptions(options: TransportOptions = {}): ResolvedOptions 
     connectTimeout: duration(options, 'connectTimeout', DEFAULT_CONNECT_TIMEOUT),
     responseHeaderTimeout: duration(options, 'responseHeaderTimeout', DEFAULT_RESPONSE_HEADER_TIMEOUT),
     bodyTimeout: duration(options, 'bodyTimeout', DEFAULT_BODY_TIMEOUT),
-    disableKeepAlives: flag(options, 'disableKeepAlives'),
-    disableCompression: flag(options, 'disableCompression'),
+    disableKeepAlives: flag(options, 'disableKeepAlives') ?? false,
+    disableCompression: flag(options, 'disableCompression') ?? false,
     maxResponseHeaderBytes: count(options, 'maxResponseHeaderBytes', DEFAULT_MAX_RESPONSE_HEADER_BYTES, 1),
     tls: options.tls,
     dial: options.dial,
+    lookup: options.lookup,
+    autoSelectFamily: flag(options, 'autoSelectFamily'),
+    autoSelectFamilyAttemptTimeout: options.autoSelectFamilyAttemptTimeout === undefined ? undefined : count(options, 'autoSelectFamilyAttemptTimeout', 0, 10),
     bodyHighWaterMark: count(options, 'bodyHighWaterMark', DEFAULT_BODY_HIGH_WATER_MARK, 1),
     maxResponseBodySize: count(options, 'maxResponseBodySize', 0),
     proxy: proxyChoice(options.proxy),
