@@ -5,6 +5,7 @@ import { DEFAULT_BODY_HIGH_WATER_MARK } from '@roundtrip/core'
 import { systemClock, type Clock } from './clock.js'
 import { ERR_INVALID_OPTION, TransportError } from './errors.js'
 import { proxyChoice, type ProxyChoice, type ProxyOption } from './proxy.js'
+import { DEFAULT_MAX_CACHED_SESSIONS, TlsSessionCache } from './tls-sessions.js'
 
 /** DialInfo is what a {@link TransportOptions.dial} hook is told about the connection to make. */
 export interface DialInfo {
@@ -91,6 +92,15 @@ export interface TransportOptions {
   maxResponseHeaderBytes?: number
   /** TLS options for `https:` origins (`ca`, `cert`, `key`, `rejectUnauthorized`, `servername`, …). */
   tls?: TlsOptions
+  /**
+   * TLS sessions kept for resumption: a new connection to a server this
+   * transport has talked to before offers its last session ticket and, if
+   * the server takes it, skips the full handshake (the trace's
+   * `tlsHandshakeDone` says `resumed`). One per server name and port (an
+   * `https://` proxy included), least recently used out first. 0 turns
+   * resumption off. Default {@link DEFAULT_MAX_CACHED_SESSIONS}.
+   */
+  maxCachedSessions?: number
   /** Supplies the socket for new connections instead of a TCP connect; see {@link DialFunction}. */
   dial?: DialFunction
   /**
@@ -198,6 +208,8 @@ export interface ResolvedOptions {
   disableCompression: boolean
   maxResponseHeaderBytes: number
   tls: TlsOptions | undefined
+  /** The transport's TLS sessions (state, one per transport: see {@link TlsSessionCache}). */
+  tlsSessions: TlsSessionCache
   dial: DialFunction | undefined
   lookup: LookupFunction | undefined
   autoSelectFamily: boolean | undefined
@@ -224,6 +236,7 @@ const KNOWN_OPTIONS: ReadonlySet<string> = new Set([
   'disableCompression',
   'maxResponseHeaderBytes',
   'tls',
+  'maxCachedSessions',
   'dial',
   'lookup',
   'autoSelectFamily',
@@ -334,6 +347,7 @@ export function resolveOptions(options: TransportOptions = {}): ResolvedOptions 
     disableCompression: flag(options, 'disableCompression') ?? false,
     maxResponseHeaderBytes: count(options, 'maxResponseHeaderBytes', DEFAULT_MAX_RESPONSE_HEADER_BYTES, 1),
     tls: options.tls,
+    tlsSessions: new TlsSessionCache(count(options, 'maxCachedSessions', DEFAULT_MAX_CACHED_SESSIONS)),
     dial: options.dial,
     lookup: options.lookup,
     autoSelectFamily: flag(options, 'autoSelectFamily'),
