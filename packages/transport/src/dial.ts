@@ -110,7 +110,7 @@ async function openSocket(method: ConnectMethod, options: ResolvedOptions, signa
     await waitFor(socket, 'connect', signal)
     return socket
   }
-  const { protocol } = method.target
+  const protocol = (method.proxy ?? method.target).protocol
   const socket = await options.dial({ protocol, hostname, port, key: method.key, signal })
   opened.push(socket)
   signal.throwIfAborted()

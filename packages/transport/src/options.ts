@@ -9,8 +9,14 @@ import { DEFAULT_MAX_CACHED_SESSIONS, TlsSessionCache } from './tls-sessions.js'
 
 /** DialInfo is what a {@link TransportOptions.dial} hook is told about the connection to make. */
 export interface DialInfo {
-  /** `http:` or `https:`. */
-  protocol: 'http:' | 'https:'
+  /**
+   * The scheme of what the socket connects to: the target's (`http:` or
+   * `https:`), or the proxy's when the connection goes through one
+   * (`http:`, `https:`, `socks5:` or `socks5h:`), whatever the target's.
+   * The Transport runs TLS over the socket when it is `https:` (and the
+   * socket is not a `TLSSocket` already).
+   */
+  protocol: 'http:' | 'https:' | 'socks5:' | 'socks5h:'
   /** The host name or IP address to connect to, without brackets: the proxy's when the connection goes through one. */
   hostname: string
   /** The port number to connect to (the proxy's when the connection goes through one). */

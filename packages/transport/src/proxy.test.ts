@@ -152,7 +152,7 @@ describe('Transport through an HTTP proxy', () => {
     expect(error.message).toMatch(/self[- ]signed/)
   })
 
-  it('asks the dial hook for the socket to the proxy', async () => {
+  it('asks the dial hook for the socket to the proxy, with the proxy’s scheme as protocol', async () => {
     const target = f.serve(await startServer((req, res) => res.end(`${req.url}`)))
     const proxy = f.serve(await startProxy())
     const infos: DialInfo[] = []
@@ -167,6 +167,10 @@ describe('Transport through an HTTP proxy', () => {
     expect(infos).toHaveLength(1)
     expect(infos[0]).toMatchObject({ protocol: 'http:', hostname: '127.0.0.1', port: proxy.port, key: `http://* via ${proxy.url}` })
     expect(proxy.forwarded).toEqual([`${target.origin}/d`])
+    // An https: target through the same http:// proxy: the socket asked for still goes to the proxy, in plain http.
+    const port = await closedPort()
+    await rejection(transport.roundTrip(new Request(`https://127.0.0.1:${port}/`)))
+    expect(infos[1]).toMatchObject({ protocol: 'http:', hostname: '127.0.0.1', port: proxy.port, key: `https://127.0.0.1:${port} via ${proxy.url}` })
   })
 
   it('rejects with RT_CONNECT_REFUSED naming the proxy when nothing listens there', async () => {
