@@ -166,6 +166,16 @@ export interface TransportOptions {
   /** TLS options for the connection to an `https://` proxy (`ca`, `rejectUnauthorized`, …); the target's are in `tls`. */
   proxyTls?: TlsOptions
   /**
+   * Send `http:` requests through an `http(s)://` proxy in a CONNECT tunnel
+   * (one pooled connection per target, requests in origin-form), as
+   * undici's `ProxyAgent` does by default, instead of forwarding them in
+   * absolute-form over connections to the proxy shared by every target (as
+   * Go and curl do). For proxies that refuse to forward, or to keep the
+   * proxy out of the plain-text exchange. `https:` targets always tunnel.
+   * Default false.
+   */
+  proxyTunnel?: boolean
+  /**
    * The clock the Transport's deadlines run on (see {@link Clock}): idle
    * timeouts and `Keep-Alive` hints, `maxWaitTime`, `connectTimeout`, header
    * and body timeouts under 1 s, and the ages in `stats()`. Default
@@ -225,6 +235,7 @@ export interface ResolvedOptions {
   proxy: ProxyChoice | undefined
   proxyConnectHeaders: Record<string, string> | ProxyConnectHeadersFunction | undefined
   proxyTls: TlsOptions | undefined
+  proxyTunnel: boolean
   clock: Clock
 }
 
@@ -252,6 +263,7 @@ const KNOWN_OPTIONS: ReadonlySet<string> = new Set([
   'proxy',
   'proxyConnectHeaders',
   'proxyTls',
+  'proxyTunnel',
   'clock',
 ])
 
@@ -276,7 +288,7 @@ function duration(options: TransportOptions, name: keyof TransportOptions, fallb
   return ms >= MAX_TIMER_DELAY ? 0 : ms
 }
 
-function flag(options: TransportOptions, name: 'disableKeepAlives' | 'disableCompression' | 'autoSelectFamily'): boolean | undefined {
+function flag(options: TransportOptions, name: 'disableKeepAlives' | 'disableCompression' | 'autoSelectFamily' | 'proxyTunnel'): boolean | undefined {
   const value = options[name]
   if (value === undefined) return undefined
   if (typeof value !== 'boolean') throw invalid(`invalid Transport option ${name}: expected true or false, got ${JSON.stringify(value) ?? String(value)}`)
@@ -363,6 +375,7 @@ export function resolveOptions(options: TransportOptions = {}): ResolvedOptions 
     proxy: proxyChoice(options.proxy),
     proxyConnectHeaders: connectHeaders,
     proxyTls: options.proxyTls,
+    proxyTunnel: flag(options, 'proxyTunnel') ?? false,
     clock: clock ?? systemClock,
   }
 }

@@ -60,7 +60,7 @@ export class Transport implements RoundTripper, Closable {
   constructor(options?: TransportOptions) {
     this.#options = resolveOptions(options)
     this.#clock = this.#options.clock
-    this.#routes = new Routes(this.#options.proxy)
+    this.#routes = new Routes(this.#options.proxy, this.#options.proxyTunnel)
     this.#pools = this.#routes.pools
     // Every dial listens on this signal; their number is bounded by the pool, not by 10.
     setMaxListeners(0, this.#closing.signal)
