@@ -43,6 +43,9 @@ export class BodySource extends GcWatched implements BodySink, TrackedSource {
   /** The drain of readAll() (text() & co.), while Draining. */
   #all: { resolve: (chunks: Uint8Array[]) => void; reject: (error: unknown) => void } | undefined
   #observers: BodyObserver[] | undefined
+  /** How reads see a producer's error (mapBodyError), and its result once made. */
+  #mapError: ((error: unknown) => unknown) | undefined
+  #mapped: { error: unknown } | undefined
 
   constructor(producer: BodyProducer, highWaterMark: number) {
     super()
@@ -140,6 +143,7 @@ export class BodySource extends GcWatched implements BodySink, TrackedSource {
         this.#to(State.Ended)
         return Promise.resolve(this.#queue.takeAll())
       case State.Failed:
+        return Promise.reject(this.#mappedFailure())
       case State.Aborted:
       case State.Collected:
         return Promise.reject(this.#failure)
@@ -175,6 +179,8 @@ export class BodySource extends GcWatched implements BodySink, TrackedSource {
       case State.Ended:
       case State.Cancelled:
         return controller.close()
+      case State.Failed:
+        return controller.error(this.#mappedFailure())
       default:
         return controller.error(this.#failure)
     }
@@ -192,19 +198,33 @@ export class BodySource extends GcWatched implements BodySink, TrackedSource {
     if (!isSettled(this.#state)) this.#fail(State.Aborted, reason)
   }
 
+  mapReadError(map: (error: unknown) => unknown): void {
+    this.#mapError = map
+  }
+
   /** Fails the body: a read waiting or to come rejects with `reason` (after what the producer queued, for an error). */
   #fail(next: State, reason: unknown): void {
     if (next !== State.Failed) this.#queue.clear()
     this.#failure = reason
+    // Readers see a producer's error as their layer maps it; observers see it as it is.
+    const read = next === State.Failed ? this.#mappedFailure() : reason
     const pending = this.#takePending()
     if (pending !== undefined) {
-      pending.controller.error(reason)
+      pending.controller.error(read)
       pending.resolve()
     }
     const all = this.#all
     this.#all = undefined
     this.#to(next, reason)
-    all?.reject(reason)
+    all?.reject(read)
+  }
+
+  /** The producer's error as mapBodyError maps it, mapped once (every read and clone sees the same error). */
+  #mappedFailure(): unknown {
+    const map = this.#mapError
+    if (map === undefined) return this.#failure
+    this.#mapped ??= { error: map(this.#failure) }
+    return this.#mapped.error
   }
 
   #takePending(): PendingRead | undefined {

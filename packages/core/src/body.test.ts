@@ -1,6 +1,6 @@
 import { Writable } from 'node:stream'
 import { describe, expect, it, vi } from 'vitest'
-import { abortBody, createBody, observeBody, type BodyOutcome, type BodySink } from './body.js'
+import { abortBody, createBody, mapBodyError, observeBody, type BodyOutcome, type BodySink } from './body.js'
 import { isRoundTripError } from './errors.js'
 import { RoundTripResponse, createResponse } from './response.js'
 
@@ -435,5 +435,52 @@ describe('abortBody', () => {
 
   it('does nothing for a response it cannot reach', () => {
     expect(abortBody(new Response('x'), new Error('no'))).toBe(false)
+  })
+})
+
+describe('mapBodyError', () => {
+  const wrap = (error: unknown): TypeError => new TypeError('terminated', { cause: error })
+
+  it('maps the producer error for text(), a waiting stream read and a clone, and tells observers the error itself', async () => {
+    const { body, sink } = createBody({})
+    const response = createResponse(body, {})
+    expect(mapBodyError(response, wrap)).toBe(true)
+    const seen: unknown[] = []
+    observeBody(response, (_o, reason) => seen.push(reason))
+    const clone = response.clone()
+    sink.push(enc.encode('half'))
+    const reader = response.body!.getReader()
+    expect(new TextDecoder().decode((await reader.read()).value)).toBe('half')
+    const waiting = reader.read()
+    const cloneText = clone.text()
+    const error = new Error('socket closed')
+    sink.error(error)
+    const mapped = await waiting.then(() => undefined, (e: unknown) => e)
+    expect(mapped).toBeInstanceOf(TypeError)
+    expect((mapped as Error).cause).toBe(error)
+    await expect(cloneText).rejects.toBe(mapped)
+    expect(seen).toEqual([error])
+  })
+
+  it('maps an error that came before the read', async () => {
+    const { body, sink } = createBody({})
+    const response = createResponse(body, {})
+    mapBodyError(response, wrap)
+    sink.error(new Error('gone'))
+    await expect(response.text()).rejects.toThrow(TypeError)
+  })
+
+  it('leaves aborts as they are', async () => {
+    const { body } = createBody({})
+    const response = createResponse(body, {})
+    mapBodyError(response, wrap)
+    const text = response.text()
+    const reason = new RangeError('stop')
+    abortBody(response, reason)
+    await expect(text).rejects.toBe(reason)
+  })
+
+  it('does nothing for a response it cannot reach', () => {
+    expect(mapBodyError(new Response('x'), wrap)).toBe(false)
   })
 })

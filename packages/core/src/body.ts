@@ -105,6 +105,25 @@ export function abortBody(response: Response, reason: unknown): boolean {
 }
 
 /**
+ * mapBodyError makes the reads of the body of `response` — its body methods,
+ * its stream, and those of its clones — reject with `map(error)` when the
+ * body's producer fails with `error` (the connection broke, a decoder
+ * failed), instead of with `error` itself. `map` is called once, by the
+ * first read that sees the failure; every read gets the same result.
+ * Observers ({@link observeBody}) still learn `error`. Cancels and aborts
+ * ({@link abortBody}) are not mapped. It is for a layer that gives body
+ * errors a shape of its own: createFetch turns them into
+ * `TypeError('terminated', { cause })`, as Node's fetch. Returns false, and
+ * does nothing, when the body is not one this package can reach.
+ */
+export function mapBodyError(response: Response, map: (error: unknown) => unknown): boolean {
+  const source = trackedSourceOf(response)
+  if (source?.mapReadError === undefined) return false
+  source.mapReadError(map)
+  return true
+}
+
+/**
  * observeBody calls `observer` once when the body of `response` settles
  * (see {@link BodyOutcome}) and returns the response to hand on.
  *

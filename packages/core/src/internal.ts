@@ -35,6 +35,8 @@ export interface TrackedSource {
   openStream(owner: object, disturbed: () => void): ReadableStream<Uint8Array>
   /** Cancels on behalf of a third party: reads reject with `reason`, the producer is told to stop. */
   abort(reason: unknown): void
+  /** Reads of a failed body reject with `map(error)`; optional: a source of an older copy of core has none. */
+  mapReadError?(map: (error: unknown) => unknown): void
   /** The response made over this source, watched for garbage collection where needed. */
   retain(owner: object): void
   /** Counts a clone of `original` sharing this source: both are then watched for garbage collection. */
