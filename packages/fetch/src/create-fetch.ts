@@ -1,9 +1,9 @@
 import { followSignal } from './follow-signal.js'
-import { deriveRequest, getReplayableBody, redactUrl, stripFragment, withReplayableBody, withResponseInfo, type RoundTripper } from '@roundtrip/core'
+import { deriveRequest, getReplayableBody, mapBodyError, redactUrl, stripFragment, withReplayableBody, withResponseInfo, type RoundTripper } from '@roundtrip/core'
 import { isBadPort } from './bad-port.js'
 import { fetchBlobUrl } from './blob-url.js'
 import { defaultTransport } from './default-transport.js'
-import { ERR_BAD_PORT, ERR_PROXY_AUTH, fetchFailed, redirectError } from './errors.js'
+import { ERR_BAD_PORT, ERR_PROXY_AUTH, bodyError, fetchFailed, redirectError } from './errors.js'
 import { checkIntegrity } from './integrity.js'
 import { hasReferrer, parseReferrerPolicy, referrers, setReferer, type ReferrerState } from './referrer.js'
 import { checkInit } from './check-init.js'
@@ -161,7 +161,12 @@ function send(rt: RoundTripper, request: Request): Promise<Response> {
   } catch (error) {
     sent = Promise.reject(error)
   }
-  return sent.then((response) => (response.status === 407 ? proxyAuthRequired(response, request) : response), (error: unknown) => {
+  return sent.then((response) => {
+    if (response.status === 407) proxyAuthRequired(response, request)
+    // A body that fails mid-way rejects its reads with TypeError('terminated'), as Node's fetch.
+    mapBodyError(response, bodyError)
+    return response
+  }, (error: unknown) => {
     const signal = request.signal
     if (signal.aborted) throw signal.reason
     if (error instanceof TypeError && error.message === 'fetch failed') throw error

@@ -64,6 +64,23 @@ export function conformance(o: Origins): Record<string, Scenario> {
       const response = await f(`${o.a}/cut`)
       return settle(response.text())
     },
+    'a connection lost mid-body rejects a stream read with TypeError terminated': async (f) => {
+      const response = await f(`${o.a}/cut`)
+      const reader = response.body!.getReader()
+      for (;;) {
+        const read = await settle(reader.read())
+        if ((read.value as { done?: boolean } | undefined)?.done !== false) return read
+      }
+    },
+    'a connection lost mid-body rejects the reads of a clone too': async (f) => {
+      const response = await f(`${o.a}/cut`)
+      const clone = response.clone()
+      return { reads: await Promise.all([settle(response.arrayBuffer()), settle(clone.text())]) }
+    },
+    'a connection lost mid-gzip-body rejects text() with TypeError terminated': async (f) => {
+      const response = await f(`${o.a}/cut?coding=gzip`)
+      return settle(response.text())
+    },
     // Aborts during the body.
     'an abort while reading the body rejects a clone too': async (f) => {
       const controller = new AbortController()

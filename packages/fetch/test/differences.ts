@@ -43,10 +43,6 @@ export const NODE20_DIFFERS: Record<string, { below: boolean; reason: string }> 
  * line).
  */
 export const KNOWN_DIFFERENCES: Record<string, { under: 'Transport' | 'any'; reason: string }> = {
-  'a connection lost mid-body rejects text() with TypeError terminated': {
-    under: 'Transport',
-    reason: "the body errors with the Transport's coded RT_SOCKET_CLOSED error, not TypeError('terminated', { cause }): the body is made by the Transport, below the fetch layer",
-  },
   'PUT a ReadableStream whose bytes are all there at once': {
     under: 'Transport',
     reason:
