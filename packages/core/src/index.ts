@@ -8,7 +8,7 @@ export { RoundTripResponse, createResponse, isNullBodyStatus, withResponseInfo }
 export type { BodyOutcome, BodyObserver, BodyProducer, BodySink, BodyOptions } from './body.js'
 export { createBody, observeBody, abortBody, mapBodyError, DEFAULT_BODY_HIGH_WATER_MARK } from './body.js'
 export type { RequestContext } from './context.js'
-export { getContext, withContext, deriveRequest } from './context.js'
+export { getContext, withContext, deriveRequest, carryRequest } from './context.js'
 export type { ReplayableBody } from './replayable-body.js'
 export { withReplayableBody, getReplayableBody } from './replayable-body.js'
 export type { RoundTripErrorOptions } from './errors.js'
