@@ -3,7 +3,7 @@
 // the table in body-state.ts, and every change of state goes through #to().
 // The chunks wait in a ChunkQueue (chunk-queue.ts); garbage collection of
 // the responses that own the body is watched by GcWatched (gc-watch.ts).
-import type { BodyObserver, BodyProducer, BodySink } from './body.js'
+import type { BodyObserver, BodyProducer, BodySettled, BodySink } from './body.js'
 import { checkTransition, isProducing, isSettled, outcomeOf, State, stopsProducer, type BodyOutcome } from './body-state.js'
 import { ChunkQueue } from './chunk-queue.js'
 import { ERR_BODY_COLLECTED, RoundTripError } from './errors.js'
@@ -46,6 +46,11 @@ export class BodySource extends GcWatched implements BodySink, TrackedSource {
   /** How reads see a producer's error (mapBodyError), and its result once made. */
   #mapError: ((error: unknown) => unknown) | undefined
   #mapped: { error: unknown } | undefined
+  /** Told when the body settles, without keeping an owner watched (whenBodySettles). */
+  #followers: Array<(settled: BodySettled) => void> | undefined
+  /** Bytes the producer pushed; as they came off the wire, when it said so at the end. */
+  #decodedBytes = 0
+  #encodedBytes: number | undefined
 
   constructor(producer: BodyProducer, highWaterMark: number) {
     super()
@@ -88,12 +93,29 @@ export class BodySource extends GcWatched implements BodySink, TrackedSource {
       }
     }
     if (stopsProducer(from, next)) this.#producer.cancel?.(reason)
+    const followers = this.#followers
+    if (followers !== undefined) {
+      this.#followers = undefined
+      const settled = this.#settled(outcome)
+      for (const follower of followers) {
+        try {
+          follower(settled)
+        } catch (error) {
+          rethrowLater(error)
+        }
+      }
+    }
+  }
+
+  #settled(outcome: BodyOutcome): BodySettled {
+    return { outcome, decodedBytes: this.#decodedBytes, encodedBytes: this.#encodedBytes ?? this.#decodedBytes }
   }
 
   // --- the producer's side (BodySink) ---
 
   push(chunk: Uint8Array): boolean {
     if (!isProducing(this.#state)) return false
+    this.#decodedBytes += chunk.byteLength
     const pending = this.#takePending()
     if (pending !== undefined) {
       pending.controller.enqueue(chunk)
@@ -108,7 +130,8 @@ export class BodySource extends GcWatched implements BodySink, TrackedSource {
     return true
   }
 
-  end(): void {
+  end(encodedBytes?: number): void {
+    if (encodedBytes !== undefined && isProducing(this.#state)) this.#encodedBytes = encodedBytes
     if (this.#state === State.Draining) {
       const all = this.#all!
       this.#all = undefined
@@ -244,6 +267,13 @@ export class BodySource extends GcWatched implements BodySink, TrackedSource {
     if (outcome !== undefined) return observer(outcome, this.#failure)
     ;(this.#observers ??= []).push(observer)
     if (owner !== undefined) this.watchLater(owner)
+  }
+
+  /** `follower` is told when the body settles; unlike observe(), no owner is watched for it. */
+  follow(follower: (settled: BodySettled) => void): void {
+    const outcome = outcomeOf[this.#state]
+    if (outcome !== undefined) return follower(this.#settled(outcome))
+    ;(this.#followers ??= []).push(follower)
   }
 
   protected isOpen(): boolean {

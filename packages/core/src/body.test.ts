@@ -1,6 +1,6 @@
 import { Writable } from 'node:stream'
 import { describe, expect, it, vi } from 'vitest'
-import { abortBody, createBody, mapBodyError, observeBody, type BodyOutcome, type BodySink } from './body.js'
+import { abortBody, createBody, mapBodyError, observeBody, whenBodySettles, type BodyOutcome, type BodySink } from './body.js'
 import { isRoundTripError } from './errors.js'
 import { RoundTripResponse, createResponse } from './response.js'
 
@@ -482,5 +482,36 @@ describe('mapBodyError', () => {
 
   it('does nothing for a response it cannot reach', () => {
     expect(mapBodyError(new Response('x'), wrap)).toBe(false)
+  })
+})
+
+describe('whenBodySettles', () => {
+  it('tells the end once, with the bytes pushed and the wire size the producer gave', async () => {
+    const { body, sink } = createBody({})
+    const response = createResponse(body, {})
+    const told: unknown[] = []
+    expect(whenBodySettles(response, (settled) => told.push(settled))).toBe(true)
+    sink.push(enc.encode('abc'))
+    sink.push(enc.encode('de'))
+    sink.end(3)
+    expect(told).toEqual([])
+    expect(await response.text()).toBe('abcde')
+    expect(told).toEqual([{ outcome: 'end', decodedBytes: 5, encodedBytes: 3 }])
+  })
+
+  it('tells a cancel, and tells at once a body already settled', async () => {
+    const response = await arrivedWhole('xy')
+    const told: unknown[] = []
+    whenBodySettles(response, (settled) => told.push(settled))
+    await response.body!.cancel()
+    whenBodySettles(response, (settled) => told.push(settled))
+    expect(told).toEqual([
+      { outcome: 'cancel', decodedBytes: 2, encodedBytes: 2 },
+      { outcome: 'cancel', decodedBytes: 2, encodedBytes: 2 },
+    ])
+  })
+
+  it('does nothing for a response it cannot reach', () => {
+    expect(whenBodySettles(new Response('x'), () => {})).toBe(false)
   })
 })

@@ -41,8 +41,12 @@ export interface BodySink {
    * Chunks pushed after the body was cancelled are dropped.
    */
   push(chunk: Uint8Array): boolean
-  /** The producer has sent everything. The consumer still reads what is queued. */
-  end(): void
+  /**
+   * The producer has sent everything. The consumer still reads what is
+   * queued. `encodedBytes`: the body's size as it came off the wire, when the
+   * producer decoded it (a `content-encoding`); the pushed bytes otherwise.
+   */
+  end(encodedBytes?: number): void
   /** The body failed: queued chunks are still delivered, then the read rejects with `error`. */
   error(error: unknown): void
   /** How the body settled, or undefined while it is open. */
@@ -120,6 +124,32 @@ export function mapBodyError(response: Response, map: (error: unknown) => unknow
   const source = trackedSourceOf(response)
   if (source?.mapReadError === undefined) return false
   source.mapReadError(map)
+  return true
+}
+
+/** BodySettled is what {@link whenBodySettles} tells: how the body settled, and its sizes so far. */
+export interface BodySettled {
+  outcome: BodyOutcome
+  /** Bytes the producer pushed (after any content decoding). */
+  decodedBytes: number
+  /** Bytes as they came off the wire (before content decoding), as the producer told `end()`; `decodedBytes` otherwise. */
+  encodedBytes: number
+}
+
+/**
+ * whenBodySettles calls `callback` once when the body of `response` (or of
+ * a clone) settles, with the outcome and the body's sizes (resource timing
+ * wants them). Unlike {@link observeBody} it does not keep the response
+ * watched for garbage collection, so it costs a push and nothing more: a
+ * response dropped after its whole body arrived unread may never call it (a
+ * body still streaming is watched anyway, and settles as `collected`). It
+ * must be quick and must not throw. Returns false, and does nothing, when
+ * the body is not one this package can reach.
+ */
+export function whenBodySettles(response: Response, callback: (settled: BodySettled) => void): boolean {
+  const source = trackedSourceOf(response)
+  if (source?.follow === undefined) return false
+  source.follow(callback)
   return true
 }
 
