@@ -5,10 +5,10 @@ import { fetchBlobUrl } from './blob-url.js'
 import { defaultTransport } from './default-transport.js'
 import { ERR_BAD_PORT, ERR_PROXY_AUTH, bodyError, fetchFailed, redirectError } from './errors.js'
 import { checkIntegrity } from './integrity.js'
-import { hasReferrer, parseReferrerPolicy, referrers, setReferer, type ReferrerState } from './referrer.js'
+import { hasReferrer, parseReferrerPolicy, setReferer, type ReferrerState } from './referrer.js'
 import { checkInit } from './check-init.js'
 import { encodeFormData, readRequestBody, replayableBody } from './extract-body.js'
-import { isRedirect, nextHop, type BodySource } from './redirect.js'
+import { isRedirect, nextHop } from './redirect.js'
 
 // Captured at load time: data: URLs are handed to Node's own fetch, even after
 // `globalThis.fetch` has been replaced by ours.
@@ -39,9 +39,11 @@ export function createFetch(roundTripper?: RoundTripper): typeof globalThis.fetc
   // `init = undefined` keeps fetch.length at 1, as Node's.
   const fetch = function fetch(input: string | URL | Request, init: RequestInit | undefined = undefined): Promise<Response> {
     const rt = roundTripper ?? defaultTransport()
+    // A Request input brings members (signal, referrer, integrity, headers)
+    // that an init-less string URL cannot: the common case skips them.
+    const isRequest = input instanceof Request
     let request: Request
-    let replay: BodySource = noReplay
-    let bodyOfRequest = false
+    let referrer: ReferrerState | undefined
     try {
       let body = init?.body
       if (body instanceof FormData) {
@@ -49,70 +51,57 @@ export function createFetch(roundTripper?: RoundTripper): typeof globalThis.fetc
         body = encodeFormData(body)
         init = { ...init, body }
       }
-      if (input instanceof Request) {
+      if (isRequest) {
         if (init === undefined && input.bodyUsed) throw new TypeError('Cannot construct a Request with a Request object that has already been used.')
         request = init === undefined ? input : deriveRequest(input, init)
-        bodyOfRequest = body == null && request.body !== null
       } else {
         request = new Request(input, init)
       }
       if (body != null) {
         const declared = replayableBody(body)
-        if (declared !== undefined) {
-          withReplayableBody(request, declared)
-          replay = () => declared
-        }
+        if (declared !== undefined) withReplayableBody(request, declared)
       }
       if (init !== undefined) checkInit(init)
       // Only a request given a referrer URL pays for the Referrer Policy. Read
       // before any copy below: a Request copied with a new init loses both.
-      const wantsReferrer = init?.referrer !== undefined || input instanceof Request
-      const referrer = wantsReferrer ? request.referrer : ''
+      const wantsReferrer = isRequest || init?.referrer !== undefined
+      const referrerUrl = wantsReferrer ? request.referrer : ''
       const policy = wantsReferrer ? request.referrerPolicy : ''
       // Host is a forbidden request header: the URL's host is sent, as Node's fetch does.
-      if ((init?.headers !== undefined || input instanceof Request) && request.headers.has('host')) {
+      if ((isRequest || init?.headers !== undefined) && request.headers.has('host')) {
         request = withHeaders(request, input, (headers) => headers.delete('host'))
       }
-      if (wantsReferrer) {
-        if (hasReferrer(referrer)) {
-          const state: ReferrerState = { referrer, policy }
-          request = withHeaders(request, input, (headers) => setReferer(headers, state, request.url))
-          referrers.set(request, state)
-        }
+      if (wantsReferrer && hasReferrer(referrerUrl)) {
+        const state: ReferrerState = { referrer: referrerUrl, policy }
+        request = withHeaders(request, input, (headers) => setReferer(headers, state, request.url))
+        referrer = state
       }
     } catch (error) {
       return Promise.reject(error)
     }
     // Without a signal in init or a Request, the request's own signal cannot have aborted yet.
-    if (init?.signal != null || input instanceof Request) {
-      const signal = request.signal
-      if (signal.aborted) {
-        // As Node's fetch: the request body is cancelled with the reason (a user's stream learns of it).
-        request.body?.cancel(signal.reason).catch(noop)
-        return Promise.reject(signal.reason)
-      }
+    const hasSignal = isRequest || init?.signal != null
+    if (hasSignal && request.signal.aborted) {
+      // As Node's fetch: the request body is cancelled with the reason (a user's stream learns of it).
+      request.body?.cancel(request.signal.reason).catch(noop)
+      return Promise.reject(request.signal.reason)
     }
     const local = localScheme(input, request)
     if (local !== undefined) return local === 'data:' ? nodeFetch(request) : fetchBlobUrl(request)
     let sent: Promise<Response>
-    if (bodyOfRequest) {
+    if (isRequest && init?.body == null && request.body !== null && getReplayableBody(request) === undefined) {
       // A Request's body hides its source: read what it holds to learn its length.
-      sent = readRequestBody(request).then((read) => {
-        const referrer = referrers.get(request)
-        if (referrer !== undefined) referrers.set(read, referrer)
-        const declared = getReplayableBody(read)
-        return start(rt, read, declared === undefined ? noReplay : () => declared)
-      })
+      sent = readRequestBody(request).then((read) => start(rt, read, referrer))
     } else {
-      sent = start(rt, request, replay)
+      sent = start(rt, request, referrer)
     }
     // Only a request whose signal can abort pays for following it into the body.
-    if (init?.signal != null || input instanceof Request) {
+    if (hasSignal) {
       const signal = request.signal
       sent = sent.then((response) => followSignal(response, signal))
     }
     // Only a request that carries integrity metadata pays for reading it.
-    if (init?.integrity === undefined && !(input instanceof Request)) return sent
+    if (!isRequest && init?.integrity === undefined) return sent
     const integrity = request.integrity
     return integrity === '' ? sent : sent.then((response) => checkIntegrity(response, integrity, request))
   }
@@ -131,9 +120,9 @@ function withHeaders(request: Request, input: unknown, edit: (headers: Headers) 
 }
 
 /** start sends the first hop; the common case stays on one promise: send, and follow only when asked to. */
-function start(rt: RoundTripper, request: Request, replay: BodySource): Promise<Response> {
+function start(rt: RoundTripper, request: Request, referrer: ReferrerState | undefined): Promise<Response> {
   return send(rt, request).then((response) =>
-    request.redirect !== 'manual' && isRedirect(response) ? follow(rt, request, response, replay) : response,
+    request.redirect !== 'manual' && isRedirect(response) ? follow(rt, request, response, referrer) : response,
   )
 }
 
@@ -145,10 +134,6 @@ function localScheme(input: string | URL | Request, request: Request): 'data:' |
   }
   const url = typeof input === 'object' && input instanceof URL ? input.href : request.url
   return url.startsWith('data:') ? 'data:' : url.startsWith('blob:') ? 'blob:' : undefined
-}
-
-function noReplay(): undefined {
-  return undefined
 }
 
 function noop(): void {}
@@ -184,15 +169,14 @@ function proxyAuthRequired(response: Response, request: Request): never {
   throw fetchFailed(redirectError(ERR_PROXY_AUTH, `407 Proxy Authentication Required (${request.method} ${redactUrl(request.url)})`))
 }
 
-async function follow(rt: RoundTripper, first: Request, firstResponse: Response, replay: BodySource): Promise<Response> {
+async function follow(rt: RoundTripper, first: Request, firstResponse: Response, referrer: ReferrerState | undefined): Promise<Response> {
   let request = first
   let response = firstResponse
   let hops = 0
   while (isRedirect(response)) {
     let next: Request
     try {
-      next = nextHop(request, response, hops, replay)
-      const referrer = referrers.get(first)
+      next = nextHop(request, response, hops)
       if (referrer !== undefined) {
         // A Referrer-Policy on a redirect sets the policy for the hops after it.
         referrer.policy = parseReferrerPolicy(response.headers.get('referrer-policy')) || referrer.policy
