@@ -48,8 +48,9 @@ export class BodySource extends GcWatched implements BodySink, TrackedSource {
   #mapped: { error: unknown } | undefined
   /** Told when the body settles, without keeping an owner watched (whenBodySettles). */
   #followers: Array<(settled: BodySettled) => void> | undefined
-  /** Bytes the producer pushed; as they came off the wire, when it said so at the end. */
-  #decodedBytes = 0
+  /** Bytes the producer pushed, bytes the consumer took, and the wire size the producer gave at the end. */
+  #pushedBytes = 0
+  #readBytes = 0
   #encodedBytes: number | undefined
 
   constructor(producer: BodyProducer, highWaterMark: number) {
@@ -108,16 +109,17 @@ export class BodySource extends GcWatched implements BodySink, TrackedSource {
   }
 
   #settled(outcome: BodyOutcome): BodySettled {
-    return { outcome, decodedBytes: this.#decodedBytes, encodedBytes: this.#encodedBytes ?? this.#decodedBytes }
+    return { outcome, decodedBytes: this.#readBytes, encodedBytes: this.#encodedBytes ?? this.#pushedBytes }
   }
 
   // --- the producer's side (BodySink) ---
 
   push(chunk: Uint8Array): boolean {
     if (!isProducing(this.#state)) return false
-    this.#decodedBytes += chunk.byteLength
+    this.#pushedBytes += chunk.byteLength
     const pending = this.#takePending()
     if (pending !== undefined) {
+      this.#readBytes += chunk.byteLength
       pending.controller.enqueue(chunk)
       pending.resolve()
       return true
@@ -135,8 +137,9 @@ export class BodySource extends GcWatched implements BodySink, TrackedSource {
     if (this.#state === State.Draining) {
       const all = this.#all!
       this.#all = undefined
+      const chunks = this.#takeAll()
       this.#to(State.Ended)
-      all.resolve(this.#queue.takeAll())
+      all.resolve(chunks)
     } else if (this.#state === State.Streaming) {
       this.#to(State.Complete)
       const pending = this.#takePending()
@@ -162,9 +165,11 @@ export class BodySource extends GcWatched implements BodySink, TrackedSource {
           this.#queue.unpause()
           this.#producer.pull?.()
         })
-      case State.Complete:
+      case State.Complete: {
+        const chunks = this.#takeAll()
         this.#to(State.Ended)
-        return Promise.resolve(this.#queue.takeAll())
+        return Promise.resolve(chunks)
+      }
       case State.Failed:
         return Promise.reject(this.#mappedFailure())
       case State.Aborted:
@@ -185,6 +190,7 @@ export class BodySource extends GcWatched implements BodySink, TrackedSource {
     if (this.#state === State.Draining) return controller.error(unusable())
     const chunk = this.#queue.dequeue()
     if (chunk !== undefined) {
+      this.#readBytes += chunk.byteLength
       controller.enqueue(chunk)
       if (this.#queue.resumable()) this.#producer.pull?.()
       return
@@ -248,6 +254,12 @@ export class BodySource extends GcWatched implements BodySink, TrackedSource {
     if (map === undefined) return this.#failure
     this.#mapped ??= { error: map(this.#failure) }
     return this.#mapped.error
+  }
+
+  /** Every queued chunk, for text() & co. (all the bytes not yet read are read now). */
+  #takeAll(): Uint8Array[] {
+    this.#readBytes = this.#pushedBytes
+    return this.#queue.takeAll()
   }
 
   #takePending(): PendingRead | undefined {

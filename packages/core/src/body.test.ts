@@ -499,15 +499,17 @@ describe('whenBodySettles', () => {
     expect(told).toEqual([{ outcome: 'end', decodedBytes: 5, encodedBytes: 3 }])
   })
 
-  it('tells a cancel, and tells at once a body already settled', async () => {
-    const response = await arrivedWhole('xy')
+  it('tells a cancel with the bytes read so far, and tells at once a body already settled', async () => {
+    const response = await arrivedWhole('xy', 'z')
     const told: unknown[] = []
     whenBodySettles(response, (settled) => told.push(settled))
-    await response.body!.cancel()
+    const reader = response.body!.getReader()
+    await reader.read()
+    await reader.cancel()
     whenBodySettles(response, (settled) => told.push(settled))
     expect(told).toEqual([
-      { outcome: 'cancel', decodedBytes: 2, encodedBytes: 2 },
-      { outcome: 'cancel', decodedBytes: 2, encodedBytes: 2 },
+      { outcome: 'cancel', decodedBytes: 2, encodedBytes: 3 },
+      { outcome: 'cancel', decodedBytes: 2, encodedBytes: 3 },
     ])
   })
 

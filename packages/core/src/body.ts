@@ -127,12 +127,12 @@ export function mapBodyError(response: Response, map: (error: unknown) => unknow
   return true
 }
 
-/** BodySettled is what {@link whenBodySettles} tells: how the body settled, and its sizes so far. */
+/** BodySettled is what {@link whenBodySettles} tells: how the body settled, and its sizes (resource timing's). */
 export interface BodySettled {
   outcome: BodyOutcome
-  /** Bytes the producer pushed (after any content decoding). */
+  /** Bytes the consumer read (after any content decoding): the whole body for `end`. */
   decodedBytes: number
-  /** Bytes as they came off the wire (before content decoding), as the producer told `end()`; `decodedBytes` otherwise. */
+  /** Bytes as they came off the wire (before content decoding), as the producer gave them to `end()`; otherwise the bytes it pushed. */
   encodedBytes: number
 }
 
