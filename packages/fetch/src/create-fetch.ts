@@ -9,6 +9,7 @@ import { hasReferrer, parseReferrerPolicy, setReferer, type ReferrerState } from
 import { checkInit } from './check-init.js'
 import { encodeFormData, readRequestBody, replayableBody } from './extract-body.js'
 import { isRedirect, nextHop } from './redirect.js'
+import { FetchTiming } from './resource-timing.js'
 
 // Captured at load time: data: URLs are handed to Node's own fetch, even after
 // `globalThis.fetch` has been replaced by ours.
@@ -38,6 +39,7 @@ export function createFetch(roundTripper?: RoundTripper): typeof globalThis.fetc
   }
   // `init = undefined` keeps fetch.length at 1, as Node's.
   const fetch = function fetch(input: string | URL | Request, init: RequestInit | undefined = undefined): Promise<Response> {
+    const timing = new FetchTiming()
     const rt = roundTripper ?? defaultTransport()
     // A Request input brings members (signal, referrer, integrity, headers)
     // that an init-less string URL cannot: the common case skips them.
@@ -91,9 +93,9 @@ export function createFetch(roundTripper?: RoundTripper): typeof globalThis.fetc
     let sent: Promise<Response>
     if (isRequest && init?.body == null && request.body !== null && getReplayableBody(request) === undefined) {
       // A Request's body hides its source: read what it holds to learn its length.
-      sent = readRequestBody(request).then((read) => start(rt, read, referrer))
+      sent = readRequestBody(request).then((read) => start(rt, read, referrer, timing))
     } else {
-      sent = start(rt, request, referrer)
+      sent = start(rt, request, referrer, timing)
     }
     // Only a request whose signal can abort pays for following it into the body.
     if (hasSignal) {
@@ -120,9 +122,10 @@ function withHeaders(request: Request, input: unknown, edit: (headers: Headers) 
 }
 
 /** start sends the first hop; the common case stays on one promise: send, and follow only when asked to. */
-function start(rt: RoundTripper, request: Request, referrer: ReferrerState | undefined): Promise<Response> {
-  return send(rt, request).then((response) =>
-    request.redirect !== 'manual' && isRedirect(response) ? follow(rt, request, response, referrer) : response,
+function start(rt: RoundTripper, request: Request, referrer: ReferrerState | undefined, timing: FetchTiming): Promise<Response> {
+  timing.url = request.url
+  return send(rt, request, timing).then((response) =>
+    request.redirect !== 'manual' && isRedirect(response) ? follow(rt, request, response, referrer, timing) : timing.report(response),
   )
 }
 
@@ -138,8 +141,9 @@ function localScheme(input: string | URL | Request, request: Request): 'data:' |
 
 function noop(): void {}
 
-function send(rt: RoundTripper, request: Request): Promise<Response> {
+function send(rt: RoundTripper, request: Request, timing: FetchTiming): Promise<Response> {
   let sent: Promise<Response>
+  timing.requestStart()
   try {
     if (isBadPort(request.url)) throw redirectError(ERR_BAD_PORT, `bad port: ${redactUrl(request.url)} is on the fetch standard's list of blocked ports`)
     sent = rt.roundTrip(request)
@@ -147,6 +151,7 @@ function send(rt: RoundTripper, request: Request): Promise<Response> {
     sent = Promise.reject(error)
   }
   return sent.then((response) => {
+    timing.responseStart()
     if (response.status === 407) proxyAuthRequired(response, request)
     // A body that fails mid-way rejects its reads with TypeError('terminated'), as Node's fetch.
     mapBodyError(response, bodyError)
@@ -159,6 +164,7 @@ function send(rt: RoundTripper, request: Request): Promise<Response> {
     // Node's fetch under AbortSignal.timeout(ms) rejects with the
     // DOMException itself, not with 'fetch failed'.
     if (error instanceof DOMException && (error.name === 'TimeoutError' || error.name === 'AbortError')) throw error
+    timing.fail(false)
     throw fetchFailed(error)
   })
 }
@@ -169,7 +175,7 @@ function proxyAuthRequired(response: Response, request: Request): never {
   throw fetchFailed(redirectError(ERR_PROXY_AUTH, `407 Proxy Authentication Required (${request.method} ${redactUrl(request.url)})`))
 }
 
-async function follow(rt: RoundTripper, first: Request, firstResponse: Response, referrer: ReferrerState | undefined): Promise<Response> {
+async function follow(rt: RoundTripper, first: Request, firstResponse: Response, referrer: ReferrerState | undefined, timing: FetchTiming): Promise<Response> {
   let request = first
   let response = firstResponse
   let hops = 0
@@ -182,15 +188,19 @@ async function follow(rt: RoundTripper, first: Request, firstResponse: Response,
         referrer.policy = parseReferrerPolicy(response.headers.get('referrer-policy')) || referrer.policy
         setReferer(next.headers, referrer, next.url)
       }
+    } catch (error) {
+      timing.fail(true)
+      throw error
     } finally {
       // Every intermediate body is released; a small one has already freed its connection.
       await response.body?.cancel().catch(() => {})
     }
     hops++
     request = next
-    response = await send(rt, request)
+    timing.redirect()
+    response = await send(rt, request, timing)
   }
   // As Node's fetch: a response that ends on another origin than the first request's is 'cors'.
   const crossed = new URL(request.url).origin !== new URL(first.url).origin
-  return withResponseInfo(response, { url: stripFragment(request.url), redirected: true, ...(crossed ? { type: 'cors' as const } : {}) })
+  return timing.report(withResponseInfo(response, { url: stripFragment(request.url), redirected: true, ...(crossed ? { type: 'cors' as const } : {}) }))
 }
