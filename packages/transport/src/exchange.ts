@@ -260,7 +260,8 @@ export class Exchange implements Dispatcher.DispatchHandler {
     decoder.on('drain', resume)
     decoder.on('end', () => {
       this.#unlisten()
-      sink.end()
+      // The size on the wire, for resource timing's encodedBodySize.
+      sink.end(this.#encodedBytes)
     })
     decoder.on('close', () => this.#unlisten())
     decoder.on('error', (error) => {
