@@ -140,7 +140,8 @@ export class Tracker implements ConnListener {
     }
     subscribe(QUEUED, this.#onQueued)
     if (options.reportOnExit === true) {
-      this.#exitListener = () => this.#reportAtExit()
+      // Bound, not a literal: V8 puts a function literal assigned to a property in the old generation.
+      this.#exitListener = this.#reportAtExit.bind(this)
       process.on('exit', this.#exitListener)
     }
   }
