@@ -22,6 +22,15 @@ export interface RequestContext {
    * RoundTripper) set it. Undefined or `true`: the RoundTripper's default.
    */
   decompress?: boolean
+  /**
+   * The case to send header names in, for servers that compare names
+   * case-sensitively: lower-case name → the name as the caller wrote it. A
+   * `Headers` object keeps names in lower case; createFetch fills this from
+   * the `init.headers` it was given, as undici's fetch sends the case the
+   * caller wrote. A RoundTripper that writes HTTP/1.1 (the Transport) sends
+   * the names so; HTTP/2 is lower case by definition. Undefined: lower case.
+   */
+  headerNames?: ReadonlyMap<string, string>
 }
 
 // One map for every installed copy of core: a context attached by one copy
