@@ -224,6 +224,20 @@ describe('Transport: request headers', () => {
     // Hop-by-hop headers are the transport's, not the request's.
     expect(seen[1]!['keep-alive']).toBeUndefined()
   })
+
+  it('sends header names in the case the context’s headerNames gives, the others in lower case', async () => {
+    let raw: string[] = []
+    const server = f.serve(await startServer((req, res) => {
+      raw = req.rawHeaders.filter((_, i) => i % 2 === 0)
+      res.end()
+    }))
+    const transport = f.use(new Transport())
+    const request = new Request(server.origin, { headers: { 'X-CaSe': '1', 'x-lower': '2', Accept: 'a/b' } })
+    const names = new Map([['x-case', 'X-CaSe'], ['accept', 'Accept']])
+    await (await transport.roundTrip(withContext(request, { headerNames: names }))).text()
+    expect(raw).toEqual(expect.arrayContaining(['X-CaSe', 'x-lower', 'Accept', 'user-agent']))
+    expect(raw).not.toContain('accept')
+  })
 })
 
 describe('Transport: request bodies', () => {
