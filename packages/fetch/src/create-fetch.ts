@@ -1,5 +1,5 @@
 import { followSignal } from './follow-signal.js'
-import { deriveRequest, getReplayableBody, mapBodyError, redactUrl, stripFragment, withReplayableBody, withResponseInfo, type RoundTripper } from '@roundtrip/core'
+import { deriveRequest, getReplayableBody, mapBodyError, redactUrl, withContext, stripFragment, withReplayableBody, withResponseInfo, type RoundTripper } from '@roundtrip/core'
 import { isBadPort } from './bad-port.js'
 import { fetchBlobUrl } from './blob-url.js'
 import { defaultTransport } from './default-transport.js'
@@ -10,6 +10,7 @@ import { checkInit } from './check-init.js'
 import { encodeFormData, readRequestBody, replayableBody } from './extract-body.js'
 import { isRedirect, nextHop } from './redirect.js'
 import { FetchTiming } from './resource-timing.js'
+import { writtenNames } from './header-names.js'
 
 // Captured at load time: data: URLs are handed to Node's own fetch, even after
 // `globalThis.fetch` has been replaced by ours.
@@ -64,6 +65,9 @@ export function createFetch(roundTripper?: RoundTripper): typeof globalThis.fetc
         if (declared !== undefined) withReplayableBody(request, declared)
       }
       if (init !== undefined) checkInit(init)
+      // A Headers object keeps names in lower case: the case the caller wrote goes down in the context.
+      const names = init?.headers === undefined ? undefined : writtenNames(init.headers)
+      if (names !== undefined) withContext(request, { headerNames: names })
       // Only a request given a referrer URL pays for the Referrer Policy. Read
       // before any copy below: a Request copied with a new init loses both.
       const wantsReferrer = isRequest || init?.referrer !== undefined
