@@ -31,6 +31,15 @@ export interface RequestContext {
    * the names so; HTTP/2 is lower case by definition. Undefined: lower case.
    */
   headerNames?: ReadonlyMap<string, string>
+  /**
+   * `true` says the request body is a stream of unknown length (a
+   * `ReadableStream` or async iterable the caller gave): a RoundTripper sends
+   * it as it comes (chunked), as undici's fetch does, rather than reading
+   * ahead to learn a length. createFetch sets it. Undefined: the
+   * RoundTripper's default (the Transport collects what an undeclared body
+   * yields at once, so that a `Request` made from a string gets a length).
+   */
+  streamedBody?: boolean
 }
 
 // One map for every installed copy of core: a context attached by one copy
