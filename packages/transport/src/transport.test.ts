@@ -293,6 +293,15 @@ describe('Transport: request bodies', () => {
     expect(seen).toMatchObject({ method: 'PUT', body: 'part0;part1;part2;', chunked: 'chunked' })
   })
 
+  it('streams a body whose context says streamedBody, chunked, though its bytes are all there at once', async () => {
+    const server = f.serve(await echo())
+    const transport = f.use(new Transport())
+    const body = Readable.toWeb(Readable.from([Buffer.from('all '), Buffer.from('there')])) as ReadableStream<Uint8Array>
+    const request = new Request(server.origin, { method: 'PUT', body, duplex: 'half' } as RequestInit)
+    const response = await transport.roundTrip(withContext(request, { streamedBody: true }))
+    expect(await response.json()).toMatchObject({ body: 'all there', chunked: 'chunked', length: null })
+  })
+
   it('fails the request, with the stream’s error as cause, when the request body stream errors', async () => {
     const server = f.serve(await echo())
     const transport = f.use(new Transport())
