@@ -63,11 +63,6 @@ export const KNOWN_DIFFERENCES: Record<string, { under: Array<'Transport' | 'fro
       },
     ]),
   ),
-  'PUT a ReadableStream whose bytes are all there at once': {
-    under: ['Transport'],
-    reason:
-      "the Transport cannot tell a user's stream from the stream of a Request made from a string: for an undeclared body it collects the bytes the stream yields without waiting (up to 1 MiB) and sends them with a Content-Length; undici sends any stream chunked (servers accept both)",
-  },
   'PUT a Request carrying a 17 MiB body with its content-length': {
     under: 'any',
     reason: "a Request hides its body's source: createFetch reads up to 16 MiB ahead to learn the length; a larger body goes chunked",
