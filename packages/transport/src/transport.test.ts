@@ -8,6 +8,16 @@ import { Transport } from './transport.js'
 
 const f = useFixture()
 
+describe('Transport: public surface', () => {
+  it('has only its documented methods: the pool’s callbacks (release, discard, deliverTo) are private', () => {
+    expect(Object.getOwnPropertyNames(Transport.prototype).sort()).toEqual(['close', 'closeIdleConnections', 'constructor', 'destroy', 'roundTrip', 'stats'])
+    const transport = new Transport()
+    expect(Object.keys(transport)).toEqual([])
+    // @ts-expect-error — not part of the type either (nor of the emitted .d.ts)
+    expect(transport.release).toBeUndefined()
+  })
+})
+
 describe('Transport: connection reuse', () => {
   it('serves 200 sequential requests to one origin on 1 connection', async () => {
     const server = f.serve(await startServer((req, res) => res.end(`hello ${req.url}`)))
