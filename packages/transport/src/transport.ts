@@ -98,7 +98,7 @@ export class Transport implements RoundTripper, Closable {
       })
     // Bodies that are available at once are collected first (content-length, replayable).
     if (request.body === null) return send(NO_BODY)
-    return prepareBody(request).then(send, (error: unknown) => Promise.reject(requestBodyError(error, what)))
+    return prepareBody(request, context.streamedBody === true).then(send, (error: unknown) => Promise.reject(requestBodyError(error, what)))
   }
 
   /** send gets a conn for the call and dispatches it there. */
