@@ -11,6 +11,11 @@ export interface Origin {
 
 export async function listen(handler: (req: IncomingMessage, res: ServerResponse) => void): Promise<Origin> {
   const server: Server = createServer(handler)
+  // Longer than any scenario runs on a loaded machine: a keep-alive conn the
+  // server drops at its idle timeout (5 s by default) while a client starts a
+  // large PUT on it fails that PUT with ECONNRESET in undici's fetch (a stale
+  // race, not the behaviour a scenario compares).
+  server.keepAliveTimeout = 60_000
   const sockets = new Set<Socket>()
   server.on('connection', (s) => {
     sockets.add(s)
