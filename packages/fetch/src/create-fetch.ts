@@ -9,6 +9,8 @@ import { hasReferrer, parseReferrerPolicy, referrers, setReferer, type ReferrerS
 import { checkInit } from './check-init.js'
 import { encodeFormData, readRequestBody, replayableBody } from './extract-body.js'
 import { isRedirect, nextHop, type BodySource } from './redirect.js'
+import { channels } from './channels.js'
+import { startDebug } from './debug.js'
 
 // Captured at load time: data: URLs are handed to Node's own fetch, even after
 // `globalThis.fetch` has been replaced by ours.
@@ -36,6 +38,7 @@ export function createFetch(roundTripper?: RoundTripper): typeof globalThis.fetc
   if (roundTripper !== undefined && typeof roundTripper?.roundTrip !== 'function') {
     throw new TypeError('createFetch: expected a RoundTripper (an object with a roundTrip method)')
   }
+  startDebug()
   // `init = undefined` keeps fetch.length at 1, as Node's.
   const fetch = function fetch(input: string | URL | Request, init: RequestInit | undefined = undefined): Promise<Response> {
     const rt = roundTripper ?? defaultTransport()
@@ -198,6 +201,9 @@ async function follow(rt: RoundTripper, first: Request, firstResponse: Response,
       await response.body?.cancel().catch(() => {})
     }
     hops++
+    if (channels.redirect.hasSubscribers) {
+      channels.redirect.publish({ method: next.method, status: response.status, from: redactUrl(request.url), to: redactUrl(next.url) })
+    }
     request = next
     response = await send(rt, request)
   }

@@ -19,6 +19,8 @@ import { DEFAULT_MAX_STACKS_PER_SECOND, StackSampler } from './sampler.js'
 import { StackCapturer, callerLocation } from './stack.js'
 import { listen, Tracked, type ConnListener } from './tracked.js'
 import { warnLeak } from './warn.js'
+import { channels } from './channels.js'
+import { startDebug } from './debug.js'
 
 /** How many leaks found between two `assertNoLeaks()` calls are kept for it. */
 const MAX_REPORTED = 100
@@ -139,6 +141,7 @@ export class Tracker implements ConnListener {
       )
     }
     subscribe(QUEUED, this.#onQueued)
+    startDebug()
     if (options.reportOnExit === true) {
       this.#exitListener = () => this.#reportAtExit()
       process.on('exit', this.#exitListener)
@@ -226,7 +229,9 @@ export class Tracker implements ConnListener {
     if (this.#stacks !== undefined) this.#sampler.leaked(tracked.method, tracked.url, tracked.stack !== undefined)
     this.#counts.leaked[leak.held]++
     if (reclaimed) this.#counts.reclaimed++
-    if (!this.#shouldReport(leak)) {
+    const reported = this.#shouldReport(leak)
+    if (channels.leak.hasSubscribers) channels.leak.publish({ leak, reported })
+    if (!reported) {
       this.#counts.unreported++
       return
     }

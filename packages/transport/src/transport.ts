@@ -14,6 +14,7 @@ import { NO_BODY, prepareBody, type OutgoingBody } from './request-body.js'
 import { exhaustedError, poolStats, retire, type RetiredCounts, type TransportStats } from './stats.js'
 import { callHook, channels, type ClientTrace } from './trace.js'
 import { sameTurn } from './turn.js'
+import { startDebug } from './debug.js'
 
 /**
  * Transport is the pooled RoundTripper: it owns keep-alive HTTP/1.1
@@ -53,6 +54,7 @@ export class Transport implements RoundTripper, Closable, ConnOwner {
     this.#options = resolveOptions(options)
     this.#routes = new Routes(this.#options.proxy)
     this.#pools = this.#routes.pools
+    startDebug()
     // Every dial listens on this signal; their number is bounded by the pool, not by 10.
     setMaxListeners(0, this.#closing.signal)
   }
@@ -102,8 +104,9 @@ export class Transport implements RoundTripper, Closable, ConnOwner {
     const reject = (error: unknown): void => {
       if (!(error instanceof StaleConnError)) return call.reject(error)
       // A reused conn the server had closed: try another (Go's shouldRetryRequest).
-      if (!this.#closed && !call.request.signal.aborted) this.#send(call)
-      else call.reject(error.failure)
+      if (this.#closed || call.request.signal.aborted) return call.reject(error.failure)
+      if (channels.staleRetry.hasSubscribers) channels.staleRetry.publish({ key: call.pool.key, request: call.what, error: error.failure })
+      this.#send(call)
     }
     const exchange = new Exchange(call.request, conn, this, this.#options, call.trace, call.what, call.retry, call.resolve, reject)
     conn.client.dispatch(
