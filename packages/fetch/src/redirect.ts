@@ -82,7 +82,8 @@ export function nextHop(request: Request, response: Response, hops: number, repl
   const next = new Request(target, init)
   if (body !== null && !(body instanceof ReadableStream)) withReplayableBody(next, body)
   const context = getContext(request)
-  return Object.keys(context).length === 0 ? next : withContext(next, context)
+  // Reflect.ownKeys: a context may hold only symbol keys (a layer's private state).
+  return Reflect.ownKeys(context).length === 0 ? next : withContext(next, context)
 }
 
 /**
