@@ -2,6 +2,7 @@ export { Transport } from './transport.js'
 export type { TransportOptions, DialFunction, DialInfo, TlsOptions, ProxyConnectHeadersFunction } from './options.js'
 export type { ProxyFunction, ProxyOption } from './proxy.js'
 export { proxyFromEnvironment } from './proxy-env.js'
+export { systemClock, type Clock, type ClockTimer } from './clock.js'
 export {
   DEFAULT_MAX_IDLE_CONNS,
   DEFAULT_MAX_IDLE_CONNS_PER_HOST,

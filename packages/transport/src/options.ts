@@ -1,6 +1,7 @@
 import type { Duplex } from 'node:stream'
 import type { ConnectionOptions } from 'node:tls'
 import { DEFAULT_BODY_HIGH_WATER_MARK } from '@roundtrip/core'
+import { systemClock, type Clock } from './clock.js'
 import { ERR_INVALID_OPTION, TransportError } from './errors.js'
 import { proxyChoice, type ProxyChoice, type ProxyOption } from './proxy.js'
 
@@ -125,6 +126,14 @@ export interface TransportOptions {
   proxyConnectHeaders?: Record<string, string> | ProxyConnectHeadersFunction
   /** TLS options for the connection to an `https://` proxy (`ca`, `rejectUnauthorized`, …); the target's are in `tls`. */
   proxyTls?: TlsOptions
+  /**
+   * The clock the Transport's deadlines run on (see {@link Clock}): idle
+   * timeouts and `Keep-Alive` hints, `maxWaitTime`, `connectTimeout`, header
+   * and body timeouts under 1 s, and the ages in `stats()`. Default
+   * {@link systemClock}. A test passes a manual clock to advance time
+   * instead of sleeping.
+   */
+  clock?: Clock
 }
 
 /** ProxyConnectHeadersFunction gives the extra headers of one CONNECT request: `target` is `host:port`, `proxy` the proxy URL without credentials. */
@@ -172,6 +181,7 @@ export interface ResolvedOptions {
   proxy: ProxyChoice | undefined
   proxyConnectHeaders: Record<string, string> | ProxyConnectHeadersFunction | undefined
   proxyTls: TlsOptions | undefined
+  clock: Clock
 }
 
 /** Every option {@link TransportOptions} knows, for the unknown-key check. */
@@ -194,6 +204,7 @@ const KNOWN_OPTIONS: ReadonlySet<string> = new Set([
   'proxy',
   'proxyConnectHeaders',
   'proxyTls',
+  'clock',
 ])
 
 function invalid(message: string): TransportError {
@@ -270,6 +281,10 @@ export function resolveOptions(options: TransportOptions = {}): ResolvedOptions 
       throw new TransportError(ERR_INVALID_OPTION, `invalid Transport option ${name}: expected an object of TLS options`)
     }
   }
+  const clock = options.clock
+  if (clock !== undefined && (typeof clock !== 'object' || clock === null || !['now', 'setTimeout', 'clearTimeout'].every((name) => typeof (clock as unknown as Record<string, unknown>)[name] === 'function'))) {
+    throw new TransportError(ERR_INVALID_OPTION, 'invalid Transport option clock: expected an object with now(), setTimeout(callback, ms) and clearTimeout(timer)')
+  }
   const connectHeaders = options.proxyConnectHeaders
   if (connectHeaders !== undefined && typeof connectHeaders !== 'function' && (typeof connectHeaders !== 'object' || connectHeaders === null)) {
     throw new TransportError(ERR_INVALID_OPTION, 'invalid Transport option proxyConnectHeaders: expected an object of headers or a function (target, proxy) => headers')
@@ -293,5 +308,6 @@ export function resolveOptions(options: TransportOptions = {}): ResolvedOptions 
     proxy: proxyChoice(options.proxy),
     proxyConnectHeaders: connectHeaders,
     proxyTls: options.proxyTls,
+    clock: clock ?? systemClock,
   }
 }
