@@ -1,5 +1,5 @@
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
-import type { Socket } from 'node:net'
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import { listen } from '../../../test/loopback.js'
 
 /** One request as the fake saw it. */
 export interface Seen {
@@ -60,7 +60,7 @@ const routes: Record<string, Route> = {
 
 export async function startFakes(): Promise<Fakes> {
   const seen: Seen[] = []
-  const server = createServer((req, res) => {
+  const origin = await listen((req, res) => {
     const chunks: Buffer[] = []
     req.on('data', (c: Buffer) => chunks.push(c))
     req.on('end', () => {
@@ -71,20 +71,5 @@ export async function startFakes(): Promise<Fakes> {
       else route(request, res)
     })
   })
-  const sockets = new Set<Socket>()
-  server.on('connection', (s) => {
-    sockets.add(s)
-    s.on('close', () => sockets.delete(s))
-  })
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const port = (server.address() as { port: number }).port
-  return {
-    url: `http://127.0.0.1:${port}`,
-    seen,
-    close: () =>
-      new Promise<void>((resolve) => {
-        for (const s of sockets) s.destroy()
-        server.close(() => resolve())
-      }),
-  }
+  return { url: origin.url, seen, close: origin.close }
 }

@@ -1,11 +1,17 @@
+import type { IncomingMessage, ServerResponse } from 'node:http'
 import { afterEach, describe, expect, it } from 'vitest'
 import { listen, type Origin } from '../test/servers.js'
-import { SPAWN_TEST_TIMEOUT, runNode } from '../test/run-node.js'
+import { SPAWN_TEST_TIMEOUT, runNode } from '../../../test/run-node.js'
 
 let origin: Origin | undefined
 afterEach(() => origin?.close())
 
-// /old answers 303 to a POST, /new 200.
+/** /old answers 303, /new 200. */
+function redirecting(req: IncomingMessage, res: ServerResponse): void {
+  if (req.url?.startsWith('/old')) res.writeHead(303, { location: '/new' }).end()
+  else res.end('new')
+}
+
 const client = (url: string): string => `
   import { createFetch, channels, defaultTransport } from '@roundtrip/fetch'
   const fetch = createFetch()
@@ -17,10 +23,7 @@ const client = (url: string): string => `
 
 describe('NODE_DEBUG=roundtrip:fetch', () => {
   it('prints one line per redirect followed', async () => {
-    origin = await listen((req, res) => {
-      if (req.url?.startsWith('/old')) res.writeHead(303, { location: '/new' }).end()
-      else res.end('new')
-    })
+    origin = await listen(redirecting)
     const stderr = await runNode(client(origin.url), 'roundtrip:fetch,roundtrip:nothing')
     expect(stderr).toContain('subscribed=true')
     expect(stderr).toMatch(new RegExp(`^ROUNDTRIP:FETCH \\d+: redirect 303 ${origin.url}/old\\?q=1 → GET ${origin.url}/new$`, 'm'))
@@ -28,10 +31,7 @@ describe('NODE_DEBUG=roundtrip:fetch', () => {
   }, SPAWN_TEST_TIMEOUT)
 
   it('subscribes to nothing when only another section is on', async () => {
-    origin = await listen((req, res) => {
-      if (req.url?.startsWith('/old')) res.writeHead(303, { location: '/new' }).end()
-      else res.end('new')
-    })
+    origin = await listen(redirecting)
     const stderr = await runNode(client(origin.url), 'roundtrip:pool')
     expect(stderr).toContain('subscribed=false')
     expect(stderr).not.toContain('ROUNDTRIP:FETCH')

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest'
-import { SPAWN_TEST_TIMEOUT, runNode } from '../test/run-node.js'
+import { SPAWN_TEST_TIMEOUT, runNode } from '../../../test/run-node.js'
 import { startServer, type TestServer } from '../test/server.js'
 
 let server: TestServer | undefined

@@ -1,8 +1,10 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
-import type { Socket } from 'node:net'
+import { Transport } from '@roundtrip/transport'
+import { afterEach, beforeEach } from 'vitest'
+import type { IncomingMessage, ServerResponse } from 'node:http'
 import { AggregationTemporality, MeterProvider, MetricReader, type DataPoint, type Histogram } from '@opentelemetry/sdk-metrics'
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan } from '@opentelemetry/sdk-trace-base'
 import { W3CTraceContextPropagator } from '@opentelemetry/core'
+import { listen as listenBase, type Origin as BaseOrigin } from '../../../test/loopback.js'
 
 /** A metric reader that collects on demand. */
 class TestReader extends MetricReader {
@@ -54,36 +56,48 @@ export function telemetry(): Telemetry {
   }
 }
 
-/** A loopback node:http server that closes every socket it accepted on close(). */
-export interface Origin {
-  url: string
-  port: number
+/** A loopback server (the shared one) that records the request headers it saw. */
+export interface Origin extends BaseOrigin {
   /** Request headers seen, in order. */
   seen: IncomingMessage['headers'][]
-  close(): Promise<void>
 }
 
 export async function listen(handler: (req: IncomingMessage, res: ServerResponse) => void): Promise<Origin> {
   const seen: IncomingMessage['headers'][] = []
-  const server: Server = createServer((req, res) => {
+  const origin = await listenBase((req, res) => {
     seen.push(req.headers)
     handler(req, res)
   })
-  const sockets = new Set<Socket>()
-  server.on('connection', (s) => {
-    sockets.add(s)
-    s.on('close', () => sockets.delete(s))
-  })
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const port = (server.address() as { port: number }).port
-  return {
-    url: `http://127.0.0.1:${port}`,
-    port,
-    seen,
-    close: () =>
-      new Promise<void>((resolve) => {
-        for (const s of sockets) s.destroy()
-        server.close(() => resolve())
-      }),
+  return { ...origin, seen }
+}
+
+/** What each test gets: a Transport, the telemetry, and the servers it started (closed after the test). */
+export interface Fixture {
+  readonly transport: Transport
+  readonly t: Telemetry
+  /** Closes `origin` after the test; returns it. */
+  serve<O extends { close(): Promise<void> }>(origin: O): O
+}
+
+/** useFixture makes a fresh Transport and telemetry before each test and closes them, and the servers, after it. */
+export function useFixture(): Fixture {
+  const servers: Array<{ close(): Promise<void> }> = []
+  const f = {
+    transport: undefined as unknown as Transport,
+    t: undefined as unknown as Telemetry,
+    serve<O extends { close(): Promise<void> }>(origin: O): O {
+      servers.push(origin)
+      return origin
+    },
   }
+  beforeEach(() => {
+    f.transport = new Transport()
+    f.t = telemetry()
+  })
+  afterEach(async () => {
+    await f.transport.close()
+    await Promise.all(servers.splice(0).map((s) => s.close()))
+    await f.t.shutdown()
+  })
+  return f
 }

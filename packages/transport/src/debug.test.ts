@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { useFixture } from '../test/fixture.js'
 import { startRawServer, type TestServer } from '../test/server.js'
-import { SPAWN_TEST_TIMEOUT, runNode } from '../test/util.js'
+import { SPAWN_TEST_TIMEOUT, runNode } from '../../../test/run-node.js'
 
 const f = useFixture()
 
