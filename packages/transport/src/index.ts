@@ -12,6 +12,7 @@ export {
   DEFAULT_BODY_TIMEOUT,
   DEFAULT_MAX_RESPONSE_HEADER_BYTES,
 } from './options.js'
+export { DEFAULT_MAX_CACHED_SESSIONS } from './tls-sessions.js'
 export type { TransportStats, HostStats, HolderInfo } from './stats.js'
 export type { ClientTrace, GotConnInfo, GotInformationalInfo, ProxyConnectInfo } from './trace.js'
 export { channels } from './trace.js'

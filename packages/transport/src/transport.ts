@@ -9,7 +9,7 @@ import { Exchange, StaleConnError, type ConnOwner } from './exchange.js'
 import { resolveOptions, type ResolvedOptions, type TransportOptions } from './options.js'
 import type { HostPool } from './pool.js'
 import { Routes } from './route.js'
-import { ConnWaiter } from './waiter.js'
+import { ConnWaiter, type WaiterOwner } from './waiter.js'
 import { NO_BODY, prepareBody, type OutgoingBody } from './request-body.js'
 import { poolStats, retire, type RetiredCounts, type TransportStats } from './stats.js'
 import { waitTimeoutError } from './deadlines.js'
@@ -38,7 +38,7 @@ import { startDebug } from './debug.js'
  * await transport.close()
  * ```
  */
-export class Transport implements RoundTripper, Closable, ConnOwner {
+export class Transport implements RoundTripper, Closable {
   readonly #options: ResolvedOptions
   readonly #clock: Clock
   readonly #routes: Routes
@@ -50,12 +50,18 @@ export class Transport implements RoundTripper, Closable, ConnOwner {
   #closed = false
   #drained: (() => void) | undefined
   readonly #onDead = (conn: PersistConn, reason: string): void => this.#connDead(conn, reason)
+  /** What exchanges and waiters call back: kept off the public surface (and the published `.d.ts`). */
+  readonly #owner: ConnOwner & WaiterOwner = {
+    release: (conn, trace) => this.#release(conn, trace),
+    discard: (conn, error, trace) => this.#discard(conn, error, trace),
+    deliverTo: (pool, conn, holder, trace, wasIdle) => this.#gotConn(pool, conn, holder, trace, wasIdle, this.#clock.now()),
+  }
 
   /** @throws TransportError `RT_INVALID_OPTION` when an option is invalid. */
   constructor(options?: TransportOptions) {
     this.#options = resolveOptions(options)
     this.#clock = this.#options.clock
-    this.#routes = new Routes(this.#options.proxy)
+    this.#routes = new Routes(this.#options.proxy, this.#options.proxyTunnel)
     this.#pools = this.#routes.pools
     startDebug()
     // Every dial listens on this signal; their number is bounded by the pool, not by 10.
@@ -111,7 +117,7 @@ export class Transport implements RoundTripper, Closable, ConnOwner {
       if (channels.staleRetry.hasSubscribers) channels.staleRetry.publish({ key: call.pool.key, request: call.what, error: error.failure })
       this.#send(call)
     }
-    const exchange = new Exchange(call.request, conn, this, this.#options, call.trace, call.what, call.retry, call.resolve, reject)
+    const exchange = new Exchange(call.request, conn, this.#owner, this.#options, call.trace, call.what, call.retry, call.resolve, reject)
     conn.client.dispatch(
       {
         path: call.path,
@@ -149,7 +155,7 @@ export class Transport implements RoundTripper, Closable, ConnOwner {
       return conn
     }
     return new Promise<PersistConn>((resolve, reject) => {
-      const waiter = new ConnWaiter(this, pool, holder, trace, request.signal, resolve, reject)
+      const waiter = new ConnWaiter(this.#owner, pool, holder, trace, request.signal, resolve, reject)
       pool.enqueue(waiter)
       if (this.#options.maxConnsPerHost === 0 || pool.conns < this.#options.maxConnsPerHost) {
         this.#dialConnFor(pool, waiter, trace, what)
@@ -212,11 +218,6 @@ export class Transport implements RoundTripper, Closable, ConnOwner {
     if (channels.gotConn.hasSubscribers) channels.gotConn.publish({ key: pool.key, reused, wasIdle })
   }
 
-  /** @internal Called by a waiter that receives a conn. */
-  deliverTo(pool: HostPool, conn: PersistConn, holder: Holder, trace: ClientTrace | undefined, wasIdle: boolean): void {
-    this.#gotConn(pool, conn, holder, trace, wasIdle, this.#clock.now())
-  }
-
   /** dialConnFor dials a conn on behalf of `waiter`; if the waiter is gone by then, the conn goes to the next one or the idle pool. */
   #dialConnFor(pool: HostPool, waiter: ConnWaiter, trace: ClientTrace | undefined, what: string): void {
     pool.startDial()
@@ -253,8 +254,8 @@ export class Transport implements RoundTripper, Closable, ConnOwner {
     }
   }
 
-  /** @internal ConnOwner: the response is complete; reuse the conn or close it. */
-  release(conn: PersistConn, trace?: ClientTrace): void {
+  /** release (ConnOwner): the response is complete; reuse the conn or close it. */
+  #release(conn: PersistConn, trace: ClientTrace | undefined): void {
     const pool = conn.pool
     pool.busy.delete(conn)
     conn.holder = undefined
@@ -268,8 +269,8 @@ export class Transport implements RoundTripper, Closable, ConnOwner {
     this.#putIdleOrDeliver(pool, conn)
   }
 
-  /** @internal ConnOwner: the exchange failed or its body was cancelled; the conn is closed. */
-  discard(conn: PersistConn, error: Error, trace?: ClientTrace): void {
+  /** discard (ConnOwner): the exchange failed or its body was cancelled; the conn is closed. */
+  #discard(conn: PersistConn, error: Error, trace: ClientTrace | undefined): void {
     const pool = conn.pool
     pool.busy.delete(conn)
     callHook(trace, 'putIdleConn', error)
@@ -335,11 +336,7 @@ export class Transport implements RoundTripper, Closable, ConnOwner {
     }
     if (this.#openConns() === 0) return Promise.resolve()
     return new Promise((resolve) => {
-      const previous = this.#drained
-      this.#drained = () => {
-        previous?.()
-        resolve()
-      }
+      this.#drained = thenCall(this.#drained, resolve)
     })
   }
 
@@ -371,5 +368,13 @@ export class Transport implements RoundTripper, Closable, ConnOwner {
   /** stats returns a snapshot of every pool and their sum; see {@link TransportStats}. */
   stats(): TransportStats {
     return poolStats(this.#pools, this.#retired, this.#clock.now())
+  }
+}
+
+/** thenCall returns a callback that calls `first` (if any), then `next`; a function, not a literal assigned to a field, which V8 would pretenure. */
+function thenCall(first: (() => void) | undefined, next: () => void): () => void {
+  return () => {
+    first?.()
+    next()
   }
 }
