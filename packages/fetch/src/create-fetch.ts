@@ -11,6 +11,8 @@ import { encodeFormData, isStream, readRequestBody, replayableBody } from './ext
 import { isRedirect, nextHop } from './redirect.js'
 import { FetchTiming } from './resource-timing.js'
 import { writtenNames } from './header-names.js'
+import { channels } from './channels.js'
+import { startDebug } from './debug.js'
 
 // Captured at load time: data: URLs are handed to Node's own fetch, even after
 // `globalThis.fetch` has been replaced by ours.
@@ -38,6 +40,7 @@ export function createFetch(roundTripper?: RoundTripper): typeof globalThis.fetc
   if (roundTripper !== undefined && typeof roundTripper?.roundTrip !== 'function') {
     throw new TypeError('createFetch: expected a RoundTripper (an object with a roundTrip method)')
   }
+  startDebug()
   // `init = undefined` keeps fetch.length at 1, as Node's.
   const fetch = function fetch(input: string | URL | Request, init: RequestInit | undefined = undefined): Promise<Response> {
     const timing = new FetchTiming()
@@ -203,6 +206,9 @@ async function follow(rt: RoundTripper, first: Request, firstResponse: Response,
       await response.body?.cancel().catch(() => {})
     }
     hops++
+    if (channels.redirect.hasSubscribers) {
+      channels.redirect.publish({ method: next.method, status: response.status, from: redactUrl(request.url), to: redactUrl(next.url) })
+    }
     request = next
     timing.redirect()
     response = await send(rt, request, timing)

@@ -1,38 +1,7 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
-import type { Socket } from 'node:net'
+import type { IncomingMessage, ServerResponse } from 'node:http'
 import { brotliCompressSync, deflateSync, gzipSync } from 'node:zlib'
 
-/** A loopback server that closes every socket it accepted on close(). */
-export interface Origin {
-  url: string
-  port: number
-  close(): Promise<void>
-}
-
-export async function listen(handler: (req: IncomingMessage, res: ServerResponse) => void): Promise<Origin> {
-  const server: Server = createServer(handler)
-  // Longer than any scenario runs on a loaded machine: a keep-alive conn the
-  // server drops at its idle timeout (5 s by default) while a client starts a
-  // large PUT on it fails that PUT with ECONNRESET in undici's fetch (a stale
-  // race, not the behaviour a scenario compares).
-  server.keepAliveTimeout = 60_000
-  const sockets = new Set<Socket>()
-  server.on('connection', (s) => {
-    sockets.add(s)
-    s.on('close', () => sockets.delete(s))
-  })
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const port = (server.address() as { port: number }).port
-  return {
-    url: `http://127.0.0.1:${port}`,
-    port,
-    close: () =>
-      new Promise<void>((resolve) => {
-        for (const s of sockets) s.destroy()
-        server.close(() => resolve())
-      }),
-  }
-}
+export { listen, type Origin } from '../../../test/loopback.js'
 
 async function body(req: IncomingMessage): Promise<string> {
   let s = ''
@@ -65,14 +34,6 @@ export function scenarioHandler(other: () => string): (req: IncomingMessage, res
           referer: req.headers.referer ?? null,
         }),
       )
-      return
-    }
-    if (path === '/raw-headers') {
-      // The header names as they came on the wire (sorted: servers do not care for the order).
-      await body(req)
-      const names = req.rawHeaders.filter((name, i) => i % 2 === 0 && /^(x-|content-type$|accept$|user-agent$)/i.test(name))
-      res.setHeader('content-type', 'application/json')
-      res.end(JSON.stringify(names.sort()))
       return
     }
     if (path === '/redirect') {

@@ -17,6 +17,7 @@ import { waitTimeoutError } from './deadlines.js'
 import type { Clock } from './clock.js'
 import { callHook, channels, type ClientTrace } from './trace.js'
 import { sameTurn } from './turn.js'
+import { startDebug } from './debug.js'
 
 /**
  * Transport is the pooled RoundTripper: it owns keep-alive HTTP/1.1
@@ -63,6 +64,7 @@ export class Transport implements RoundTripper, Closable {
     this.#clock = this.#options.clock
     this.#routes = new Routes(this.#options.proxy, this.#options.proxyTunnel)
     this.#pools = this.#routes.pools
+    startDebug()
     // Every dial listens on this signal; their number is bounded by the pool, not by 10.
     setMaxListeners(0, this.#closing.signal)
   }
@@ -112,8 +114,9 @@ export class Transport implements RoundTripper, Closable {
     const reject = (error: unknown): void => {
       if (!(error instanceof StaleConnError)) return call.reject(error)
       // A reused conn the server had closed: try another (Go's shouldRetryRequest).
-      if (!this.#closed && !call.request.signal.aborted) this.#send(call)
-      else call.reject(error.failure)
+      if (this.#closed || call.request.signal.aborted) return call.reject(error.failure)
+      if (channels.staleRetry.hasSubscribers) channels.staleRetry.publish({ key: call.pool.key, request: call.what, error: error.failure })
+      this.#send(call)
     }
     const exchange = new Exchange(call.request, conn, this.#owner, this.#options, call.trace, call.what, call.retry, call.resolve, reject)
     conn.client.dispatch(
