@@ -9,9 +9,11 @@ import { Exchange, StaleConnError, type ConnOwner } from './exchange.js'
 import { resolveOptions, type ResolvedOptions, type TransportOptions } from './options.js'
 import type { HostPool } from './pool.js'
 import { Routes } from './route.js'
-import { ConnWaiter } from './waiter.js'
+import { ConnWaiter, type WaiterOwner } from './waiter.js'
 import { NO_BODY, prepareBody, type OutgoingBody } from './request-body.js'
-import { exhaustedError, poolStats, retire, type RetiredCounts, type TransportStats } from './stats.js'
+import { poolStats, retire, type RetiredCounts, type TransportStats } from './stats.js'
+import { waitTimeoutError } from './deadlines.js'
+import type { Clock } from './clock.js'
 import { callHook, channels, type ClientTrace } from './trace.js'
 import { sameTurn } from './turn.js'
 
@@ -35,8 +37,9 @@ import { sameTurn } from './turn.js'
  * await transport.close()
  * ```
  */
-export class Transport implements RoundTripper, Closable, ConnOwner {
+export class Transport implements RoundTripper, Closable {
   readonly #options: ResolvedOptions
+  readonly #clock: Clock
   readonly #routes: Routes
   readonly #pools: Map<string, HostPool>
   /** Every idle conn across hosts, least recently used first (for maxIdleConns). */
@@ -45,13 +48,19 @@ export class Transport implements RoundTripper, Closable, ConnOwner {
   readonly #retired: RetiredCounts = { dials: 0, requests: 0, reusedRequests: 0 }
   #closed = false
   #drained: (() => void) | undefined
-  readonly #expire = (conn: PersistConn): void => conn.close('idle timeout')
   readonly #onDead = (conn: PersistConn, reason: string): void => this.#connDead(conn, reason)
+  /** What exchanges and waiters call back: kept off the public surface (and the published `.d.ts`). */
+  readonly #owner: ConnOwner & WaiterOwner = {
+    release: (conn, trace) => this.#release(conn, trace),
+    discard: (conn, error, trace) => this.#discard(conn, error, trace),
+    deliverTo: (pool, conn, holder, trace, wasIdle) => this.#gotConn(pool, conn, holder, trace, wasIdle, this.#clock.now()),
+  }
 
   /** @throws TransportError `RT_INVALID_OPTION` when an option is invalid. */
   constructor(options?: TransportOptions) {
     this.#options = resolveOptions(options)
-    this.#routes = new Routes(this.#options.proxy)
+    this.#clock = this.#options.clock
+    this.#routes = new Routes(this.#options.proxy, this.#options.proxyTunnel)
     this.#pools = this.#routes.pools
     // Every dial listens on this signal; their number is bounded by the pool, not by 10.
     setMaxListeners(0, this.#closing.signal)
@@ -105,7 +114,7 @@ export class Transport implements RoundTripper, Closable, ConnOwner {
       if (!this.#closed && !call.request.signal.aborted) this.#send(call)
       else call.reject(error.failure)
     }
-    const exchange = new Exchange(call.request, conn, this, this.#options, call.trace, call.what, call.retry, call.resolve, reject)
+    const exchange = new Exchange(call.request, conn, this.#owner, this.#options, call.trace, call.what, call.retry, call.resolve, reject)
     conn.client.dispatch(
       {
         path: call.path,
@@ -130,7 +139,7 @@ export class Transport implements RoundTripper, Closable, ConnOwner {
     if (pool.removed) pool = this.#routes.poolFor(pool.method)
     callHook(trace, 'getConn', pool.key)
     const holder: Holder = { method: request.method, url: what.slice(request.method.length + 1), since: 0 }
-    const now = performance.now()
+    const now = this.#clock.now()
     for (let conn = pool.idle.pop(); conn !== undefined; conn = pool.idle.pop()) {
       this.#idleLru.delete(conn)
       if (conn.closed) continue
@@ -143,7 +152,7 @@ export class Transport implements RoundTripper, Closable, ConnOwner {
       return conn
     }
     return new Promise<PersistConn>((resolve, reject) => {
-      const waiter = new ConnWaiter(this, pool, holder, trace, request.signal, resolve, reject)
+      const waiter = new ConnWaiter(this.#owner, pool, holder, trace, request.signal, resolve, reject)
       pool.enqueue(waiter)
       if (this.#options.maxConnsPerHost === 0 || pool.conns < this.#options.maxConnsPerHost) {
         this.#dialConnFor(pool, waiter, trace, what)
@@ -151,7 +160,9 @@ export class Transport implements RoundTripper, Closable, ConnOwner {
       }
       pool.dialQueue.push(waiter)
       if (channels.queued.hasSubscribers) channels.queued.publish({ key: pool.key, waiting: pool.waiting })
-      if (this.#options.maxWaitTime > 0) waiter.expireAfter(this.#options.maxWaitTime, () => exhaustedError(pool, this.#options, what))
+      if (this.#options.maxWaitTime > 0) {
+        waiter.expireAfter(this.#clock, this.#options.maxWaitTime, () => waitTimeoutError(pool, this.#options, what, this.#clock.now()))
+      }
     })
   }
 
@@ -172,7 +183,7 @@ export class Transport implements RoundTripper, Closable, ConnOwner {
           return reject(request.signal.reason)
         }
         if (!conn.closed) {
-          this.#gotConn(pool, conn, holder, trace, true, performance.now())
+          this.#gotConn(pool, conn, holder, trace, true, this.#clock.now())
           return resolve(conn)
         }
         Promise.resolve(this.#getConn(pool, request, trace, what)).then(resolve, reject)
@@ -202,11 +213,6 @@ export class Transport implements RoundTripper, Closable, ConnOwner {
       })
     }
     if (channels.gotConn.hasSubscribers) channels.gotConn.publish({ key: pool.key, reused, wasIdle })
-  }
-
-  /** @internal Called by a waiter that receives a conn. */
-  deliverTo(pool: HostPool, conn: PersistConn, holder: Holder, trace: ClientTrace | undefined, wasIdle: boolean): void {
-    this.#gotConn(pool, conn, holder, trace, wasIdle, performance.now())
   }
 
   /** dialConnFor dials a conn on behalf of `waiter`; if the waiter is gone by then, the conn goes to the next one or the idle pool. */
@@ -245,8 +251,8 @@ export class Transport implements RoundTripper, Closable, ConnOwner {
     }
   }
 
-  /** @internal ConnOwner: the response is complete; reuse the conn or close it. */
-  release(conn: PersistConn, trace?: ClientTrace): void {
+  /** release (ConnOwner): the response is complete; reuse the conn or close it. */
+  #release(conn: PersistConn, trace: ClientTrace | undefined): void {
     const pool = conn.pool
     pool.busy.delete(conn)
     conn.holder = undefined
@@ -260,8 +266,8 @@ export class Transport implements RoundTripper, Closable, ConnOwner {
     this.#putIdleOrDeliver(pool, conn)
   }
 
-  /** @internal ConnOwner: the exchange failed or its body was cancelled; the conn is closed. */
-  discard(conn: PersistConn, error: Error, trace?: ClientTrace): void {
+  /** discard (ConnOwner): the exchange failed or its body was cancelled; the conn is closed. */
+  #discard(conn: PersistConn, error: Error, trace: ClientTrace | undefined): void {
     const pool = conn.pool
     pool.busy.delete(conn)
     callHook(trace, 'putIdleConn', error)
@@ -277,7 +283,7 @@ export class Transport implements RoundTripper, Closable, ConnOwner {
       conn.close('too many idle connections for host')
       return
     }
-    conn.markIdle(performance.now(), this.#expire)
+    conn.markIdle(this.#clock.now())
     pool.idle.push(conn)
     this.#idleLru.add(conn)
     if (channels.idle.hasSubscribers) channels.idle.publish({ key: pool.key, requests: conn.requests })
@@ -327,11 +333,7 @@ export class Transport implements RoundTripper, Closable, ConnOwner {
     }
     if (this.#openConns() === 0) return Promise.resolve()
     return new Promise((resolve) => {
-      const previous = this.#drained
-      this.#drained = () => {
-        previous?.()
-        resolve()
-      }
+      this.#drained = thenCall(this.#drained, resolve)
     })
   }
 
@@ -362,6 +364,14 @@ export class Transport implements RoundTripper, Closable, ConnOwner {
 
   /** stats returns a snapshot of every pool and their sum; see {@link TransportStats}. */
   stats(): TransportStats {
-    return poolStats(this.#pools, this.#retired)
+    return poolStats(this.#pools, this.#retired, this.#clock.now())
+  }
+}
+
+/** thenCall returns a callback that calls `first` (if any), then `next`; a function, not a literal assigned to a field, which V8 would pretenure. */
+function thenCall(first: (() => void) | undefined, next: () => void): () => void {
+  return () => {
+    first?.()
+    next()
   }
 }
