@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process'
 import { existsSync, readdirSync, readFileSync } from 'node:fs'
-import { mkdir, rm, writeFile } from 'node:fs/promises'
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { createServer, type Server } from 'node:http'
 import { dirname, join, resolve } from 'node:path'
 import { promisify } from 'node:util'
@@ -59,13 +59,48 @@ describe.each(readmes)('%s', (readme) => {
   })
 })
 
-// The examples, type-checked by one tsc over all of them and run one by one
-// (two at a time) with node, each against a loopback server that stands in
-// for every http(s) origin the README names.
+// The examples, type-checked by one tsc over all of them and run with node,
+// against a loopback server that stands in for every http(s) origin a
+// README names.
 const work = join(root, 'apps/package-check/.readme-blocks')
 let server: Server
 const diagnostics = new Map<string, string[]>()
 const outcomes = new Map<string, string>()
+let runnerProblem: string | undefined
+
+// One process runs every runnable block, one after the other (importing the
+// packages once is most of a block's cost). A block's failure, a rejection it
+// leaves unhandled and a block that does not finish within 10 s are recorded
+// against it; the process must then exit on its own: a block that leaves a
+// socket or a timer behind keeps it alive and fails the last test below.
+const runner = `
+import { writeFileSync } from 'node:fs'
+import { pathToFileURL } from 'node:url'
+const [results, ...files] = process.argv.slice(2)
+const outcome = {}
+let current
+const fail = (error) => { if (current !== undefined && outcome[current] === 'ran') outcome[current] = 'failed later: ' + (error?.stack ?? error) }
+process.on('unhandledRejection', fail)
+process.on('uncaughtException', fail)
+const fetch = globalThis.fetch
+for (const file of files) {
+  current = file
+  let timer
+  const late = new Promise((_, reject) => { timer = setTimeout(() => reject(new Error('did not finish within 10 s')), 10_000) })
+  try {
+    await Promise.race([import(pathToFileURL(file).href), late])
+    outcome[file] = 'ran'
+  } catch (error) {
+    outcome[file] = 'failed: ' + (error?.stack ?? error)
+  } finally {
+    clearTimeout(timer)
+    globalThis.fetch = fetch // a block may replace it (the fetch README does)
+  }
+}
+await new Promise((resolve) => setImmediate(resolve))
+writeFileSync(results, JSON.stringify(outcome))
+setTimeout(() => process.stderr.write('still running: ' + process.getActiveResourcesInfo().join(', ') + '\\n'), 5_000).unref()
+`
 
 function fileOf(block: CodeBlock): string {
   return `${block.readme.replace(/[/.]/g, '_')}_L${block.line}`
@@ -112,17 +147,16 @@ beforeAll(async () => {
     list.push(`${block.readme}:${block.line + Number(m[2]) - 1}:${m[3]} ${m[4]}`)
     diagnostics.set(m[1]!, list)
   }
-  const queue = checked.filter((b) => b.mode === 'run')
-  const worker = async (): Promise<void> => {
-    for (let block = queue.shift(); block !== undefined; block = queue.shift()) {
-      const outcome = await run(process.execPath, [join(work, 'out', `${fileOf(block)}.js`)], { cwd: work, timeout: 20_000 }).then(
-        () => 'ran',
-        (error: { code?: unknown; signal?: unknown; stderr?: string }) => `failed (exit ${String(error.code ?? error.signal)}): ${error.stderr ?? ''}`,
-      )
-      outcomes.set(fileOf(block), outcome)
-    }
-  }
-  await Promise.all([worker(), worker()])
+  const runnable = checked.filter((b) => b.mode === 'run')
+  await writeFile(join(work, 'runner.mjs'), runner)
+  const results = join(work, 'results.json')
+  const ran = await run(process.execPath, [join(work, 'runner.mjs'), results, ...runnable.map((b) => join(work, 'out', `${fileOf(b)}.js`))], { cwd: work, timeout: 60_000 }).then(
+    () => undefined,
+    (error: { code?: unknown; signal?: unknown; stderr?: string }) => `the runner failed (exit ${String(error.code ?? error.signal)}): ${error.stderr ?? ''}`,
+  )
+  const recorded = JSON.parse(await readFile(results, 'utf8').catch(() => '{}')) as Record<string, string>
+  for (const block of runnable) outcomes.set(fileOf(block), recorded[join(work, 'out', `${fileOf(block)}.js`)] ?? ran ?? 'not run')
+  runnerProblem = ran
 }, 180_000)
 
 afterAll(async () => {
@@ -138,5 +172,9 @@ describe('README examples', () => {
   it.each(checked.map((block) => [`${block.readme}:${block.line - 1}`, block] as const))('%s type-checks and runs as written', (_, block) => {
     expect(diagnostics.get(fileOf(block)) ?? []).toEqual([])
     if (block.mode === 'run') expect(outcomes.get(fileOf(block))).toBe('ran')
+  })
+
+  it('leave nothing running once they are done (the runner exits on its own)', () => {
+    expect(runnerProblem).toBeUndefined()
   })
 })
