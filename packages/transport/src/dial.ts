@@ -58,6 +58,9 @@ function connectError(error: unknown, peer: string, what: string, timeout: numbe
   return new TransportError(ERR_CONNECT_FAILED, `connect to ${peer} failed: ${message} (${what})`, { cause: error })
 }
 
+/** The ALPN list of a connection that speaks HTTP/1.1 only (to a proxy: CONNECT is HTTP/1.1). */
+const HTTP1_ONLY = ['http/1.1']
+
 /** handshake runs TLS over `socket` to `hostname`, reporting to the trace; resolves with the TLS socket. */
 async function handshake(
   socket: Duplex,
@@ -66,6 +69,7 @@ async function handshake(
   trace: ClientTrace | undefined,
   signal: AbortSignal,
   opened: Duplex[],
+  alpn: string[],
 ): Promise<TLSSocket> {
   callHook(trace, 'tlsHandshakeStart')
   const servername = tls?.servername ?? (isIP(hostname) === 0 ? hostname : undefined)
@@ -73,7 +77,7 @@ async function handshake(
     ...tls,
     socket,
     ...(servername === undefined ? {} : { servername }),
-    ALPNProtocols: ['http/1.1'],
+    ALPNProtocols: alpn,
   })
   opened.push(secure)
   try {
@@ -132,7 +136,8 @@ async function openTunnel(
  * dialConn opens the socket of a new connection along the steps of its
  * connect method: TCP (or the `dial` hook) to the first hop, TLS to an
  * `https://` proxy, a CONNECT or SOCKS5 tunnel through the proxy, then TLS
- * to an `https:` target with ALPN, all within `connectTimeout`. `what` names the request that asked for it, for
+ * to an `https:` target with ALPN (`h2` and/or `http/1.1`, from the
+ * `protocols` option: the caller reads the choice off the TLS socket), all within `connectTimeout`. `what` names the request that asked for it, for
  * error messages. `closing` aborts when the transport closes. The dial
  * outlives the request that started it: another request may use the
  * connection.
@@ -169,7 +174,7 @@ export async function dialConn(
     // A TLSSocket from the dial hook is TLS to the first hop already.
     let secured = socket instanceof TLSSocket
     if (proxy?.protocol === 'https:' && !secured) {
-      socket = await handshake(socket, proxy.hostname, options.proxyTls, trace, signal, opened)
+      socket = await handshake(socket, proxy.hostname, options.proxyTls, trace, signal, opened, HTTP1_ONLY)
     }
     if (proxy !== undefined) {
       if (!method.forward) socket = await openTunnel(socket, method, options, trace, signal, what)
@@ -177,7 +182,7 @@ export async function dialConn(
       secured = false
     }
     if (target.protocol === 'https:' && !secured) {
-      socket = await handshake(socket, target.hostname, options.tls, trace, signal, opened)
+      socket = await handshake(socket, target.hostname, options.tls, trace, signal, opened, options.protocols.alpn)
     }
     if (channels.connected.hasSubscribers) channels.connected.publish({ key })
     return socket

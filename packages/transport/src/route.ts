@@ -1,6 +1,7 @@
 import { ConnectMethod, targetOf, type ProxyEndpoint } from './connect-method.js'
 import { ERR_INVALID_REQUEST, TransportError } from './errors.js'
-import { HostPool } from './pool.js'
+import type { ResolvedProtocols } from './h2-options.js'
+import { HostPool, type PoolProtocol } from './pool.js'
 import type { ProxyChoice } from './proxy.js'
 
 /** How many origins the route cache holds before it starts again. */
@@ -18,9 +19,11 @@ export class Routes {
   readonly pools = new Map<string, HostPool>()
   readonly #cache = new Map<string, HostPool>()
   readonly #proxy: ProxyChoice | undefined
+  readonly #protocols: ResolvedProtocols
 
-  constructor(proxy: ProxyChoice | undefined) {
+  constructor(proxy: ProxyChoice | undefined, protocols: ResolvedProtocols) {
     this.#proxy = proxy
+    this.#protocols = protocols
   }
 
   /** route finds the pool for a request URL `href` whose origin part is `origin`. */
@@ -55,7 +58,7 @@ export class Routes {
   poolFor(method: ConnectMethod): HostPool {
     let pool = this.pools.get(method.key)
     if (pool === undefined) {
-      pool = new HostPool(method)
+      pool = new HostPool(method, poolProtocol(method, this.#protocols))
       this.pools.set(method.key, pool)
     }
     return pool
@@ -74,4 +77,23 @@ export class Routes {
     for (const origin of pool.routes) if (this.#cache.get(origin) === pool) this.#cache.delete(origin)
     return true
   }
+}
+
+/**
+ * poolProtocol is what a new pool's conns will speak, from the `protocols`
+ * option (as Go 1.24): `https:` asks ALPN when both HTTP/1.1 and HTTP/2 are
+ * on, and also with HTTP/2 alone (the handshake must pick `h2`); `http:`
+ * speaks HTTP/2 with prior knowledge only when `h2c` is on and `http1` off
+ * (there is no upgrade), and HTTP/1.1 to a forwarding proxy. A scheme that
+ * no listed protocol serves throws `RT_INVALID_REQUEST`.
+ */
+function poolProtocol(method: ConnectMethod, protocols: ResolvedProtocols): PoolProtocol {
+  if (method.target.protocol === 'https:') {
+    if (protocols.http2) return 'unknown'
+    if (protocols.http1) return 'http1'
+  } else {
+    if (protocols.http1 || method.forward) return 'http1'
+    if (protocols.h2c) return 'h2'
+  }
+  throw new TransportError(ERR_INVALID_REQUEST, `no protocol of the Transport's protocols option serves ${method.target.protocol} URLs (${method.key})`)
 }

@@ -8,6 +8,14 @@ export interface GotConnInfo {
   wasIdle: boolean
   /** How long it was idle, in milliseconds (0 when `wasIdle` is false). */
   idleTime: number
+  /** The protocol the connection speaks: `'http/1.1'` or `'h2'` (HTTP/2). */
+  protocol: 'http/1.1' | 'h2'
+  /**
+   * Whether other requests are in flight on the same connection (HTTP/2
+   * streams share it); always false for HTTP/1.1. For HTTP/2, `wasIdle` is
+   * true when the connection had no stream open.
+   */
+  shared: boolean
   /** The socket's local address (undefined for a socket from the `dial` hook that has none). */
   localAddress: string | undefined
   /** The socket's local port. */
@@ -122,7 +130,7 @@ export const channels = {
   closed: channel('roundtrip:conn:closed'),
   /** A request started waiting for a connection: `{ key, waiting }`. */
   queued: channel('roundtrip:pool:queued'),
-  /** A request got a connection: `{ key, reused, wasIdle }`. */
+  /** A request got a connection: `{ key, reused, wasIdle, protocol }`. */
   gotConn: channel('roundtrip:pool:got-conn'),
   /** A request gave up waiting (`maxWaitTime` or abort): `{ key, reason }`. */
   waitFailed: channel('roundtrip:pool:wait-failed'),

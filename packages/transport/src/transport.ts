@@ -1,26 +1,36 @@
 import { setMaxListeners } from 'node:events'
 import { getContext, redactUrl, type Closable, type RoundTripper } from '@roundtrip/core'
 import { PersistConn, type Holder } from './conn.js'
+import type { TLSSocket } from 'node:tls'
+import type { Duplex } from 'node:stream'
 import { dialConn } from './dial.js'
-import { ERR_INVALID_REQUEST, ERR_TRANSPORT_CLOSED, TransportError } from './errors.js'
+import { ERR_CONNECT_FAILED, ERR_INVALID_REQUEST, ERR_TRANSPORT_CLOSED, TransportError } from './errors.js'
 import { newCall, type Call } from './call.js'
 import { requestBodyError } from './errors-map.js'
-import { Exchange, StaleConnError, type ConnOwner } from './exchange.js'
+import { Exchange, StaleConnError, type ConnOwner, type ExchangeConn } from './exchange.js'
+import { H2Conn, type H2ConnEvents } from './h2-conn.js'
+import { H2Lease, sendOnStream } from './h2-stream.js'
 import { resolveOptions, type ResolvedOptions, type TransportOptions } from './options.js'
 import type { HostPool } from './pool.js'
 import { Routes } from './route.js'
-import { ConnWaiter } from './waiter.js'
+import { ConnWaiter, type Got } from './waiter.js'
 import { NO_BODY, prepareBody, type OutgoingBody } from './request-body.js'
 import { exhaustedError, poolStats, retire, type RetiredCounts, type TransportStats } from './stats.js'
 import { callHook, channels, type ClientTrace } from './trace.js'
 import { sameTurn } from './turn.js'
 
+/** The most times one request is sent again after HTTP/2 servers refused it unprocessed (GOAWAY, REFUSED_STREAM). */
+const MAX_UNPROCESSED_REPLAYS = 5
+
 /**
- * Transport is the pooled RoundTripper: it owns keep-alive HTTP/1.1
- * connections per `scheme://host:port` and reuses them, as Go's
- * `http.Transport` does. Each connection is an undici `Client` (pipelining
- * 1) on a socket the Transport dials; the pool, its limits, the FIFO wait
- * queue and the accounting are the Transport's.
+ * Transport is the pooled RoundTripper: it owns keep-alive connections per
+ * `scheme://host:port` and reuses them, as Go's `http.Transport` does. An
+ * HTTP/1.1 connection is an undici `Client` (pipelining 1) on a socket the
+ * Transport dials; an HTTP/2 connection (ALPN `h2`, or `h2c` with prior
+ * knowledge, see the `protocols` option) is a `node:http2` session carrying
+ * up to the server's `SETTINGS_MAX_CONCURRENT_STREAMS` requests at once. The
+ * pool, its limits, the FIFO wait queue and the accounting are the
+ * Transport's.
  *
  * The response body belongs to the caller: read it to the end or cancel it.
  * The connection goes back to the pool as soon as the server has sent the
@@ -47,11 +57,16 @@ export class Transport implements RoundTripper, Closable, ConnOwner {
   #drained: (() => void) | undefined
   readonly #expire = (conn: PersistConn): void => conn.close('idle timeout')
   readonly #onDead = (conn: PersistConn, reason: string): void => this.#connDead(conn, reason)
+  readonly #h2Events: H2ConnEvents = {
+    dead: (conn, reason) => this.#connDead(conn, reason),
+    // New SETTINGS or a GOAWAY: waiters may take streams now, or need a dial.
+    changed: (conn) => this.#serveH2(conn.pool),
+  }
 
   /** @throws TransportError `RT_INVALID_OPTION` when an option is invalid. */
   constructor(options?: TransportOptions) {
     this.#options = resolveOptions(options)
-    this.#routes = new Routes(this.#options.proxy)
+    this.#routes = new Routes(this.#options.proxy, this.#options.protocols)
     this.#pools = this.#routes.pools
     // Every dial listens on this signal; their number is bounded by the pool, not by 10.
     setMaxListeners(0, this.#closing.signal)
@@ -93,19 +108,25 @@ export class Transport implements RoundTripper, Closable, ConnOwner {
 
   /** send gets a conn for the call and dispatches it there. */
   #send(call: Call): void {
-    const conn = this.#getConn(call.pool, call.request, call.trace, call.what)
-    if (conn instanceof PersistConn) this.#dispatch(call, conn)
-    else conn.then((c) => this.#dispatch(call, c), call.reject)
+    const got = this.#getConn(call.pool, call.request, call.trace, call.what)
+    if (got instanceof Promise) got.then((c) => this.#dispatch(call, c), call.reject)
+    else this.#dispatch(call, got)
   }
 
-  #dispatch(call: Call, conn: PersistConn): void {
+  #dispatch(call: Call, conn: Got): void {
     const reject = (error: unknown): void => {
       if (!(error instanceof StaleConnError)) return call.reject(error)
-      // A reused conn the server had closed: try another (Go's shouldRetryRequest).
-      if (!this.#closed && !call.request.signal.aborted) this.#send(call)
+      // A reused conn the server had closed, or an HTTP/2 stream it never processed: try another (Go's shouldRetryRequest).
+      const replays = conn instanceof H2Lease ? ++call.replays : 0
+      if (!this.#closed && !call.request.signal.aborted && replays <= MAX_UNPROCESSED_REPLAYS) this.#send(call)
       else call.reject(error.failure)
     }
     const exchange = new Exchange(call.request, conn, this, this.#options, call.trace, call.what, call.retry, call.resolve, reject)
+    if (conn instanceof H2Lease) {
+      const { request, authority, path, headers, body } = call
+      sendOnStream(conn, { method: request.method, authority, path, headers: headers.list, body }, exchange)
+      return
+    }
     conn.client.dispatch(
       {
         path: call.path,
@@ -124,13 +145,20 @@ export class Transport implements RoundTripper, Closable, ConnOwner {
     if (this.#routes.forget(pool)) retire(this.#retired, pool)
   }
 
-  /** getConn returns an idle conn (most recently used first), or waits for a dialed or freed one. */
-  #getConn(pool: HostPool, request: Request, trace: ClientTrace | undefined, what: string): PersistConn | Promise<PersistConn> {
+  /**
+   * getConn returns an idle conn (most recently used first) or a free stream
+   * of an HTTP/2 conn, or waits for a dialed or freed one.
+   */
+  #getConn(pool: HostPool, request: Request, trace: ClientTrace | undefined, what: string): Got | Promise<Got> {
     // The pool may have emptied and left the map since the call found it (while its body was prepared, or a turn was awaited).
     if (pool.removed) pool = this.#routes.poolFor(pool.method)
     callHook(trace, 'getConn', pool.key)
     const holder: Holder = { method: request.method, url: what.slice(request.method.length + 1), since: 0 }
     const now = performance.now()
+    if (pool.protocol === 'h2') {
+      const conn = pool.h2Available()
+      if (conn !== undefined) return this.#gotH2(pool, conn, holder, trace, now)
+    }
     for (let conn = pool.idle.pop(); conn !== undefined; conn = pool.idle.pop()) {
       this.#idleLru.delete(conn)
       if (conn.closed) continue
@@ -142,10 +170,10 @@ export class Transport implements RoundTripper, Closable, ConnOwner {
       this.#gotConn(pool, conn, holder, trace, true, now)
       return conn
     }
-    return new Promise<PersistConn>((resolve, reject) => {
+    return new Promise<Got>((resolve, reject) => {
       const waiter = new ConnWaiter(this, pool, holder, trace, request.signal, resolve, reject)
       pool.enqueue(waiter)
-      if (this.#options.maxConnsPerHost === 0 || pool.conns < this.#options.maxConnsPerHost) {
+      if (!this.#waitsForStreams(pool) && (this.#options.maxConnsPerHost === 0 || pool.conns < this.#options.maxConnsPerHost)) {
         this.#dialConnFor(pool, waiter, trace, what)
         return
       }
@@ -160,8 +188,8 @@ export class Transport implements RoundTripper, Closable, ConnOwner {
    * ended (see turn.ts): if the server closed it or sent unasked-for bytes
    * meanwhile, it is gone, and the request looks for another conn.
    */
-  #afterTurn(pool: HostPool, conn: PersistConn, holder: Holder, request: Request, trace: ClientTrace | undefined, what: string): Promise<PersistConn> {
-    return new Promise<PersistConn>((resolve, reject) => {
+  #afterTurn(pool: HostPool, conn: PersistConn, holder: Holder, request: Request, trace: ClientTrace | undefined, what: string): Promise<Got> {
+    return new Promise<Got>((resolve, reject) => {
       setImmediate(() => {
         if (this.#closed) {
           conn.close('transport closed')
@@ -181,32 +209,67 @@ export class Transport implements RoundTripper, Closable, ConnOwner {
   }
 
   /** gotConn marks `conn` busy for a request and reports it to the trace. */
-  #gotConn(pool: HostPool, conn: PersistConn, holder: Holder, trace: ClientTrace | undefined, wasIdle: boolean, now: number): void {
+  #gotConn(pool: HostPool, conn: PersistConn, holder: Holder, trace: ClientTrace | undefined, wasIdle: boolean, now: number): PersistConn {
     const reused = conn.requests > 0
     const idleTime = wasIdle ? conn.idleTime(now) : 0
     holder.since = now
     conn.markBusy(holder)
     pool.busy.add(conn)
-    pool.requests++
-    if (reused) pool.reusedRequests++
-    if (trace?.gotConn !== undefined) {
-      const socket = conn.socket as { localAddress?: string; localPort?: number; remoteAddress?: string; remotePort?: number }
-      callHook(trace, 'gotConn', {
-        reused,
-        wasIdle,
-        idleTime,
-        localAddress: socket.localAddress,
-        localPort: socket.localPort,
-        remoteAddress: socket.remoteAddress,
-        remotePort: socket.remotePort,
-      })
-    }
-    if (channels.gotConn.hasSubscribers) channels.gotConn.publish({ key: pool.key, reused, wasIdle })
+    reportGotConn(pool, conn.socket, trace, { reused, wasIdle, idleTime, protocol: 'http/1.1', shared: false })
+    return conn
   }
 
-  /** @internal Called by a waiter that receives a conn. */
-  deliverTo(pool: HostPool, conn: PersistConn, holder: Holder, trace: ClientTrace | undefined, wasIdle: boolean): void {
-    this.#gotConn(pool, conn, holder, trace, wasIdle, performance.now())
+  /** gotH2 takes a stream of `conn` (which has one free) for a request and reports it to the trace. */
+  #gotH2(pool: HostPool, conn: H2Conn, holder: Holder, trace: ClientTrace | undefined, now: number): H2Lease {
+    const reused = conn.requests > 0
+    const shared = conn.streams > 0
+    holder.since = now
+    const idleTime = conn.idleTime(now)
+    conn.reserve(holder)
+    pool.busy.add(conn)
+    reportGotConn(pool, conn.socket, trace, { reused, wasIdle: !shared, idleTime, protocol: 'h2', shared })
+    // One request per connection: the conn takes no other stream and closes after this one.
+    if (this.#options.disableKeepAlives) conn.retire()
+    return new H2Lease(conn, holder, conn.requests)
+  }
+
+  /** @internal Called by a waiter that receives a conn (an HTTP/2 one: a stream of it). */
+  deliverTo(pool: HostPool, conn: PersistConn | H2Conn, holder: Holder, trace: ClientTrace | undefined, wasIdle: boolean): Got {
+    const now = performance.now()
+    return conn instanceof H2Conn ? this.#gotH2(pool, conn, holder, trace, now) : this.#gotConn(pool, conn, holder, trace, wasIdle, now)
+  }
+
+  /**
+   * waitsForStreams: a request to an HTTP/2 (or not yet known) pool waits
+   * instead of dialing while a dial is in flight (it will be served by that
+   * conn's streams: 100 concurrent requests to a fresh origin open one
+   * connection), or, with `strictMaxConcurrentStreams`, while a live conn's
+   * streams will free up.
+   */
+  #waitsForStreams(pool: HostPool): boolean {
+    if (pool.protocol === 'http1') return false
+    return pool.dialing > 0 || (this.#options.http2.strictMaxConcurrentStreams && pool.hasLiveH2)
+  }
+
+  /** serveH2 hands free streams to waiters in FIFO order; waiters left over get a dial (one at a time) unless they wait for streams. */
+  #serveH2(pool: HostPool): void {
+    for (let conn = pool.h2Available(); conn !== undefined; conn = pool.h2Available()) {
+      const waiter = pool.shift()
+      if (waiter === undefined) return
+      waiter.deliver(conn, conn.streams === 0)
+    }
+    this.#decConnsPerHost(pool)
+  }
+
+  /** speaksH2 tells from a dialed socket whether its conn is HTTP/2: ALPN `h2` over TLS, prior knowledge (`h2c`) in the clear. */
+  #speaksH2(pool: HostPool, socket: Duplex): boolean {
+    if (pool.method.target.protocol === 'http:') return pool.protocol === 'h2'
+    const alpn = (socket as Partial<TLSSocket>).alpnProtocol
+    if (alpn === 'h2') return true
+    if (!this.#options.protocols.http1) {
+      throw new TransportError(ERR_CONNECT_FAILED, `${pool.key} did not negotiate h2 through ALPN (it chose ${alpn === false || alpn === undefined ? 'nothing' : alpn}) and the protocols option leaves out http1`)
+    }
+    return false
   }
 
   /** dialConnFor dials a conn on behalf of `waiter`; if the waiter is gone by then, the conn goes to the next one or the idle pool. */
@@ -215,29 +278,58 @@ export class Transport implements RoundTripper, Closable, ConnOwner {
     waiter.dialStarted = true
     dialConn(pool.method, this.#options, trace, what, this.#closing.signal).then(
       (socket) => {
+        let h2: boolean
+        try {
+          h2 = this.#speaksH2(pool, socket)
+        } catch (error) {
+          socket.destroy()
+          return failed(error)
+        }
         pool.endDial(true)
-        const conn = new PersistConn(pool, socket, this.#options, this.#onDead)
+        const conn = h2 ? new H2Conn(pool, socket, this.#options, this.#h2Events) : new PersistConn(pool, socket, this.#options, this.#onDead)
         if (this.#closed) {
           conn.close('transport closed')
           waiter.fail(new TransportError(ERR_TRANSPORT_CLOSED, `transport closed while connecting (${what})`))
           return
         }
+        if (conn instanceof H2Conn) {
+          pool.protocol = 'h2'
+          pool.h2.push(conn)
+          waiter.deliver(conn, false)
+          this.#serveH2(pool)
+          return
+        }
+        // Requests that waited for this dial to learn the protocol get dials of their own now.
+        const learned = pool.protocol === 'unknown'
+        if (learned) pool.protocol = 'http1'
         if (!waiter.deliver(conn, false)) this.#putIdleOrDeliver(pool, conn)
+        if (learned) this.#decConnsPerHost(pool)
       },
-      (error: unknown) => {
+      (error: unknown) => failed(error),
+    )
+    const failed = (error: unknown): void => {
         pool.endDial(false)
         waiter.fail(error)
+        // Requests that waited for this dial's streams share its failure (as Go's HTTP/2 dial call), unless a live conn will serve them.
+        if (pool.protocol !== 'http1' && !pool.hasLiveH2) for (const w of pool.dialQueue.splice(0)) w.fail(error)
         this.#decConnsPerHost(pool)
         this.#forgetIfEmpty(pool)
         this.#checkDrained()
-      },
-    )
+    }
   }
 
   /** decConnsPerHost: a slot freed up, so dial for the first waiter that has no dial of its own. */
   #decConnsPerHost(pool: HostPool): void {
     if (this.#closed) return
     const max = this.#options.maxConnsPerHost
+    if (pool.protocol !== 'http1') {
+      // HTTP/2: one dial at a time, whose streams serve the queue; none while streams will free up (strict).
+      if (this.#waitsForStreams(pool) || (max > 0 && pool.conns >= max)) return
+      let waiter = pool.dialQueue.shift()
+      while (waiter?.done === true) waiter = pool.dialQueue.shift()
+      if (waiter !== undefined) this.#dialConnFor(pool, waiter as ConnWaiter, (waiter as ConnWaiter).trace, `${(waiter as ConnWaiter).holder.method} ${(waiter as ConnWaiter).holder.url}`)
+      return
+    }
     while (pool.dialQueue.length > 0 && (max === 0 || pool.conns < max)) {
       const waiter = pool.dialQueue.shift() as ConnWaiter
       if (waiter.done) continue
@@ -245,8 +337,10 @@ export class Transport implements RoundTripper, Closable, ConnOwner {
     }
   }
 
-  /** @internal ConnOwner: the response is complete; reuse the conn or close it. */
-  release(conn: PersistConn, trace?: ClientTrace): void {
+  /** @internal ConnOwner: the response is complete; reuse the conn or close it (HTTP/2: give the stream back). */
+  release(exchangeConn: ExchangeConn, trace?: ClientTrace): void {
+    if (exchangeConn instanceof H2Lease) return this.#releaseStream(exchangeConn, trace)
+    const conn = exchangeConn as PersistConn
     const pool = conn.pool
     pool.busy.delete(conn)
     conn.holder = undefined
@@ -260,12 +354,28 @@ export class Transport implements RoundTripper, Closable, ConnOwner {
     this.#putIdleOrDeliver(pool, conn)
   }
 
-  /** @internal ConnOwner: the exchange failed or its body was cancelled; the conn is closed. */
-  discard(conn: PersistConn, error: Error, trace?: ClientTrace): void {
+  /** @internal ConnOwner: the exchange failed or its body was cancelled; the conn is closed (HTTP/2: the stream was reset, the conn stays). */
+  discard(exchangeConn: ExchangeConn, error: Error, trace?: ClientTrace): void {
+    if (exchangeConn instanceof H2Lease) return this.#releaseStream(exchangeConn, trace)
+    const conn = exchangeConn as PersistConn
     const pool = conn.pool
     pool.busy.delete(conn)
     callHook(trace, 'putIdleConn', error)
     conn.close(error.message)
+  }
+
+  /** releaseStream gives an HTTP/2 stream back to its conn, and serves the next waiter with it. */
+  #releaseStream(lease: H2Lease, trace: ClientTrace | undefined): void {
+    const conn = lease.conn
+    const pool = conn.pool
+    conn.release(lease.holder)
+    if (conn.streams === 0) {
+      pool.busy.delete(conn)
+      if (this.#closed) conn.close('transport closed')
+    }
+    callHook(trace, 'putIdleConn', conn.closed ? new Error('connection closed') : undefined)
+    if (!this.#closed && !conn.closed) this.#serveH2(pool)
+    this.#checkDrained()
   }
 
   /** tryDeliver to the first waiter, else tryPutIdleConn (Go's putOrCloseIdleConn). */
@@ -289,11 +399,14 @@ export class Transport implements RoundTripper, Closable, ConnOwner {
     this.#checkDrained()
   }
 
-  #connDead(conn: PersistConn, reason: string): void {
+  #connDead(conn: PersistConn | H2Conn, reason: string): void {
     const pool = conn.pool
     pool.busy.delete(conn)
-    pool.removeIdle(conn)
-    this.#idleLru.delete(conn)
+    if (conn instanceof H2Conn) pool.removeH2(conn)
+    else {
+      pool.removeIdle(conn)
+      this.#idleLru.delete(conn)
+    }
     pool.decConns()
     if (channels.closed.hasSubscribers) channels.closed.publish({ key: pool.key, reason })
     this.#decConnsPerHost(pool)
@@ -304,6 +417,7 @@ export class Transport implements RoundTripper, Closable, ConnOwner {
   /** closeIdleConnections closes every idle connection now; busy ones are left alone. */
   closeIdleConnections(): void {
     for (const conn of [...this.#idleLru]) conn.close('closeIdleConnections')
+    for (const pool of [...this.#pools.values()]) for (const conn of [...pool.h2]) if (conn.streams === 0) conn.close('closeIdleConnections')
   }
 
   /**
@@ -364,4 +478,27 @@ export class Transport implements RoundTripper, Closable, ConnOwner {
   stats(): TransportStats {
     return poolStats(this.#pools, this.#retired)
   }
+}
+
+/** reportGotConn counts a request that got a conn and tells the trace and the channel. */
+function reportGotConn(
+  pool: HostPool,
+  socket: Duplex,
+  trace: ClientTrace | undefined,
+  info: { reused: boolean; wasIdle: boolean; idleTime: number; protocol: 'http/1.1' | 'h2'; shared: boolean },
+): void {
+  const { reused, wasIdle } = info
+  pool.requests++
+  if (reused) pool.reusedRequests++
+  if (trace?.gotConn !== undefined) {
+    const s = socket as { localAddress?: string; localPort?: number; remoteAddress?: string; remotePort?: number }
+    callHook(trace, 'gotConn', {
+      ...info,
+      localAddress: s.localAddress,
+      localPort: s.localPort,
+      remoteAddress: s.remoteAddress,
+      remotePort: s.remotePort,
+    })
+  }
+  if (channels.gotConn.hasSubscribers) channels.gotConn.publish({ key: pool.key, reused, wasIdle, protocol: info.protocol })
 }
