@@ -141,16 +141,28 @@ export function sendOnStream(lease: H2Lease, request: StreamRequest, exchange: E
     }
   }
   stream.on('headers', head) // interim (1xx) heads
+  // The body length the head announced, and the bytes that came: Node ends a
+  // stream reset with NO_ERROR (or torn down with its session) as if it were
+  // complete, so a short body is told by its length.
+  let expected = -1
+  let received = 0
   stream.on('response', (headers) => {
     exchange.onResponseStarted()
     responded = true
+    const length = headers['content-length']
+    if (length !== undefined && request.method !== 'HEAD') expected = Number(length)
     head(headers)
   })
   stream.on('data', (chunk: Buffer) => {
+    received += chunk.length
     if (!settled && !exchange.onData(chunk)) stream.pause()
   })
   stream.on('end', () => {
     if (settled) return
+    const rst = stream.rstCode ?? 0
+    if (rst !== 0 || conn.session.destroyed || (expected >= 0 && received !== expected)) {
+      return fail(closeError(stream, conn, streamError, responded, `${received} of ${expected < 0 ? 'unknown' : expected} body bytes`))
+    }
     settled = true
     exchange.onComplete()
   })
@@ -190,15 +202,13 @@ async function writeBody(stream: ClientHttp2Stream, body: AsyncIterable<Uint8Arr
 }
 
 /** closeError says why a stream closed before its end: not processed, the connection lost, or reset by the server. */
-function closeError(stream: ClientHttp2Stream, conn: H2Conn, error: Error | undefined, responded: boolean): Error {
+function closeError(stream: ClientHttp2Stream, conn: H2Conn, error: Error | undefined, responded: boolean, short?: string): Error {
   const rst = stream.rstCode
   if (!responded && (rst === constants.NGHTTP2_REFUSED_STREAM || !conn.mayHaveProcessed(stream.id))) {
     const why = rst === constants.NGHTTP2_REFUSED_STREAM ? 'REFUSED_STREAM' : `GOAWAY (last stream ${conn.lastStreamId})`
     return coded(`the server did not process the HTTP/2 stream (${why})`, UNPROCESSED, rst)
   }
-  if (conn.closed || conn.session.destroyed) {
-    const detail = error === undefined ? '' : `: ${error.message}`
-    return coded(`the HTTP/2 connection closed${detail}`, H2_CONN_LOST, rst)
-  }
-  return coded(`HTTP/2 stream reset by the server with ${h2CodeName(rst ?? constants.NGHTTP2_INTERNAL_ERROR)}`, H2_STREAM_RESET, rst)
+  const detail = error === undefined ? (short === undefined ? '' : `: ${short}`) : `: ${error.message}`
+  if (conn.closed || conn.session.destroyed) return coded(`the HTTP/2 connection closed${detail}`, H2_CONN_LOST, rst)
+  return coded(`HTTP/2 stream reset by the server with ${h2CodeName(rst ?? constants.NGHTTP2_INTERNAL_ERROR)}${detail}`, H2_STREAM_RESET, rst)
 }

@@ -20,6 +20,8 @@ export interface H2TestServer {
   /** Streams the handler is serving now (the server's view of concurrency), and the most at once. */
   inFlight: () => number
   maxInFlight: () => number
+  /** Destroys every TCP connection now, as a crashed server or a cut network would. */
+  dropConnections(): void
   close(): Promise<void>
 }
 
@@ -66,6 +68,9 @@ export async function startH2Server(
     live,
     inFlight: () => inFlight,
     maxInFlight: () => maxInFlight,
+    dropConnections: () => {
+      for (const socket of sockets) socket.destroy()
+    },
     close: () =>
       new Promise<void>((resolve) => {
         for (const session of live) session.destroy()
