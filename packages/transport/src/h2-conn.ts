@@ -49,6 +49,8 @@ export class H2Conn {
   goingAway = false
   /** The last stream id the server says it processed (GOAWAY); streams above it were not. */
   lastStreamId = NO_GOAWAY
+  /** The error the session failed with (a socket error such as ECONNRESET), if any. */
+  error: Error | undefined
   /** When the conn last had no stream (`performance.now()`), or -1 while it has some. */
   idleAt = -1
   #closed = false
@@ -72,7 +74,9 @@ export class H2Conn {
     })
     const session = this.session
     // Errors show as 'close' (the session is destroyed with them); each stream gets its own.
-    session.on('error', noop)
+    session.on('error', (error: Error) => {
+      this.error ??= error
+    })
     socket.on('error', noop)
     session.on('connect', () => {
       if (!session.destroyed) session.setLocalWindowSize(h2.connectionWindowSize)
@@ -99,7 +103,8 @@ export class H2Conn {
 
   /** Whether a new stream may start now. */
   get available(): boolean {
-    return !this.#closed && !this.goingAway && this.streams < this.maxStreams
+    // The session may be destroyed (its socket reset) before its 'close' event reaches us.
+    return !this.#closed && !this.goingAway && this.streams < this.maxStreams && !this.session.destroyed && !this.session.closed
   }
 
   /** How long the conn has had no stream, in ms (0 while it has some). */

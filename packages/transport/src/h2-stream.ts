@@ -209,6 +209,12 @@ function closeError(stream: ClientHttp2Stream, conn: H2Conn, error: Error | unde
     return coded(`the server did not process the HTTP/2 stream (${why})`, UNPROCESSED, rst)
   }
   const detail = error === undefined ? (short === undefined ? '' : `: ${short}`) : `: ${error.message}`
-  if (conn.closed || conn.session.destroyed) return coded(`the HTTP/2 connection closed${detail}`, H2_CONN_LOST, rst)
+  if (conn.closed || conn.session.destroyed) {
+    // A system error of the socket (ECONNRESET) is the failure, as over HTTP/1.1: fetch shows its code as `cause.code`.
+    const cause = error ?? conn.error
+    const code = (cause as { code?: unknown } | undefined)?.code
+    if (cause !== undefined && typeof code === 'string' && /^E[A-Z]+$/.test(code)) return cause
+    return coded(`the HTTP/2 connection closed${detail}`, H2_CONN_LOST, rst)
+  }
   return coded(`HTTP/2 stream reset by the server with ${h2CodeName(rst ?? constants.NGHTTP2_INTERNAL_ERROR)}${detail}`, H2_STREAM_RESET, rst)
 }
