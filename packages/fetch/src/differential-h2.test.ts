@@ -1,0 +1,94 @@
+import { createServer, type Http2ServerRequest, type Http2ServerResponse } from 'node:http2'
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import type { Socket } from 'node:net'
+import { Transport } from '@roundtrip/transport'
+import { FormData as UndiciFormData, Request as UndiciRequest, fetch as undiciFetch } from 'undici'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { listen, scenarioHandler, type Origin } from '../test/servers.js'
+import { KNOWN_DIFFERENCES, SPEC_OVER_UNDICI7, run, scenarios, type Kit, type Observed } from '../test/scenarios.js'
+import { createFetch } from './create-fetch.js'
+
+// The differential scenarios once more, with createFetch over a Transport
+// that speaks HTTP/2 (h2c, prior knowledge) to HTTP/2 mirrors of the
+// scenario servers. The reference is still npm undici 7's fetch over
+// HTTP/1.1 to the HTTP/1.1 servers: what a user observes must not depend on
+// the protocol underneath. The mirrors' ports are written as the HTTP/1.1
+// servers' before comparing.
+
+/** Scenarios whose server side or wire has no HTTP/2 counterpart, with the reason. */
+const NOT_OVER_H2: Record<string, string> = {
+  'PUT a ReadableStream goes chunked (its length is unknown)':
+    'HTTP/2 has no chunked transfer coding (RFC 9113 §8.2.2): a body of unknown length is sent in DATA frames, and the server cannot refuse it for being chunked',
+}
+
+let a: Origin
+let b: Origin
+let a2: Origin
+let b2: Origin
+const transport = new Transport({ protocols: ['h2c'] })
+const reference = undiciFetch as unknown as typeof globalThis.fetch
+const undiciKit: Kit = { Request: UndiciRequest as unknown as typeof Request, FormData: UndiciFormData as unknown as typeof FormData }
+
+/** listenH2c serves `handler` over h2c, with `host` set from `:authority` as an HTTP/1.1 server would see it. */
+async function listenH2c(handler: (req: IncomingMessage, res: ServerResponse) => void): Promise<Origin> {
+  const server = createServer((req: Http2ServerRequest, res: Http2ServerResponse) => {
+    req.headers.host = req.authority
+    handler(req as unknown as IncomingMessage, res as unknown as ServerResponse)
+  })
+  const sockets = new Set<Socket>()
+  server.on('connection', (s: Socket) => {
+    sockets.add(s)
+    s.on('close', () => sockets.delete(s))
+  })
+  server.on('sessionError', () => {})
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const port = (server.address() as { port: number }).port
+  return {
+    url: `http://127.0.0.1:${port}`,
+    port,
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const s of sockets) s.destroy()
+        server.close(() => resolve())
+      }),
+  }
+}
+
+beforeAll(async () => {
+  b = await listen(scenarioHandler(() => a.url))
+  a = await listen(scenarioHandler(() => b.url))
+  b2 = await listenH2c(scenarioHandler(() => a2.url))
+  a2 = await listenH2c(scenarioHandler(() => b2.url))
+})
+
+afterAll(async () => {
+  await transport.close()
+  await Promise.all([a, b, a2, b2].map((o) => o.close()))
+})
+
+/**
+ * asH1 writes the mirrors' ports as the HTTP/1.1 servers', and drops
+ * `statusText`: HTTP/2 has no reason phrase (RFC 9113 §8.3.1), so it is ''
+ * over HTTP/2 whatever the client (undici with `allowH2` too).
+ */
+function asH1(observed: Observed): Observed {
+  if ('statusText' in observed) observed = { ...observed, statusText: undefined }
+  const text = JSON.stringify(observed).replaceAll(`127.0.0.1:${a2.port}`, `127.0.0.1:${a.port}`).replaceAll(`127.0.0.1:${b2.port}`, `127.0.0.1:${b.port}`)
+  return JSON.parse(text) as Observed
+}
+
+const names = Object.keys(scenarios({ a: '', b: '', refused: '' }))
+/** Where createFetch over our Transport differs from undici 7 whatever the protocol (see differences.ts): it must differ here too. */
+const differs = (name: string): boolean => name in SPEC_OVER_UNDICI7 || name in KNOWN_DIFFERENCES
+
+describe('createFetch(new Transport({ protocols: [h2c] })) behaves as undici 7’s fetch over HTTP/1.1', () => {
+  it.each(names.filter((name) => !(name in NOT_OVER_H2)))('%s', async (name) => {
+    const gone = await listen(() => {})
+    await gone.close()
+    const expected = await run(reference, scenarios({ a: a.url, b: b.url, refused: gone.url })[name]!, undiciKit)
+    const actual = await run(createFetch(transport), scenarios({ a: a2.url, b: b2.url, refused: gone.url })[name]!)
+    const comparable = { ...expected, ...('statusText' in expected ? { statusText: undefined } : {}) }
+    if (differs(name)) expect(asH1(actual)).not.toEqual(comparable)
+    else expect(asH1(actual)).toEqual(comparable)
+  })
+})
