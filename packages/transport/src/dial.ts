@@ -4,11 +4,11 @@ import { connect as tlsConnect, TLSSocket } from 'node:tls'
 import {
   ERR_CONNECT_FAILED,
   ERR_CONNECT_REFUSED,
-  ERR_CONNECT_TIMEOUT,
   ERR_TRANSPORT_CLOSED,
   TransportError,
 } from './errors.js'
 import { hostPort, type ConnectMethod } from './connect-method.js'
+import { connectTimeoutError, Deadline } from './deadlines.js'
 import type { ResolvedOptions, TlsOptions } from './options.js'
 import { callHook, channels, type ClientTrace, type ProxyConnectInfo } from './trace.js'
 import { connectSocks } from './socks.js'
@@ -48,9 +48,7 @@ function waitFor(socket: Duplex, event: string, signal: AbortSignal): Promise<vo
 function connectError(error: unknown, peer: string, what: string, timeout: number): TransportError {
   if (error instanceof TransportError) return error
   const code = (error as { code?: string } | null)?.code
-  if (code === 'RT_DIAL_TIMEOUT') {
-    return new TransportError(ERR_CONNECT_TIMEOUT, `connect timed out after ${timeout} ms (${what})`, { cause: error })
-  }
+  if (code === 'RT_DIAL_TIMEOUT') return connectTimeoutError(timeout, what, error)
   if (code === 'ECONNREFUSED') {
     return new TransportError(ERR_CONNECT_REFUSED, `connect refused by ${peer} (${what})`, { cause: error })
   }
@@ -158,10 +156,8 @@ export async function dialConn(
   const signal = controller.signal
   const onClosing = (): void => controller.abort(new TransportError(ERR_TRANSPORT_CLOSED, `transport closed while connecting (${what})`))
   closing.addEventListener('abort', onClosing, { once: true })
-  const timer =
-    options.connectTimeout > 0
-      ? setTimeout(() => controller.abort(Object.assign(new Error('connect timeout'), { code: 'RT_DIAL_TIMEOUT' })), options.connectTimeout)
-      : undefined
+  const deadline = new Deadline(options.clock, () => controller.abort(Object.assign(new Error('connect timeout'), { code: 'RT_DIAL_TIMEOUT' })), false)
+  deadline.arm(options.connectTimeout)
   // Every socket made on the way, to destroy them all on failure: a TLS
   // socket does not always take the socket under it down with it.
   const opened: Duplex[] = []
@@ -193,7 +189,7 @@ export async function dialConn(
     if (channels.connected.hasSubscribers) channels.connected.publish({ key, error: failure })
     throw failure
   } finally {
-    if (timer !== undefined) clearTimeout(timer)
+    deadline.disarm()
     closing.removeEventListener('abort', onClosing)
   }
 }

@@ -3,9 +3,10 @@ import { createBody, createResponse, getContext, isNullBodyStatus, stripFragment
 import type { Dispatcher } from 'undici'
 import { CONN_NOT_REDIALED } from './conn.js'
 import { createDecoder, decodingError } from './decode.js'
-import { ERR_BODY_TIMEOUT, ERR_HEADERS_TIMEOUT, ERR_RESPONSE_TOO_LARGE, TransportError } from './errors.js'
+import { applyKeepAliveHint, bodyTimeoutError, Deadline, headersTimeoutError, preciseLimit } from './deadlines.js'
+import { ERR_RESPONSE_TOO_LARGE, TransportError } from './errors.js'
 import { H2_UNPROCESSED as UNPROCESSED, isSocketFailure, mapError } from './errors-map.js'
-import { MAX_TIMER_DELAY, type ResolvedOptions } from './options.js'
+import type { ResolvedOptions } from './options.js'
 import type { OutgoingBody } from './request-body.js'
 import { callHook, type ClientTrace } from './trace.js'
 
@@ -106,7 +107,9 @@ export class Exchange implements Dispatcher.DispatchHandler {
   #encodedBytes = 0
   #bodyBytes = 0
   #onSignal: (() => void) | undefined
-  #timer: NodeJS.Timeout | undefined
+  /** Our header or body deadline (only for limits under 1 s, see {@link preciseLimit}); `#stage` says which. */
+  #deadline: Deadline | undefined
+  #stage: 'head' | 'body' = 'head'
   #done = false
 
   constructor(
@@ -153,26 +156,28 @@ export class Exchange implements Dispatcher.DispatchHandler {
 
   /**
    * undici runs header and body timeouts on its coarse timers (about 1 s of
-   * resolution); a limit under a second gets a precise timer of ours here.
+   * resolution); a limit under a second gets a precise deadline of ours here.
    */
   #arm(stage: 'head' | 'body'): void {
-    const ms = stage === 'head' ? this.#options.responseHeaderTimeout : this.#options.bodyTimeout
-    this.#disarm()
-    if (ms <= 0 || (ms >= PRECISE_BELOW && this.#conn.ownTimers !== true)) return
-    this.#timer = setTimeout(() => {
-      this.#timer = undefined
-      const error =
-        stage === 'head'
-          ? new TransportError(ERR_HEADERS_TIMEOUT, `no response head within ${ms} ms (${this.#what})`)
-          : new TransportError(ERR_BODY_TIMEOUT, `no response body data for ${ms} ms (${this.#what})`)
-      this.#abort?.(error)
-    }, ms)
-    this.#timer.unref()
+    this.#stage = stage
+    const limit = stage === 'head' ? this.#options.responseHeaderTimeout : this.#options.bodyTimeout
+    // An HTTP/2 stream has no undici underneath: every limit runs on our deadline.
+    const ms = this.#conn.ownTimers === true ? limit : preciseLimit(limit)
+    if (ms === 0) return this.#disarm()
+    // Made on first use: most requests run on undici's timers only.
+    this.#deadline ??= new Deadline(this.#options.clock, () => this.#expired(), true)
+    this.#deadline.arm(ms)
   }
 
   #disarm(): void {
-    if (this.#timer !== undefined) clearTimeout(this.#timer)
-    this.#timer = undefined
+    this.#deadline?.disarm()
+  }
+
+  #expired(): void {
+    const options = this.#options
+    this.#abort?.(
+      this.#stage === 'head' ? headersTimeoutError(options.responseHeaderTimeout, this.#what) : bodyTimeoutError(options.bodyTimeout, this.#what),
+    )
   }
 
   onResponseStarted(): void {
@@ -229,7 +234,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
         {
           pull: () => {
             // The reader wants more: the body clock runs again.
-            if (this.#timer === undefined && !this.#done) this.#arm('body')
+            if (this.#deadline?.armed !== true && !this.#done) this.#arm('body')
             // With a decoder, the socket resumes on the decoder's 'drain', not
             // here: resuming it into a full decoder would pile up encoded bytes.
             if (decoder === undefined) resume()
@@ -280,7 +285,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
   }
 
   onData(chunk: Buffer): boolean {
-    this.#timer?.refresh()
+    this.#deadline?.refresh()
     const decoder = this.#decoder
     let more: boolean
     if (decoder === undefined) more = this.#sink === undefined || this.#push(this.#sink, chunk)
@@ -372,17 +377,4 @@ function headersOf(pairs: string[]): Headers {
   const headers = new Headers()
   for (let i = 0; i < pairs.length; i += 2) headers.append(pairs[i]!, pairs[i + 1]!)
   return headers
-}
-
-/** Header and body limits below this many ms get a precise timer (undici's resolution is about 1 s). */
-const PRECISE_BELOW = 1_000
-
-/** applyKeepAliveHint shortens a conn's idle limit to the server's `Keep-Alive: timeout=N`, minus a 1 s margin. */
-function applyKeepAliveHint(conn: ExchangeConn, value: string): void {
-  const match = /timeout=(\d+)/i.exec(value)
-  if (match === null) return
-  const hint = Number(match[1]) * 1000 - 1000
-  if (hint <= 0) conn.reusable = false
-  else if (hint >= MAX_TIMER_DELAY) return
-  else if (conn.idleLimit === 0 || hint < conn.idleLimit) conn.idleLimit = hint
 }

@@ -1,7 +1,9 @@
 import { connect, type ClientHttp2Session } from 'node:http2'
 import type { Duplex } from 'node:stream'
+import type { Clock } from './clock.js'
 import type { Holder } from './conn.js'
 import type { ConnectMethod } from './connect-method.js'
+import { Deadline } from './deadlines.js'
 import type { ResolvedOptions } from './options.js'
 import type { HostPool } from './pool.js'
 
@@ -51,14 +53,19 @@ export class H2Conn {
   lastStreamId = NO_GOAWAY
   /** The error the session failed with (a socket error such as ECONNRESET), if any. */
   error: Error | undefined
-  /** When the conn last had no stream (`performance.now()`), or -1 while it has some. */
+  /** When the conn last had no stream (on the transport's clock), or -1 while it has some. */
   idleAt = -1
   #closed = false
   readonly #options: ResolvedOptions
   readonly #events: H2ConnEvents
-  #idleTimer: NodeJS.Timeout | undefined
-  #pingTimer: NodeJS.Timeout | undefined
-  #pingDeadline: NodeJS.Timeout | undefined
+  readonly #clock: Clock
+  /** Closes the conn after `idleConnTimeout` without a stream. */
+  readonly #idleDeadline: Deadline
+  /** Sends a PING after `http2.pingInterval` without a stream. */
+  readonly #pingDue: Deadline
+  /** Closes the conn when a PING's answer is later than `http2.pingTimeout`. */
+  readonly #pingDeadline: Deadline
+  #pinging = false
 
   constructor(pool: HostPool, socket: Duplex, options: ResolvedOptions, events: H2ConnEvents) {
     this.pool = pool
@@ -66,6 +73,10 @@ export class H2Conn {
     this.socket = socket
     this.#options = options
     this.#events = events
+    this.#clock = options.clock
+    this.#idleDeadline = new Deadline(this.#clock, () => this.close('idle timeout'), true)
+    this.#pingDue = new Deadline(this.#clock, () => this.#ping(), true)
+    this.#pingDeadline = new Deadline(this.#clock, () => this.close(`PING not answered within ${options.http2.pingTimeout} ms`), true)
     const h2 = options.http2
     this.session = connect(pool.method.target.key, {
       createConnection: () => socket,
@@ -153,53 +164,32 @@ export class H2Conn {
 
   /** An idle conn: the idle timeout and the PING health check run. */
   #idle(): void {
-    this.idleAt = performance.now()
-    const idle = this.#options.idleConnTimeout
-    if (idle > 0) {
-      this.#idleTimer = setTimeout(() => this.close('idle timeout'), idle)
-      this.#idleTimer.unref()
-    }
-    this.#schedulePing()
-  }
-
-  #schedulePing(): void {
-    const interval = this.#options.http2.pingInterval
-    if (interval <= 0 || this.#closed) return
-    this.#pingTimer = setTimeout(() => this.#ping(), interval)
-    this.#pingTimer.unref()
+    this.idleAt = this.#clock.now()
+    this.#idleDeadline.arm(this.#options.idleConnTimeout)
+    if (!this.#pinging) this.#pingDue.arm(this.#options.http2.pingInterval)
   }
 
   /** ping checks that the server still answers; no answer within `pingTimeout` closes the conn before a request is sent on it. */
   #ping(): void {
-    this.#pingTimer = undefined
-    const limit = this.#options.http2.pingTimeout
-    if (limit > 0) {
-      this.#pingDeadline = setTimeout(() => this.close(`PING not answered within ${limit} ms`), limit)
-      this.#pingDeadline.unref()
-    }
+    this.#pinging = true
+    this.#pingDeadline.arm(this.#options.http2.pingTimeout)
     const sent = this.session.ping((error) => {
-      this.#clearPingDeadline()
+      this.#pinging = false
+      this.#pingDeadline.disarm()
       if (error !== null) this.close(`PING failed: ${error.message}`)
-      else if (this.streams === 0 && this.#pingTimer === undefined) this.#schedulePing()
+      else if (this.streams === 0) this.#pingDue.arm(this.#options.http2.pingInterval)
     })
     if (!sent) this.close('PING could not be sent')
   }
 
-  #clearPingDeadline(): void {
-    if (this.#pingDeadline !== undefined) clearTimeout(this.#pingDeadline)
-    this.#pingDeadline = undefined
-  }
-
   #stopTimers(): void {
-    if (this.#idleTimer !== undefined) clearTimeout(this.#idleTimer)
-    if (this.#pingTimer !== undefined) clearTimeout(this.#pingTimer)
-    this.#idleTimer = undefined
-    this.#pingTimer = undefined
+    this.#idleDeadline.disarm()
+    this.#pingDue.disarm()
   }
 
   #dead(reason: string): void {
     this.#stopTimers()
-    this.#clearPingDeadline()
+    this.#pingDeadline.disarm()
     if (this.#closed) return
     this.#closed = true
     if (!this.session.destroyed) this.session.destroy()

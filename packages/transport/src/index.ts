@@ -10,6 +10,7 @@ export {
   DEFAULT_H2_CONNECTION_WINDOW,
 } from './h2-options.js'
 export { proxyFromEnvironment } from './proxy-env.js'
+export { systemClock, type Clock, type ClockTimer } from './clock.js'
 export {
   DEFAULT_MAX_IDLE_CONNS,
   DEFAULT_MAX_IDLE_CONNS_PER_HOST,

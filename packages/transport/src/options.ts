@@ -1,6 +1,7 @@
 import type { Duplex } from 'node:stream'
 import type { ConnectionOptions } from 'node:tls'
 import { DEFAULT_BODY_HIGH_WATER_MARK } from '@roundtrip/core'
+import { systemClock, type Clock } from './clock.js'
 import { ERR_INVALID_OPTION, TransportError } from './errors.js'
 import { proxyChoice, type ProxyChoice, type ProxyOption } from './proxy.js'
 import { resolveHttp2, resolveProtocols, type Http2Options, type Protocol, type ResolvedHttp2Options, type ResolvedProtocols } from './h2-options.js'
@@ -139,6 +140,14 @@ export interface TransportOptions {
   protocols?: Protocol[]
   /** HTTP/2 tuning: PING health checks, stream limits, flow-control windows; see {@link Http2Options}. */
   http2?: Http2Options
+  /**
+   * The clock the Transport's deadlines run on (see {@link Clock}): idle
+   * timeouts and `Keep-Alive` hints, `maxWaitTime`, `connectTimeout`, header
+   * and body timeouts under 1 s, and the ages in `stats()`. Default
+   * {@link systemClock}. A test passes a manual clock to advance time
+   * instead of sleeping.
+   */
+  clock?: Clock
 }
 
 /** ProxyConnectHeadersFunction gives the extra headers of one CONNECT request: `target` is `host:port`, `proxy` the proxy URL without credentials. */
@@ -188,6 +197,7 @@ export interface ResolvedOptions {
   proxyTls: TlsOptions | undefined
   protocols: ResolvedProtocols
   http2: ResolvedHttp2Options
+  clock: Clock
 }
 
 /** Every option {@link TransportOptions} knows, for the unknown-key check. */
@@ -212,6 +222,7 @@ const KNOWN_OPTIONS: ReadonlySet<string> = new Set([
   'proxyTls',
   'protocols',
   'http2',
+  'clock',
 ])
 
 function invalid(message: string): TransportError {
@@ -288,6 +299,10 @@ export function resolveOptions(options: TransportOptions = {}): ResolvedOptions 
       throw new TransportError(ERR_INVALID_OPTION, `invalid Transport option ${name}: expected an object of TLS options`)
     }
   }
+  const clock = options.clock
+  if (clock !== undefined && (typeof clock !== 'object' || clock === null || !['now', 'setTimeout', 'clearTimeout'].every((name) => typeof (clock as unknown as Record<string, unknown>)[name] === 'function'))) {
+    throw new TransportError(ERR_INVALID_OPTION, 'invalid Transport option clock: expected an object with now(), setTimeout(callback, ms) and clearTimeout(timer)')
+  }
   const connectHeaders = options.proxyConnectHeaders
   if (connectHeaders !== undefined && typeof connectHeaders !== 'function' && (typeof connectHeaders !== 'object' || connectHeaders === null)) {
     throw new TransportError(ERR_INVALID_OPTION, 'invalid Transport option proxyConnectHeaders: expected an object of headers or a function (target, proxy) => headers')
@@ -313,5 +328,6 @@ export function resolveOptions(options: TransportOptions = {}): ResolvedOptions 
     proxyTls: options.proxyTls,
     protocols: resolveProtocols(options.protocols),
     http2: resolveHttp2(options.http2),
+    clock: clock ?? systemClock,
   }
 }

@@ -15,7 +15,9 @@ import type { HostPool } from './pool.js'
 import { Routes } from './route.js'
 import { ConnWaiter, type Got } from './waiter.js'
 import { NO_BODY, prepareBody, type OutgoingBody } from './request-body.js'
-import { exhaustedError, poolStats, retire, type RetiredCounts, type TransportStats } from './stats.js'
+import { poolStats, retire, type RetiredCounts, type TransportStats } from './stats.js'
+import { waitTimeoutError } from './deadlines.js'
+import type { Clock } from './clock.js'
 import { callHook, channels, type ClientTrace } from './trace.js'
 import { sameTurn } from './turn.js'
 
@@ -47,6 +49,7 @@ const MAX_UNPROCESSED_REPLAYS = 5
  */
 export class Transport implements RoundTripper, Closable, ConnOwner {
   readonly #options: ResolvedOptions
+  readonly #clock: Clock
   readonly #routes: Routes
   readonly #pools: Map<string, HostPool>
   /** Every idle conn across hosts, least recently used first (for maxIdleConns). */
@@ -55,7 +58,6 @@ export class Transport implements RoundTripper, Closable, ConnOwner {
   readonly #retired: RetiredCounts = { dials: 0, requests: 0, reusedRequests: 0 }
   #closed = false
   #drained: (() => void) | undefined
-  readonly #expire = (conn: PersistConn): void => conn.close('idle timeout')
   readonly #onDead = (conn: PersistConn, reason: string): void => this.#connDead(conn, reason)
   readonly #h2Events: H2ConnEvents = {
     dead: (conn, reason) => this.#connDead(conn, reason),
@@ -66,6 +68,7 @@ export class Transport implements RoundTripper, Closable, ConnOwner {
   /** @throws TransportError `RT_INVALID_OPTION` when an option is invalid. */
   constructor(options?: TransportOptions) {
     this.#options = resolveOptions(options)
+    this.#clock = this.#options.clock
     this.#routes = new Routes(this.#options.proxy, this.#options.protocols)
     this.#pools = this.#routes.pools
     // Every dial listens on this signal; their number is bounded by the pool, not by 10.
@@ -154,7 +157,7 @@ export class Transport implements RoundTripper, Closable, ConnOwner {
     if (pool.removed) pool = this.#routes.poolFor(pool.method)
     callHook(trace, 'getConn', pool.key)
     const holder: Holder = { method: request.method, url: what.slice(request.method.length + 1), since: 0 }
-    const now = performance.now()
+    const now = this.#clock.now()
     if (pool.protocol === 'h2') {
       const conn = pool.h2Available()
       if (conn !== undefined) return this.#gotH2(pool, conn, holder, trace, now)
@@ -179,7 +182,9 @@ export class Transport implements RoundTripper, Closable, ConnOwner {
       }
       pool.dialQueue.push(waiter)
       if (channels.queued.hasSubscribers) channels.queued.publish({ key: pool.key, waiting: pool.waiting })
-      if (this.#options.maxWaitTime > 0) waiter.expireAfter(this.#options.maxWaitTime, () => exhaustedError(pool, this.#options, what))
+      if (this.#options.maxWaitTime > 0) {
+        waiter.expireAfter(this.#clock, this.#options.maxWaitTime, () => waitTimeoutError(pool, this.#options, what, this.#clock.now()))
+      }
     })
   }
 
@@ -200,7 +205,7 @@ export class Transport implements RoundTripper, Closable, ConnOwner {
           return reject(request.signal.reason)
         }
         if (!conn.closed) {
-          this.#gotConn(pool, conn, holder, trace, true, performance.now())
+          this.#gotConn(pool, conn, holder, trace, true, this.#clock.now())
           return resolve(conn)
         }
         Promise.resolve(this.#getConn(pool, request, trace, what)).then(resolve, reject)
@@ -235,7 +240,7 @@ export class Transport implements RoundTripper, Closable, ConnOwner {
 
   /** @internal Called by a waiter that receives a conn (an HTTP/2 one: a stream of it). */
   deliverTo(pool: HostPool, conn: PersistConn | H2Conn, holder: Holder, trace: ClientTrace | undefined, wasIdle: boolean): Got {
-    const now = performance.now()
+    const now = this.#clock.now()
     return conn instanceof H2Conn ? this.#gotH2(pool, conn, holder, trace, now) : this.#gotConn(pool, conn, holder, trace, wasIdle, now)
   }
 
@@ -387,7 +392,7 @@ export class Transport implements RoundTripper, Closable, ConnOwner {
       conn.close('too many idle connections for host')
       return
     }
-    conn.markIdle(performance.now(), this.#expire)
+    conn.markIdle(this.#clock.now())
     pool.idle.push(conn)
     this.#idleLru.add(conn)
     if (channels.idle.hasSubscribers) channels.idle.publish({ key: pool.key, requests: conn.requests })
@@ -476,7 +481,7 @@ export class Transport implements RoundTripper, Closable, ConnOwner {
 
   /** stats returns a snapshot of every pool and their sum; see {@link TransportStats}. */
   stats(): TransportStats {
-    return poolStats(this.#pools, this.#retired)
+    return poolStats(this.#pools, this.#retired, this.#clock.now())
   }
 }
 

@@ -1,4 +1,6 @@
+import type { Clock } from './clock.js'
 import type { Holder, PersistConn } from './conn.js'
+import { Deadline } from './deadlines.js'
 import type { H2Conn } from './h2-conn.js'
 import type { H2Lease } from './h2-stream.js'
 import type { HostPool, Waiter } from './pool.js'
@@ -16,7 +18,7 @@ export interface WaiterOwner {
 export class ConnWaiter implements Waiter {
   done = false
   dialStarted = false
-  #timer: NodeJS.Timeout | undefined
+  #deadline: Deadline | undefined
   #onAbort: (() => void) | undefined
 
   constructor(
@@ -35,8 +37,10 @@ export class ConnWaiter implements Waiter {
     signal.addEventListener('abort', this.#onAbort, { once: true })
   }
 
-  expireAfter(ms: number, error: () => Error): void {
-    this.#timer = setTimeout(() => this.fail(error()), ms)
+  /** Fails the wait with `error()` once `ms` have passed on `clock` (the wait deadline, `maxWaitTime`). */
+  expireAfter(clock: Clock, ms: number, error: () => Error): void {
+    this.#deadline = new Deadline(clock, () => this.fail(error()), false)
+    this.#deadline.arm(ms)
   }
 
   deliver(conn: PersistConn | H2Conn, wasIdle: boolean): boolean {
@@ -55,7 +59,7 @@ export class ConnWaiter implements Waiter {
 
   #settle(): void {
     this.done = true
-    if (this.#timer !== undefined) clearTimeout(this.#timer)
+    this.#deadline?.disarm()
     if (this.#onAbort !== undefined) this.signal.removeEventListener('abort', this.#onAbort)
   }
 }
