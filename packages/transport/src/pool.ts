@@ -88,6 +88,12 @@ export class HostPool {
     return this.#dialing
   }
 
+  /** A request got a conn (`reused`: one used before), for `stats()`. */
+  countRequest(reused: boolean): void {
+    this.requests++
+    if (reused) this.reusedRequests++
+  }
+
   /** A dial starts: it counts against maxConnsPerHost from now on. */
   startDial(): void {
     this.#conns++

@@ -1,5 +1,7 @@
 import { ConnectMethod, targetOf, type ProxyEndpoint } from './connect-method.js'
-import { ERR_INVALID_REQUEST, TransportError } from './errors.js'
+import type { Duplex } from 'node:stream'
+import type { TLSSocket } from 'node:tls'
+import { ERR_CONNECT_FAILED, ERR_INVALID_REQUEST, TransportError } from './errors.js'
 import type { ResolvedProtocols } from './h2-options.js'
 import { HostPool, type PoolProtocol } from './pool.js'
 import type { ProxyChoice } from './proxy.js'
@@ -96,4 +98,21 @@ function poolProtocol(method: ConnectMethod, protocols: ResolvedProtocols): Pool
     if (protocols.h2c) return 'h2'
   }
   throw new TransportError(ERR_INVALID_REQUEST, `no protocol of the Transport's protocols option serves ${method.target.protocol} URLs (${method.key})`)
+}
+
+/**
+ * negotiatedH2 tells from a pool's dialed socket whether its conn speaks
+ * HTTP/2: ALPN `h2` over TLS, prior knowledge (`h2c`) in the clear. A
+ * server that does not pick `h2` when `http1` is not allowed throws
+ * `RT_CONNECT_FAILED`.
+ */
+export function negotiatedH2(pool: HostPool, socket: Duplex, protocols: ResolvedProtocols): boolean {
+  if (pool.method.target.protocol === 'http:') return pool.protocol === 'h2'
+  const alpn = (socket as Partial<TLSSocket>).alpnProtocol
+  if (alpn === 'h2') return true
+  if (!protocols.http1) {
+    const chose = alpn === false || alpn === undefined ? 'nothing' : alpn
+    throw new TransportError(ERR_CONNECT_FAILED, `${pool.key} did not negotiate h2 through ALPN (it chose ${chose}) and the protocols option leaves out http1`)
+  }
+  return false
 }

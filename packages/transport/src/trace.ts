@@ -135,3 +135,17 @@ export const channels = {
   /** A request gave up waiting (`maxWaitTime` or abort): `{ key, reason }`. */
   waitFailed: channel('roundtrip:pool:wait-failed'),
 }
+
+/** reportGotConn tells the trace (with the socket's addresses) and the channel that a request of pool `key` got a connection. */
+export function reportGotConn(
+  key: string,
+  socket: unknown,
+  trace: ClientTrace | undefined,
+  info: Pick<GotConnInfo, 'reused' | 'wasIdle' | 'idleTime' | 'protocol' | 'shared'>,
+): void {
+  if (trace?.gotConn !== undefined) {
+    const s = socket as { localAddress?: string; localPort?: number; remoteAddress?: string; remotePort?: number }
+    callHook(trace, 'gotConn', { ...info, localAddress: s.localAddress, localPort: s.localPort, remoteAddress: s.remoteAddress, remotePort: s.remotePort })
+  }
+  if (channels.gotConn.hasSubscribers) channels.gotConn.publish({ key, reused: info.reused, wasIdle: info.wasIdle, protocol: info.protocol })
+}

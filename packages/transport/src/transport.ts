@@ -1,10 +1,8 @@
 import { setMaxListeners } from 'node:events'
 import { getContext, redactUrl, type Closable, type RoundTripper } from '@roundtrip/core'
 import { PersistConn, type Holder } from './conn.js'
-import type { TLSSocket } from 'node:tls'
-import type { Duplex } from 'node:stream'
 import { dialConn } from './dial.js'
-import { ERR_CONNECT_FAILED, ERR_INVALID_REQUEST, ERR_TRANSPORT_CLOSED, TransportError } from './errors.js'
+import { ERR_INVALID_REQUEST, ERR_TRANSPORT_CLOSED, TransportError } from './errors.js'
 import { newCall, type Call } from './call.js'
 import { requestBodyError } from './errors-map.js'
 import { Exchange, StaleConnError, type ConnOwner, type ExchangeConn } from './exchange.js'
@@ -12,13 +10,13 @@ import { H2Conn, type H2ConnEvents } from './h2-conn.js'
 import { H2Lease, sendOnStream } from './h2-stream.js'
 import { resolveOptions, type ResolvedOptions, type TransportOptions } from './options.js'
 import type { HostPool } from './pool.js'
-import { Routes } from './route.js'
+import { negotiatedH2, Routes } from './route.js'
 import { ConnWaiter, type Got } from './waiter.js'
 import { NO_BODY, prepareBody, type OutgoingBody } from './request-body.js'
 import { poolStats, retire, type RetiredCounts, type TransportStats } from './stats.js'
 import { waitTimeoutError } from './deadlines.js'
 import type { Clock } from './clock.js'
-import { callHook, channels, type ClientTrace } from './trace.js'
+import { callHook, channels, reportGotConn, type ClientTrace } from './trace.js'
 import { sameTurn } from './turn.js'
 
 /** The most times one request is sent again after HTTP/2 servers refused it unprocessed (GOAWAY, REFUSED_STREAM). */
@@ -220,7 +218,8 @@ export class Transport implements RoundTripper, Closable, ConnOwner {
     holder.since = now
     conn.markBusy(holder)
     pool.busy.add(conn)
-    reportGotConn(pool, conn.socket, trace, { reused, wasIdle, idleTime, protocol: 'http/1.1', shared: false })
+    pool.countRequest(reused)
+    reportGotConn(pool.key, conn.socket, trace, { reused, wasIdle, idleTime, protocol: 'http/1.1', shared: false })
     return conn
   }
 
@@ -232,7 +231,8 @@ export class Transport implements RoundTripper, Closable, ConnOwner {
     const idleTime = conn.idleTime(now)
     conn.reserve(holder)
     pool.busy.add(conn)
-    reportGotConn(pool, conn.socket, trace, { reused, wasIdle: !shared, idleTime, protocol: 'h2', shared })
+    pool.countRequest(reused)
+    reportGotConn(pool.key, conn.socket, trace, { reused, wasIdle: !shared, idleTime, protocol: 'h2', shared })
     // One request per connection: the conn takes no other stream and closes after this one.
     if (this.#options.disableKeepAlives) conn.retire()
     return new H2Lease(conn, holder, conn.requests)
@@ -266,26 +266,24 @@ export class Transport implements RoundTripper, Closable, ConnOwner {
     this.#decConnsPerHost(pool)
   }
 
-  /** speaksH2 tells from a dialed socket whether its conn is HTTP/2: ALPN `h2` over TLS, prior knowledge (`h2c`) in the clear. */
-  #speaksH2(pool: HostPool, socket: Duplex): boolean {
-    if (pool.method.target.protocol === 'http:') return pool.protocol === 'h2'
-    const alpn = (socket as Partial<TLSSocket>).alpnProtocol
-    if (alpn === 'h2') return true
-    if (!this.#options.protocols.http1) {
-      throw new TransportError(ERR_CONNECT_FAILED, `${pool.key} did not negotiate h2 through ALPN (it chose ${alpn === false || alpn === undefined ? 'nothing' : alpn}) and the protocols option leaves out http1`)
-    }
-    return false
-  }
-
   /** dialConnFor dials a conn on behalf of `waiter`; if the waiter is gone by then, the conn goes to the next one or the idle pool. */
   #dialConnFor(pool: HostPool, waiter: ConnWaiter, trace: ClientTrace | undefined, what: string): void {
     pool.startDial()
     waiter.dialStarted = true
+    const failed = (error: unknown): void => {
+      pool.endDial(false)
+      waiter.fail(error)
+      // Requests that waited for this dial's streams share its failure (as Go's HTTP/2 dial call), unless a live conn will serve them.
+      if (pool.protocol !== 'http1' && !pool.hasLiveH2) for (const w of pool.dialQueue.splice(0)) w.fail(error)
+      this.#decConnsPerHost(pool)
+      this.#forgetIfEmpty(pool)
+      this.#checkDrained()
+    }
     dialConn(pool.method, this.#options, trace, what, this.#closing.signal).then(
       (socket) => {
         let h2: boolean
         try {
-          h2 = this.#speaksH2(pool, socket)
+          h2 = negotiatedH2(pool, socket, this.#options.protocols)
         } catch (error) {
           socket.destroy()
           return failed(error)
@@ -310,17 +308,8 @@ export class Transport implements RoundTripper, Closable, ConnOwner {
         if (!waiter.deliver(conn, false)) this.#putIdleOrDeliver(pool, conn)
         if (learned) this.#decConnsPerHost(pool)
       },
-      (error: unknown) => failed(error),
+      failed,
     )
-    const failed = (error: unknown): void => {
-        pool.endDial(false)
-        waiter.fail(error)
-        // Requests that waited for this dial's streams share its failure (as Go's HTTP/2 dial call), unless a live conn will serve them.
-        if (pool.protocol !== 'http1' && !pool.hasLiveH2) for (const w of pool.dialQueue.splice(0)) w.fail(error)
-        this.#decConnsPerHost(pool)
-        this.#forgetIfEmpty(pool)
-        this.#checkDrained()
-    }
   }
 
   /** decConnsPerHost: a slot freed up, so dial for the first waiter that has no dial of its own. */
@@ -330,9 +319,9 @@ export class Transport implements RoundTripper, Closable, ConnOwner {
     if (pool.protocol !== 'http1') {
       // HTTP/2: one dial at a time, whose streams serve the queue; none while streams will free up (strict).
       if (this.#waitsForStreams(pool) || (max > 0 && pool.conns >= max)) return
-      let waiter = pool.dialQueue.shift()
-      while (waiter?.done === true) waiter = pool.dialQueue.shift()
-      if (waiter !== undefined) this.#dialConnFor(pool, waiter as ConnWaiter, (waiter as ConnWaiter).trace, `${(waiter as ConnWaiter).holder.method} ${(waiter as ConnWaiter).holder.url}`)
+      let waiter = pool.dialQueue.shift() as ConnWaiter | undefined
+      while (waiter?.done === true) waiter = pool.dialQueue.shift() as ConnWaiter | undefined
+      if (waiter !== undefined) this.#dialConnFor(pool, waiter, waiter.trace, `${waiter.holder.method} ${waiter.holder.url}`)
       return
     }
     while (pool.dialQueue.length > 0 && (max === 0 || pool.conns < max)) {
@@ -485,25 +474,3 @@ export class Transport implements RoundTripper, Closable, ConnOwner {
   }
 }
 
-/** reportGotConn counts a request that got a conn and tells the trace and the channel. */
-function reportGotConn(
-  pool: HostPool,
-  socket: Duplex,
-  trace: ClientTrace | undefined,
-  info: { reused: boolean; wasIdle: boolean; idleTime: number; protocol: 'http/1.1' | 'h2'; shared: boolean },
-): void {
-  const { reused, wasIdle } = info
-  pool.requests++
-  if (reused) pool.reusedRequests++
-  if (trace?.gotConn !== undefined) {
-    const s = socket as { localAddress?: string; localPort?: number; remoteAddress?: string; remotePort?: number }
-    callHook(trace, 'gotConn', {
-      ...info,
-      localAddress: s.localAddress,
-      localPort: s.localPort,
-      remoteAddress: s.remoteAddress,
-      remotePort: s.remotePort,
-    })
-  }
-  if (channels.gotConn.hasSubscribers) channels.gotConn.publish({ key: pool.key, reused, wasIdle, protocol: info.protocol })
-}
