@@ -1,10 +1,9 @@
 import { createServer, type Http2ServerRequest, type Http2ServerResponse } from 'node:http2'
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import type { Socket } from 'node:net'
 import { Transport } from '@roundtrip/transport'
 import { FormData as UndiciFormData, Request as UndiciRequest, fetch as undiciFetch } from 'undici'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { listen, scenarioHandler, type Origin } from '../test/servers.js'
+import { listen, scenarioHandler, serve, type Origin } from '../test/servers.js'
 import { KNOWN_DIFFERENCES, SPEC_OVER_UNDICI7, run, scenarios, type Kit, type Observed } from '../test/scenarios.js'
 import { createFetch } from './create-fetch.js'
 
@@ -36,23 +35,8 @@ async function listenH2c(handler: (req: IncomingMessage, res: ServerResponse) =>
     req.headers.host = req.authority
     handler(req as unknown as IncomingMessage, res as unknown as ServerResponse)
   })
-  const sockets = new Set<Socket>()
-  server.on('connection', (s: Socket) => {
-    sockets.add(s)
-    s.on('close', () => sockets.delete(s))
-  })
   server.on('sessionError', () => {})
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const port = (server.address() as { port: number }).port
-  return {
-    url: `http://127.0.0.1:${port}`,
-    port,
-    close: () =>
-      new Promise<void>((resolve) => {
-        for (const s of sockets) s.destroy()
-        server.close(() => resolve())
-      }),
-  }
+  return serve(server)
 }
 
 beforeAll(async () => {

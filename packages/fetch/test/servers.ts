@@ -1,5 +1,5 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
-import type { Socket } from 'node:net'
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
+import type { Server as NetServer, Socket } from 'node:net'
 import { brotliCompressSync, deflateSync, gzipSync } from 'node:zlib'
 
 /** A loopback server that closes every socket it accepted on close(). */
@@ -10,9 +10,13 @@ export interface Origin {
 }
 
 export async function listen(handler: (req: IncomingMessage, res: ServerResponse) => void): Promise<Origin> {
-  const server: Server = createServer(handler)
+  return serve(createServer(handler))
+}
+
+/** serve listens with `server` (node:http, node:http2, …) on 127.0.0.1:0; its close() destroys every socket it accepted. */
+export async function serve(server: NetServer): Promise<Origin> {
   const sockets = new Set<Socket>()
-  server.on('connection', (s) => {
+  server.on('connection', (s: Socket) => {
     sockets.add(s)
     s.on('close', () => sockets.delete(s))
   })
