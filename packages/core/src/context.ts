@@ -74,10 +74,21 @@ export function withContext<T extends Request>(request: T, values: Partial<Reque
 export function deriveRequest(request: Request, init?: RequestInit, values?: Partial<RequestContext>): Request {
   const derived = new Request(request, init)
   // The body moves over unless init brings another one: so does its declaration.
-  if (init?.body === undefined && derived.body !== null) carryReplayableBody(request, derived)
-  const current = contexts.get(request)
-  if (current !== undefined || values !== undefined) {
-    contexts.set(derived, Object.freeze({ ...current, ...values }))
-  }
-  return derived
+  carryRequest(request, derived, { body: init?.body === undefined && derived.body !== null })
+  return values === undefined ? derived : withContext(derived, values)
+}
+
+/**
+ * carryRequest gives `to` what core keeps for `from`: its per-request
+ * context and, when `options.body` is true (`to` has `from`'s body, moved
+ * over or produced again), the declaration of that body
+ * (`withReplayableBody`). It is for a request built anew for the same
+ * transaction where {@link deriveRequest} does not serve: a redirect hop,
+ * whose URL differs. Returns `to`.
+ */
+export function carryRequest<T extends Request>(from: Request, to: T, options: { body: boolean }): T {
+  if (options.body) carryReplayableBody(from, to)
+  const current = contexts.get(from)
+  if (current !== undefined) contexts.set(to, current)
+  return to
 }

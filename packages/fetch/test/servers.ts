@@ -128,6 +128,12 @@ export function scenarioHandler(other: () => string): (req: IncomingMessage, res
     }
     if (path === '/cut') {
       // Half a body, then the connection goes.
+      if (url.searchParams.get('coding') === 'gzip') {
+        const gz = gzipSync(Buffer.from('gzipped text '.repeat(200)))
+        res.writeHead(200, { 'content-length': String(gz.length), 'content-encoding': 'gzip' })
+        res.write(gz.subarray(0, gz.length >> 1), () => setTimeout(() => req.socket.destroy(), 20))
+        return
+      }
       res.writeHead(200, { 'content-length': '100' })
       res.write('x'.repeat(50), () => setTimeout(() => req.socket.destroy(), 20))
       return

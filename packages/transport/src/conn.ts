@@ -19,6 +19,8 @@ export interface Holder {
 let nextId = 1
 /** The code of the error a request gets when undici would redial a dead conn for it: nothing of it was written. */
 export const CONN_NOT_REDIALED = 'RT_CONN_NOT_REDIALED'
+/** undici's parser's `onHeadersComplete`. */
+type ParserCallback = (statusCode: number, upgrade: boolean, keepAlive: boolean) => number
 /** The interim status undici's parser is shown for a `100 Continue` it would refuse. */
 const INTERIM_ALIAS = 199
 
@@ -117,12 +119,17 @@ export class PersistConn {
     const parser = (key === undefined ? undefined : socket[key]) as { onHeadersComplete?: unknown } | null | undefined
     const original = parser?.onHeadersComplete
     if (parser == null || typeof original !== 'function') return
-    parser.onHeadersComplete = (statusCode: number, upgrade: boolean, keepAlive: boolean): number => {
+    // Made by a function: a function literal assigned to a property is allocated in V8's old generation (see exchange.ts).
+    parser.onHeadersComplete = PersistConn.#aliasing100(this, parser, original as ParserCallback)
+  }
+
+  static #aliasing100(conn: PersistConn, parser: object, original: ParserCallback): ParserCallback {
+    return (statusCode, upgrade, keepAlive) => {
       if (statusCode === 100) {
-        this.#saw100 = true
+        conn.#saw100 = true
         statusCode = INTERIM_ALIAS
       }
-      return original.call(parser, statusCode, upgrade, keepAlive) as number
+      return original.call(parser, statusCode, upgrade, keepAlive)
     }
   }
 

@@ -10,6 +10,7 @@ import {
 import { hostPort, type ConnectMethod } from './connect-method.js'
 import { connectTimeoutError, Deadline } from './deadlines.js'
 import type { ResolvedOptions, TlsOptions } from './options.js'
+import type { TlsSessionCache } from './tls-sessions.js'
 import { callHook, channels, type ClientTrace, type ProxyConnectInfo } from './trace.js'
 import { connectSocks } from './socks.js'
 import { connectTunnel } from './tunnel.js'
@@ -59,11 +60,13 @@ function connectError(error: unknown, peer: string, what: string, timeout: numbe
 /** The ALPN list of a connection that speaks HTTP/1.1 only (to a proxy: CONNECT is HTTP/1.1). */
 const HTTP1_ONLY = ['http/1.1']
 
-/** handshake runs TLS over `socket` to `hostname`, reporting to the trace; resolves with the TLS socket. */
+/** handshake runs TLS over `socket` to `hostname`, offering the session cached for it, reporting to the trace; resolves with the TLS socket. */
 async function handshake(
   socket: Duplex,
   hostname: string,
+  port: number,
   tls: TlsOptions | undefined,
+  sessions: TlsSessionCache,
   trace: ClientTrace | undefined,
   signal: AbortSignal,
   opened: Duplex[],
@@ -71,20 +74,24 @@ async function handshake(
 ): Promise<TLSSocket> {
   callHook(trace, 'tlsHandshakeStart')
   const servername = tls?.servername ?? (isIP(hostname) === 0 ? hostname : undefined)
+  const sessionKey = `${servername ?? hostname}:${port}`
+  const session = sessions.get(sessionKey)
   const secure = tlsConnect({
     ...tls,
     socket,
     ...(servername === undefined ? {} : { servername }),
+    ...(session === undefined ? {} : { session }),
     ALPNProtocols: alpn,
   })
+  sessions.watch(secure, sessionKey)
   opened.push(secure)
   try {
     await waitFor(secure, 'secureConnect', signal)
   } catch (error) {
-    callHook(trace, 'tlsHandshakeDone', { protocol: null, alpnProtocol: null }, error as Error)
+    callHook(trace, 'tlsHandshakeDone', { protocol: null, alpnProtocol: null, resumed: false }, error as Error)
     throw error
   }
-  callHook(trace, 'tlsHandshakeDone', { protocol: secure.getProtocol(), alpnProtocol: secure.alpnProtocol })
+  callHook(trace, 'tlsHandshakeDone', { protocol: secure.getProtocol(), alpnProtocol: secure.alpnProtocol, resumed: secure.isSessionReused() })
   return secure
 }
 
@@ -93,12 +100,21 @@ async function openSocket(method: ConnectMethod, options: ResolvedOptions, signa
   const { hostname, port } = method.firstHop
   if (options.dial === undefined) {
     // As undici's connector: no Nagle delay on small writes, TCP keep-alive probes on long-idle sockets.
-    const socket = netConnect({ host: hostname, port, noDelay: true, keepAlive: true, keepAliveInitialDelay: 60_000 })
+    const socket = netConnect({
+      host: hostname,
+      port,
+      noDelay: true,
+      keepAlive: true,
+      keepAliveInitialDelay: 60_000,
+      ...(options.lookup === undefined ? {} : { lookup: options.lookup }),
+      ...(options.autoSelectFamily === undefined ? {} : { autoSelectFamily: options.autoSelectFamily }),
+      ...(options.autoSelectFamilyAttemptTimeout === undefined ? {} : { autoSelectFamilyAttemptTimeout: options.autoSelectFamilyAttemptTimeout }),
+    })
     opened.push(socket)
     await waitFor(socket, 'connect', signal)
     return socket
   }
-  const { protocol } = method.target
+  const protocol = (method.proxy ?? method.target).protocol
   const socket = await options.dial({ protocol, hostname, port, key: method.key, signal })
   opened.push(socket)
   signal.throwIfAborted()
@@ -119,7 +135,7 @@ async function openTunnel(
   callHook(trace, 'proxyConnectStart', info)
   if (channels.proxyConnect.hasSubscribers) channels.proxyConnect.publish({ key: method.key, ...info })
   try {
-    const tunnel = method.tunnel ? await connectTunnel(socket, method, options, signal, what) : await connectSocks(socket, method, signal, what)
+    const tunnel = method.tunnel ? await connectTunnel(socket, method, options, signal, what) : await connectSocks(socket, method, options.lookup, signal, what)
     callHook(trace, 'proxyConnectDone', info)
     if (channels.proxyConnected.hasSubscribers) channels.proxyConnected.publish({ key: method.key, ...info })
     return tunnel
@@ -170,7 +186,7 @@ export async function dialConn(
     // A TLSSocket from the dial hook is TLS to the first hop already.
     let secured = socket instanceof TLSSocket
     if (proxy?.protocol === 'https:' && !secured) {
-      socket = await handshake(socket, proxy.hostname, options.proxyTls, trace, signal, opened, HTTP1_ONLY)
+      socket = await handshake(socket, proxy.hostname, proxy.port, options.proxyTls, options.tlsSessions, trace, signal, opened, HTTP1_ONLY)
     }
     if (proxy !== undefined) {
       if (!method.forward) socket = await openTunnel(socket, method, options, trace, signal, what)
@@ -178,7 +194,7 @@ export async function dialConn(
       secured = false
     }
     if (target.protocol === 'https:' && !secured) {
-      socket = await handshake(socket, target.hostname, options.tls, trace, signal, opened, options.protocols.alpn)
+      socket = await handshake(socket, target.hostname, target.port, options.tls, options.tlsSessions, trace, signal, opened, options.protocols.alpn)
     }
     if (channels.connected.hasSubscribers) channels.connected.publish({ key })
     return socket

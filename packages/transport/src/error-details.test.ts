@@ -49,6 +49,8 @@ describe('Transport error details', () => {
       [{ tls: 'yes' }, 'tls'],
       [{ clock: { now: () => 0 } }, 'clock'],
       [{ clock: () => 0 }, 'clock'],
+      [{ proxyTunnel: 'yes' }, 'proxyTunnel'],
+      [{ maxCachedSessions: -1 }, 'maxCachedSessions'],
       ['options', 'options'],
     ]
     for (const [options, name] of bad) {

@@ -135,16 +135,32 @@ export class Exchange implements Dispatcher.DispatchHandler {
     this.#reject = reject
     const signal = request.signal
     if (!signal.aborted) {
-      this.#onSignal = () => {
-        if (!this.#done) return this.#abort?.(signal.reason)
-        // The message is complete, but the decoder still has output for the
-        // reader (a small gzip body can inflate to gigabytes): stop it.
-        this.#unlisten()
-        this.#decoder?.destroy()
-        this.#sink?.error(signal.reason)
-      }
+      this.#onSignal = Exchange.#abortListener(this)
       signal.addEventListener('abort', this.#onSignal, { once: true })
     }
+  }
+
+  /**
+   * The abort listener of `exchange`. Made by a function, never written as
+   * `this.#onSignal = () => …`: V8 allocates a function literal assigned to
+   * a property in the old generation (to make it a constant property), and
+   * such a closure, even dead, keeps its context (and so the exchange, its
+   * request and its response head) alive through every young GC until the
+   * next full one: about 1 KB per request promoted (issue 21;
+   * `no-pretenured-closures.test.ts` keeps the pattern out).
+   */
+  static #abortListener(exchange: Exchange): () => void {
+    return () => exchange.#onAbort()
+  }
+
+  #onAbort(): void {
+    const reason: unknown = this.#request.signal.reason
+    if (!this.#done) return this.#abort?.(reason as Error)
+    // The message is complete, but the decoder still has output for the
+    // reader (a small gzip body can inflate to gigabytes): stop it.
+    this.#unlisten()
+    this.#decoder?.destroy()
+    this.#sink?.error(reason)
   }
 
   onConnect(abort: (error?: Error) => void): void {
@@ -274,7 +290,8 @@ export class Exchange implements Dispatcher.DispatchHandler {
     decoder.on('drain', resume)
     decoder.on('end', () => {
       this.#unlisten()
-      sink.end()
+      // The size on the wire, for resource timing's encodedBodySize.
+      sink.end(this.#encodedBytes)
     })
     decoder.on('close', () => this.#unlisten())
     decoder.on('error', (error) => {

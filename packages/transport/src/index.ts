@@ -20,6 +20,7 @@ export {
   DEFAULT_BODY_TIMEOUT,
   DEFAULT_MAX_RESPONSE_HEADER_BYTES,
 } from './options.js'
+export { DEFAULT_MAX_CACHED_SESSIONS } from './tls-sessions.js'
 export type { TransportStats, HostStats, HolderInfo, Http2ConnStats } from './stats.js'
 export type { ClientTrace, GotConnInfo, GotInformationalInfo, ProxyConnectInfo } from './trace.js'
 export { channels } from './trace.js'

@@ -21,10 +21,13 @@ export class Routes {
   readonly pools = new Map<string, HostPool>()
   readonly #cache = new Map<string, HostPool>()
   readonly #proxy: ProxyChoice | undefined
+  readonly #tunnelHttp: boolean
   readonly #protocols: ResolvedProtocols
 
-  constructor(proxy: ProxyChoice | undefined, protocols: ResolvedProtocols) {
+  /** `tunnelHttp`: `http:` targets go through a CONNECT tunnel too (the `proxyTunnel` option); `protocols`: what new pools speak. */
+  constructor(proxy: ProxyChoice | undefined, tunnelHttp: boolean, protocols: ResolvedProtocols) {
     this.#proxy = proxy
+    this.#tunnelHttp = tunnelHttp
     this.#protocols = protocols
   }
 
@@ -53,7 +56,7 @@ export class Routes {
       const pool = this.pools.get(key)
       if (pool !== undefined) return pool
     }
-    return this.poolFor(new ConnectMethod(target, chosen?.endpoint, chosen?.key))
+    return this.poolFor(new ConnectMethod(target, chosen?.endpoint, chosen?.key, this.#tunnelHttp))
   }
 
   /** poolFor returns the live pool of `method`, making it when there is none. */

@@ -3,10 +3,20 @@ import { gzipSync, deflateSync, deflateRawSync, brotliCompressSync } from 'node:
 import { describe, expect, it } from 'vitest'
 import { useFixture } from '../test/fixture.js'
 import { readBody, startServer, type TestServer } from '../test/server.js'
-import { withContext } from '@roundtrip/core'
+import { whenBodySettles, withContext, type BodySettled } from '@roundtrip/core'
 import { Transport } from './transport.js'
 
 const f = useFixture()
+
+describe('Transport: public surface', () => {
+  it('has only its documented methods: the pool’s callbacks (release, discard, deliverTo) are private', () => {
+    expect(Object.getOwnPropertyNames(Transport.prototype).sort()).toEqual(['close', 'closeIdleConnections', 'constructor', 'destroy', 'roundTrip', 'stats'])
+    const transport = new Transport()
+    expect(Object.keys(transport)).toEqual([])
+    // @ts-expect-error — not part of the type either (nor of the emitted .d.ts)
+    expect(transport.release).toBeUndefined()
+  })
+})
 
 describe('Transport: connection reuse', () => {
   it('serves 200 sequential requests to one origin on 1 connection', async () => {
@@ -153,6 +163,20 @@ describe('Transport: compression', () => {
     expect(asked).toBe('gzip, deflate, br')
     expect(response.headers.get('content-encoding')).toBe(coding)
     expect(await response.text()).toBe(text)
+  })
+
+  it('tells the body size on the wire and decoded when a decoded body ends (resource timing reads them)', async () => {
+    const packed = gzipSync(Buffer.from(text))
+    const server = f.serve(await startServer((_req, res) => {
+      res.writeHead(200, { 'content-encoding': 'gzip' })
+      res.end(packed)
+    }))
+    const transport = f.use(new Transport())
+    const response = await transport.roundTrip(new Request(server.origin))
+    const told: BodySettled[] = []
+    whenBodySettles(response, (settled) => told.push(settled))
+    await response.text()
+    expect(told).toEqual([{ outcome: 'end', encodedBytes: packed.length, decodedBytes: text.length }])
   })
 
   it('decodes raw deflate as browsers do', async () => {

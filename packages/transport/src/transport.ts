@@ -11,7 +11,7 @@ import { H2Lease, sendOnStream } from './h2-stream.js'
 import { resolveOptions, type ResolvedOptions, type TransportOptions } from './options.js'
 import type { HostPool } from './pool.js'
 import { negotiatedH2, Routes } from './route.js'
-import { ConnWaiter, type Got } from './waiter.js'
+import { ConnWaiter, type Got, type WaiterOwner } from './waiter.js'
 import { NO_BODY, prepareBody, type OutgoingBody } from './request-body.js'
 import { poolStats, retire, type RetiredCounts, type TransportStats } from './stats.js'
 import { waitTimeoutError } from './deadlines.js'
@@ -45,7 +45,7 @@ const MAX_UNPROCESSED_REPLAYS = 5
  * await transport.close()
  * ```
  */
-export class Transport implements RoundTripper, Closable, ConnOwner {
+export class Transport implements RoundTripper, Closable {
   readonly #options: ResolvedOptions
   readonly #clock: Clock
   readonly #routes: Routes
@@ -62,12 +62,18 @@ export class Transport implements RoundTripper, Closable, ConnOwner {
     // New SETTINGS or a GOAWAY: waiters may take streams now, or need a dial.
     changed: (conn) => this.#serveH2(conn.pool),
   }
+  /** What exchanges and waiters call back: kept off the public surface (and the published `.d.ts`). */
+  readonly #owner: ConnOwner & WaiterOwner = {
+    release: (conn, trace) => this.#release(conn, trace),
+    discard: (conn, error, trace) => this.#discard(conn, error, trace),
+    deliverTo: (pool, conn, holder, trace, wasIdle) => this.#deliverTo(pool, conn, holder, trace, wasIdle),
+  }
 
   /** @throws TransportError `RT_INVALID_OPTION` when an option is invalid. */
   constructor(options?: TransportOptions) {
     this.#options = resolveOptions(options)
     this.#clock = this.#options.clock
-    this.#routes = new Routes(this.#options.proxy, this.#options.protocols)
+    this.#routes = new Routes(this.#options.proxy, this.#options.proxyTunnel, this.#options.protocols)
     this.#pools = this.#routes.pools
     // Every dial listens on this signal; their number is bounded by the pool, not by 10.
     setMaxListeners(0, this.#closing.signal)
@@ -122,7 +128,7 @@ export class Transport implements RoundTripper, Closable, ConnOwner {
       if (!this.#closed && !call.request.signal.aborted && replays <= MAX_UNPROCESSED_REPLAYS) this.#send(call)
       else call.reject(error.failure)
     }
-    const exchange = new Exchange(call.request, conn, this, this.#options, call.trace, call.what, call.retry, call.resolve, reject)
+    const exchange = new Exchange(call.request, conn, this.#owner, this.#options, call.trace, call.what, call.retry, call.resolve, reject)
     if (conn instanceof H2Lease) {
       const { request, authority, path, headers, body } = call
       sendOnStream(conn, { method: request.method, authority, path, headers: headers.list, body }, exchange)
@@ -172,7 +178,7 @@ export class Transport implements RoundTripper, Closable, ConnOwner {
       return conn
     }
     return new Promise<Got>((resolve, reject) => {
-      const waiter = new ConnWaiter(this, pool, holder, trace, request.signal, resolve, reject)
+      const waiter = new ConnWaiter(this.#owner, pool, holder, trace, request.signal, resolve, reject)
       pool.enqueue(waiter)
       if (!this.#waitsForStreams(pool) && (this.#options.maxConnsPerHost === 0 || pool.conns < this.#options.maxConnsPerHost)) {
         this.#dialConnFor(pool, waiter, trace, what)
@@ -238,8 +244,8 @@ export class Transport implements RoundTripper, Closable, ConnOwner {
     return new H2Lease(conn, holder, conn.requests)
   }
 
-  /** @internal Called by a waiter that receives a conn (an HTTP/2 one: a stream of it). */
-  deliverTo(pool: HostPool, conn: PersistConn | H2Conn, holder: Holder, trace: ClientTrace | undefined, wasIdle: boolean): Got {
+  /** deliverTo (WaiterOwner): a waiter receives a conn (an HTTP/2 one: a stream of it). */
+  #deliverTo(pool: HostPool, conn: PersistConn | H2Conn, holder: Holder, trace: ClientTrace | undefined, wasIdle: boolean): Got {
     const now = this.#clock.now()
     return conn instanceof H2Conn ? this.#gotH2(pool, conn, holder, trace, now) : this.#gotConn(pool, conn, holder, trace, wasIdle, now)
   }
@@ -331,8 +337,8 @@ export class Transport implements RoundTripper, Closable, ConnOwner {
     }
   }
 
-  /** @internal ConnOwner: the response is complete; reuse the conn or close it (HTTP/2: give the stream back). */
-  release(exchangeConn: ExchangeConn, trace?: ClientTrace): void {
+  /** release (ConnOwner): the response is complete; reuse the conn or close it (HTTP/2: give the stream back). */
+  #release(exchangeConn: ExchangeConn, trace: ClientTrace | undefined): void {
     if (exchangeConn instanceof H2Lease) return this.#releaseStream(exchangeConn, trace)
     const conn = exchangeConn as PersistConn
     const pool = conn.pool
@@ -348,8 +354,8 @@ export class Transport implements RoundTripper, Closable, ConnOwner {
     this.#putIdleOrDeliver(pool, conn)
   }
 
-  /** @internal ConnOwner: the exchange failed or its body was cancelled; the conn is closed (HTTP/2: the stream was reset, the conn stays). */
-  discard(exchangeConn: ExchangeConn, error: Error, trace?: ClientTrace): void {
+  /** discard (ConnOwner): the exchange failed or its body was cancelled; the conn is closed (HTTP/2: the stream was reset, the conn stays). */
+  #discard(exchangeConn: ExchangeConn, error: Error, trace: ClientTrace | undefined): void {
     if (exchangeConn instanceof H2Lease) return this.#releaseStream(exchangeConn, trace)
     const conn = exchangeConn as PersistConn
     const pool = conn.pool
@@ -435,11 +441,7 @@ export class Transport implements RoundTripper, Closable, ConnOwner {
     }
     if (this.#openConns() === 0) return Promise.resolve()
     return new Promise((resolve) => {
-      const previous = this.#drained
-      this.#drained = () => {
-        previous?.()
-        resolve()
-      }
+      this.#drained = thenCall(this.#drained, resolve)
     })
   }
 
@@ -474,3 +476,10 @@ export class Transport implements RoundTripper, Closable, ConnOwner {
   }
 }
 
+/** thenCall returns a callback that calls `first` (if any), then `next`; a function, not a literal assigned to a field, which V8 would pretenure. */
+function thenCall(first: (() => void) | undefined, next: () => void): () => void {
+  return () => {
+    first?.()
+    next()
+  }
+}

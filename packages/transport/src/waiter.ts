@@ -30,11 +30,20 @@ export class ConnWaiter implements Waiter {
     readonly resolve: (got: Got) => void,
     readonly reject: (error: unknown) => void,
   ) {
-    this.#onAbort = () => {
-      if (channels.waitFailed.hasSubscribers) channels.waitFailed.publish({ key: pool.key, reason: 'aborted' })
-      this.fail(signal.reason)
-    }
+    // Not `this.#onAbort = () => …`: V8 would allocate that closure in the
+    // old generation, keeping the waiter's request alive through young GCs
+    // (see Exchange's abort listener).
+    this.#onAbort = ConnWaiter.#abortListener(this)
     signal.addEventListener('abort', this.#onAbort, { once: true })
+  }
+
+  static #abortListener(waiter: ConnWaiter): () => void {
+    return () => waiter.#aborted()
+  }
+
+  #aborted(): void {
+    if (channels.waitFailed.hasSubscribers) channels.waitFailed.publish({ key: this.pool.key, reason: 'aborted' })
+    this.fail(this.signal.reason)
   }
 
   /** Fails the wait with `error()` once `ms` have passed on `clock` (the wait deadline, `maxWaitTime`). */
