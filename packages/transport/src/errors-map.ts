@@ -18,13 +18,19 @@ import type { ResolvedOptions } from './options.js'
  * its body can be sent again.
  */
 export const H2_UNPROCESSED = 'RT_H2_UNPROCESSED'
-/** The code of a failure on an HTTP/2 stream whose connection closed under it. */
-export const H2_CONN_LOST = 'RT_H2_CONN_LOST'
+/**
+ * The code of a failure on an HTTP/2 stream whose connection closed under it
+ * (without a system error such as ECONNRESET): undici's `UND_ERR_SOCKET`,
+ * the code Node's fetch gives a lost connection over HTTP/1.1 and HTTP/2
+ * alike, so that code written for Node's fetch reads `err.cause.code` the
+ * same whatever the protocol.
+ */
+export const H2_CONN_LOST = 'UND_ERR_SOCKET'
 /** The code of an HTTP/2 stream reset by the server (`RST_STREAM`); the error's `rstCode` is the HTTP/2 error code. */
 export const H2_STREAM_RESET = 'RT_H2_STREAM_RESET'
 
 /** Socket-level failures: the ones a stale keep-alive connection produces. */
-const SOCKET_CODES = new Set(['UND_ERR_SOCKET', 'ECONNRESET', 'EPIPE', 'UND_ERR_CLOSED', 'UND_ERR_DESTROYED', 'ECONNABORTED', CONN_NOT_REDIALED, H2_CONN_LOST])
+const SOCKET_CODES = new Set([H2_CONN_LOST, 'ECONNRESET', 'EPIPE', 'UND_ERR_CLOSED', 'UND_ERR_DESTROYED', 'ECONNABORTED', CONN_NOT_REDIALED])
 
 /** isSocketFailure reports whether an undici or socket error means the connection broke. */
 export function isSocketFailure(error: unknown): boolean {

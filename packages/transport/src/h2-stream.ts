@@ -45,7 +45,10 @@ export function h2CodeName(code: number): string {
 }
 
 function coded(message: string, code: string, rstCode?: number): Error {
-  return Object.assign(new Error(message), { code, rstCode })
+  const error = Object.assign(new Error(message), { code, rstCode })
+  // As undici names its own (Node's fetch shows it as the cause).
+  if (code === H2_CONN_LOST) error.name = 'SocketError'
+  return error
 }
 
 /**
