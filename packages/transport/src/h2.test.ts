@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { useFixture } from '../test/fixture.js'
 import { startH2Server, type H2Handler } from '../test/h2.js'
 import { certificate, httpsServer } from '../test/tls.js'
-import { rejection } from '../test/util.js'
+import { closedPort, rejection } from '../test/util.js'
 import type { GotConnInfo } from './trace.js'
 import { Transport } from './transport.js'
 import type { TransportOptions } from './options.js'
@@ -39,6 +39,14 @@ describe('HTTP/2 over TLS (ALPN h2)', () => {
     const total = transport.stats().total
     expect(total).toMatchObject({ dials: 1, requests: 100, reusedRequests: 99, active: 0, idle: 1, streams: 0 })
     expect(total.http2).toEqual([{ streams: 0, maxConcurrentStreams: 1000, requests: 100, goingAway: false }])
+  })
+
+  it('fails the requests that waited for the first dial with its error, after one dial', async () => {
+    const transport = h2Transport()
+    const port = await closedPort()
+    const errors = await Promise.all(Array.from({ length: 10 }, () => rejection(transport.roundTrip(new Request(`https://127.0.0.1:${port}/`)))))
+    expect(errors.map((e) => e.code)).toEqual(Array.from({ length: 10 }, () => 'RT_CONNECT_REFUSED'))
+    expect(transport.stats().total).toMatchObject({ dials: 1, waiting: 0, dialing: 0 })
   })
 
   it("opens another connection past the server's SETTINGS_MAX_CONCURRENT_STREAMS, or waits for a stream with strictMaxConcurrentStreams", async () => {
