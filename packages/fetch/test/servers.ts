@@ -66,6 +66,14 @@ export function scenarioHandler(other: () => string): (req: IncomingMessage, res
       )
       return
     }
+    if (path === '/raw-headers') {
+      // The header names as they came on the wire (sorted: servers do not care for the order).
+      await body(req)
+      const names = req.rawHeaders.filter((name, i) => i % 2 === 0 && /^(x-|content-type$|accept$|user-agent$)/i.test(name))
+      res.setHeader('content-type', 'application/json')
+      res.end(JSON.stringify(names.sort()))
+      return
+    }
     if (path === '/redirect') {
       await body(req)
       const to = url.searchParams.get('to') ?? '/echo'

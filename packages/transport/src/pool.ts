@@ -1,5 +1,6 @@
 import { internalError } from '@roundtrip/core'
 import type { PersistConn } from './conn.js'
+import { ConnList } from './conn-list.js'
 import type { ConnectMethod } from './connect-method.js'
 import type { H2Conn } from './h2-conn.js'
 
@@ -29,8 +30,8 @@ export class HostPool {
   readonly method: ConnectMethod
   /** Idle conns, the most recently used last. */
   readonly idle: PersistConn[] = []
-  /** Conns in use by a request (an HTTP/2 conn: by at least one stream). */
-  readonly busy = new Set<PersistConn | H2Conn>()
+  /** HTTP/1.1 conns in use by a request (HTTP/2 conns stay in {@link h2}, busy while they have a stream). */
+  readonly busy = new ConnList()
   /** Live HTTP/2 conns, oldest first; each serves requests while it has free streams. */
   readonly h2: H2Conn[] = []
   /** What the pool's conns speak (see {@link PoolProtocol}). */

@@ -75,23 +75,25 @@ export function describeHolders(holders: HolderInfo[]): string {
 export function hostStats(pool: HostPool, now: number): HostStats {
   const holders: HolderInfo[] = []
   const held = (h: Holder): number => holders.push({ method: h.method, url: h.url, ageMs: now - h.since })
-  for (const conn of pool.busy) {
-    if ('holders' in conn) conn.holders.forEach(held)
-    else if (conn.holder !== undefined) held(conn.holder)
+  for (const conn of pool.busy.toArray()) {
+    if (conn.holder !== undefined) held(conn.holder)
   }
+  for (const conn of pool.h2) conn.holders.forEach(held)
   holders.sort((a, b) => b.ageMs - a.ageMs)
   let streams = 0
   let h2Idle = 0
+  let h2Busy = 0
   const http2: Http2ConnStats[] = []
   for (const conn of pool.h2) {
     streams += conn.streams
     if (conn.streams === 0) h2Idle++
+    else h2Busy++
     http2.push({ streams: conn.streams, maxConcurrentStreams: conn.maxStreams, requests: conn.requests, goingAway: conn.goingAway })
   }
   return {
     streams,
     http2,
-    active: pool.busy.size,
+    active: pool.busy.size + h2Busy,
     idle: pool.idle.length + h2Idle,
     waiting: pool.waiting,
     dialing: pool.dialing,

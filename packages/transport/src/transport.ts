@@ -1,6 +1,7 @@
 import { setMaxListeners } from 'node:events'
 import { getContext, redactUrl, type Closable, type RoundTripper } from '@roundtrip/core'
 import { PersistConn, type Holder } from './conn.js'
+import { ConnList } from './conn-list.js'
 import { dialConn } from './dial.js'
 import { ERR_INVALID_REQUEST, ERR_TRANSPORT_CLOSED, TransportError } from './errors.js'
 import { newCall, type Call } from './call.js'
@@ -51,7 +52,7 @@ export class Transport implements RoundTripper, Closable {
   readonly #routes: Routes
   readonly #pools: Map<string, HostPool>
   /** Every idle conn across hosts, least recently used first (for maxIdleConns). */
-  readonly #idleLru = new Set<PersistConn>()
+  readonly #idleLru = new ConnList()
   readonly #closing = new AbortController()
   readonly #retired: RetiredCounts = { dials: 0, requests: 0, reusedRequests: 0 }
   #closed = false
@@ -110,7 +111,7 @@ export class Transport implements RoundTripper, Closable {
       })
     // Bodies that are available at once are collected first (content-length, replayable).
     if (request.body === null) return send(NO_BODY)
-    return prepareBody(request).then(send, (error: unknown) => Promise.reject(requestBodyError(error, what)))
+    return prepareBody(request, context.streamedBody === true).then(send, (error: unknown) => Promise.reject(requestBodyError(error, what)))
   }
 
   /** send gets a conn for the call and dispatches it there. */
@@ -236,7 +237,6 @@ export class Transport implements RoundTripper, Closable {
     holder.since = now
     const idleTime = conn.idleTime(now)
     conn.reserve(holder)
-    pool.busy.add(conn)
     pool.countRequest(reused)
     reportGotConn(pool.key, conn.socket, trace, { reused, wasIdle: !shared, idleTime, protocol: 'h2', shared })
     // One request per connection: the conn takes no other stream and closes after this one.
@@ -369,10 +369,7 @@ export class Transport implements RoundTripper, Closable {
     const conn = lease.conn
     const pool = conn.pool
     conn.release(lease.holder)
-    if (conn.streams === 0) {
-      pool.busy.delete(conn)
-      if (this.#closed) conn.close('transport closed')
-    }
+    if (conn.streams === 0 && this.#closed) conn.close('transport closed')
     callHook(trace, 'putIdleConn', conn.closed ? new Error('connection closed') : undefined)
     if (!this.#closed && !conn.closed) this.#serveH2(pool)
     this.#checkDrained()
@@ -393,7 +390,7 @@ export class Transport implements RoundTripper, Closable {
     if (channels.idle.hasSubscribers) channels.idle.publish({ key: pool.key, requests: conn.requests })
     const max = this.#options.maxIdleConns
     if (max > 0 && this.#idleLru.size > max) {
-      const oldest = this.#idleLru.values().next().value!
+      const oldest = this.#idleLru.first()!
       oldest.close('too many idle connections')
     }
     this.#checkDrained()
@@ -401,9 +398,9 @@ export class Transport implements RoundTripper, Closable {
 
   #connDead(conn: PersistConn | H2Conn, reason: string): void {
     const pool = conn.pool
-    pool.busy.delete(conn)
     if (conn instanceof H2Conn) pool.removeH2(conn)
     else {
+      pool.busy.delete(conn)
       pool.removeIdle(conn)
       this.#idleLru.delete(conn)
     }
@@ -416,7 +413,7 @@ export class Transport implements RoundTripper, Closable {
 
   /** closeIdleConnections closes every idle connection now; busy ones are left alone. */
   closeIdleConnections(): void {
-    for (const conn of [...this.#idleLru]) conn.close('closeIdleConnections')
+    for (const conn of this.#idleLru.toArray()) conn.close('closeIdleConnections')
     for (const pool of [...this.#pools.values()]) for (const conn of [...pool.h2]) if (conn.streams === 0) conn.close('closeIdleConnections')
   }
 
@@ -448,7 +445,10 @@ export class Transport implements RoundTripper, Closable {
   /** destroy closes the transport and every connection now, failing in-flight requests and bodies. */
   destroy(): void {
     void this.close()
-    for (const pool of this.#pools.values()) for (const conn of [...pool.busy]) conn.close('transport destroyed')
+    for (const pool of this.#pools.values()) {
+      for (const conn of pool.busy.toArray()) conn.close('transport destroyed')
+      for (const conn of [...pool.h2]) conn.close('transport destroyed')
+    }
   }
 
   /** Same as {@link close}, for `await using transport = new Transport()`. */
