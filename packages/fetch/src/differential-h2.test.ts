@@ -1,7 +1,7 @@
 import { createServer, type Http2ServerRequest, type Http2ServerResponse } from 'node:http2'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { Transport } from '@roundtrip/transport'
-import { FormData as UndiciFormData, Request as UndiciRequest, fetch as undiciFetch } from 'undici'
+import { FormData as UndiciFormData, Headers as UndiciHeaders, Request as UndiciRequest, fetch as undiciFetch } from 'undici'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { listen, scenarioHandler, serve, type Origin } from '../test/servers.js'
 import { KNOWN_DIFFERENCES, SPEC_OVER_UNDICI7, run, scenarios, type Kit, type Observed } from '../test/scenarios.js'
@@ -16,9 +16,15 @@ import { createFetch } from './create-fetch.js'
 // servers' before comparing.
 
 /** Scenarios whose server side or wire has no HTTP/2 counterpart, with the reason. */
+const NO_CHUNKED =
+  'HTTP/2 has no chunked transfer coding (RFC 9113 §8.2.2): a body of unknown length is sent in DATA frames, and the server cannot refuse it for being chunked'
+const LOWER_CASE = 'HTTP/2 field names are lower case on the wire (RFC 9113 §8.2.1): the case written in the request cannot reach the server'
 const NOT_OVER_H2: Record<string, string> = {
-  'PUT a ReadableStream goes chunked (its length is unknown)':
-    'HTTP/2 has no chunked transfer coding (RFC 9113 §8.2.2): a body of unknown length is sent in DATA frames, and the server cannot refuse it for being chunked',
+  'PUT a ReadableStream goes chunked (its length is unknown)': NO_CHUNKED,
+  'PUT a ReadableStream whose bytes are all there at once': NO_CHUNKED,
+  'header names go out in the case written in an init object': LOWER_CASE,
+  'header names written twice go out in the case written first': LOWER_CASE,
+  'header names keep their case over a redirect': LOWER_CASE,
 }
 
 let a: Origin
@@ -27,7 +33,11 @@ let a2: Origin
 let b2: Origin
 const transport = new Transport({ protocols: ['h2c'] })
 const reference = undiciFetch as unknown as typeof globalThis.fetch
-const undiciKit: Kit = { Request: UndiciRequest as unknown as typeof Request, FormData: UndiciFormData as unknown as typeof FormData }
+const undiciKit: Kit = {
+  Request: UndiciRequest as unknown as typeof Request,
+  FormData: UndiciFormData as unknown as typeof FormData,
+  Headers: UndiciHeaders as unknown as typeof Headers,
+}
 
 /** listenH2c serves `handler` over h2c, with `host` set from `:authority` as an HTTP/1.1 server would see it. */
 async function listenH2c(handler: (req: IncomingMessage, res: ServerResponse) => void): Promise<Origin> {
