@@ -15,6 +15,10 @@ export interface Call {
   path: string
   /** `METHOD url` with credentials removed, for messages. */
   what: string
+  /** `host[:port]` as the URL writes it (HTTP/2's `:authority`). */
+  authority: string
+  /** How many times the call was sent again after an HTTP/2 server refused it unprocessed (bounded). */
+  replays: number
   body: OutgoingBody
   retry: RetryPolicy
   trace: ClientTrace | undefined
@@ -59,6 +63,8 @@ export function newCall(
     pool,
     path: requestTarget(href, slash, forward),
     what,
+    authority: href.slice(href.indexOf('//') + 2, slash < 0 ? href.length : slash),
+    replays: 0,
     body,
     retry: retryPolicy(request, prepared),
     trace: context.trace,
