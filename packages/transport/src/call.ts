@@ -1,4 +1,4 @@
-import type { RequestContext } from '@roundtrip/core'
+import { callTrace, type RequestContext } from '@roundtrip/core'
 import { tagBodyErrors } from './errors-map.js'
 import { retryPolicy, type RetryPolicy } from './exchange.js'
 import { outgoingHeaders, type OutgoingHeaders } from './headers.js'
@@ -17,6 +17,9 @@ export interface Call {
   what: string
   body: OutgoingBody
   retry: RetryPolicy
+  /** What aborts the call: core's `callSignal(request)` (the request's signal, or a layer's deadline). */
+  signal: AbortSignal
+  /** The call's trace hooks: core's `callTrace(request)` (the context's, and those layers attached). */
   trace: ClientTrace | undefined
   headers: OutgoingHeaders
   resolve: (response: Response) => void
@@ -43,6 +46,7 @@ export function newCall(
   what: string,
   prepared: OutgoingBody,
   context: Readonly<RequestContext>,
+  signal: AbortSignal,
   options: ResolvedOptions,
   resolve: (response: Response) => void,
   reject: (error: unknown) => void,
@@ -61,7 +65,8 @@ export function newCall(
     what,
     body,
     retry: retryPolicy(request, prepared),
-    trace: context.trace,
+    signal,
+    trace: callTrace<ClientTrace>(request),
     headers,
     resolve,
     reject,

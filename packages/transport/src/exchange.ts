@@ -67,6 +67,8 @@ function bytesWritten(socket: unknown): number {
  */
 export class Exchange implements Dispatcher.DispatchHandler {
   readonly #request: Request
+  /** What aborts the exchange: the call's signal (core's `callSignal`), the request's own unless a layer attached one. */
+  readonly #signal: AbortSignal
   readonly #conn: PersistConn
   readonly #owner: ConnOwner
   readonly #options: ResolvedOptions
@@ -91,6 +93,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
 
   constructor(
     request: Request,
+    signal: AbortSignal,
     conn: PersistConn,
     owner: ConnOwner,
     options: ResolvedOptions,
@@ -101,6 +104,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
     reject: (error: unknown) => void,
   ) {
     this.#request = request
+    this.#signal = signal
     this.#conn = conn
     this.#owner = owner
     this.#options = options
@@ -110,7 +114,6 @@ export class Exchange implements Dispatcher.DispatchHandler {
     this.#writtenBefore = retry === 'unwritten' ? bytesWritten(conn.socket) : -1
     this.#resolve = resolve
     this.#reject = reject
-    const signal = request.signal
     if (!signal.aborted) {
       this.#onSignal = () => {
         if (!this.#done) return this.#abort?.(signal.reason)
@@ -127,7 +130,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
   onConnect(abort: (error?: Error) => void): void {
     this.#abort = abort as (error: Error) => void
     this.#conn.acceptUnsolicited100()
-    if (this.#request.signal.aborted) abort(this.#request.signal.reason)
+    if (this.#signal.aborted) abort(this.#signal.reason)
     else this.#arm('head')
   }
 
@@ -298,7 +301,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
 
   onError(error: Error): void {
     this.#finish()
-    const signal = this.#request.signal
+    const signal = this.#signal
     const aborted = signal.aborted && (error === signal.reason || !this.#responded)
     const failure = aborted ? signal.reason : mapError(error, this.#what, this.#options, this.#responded)
     this.#owner.discard(this.#conn, failure instanceof Error ? failure : error, this.#trace)
@@ -330,7 +333,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
 
   #unlisten(): void {
     if (this.#onSignal !== undefined) {
-      this.#request.signal.removeEventListener('abort', this.#onSignal)
+      this.#signal.removeEventListener('abort', this.#onSignal)
       this.#onSignal = undefined
     }
   }

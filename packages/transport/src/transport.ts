@@ -1,5 +1,5 @@
 import { setMaxListeners } from 'node:events'
-import { getContext, redactUrl, type Closable, type RoundTripper } from '@roundtrip/core'
+import { callSignal, getContext, redactUrl, type Closable, type RoundTripper } from '@roundtrip/core'
 import { PersistConn, type Holder } from './conn.js'
 import { dialConn } from './dial.js'
 import { ERR_INVALID_REQUEST, ERR_TRANSPORT_CLOSED, TransportError } from './errors.js'
@@ -62,13 +62,14 @@ export class Transport implements RoundTripper, Closable, ConnOwner {
    * the RoundTripper contract of `@roundtrip/core` (no redirects, any status
    * is a success, the caller owns the body). It rejects with a
    * {@link TransportError} (see its codes), or with `request.signal.reason`
-   * when the signal aborts.
+   * when the signal aborts — or the reason of the signal a layer above
+   * attached for the call (core's `callSignal`: a deadline).
    */
   roundTrip(request: Request): Promise<Response> {
     if (!(request instanceof Request)) {
       return Promise.reject(new TypeError('Transport.roundTrip: expected a Request'))
     }
-    const signal = request.signal
+    const signal = callSignal(request)
     if (signal.aborted) return Promise.reject(signal.reason)
     const href = request.url
     const what = `${request.method} ${redactUrl(href)}`
@@ -84,7 +85,7 @@ export class Transport implements RoundTripper, Closable, ConnOwner {
     const context = getContext(request)
     const send = (body: OutgoingBody): Promise<Response> =>
       new Promise<Response>((resolve, reject) => {
-        this.#send(newCall(request, pool, slash, what, body, context, this.#options, resolve, reject))
+        this.#send(newCall(request, pool, slash, what, body, context, signal, this.#options, resolve, reject))
       })
     // Bodies that are available at once are collected first (content-length, replayable).
     if (request.body === null) return send(NO_BODY)
@@ -93,7 +94,7 @@ export class Transport implements RoundTripper, Closable, ConnOwner {
 
   /** send gets a conn for the call and dispatches it there. */
   #send(call: Call): void {
-    const conn = this.#getConn(call.pool, call.request, call.trace, call.what)
+    const conn = this.#getConn(call.pool, call.request, call.signal, call.trace, call.what)
     if (conn instanceof PersistConn) this.#dispatch(call, conn)
     else conn.then((c) => this.#dispatch(call, c), call.reject)
   }
@@ -102,10 +103,10 @@ export class Transport implements RoundTripper, Closable, ConnOwner {
     const reject = (error: unknown): void => {
       if (!(error instanceof StaleConnError)) return call.reject(error)
       // A reused conn the server had closed: try another (Go's shouldRetryRequest).
-      if (!this.#closed && !call.request.signal.aborted) this.#send(call)
+      if (!this.#closed && !call.signal.aborted) this.#send(call)
       else call.reject(error.failure)
     }
-    const exchange = new Exchange(call.request, conn, this, this.#options, call.trace, call.what, call.retry, call.resolve, reject)
+    const exchange = new Exchange(call.request, call.signal, conn, this, this.#options, call.trace, call.what, call.retry, call.resolve, reject)
     conn.client.dispatch(
       {
         path: call.path,
@@ -125,7 +126,7 @@ export class Transport implements RoundTripper, Closable, ConnOwner {
   }
 
   /** getConn returns an idle conn (most recently used first), or waits for a dialed or freed one. */
-  #getConn(pool: HostPool, request: Request, trace: ClientTrace | undefined, what: string): PersistConn | Promise<PersistConn> {
+  #getConn(pool: HostPool, request: Request, signal: AbortSignal, trace: ClientTrace | undefined, what: string): PersistConn | Promise<PersistConn> {
     // The pool may have emptied and left the map since the call found it (while its body was prepared, or a turn was awaited).
     if (pool.removed) pool = this.#routes.poolFor(pool.method)
     callHook(trace, 'getConn', pool.key)
@@ -138,12 +139,12 @@ export class Transport implements RoundTripper, Closable, ConnOwner {
         conn.close('idle timeout')
         continue
       }
-      if (sameTurn(conn.idleTurn)) return this.#afterTurn(pool, conn, holder, request, trace, what)
+      if (sameTurn(conn.idleTurn)) return this.#afterTurn(pool, conn, holder, request, signal, trace, what)
       this.#gotConn(pool, conn, holder, trace, true, now)
       return conn
     }
     return new Promise<PersistConn>((resolve, reject) => {
-      const waiter = new ConnWaiter(this, pool, holder, trace, request.signal, resolve, reject)
+      const waiter = new ConnWaiter(this, pool, holder, trace, signal, resolve, reject)
       pool.enqueue(waiter)
       if (this.#options.maxConnsPerHost === 0 || pool.conns < this.#options.maxConnsPerHost) {
         this.#dialConnFor(pool, waiter, trace, what)
@@ -160,22 +161,30 @@ export class Transport implements RoundTripper, Closable, ConnOwner {
    * ended (see turn.ts): if the server closed it or sent unasked-for bytes
    * meanwhile, it is gone, and the request looks for another conn.
    */
-  #afterTurn(pool: HostPool, conn: PersistConn, holder: Holder, request: Request, trace: ClientTrace | undefined, what: string): Promise<PersistConn> {
+  #afterTurn(
+    pool: HostPool,
+    conn: PersistConn,
+    holder: Holder,
+    request: Request,
+    signal: AbortSignal,
+    trace: ClientTrace | undefined,
+    what: string,
+  ): Promise<PersistConn> {
     return new Promise<PersistConn>((resolve, reject) => {
       setImmediate(() => {
         if (this.#closed) {
           conn.close('transport closed')
           return reject(new TransportError(ERR_TRANSPORT_CLOSED, `transport is closed (${what})`))
         }
-        if (request.signal.aborted) {
+        if (signal.aborted) {
           if (!conn.closed) this.#putIdleOrDeliver(pool, conn)
-          return reject(request.signal.reason)
+          return reject(signal.reason)
         }
         if (!conn.closed) {
           this.#gotConn(pool, conn, holder, trace, true, performance.now())
           return resolve(conn)
         }
-        Promise.resolve(this.#getConn(pool, request, trace, what)).then(resolve, reject)
+        Promise.resolve(this.#getConn(pool, request, signal, trace, what)).then(resolve, reject)
       })
     })
   }
