@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest'
 import { attachHooks, callHooks, callSignal, callTrace } from './call-hooks.js'
+import { CallAbortController } from './call-signal.js'
 import { deriveRequest, withContext } from './context.js'
+import { delay } from './delay.js'
 
 declare module './context.js' {
   interface RequestContext {
@@ -79,5 +81,50 @@ describe('call hooks', () => {
     attachHooks(request, { trace: { gotConn: () => calls.push('second') } })
     expect(() => callTrace<Trace>(request)!.gotConn!({ reused: false })).toThrow('first')
     expect(calls).toEqual(['second'])
+  })
+})
+
+describe('CallAbortController', () => {
+  it('aborts with its own reason, or with the parent’s when the parent aborts first; listeners are called once', () => {
+    const parent = new AbortController()
+    const own = new CallAbortController(parent.signal)
+    const calls: string[] = []
+    own.signal.addEventListener('abort', () => calls.push(`own ${String(own.signal.reason)}`))
+    own.abort('deadline')
+    own.abort('again')
+    expect(own.signal.aborted).toBe(true)
+    expect(own.signal.reason).toBe('deadline')
+    expect(() => own.signal.throwIfAborted()).toThrow()
+
+    const followed = new CallAbortController(parent.signal)
+    followed.signal.addEventListener('abort', () => calls.push(`followed ${String(followed.signal.reason)}`))
+    parent.abort('caller')
+    expect(followed.signal.aborted).toBe(true)
+    expect(followed.signal.reason).toBe('caller')
+    followed.signal.addEventListener('abort', () => calls.push('too late'))
+    expect(calls).toEqual(['own deadline', 'followed caller'])
+  })
+
+  it('listens to its parent only while it has listeners of its own', () => {
+    const parent = new CallAbortController(new AbortController().signal)
+    const child = new CallAbortController(parent.signal)
+    let fired = 0
+    const listener = (): void => void fired++
+    child.signal.addEventListener('abort', listener)
+    child.signal.removeEventListener('abort', listener)
+    parent.abort('gone')
+    // Nobody listened any more: nothing was called, but the state is read through.
+    expect(fired).toBe(0)
+    expect(child.signal.aborted).toBe(true)
+    expect(child.signal.reason).toBe('gone')
+  })
+
+  it('an attached one is the call signal, and delay() rejects with its reason', async () => {
+    const request = new Request('http://a.test/')
+    const controller = new CallAbortController(callSignal(request))
+    attachHooks(request, { signal: controller.signal })
+    const waiting = delay(60_000, callSignal(request))
+    controller.abort(new DOMException('late', 'TimeoutError'))
+    await expect(waiting).rejects.toMatchObject({ name: 'TimeoutError' })
   })
 })

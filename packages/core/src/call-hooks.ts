@@ -12,6 +12,7 @@
 // until the Response's Body has been closed").
 import { shared } from './internal.js'
 import { getContext } from './context.js'
+import type { CallSignal } from './call-signal.js'
 
 /**
  * CallHooks are the values a layer attaches to a request, with
@@ -22,9 +23,10 @@ export interface CallHooks {
   /**
    * Aborts the call below this layer. It must abort whenever the call's
    * signal in effect when it was attached does (`callSignal(request)` at that
-   * time): the innermost attached signal is the call's signal.
+   * time; a {@link CallAbortController} over it does): the innermost attached
+   * signal is the call's signal.
    */
-  signal?: AbortSignal
+  signal?: CallSignal
   /** Trace hooks (the Transport's `ClientTrace`), called after the context's and the earlier attached ones. */
   trace?: object
 }
@@ -48,9 +50,7 @@ const attachments = shared('@roundtrip/core.callHooks.v1', () => new WeakMap<Req
  * @example
  * ```ts
  * const deadline = (ms: number): Middleware => (next) => roundTripper((request) => {
- *   const controller = new AbortController()
- *   const onAbort = () => controller.abort(callSignal(request).reason)
- *   callSignal(request).addEventListener('abort', onAbort, { once: true })
+ *   const controller = new CallAbortController(callSignal(request))
  *   const timer = setTimeout(() => controller.abort(new DOMException('deadline', 'TimeoutError')), ms)
  *   const detach = attachHooks(request, { signal: controller.signal })
  *   return tryRoundTrip(next, request).finally(() => { detach(); clearTimeout(timer) })
@@ -93,9 +93,10 @@ const NONE: readonly never[] = Object.freeze([])
  * innermost signal attached by a layer above ({@link attachHooks}), or
  * `request.signal` when there is none. A RoundTripper or middleware that
  * waits on something (a connection, a backoff, a queue) listens to it instead
- * of `request.signal`; it rejects with its `reason`.
+ * of `request.signal`; it rejects with its `reason`. It is an `AbortSignal`
+ * or a {@link CallAbortController}'s signal: use only the {@link CallSignal} part.
  */
-export function callSignal(request: Request): AbortSignal {
+export function callSignal(request: Request): CallSignal {
   const list = attachments.get(request)
   if (list !== undefined) {
     for (let i = list.length - 1; i >= 0; i--) {

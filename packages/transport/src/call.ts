@@ -1,4 +1,4 @@
-import { callTrace, type RequestContext } from '@roundtrip/core'
+import { callTrace, type CallSignal, type RequestContext } from '@roundtrip/core'
 import { tagBodyErrors } from './errors-map.js'
 import { retryPolicy, type RetryPolicy } from './exchange.js'
 import { outgoingHeaders, type OutgoingHeaders } from './headers.js'
@@ -18,7 +18,7 @@ export interface Call {
   body: OutgoingBody
   retry: RetryPolicy
   /** What aborts the call: core's `callSignal(request)` (the request's signal, or a layer's deadline). */
-  signal: AbortSignal
+  signal: CallSignal
   /** The call's trace hooks: core's `callTrace(request)` (the context's, and those layers attached). */
   trace: ClientTrace | undefined
   headers: OutgoingHeaders
@@ -46,7 +46,7 @@ export function newCall(
   what: string,
   prepared: OutgoingBody,
   context: Readonly<RequestContext>,
-  signal: AbortSignal,
+  signal: CallSignal,
   options: ResolvedOptions,
   resolve: (response: Response) => void,
   reject: (error: unknown) => void,

@@ -1,5 +1,5 @@
 import type { Transform } from 'node:stream'
-import { createBody, createResponse, getContext, isNullBodyStatus, stripFragment, type BodySink, type TrackedBody } from '@roundtrip/core'
+import { createBody, createResponse, getContext, type CallSignal, isNullBodyStatus, stripFragment, type BodySink, type TrackedBody } from '@roundtrip/core'
 import type { Dispatcher } from 'undici'
 import { CONN_NOT_REDIALED, type PersistConn } from './conn.js'
 import { createDecoder, decodingError } from './decode.js'
@@ -68,7 +68,7 @@ function bytesWritten(socket: unknown): number {
 export class Exchange implements Dispatcher.DispatchHandler {
   readonly #request: Request
   /** What aborts the exchange: the call's signal (core's `callSignal`), the request's own unless a layer attached one. */
-  readonly #signal: AbortSignal
+  readonly #signal: CallSignal
   readonly #conn: PersistConn
   readonly #owner: ConnOwner
   readonly #options: ResolvedOptions
@@ -93,7 +93,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
 
   constructor(
     request: Request,
-    signal: AbortSignal,
+    signal: CallSignal,
     conn: PersistConn,
     owner: ConnOwner,
     options: ResolvedOptions,
@@ -116,7 +116,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
     this.#reject = reject
     if (!signal.aborted) {
       this.#onSignal = () => {
-        if (!this.#done) return this.#abort?.(signal.reason)
+        if (!this.#done) return this.#abort?.(signal.reason as Error)
         // The message is complete, but the decoder still has output for the
         // reader (a small gzip body can inflate to gigabytes): stop it.
         this.#unlisten()
@@ -130,7 +130,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
   onConnect(abort: (error?: Error) => void): void {
     this.#abort = abort as (error: Error) => void
     this.#conn.acceptUnsolicited100()
-    if (this.#signal.aborted) abort(this.#signal.reason)
+    if (this.#signal.aborted) abort(this.#signal.reason as Error)
     else this.#arm('head')
   }
 
@@ -307,7 +307,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
     this.#owner.discard(this.#conn, failure instanceof Error ? failure : error, this.#trace)
     if (!this.#responded) {
       if (!aborted && this.#conn.requests > 1 && isSocketFailure(error) && this.#mayRetry(error)) {
-        this.#reject(new StaleConnError(failure))
+        this.#reject(new StaleConnError(failure as Error))
       } else {
         this.#reject(failure)
       }

@@ -1,5 +1,5 @@
 import { setMaxListeners } from 'node:events'
-import { callSignal, getContext, redactUrl, type Closable, type RoundTripper } from '@roundtrip/core'
+import { callSignal, getContext, redactUrl, type CallSignal, type Closable, type RoundTripper } from '@roundtrip/core'
 import { PersistConn, type Holder } from './conn.js'
 import { dialConn } from './dial.js'
 import { ERR_INVALID_REQUEST, ERR_TRANSPORT_CLOSED, TransportError } from './errors.js'
@@ -126,7 +126,7 @@ export class Transport implements RoundTripper, Closable, ConnOwner {
   }
 
   /** getConn returns an idle conn (most recently used first), or waits for a dialed or freed one. */
-  #getConn(pool: HostPool, request: Request, signal: AbortSignal, trace: ClientTrace | undefined, what: string): PersistConn | Promise<PersistConn> {
+  #getConn(pool: HostPool, request: Request, signal: CallSignal, trace: ClientTrace | undefined, what: string): PersistConn | Promise<PersistConn> {
     // The pool may have emptied and left the map since the call found it (while its body was prepared, or a turn was awaited).
     if (pool.removed) pool = this.#routes.poolFor(pool.method)
     callHook(trace, 'getConn', pool.key)
@@ -166,7 +166,7 @@ export class Transport implements RoundTripper, Closable, ConnOwner {
     conn: PersistConn,
     holder: Holder,
     request: Request,
-    signal: AbortSignal,
+    signal: CallSignal,
     trace: ClientTrace | undefined,
     what: string,
   ): Promise<PersistConn> {

@@ -1,3 +1,4 @@
+import type { CallSignal } from '@roundtrip/core'
 import type { Holder, PersistConn } from './conn.js'
 import type { HostPool, Waiter } from './pool.js'
 import { channels, type ClientTrace } from './trace.js'
@@ -19,7 +20,7 @@ export class ConnWaiter implements Waiter {
     readonly pool: HostPool,
     readonly holder: Holder,
     readonly trace: ClientTrace | undefined,
-    readonly signal: AbortSignal,
+    readonly signal: CallSignal,
     readonly resolve: (conn: PersistConn) => void,
     readonly reject: (error: unknown) => void,
   ) {
