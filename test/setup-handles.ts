@@ -1,7 +1,9 @@
 // Suite-level leak check: a test file that leaves a socket, server, timer or
-// child process open fails. Each file runs in its own process (see
-// vitest.config.ts), so the baseline taken before the file's tests is that
-// process's own.
+// child process open fails. Test files share worker processes (vitest.config.ts
+// sets `isolate: false`) and run one after another in each, so this file is
+// evaluated once per test file: the baseline is taken before each file's
+// tests, and the timer functions are wrapped once per process (the tracking
+// state lives on globalThis under a symbol, not in this module's scope).
 import { afterAll, beforeAll } from 'vitest'
 
 const WATCHED = new Set([
@@ -22,34 +24,48 @@ interface Timer {
   hasRef(): boolean
   _destroyed?: boolean
 }
-const timers = new Map<Timer, string>()
-const realSetTimeout = globalThis.setTimeout
-const realSetInterval = globalThis.setInterval
-const realClearTimeout = globalThis.clearTimeout
-const realClearInterval = globalThis.clearInterval
-function track<F extends (...args: never[]) => unknown>(set: F, repeat: boolean): F {
-  return ((callback: (...args: unknown[]) => void, ms?: number, ...args: unknown[]) => {
-    const wrapped = repeat
-      ? callback
-      : (...a: unknown[]) => {
-          timers.delete(timer)
-          callback(...a)
-        }
-    const timer = (set as unknown as (...x: unknown[]) => Timer)(wrapped, ms, ...args)
-    timers.set(timer, new Error('timer set here').stack ?? '')
-    return timer
-  }) as unknown as F
+interface Tracking {
+  timers: Map<Timer, string>
+  realSetTimeout: typeof setTimeout
 }
-globalThis.setTimeout = Object.assign(track(realSetTimeout, false), realSetTimeout)
-globalThis.setInterval = Object.assign(track(realSetInterval, true), realSetInterval)
-globalThis.clearTimeout = ((t?: Timer) => {
-  if (t !== undefined) timers.delete(t)
-  realClearTimeout(t as never)
-}) as typeof clearTimeout
-globalThis.clearInterval = ((t?: Timer) => {
-  if (t !== undefined) timers.delete(t)
-  realClearInterval(t as never)
-}) as typeof clearInterval
+const KEY = Symbol.for('roundtrip.test.setup-handles')
+const slot = globalThis as unknown as { [KEY]?: Tracking }
+const tracking: Tracking = slot[KEY] ?? install()
+const { timers, realSetTimeout } = tracking
+
+function install(): Tracking {
+  const timers = new Map<Timer, string>()
+  const realSetTimeout = globalThis.setTimeout
+  const realSetInterval = globalThis.setInterval
+  const realClearTimeout = globalThis.clearTimeout
+  const realClearInterval = globalThis.clearInterval
+  function track<F extends (...args: never[]) => unknown>(set: F, repeat: boolean): F {
+    return ((callback: (...args: unknown[]) => void, ms?: number, ...args: unknown[]) => {
+      const wrapped = repeat
+        ? callback
+        : (...a: unknown[]) => {
+            timers.delete(timer)
+            callback(...a)
+          }
+      const timer = (set as unknown as (...x: unknown[]) => Timer)(wrapped, ms, ...args)
+      timers.set(timer, new Error('timer set here').stack ?? '')
+      return timer
+    }) as unknown as F
+  }
+  globalThis.setTimeout = Object.assign(track(realSetTimeout, false), realSetTimeout)
+  globalThis.setInterval = Object.assign(track(realSetInterval, true), realSetInterval)
+  globalThis.clearTimeout = ((t?: Timer) => {
+    if (t !== undefined) timers.delete(t)
+    realClearTimeout(t as never)
+  }) as typeof clearTimeout
+  globalThis.clearInterval = ((t?: Timer) => {
+    if (t !== undefined) timers.delete(t)
+    realClearInterval(t as never)
+  }) as typeof clearInterval
+  const state = { timers, realSetTimeout }
+  slot[KEY] = state
+  return state
+}
 
 function liveTimers(): string[] {
   const out: string[] = []

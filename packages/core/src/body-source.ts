@@ -3,7 +3,7 @@
 // the table in body-state.ts, and every change of state goes through #to().
 // The chunks wait in a ChunkQueue (chunk-queue.ts); garbage collection of
 // the responses that own the body is watched by GcWatched (gc-watch.ts).
-import type { BodyObserver, BodyProducer, BodySink } from './body.js'
+import type { BodyObserver, BodyProducer, BodySettled, BodySink } from './body.js'
 import { checkTransition, isProducing, isSettled, outcomeOf, State, stopsProducer, type BodyOutcome } from './body-state.js'
 import { ChunkQueue } from './chunk-queue.js'
 import { ERR_BODY_COLLECTED, RoundTripError } from './errors.js'
@@ -43,6 +43,15 @@ export class BodySource extends GcWatched implements BodySink, TrackedSource {
   /** The drain of readAll() (text() & co.), while Draining. */
   #all: { resolve: (chunks: Uint8Array[]) => void; reject: (error: unknown) => void } | undefined
   #observers: BodyObserver[] | undefined
+  /** How reads see a producer's error (mapBodyError), and its result once made. */
+  #mapError: ((error: unknown) => unknown) | undefined
+  #mapped: { error: unknown } | undefined
+  /** Told when the body settles, without keeping an owner watched (whenBodySettles). */
+  #followers: Array<(settled: BodySettled) => void> | undefined
+  /** Bytes the producer pushed, bytes the consumer took, and the wire size the producer gave at the end. */
+  #pushedBytes = 0
+  #readBytes = 0
+  #encodedBytes: number | undefined
 
   constructor(producer: BodyProducer, highWaterMark: number) {
     super()
@@ -85,14 +94,32 @@ export class BodySource extends GcWatched implements BodySink, TrackedSource {
       }
     }
     if (stopsProducer(from, next)) this.#producer.cancel?.(reason)
+    const followers = this.#followers
+    if (followers !== undefined) {
+      this.#followers = undefined
+      const settled = this.#settled(outcome)
+      for (const follower of followers) {
+        try {
+          follower(settled)
+        } catch (error) {
+          rethrowLater(error)
+        }
+      }
+    }
+  }
+
+  #settled(outcome: BodyOutcome): BodySettled {
+    return { outcome, decodedBytes: this.#readBytes, encodedBytes: this.#encodedBytes ?? this.#pushedBytes }
   }
 
   // --- the producer's side (BodySink) ---
 
   push(chunk: Uint8Array): boolean {
     if (!isProducing(this.#state)) return false
+    this.#pushedBytes += chunk.byteLength
     const pending = this.#takePending()
     if (pending !== undefined) {
+      this.#readBytes += chunk.byteLength
       pending.controller.enqueue(chunk)
       pending.resolve()
       return true
@@ -105,12 +132,14 @@ export class BodySource extends GcWatched implements BodySink, TrackedSource {
     return true
   }
 
-  end(): void {
+  end(encodedBytes?: number): void {
+    if (encodedBytes !== undefined && isProducing(this.#state)) this.#encodedBytes = encodedBytes
     if (this.#state === State.Draining) {
       const all = this.#all!
       this.#all = undefined
+      const chunks = this.#takeAll()
       this.#to(State.Ended)
-      all.resolve(this.#queue.takeAll())
+      all.resolve(chunks)
     } else if (this.#state === State.Streaming) {
       this.#to(State.Complete)
       const pending = this.#takePending()
@@ -136,10 +165,13 @@ export class BodySource extends GcWatched implements BodySink, TrackedSource {
           this.#queue.unpause()
           this.#producer.pull?.()
         })
-      case State.Complete:
+      case State.Complete: {
+        const chunks = this.#takeAll()
         this.#to(State.Ended)
-        return Promise.resolve(this.#queue.takeAll())
+        return Promise.resolve(chunks)
+      }
       case State.Failed:
+        return Promise.reject(this.#mappedFailure())
       case State.Aborted:
       case State.Collected:
         return Promise.reject(this.#failure)
@@ -158,6 +190,7 @@ export class BodySource extends GcWatched implements BodySink, TrackedSource {
     if (this.#state === State.Draining) return controller.error(unusable())
     const chunk = this.#queue.dequeue()
     if (chunk !== undefined) {
+      this.#readBytes += chunk.byteLength
       controller.enqueue(chunk)
       if (this.#queue.resumable()) this.#producer.pull?.()
       return
@@ -175,6 +208,8 @@ export class BodySource extends GcWatched implements BodySink, TrackedSource {
       case State.Ended:
       case State.Cancelled:
         return controller.close()
+      case State.Failed:
+        return controller.error(this.#mappedFailure())
       default:
         return controller.error(this.#failure)
     }
@@ -192,19 +227,39 @@ export class BodySource extends GcWatched implements BodySink, TrackedSource {
     if (!isSettled(this.#state)) this.#fail(State.Aborted, reason)
   }
 
+  mapReadError(map: (error: unknown) => unknown): void {
+    this.#mapError = map
+  }
+
   /** Fails the body: a read waiting or to come rejects with `reason` (after what the producer queued, for an error). */
   #fail(next: State, reason: unknown): void {
     if (next !== State.Failed) this.#queue.clear()
     this.#failure = reason
+    // Readers see a producer's error as their layer maps it; observers see it as it is.
+    const read = next === State.Failed ? this.#mappedFailure() : reason
     const pending = this.#takePending()
     if (pending !== undefined) {
-      pending.controller.error(reason)
+      pending.controller.error(read)
       pending.resolve()
     }
     const all = this.#all
     this.#all = undefined
     this.#to(next, reason)
-    all?.reject(reason)
+    all?.reject(read)
+  }
+
+  /** The producer's error as mapBodyError maps it, mapped once (every read and clone sees the same error). */
+  #mappedFailure(): unknown {
+    const map = this.#mapError
+    if (map === undefined) return this.#failure
+    this.#mapped ??= { error: map(this.#failure) }
+    return this.#mapped.error
+  }
+
+  /** Every queued chunk, for text() & co. (all the bytes not yet read are read now). */
+  #takeAll(): Uint8Array[] {
+    this.#readBytes = this.#pushedBytes
+    return this.#queue.takeAll()
   }
 
   #takePending(): PendingRead | undefined {
@@ -224,6 +279,13 @@ export class BodySource extends GcWatched implements BodySink, TrackedSource {
     if (outcome !== undefined) return observer(outcome, this.#failure)
     ;(this.#observers ??= []).push(observer)
     if (owner !== undefined) this.watchLater(owner)
+  }
+
+  /** `follower` is told when the body settles; unlike observe(), no owner is watched for it. */
+  follow(follower: (settled: BodySettled) => void): void {
+    const outcome = outcomeOf[this.#state]
+    if (outcome !== undefined) return follower(this.#settled(outcome))
+    ;(this.#followers ??= []).push(follower)
   }
 
   protected isOpen(): boolean {

@@ -1,6 +1,6 @@
 import { Writable } from 'node:stream'
 import { describe, expect, it, vi } from 'vitest'
-import { abortBody, createBody, observeBody, type BodyOutcome, type BodySink } from './body.js'
+import { abortBody, createBody, mapBodyError, observeBody, whenBodySettles, type BodyOutcome, type BodySink } from './body.js'
 import { isRoundTripError } from './errors.js'
 import { RoundTripResponse, createResponse } from './response.js'
 
@@ -435,5 +435,85 @@ describe('abortBody', () => {
 
   it('does nothing for a response it cannot reach', () => {
     expect(abortBody(new Response('x'), new Error('no'))).toBe(false)
+  })
+})
+
+describe('mapBodyError', () => {
+  const wrap = (error: unknown): TypeError => new TypeError('terminated', { cause: error })
+
+  it('maps the producer error for text(), a waiting stream read and a clone, and tells observers the error itself', async () => {
+    const { body, sink } = createBody({})
+    const response = createResponse(body, {})
+    expect(mapBodyError(response, wrap)).toBe(true)
+    const seen: unknown[] = []
+    observeBody(response, (_o, reason) => seen.push(reason))
+    const clone = response.clone()
+    sink.push(enc.encode('half'))
+    const reader = response.body!.getReader()
+    expect(new TextDecoder().decode((await reader.read()).value)).toBe('half')
+    const waiting = reader.read()
+    const cloneText = clone.text()
+    const error = new Error('socket closed')
+    sink.error(error)
+    const mapped = await waiting.then(() => undefined, (e: unknown) => e)
+    expect(mapped).toBeInstanceOf(TypeError)
+    expect((mapped as Error).cause).toBe(error)
+    await expect(cloneText).rejects.toBe(mapped)
+    expect(seen).toEqual([error])
+  })
+
+  it('maps an error that came before the read', async () => {
+    const { body, sink } = createBody({})
+    const response = createResponse(body, {})
+    mapBodyError(response, wrap)
+    sink.error(new Error('gone'))
+    await expect(response.text()).rejects.toThrow(TypeError)
+  })
+
+  it('leaves aborts as they are', async () => {
+    const { body } = createBody({})
+    const response = createResponse(body, {})
+    mapBodyError(response, wrap)
+    const text = response.text()
+    const reason = new RangeError('stop')
+    abortBody(response, reason)
+    await expect(text).rejects.toBe(reason)
+  })
+
+  it('does nothing for a response it cannot reach', () => {
+    expect(mapBodyError(new Response('x'), wrap)).toBe(false)
+  })
+})
+
+describe('whenBodySettles', () => {
+  it('tells the end once, with the bytes pushed and the wire size the producer gave', async () => {
+    const { body, sink } = createBody({})
+    const response = createResponse(body, {})
+    const told: unknown[] = []
+    expect(whenBodySettles(response, (settled) => told.push(settled))).toBe(true)
+    sink.push(enc.encode('abc'))
+    sink.push(enc.encode('de'))
+    sink.end(3)
+    expect(told).toEqual([])
+    expect(await response.text()).toBe('abcde')
+    expect(told).toEqual([{ outcome: 'end', decodedBytes: 5, encodedBytes: 3 }])
+  })
+
+  it('tells a cancel with the bytes read so far, and tells at once a body already settled', async () => {
+    const response = await arrivedWhole('xy', 'z')
+    const told: unknown[] = []
+    whenBodySettles(response, (settled) => told.push(settled))
+    const reader = response.body!.getReader()
+    await reader.read()
+    await reader.cancel()
+    whenBodySettles(response, (settled) => told.push(settled))
+    expect(told).toEqual([
+      { outcome: 'cancel', decodedBytes: 2, encodedBytes: 3 },
+      { outcome: 'cancel', decodedBytes: 2, encodedBytes: 3 },
+    ])
+  })
+
+  it('does nothing for a response it cannot reach', () => {
+    expect(whenBodySettles(new Response('x'), () => {})).toBe(false)
   })
 })

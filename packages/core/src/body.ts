@@ -41,8 +41,12 @@ export interface BodySink {
    * Chunks pushed after the body was cancelled are dropped.
    */
   push(chunk: Uint8Array): boolean
-  /** The producer has sent everything. The consumer still reads what is queued. */
-  end(): void
+  /**
+   * The producer has sent everything. The consumer still reads what is
+   * queued. `encodedBytes`: the body's size as it came off the wire, when the
+   * producer decoded it (a `content-encoding`); the pushed bytes otherwise.
+   */
+  end(encodedBytes?: number): void
   /** The body failed: queued chunks are still delivered, then the read rejects with `error`. */
   error(error: unknown): void
   /** How the body settled, or undefined while it is open. */
@@ -101,6 +105,51 @@ export function abortBody(response: Response, reason: unknown): boolean {
   const source = trackedSourceOf(response)
   if (source === undefined || source.outcome !== undefined) return false
   source.abort(reason)
+  return true
+}
+
+/**
+ * mapBodyError makes the reads of the body of `response` — its body methods,
+ * its stream, and those of its clones — reject with `map(error)` when the
+ * body's producer fails with `error` (the connection broke, a decoder
+ * failed), instead of with `error` itself. `map` is called once, by the
+ * first read that sees the failure; every read gets the same result.
+ * Observers ({@link observeBody}) still learn `error`. Cancels and aborts
+ * ({@link abortBody}) are not mapped. It is for a layer that gives body
+ * errors a shape of its own: createFetch turns them into
+ * `TypeError('terminated', { cause })`, as Node's fetch. Returns false, and
+ * does nothing, when the body is not one this package can reach.
+ */
+export function mapBodyError(response: Response, map: (error: unknown) => unknown): boolean {
+  const source = trackedSourceOf(response)
+  if (source?.mapReadError === undefined) return false
+  source.mapReadError(map)
+  return true
+}
+
+/** BodySettled is what {@link whenBodySettles} tells: how the body settled, and its sizes (resource timing's). */
+export interface BodySettled {
+  outcome: BodyOutcome
+  /** Bytes the consumer read (after any content decoding): the whole body for `end`. */
+  decodedBytes: number
+  /** Bytes as they came off the wire (before content decoding), as the producer gave them to `end()`; otherwise the bytes it pushed. */
+  encodedBytes: number
+}
+
+/**
+ * whenBodySettles calls `callback` once when the body of `response` (or of
+ * a clone) settles, with the outcome and the body's sizes (resource timing
+ * wants them). Unlike {@link observeBody} it does not keep the response
+ * watched for garbage collection, so it costs a push and nothing more: a
+ * response dropped after its whole body arrived unread may never call it (a
+ * body still streaming is watched anyway, and settles as `collected`). It
+ * must be quick and must not throw. Returns false, and does nothing, when
+ * the body is not one this package can reach.
+ */
+export function whenBodySettles(response: Response, callback: (settled: BodySettled) => void): boolean {
+  const source = trackedSourceOf(response)
+  if (source?.follow === undefined) return false
+  source.follow(callback)
   return true
 }
 

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { compose } from './compose.js'
-import { deriveRequest, getContext, withContext } from './context.js'
+import { carryRequest, deriveRequest, getContext, withContext } from './context.js'
+import { getReplayableBody, withReplayableBody } from './replayable-body.js'
 import { roundTripper, type Middleware } from './round-tripper.js'
 
 declare module './context.js' {
@@ -42,5 +43,16 @@ describe('per-request context', () => {
     const derived = deriveRequest(new Request('http://a.test/'), { method: 'POST', body: 'x' })
     expect(derived.method).toBe('POST')
     expect(getContext(derived)).toEqual({})
+  })
+
+  it('carries context and, when asked, the body declaration to a request built anew (a redirect hop)', () => {
+    const declared = { length: 1, getBody: () => new Uint8Array([120]) }
+    const from = withReplayableBody(withContext(new Request('http://a.test/', { method: 'POST', body: 'x' }), { tag: 'hop' }), declared)
+    const kept = carryRequest(from, new Request('http://b.test/', { method: 'POST', body: declared.getBody() }), { body: true })
+    expect(getContext(kept)).toEqual({ tag: 'hop' })
+    expect(getReplayableBody(kept)).toBe(declared)
+    const dropped = carryRequest(from, new Request('http://b.test/'), { body: false })
+    expect(getContext(dropped)).toEqual({ tag: 'hop' })
+    expect(getReplayableBody(dropped)).toBeUndefined()
   })
 })

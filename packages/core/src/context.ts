@@ -23,6 +23,24 @@ export interface RequestContext {
    * RoundTripper) set it. Undefined or `true`: the RoundTripper's default.
    */
   decompress?: boolean
+  /**
+   * The case to send header names in, for servers that compare names
+   * case-sensitively: lower-case name → the name as the caller wrote it. A
+   * `Headers` object keeps names in lower case; createFetch fills this from
+   * the `init.headers` it was given, as undici's fetch sends the case the
+   * caller wrote. A RoundTripper that writes HTTP/1.1 (the Transport) sends
+   * the names so; HTTP/2 is lower case by definition. Undefined: lower case.
+   */
+  headerNames?: ReadonlyMap<string, string>
+  /**
+   * `true` says the request body is a stream of unknown length (a
+   * `ReadableStream` or async iterable the caller gave): a RoundTripper sends
+   * it as it comes (chunked), as undici's fetch does, rather than reading
+   * ahead to learn a length. createFetch sets it. Undefined: the
+   * RoundTripper's default (the Transport collects what an undeclared body
+   * yields at once, so that a `Request` made from a string gets a length).
+   */
+  streamedBody?: boolean
 }
 
 // One map for every installed copy of core: a context attached by one copy
@@ -53,8 +71,10 @@ export function getContext(request: Request): Readonly<RequestContext> {
  * ```
  */
 export function withContext<T extends Request>(request: T, values: Partial<RequestContext>): T {
-  const current = contexts.get(request)
-  contexts.set(request, Object.freeze(current ? { ...current, ...values } : { ...values }))
+  // Not `{ ...values }` alone: V8 clones the source's shape for a single
+  // spread, and freezing that clone costs ~0.8 µs (a new shape each time);
+  // two spreads build a fresh object, frozen in ~0.1 µs.
+  contexts.set(request, Object.freeze({ ...contexts.get(request), ...values }))
   return request
 }
 
@@ -80,11 +100,22 @@ export function withContext<T extends Request>(request: T, values: Partial<Reque
 export function deriveRequest(request: Request, init?: RequestInit, values?: Partial<RequestContext>): Request {
   const derived = new Request(request, init)
   // The body moves over unless init brings another one: so does its declaration.
-  if (init?.body === undefined && derived.body !== null) carryReplayableBody(request, derived)
-  const current = contexts.get(request)
-  if (current !== undefined || values !== undefined) {
-    contexts.set(derived, Object.freeze({ ...current, ...values }))
-  }
+  carryRequest(request, derived, { body: init?.body === undefined && derived.body !== null })
   carryCallHooks(request, derived, init?.signal !== undefined)
-  return derived
+  return values === undefined ? derived : withContext(derived, values)
+}
+
+/**
+ * carryRequest gives `to` what core keeps for `from`: its per-request
+ * context and, when `options.body` is true (`to` has `from`'s body, moved
+ * over or produced again), the declaration of that body
+ * (`withReplayableBody`). It is for a request built anew for the same
+ * transaction where {@link deriveRequest} does not serve: a redirect hop,
+ * whose URL differs. Returns `to`.
+ */
+export function carryRequest<T extends Request>(from: Request, to: T, options: { body: boolean }): T {
+  if (options.body) carryReplayableBody(from, to)
+  const current = contexts.get(from)
+  if (current !== undefined) contexts.set(to, current)
+  return to
 }

@@ -6,7 +6,7 @@
 // global dispatcher. The keys carry a version: bump it when the shape behind
 // a key changes, so that copies that do not agree simply do not recognise
 // each other's objects (they treat them as plain Responses).
-import type { BodyObserver } from './body.js'
+import type { BodyObserver, BodySettled } from './body.js'
 import type { BodyOutcome } from './body-state.js'
 
 /** The `url`/`redirected`/`type` record of a RoundTripResponse ({@link ResponseInfoRecord}). */
@@ -35,6 +35,10 @@ export interface TrackedSource {
   openStream(owner: object, disturbed: () => void): ReadableStream<Uint8Array>
   /** Cancels on behalf of a third party: reads reject with `reason`, the producer is told to stop. */
   abort(reason: unknown): void
+  /** Reads of a failed body reject with `map(error)`; optional: a source of an older copy of core has none. */
+  mapReadError?(map: (error: unknown) => unknown): void
+  /** Calls `follower` once when the body settles, watching no owner for it; optional, as mapReadError. */
+  follow?(follower: (settled: BodySettled) => void): void
   /** The response made over this source, watched for garbage collection where needed. */
   retain(owner: object): void
   /** Counts a clone of `original` sharing this source: both are then watched for garbage collection. */

@@ -64,6 +64,18 @@ describe('createFetch', () => {
     expect((error.cause as { code?: string }).code).toBe('ECONNRESET')
   })
 
+  it('rejects the body reads of a connection lost mid-body with TypeError terminated, the coded error reachable', async () => {
+    const o = await origin()
+    const transport = new Transport()
+    open.push(transport)
+    const response = await createFetch(transport)(`${o.url}/cut`)
+    const error = (await response.text().catch((e: unknown) => e)) as Error
+    expect(error).toBeInstanceOf(TypeError)
+    expect(error.message).toBe('terminated')
+    expect((error.cause as { code?: string }).code).toBe('UND_ERR_SOCKET')
+    expect(getRoundTripError(error)?.code).toBe('RT_SOCKET_CLOSED')
+  })
+
   it('sends every hop of a redirect through the RoundTripper, with the per-request context', async () => {
     const o = await origin()
     const seen: string[] = []

@@ -1,14 +1,16 @@
 import { followSignal } from './follow-signal.js'
-import { deriveRequest, getReplayableBody, redactUrl, stripFragment, withReplayableBody, withResponseInfo, type RoundTripper } from '@roundtrip/core'
+import { deriveRequest, getReplayableBody, mapBodyError, redactUrl, withContext, stripFragment, withReplayableBody, withResponseInfo, type RoundTripper } from '@roundtrip/core'
 import { isBadPort } from './bad-port.js'
 import { fetchBlobUrl } from './blob-url.js'
 import { defaultTransport } from './default-transport.js'
-import { ERR_BAD_PORT, ERR_PROXY_AUTH, fetchFailed, redirectError } from './errors.js'
+import { ERR_BAD_PORT, ERR_PROXY_AUTH, bodyError, fetchFailed, redirectError } from './errors.js'
 import { checkIntegrity } from './integrity.js'
-import { hasReferrer, parseReferrerPolicy, referrers, setReferer, type ReferrerState } from './referrer.js'
+import { hasReferrer, parseReferrerPolicy, setReferer, type ReferrerState } from './referrer.js'
 import { checkInit } from './check-init.js'
-import { encodeFormData, readRequestBody, replayableBody } from './extract-body.js'
-import { isRedirect, nextHop, type BodySource } from './redirect.js'
+import { encodeFormData, isStream, readRequestBody, replayableBody } from './extract-body.js'
+import { isRedirect, nextHop } from './redirect.js'
+import { FetchTiming } from './resource-timing.js'
+import { writtenNames } from './header-names.js'
 
 // Captured at load time: data: URLs are handed to Node's own fetch, even after
 // `globalThis.fetch` has been replaced by ours.
@@ -38,10 +40,13 @@ export function createFetch(roundTripper?: RoundTripper): typeof globalThis.fetc
   }
   // `init = undefined` keeps fetch.length at 1, as Node's.
   const fetch = function fetch(input: string | URL | Request, init: RequestInit | undefined = undefined): Promise<Response> {
+    const timing = new FetchTiming()
     const rt = roundTripper ?? defaultTransport()
+    // A Request input brings members (signal, referrer, integrity, headers)
+    // that an init-less string URL cannot: the common case skips them.
+    const isRequest = input instanceof Request
     let request: Request
-    let replay: BodySource = noReplay
-    let bodyOfRequest = false
+    let referrer: ReferrerState | undefined
     try {
       let body = init?.body
       if (body instanceof FormData) {
@@ -49,70 +54,63 @@ export function createFetch(roundTripper?: RoundTripper): typeof globalThis.fetc
         body = encodeFormData(body)
         init = { ...init, body }
       }
-      if (input instanceof Request) {
+      if (isRequest) {
         if (init === undefined && input.bodyUsed) throw new TypeError('Cannot construct a Request with a Request object that has already been used.')
         request = init === undefined ? input : deriveRequest(input, init)
-        bodyOfRequest = body == null && request.body !== null
       } else {
         request = new Request(input, init)
       }
+      // A stream of unknown length goes out as it comes, chunked, as undici's fetch sends it.
+      let streamedBody = false
       if (body != null) {
         const declared = replayableBody(body)
-        if (declared !== undefined) {
-          withReplayableBody(request, declared)
-          replay = () => declared
-        }
+        if (declared !== undefined) withReplayableBody(request, declared)
+        else streamedBody = isStream(body)
       }
       if (init !== undefined) checkInit(init)
+      // A Headers object keeps names in lower case: the case the caller wrote goes down in the context.
+      const headerNames = init?.headers === undefined ? undefined : writtenNames(init.headers)
+      if (headerNames !== undefined || streamedBody) withContext(request, headerNames === undefined ? { streamedBody } : { headerNames, streamedBody })
       // Only a request given a referrer URL pays for the Referrer Policy. Read
       // before any copy below: a Request copied with a new init loses both.
-      const wantsReferrer = init?.referrer !== undefined || input instanceof Request
-      const referrer = wantsReferrer ? request.referrer : ''
+      const wantsReferrer = isRequest || init?.referrer !== undefined
+      const referrerUrl = wantsReferrer ? request.referrer : ''
       const policy = wantsReferrer ? request.referrerPolicy : ''
       // Host is a forbidden request header: the URL's host is sent, as Node's fetch does.
-      if ((init?.headers !== undefined || input instanceof Request) && request.headers.has('host')) {
+      if ((isRequest || init?.headers !== undefined) && request.headers.has('host')) {
         request = withHeaders(request, input, (headers) => headers.delete('host'))
       }
-      if (wantsReferrer) {
-        if (hasReferrer(referrer)) {
-          const state: ReferrerState = { referrer, policy }
-          request = withHeaders(request, input, (headers) => setReferer(headers, state, request.url))
-          referrers.set(request, state)
-        }
+      if (wantsReferrer && hasReferrer(referrerUrl)) {
+        const state: ReferrerState = { referrer: referrerUrl, policy }
+        request = withHeaders(request, input, (headers) => setReferer(headers, state, request.url))
+        referrer = state
       }
     } catch (error) {
       return Promise.reject(error)
     }
     // Without a signal in init or a Request, the request's own signal cannot have aborted yet.
-    if (init?.signal != null || input instanceof Request) {
-      const signal = request.signal
-      if (signal.aborted) {
-        // As Node's fetch: the request body is cancelled with the reason (a user's stream learns of it).
-        request.body?.cancel(signal.reason).catch(noop)
-        return Promise.reject(signal.reason)
-      }
+    const hasSignal = isRequest || init?.signal != null
+    if (hasSignal && request.signal.aborted) {
+      // As Node's fetch: the request body is cancelled with the reason (a user's stream learns of it).
+      request.body?.cancel(request.signal.reason).catch(noop)
+      return Promise.reject(request.signal.reason)
     }
     const local = localScheme(input, request)
     if (local !== undefined) return local === 'data:' ? nodeFetch(request) : fetchBlobUrl(request)
     let sent: Promise<Response>
-    if (bodyOfRequest) {
+    if (isRequest && init?.body == null && request.body !== null && getReplayableBody(request) === undefined) {
       // A Request's body hides its source: read what it holds to learn its length.
-      sent = readRequestBody(request).then((read) => {
-        const referrer = referrers.get(request)
-        if (referrer !== undefined) referrers.set(read, referrer)
-        const declared = getReplayableBody(read)
-        return start(rt, read, declared === undefined ? noReplay : () => declared)
-      })
+      sent = readRequestBody(request).then((read) => start(rt, read, referrer, timing))
     } else {
-      sent = start(rt, request, replay)
+      sent = start(rt, request, referrer, timing)
     }
     // Only a request whose signal can abort pays for following it into the body.
-    if (init?.signal != null || input instanceof Request) {
+    if (hasSignal) {
       const signal = request.signal
       sent = sent.then((response) => followSignal(response, signal))
     }
     // Only a request that carries integrity metadata pays for reading it.
-    if (init?.integrity === undefined && !(input instanceof Request)) return sent
+    if (!isRequest && init?.integrity === undefined) return sent
     const integrity = request.integrity
     return integrity === '' ? sent : sent.then((response) => checkIntegrity(response, integrity, request))
   }
@@ -131,9 +129,10 @@ function withHeaders(request: Request, input: unknown, edit: (headers: Headers) 
 }
 
 /** start sends the first hop; the common case stays on one promise: send, and follow only when asked to. */
-function start(rt: RoundTripper, request: Request, replay: BodySource): Promise<Response> {
-  return send(rt, request).then((response) =>
-    request.redirect !== 'manual' && isRedirect(response) ? follow(rt, request, response, replay) : response,
+function start(rt: RoundTripper, request: Request, referrer: ReferrerState | undefined, timing: FetchTiming): Promise<Response> {
+  timing.url = request.url
+  return send(rt, request, timing).then((response) =>
+    request.redirect !== 'manual' && isRedirect(response) ? follow(rt, request, response, referrer, timing) : timing.report(response),
   )
 }
 
@@ -147,21 +146,24 @@ function localScheme(input: string | URL | Request, request: Request): 'data:' |
   return url.startsWith('data:') ? 'data:' : url.startsWith('blob:') ? 'blob:' : undefined
 }
 
-function noReplay(): undefined {
-  return undefined
-}
-
 function noop(): void {}
 
-function send(rt: RoundTripper, request: Request): Promise<Response> {
+function send(rt: RoundTripper, request: Request, timing: FetchTiming): Promise<Response> {
   let sent: Promise<Response>
+  timing.requestStart()
   try {
     if (isBadPort(request.url)) throw redirectError(ERR_BAD_PORT, `bad port: ${redactUrl(request.url)} is on the fetch standard's list of blocked ports`)
     sent = rt.roundTrip(request)
   } catch (error) {
     sent = Promise.reject(error)
   }
-  return sent.then((response) => (response.status === 407 ? proxyAuthRequired(response, request) : response), (error: unknown) => {
+  return sent.then((response) => {
+    timing.responseStart()
+    if (response.status === 407) proxyAuthRequired(response, request)
+    // A body that fails mid-way rejects its reads with TypeError('terminated'), as Node's fetch.
+    mapBodyError(response, bodyError)
+    return response
+  }, (error: unknown) => {
     const signal = request.signal
     if (signal.aborted) throw signal.reason
     if (error instanceof TypeError && error.message === 'fetch failed') throw error
@@ -169,6 +171,7 @@ function send(rt: RoundTripper, request: Request): Promise<Response> {
     // Node's fetch under AbortSignal.timeout(ms) rejects with the
     // DOMException itself, not with 'fetch failed'.
     if (error instanceof DOMException && (error.name === 'TimeoutError' || error.name === 'AbortError')) throw error
+    timing.fail(false)
     throw fetchFailed(error)
   })
 }
@@ -179,29 +182,32 @@ function proxyAuthRequired(response: Response, request: Request): never {
   throw fetchFailed(redirectError(ERR_PROXY_AUTH, `407 Proxy Authentication Required (${request.method} ${redactUrl(request.url)})`))
 }
 
-async function follow(rt: RoundTripper, first: Request, firstResponse: Response, replay: BodySource): Promise<Response> {
+async function follow(rt: RoundTripper, first: Request, firstResponse: Response, referrer: ReferrerState | undefined, timing: FetchTiming): Promise<Response> {
   let request = first
   let response = firstResponse
   let hops = 0
   while (isRedirect(response)) {
     let next: Request
     try {
-      next = nextHop(request, response, hops, replay)
-      const referrer = referrers.get(first)
+      next = nextHop(request, response, hops)
       if (referrer !== undefined) {
         // A Referrer-Policy on a redirect sets the policy for the hops after it.
         referrer.policy = parseReferrerPolicy(response.headers.get('referrer-policy')) || referrer.policy
         setReferer(next.headers, referrer, next.url)
       }
+    } catch (error) {
+      timing.fail(true)
+      throw error
     } finally {
       // Every intermediate body is released; a small one has already freed its connection.
       await response.body?.cancel().catch(() => {})
     }
     hops++
     request = next
-    response = await send(rt, request)
+    timing.redirect()
+    response = await send(rt, request, timing)
   }
   // As Node's fetch: a response that ends on another origin than the first request's is 'cors'.
   const crossed = new URL(request.url).origin !== new URL(first.url).origin
-  return withResponseInfo(response, { url: stripFragment(request.url), redirected: true, ...(crossed ? { type: 'cors' as const } : {}) })
+  return timing.report(withResponseInfo(response, { url: stripFragment(request.url), redirected: true, ...(crossed ? { type: 'cors' as const } : {}) }))
 }

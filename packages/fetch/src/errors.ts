@@ -32,6 +32,17 @@ export function fetchFailed(error: unknown): TypeError {
   return new TypeError('fetch failed', { cause: nodeCause(error) })
 }
 
+/**
+ * bodyError is how createFetch's response bodies fail, as Node's fetch: a
+ * producer's coded error (the connection closed mid-body, a decoder failed)
+ * becomes `TypeError('terminated', { cause })`, the cause chosen as for
+ * {@link fetchFailed} (the system or undici error, carrying the coded one);
+ * anything else (an abort reason) is left as it is.
+ */
+export function bodyError(error: unknown): unknown {
+  return isRoundTripError(error) ? new TypeError('terminated', { cause: nodeCause(error) }) : error
+}
+
 function nodeCause(error: unknown): unknown {
   if (!isRoundTripError(error)) return error
   let inner = error.cause

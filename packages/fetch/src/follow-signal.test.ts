@@ -1,4 +1,5 @@
 import { subscribe, unsubscribe } from 'node:diagnostics_channel'
+import { getEventListeners } from 'node:events'
 import { createServer } from 'node:http'
 import { Transport } from '@roundtrip/transport'
 import { afterEach, describe, expect, it } from 'vitest'
@@ -74,5 +75,18 @@ describe('createFetch: an abort after the whole body arrived', () => {
     }
     expect(transport.stats().total.active).toBe(0)
     expect(controller.signal.aborted).toBe(false)
+  })
+
+  it('takes its listener off the request signal once the body is read, or cancelled', async () => {
+    const { fetch, url } = await setUp()
+    const controller = new AbortController()
+    const read = new Request(url, { signal: controller.signal })
+    const response = await fetch(read)
+    expect(getEventListeners(read.signal, 'abort')).toHaveLength(1)
+    await response.text()
+    expect(getEventListeners(read.signal, 'abort')).toHaveLength(0)
+    const cancelled = new Request(url, { signal: controller.signal })
+    await (await fetch(cancelled)).body!.cancel()
+    expect(getEventListeners(cancelled.signal, 'abort')).toHaveLength(0)
   })
 })

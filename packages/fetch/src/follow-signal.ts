@@ -1,4 +1,4 @@
-import { abortBody } from '@roundtrip/core'
+import { abortBody, whenBodySettles } from '@roundtrip/core'
 
 /**
  * followSignal makes an abort of `signal` that comes after the response
@@ -6,11 +6,12 @@ import { abortBody } from '@roundtrip/core'
  * standard's "abort the fetch" does — also when every byte had already
  * arrived and the RoundTripper below let go of the signal (the Transport does,
  * once the connection is back in the pool). The listener sits on the
- * request's own signal, which goes with the request, and holds the response
- * weakly: the RoundTripper may hold the request while the body streams, and a
- * dropped response must still be collected (its connection released). An
- * abort after the body settled does nothing. Only requests that carry a
- * signal of their own pay for it.
+ * request's own signal, which goes with the request, holds the response
+ * weakly (the RoundTripper may hold the request while the body streams, and a
+ * dropped response must still be collected, its connection released), and
+ * comes off when the body settles. Only requests that carry a signal of their
+ * own pay for it, and only for a body core can abort (another fetch's
+ * response, under `fromFetch`, follows its own signal).
  */
 export function followSignal(response: Response, signal: AbortSignal): Response {
   // Not `response.body === null`: that getter would make the body's stream and
@@ -25,6 +26,11 @@ export function followSignal(response: Response, signal: AbortSignal): Response 
     const live = ref.deref()
     if (live !== undefined) abortBody(live, signal.reason)
   }
-  signal.addEventListener('abort', onAbort, { once: true })
+  let settled = false
+  const tracked = whenBodySettles(response, () => {
+    settled = true
+    signal.removeEventListener('abort', onAbort)
+  })
+  if (tracked && !settled) signal.addEventListener('abort', onAbort, { once: true })
   return response
 }

@@ -1,4 +1,4 @@
-import { getContext, redactUrl, withContext, withReplayableBody, type ReplayableBody } from '@roundtrip/core'
+import { carryRequest, getReplayableBody, redactUrl } from '@roundtrip/core'
 import { ERR_REDIRECT, ERR_UNEXPECTED_REDIRECT, fetchFailed, redirectError } from './errors.js'
 
 /** The most redirects followed before failing, as in Node's fetch. */
@@ -14,24 +14,18 @@ export function isRedirect(response: Response): boolean {
 }
 
 /**
- * BodySource gives the request body again for a redirect hop: a declared
- * replayable body, a stream (a copy of a `Request`'s body), or nothing when
- * it cannot.
- */
-export type BodySource = () => ReplayableBody | ReadableStream<Uint8Array> | null | undefined
-
-/**
  * nextHop builds the request for the next hop of a redirect, as Node's fetch
  * (the fetch standard's HTTP-redirect fetch): 301/302 turn a POST into a GET,
  * 303 turns anything but HEAD into a GET; otherwise method and body are kept,
- * which needs a body that can be produced again (`replay`). The body headers
- * go with the body; `authorization`, `proxy-authorization`, `cookie` and
- * `host` are dropped when the hop changes origin. The per-request context
- * goes along.
+ * which needs a body declared replayable (core's `withReplayableBody`; a
+ * stream cannot be sent again). The body headers go with the body;
+ * `authorization`, `proxy-authorization`, `cookie` and `host` are dropped
+ * when the hop changes origin. The per-request context and the body's
+ * declaration go along.
  *
  * @throws TypeError `fetch failed` with a coded cause when the redirect cannot be followed.
  */
-export function nextHop(request: Request, response: Response, hops: number, replay: BodySource): Request {
+export function nextHop(request: Request, response: Response, hops: number): Request {
   if (request.redirect === 'error') {
     // The message is Node's and undici's, word for word; the code says it too.
     throw fetchFailed(redirectError(ERR_UNEXPECTED_REDIRECT, 'unexpected redirect'))
@@ -55,34 +49,25 @@ export function nextHop(request: Request, response: Response, hops: number, repl
     )
   }
   const status = response.status
-  let method = request.method
-  let body: ReturnType<BodySource> = null
+  const method = request.method
   const headers = new Headers(request.headers)
+  const init: RequestInit = { method, headers, signal: request.signal, redirect: request.redirect }
   if (((status === 301 || status === 302) && method === 'POST') || (status === 303 && method !== 'GET' && method !== 'HEAD')) {
-    method = 'GET'
+    init.method = 'GET'
     for (const name of BODY_HEADERS) headers.delete(name)
   } else if (request.body !== null) {
-    body = replay()
-    if (body === undefined || body === null) {
+    const body = getReplayableBody(request)
+    if (body === undefined) {
       throw fetchFailed(
         redirectError(ERR_REDIRECT, `cannot follow a ${status} redirect from ${redactUrl(request.url)}: the request body is a stream and cannot be sent again`),
       )
     }
+    init.body = body.getBody()
   }
   if (target.origin !== new URL(request.url).origin) {
     for (const name of CREDENTIAL_HEADERS) headers.delete(name)
   }
-  const init: RequestInit & { duplex?: 'half' } = { method, headers, signal: request.signal, redirect: request.redirect }
-  if (body instanceof ReadableStream) {
-    init.body = body
-    init.duplex = 'half'
-  } else if (body !== null) {
-    init.body = body.getBody()
-  }
-  const next = new Request(target, init)
-  if (body !== null && !(body instanceof ReadableStream)) withReplayableBody(next, body)
-  const context = getContext(request)
-  return Object.keys(context).length === 0 ? next : withContext(next, context)
+  return carryRequest(request, new Request(target, init), { body: init.body !== undefined })
 }
 
 /**

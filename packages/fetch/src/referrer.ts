@@ -96,9 +96,6 @@ export interface ReferrerState {
   policy: string
 }
 
-/** Requests that carry a referrer URL (few do), to their referrer state. */
-export const referrers = new WeakMap<Request, ReferrerState>()
-
 /** setReferer sets or removes the `Referer` header for a hop to `target`. */
 export function setReferer(headers: Headers, state: ReferrerState, target: string): void {
   const value = referrerFor(state.referrer, state.policy, target)

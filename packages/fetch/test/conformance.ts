@@ -64,6 +64,23 @@ export function conformance(o: Origins): Record<string, Scenario> {
       const response = await f(`${o.a}/cut`)
       return settle(response.text())
     },
+    'a connection lost mid-body rejects a stream read with TypeError terminated': async (f) => {
+      const response = await f(`${o.a}/cut`)
+      const reader = response.body!.getReader()
+      for (;;) {
+        const read = await settle(reader.read())
+        if ((read.value as { done?: boolean } | undefined)?.done !== false) return read
+      }
+    },
+    'a connection lost mid-body rejects the reads of a clone too': async (f) => {
+      const response = await f(`${o.a}/cut`)
+      const clone = response.clone()
+      return { reads: await Promise.all([settle(response.arrayBuffer()), settle(clone.text())]) }
+    },
+    'a connection lost mid-gzip-body rejects text() with TypeError terminated': async (f) => {
+      const response = await f(`${o.a}/cut?coding=gzip`)
+      return settle(response.text())
+    },
     // Aborts during the body.
     'an abort while reading the body rejects a clone too': async (f) => {
       const controller = new AbortController()
@@ -118,6 +135,14 @@ export function conformance(o: Origins): Record<string, Scenario> {
     // Ports, headers, init members, the function itself.
     'a bad port fails before dialing': (f) => f('http://127.0.0.1:6666/'),
     'a bad port reached by a redirect fails': (f) => f(`${o.a}/redirect?to=${encodeURIComponent('http://127.0.0.1:10080/')}`),
+    'header names go out in the case written in an init object': (f) =>
+      f(`${o.a}/raw-headers`, { method: 'POST', body: 'b', headers: { 'X-CaSe': 'v', 'x-lower': 'l', 'Content-Type': 'text/x', Accept: 'a/b', 'User-Agent': 'UA' } }),
+    'header names written twice go out in the case written first': (f) =>
+      f(`${o.a}/raw-headers`, { headers: [['X-Pair', '1'], ['x-PAIR', '2'], ['x-low', '1'], ['X-LOW', '2']] }),
+    'header names keep their case over a redirect': (f) => f(`${o.a}/redirect?to=/raw-headers`, { headers: { 'X-CaSe': 'v' } }),
+    'header names of a Headers object go out in the case written': (f, k) =>
+      f(`${o.a}/raw-headers`, { headers: new k.Headers({ 'X-From-Headers': 'h' }) }),
+    'header names of a Request go out in the case written': (f, k) => f(new k.Request(`${o.a}/raw-headers`, { headers: { 'X-In-Request': 'r' } })),
     'a user Host header is not sent': (f) => f(`${o.a}/echo`, { headers: { host: 'evil.test', 'x-custom': 'h' } }),
     'init.window other than null rejects with TypeError': (f) => f(`${o.a}/echo`, { window: 1 } as unknown as RequestInit),
     'init.window null and a 407 rejects': (f) => f(`${o.a}/proxy-auth`, { window: null }),
@@ -139,18 +164,7 @@ export function conformance(o: Origins): Record<string, Scenario> {
       return f(url)
     },
     // Resource timing.
-    'a resource-timing entry per fetch': async (f) => {
-      const url = `${o.a}/echo?timing=${Math.random()}`
-      // The buffer keeps 250 entries and drops later ones: the other scenarios have filled it.
-      performance.clearResourceTimings()
-      await (await f(url)).text()
-      // Node's and undici's fetch add the entry some turns after the body ends: wait for it, up to a second.
-      const find = () => performance.getEntriesByType('resource').filter((e) => e.name === url) as unknown as Array<{ decodedBodySize: number }>
-      for (let waited = 0; find().length === 0 && waited < 1000; waited += 10) await new Promise((resolve) => setTimeout(resolve, 10))
-      const entries = find()
-      performance.clearResourceTimings()
-      return { entries: entries.length, decodedBodySize: entries[0] !== undefined && entries[0].decodedBodySize > 0 }
-    },
+    ...timingScenarios(o),
     // Content codings.
     'gzip then br decoded': (f) => f(`${o.a}/coded?codings=gzip,br`),
     'five codings decoded': (f) => f(`${o.a}/coded?codings=gzip,gzip,deflate,gzip,br`),
@@ -212,4 +226,80 @@ function referrerScenarios(o: Origins): Record<string, Scenario> {
       f(`${o.a}/redirect?to=other&policy=${encodeURIComponent(header)}`, { referrer: page, referrerPolicy: 'unsafe-url' })
   }
   return list
+}
+
+/** The fields of a `PerformanceResourceTiming` entry the scenarios read (Node 20's types lack some). */
+type PerformanceResourceTiming = Record<
+  'startTime' | 'duration' | 'fetchStart' | 'connectStart' | 'requestStart' | 'responseStart' | 'responseEnd' | 'redirectStart' | 'redirectEnd' | 'transferSize' | 'encodedBodySize' | 'decodedBodySize',
+  number
+> & { name: string; initiatorType: string }
+
+/** What a scenario compares of the resource-timing entries a fetch added: their number and how their fields relate. */
+function describeEntries(entries: PerformanceResourceTiming[]): Observed {
+  const e = entries[0]
+  if (e === undefined) return { entries: 0 }
+  return {
+    entries: entries.length,
+    initiatorType: e.initiatorType,
+    decodedBodySize: e.decodedBodySize,
+    encodedBelowDecoded: e.encodedBodySize > 0 && e.encodedBodySize < e.decodedBodySize,
+    transferSize: e.transferSize === e.encodedBodySize + 300,
+    inOrder:
+      e.startTime > 0 &&
+      e.startTime <= e.fetchStart &&
+      e.fetchStart <= e.connectStart &&
+      e.connectStart <= e.requestStart &&
+      e.requestStart <= e.responseStart &&
+      e.responseStart <= e.responseEnd &&
+      e.duration === e.responseEnd - e.startTime,
+    redirect: e.redirectStart === 0 ? 'none' : e.redirectStart === e.startTime && e.redirectStart <= e.redirectEnd && e.redirectEnd === e.fetchStart ? 'counted' : 'out of order',
+  }
+}
+
+function timingScenarios(o: Origins): Record<string, Scenario> {
+  const timing =
+    (path: string, use: (f: Fetch, url: string) => Promise<unknown>): Scenario =>
+    async (f) => {
+      const url = `${path.startsWith('http') ? '' : o.a}${path}${path.includes('?') ? '&' : '?'}timing=${Math.random()}`
+      // The buffer keeps 250 entries and drops later ones (also for a while
+      // after a clear, once it was full): the other scenarios fill it.
+      performance.setResourceTimingBufferSize(100_000)
+      performance.clearResourceTimings()
+      await use(f, url).catch(() => {})
+      // A marker fetch read to the end: entries come in the order the bodies
+      // end, so once its entry is there, the first fetch's is too, if any.
+      // Node's and undici's fetch add an entry a few turns after the body ends.
+      const marker = `${o.a}/echo?marker=${Math.random()}`
+      await (await f(marker)).text()
+      const named = (name: string) => performance.getEntriesByType('resource').filter((e) => e.name === name) as unknown as PerformanceResourceTiming[]
+      for (let waited = 0; named(marker).length === 0 && waited < 1000; waited += 10) await new Promise((resolve) => setTimeout(resolve, 10))
+      const entries = named(url)
+      performance.clearResourceTimings()
+      return describeEntries(entries)
+    }
+  const read = async (f: Fetch, url: string, init?: RequestInit) => (await f(url, init)).arrayBuffer()
+  return {
+    'a resource-timing entry per fetch': timing('/cookies', read),
+    'a resource-timing entry counts a redirect': timing('/redirect?to=/cookies', read),
+    'a resource-timing entry has the encoded and decoded sizes of a gzip body': timing('/encoded?coding=gzip', read),
+    'a resource-timing entry for a HEAD request (a null body)': timing('/echo', (f, url) => f(url, { method: 'HEAD' })),
+    'a resource-timing entry once a clone is read': timing('/cookies', async (f, url) => (await f(url)).clone().text()),
+    'no resource-timing entry for a body not read to its end': timing('/cookies', (f, url) => f(url)),
+    'a resource-timing entry for a cancelled body': timing('/cookies', async (f, url) => (await f(url)).body?.cancel()),
+    'a resource-timing entry for an abort while the body is read': timing('/slow', async (f, url) => {
+      const controller = new AbortController()
+      const response = await f(url, { signal: controller.signal })
+      const reader = response.body!.getReader()
+      await reader.read()
+      controller.abort()
+      return reader.read()
+    }),
+    'a resource-timing entry for a failed fetch': timing(`${o.refused}/`, read),
+    'a resource-timing entry for a redirect that fails': timing('/bad-scheme', read),
+    'no resource-timing entry for a fetch aborted before the response': timing('/hang', (f, url) => {
+      const controller = new AbortController()
+      setImmediate(() => controller.abort())
+      return f(url, { signal: controller.signal })
+    }),
+  }
 }

@@ -62,6 +62,14 @@ export function scenarioHandler(other: () => string): (req: IncomingMessage, res
       )
       return
     }
+    if (path === '/raw-headers') {
+      // The header names as they came on the wire (sorted: servers do not care for the order).
+      await body(req)
+      const names = req.rawHeaders.filter((name, i) => i % 2 === 0 && /^(x-|content-type$|accept$|user-agent$)/i.test(name))
+      res.setHeader('content-type', 'application/json')
+      res.end(JSON.stringify(names.sort()))
+      return
+    }
     if (path === '/redirect') {
       await body(req)
       const to = url.searchParams.get('to') ?? '/echo'
@@ -124,6 +132,12 @@ export function scenarioHandler(other: () => string): (req: IncomingMessage, res
     }
     if (path === '/cut') {
       // Half a body, then the connection goes.
+      if (url.searchParams.get('coding') === 'gzip') {
+        const gz = gzipSync(Buffer.from('gzipped text '.repeat(200)))
+        res.writeHead(200, { 'content-length': String(gz.length), 'content-encoding': 'gzip' })
+        res.write(gz.subarray(0, gz.length >> 1), () => setTimeout(() => req.socket.destroy(), 20))
+        return
+      }
       res.writeHead(200, { 'content-length': '100' })
       res.write('x'.repeat(50), () => setTimeout(() => req.socket.destroy(), 20))
       return

@@ -1,23 +1,10 @@
-import { getContext, withContext, type RequestContext } from '@roundtrip/core'
+import { doneLooking, lookingForConn } from './queued.js'
 import type { CallerStack } from './stack.js'
 
-/**
- * The trace hooks the tracker listens to, as the Transport calls them (its
- * `ClientTrace`; declared here by shape so that this package does not depend
- * on the Transport). A RoundTripper that calls none of them leaves the
- * tracker without connection facts: its leaks are of unknown severity.
- */
-interface TraceHooks {
-  getConn?(key: string): void
-  gotConn?(info: unknown): void
-  putIdleConn?(error?: Error): void
-  [hook: string]: ((...args: never[]) => void) | undefined
-}
-
-/** What a tracker learns from a request's trace: the hooks call these. */
+/** What a tracker learns from a request's trace and the Transport's channels. */
 export interface ConnListener {
-  /** The request `tracked` starts looking for a connection of pool `key`. */
-  lookingForConn(tracked: Tracked): void
+  /** The request `tracked` waits for a connection of pool `tracked.key`: every one is busy. */
+  queued(tracked: Tracked): void
   /** The request `tracked` got a connection. */
   gotConn(tracked: Tracked): void
 }
@@ -26,116 +13,135 @@ export interface ConnListener {
  * One tracked request and its response body: what it was and what it held,
  * never the response itself (that would keep it from being collected).
  *
- * Connection facts come from the Transport's trace hooks: `getConn` names
- * the pool, `gotConn` starts the hold, `putIdleConn` ends it. `putIdleConn`
- * without an error means the response was complete and the connection went
- * back to the pool: from then on the body holds only memory.
+ * It is also the request's trace (the Transport's `ClientTrace` hooks it
+ * listens to, by shape, so that this package does not depend on the
+ * Transport): `getConn` names the pool, `gotConn` ends a wait, `putIdleConn`
+ * ends the hold. Between the response's delivery and `putIdleConn` the body
+ * holds its connection; `putIdleConn` without an error means the response
+ * was complete and the connection went back to the pool: from then on the
+ * body holds only memory. A RoundTripper that calls none of them leaves the
+ * tracker without connection facts: its leaks are of unknown severity.
+ *
+ * While its body is open it is in one of its tracker's {@link BodyList}s.
  */
 export class Tracked {
   status = 0
-  /** When the response was delivered (performance.now()); the request start until then. */
-  start: number
+  /** When the response was delivered (performance.now()). */
+  start = 0
   settled = false
   reported = false
   ref: WeakRef<Response> | undefined = undefined
   /** The pool key (`http://host:port`) from the Transport, undefined over any other RoundTripper. */
   key: string | undefined = undefined
-  /** When the current connection was obtained, while it is held. */
-  connSince: number | undefined = undefined
   /** When the connection was given back or closed, once it is. */
   connEnd: number | undefined = undefined
   /** The whole response arrived: the connection went back to the pool. */
   arrived = false
-  /** This request is waiting for a connection of its pool (every one is busy). */
-  waiting = false
   /** Requests made through the tracker that waited for a connection of this pool while this body held one. */
   waiters = 0
+  /** The request, while its call is on (to tell the `getConn` of one request from another's); undefined after. */
+  call: Request | undefined
+  /** The list this body is in, and its neighbours there. */
+  list: BodyList | undefined = undefined
+  prev: Tracked | undefined = undefined
+  next: Tracked | undefined = undefined
+
+  readonly method: string
+  readonly url: string
 
   constructor(
     readonly scope: object,
-    readonly method: string,
-    readonly url: string,
+    request: Request,
     readonly stack: CallerStack | undefined,
     readonly listener: ConnListener,
   ) {
-    this.start = performance.now()
+    this.call = request
+    this.method = request.method
+    this.url = request.url
   }
 
-  /** Whether the body holds a connection right now (as far as the trace says). */
+  /**
+   * Whether the delivered body holds a connection right now (as far as the
+   * trace says): the response came through a connection (`getConn` named its
+   * pool) that was not given back yet.
+   */
   get holdsConn(): boolean {
-    return this.connSince !== undefined && this.connEnd === undefined
+    return this.key !== undefined && this.connEnd === undefined
   }
 
   /** How long, in ms, the connection was held after the response was delivered (until now, or until it was let go). */
   connHeldMs(now: number): number {
-    if (this.connSince === undefined) return 0
+    if (this.key === undefined) return 0
     return Math.max(0, (this.connEnd ?? now) - this.start)
   }
-}
 
-const TRACKED = Symbol('roundtrip.leak-tracker.tracked')
+  // --- the trace hooks ---
 
-/** The tracker's own trace: it records the facts, then calls the caller's trace (if any) as if the tracker were not there. */
-class TrackerTrace implements TraceHooks {
-  [hook: string]: ((...args: never[]) => void) | undefined
-  declare [TRACKED]: Tracked
-  constructor(tracked: Tracked) {
-    this[TRACKED] = tracked
-  }
   getConn(key: string): void {
-    const t = this[TRACKED]
-    t.key = key
-    t.connSince = undefined
-    t.connEnd = undefined
-    t.arrived = false
-    t.listener.lookingForConn(t)
+    // A retry on another connection starts the facts again.
+    this.key = key
+    this.connEnd = undefined
+    this.arrived = false
+    lookingForConn(this)
   }
-  gotConn(): void {
-    const t = this[TRACKED]
-    t.connSince = performance.now()
-    t.waiting = false
-    t.listener.gotConn(t)
-  }
-  putIdleConn(error?: Error): void {
-    const t = this[TRACKED]
-    t.connEnd = performance.now()
-    t.arrived = error === undefined
-  }
-}
 
-/** A trace that calls ours, then the caller's hook of the same name; every other hook of the caller's is passed through. */
-function chain(ours: TrackerTrace, theirs: TraceHooks): TraceHooks {
-  const both: TraceHooks = {}
-  for (const name of Object.keys(theirs)) both[name] = theirs[name]?.bind(theirs)
-  for (const name of ['getConn', 'gotConn', 'putIdleConn'] as const) {
-    const mine = (ours[name] as (this: TrackerTrace, ...args: never[]) => void).bind(ours)
-    const their = theirs[name] as ((...args: never[]) => void) | undefined
-    both[name] =
-      typeof their === 'function'
-        ? (...args: never[]) => {
-            mine(...args)
-            their.apply(theirs, args)
-          }
-        : mine
+  gotConn(): void {
+    doneLooking(this)
+    this.listener.gotConn(this)
   }
-  return both
+
+  putIdleConn(error?: Error): void {
+    this.connEnd = performance.now()
+    this.arrived = error === undefined
+  }
 }
 
 /**
- * listen attaches the tracker's trace hooks to `request` (through core's
- * request context, which the Transport reads), merged with the caller's own
- * trace. A request sent again through the tracker gets the caller's trace,
- * not ours twice.
+ * BodyList is a list of tracked bodies in the order they were added (so,
+ * for delivered bodies, oldest first), linked through the bodies themselves:
+ * adding and removing cost no allocation and no hashing, which a `Set`
+ * would on every request.
  */
-export function listen(request: Request, tracked: Tracked): void {
-  const current = (getContext(request) as { trace?: TraceHooks & { [TRACKED]?: Tracked; [ORIGINAL]?: TraceHooks } }).trace
-  const theirs = current === undefined ? undefined : (current[ORIGINAL] ?? (current instanceof TrackerTrace ? undefined : current))
-  const ours = new TrackerTrace(tracked)
-  let trace: TraceHooks = ours
-  if (theirs !== undefined) {
-    trace = chain(ours, theirs)
-    Object.defineProperty(trace, ORIGINAL, { value: theirs })
+export class BodyList {
+  first: Tracked | undefined = undefined
+  last: Tracked | undefined = undefined
+  size = 0
+
+  add(t: Tracked): void {
+    t.list = this
+    t.prev = this.last
+    t.next = undefined
+    if (this.last === undefined) this.first = t
+    else this.last.next = t
+    this.last = t
+    this.size++
   }
-  withContext(request, { trace } as Partial<RequestContext>)
+
+  /** Removes `t` if it is in this list; reports whether it was. */
+  delete(t: Tracked): boolean {
+    if (t.list !== this) return false
+    if (t.prev === undefined) this.first = t.next
+    else t.prev.next = t.next
+    if (t.next === undefined) this.last = t.prev
+    else t.next.prev = t.prev
+    t.list = t.prev = t.next = undefined
+    this.size--
+    return true
+  }
+
+  clear(): void {
+    for (let t = this.first; t !== undefined; ) {
+      const next = t.next
+      t.list = t.prev = t.next = undefined
+      t = next
+    }
+    this.first = this.last = undefined
+    this.size = 0
+  }
+
+  toArray(): Tracked[] {
+    const all: Tracked[] = []
+    for (let t = this.first; t !== undefined; t = t.next) all.push(t)
+    return all
+  }
 }
-const ORIGINAL = Symbol('roundtrip.leak-tracker.original-trace')

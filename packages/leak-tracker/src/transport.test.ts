@@ -1,3 +1,4 @@
+import { channel } from 'node:diagnostics_channel'
 import { compose, getContext, roundTripper, withContext, type RoundTripper } from '@roundtrip/core'
 import { Transport } from '@roundtrip/transport'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
@@ -23,9 +24,12 @@ afterEach(async () => {
   transport = undefined
 })
 
-/** A one-connection Transport (or `base`) under a tracker; `leak` resolves with the first leak reported. */
-function setUp(options: LeakTrackerOptions, base?: RoundTripper): { client: RoundTripper; leaks: Leak[]; leak: Promise<Leak> } {
-  transport = new Transport({ maxConnsPerHost: 1 })
+/**
+ * A one-connection Transport (or `base`) under a tracker; `leak` resolves with the first leak reported.
+ * A request waits at most `maxWaitTime` ms for the connection (0: as long as it takes).
+ */
+function setUp(options: LeakTrackerOptions, base?: RoundTripper, maxWaitTime = 0): { client: RoundTripper; leaks: Leak[]; leak: Promise<Leak> } {
+  transport = new Transport({ maxConnsPerHost: 1, maxWaitTime })
   const made = collectingTracker(options)
   tracker = made.tracker
   return { client: compose(base ?? transport, tracker), leaks: made.leaks, leak: made.leak }
@@ -117,40 +121,34 @@ describe('breakDeadlocks', () => {
     expect(tracker!.summary()).toMatchObject({ reclaimed: 1, leaked: { connection: 1 }, open: 0 })
   })
 
-  it('leaves alone a body someone is reading: the waiting request keeps waiting', async () => {
-    const { client, leaks } = setUp({ breakDeadlocks: 1 })
+  it('leaves alone a body someone is reading: the waiting request waits until the pool gives up', async () => {
+    // The breaker may act 1 ms after the request queues; the pool gives up at 60 ms.
+    const { client, leaks } = setUp({ breakDeadlocks: 1 }, undefined, 60)
     const held = await holdTheConnection(client)
     const reader = held.body!.getReader()
     await reader.read()
-    const abort = new AbortController()
-    const next = client.roundTrip(new Request(`${server.origin}/next`, { signal: abort.signal }))
-    // Let the breaker's time pass several times over: an immediate on a timer is not enough, so wait for a later macrotask.
-    await new Promise((resolve) => setTimeout(resolve, 20))
+    const next = client.roundTrip(new Request(`${server.origin}/next`))
+    await expect(next).rejects.toMatchObject({ code: 'RT_POOL_EXHAUSTED' })
     expect(leaks).toEqual([])
-    expect(transport!.stats().total).toMatchObject({ active: 1, waiting: 1 })
-    abort.abort(new Error('gave up'))
-    await expect(next).rejects.toThrow('gave up')
+    expect(tracker!.summary()).toMatchObject({ reclaimed: 0, open: 1, openHoldingConnection: 1 })
     await reader.cancel()
   })
 
-  it('off by default: the request waits, as without the tracker', async () => {
-    const { client, leaks } = setUp({})
+  it('off by default: the request waits until the pool gives up, as without the tracker', async () => {
+    const { client, leaks } = setUp({}, undefined, 60)
     const held = await holdTheConnection(client)
-    const abort = new AbortController()
-    const next = client.roundTrip(new Request(`${server.origin}/next`, { signal: abort.signal }))
-    await new Promise((resolve) => setTimeout(resolve, 20))
+    const next = client.roundTrip(new Request(`${server.origin}/next`))
+    await expect(next).rejects.toMatchObject({ code: 'RT_POOL_EXHAUSTED' })
     expect(leaks).toEqual([])
-    expect(transport!.stats().total).toMatchObject({ waiting: 1 })
-    abort.abort(new Error('gave up'))
-    await expect(next).rejects.toThrow('gave up')
+    expect(tracker!.summary()).toMatchObject({ reclaimed: 0, open: 1, openHoldingConnection: 1 })
     await held.body!.cancel()
   })
 
-  it('over a RoundTripper without connection facts it does nothing', async () => {
-    const base = roundTripper(async () => new Response(new ReadableStream({ pull() {} })))
+  it('over a RoundTripper without connection facts it does nothing: no request is known to wait', async () => {
+    const base = roundTripper(async (request) => new Response(request.url.endsWith('/stream') ? new ReadableStream({ pull() {} }) : 'next'))
     const { client, leaks } = setUp({ breakDeadlocks: 1 }, base)
     const held = await holdTheConnection(client)
-    await new Promise((resolve) => setTimeout(resolve, 20))
+    expect(await (await client.roundTrip(new Request(`${server.origin}/next`))).text()).toBe('next')
     expect(leaks).toEqual([])
     expect(tracker!.outstanding()).toMatchObject([{ held: 'unknown', poolKey: undefined }])
     await held.body!.cancel()
@@ -176,5 +174,60 @@ describe('breakDeadlocks', () => {
   it('rejects a breakDeadlocks that is not a boolean or a number of ms', () => {
     expect(() => leakTracker({ breakDeadlocks: -1 })).toThrow(RangeError)
     expect(() => leakTracker({ breakDeadlocks: 'soon' as never })).toThrow(RangeError)
+  })
+})
+
+describe('queued requests', () => {
+  const queued = channel('roundtrip:pool:queued')
+
+  it('a tracker dropped without dispose() is garbage-collected, and stops listening for queued requests', async () => {
+    expect(queued.hasSubscribers).toBe(false)
+    let collected = false
+    const registry = new FinalizationRegistry(() => (collected = true))
+    ;(() => {
+      const dropped = leakTracker()
+      registry.register(dropped, 'tracker')
+      expect(queued.hasSubscribers).toBe(true)
+    })()
+    await collectGarbage(() => collected && !queued.hasSubscribers)
+    expect(collected).toBe(true)
+    expect(queued.hasSubscribers).toBe(false)
+  })
+
+  it('stops listening when the last tracker is disposed', () => {
+    const first = leakTracker()
+    const second = leakTracker()
+    first.dispose()
+    expect(queued.hasSubscribers).toBe(true)
+    second.dispose()
+    second.dispose()
+    expect(queued.hasSubscribers).toBe(false)
+  })
+
+  it('two trackers, one inside the other, each know the body held the connection a request waited for', async () => {
+    transport = new Transport({ maxConnsPerHost: 1 })
+    const outer = leakTracker()
+    const inner = leakTracker()
+    tracker = outer
+    try {
+      const client = compose(transport, outer, inner)
+      const held = await holdTheConnection(client)
+      const waited = new Promise<void>((resolve) => {
+        const onQueued = (): void => {
+          queued.unsubscribe(onQueued)
+          resolve()
+        }
+        queued.subscribe(onQueued)
+      })
+      const next = client.roundTrip(new Request(`${server.origin}/next`))
+      await waited
+      for (const t of [outer, inner]) {
+        expect(t.outstanding()).toMatchObject([{ url: `${server.origin}/stream`, held: 'connection', poolKey: server.origin, waiters: 1 }])
+      }
+      await held.body!.cancel()
+      expect(await (await next).text()).toBe('next')
+    } finally {
+      inner.dispose()
+    }
   })
 })

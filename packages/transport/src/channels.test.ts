@@ -3,6 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { startServer } from '../test/server.js'
 import { busyCounts, deferred, rejection } from '../test/util.js'
 import { useFixture } from '../test/fixture.js'
+import { ManualClock } from '../test/clock.js'
 import { Transport } from './index.js'
 
 const f = useFixture()
@@ -52,9 +53,12 @@ describe('Transport diagnostics channels: queueing and closing', () => {
     const gate = deferred()
     const server = f.serve(await startServer((_req, res) => void gate.promise.then(() => res.end('ok'))))
     const waitFailed = listen('roundtrip:pool:wait-failed')
-    const transport = f.use(new Transport({ maxConnsPerHost: 1, maxWaitTime: 50 }))
+    const clock = new ManualClock()
+    const transport = f.use(new Transport({ maxConnsPerHost: 1, maxWaitTime: 50, clock }))
     const first = transport.roundTrip(new Request(server.origin))
-    const error = await rejection(transport.roundTrip(new Request(server.origin)))
+    const second = rejection(transport.roundTrip(new Request(server.origin)))
+    clock.advance(50)
+    const error = await second
     expect(error.code).toBe('RT_POOL_EXHAUSTED')
     expect(waitFailed).toEqual([{ key: `http://127.0.0.1:${server.port}`, reason: 'maxWaitTime' }])
     gate.resolve()

@@ -1,8 +1,10 @@
 import type { Duplex } from 'node:stream'
 import { Client } from 'undici'
 import type { ConnectMethod } from './connect-method.js'
+import type { ConnList } from './conn-list.js'
 import type { HostPool } from './pool.js'
 import { currentTurn } from './turn.js'
+import { Deadline, idleExpired } from './deadlines.js'
 import type { ResolvedOptions } from './options.js'
 
 /** Holder describes the request that is using a busy connection. */
@@ -11,13 +13,15 @@ export interface Holder {
   method: string
   /** The request URL, credentials removed. */
   url: string
-  /** When the request got the connection (`performance.now()` clock), for ages. */
+  /** When the request got the connection (the transport's clock), for ages. */
   since: number
 }
 
 let nextId = 1
 /** The code of the error a request gets when undici would redial a dead conn for it: nothing of it was written. */
 export const CONN_NOT_REDIALED = 'RT_CONN_NOT_REDIALED'
+/** undici's parser's `onHeadersComplete`. */
+type ParserCallback = (statusCode: number, upgrade: boolean, keepAlive: boolean) => number
 /** The interim status undici's parser is shown for a `100 Continue` it would refuse. */
 const INTERIM_ALIAS = 199
 
@@ -37,7 +41,7 @@ export class PersistConn {
   readonly socket: Duplex
   /** Requests sent on this conn so far. */
   requests = 0
-  /** When the conn last became idle (`performance.now()`), or -1. */
+  /** When the conn last became idle (the transport's clock), or -1. */
   idleAt = -1
   /** The turn in which the conn last became idle (see turn.ts). */
   idleTurn = -1
@@ -47,11 +51,15 @@ export class PersistConn {
   reusable = true
   /** The request using the conn while it is busy. */
   holder: Holder | undefined
+  /** The {@link ConnList} the conn is in (its pool's busy list, or the transport's idle LRU), and its neighbours there. */
+  list: ConnList | undefined = undefined
+  listPrev: PersistConn | undefined = undefined
+  listNext: PersistConn | undefined = undefined
   #closed = false
   #parserPatched = false
   #saw100 = false
-  #idleTimer: NodeJS.Timeout | undefined
-  #idleTimerMs = 0
+  /** Closes the conn once it has been idle for `idleLimit`. */
+  readonly #idleDeadline: Deadline
   #onDead: (conn: PersistConn, reason: string) => void
 
   constructor(pool: HostPool, socket: Duplex, options: ResolvedOptions, onDead: (conn: PersistConn, reason: string) => void) {
@@ -61,6 +69,11 @@ export class PersistConn {
     this.socket = socket
     this.idleLimit = options.idleConnTimeout
     this.#onDead = onDead
+    // The deadline is left running while the conn is busy (re-arming it after
+    // each response is then a cheap refresh); it only closes an idle conn.
+    this.#idleDeadline = new Deadline(options.clock, () => {
+      if (this.idleAt >= 0) this.close('idle timeout')
+    }, true)
     let handedOver = false
     // Our idle timeout is authoritative; undici's own keep-alive timer is set
     // to the same value so that it never closes a conn we still count as usable.
@@ -111,12 +124,17 @@ export class PersistConn {
     const parser = (key === undefined ? undefined : socket[key]) as { onHeadersComplete?: unknown } | null | undefined
     const original = parser?.onHeadersComplete
     if (parser == null || typeof original !== 'function') return
-    parser.onHeadersComplete = (statusCode: number, upgrade: boolean, keepAlive: boolean): number => {
+    // Made by a function: a function literal assigned to a property is allocated in V8's old generation (see exchange.ts).
+    parser.onHeadersComplete = PersistConn.#aliasing100(this, parser, original as ParserCallback)
+  }
+
+  static #aliasing100(conn: PersistConn, parser: object, original: ParserCallback): ParserCallback {
+    return (statusCode, upgrade, keepAlive) => {
       if (statusCode === 100) {
-        this.#saw100 = true
+        conn.#saw100 = true
         statusCode = INTERIM_ALIAS
       }
-      return original.call(parser, statusCode, upgrade, keepAlive) as number
+      return original.call(parser, statusCode, upgrade, keepAlive)
     }
   }
 
@@ -139,23 +157,15 @@ export class PersistConn {
 
   /** Whether an idle conn is past its idle limit at `now`. */
   expired(now: number): boolean {
-    return this.idleLimit > 0 && this.idleAt >= 0 && now - this.idleAt >= this.idleLimit
+    return idleExpired(this.idleAt, this.idleLimit, now)
   }
 
-  /** Marks the conn idle and arms its idle timer, which calls `onExpire`. */
-  markIdle(now: number, onExpire: (conn: PersistConn) => void): void {
+  /** Marks the conn idle at `now` and arms its idle deadline, which closes it. */
+  markIdle(now: number): void {
     this.idleAt = now
     this.idleTurn = currentTurn()
     this.holder = undefined
-    if (this.idleLimit <= 0) return
-    if (this.#idleTimer !== undefined && this.#idleTimerMs === this.idleLimit) {
-      this.#idleTimer.refresh()
-      return
-    }
-    if (this.#idleTimer !== undefined) clearTimeout(this.#idleTimer)
-    this.#idleTimerMs = this.idleLimit
-    this.#idleTimer = setTimeout(() => onExpire(this), this.idleLimit)
-    this.#idleTimer.unref()
+    this.#idleDeadline.arm(this.idleLimit)
   }
 
   /** Marks the conn busy for `holder`. */
@@ -173,8 +183,7 @@ export class PersistConn {
   }
 
   #dead(reason: string): void {
-    if (this.#idleTimer !== undefined) clearTimeout(this.#idleTimer)
-    this.#idleTimer = undefined
+    this.#idleDeadline.disarm()
     if (this.#closed) return
     this.#closed = true
     this.client.destroy().catch(noop)

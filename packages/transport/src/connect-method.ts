@@ -54,7 +54,8 @@ export function hostPort(hostname: string, port: number): string {
  *
  * Through an HTTP proxy, `http:` requests to every target share the
  * connections to the proxy (as Go: the key leaves the target out); `https:`
- * targets each get tunnels of their own.
+ * targets each get tunnels of their own, and so do `http:` targets with
+ * `proxyTunnel` (undici's default).
  */
 export class ConnectMethod {
   readonly target: Target
@@ -64,11 +65,16 @@ export class ConnectMethod {
   /** Whether requests are sent in absolute-form to an HTTP proxy, which forwards them (no tunnel). */
   readonly forward: boolean
 
-  /** `proxyKey` tells apart proxies whose displays match (credentials differ); see {@link proxyKeyOf}. */
-  constructor(target: Target, proxy?: ProxyEndpoint, proxyKey?: string) {
+  /**
+   * `proxyKey` tells apart proxies whose displays match (credentials
+   * differ); see {@link proxyKeyOf}. `tunnelHttp` sends `http:` targets
+   * through a CONNECT tunnel too, instead of forwarding them (the
+   * `proxyTunnel` option).
+   */
+  constructor(target: Target, proxy?: ProxyEndpoint, proxyKey?: string, tunnelHttp = false) {
     this.target = target
     this.proxy = proxy
-    this.forward = proxy !== undefined && target.protocol === 'http:' && (proxy.protocol === 'http:' || proxy.protocol === 'https:')
+    this.forward = !tunnelHttp && proxy !== undefined && target.protocol === 'http:' && (proxy.protocol === 'http:' || proxy.protocol === 'https:')
     if (proxy === undefined) this.key = target.key
     else this.key = `${this.forward ? 'http://*' : target.key} via ${proxyKey ?? proxy.display}`
   }

@@ -1,11 +1,13 @@
 import { randomUUID } from 'node:crypto'
-import { connect } from 'node:net'
+import type { LookupAddress } from 'node:dns'
+import { connect, type LookupFunction } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { useFixture } from '../test/fixture.js'
-import { startUnixServer } from '../test/server.js'
-import { busyCounts, rejection } from '../test/util.js'
+import { startServer, startUnixServer, type TestServer } from '../test/server.js'
+import { startSocksServer } from '../test/socks.js'
+import { busyCounts, get, rejection } from '../test/util.js'
 import { Transport, type DialInfo } from './index.js'
 
 const f = useFixture()
@@ -52,5 +54,84 @@ describe('Transport dial hook', () => {
     expect(error.code).toBe('RT_CONNECT_FAILED')
     expect((error.cause as { code?: string }).code).toBe('ENOENT')
     expect(busyCounts(transport)).toEqual({ active: 0, waiting: 0, dialing: 0 })
+  })
+})
+
+/** A `lookup` (dns.lookup's shape) that answers `addresses` for every name and records what it was asked. */
+function fixedLookup(addresses: LookupAddress[], asked: Array<{ hostname: string; all: boolean }> = []): LookupFunction {
+  return (hostname, options, callback) => {
+    asked.push({ hostname, all: options.all === true })
+    if (options.all === true) process.nextTick(callback, null, addresses)
+    else process.nextTick(callback, null, addresses[0]!.address, addresses[0]!.family)
+  }
+}
+
+/** startServerOn starts an http server answering its own address on `host` (`127.0.0.1` or `::1`) and port 0. */
+async function startServerOn(host: string): Promise<TestServer> {
+  const server = await startServer((req, res) => res.end(`via ${req.socket.localAddress}`))
+  if (host === '127.0.0.1') return server
+  await new Promise<void>((resolve) => server.server.close(() => resolve()))
+  await new Promise<void>((resolve) => server.server.listen(0, host, resolve))
+  return Object.assign(server, { port: (server.server.address() as { port: number }).port })
+}
+
+const V6: LookupAddress = { address: '::1', family: 6 }
+const V4: LookupAddress = { address: '127.0.0.1', family: 4 }
+
+describe('Transport dial path: lookup and Happy Eyeballs', () => {
+  it('resolves names with the lookup option, once per new connection', async () => {
+    const server = f.serve(await startServer((req, res) => res.end(`host=${req.headers.host}`)))
+    const asked: Array<{ hostname: string; all: boolean }> = []
+    const transport = f.use(new Transport({ lookup: fixedLookup([V4], asked), disableKeepAlives: true, autoSelectFamily: false }))
+    expect(await get(transport, `http://api.internal.test:${server.port}/`)).toBe(`host=api.internal.test:${server.port}`)
+    expect(await get(transport, `http://api.internal.test:${server.port}/`)).toBe(`host=api.internal.test:${server.port}`)
+    expect(asked).toEqual([{ hostname: 'api.internal.test', all: false }, { hostname: 'api.internal.test', all: false }])
+    expect(server.connections).toBe(2)
+  })
+
+  it('fails with RT_CONNECT_FAILED and the lookup’s error as cause when it cannot resolve', async () => {
+    const notFound: LookupFunction = (hostname, _options, callback) =>
+      process.nextTick(callback, Object.assign(new Error(`getaddrinfo ENOTFOUND ${hostname}`), { code: 'ENOTFOUND' }), '', 4)
+    const transport = f.use(new Transport({ lookup: notFound }))
+    const error = await rejection(transport.roundTrip(new Request('http://nowhere.test/')))
+    expect(error.code).toBe('RT_CONNECT_FAILED')
+    expect((error.cause as { code?: string }).code).toBe('ENOTFOUND')
+    expect(error.message).toContain('GET http://nowhere.test/')
+    expect(busyCounts(transport)).toEqual({ active: 0, waiting: 0, dialing: 0 })
+  })
+
+  it('resolves a socks5:// target with the lookup option', async () => {
+    const server = f.serve(await startServer((_req, res) => res.end('ok')))
+    const socks = f.serve(await startSocksServer())
+    const asked: Array<{ hostname: string; all: boolean }> = []
+    const transport = f.use(new Transport({ proxy: `socks5://127.0.0.1:${socks.port}`, lookup: fixedLookup([V4], asked) }))
+    expect(await get(transport, `http://svc.internal.test:${server.port}/`)).toBe('ok')
+    expect(socks.destinations).toEqual([`127.0.0.1:${server.port}`])
+    expect(asked.map((a) => a.hostname)).toEqual(['svc.internal.test'])
+  })
+
+  // localhost resolves to ::1 and 127.0.0.1 on most machines (here the lookup says so, whatever /etc/hosts holds).
+  it.each([
+    ['::1 refuses, 127.0.0.1 answers', [V6, V4], '127.0.0.1'],
+    ['127.0.0.1 refuses, ::1 answers', [V4, V6], '::1'],
+  ] as const)('connects to localhost with Happy Eyeballs when %s', async (_name, order, listening) => {
+    const server = f.serve(await startServerOn(listening))
+    const asked: Array<{ hostname: string; all: boolean }> = []
+    const transport = f.use(new Transport({ lookup: fixedLookup([...order], asked), autoSelectFamily: true, autoSelectFamilyAttemptTimeout: 100 }))
+    expect(await get(transport, `http://localhost:${server.port}/`)).toBe(`via ${listening}`)
+    expect(asked).toEqual([{ hostname: 'localhost', all: true }])
+    // Without it, only the first address is tried, and it refuses.
+    const single = f.use(new Transport({ lookup: fixedLookup([...order]), autoSelectFamily: false }))
+    expect((await rejection(single.roundTrip(new Request(`http://localhost:${server.port}/`)))).code).toBe('RT_CONNECT_REFUSED')
+  })
+
+  it('rejects invalid lookup and Happy Eyeballs options with RT_INVALID_OPTION', () => {
+    for (const [options, name] of [
+      [{ lookup: 'dns' }, 'lookup'],
+      [{ autoSelectFamily: 'yes' }, 'autoSelectFamily'],
+      [{ autoSelectFamilyAttemptTimeout: 5 }, 'autoSelectFamilyAttemptTimeout'],
+    ] as const) {
+      expect(() => new Transport(options as never)).toThrow(expect.objectContaining({ code: 'RT_INVALID_OPTION', message: expect.stringContaining(name) }))
+    }
   })
 })

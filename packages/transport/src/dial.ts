@@ -4,12 +4,13 @@ import { connect as tlsConnect, TLSSocket } from 'node:tls'
 import {
   ERR_CONNECT_FAILED,
   ERR_CONNECT_REFUSED,
-  ERR_CONNECT_TIMEOUT,
   ERR_TRANSPORT_CLOSED,
   TransportError,
 } from './errors.js'
 import { hostPort, type ConnectMethod } from './connect-method.js'
+import { connectTimeoutError, Deadline } from './deadlines.js'
 import type { ResolvedOptions, TlsOptions } from './options.js'
+import type { TlsSessionCache } from './tls-sessions.js'
 import { callHook, channels, type ClientTrace, type ProxyConnectInfo } from './trace.js'
 import { connectSocks } from './socks.js'
 import { connectTunnel } from './tunnel.js'
@@ -48,9 +49,7 @@ function waitFor(socket: Duplex, event: string, signal: AbortSignal): Promise<vo
 function connectError(error: unknown, peer: string, what: string, timeout: number): TransportError {
   if (error instanceof TransportError) return error
   const code = (error as { code?: string } | null)?.code
-  if (code === 'RT_DIAL_TIMEOUT') {
-    return new TransportError(ERR_CONNECT_TIMEOUT, `connect timed out after ${timeout} ms (${what})`, { cause: error })
-  }
+  if (code === 'RT_DIAL_TIMEOUT') return connectTimeoutError(timeout, what, error)
   if (code === 'ECONNREFUSED') {
     return new TransportError(ERR_CONNECT_REFUSED, `connect refused by ${peer} (${what})`, { cause: error })
   }
@@ -58,31 +57,39 @@ function connectError(error: unknown, peer: string, what: string, timeout: numbe
   return new TransportError(ERR_CONNECT_FAILED, `connect to ${peer} failed: ${message} (${what})`, { cause: error })
 }
 
-/** handshake runs TLS over `socket` to `hostname`, reporting to the trace; resolves with the TLS socket. */
+/** handshake runs TLS over `socket` to `hostname`, offering the session cached for it, reporting to the trace; resolves with the TLS socket. */
 async function handshake(
   socket: Duplex,
+  hop: 'proxy' | 'target',
   hostname: string,
+  port: number,
   tls: TlsOptions | undefined,
+  sessions: TlsSessionCache,
   trace: ClientTrace | undefined,
   signal: AbortSignal,
   opened: Duplex[],
 ): Promise<TLSSocket> {
   callHook(trace, 'tlsHandshakeStart')
   const servername = tls?.servername ?? (isIP(hostname) === 0 ? hostname : undefined)
+  // Sessions made with the proxy's TLS options are never offered to a target (nor the reverse).
+  const sessionKey = `${hop} ${servername ?? hostname}:${port}`
+  const session = sessions.get(sessionKey)
   const secure = tlsConnect({
     ...tls,
     socket,
     ...(servername === undefined ? {} : { servername }),
+    ...(session === undefined ? {} : { session }),
     ALPNProtocols: ['http/1.1'],
   })
+  sessions.watch(secure, sessionKey)
   opened.push(secure)
   try {
     await waitFor(secure, 'secureConnect', signal)
   } catch (error) {
-    callHook(trace, 'tlsHandshakeDone', { protocol: null, alpnProtocol: null }, error as Error)
+    callHook(trace, 'tlsHandshakeDone', { protocol: null, alpnProtocol: null, resumed: false }, error as Error)
     throw error
   }
-  callHook(trace, 'tlsHandshakeDone', { protocol: secure.getProtocol(), alpnProtocol: secure.alpnProtocol })
+  callHook(trace, 'tlsHandshakeDone', { protocol: secure.getProtocol(), alpnProtocol: secure.alpnProtocol, resumed: secure.isSessionReused() })
   return secure
 }
 
@@ -91,12 +98,21 @@ async function openSocket(method: ConnectMethod, options: ResolvedOptions, signa
   const { hostname, port } = method.firstHop
   if (options.dial === undefined) {
     // As undici's connector: no Nagle delay on small writes, TCP keep-alive probes on long-idle sockets.
-    const socket = netConnect({ host: hostname, port, noDelay: true, keepAlive: true, keepAliveInitialDelay: 60_000 })
+    const socket = netConnect({
+      host: hostname,
+      port,
+      noDelay: true,
+      keepAlive: true,
+      keepAliveInitialDelay: 60_000,
+      ...(options.lookup === undefined ? {} : { lookup: options.lookup }),
+      ...(options.autoSelectFamily === undefined ? {} : { autoSelectFamily: options.autoSelectFamily }),
+      ...(options.autoSelectFamilyAttemptTimeout === undefined ? {} : { autoSelectFamilyAttemptTimeout: options.autoSelectFamilyAttemptTimeout }),
+    })
     opened.push(socket)
     await waitFor(socket, 'connect', signal)
     return socket
   }
-  const { protocol } = method.target
+  const protocol = (method.proxy ?? method.target).protocol
   const socket = await options.dial({ protocol, hostname, port, key: method.key, signal })
   opened.push(socket)
   signal.throwIfAborted()
@@ -117,7 +133,7 @@ async function openTunnel(
   callHook(trace, 'proxyConnectStart', info)
   if (channels.proxyConnect.hasSubscribers) channels.proxyConnect.publish({ key: method.key, ...info })
   try {
-    const tunnel = method.tunnel ? await connectTunnel(socket, method, options, signal, what) : await connectSocks(socket, method, signal, what)
+    const tunnel = method.tunnel ? await connectTunnel(socket, method, options, signal, what) : await connectSocks(socket, method, options.lookup, signal, what)
     callHook(trace, 'proxyConnectDone', info)
     if (channels.proxyConnected.hasSubscribers) channels.proxyConnected.publish({ key: method.key, ...info })
     return tunnel
@@ -153,10 +169,8 @@ export async function dialConn(
   const signal = controller.signal
   const onClosing = (): void => controller.abort(new TransportError(ERR_TRANSPORT_CLOSED, `transport closed while connecting (${what})`))
   closing.addEventListener('abort', onClosing, { once: true })
-  const timer =
-    options.connectTimeout > 0
-      ? setTimeout(() => controller.abort(Object.assign(new Error('connect timeout'), { code: 'RT_DIAL_TIMEOUT' })), options.connectTimeout)
-      : undefined
+  const deadline = new Deadline(options.clock, () => controller.abort(Object.assign(new Error('connect timeout'), { code: 'RT_DIAL_TIMEOUT' })), false)
+  deadline.arm(options.connectTimeout)
   // Every socket made on the way, to destroy them all on failure: a TLS
   // socket does not always take the socket under it down with it.
   const opened: Duplex[] = []
@@ -169,7 +183,7 @@ export async function dialConn(
     // A TLSSocket from the dial hook is TLS to the first hop already.
     let secured = socket instanceof TLSSocket
     if (proxy?.protocol === 'https:' && !secured) {
-      socket = await handshake(socket, proxy.hostname, options.proxyTls, trace, signal, opened)
+      socket = await handshake(socket, 'proxy', proxy.hostname, proxy.port, options.proxyTls, options.tlsSessions, trace, signal, opened)
     }
     if (proxy !== undefined) {
       if (!method.forward) socket = await openTunnel(socket, method, options, trace, signal, what)
@@ -177,7 +191,7 @@ export async function dialConn(
       secured = false
     }
     if (target.protocol === 'https:' && !secured) {
-      socket = await handshake(socket, target.hostname, options.tls, trace, signal, opened)
+      socket = await handshake(socket, 'target', target.hostname, target.port, options.tls, options.tlsSessions, trace, signal, opened)
     }
     if (channels.connected.hasSubscribers) channels.connected.publish({ key })
     return socket
@@ -188,7 +202,7 @@ export async function dialConn(
     if (channels.connected.hasSubscribers) channels.connected.publish({ key, error: failure })
     throw failure
   } finally {
-    if (timer !== undefined) clearTimeout(timer)
+    deadline.disarm()
     closing.removeEventListener('abort', onClosing)
   }
 }

@@ -47,6 +47,10 @@ describe('Transport error details', () => {
       [{ maxWaitTime: Number.NaN }, 'maxWaitTime'],
       [{ maxResponseHeaderBytes: 0 }, 'maxResponseHeaderBytes'],
       [{ tls: 'yes' }, 'tls'],
+      [{ clock: { now: () => 0 } }, 'clock'],
+      [{ clock: () => 0 }, 'clock'],
+      [{ proxyTunnel: 'yes' }, 'proxyTunnel'],
+      [{ maxCachedSessions: -1 }, 'maxCachedSessions'],
       ['options', 'options'],
     ]
     for (const [options, name] of bad) {

@@ -1,8 +1,7 @@
 import { isRoundTripError, type RoundTripError } from '@roundtrip/core'
 import { CONN_NOT_REDIALED } from './conn.js'
+import { bodyTimeoutError, headersTimeoutError } from './deadlines.js'
 import {
-  ERR_BODY_TIMEOUT,
-  ERR_HEADERS_TIMEOUT,
   ERR_HEADERS_TOO_LARGE,
   ERR_INVALID_REQUEST,
   ERR_PROTOCOL,
@@ -33,9 +32,9 @@ export function mapError(error: unknown, what: string, options: ResolvedOptions,
   const detail = (error as Error | null)?.message ?? String(error)
   switch (code) {
     case 'UND_ERR_HEADERS_TIMEOUT':
-      return new TransportError(ERR_HEADERS_TIMEOUT, `no response head within ${options.responseHeaderTimeout} ms (${what})`, { cause: error })
+      return headersTimeoutError(options.responseHeaderTimeout, what, error)
     case 'UND_ERR_BODY_TIMEOUT':
-      return new TransportError(ERR_BODY_TIMEOUT, `no response body data for ${options.bodyTimeout} ms (${what})`, { cause: error })
+      return bodyTimeoutError(options.bodyTimeout, what, error)
     case 'UND_ERR_HEADERS_OVERFLOW':
       return new TransportError(
         ERR_HEADERS_TOO_LARGE,

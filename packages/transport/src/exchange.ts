@@ -3,9 +3,10 @@ import { createBody, createResponse, getContext, type CallSignal, isNullBodyStat
 import type { Dispatcher } from 'undici'
 import { CONN_NOT_REDIALED, type PersistConn } from './conn.js'
 import { createDecoder, decodingError } from './decode.js'
-import { ERR_BODY_TIMEOUT, ERR_HEADERS_TIMEOUT, ERR_RESPONSE_TOO_LARGE, TransportError } from './errors.js'
+import { applyKeepAliveHint, bodyTimeoutError, Deadline, headersTimeoutError, preciseLimit } from './deadlines.js'
+import { ERR_RESPONSE_TOO_LARGE, TransportError } from './errors.js'
 import { isSocketFailure, mapError } from './errors-map.js'
-import { MAX_TIMER_DELAY, type ResolvedOptions } from './options.js'
+import type { ResolvedOptions } from './options.js'
 import type { OutgoingBody } from './request-body.js'
 import { callHook, type ClientTrace } from './trace.js'
 
@@ -88,7 +89,9 @@ export class Exchange implements Dispatcher.DispatchHandler {
   #encodedBytes = 0
   #bodyBytes = 0
   #onSignal: (() => void) | undefined
-  #timer: NodeJS.Timeout | undefined
+  /** Our header or body deadline (only for limits under 1 s, see {@link preciseLimit}); `#stage` says which. */
+  #deadline: Deadline | undefined
+  #stage: 'head' | 'body' = 'head'
   #done = false
 
   constructor(
@@ -115,16 +118,32 @@ export class Exchange implements Dispatcher.DispatchHandler {
     this.#resolve = resolve
     this.#reject = reject
     if (!signal.aborted) {
-      this.#onSignal = () => {
-        if (!this.#done) return this.#abort?.(signal.reason as Error)
-        // The message is complete, but the decoder still has output for the
-        // reader (a small gzip body can inflate to gigabytes): stop it.
-        this.#unlisten()
-        this.#decoder?.destroy()
-        this.#sink?.error(signal.reason)
-      }
+      this.#onSignal = Exchange.#abortListener(this)
       signal.addEventListener('abort', this.#onSignal, { once: true })
     }
+  }
+
+  /**
+   * The abort listener of `exchange`. Made by a function, never written as
+   * `this.#onSignal = () => …`: V8 allocates a function literal assigned to
+   * a property in the old generation (to make it a constant property), and
+   * such a closure, even dead, keeps its context (and so the exchange, its
+   * request and its response head) alive through every young GC until the
+   * next full one: about 1 KB per request promoted (issue 21;
+   * `no-pretenured-closures.test.ts` keeps the pattern out).
+   */
+  static #abortListener(exchange: Exchange): () => void {
+    return () => exchange.#onAbort()
+  }
+
+  #onAbort(): void {
+    const reason: unknown = this.#signal.reason
+    if (!this.#done) return this.#abort?.(reason as Error)
+    // The message is complete, but the decoder still has output for the
+    // reader (a small gzip body can inflate to gigabytes): stop it.
+    this.#unlisten()
+    this.#decoder?.destroy()
+    this.#sink?.error(reason)
   }
 
   onConnect(abort: (error?: Error) => void): void {
@@ -136,26 +155,26 @@ export class Exchange implements Dispatcher.DispatchHandler {
 
   /**
    * undici runs header and body timeouts on its coarse timers (about 1 s of
-   * resolution); a limit under a second gets a precise timer of ours here.
+   * resolution); a limit under a second gets a precise deadline of ours here.
    */
   #arm(stage: 'head' | 'body'): void {
-    const ms = stage === 'head' ? this.#options.responseHeaderTimeout : this.#options.bodyTimeout
-    this.#disarm()
-    if (ms <= 0 || ms >= PRECISE_BELOW) return
-    this.#timer = setTimeout(() => {
-      this.#timer = undefined
-      const error =
-        stage === 'head'
-          ? new TransportError(ERR_HEADERS_TIMEOUT, `no response head within ${ms} ms (${this.#what})`)
-          : new TransportError(ERR_BODY_TIMEOUT, `no response body data for ${ms} ms (${this.#what})`)
-      this.#abort?.(error)
-    }, ms)
-    this.#timer.unref()
+    this.#stage = stage
+    const ms = preciseLimit(stage === 'head' ? this.#options.responseHeaderTimeout : this.#options.bodyTimeout)
+    if (ms === 0) return this.#disarm()
+    // Made on first use: most requests run on undici's timers only.
+    this.#deadline ??= new Deadline(this.#options.clock, () => this.#expired(), true)
+    this.#deadline.arm(ms)
   }
 
   #disarm(): void {
-    if (this.#timer !== undefined) clearTimeout(this.#timer)
-    this.#timer = undefined
+    this.#deadline?.disarm()
+  }
+
+  #expired(): void {
+    const options = this.#options
+    this.#abort?.(
+      this.#stage === 'head' ? headersTimeoutError(options.responseHeaderTimeout, this.#what) : bodyTimeoutError(options.bodyTimeout, this.#what),
+    )
   }
 
   onResponseStarted(): void {
@@ -204,7 +223,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
         {
           pull: () => {
             // The reader wants more: the body clock runs again.
-            if (this.#timer === undefined && !this.#done) this.#arm('body')
+            if (this.#deadline?.armed !== true && !this.#done) this.#arm('body')
             // With a decoder, the socket resumes on the decoder's 'drain', not
             // here: resuming it into a full decoder would pile up encoded bytes.
             if (decoder === undefined) resume()
@@ -244,7 +263,8 @@ export class Exchange implements Dispatcher.DispatchHandler {
     decoder.on('drain', resume)
     decoder.on('end', () => {
       this.#unlisten()
-      sink.end()
+      // The size on the wire, for resource timing's encodedBodySize.
+      sink.end(this.#encodedBytes)
     })
     decoder.on('close', () => this.#unlisten())
     decoder.on('error', (error) => {
@@ -255,7 +275,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
   }
 
   onData(chunk: Buffer): boolean {
-    this.#timer?.refresh()
+    this.#deadline?.refresh()
     const decoder = this.#decoder
     let more: boolean
     if (decoder === undefined) more = this.#sink === undefined || this.#push(this.#sink, chunk)
@@ -346,17 +366,4 @@ function headersOf(raw: Buffer[]): Headers {
   const headers = new Headers()
   for (let i = 0; i < raw.length; i += 2) headers.append(raw[i]!.toString('latin1'), raw[i + 1]!.toString('latin1'))
   return headers
-}
-
-/** Header and body limits below this many ms get a precise timer (undici's resolution is about 1 s). */
-const PRECISE_BELOW = 1_000
-
-/** applyKeepAliveHint shortens a conn's idle limit to the server's `Keep-Alive: timeout=N`, minus a 1 s margin. */
-function applyKeepAliveHint(conn: PersistConn, value: string): void {
-  const match = /timeout=(\d+)/i.exec(value)
-  if (match === null) return
-  const hint = Number(match[1]) * 1000 - 1000
-  if (hint <= 0) conn.reusable = false
-  else if (hint >= MAX_TIMER_DELAY) return
-  else if (conn.idleLimit === 0 || hint < conn.idleLimit) conn.idleLimit = hint
 }

@@ -2,6 +2,7 @@ export { Transport } from './transport.js'
 export type { TransportOptions, DialFunction, DialInfo, TlsOptions, ProxyConnectHeadersFunction } from './options.js'
 export type { ProxyFunction, ProxyOption } from './proxy.js'
 export { proxyFromEnvironment } from './proxy-env.js'
+export { systemClock, type Clock, type ClockTimer } from './clock.js'
 export {
   DEFAULT_MAX_IDLE_CONNS,
   DEFAULT_MAX_IDLE_CONNS_PER_HOST,
@@ -11,6 +12,7 @@ export {
   DEFAULT_BODY_TIMEOUT,
   DEFAULT_MAX_RESPONSE_HEADER_BYTES,
 } from './options.js'
+export { DEFAULT_MAX_CACHED_SESSIONS } from './tls-sessions.js'
 export type { TransportStats, HostStats, HolderInfo } from './stats.js'
 export type { ClientTrace, GotConnInfo, GotInformationalInfo, ProxyConnectInfo } from './trace.js'
 export { channels } from './trace.js'

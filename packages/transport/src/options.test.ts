@@ -1,6 +1,7 @@
 import { gzipSync } from 'node:zlib'
 import { describe, expect, it } from 'vitest'
 import { useFixture } from '../test/fixture.js'
+import { ManualClock } from '../test/clock.js'
 import { startHoldingServer, startRawServer, startServer } from '../test/server.js'
 import { rejection } from '../test/util.js'
 import { Transport } from './transport.js'
@@ -18,9 +19,9 @@ function thrown(options: unknown): Error & { code?: string } {
 
 const DAY = 24 * 60 * 60 * 1000
 
-/** A promise that settles in `ms`, to show that something did not happen early (a timer clamped to 1 ms). */
-function later(ms: number): Promise<'later'> {
-  return new Promise((resolve) => setTimeout(resolve, ms, 'later'))
+/** A promise that settles after the pending I/O callbacks, to show that something did not happen when the clock moved. */
+function later(): Promise<'later'> {
+  return new Promise((resolve) => setImmediate(resolve, 'later'))
 }
 
 describe('Transport options: validation', () => {
@@ -47,23 +48,27 @@ describe('Transport options: validation', () => {
 
   it('takes Infinity and durations of 2^31 ms or more as no limit', async () => {
     const server = f.serve(await startServer((_req, res) => res.end('ok')))
+    const clock = new ManualClock()
     const transport = f.use(
-      new Transport({ connectTimeout: 30 * DAY, responseHeaderTimeout: 2 ** 31, bodyTimeout: Number.POSITIVE_INFINITY, idleConnTimeout: 2 ** 40 }),
+      new Transport({ connectTimeout: 30 * DAY, responseHeaderTimeout: 2 ** 31, bodyTimeout: Number.POSITIVE_INFINITY, idleConnTimeout: 2 ** 40, clock }),
     )
     const response = await transport.roundTrip(new Request(server.origin))
     expect(await response.text()).toBe('ok')
-    // The idle conn is not closed by a timer clamped to 1 ms.
-    expect(await later(50)).toBe('later')
+    // No timer was set for any of them (Node would clamp it to 1 ms) but the idle one, which Node's Keep-Alive hint (4 s) set.
+    clock.advance(3_999)
     expect(transport.stats().total.idle).toBe(1)
   })
 
   it('a maxWaitTime of 2^31 ms does not fail a queued request early', async () => {
     const server = f.serve(await startHoldingServer())
-    const transport = f.use(new Transport({ maxConnsPerHost: 1, maxWaitTime: 2 ** 31 }))
+    const clock = new ManualClock()
+    const transport = f.use(new Transport({ maxConnsPerHost: 1, maxWaitTime: 2 ** 31, clock }))
     const held = transport.roundTrip(new Request(`${server.origin}/hold`))
     await server.holding
     const queued = transport.roundTrip(new Request(`${server.origin}/next`))
-    expect(await Promise.race([queued.then(() => 'settled', () => 'settled'), later(50)])).toBe('later')
+    clock.advance(2 ** 32)
+    expect(await Promise.race([queued.then(() => 'settled', () => 'settled'), later()])).toBe('later')
+    expect(clock.pending).toBe(0)
     server.release()
     expect(await (await held).text()).toBe('/hold')
     expect(await (await queued).text()).toBe('/next')
@@ -73,9 +78,11 @@ describe('Transport options: validation', () => {
     const server = f.serve(
       await startRawServer((socket) => socket.on('data', () => socket.write('HTTP/1.1 200 OK\r\ncontent-length: 2\r\nkeep-alive: timeout=9999999\r\n\r\nok'))),
     )
-    const transport = f.use(new Transport({ idleConnTimeout: 0 }))
+    const clock = new ManualClock()
+    const transport = f.use(new Transport({ idleConnTimeout: 0, clock }))
     expect(await (await transport.roundTrip(new Request(server.origin))).text()).toBe('ok')
-    expect(await later(50)).toBe('later')
+    clock.advance(30 * DAY)
+    expect(await later()).toBe('later')
     expect(transport.stats().total.idle).toBe(1)
   })
 })

@@ -1,13 +1,22 @@
+import type { LookupFunction } from 'node:net'
 import type { Duplex } from 'node:stream'
 import type { ConnectionOptions } from 'node:tls'
 import { DEFAULT_BODY_HIGH_WATER_MARK } from '@roundtrip/core'
+import { systemClock, type Clock } from './clock.js'
 import { ERR_INVALID_OPTION, TransportError } from './errors.js'
 import { proxyChoice, type ProxyChoice, type ProxyOption } from './proxy.js'
+import { DEFAULT_MAX_CACHED_SESSIONS, TlsSessionCache } from './tls-sessions.js'
 
 /** DialInfo is what a {@link TransportOptions.dial} hook is told about the connection to make. */
 export interface DialInfo {
-  /** `http:` or `https:`. */
-  protocol: 'http:' | 'https:'
+  /**
+   * The scheme of what the socket connects to: the target's (`http:` or
+   * `https:`), or the proxy's when the connection goes through one
+   * (`http:`, `https:`, `socks5:` or `socks5h:`), whatever the target's.
+   * The Transport runs TLS over the socket when it is `https:` (and the
+   * socket is not a `TLSSocket` already).
+   */
+  protocol: 'http:' | 'https:' | 'socks5:' | 'socks5h:'
   /** The host name or IP address to connect to, without brackets: the proxy's when the connection goes through one. */
   hostname: string
   /** The port number to connect to (the proxy's when the connection goes through one). */
@@ -89,8 +98,39 @@ export interface TransportOptions {
   maxResponseHeaderBytes?: number
   /** TLS options for `https:` origins (`ca`, `cert`, `key`, `rejectUnauthorized`, `servername`, …). */
   tls?: TlsOptions
+  /**
+   * TLS sessions kept for resumption: a new connection to a server this
+   * transport has talked to before offers its last session ticket and, if
+   * the server takes it, skips the full handshake (the trace's
+   * `tlsHandshakeDone` says `resumed`). One per server name and port (an
+   * `https://` proxy included), least recently used out first. 0 turns
+   * resumption off. Default {@link DEFAULT_MAX_CACHED_SESSIONS}.
+   */
+  maxCachedSessions?: number
   /** Supplies the socket for new connections instead of a TCP connect; see {@link DialFunction}. */
   dial?: DialFunction
+  /**
+   * Resolves host names for TCP connections (to the target, or to the proxy)
+   * and for `socks5://` proxies, instead of `dns.lookup`: the same function
+   * `net.connect` takes (`(hostname, options, callback)`, answering one
+   * address, or all of them when `options.all` is true, as Happy Eyeballs
+   * asks). Plug a DNS cache here. Not used with `dial`, nor for IP
+   * literals.
+   */
+  lookup?: LookupFunction
+  /**
+   * Happy Eyeballs (RFC 8305) for host names with IPv6 and IPv4 addresses:
+   * try them in turn, each for `autoSelectFamilyAttemptTimeout` ms, until
+   * one connects, instead of only the first address. Default: Node's
+   * default (`net.getDefaultAutoSelectFamily()`, true since Node 20).
+   */
+  autoSelectFamily?: boolean
+  /**
+   * How long, in ms, Happy Eyeballs waits for one address before it tries
+   * the next as well. At least 10. Default: Node's
+   * (`net.getDefaultAutoSelectFamilyAttemptTimeout()`, 250 ms).
+   */
+  autoSelectFamilyAttemptTimeout?: number
   /** Bytes of response body buffered ahead of the reader before the socket is paused. Default 64 KiB. */
   bodyHighWaterMark?: number
   /**
@@ -125,6 +165,24 @@ export interface TransportOptions {
   proxyConnectHeaders?: Record<string, string> | ProxyConnectHeadersFunction
   /** TLS options for the connection to an `https://` proxy (`ca`, `rejectUnauthorized`, …); the target's are in `tls`. */
   proxyTls?: TlsOptions
+  /**
+   * Send `http:` requests through an `http(s)://` proxy in a CONNECT tunnel
+   * (one pooled connection per target, requests in origin-form), as
+   * undici's `ProxyAgent` does by default, instead of forwarding them in
+   * absolute-form over connections to the proxy shared by every target (as
+   * Go and curl do). For proxies that refuse to forward, or to keep the
+   * proxy out of the plain-text exchange. `https:` targets always tunnel.
+   * Default false.
+   */
+  proxyTunnel?: boolean
+  /**
+   * The clock the Transport's deadlines run on (see {@link Clock}): idle
+   * timeouts and `Keep-Alive` hints, `maxWaitTime`, `connectTimeout`, header
+   * and body timeouts under 1 s, and the ages in `stats()`. Default
+   * {@link systemClock}. A test passes a manual clock to advance time
+   * instead of sleeping.
+   */
+  clock?: Clock
 }
 
 /** ProxyConnectHeadersFunction gives the extra headers of one CONNECT request: `target` is `host:port`, `proxy` the proxy URL without credentials. */
@@ -166,12 +224,19 @@ export interface ResolvedOptions {
   disableCompression: boolean
   maxResponseHeaderBytes: number
   tls: TlsOptions | undefined
+  /** The transport's TLS sessions (state, one per transport: see {@link TlsSessionCache}). */
+  tlsSessions: TlsSessionCache
   dial: DialFunction | undefined
+  lookup: LookupFunction | undefined
+  autoSelectFamily: boolean | undefined
+  autoSelectFamilyAttemptTimeout: number | undefined
   bodyHighWaterMark: number
   maxResponseBodySize: number
   proxy: ProxyChoice | undefined
   proxyConnectHeaders: Record<string, string> | ProxyConnectHeadersFunction | undefined
   proxyTls: TlsOptions | undefined
+  proxyTunnel: boolean
+  clock: Clock
 }
 
 /** Every option {@link TransportOptions} knows, for the unknown-key check. */
@@ -188,12 +253,18 @@ const KNOWN_OPTIONS: ReadonlySet<string> = new Set([
   'disableCompression',
   'maxResponseHeaderBytes',
   'tls',
+  'maxCachedSessions',
   'dial',
+  'lookup',
+  'autoSelectFamily',
+  'autoSelectFamilyAttemptTimeout',
   'bodyHighWaterMark',
   'maxResponseBodySize',
   'proxy',
   'proxyConnectHeaders',
   'proxyTls',
+  'proxyTunnel',
+  'clock',
 ])
 
 function invalid(message: string): TransportError {
@@ -217,9 +288,9 @@ function duration(options: TransportOptions, name: keyof TransportOptions, fallb
   return ms >= MAX_TIMER_DELAY ? 0 : ms
 }
 
-function flag(options: TransportOptions, name: 'disableKeepAlives' | 'disableCompression'): boolean {
+function flag(options: TransportOptions, name: 'disableKeepAlives' | 'disableCompression' | 'autoSelectFamily' | 'proxyTunnel'): boolean | undefined {
   const value = options[name]
-  if (value === undefined) return false
+  if (value === undefined) return undefined
   if (typeof value !== 'boolean') throw invalid(`invalid Transport option ${name}: expected true or false, got ${JSON.stringify(value) ?? String(value)}`)
   return value
 }
@@ -264,11 +335,18 @@ export function resolveOptions(options: TransportOptions = {}): ResolvedOptions 
   if (options.dial !== undefined && typeof options.dial !== 'function') {
     throw new TransportError(ERR_INVALID_OPTION, 'invalid Transport option dial: expected a function')
   }
+  if (options.lookup !== undefined && typeof options.lookup !== 'function') {
+    throw new TransportError(ERR_INVALID_OPTION, 'invalid Transport option lookup: expected a function (hostname, options, callback), as dns.lookup')
+  }
   for (const name of ['tls', 'proxyTls'] as const) {
     const value = options[name]
     if (value !== undefined && (typeof value !== 'object' || value === null)) {
       throw new TransportError(ERR_INVALID_OPTION, `invalid Transport option ${name}: expected an object of TLS options`)
     }
+  }
+  const clock = options.clock
+  if (clock !== undefined && (typeof clock !== 'object' || clock === null || !['now', 'setTimeout', 'clearTimeout'].every((name) => typeof (clock as unknown as Record<string, unknown>)[name] === 'function'))) {
+    throw new TransportError(ERR_INVALID_OPTION, 'invalid Transport option clock: expected an object with now(), setTimeout(callback, ms) and clearTimeout(timer)')
   }
   const connectHeaders = options.proxyConnectHeaders
   if (connectHeaders !== undefined && typeof connectHeaders !== 'function' && (typeof connectHeaders !== 'object' || connectHeaders === null)) {
@@ -283,15 +361,21 @@ export function resolveOptions(options: TransportOptions = {}): ResolvedOptions 
     connectTimeout: duration(options, 'connectTimeout', DEFAULT_CONNECT_TIMEOUT),
     responseHeaderTimeout: duration(options, 'responseHeaderTimeout', DEFAULT_RESPONSE_HEADER_TIMEOUT),
     bodyTimeout: duration(options, 'bodyTimeout', DEFAULT_BODY_TIMEOUT),
-    disableKeepAlives: flag(options, 'disableKeepAlives'),
-    disableCompression: flag(options, 'disableCompression'),
+    disableKeepAlives: flag(options, 'disableKeepAlives') ?? false,
+    disableCompression: flag(options, 'disableCompression') ?? false,
     maxResponseHeaderBytes: count(options, 'maxResponseHeaderBytes', DEFAULT_MAX_RESPONSE_HEADER_BYTES, 1),
     tls: options.tls,
+    tlsSessions: new TlsSessionCache(count(options, 'maxCachedSessions', DEFAULT_MAX_CACHED_SESSIONS)),
     dial: options.dial,
+    lookup: options.lookup,
+    autoSelectFamily: flag(options, 'autoSelectFamily'),
+    autoSelectFamilyAttemptTimeout: options.autoSelectFamilyAttemptTimeout === undefined ? undefined : count(options, 'autoSelectFamilyAttemptTimeout', 0, 10),
     bodyHighWaterMark: count(options, 'bodyHighWaterMark', DEFAULT_BODY_HIGH_WATER_MARK, 1),
     maxResponseBodySize: count(options, 'maxResponseBodySize', 0),
     proxy: proxyChoice(options.proxy),
     proxyConnectHeaders: connectHeaders,
     proxyTls: options.proxyTls,
+    proxyTunnel: flag(options, 'proxyTunnel') ?? false,
+    clock: clock ?? systemClock,
   }
 }

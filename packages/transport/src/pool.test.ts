@@ -2,7 +2,8 @@ import { isRoundTripError, withContext } from '@roundtrip/core'
 import { describe, expect, it } from 'vitest'
 import { useFixture } from '../test/fixture.js'
 import { startHoldingServer, startServer, type TestServer } from '../test/server.js'
-import { get } from '../test/util.js'
+import { ManualClock } from '../test/clock.js'
+import { get, rejection } from '../test/util.js'
 import { Transport } from './transport.js'
 
 const f = useFixture()
@@ -26,13 +27,32 @@ async function connectionsForTwoGets(seconds: number): Promise<number> {
 const BIG = Buffer.alloc(8 * 1024 * 1024, 2)
 
 describe('Transport: idle connections', () => {
-  it('closes a connection idle for idleConnTimeout', async () => {
+  it('closes a connection idle for idleConnTimeout, on the transport’s clock', async () => {
     const s = await server()
-    const transport = f.use(new Transport({ idleConnTimeout: 50 }))
+    const clock = new ManualClock()
+    // Below the 4 s that Node's server asks for (keep-alive: timeout=5).
+    const transport = f.use(new Transport({ idleConnTimeout: 3_000, clock }))
     await get(transport, s.origin)
+    clock.advance(2_999)
     expect(transport.stats().total.idle).toBe(1)
-    await s.closedCount(1)
+    clock.advance(1)
     expect(transport.stats().total).toMatchObject({ idle: 0, active: 0 })
+    await s.closedCount(1)
+  })
+
+  it('does not close a connection taken from the pool just before its idle deadline while its request runs', async () => {
+    const s = f.serve(await startHoldingServer())
+    const clock = new ManualClock()
+    const transport = f.use(new Transport({ idleConnTimeout: 3_000, clock }))
+    expect(await get(transport, `${s.origin}/first`)).toBe('/first')
+    clock.advance(2_900)
+    const held = transport.roundTrip(new Request(`${s.origin}/hold`))
+    await s.holding
+    clock.advance(200) // past the deadline the conn had while idle
+    s.release()
+    expect(await (await held).text()).toBe('/hold')
+    expect(s.connections).toBe(1)
+    expect(transport.stats().total).toMatchObject({ idle: 1, reusedRequests: 1 })
   })
 
   it('closeIdleConnections() and close() close every idle socket', async () => {
@@ -84,28 +104,45 @@ describe('Transport: idle connections', () => {
     expect(await connectionsForTwoGets(1)).toBe(2)
   })
 
-  it('reuses a connection within the Keep-Alive timeout hint', async () => {
-    expect(await connectionsForTwoGets(5)).toBe(1)
+  it('reuses a connection within the Keep-Alive timeout hint (minus 1 s) and closes it at the hint', async () => {
+    const s = await server((req, res) => {
+      res.setHeader('keep-alive', 'timeout=3')
+      res.end('hint')
+    })
+    const clock = new ManualClock()
+    const transport = f.use(new Transport({ clock }))
+    await get(transport, s.origin)
+    clock.advance(1_999)
+    await get(transport, s.origin)
+    expect(s.connections).toBe(1)
+    clock.advance(1_999)
+    expect(transport.stats().total.idle).toBe(1)
+    clock.advance(1) // 2 s after the last response: below the 4 s idleConnTimeout, at the hint
+    expect(transport.stats().total.idle).toBe(0)
+    await s.closedCount(1)
   })
 })
 
 describe('Transport: pool limits', () => {
   it('with maxConnsPerHost 2 and two unread responses, a third request fails after maxWaitTime naming both holders', async () => {
     const s = await server((req, res) => res.end(BIG))
-    const transport = f.use(new Transport({ maxConnsPerHost: 2, maxWaitTime: 200 }))
+    const clock = new ManualClock()
+    const transport = f.use(new Transport({ maxConnsPerHost: 2, maxWaitTime: 200, clock }))
     const first = await transport.roundTrip(new Request(`${s.origin}/first`))
     const second = await transport.roundTrip(new Request(`${s.origin}/second`))
-    let error: unknown
-    try {
-      await transport.roundTrip(new Request(`${s.origin}/third`))
-    } catch (e) {
-      error = e
-    }
+    clock.advance(30)
+    const third = rejection(transport.roundTrip(new Request(`${s.origin}/third`)))
+    expect(transport.stats().total.waiting).toBe(1)
+    clock.advance(199)
+    expect(transport.stats().total.waiting).toBe(1)
+    clock.advance(1)
+    const error = await third
     expect(isRoundTripError(error, 'RT_POOL_EXHAUSTED')).toBe(true)
     const message = (error as Error).message
     expect(message).toContain(`GET ${s.origin}/first`)
     expect(message).toContain(`GET ${s.origin}/second`)
     expect(message).toContain('2 busy')
+    expect(message).toContain(`GET ${s.origin}/first (held 230 ms)`)
     expect(message).toContain('response.body?.cancel()')
     expect(transport.stats().total.holders.map((h) => h.url).sort()).toEqual([`${s.origin}/first`, `${s.origin}/second`])
     await first.body?.cancel()

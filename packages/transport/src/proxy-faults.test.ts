@@ -1,5 +1,7 @@
+import { once } from 'node:events'
 import type { Socket } from 'node:net'
 import { describe, expect, it } from 'vitest'
+import { ManualClock } from '../test/clock.js'
 import { useFixture } from '../test/fixture.js'
 import { startRawServer } from '../test/server.js'
 import { busyCounts, rejection } from '../test/util.js'
@@ -70,8 +72,13 @@ describe('Transport through a failing proxy', () => {
 
   it('times out a proxy that never answers CONNECT with RT_CONNECT_TIMEOUT', async () => {
     const proxy = f.serve(await faultProxy(() => undefined))
-    const transport = f.use(new Transport({ proxy: `http://127.0.0.1:${proxy.port}`, connectTimeout: 100 }))
-    const error = await rejection(transport.roundTrip(new Request('https://secure.test/')))
+    const clock = new ManualClock()
+    const transport = f.use(new Transport({ proxy: `http://127.0.0.1:${proxy.port}`, connectTimeout: 100, clock }))
+    const accepted = once(proxy.server, 'connection')
+    const pending = rejection(transport.roundTrip(new Request('https://secure.test/')))
+    await accepted
+    clock.advance(100)
+    const error = await pending
     expect(error.code).toBe('RT_CONNECT_TIMEOUT')
     await proxy.closedCount(1)
   })

@@ -33,6 +33,25 @@ describe('Transport through an HTTP proxy', () => {
     expect(transport.stats().total).toMatchObject({ dials: 1, requests: 100, reusedRequests: 99 })
   })
 
+  it('with proxyTunnel, sends sequential http: requests in origin-form through one CONNECT tunnel per target', async () => {
+    const target = f.serve(await startServer((req, res) => res.end(`${req.url} host=${req.headers.host}`)))
+    const other = f.serve(await startServer((req, res) => res.end('other')))
+    const proxy = f.serve(await startProxy({ auth: { username: 'me', password: 'pw' } }))
+    const proxyUrl = `http://me:pw@127.0.0.1:${proxy.port}`
+    const transport = f.use(new Transport({ proxy: proxyUrl, proxyTunnel: true }))
+    for (let i = 0; i < 20; i++) {
+      expect(await get(transport, `${target.origin}/n${i}`)).toBe(`/n${i} host=127.0.0.1:${target.port}`)
+    }
+    expect(await get(transport, other.origin)).toBe('other')
+    expect(proxy.forwarded).toEqual([])
+    expect(proxy.connects).toEqual([`127.0.0.1:${target.port}`, `127.0.0.1:${other.port}`])
+    expect(target.connections).toBe(1)
+    // One pool per target (a tunnel each), keyed by the target and the proxy (credentials hidden, told apart by a hash).
+    const keys = Object.keys(transport.stats().hosts).map((key) => key.replace(/#[0-9a-f]+$/, ''))
+    expect(keys.sort()).toEqual([target.origin, other.origin].map((origin) => `${origin} via http://***@127.0.0.1:${proxy.port}`).sort())
+    expect(transport.stats().total).toMatchObject({ dials: 2, requests: 21, reusedRequests: 19 })
+  })
+
   it('shares the connections to the proxy between http: targets', async () => {
     const a = f.serve(await startServer((_req, res) => res.end('a')))
     const b = f.serve(await startServer((_req, res) => res.end('b')))
@@ -152,7 +171,7 @@ describe('Transport through an HTTP proxy', () => {
     expect(error.message).toMatch(/self[- ]signed/)
   })
 
-  it('asks the dial hook for the socket to the proxy', async () => {
+  it('asks the dial hook for the socket to the proxy, with the proxy’s scheme as protocol', async () => {
     const target = f.serve(await startServer((req, res) => res.end(`${req.url}`)))
     const proxy = f.serve(await startProxy())
     const infos: DialInfo[] = []
@@ -167,6 +186,10 @@ describe('Transport through an HTTP proxy', () => {
     expect(infos).toHaveLength(1)
     expect(infos[0]).toMatchObject({ protocol: 'http:', hostname: '127.0.0.1', port: proxy.port, key: `http://* via ${proxy.url}` })
     expect(proxy.forwarded).toEqual([`${target.origin}/d`])
+    // An https: target through the same http:// proxy: the socket asked for still goes to the proxy, in plain http.
+    const port = await closedPort()
+    await rejection(transport.roundTrip(new Request(`https://127.0.0.1:${port}/`)))
+    expect(infos[1]).toMatchObject({ protocol: 'http:', hostname: '127.0.0.1', port: proxy.port, key: `https://127.0.0.1:${port} via ${proxy.url}` })
   })
 
   it('rejects with RT_CONNECT_REFUSED naming the proxy when nothing listens there', async () => {

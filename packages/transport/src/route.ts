@@ -18,9 +18,12 @@ export class Routes {
   readonly pools = new Map<string, HostPool>()
   readonly #cache = new Map<string, HostPool>()
   readonly #proxy: ProxyChoice | undefined
+  readonly #tunnelHttp: boolean
 
-  constructor(proxy: ProxyChoice | undefined) {
+  /** `tunnelHttp`: `http:` targets go through a CONNECT tunnel too (the `proxyTunnel` option). */
+  constructor(proxy: ProxyChoice | undefined, tunnelHttp: boolean) {
     this.#proxy = proxy
+    this.#tunnelHttp = tunnelHttp
   }
 
   /** route finds the pool for a request URL `href` whose origin part is `origin`. */
@@ -48,7 +51,7 @@ export class Routes {
       const pool = this.pools.get(key)
       if (pool !== undefined) return pool
     }
-    return this.poolFor(new ConnectMethod(target, chosen?.endpoint, chosen?.key))
+    return this.poolFor(new ConnectMethod(target, chosen?.endpoint, chosen?.key, this.#tunnelHttp))
   }
 
   /** poolFor returns the live pool of `method`, making it when there is none. */

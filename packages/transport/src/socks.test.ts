@@ -1,4 +1,6 @@
+import { once } from 'node:events'
 import { describe, expect, it } from 'vitest'
+import { ManualClock } from '../test/clock.js'
 import { useFixture } from '../test/fixture.js'
 import { startServer } from '../test/server.js'
 import { startSocksServer } from '../test/socks.js'
@@ -61,8 +63,13 @@ describe('Transport through a silent SOCKS5 proxy', () => {
     const { startRawServer } = await import('../test/server.js')
     // Reads and never answers (reading lets it see the client close).
     const silent = f.serve(await startRawServer((socket) => void socket.resume()))
-    const transport = f.use(new Transport({ proxy: `socks5h://127.0.0.1:${silent.port}`, connectTimeout: 100 }))
-    const error = await rejection(transport.roundTrip(new Request('http://example.test/')))
+    const clock = new ManualClock()
+    const transport = f.use(new Transport({ proxy: `socks5h://127.0.0.1:${silent.port}`, connectTimeout: 100, clock }))
+    const accepted = once(silent.server, 'connection')
+    const pending = rejection(transport.roundTrip(new Request('http://example.test/')))
+    await accepted
+    clock.advance(100)
+    const error = await pending
     expect(error.code).toBe('RT_CONNECT_TIMEOUT')
     await silent.closedCount(1)
   })

@@ -1,5 +1,5 @@
-import { lookup } from 'node:dns/promises'
-import { isIP } from 'node:net'
+import { lookup as dnsLookup } from 'node:dns'
+import { isIP, type LookupFunction } from 'node:net'
 import type { Duplex } from 'node:stream'
 import { SocksClient } from 'socks'
 import { hostPort, type ConnectMethod } from './connect-method.js'
@@ -14,12 +14,12 @@ import { ProxyConnectError } from './errors.js'
  * the name for the proxy to resolve. A refusal or a socket closed during the
  * handshake rejects with `RT_PROXY_CONNECT_FAILED`.
  */
-export async function connectSocks(socket: Duplex, method: ConnectMethod, signal: AbortSignal, what: string): Promise<Duplex> {
+export async function connectSocks(socket: Duplex, method: ConnectMethod, lookup: LookupFunction | undefined, signal: AbortSignal, what: string): Promise<Duplex> {
   const proxy = method.proxy!
   const { hostname, port } = method.target
   const where = `SOCKS5 connect to ${hostPort(hostname, port)} through proxy ${proxy.display}`
   // socks5:// resolves the name here (a failure is ours, RT_CONNECT_FAILED); socks5h:// sends it.
-  const host = proxy.protocol === 'socks5:' && isIP(hostname) === 0 ? (await lookup(hostname)).address : hostname
+  const host = proxy.protocol === 'socks5:' && isIP(hostname) === 0 ? await resolve(lookup ?? dnsLookup, hostname) : hostname
   signal.throwIfAborted()
   try {
     const handshake = SocksClient.createConnection({
@@ -56,3 +56,15 @@ export async function connectSocks(socket: Duplex, method: ConnectMethod, signal
 }
 
 function noop(): void {}
+
+/** resolve asks `lookup` (the `lookup` option, or `dns.lookup`) for one address of `hostname`. */
+function resolve(lookup: LookupFunction, hostname: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    lookup(hostname, {}, (error, address) => {
+      if (error !== null) reject(error)
+      else if (typeof address === 'string') resolve(address)
+      else if (address[0] !== undefined) resolve(address[0].address)
+      else reject(Object.assign(new Error(`lookup ${hostname} gave no address`), { code: 'ENOTFOUND' }))
+    })
+  })
+}

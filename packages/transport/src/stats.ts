@@ -1,6 +1,3 @@
-import { ERR_POOL_EXHAUSTED, TransportError } from './errors.js'
-import type { ResolvedOptions } from './options.js'
-import { channels } from './trace.js'
 import type { HostPool } from './pool.js'
 
 /** HolderInfo names a request that holds a busy connection. */
@@ -57,10 +54,10 @@ export function describeHolders(holders: HolderInfo[]): string {
   return holders.map((h) => `${h.method} ${h.url} (held ${Math.round(h.ageMs)} ms)`).join(', ')
 }
 
-/** hostStats is the snapshot of one pool at `now` (a `performance.now()` time). */
+/** hostStats is the snapshot of one pool at `now` (a time of the transport's clock). */
 export function hostStats(pool: HostPool, now: number): HostStats {
   const holders: HolderInfo[] = []
-  for (const conn of pool.busy) {
+  for (const conn of pool.busy.toArray()) {
     if (conn.holder !== undefined) holders.push({ method: conn.holder.method, url: conn.holder.url, ageMs: now - conn.holder.since })
   }
   holders.sort((a, b) => b.ageMs - a.ageMs)
@@ -90,9 +87,8 @@ export function retire(retired: RetiredCounts, pool: HostPool): void {
   retired.reusedRequests += pool.reusedRequests
 }
 
-/** poolStats is every pool's snapshot, by pool key, and their sum (with the counters of forgotten pools). */
-export function poolStats(pools: Map<string, HostPool>, retired: RetiredCounts): TransportStats {
-  const now = performance.now()
+/** poolStats is every pool's snapshot at `now` (the transport's clock), by pool key, and their sum (with the counters of forgotten pools). */
+export function poolStats(pools: Map<string, HostPool>, retired: RetiredCounts, now: number): TransportStats {
   const total = emptyHostStats()
   total.dials = retired.dials
   total.requests = retired.requests
@@ -112,20 +108,4 @@ export function poolStats(pools: Map<string, HostPool>, retired: RetiredCounts):
   }
   total.holders.sort((a, b) => b.ageMs - a.ageMs)
   return { total, hosts }
-}
-
-/**
- * exhaustedError is the error of a request that waited `maxWaitTime` for a
- * connection of `pool`: it names the requests holding the connections, for
- * how long, and how to fix it.
- */
-export function exhaustedError(pool: HostPool, options: ResolvedOptions, what: string): TransportError {
-  const stats = hostStats(pool, performance.now())
-  if (channels.waitFailed.hasSubscribers) channels.waitFailed.publish({ key: pool.key, reason: 'maxWaitTime' })
-  return new TransportError(
-    ERR_POOL_EXHAUSTED,
-    `no connection to ${pool.key} within maxWaitTime ${options.maxWaitTime} ms (${what}): ` +
-      `${pool.conns} of ${options.maxConnsPerHost} connections open, ${stats.active} busy, held by ${describeHolders(stats.holders)}. ` +
-      'A response whose body is never read nor cancelled holds its connection: read it or call response.body?.cancel().',
-  )
 }

@@ -1,6 +1,6 @@
 import { isRoundTripError, withContext } from '@roundtrip/core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { certificate, httpsServer } from '../test/tls.js'
+import { certificate, httpsServer, mtlsCertificates } from '../test/tls.js'
 import { useFixture } from '../test/fixture.js'
 import { rejection } from '../test/util.js'
 import type { ClientTrace } from './trace.js'
@@ -80,5 +80,47 @@ describe('Transport TLS verification', () => {
     expect(error.code).toBe('RT_CONNECT_FAILED')
     expect(calls).toHaveLength(1)
     expect(calls[0]?.message).toMatch(/self[- ]signed/)
+  })
+})
+
+describe('Transport TLS: client certificates', () => {
+  it('presents tls.cert and tls.key to a server that requires a client certificate', async () => {
+    const pems = await mtlsCertificates()
+    const strict = f.serve(await httpsServer(pems, { requestCert: true, rejectUnauthorized: true, ca: pems.cert }))
+    const transport = f.use(new Transport({ tls: { ca: pems.cert, cert: pems.clientCert, key: pems.clientKey } }))
+    expect(await (await transport.roundTrip(new Request(`${strict.origin}/me`))).text()).toBe('secure /me for roundtrip-client')
+    // Without one, the server refuses the handshake: the request fails, and no connection is left behind.
+    const anonymous = f.use(new Transport({ tls: { ca: pems.cert } }))
+    const error = await rejection(anonymous.roundTrip(new Request(`${strict.origin}/anonymous`)))
+    // Under TLS 1.3 the server checks the certificate after the client's handshake is done:
+    // the client learns it when the connection closes before the response.
+    expect(['RT_CONNECT_FAILED', 'RT_SOCKET_CLOSED']).toContain(error.code)
+    expect(error.message).toContain(`GET ${strict.origin}/anonymous`)
+    expect(strict.connections()).toBe(1)
+    expect(anonymous.stats().total).toMatchObject({ active: 0, idle: 0, dialing: 0 })
+  })
+})
+
+describe('Transport TLS: session resumption', () => {
+  /** resumptions sends `n` requests to `origin`, each on a new connection, and returns `resumed` as the trace saw it for each. */
+  async function resumptions(transport: Transport, origin: string, n: number): Promise<boolean[]> {
+    const resumed: boolean[] = []
+    const trace: ClientTrace = { tlsHandshakeDone: (state) => resumed.push(state.resumed) }
+    for (let i = 0; i < n; i++) await (await transport.roundTrip(withContext(new Request(`${origin}/${i}`), { trace }))).text()
+    return resumed
+  }
+
+  it('resumes the TLS session on later connections to the same server', async () => {
+    const fresh = f.serve(await httpsServer(pem))
+    const transport = f.use(new Transport({ tls: { ca: pem.cert }, disableKeepAlives: true }))
+    expect(await resumptions(transport, fresh.origin, 3)).toEqual([false, true, true])
+    expect(fresh.resumed()).toBe(2)
+  })
+
+  it('does a full handshake each time with maxCachedSessions: 0', async () => {
+    const fresh = f.serve(await httpsServer(pem))
+    const transport = f.use(new Transport({ tls: { ca: pem.cert }, disableKeepAlives: true, maxCachedSessions: 0 }))
+    expect(await resumptions(transport, fresh.origin, 2)).toEqual([false, false])
+    expect(fresh.resumed()).toBe(0)
   })
 })

@@ -63,8 +63,12 @@ export interface ClientTrace {
   proxyConnectDone?(info: ProxyConnectInfo, error?: Error): void
   /** The TLS handshake starts. */
   tlsHandshakeStart?(): void
-  /** The TLS handshake finished, with the negotiated protocol, or `error`. */
-  tlsHandshakeDone?(state: { protocol: string | null; alpnProtocol: string | false | null }, error?: Error): void
+  /**
+   * The TLS handshake finished, with the negotiated protocol and ALPN
+   * protocol, and whether a cached session was resumed (Go's `DidResume`;
+   * see `maxCachedSessions`), or `error`.
+   */
+  tlsHandshakeDone?(state: { protocol: string | null; alpnProtocol: string | false | null; resumed: boolean }, error?: Error): void
   /** The whole request (head and body) was written. */
   wroteRequest?(info: { error?: Error }): void
   /** The first byte of the response head arrived. */

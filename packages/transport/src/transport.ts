@@ -1,6 +1,7 @@
 import { setMaxListeners } from 'node:events'
 import { callSignal, getContext, redactUrl, type CallSignal, type Closable, type RoundTripper } from '@roundtrip/core'
 import { PersistConn, type Holder } from './conn.js'
+import { ConnList } from './conn-list.js'
 import { dialConn } from './dial.js'
 import { ERR_INVALID_REQUEST, ERR_TRANSPORT_CLOSED, TransportError } from './errors.js'
 import { newCall, type Call } from './call.js'
@@ -9,9 +10,11 @@ import { Exchange, StaleConnError, type ConnOwner } from './exchange.js'
 import { resolveOptions, type ResolvedOptions, type TransportOptions } from './options.js'
 import type { HostPool } from './pool.js'
 import { Routes } from './route.js'
-import { ConnWaiter } from './waiter.js'
+import { ConnWaiter, type WaiterOwner } from './waiter.js'
 import { NO_BODY, prepareBody, type OutgoingBody } from './request-body.js'
-import { exhaustedError, poolStats, retire, type RetiredCounts, type TransportStats } from './stats.js'
+import { poolStats, retire, type RetiredCounts, type TransportStats } from './stats.js'
+import { waitTimeoutError } from './deadlines.js'
+import type { Clock } from './clock.js'
 import { callHook, channels, type ClientTrace } from './trace.js'
 import { sameTurn } from './turn.js'
 
@@ -35,23 +38,30 @@ import { sameTurn } from './turn.js'
  * await transport.close()
  * ```
  */
-export class Transport implements RoundTripper, Closable, ConnOwner {
+export class Transport implements RoundTripper, Closable {
   readonly #options: ResolvedOptions
+  readonly #clock: Clock
   readonly #routes: Routes
   readonly #pools: Map<string, HostPool>
   /** Every idle conn across hosts, least recently used first (for maxIdleConns). */
-  readonly #idleLru = new Set<PersistConn>()
+  readonly #idleLru = new ConnList()
   readonly #closing = new AbortController()
   readonly #retired: RetiredCounts = { dials: 0, requests: 0, reusedRequests: 0 }
   #closed = false
   #drained: (() => void) | undefined
-  readonly #expire = (conn: PersistConn): void => conn.close('idle timeout')
   readonly #onDead = (conn: PersistConn, reason: string): void => this.#connDead(conn, reason)
+  /** What exchanges and waiters call back: kept off the public surface (and the published `.d.ts`). */
+  readonly #owner: ConnOwner & WaiterOwner = {
+    release: (conn, trace) => this.#release(conn, trace),
+    discard: (conn, error, trace) => this.#discard(conn, error, trace),
+    deliverTo: (pool, conn, holder, trace, wasIdle) => this.#gotConn(pool, conn, holder, trace, wasIdle, this.#clock.now()),
+  }
 
   /** @throws TransportError `RT_INVALID_OPTION` when an option is invalid. */
   constructor(options?: TransportOptions) {
     this.#options = resolveOptions(options)
-    this.#routes = new Routes(this.#options.proxy)
+    this.#clock = this.#options.clock
+    this.#routes = new Routes(this.#options.proxy, this.#options.proxyTunnel)
     this.#pools = this.#routes.pools
     // Every dial listens on this signal; their number is bounded by the pool, not by 10.
     setMaxListeners(0, this.#closing.signal)
@@ -89,7 +99,7 @@ export class Transport implements RoundTripper, Closable, ConnOwner {
       })
     // Bodies that are available at once are collected first (content-length, replayable).
     if (request.body === null) return send(NO_BODY)
-    return prepareBody(request).then(send, (error: unknown) => Promise.reject(requestBodyError(error, what)))
+    return prepareBody(request, context.streamedBody === true).then(send, (error: unknown) => Promise.reject(requestBodyError(error, what)))
   }
 
   /** send gets a conn for the call and dispatches it there. */
@@ -106,7 +116,7 @@ export class Transport implements RoundTripper, Closable, ConnOwner {
       if (!this.#closed && !call.signal.aborted) this.#send(call)
       else call.reject(error.failure)
     }
-    const exchange = new Exchange(call.request, call.signal, conn, this, this.#options, call.trace, call.what, call.retry, call.resolve, reject)
+    const exchange = new Exchange(call.request, call.signal, conn, this.#owner, this.#options, call.trace, call.what, call.retry, call.resolve, reject)
     conn.client.dispatch(
       {
         path: call.path,
@@ -131,7 +141,7 @@ export class Transport implements RoundTripper, Closable, ConnOwner {
     if (pool.removed) pool = this.#routes.poolFor(pool.method)
     callHook(trace, 'getConn', pool.key)
     const holder: Holder = { method: request.method, url: what.slice(request.method.length + 1), since: 0 }
-    const now = performance.now()
+    const now = this.#clock.now()
     for (let conn = pool.idle.pop(); conn !== undefined; conn = pool.idle.pop()) {
       this.#idleLru.delete(conn)
       if (conn.closed) continue
@@ -144,7 +154,7 @@ export class Transport implements RoundTripper, Closable, ConnOwner {
       return conn
     }
     return new Promise<PersistConn>((resolve, reject) => {
-      const waiter = new ConnWaiter(this, pool, holder, trace, signal, resolve, reject)
+      const waiter = new ConnWaiter(this.#owner, pool, holder, trace, signal, resolve, reject)
       pool.enqueue(waiter)
       if (this.#options.maxConnsPerHost === 0 || pool.conns < this.#options.maxConnsPerHost) {
         this.#dialConnFor(pool, waiter, trace, what)
@@ -152,7 +162,9 @@ export class Transport implements RoundTripper, Closable, ConnOwner {
       }
       pool.dialQueue.push(waiter)
       if (channels.queued.hasSubscribers) channels.queued.publish({ key: pool.key, waiting: pool.waiting })
-      if (this.#options.maxWaitTime > 0) waiter.expireAfter(this.#options.maxWaitTime, () => exhaustedError(pool, this.#options, what))
+      if (this.#options.maxWaitTime > 0) {
+        waiter.expireAfter(this.#clock, this.#options.maxWaitTime, () => waitTimeoutError(pool, this.#options, what, this.#clock.now()))
+      }
     })
   }
 
@@ -181,7 +193,7 @@ export class Transport implements RoundTripper, Closable, ConnOwner {
           return reject(signal.reason)
         }
         if (!conn.closed) {
-          this.#gotConn(pool, conn, holder, trace, true, performance.now())
+          this.#gotConn(pool, conn, holder, trace, true, this.#clock.now())
           return resolve(conn)
         }
         Promise.resolve(this.#getConn(pool, request, signal, trace, what)).then(resolve, reject)
@@ -211,11 +223,6 @@ export class Transport implements RoundTripper, Closable, ConnOwner {
       })
     }
     if (channels.gotConn.hasSubscribers) channels.gotConn.publish({ key: pool.key, reused, wasIdle })
-  }
-
-  /** @internal Called by a waiter that receives a conn. */
-  deliverTo(pool: HostPool, conn: PersistConn, holder: Holder, trace: ClientTrace | undefined, wasIdle: boolean): void {
-    this.#gotConn(pool, conn, holder, trace, wasIdle, performance.now())
   }
 
   /** dialConnFor dials a conn on behalf of `waiter`; if the waiter is gone by then, the conn goes to the next one or the idle pool. */
@@ -254,8 +261,8 @@ export class Transport implements RoundTripper, Closable, ConnOwner {
     }
   }
 
-  /** @internal ConnOwner: the response is complete; reuse the conn or close it. */
-  release(conn: PersistConn, trace?: ClientTrace): void {
+  /** release (ConnOwner): the response is complete; reuse the conn or close it. */
+  #release(conn: PersistConn, trace: ClientTrace | undefined): void {
     const pool = conn.pool
     pool.busy.delete(conn)
     conn.holder = undefined
@@ -269,8 +276,8 @@ export class Transport implements RoundTripper, Closable, ConnOwner {
     this.#putIdleOrDeliver(pool, conn)
   }
 
-  /** @internal ConnOwner: the exchange failed or its body was cancelled; the conn is closed. */
-  discard(conn: PersistConn, error: Error, trace?: ClientTrace): void {
+  /** discard (ConnOwner): the exchange failed or its body was cancelled; the conn is closed. */
+  #discard(conn: PersistConn, error: Error, trace: ClientTrace | undefined): void {
     const pool = conn.pool
     pool.busy.delete(conn)
     callHook(trace, 'putIdleConn', error)
@@ -286,13 +293,13 @@ export class Transport implements RoundTripper, Closable, ConnOwner {
       conn.close('too many idle connections for host')
       return
     }
-    conn.markIdle(performance.now(), this.#expire)
+    conn.markIdle(this.#clock.now())
     pool.idle.push(conn)
     this.#idleLru.add(conn)
     if (channels.idle.hasSubscribers) channels.idle.publish({ key: pool.key, requests: conn.requests })
     const max = this.#options.maxIdleConns
     if (max > 0 && this.#idleLru.size > max) {
-      const oldest = this.#idleLru.values().next().value!
+      const oldest = this.#idleLru.first()!
       oldest.close('too many idle connections')
     }
     this.#checkDrained()
@@ -312,7 +319,7 @@ export class Transport implements RoundTripper, Closable, ConnOwner {
 
   /** closeIdleConnections closes every idle connection now; busy ones are left alone. */
   closeIdleConnections(): void {
-    for (const conn of [...this.#idleLru]) conn.close('closeIdleConnections')
+    for (const conn of this.#idleLru.toArray()) conn.close('closeIdleConnections')
   }
 
   /**
@@ -336,18 +343,14 @@ export class Transport implements RoundTripper, Closable, ConnOwner {
     }
     if (this.#openConns() === 0) return Promise.resolve()
     return new Promise((resolve) => {
-      const previous = this.#drained
-      this.#drained = () => {
-        previous?.()
-        resolve()
-      }
+      this.#drained = thenCall(this.#drained, resolve)
     })
   }
 
   /** destroy closes the transport and every connection now, failing in-flight requests and bodies. */
   destroy(): void {
     void this.close()
-    for (const pool of this.#pools.values()) for (const conn of [...pool.busy]) conn.close('transport destroyed')
+    for (const pool of this.#pools.values()) for (const conn of pool.busy.toArray()) conn.close('transport destroyed')
   }
 
   /** Same as {@link close}, for `await using transport = new Transport()`. */
@@ -371,6 +374,14 @@ export class Transport implements RoundTripper, Closable, ConnOwner {
 
   /** stats returns a snapshot of every pool and their sum; see {@link TransportStats}. */
   stats(): TransportStats {
-    return poolStats(this.#pools, this.#retired)
+    return poolStats(this.#pools, this.#retired, this.#clock.now())
+  }
+}
+
+/** thenCall returns a callback that calls `first` (if any), then `next`; a function, not a literal assigned to a field, which V8 would pretenure. */
+function thenCall(first: (() => void) | undefined, next: () => void): () => void {
+  return () => {
+    first?.()
+    next()
   }
 }

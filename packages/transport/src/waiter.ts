@@ -1,5 +1,7 @@
 import type { CallSignal } from '@roundtrip/core'
+import type { Clock } from './clock.js'
 import type { Holder, PersistConn } from './conn.js'
+import { Deadline } from './deadlines.js'
 import type { HostPool, Waiter } from './pool.js'
 import { channels, type ClientTrace } from './trace.js'
 
@@ -12,7 +14,7 @@ export interface WaiterOwner {
 export class ConnWaiter implements Waiter {
   done = false
   dialStarted = false
-  #timer: NodeJS.Timeout | undefined
+  #deadline: Deadline | undefined
   #onAbort: (() => void) | undefined
 
   constructor(
@@ -24,15 +26,26 @@ export class ConnWaiter implements Waiter {
     readonly resolve: (conn: PersistConn) => void,
     readonly reject: (error: unknown) => void,
   ) {
-    this.#onAbort = () => {
-      if (channels.waitFailed.hasSubscribers) channels.waitFailed.publish({ key: pool.key, reason: 'aborted' })
-      this.fail(signal.reason)
-    }
+    // Not `this.#onAbort = () => …`: V8 would allocate that closure in the
+    // old generation, keeping the waiter's request alive through young GCs
+    // (see Exchange's abort listener).
+    this.#onAbort = ConnWaiter.#abortListener(this)
     signal.addEventListener('abort', this.#onAbort, { once: true })
   }
 
-  expireAfter(ms: number, error: () => Error): void {
-    this.#timer = setTimeout(() => this.fail(error()), ms)
+  static #abortListener(waiter: ConnWaiter): () => void {
+    return () => waiter.#aborted()
+  }
+
+  #aborted(): void {
+    if (channels.waitFailed.hasSubscribers) channels.waitFailed.publish({ key: this.pool.key, reason: 'aborted' })
+    this.fail(this.signal.reason)
+  }
+
+  /** Fails the wait with `error()` once `ms` have passed on `clock` (the wait deadline, `maxWaitTime`). */
+  expireAfter(clock: Clock, ms: number, error: () => Error): void {
+    this.#deadline = new Deadline(clock, () => this.fail(error()), false)
+    this.#deadline.arm(ms)
   }
 
   deliver(conn: PersistConn, wasIdle: boolean): boolean {
@@ -52,7 +65,7 @@ export class ConnWaiter implements Waiter {
 
   #settle(): void {
     this.done = true
-    if (this.#timer !== undefined) clearTimeout(this.#timer)
+    this.#deadline?.disarm()
     if (this.#onAbort !== undefined) this.signal.removeEventListener('abort', this.#onAbort)
   }
 }

@@ -136,8 +136,15 @@ class DispatchCall implements Dispatcher.DispatchHandler {
     this.#signal = signal
     this.#resolve = resolve
     this.#reject = reject
-    this.#onSignal = () => this.#abort?.(signal.reason as Error)
+    // Bound, not `() => …`: V8 allocates a function literal assigned to a
+    // property in the old generation, where (even dead) it kept this call and
+    // its request alive through young GCs until the next full GC.
+    this.#onSignal = this.#aborted.bind(this)
     signal.addEventListener('abort', this.#onSignal, { once: true })
+  }
+
+  #aborted(): void {
+    this.#abort?.(this.#signal.reason as Error)
   }
 
   onConnect(abort: (error?: Error) => void): void {

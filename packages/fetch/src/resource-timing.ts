@@ -1,0 +1,101 @@
+import { RoundTripResponse, whenBodySettles } from '@roundtrip/core'
+
+// Node's own, as undici's fetch calls it (an extension of Node's, not a web API).
+const markResourceTiming = (
+  performance as unknown as {
+    markResourceTiming(timingInfo: object, requestedUrl: string, initiatorType: string, global: object, cacheMode: string, bodyInfo: object, responseStatus: number, deliveryType: string): unknown
+  }
+).markResourceTiming.bind(performance)
+
+/**
+ * FetchTiming is the fetch standard's timing info of one fetch, as createFetch
+ * fills it in on its way (times from `performance.now()`), and reports it as
+ * Node's and undici 7's fetch do: a `PerformanceResourceTiming` entry
+ * (`performance.getEntriesByType('resource')`) named by the first URL, added
+ * when the final response's body settles — read to its end, cancelled,
+ * aborted or failed (at once for a null body) — with the bytes that arrived
+ * (`encodedBodySize`) and were read (`decodedBodySize`); an entry without
+ * request and response times for a fetch that failed as a network error;
+ * none for an aborted fetch or a body dropped unread. As with Node's fetch,
+ * connection times equal `fetchStart`.
+ */
+export class FetchTiming {
+  readonly startTime = performance.now()
+  /** The first request's URL, the entry's name. */
+  url = ''
+  redirectStartTime = 0
+  redirectEndTime = 0
+  postRedirectStartTime = this.startTime
+  finalNetworkRequestStartTime = 0
+  finalNetworkResponseStartTime = 0
+
+  /** A hop is sent. */
+  requestStart(): void {
+    this.finalNetworkRequestStartTime = performance.now()
+  }
+
+  /** A hop's response head arrived. */
+  responseStart(): void {
+    this.finalNetworkResponseStartTime = performance.now()
+  }
+
+  /** A redirect is followed: the next hop starts. */
+  redirect(): void {
+    if (this.redirectStartTime === 0) this.redirectStartTime = this.startTime
+    this.redirectEndTime = this.postRedirectStartTime = performance.now()
+  }
+
+  /**
+   * report adds the entry once the body of the final `response` settles.
+   * Only responses made by a roundtrip RoundTripper are reported: another
+   * fetch underneath (`fromFetch`) adds its own entries.
+   */
+  report(response: Response): Response {
+    // The callback holds the status, not the response: the body's producer
+    // holds it, and a dropped response must still be collected.
+    const status = response.status
+    const tracked = whenBodySettles(response, (settled) => {
+      if (settled.outcome !== 'collected') this.#mark(status, settled.encodedBytes, settled.decodedBytes)
+    })
+    if (!tracked && response instanceof RoundTripResponse && response.body === null) this.#mark(status, 0, 0)
+    return response
+  }
+
+  /**
+   * The fetch failed as a network error (not an abort): an entry with status
+   * 0, without request or response times when no response came (`connected`
+   * false), with the last hop's when a redirect could not be followed.
+   */
+  fail(connected: boolean): void {
+    if (!connected) this.finalNetworkRequestStartTime = this.finalNetworkResponseStartTime = 0
+    this.#mark(0, 0, 0, connected)
+  }
+
+  #mark(status: number, encodedBodySize: number, decodedBodySize: number, connected = true): void {
+    const start = this.postRedirectStartTime
+    const connection = connected
+      ? {
+          domainLookupStartTime: start,
+          domainLookupEndTime: start,
+          connectionStartTime: start,
+          connectionEndTime: start,
+          secureConnectionStartTime: start,
+          ALPNNegotiatedProtocol: undefined,
+        }
+      : null
+    const info = {
+      startTime: this.startTime,
+      redirectStartTime: this.redirectStartTime,
+      redirectEndTime: this.redirectEndTime,
+      postRedirectStartTime: start,
+      finalServiceWorkerStartTime: 0,
+      finalNetworkRequestStartTime: this.finalNetworkRequestStartTime,
+      finalNetworkResponseStartTime: this.finalNetworkResponseStartTime,
+      endTime: performance.now(),
+      encodedBodySize,
+      decodedBodySize,
+      finalConnectionTimingInfo: connection,
+    }
+    markResourceTiming(info, this.url, 'fetch', globalThis, '', {}, status, '')
+  }
+}

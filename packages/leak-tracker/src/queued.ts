@@ -1,0 +1,62 @@
+import { subscribe, unsubscribe } from 'node:diagnostics_channel'
+import type { Tracked } from './tracked.js'
+
+/** The Transport's channel: a request started waiting for a connection, `{ key, waiting }`. */
+const QUEUED = 'roundtrip:pool:queued'
+
+// One subscriber for every tracker in the process. The Transport publishes
+// `queued` in the same call as the waiting request's `getConn` hooks, so the
+// request whose `getConn` ran last, if it is ours, is the one that waits:
+// for each tracker it went through (trackers inside one another each have
+// their own record of the same request, their hooks called one after the
+// other). The module holds those records only until they got a connection,
+// waited, or their call settled, and holds no tracker otherwise: a tracker
+// dropped without dispose() is collected, and its subscription counted out.
+
+/** The records of the request whose `getConn` ran last, one per tracker it went through. */
+const looking: Tracked[] = []
+let watchers = 0
+
+function onQueued(message: unknown): void {
+  const key = (message as { key?: unknown } | null)?.key
+  for (const waiter of looking.splice(0)) if (waiter.key === key) waiter.listener.queued(waiter)
+}
+
+/** `tracked` looks for a connection of pool `tracked.key` (its `getConn` hook). */
+export function lookingForConn(tracked: Tracked): void {
+  // Another request's getConn: the last one's records are no longer the ones a `queued` would be about.
+  if (looking.length > 0 && looking[0]!.call !== tracked.call) looking.length = 0
+  if (!looking.includes(tracked)) looking.push(tracked)
+}
+
+/** `tracked` no longer looks for a connection: it got one, or its call settled. */
+export function doneLooking(tracked: Tracked): void {
+  const i = looking.indexOf(tracked)
+  if (i === -1) return
+  // All records are of one request: their order does not matter.
+  looking[i] = looking[looking.length - 1]!
+  looking.length--
+}
+
+const registry = new FinalizationRegistry<() => void>((release) => release())
+
+/**
+ * watchQueue subscribes the module to `roundtrip:pool:queued` while at least
+ * one tracker needs it: from now until the returned function is called
+ * (dispose()) or `owner` is garbage-collected, whichever comes first.
+ */
+export function watchQueue(owner: object): () => void {
+  if (watchers++ === 0) subscribe(QUEUED, onQueued)
+  const token = {}
+  let watching = true
+  const release = (): void => {
+    if (!watching) return
+    watching = false
+    registry.unregister(token)
+    if (--watchers > 0) return
+    unsubscribe(QUEUED, onQueued)
+    looking.length = 0
+  }
+  registry.register(owner, release, token)
+  return release
+}

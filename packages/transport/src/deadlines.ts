@@ -1,0 +1,144 @@
+/**
+ * The Transport's deadlines, in one place: how long a request may wait for
+ * a connection (`maxWaitTime`), connect (`connectTimeout`), wait for the
+ * response head (`responseHeaderTimeout`) and between body chunks
+ * (`bodyTimeout`), and how long a connection may stay idle
+ * (`idleConnTimeout`, shortened by a `Keep-Alive: timeout` hint). Each runs
+ * on the transport's {@link Clock}, and each has its error built here, so a
+ * timeout reads the same whoever noticed it (our timer or undici's). Nothing
+ * here knows about HTTP/1.1 connections: any connection kind can use it.
+ */
+import type { Clock, ClockTimer } from './clock.js'
+import { ERR_BODY_TIMEOUT, ERR_CONNECT_TIMEOUT, ERR_HEADERS_TIMEOUT, ERR_POOL_EXHAUSTED, TransportError } from './errors.js'
+import { MAX_TIMER_DELAY, type ResolvedOptions } from './options.js'
+import type { HostPool } from './pool.js'
+import { describeHolders, hostStats } from './stats.js'
+import { channels } from './trace.js'
+
+/**
+ * Deadline is one restartable timer on a clock: armed for a number of ms,
+ * refreshed, disarmed. Re-arming it for the same number of ms refreshes the
+ * timer it has instead of making a new one (the idle timer of a busy
+ * connection is re-armed after each response).
+ */
+export class Deadline {
+  readonly #clock: Clock
+  readonly #onExpire: () => void
+  readonly #unref: boolean
+  #timer: ClockTimer | undefined
+  #ms = 0
+
+  /**
+   * `onExpire` runs when the deadline passes. An `unref` deadline does not
+   * keep the process alive (an idle connection, a response being read);
+   * one that a pending promise waits on (a dial, a queued request) does.
+   */
+  constructor(clock: Clock, onExpire: () => void, unref: boolean) {
+    this.#clock = clock
+    this.#onExpire = onExpire
+    this.#unref = unref
+  }
+
+  /** Whether the timer is pending. */
+  get armed(): boolean {
+    return this.#timer !== undefined
+  }
+
+  /** Starts (or restarts) the timer for `ms`; a `ms` of 0 or less disarms it. */
+  arm(ms: number): void {
+    if (ms <= 0) return this.disarm()
+    if (this.#timer !== undefined && this.#ms === ms) {
+      this.#timer.refresh()
+      return
+    }
+    this.disarm()
+    this.#ms = ms
+    this.#timer = this.#clock.setTimeout(() => {
+      this.#timer = undefined
+      this.#onExpire()
+    }, ms)
+    if (this.#unref) this.#timer.unref?.()
+  }
+
+  /** Restarts a pending timer for its full delay; does nothing when disarmed. */
+  refresh(): void {
+    this.#timer?.refresh()
+  }
+
+  /** Cancels the timer. */
+  disarm(): void {
+    if (this.#timer === undefined) return
+    this.#clock.clearTimeout(this.#timer)
+    this.#timer = undefined
+  }
+}
+
+/**
+ * Header and body limits below this many ms get a precise timer of ours;
+ * longer ones are left to undici's, which run on a coarse clock (about 1 s
+ * of resolution) and are cheaper per request.
+ */
+export const PRECISE_BELOW = 1_000
+
+/** preciseLimit is `ms` when a header or body limit of `ms` needs a timer of ours, else 0. */
+export function preciseLimit(ms: number): number {
+  return ms > 0 && ms < PRECISE_BELOW ? ms : 0
+}
+
+/** headersTimeoutError: no response head within `ms` (`what` names the request). */
+export function headersTimeoutError(ms: number, what: string, cause?: unknown): TransportError {
+  return new TransportError(ERR_HEADERS_TIMEOUT, `no response head within ${ms} ms (${what})`, cause === undefined ? undefined : { cause })
+}
+
+/** bodyTimeoutError: no response body bytes for `ms`. */
+export function bodyTimeoutError(ms: number, what: string, cause?: unknown): TransportError {
+  return new TransportError(ERR_BODY_TIMEOUT, `no response body data for ${ms} ms (${what})`, cause === undefined ? undefined : { cause })
+}
+
+/** connectTimeoutError: the dial (TCP, proxy, tunnel, TLS) took longer than `ms`. */
+export function connectTimeoutError(ms: number, what: string, cause?: unknown): TransportError {
+  return new TransportError(ERR_CONNECT_TIMEOUT, `connect timed out after ${ms} ms (${what})`, cause === undefined ? undefined : { cause })
+}
+
+/** idleExpired: whether a connection idle since `idleAt` (-1 when busy) is past `limit` ms at `now` (0 means no limit). */
+export function idleExpired(idleAt: number, limit: number, now: number): boolean {
+  return limit > 0 && idleAt >= 0 && now - idleAt >= limit
+}
+
+/** What a connection's idle deadline is made of: its limit in ms (0: none) and whether it may be reused at all. */
+export interface IdleLimit {
+  idleLimit: number
+  reusable: boolean
+}
+
+/**
+ * applyKeepAliveHint shortens a connection's idle limit to the server's
+ * `Keep-Alive: timeout=N` (seconds), minus a 1 s margin so that the client
+ * gives up on the connection before the server closes it. A hint that
+ * leaves nothing makes the connection single-use; one beyond what a timer
+ * holds is ignored.
+ */
+export function applyKeepAliveHint(conn: IdleLimit, value: string): void {
+  const match = /timeout=(\d+)/i.exec(value)
+  if (match === null) return
+  const hint = Number(match[1]) * 1000 - 1000
+  if (hint <= 0) conn.reusable = false
+  else if (hint >= MAX_TIMER_DELAY) return
+  else if (conn.idleLimit === 0 || hint < conn.idleLimit) conn.idleLimit = hint
+}
+
+/**
+ * waitTimeoutError is the error of a request that waited `maxWaitTime` for
+ * a connection of `pool` (`RT_POOL_EXHAUSTED`): it names the requests
+ * holding the connections, for how long at `now`, and how to fix it.
+ */
+export function waitTimeoutError(pool: HostPool, options: ResolvedOptions, what: string, now: number): TransportError {
+  const stats = hostStats(pool, now)
+  if (channels.waitFailed.hasSubscribers) channels.waitFailed.publish({ key: pool.key, reason: 'maxWaitTime' })
+  return new TransportError(
+    ERR_POOL_EXHAUSTED,
+    `no connection to ${pool.key} within maxWaitTime ${options.maxWaitTime} ms (${what}): ` +
+      `${pool.conns} of ${options.maxConnsPerHost} connections open, ${stats.active} busy, held by ${describeHolders(stats.holders)}. ` +
+      'A response whose body is never read nor cancelled holds its connection: read it or call response.body?.cancel().',
+  )
+}
