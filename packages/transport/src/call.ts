@@ -1,4 +1,4 @@
-import type { RequestContext } from '@roundtrip/core'
+import { callTrace, type CallSignal, type RequestContext } from '@roundtrip/core'
 import { tagBodyErrors } from './errors-map.js'
 import { retryPolicy, type RetryPolicy } from './exchange.js'
 import { outgoingHeaders, type OutgoingHeaders } from './headers.js'
@@ -21,6 +21,9 @@ export interface Call {
   replays: number
   body: OutgoingBody
   retry: RetryPolicy
+  /** What aborts the call: core's `callSignal(request)` (the request's signal, or a layer's deadline). */
+  signal: CallSignal
+  /** The call's trace hooks: core's `callTrace(request)` (the context's, and those layers attached). */
   trace: ClientTrace | undefined
   headers: OutgoingHeaders
   resolve: (response: Response) => void
@@ -47,6 +50,7 @@ export function newCall(
   what: string,
   prepared: OutgoingBody,
   context: Readonly<RequestContext>,
+  signal: CallSignal,
   options: ResolvedOptions,
   resolve: (response: Response) => void,
   reject: (error: unknown) => void,
@@ -67,7 +71,8 @@ export function newCall(
     replays: 0,
     body,
     retry: retryPolicy(request, prepared),
-    trace: context.trace,
+    signal,
+    trace: callTrace<ClientTrace>(request),
     headers,
     resolve,
     reject,

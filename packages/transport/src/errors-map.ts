@@ -44,7 +44,9 @@ export function isSocketFailure(error: unknown): boolean {
 export function mapError(error: unknown, what: string, options: ResolvedOptions, duringBody: boolean): RoundTripError {
   // Already coded (ours, or core's RT_INVALID_STATUS): keep it.
   if (isRoundTripError(error)) return error
-  const code = (error as { code?: string } | null)?.code ?? ''
+  // A DOMException (a body cancelled with an AbortError or TimeoutError) has a numeric `code`.
+  const raw = (error as { code?: unknown } | null)?.code
+  const code = typeof raw === 'string' ? raw : ''
   const detail = (error as Error | null)?.message ?? String(error)
   switch (code) {
     case 'UND_ERR_HEADERS_TIMEOUT':

@@ -1,5 +1,5 @@
 import type { Transform } from 'node:stream'
-import { createBody, createResponse, getContext, isNullBodyStatus, stripFragment, type BodySink, type TrackedBody } from '@roundtrip/core'
+import { createBody, createResponse, getContext, type CallSignal, isNullBodyStatus, stripFragment, type BodySink, type TrackedBody } from '@roundtrip/core'
 import type { Dispatcher } from 'undici'
 import { CONN_NOT_REDIALED } from './conn.js'
 import { createDecoder, decodingError } from './decode.js'
@@ -88,6 +88,8 @@ function bytesWritten(socket: unknown): number {
  */
 export class Exchange implements Dispatcher.DispatchHandler {
   readonly #request: Request
+  /** What aborts the exchange: the call's signal (core's `callSignal`), the request's own unless a layer attached one. */
+  readonly #signal: CallSignal
   readonly #conn: ExchangeConn
   readonly #owner: ConnOwner
   readonly #options: ResolvedOptions
@@ -114,6 +116,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
 
   constructor(
     request: Request,
+    signal: CallSignal,
     conn: ExchangeConn,
     owner: ConnOwner,
     options: ResolvedOptions,
@@ -124,6 +127,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
     reject: (error: unknown) => void,
   ) {
     this.#request = request
+    this.#signal = signal
     this.#conn = conn
     this.#owner = owner
     this.#options = options
@@ -133,7 +137,6 @@ export class Exchange implements Dispatcher.DispatchHandler {
     this.#writtenBefore = retry === 'unwritten' ? bytesWritten(conn.socket) : -1
     this.#resolve = resolve
     this.#reject = reject
-    const signal = request.signal
     if (!signal.aborted) {
       this.#onSignal = Exchange.#abortListener(this)
       signal.addEventListener('abort', this.#onSignal, { once: true })
@@ -154,7 +157,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
   }
 
   #onAbort(): void {
-    const reason: unknown = this.#request.signal.reason
+    const reason: unknown = this.#signal.reason
     if (!this.#done) return this.#abort?.(reason as Error)
     // The message is complete, but the decoder still has output for the
     // reader (a small gzip body can inflate to gigabytes): stop it.
@@ -166,7 +169,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
   onConnect(abort: (error?: Error) => void): void {
     this.#abort = abort as (error: Error) => void
     this.#conn.acceptUnsolicited100()
-    if (this.#request.signal.aborted) abort(this.#request.signal.reason)
+    if (this.#signal.aborted) abort(this.#signal.reason as Error)
     else this.#arm('head')
   }
 
@@ -348,14 +351,14 @@ export class Exchange implements Dispatcher.DispatchHandler {
 
   onError(error: Error): void {
     this.#finish()
-    const signal = this.#request.signal
+    const signal = this.#signal
     const aborted = signal.aborted && (error === signal.reason || !this.#responded)
     const failure = aborted ? signal.reason : mapError(error, this.#what, this.#options, this.#responded)
     this.#owner.discard(this.#conn, failure instanceof Error ? failure : error, this.#trace)
     if (!this.#responded) {
       const unprocessed = (error as { code?: string }).code === UNPROCESSED && this.#retry !== 'never'
       if (!aborted && (unprocessed || (this.#conn.requests > 1 && isSocketFailure(error) && this.#mayRetry(error)))) {
-        this.#reject(new StaleConnError(failure))
+        this.#reject(new StaleConnError(failure as Error))
       } else {
         this.#reject(failure)
       }
@@ -381,7 +384,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
 
   #unlisten(): void {
     if (this.#onSignal !== undefined) {
-      this.#request.signal.removeEventListener('abort', this.#onSignal)
+      this.#signal.removeEventListener('abort', this.#onSignal)
       this.#onSignal = undefined
     }
   }

@@ -1,5 +1,5 @@
 import { setMaxListeners } from 'node:events'
-import { getContext, redactUrl, type Closable, type RoundTripper } from '@roundtrip/core'
+import { callSignal, getContext, redactUrl, type CallSignal, type Closable, type RoundTripper } from '@roundtrip/core'
 import { PersistConn, type Holder } from './conn.js'
 import { ConnList } from './conn-list.js'
 import { dialConn } from './dial.js'
@@ -87,13 +87,14 @@ export class Transport implements RoundTripper, Closable {
    * the RoundTripper contract of `@roundtrip/core` (no redirects, any status
    * is a success, the caller owns the body). It rejects with a
    * {@link TransportError} (see its codes), or with `request.signal.reason`
-   * when the signal aborts.
+   * when the signal aborts — or the reason of the signal a layer above
+   * attached for the call (core's `callSignal`: a deadline).
    */
   roundTrip(request: Request): Promise<Response> {
     if (!(request instanceof Request)) {
       return Promise.reject(new TypeError('Transport.roundTrip: expected a Request'))
     }
-    const signal = request.signal
+    const signal = callSignal(request)
     if (signal.aborted) return Promise.reject(signal.reason)
     const href = request.url
     const what = `${request.method} ${redactUrl(href)}`
@@ -109,7 +110,7 @@ export class Transport implements RoundTripper, Closable {
     const context = getContext(request)
     const send = (body: OutgoingBody): Promise<Response> =>
       new Promise<Response>((resolve, reject) => {
-        this.#send(newCall(request, pool, slash, what, body, context, this.#options, resolve, reject))
+        this.#send(newCall(request, pool, slash, what, body, context, signal, this.#options, resolve, reject))
       })
     // Bodies that are available at once are collected first (content-length, replayable).
     if (request.body === null) return send(NO_BODY)
@@ -118,7 +119,7 @@ export class Transport implements RoundTripper, Closable {
 
   /** send gets a conn for the call and dispatches it there. */
   #send(call: Call): void {
-    const got = this.#getConn(call.pool, call.request, call.trace, call.what)
+    const got = this.#getConn(call.pool, call.request, call.signal, call.trace, call.what)
     if (got instanceof Promise) got.then((c) => this.#dispatch(call, c), call.reject)
     else this.#dispatch(call, got)
   }
@@ -128,11 +129,11 @@ export class Transport implements RoundTripper, Closable {
       if (!(error instanceof StaleConnError)) return call.reject(error)
       // A reused conn the server had closed, or an HTTP/2 stream it never processed: try another (Go's shouldRetryRequest).
       const replays = conn instanceof H2Lease ? ++call.replays : 0
-      if (this.#closed || call.request.signal.aborted || replays > MAX_UNPROCESSED_REPLAYS) return call.reject(error.failure)
+      if (this.#closed || call.signal.aborted || replays > MAX_UNPROCESSED_REPLAYS) return call.reject(error.failure)
       if (channels.staleRetry.hasSubscribers) channels.staleRetry.publish({ key: call.pool.key, request: call.what, error: error.failure })
       this.#send(call)
     }
-    const exchange = new Exchange(call.request, conn, this.#owner, this.#options, call.trace, call.what, call.retry, call.resolve, reject)
+    const exchange = new Exchange(call.request, call.signal, conn, this.#owner, this.#options, call.trace, call.what, call.retry, call.resolve, reject)
     if (conn instanceof H2Lease) {
       const { request, authority, path, headers, body } = call
       sendOnStream(conn, { method: request.method, authority, path, headers: headers.list, body }, exchange)
@@ -160,7 +161,7 @@ export class Transport implements RoundTripper, Closable {
    * getConn returns an idle conn (most recently used first) or a free stream
    * of an HTTP/2 conn, or waits for a dialed or freed one.
    */
-  #getConn(pool: HostPool, request: Request, trace: ClientTrace | undefined, what: string): Got | Promise<Got> {
+  #getConn(pool: HostPool, request: Request, signal: CallSignal, trace: ClientTrace | undefined, what: string): Got | Promise<Got> {
     // The pool may have emptied and left the map since the call found it (while its body was prepared, or a turn was awaited).
     if (pool.removed) pool = this.#routes.poolFor(pool.method)
     callHook(trace, 'getConn', pool.key)
@@ -177,12 +178,12 @@ export class Transport implements RoundTripper, Closable {
         conn.close('idle timeout')
         continue
       }
-      if (sameTurn(conn.idleTurn)) return this.#afterTurn(pool, conn, holder, request, trace, what)
+      if (sameTurn(conn.idleTurn)) return this.#afterTurn(pool, conn, holder, request, signal, trace, what)
       this.#gotConn(pool, conn, holder, trace, true, now)
       return conn
     }
     return new Promise<Got>((resolve, reject) => {
-      const waiter = new ConnWaiter(this.#owner, pool, holder, trace, request.signal, resolve, reject)
+      const waiter = new ConnWaiter(this.#owner, pool, holder, trace, signal, resolve, reject)
       pool.enqueue(waiter)
       if (!this.#waitsForStreams(pool) && (this.#options.maxConnsPerHost === 0 || pool.conns < this.#options.maxConnsPerHost)) {
         this.#dialConnFor(pool, waiter, trace, what)
@@ -201,22 +202,30 @@ export class Transport implements RoundTripper, Closable {
    * ended (see turn.ts): if the server closed it or sent unasked-for bytes
    * meanwhile, it is gone, and the request looks for another conn.
    */
-  #afterTurn(pool: HostPool, conn: PersistConn, holder: Holder, request: Request, trace: ClientTrace | undefined, what: string): Promise<Got> {
+  #afterTurn(
+    pool: HostPool,
+    conn: PersistConn,
+    holder: Holder,
+    request: Request,
+    signal: CallSignal,
+    trace: ClientTrace | undefined,
+    what: string,
+  ): Promise<Got> {
     return new Promise<Got>((resolve, reject) => {
       setImmediate(() => {
         if (this.#closed) {
           conn.close('transport closed')
           return reject(new TransportError(ERR_TRANSPORT_CLOSED, `transport is closed (${what})`))
         }
-        if (request.signal.aborted) {
+        if (signal.aborted) {
           if (!conn.closed) this.#putIdleOrDeliver(pool, conn)
-          return reject(request.signal.reason)
+          return reject(signal.reason)
         }
         if (!conn.closed) {
           this.#gotConn(pool, conn, holder, trace, true, this.#clock.now())
           return resolve(conn)
         }
-        Promise.resolve(this.#getConn(pool, request, trace, what)).then(resolve, reject)
+        Promise.resolve(this.#getConn(pool, request, signal, trace, what)).then(resolve, reject)
       })
     })
   }

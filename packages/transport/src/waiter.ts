@@ -1,3 +1,4 @@
+import type { CallSignal } from '@roundtrip/core'
 import type { Clock } from './clock.js'
 import type { Holder, PersistConn } from './conn.js'
 import { Deadline } from './deadlines.js'
@@ -26,7 +27,7 @@ export class ConnWaiter implements Waiter {
     readonly pool: HostPool,
     readonly holder: Holder,
     readonly trace: ClientTrace | undefined,
-    readonly signal: AbortSignal,
+    readonly signal: CallSignal,
     readonly resolve: (got: Got) => void,
     readonly reject: (error: unknown) => void,
   ) {
