@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process'
-import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
@@ -34,6 +34,11 @@ async function node(file: string, source: string): Promise<unknown> {
 }
 
 describe('the public packages, packed and installed alone in a fresh project', () => {
+  it('are each a dev dependency of this app, so turbo builds them before these checks run', async () => {
+    const own = JSON.parse(await readFile(new URL('../package.json', import.meta.url), 'utf8')) as { devDependencies: Record<string, string> }
+    expect(packages.map((p) => p.name).filter((name) => own.devDependencies[name] === undefined)).toEqual([])
+  })
+
   it('are every package, each tarball with its LICENSE, README, CHANGELOG, exported files and sibling ranges of its version', () => {
     expect(tarballs.map((t) => t.name).sort()).toEqual(packages.map((p) => p.name))
     expect(packages.length).toBeGreaterThanOrEqual(7)
