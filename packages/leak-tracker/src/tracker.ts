@@ -149,7 +149,7 @@ export class Tracker implements ConnListener {
   wrap(next: RoundTripper & Closable): RoundTripper & Closable {
     // Pool keys are per Transport: a body only blocks requests sent to the same `next`.
     const scope = {}
-    // An async function, not `.then` with closures: it allocates less per request.
+    // An async function: a synchronous throw from `next` and a rejection end the call the same way.
     const roundTrip = async (request: Request): Promise<Response> => {
       if (this.#disposed) return next.roundTrip(request)
       const stacks = this.#stacks
@@ -183,7 +183,7 @@ export class Tracker implements ConnListener {
     this.#breaker?.waiting(waiter)
   }
 
-  /** The call of `tracked` settled without a body to track: it waits for nothing any more. */
+  /** The call of `tracked` settled (a response or an error): it no longer looks for, or waits for, a connection. */
   #untrack(tracked: Tracked): void {
     tracked.call = undefined
     doneLooking(tracked)
