@@ -22,6 +22,8 @@ export interface CheckOptions {
   onProgress?: (progress: { checked: number; queued: number; url: string }) => void
   /** After the crawl, leak response bodies on purpose (see `leakOnPurpose`), to show the leak tracker's reports. */
   leak?: boolean
+  /** Called as each phase begins: fetching the start page, crawling, leaking on purpose. */
+  onPhase?: (phase: 'start' | 'crawl' | 'leak') => void
 }
 
 /** CheckError is a failure that ends the run with a message and an exit code. */
@@ -35,6 +37,23 @@ export class CheckError extends Error {
   }
 }
 
+/** parseStart checks a start URL: http or https, or a CheckError with exit code 2. */
+export function parseStart(url: string): URL {
+  let start: URL
+  try {
+    start = new URL(url)
+  } catch {
+    throw new CheckError(`not a valid URL: ${url}`, 2)
+  }
+  if (start.protocol !== 'http:' && start.protocol !== 'https:') throw new CheckError(`only http and https URLs can be checked: ${url}`, 2)
+  return start
+}
+
+/** interrupted is the error of a run stopped (SIGINT) before it had anything to report. */
+function interrupted(): CheckError {
+  return new CheckError('interrupted', 130)
+}
+
 /**
  * check runs the link checker: it builds the client from the roundtrip
  * packages (the pooled Transport or Node's fetch underneath, the leak
@@ -42,13 +61,7 @@ export class CheckError extends Error {
  * top), crawls, and reports.
  */
 export async function check(options: CheckOptions): Promise<Report> {
-  let start: URL
-  try {
-    start = new URL(options.start)
-  } catch {
-    throw new CheckError(`not a valid URL: ${options.start}`, 2)
-  }
-  if (start.protocol !== 'http:' && start.protocol !== 'https:') throw new CheckError(`only http and https URLs can be checked: ${options.start}`, 2)
+  const start = parseStart(options.start)
 
   const transport = new Transport({ maxConnsPerHost: options.connectionsPerHost, connectTimeout: 5_000, responseHeaderTimeout: 15_000 })
   const leaks: Leak[] = []
@@ -61,9 +74,11 @@ export async function check(options: CheckOptions): Promise<Report> {
   try {
     // The start page must answer with HTML, or there is nothing to check.
     let first: Response
+    options.onPhase?.('start')
     try {
       first = await fetch(start, options.signal === undefined ? {} : { signal: options.signal })
     } catch (error) {
+      if (options.signal?.aborted) throw interrupted()
       const cause = getRoundTripError(error) ?? (error as { cause?: { message?: string } }).cause
       throw new CheckError(`cannot reach ${start.href}: ${cause?.message ?? (error as Error).message}`, 1)
     }
@@ -75,8 +90,18 @@ export async function check(options: CheckOptions): Promise<Report> {
     const crawlOptions: ConstructorParameters<typeof Crawler>[1] = { depth: options.depth, maxPages: options.maxPages, concurrency: options.concurrency }
     if (options.signal !== undefined) crawlOptions.signal = options.signal
     if (options.onProgress !== undefined) crawlOptions.onProgress = options.onProgress
+    options.onPhase?.('crawl')
     const crawl = await new Crawler(fetch, crawlOptions).crawl(first.url)
-    const leaked = options.leak === true ? await leakOnPurpose(fetch, start.origin, options.connectionsPerHost) : []
+    let leaked: Response[] = []
+    if (options.leak === true && !crawl.interrupted) {
+      options.onPhase?.('leak')
+      try {
+        leaked = await leakOnPurpose(fetch, start.origin, options.connectionsPerHost, options.signal)
+      } catch (error) {
+        if (!options.signal?.aborted) throw error
+        crawl.interrupted = true
+      }
+    }
     const stats = transport.stats()
     const hosts =
       options.transport === 'pooled'

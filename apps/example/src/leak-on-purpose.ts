@@ -14,13 +14,14 @@
  * The responses are returned, so that they stay reachable: their leaks are
  * found by the tracker, not by the garbage collector at some later time.
  */
-export async function leakOnPurpose(fetch: typeof globalThis.fetch, origin: string, connections: number): Promise<Response[]> {
-  const small = await fetch(new URL('/about', origin)) // <- leaks memory only: the body is never read
+export async function leakOnPurpose(fetch: typeof globalThis.fetch, origin: string, connections: number, signal?: AbortSignal): Promise<Response[]> {
+  const init = signal === undefined ? {} : { signal }
+  const small = await fetch(new URL('/about', origin), init) // <- leaks memory only: the body is never read
   const held: Response[] = []
   for (let i = 0; i < connections; i++) {
-    held.push(await fetch(new URL('/archive', origin))) // <- leaks a connection: 1 MB never read
+    held.push(await fetch(new URL('/archive', origin), init)) // <- leaks a connection: 1 MB never read
   }
-  const waiting = await fetch(new URL('/', origin)) // waits for one of those connections
+  const waiting = await fetch(new URL('/', origin), init) // waits for one of those connections
   await waiting.text()
   return [small, ...held]
 }

@@ -77,9 +77,26 @@ describe('linkcheck on bad input', () => {
     expect(await run(['not a url'])).toEqual({ code: 2, err: 'linkcheck: not a valid URL: not a url\n' })
   })
 
-  it('rejects an unknown transport and a bad number with exit code 2', async () => {
-    expect((await run(['--transport', 'carrier-pigeon'])).code).toBe(2)
-    expect((await run(['--depth', 'deep'])).code).toBe(2)
+  it.each([
+    [['--transport', 'carrier-pigeon'], '--transport must be pooled or node-fetch, got "carrier-pigeon"'],
+    [['--depth', 'abc'], '--depth must be a whole number of 0 or more, got "abc"'],
+    [['--depth', '-1'], "Option '--depth' argument is ambiguous."],
+    [['--depth=-1'], '--depth must be a whole number of 0 or more, got "-1"'],
+    [['--depth', '1.5'], '--depth must be a whole number of 0 or more, got "1.5"'],
+    [['--depth', ''], '--depth must be a whole number of 0 or more, got ""'],
+    [['--concurrency', '0'], '--concurrency must be a whole number of 1 or more, got "0"'],
+    [['--connections', '0'], '--connections must be a whole number of 1 or more, got "0"'],
+    [['--max-pages', '0'], '--max-pages must be a whole number of 1 or more, got "0"'],
+    [['--timeout', '1e3'], '--timeout must be a whole number of 0 or more, got "1e3"'],
+    [['--depth', '99999999999999999999'], '--depth must be a whole number of 0 or more, got "99999999999999999999"'],
+    [['http://a.test/', 'http://b.test/'], 'one start URL at most, got 2: http://a.test/ http://b.test/'],
+    [['ftp://a.test/'], 'only http and https URLs can be checked: ftp://a.test/'],
+    [['--colour'], 'Unknown option \'--colour\''],
+  ])('rejects %j with exit code 2 before anything starts', async (args, message) => {
+    const { code, err } = await run(args)
+    expect(code).toBe(2)
+    // Had the demo site started, its "Checking the embedded demo site" line would come first.
+    expect(err.startsWith(`linkcheck: ${message}`)).toBe(true)
   })
 
   it('reports an unreachable host with exit code 1', async () => {
@@ -119,6 +136,16 @@ describe('linkcheck interrupted', () => {
     process.emit('SIGINT', 'SIGINT')
     expect(await running).toBe(130)
     expect(out.text()).toContain('Interrupted: partial report')
+  })
+
+  it('exits 130 when interrupted while the demo site starts, and closes the site', async () => {
+    const out = sink()
+    const err = sink()
+    const running = main([], out.stream, err.stream)
+    process.emit('SIGINT', 'SIGINT')
+    expect(await running).toBe(130)
+    expect(err.text()).toBe('linkcheck: interrupted\n')
+    expect(out.text()).toBe('')
   })
 })
 

@@ -22,6 +22,24 @@ export interface RequestContext {
    * RoundTripper) set it. Undefined or `true`: the RoundTripper's default.
    */
   decompress?: boolean
+  /**
+   * The case to send header names in, for servers that compare names
+   * case-sensitively: lower-case name → the name as the caller wrote it. A
+   * `Headers` object keeps names in lower case; createFetch fills this from
+   * the `init.headers` it was given, as undici's fetch sends the case the
+   * caller wrote. A RoundTripper that writes HTTP/1.1 (the Transport) sends
+   * the names so; HTTP/2 is lower case by definition. Undefined: lower case.
+   */
+  headerNames?: ReadonlyMap<string, string>
+  /**
+   * `true` says the request body is a stream of unknown length (a
+   * `ReadableStream` or async iterable the caller gave): a RoundTripper sends
+   * it as it comes (chunked), as undici's fetch does, rather than reading
+   * ahead to learn a length. createFetch sets it. Undefined: the
+   * RoundTripper's default (the Transport collects what an undeclared body
+   * yields at once, so that a `Request` made from a string gets a length).
+   */
+  streamedBody?: boolean
 }
 
 // One map for every installed copy of core: a context attached by one copy

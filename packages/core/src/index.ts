@@ -25,3 +25,5 @@ export {
 export { redactUrl, stripFragment } from './url.js'
 export { rethrowLater } from './rethrow.js'
 export { delay } from './delay.js'
+export type { DebugLog } from './debug.js'
+export { debugLog } from './debug.js'

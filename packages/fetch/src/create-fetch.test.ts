@@ -1,4 +1,4 @@
-import { isRoundTripError, roundTripper, withContext } from '@roundtrip/core'
+import { getContext, isRoundTripError, roundTripper, withContext } from '@roundtrip/core'
 import { Transport } from '@roundtrip/transport'
 import { createHash } from 'node:crypto'
 import { createServer as createNetServer } from 'node:net'
@@ -95,6 +95,21 @@ describe('createFetch', () => {
     expect(seen).toEqual(['/redirect', '/echo'])
     // The trace attached to the first request reached the Transport on both hops.
     expect(hops).toEqual([o.url, o.url])
+  })
+
+  it('carries a context whose only key is a symbol to the next hop', async () => {
+    const o = await origin()
+    const transport = new Transport()
+    open.push(transport)
+    const key = Symbol('private')
+    const seen: unknown[] = []
+    const rt = roundTripper((request) => {
+      seen.push((getContext(request) as Record<symbol, unknown>)[key])
+      return transport.roundTrip(request)
+    })
+    const request = withContext(new Request(`${o.url}/redirect?status=302`), { [key]: 'kept' } as never)
+    await (await createFetch(rt)(request)).text()
+    expect(seen).toEqual(['kept', 'kept'])
   })
 
   it('releases every intermediate response body', async () => {

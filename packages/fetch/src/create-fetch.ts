@@ -1,5 +1,5 @@
 import { followSignal } from './follow-signal.js'
-import { deriveRequest, getReplayableBody, mapBodyError, redactUrl, stripFragment, withReplayableBody, withResponseInfo, type RoundTripper } from '@roundtrip/core'
+import { deriveRequest, getReplayableBody, mapBodyError, redactUrl, withContext, stripFragment, withReplayableBody, withResponseInfo, type RoundTripper } from '@roundtrip/core'
 import { isBadPort } from './bad-port.js'
 import { fetchBlobUrl } from './blob-url.js'
 import { defaultTransport } from './default-transport.js'
@@ -7,9 +7,12 @@ import { ERR_BAD_PORT, ERR_PROXY_AUTH, bodyError, fetchFailed, redirectError } f
 import { checkIntegrity } from './integrity.js'
 import { hasReferrer, parseReferrerPolicy, setReferer, type ReferrerState } from './referrer.js'
 import { checkInit } from './check-init.js'
-import { encodeFormData, readRequestBody, replayableBody } from './extract-body.js'
+import { encodeFormData, isStream, readRequestBody, replayableBody } from './extract-body.js'
 import { isRedirect, nextHop } from './redirect.js'
 import { FetchTiming } from './resource-timing.js'
+import { writtenNames } from './header-names.js'
+import { channels } from './channels.js'
+import { startDebug } from './debug.js'
 
 // Captured at load time: data: URLs are handed to Node's own fetch, even after
 // `globalThis.fetch` has been replaced by ours.
@@ -37,6 +40,7 @@ export function createFetch(roundTripper?: RoundTripper): typeof globalThis.fetc
   if (roundTripper !== undefined && typeof roundTripper?.roundTrip !== 'function') {
     throw new TypeError('createFetch: expected a RoundTripper (an object with a roundTrip method)')
   }
+  startDebug()
   // `init = undefined` keeps fetch.length at 1, as Node's.
   const fetch = function fetch(input: string | URL | Request, init: RequestInit | undefined = undefined): Promise<Response> {
     const timing = new FetchTiming()
@@ -59,11 +63,17 @@ export function createFetch(roundTripper?: RoundTripper): typeof globalThis.fetc
       } else {
         request = new Request(input, init)
       }
+      // A stream of unknown length goes out as it comes, chunked, as undici's fetch sends it.
+      let streamedBody = false
       if (body != null) {
         const declared = replayableBody(body)
         if (declared !== undefined) withReplayableBody(request, declared)
+        else streamedBody = isStream(body)
       }
       if (init !== undefined) checkInit(init)
+      // A Headers object keeps names in lower case: the case the caller wrote goes down in the context.
+      const headerNames = init?.headers === undefined ? undefined : writtenNames(init.headers)
+      if (headerNames !== undefined || streamedBody) withContext(request, headerNames === undefined ? { streamedBody } : { headerNames, streamedBody })
       // Only a request given a referrer URL pays for the Referrer Policy. Read
       // before any copy below: a Request copied with a new init loses both.
       const wantsReferrer = isRequest || init?.referrer !== undefined
@@ -196,6 +206,9 @@ async function follow(rt: RoundTripper, first: Request, firstResponse: Response,
       await response.body?.cancel().catch(() => {})
     }
     hops++
+    if (channels.redirect.hasSubscribers) {
+      channels.redirect.publish({ method: next.method, status: response.status, from: redactUrl(request.url), to: redactUrl(next.url) })
+    }
     request = next
     timing.redirect()
     response = await send(rt, request, timing)

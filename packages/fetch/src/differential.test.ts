@@ -1,6 +1,6 @@
 import { compose } from '@roundtrip/core'
 import { Transport } from '@roundtrip/transport'
-import { FormData as UndiciFormData, Request as UndiciRequest, fetch as undiciFetch } from 'undici'
+import { FormData as UndiciFormData, Headers as UndiciHeaders, Request as UndiciRequest, fetch as undiciFetch } from 'undici'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { listen, scenarioHandler, type Origin } from '../test/servers.js'
 import { KNOWN_DIFFERENCES, NODE20_DIFFERS, SPEC_OVER_UNDICI7, run, scenarios, type Kit, type Origins } from '../test/scenarios.js'
@@ -22,7 +22,11 @@ let origins: Origins
 const transport = new Transport()
 const nodeFetch = globalThis.fetch
 const reference = undiciFetch as unknown as typeof globalThis.fetch
-const undiciKit: Kit = { Request: UndiciRequest as unknown as typeof Request, FormData: UndiciFormData as unknown as typeof FormData }
+const undiciKit: Kit = {
+  Request: UndiciRequest as unknown as typeof Request,
+  FormData: UndiciFormData as unknown as typeof FormData,
+  Headers: UndiciHeaders as unknown as typeof Headers,
+}
 
 beforeAll(async () => {
   b = await listen(scenarioHandler(() => a.url))
@@ -67,7 +71,7 @@ function differs(kind: string, name: string): boolean {
   if (kind === 'fromFetch(globalThis.fetch)' && bundledBeforeUndici7 && NODE20_DIFFERS[name]?.below === true) return true
   if (name in SPEC_OVER_UNDICI7) return true
   const known = KNOWN_DIFFERENCES[name]
-  return known !== undefined && (known.under === 'any' || kind.includes(known.under))
+  return known !== undefined && (known.under === 'any' || known.under.some((under) => kind.includes(under)))
 }
 
 describe.each(Object.keys(underneath))('createFetch(%s) behaves as undici 7’s fetch', (kind) => {

@@ -20,6 +20,11 @@ export function replayableBody(body: NonNullable<RequestInit['body']>): Replayab
   return undefined
 }
 
+/** isStream says whether a `fetch` body is a stream of unknown length: a `ReadableStream` or an async iterable. */
+export function isStream(body: NonNullable<RequestInit['body']>): boolean {
+  return body instanceof ReadableStream || (typeof body === 'object' && Symbol.asyncIterator in body)
+}
+
 function bytesBody(bytes: Uint8Array): ReplayableBody {
   return { length: bytes.byteLength, getBody: () => bytes }
 }

@@ -1,4 +1,5 @@
-import { getReplayableBody, type RoundTripper } from '@roundtrip/core'
+import { getContext, getReplayableBody, type RoundTripper } from '@roundtrip/core'
+import { withWrittenNames } from './header-names.js'
 
 // Redirects and integrity belong to the fetch layer above (integrity is checked on the final response).
 const MANUAL: RequestInit = { redirect: 'manual', integrity: '' }
@@ -32,7 +33,8 @@ export function fromFetch(fetchFn: FetchFunction = globalThis.fetch): RoundTripp
       if (native) return fetchFn(request, declared === undefined ? MANUAL : { ...MANUAL, body: declared.getBody() })
       const init: RequestInit & { duplex?: 'half' } = {
         method: request.method,
-        headers: request.headers,
+        // The case the caller wrote header names in (a Headers object keeps none).
+        headers: withWrittenNames(request.headers, getContext(request).headerNames),
         signal: request.signal,
         redirect: 'manual',
       }

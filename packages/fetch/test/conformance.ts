@@ -135,6 +135,14 @@ export function conformance(o: Origins): Record<string, Scenario> {
     // Ports, headers, init members, the function itself.
     'a bad port fails before dialing': (f) => f('http://127.0.0.1:6666/'),
     'a bad port reached by a redirect fails': (f) => f(`${o.a}/redirect?to=${encodeURIComponent('http://127.0.0.1:10080/')}`),
+    'header names go out in the case written in an init object': (f) =>
+      f(`${o.a}/raw-headers`, { method: 'POST', body: 'b', headers: { 'X-CaSe': 'v', 'x-lower': 'l', 'Content-Type': 'text/x', Accept: 'a/b', 'User-Agent': 'UA' } }),
+    'header names written twice go out in the case written first': (f) =>
+      f(`${o.a}/raw-headers`, { headers: [['X-Pair', '1'], ['x-PAIR', '2'], ['x-low', '1'], ['X-LOW', '2']] }),
+    'header names keep their case over a redirect': (f) => f(`${o.a}/redirect?to=/raw-headers`, { headers: { 'X-CaSe': 'v' } }),
+    'header names of a Headers object go out in the case written': (f, k) =>
+      f(`${o.a}/raw-headers`, { headers: new k.Headers({ 'X-From-Headers': 'h' }) }),
+    'header names of a Request go out in the case written': (f, k) => f(new k.Request(`${o.a}/raw-headers`, { headers: { 'X-In-Request': 'r' } })),
     'a user Host header is not sent': (f) => f(`${o.a}/echo`, { headers: { host: 'evil.test', 'x-custom': 'h' } }),
     'init.window other than null rejects with TypeError': (f) => f(`${o.a}/echo`, { window: 1 } as unknown as RequestInit),
     'init.window null and a 407 rejects': (f) => f(`${o.a}/proxy-auth`, { window: null }),

@@ -20,10 +20,11 @@ export type Fetch = typeof globalThis.fetch
 export interface Kit {
   Request: typeof Request
   FormData: typeof FormData
+  Headers: typeof Headers
 }
 
 /** Node's global classes, for Node's fetch and for createFetch. */
-export const globalKit: Kit = { Request, FormData }
+export const globalKit: Kit = { Request, FormData, Headers }
 
 /** A scenario: one use of fetch, as a user would write it. */
 export type Scenario = (fetch: Fetch, kit: Kit) => Promise<Response | Observed>

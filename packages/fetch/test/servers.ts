@@ -1,33 +1,7 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
-import type { Socket } from 'node:net'
+import type { IncomingMessage, ServerResponse } from 'node:http'
 import { brotliCompressSync, deflateSync, gzipSync } from 'node:zlib'
 
-/** A loopback server that closes every socket it accepted on close(). */
-export interface Origin {
-  url: string
-  port: number
-  close(): Promise<void>
-}
-
-export async function listen(handler: (req: IncomingMessage, res: ServerResponse) => void): Promise<Origin> {
-  const server: Server = createServer(handler)
-  const sockets = new Set<Socket>()
-  server.on('connection', (s) => {
-    sockets.add(s)
-    s.on('close', () => sockets.delete(s))
-  })
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const port = (server.address() as { port: number }).port
-  return {
-    url: `http://127.0.0.1:${port}`,
-    port,
-    close: () =>
-      new Promise<void>((resolve) => {
-        for (const s of sockets) s.destroy()
-        server.close(() => resolve())
-      }),
-  }
-}
+export { listen, type Origin } from '../../../test/loopback.js'
 
 async function body(req: IncomingMessage): Promise<string> {
   let s = ''

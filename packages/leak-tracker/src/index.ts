@@ -8,3 +8,4 @@ export { LeakError, ERR_LEAKED_BODY, ERR_BODY_RECLAIMED, describeLeak, formatLea
 export type { CaptureStack } from './stack.js'
 export { warnLeak, LEAK_WARNING_TYPE } from './warn.js'
 export { DEFAULT_MAX_STACKS_PER_SECOND } from './sampler.js'
+export { channels } from './channels.js'

@@ -20,6 +20,8 @@ import { attachTrace } from './attach.js'
 import { doneLooking, watchQueue } from './queued.js'
 import { BodyList, Tracked, type ConnListener } from './tracked.js'
 import { warnLeak } from './warn.js'
+import { channels } from './channels.js'
+import { startDebug } from './debug.js'
 
 /** How many leaks found between two `assertNoLeaks()` calls are kept for it. */
 const MAX_REPORTED = 100
@@ -140,8 +142,10 @@ export class Tracker implements ConnListener {
       )
     }
     this.#unwatchQueue = watchQueue(this)
+    startDebug()
     if (options.reportOnExit === true) {
-      this.#exitListener = () => this.#reportAtExit()
+      // Bound, not a literal: V8 puts a function literal assigned to a property in the old generation.
+      this.#exitListener = this.#reportAtExit.bind(this)
       process.on('exit', this.#exitListener)
     }
   }
@@ -230,7 +234,9 @@ export class Tracker implements ConnListener {
     if (this.#stacks !== undefined) this.#sampler.leaked(tracked.method, tracked.url, tracked.stack !== undefined)
     this.#counts.leaked[leak.held]++
     if (reclaimed) this.#counts.reclaimed++
-    if (!this.#shouldReport(leak)) {
+    const reported = this.#shouldReport(leak)
+    if (channels.leak.hasSubscribers) channels.leak.publish({ leak, reported })
+    if (!reported) {
       this.#counts.unreported++
       return
     }

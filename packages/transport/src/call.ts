@@ -49,7 +49,7 @@ export function newCall(
 ): Call {
   const href = request.url
   const forward = pool.method.forward
-  const headers = outgoingHeaders(request.headers, options, context.decompress !== false, prepared.length)
+  const headers = outgoingHeaders(request.headers, options, context.decompress !== false, prepared.length, context.headerNames)
   // A forwarded request names its target in `Host`: the conn is the proxy's, shared by every target.
   if (forward) pool.method.forwardHeaders(headers, href.slice(href.indexOf('//') + 2, slash))
   const streamed = prepared.body !== null && !Buffer.isBuffer(prepared.body)

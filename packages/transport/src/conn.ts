@@ -1,6 +1,7 @@
 import type { Duplex } from 'node:stream'
 import { Client } from 'undici'
 import type { ConnectMethod } from './connect-method.js'
+import type { ConnList } from './conn-list.js'
 import type { HostPool } from './pool.js'
 import { currentTurn } from './turn.js'
 import { Deadline, idleExpired } from './deadlines.js'
@@ -50,6 +51,10 @@ export class PersistConn {
   reusable = true
   /** The request using the conn while it is busy. */
   holder: Holder | undefined
+  /** The {@link ConnList} the conn is in (its pool's busy list, or the transport's idle LRU), and its neighbours there. */
+  list: ConnList | undefined = undefined
+  listPrev: PersistConn | undefined = undefined
+  listNext: PersistConn | undefined = undefined
   #closed = false
   #parserPatched = false
   #saw100 = false

@@ -60,6 +60,7 @@ function connectError(error: unknown, peer: string, what: string, timeout: numbe
 /** handshake runs TLS over `socket` to `hostname`, offering the session cached for it, reporting to the trace; resolves with the TLS socket. */
 async function handshake(
   socket: Duplex,
+  hop: 'proxy' | 'target',
   hostname: string,
   port: number,
   tls: TlsOptions | undefined,
@@ -70,7 +71,8 @@ async function handshake(
 ): Promise<TLSSocket> {
   callHook(trace, 'tlsHandshakeStart')
   const servername = tls?.servername ?? (isIP(hostname) === 0 ? hostname : undefined)
-  const sessionKey = `${servername ?? hostname}:${port}`
+  // Sessions made with the proxy's TLS options are never offered to a target (nor the reverse).
+  const sessionKey = `${hop} ${servername ?? hostname}:${port}`
   const session = sessions.get(sessionKey)
   const secure = tlsConnect({
     ...tls,
@@ -181,7 +183,7 @@ export async function dialConn(
     // A TLSSocket from the dial hook is TLS to the first hop already.
     let secured = socket instanceof TLSSocket
     if (proxy?.protocol === 'https:' && !secured) {
-      socket = await handshake(socket, proxy.hostname, proxy.port, options.proxyTls, options.tlsSessions, trace, signal, opened)
+      socket = await handshake(socket, 'proxy', proxy.hostname, proxy.port, options.proxyTls, options.tlsSessions, trace, signal, opened)
     }
     if (proxy !== undefined) {
       if (!method.forward) socket = await openTunnel(socket, method, options, trace, signal, what)
@@ -189,7 +191,7 @@ export async function dialConn(
       secured = false
     }
     if (target.protocol === 'https:' && !secured) {
-      socket = await handshake(socket, target.hostname, target.port, options.tls, options.tlsSessions, trace, signal, opened)
+      socket = await handshake(socket, 'target', target.hostname, target.port, options.tls, options.tlsSessions, trace, signal, opened)
     }
     if (channels.connected.hasSubscribers) channels.connected.publish({ key })
     return socket

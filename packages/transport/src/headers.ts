@@ -22,9 +22,17 @@ export interface OutgoingHeaders {
  * `decompress: false`) or the request has its own; `accept: *\/*` and `user-agent: node`
  * are added when absent, as Node's fetch sends them (some servers refuse a
  * request without a user agent). A body's declared `length` is sent as
- * `content-length`, in place of any the request carries.
+ * `content-length`, in place of any the request carries. A name found in
+ * `names` (the context's `headerNames`) is sent as written there; the others
+ * in lower case.
  */
-export function outgoingHeaders(headers: Headers, options: ResolvedOptions, decompress = true, length?: number): OutgoingHeaders {
+export function outgoingHeaders(
+  headers: Headers,
+  options: ResolvedOptions,
+  decompress = true,
+  length?: number,
+  names?: ReadonlyMap<string, string>,
+): OutgoingHeaders {
   const list: string[] = []
   let reset = options.disableKeepAlives
   let acceptEncoding = false
@@ -39,7 +47,7 @@ export function outgoingHeaders(headers: Headers, options: ResolvedOptions, deco
     if (name === 'accept-encoding') acceptEncoding = true
     else if (name === 'accept') accept = true
     else if (name === 'user-agent') userAgent = true
-    list.push(name, value)
+    list.push(names?.get(name) ?? name, value)
   }
   if (length !== undefined) list.push('content-length', String(length))
   if (!accept) list.push('accept', '*/*')

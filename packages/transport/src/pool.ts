@@ -1,5 +1,6 @@
 import { internalError } from '@roundtrip/core'
 import type { PersistConn } from './conn.js'
+import { ConnList } from './conn-list.js'
 import type { ConnectMethod } from './connect-method.js'
 
 /** Waiter is a request waiting for a connection (Go's `wantConn`). */
@@ -21,7 +22,7 @@ export class HostPool {
   /** Idle conns, the most recently used last. */
   readonly idle: PersistConn[] = []
   /** Conns in use by a request. */
-  readonly busy = new Set<PersistConn>()
+  readonly busy = new ConnList()
   /** Waiters in FIFO order; entries before `#head` or already done are skipped. */
   #waiters: Waiter[] = []
   #head = 0

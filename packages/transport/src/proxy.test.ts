@@ -33,13 +33,13 @@ describe('Transport through an HTTP proxy', () => {
     expect(transport.stats().total).toMatchObject({ dials: 1, requests: 100, reusedRequests: 99 })
   })
 
-  it('with proxyTunnel, sends 100 sequential http: requests in origin-form through one CONNECT tunnel per target', async () => {
+  it('with proxyTunnel, sends sequential http: requests in origin-form through one CONNECT tunnel per target', async () => {
     const target = f.serve(await startServer((req, res) => res.end(`${req.url} host=${req.headers.host}`)))
     const other = f.serve(await startServer((req, res) => res.end('other')))
     const proxy = f.serve(await startProxy({ auth: { username: 'me', password: 'pw' } }))
     const proxyUrl = `http://me:pw@127.0.0.1:${proxy.port}`
     const transport = f.use(new Transport({ proxy: proxyUrl, proxyTunnel: true }))
-    for (let i = 0; i < 100; i++) {
+    for (let i = 0; i < 20; i++) {
       expect(await get(transport, `${target.origin}/n${i}`)).toBe(`/n${i} host=127.0.0.1:${target.port}`)
     }
     expect(await get(transport, other.origin)).toBe('other')
@@ -49,7 +49,7 @@ describe('Transport through an HTTP proxy', () => {
     // One pool per target (a tunnel each), keyed by the target and the proxy (credentials hidden, told apart by a hash).
     const keys = Object.keys(transport.stats().hosts).map((key) => key.replace(/#[0-9a-f]+$/, ''))
     expect(keys.sort()).toEqual([target.origin, other.origin].map((origin) => `${origin} via http://***@127.0.0.1:${proxy.port}`).sort())
-    expect(transport.stats().total).toMatchObject({ dials: 2, requests: 101, reusedRequests: 99 })
+    expect(transport.stats().total).toMatchObject({ dials: 2, requests: 21, reusedRequests: 19 })
   })
 
   it('shares the connections to the proxy between http: targets', async () => {

@@ -36,15 +36,19 @@ function nextTurn(): Promise<undefined> {
  * without waiting for the event loop are collected, up to 1 MiB, and sent
  * with a `content-length` (replayable): a `Request` made from a string
  * still gets one. A body that makes the reader wait (a user's stream), or a
- * larger one, is streamed as it comes, chunked, and is not replayable.
+ * larger one, is streamed as it comes, chunked, and is not replayable, and
+ * so is a body whose request context says `streamedBody: true` (createFetch
+ * says it of a `ReadableStream` or async iterable it was given).
  * Declare the body to have its length sent whatever its size.
  */
-export async function prepareBody(request: Request): Promise<OutgoingBody> {
+export async function prepareBody(request: Request, streamed = false): Promise<OutgoingBody> {
   const stream = request.body
   if (stream === null) return NO_BODY
   const declared = getReplayableBody(request)
   if (declared !== undefined) return declaredBody(stream, declared)
   const reader = stream.getReader()
+  // The caller said it is a stream of unknown length (context's streamedBody): no read-ahead.
+  if (streamed) return { body: rest([], undefined, reader), replayable: false }
   const chunks: Uint8Array[] = []
   let size = 0
   for (;;) {

@@ -57,7 +57,7 @@ export function describeHolders(holders: HolderInfo[]): string {
 /** hostStats is the snapshot of one pool at `now` (a time of the transport's clock). */
 export function hostStats(pool: HostPool, now: number): HostStats {
   const holders: HolderInfo[] = []
-  for (const conn of pool.busy) {
+  for (const conn of pool.busy.toArray()) {
     if (conn.holder !== undefined) holders.push({ method: conn.holder.method, url: conn.holder.url, ageMs: now - conn.holder.since })
   }
   holders.sort((a, b) => b.ageMs - a.ageMs)

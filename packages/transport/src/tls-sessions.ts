@@ -7,8 +7,9 @@ export const DEFAULT_MAX_CACHED_SESSIONS = 100
  * TlsSessionCache keeps the latest TLS session (ticket) of each server a
  * transport connects to, so that the next connection to it resumes the
  * session instead of a full handshake (Go's `ClientSessionCache`, Node's
- * https.Agent session cache). Keyed by server name and port: one entry per
- * origin, and one per `https://` proxy. Least recently used entries leave
+ * https.Agent session cache). Keyed by hop (proxy or target: their TLS
+ * options differ), server name and port: one entry per origin, and one per
+ * `https://` proxy. Least recently used entries leave
  * past `max`; a session that fails is dropped.
  */
 export class TlsSessionCache {

@@ -130,4 +130,10 @@ export const channels = {
   gotConn: channel('roundtrip:pool:got-conn'),
   /** A request gave up waiting (`maxWaitTime` or abort): `{ key, reason }`. */
   waitFailed: channel('roundtrip:pool:wait-failed'),
+  /**
+   * A request failed on a reused connection before any response byte and is
+   * sent again on another one (see "Safe reuse"): `{ key, request, error }`,
+   * `request` being `METHOD url` without credentials.
+   */
+  staleRetry: channel('roundtrip:pool:stale-retry'),
 }

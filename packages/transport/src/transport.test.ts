@@ -234,6 +234,20 @@ describe('Transport: request headers', () => {
     // Hop-by-hop headers are the transport's, not the request's.
     expect(seen[1]!['keep-alive']).toBeUndefined()
   })
+
+  it('sends header names in the case the context’s headerNames gives, the others in lower case', async () => {
+    let raw: string[] = []
+    const server = f.serve(await startServer((req, res) => {
+      raw = req.rawHeaders.filter((_, i) => i % 2 === 0)
+      res.end()
+    }))
+    const transport = f.use(new Transport())
+    const request = new Request(server.origin, { headers: { 'X-CaSe': '1', 'x-lower': '2', Accept: 'a/b' } })
+    const names = new Map([['x-case', 'X-CaSe'], ['accept', 'Accept']])
+    await (await transport.roundTrip(withContext(request, { headerNames: names }))).text()
+    expect(raw).toEqual(expect.arrayContaining(['X-CaSe', 'x-lower', 'Accept', 'user-agent']))
+    expect(raw).not.toContain('accept')
+  })
 })
 
 describe('Transport: request bodies', () => {
@@ -287,6 +301,15 @@ describe('Transport: request bodies', () => {
     const response = await transport.roundTrip(new Request(server.origin, { method: 'PUT', body, duplex: 'half' } as RequestInit))
     const seen = (await response.json()) as { body: string; chunked: string | null; method: string }
     expect(seen).toMatchObject({ method: 'PUT', body: 'part0;part1;part2;', chunked: 'chunked' })
+  })
+
+  it('streams a body whose context says streamedBody, chunked, though its bytes are all there at once', async () => {
+    const server = f.serve(await echo())
+    const transport = f.use(new Transport())
+    const body = Readable.toWeb(Readable.from([Buffer.from('all '), Buffer.from('there')])) as ReadableStream<Uint8Array>
+    const request = new Request(server.origin, { method: 'PUT', body, duplex: 'half' } as RequestInit)
+    const response = await transport.roundTrip(withContext(request, { streamedBody: true }))
+    expect(await response.json()).toMatchObject({ body: 'all there', chunked: 'chunked', length: null })
   })
 
   it('fails the request, with the stream’s error as cause, when the request body stream errors', async () => {

@@ -1,6 +1,7 @@
 import { setMaxListeners } from 'node:events'
 import { getContext, redactUrl, type Closable, type RoundTripper } from '@roundtrip/core'
 import { PersistConn, type Holder } from './conn.js'
+import { ConnList } from './conn-list.js'
 import { dialConn } from './dial.js'
 import { ERR_INVALID_REQUEST, ERR_TRANSPORT_CLOSED, TransportError } from './errors.js'
 import { newCall, type Call } from './call.js'
@@ -16,6 +17,7 @@ import { waitTimeoutError } from './deadlines.js'
 import type { Clock } from './clock.js'
 import { callHook, channels, type ClientTrace } from './trace.js'
 import { sameTurn } from './turn.js'
+import { startDebug } from './debug.js'
 
 /**
  * Transport is the pooled RoundTripper: it owns keep-alive HTTP/1.1
@@ -43,7 +45,7 @@ export class Transport implements RoundTripper, Closable {
   readonly #routes: Routes
   readonly #pools: Map<string, HostPool>
   /** Every idle conn across hosts, least recently used first (for maxIdleConns). */
-  readonly #idleLru = new Set<PersistConn>()
+  readonly #idleLru = new ConnList()
   readonly #closing = new AbortController()
   readonly #retired: RetiredCounts = { dials: 0, requests: 0, reusedRequests: 0 }
   #closed = false
@@ -62,6 +64,7 @@ export class Transport implements RoundTripper, Closable {
     this.#clock = this.#options.clock
     this.#routes = new Routes(this.#options.proxy, this.#options.proxyTunnel)
     this.#pools = this.#routes.pools
+    startDebug()
     // Every dial listens on this signal; their number is bounded by the pool, not by 10.
     setMaxListeners(0, this.#closing.signal)
   }
@@ -97,7 +100,7 @@ export class Transport implements RoundTripper, Closable {
       })
     // Bodies that are available at once are collected first (content-length, replayable).
     if (request.body === null) return send(NO_BODY)
-    return prepareBody(request).then(send, (error: unknown) => Promise.reject(requestBodyError(error, what)))
+    return prepareBody(request, context.streamedBody === true).then(send, (error: unknown) => Promise.reject(requestBodyError(error, what)))
   }
 
   /** send gets a conn for the call and dispatches it there. */
@@ -111,8 +114,9 @@ export class Transport implements RoundTripper, Closable {
     const reject = (error: unknown): void => {
       if (!(error instanceof StaleConnError)) return call.reject(error)
       // A reused conn the server had closed: try another (Go's shouldRetryRequest).
-      if (!this.#closed && !call.request.signal.aborted) this.#send(call)
-      else call.reject(error.failure)
+      if (this.#closed || call.request.signal.aborted) return call.reject(error.failure)
+      if (channels.staleRetry.hasSubscribers) channels.staleRetry.publish({ key: call.pool.key, request: call.what, error: error.failure })
+      this.#send(call)
     }
     const exchange = new Exchange(call.request, conn, this.#owner, this.#options, call.trace, call.what, call.retry, call.resolve, reject)
     conn.client.dispatch(
@@ -289,7 +293,7 @@ export class Transport implements RoundTripper, Closable {
     if (channels.idle.hasSubscribers) channels.idle.publish({ key: pool.key, requests: conn.requests })
     const max = this.#options.maxIdleConns
     if (max > 0 && this.#idleLru.size > max) {
-      const oldest = this.#idleLru.values().next().value!
+      const oldest = this.#idleLru.first()!
       oldest.close('too many idle connections')
     }
     this.#checkDrained()
@@ -309,7 +313,7 @@ export class Transport implements RoundTripper, Closable {
 
   /** closeIdleConnections closes every idle connection now; busy ones are left alone. */
   closeIdleConnections(): void {
-    for (const conn of [...this.#idleLru]) conn.close('closeIdleConnections')
+    for (const conn of this.#idleLru.toArray()) conn.close('closeIdleConnections')
   }
 
   /**
@@ -340,7 +344,7 @@ export class Transport implements RoundTripper, Closable {
   /** destroy closes the transport and every connection now, failing in-flight requests and bodies. */
   destroy(): void {
     void this.close()
-    for (const pool of this.#pools.values()) for (const conn of [...pool.busy]) conn.close('transport destroyed')
+    for (const pool of this.#pools.values()) for (const conn of pool.busy.toArray()) conn.close('transport destroyed')
   }
 
   /** Same as {@link close}, for `await using transport = new Transport()`. */

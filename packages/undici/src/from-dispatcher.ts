@@ -122,8 +122,15 @@ class DispatchCall implements Dispatcher.DispatchHandler {
     this.#request = request
     this.#resolve = resolve
     this.#reject = reject
-    this.#onSignal = () => this.#abort?.(request.signal.reason)
+    // Bound, not `() => …`: V8 allocates a function literal assigned to a
+    // property in the old generation, where (even dead) it kept this call and
+    // its request alive through young GCs until the next full GC.
+    this.#onSignal = this.#aborted.bind(this)
     request.signal.addEventListener('abort', this.#onSignal, { once: true })
+  }
+
+  #aborted(): void {
+    this.#abort?.(this.#request.signal.reason)
   }
 
   onConnect(abort: (error?: Error) => void): void {

@@ -53,10 +53,7 @@ export function logger(options: LoggerOptions = {}): Middleware {
       // Inherit every hook of the caller's trace, a class's prototype methods
       // too (a spread would drop those, and with them a leak tracker's facts).
       const trace = Object.create(callerTrace ?? null) as Trace
-      trace.gotConn = (info) => {
-        record.reused = info.reused
-        callerTrace?.gotConn?.call(callerTrace, info)
-      }
+      trace.gotConn = recordReused(record, callerTrace)
       const callerOnRetry = context.onRetry
       const derived = deriveRequest(request, undefined, {
         trace,
@@ -135,4 +132,18 @@ function message(record: LogRecord): string {
   const outcome: BodyOutcome | undefined = record.outcome
   const result = record.status === undefined ? (record.errorCode ?? 'failed') : `${record.status}${outcome === 'end' || outcome === undefined ? '' : ` (${outcome})`}`
   return `${record.method} ${record.url} ${result} ${Math.round(record.duration)} ms`
+}
+
+/**
+ * recordReused is the logger's `gotConn` hook: it notes whether the conn was
+ * reused, then calls the caller's hook. Made here, not assigned as a literal
+ * (`trace.gotConn = (info) => …`): V8 allocates such a closure in the old
+ * generation, where it kept each request's record and request alive through
+ * young GCs until the next full GC.
+ */
+function recordReused(record: LogRecord, callerTrace: Trace | undefined): NonNullable<Trace['gotConn']> {
+  return (info) => {
+    record.reused = info.reused
+    callerTrace?.gotConn?.call(callerTrace, info)
+  }
 }

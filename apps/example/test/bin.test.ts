@@ -1,0 +1,109 @@
+import { spawn } from 'node:child_process'
+import { once } from 'node:events'
+import { copyFile, lstat, mkdir, mkdtemp, readlink, rm } from 'node:fs/promises'
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { afterEach, describe, expect, it } from 'vitest'
+
+// The command as npm installs it for the workspace (`npx linkcheck` runs this link).
+const linked = fileURLToPath(new URL('../../../node_modules/.bin/linkcheck', import.meta.url))
+const source = fileURLToPath(new URL('../bin/linkcheck.js', import.meta.url))
+
+interface Run {
+  stdout: () => string
+  stderr: () => string
+  /** Resolves with the exit code once the process has exited (null if a signal ended it). */
+  exit: Promise<number | null>
+  interrupt: () => void
+}
+
+function run(command: string, args: string[]): Run {
+  const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1' } })
+  let stdout = ''
+  let stderr = ''
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk))
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk))
+  const exit = once(child, 'close').then(() => child.exitCode)
+  return { stdout: () => stdout, stderr: () => stderr, exit, interrupt: () => child.kill('SIGINT') }
+}
+
+let server: Server | undefined
+let dir: string | undefined
+afterEach(async () => {
+  if (server !== undefined) {
+    server.closeAllConnections()
+    await new Promise((resolve) => server!.close(resolve))
+    server = undefined
+  }
+  if (dir !== undefined) await rm(dir, { recursive: true, force: true })
+  dir = undefined
+})
+
+/** A site whose handler is the test's; resolves with its origin. */
+async function site(handler: (req: IncomingMessage, res: ServerResponse) => void): Promise<string> {
+  server = createServer(handler)
+  await new Promise<void>((resolve) => server!.listen(0, '127.0.0.1', resolve))
+  return `http://127.0.0.1:${(server.address() as { port: number }).port}`
+}
+
+describe('the linkcheck command', () => {
+  it('is linked by npm to bin/linkcheck.js, which exists before any build, and runs through the link', async () => {
+    expect((await lstat(linked)).isSymbolicLink()).toBe(true)
+    expect(await readlink(linked)).toBe('../@roundtrip/example/bin/linkcheck.js')
+    const help = run(linked, ['--help'])
+    expect(await help.exit).toBe(0)
+    expect(help.stdout()).toMatch(/^linkcheck \[url\] \[options\]/)
+    const bad = run(linked, ['--depth', 'abc'])
+    expect(await bad.exit).toBe(2)
+    expect(bad.stderr()).toBe('linkcheck: --depth must be a whole number of 0 or more, got "abc"\n')
+    expect(bad.stdout()).toBe('')
+  })
+
+  it('says to build first when dist is missing', async () => {
+    dir = await mkdtemp(join(tmpdir(), 'linkcheck-'))
+    await mkdir(join(dir, 'bin'))
+    await copyFile(source, join(dir, 'bin', 'linkcheck.js'))
+    const unbuilt = run(process.execPath, [join(dir, 'bin', 'linkcheck.js'), '--help'])
+    expect(await unbuilt.exit).toBe(1)
+    expect(unbuilt.stderr()).toMatch(/dist\/cli\.js is missing: build the workspace first \(npm run build at the repository root\)\n$/)
+  })
+})
+
+describe('Ctrl-C exits 130', () => {
+  it('while the start page is being fetched', async () => {
+    let interrupt = (): void => {}
+    const origin = await site(() => interrupt()) // never answers
+    const cli = run(linked, [`${origin}/`])
+    interrupt = cli.interrupt
+    expect(await cli.exit).toBe(130)
+    expect(cli.stderr()).toBe('linkcheck: interrupted\n')
+  })
+
+  it('while crawling, with the partial report', async () => {
+    let interrupt = (): void => {}
+    const origin = await site((req, res) => {
+      if (req.url === '/hang') return interrupt() // never answers
+      res.writeHead(200, { 'content-type': 'text/html' }).end('<a href="/hang">hang</a>')
+    })
+    const cli = run(linked, [`${origin}/`])
+    interrupt = cli.interrupt
+    expect(await cli.exit).toBe(130)
+    expect(cli.stdout()).toContain('Interrupted: partial report')
+  })
+
+  it('while leaking on purpose (--leak), with the report', async () => {
+    const cli = run(linked, ['--leak', '--depth', '0', '--connections', '1', '--timeout', '500'])
+    await new Promise<void>((resolve) => {
+      const poll = setInterval(() => {
+        if (!cli.stderr().includes('Leaking response bodies on purpose')) return
+        clearInterval(poll)
+        resolve()
+      }, 5)
+    })
+    cli.interrupt()
+    expect(await cli.exit).toBe(130)
+    expect(cli.stdout()).toContain('Interrupted: partial report')
+  })
+})

@@ -1,0 +1,37 @@
+// A loopback node:http server for the packages' tests, shared like setup-handles.ts.
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import type { Socket } from 'node:net'
+
+/** A loopback server that closes every socket it accepted on close(). */
+export interface Origin {
+  /** `http://127.0.0.1:port` */
+  url: string
+  port: number
+  close(): Promise<void>
+}
+
+/** listen starts a node:http server with `handler` on 127.0.0.1, on a free port. */
+export async function listen(handler: (req: IncomingMessage, res: ServerResponse) => void): Promise<Origin> {
+  const server: Server = createServer(handler)
+  // Longer than any test runs on a loaded machine: a keep-alive conn the
+  // server drops at its idle timeout (5 s by default) while a client starts a
+  // large PUT on it fails that PUT with ECONNRESET in undici's fetch (a stale
+  // race; a test of that race sets its own timeout).
+  server.keepAliveTimeout = 60_000
+  const sockets = new Set<Socket>()
+  server.on('connection', (s) => {
+    sockets.add(s)
+    s.on('close', () => sockets.delete(s))
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const port = (server.address() as { port: number }).port
+  return {
+    url: `http://127.0.0.1:${port}`,
+    port,
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const s of sockets) s.destroy()
+        server.close(() => resolve())
+      }),
+  }
+}
