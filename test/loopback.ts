@@ -1,6 +1,6 @@
 // A loopback node:http server for the packages' tests, shared like setup-handles.ts.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
-import type { Socket } from 'node:net'
+import type { Server as NetServer, Socket } from 'node:net'
 
 /** A loopback server that closes every socket it accepted on close(). */
 export interface Origin {
@@ -18,8 +18,13 @@ export async function listen(handler: (req: IncomingMessage, res: ServerResponse
   // large PUT on it fails that PUT with ECONNRESET in undici's fetch (a stale
   // race; a test of that race sets its own timeout).
   server.keepAliveTimeout = 60_000
+  return serve(server)
+}
+
+/** serve listens with `server` (node:http, node:http2, …) on 127.0.0.1:0; its close() destroys every socket it accepted. */
+export async function serve(server: NetServer): Promise<Origin> {
   const sockets = new Set<Socket>()
-  server.on('connection', (s) => {
+  server.on('connection', (s: Socket) => {
     sockets.add(s)
     s.on('close', () => sockets.delete(s))
   })

@@ -18,6 +18,11 @@ export interface Case {
    * the server's process); only clients that take a proxy run this case.
    */
   proxy?: boolean
+  /**
+   * tls: an `https:` server speaking HTTP/2 (ALPN `h2`, `http/1.1` too) with
+   * a certificate made for the run; only clients that take a CA run it.
+   */
+  tls?: boolean
 }
 
 const SMALL = 11
@@ -30,5 +35,7 @@ export const CASES: readonly Case[] = [
   { id: 'c64-http', title: 'small body, concurrency 64, node:http server', server: 'http', origins: 1, bodyBytes: SMALL, concurrency: 64 },
   { id: '64k', title: '64 KiB body, concurrency 16', server: 'raw', origins: 1, bodyBytes: 64 * 1024, concurrency: 16 },
   { id: 'origins', title: '200 origins, concurrency 64', server: 'raw', origins: 200, bodyBytes: SMALL, concurrency: 64 },
+  { id: 'h2-c1', title: 'small body, concurrency 1, HTTPS server speaking HTTP/2', server: 'h2', origins: 1, bodyBytes: SMALL, concurrency: 1, tls: true },
+  { id: 'h2-c64', title: 'small body, concurrency 64, HTTPS server speaking HTTP/2', server: 'h2', origins: 1, bodyBytes: SMALL, concurrency: 64, tls: true },
   { id: 'proxy', title: 'small body, concurrency 16, through a local HTTP proxy', server: 'http', origins: 1, bodyBytes: SMALL, concurrency: 16, proxy: true },
 ]

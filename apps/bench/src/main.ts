@@ -27,8 +27,9 @@ async function bench(options: BenchOptions, pin: boolean, node: ClientNode): Pro
     const results: CaseResult[] = []
     for (const c of options.cases) {
       const server = await startServer(c, pin)
-      // A proxy case runs only the clients that take a proxy.
-      const clients = c.proxy === true ? options.clients.filter((client) => client.proxy === true) : options.clients
+      // A proxy case runs only the clients that take a proxy; a TLS case, those that take a CA.
+      const clients =
+        c.proxy === true ? options.clients.filter((client) => client.proxy === true) : c.tls === true ? options.clients.filter((client) => client.tls === true) : options.clients
       const runs = new Map<string, RunResult[]>(clients.map((client) => [client.id, []]))
       try {
         for (let round = 0; round < rounds; round++) {
@@ -37,8 +38,11 @@ async function bench(options: BenchOptions, pin: boolean, node: ClientNode): Pro
             const client = clients[(i + round) % clients.length]!
             const first = runs.get(client.id)!.length === 0 && c === options.cases[0]
             const warmupMs = first ? options.firstWarmupMs : options.warmupMs
-            const spec = { urls: server.urls, proxy: server.proxy, concurrency: c.concurrency, bodyBytes: c.bodyBytes, warmupMs, durationMs: options.durationMs }
-            runs.get(client.id)!.push(await workers.get(client.id)!.run(spec))
+            const spec = { urls: server.urls, proxy: server.proxy, ca: server.ca, concurrency: c.concurrency, bodyBytes: c.bodyBytes, warmupMs, durationMs: options.durationMs }
+            const before = c.tls === true ? await server.connections() : 0
+            const result = await workers.get(client.id)!.run(spec)
+            if (c.tls === true) result.connections = (await server.connections()) - before
+            runs.get(client.id)!.push(result)
             progress('.')
           }
         }

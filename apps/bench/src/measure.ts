@@ -7,6 +7,8 @@ export interface RunSpec {
   urls: string[]
   /** proxy is the HTTP proxy the client sends through, if any. */
   proxy?: string | undefined
+  /** ca is the certificate the client trusts for a TLS case's server. */
+  ca?: string | undefined
   concurrency: number
   /** bodyBytes is the expected body size: a body of another size counts as an error. */
   bodyBytes: number
@@ -29,6 +31,8 @@ export interface RunResult {
   cpuUsPerRequest: number
   /** rssMb is the process's resident set size at the end of the run, in MiB. */
   rssMb: number
+  /** connections is how many TLS connections the run opened, counted by the server (TLS cases only). */
+  connections?: number
 }
 
 function describe(error: unknown): string {

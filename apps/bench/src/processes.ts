@@ -40,6 +40,10 @@ export interface ServerProcess {
   urls: string[]
   /** proxy is the URL of the local HTTP proxy of a proxy case. */
   proxy: string | undefined
+  /** ca is the certificate of a TLS case's server, which its clients trust. */
+  ca: string | undefined
+  /** connections resolves with how many TLS connections the server accepted so far (0 for a plain server). */
+  connections(): Promise<number>
   stop(): void
 }
 
@@ -50,9 +54,15 @@ export interface ServerProcess {
  */
 export async function startServer(c: Case, pin: boolean): Promise<ServerProcess> {
   const child = start('./server.js', [c.server, String(c.origins), String(c.bodyBytes), ...(c.proxy === true ? ['proxy'] : [])], SERVER_CPU, pin)
-  const { ports, proxyPort } = await nextMessage<{ ports: number[]; proxyPort?: number }>(child, 'server')
+  const { ports, proxyPort, ca } = await nextMessage<{ ports: number[]; proxyPort?: number; ca?: string }>(child, 'server')
   const proxy = proxyPort === undefined ? undefined : `http://127.0.0.1:${proxyPort}`
-  return { urls: ports.map((p) => `http://127.0.0.1:${p}/`), proxy, stop: () => void child.kill() }
+  const scheme = c.tls === true ? 'https' : 'http'
+  const connections = async (): Promise<number> => {
+    const answer = nextMessage<{ connections: number }>(child, 'server')
+    child.send('connections')
+    return (await answer).connections
+  }
+  return { urls: ports.map((p) => `${scheme}://127.0.0.1:${p}/`), proxy, ca, connections, stop: () => void child.kill() }
 }
 
 /** WorkerProcess is one client's long-lived process, running one RunSpec at a time. */

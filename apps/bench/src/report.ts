@@ -44,11 +44,14 @@ export function markdown(results: readonly CaseResult[]): string {
     const fetchRps = rpsOf(c, NODE_FETCH)
     const undiciRps = rpsOf(c, UNDICI_REQUEST)
     out.push(`### ${c.title} (\`${c.id}\`)`, '')
-    out.push('| client | req/s | ± rounds | vs node fetch | vs undici.request | p50 ms | p99 ms | CPU µs/req | RSS MB | errors |')
-    out.push('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|')
+    // TLS cases say how many connections each run opened (the median round's, counted by the server).
+    const conns = c.rows.some((r) => r.connections !== undefined)
+    out.push(`| client | req/s | ± rounds | vs node fetch | vs undici.request | p50 ms | p99 ms | CPU µs/req | RSS MB | errors |${conns ? ' conns |' : ''}`)
+    out.push(`|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|${conns ? '---:|' : ''}`)
     for (const r of c.rows) {
       const cells = [r.client, Math.round(r.rps), `${fixed(r.spreadPct, 0)}%`, ratio(r.rps, fetchRps), ratio(r.rps, undiciRps), fixed(r.p50, 2), fixed(r.p99, 2)]
-      out.push(`| ${[...cells, fixed(r.cpuUsPerRequest, 1), fixed(r.rssMb, 0), errorCell(r)].join(' | ')} |`)
+      const extra = conns ? [String(r.connections ?? '–')] : []
+      out.push(`| ${[...cells, fixed(r.cpuUsPerRequest, 1), fixed(r.rssMb, 0), errorCell(r), ...extra].join(' | ')} |`)
     }
     out.push('')
   }

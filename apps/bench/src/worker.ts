@@ -21,7 +21,7 @@ async function main(id: string, heapProf: HeapProfRequest | undefined): Promise<
     // No forced GC between runs: a forced full GC shrinks V8's young
     // generation, and the next few hundred ms of allocation-heavy clients
     // (fetch) then run up to 30% slower than in a process that has been busy.
-    const client = create(spec.proxy)
+    const client = create(spec.proxy, spec.ca)
     measure(counted(client), spec)
       .then(async (result) => {
         await client.close()

@@ -1,39 +1,34 @@
 import { ERR_INVALID_MIDDLEWARE, RoundTripError } from './errors.js'
-import { isRoundTripper, type Middleware, type RoundTripper } from './round-tripper.js'
+import { isRoundTripper, tryRoundTrip, type Middleware, type RoundTripper } from './round-tripper.js'
 
 /** describeMiddleware names a middleware for messages: its position (1-based) and its function name. */
-export function describeMiddleware(fn: Middleware, index: number): string {
+function describeMiddleware(fn: Middleware, index: number): string {
   return fn.name ? `middleware #${index + 1} (${fn.name})` : `middleware #${index + 1}`
-}
-
-/** Guard wraps, at run time, the `next` a layer is handed and the layer itself (see {@link chain}). */
-interface Guard {
-  next(next: RoundTripper, name: string): RoundTripper
-  layer(layer: RoundTripper, name: string): RoundTripper
 }
 
 /**
  * wrapAll applies `middleware` around `next`, the first listed outermost,
  * and checks that each one is a function returning a RoundTripper. `who`
- * names the caller in the error (`compose`, `chain`).
+ * names the caller in the error (`compose`, `chain`). With `checked`, every
+ * boundary between two layers gets one {@link Boundary} (see {@link chain}).
  */
-export function wrapAll(who: string, next: RoundTripper, middleware: readonly Middleware[], guard?: Guard): RoundTripper {
+export function wrapAll(who: string, next: RoundTripper, middleware: readonly Middleware[], checked = false): RoundTripper {
+  let inner: string | undefined
   for (let i = middleware.length - 1; i >= 0; i--) {
     const mw = middleware[i]
     if (typeof mw !== 'function') {
       throw new RoundTripError(ERR_INVALID_MIDDLEWARE, `${who}: middleware #${i + 1} is not a function`)
     }
     const name = describeMiddleware(mw, i)
-    const wrapped: unknown = mw(guard === undefined ? next : guard.next(next, name))
+    const wrapped: unknown = mw(checked ? new Boundary(next, name, inner) : next)
     if (!isRoundTripper(wrapped)) {
       throw new RoundTripError(ERR_INVALID_MIDDLEWARE, `${who}: ${name} did not return a RoundTripper`)
     }
-    next = guard === undefined ? wrapped : guard.layer(wrapped, name)
+    next = wrapped
+    inner = name
   }
-  return next
+  return checked && inner !== undefined ? new Boundary(next, undefined, inner) : next
 }
-
-const CHECKS: Guard = { next: checkedNext, layer: checkedLayer }
 
 /**
  * chain makes one {@link Middleware} of several: `chain(a, b, c)` wraps
@@ -75,52 +70,53 @@ export function chain(...middleware: Middleware[]): Middleware {
     if (!isRoundTripper(next)) {
       throw new RoundTripError(ERR_INVALID_MIDDLEWARE, 'chain: next is not a RoundTripper (it has no roundTrip method)')
     }
-    return wrapAll('chain', next, layers, CHECKS)
+    return wrapAll('chain', next, layers, true)
   }
 }
 
-function checkedLayer(layer: RoundTripper, name: string): RoundTripper {
-  return {
-    roundTrip(request) {
-      let result: Promise<Response>
-      try {
-        result = layer.roundTrip(request)
-      } catch (error) {
-        return Promise.reject(error)
-      }
-      return Promise.resolve(result).then((response: unknown) => {
-        if (response instanceof Response) return response
-        throw new RoundTripError(
-          ERR_INVALID_MIDDLEWARE,
-          `${name} resolved with ${describeValue(response)} instead of a Response (${request.method} ${request.url})`,
+/**
+ * Boundary is the one wrapper between two layers of a chain: the `next` the
+ * outer layer (`caller`) is handed, over the inner layer (`callee`, undefined
+ * for what the chain wraps). It rejects a second send of the same bodied
+ * request by the caller, turns a synchronous throw of the callee into a
+ * rejection, and checks that the callee resolves with a Response.
+ */
+class Boundary implements RoundTripper {
+  readonly #inner: RoundTripper
+  readonly #caller: string | undefined
+  readonly #callee: string | undefined
+  #sent: WeakSet<Request> | undefined
+
+  constructor(inner: RoundTripper, caller: string | undefined, callee: string | undefined) {
+    this.#inner = inner
+    this.#caller = caller
+    this.#callee = callee
+  }
+
+  roundTrip(request: Request): Promise<Response> {
+    if (this.#caller !== undefined && request.body !== null) {
+      const sent = (this.#sent ??= new WeakSet())
+      if (sent.has(request)) {
+        return Promise.reject(
+          new RoundTripError(
+            ERR_INVALID_MIDDLEWARE,
+            `${this.#caller} called next twice with the same request, whose body was already sent (${request.method} ${request.url}); ` +
+              'build a new request with the body produced again (getReplayableBody) for each call',
+          ),
         )
-      })
-    },
-  }
-}
-
-function checkedNext(inner: RoundTripper, name: string): RoundTripper {
-  const sent = new WeakSet<Request>()
-  return {
-    roundTrip(request) {
-      if (request.body !== null) {
-        if (sent.has(request)) {
-          return Promise.reject(
-            new RoundTripError(
-              ERR_INVALID_MIDDLEWARE,
-              `${name} called next twice with the same request, whose body was already sent (${request.method} ${request.url}); ` +
-                'build a new request with the body produced again (getReplayableBody) for each call',
-            ),
-          )
-        }
-        sent.add(request)
       }
-      try {
-        return inner.roundTrip(request)
-      } catch (error) {
-        return Promise.reject(error)
-      }
-    },
+      sent.add(request)
+    }
+    const result = tryRoundTrip(this.#inner, request)
+    const callee = this.#callee
+    if (callee === undefined) return result
+    return Promise.resolve(result).then((response: unknown) => {
+      if (response instanceof Response) return response
+      throw new RoundTripError(
+        ERR_INVALID_MIDDLEWARE,
+        `${callee} resolved with ${describeValue(response)} instead of a Response (${request.method} ${request.url})`,
+      )
+    })
   }
 }
 

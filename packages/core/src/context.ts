@@ -1,4 +1,5 @@
 import { shared } from './internal.js'
+import { carryCallHooks } from './call-hooks.js'
 import { carryReplayableBody } from './replayable-body.js'
 
 /**
@@ -61,7 +62,8 @@ export function getContext(request: Request): Readonly<RequestContext> {
  * already carries, and returns the same request. It is for the code that
  * created the request; a middleware that wants different values for the
  * layers below it uses {@link deriveRequest} instead, so that its caller's
- * request is left as it was.
+ * request is left as it was — or, for hooks that hold only during its call
+ * (an abort signal, trace hooks), `attachHooks`, which builds no request.
  *
  * @example
  * ```ts
@@ -79,8 +81,12 @@ export function withContext<T extends Request>(request: T, values: Partial<Reque
 /**
  * deriveRequest builds a new request from `request` and `init` (as
  * `new Request(request, init)` does) and carries the per-request context
- * over, merged with `values` when given. This is how a middleware changes a
- * request without mutating its caller's.
+ * over, merged with `values` when given, and the hooks the layers above
+ * attached for the call ({@link attachHooks}; their signals only when `init`
+ * brings no signal of its own). This is how a middleware changes a request
+ * without mutating its caller's. Building a Request costs: a layer that only
+ * needs to tell the layers below something for its call (a deadline, trace
+ * hooks) attaches hooks instead.
  *
  * @example
  * ```ts
@@ -95,6 +101,7 @@ export function deriveRequest(request: Request, init?: RequestInit, values?: Par
   const derived = new Request(request, init)
   // The body moves over unless init brings another one: so does its declaration.
   carryRequest(request, derived, { body: init?.body === undefined && derived.body !== null })
+  carryCallHooks(request, derived, init?.signal !== undefined)
   return values === undefined ? derived : withContext(derived, values)
 }
 

@@ -1,3 +1,5 @@
+import type { CallSignal } from './call-signal.js'
+
 /**
  * delay resolves after `ms` milliseconds, or rejects with `signal.reason` as
  * soon as `signal` aborts (at once when it already has), as a RoundTripper
@@ -6,10 +8,10 @@
  *
  * @example
  * ```ts
- * await delay(backoffMs, request.signal) // a retry's wait, cut short by an abort
+ * await delay(backoffMs, callSignal(request)) // a retry's wait, cut short by an abort
  * ```
  */
-export function delay(ms: number, signal: AbortSignal): Promise<void> {
+export function delay(ms: number, signal: CallSignal): Promise<void> {
   if (signal.aborted) return Promise.reject(signal.reason)
   return new Promise<void>((resolve, reject) => {
     const onAbort = (): void => {

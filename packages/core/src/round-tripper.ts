@@ -12,7 +12,11 @@
  *   a new one with `deriveRequest`, which keeps the per-request context.
  * - It resolves with a response, or rejects with an error when no response
  *   could be obtained. When `request.signal` aborts before the response is
- *   delivered, it rejects with `request.signal.reason`.
+ *   delivered, it rejects with `request.signal.reason`. A layer that waits on
+ *   something listens to `callSignal(request)`, which is `request.signal`
+ *   unless a layer above attached its own (a deadline: see `attachHooks`).
+ * - A request is in at most one call at a time (Go's rule): it is not sent
+ *   again, or concurrently, before its call settled.
  * - The caller owns `response.body`: it must read it to the end or cancel it
  *   (`response.body?.cancel()`). The transport releases the connection behind
  *   the response when that happens. An unread, uncancelled body may pin a
@@ -82,4 +86,17 @@ export function isRoundTripper(value: unknown): value is RoundTripper {
     value !== null &&
     typeof (value as { roundTrip?: unknown }).roundTrip === 'function'
   )
+}
+
+/**
+ * tryRoundTrip calls `next.roundTrip(request)` and returns its promise; a
+ * synchronous throw (a RoundTripper that broke its contract) becomes a
+ * rejection, so that the caller's bookkeeping in `.then` runs either way.
+ */
+export function tryRoundTrip(next: RoundTripper, request: Request): Promise<Response> {
+  try {
+    return next.roundTrip(request)
+  } catch (error) {
+    return Promise.reject(error)
+  }
 }

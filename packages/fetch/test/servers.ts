@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { brotliCompressSync, deflateSync, gzipSync } from 'node:zlib'
 
-export { listen, type Origin } from '../../../test/loopback.js'
+export { listen, serve, type Origin } from '../../../test/loopback.js'
 
 async function body(req: IncomingMessage): Promise<string> {
   let s = ''
@@ -34,6 +34,14 @@ export function scenarioHandler(other: () => string): (req: IncomingMessage, res
           referer: req.headers.referer ?? null,
         }),
       )
+      return
+    }
+    if (path === '/raw-headers') {
+      // The header names as they came on the wire (sorted: servers do not care for the order).
+      await body(req)
+      const names = req.rawHeaders.filter((name, i) => i % 2 === 0 && /^(x-|content-type$|accept$|user-agent$)/i.test(name))
+      res.setHeader('content-type', 'application/json')
+      res.end(JSON.stringify(names.sort()))
       return
     }
     if (path === '/redirect') {

@@ -12,6 +12,10 @@ declare module '@roundtrip/core' {
     /** Set by `retry()` on the request of each retry: the attempt number (2 for the first retry). */
     attempt?: number
   }
+  interface CallHooks {
+    /** Called by `retry()` before each retry of this call, after the context's `onRetry` (a logger outside the retry counts them). */
+    onRetry?: (info: RetryInfo) => void
+  }
 }
 
 export {}

@@ -76,4 +76,15 @@ describe('Transport: aborts', () => {
     await server.closedCount(1)
     expect(busyCounts(transport)).toEqual({ active: 0, waiting: 0, dialing: 0 })
   })
+
+  it('closes the connection when a streaming body is cancelled with a DOMException (its code is a number)', async () => {
+    const server = f.serve(await startServer((req, res) => res.write('partial'))) // never ends
+    const transport = f.use(new Transport())
+    const response = await transport.roundTrip(new Request(server.origin))
+    const reader = response.body!.getReader()
+    await reader.read()
+    await reader.cancel(new DOMException('The operation was aborted due to timeout', 'TimeoutError'))
+    await server.closedCount(1)
+    expect(busyCounts(transport)).toEqual({ active: 0, waiting: 0, dialing: 0 })
+  })
 })

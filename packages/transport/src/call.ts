@@ -1,4 +1,4 @@
-import type { RequestContext } from '@roundtrip/core'
+import { callTrace, type CallSignal, type RequestContext } from '@roundtrip/core'
 import { tagBodyErrors } from './errors-map.js'
 import { retryPolicy, type RetryPolicy } from './exchange.js'
 import { outgoingHeaders, type OutgoingHeaders } from './headers.js'
@@ -15,8 +15,15 @@ export interface Call {
   path: string
   /** `METHOD url` with credentials removed, for messages. */
   what: string
+  /** `host[:port]` as the URL writes it (HTTP/2's `:authority`). */
+  authority: string
+  /** How many times the call was sent again after an HTTP/2 server refused it unprocessed (bounded). */
+  replays: number
   body: OutgoingBody
   retry: RetryPolicy
+  /** What aborts the call: core's `callSignal(request)` (the request's signal, or a layer's deadline). */
+  signal: CallSignal
+  /** The call's trace hooks: core's `callTrace(request)` (the context's, and those layers attached). */
   trace: ClientTrace | undefined
   headers: OutgoingHeaders
   resolve: (response: Response) => void
@@ -43,6 +50,7 @@ export function newCall(
   what: string,
   prepared: OutgoingBody,
   context: Readonly<RequestContext>,
+  signal: CallSignal,
   options: ResolvedOptions,
   resolve: (response: Response) => void,
   reject: (error: unknown) => void,
@@ -59,9 +67,12 @@ export function newCall(
     pool,
     path: requestTarget(href, slash, forward),
     what,
+    authority: href.slice(href.indexOf('//') + 2, slash < 0 ? href.length : slash),
+    replays: 0,
     body,
     retry: retryPolicy(request, prepared),
-    trace: context.trace,
+    signal,
+    trace: callTrace<ClientTrace>(request),
     headers,
     resolve,
     reject,

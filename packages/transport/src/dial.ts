@@ -57,6 +57,9 @@ function connectError(error: unknown, peer: string, what: string, timeout: numbe
   return new TransportError(ERR_CONNECT_FAILED, `connect to ${peer} failed: ${message} (${what})`, { cause: error })
 }
 
+/** The ALPN list of a connection that speaks HTTP/1.1 only (to a proxy: CONNECT is HTTP/1.1). */
+const HTTP1_ONLY = ['http/1.1']
+
 /** handshake runs TLS over `socket` to `hostname`, offering the session cached for it, reporting to the trace; resolves with the TLS socket. */
 async function handshake(
   socket: Duplex,
@@ -68,6 +71,7 @@ async function handshake(
   trace: ClientTrace | undefined,
   signal: AbortSignal,
   opened: Duplex[],
+  alpn: string[],
 ): Promise<TLSSocket> {
   callHook(trace, 'tlsHandshakeStart')
   const servername = tls?.servername ?? (isIP(hostname) === 0 ? hostname : undefined)
@@ -79,7 +83,7 @@ async function handshake(
     socket,
     ...(servername === undefined ? {} : { servername }),
     ...(session === undefined ? {} : { session }),
-    ALPNProtocols: ['http/1.1'],
+    ALPNProtocols: alpn,
   })
   sessions.watch(secure, sessionKey)
   opened.push(secure)
@@ -148,7 +152,8 @@ async function openTunnel(
  * dialConn opens the socket of a new connection along the steps of its
  * connect method: TCP (or the `dial` hook) to the first hop, TLS to an
  * `https://` proxy, a CONNECT or SOCKS5 tunnel through the proxy, then TLS
- * to an `https:` target with ALPN, all within `connectTimeout`. `what` names the request that asked for it, for
+ * to an `https:` target with ALPN (`h2` and/or `http/1.1`, from the
+ * `protocols` option: the caller reads the choice off the TLS socket), all within `connectTimeout`. `what` names the request that asked for it, for
  * error messages. `closing` aborts when the transport closes. The dial
  * outlives the request that started it: another request may use the
  * connection.
@@ -183,7 +188,7 @@ export async function dialConn(
     // A TLSSocket from the dial hook is TLS to the first hop already.
     let secured = socket instanceof TLSSocket
     if (proxy?.protocol === 'https:' && !secured) {
-      socket = await handshake(socket, 'proxy', proxy.hostname, proxy.port, options.proxyTls, options.tlsSessions, trace, signal, opened)
+      socket = await handshake(socket, 'proxy', proxy.hostname, proxy.port, options.proxyTls, options.tlsSessions, trace, signal, opened, HTTP1_ONLY)
     }
     if (proxy !== undefined) {
       if (!method.forward) socket = await openTunnel(socket, method, options, trace, signal, what)
@@ -191,7 +196,7 @@ export async function dialConn(
       secured = false
     }
     if (target.protocol === 'https:' && !secured) {
-      socket = await handshake(socket, 'target', target.hostname, target.port, options.tls, options.tlsSessions, trace, signal, opened)
+      socket = await handshake(socket, 'target', target.hostname, target.port, options.tls, options.tlsSessions, trace, signal, opened, options.protocols.alpn)
     }
     if (channels.connected.hasSubscribers) channels.connected.publish({ key })
     return socket

@@ -11,8 +11,26 @@ import {
 } from './errors.js'
 import type { ResolvedOptions } from './options.js'
 
+/**
+ * The code of a failure on an HTTP/2 stream the server says it never
+ * processed (`REFUSED_STREAM`, or above the last stream id of its GOAWAY):
+ * the request is sent again on another connection whatever its method, when
+ * its body can be sent again.
+ */
+export const H2_UNPROCESSED = 'RT_H2_UNPROCESSED'
+/**
+ * The code of a failure on an HTTP/2 stream whose connection closed under it
+ * (without a system error such as ECONNRESET): undici's `UND_ERR_SOCKET`,
+ * the code Node's fetch gives a lost connection over HTTP/1.1 and HTTP/2
+ * alike, so that code written for Node's fetch reads `err.cause.code` the
+ * same whatever the protocol.
+ */
+export const H2_CONN_LOST = 'UND_ERR_SOCKET'
+/** The code of an HTTP/2 stream reset by the server (`RST_STREAM`); the error's `rstCode` is the HTTP/2 error code. */
+export const H2_STREAM_RESET = 'RT_H2_STREAM_RESET'
+
 /** Socket-level failures: the ones a stale keep-alive connection produces. */
-const SOCKET_CODES = new Set(['UND_ERR_SOCKET', 'ECONNRESET', 'EPIPE', 'UND_ERR_CLOSED', 'UND_ERR_DESTROYED', 'ECONNABORTED', CONN_NOT_REDIALED])
+const SOCKET_CODES = new Set([H2_CONN_LOST, 'ECONNRESET', 'EPIPE', 'UND_ERR_CLOSED', 'UND_ERR_DESTROYED', 'ECONNABORTED', CONN_NOT_REDIALED])
 
 /** isSocketFailure reports whether an undici or socket error means the connection broke. */
 export function isSocketFailure(error: unknown): boolean {
@@ -26,7 +44,9 @@ export function isSocketFailure(error: unknown): boolean {
 export function mapError(error: unknown, what: string, options: ResolvedOptions, duringBody: boolean): RoundTripError {
   // Already coded (ours, or core's RT_INVALID_STATUS): keep it.
   if (isRoundTripError(error)) return error
-  const code = (error as { code?: string } | null)?.code ?? ''
+  // A DOMException (a body cancelled with an AbortError or TimeoutError) has a numeric `code`.
+  const raw = (error as { code?: unknown } | null)?.code
+  const code = typeof raw === 'string' ? raw : ''
   const detail = (error as Error | null)?.message ?? String(error)
   switch (code) {
     case 'UND_ERR_HEADERS_TIMEOUT':
@@ -57,10 +77,16 @@ export function mapError(error: unknown, what: string, options: ResolvedOptions,
     case 'UND_ERR_REQ_CONTENT_LENGTH_MISMATCH':
       return new TransportError(ERR_INVALID_REQUEST, `cannot send request: ${detail} (${what})`, { cause: error })
   }
+  const stage = duringBody ? 'while reading the response body' : 'before the response arrived'
+  if (code === H2_STREAM_RESET) {
+    // PROTOCOL_ERROR: the server found our stream malformed, or we its (Node resets a stream with a malformed head).
+    const protocol = (error as { rstCode?: number }).rstCode === 1
+    return new TransportError(protocol ? ERR_PROTOCOL : ERR_SOCKET_CLOSED, `${detail} ${stage} (${what})`, { cause: error })
+  }
+  if (code === H2_UNPROCESSED) return new TransportError(ERR_SOCKET_CLOSED, `${detail}; not retried (${what})`, { cause: error })
   if (code.startsWith('HPE_') || (error as Error | null)?.name === 'HTTPParserError') {
     return new TransportError(ERR_PROTOCOL, `invalid HTTP response: ${detail} (${what})`, { cause: error })
   }
-  const stage = duringBody ? 'while reading the response body' : 'before the response arrived'
   return new TransportError(ERR_SOCKET_CLOSED, `connection closed ${stage}: ${detail} (${what})`, { cause: error })
 }
 

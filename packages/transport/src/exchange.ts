@@ -1,22 +1,42 @@
 import type { Transform } from 'node:stream'
-import { createBody, createResponse, getContext, isNullBodyStatus, stripFragment, type BodySink, type TrackedBody } from '@roundtrip/core'
+import { createBody, createResponse, getContext, type CallSignal, isNullBodyStatus, stripFragment, type BodySink, type TrackedBody } from '@roundtrip/core'
 import type { Dispatcher } from 'undici'
-import { CONN_NOT_REDIALED, type PersistConn } from './conn.js'
+import { CONN_NOT_REDIALED } from './conn.js'
 import { createDecoder, decodingError } from './decode.js'
 import { applyKeepAliveHint, bodyTimeoutError, Deadline, headersTimeoutError, preciseLimit } from './deadlines.js'
 import { ERR_RESPONSE_TOO_LARGE, TransportError } from './errors.js'
-import { isSocketFailure, mapError } from './errors-map.js'
+import { H2_UNPROCESSED as UNPROCESSED, isSocketFailure, mapError } from './errors-map.js'
 import type { ResolvedOptions } from './options.js'
 import type { OutgoingBody } from './request-body.js'
 import { callHook, type ClientTrace } from './trace.js'
 
+/**
+ * ExchangeConn is what an exchange uses of its connection: an HTTP/1.1
+ * `PersistConn`, or the stream lease of an HTTP/2 conn (see h2-stream.ts).
+ */
+export interface ExchangeConn {
+  /** Requests sent on the connection so far, this one included: more than 1 means reused. */
+  readonly requests: number
+  /** The socket, whose written-byte count tells whether anything of the request was written. */
+  readonly socket: unknown
+  /** False once the server asked to close the connection. */
+  reusable: boolean
+  /** Idle limit of the connection, shortened by a `Keep-Alive: timeout` hint. */
+  idleLimit: number
+  /** Header and body timeouts all run on the exchange's own timers (no undici underneath to run the long ones). */
+  readonly ownTimers?: boolean
+  acceptUnsolicited100(): void
+  takeInterimStatus(status: number): number
+}
+
 /** What an exchange needs from the transport that owns its connection. */
 export interface ConnOwner {
-  /** The response is complete: reuse or close the conn. */
-  release(conn: PersistConn, trace: ClientTrace | undefined): void
-  /** The exchange failed or was cancelled: the conn is closed. */
-  discard(conn: PersistConn, error: Error, trace: ClientTrace | undefined): void
+  /** The response is complete: reuse or close the conn (an HTTP/2 stream: give it back). */
+  release(conn: ExchangeConn, trace: ClientTrace | undefined): void
+  /** The exchange failed or was cancelled: the conn is closed (an HTTP/2 stream: reset, the conn stays). */
+  discard(conn: ExchangeConn, error: Error, trace: ClientTrace | undefined): void
 }
+
 
 /**
  * StaleConnError wraps a failure on a reused connection before any response
@@ -68,7 +88,9 @@ function bytesWritten(socket: unknown): number {
  */
 export class Exchange implements Dispatcher.DispatchHandler {
   readonly #request: Request
-  readonly #conn: PersistConn
+  /** What aborts the exchange: the call's signal (core's `callSignal`), the request's own unless a layer attached one. */
+  readonly #signal: CallSignal
+  readonly #conn: ExchangeConn
   readonly #owner: ConnOwner
   readonly #options: ResolvedOptions
   readonly #trace: ClientTrace | undefined
@@ -94,7 +116,8 @@ export class Exchange implements Dispatcher.DispatchHandler {
 
   constructor(
     request: Request,
-    conn: PersistConn,
+    signal: CallSignal,
+    conn: ExchangeConn,
     owner: ConnOwner,
     options: ResolvedOptions,
     trace: ClientTrace | undefined,
@@ -104,6 +127,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
     reject: (error: unknown) => void,
   ) {
     this.#request = request
+    this.#signal = signal
     this.#conn = conn
     this.#owner = owner
     this.#options = options
@@ -113,7 +137,6 @@ export class Exchange implements Dispatcher.DispatchHandler {
     this.#writtenBefore = retry === 'unwritten' ? bytesWritten(conn.socket) : -1
     this.#resolve = resolve
     this.#reject = reject
-    const signal = request.signal
     if (!signal.aborted) {
       this.#onSignal = Exchange.#abortListener(this)
       signal.addEventListener('abort', this.#onSignal, { once: true })
@@ -134,7 +157,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
   }
 
   #onAbort(): void {
-    const reason: unknown = this.#request.signal.reason
+    const reason: unknown = this.#signal.reason
     if (!this.#done) return this.#abort?.(reason as Error)
     // The message is complete, but the decoder still has output for the
     // reader (a small gzip body can inflate to gigabytes): stop it.
@@ -146,7 +169,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
   onConnect(abort: (error?: Error) => void): void {
     this.#abort = abort as (error: Error) => void
     this.#conn.acceptUnsolicited100()
-    if (this.#request.signal.aborted) abort(this.#request.signal.reason)
+    if (this.#signal.aborted) abort(this.#signal.reason as Error)
     else this.#arm('head')
   }
 
@@ -156,7 +179,9 @@ export class Exchange implements Dispatcher.DispatchHandler {
    */
   #arm(stage: 'head' | 'body'): void {
     this.#stage = stage
-    const ms = preciseLimit(stage === 'head' ? this.#options.responseHeaderTimeout : this.#options.bodyTimeout)
+    const limit = stage === 'head' ? this.#options.responseHeaderTimeout : this.#options.bodyTimeout
+    // An HTTP/2 stream has no undici underneath: every limit runs on our deadline.
+    const ms = this.#conn.ownTimers === true ? limit : preciseLimit(limit)
     if (ms === 0) return this.#disarm()
     // Made on first use: most requests run on undici's timers only.
     this.#deadline ??= new Deadline(this.#options.clock, () => this.#expired(), true)
@@ -184,11 +209,22 @@ export class Exchange implements Dispatcher.DispatchHandler {
   }
 
   onHeaders(statusCode: number, rawHeaders: Buffer[], resume: () => void, statusText: string): boolean {
+    const pairs: string[] = new Array(rawHeaders.length)
+    for (let i = 0; i < rawHeaders.length; i++) pairs[i] = rawHeaders[i]!.toString('latin1')
+    return this.onHead(statusCode, pairs, resume, statusText)
+  }
+
+  /**
+   * onHead takes a response head (`pairs` is `[name, value, …]`): an interim
+   * one is reported and skipped; a final one resolves the call with its
+   * Response. `resume` asks the connection for more body bytes.
+   */
+  onHead(statusCode: number, pairs: string[], resume: () => void, statusText: string): boolean {
     if (statusCode < 200 && statusCode >= 100 && statusCode !== 101) {
       // An interim response: skip it and wait for the final one (Go's Got1xxResponse).
       if (this.#trace?.got1xxResponse !== undefined) {
         const status = this.#conn.takeInterimStatus(statusCode)
-        callHook(this.#trace, 'got1xxResponse', { status, headers: headersOf(rawHeaders) })
+        callHook(this.#trace, 'got1xxResponse', { status, headers: headersOf(pairs) })
       }
       return true
     }
@@ -197,12 +233,9 @@ export class Exchange implements Dispatcher.DispatchHandler {
     if (statusCode < 200 || statusCode > 599) createResponse(null, { status: statusCode, url: this.#what })
     const conn = this.#conn
     let contentEncoding: string | null = null
-    const pairs: string[] = new Array(rawHeaders.length)
-    for (let i = 0; i < rawHeaders.length; i += 2) {
-      const name = rawHeaders[i]!.toString('latin1')
-      const value = rawHeaders[i + 1]!.toString('latin1')
-      pairs[i] = name
-      pairs[i + 1] = value
+    for (let i = 0; i < pairs.length; i += 2) {
+      const name = pairs[i]!
+      const value = pairs[i + 1]!
       if (name.length === 10) {
         const lower = name.toLowerCase()
         if (lower === 'connection' && /\bclose\b/i.test(value)) conn.reusable = false
@@ -318,13 +351,14 @@ export class Exchange implements Dispatcher.DispatchHandler {
 
   onError(error: Error): void {
     this.#finish()
-    const signal = this.#request.signal
+    const signal = this.#signal
     const aborted = signal.aborted && (error === signal.reason || !this.#responded)
     const failure = aborted ? signal.reason : mapError(error, this.#what, this.#options, this.#responded)
     this.#owner.discard(this.#conn, failure instanceof Error ? failure : error, this.#trace)
     if (!this.#responded) {
-      if (!aborted && this.#conn.requests > 1 && isSocketFailure(error) && this.#mayRetry(error)) {
-        this.#reject(new StaleConnError(failure))
+      const unprocessed = (error as { code?: string }).code === UNPROCESSED && this.#retry !== 'never'
+      if (!aborted && (unprocessed || (this.#conn.requests > 1 && isSocketFailure(error) && this.#mayRetry(error)))) {
+        this.#reject(new StaleConnError(failure as Error))
       } else {
         this.#reject(failure)
       }
@@ -350,7 +384,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
 
   #unlisten(): void {
     if (this.#onSignal !== undefined) {
-      this.#request.signal.removeEventListener('abort', this.#onSignal)
+      this.#signal.removeEventListener('abort', this.#onSignal)
       this.#onSignal = undefined
     }
   }
@@ -358,9 +392,9 @@ export class Exchange implements Dispatcher.DispatchHandler {
 
 function noop(): void {}
 
-/** headersOf builds a Headers from undici's raw name/value list. */
-function headersOf(raw: Buffer[]): Headers {
+/** headersOf builds a Headers from a `[name, value, …]` list. */
+function headersOf(pairs: string[]): Headers {
   const headers = new Headers()
-  for (let i = 0; i < raw.length; i += 2) headers.append(raw[i]!.toString('latin1'), raw[i + 1]!.toString('latin1'))
+  for (let i = 0; i < pairs.length; i += 2) headers.append(pairs[i]!, pairs[i + 1]!)
   return headers
 }

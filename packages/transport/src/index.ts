@@ -1,6 +1,14 @@
 export { Transport } from './transport.js'
 export type { TransportOptions, DialFunction, DialInfo, TlsOptions, ProxyConnectHeadersFunction } from './options.js'
 export type { ProxyFunction, ProxyOption } from './proxy.js'
+export type { Protocol, Http2Options } from './h2-options.js'
+export {
+  DEFAULT_PROTOCOLS,
+  DEFAULT_H2_PING_INTERVAL,
+  DEFAULT_H2_PING_TIMEOUT,
+  DEFAULT_H2_STREAM_WINDOW,
+  DEFAULT_H2_CONNECTION_WINDOW,
+} from './h2-options.js'
 export { proxyFromEnvironment } from './proxy-env.js'
 export { systemClock, type Clock, type ClockTimer } from './clock.js'
 export {
@@ -13,7 +21,7 @@ export {
   DEFAULT_MAX_RESPONSE_HEADER_BYTES,
 } from './options.js'
 export { DEFAULT_MAX_CACHED_SESSIONS } from './tls-sessions.js'
-export type { TransportStats, HostStats, HolderInfo } from './stats.js'
+export type { TransportStats, HostStats, HolderInfo, Http2ConnStats } from './stats.js'
 export type { ClientTrace, GotConnInfo, GotInformationalInfo, ProxyConnectInfo } from './trace.js'
 export { channels } from './trace.js'
 export {

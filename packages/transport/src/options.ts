@@ -5,6 +5,7 @@ import { DEFAULT_BODY_HIGH_WATER_MARK } from '@roundtrip/core'
 import { systemClock, type Clock } from './clock.js'
 import { ERR_INVALID_OPTION, TransportError } from './errors.js'
 import { proxyChoice, type ProxyChoice, type ProxyOption } from './proxy.js'
+import { resolveHttp2, resolveProtocols, type Http2Options, type Protocol, type ResolvedHttp2Options, type ResolvedProtocols } from './h2-options.js'
 import { DEFAULT_MAX_CACHED_SESSIONS, TlsSessionCache } from './tls-sessions.js'
 
 /** DialInfo is what a {@link TransportOptions.dial} hook is told about the connection to make. */
@@ -166,6 +167,19 @@ export interface TransportOptions {
   /** TLS options for the connection to an `https://` proxy (`ca`, `rejectUnauthorized`, …); the target's are in `tls`. */
   proxyTls?: TlsOptions
   /**
+   * The protocols the Transport may speak (Go's `Transport.Protocols`): a
+   * non-empty list of `'http1'`, `'http2'` and `'h2c'`. Default
+   * `['http1', 'http2']`: over TLS, ALPN offers `h2` and `http/1.1` and the
+   * server chooses; `http:` URLs use HTTP/1.1. `['h2c']` speaks HTTP/2 with
+   * prior knowledge to `http:` URLs; `['http1']` never speaks HTTP/2. A URL
+   * whose scheme no listed protocol serves (an `https:` URL with `['h2c']`)
+   * rejects with `RT_INVALID_REQUEST`. `http:` requests forwarded by an HTTP
+   * proxy always use HTTP/1.1.
+   */
+  protocols?: Protocol[]
+  /** HTTP/2 tuning: PING health checks, stream limits, flow-control windows; see {@link Http2Options}. */
+  http2?: Http2Options
+  /**
    * Send `http:` requests through an `http(s)://` proxy in a CONNECT tunnel
    * (one pooled connection per target, requests in origin-form), as
    * undici's `ProxyAgent` does by default, instead of forwarding them in
@@ -235,6 +249,8 @@ export interface ResolvedOptions {
   proxy: ProxyChoice | undefined
   proxyConnectHeaders: Record<string, string> | ProxyConnectHeadersFunction | undefined
   proxyTls: TlsOptions | undefined
+  protocols: ResolvedProtocols
+  http2: ResolvedHttp2Options
   proxyTunnel: boolean
   clock: Clock
 }
@@ -263,6 +279,8 @@ const KNOWN_OPTIONS: ReadonlySet<string> = new Set([
   'proxy',
   'proxyConnectHeaders',
   'proxyTls',
+  'protocols',
+  'http2',
   'proxyTunnel',
   'clock',
 ])
@@ -375,6 +393,8 @@ export function resolveOptions(options: TransportOptions = {}): ResolvedOptions 
     proxy: proxyChoice(options.proxy),
     proxyConnectHeaders: connectHeaders,
     proxyTls: options.proxyTls,
+    protocols: resolveProtocols(options.protocols),
+    http2: resolveHttp2(options.http2),
     proxyTunnel: flag(options, 'proxyTunnel') ?? false,
     clock: clock ?? systemClock,
   }

@@ -2,11 +2,20 @@ import { internalError } from '@roundtrip/core'
 import type { PersistConn } from './conn.js'
 import { ConnList } from './conn-list.js'
 import type { ConnectMethod } from './connect-method.js'
+import type { H2Conn } from './h2-conn.js'
+
+/**
+ * PoolProtocol is what a pool's connections speak: `http1`, `h2`, or
+ * `unknown` until the first TLS handshake of a pool that offers both
+ * through ALPN tells (requests arriving meanwhile wait for that dial instead
+ * of dialing their own: the cold burst).
+ */
+export type PoolProtocol = 'http1' | 'h2' | 'unknown'
 
 /** Waiter is a request waiting for a connection (Go's `wantConn`). */
 export interface Waiter {
   /** Settles the wait; false when it already had (delivered, aborted, timed out). */
-  deliver(conn: PersistConn, reused: boolean): boolean
+  deliver(conn: PersistConn | H2Conn, reused: boolean): boolean
   fail(error: unknown): boolean
   readonly done: boolean
 }
@@ -21,8 +30,12 @@ export class HostPool {
   readonly method: ConnectMethod
   /** Idle conns, the most recently used last. */
   readonly idle: PersistConn[] = []
-  /** Conns in use by a request. */
+  /** HTTP/1.1 conns in use by a request (HTTP/2 conns stay in {@link h2}, busy while they have a stream). */
   readonly busy = new ConnList()
+  /** Live HTTP/2 conns, oldest first; each serves requests while it has free streams. */
+  readonly h2: H2Conn[] = []
+  /** What the pool's conns speak (see {@link PoolProtocol}). */
+  protocol: PoolProtocol
   /** Waiters in FIFO order; entries before `#head` or already done are skipped. */
   #waiters: Waiter[] = []
   #head = 0
@@ -38,8 +51,27 @@ export class HostPool {
   /** Set once the pool left the transport's map; a call that still holds it must look up the live one. */
   removed = false
 
-  constructor(method: ConnectMethod) {
+  constructor(method: ConnectMethod, protocol: PoolProtocol) {
     this.method = method
+    this.protocol = protocol
+  }
+
+  /** The first HTTP/2 conn that can take a new stream now. */
+  h2Available(): H2Conn | undefined {
+    for (const conn of this.h2) if (conn.available) return conn
+    return undefined
+  }
+
+  /** Whether an HTTP/2 conn is open and not going away (its streams will free up). */
+  get hasLiveH2(): boolean {
+    for (const conn of this.h2) if (!conn.closed && !conn.goingAway) return true
+    return false
+  }
+
+  /** Removes a dead HTTP/2 conn. */
+  removeH2(conn: H2Conn): void {
+    const i = this.h2.indexOf(conn)
+    if (i >= 0) this.h2.splice(i, 1)
   }
 
   /** The pool key (see {@link ConnectMethod.key}). */
@@ -55,6 +87,12 @@ export class HostPool {
   /** Dials in progress. */
   get dialing(): number {
     return this.#dialing
+  }
+
+  /** A request got a conn (`reused`: one used before), for `stats()`. */
+  countRequest(reused: boolean): void {
+    this.requests++
+    if (reused) this.reusedRequests++
   }
 
   /** A dial starts: it counts against maxConnsPerHost from now on. */

@@ -1,6 +1,9 @@
 import { ConnectMethod, targetOf, type ProxyEndpoint } from './connect-method.js'
-import { ERR_INVALID_REQUEST, TransportError } from './errors.js'
-import { HostPool } from './pool.js'
+import type { Duplex } from 'node:stream'
+import type { TLSSocket } from 'node:tls'
+import { ERR_CONNECT_FAILED, ERR_INVALID_REQUEST, TransportError } from './errors.js'
+import type { ResolvedProtocols } from './h2-options.js'
+import { HostPool, type PoolProtocol } from './pool.js'
 import type { ProxyChoice } from './proxy.js'
 
 /** How many origins the route cache holds before it starts again. */
@@ -19,11 +22,13 @@ export class Routes {
   readonly #cache = new Map<string, HostPool>()
   readonly #proxy: ProxyChoice | undefined
   readonly #tunnelHttp: boolean
+  readonly #protocols: ResolvedProtocols
 
-  /** `tunnelHttp`: `http:` targets go through a CONNECT tunnel too (the `proxyTunnel` option). */
-  constructor(proxy: ProxyChoice | undefined, tunnelHttp: boolean) {
+  /** `tunnelHttp`: `http:` targets go through a CONNECT tunnel too (the `proxyTunnel` option); `protocols`: what new pools speak. */
+  constructor(proxy: ProxyChoice | undefined, tunnelHttp: boolean, protocols: ResolvedProtocols) {
     this.#proxy = proxy
     this.#tunnelHttp = tunnelHttp
+    this.#protocols = protocols
   }
 
   /** route finds the pool for a request URL `href` whose origin part is `origin`. */
@@ -58,7 +63,7 @@ export class Routes {
   poolFor(method: ConnectMethod): HostPool {
     let pool = this.pools.get(method.key)
     if (pool === undefined) {
-      pool = new HostPool(method)
+      pool = new HostPool(method, poolProtocol(method, this.#protocols))
       this.pools.set(method.key, pool)
     }
     return pool
@@ -77,4 +82,40 @@ export class Routes {
     for (const origin of pool.routes) if (this.#cache.get(origin) === pool) this.#cache.delete(origin)
     return true
   }
+}
+
+/**
+ * poolProtocol is what a new pool's conns will speak, from the `protocols`
+ * option (as Go 1.24): `https:` asks ALPN when both HTTP/1.1 and HTTP/2 are
+ * on, and also with HTTP/2 alone (the handshake must pick `h2`); `http:`
+ * speaks HTTP/2 with prior knowledge only when `h2c` is on and `http1` off
+ * (there is no upgrade), and HTTP/1.1 to a forwarding proxy. A scheme that
+ * no listed protocol serves throws `RT_INVALID_REQUEST`.
+ */
+function poolProtocol(method: ConnectMethod, protocols: ResolvedProtocols): PoolProtocol {
+  if (method.target.protocol === 'https:') {
+    if (protocols.http2) return 'unknown'
+    if (protocols.http1) return 'http1'
+  } else {
+    if (protocols.http1 || method.forward) return 'http1'
+    if (protocols.h2c) return 'h2'
+  }
+  throw new TransportError(ERR_INVALID_REQUEST, `no protocol of the Transport's protocols option serves ${method.target.protocol} URLs (${method.key})`)
+}
+
+/**
+ * negotiatedH2 tells from a pool's dialed socket whether its conn speaks
+ * HTTP/2: ALPN `h2` over TLS, prior knowledge (`h2c`) in the clear. A
+ * server that does not pick `h2` when `http1` is not allowed throws
+ * `RT_CONNECT_FAILED`.
+ */
+export function negotiatedH2(pool: HostPool, socket: Duplex, protocols: ResolvedProtocols): boolean {
+  if (pool.method.target.protocol === 'http:') return pool.protocol === 'h2'
+  const alpn = (socket as Partial<TLSSocket>).alpnProtocol
+  if (alpn === 'h2') return true
+  if (!protocols.http1) {
+    const chose = alpn === false || alpn === undefined ? 'nothing' : alpn
+    throw new TransportError(ERR_CONNECT_FAILED, `${pool.key} did not negotiate h2 through ALPN (it chose ${chose}) and the protocols option leaves out http1`)
+  }
+  return false
 }

@@ -8,6 +8,14 @@ export interface GotConnInfo {
   wasIdle: boolean
   /** How long it was idle, in milliseconds (0 when `wasIdle` is false). */
   idleTime: number
+  /** The protocol the connection speaks: `'http/1.1'` or `'h2'` (HTTP/2). */
+  protocol: 'http/1.1' | 'h2'
+  /**
+   * Whether other requests are in flight on the same connection (HTTP/2
+   * streams share it); always false for HTTP/1.1. For HTTP/2, `wasIdle` is
+   * true when the connection had no stream open.
+   */
+  shared: boolean
   /** The socket's local address (undefined for a socket from the `dial` hook that has none). */
   localAddress: string | undefined
   /** The socket's local port. */
@@ -126,7 +134,7 @@ export const channels = {
   closed: channel('roundtrip:conn:closed'),
   /** A request started waiting for a connection: `{ key, waiting }`. */
   queued: channel('roundtrip:pool:queued'),
-  /** A request got a connection: `{ key, reused, wasIdle }`. */
+  /** A request got a connection: `{ key, reused, wasIdle, protocol }`. */
   gotConn: channel('roundtrip:pool:got-conn'),
   /** A request gave up waiting (`maxWaitTime` or abort): `{ key, reason }`. */
   waitFailed: channel('roundtrip:pool:wait-failed'),
@@ -136,4 +144,18 @@ export const channels = {
    * `request` being `METHOD url` without credentials.
    */
   staleRetry: channel('roundtrip:pool:stale-retry'),
+}
+
+/** reportGotConn tells the trace (with the socket's addresses) and the channel that a request of pool `key` got a connection. */
+export function reportGotConn(
+  key: string,
+  socket: unknown,
+  trace: ClientTrace | undefined,
+  info: Pick<GotConnInfo, 'reused' | 'wasIdle' | 'idleTime' | 'protocol' | 'shared'>,
+): void {
+  if (trace?.gotConn !== undefined) {
+    const s = socket as { localAddress?: string; localPort?: number; remoteAddress?: string; remotePort?: number }
+    callHook(trace, 'gotConn', { ...info, localAddress: s.localAddress, localPort: s.localPort, remoteAddress: s.remoteAddress, remotePort: s.remotePort })
+  }
+  if (channels.gotConn.hasSubscribers) channels.gotConn.publish({ key, reused: info.reused, wasIdle: info.wasIdle, protocol: info.protocol })
 }

@@ -1,30 +1,38 @@
 import { setMaxListeners } from 'node:events'
-import { getContext, redactUrl, type Closable, type RoundTripper } from '@roundtrip/core'
+import { callSignal, getContext, redactUrl, type CallSignal, type Closable, type RoundTripper } from '@roundtrip/core'
 import { PersistConn, type Holder } from './conn.js'
 import { ConnList } from './conn-list.js'
 import { dialConn } from './dial.js'
 import { ERR_INVALID_REQUEST, ERR_TRANSPORT_CLOSED, TransportError } from './errors.js'
 import { newCall, type Call } from './call.js'
 import { requestBodyError } from './errors-map.js'
-import { Exchange, StaleConnError, type ConnOwner } from './exchange.js'
+import { Exchange, StaleConnError, type ConnOwner, type ExchangeConn } from './exchange.js'
+import { H2Conn, type H2ConnEvents } from './h2-conn.js'
+import { H2Lease, sendOnStream } from './h2-stream.js'
 import { resolveOptions, type ResolvedOptions, type TransportOptions } from './options.js'
 import type { HostPool } from './pool.js'
-import { Routes } from './route.js'
-import { ConnWaiter, type WaiterOwner } from './waiter.js'
+import { negotiatedH2, Routes } from './route.js'
+import { ConnWaiter, type Got, type WaiterOwner } from './waiter.js'
 import { NO_BODY, prepareBody, type OutgoingBody } from './request-body.js'
 import { poolStats, retire, type RetiredCounts, type TransportStats } from './stats.js'
 import { waitTimeoutError } from './deadlines.js'
 import type { Clock } from './clock.js'
-import { callHook, channels, type ClientTrace } from './trace.js'
+import { callHook, channels, reportGotConn, type ClientTrace } from './trace.js'
 import { sameTurn } from './turn.js'
 import { startDebug } from './debug.js'
 
+/** The most times one request is sent again after HTTP/2 servers refused it unprocessed (GOAWAY, REFUSED_STREAM). */
+const MAX_UNPROCESSED_REPLAYS = 5
+
 /**
- * Transport is the pooled RoundTripper: it owns keep-alive HTTP/1.1
- * connections per `scheme://host:port` and reuses them, as Go's
- * `http.Transport` does. Each connection is an undici `Client` (pipelining
- * 1) on a socket the Transport dials; the pool, its limits, the FIFO wait
- * queue and the accounting are the Transport's.
+ * Transport is the pooled RoundTripper: it owns keep-alive connections per
+ * `scheme://host:port` and reuses them, as Go's `http.Transport` does. An
+ * HTTP/1.1 connection is an undici `Client` (pipelining 1) on a socket the
+ * Transport dials; an HTTP/2 connection (ALPN `h2`, or `h2c` with prior
+ * knowledge, see the `protocols` option) is a `node:http2` session carrying
+ * up to the server's `SETTINGS_MAX_CONCURRENT_STREAMS` requests at once. The
+ * pool, its limits, the FIFO wait queue and the accounting are the
+ * Transport's.
  *
  * The response body belongs to the caller: read it to the end or cancel it.
  * The connection goes back to the pool as soon as the server has sent the
@@ -51,18 +59,23 @@ export class Transport implements RoundTripper, Closable {
   #closed = false
   #drained: (() => void) | undefined
   readonly #onDead = (conn: PersistConn, reason: string): void => this.#connDead(conn, reason)
+  readonly #h2Events: H2ConnEvents = {
+    dead: (conn, reason) => this.#connDead(conn, reason),
+    // New SETTINGS or a GOAWAY: waiters may take streams now, or need a dial.
+    changed: (conn) => this.#serveH2(conn.pool),
+  }
   /** What exchanges and waiters call back: kept off the public surface (and the published `.d.ts`). */
   readonly #owner: ConnOwner & WaiterOwner = {
     release: (conn, trace) => this.#release(conn, trace),
     discard: (conn, error, trace) => this.#discard(conn, error, trace),
-    deliverTo: (pool, conn, holder, trace, wasIdle) => this.#gotConn(pool, conn, holder, trace, wasIdle, this.#clock.now()),
+    deliverTo: (pool, conn, holder, trace, wasIdle) => this.#deliverTo(pool, conn, holder, trace, wasIdle),
   }
 
   /** @throws TransportError `RT_INVALID_OPTION` when an option is invalid. */
   constructor(options?: TransportOptions) {
     this.#options = resolveOptions(options)
     this.#clock = this.#options.clock
-    this.#routes = new Routes(this.#options.proxy, this.#options.proxyTunnel)
+    this.#routes = new Routes(this.#options.proxy, this.#options.proxyTunnel, this.#options.protocols)
     this.#pools = this.#routes.pools
     startDebug()
     // Every dial listens on this signal; their number is bounded by the pool, not by 10.
@@ -74,13 +87,14 @@ export class Transport implements RoundTripper, Closable {
    * the RoundTripper contract of `@roundtrip/core` (no redirects, any status
    * is a success, the caller owns the body). It rejects with a
    * {@link TransportError} (see its codes), or with `request.signal.reason`
-   * when the signal aborts.
+   * when the signal aborts — or the reason of the signal a layer above
+   * attached for the call (core's `callSignal`: a deadline).
    */
   roundTrip(request: Request): Promise<Response> {
     if (!(request instanceof Request)) {
       return Promise.reject(new TypeError('Transport.roundTrip: expected a Request'))
     }
-    const signal = request.signal
+    const signal = callSignal(request)
     if (signal.aborted) return Promise.reject(signal.reason)
     const href = request.url
     const what = `${request.method} ${redactUrl(href)}`
@@ -96,7 +110,7 @@ export class Transport implements RoundTripper, Closable {
     const context = getContext(request)
     const send = (body: OutgoingBody): Promise<Response> =>
       new Promise<Response>((resolve, reject) => {
-        this.#send(newCall(request, pool, slash, what, body, context, this.#options, resolve, reject))
+        this.#send(newCall(request, pool, slash, what, body, context, signal, this.#options, resolve, reject))
       })
     // Bodies that are available at once are collected first (content-length, replayable).
     if (request.body === null) return send(NO_BODY)
@@ -105,20 +119,26 @@ export class Transport implements RoundTripper, Closable {
 
   /** send gets a conn for the call and dispatches it there. */
   #send(call: Call): void {
-    const conn = this.#getConn(call.pool, call.request, call.trace, call.what)
-    if (conn instanceof PersistConn) this.#dispatch(call, conn)
-    else conn.then((c) => this.#dispatch(call, c), call.reject)
+    const got = this.#getConn(call.pool, call.request, call.signal, call.trace, call.what)
+    if (got instanceof Promise) got.then((c) => this.#dispatch(call, c), call.reject)
+    else this.#dispatch(call, got)
   }
 
-  #dispatch(call: Call, conn: PersistConn): void {
+  #dispatch(call: Call, conn: Got): void {
     const reject = (error: unknown): void => {
       if (!(error instanceof StaleConnError)) return call.reject(error)
-      // A reused conn the server had closed: try another (Go's shouldRetryRequest).
-      if (this.#closed || call.request.signal.aborted) return call.reject(error.failure)
+      // A reused conn the server had closed, or an HTTP/2 stream it never processed: try another (Go's shouldRetryRequest).
+      const replays = conn instanceof H2Lease ? ++call.replays : 0
+      if (this.#closed || call.signal.aborted || replays > MAX_UNPROCESSED_REPLAYS) return call.reject(error.failure)
       if (channels.staleRetry.hasSubscribers) channels.staleRetry.publish({ key: call.pool.key, request: call.what, error: error.failure })
       this.#send(call)
     }
-    const exchange = new Exchange(call.request, conn, this.#owner, this.#options, call.trace, call.what, call.retry, call.resolve, reject)
+    const exchange = new Exchange(call.request, call.signal, conn, this.#owner, this.#options, call.trace, call.what, call.retry, call.resolve, reject)
+    if (conn instanceof H2Lease) {
+      const { request, authority, path, headers, body } = call
+      sendOnStream(conn, { method: request.method, authority, path, headers: headers.list, body }, exchange)
+      return
+    }
     conn.client.dispatch(
       {
         path: call.path,
@@ -137,13 +157,20 @@ export class Transport implements RoundTripper, Closable {
     if (this.#routes.forget(pool)) retire(this.#retired, pool)
   }
 
-  /** getConn returns an idle conn (most recently used first), or waits for a dialed or freed one. */
-  #getConn(pool: HostPool, request: Request, trace: ClientTrace | undefined, what: string): PersistConn | Promise<PersistConn> {
+  /**
+   * getConn returns an idle conn (most recently used first) or a free stream
+   * of an HTTP/2 conn, or waits for a dialed or freed one.
+   */
+  #getConn(pool: HostPool, request: Request, signal: CallSignal, trace: ClientTrace | undefined, what: string): Got | Promise<Got> {
     // The pool may have emptied and left the map since the call found it (while its body was prepared, or a turn was awaited).
     if (pool.removed) pool = this.#routes.poolFor(pool.method)
     callHook(trace, 'getConn', pool.key)
     const holder: Holder = { method: request.method, url: what.slice(request.method.length + 1), since: 0 }
     const now = this.#clock.now()
+    if (pool.protocol === 'h2') {
+      const conn = pool.h2Available()
+      if (conn !== undefined) return this.#gotH2(pool, conn, holder, trace, now)
+    }
     for (let conn = pool.idle.pop(); conn !== undefined; conn = pool.idle.pop()) {
       this.#idleLru.delete(conn)
       if (conn.closed) continue
@@ -151,14 +178,14 @@ export class Transport implements RoundTripper, Closable {
         conn.close('idle timeout')
         continue
       }
-      if (sameTurn(conn.idleTurn)) return this.#afterTurn(pool, conn, holder, request, trace, what)
+      if (sameTurn(conn.idleTurn)) return this.#afterTurn(pool, conn, holder, request, signal, trace, what)
       this.#gotConn(pool, conn, holder, trace, true, now)
       return conn
     }
-    return new Promise<PersistConn>((resolve, reject) => {
-      const waiter = new ConnWaiter(this.#owner, pool, holder, trace, request.signal, resolve, reject)
+    return new Promise<Got>((resolve, reject) => {
+      const waiter = new ConnWaiter(this.#owner, pool, holder, trace, signal, resolve, reject)
       pool.enqueue(waiter)
-      if (this.#options.maxConnsPerHost === 0 || pool.conns < this.#options.maxConnsPerHost) {
+      if (!this.#waitsForStreams(pool) && (this.#options.maxConnsPerHost === 0 || pool.conns < this.#options.maxConnsPerHost)) {
         this.#dialConnFor(pool, waiter, trace, what)
         return
       }
@@ -175,72 +202,131 @@ export class Transport implements RoundTripper, Closable {
    * ended (see turn.ts): if the server closed it or sent unasked-for bytes
    * meanwhile, it is gone, and the request looks for another conn.
    */
-  #afterTurn(pool: HostPool, conn: PersistConn, holder: Holder, request: Request, trace: ClientTrace | undefined, what: string): Promise<PersistConn> {
-    return new Promise<PersistConn>((resolve, reject) => {
+  #afterTurn(
+    pool: HostPool,
+    conn: PersistConn,
+    holder: Holder,
+    request: Request,
+    signal: CallSignal,
+    trace: ClientTrace | undefined,
+    what: string,
+  ): Promise<Got> {
+    return new Promise<Got>((resolve, reject) => {
       setImmediate(() => {
         if (this.#closed) {
           conn.close('transport closed')
           return reject(new TransportError(ERR_TRANSPORT_CLOSED, `transport is closed (${what})`))
         }
-        if (request.signal.aborted) {
+        if (signal.aborted) {
           if (!conn.closed) this.#putIdleOrDeliver(pool, conn)
-          return reject(request.signal.reason)
+          return reject(signal.reason)
         }
         if (!conn.closed) {
           this.#gotConn(pool, conn, holder, trace, true, this.#clock.now())
           return resolve(conn)
         }
-        Promise.resolve(this.#getConn(pool, request, trace, what)).then(resolve, reject)
+        Promise.resolve(this.#getConn(pool, request, signal, trace, what)).then(resolve, reject)
       })
     })
   }
 
   /** gotConn marks `conn` busy for a request and reports it to the trace. */
-  #gotConn(pool: HostPool, conn: PersistConn, holder: Holder, trace: ClientTrace | undefined, wasIdle: boolean, now: number): void {
+  #gotConn(pool: HostPool, conn: PersistConn, holder: Holder, trace: ClientTrace | undefined, wasIdle: boolean, now: number): PersistConn {
     const reused = conn.requests > 0
     const idleTime = wasIdle ? conn.idleTime(now) : 0
     holder.since = now
     conn.markBusy(holder)
     pool.busy.add(conn)
-    pool.requests++
-    if (reused) pool.reusedRequests++
-    if (trace?.gotConn !== undefined) {
-      const socket = conn.socket as { localAddress?: string; localPort?: number; remoteAddress?: string; remotePort?: number }
-      callHook(trace, 'gotConn', {
-        reused,
-        wasIdle,
-        idleTime,
-        localAddress: socket.localAddress,
-        localPort: socket.localPort,
-        remoteAddress: socket.remoteAddress,
-        remotePort: socket.remotePort,
-      })
+    pool.countRequest(reused)
+    reportGotConn(pool.key, conn.socket, trace, { reused, wasIdle, idleTime, protocol: 'http/1.1', shared: false })
+    return conn
+  }
+
+  /** gotH2 takes a stream of `conn` (which has one free) for a request and reports it to the trace. */
+  #gotH2(pool: HostPool, conn: H2Conn, holder: Holder, trace: ClientTrace | undefined, now: number): H2Lease {
+    const reused = conn.requests > 0
+    const shared = conn.streams > 0
+    holder.since = now
+    const idleTime = conn.idleTime(now)
+    conn.reserve(holder)
+    pool.countRequest(reused)
+    reportGotConn(pool.key, conn.socket, trace, { reused, wasIdle: !shared, idleTime, protocol: 'h2', shared })
+    // One request per connection: the conn takes no other stream and closes after this one.
+    if (this.#options.disableKeepAlives) conn.retire()
+    return new H2Lease(conn, holder, conn.requests)
+  }
+
+  /** deliverTo (WaiterOwner): a waiter receives a conn (an HTTP/2 one: a stream of it). */
+  #deliverTo(pool: HostPool, conn: PersistConn | H2Conn, holder: Holder, trace: ClientTrace | undefined, wasIdle: boolean): Got {
+    const now = this.#clock.now()
+    return conn instanceof H2Conn ? this.#gotH2(pool, conn, holder, trace, now) : this.#gotConn(pool, conn, holder, trace, wasIdle, now)
+  }
+
+  /**
+   * waitsForStreams: a request to an HTTP/2 (or not yet known) pool waits
+   * instead of dialing while a dial is in flight (it will be served by that
+   * conn's streams: 100 concurrent requests to a fresh origin open one
+   * connection), or, with `strictMaxConcurrentStreams`, while a live conn's
+   * streams will free up.
+   */
+  #waitsForStreams(pool: HostPool): boolean {
+    if (pool.protocol === 'http1') return false
+    return pool.dialing > 0 || (this.#options.http2.strictMaxConcurrentStreams && pool.hasLiveH2)
+  }
+
+  /** serveH2 hands free streams to waiters in FIFO order; waiters left over get a dial (one at a time) unless they wait for streams. */
+  #serveH2(pool: HostPool): void {
+    for (let conn = pool.h2Available(); conn !== undefined; conn = pool.h2Available()) {
+      const waiter = pool.shift()
+      if (waiter === undefined) return
+      waiter.deliver(conn, conn.streams === 0)
     }
-    if (channels.gotConn.hasSubscribers) channels.gotConn.publish({ key: pool.key, reused, wasIdle })
+    this.#decConnsPerHost(pool)
   }
 
   /** dialConnFor dials a conn on behalf of `waiter`; if the waiter is gone by then, the conn goes to the next one or the idle pool. */
   #dialConnFor(pool: HostPool, waiter: ConnWaiter, trace: ClientTrace | undefined, what: string): void {
     pool.startDial()
     waiter.dialStarted = true
+    const failed = (error: unknown): void => {
+      pool.endDial(false)
+      waiter.fail(error)
+      // Requests that waited for this dial's streams share its failure (as Go's HTTP/2 dial call), unless a live conn will serve them.
+      if (pool.protocol !== 'http1' && !pool.hasLiveH2) for (const w of pool.dialQueue.splice(0)) w.fail(error)
+      this.#decConnsPerHost(pool)
+      this.#forgetIfEmpty(pool)
+      this.#checkDrained()
+    }
     dialConn(pool.method, this.#options, trace, what, this.#closing.signal).then(
       (socket) => {
+        let h2: boolean
+        try {
+          h2 = negotiatedH2(pool, socket, this.#options.protocols)
+        } catch (error) {
+          socket.destroy()
+          return failed(error)
+        }
         pool.endDial(true)
-        const conn = new PersistConn(pool, socket, this.#options, this.#onDead)
+        const conn = h2 ? new H2Conn(pool, socket, this.#options, this.#h2Events) : new PersistConn(pool, socket, this.#options, this.#onDead)
         if (this.#closed) {
           conn.close('transport closed')
           waiter.fail(new TransportError(ERR_TRANSPORT_CLOSED, `transport closed while connecting (${what})`))
           return
         }
+        if (conn instanceof H2Conn) {
+          pool.protocol = 'h2'
+          pool.h2.push(conn)
+          waiter.deliver(conn, false)
+          this.#serveH2(pool)
+          return
+        }
+        // Requests that waited for this dial to learn the protocol get dials of their own now.
+        const learned = pool.protocol === 'unknown'
+        if (learned) pool.protocol = 'http1'
         if (!waiter.deliver(conn, false)) this.#putIdleOrDeliver(pool, conn)
+        if (learned) this.#decConnsPerHost(pool)
       },
-      (error: unknown) => {
-        pool.endDial(false)
-        waiter.fail(error)
-        this.#decConnsPerHost(pool)
-        this.#forgetIfEmpty(pool)
-        this.#checkDrained()
-      },
+      failed,
     )
   }
 
@@ -248,6 +334,14 @@ export class Transport implements RoundTripper, Closable {
   #decConnsPerHost(pool: HostPool): void {
     if (this.#closed) return
     const max = this.#options.maxConnsPerHost
+    if (pool.protocol !== 'http1') {
+      // HTTP/2: one dial at a time, whose streams serve the queue; none while streams will free up (strict).
+      if (this.#waitsForStreams(pool) || (max > 0 && pool.conns >= max)) return
+      let waiter = pool.dialQueue.shift() as ConnWaiter | undefined
+      while (waiter?.done === true) waiter = pool.dialQueue.shift() as ConnWaiter | undefined
+      if (waiter !== undefined) this.#dialConnFor(pool, waiter, waiter.trace, `${waiter.holder.method} ${waiter.holder.url}`)
+      return
+    }
     while (pool.dialQueue.length > 0 && (max === 0 || pool.conns < max)) {
       const waiter = pool.dialQueue.shift() as ConnWaiter
       if (waiter.done) continue
@@ -255,8 +349,10 @@ export class Transport implements RoundTripper, Closable {
     }
   }
 
-  /** release (ConnOwner): the response is complete; reuse the conn or close it. */
-  #release(conn: PersistConn, trace: ClientTrace | undefined): void {
+  /** release (ConnOwner): the response is complete; reuse the conn or close it (HTTP/2: give the stream back). */
+  #release(exchangeConn: ExchangeConn, trace: ClientTrace | undefined): void {
+    if (exchangeConn instanceof H2Lease) return this.#releaseStream(exchangeConn, trace)
+    const conn = exchangeConn as PersistConn
     const pool = conn.pool
     pool.busy.delete(conn)
     conn.holder = undefined
@@ -270,12 +366,25 @@ export class Transport implements RoundTripper, Closable {
     this.#putIdleOrDeliver(pool, conn)
   }
 
-  /** discard (ConnOwner): the exchange failed or its body was cancelled; the conn is closed. */
-  #discard(conn: PersistConn, error: Error, trace: ClientTrace | undefined): void {
+  /** discard (ConnOwner): the exchange failed or its body was cancelled; the conn is closed (HTTP/2: the stream was reset, the conn stays). */
+  #discard(exchangeConn: ExchangeConn, error: Error, trace: ClientTrace | undefined): void {
+    if (exchangeConn instanceof H2Lease) return this.#releaseStream(exchangeConn, trace)
+    const conn = exchangeConn as PersistConn
     const pool = conn.pool
     pool.busy.delete(conn)
     callHook(trace, 'putIdleConn', error)
     conn.close(error.message)
+  }
+
+  /** releaseStream gives an HTTP/2 stream back to its conn, and serves the next waiter with it. */
+  #releaseStream(lease: H2Lease, trace: ClientTrace | undefined): void {
+    const conn = lease.conn
+    const pool = conn.pool
+    conn.release(lease.holder)
+    if (conn.streams === 0 && this.#closed) conn.close('transport closed')
+    callHook(trace, 'putIdleConn', conn.closed ? new Error('connection closed') : undefined)
+    if (!this.#closed && !conn.closed) this.#serveH2(pool)
+    this.#checkDrained()
   }
 
   /** tryDeliver to the first waiter, else tryPutIdleConn (Go's putOrCloseIdleConn). */
@@ -299,11 +408,14 @@ export class Transport implements RoundTripper, Closable {
     this.#checkDrained()
   }
 
-  #connDead(conn: PersistConn, reason: string): void {
+  #connDead(conn: PersistConn | H2Conn, reason: string): void {
     const pool = conn.pool
-    pool.busy.delete(conn)
-    pool.removeIdle(conn)
-    this.#idleLru.delete(conn)
+    if (conn instanceof H2Conn) pool.removeH2(conn)
+    else {
+      pool.busy.delete(conn)
+      pool.removeIdle(conn)
+      this.#idleLru.delete(conn)
+    }
     pool.decConns()
     if (channels.closed.hasSubscribers) channels.closed.publish({ key: pool.key, reason })
     this.#decConnsPerHost(pool)
@@ -314,6 +426,7 @@ export class Transport implements RoundTripper, Closable {
   /** closeIdleConnections closes every idle connection now; busy ones are left alone. */
   closeIdleConnections(): void {
     for (const conn of this.#idleLru.toArray()) conn.close('closeIdleConnections')
+    for (const pool of [...this.#pools.values()]) for (const conn of [...pool.h2]) if (conn.streams === 0) conn.close('closeIdleConnections')
   }
 
   /**
@@ -344,7 +457,10 @@ export class Transport implements RoundTripper, Closable {
   /** destroy closes the transport and every connection now, failing in-flight requests and bodies. */
   destroy(): void {
     void this.close()
-    for (const pool of this.#pools.values()) for (const conn of pool.busy.toArray()) conn.close('transport destroyed')
+    for (const pool of this.#pools.values()) {
+      for (const conn of pool.busy.toArray()) conn.close('transport destroyed')
+      for (const conn of [...pool.h2]) conn.close('transport destroyed')
+    }
   }
 
   /** Same as {@link close}, for `await using transport = new Transport()`. */

@@ -1,12 +1,18 @@
+import type { CallSignal } from '@roundtrip/core'
 import type { Clock } from './clock.js'
 import type { Holder, PersistConn } from './conn.js'
 import { Deadline } from './deadlines.js'
+import type { H2Conn } from './h2-conn.js'
+import type { H2Lease } from './h2-stream.js'
 import type { HostPool, Waiter } from './pool.js'
 import { channels, type ClientTrace } from './trace.js'
 
-/** What a waiter needs from the transport: the hand-over of a conn. */
+/** What a request gets from the pool: an HTTP/1.1 conn of its own, or a stream of an HTTP/2 conn. */
+export type Got = PersistConn | H2Lease
+
+/** What a waiter needs from the transport: the hand-over of a conn (for HTTP/2, of one of its streams). */
 export interface WaiterOwner {
-  deliverTo(pool: HostPool, conn: PersistConn, holder: Holder, trace: ClientTrace | undefined, wasIdle: boolean): void
+  deliverTo(pool: HostPool, conn: PersistConn | H2Conn, holder: Holder, trace: ClientTrace | undefined, wasIdle: boolean): Got
 }
 
 /** ConnWaiter is one request waiting for a conn (Go's `wantConn`). */
@@ -21,8 +27,8 @@ export class ConnWaiter implements Waiter {
     readonly pool: HostPool,
     readonly holder: Holder,
     readonly trace: ClientTrace | undefined,
-    readonly signal: AbortSignal,
-    readonly resolve: (conn: PersistConn) => void,
+    readonly signal: CallSignal,
+    readonly resolve: (got: Got) => void,
     readonly reject: (error: unknown) => void,
   ) {
     // Not `this.#onAbort = () => …`: V8 would allocate that closure in the
@@ -47,11 +53,10 @@ export class ConnWaiter implements Waiter {
     this.#deadline.arm(ms)
   }
 
-  deliver(conn: PersistConn, wasIdle: boolean): boolean {
+  deliver(conn: PersistConn | H2Conn, wasIdle: boolean): boolean {
     if (this.done) return false
     this.#settle()
-    this.owner.deliverTo(this.pool, conn, this.holder, this.trace, wasIdle)
-    this.resolve(conn)
+    this.resolve(this.owner.deliverTo(this.pool, conn, this.holder, this.trace, wasIdle))
     return true
   }
 

@@ -72,7 +72,7 @@ function requestBody(body: unknown): { body: Body | null; stream: boolean } {
  * `Request` constructor's error as `cause` (a forbidden method such as
  * `TRACE`, a body on GET or HEAD, an invalid header).
  */
-export function requestFromDispatch(options: DispatchInput, signal: AbortSignal): Request {
+export function requestFromDispatch(options: DispatchInput): Request {
   try {
     const url = targetUrl(options)
     let headers = requestHeadersInit(options.headers)
@@ -82,7 +82,7 @@ export function requestFromDispatch(options: DispatchInput, signal: AbortSignal)
     }
     const method = String(options.method ?? 'GET')
     const { body, stream } = requestBody(options.body)
-    const init: RequestInit & { duplex?: 'half' } = { method, headers, body, signal, redirect: 'manual' }
+    const init: RequestInit & { duplex?: 'half' } = { method, headers, body, redirect: 'manual' }
     if (stream) init.duplex = 'half'
     return withContext(new Request(url, init), { decompress: false })
   } catch (error) {

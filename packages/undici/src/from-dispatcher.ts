@@ -1,4 +1,14 @@
-import { createBody, createResponse, isNullBodyStatus, redactUrl, stripFragment, type BodySink, type RoundTripper } from '@roundtrip/core'
+import {
+  callSignal,
+  createBody,
+  createResponse,
+  isNullBodyStatus,
+  redactUrl,
+  stripFragment,
+  type BodySink,
+  type CallSignal,
+  type RoundTripper,
+} from '@roundtrip/core'
 import type { Readable } from 'node:stream'
 import type { Dispatcher } from 'undici'
 import { BridgeError, ERR_INVALID_ARGUMENT, ERR_UPGRADE_UNSUPPORTED } from './errors.js'
@@ -39,7 +49,8 @@ export function responseTrailers(response: Response): Headers | undefined {
  * stay above it: a `redirect` interceptor on the dispatcher would break
  * that), a `Response` whose body is streamed and back-pressured (the
  * dispatcher's socket is paused while the reader is behind), abort rejecting
- * with `request.signal.reason` (and failing a body under way), and the
+ * with the reason of the call's signal (`request.signal`, or the deadline a
+ * layer above attached: core's `callSignal`; failing a body under way), and the
  * caller owning the body: read it to the end or cancel it, which aborts the
  * dispatch. The response is built by `@roundtrip/core`'s `createResponse`,
  * so the leak tracker observes it in place.
@@ -72,7 +83,8 @@ export function fromDispatcher(dispatcher: Dispatcher): DispatcherRoundTripper {
 }
 
 function roundTrip(dispatcher: Dispatcher, request: Request): Promise<Response> {
-  const signal = request.signal
+  // The request's signal, or a deadline a layer above attached (core's call hooks).
+  const signal = callSignal(request)
   if (signal.aborted) return Promise.reject(signal.reason)
   return new Promise<Response>((resolve, reject) => {
     const url = new URL(request.url)
@@ -85,7 +97,7 @@ function roundTrip(dispatcher: Dispatcher, request: Request): Promise<Response> 
       }
       headers.push(name, value)
     }
-    const call = new DispatchCall(request, resolve, reject)
+    const call = new DispatchCall(request, signal, resolve, reject)
     const options: Dispatcher.DispatchOptions = {
       origin: url.origin,
       path: url.pathname + url.search,
@@ -111,6 +123,7 @@ function roundTrip(dispatcher: Dispatcher, request: Request): Promise<Response> 
  */
 class DispatchCall implements Dispatcher.DispatchHandler {
   readonly #request: Request
+  readonly #signal: CallSignal
   #resolve: ((response: Response) => void) | undefined
   #reject: ((error: unknown) => void) | undefined
   #abort: ((error: Error) => void) | undefined
@@ -118,24 +131,25 @@ class DispatchCall implements Dispatcher.DispatchHandler {
   #sink: BodySink | undefined
   #response: WeakRef<Response> | undefined
 
-  constructor(request: Request, resolve: (response: Response) => void, reject: (error: unknown) => void) {
+  constructor(request: Request, signal: CallSignal, resolve: (response: Response) => void, reject: (error: unknown) => void) {
     this.#request = request
+    this.#signal = signal
     this.#resolve = resolve
     this.#reject = reject
     // Bound, not `() => …`: V8 allocates a function literal assigned to a
     // property in the old generation, where (even dead) it kept this call and
     // its request alive through young GCs until the next full GC.
     this.#onSignal = this.#aborted.bind(this)
-    request.signal.addEventListener('abort', this.#onSignal, { once: true })
+    signal.addEventListener('abort', this.#onSignal, { once: true })
   }
 
   #aborted(): void {
-    this.#abort?.(this.#request.signal.reason)
+    this.#abort?.(this.#signal.reason as Error)
   }
 
   onConnect(abort: (error?: Error) => void): void {
     this.#abort = abort as (error: Error) => void
-    if (this.#request.signal.aborted) abort(this.#request.signal.reason)
+    if (this.#signal.aborted) abort(this.#signal.reason as Error)
   }
 
   onHeaders(statusCode: number, raw: Buffer[], resume: () => void, statusText: string): boolean {
@@ -187,7 +201,7 @@ class DispatchCall implements Dispatcher.DispatchHandler {
   }
 
   onError(error: Error): void {
-    const signal = this.#request.signal
+    const signal = this.#signal
     const failure = signal.aborted ? signal.reason : error
     this.#fail(failure)
     this.#sink?.error(failure)
@@ -210,7 +224,7 @@ class DispatchCall implements Dispatcher.DispatchHandler {
 
   #finish(): void {
     if (this.#onSignal !== undefined) {
-      this.#request.signal.removeEventListener('abort', this.#onSignal)
+      this.#signal.removeEventListener('abort', this.#onSignal)
       this.#onSignal = undefined
     }
   }

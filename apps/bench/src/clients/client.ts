@@ -10,5 +10,9 @@ export interface Client {
   close(): Promise<void>
 }
 
-/** ClientFactory makes a fresh {@link Client}: one per measured run, through `proxy` (an HTTP proxy URL) when given and supported. */
-export type ClientFactory = (proxy?: string) => Client
+/**
+ * ClientFactory makes a fresh {@link Client}: one per measured run, through
+ * `proxy` (an HTTP proxy URL) when given and supported, trusting `ca` (a
+ * PEM certificate) for a TLS case's server when given.
+ */
+export type ClientFactory = (proxy?: string, ca?: string) => Client

@@ -15,20 +15,31 @@ export interface ClientEntry {
   load(): Promise<ClientFactory>
   /** proxy: the client sends through the HTTP proxy it is given (it runs the proxy case). */
   proxy?: boolean
+  /** tls: the client trusts the CA it is given (it runs the HTTPS/HTTP/2 cases). */
+  tls?: boolean
 }
 
 /** Every client the bench knows, in report order. */
 export const CLIENTS: readonly ClientEntry[] = [
   { id: 'fetch', label: 'node fetch', load: async () => (await import('./node-fetch-global.js')).createGlobalFetchClient },
   { id: 'fetch-bridged', label: 'node fetch over toDispatcher(Transport)', load: async () => (await import('./node-fetch-bridged.js')).createBridgedFetchClient },
-  { id: 'undici-request', label: 'undici.request', load: async () => (await import('./undici-request.js')).createUndiciRequestClient, proxy: true },
+  { id: 'undici-request', label: 'undici.request', load: async () => (await import('./undici-request.js')).createUndiciRequestClient, proxy: true, tls: true },
   { id: 'undici-pool', label: 'undici Pool.request', load: async () => (await import('./undici-pool.js')).createUndiciPoolClient },
   { id: 'undici-fetch', label: 'undici fetch', load: async () => (await import('./undici-fetch.js')).createUndiciFetchClient },
   { id: 'http', label: 'node:http keep-alive', load: async () => (await import('./node-http.js')).createNodeHttpClient },
   { id: 'got', label: 'got', load: async () => (await import('./got.js')).createGotClient },
   { id: 'axios', label: 'axios', load: async () => (await import('./axios.js')).createAxiosClient },
   { id: 'node-fetch', label: 'node-fetch', load: async () => (await import('./node-fetch.js')).createNodeFetchClient },
-  { id: 'transport', label: 'Transport.roundTrip', load: async () => (await import('./transport.js')).createTransportClient, proxy: true },
+  { id: 'transport', label: 'Transport.roundTrip', load: async () => (await import('./transport.js')).createTransportClient, proxy: true, tls: true },
+  {
+    id: 'transport-h1',
+    label: 'Transport.roundTrip, HTTP/1.1 only',
+    load: async () => {
+      const { createTransportClient } = await import('./transport.js')
+      return (proxy, ca) => createTransportClient(proxy, ca, ['http1'])
+    },
+    tls: true,
+  },
   { id: 'create-fetch', label: 'createFetch(Transport)', load: async () => (await import('./create-fetch.js')).createFetchClient },
   {
     id: 'middleware',

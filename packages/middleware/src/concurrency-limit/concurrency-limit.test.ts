@@ -90,11 +90,14 @@ describe('concurrencyLimit over the Transport', () => {
       secondDone = true
       return r.text()
     })
-    await new Promise((resolve) => setImmediate(resolve))
-    expect(arrivals).toEqual(['a/now/1'])
+    // A probe sent after the second one, around the limiter: it has to dial, while
+    // the second, were it let through, would go at once on the idle connection.
+    expect(await (await transport.roundTrip(new Request(`${a.origin}/probe`))).text()).toBe('now')
+    expect(arrivals).toEqual(['a/now/1', 'a/probe'])
     expect(secondDone).toBe(false)
     expect(await first.text()).toBe('now')
     expect(await second).toBe('now')
+    expect(arrivals).toEqual(['a/now/1', 'a/probe', 'a/now/2'])
   })
 
   it('limits per host without holding up another host', async () => {

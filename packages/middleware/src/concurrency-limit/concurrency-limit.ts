@@ -1,4 +1,4 @@
-import { observeBody, roundTripper, type Middleware, type RoundTripper } from '@roundtrip/core'
+import { callSignal, observeBody, tryRoundTrip, type Middleware, type RoundTripper } from '@roundtrip/core'
 import { checkCount, invalidOption } from '../errors.js'
 
 /** Options for {@link concurrencyLimit}; give at least one. */
@@ -22,8 +22,9 @@ interface Waiter {
  * or the call fails, so an unread body keeps its slot, as it keeps its
  * connection. When a slot frees, the oldest waiting request that fits is
  * let through: a request for a busy host does not hold up one for another
- * host behind it. A waiting request whose signal aborts leaves the queue at
- * once and rejects with the signal's reason.
+ * host behind it. A waiting request whose signal aborts (or the deadline of
+ * a `timeout()` above: core's `callSignal`) leaves the queue at once and
+ * rejects with the signal's reason.
  *
  * @throws RoundTripError `RT_INVALID_OPTION` when neither limit is given or one is not a positive integer.
  *
@@ -59,7 +60,8 @@ class Limiter implements RoundTripper {
     const host = this.#perHost === Infinity ? '' : originOf(request.url)
     // No waiter fits at any time (#release lets every one that fits go), so one that fits now overtakes nobody.
     if (this.#fits(host)) return this.#send(request, host)
-    const signal = request.signal
+    // The caller's abort, or a deadline of a timeout() above.
+    const signal = callSignal(request)
     if (signal.aborted) return Promise.reject(signal.reason)
     return new Promise<Response>((resolve, reject) => {
       const onAbort = (): void => {
@@ -92,14 +94,8 @@ class Limiter implements RoundTripper {
       released = true
       this.#release(host)
     }
-    let sent: Promise<Response>
-    try {
-      sent = this.#next.roundTrip(request)
-    } catch (error) {
-      sent = Promise.reject(error)
-    }
-    return sent.then(
-      (response) => (response.body === null ? (release(), response) : observeBody(response, release)),
+    return tryRoundTrip(this.#next, request).then(
+      (response) => observeBody(response, release),
       (error: unknown) => {
         release()
         throw error

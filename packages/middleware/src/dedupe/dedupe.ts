@@ -1,4 +1,5 @@
-import { deriveRequest, roundTripper, type Middleware } from '@roundtrip/core'
+import { callSignal, deriveRequest, roundTripper, tryRoundTrip, type CallSignal, type Middleware } from '@roundtrip/core'
+import { discardResponse } from '../discard.js'
 import { invalidOption } from '../errors.js'
 
 /** Options for {@link dedupe}. */
@@ -25,7 +26,7 @@ export function dedupeKey(request: Request): string | undefined {
 interface Caller {
   resolve(response: Response): void
   reject(error: unknown): void
-  signal: AbortSignal
+  signal: CallSignal
   onAbort(): void
 }
 
@@ -65,18 +66,12 @@ export function dedupe(options: DedupeOptions = {}): Middleware {
     function start(key: string, request: Request): Flight {
       const flight: Flight = { callers: [], controller: new AbortController() }
       flights.set(key, flight)
-      let sent: Promise<Response>
-      try {
-        sent = next.roundTrip(deriveRequest(request, { signal: flight.controller.signal }))
-      } catch (error) {
-        sent = Promise.reject(error)
-      }
-      sent.then(
+      tryRoundTrip(next, deriveRequest(request, { signal: flight.controller.signal })).then(
         (response) => {
           if (flights.get(key) === flight) flights.delete(key)
           const callers = flight.callers.splice(0)
           if (callers.length === 0) {
-            response.body?.cancel().catch(ignore)
+            discardResponse(response)
             return
           }
           // Every branch is made before any is handed over, so none has been read yet.
@@ -105,8 +100,9 @@ export function dedupe(options: DedupeOptions = {}): Middleware {
       } catch (error) {
         return Promise.reject(error)
       }
-      if (key === undefined) return next.roundTrip(request)
-      const signal = request.signal
+      if (key === undefined) return tryRoundTrip(next, request)
+      // The caller's abort, or a deadline of a timeout() above.
+      const signal = callSignal(request)
       if (signal.aborted) return Promise.reject(signal.reason)
       const flight = flights.get(key) ?? start(key, request)
       return new Promise<Response>((resolve, reject) => {
@@ -132,5 +128,3 @@ export function dedupe(options: DedupeOptions = {}): Middleware {
     })
   }
 }
-
-function ignore(): void {}

@@ -1,14 +1,8 @@
-import { deriveRequest, getContext, observeBody, roundTripper, type BodyOutcome, type Middleware, type RequestContext } from '@roundtrip/core'
+import { attachHooks, getContext, observeBody, roundTripper, tryRoundTrip, type BodyOutcome, type Middleware } from '@roundtrip/core'
 import '../context.js'
 import { invalidOption } from '../errors.js'
 import type { LoggerOptions, LogRecord, LogSink } from './options.js'
 import { DEFAULT_SECRET_QUERY, pickHeaders, redactLoggedUrl } from './redact.js'
-
-// The Transport's trace hooks, as far as the logger uses them (core has no dependency on the Transport's types).
-interface Trace {
-  gotConn?(info: { reused: boolean }): void
-  [hook: string]: unknown
-}
 
 /**
  * logger is a middleware that writes one structured {@link LogRecord} per
@@ -49,27 +43,21 @@ export function logger(options: LoggerOptions = {}): Middleware {
       const context = getContext(request)
       if (context.attempt !== undefined) record.attempt = context.attempt
       if (headerNames.length > 0) record.requestHeaders = pickHeaders(request.headers, headerNames)
-      const callerTrace = (context as { trace?: Trace }).trace
-      // Inherit every hook of the caller's trace, a class's prototype methods
-      // too (a spread would drop those, and with them a leak tracker's facts).
-      const trace = Object.create(callerTrace ?? null) as Trace
-      trace.gotConn = recordReused(record, callerTrace)
-      const callerOnRetry = context.onRetry
-      const derived = deriveRequest(request, undefined, {
-        trace,
-        onRetry(info) {
-          record.retries++
-          callerOnRetry?.(info)
+      // Hooks for this call, not a derived request: the Transport calls the
+      // caller's trace and this one (core's callTrace), and retry() this onRetry.
+      const detach = attachHooks(request, {
+        trace: {
+          gotConn(info: { reused: boolean }) {
+            record.reused = info.reused
+          },
         },
-      } as Partial<RequestContext>)
-      let sent: Promise<Response>
-      try {
-        sent = next.roundTrip(derived)
-      } catch (error) {
-        sent = Promise.reject(error)
-      }
-      return sent.then(
+        onRetry() {
+          record.retries++
+        },
+      })
+      return tryRoundTrip(next, request).then(
         (response) => {
+          detach()
           record.status = response.status
           record.headDuration = now() - start
           return observeBody(response, (outcome, reason) => {
@@ -85,6 +73,7 @@ export function logger(options: LoggerOptions = {}): Middleware {
           })
         },
         (error: unknown) => {
+          detach()
           record.duration = now() - start
           fail(record, error)
           write(record, true)
@@ -132,18 +121,4 @@ function message(record: LogRecord): string {
   const outcome: BodyOutcome | undefined = record.outcome
   const result = record.status === undefined ? (record.errorCode ?? 'failed') : `${record.status}${outcome === 'end' || outcome === undefined ? '' : ` (${outcome})`}`
   return `${record.method} ${record.url} ${result} ${Math.round(record.duration)} ms`
-}
-
-/**
- * recordReused is the logger's `gotConn` hook: it notes whether the conn was
- * reused, then calls the caller's hook. Made here, not assigned as a literal
- * (`trace.gotConn = (info) => …`): V8 allocates such a closure in the old
- * generation, where it kept each request's record and request alive through
- * young GCs until the next full GC.
- */
-function recordReused(record: LogRecord, callerTrace: Trace | undefined): NonNullable<Trace['gotConn']> {
-  return (info) => {
-    record.reused = info.reused
-    callerTrace?.gotConn?.call(callerTrace, info)
-  }
 }

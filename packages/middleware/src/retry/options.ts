@@ -1,3 +1,4 @@
+import type { CallSignal } from '@roundtrip/core'
 import type { RetryBudget, RetryBudgetOptions } from './budget.js'
 
 /** RetryInfo describes a retry about to happen; `onRetry` receives it. */
@@ -53,7 +54,7 @@ export interface RetryOptions {
    * Waits `ms` milliseconds, rejecting at once with `signal.reason` when
    * `signal` aborts. Default: a timer. Tests inject their own.
    */
-  sleep?: (ms: number, signal: AbortSignal) => Promise<void>
+  sleep?: (ms: number, signal: CallSignal) => Promise<void>
   /** A number in [0, 1) for the jitter. Default `Math.random`. */
   random?: () => number
 }

@@ -1,4 +1,6 @@
 import {
+  callHooks,
+  callSignal,
   deriveRequest,
   getContext,
   getReplayableBody,
@@ -8,6 +10,7 @@ import {
   type ReplayableBody,
 } from '@roundtrip/core'
 import '../context.js'
+import { discardResponse } from '../discard.js'
 import { checkCount, checkDuration, invalidOption } from '../errors.js'
 import { RetryBudget } from './budget.js'
 import { classifyFailure, retryAfterMs } from './classify.js'
@@ -49,8 +52,9 @@ const WHO = 'retry'
  * `maxRetryAfter`; a longer one returns the response), else exponential
  * backoff with full jitter. A {@link RetryBudget} caps retries to a share of
  * requests. Every discarded response's body is cancelled at once (not
- * awaited). An abort of the caller's signal during a wait rejects at once
- * with `signal.reason`.
+ * awaited). An abort of the call's signal during a wait (the caller's, or a
+ * `timeout()` outside this one: core's `callSignal`) rejects at once with
+ * its reason.
  *
  * Put it outside `timeout()` for a deadline per attempt, inside for one
  * deadline over all attempts; see the package README for the order.
@@ -84,7 +88,8 @@ export function retry(options: RetryOptions = {}): Middleware {
       const replayable = request.body === null ? undefined : getReplayableBody(request)
       // A body that cannot be produced again goes out once.
       if (limit === 0 || (request.body !== null && replayable === undefined)) return next.roundTrip(request)
-      const signal = request.signal
+      // The caller's abort, or an outer deadline (a timeout() above): ends the call, never retried.
+      const signal = callSignal(request)
       const idempotent = methods.has(request.method) || request.headers.has('idempotency-key')
       let current = request
       for (let attempt = 1; ; attempt++) {
@@ -108,11 +113,11 @@ export function retry(options: RetryOptions = {}): Middleware {
           delay = after ?? backoff(attempt)
         }
         if (budget !== undefined && !budget.tryWithdraw()) return settle(response, error)
-        // The discarded body is released now; awaiting cancel() can hang (a tee'd clone waits for its twin).
-        response?.body?.cancel().catch(ignore)
+        if (response !== undefined) discardResponse(response)
         const info: RetryInfo = { request, attempt: attempt + 1, delay, ...(response === undefined ? { error } : { status: response.status }) }
         onRetry?.(info)
         getContext(request).onRetry?.(info)
+        for (const hook of callHooks(request, 'onRetry')) hook(info)
         if (signal.aborted) throw signal.reason
         if (delay > 0) await sleep(delay, signal)
         current = nextAttempt(request, replayable, attempt + 1)
@@ -138,5 +143,3 @@ function nextAttempt(request: Request, replayable: ReplayableBody | undefined, a
   const derived = deriveRequest(request, { body: replayable.getBody() }, { attempt })
   return withReplayableBody(derived, replayable)
 }
-
-function ignore(): void {}

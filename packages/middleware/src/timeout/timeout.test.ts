@@ -1,5 +1,5 @@
 import type { ServerResponse } from 'node:http'
-import { compose, withContext } from '@roundtrip/core'
+import { compose, observeBody, roundTripper, withContext, type BodyOutcome } from '@roundtrip/core'
 import { createFetch } from '@roundtrip/fetch'
 import { Transport } from '@roundtrip/transport'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
@@ -114,6 +114,32 @@ describe('timeout over the Transport', () => {
     const text = response.text()
     controller.abort(new Error('mine'))
     await expect(text).rejects.toThrow('mine')
+  })
+
+  it('keeps its deadline over a layer below that ignores the call signal, and releases the response that comes too late', async () => {
+    transport = await warmTransport()
+    let answer!: () => void
+    const gate = new Promise<void>((resolve) => (answer = resolve))
+    let sent!: (response: Promise<Response>) => void
+    const late = new Promise<Promise<Response>>((resolve) => (sent = resolve))
+    let released!: () => void
+    const connReleased = new Promise<void>((resolve) => (released = resolve))
+    // Sends a fresh request of its own once let through: the deadline never reaches the Transport.
+    const deaf = roundTripper(async (request) => {
+      await gate
+      const response = transport.roundTrip(withContext(new Request(request.url), { trace: { putIdleConn: () => released() } }))
+      sent(response)
+      return response
+    })
+    const client = compose(deaf, timeout(30))
+    expectTimeoutError(await rejection(client.roundTrip(new Request(`${server.origin}/stalled-body`))))
+    answer()
+    const response = await (await late)
+    // Nobody was left to read it: the timeout layer cancelled the late body, which closed its connection.
+    const outcome = await new Promise<BodyOutcome>((resolve) => observeBody(response, resolve))
+    expect(outcome).toBe('cancel')
+    await connReleased
+    expect(transport.stats().total.active).toBe(0)
   })
 
   it('leaves a fast response alone', async () => {

@@ -1,0 +1,130 @@
+import { describe, expect, it } from 'vitest'
+import { attachHooks, callHooks, callSignal, callTrace } from './call-hooks.js'
+import { CallAbortController } from './call-signal.js'
+import { deriveRequest, withContext } from './context.js'
+import { delay } from './delay.js'
+
+declare module './context.js' {
+  interface RequestContext {
+    trace?: object
+  }
+}
+
+interface Trace {
+  gotConn?(info: { reused: boolean }): void
+}
+
+describe('call hooks', () => {
+  it('callSignal is request.signal until a layer attaches one, the innermost while attached, and request.signal again once detached', () => {
+    const request = new Request('http://a.test/')
+    expect(callSignal(request)).toBe(request.signal)
+    const outer = new AbortController()
+    const inner = new AbortController()
+    const detachOuter = attachHooks(request, { signal: outer.signal })
+    const detachTrace = attachHooks(request, { trace: {} })
+    const detachInner = attachHooks(request, { signal: inner.signal })
+    expect(callSignal(request)).toBe(inner.signal)
+    detachInner()
+    detachInner()
+    expect(callSignal(request)).toBe(outer.signal)
+    detachOuter()
+    expect(callSignal(request)).toBe(request.signal)
+    expect(callHooks(request, 'trace')).toHaveLength(1)
+    detachTrace()
+    expect(callHooks(request, 'trace')).toEqual([])
+  })
+
+  it('are carried to a derived request (a next attempt), signals dropped when it gets its own', () => {
+    const request = new Request('http://a.test/')
+    const deadline = new AbortController()
+    const trace = {}
+    attachHooks(request, { signal: deadline.signal, trace })
+    const next = deriveRequest(request)
+    expect(callSignal(next)).toBe(deadline.signal)
+    expect(callHooks(next, 'trace')).toEqual([trace])
+    const own = new AbortController()
+    const shared = deriveRequest(request, { signal: own.signal })
+    expect(callSignal(shared)).toBe(shared.signal)
+    expect(callHooks(shared, 'trace')).toEqual([trace])
+    // The caller's request keeps its own list.
+    expect(callSignal(request)).toBe(deadline.signal)
+  })
+
+  it("callTrace calls the context's trace, then each attached one, with its own this (class methods too)", () => {
+    const calls: string[] = []
+    class Recorder {
+      constructor(readonly name: string) {}
+      gotConn(info: { reused: boolean }): void {
+        calls.push(`${this.name}:${info.reused}`)
+      }
+    }
+    const request = withContext(new Request('http://a.test/'), { trace: new Recorder('context') })
+    expect(callTrace<Trace>(request)).toBeInstanceOf(Recorder)
+    attachHooks(request, { trace: new Recorder('logger') })
+    attachHooks(request, { trace: { gotConn: () => calls.push('plain') } })
+    const trace = callTrace<Trace & { wroteRequest?: () => void }>(request)!
+    expect(trace.wroteRequest).toBeUndefined()
+    trace.gotConn!({ reused: true })
+    expect(calls).toEqual(['context:true', 'logger:true', 'plain'])
+  })
+
+  it('a throwing hook does not keep the others from being called; its error is thrown after them', () => {
+    const calls: string[] = []
+    const request = new Request('http://a.test/')
+    attachHooks(request, {
+      trace: {
+        gotConn() {
+          throw new Error('first')
+        },
+      },
+    })
+    attachHooks(request, { trace: { gotConn: () => calls.push('second') } })
+    expect(() => callTrace<Trace>(request)!.gotConn!({ reused: false })).toThrow('first')
+    expect(calls).toEqual(['second'])
+  })
+})
+
+describe('CallAbortController', () => {
+  it('aborts with its own reason, or with the parent’s when the parent aborts first; listeners are called once', () => {
+    const parent = new AbortController()
+    const own = new CallAbortController(parent.signal)
+    const calls: string[] = []
+    own.signal.addEventListener('abort', () => calls.push(`own ${String(own.signal.reason)}`))
+    own.abort('deadline')
+    own.abort('again')
+    expect(own.signal.aborted).toBe(true)
+    expect(own.signal.reason).toBe('deadline')
+    expect(() => own.signal.throwIfAborted()).toThrow()
+
+    const followed = new CallAbortController(parent.signal)
+    followed.signal.addEventListener('abort', () => calls.push(`followed ${String(followed.signal.reason)}`))
+    parent.abort('caller')
+    expect(followed.signal.aborted).toBe(true)
+    expect(followed.signal.reason).toBe('caller')
+    followed.signal.addEventListener('abort', () => calls.push('too late'))
+    expect(calls).toEqual(['own deadline', 'followed caller'])
+  })
+
+  it('listens to its parent only while it has listeners of its own', () => {
+    const parent = new CallAbortController(new AbortController().signal)
+    const child = new CallAbortController(parent.signal)
+    let fired = 0
+    const listener = (): void => void fired++
+    child.signal.addEventListener('abort', listener)
+    child.signal.removeEventListener('abort', listener)
+    parent.abort('gone')
+    // Nobody listened any more: nothing was called, but the state is read through.
+    expect(fired).toBe(0)
+    expect(child.signal.aborted).toBe(true)
+    expect(child.signal.reason).toBe('gone')
+  })
+
+  it('an attached one is the call signal, and delay() rejects with its reason', async () => {
+    const request = new Request('http://a.test/')
+    const controller = new CallAbortController(callSignal(request))
+    attachHooks(request, { signal: controller.signal })
+    const waiting = delay(60_000, callSignal(request))
+    controller.abort(new DOMException('late', 'TimeoutError'))
+    await expect(waiting).rejects.toMatchObject({ name: 'TimeoutError' })
+  })
+})

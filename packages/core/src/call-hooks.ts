@@ -1,0 +1,174 @@
+// Call hooks: what a layer tells the layers below it for the call it is
+// making, without building a new Request. On Node 20 a Request that follows
+// an AbortSignal (what `new Request(request, init)` always makes) costs as
+// much as a small exchange on a kept-alive connection; a middleware stack
+// that derived one per layer doubled the cost of a request. A layer attaches
+// its hooks to the request it was given, for the time of its call, and
+// detaches them when its call settles; the layers below read them through
+// callSignal / callTrace / callHooks.
+//
+// This leans on the rule Go writes on its RoundTripper: a request is in at
+// most one call at a time (callers "should not mutate or reuse the request
+// until the Response's Body has been closed").
+import { shared } from './internal.js'
+import { getContext } from './context.js'
+import type { CallSignal } from './call-signal.js'
+
+/**
+ * CallHooks are the values a layer attaches to a request, with
+ * {@link attachHooks}, for the layers below it during its call. Packages add
+ * their own keys by declaration merging, as for `RequestContext`.
+ */
+export interface CallHooks {
+  /**
+   * Aborts the call below this layer. It must abort whenever the call's
+   * signal in effect when it was attached does (`callSignal(request)` at that
+   * time; a {@link CallAbortController} over it does): the innermost attached
+   * signal is the call's signal.
+   */
+  signal?: CallSignal
+  /** Trace hooks (the Transport's `ClientTrace`), called after the context's and the earlier attached ones. */
+  trace?: object
+}
+
+type Attached = Readonly<CallHooks> & { readonly [key: string]: unknown }
+
+// Shared by installed copies of core, like the request contexts.
+const attachments = shared('@roundtrip/core.callHooks.v1', () => new WeakMap<Request, Attached[]>())
+
+/**
+ * attachHooks attaches `hooks` to `request` for the call the caller is
+ * making with it, and returns the function that detaches them (idempotent).
+ * Detach when the call settles: when the layer below resolves (the head
+ * arrived) or rejects. Hooks attached to a request are carried over by
+ * {@link deriveRequest} (a retry's next attempt), except `signal` when the
+ * derived request is given its own.
+ *
+ * A request is in at most one call at a time (Go's rule): do not send a
+ * request again, or concurrently, before its call settled.
+ *
+ * @example
+ * ```ts
+ * const deadline = (ms: number): Middleware => (next) => roundTripper((request) => {
+ *   const controller = new CallAbortController(callSignal(request))
+ *   const timer = setTimeout(() => controller.abort(new DOMException('deadline', 'TimeoutError')), ms)
+ *   const detach = attachHooks(request, { signal: controller.signal })
+ *   return tryRoundTrip(next, request).finally(() => { detach(); clearTimeout(timer) })
+ * })
+ * ```
+ */
+export function attachHooks(request: Request, hooks: Readonly<CallHooks>): () => void {
+  const entry = { ...hooks } as Attached
+  const list = attachments.get(request)
+  if (list === undefined) attachments.set(request, [entry])
+  else list.push(entry)
+  return () => {
+    const current = attachments.get(request)
+    const i = current === undefined ? -1 : current.lastIndexOf(entry)
+    if (i < 0) return
+    if (current!.length === 1) attachments.delete(request)
+    else current!.splice(i, 1)
+  }
+}
+
+/**
+ * callHooks returns the values attached under `key` to `request`, outermost
+ * first (an empty array when there are none). The array must not be mutated.
+ */
+export function callHooks<K extends keyof CallHooks>(request: Request, key: K): ReadonlyArray<NonNullable<CallHooks[K]>> {
+  const list = attachments.get(request)
+  if (list === undefined) return NONE
+  const values: Array<NonNullable<CallHooks[K]>> = []
+  for (const entry of list) {
+    const value = entry[key]
+    if (value !== undefined && value !== null) values.push(value as NonNullable<CallHooks[K]>)
+  }
+  return values
+}
+
+const NONE: readonly never[] = Object.freeze([])
+
+/**
+ * callSignal is the signal that aborts the call made with `request`: the
+ * innermost signal attached by a layer above ({@link attachHooks}), or
+ * `request.signal` when there is none. A RoundTripper or middleware that
+ * waits on something (a connection, a backoff, a queue) listens to it instead
+ * of `request.signal`; it rejects with its `reason`. It is an `AbortSignal`
+ * or a {@link CallAbortController}'s signal: use only the {@link CallSignal} part.
+ */
+export function callSignal(request: Request): CallSignal {
+  const list = attachments.get(request)
+  if (list !== undefined) {
+    for (let i = list.length - 1; i >= 0; i--) {
+      const signal = list[i]!.signal
+      if (signal !== undefined) return signal
+    }
+  }
+  return request.signal
+}
+
+/**
+ * callTrace is the trace of the call made with `request`: the context's
+ * `trace` and the traces attached by the layers above, in that order, as one
+ * object whose hooks call each of theirs (with its own `this`, class methods
+ * included). Undefined when there is none; the context's own object when it is
+ * the only one. A hook that throws does not keep the others from being
+ * called; the first error is thrown after them.
+ */
+export function callTrace<T extends object>(request: Request): T | undefined {
+  const own = (getContext(request) as { trace?: T }).trace
+  const attached = callHooks(request, 'trace') as readonly T[]
+  if (attached.length === 0) return own
+  const traces = own === undefined ? attached.slice() : [own, ...attached]
+  if (traces.length === 1) return traces[0]
+  return fanOut(traces)
+}
+
+/** fanOut is one trace object over several: each hook name resolves to a function calling every trace's hook of that name. */
+function fanOut<T extends object>(traces: readonly T[]): T {
+  const hooks = new Map<PropertyKey, ((...args: unknown[]) => void) | undefined>()
+  const resolve = (name: PropertyKey): ((...args: unknown[]) => void) | undefined => {
+    if (hooks.has(name)) return hooks.get(name)
+    const found: Array<[T, (...args: unknown[]) => void]> = []
+    for (const trace of traces) {
+      const hook = (trace as Record<PropertyKey, unknown>)[name]
+      if (typeof hook === 'function') found.push([trace, hook as (...args: unknown[]) => void])
+    }
+    const fn =
+      found.length === 0
+        ? undefined
+        : (...args: unknown[]): void => {
+            let failed = false
+            let first: unknown
+            for (const [self, hook] of found) {
+              try {
+                hook.apply(self, args)
+              } catch (error) {
+                if (!failed) first = error
+                failed = true
+              }
+            }
+            if (failed) throw first
+          }
+    hooks.set(name, fn)
+    return fn
+  }
+  return new Proxy(Object.create(null) as T, {
+    get: (_, name) => resolve(name),
+    has: (_, name) => resolve(name) !== undefined,
+  })
+}
+
+/** carryCallHooks attaches to `derived` the hooks `request` carries now; without their signals when `ownSignal`. */
+export function carryCallHooks(request: Request, derived: Request, ownSignal: boolean): void {
+  const list = attachments.get(request)
+  if (list === undefined) return
+  const copy = ownSignal ? list.filter((entry) => entry.signal === undefined || Object.keys(entry).length > 1).map(withoutSignal) : list.slice()
+  if (copy.length > 0) attachments.set(derived, copy)
+}
+
+function withoutSignal(entry: Attached): Attached {
+  if (entry.signal === undefined) return entry
+  const { signal: _, ...rest } = entry
+  return rest as Attached
+}

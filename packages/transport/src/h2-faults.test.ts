@@ -1,0 +1,179 @@
+import { constants, type ServerHttp2Stream } from 'node:http2'
+import { beforeAll, describe, expect, it } from 'vitest'
+import { ManualClock } from '../test/clock.js'
+import { useFixture } from '../test/fixture.js'
+import { startFreezableRelay, startH2Server } from '../test/h2.js'
+import { certificate } from '../test/tls.js'
+import { rejection } from '../test/util.js'
+import { channels } from './trace.js'
+import { Transport } from './transport.js'
+
+const f = useFixture()
+
+let pem: { key: string; cert: string }
+beforeAll(async () => {
+  pem = await certificate()
+})
+
+describe('HTTP/2 faults', () => {
+  it('replays the streams above GOAWAY’s last stream id on a new connection, whatever their method; streams under it finish', async () => {
+    const answered = new Map<string, number>()
+    let held: Array<{ stream: ServerHttp2Stream; id: string }> = []
+    let first = true
+    const server = f.serve(
+      await startH2Server((req, res) => {
+        const id = req.headers['x-id'] as string
+        const respond = (): void => {
+          answered.set(id, (answered.get(id) ?? 0) + 1)
+          res.end(`done ${id}`)
+        }
+        if (!first) return respond()
+        held.push({ stream: res.stream, id })
+        if (held.length < 40) return
+        // 40 in flight on the first conn: keep the 10 oldest streams, refuse the rest with GOAWAY.
+        first = false
+        const ids = held.map((h) => h.stream.id!).sort((a, b) => a - b)
+        const last = ids[9]!
+        res.stream.session!.goaway(constants.NGHTTP2_NO_ERROR, last)
+        const kept = held.filter((h) => h.stream.id! <= last)
+        held = []
+        setTimeout(() => {
+          for (const h of kept) {
+            answered.set(h.id, (answered.get(h.id) ?? 0) + 1)
+            h.stream.respond({ ':status': 200 })
+            h.stream.end(`done ${h.id}`)
+          }
+        }, 20)
+      }, { pem }),
+    )
+    const transport = f.use(new Transport({ tls: { ca: pem.cert } }))
+    const responses = await Promise.all(
+      Array.from({ length: 40 }, async (_, i) => {
+        const init: RequestInit = i % 2 === 0 ? { headers: { 'x-id': String(i) } } : { method: 'POST', body: `body ${i}`, headers: { 'x-id': String(i) } }
+        return (await transport.roundTrip(new Request(server.origin, init))).text()
+      }),
+    )
+    expect(responses).toEqual(Array.from({ length: 40 }, (_, i) => `done ${i}`))
+    expect(server.sessions()).toBe(2)
+    // Every request was acted on exactly once.
+    expect([...answered.values()].every((n) => n === 1)).toBe(true)
+    expect(answered.size).toBe(40)
+  })
+
+  it('replays a stream reset with REFUSED_STREAM, a POST included', async () => {
+    let attempts = 0
+    const server = f.serve(
+      await startH2Server((req, res) => {
+        if (++attempts === 1) return res.stream.close(constants.NGHTTP2_REFUSED_STREAM)
+        req.resume()
+        req.on('end', () => res.end(`attempt ${attempts}`))
+      }, { pem }),
+    )
+    const transport = f.use(new Transport({ tls: { ca: pem.cert } }))
+    const response = await transport.roundTrip(new Request(server.origin, { method: 'POST', body: 'once' }))
+    expect(await response.text()).toBe('attempt 2')
+  })
+
+  it('fails a body reset mid-way with RT_SOCKET_CLOSED naming the code, and keeps the connection for other streams', async () => {
+    const server = f.serve(
+      await startH2Server((req, res) => {
+        if (req.url !== '/reset') return res.end('fine')
+        res.write(Buffer.alloc(1000, 1))
+        setTimeout(() => res.stream.close(constants.NGHTTP2_INTERNAL_ERROR), 20)
+      }, { pem }),
+    )
+    const transport = f.use(new Transport({ tls: { ca: pem.cert } }))
+    const response = await transport.roundTrip(new Request(`${server.origin}/reset`))
+    const error = await rejection(response.arrayBuffer())
+    expect(error.code).toBe('RT_SOCKET_CLOSED')
+    expect(error.message).toMatch(/reset by the server with INTERNAL_ERROR \(code 2\).* while reading the response body/)
+    expect(await (await transport.roundTrip(new Request(server.origin))).text()).toBe('fine')
+    expect(server.sessions()).toBe(1)
+  })
+
+  it('fails only the streams of a connection that dies, with a coded error; the next request dials again', async () => {
+    let started = 0
+    const server = f.serve(
+      await startH2Server((req, res) => {
+        res.setHeader('content-length', '100')
+        res.write('partial')
+        if (++started === 3) setTimeout(() => server.dropConnections(), 20)
+      }, { pem }),
+    )
+    const transport = f.use(new Transport({ tls: { ca: pem.cert } }))
+    const responses = await Promise.all([1, 2, 3].map(() => transport.roundTrip(new Request(server.origin))))
+    const errors = await Promise.all(responses.map((r) => rejection(r.text())))
+    expect(errors.map((e) => e.code)).toEqual(['RT_SOCKET_CLOSED', 'RT_SOCKET_CLOSED', 'RT_SOCKET_CLOSED'])
+    // A clean close or a reset, as the kernel tells it.
+    expect(errors[0]!.message).toMatch(/HTTP\/2 connection closed|ECONNRESET/)
+    expect(transport.stats().total).toMatchObject({ active: 0, streams: 0, http2: [] })
+    started = -100
+    const again = await transport.roundTrip(new Request(server.origin))
+    expect(again.status).toBe(200)
+    await again.body!.cancel()
+    expect(server.sessions()).toBe(2)
+  })
+
+  it('rejects an aborted stream with the signal’s reason and leaves the other streams of the connection alive', async () => {
+    const cancelled: number[] = []
+    const server = f.serve(
+      await startH2Server((req, res) => {
+        res.stream.on('close', () => {
+          if (res.stream.rstCode === constants.NGHTTP2_CANCEL) cancelled.push(1)
+        })
+        setTimeout(() => res.end(`ok ${req.url}`), 50)
+      }, { pem }),
+    )
+    const transport = f.use(new Transport({ tls: { ca: pem.cert } }))
+    const controller = new AbortController()
+    const reason = new Error('stop this one')
+    const others = [1, 2, 3, 4].map(async (i) => (await transport.roundTrip(new Request(`${server.origin}/${i}`))).text())
+    const aborted = transport.roundTrip(new Request(`${server.origin}/x`, { signal: controller.signal }))
+    setTimeout(() => controller.abort(reason), 10)
+    expect(await rejection(aborted)).toBe(reason)
+    expect(await Promise.all(others)).toEqual(['ok /1', 'ok /2', 'ok /3', 'ok /4'])
+    expect(server.sessions()).toBe(1)
+    expect(transport.stats().total).toMatchObject({ streams: 0, idle: 1 })
+  })
+
+  it('closes an idle connection whose PING goes unanswered, before a request is sent on it', async () => {
+    const server = f.serve(await startH2Server((req, res) => res.end('pong')))
+    const relay = f.serve(await startFreezableRelay(Number(new URL(server.origin).port)))
+    const clock = new ManualClock()
+    const transport = f.use(new Transport({ protocols: ['h2c'], clock, idleConnTimeout: 0, http2: { pingInterval: 1_000, pingTimeout: 500 } }))
+    expect(await (await transport.roundTrip(new Request(relay.origin))).text()).toBe('pong')
+    // An answered PING keeps the conn: the next response comes after its answer on the same connection.
+    const pinged = new Promise((resolve) => [...server.live][0]!.once('ping', resolve))
+    clock.advance(1_000)
+    await pinged
+    expect(await (await transport.roundTrip(new Request(relay.origin))).text()).toBe('pong')
+    clock.advance(500)
+    expect(transport.stats().total).toMatchObject({ idle: 1, dials: 1 })
+    const closed = new Promise<string>((resolve) => {
+      const listener = (message: unknown): void => {
+        channels.closed.unsubscribe(listener)
+        resolve((message as { reason: string }).reason)
+      }
+      channels.closed.subscribe(listener)
+    })
+    relay.freeze()
+    clock.advance(1_000) // the PING goes out, and nothing comes back
+    clock.advance(500)
+    expect(await closed).toBe('PING not answered within 500 ms')
+    expect(transport.stats().total).toMatchObject({ idle: 0, dials: 1, http2: [] })
+  })
+
+  it('times out the head of one stream with RT_HEADERS_TIMEOUT on the transport clock, leaving the other streams alone', async () => {
+    const server = f.serve(await startH2Server((req, res) => (req.url === '/hang' ? undefined : res.end('ok')), { pem }))
+    const clock = new ManualClock()
+    const transport = f.use(new Transport({ tls: { ca: pem.cert }, clock, responseHeaderTimeout: 5_000 }))
+    const hanging = rejection(transport.roundTrip(new Request(`${server.origin}/hang`)))
+    expect(await (await transport.roundTrip(new Request(`${server.origin}/ok`))).text()).toBe('ok')
+    clock.advance(5_000)
+    const error = await hanging
+    expect(error.code).toBe('RT_HEADERS_TIMEOUT')
+    expect(error.message).toBe(`no response head within 5000 ms (GET ${server.origin}/hang)`)
+    expect(await (await transport.roundTrip(new Request(`${server.origin}/ok`))).text()).toBe('ok')
+    expect(server.sessions()).toBe(1)
+  })
+})
