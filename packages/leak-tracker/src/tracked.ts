@@ -13,7 +13,8 @@ export interface ConnListener {
  * One tracked request and its response body: what it was and what it held,
  * never the response itself (that would keep it from being collected).
  *
- * It is also the request's trace (the Transport's `ClientTrace` hooks it
+ * It is also the trace of the request's call (attached with core's
+ * `attachHooks`; the Transport's `ClientTrace` hooks it
  * listens to, by shape, so that this package does not depend on the
  * Transport): `getConn` names the pool, `gotConn` ends a wait, `putIdleConn`
  * ends the hold. Between the response's delivery and `putIdleConn` the body

@@ -1,6 +1,7 @@
 import {
   ERR_BODY_USED,
   abortBody,
+  attachHooks,
   forwardLifecycle,
   RoundTripError,
   isRoundTripError,
@@ -16,7 +17,6 @@ import { ERR_BODY_RECLAIMED, LeakError, type Held, type Leak, type LeakKind, typ
 import { DEFAULT_BREAK_DEADLOCKS_AFTER, type LeakTrackerOptions, type ReportLevel } from './options.js'
 import { DEFAULT_MAX_STACKS_PER_SECOND, StackSampler } from './sampler.js'
 import { StackCapturer, callerLocation } from './stack.js'
-import { attachTrace } from './attach.js'
 import { doneLooking, watchQueue } from './queued.js'
 import { BodyList, Tracked, type ConnListener } from './tracked.js'
 import { warnLeak } from './warn.js'
@@ -159,14 +159,19 @@ export class Tracker implements ConnListener {
       const stacks = this.#stacks
       const stack = stacks !== undefined && this.#sampler.wants(request.method, request.url) ? stacks.capture(roundTrip) : undefined
       const tracked = new Tracked(scope, request, stack, this)
-      attachTrace(request, tracked)
+      // The record is a trace of this call for the layers below (the Transport
+      // calls it after the caller's own): attached to the call, not written
+      // into the caller's request, and detached once the head arrived.
+      const detach = attachHooks(request, { trace: tracked })
       let response: Response
       try {
         response = await next.roundTrip(request)
       } catch (error) {
+        detach()
         this.#untrack(tracked)
         throw error
       }
+      detach()
       return this.#track(tracked, response)
     }
     // A wrapper forwards the lifecycle of what it wraps (the RoundTripper contract).
