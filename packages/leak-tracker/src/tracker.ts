@@ -18,7 +18,7 @@ import { DEFAULT_BREAK_DEADLOCKS_AFTER, type LeakTrackerOptions, type ReportLeve
 import { DEFAULT_MAX_STACKS_PER_SECOND, StackSampler } from './sampler.js'
 import { StackCapturer, callerLocation } from './stack.js'
 import { doneLooking, watchQueue } from './queued.js'
-import { BodyList, Tracked, type ConnListener } from './tracked.js'
+import { BodyList, BreakerTracked, Tracked, type ConnListener } from './tracked.js'
 import { warnLeak } from './warn.js'
 import { channels } from './channels.js'
 import { startDebug } from './debug.js'
@@ -158,7 +158,7 @@ export class Tracker implements ConnListener {
       if (this.#disposed) return next.roundTrip(request)
       const stacks = this.#stacks
       const stack = stacks !== undefined && this.#sampler.wants(request.method, request.url) ? stacks.capture(roundTrip) : undefined
-      const tracked = new Tracked(scope, request, stack, this)
+      const tracked = this.#breaker === undefined ? new Tracked(scope, request, stack, this) : new BreakerTracked(scope, request, stack, this)
       // The record is a trace of this call for the layers below (the Transport
       // calls it after the caller's own): attached to the call, not written
       // into the caller's request, and detached once the head arrived.
