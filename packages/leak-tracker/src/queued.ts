@@ -22,11 +22,24 @@ function onQueued(message: unknown): void {
   for (const waiter of looking.splice(0)) if (waiter.key === key) waiter.listener.queued(waiter)
 }
 
+let clearPending = false
+function clearLooking(): void {
+  clearPending = false
+  looking.length = 0
+}
+
 /** `tracked` looks for a connection of pool `tracked.key` (its `getConn` hook). */
 export function lookingForConn(tracked: Tracked): void {
   // Another request's getConn: the last one's records are no longer the ones a `queued` would be about.
   if (looking.length > 0 && looking[0]!.call !== tracked.call) looking.length = 0
   if (!looking.includes(tracked)) looking.push(tracked)
+  // `queued` comes in the same call as getConn or not at all: forget the
+  // records once that call is over (a request that got a connection, or
+  // dials one, must not be taken for the waiter of another's `queued`).
+  if (!clearPending) {
+    clearPending = true
+    queueMicrotask(clearLooking)
+  }
 }
 
 /** `tracked` no longer looks for a connection: it got one, or its call settled. */

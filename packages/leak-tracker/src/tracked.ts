@@ -13,7 +13,8 @@ export interface ConnListener {
  * One tracked request and its response body: what it was and what it held,
  * never the response itself (that would keep it from being collected).
  *
- * It is also the request's trace (the Transport's `ClientTrace` hooks it
+ * It is also the trace of the request's call (attached with core's
+ * `attachHooks`; the Transport's `ClientTrace` hooks it
  * listens to, by shape, so that this package does not depend on the
  * Transport): `getConn` names the pool, `gotConn` ends a wait, `putIdleConn`
  * ends the hold. Between the response's delivery and `putIdleConn` the body
@@ -85,14 +86,25 @@ export class Tracked {
     lookingForConn(this)
   }
 
-  gotConn(): void {
-    doneLooking(this)
-    this.listener.gotConn(this)
-  }
-
   putIdleConn(error?: Error): void {
     this.connEnd = performance.now()
     this.arrived = error === undefined
+  }
+}
+
+/**
+ * BreakerTracked is the record of a request through a tracker with the
+ * deadlock breaker: it also listens to `gotConn`, so that a waiting request
+ * stops counting as waiting the moment it has a connection. Without the
+ * breaker the tracker does not listen to it: the Transport builds the
+ * hook's argument (the socket's addresses) only for a trace that has one,
+ * and that cost more than the rest of the tracker (measured: ~8 µs a
+ * request over loopback on a loaded machine).
+ */
+export class BreakerTracked extends Tracked {
+  gotConn(): void {
+    doneLooking(this)
+    this.listener.gotConn(this)
   }
 }
 

@@ -1,6 +1,7 @@
 import {
   ERR_BODY_USED,
   abortBody,
+  attachHooks,
   forwardLifecycle,
   RoundTripError,
   isRoundTripError,
@@ -16,9 +17,8 @@ import { ERR_BODY_RECLAIMED, LeakError, type Held, type Leak, type LeakKind, typ
 import { DEFAULT_BREAK_DEADLOCKS_AFTER, type LeakTrackerOptions, type ReportLevel } from './options.js'
 import { DEFAULT_MAX_STACKS_PER_SECOND, StackSampler } from './sampler.js'
 import { StackCapturer, callerLocation } from './stack.js'
-import { attachTrace } from './attach.js'
 import { doneLooking, watchQueue } from './queued.js'
-import { BodyList, Tracked, type ConnListener } from './tracked.js'
+import { BodyList, BreakerTracked, Tracked, type ConnListener } from './tracked.js'
 import { warnLeak } from './warn.js'
 import { channels } from './channels.js'
 import { startDebug } from './debug.js'
@@ -153,20 +153,25 @@ export class Tracker implements ConnListener {
   wrap(next: RoundTripper & Closable): RoundTripper & Closable {
     // Pool keys are per Transport: a body only blocks requests sent to the same `next`.
     const scope = {}
-    // An async function, not `.then` with closures: it allocates less per request.
+    // An async function: a synchronous throw from `next` and a rejection end the call the same way.
     const roundTrip = async (request: Request): Promise<Response> => {
       if (this.#disposed) return next.roundTrip(request)
       const stacks = this.#stacks
       const stack = stacks !== undefined && this.#sampler.wants(request.method, request.url) ? stacks.capture(roundTrip) : undefined
-      const tracked = new Tracked(scope, request, stack, this)
-      attachTrace(request, tracked)
+      const tracked = this.#breaker === undefined ? new Tracked(scope, request, stack, this) : new BreakerTracked(scope, request, stack, this)
+      // The record is a trace of this call for the layers below (the Transport
+      // calls it after the caller's own): attached to the call, not written
+      // into the caller's request, and detached once the head arrived.
+      const detach = attachHooks(request, { trace: tracked })
       let response: Response
       try {
         response = await next.roundTrip(request)
       } catch (error) {
+        detach()
         this.#untrack(tracked)
         throw error
       }
+      detach()
       return this.#track(tracked, response)
     }
     // A wrapper forwards the lifecycle of what it wraps (the RoundTripper contract).
@@ -187,7 +192,7 @@ export class Tracker implements ConnListener {
     this.#breaker?.waiting(waiter)
   }
 
-  /** The call of `tracked` settled without a body to track: it waits for nothing any more. */
+  /** The call of `tracked` settled (a response or an error): it no longer looks for, or waits for, a connection. */
   #untrack(tracked: Tracked): void {
     tracked.call = undefined
     doneLooking(tracked)

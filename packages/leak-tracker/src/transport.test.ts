@@ -160,15 +160,54 @@ describe('breakDeadlocks', () => {
     const request = withContext(new Request(`${server.origin}/next`), {
       trace: { getConn: (key: string) => calls.push(`getConn ${key}`), gotConn: () => calls.push('gotConn'), putIdleConn: () => calls.push('putIdleConn'), wroteRequest: () => calls.push('wroteRequest') },
     } as never)
-    const original = (getContext(request) as { trace?: unknown }).trace
+    const context = getContext(request)
     const response = await client.roundTrip(request)
     expect(await response.text()).toBe('next')
     expect(calls).toEqual([`getConn ${server.origin}`, 'gotConn', 'wroteRequest', 'putIdleConn'])
+    // The caller's request is left as it was: its context is the one it made.
+    expect(getContext(request)).toBe(context)
     // Sent again: the caller's hooks run once each, not twice.
     calls.length = 0
     expect(await (await client.roundTrip(request)).text()).toBe('next')
     expect(calls).toEqual([`getConn ${server.origin}`, 'gotConn', 'wroteRequest', 'putIdleConn'])
-    expect(original).toBeDefined()
+  })
+
+  it('attaches nothing to the request it was given: a request without a context still has none', async () => {
+    const { client } = setUp({ breakDeadlocks: 1 })
+    const request = new Request(`${server.origin}/next`)
+    const response = await client.roundTrip(request)
+    expect(getContext(request)).toEqual({})
+    expect(await response.text()).toBe('next')
+    expect(tracker!.summary()).toMatchObject({ open: 0 })
+  })
+
+  it("calls a class-based caller trace's hooks on the caller's own object (its private fields work)", async () => {
+    class CallerTrace {
+      readonly #calls: string[] = []
+      get calls(): readonly string[] {
+        return this.#calls
+      }
+      getConn(): void {
+        this.#calls.push('getConn')
+      }
+      wroteRequest(): void {
+        this.#calls.push('wroteRequest')
+      }
+    }
+    const { client } = setUp({})
+    const trace = new CallerTrace()
+    const warnings: Error[] = []
+    const onWarning = (warning: Error): void => void warnings.push(warning)
+    process.on('warning', onWarning)
+    try {
+      const request = withContext(new Request(`${server.origin}/next`), { trace } as never)
+      expect(await (await client.roundTrip(request)).text()).toBe('next')
+      await new Promise((resolve) => setImmediate(resolve))
+    } finally {
+      process.off('warning', onWarning)
+    }
+    expect(trace.calls).toEqual(['getConn', 'wroteRequest'])
+    expect(warnings).toEqual([])
   })
 
   it('rejects a breakDeadlocks that is not a boolean or a number of ms', () => {
