@@ -1,5 +1,5 @@
 import { createServer, type Server } from 'node:http'
-import { compose, isRoundTripError, RoundTripResponse, roundTripper, type Middleware } from '@roundtrip/core'
+import { attachHooks, CallAbortController, callSignal, compose, isRoundTripError, RoundTripResponse, roundTripper, type Middleware } from '@roundtrip/core'
 import { createFetch } from '@roundtrip/fetch'
 import { leakTracker, type LeakTracker } from '@roundtrip/leak-tracker'
 import { Transport } from '@roundtrip/transport'
@@ -315,6 +315,20 @@ describe('the RoundTripper contract', () => {
     setImmediate(() => controller.abort(reason))
     expect(await rejection(pending)).toBe(reason)
     expect(mock.calls[0]!.error).toBe(reason)
+  })
+
+  it("stops on the call's signal a layer above attached (a timeout() middleware), not only the request's own", async () => {
+    const mock = new MockTransport()
+    mock.intercept({ url: '/slow' }).reply(200, 'late').delay(60_000)
+    const request = new Request('http://x.test/slow')
+    const controller = new CallAbortController(callSignal(request))
+    const detach = attachHooks(request, { signal: controller.signal })
+    const pending = mock.roundTrip(request)
+    const reason = new DOMException('deadline passed', 'TimeoutError')
+    setImmediate(() => controller.abort(reason))
+    // The file's handle check fails if the 60 s delay timer is left running.
+    expect(await rejection(pending)).toBe(reason)
+    detach()
   })
 
   it('rejects with the signal reason when already aborted, and when aborted while a reply function runs', async () => {

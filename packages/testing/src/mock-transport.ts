@@ -1,4 +1,4 @@
-import { delay as wait, redactUrl, type RoundTripper } from '@roundtrip/core'
+import { callSignal, delay as wait, redactUrl, type RoundTripper } from '@roundtrip/core'
 import { abortable } from './abort.js'
 import { ERR_MOCK_NO_MATCH, ERR_MOCK_PENDING, TestingError } from './errors.js'
 import { Interceptor, type InterceptOptions } from './interceptor.js'
@@ -35,8 +35,9 @@ const CLOSEST = 3
  * first that matches and has answers left replies.
  *
  * It keeps the RoundTripper contract: it does not mutate the request (the
- * body is read from a clone), an aborted `request.signal` rejects with its
- * reason (also during `delay`), responses are made with core's
+ * body is read from a clone), an aborted `request.signal` — or the call's
+ * signal a layer above attached (core's `callSignal`, as `timeout()` does) —
+ * rejects with its reason (also during `delay`), responses are made with core's
  * `createResponse` (`url` is the request's, `redirected` false), and the
  * caller owns the response body.
  *
@@ -99,7 +100,8 @@ export class MockTransport implements RoundTripper {
 
   /** roundTrip answers `request` from the first matching interceptor; see the class contract. */
   async roundTrip(request: Request): Promise<Response> {
-    const signal = request.signal
+    // The call's signal: the request's own, or one a layer above attached (a timeout() middleware's).
+    const signal = callSignal(request)
     if (signal.aborted) throw signal.reason
     const body = request.body === null ? null : new Uint8Array(await abortable(request.clone().arrayBuffer(), signal))
     const facts: RequestFacts = { method: request.method, url: new URL(request.url), headers: request.headers, body }
