@@ -1,8 +1,10 @@
 import { callTrace, type CallSignal, type RequestContext } from '@roundtrip/core'
 import { tagBodyErrors } from './errors-map.js'
-import { retryPolicy, type RetryPolicy } from './exchange.js'
+import { retryPolicy, type Exchange, type RetryPolicy } from './exchange.js'
+import { H2Lease, sendOnStream } from './h2-stream.js'
+import type { Got } from './waiter.js'
 import { outgoingHeaders, type OutgoingHeaders } from './headers.js'
-import type { ResolvedOptions } from './options.js'
+import type { ResolvedOptions } from './resolve-options.js'
 import type { HostPool } from './pool.js'
 import type { OutgoingBody } from './request-body.js'
 import type { ClientTrace } from './trace.js'
@@ -77,4 +79,24 @@ export function newCall(
     resolve,
     reject,
   }
+}
+
+/** sendCall writes `call` on `conn` (a stream of an HTTP/2 conn, or an HTTP/1.1 conn's undici client), answered to `exchange`. */
+export function sendCall(call: Call, conn: Got, exchange: Exchange): void {
+  if (conn instanceof H2Lease) {
+    const { request, authority, path, headers, body } = call
+    sendOnStream(conn, { method: request.method, authority, path, headers: headers.list, body }, exchange)
+    return
+  }
+  conn.client.dispatch(
+    {
+      path: call.path,
+      method: call.request.method,
+      headers: call.headers.list,
+      body: call.body.body as Buffer | null,
+      reset: call.headers.reset,
+      blocking: false,
+    },
+    exchange,
+  )
 }

@@ -5,7 +5,7 @@ import type { ConnList } from './conn-list.js'
 import type { HostPool } from './pool.js'
 import { currentTurn } from './turn.js'
 import { Deadline, idleExpired } from './deadlines.js'
-import type { ResolvedOptions } from './options.js'
+import type { ResolvedOptions } from './resolve-options.js'
 
 /** Holder describes the request that is using a busy connection. */
 export interface Holder {

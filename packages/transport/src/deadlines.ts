@@ -10,7 +10,8 @@
  */
 import type { Clock, ClockTimer } from './clock.js'
 import { ERR_BODY_TIMEOUT, ERR_CONNECT_TIMEOUT, ERR_HEADERS_TIMEOUT, ERR_POOL_EXHAUSTED, TransportError } from './errors.js'
-import { MAX_TIMER_DELAY, type ResolvedOptions } from './options.js'
+import { MAX_TIMER_DELAY } from './options.js'
+import type { ResolvedOptions } from './resolve-options.js'
 import type { HostPool } from './pool.js'
 import { describeHolders, hostStats } from './stats.js'
 import { channels } from './trace.js'

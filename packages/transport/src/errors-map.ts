@@ -9,7 +9,7 @@ import {
   ERR_SOCKET_CLOSED,
   TransportError,
 } from './errors.js'
-import type { ResolvedOptions } from './options.js'
+import type { ResolvedOptions } from './resolve-options.js'
 
 /**
  * The code of a failure on an HTTP/2 stream the server says it never

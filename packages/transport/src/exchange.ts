@@ -6,7 +6,7 @@ import { createDecoder, decodingError } from './decode.js'
 import { applyKeepAliveHint, bodyTimeoutError, Deadline, headersTimeoutError, preciseLimit } from './deadlines.js'
 import { ERR_RESPONSE_TOO_LARGE, TransportError } from './errors.js'
 import { H2_UNPROCESSED as UNPROCESSED, isSocketFailure, mapError } from './errors-map.js'
-import type { ResolvedOptions } from './options.js'
+import type { ResolvedOptions } from './resolve-options.js'
 import type { OutgoingBody } from './request-body.js'
 import { callHook, type ClientTrace } from './trace.js'
 

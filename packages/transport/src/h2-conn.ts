@@ -4,7 +4,7 @@ import type { Clock } from './clock.js'
 import type { Holder } from './conn.js'
 import type { ConnectMethod } from './connect-method.js'
 import { Deadline } from './deadlines.js'
-import type { ResolvedOptions } from './options.js'
+import type { ResolvedOptions } from './resolve-options.js'
 import type { HostPool } from './pool.js'
 
 /** Streams assumed allowed before the server's SETTINGS arrive (as Go's `initialMaxConcurrentStreams`). */

@@ -68,6 +68,18 @@ export class HostPool {
     return false
   }
 
+  /**
+   * waitsForStreams: a request to an HTTP/2 (or not yet known) pool waits
+   * instead of dialing while a dial is in flight (it will be served by that
+   * conn's streams: 100 concurrent requests to a fresh origin open one
+   * connection), or, with `strict` (`strictMaxConcurrentStreams`), while a
+   * live conn's streams will free up.
+   */
+  waitsForStreams(strict: boolean): boolean {
+    if (this.protocol === 'http1') return false
+    return this.#dialing > 0 || (strict && this.hasLiveH2)
+  }
+
   /** Removes a dead HTTP/2 conn. */
   removeH2(conn: H2Conn): void {
     const i = this.h2.indexOf(conn)

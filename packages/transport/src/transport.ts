@@ -4,12 +4,14 @@ import { PersistConn, type Holder } from './conn.js'
 import { ConnList } from './conn-list.js'
 import { dialConn } from './dial.js'
 import { ERR_INVALID_REQUEST, ERR_TRANSPORT_CLOSED, TransportError } from './errors.js'
-import { newCall, type Call } from './call.js'
+import { newCall, sendCall, type Call } from './call.js'
 import { requestBodyError } from './errors-map.js'
 import { Exchange, StaleConnError, type ConnOwner, type ExchangeConn } from './exchange.js'
 import { H2Conn, type H2ConnEvents } from './h2-conn.js'
-import { H2Lease, sendOnStream } from './h2-stream.js'
-import { resolveOptions, type ResolvedOptions, type TransportOptions } from './options.js'
+import { H2Lease } from './h2-stream.js'
+import { takeConn, takeStream } from './lease.js'
+import type { TransportOptions } from './options.js'
+import { resolveOptions, type ResolvedOptions } from './resolve-options.js'
 import type { HostPool } from './pool.js'
 import { negotiatedH2, Routes } from './route.js'
 import { ConnWaiter, type Got, type WaiterOwner } from './waiter.js'
@@ -17,7 +19,7 @@ import { NO_BODY, prepareBody, type OutgoingBody } from './request-body.js'
 import { poolStats, retire, type RetiredCounts, type TransportStats } from './stats.js'
 import { waitTimeoutError } from './deadlines.js'
 import type { Clock } from './clock.js'
-import { callHook, channels, reportGotConn, type ClientTrace } from './trace.js'
+import { callHook, channels, type ClientTrace } from './trace.js'
 import { sameTurn } from './turn.js'
 import { startDebug } from './debug.js'
 
@@ -134,22 +136,7 @@ export class Transport implements RoundTripper, Closable {
       this.#send(call)
     }
     const exchange = new Exchange(call.request, call.signal, conn, this.#owner, this.#options, call.trace, call.what, call.retry, call.resolve, reject)
-    if (conn instanceof H2Lease) {
-      const { request, authority, path, headers, body } = call
-      sendOnStream(conn, { method: request.method, authority, path, headers: headers.list, body }, exchange)
-      return
-    }
-    conn.client.dispatch(
-      {
-        path: call.path,
-        method: call.request.method,
-        headers: call.headers.list,
-        body: call.body.body as Buffer | null,
-        reset: call.headers.reset,
-        blocking: false,
-      },
-      exchange,
-    )
+    sendCall(call, conn, exchange)
   }
 
   /** forgetIfEmpty drops a pool with no conns and no waiters (see {@link Routes.forget}); its counters stay in the totals. */
@@ -169,7 +156,7 @@ export class Transport implements RoundTripper, Closable {
     const now = this.#clock.now()
     if (pool.protocol === 'h2') {
       const conn = pool.h2Available()
-      if (conn !== undefined) return this.#gotH2(pool, conn, holder, trace, now)
+      if (conn !== undefined) return takeStream(pool, conn, holder, trace, now, this.#options.disableKeepAlives)
     }
     for (let conn = pool.idle.pop(); conn !== undefined; conn = pool.idle.pop()) {
       this.#idleLru.delete(conn)
@@ -179,13 +166,13 @@ export class Transport implements RoundTripper, Closable {
         continue
       }
       if (sameTurn(conn.idleTurn)) return this.#afterTurn(pool, conn, holder, request, signal, trace, what)
-      this.#gotConn(pool, conn, holder, trace, true, now)
+      takeConn(pool, conn, holder, trace, true, now)
       return conn
     }
     return new Promise<Got>((resolve, reject) => {
       const waiter = new ConnWaiter(this.#owner, pool, holder, trace, signal, resolve, reject)
       pool.enqueue(waiter)
-      if (!this.#waitsForStreams(pool) && (this.#options.maxConnsPerHost === 0 || pool.conns < this.#options.maxConnsPerHost)) {
+      if (!pool.waitsForStreams(this.#options.http2.strictMaxConcurrentStreams) && (this.#options.maxConnsPerHost === 0 || pool.conns < this.#options.maxConnsPerHost)) {
         this.#dialConnFor(pool, waiter, trace, what)
         return
       }
@@ -222,7 +209,7 @@ export class Transport implements RoundTripper, Closable {
           return reject(signal.reason)
         }
         if (!conn.closed) {
-          this.#gotConn(pool, conn, holder, trace, true, this.#clock.now())
+          takeConn(pool, conn, holder, trace, true, this.#clock.now())
           return resolve(conn)
         }
         Promise.resolve(this.#getConn(pool, request, signal, trace, what)).then(resolve, reject)
@@ -230,48 +217,10 @@ export class Transport implements RoundTripper, Closable {
     })
   }
 
-  /** gotConn marks `conn` busy for a request and reports it to the trace. */
-  #gotConn(pool: HostPool, conn: PersistConn, holder: Holder, trace: ClientTrace | undefined, wasIdle: boolean, now: number): PersistConn {
-    const reused = conn.requests > 0
-    const idleTime = wasIdle ? conn.idleTime(now) : 0
-    holder.since = now
-    conn.markBusy(holder)
-    pool.busy.add(conn)
-    pool.countRequest(reused)
-    reportGotConn(pool.key, conn.socket, trace, { reused, wasIdle, idleTime, protocol: 'http/1.1', shared: false })
-    return conn
-  }
-
-  /** gotH2 takes a stream of `conn` (which has one free) for a request and reports it to the trace. */
-  #gotH2(pool: HostPool, conn: H2Conn, holder: Holder, trace: ClientTrace | undefined, now: number): H2Lease {
-    const reused = conn.requests > 0
-    const shared = conn.streams > 0
-    holder.since = now
-    const idleTime = conn.idleTime(now)
-    conn.reserve(holder)
-    pool.countRequest(reused)
-    reportGotConn(pool.key, conn.socket, trace, { reused, wasIdle: !shared, idleTime, protocol: 'h2', shared })
-    // One request per connection: the conn takes no other stream and closes after this one.
-    if (this.#options.disableKeepAlives) conn.retire()
-    return new H2Lease(conn, holder, conn.requests)
-  }
-
   /** deliverTo (WaiterOwner): a waiter receives a conn (an HTTP/2 one: a stream of it). */
   #deliverTo(pool: HostPool, conn: PersistConn | H2Conn, holder: Holder, trace: ClientTrace | undefined, wasIdle: boolean): Got {
     const now = this.#clock.now()
-    return conn instanceof H2Conn ? this.#gotH2(pool, conn, holder, trace, now) : this.#gotConn(pool, conn, holder, trace, wasIdle, now)
-  }
-
-  /**
-   * waitsForStreams: a request to an HTTP/2 (or not yet known) pool waits
-   * instead of dialing while a dial is in flight (it will be served by that
-   * conn's streams: 100 concurrent requests to a fresh origin open one
-   * connection), or, with `strictMaxConcurrentStreams`, while a live conn's
-   * streams will free up.
-   */
-  #waitsForStreams(pool: HostPool): boolean {
-    if (pool.protocol === 'http1') return false
-    return pool.dialing > 0 || (this.#options.http2.strictMaxConcurrentStreams && pool.hasLiveH2)
+    return conn instanceof H2Conn ? takeStream(pool, conn, holder, trace, now, this.#options.disableKeepAlives) : takeConn(pool, conn, holder, trace, wasIdle, now)
   }
 
   /** serveH2 hands free streams to waiters in FIFO order; waiters left over get a dial (one at a time) unless they wait for streams. */
@@ -336,7 +285,7 @@ export class Transport implements RoundTripper, Closable {
     const max = this.#options.maxConnsPerHost
     if (pool.protocol !== 'http1') {
       // HTTP/2: one dial at a time, whose streams serve the queue; none while streams will free up (strict).
-      if (this.#waitsForStreams(pool) || (max > 0 && pool.conns >= max)) return
+      if (pool.waitsForStreams(this.#options.http2.strictMaxConcurrentStreams) || (max > 0 && pool.conns >= max)) return
       let waiter = pool.dialQueue.shift() as ConnWaiter | undefined
       while (waiter?.done === true) waiter = pool.dialQueue.shift() as ConnWaiter | undefined
       if (waiter !== undefined) this.#dialConnFor(pool, waiter, waiter.trace, `${waiter.holder.method} ${waiter.holder.url}`)

@@ -2,7 +2,7 @@ import type { Duplex } from 'node:stream'
 import { Client } from 'undici'
 import { hostPort, type ConnectMethod } from './connect-method.js'
 import { ProxyConnectError, TransportError } from './errors.js'
-import type { ResolvedOptions } from './options.js'
+import type { ResolvedOptions } from './resolve-options.js'
 
 /**
  * connectTunnel asks the HTTP(S) proxy at the other end of `socket` to open a

@@ -1,0 +1,37 @@
+import type { Holder, PersistConn } from './conn.js'
+import type { H2Conn } from './h2-conn.js'
+import { H2Lease } from './h2-stream.js'
+import type { HostPool } from './pool.js'
+import { reportGotConn, type ClientTrace } from './trace.js'
+
+// Taking a connection for one request, on either protocol: the pool's
+// accounting and the gotConn report. The Transport decides which conn.
+
+/** takeConn marks HTTP/1.1 `conn` busy for a request and reports it to the trace. */
+export function takeConn(pool: HostPool, conn: PersistConn, holder: Holder, trace: ClientTrace | undefined, wasIdle: boolean, now: number): PersistConn {
+  const reused = conn.requests > 0
+  const idleTime = wasIdle ? conn.idleTime(now) : 0
+  holder.since = now
+  conn.markBusy(holder)
+  pool.busy.add(conn)
+  pool.countRequest(reused)
+  reportGotConn(pool.key, conn.socket, trace, { reused, wasIdle, idleTime, protocol: 'http/1.1', shared: false })
+  return conn
+}
+
+/**
+ * takeStream takes a stream of HTTP/2 `conn` (which has one free) for a
+ * request and reports it to the trace; with `oneRequest` (keep-alives
+ * disabled) the conn takes no other stream and closes after this one.
+ */
+export function takeStream(pool: HostPool, conn: H2Conn, holder: Holder, trace: ClientTrace | undefined, now: number, oneRequest: boolean): H2Lease {
+  const reused = conn.requests > 0
+  const shared = conn.streams > 0
+  holder.since = now
+  const idleTime = conn.idleTime(now)
+  conn.reserve(holder)
+  pool.countRequest(reused)
+  reportGotConn(pool.key, conn.socket, trace, { reused, wasIdle: !shared, idleTime, protocol: 'h2', shared })
+  if (oneRequest) conn.retire()
+  return new H2Lease(conn, holder, conn.requests)
+}
