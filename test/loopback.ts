@@ -7,6 +7,8 @@ export interface Origin {
   /** `http://127.0.0.1:port` */
   url: string
   port: number
+  /** Connections accepted so far. */
+  readonly connections: number
   close(): Promise<void>
 }
 
@@ -24,7 +26,9 @@ export async function listen(handler: (req: IncomingMessage, res: ServerResponse
 /** serve listens with `server` (node:http, node:http2, …) on 127.0.0.1:0; its close() destroys every socket it accepted. */
 export async function serve(server: NetServer): Promise<Origin> {
   const sockets = new Set<Socket>()
+  let connections = 0
   server.on('connection', (s: Socket) => {
+    connections++
     sockets.add(s)
     s.on('close', () => sockets.delete(s))
   })
@@ -33,10 +37,23 @@ export async function serve(server: NetServer): Promise<Origin> {
   return {
     url: `http://127.0.0.1:${port}`,
     port,
+    get connections() {
+      return connections
+    },
     close: () =>
       new Promise<void>((resolve) => {
         for (const s of sockets) s.destroy()
         server.close(() => resolve())
       }),
+  }
+}
+
+/** collectGarbage runs the collector, a turn at a time, until `done()` holds (at most 100 turns; needs --expose-gc). */
+export async function collectGarbage(done: () => boolean): Promise<void> {
+  const gc = (globalThis as { gc?: () => void }).gc
+  if (gc === undefined) throw new Error('tests need --expose-gc')
+  for (let i = 0; i < 100 && !done(); i++) {
+    gc()
+    await new Promise((resolve) => setImmediate(resolve))
   }
 }

@@ -1,5 +1,5 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
-import type { Socket } from 'node:net'
+import { serve } from '../../../test/loopback.js'
 
 /** A loopback node:http server for tests that counts what it sees. */
 export interface TestServer {
@@ -8,7 +8,7 @@ export interface TestServer {
   /** Requests received so far, by path (without the query). */
   hits: Map<string, number>
   /** Connections accepted so far. */
-  connections: number
+  readonly connections: number
   /** Requests received on `path` (without the query) so far. */
   count(path: string): number
   /** Destroys open sockets and closes the server. */
@@ -18,32 +18,22 @@ export interface TestServer {
 /** startServer starts a node:http server on 127.0.0.1:0. */
 export async function startServer(handler: (req: IncomingMessage, res: ServerResponse) => void): Promise<TestServer> {
   const hits = new Map<string, number>()
-  const server = createServer((req, res) => {
-    const path = (req.url ?? '/').split('?')[0]!
-    hits.set(path, (hits.get(path) ?? 0) + 1)
-    handler(req, res)
-  })
-  const open = new Set<Socket>()
-  const state: TestServer = {
-    origin: '',
+  const served = await serve(
+    createServer((req, res) => {
+      const path = (req.url ?? '/').split('?')[0]!
+      hits.set(path, (hits.get(path) ?? 0) + 1)
+      handler(req, res)
+    }),
+  )
+  return {
+    origin: served.url,
     hits,
-    connections: 0,
-    count: (path) => hits.get(path) ?? 0,
-    close() {
-      for (const socket of open) socket.destroy()
-      return new Promise<void>((resolve) => server.close(() => resolve()))
+    get connections() {
+      return served.connections
     },
+    count: (path) => hits.get(path) ?? 0,
+    close: () => served.close(),
   }
-  server.on('connection', (socket: Socket) => {
-    state.connections++
-    open.add(socket)
-    socket.on('close', () => open.delete(socket))
-  })
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const address = server.address()
-  if (address === null || typeof address === 'string') throw new Error('no port')
-  state.origin = `http://127.0.0.1:${address.port}`
-  return state
 }
 
 /** readBody reads a request body as text. */

@@ -1,4 +1,5 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import { collectGarbage } from '../../../test/loopback.js'
 import type { Socket } from 'node:net'
 
 /** A loopback node:http server for tests. */
@@ -98,15 +99,7 @@ export function acceptEchoUpgrades(server: Server): void {
   })
 }
 
-/** collectGarbage runs the collector, a turn at a time, until `done()` holds (at most 100 turns). */
-export async function collectGarbage(done: () => boolean): Promise<void> {
-  const gc = (globalThis as { gc?: () => void }).gc
-  if (gc === undefined) throw new Error('tests need --expose-gc')
-  for (let i = 0; i < 100 && !done(); i++) {
-    gc()
-    await new Promise((resolve) => setImmediate(resolve))
-  }
-}
+export { collectGarbage }
 
 /** nextTurn resolves after the event loop's check phase. */
 export function nextTurn(): Promise<void> {
