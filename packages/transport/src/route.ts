@@ -38,7 +38,13 @@ export class Routes {
     const cached = this.#cache.get(origin)
     if (cached !== undefined) return cached
     const pool = this.#poolOf(new URL(href), what)
-    if (this.#cache.size >= ROUTE_CACHE_SIZE) this.#cache.clear()
+    if (this.#cache.size >= ROUTE_CACHE_SIZE) {
+      // The pools' lists of their cached origins go with the cache (else a
+      // pool that many origins share, as a forwarding proxy's, would keep
+      // every origin it ever served).
+      this.#cache.clear()
+      for (const live of this.pools.values()) live.routes.length = 0
+    }
     this.#cache.set(origin, pool)
     pool.routes.push(origin)
     return pool
