@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { attachHooks, callHooks, callSignal, callTrace } from './call-hooks.js'
-import { CallAbortController } from './call-signal.js'
+import { CallAbortController, type CallSignal } from './call-signal.js'
 import { deriveRequest, withContext } from './context.js'
 import { delay } from './delay.js'
 
@@ -107,11 +107,33 @@ describe('CallAbortController', () => {
 
   it('listens to its parent only while it has listeners of its own', () => {
     const parent = new CallAbortController(new AbortController().signal)
-    const child = new CallAbortController(parent.signal)
+    // The parent as the child sees it, counting the listeners the child keeps on it.
+    let onParent = 0
+    const counted: CallSignal = {
+      get aborted() {
+        return parent.signal.aborted
+      },
+      get reason() {
+        return parent.signal.reason
+      },
+      addEventListener: (type, listener) => {
+        onParent++
+        parent.signal.addEventListener(type, listener)
+      },
+      removeEventListener: (type, listener) => {
+        onParent--
+        parent.signal.removeEventListener(type, listener)
+      },
+      throwIfAborted: () => parent.signal.throwIfAborted(),
+    }
+    const child = new CallAbortController(counted)
     let fired = 0
     const listener = (): void => void fired++
+    expect(onParent).toBe(0)
     child.signal.addEventListener('abort', listener)
+    expect(onParent).toBe(1)
     child.signal.removeEventListener('abort', listener)
+    expect(onParent).toBe(0)
     parent.abort('gone')
     // Nobody listened any more: nothing was called, but the state is read through.
     expect(fired).toBe(0)
