@@ -127,8 +127,12 @@ function runDeadline(
     (received) => {
       // Too late: the caller has had the deadline's error; the body is ours to release.
       if (stage === 'done') return discardResponse(received, controller.reason)
+      if (!includeBody) {
+        // The deadline covered the head only: nothing of the body is ours to watch.
+        settle()
+        return resolve(received)
+      }
       detach()
-      if (!includeBody) stopTimer()
       stage = 'body'
       response = observeBody(received, settle)
       resolve(response)
