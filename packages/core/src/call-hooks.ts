@@ -42,7 +42,8 @@ const attachments = shared('@roundtrip/core.callHooks.v1', () => new WeakMap<Req
  * Detach when the call settles: when the layer below resolves (the head
  * arrived) or rejects. Hooks attached to a request are carried over by
  * {@link deriveRequest} (a retry's next attempt), except `signal` when the
- * derived request is given its own.
+ * derived request is given its own. The `hooks` object is kept as given (a
+ * layer builds one per call): do not change it once attached.
  *
  * A request is in at most one call at a time (Go's rule): do not send a
  * request again, or concurrently, before its call settled.
@@ -58,7 +59,8 @@ const attachments = shared('@roundtrip/core.callHooks.v1', () => new WeakMap<Req
  * ```
  */
 export function attachHooks(request: Request, hooks: Readonly<CallHooks>): () => void {
-  const entry = { ...hooks } as Attached
+  // Kept as given (every layer builds its hooks object for the call): not to be changed once attached.
+  const entry = hooks as Attached
   const list = attachments.get(request)
   if (list === undefined) attachments.set(request, [entry])
   else list.push(entry)
@@ -119,9 +121,8 @@ export function callTrace<T extends object>(request: Request): T | undefined {
   const own = (getContext(request) as { trace?: T }).trace
   const attached = callHooks(request, 'trace') as readonly T[]
   if (attached.length === 0) return own
-  const traces = own === undefined ? attached.slice() : [own, ...attached]
-  if (traces.length === 1) return traces[0]
-  return fanOut(traces)
+  if (own === undefined) return attached.length === 1 ? attached[0] : fanOut(attached)
+  return fanOut([own, ...attached])
 }
 
 /** fanOut is one trace object over several: each hook name resolves to a function calling every trace's hook of that name. */

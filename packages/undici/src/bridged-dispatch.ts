@@ -5,6 +5,7 @@ import {
   isNullBodyStatus,
   rethrowLater,
   tryRoundTrip,
+  type CallSignal,
   type RoundTripper,
 } from '@roundtrip/core'
 import { errors, type Dispatcher } from 'undici'
@@ -143,7 +144,7 @@ export class BridgedDispatch implements Controller {
     // as a Request that follows an AbortSignal: on Node 20 building those two
     // cost as much as the rest of a small bridged exchange. The request is
     // ours alone, so its hooks stay attached for its life.
-    this.#callAbort = new CallAbortController(request.signal)
+    this.#callAbort = new CallAbortController(NEVER_ABORTED)
     attachHooks(request, { signal: this.#callAbort.signal })
     tryRoundTrip(roundTripper, request).then(
       (response) => this.#respond(response),
@@ -226,4 +227,13 @@ export class BridgedDispatch implements Controller {
       rethrowLater(thrown)
     }
   }
+}
+
+/** The parent of a bridged call's abort: the Request it sends has no signal of its own, so nothing above it aborts but the dispatch. */
+const NEVER_ABORTED: CallSignal = {
+  aborted: false,
+  reason: undefined,
+  addEventListener() {},
+  removeEventListener() {},
+  throwIfAborted() {},
 }
