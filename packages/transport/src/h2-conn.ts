@@ -41,8 +41,6 @@ export class H2Conn {
   readonly session: ClientHttp2Session
   /** The requests holding a stream, for `stats()` and the pool-exhausted error. */
   readonly holders = new Set<Holder>()
-  /** Streams held (reserved for a request, or open). */
-  streams = 0
   /** Requests served on this conn so far. */
   requests = 0
   /** The most streams the server allows at once (its SETTINGS), capped at 1000. */
@@ -74,8 +72,8 @@ export class H2Conn {
     this.#options = options
     this.#events = events
     this.#clock = options.clock
-    this.#idleDeadline = new Deadline(this.#clock, () => this.close('idle timeout'), true)
-    this.#pingDue = new Deadline(this.#clock, () => this.#ping(), true)
+    this.#idleDeadline = new Deadline(this.#clock, () => this.streams === 0 && this.close('idle timeout'), true)
+    this.#pingDue = new Deadline(this.#clock, () => this.streams === 0 && this.#ping(), true)
     this.#pingDeadline = new Deadline(this.#clock, () => this.close(`PING not answered within ${options.http2.pingTimeout} ms`), true)
     const h2 = options.http2
     this.session = connect(pool.method.target.key, {
@@ -118,6 +116,11 @@ export class H2Conn {
     return !this.#closed && !this.goingAway && this.streams < this.maxStreams && !this.session.destroyed && !this.session.closed
   }
 
+  /** Streams held (reserved for a request, or open): one per holder. */
+  get streams(): number {
+    return this.holders.size
+  }
+
   /** How long the conn has had no stream, in ms (0 while it has some). */
   idleTime(now: number): number {
     return this.idleAt < 0 ? 0 : now - this.idleAt
@@ -130,19 +133,17 @@ export class H2Conn {
 
   /** reserve takes a stream for `holder`; the caller checked {@link available}. */
   reserve(holder: Holder): void {
-    this.streams++
     this.requests++
     this.holders.add(holder)
-    if (this.idleAt >= 0) {
-      this.idleAt = -1
-      this.#stopTimers()
-    }
+    // The idle and PING timers keep running (refreshed when the conn is idle
+    // again: cheaper than clearing and making them per request); they act
+    // only on a conn that has no stream.
+    this.idleAt = -1
   }
 
   /** release gives a stream back; the last one out of a conn going away closes it. */
   release(holder: Holder): void {
     if (!this.holders.delete(holder)) return
-    this.streams--
     if (this.streams > 0) return
     if (this.goingAway) this.close('connection going away')
     else this.#idle()
