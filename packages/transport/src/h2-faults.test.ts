@@ -115,12 +115,18 @@ describe('HTTP/2 faults', () => {
   })
 
   it('rejects an aborted stream with the signal’s reason and leaves the other streams of the connection alive', async () => {
-    const cancelled: number[] = []
+    // The aborted stream's arrival at the server, and its reset code once it closed there.
+    let arrived!: () => void
+    const xArrived = new Promise<void>((resolve) => (arrived = resolve))
+    let closedWith!: (code: number) => void
+    const xClosed = new Promise<number>((resolve) => (closedWith = resolve))
     const server = f.serve(
       await startH2Server((req, res) => {
-        res.stream.on('close', () => {
-          if (res.stream.rstCode === constants.NGHTTP2_CANCEL) cancelled.push(1)
-        })
+        if (req.url === '/x') {
+          res.stream.on('close', () => closedWith(res.stream.rstCode))
+          arrived()
+          return
+        }
         setTimeout(() => res.end(`ok ${req.url}`), 50)
       }, { pem }),
     )
@@ -129,8 +135,10 @@ describe('HTTP/2 faults', () => {
     const reason = new Error('stop this one')
     const others = [1, 2, 3, 4].map(async (i) => (await transport.roundTrip(new Request(`${server.origin}/${i}`))).text())
     const aborted = transport.roundTrip(new Request(`${server.origin}/x`, { signal: controller.signal }))
-    setTimeout(() => controller.abort(reason), 10)
+    await xArrived
+    controller.abort(reason)
     expect(await rejection(aborted)).toBe(reason)
+    expect(await xClosed).toBe(constants.NGHTTP2_CANCEL)
     expect(await Promise.all(others)).toEqual(['ok /1', 'ok /2', 'ok /3', 'ok /4'])
     expect(server.sessions()).toBe(1)
     expect(transport.stats().total).toMatchObject({ streams: 0, idle: 1 })
