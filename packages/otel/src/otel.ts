@@ -17,6 +17,7 @@ import {
   getContext,
   isRoundTripError,
   observeBody,
+  tryRoundTrip,
   withContext,
   type BodyOutcome,
   type Closable,
@@ -53,9 +54,10 @@ declare module '@roundtrip/core' {
 /** Requests already instrumented once: the same Request object sent again is a new logical request. */
 const instrumented = new WeakSet<Request>()
 
-const headerSetter: TextMapSetter<Headers> = {
+/** The propagator writes into a plain record first: most sends with no active trace get nothing, and no header copy. */
+const headerSetter: TextMapSetter<Record<string, string>> = {
   set(carrier, key, value) {
-    carrier.set(key, value)
+    carrier[key] = value
   },
 }
 
@@ -136,22 +138,23 @@ export function otel(options?: OtelOptions): Middleware {
       const resends = resendCount(request)
       if (resends > 0) attributes['http.request.resend_count'] = resends
       const tracer = (o.tracerProvider ?? trace.getTracerProvider()).getTracer(INSTRUMENTATION_NAME)
-      const span = tracer.startSpan(method === '_OTHER' ? 'HTTP' : method, { kind: SpanKind.CLIENT, attributes }, otelContext.active())
-      const active = trace.setSpan(otelContext.active(), span)
+      const parent = otelContext.active()
+      const span = tracer.startSpan(method === '_OTHER' ? 'HTTP' : method, { kind: SpanKind.CLIENT, attributes }, parent)
+      const active = trace.setSpan(parent, span)
 
-      const headers = new Headers(request.headers)
-      inject(active, headers, headerSetter)
-      const sent = sameHeaders(headers, request.headers) ? request : deriveRequest(request, { headers })
+      const added: Record<string, string> = {}
+      inject(active, added, headerSetter)
+      let sent = request
+      const names = Object.keys(added)
+      if (names.length > 0) {
+        const headers = new Headers(request.headers)
+        for (const name of names) headers.set(name, added[name]!)
+        sent = deriveRequest(request, { headers })
+      }
 
       const metric: Attributes = { 'http.request.method': method, 'server.address': attributes['server.address'], 'server.port': attributes['server.port'] }
       const end = new Ending(span, duration, metric, start)
-      let response: Promise<Response>
-      try {
-        response = otelContext.with(active, () => next.roundTrip(sent))
-      } catch (error) {
-        response = Promise.reject(error)
-      }
-      return response.then(
+      return otelContext.with(active, () => tryRoundTrip(next, sent)).then(
         (r) => end.responded(r),
         (error: unknown) => {
           end.failed(error)
@@ -161,18 +164,6 @@ export function otel(options?: OtelOptions): Middleware {
     }
     return { roundTrip, ...lifecycle, close, [Symbol.asyncDispose]: close }
   }
-}
-
-/** sameHeaders says whether the propagator added nothing (then the request goes down as it came). */
-function sameHeaders(a: Headers, b: Headers): boolean {
-  let n = 0
-  for (const [name, value] of a) {
-    if (b.get(name) !== value) return false
-    n++
-  }
-  let m = 0
-  for (const _ of b) m++
-  return n === m
 }
 
 /** Ending ends one span and records its duration, once, with the outcome's attributes. */
