@@ -1,5 +1,5 @@
 import { setMaxListeners } from 'node:events'
-import { callSignal, getContext, redactUrl, type CallSignal, type Closable, type RoundTripper } from '@roundtrip/core'
+import { callSignal, getContext, redactUrl, type CallSignal, type Closable, type RequestContext, type RoundTripper } from '@roundtrip/core'
 import { PersistConn, type Holder } from './conn.js'
 import { ConnList } from './conn-list.js'
 import { dialConn } from './dial.js'
@@ -112,13 +112,19 @@ export class Transport implements RoundTripper, Closable {
       return Promise.reject(error)
     }
     const context = getContext(request)
-    const send = (body: OutgoingBody): Promise<Response> =>
-      new Promise<Response>((resolve, reject) => {
-        this.#send(newCall(request, pool, slash, what, body, context, signal, this.#options, resolve, reject))
-      })
     // Bodies that are available at once are collected first (content-length, replayable).
-    if (request.body === null) return send(NO_BODY)
-    return prepareBody(request, context.streamedBody === true).then(send, (error: unknown) => Promise.reject(requestBodyError(error, what)))
+    if (request.body === null) return this.#start(request, pool, slash, what, NO_BODY, context, signal)
+    return prepareBody(request, context.streamedBody === true).then(
+      (body) => this.#start(request, pool, slash, what, body, context, signal),
+      (error: unknown) => Promise.reject(requestBodyError(error, what)),
+    )
+  }
+
+  /** start makes the call of `request` once its body is prepared, and sends it. */
+  #start(request: Request, pool: HostPool, slash: number, what: string, body: OutgoingBody, context: Readonly<RequestContext>, signal: CallSignal): Promise<Response> {
+    return new Promise<Response>((resolve, reject) => {
+      this.#send(newCall(request, pool, slash, what, body, context, signal, this.#options, resolve, reject))
+    })
   }
 
   /** send gets a conn for the call and dispatches it there. */

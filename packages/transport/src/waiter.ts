@@ -35,7 +35,7 @@ export class ConnWaiter implements Waiter {
     // old generation, keeping the waiter's request alive through young GCs
     // (see Exchange's abort listener).
     this.#onAbort = ConnWaiter.#abortListener(this)
-    signal.addEventListener('abort', this.#onAbort, { once: true })
+    signal.addEventListener('abort', this.#onAbort)
   }
 
   static #abortListener(waiter: ConnWaiter): () => void {
