@@ -203,7 +203,8 @@ export class Exchange implements Dispatcher.DispatchHandler {
   }
 
   onResponseStarted(): void {
-    callHook(this.#trace, 'gotFirstResponseByte')
+    // Guarded here: callHook's rest parameter is an array per call.
+    if (this.#trace !== undefined) callHook(this.#trace, 'gotFirstResponseByte')
   }
 
   onRequestSent(): void {

@@ -164,7 +164,7 @@ export class Transport implements RoundTripper, Closable {
     // The pool may have emptied and left the map since the call found it (while its body was prepared, or a turn was awaited).
     if (pool.removed) pool = this.#routes.poolFor(pool.method)
     if (call !== undefined) call.pool = pool
-    callHook(trace, 'getConn', pool.key)
+    if (trace !== undefined) callHook(trace, 'getConn', pool.key)
     const holder: Holder = call?.holder ?? { method, url: what.slice(method.length + 1), since: 0 }
     const now = this.#clock.now()
     if (pool.protocol === 'h2') {
@@ -357,11 +357,11 @@ export class Transport implements RoundTripper, Closable {
     conn.holder = undefined
     if (this.#closed || this.#options.disableKeepAlives || !conn.reusable || conn.closed) {
       const reason = this.#closed ? 'transport closed' : conn.closed ? 'connection closed' : 'keep-alive disabled or connection: close'
-      callHook(trace, 'putIdleConn', new Error(reason))
+      if (trace !== undefined) callHook(trace, 'putIdleConn', new Error(reason))
       conn.close(reason)
       return
     }
-    callHook(trace, 'putIdleConn')
+    if (trace !== undefined) callHook(trace, 'putIdleConn')
     this.#putIdleOrDeliver(pool, conn)
   }
 
@@ -371,7 +371,7 @@ export class Transport implements RoundTripper, Closable {
     const conn = exchangeConn as PersistConn
     const pool = conn.pool
     pool.busy.delete(conn)
-    callHook(trace, 'putIdleConn', error)
+    if (trace !== undefined) callHook(trace, 'putIdleConn', error)
     conn.close(error.message)
   }
 
@@ -381,7 +381,7 @@ export class Transport implements RoundTripper, Closable {
     const pool = conn.pool
     conn.release(lease.holder)
     if (conn.streams === 0 && this.#closed) conn.close('transport closed')
-    callHook(trace, 'putIdleConn', conn.closed ? new Error('connection closed') : undefined)
+    if (trace !== undefined) callHook(trace, 'putIdleConn', conn.closed ? new Error('connection closed') : undefined)
     if (!this.#closed && !conn.closed) this.#serveH2(pool)
     this.#checkDrained()
   }
