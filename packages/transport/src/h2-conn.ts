@@ -4,6 +4,7 @@ import type { Clock } from './clock.js'
 import type { Holder } from './conn.js'
 import type { ConnectMethod } from './connect-method.js'
 import { Deadline } from './deadlines.js'
+import { H2Lease } from './h2-stream.js'
 import type { ResolvedOptions } from './resolve-options.js'
 import type { HostPool } from './pool.js'
 
@@ -39,8 +40,8 @@ export class H2Conn {
   readonly method: ConnectMethod
   readonly socket: Duplex
   readonly session: ClientHttp2Session
-  /** The requests holding a stream, for `stats()` and the pool-exhausted error. */
-  readonly holders = new Set<Holder>()
+  /** The streams held, one lease per request. */
+  readonly #leases = new Set<H2Lease>()
   /** Requests served on this conn so far. */
   requests = 0
   /** The most streams the server allows at once (its SETTINGS), capped at 1000. */
@@ -116,9 +117,14 @@ export class H2Conn {
     return !this.#closed && !this.goingAway && this.streams < this.maxStreams && !this.session.destroyed && !this.session.closed
   }
 
-  /** Streams held (reserved for a request, or open): one per holder. */
+  /** Streams held (reserved for a request, or open). */
   get streams(): number {
-    return this.holders.size
+    return this.#leases.size
+  }
+
+  /** The requests holding a stream, for `stats()` and the pool-exhausted error. */
+  get holders(): Holder[] {
+    return [...this.#leases].map((lease) => lease.holder)
   }
 
   /** How long the conn has had no stream, in ms (0 while it has some). */
@@ -131,19 +137,20 @@ export class H2Conn {
     return id !== undefined && id <= this.lastStreamId
   }
 
-  /** reserve takes a stream for `holder`; the caller checked {@link available}. */
-  reserve(holder: Holder): void {
-    this.requests++
-    this.holders.add(holder)
+  /** reserve takes a stream for `holder` and returns its lease; the caller checked {@link available}. */
+  reserve(holder: Holder): H2Lease {
+    const lease = new H2Lease(this, holder, ++this.requests)
+    this.#leases.add(lease)
     // The idle and PING timers keep running (refreshed when the conn is idle
     // again: cheaper than clearing and making them per request); they act
     // only on a conn that has no stream.
     this.idleAt = -1
+    return lease
   }
 
-  /** release gives a stream back; the last one out of a conn going away closes it. */
-  release(holder: Holder): void {
-    if (!this.holders.delete(holder)) return
+  /** release gives a lease's stream back; the last one out of a conn going away closes it. */
+  release(lease: H2Lease): void {
+    if (!this.#leases.delete(lease)) return
     if (this.streams > 0) return
     if (this.goingAway) this.close('connection going away')
     else this.#idle()
