@@ -184,4 +184,56 @@ describe('HTTP/2 faults', () => {
     expect(await (await transport.roundTrip(new Request(`${server.origin}/ok`))).text()).toBe('ok')
     expect(server.sessions()).toBe(1)
   })
+
+  it('times out a body that stops arriving with RT_BODY_TIMEOUT on the transport clock, leaving the connection to the other streams', async () => {
+    const server = f.serve(
+      await startH2Server((req, res) => {
+        if (req.url !== '/stall') return res.end('ok')
+        res.writeHead(200)
+        res.write('part')
+      }),
+    )
+    const clock = new ManualClock()
+    const transport = f.use(new Transport({ protocols: ['h2c'], clock, bodyTimeout: 2_000 }))
+    const response = await transport.roundTrip(new Request(`${server.origin}/stall`))
+    const reader = response.body!.getReader()
+    expect(new TextDecoder().decode((await reader.read()).value)).toBe('part')
+    const stalled = rejection(reader.read())
+    // Checked about once a second: the limit, plus at most one sweep.
+    clock.advance(3_000)
+    const error = await stalled
+    expect(error.code).toBe('RT_BODY_TIMEOUT')
+    expect(error.message).toBe(`no response body data for 2000 ms (GET ${server.origin}/stall)`)
+    expect(await (await transport.roundTrip(new Request(`${server.origin}/ok`))).text()).toBe('ok')
+    expect(server.sessions()).toBe(1)
+  })
+
+  it('keeps one timer per connection for the header and body limits, however many streams are in flight', async () => {
+    let release!: () => void
+    const released = new Promise<void>((resolve) => (release = resolve))
+    const arrivals: Array<() => void> = []
+    let arrived = 0
+    const server = f.serve(
+      await startH2Server((req, res) => {
+        arrived++
+        for (const wake of arrivals.splice(0)) wake()
+        void released.then(() => res.end(`ok ${req.url}`))
+      }),
+    )
+    const untilArrived = async (n: number): Promise<void> => {
+      while (arrived < n) await new Promise<void>((resolve) => arrivals.push(resolve))
+    }
+    const clock = new ManualClock()
+    const transport = f.use(new Transport({ protocols: ['h2c'], clock }))
+    const first = transport.roundTrip(new Request(`${server.origin}/0`))
+    await untilArrived(1)
+    const timersWithOne = clock.pending
+    const more = Array.from({ length: 19 }, (_, i) => transport.roundTrip(new Request(`${server.origin}/${i + 1}`)))
+    await untilArrived(20)
+    expect(transport.stats().total.streams).toBe(20)
+    expect(clock.pending).toBe(timersWithOne)
+    release()
+    const texts = await Promise.all([first, ...more].map(async (r) => (await r).text()))
+    expect(texts).toEqual(Array.from({ length: 20 }, (_, i) => `ok /${i}`))
+  })
 })
