@@ -11,7 +11,7 @@ import { encodeFormData, isStream, readRequestBody, replayableBody } from './ext
 import { isRedirect, nextHop } from './redirect.js'
 import { FetchTiming } from './resource-timing.js'
 import { writtenNames } from './header-names.js'
-import { channels } from './channels.js'
+import { channels, type RedirectMessage } from './channels.js'
 import { startDebug } from './debug.js'
 
 // Captured at load time: data: URLs are handed to Node's own fetch, even after
@@ -207,7 +207,7 @@ async function follow(rt: RoundTripper, first: Request, firstResponse: Response,
     }
     hops++
     if (channels.redirect.hasSubscribers) {
-      channels.redirect.publish({ method: next.method, status: response.status, from: redactUrl(request.url), to: redactUrl(next.url) })
+      channels.redirect.publish({ method: next.method, status: response.status, from: redactUrl(request.url), to: redactUrl(next.url) } satisfies RedirectMessage)
     }
     request = next
     timing.redirect()

@@ -15,7 +15,7 @@ export function takeConn(pool: HostPool, conn: PersistConn, holder: Holder, trac
   conn.markBusy(holder)
   pool.busy.add(conn)
   pool.countRequest(reused)
-  reportGotConn(pool.key, conn.socket, trace, { reused, wasIdle, idleTime, protocol: 'http/1.1', shared: false })
+  reportGotConn(pool.key, conn.socket, trace, reused, wasIdle, idleTime, 'http/1.1', false)
   return conn
 }
 
@@ -31,7 +31,7 @@ export function takeStream(pool: HostPool, conn: H2Conn, holder: Holder, trace: 
   const idleTime = conn.idleTime(now)
   const lease = conn.reserve(holder)
   pool.countRequest(reused)
-  reportGotConn(pool.key, conn.socket, trace, { reused, wasIdle: !shared, idleTime, protocol: 'h2', shared })
+  reportGotConn(pool.key, conn.socket, trace, reused, !shared, idleTime, 'h2', shared)
   if (oneRequest) conn.retire()
   return lease
 }
