@@ -2,6 +2,7 @@ import { connect, type ClientHttp2Session } from 'node:http2'
 import type { Duplex } from 'node:stream'
 import type { Clock } from './clock.js'
 import type { Holder } from './conn.js'
+import { ConnList } from './conn-list.js'
 import type { ConnectMethod } from './connect-method.js'
 import { Deadline, preciseLimit, PRECISE_BELOW } from './deadlines.js'
 import { H2Lease } from './h2-stream.js'
@@ -82,10 +83,8 @@ export class H2Conn {
   #pinging = false
   /** Checks the streams' header and body limits while the conn has streams (null when no limit is left to it). */
   readonly #sweep: Deadline | null
-  /** The held streams, oldest first, linked through the leases; and how many. */
-  #first: H2Lease | undefined = undefined
-  #last: H2Lease | undefined = undefined
-  #streams = 0
+  /** The held streams, oldest first, linked through their leases. */
+  readonly #leases = new ConnList<H2Lease>()
 
   constructor(pool: HostPool, socket: Duplex, options: ResolvedOptions, events: H2ConnEvents) {
     this.pool = pool
@@ -144,13 +143,13 @@ export class H2Conn {
 
   /** Streams held (reserved for a request, or open). */
   get streams(): number {
-    return this.#streams
+    return this.#leases.size
   }
 
   /** The requests holding a stream, oldest first, for `stats()` and the pool-exhausted error. */
   get holders(): Holder[] {
     const holders: Holder[] = []
-    for (let lease = this.#first; lease !== undefined; lease = lease.next) holders.push(lease.holder)
+    for (let lease = this.#leases.first(); lease !== undefined; lease = lease.listNext) holders.push(lease.holder)
     return holders
   }
 
@@ -167,12 +166,7 @@ export class H2Conn {
   /** reserve takes a stream for `holder` (whose `since` is set) and returns its lease; the caller checked {@link available}. */
   reserve(holder: Holder): H2Lease {
     const lease = new H2Lease(this, holder, ++this.requests)
-    lease.linked = true
-    lease.prev = this.#last
-    if (this.#last === undefined) this.#first = lease
-    else this.#last.next = lease
-    this.#last = lease
-    this.#streams++
+    this.#leases.add(lease)
     // The idle and PING timers keep running (refreshed when the conn is idle
     // again: cheaper than clearing and making them per request); they act
     // only on a conn that has no stream.
@@ -183,16 +177,8 @@ export class H2Conn {
 
   /** release gives a lease's stream back (once; again is a no-op); the last one out of a conn going away closes it. */
   release(lease: H2Lease): void {
-    if (!lease.linked || lease.conn !== this) return
-    const { prev, next } = lease
-    if (prev === undefined) this.#first = next
-    else prev.next = next
-    if (next === undefined) this.#last = prev
-    else next.prev = prev
-    lease.linked = false
-    lease.prev = undefined
-    lease.next = undefined
-    if (--this.#streams > 0) return
+    if (!this.#leases.delete(lease)) return
+    if (this.#leases.size > 0) return
     if (this.goingAway) this.close('connection going away')
     else this.#idle()
   }
@@ -234,13 +220,13 @@ export class H2Conn {
   /** sweepStreams fails the streams whose head or body is late, and runs again while the conn has streams. */
   #sweepStreams(): void {
     const now = this.#clock.now()
-    for (let lease = this.#first; lease !== undefined && !this.#closed; ) {
+    for (let lease = this.#leases.first(); lease !== undefined && !this.#closed; ) {
       // A late stream fails, and its release unlinks it: take its neighbour first.
-      const next = lease.next
+      const next = lease.listNext
       lease.checkDeadline(now)
       lease = next
     }
-    if (this.#streams > 0 && !this.#closed) this.#sweep!.arm(SWEEP_INTERVAL)
+    if (this.#leases.size > 0 && !this.#closed) this.#sweep!.arm(SWEEP_INTERVAL)
   }
 
   #stopTimers(): void {

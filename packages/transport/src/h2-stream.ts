@@ -1,5 +1,6 @@
 import type { ClientHttp2Stream, IncomingHttpHeaders } from 'node:http2'
 import { constants } from 'node:http2'
+import type { ConnList } from './conn-list.js'
 import type { Holder } from './conn.js'
 import { bodyTimeoutError, headersTimeoutError } from './deadlines.js'
 import type { Exchange, ExchangeConn } from './exchange.js'
@@ -46,8 +47,8 @@ export interface StreamRequest {
  *
  * Per request it allocates this object and the two functions an Exchange
  * takes (abort, resume); the stream's listeners are static methods shared
- * by every stream. The conn links its leases in a list through
- * {@link prev}/{@link next} (nothing allocated to hold or release a stream).
+ * by every stream. The conn keeps its leases in a {@link ConnList} linked
+ * through them (nothing allocated to hold or release a stream).
  * Header and body limits of 1 s and more are checked by the conn's sweep
  * ({@link checkDeadline}, about 1 s of resolution, as undici's timers for
  * HTTP/1.1); shorter ones run on the Exchange's precise timer.
@@ -61,10 +62,10 @@ export class H2Lease implements ExchangeConn {
   readonly holder: Holder
   /** The conn's request count when this one started: more than 1 means the conn was reused. */
   readonly requests: number
-  /** Neighbours in the conn's list of held streams; `linked` while in it. */
-  prev: H2Lease | undefined = undefined
-  next: H2Lease | undefined = undefined
-  linked = false
+  /** The conn's list of held streams while this one is held, and its neighbours there. */
+  list: ConnList<H2Lease> | undefined = undefined
+  listPrev: H2Lease | undefined = undefined
+  listNext: H2Lease | undefined = undefined
   #stream: ClientHttp2Stream | undefined = undefined
   #exchange: Exchange | undefined = undefined
   #isHead = false
