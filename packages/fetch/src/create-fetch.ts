@@ -6,7 +6,7 @@ import { defaultTransport } from './default-transport.js'
 import { ERR_BAD_PORT, ERR_PROXY_AUTH, bodyError, fetchFailed, redirectError } from './errors.js'
 import { checkIntegrity } from './integrity.js'
 import { hasReferrer, parseReferrerPolicy, setReferer, type ReferrerState } from './referrer.js'
-import { checkInit } from './check-init.js'
+import { InitChecks } from './check-init.js'
 import { encodeFormData, isStream, readRequestBody, replayableBody } from './extract-body.js'
 import { isRedirect, nextHop } from './redirect.js'
 import { FetchTiming } from './resource-timing.js'
@@ -41,6 +41,7 @@ export function createFetch(roundTripper?: RoundTripper): typeof globalThis.fetc
     throw new TypeError('createFetch: expected a RoundTripper (an object with a roundTrip method)')
   }
   startDebug()
+  const initChecks = new InitChecks()
   // `init = undefined` keeps fetch.length at 1, as Node's.
   const fetch = function fetch(input: string | URL | Request, init: RequestInit | undefined = undefined): Promise<Response> {
     const timing = new FetchTiming()
@@ -70,7 +71,7 @@ export function createFetch(roundTripper?: RoundTripper): typeof globalThis.fetc
         if (declared !== undefined) withReplayableBody(request, declared)
         else streamedBody = isStream(body)
       }
-      if (init !== undefined) checkInit(init)
+      if (init !== undefined) initChecks.check(init)
       // A Headers object keeps names in lower case: the case the caller wrote goes down in the context.
       const headerNames = init?.headers === undefined ? undefined : writtenNames(init.headers)
       if (headerNames !== undefined || streamedBody) withContext(request, headerNames === undefined ? { streamedBody } : { headerNames, streamedBody })
