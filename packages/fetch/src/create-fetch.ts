@@ -10,7 +10,7 @@ import { InitChecks } from './check-init.js'
 import { encodeFormData, isStream, readRequestBody, replayableBody } from './extract-body.js'
 import { isRedirect, nextHop } from './redirect.js'
 import { FetchTiming } from './resource-timing.js'
-import { writtenNames } from './header-names.js'
+import { readableTwice, writtenNames } from './header-names.js'
 import { channels, type RedirectMessage } from './channels.js'
 import { startDebug } from './debug.js'
 
@@ -57,6 +57,11 @@ export function createFetch(roundTripper?: RoundTripper): typeof globalThis.fetc
         // Encoded once, with its boundary, so that it has a length and replays byte for byte.
         body = encodeFormData(body)
         init = { ...init, body }
+      }
+      // new Request() reads the headers, and writtenNames reads them again below.
+      if (init?.headers !== undefined) {
+        const headers = readableTwice(init.headers)
+        if (headers !== init.headers) init = { ...init, headers }
       }
       if (isRequest) {
         if (init === undefined && input.bodyUsed) throw new TypeError('Cannot construct a Request with a Request object that has already been used.')
