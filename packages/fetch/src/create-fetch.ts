@@ -44,7 +44,6 @@ export function createFetch(roundTripper?: RoundTripper): typeof globalThis.fetc
   const initChecks = new InitChecks()
   // `init = undefined` keeps fetch.length at 1, as Node's.
   const fetch = function fetch(input: string | URL | Request, init: RequestInit | undefined = undefined): Promise<Response> {
-    const timing = new FetchTiming()
     const rt = roundTripper ?? defaultTransport()
     // A Request input brings members (signal, referrer, integrity, headers)
     // that an init-less string URL cannot: the common case skips them.
@@ -106,6 +105,8 @@ export function createFetch(roundTripper?: RoundTripper): typeof globalThis.fetc
     }
     const local = localScheme(input, request)
     if (local !== undefined) return local === 'data:' ? nodeFetch(request) : fetchBlobUrl(request)
+    // Timed from here, as undici's fetch times from after its argument checks.
+    const timing = new FetchTiming(request.url)
     let sent: Promise<Response>
     if (isRequest && init?.body == null && request.body !== null && getReplayableBody(request) === undefined) {
       // A Request's body hides its source: read what it holds to learn its length.
@@ -139,7 +140,6 @@ function withHeaders(request: Request, input: unknown, edit: (headers: Headers) 
 
 /** start sends the first hop; the common case stays on one promise: send, and follow only when asked to. */
 function start(rt: RoundTripper, request: Request, referrer: ReferrerState | undefined, timing: FetchTiming): Promise<Response> {
-  timing.url = request.url
   return send(rt, request, timing).then((response) =>
     request.redirect !== 'manual' && isRedirect(response) ? follow(rt, request, response, referrer, timing) : timing.report(response),
   )
