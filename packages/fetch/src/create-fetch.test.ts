@@ -1,10 +1,9 @@
 import { getContext, isRoundTripError, roundTripper, withContext } from '@roundtrip/core'
 import { Transport } from '@roundtrip/transport'
 import { createHash } from 'node:crypto'
-import { createServer as createNetServer } from 'node:net'
 import { inspect } from 'node:util'
 import { afterEach, describe, expect, it } from 'vitest'
-import { listen, scenarioHandler, type Origin } from '../test/servers.js'
+import { collectGarbage, listen, scenarioHandler, type Origin } from '../test/servers.js'
 import { createFetch } from './create-fetch.js'
 import { defaultTransport } from './default-transport.js'
 import { getRoundTripError } from './errors.js'
@@ -52,13 +51,10 @@ describe('createFetch', () => {
   })
 
   it('rejects a connection reset before the response with cause.code ECONNRESET', async () => {
-    const server = createNetServer((socket) => socket.once('data', () => socket.resetAndDestroy()))
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-    open.push({ close: () => new Promise<void>((resolve) => server.close(() => resolve())) })
+    const o = await origin()
     const transport = new Transport()
     open.push(transport)
-    const port = (server.address() as { port: number }).port
-    const error = (await createFetch(transport)(`http://127.0.0.1:${port}/`).catch((e: unknown) => e)) as Error
+    const error = (await createFetch(transport)(`${o.url}/reset`).catch((e: unknown) => e)) as Error
     expect(error).toBeInstanceOf(TypeError)
     expect(error.message).toBe('fetch failed')
     expect((error.cause as { code?: string }).code).toBe('ECONNRESET')
@@ -165,11 +161,7 @@ describe('createFetch', () => {
     const check = async (): Promise<boolean> => (await fetch(`${big.url}/`)).ok
     expect(await check()).toBe(true)
     expect(transport.stats().total.active).toBe(1)
-    const gc = (globalThis as { gc?: () => void }).gc!
-    for (let i = 0; i < 100 && transport.stats().total.active > 0; i++) {
-      gc()
-      await new Promise((resolve) => setImmediate(resolve))
-    }
+    await collectGarbage(() => transport.stats().total.active === 0)
     expect(transport.stats().total.active).toBe(0)
     const next = await fetch(`${big.url}/`)
     expect((await next.arrayBuffer()).byteLength).toBe(4 * 1024 * 1024)
