@@ -23,8 +23,6 @@ export interface ExchangeConn {
   reusable: boolean
   /** Idle limit of the connection, shortened by a `Keep-Alive: timeout` hint. */
   idleLimit: number
-  /** Header and body timeouts all run on the exchange's own timers (no undici underneath to run the long ones). */
-  readonly ownTimers?: boolean
   acceptUnsolicited100(): void
   takeInterimStatus(status: number): number
 }
@@ -178,13 +176,13 @@ export class Exchange implements Dispatcher.DispatchHandler {
 
   /**
    * undici runs header and body timeouts on its coarse timers (about 1 s of
-   * resolution); a limit under a second gets a precise deadline of ours here.
+   * resolution), and an HTTP/2 conn its sweep; a limit under a second gets a
+   * precise deadline of ours here.
    */
   #arm(stage: 'head' | 'body'): void {
     this.#stage = stage
     const limit = stage === 'head' ? this.#options.responseHeaderTimeout : this.#options.bodyTimeout
-    // An HTTP/2 stream has no undici underneath: every limit runs on our deadline.
-    const ms = this.#conn.ownTimers === true ? limit : preciseLimit(limit)
+    const ms = preciseLimit(limit)
     if (ms === 0) return this.#disarm()
     // Made on first use: most requests run on undici's timers only.
     this.#deadline ??= new Deadline(this.#options.clock, () => this.#expired(), true)

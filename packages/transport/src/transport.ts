@@ -379,7 +379,7 @@ export class Transport implements RoundTripper, Closable {
   #releaseStream(lease: H2Lease, trace: ClientTrace | undefined): void {
     const conn = lease.conn
     const pool = conn.pool
-    conn.release(lease.holder)
+    conn.release(lease)
     if (conn.streams === 0 && this.#closed) conn.close('transport closed')
     if (trace !== undefined) callHook(trace, 'putIdleConn', conn.closed ? new Error('connection closed') : undefined)
     if (!this.#closed && !conn.closed) this.#serveH2(pool)
