@@ -1,5 +1,5 @@
 import { setMaxListeners } from 'node:events'
-import { callSignal, getContext, redactUrl, type CallSignal, type Closable, type RoundTripper } from '@roundtrip/core'
+import { callSignal, getContext, redactUrl, undiciDispatch, type CallSignal, type Closable, type RoundTripper, type UndiciDispatchable } from '@roundtrip/core'
 import { PersistConn, type Holder } from './conn.js'
 import { ConnList } from './conn-list.js'
 import { dialConn } from './dial.js'
@@ -22,6 +22,7 @@ import type { Clock } from './clock.js'
 import { callHook, channels, type ClientTrace } from './trace.js'
 import { sameTurn } from './turn.js'
 import { startDebug } from './debug.js'
+import { dispatchDirect, type DirectInput, type DispatchPort, type LegacyHandler } from './dispatch.js'
 
 /** The most times one request is sent again after HTTP/2 servers refused it unprocessed (GOAWAY, REFUSED_STREAM). */
 const MAX_UNPROCESSED_REPLAYS = 5
@@ -49,7 +50,7 @@ const MAX_UNPROCESSED_REPLAYS = 5
  * await transport.close()
  * ```
  */
-export class Transport implements RoundTripper, Closable {
+export class Transport implements RoundTripper, Closable, UndiciDispatchable {
   readonly #options: ResolvedOptions
   readonly #clock: Clock
   readonly #routes: Routes
@@ -71,6 +72,14 @@ export class Transport implements RoundTripper, Closable {
     release: (conn, trace) => this.#release(conn, trace),
     discard: (conn, error, trace) => this.#discard(conn, error, trace),
     deliverTo: (pool, conn, holder, trace, wasIdle) => this.#deliverTo(pool, conn, holder, trace, wasIdle),
+  }
+  /** What a direct undici dispatch (dispatch.ts) uses of the pool. */
+  readonly #port: DispatchPort = {
+    closed: () => this.#closed,
+    route: (origin, href, what) => this.#routes.route(origin, href, what),
+    getConn: (pool, method, signal, what) => this.#getConn(pool, method, signal, undefined, what),
+    release: (conn) => this.#release(conn, undefined),
+    discard: (conn, error) => this.#discard(conn, error, undefined),
   }
 
   /** @throws TransportError `RT_INVALID_OPTION` when an option is invalid. */
@@ -119,9 +128,26 @@ export class Transport implements RoundTripper, Closable {
     return prepareBody(request, context.streamedBody === true).then(send, (error: unknown) => Promise.reject(requestBodyError(error, what)))
   }
 
+  /**
+   * The undici fast path (core's `UndiciDispatchable`, used by
+   * `@roundtrip/undici`'s `toDispatcher` of a bare Transport): runs an undici
+   * dispatch on an HTTP/1.1 conn of this pool — the same pool, limits, wait
+   * queue, timeouts, proxy and stats as `roundTrip` — without a `Request` or
+   * a `Response`, and hands the bytes to `handler` undecoded. `options` are
+   * undici's `DispatchOptions`, `handler` a legacy-generation undici handler
+   * (the one Node's fetch and `undici.request` pass). Returns false
+   * (touching nothing) for what it does not take: an upgrade, `CONNECT`, a
+   * `FormData` or `Blob` body, a method or body a `Request` refuses
+   * (`TRACE`, a GET body), a handler of undici 7's generation, an origin
+   * whose conns are (or may be) HTTP/2. See dispatch.ts.
+   */
+  [undiciDispatch](options: object, handler: object): boolean {
+    return dispatchDirect(this.#port, this.#options, options as DirectInput, handler as LegacyHandler)
+  }
+
   /** send gets a conn for the call and dispatches it there. */
   #send(call: Call): void {
-    const got = this.#getConn(call.pool, call.request, call.signal, call.trace, call.what)
+    const got = this.#getConn(call.pool, call.request.method, call.signal, call.trace, call.what)
     if (got instanceof Promise) got.then((c) => this.#dispatch(call, c), call.reject)
     else this.#dispatch(call, got)
   }
@@ -148,11 +174,11 @@ export class Transport implements RoundTripper, Closable {
    * getConn returns an idle conn (most recently used first) or a free stream
    * of an HTTP/2 conn, or waits for a dialed or freed one.
    */
-  #getConn(pool: HostPool, request: Request, signal: CallSignal, trace: ClientTrace | undefined, what: string): Got | Promise<Got> {
+  #getConn(pool: HostPool, method: string, signal: CallSignal, trace: ClientTrace | undefined, what: string): Got | Promise<Got> {
     // The pool may have emptied and left the map since the call found it (while its body was prepared, or a turn was awaited).
     if (pool.removed) pool = this.#routes.poolFor(pool.method)
     callHook(trace, 'getConn', pool.key)
-    const holder: Holder = { method: request.method, url: what.slice(request.method.length + 1), since: 0 }
+    const holder: Holder = { method, url: what.slice(method.length + 1), since: 0 }
     const now = this.#clock.now()
     if (pool.protocol === 'h2') {
       const conn = pool.h2Available()
@@ -165,7 +191,7 @@ export class Transport implements RoundTripper, Closable {
         conn.close('idle timeout')
         continue
       }
-      if (sameTurn(conn.idleTurn)) return this.#afterTurn(pool, conn, holder, request, signal, trace, what)
+      if (sameTurn(conn.idleTurn)) return this.#afterTurn(pool, conn, holder, method, signal, trace, what)
       takeConn(pool, conn, holder, trace, true, now)
       return conn
     }
@@ -193,7 +219,7 @@ export class Transport implements RoundTripper, Closable {
     pool: HostPool,
     conn: PersistConn,
     holder: Holder,
-    request: Request,
+    method: string,
     signal: CallSignal,
     trace: ClientTrace | undefined,
     what: string,
@@ -212,7 +238,7 @@ export class Transport implements RoundTripper, Closable {
           takeConn(pool, conn, holder, trace, true, this.#clock.now())
           return resolve(conn)
         }
-        Promise.resolve(this.#getConn(pool, request, signal, trace, what)).then(resolve, reject)
+        Promise.resolve(this.#getConn(pool, method, signal, trace, what)).then(resolve, reject)
       })
     })
   }
