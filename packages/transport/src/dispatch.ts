@@ -1,7 +1,7 @@
 import { Readable } from 'node:stream'
 import { redactUrl, rethrowLater, type CallSignal } from '@roundtrip/core'
 import { errors } from 'undici'
-import type { PersistConn } from './conn.js'
+import type { Holder, PersistConn } from './conn.js'
 import { requestTarget } from './call.js'
 import { applyKeepAliveHint, bodyTimeoutError, Deadline, headersTimeoutError, preciseLimit } from './deadlines.js'
 import { ERR_RESPONSE_TOO_LARGE, ERR_TRANSPORT_CLOSED, TransportError } from './errors.js'
@@ -51,7 +51,8 @@ export interface DirectInput {
 export interface DispatchPort {
   closed(): boolean
   route(origin: string, href: string, what: string): HostPool
-  getConn(pool: HostPool, method: string, signal: CallSignal, what: string): Got | Promise<Got>
+  /** A conn for `dispatch` now, or later (a promise), or undefined: at the end of the turn the Transport calls `send`, `acquire` or `reject` (see transport.ts's afterTurn). */
+  getConn(dispatch: DirectDispatch): Got | Promise<Got> | undefined
   release(conn: ExchangeConn): void
   discard(conn: ExchangeConn, error: Error): void
 }
@@ -173,12 +174,20 @@ export function dispatchDirect(port: DispatchPort, options: ResolvedOptions, inp
  * A reused conn that fails before any response byte is given up and the
  * dispatch waits for another (replayable requests only, bounded).
  */
-class DirectDispatch implements CallSignal {
+export class DirectDispatch implements CallSignal {
   readonly #port: DispatchPort
   readonly #options: ResolvedOptions
   readonly #handler: LegacyHandler
-  readonly #pool: HostPool
-  readonly #what: string
+  /** The pool the dispatch takes a conn from (the Transport looks up the live one if it left the map). */
+  pool: HostPool
+  /** `METHOD url` with credentials removed, for messages. */
+  readonly what: string
+  /** What a conn it holds says holds it (stats()). */
+  readonly holder: Holder
+  /** No trace hooks: an undici dispatch has no request context to carry them. */
+  readonly trace: undefined = undefined
+  /** An idle conn released in the current turn, taken once the turn has ended (see transport.ts). */
+  turnConn: PersistConn | undefined = undefined
   readonly #request: DirectRequest
   readonly #replayable: boolean
   #replays = 0
@@ -207,10 +216,16 @@ class DirectDispatch implements CallSignal {
     this.#port = port
     this.#options = options
     this.#handler = handler
-    this.#pool = pool
-    this.#what = what
+    this.pool = pool
+    this.what = what
+    this.holder = { method: request.method, url: what.slice(request.method.length + 1), since: 0 }
     this.#request = request
     this.#replayable = replayable
+  }
+
+  /** What aborts the wait for a conn: the dispatch itself (a CallSignal). */
+  get signal(): CallSignal {
+    return this
   }
 
   // CallSignal, for the wait for a conn (the pool's waiter listens while the dispatch is queued).
@@ -236,7 +251,7 @@ class DirectDispatch implements CallSignal {
       rethrowLater(error)
     }
     if (this.aborted) return this.#settle(this.reason!)
-    this.#acquire()
+    this.acquire()
   }
 
   static #abortOf(dispatch: DirectDispatch): (reason?: Error) => void {
@@ -254,30 +269,37 @@ class DirectDispatch implements CallSignal {
     if (listeners !== undefined) for (const listener of listeners) listener()
   }
 
-  #acquire(): void {
-    let got: Got | Promise<Got>
+  /** acquire gets a conn for the dispatch and sends it there (now, once one is free, or at the end of the turn). */
+  acquire(): void {
+    let got: Got | Promise<Got> | undefined
     try {
-      got = this.#port.getConn(this.#pool, this.#request.method, this, this.#what)
+      got = this.#port.getConn(this)
     } catch (error) {
       return this.#settle(error as Error)
     }
     if (got instanceof Promise) got.then(DirectDispatch.#sendTo(this), DirectDispatch.#failTo(this))
-    else this.#send(got)
+    else if (got !== undefined) this.send(got)
+  }
+
+  /** reject fails the dispatch before it was sent (the Transport closed, or the dispatch was aborted, while it waited for the turn to end). */
+  reject(error: unknown): void {
+    this.#settle(error as Error)
   }
 
   static #sendTo(dispatch: DirectDispatch): (got: Got) => void {
-    return (got) => dispatch.#send(got)
+    return (got) => dispatch.send(got)
   }
 
   static #failTo(dispatch: DirectDispatch): (error: unknown) => void {
     return (error) => dispatch.#settle(error as Error)
   }
 
-  #send(got: Got): void {
+  /** send sends the dispatch on the conn it got. */
+  send(got: Got): void {
     if (got instanceof H2Lease) {
       // The origin's conns turned HTTP/2 while this dispatch waited (a later dial negotiated h2): this path speaks HTTP/1.1 only.
       this.#port.release(got)
-      return this.#settle(new TransportError(ERR_TRANSPORT_CLOSED, `the connection to ${this.#pool.key} became HTTP/2 while the dispatch waited; send it again (${this.#what})`))
+      return this.#settle(new TransportError(ERR_TRANSPORT_CLOSED, `the connection to ${this.pool.key} became HTTP/2 while the dispatch waited; send it again (${this.what})`))
     }
     if (this.aborted) {
       this.#port.release(got)
@@ -336,7 +358,7 @@ class DirectDispatch implements CallSignal {
   onData(chunk: Buffer): boolean {
     const max = this.#options.maxResponseBodySize
     if (max > 0 && (this.#bodyBytes += chunk.length) > max) {
-      this.#abortSent!(new TransportError(ERR_RESPONSE_TOO_LARGE, `response body larger than maxResponseBodySize (${max} bytes) (${this.#what})`))
+      this.#abortSent!(new TransportError(ERR_RESPONSE_TOO_LARGE, `response body larger than maxResponseBodySize (${max} bytes) (${this.what})`))
       return false
     }
     this.#deadline?.refresh()
@@ -365,14 +387,14 @@ class DirectDispatch implements CallSignal {
     const sent = this.#abortSent !== undefined
     this.#abortSent = undefined
     const aborted = this.aborted && (error === this.reason || !this.#responded)
-    const failure = aborted ? this.reason! : mapError(error, this.#what, this.#options, this.#responded)
+    const failure = aborted ? this.reason! : mapError(error, this.what, this.#options, this.#responded)
     // Refused before it started (an invalid header, a conn already dead): nothing was written, the conn is as it was.
     if (sent) this.#port.discard(conn, failure)
     else this.#port.release(conn)
     if (!this.#responded && !aborted && this.#replayable && conn.requests > 1 && isSocketFailure(error) && !this.#port.closed() && ++this.#replays <= MAX_STALE_REPLAYS) {
       // A reused conn the server had closed (Go's shouldRetryRequest): try another; the caller's handler heard nothing of it.
-      if (channels.staleRetry.hasSubscribers) channels.staleRetry.publish({ key: this.#pool.key, request: this.#what, error: failure })
-      this.#acquire()
+      if (channels.staleRetry.hasSubscribers) channels.staleRetry.publish({ key: this.pool.key, request: this.what, error: failure })
+      this.acquire()
       return
     }
     this.#settle(failure)
@@ -402,7 +424,7 @@ class DirectDispatch implements CallSignal {
     return () => {
       const options = dispatch.#options
       dispatch.#abortSent?.(
-        dispatch.#stage === 'head' ? headersTimeoutError(options.responseHeaderTimeout, dispatch.#what) : bodyTimeoutError(options.bodyTimeout, dispatch.#what),
+        dispatch.#stage === 'head' ? headersTimeoutError(options.responseHeaderTimeout, dispatch.what) : bodyTimeoutError(options.bodyTimeout, dispatch.what),
       )
     }
   }
