@@ -4,7 +4,7 @@ import { errors } from 'undici'
 import type { Holder, PersistConn } from './conn.js'
 import { requestTarget } from './call.js'
 import { applyKeepAliveHint, bodyTimeoutError, Deadline, headersTimeoutError, preciseLimit } from './deadlines.js'
-import { ERR_RESPONSE_TOO_LARGE, ERR_TRANSPORT_CLOSED, TransportError } from './errors.js'
+import { ERR_PROTOCOL, ERR_RESPONSE_TOO_LARGE, ERR_TRANSPORT_CLOSED, TransportError } from './errors.js'
 import { isSocketFailure, mapError, tagBodyErrors } from './errors-map.js'
 import type { ExchangeConn } from './exchange.js'
 import { H2Lease } from './h2-stream.js'
@@ -299,7 +299,7 @@ export class DirectDispatch implements CallSignal {
     if (got instanceof H2Lease) {
       // The origin's conns turned HTTP/2 while this dispatch waited (a later dial negotiated h2): this path speaks HTTP/1.1 only.
       this.#port.release(got)
-      return this.#settle(new TransportError(ERR_TRANSPORT_CLOSED, `the connection to ${this.pool.key} became HTTP/2 while the dispatch waited; send it again (${this.what})`))
+      return this.#settle(new TransportError(ERR_PROTOCOL, `the connection to ${this.pool.key} became HTTP/2 while the dispatch waited; send it again (${this.what})`))
     }
     if (this.aborted) {
       this.#port.release(got)
