@@ -1,5 +1,7 @@
 export type { RoundTripper, Middleware, Closable, RoundTripFunction } from './round-tripper.js'
 export { roundTripper, isRoundTripper, tryRoundTrip } from './round-tripper.js'
+export type { UndiciDispatchable } from './undici-dispatch.js'
+export { undiciDispatch, hasUndiciDispatch } from './undici-dispatch.js'
 export type { ComposedRoundTripper, ForwardedLifecycle } from './compose.js'
 export { compose, forwardLifecycle } from './compose.js'
 export { chain } from './chain.js'
