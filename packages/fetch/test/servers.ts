@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { brotliCompressSync, deflateSync, gzipSync } from 'node:zlib'
 
-export { collectGarbage, listen, serve, type Origin } from '../../../test/loopback.js'
+export { collectGarbage, listen, nextMessage, serve, type Origin } from '../../../test/loopback.js'
 
 async function body(req: IncomingMessage): Promise<string> {
   let s = ''
