@@ -110,6 +110,8 @@ export function idleExpired(idleAt: number, limit: number, now: number): boolean
 export interface IdleLimit {
   idleLimit: number
   reusable: boolean
+  /** The last `Keep-Alive` value applied: a server sends the same one with every response. */
+  keepAliveHint?: string | undefined
 }
 
 /**
@@ -120,6 +122,9 @@ export interface IdleLimit {
  * holds is ignored.
  */
 export function applyKeepAliveHint(conn: IdleLimit, value: string): void {
+  // Applying a hint again changes nothing: skip the parse.
+  if (conn.keepAliveHint === value) return
+  conn.keepAliveHint = value
   const match = /timeout=(\d+)/i.exec(value)
   if (match === null) return
   const hint = Number(match[1]) * 1000 - 1000

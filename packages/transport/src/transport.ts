@@ -1,5 +1,5 @@
 import { setMaxListeners } from 'node:events'
-import { callSignal, getContext, redactUrl, type CallSignal, type Closable, type RoundTripper } from '@roundtrip/core'
+import { callSignal, getContext, redactUrl, type Closable, type RoundTripper } from '@roundtrip/core'
 import { PersistConn, type Holder } from './conn.js'
 import { ConnList } from './conn-list.js'
 import { dialConn } from './dial.js'
@@ -59,6 +59,8 @@ export class Transport implements RoundTripper, Closable {
   readonly #closing = new AbortController()
   readonly #retired: RetiredCounts = { dials: 0, requests: 0, reusedRequests: 0 }
   #closed = false
+  /** Calls that take a conn released in this turn once it has ended (see {@link #afterTurn}). */
+  #turnCalls: Call[] = []
   #drained: (() => void) | undefined
   readonly #onDead = (conn: PersistConn, reason: string): void => this.#connDead(conn, reason)
   readonly #h2Events: H2ConnEvents = {
@@ -121,7 +123,8 @@ export class Transport implements RoundTripper, Closable {
 
   /** send gets a conn for the call and dispatches it there. */
   #send(call: Call): void {
-    const got = this.#getConn(call.pool, call.request, call.signal, call.trace, call.what)
+    const got = this.#getConn(call)
+    if (got === undefined) return
     if (got instanceof Promise) got.then((c) => this.#dispatch(call, c), call.reject)
     else this.#dispatch(call, got)
   }
@@ -146,17 +149,19 @@ export class Transport implements RoundTripper, Closable {
 
   /**
    * getConn returns an idle conn (most recently used first) or a free stream
-   * of an HTTP/2 conn, or waits for a dialed or freed one.
+   * of an HTTP/2 conn, or waits for a dialed or freed one; or it returns
+   * undefined when the call takes a conn at the end of the turn (see
+   * {@link #afterTurn}), and is dispatched then.
    */
-  #getConn(pool: HostPool, request: Request, signal: CallSignal, trace: ClientTrace | undefined, what: string): Got | Promise<Got> {
+  #getConn(call: Call): Got | Promise<Got> | undefined {
     // The pool may have emptied and left the map since the call found it (while its body was prepared, or a turn was awaited).
-    if (pool.removed) pool = this.#routes.poolFor(pool.method)
+    if (call.pool.removed) call.pool = this.#routes.poolFor(call.pool.method)
+    const { pool, trace } = call
     callHook(trace, 'getConn', pool.key)
-    const holder: Holder = { method: request.method, url: what.slice(request.method.length + 1), since: 0 }
     const now = this.#clock.now()
     if (pool.protocol === 'h2') {
       const conn = pool.h2Available()
-      if (conn !== undefined) return takeStream(pool, conn, holder, trace, now, this.#options.disableKeepAlives)
+      if (conn !== undefined) return takeStream(pool, conn, call.holder, trace, now, this.#options.disableKeepAlives)
     }
     for (let conn = pool.idle.pop(); conn !== undefined; conn = pool.idle.pop()) {
       this.#idleLru.delete(conn)
@@ -165,56 +170,57 @@ export class Transport implements RoundTripper, Closable {
         conn.close('idle timeout')
         continue
       }
-      if (sameTurn(conn.idleTurn)) return this.#afterTurn(pool, conn, holder, request, signal, trace, what)
-      takeConn(pool, conn, holder, trace, true, now)
+      if (sameTurn(conn.idleTurn)) return this.#afterTurn(call, conn)
+      takeConn(pool, conn, call.holder, trace, true, now)
       return conn
     }
     return new Promise<Got>((resolve, reject) => {
-      const waiter = new ConnWaiter(this.#owner, pool, holder, trace, signal, resolve, reject)
+      const waiter = new ConnWaiter(this.#owner, pool, call.holder, trace, call.signal, resolve, reject)
       pool.enqueue(waiter)
       if (!pool.waitsForStreams(this.#options.http2.strictMaxConcurrentStreams) && (this.#options.maxConnsPerHost === 0 || pool.conns < this.#options.maxConnsPerHost)) {
-        this.#dialConnFor(pool, waiter, trace, what)
+        this.#dialConnFor(pool, waiter, trace, call.what)
         return
       }
       pool.dialQueue.push(waiter)
       if (channels.queued.hasSubscribers) channels.queued.publish({ key: pool.key, waiting: pool.waiting })
       if (this.#options.maxWaitTime > 0) {
-        waiter.expireAfter(this.#clock, this.#options.maxWaitTime, () => waitTimeoutError(pool, this.#options, what, this.#clock.now()))
+        waiter.expireAfter(this.#clock, this.#options.maxWaitTime, () => waitTimeoutError(pool, this.#options, call.what, this.#clock.now()))
       }
     })
   }
 
   /**
-   * afterTurn takes `conn`, released in the current turn, once the turn has
-   * ended (see turn.ts): if the server closed it or sent unasked-for bytes
-   * meanwhile, it is gone, and the request looks for another conn.
+   * afterTurn has `call` take `conn`, released in the current turn, once the
+   * turn has ended (see turn.ts): if the server closed it or sent unasked-for
+   * bytes meanwhile, it is gone, and the call looks for another conn. The
+   * calls of a turn wait in one list, taken by one `setImmediate` (at c64
+   * nearly every request comes here: no promise or timer per request).
    */
-  #afterTurn(
-    pool: HostPool,
-    conn: PersistConn,
-    holder: Holder,
-    request: Request,
-    signal: CallSignal,
-    trace: ClientTrace | undefined,
-    what: string,
-  ): Promise<Got> {
-    return new Promise<Got>((resolve, reject) => {
-      setImmediate(() => {
-        if (this.#closed) {
-          conn.close('transport closed')
-          return reject(new TransportError(ERR_TRANSPORT_CLOSED, `transport is closed (${what})`))
-        }
-        if (signal.aborted) {
-          if (!conn.closed) this.#putIdleOrDeliver(pool, conn)
-          return reject(signal.reason)
-        }
-        if (!conn.closed) {
-          takeConn(pool, conn, holder, trace, true, this.#clock.now())
-          return resolve(conn)
-        }
-        Promise.resolve(this.#getConn(pool, request, signal, trace, what)).then(resolve, reject)
-      })
-    })
+  #afterTurn(call: Call, conn: PersistConn): undefined {
+    call.turnConn = conn
+    if (this.#turnCalls.push(call) === 1) setImmediate(Transport.#takeAfterTurn, this)
+    return undefined
+  }
+
+  static #takeAfterTurn(transport: Transport): void {
+    const calls = transport.#turnCalls
+    transport.#turnCalls = []
+    for (const call of calls) {
+      const conn = call.turnConn!
+      call.turnConn = undefined
+      if (transport.#closed) {
+        conn.close('transport closed')
+        call.reject(new TransportError(ERR_TRANSPORT_CLOSED, `transport is closed (${call.what})`))
+      } else if (call.signal.aborted) {
+        if (!conn.closed) transport.#putIdleOrDeliver(conn.pool, conn)
+        call.reject(call.signal.reason)
+      } else if (!conn.closed) {
+        takeConn(call.pool, conn, call.holder, call.trace, true, transport.#clock.now())
+        transport.#dispatch(call, conn)
+      } else {
+        transport.#send(call)
+      }
+    }
   }
 
   /** deliverTo (WaiterOwner): a waiter receives a conn (an HTTP/2 one: a stream of it). */
@@ -329,7 +335,7 @@ export class Transport implements RoundTripper, Closable {
   #releaseStream(lease: H2Lease, trace: ClientTrace | undefined): void {
     const conn = lease.conn
     const pool = conn.pool
-    conn.release(lease.holder)
+    conn.release(lease)
     if (conn.streams === 0 && this.#closed) conn.close('transport closed')
     callHook(trace, 'putIdleConn', conn.closed ? new Error('connection closed') : undefined)
     if (!this.#closed && !conn.closed) this.#serveH2(pool)

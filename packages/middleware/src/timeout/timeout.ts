@@ -43,7 +43,8 @@ export function timeoutError(): DOMException {
  * `TimeoutError`, what `AbortSignal.timeout(ms)` gives Node's fetch, and
  * the connection is closed by the layer below: the deadline reaches it as
  * the call's signal (core's `callSignal(request)`, attached with
- * `attachHooks`; no derived request, no `AbortSignal` is built). A layer below that listens
+ * `attachHooks`; no derived request, no `AbortSignal` is built), which
+ * `fromFetch` hands to the fetch below it. A layer below that listens
  * only to `request.signal` is not stopped, but the caller still gets the
  * `TimeoutError` on time and a response that arrives later is released.
  *
