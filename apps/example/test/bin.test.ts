@@ -105,7 +105,13 @@ describe('Ctrl-C exits 130', () => {
   })
 
   it('while leaking on purpose (--leak), with the report', async () => {
-    const cli = run(linked, ['--leak', '--depth', '0', '--connections', '1', '--timeout', '500'])
+    // A site without links (the demo site's slow page would hold the crawl for the whole --timeout),
+    // so the default deadline can be one a loaded machine keeps (500 ms on the demo site was not, at load 30).
+    const origin = await site((req, res) => {
+      res.writeHead(200, { 'content-type': 'text/html' })
+      res.end(req.url === '/archive' ? 'x'.repeat(1 << 20) : '<p>no links</p>')
+    })
+    const cli = run(linked, [`${origin}/`, '--leak', '--connections', '1'])
     await cli.stderrContains('Leaking response bodies on purpose')
     cli.interrupt()
     expect(await cli.exit).toBe(130)
