@@ -7,6 +7,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { afterEach, describe, expect, it } from 'vitest'
 import { listen, type Origin } from '../../../test/loopback.js'
+import { SPAWN_TEST_TIMEOUT } from '../../../test/run-node.js'
 
 // The command as npm installs it for the workspace (`npx linkcheck` runs this link).
 const linked = fileURLToPath(new URL('../../../node_modules/.bin/linkcheck', import.meta.url))
@@ -59,7 +60,8 @@ async function site(handler: (req: IncomingMessage, res: ServerResponse) => void
   return server.url
 }
 
-describe('the linkcheck command', () => {
+// Each test spawns the command (a Node that imports every package): on a loaded machine that takes seconds.
+describe('the linkcheck command', { timeout: SPAWN_TEST_TIMEOUT }, () => {
   it('is linked by npm to bin/linkcheck.js, which exists before any build, and runs through the link', async () => {
     expect((await lstat(linked)).isSymbolicLink()).toBe(true)
     expect(await readlink(linked)).toBe('../@roundtrip/example/bin/linkcheck.js')
@@ -82,7 +84,7 @@ describe('the linkcheck command', () => {
   })
 })
 
-describe('Ctrl-C exits 130', () => {
+describe('Ctrl-C exits 130', { timeout: SPAWN_TEST_TIMEOUT }, () => {
   it('while the start page is being fetched', async () => {
     let interrupt = (): void => {}
     const origin = await site(() => interrupt()) // never answers
