@@ -153,7 +153,10 @@ describe('timeout over the Transport', () => {
         res.socket!.once('close', () => resolve())
       }
     })
-    const client = compose(fromFetch(globalThis.fetch), timeout(200))
+    // Node's fetch is warmed up first (its global pool connected, its code compiled), so that on a loaded
+    // machine the request reaches the server before the deadline; otherwise there is no socket to see close.
+    await (await globalThis.fetch(`${server.origin}/fast`)).text()
+    const client = compose(fromFetch(globalThis.fetch), timeout(500))
     expectTimeoutError(await rejection(client.roundTrip(new Request(`${server.origin}/no-head`))))
     await socketClosed
   })
