@@ -129,7 +129,7 @@ export class Transport implements RoundTripper, Closable {
 
   /** send gets a conn for the call and dispatches it there. */
   #send(call: Call): void {
-    const got = this.#getConn(call.pool, call.method, call.signal, call.trace, call.what, call)
+    const got = this.#getConn(call)
     if (got === undefined) return
     if (got instanceof Promise) got.then((c) => this.#dispatch(call, c), call.reject)
     else this.#dispatch(call, got)
@@ -155,21 +155,19 @@ export class Transport implements RoundTripper, Closable {
 
   /**
    * getConn returns an idle conn (most recently used first) or a free stream
-   * of an HTTP/2 conn, or waits for a dialed or freed one. A conn released in
-   * the current turn is taken once the turn has ended (see turn.ts): given
-   * the `call`, getConn then returns undefined and the call is dispatched at
-   * that point (see {@link #afterTurn}); without one, the promise waits.
+   * of an HTTP/2 conn, or waits for a dialed or freed one; or it returns
+   * undefined when the call takes a conn at the end of the turn (see
+   * {@link #afterTurn}), and is dispatched then.
    */
-  #getConn(pool: HostPool, method: string, signal: CallSignal, trace: ClientTrace | undefined, what: string, call?: Call): Got | Promise<Got> | undefined {
+  #getConn(call: Call): Got | Promise<Got> | undefined {
     // The pool may have emptied and left the map since the call found it (while its body was prepared, or a turn was awaited).
-    if (pool.removed) pool = this.#routes.poolFor(pool.method)
-    if (call !== undefined) call.pool = pool
+    if (call.pool.removed) call.pool = this.#routes.poolFor(call.pool.method)
+    const { pool, trace } = call
     if (trace !== undefined) callHook(trace, 'getConn', pool.key)
-    const holder: Holder = call?.holder ?? { method, url: what.slice(method.length + 1), since: 0 }
     const now = this.#clock.now()
     if (pool.protocol === 'h2') {
       const conn = pool.h2Available()
-      if (conn !== undefined) return takeStream(pool, conn, holder, trace, now, this.#options.disableKeepAlives)
+      if (conn !== undefined) return takeStream(pool, conn, call.holder, trace, now, this.#options.disableKeepAlives)
     }
     for (let conn = pool.idle.pop(); conn !== undefined; conn = pool.idle.pop()) {
       this.#idleLru.delete(conn)
@@ -178,57 +176,22 @@ export class Transport implements RoundTripper, Closable {
         conn.close('idle timeout')
         continue
       }
-      if (sameTurn(conn.idleTurn)) return call === undefined ? this.#takeAfterTurnPromise(pool, conn, holder, method, signal, trace, what) : this.#afterTurn(call, conn)
-      takeConn(pool, conn, holder, trace, true, now)
+      if (sameTurn(conn.idleTurn)) return this.#afterTurn(call, conn)
+      takeConn(pool, conn, call.holder, trace, true, now)
       return conn
     }
     return new Promise<Got>((resolve, reject) => {
-      const waiter = new ConnWaiter(this.#owner, pool, holder, trace, signal, resolve, reject)
+      const waiter = new ConnWaiter(this.#owner, pool, call.holder, trace, call.signal, resolve, reject)
       pool.enqueue(waiter)
       if (!pool.waitsForStreams(this.#options.http2.strictMaxConcurrentStreams) && (this.#options.maxConnsPerHost === 0 || pool.conns < this.#options.maxConnsPerHost)) {
-        this.#dialConnFor(pool, waiter, trace, what)
+        this.#dialConnFor(pool, waiter, trace, call.what)
         return
       }
       pool.dialQueue.push(waiter)
       if (channels.queued.hasSubscribers) channels.queued.publish({ key: pool.key, waiting: pool.waiting })
       if (this.#options.maxWaitTime > 0) {
-        waiter.expireAfter(this.#clock, this.#options.maxWaitTime, () => waitTimeoutError(pool, this.#options, what, this.#clock.now()))
+        waiter.expireAfter(this.#clock, this.#options.maxWaitTime, () => waitTimeoutError(pool, this.#options, call.what, this.#clock.now()))
       }
-    })
-  }
-
-  /**
-   * takeAfterTurnPromise resolves with `conn`, released in the current turn,
-   * once the turn has ended: if the server closed it or sent unasked-for
-   * bytes meanwhile, it is gone, and another conn is looked for. For a
-   * caller without a {@link Call} (the undici direct dispatch landing beside
-   * this change takes conns that way); calls use {@link #afterTurn}.
-   */
-  #takeAfterTurnPromise(
-    pool: HostPool,
-    conn: PersistConn,
-    holder: Holder,
-    method: string,
-    signal: CallSignal,
-    trace: ClientTrace | undefined,
-    what: string,
-  ): Promise<Got> {
-    return new Promise<Got>((resolve, reject) => {
-      setImmediate(() => {
-        if (this.#closed) {
-          conn.close('transport closed')
-          return reject(new TransportError(ERR_TRANSPORT_CLOSED, `transport is closed (${what})`))
-        }
-        if (signal.aborted) {
-          if (!conn.closed) this.#putIdleOrDeliver(pool, conn)
-          return reject(signal.reason)
-        }
-        if (!conn.closed) {
-          takeConn(pool, conn, holder, trace, true, this.#clock.now())
-          return resolve(conn)
-        }
-        Promise.resolve(this.#getConn(pool, method, signal, trace, what) as Got | Promise<Got>).then(resolve, reject)
-      })
     })
   }
 
@@ -236,9 +199,8 @@ export class Transport implements RoundTripper, Closable {
    * afterTurn has `call` take `conn`, released in the current turn, once the
    * turn has ended (see turn.ts): if the server closed it or sent unasked-for
    * bytes meanwhile, it is gone, and the call looks for another conn. The
-   * calls of a turn wait in one list, taken by one `setImmediate`: at c64
-   * nearly every request comes here, and a promise, a timer and two closures
-   * each were a good part of the Transport's own cost.
+   * calls of a turn wait in one list, taken by one `setImmediate` (at c64
+   * nearly every request comes here: no promise or timer per request).
    */
   #afterTurn(call: Call, conn: PersistConn): undefined {
     call.turnConn = conn
