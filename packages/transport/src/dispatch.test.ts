@@ -3,7 +3,7 @@ import { subscribe, unsubscribe } from 'node:diagnostics_channel'
 import { undiciDispatch } from '@roundtrip/core'
 import { describe, expect, it } from 'vitest'
 import { useFixture } from '../test/fixture.js'
-import { startHoldingServer, startRawServer, startServer, type TestServer } from '../test/server.js'
+import { startDroppingServer, startHoldingServer, startServer } from '../test/server.js'
 import { closedPort, deferred } from '../test/util.js'
 import { Transport } from './transport.js'
 
@@ -149,22 +149,8 @@ describe('Transport[undiciDispatch]: undici dispatches on the pool', () => {
     expect(server.connections).toBe(1)
   })
 
-  /** A raw server that answers the first request on a connection and drops the connection on the second, unanswered. */
-  async function dropsSecond(): Promise<TestServer> {
-    return startRawServer((socket) => {
-      let requests = 0
-      socket.on('data', (data) => {
-        const count = data.toString('latin1').split('\r\n\r\n').length - 1
-        for (let i = 0; i < count; i++) {
-          if (++requests === 1) socket.write('HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok')
-          else socket.destroy()
-        }
-      })
-    })
-  }
-
   it('sends a GET again on a new conn when the reused one turns out stale; a POST fails with RT_SOCKET_CLOSED instead', async () => {
-    const server = f.serve(await dropsSecond())
+    const server = f.serve(await startDroppingServer())
     const transport = f.use(new Transport())
     const retries: unknown[] = []
     const onRetry = (message: unknown): void => void retries.push(message)
