@@ -1,5 +1,5 @@
 import { setMaxListeners } from 'node:events'
-import { callSignal, getContext, redactUrl, undiciDispatch, type Closable, type RoundTripper, type UndiciDispatchable } from '@roundtrip/core'
+import { callSignal, getContext, redactUrl, undiciDispatch, type CallSignal, type Closable, type RequestContext, type RoundTripper, type UndiciDispatchable } from '@roundtrip/core'
 import { PersistConn, type Holder } from './conn.js'
 import { ConnList } from './conn-list.js'
 import { dialConn } from './dial.js'
@@ -121,13 +121,19 @@ export class Transport implements RoundTripper, Closable, UndiciDispatchable {
       return Promise.reject(error)
     }
     const context = getContext(request)
-    const send = (body: OutgoingBody): Promise<Response> =>
-      new Promise<Response>((resolve, reject) => {
-        this.#send(newCall(request, pool, slash, what, body, context, signal, this.#options, resolve, reject))
-      })
     // Bodies that are available at once are collected first (content-length, replayable).
-    if (request.body === null) return send(NO_BODY)
-    return prepareBody(request, context.streamedBody === true).then(send, (error: unknown) => Promise.reject(requestBodyError(error, what)))
+    if (request.body === null) return this.#start(request, pool, slash, what, NO_BODY, context, signal)
+    return prepareBody(request, context.streamedBody === true).then(
+      (body) => this.#start(request, pool, slash, what, body, context, signal),
+      (error: unknown) => Promise.reject(requestBodyError(error, what)),
+    )
+  }
+
+  /** start makes the call of `request` once its body is prepared, and sends it. */
+  #start(request: Request, pool: HostPool, slash: number, what: string, body: OutgoingBody, context: Readonly<RequestContext>, signal: CallSignal): Promise<Response> {
+    return new Promise<Response>((resolve, reject) => {
+      this.#send(newCall(request, pool, slash, what, body, context, signal, this.#options, resolve, reject))
+    })
   }
 
   /**
@@ -183,7 +189,7 @@ export class Transport implements RoundTripper, Closable, UndiciDispatchable {
     // The pool may have emptied and left the map since the call found it (while its body was prepared, or a turn was awaited).
     if (call.pool.removed) call.pool = this.#routes.poolFor(call.pool.method)
     const { pool, trace } = call
-    callHook(trace, 'getConn', pool.key)
+    if (trace !== undefined) callHook(trace, 'getConn', pool.key)
     const now = this.#clock.now()
     if (pool.protocol === 'h2') {
       const conn = pool.h2Available()
@@ -339,11 +345,11 @@ export class Transport implements RoundTripper, Closable, UndiciDispatchable {
     conn.holder = undefined
     if (this.#closed || this.#options.disableKeepAlives || !conn.reusable || conn.closed) {
       const reason = this.#closed ? 'transport closed' : conn.closed ? 'connection closed' : 'keep-alive disabled or connection: close'
-      callHook(trace, 'putIdleConn', new Error(reason))
+      if (trace !== undefined) callHook(trace, 'putIdleConn', new Error(reason))
       conn.close(reason)
       return
     }
-    callHook(trace, 'putIdleConn')
+    if (trace !== undefined) callHook(trace, 'putIdleConn')
     this.#putIdleOrDeliver(pool, conn)
   }
 
@@ -353,7 +359,7 @@ export class Transport implements RoundTripper, Closable, UndiciDispatchable {
     const conn = exchangeConn as PersistConn
     const pool = conn.pool
     pool.busy.delete(conn)
-    callHook(trace, 'putIdleConn', error)
+    if (trace !== undefined) callHook(trace, 'putIdleConn', error)
     conn.close(error.message)
   }
 
@@ -363,7 +369,7 @@ export class Transport implements RoundTripper, Closable, UndiciDispatchable {
     const pool = conn.pool
     conn.release(lease)
     if (conn.streams === 0 && this.#closed) conn.close('transport closed')
-    callHook(trace, 'putIdleConn', conn.closed ? new Error('connection closed') : undefined)
+    if (trace !== undefined) callHook(trace, 'putIdleConn', conn.closed ? new Error('connection closed') : undefined)
     if (!this.#closed && !conn.closed) this.#serveH2(pool)
     this.#checkDrained()
   }
