@@ -1,8 +1,9 @@
 import type { ServerResponse } from 'node:http'
+import { subscribe, unsubscribe } from 'node:diagnostics_channel'
 import { undiciDispatch } from '@roundtrip/core'
 import { describe, expect, it } from 'vitest'
 import { useFixture } from '../test/fixture.js'
-import { startHoldingServer, startServer } from '../test/server.js'
+import { startDroppingServer, startHoldingServer, startServer } from '../test/server.js'
 import { closedPort, deferred } from '../test/util.js'
 import { Transport } from './transport.js'
 
@@ -148,7 +149,31 @@ describe('Transport[undiciDispatch]: undici dispatches on the pool', () => {
     expect(server.connections).toBe(1)
   })
 
-  it('fails with the Transport’s coded errors: a refused connect, a wait past maxWaitTime, a closed transport', async () => {
+  it('sends a GET again on a new conn when the reused one turns out stale; a POST fails with RT_SOCKET_CLOSED instead', async () => {
+    const server = f.serve(await startDroppingServer())
+    const transport = f.use(new Transport())
+    const retries: unknown[] = []
+    const onRetry = (message: unknown): void => void retries.push(message)
+    subscribe('roundtrip:pool:stale-retry', onRetry)
+    try {
+      expect(await (await fetch(server.origin, direct(transport))).text()).toBe('ok')
+      // The first conn is idle again; the server drops it when the next request arrives.
+      await new Promise((r) => setImmediate(r))
+      expect(await (await fetch(`${server.origin}/again`, direct(transport))).text()).toBe('ok')
+      expect(retries).toEqual([expect.objectContaining({ request: `GET ${server.origin}/again` })])
+      expect(server.connections).toBe(2)
+      await new Promise((r) => setImmediate(r))
+      const post = recorder()
+      transport[undiciDispatch]({ origin: server.origin, path: '/', method: 'POST', body: 'once' }, post.handler)
+      await post.settled
+      expect(post.calls).toEqual(['connect', 'error RT_SOCKET_CLOSED'])
+      expect(retries).toHaveLength(1)
+    } finally {
+      unsubscribe('roundtrip:pool:stale-retry', onRetry)
+    }
+  })
+
+  it('fails with the Transport’s coded errors: a refused connect, a wait past maxWaitTime, a head past responseHeaderTimeout, a closed transport', async () => {
     const transport = f.use(new Transport())
     const refused = recorder()
     transport[undiciDispatch]({ origin: `http://127.0.0.1:${await closedPort()}`, path: '/', method: 'GET' }, refused.handler)
@@ -165,6 +190,14 @@ describe('Transport[undiciDispatch]: undici dispatches on the pool', () => {
     expect(waited.calls).toEqual(['connect', 'error RT_POOL_EXHAUSTED'])
     server.release()
     await (await held).text()
+
+    const silent = f.serve(await startHoldingServer())
+    const slow = f.use(new Transport({ responseHeaderTimeout: 50 }))
+    const timed = recorder()
+    slow[undiciDispatch]({ origin: silent.origin, path: '/hold', method: 'GET' }, timed.handler)
+    await timed.settled
+    expect(timed.calls).toEqual(['connect', 'error RT_HEADERS_TIMEOUT'])
+    silent.release()
 
     await transport.close()
     const late = recorder()

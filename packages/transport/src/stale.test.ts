@@ -1,7 +1,7 @@
 import { connect, type Socket } from 'node:net'
 import { describe, expect, it } from 'vitest'
 import { useFixture } from '../test/fixture.js'
-import { startRawServer, startServer, type TestServer } from '../test/server.js'
+import { startDroppingServer, startRawServer, startServer, type TestServer } from '../test/server.js'
 import { Transport } from './transport.js'
 
 const f = useFixture()
@@ -32,23 +32,8 @@ describe('Transport: stale keep-alive connections', () => {
     expect(server.connections).toBe(2)
   })
 
-  /** A raw server that answers the first request on a connection and drops the connection on the second, unanswered. */
-  async function dropsSecond(): Promise<TestServer> {
-    return startRawServer((socket) => {
-      let requests = 0
-      socket.on('data', (data) => {
-        const count = data.toString('latin1').split('\r\n\r\n').length - 1
-        for (let i = 0; i < count; i++) {
-          requests++
-          if (requests === 1) socket.write('HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok')
-          else socket.destroy()
-        }
-      })
-    })
-  }
-
   it('does not retry a POST that fails on a reused connection, and says so clearly', async () => {
-    const server = f.serve(await dropsSecond())
+    const server = f.serve(await startDroppingServer())
     const transport = f.use(new Transport())
     expect(await (await transport.roundTrip(new Request(server.origin))).text()).toBe('ok')
     const error = await transport.roundTrip(new Request(server.origin, { method: 'POST', body: 'once' })).catch((e: unknown) => e)
@@ -58,7 +43,7 @@ describe('Transport: stale keep-alive connections', () => {
   })
 
   it('retries a POST with an Idempotency-Key that fails on a reused connection', async () => {
-    const server = f.serve(await dropsSecond())
+    const server = f.serve(await startDroppingServer())
     const transport = f.use(new Transport())
     expect(await (await transport.roundTrip(new Request(server.origin))).text()).toBe('ok')
     const response = await transport.roundTrip(new Request(server.origin, { method: 'POST', body: 'again', headers: { 'idempotency-key': 'k1' } }))
@@ -67,7 +52,7 @@ describe('Transport: stale keep-alive connections', () => {
   })
 
   it('retries a GET that fails on a reused connection', async () => {
-    const server = f.serve(await dropsSecond())
+    const server = f.serve(await startDroppingServer())
     const transport = f.use(new Transport())
     expect(await (await transport.roundTrip(new Request(server.origin))).text()).toBe('ok')
     expect(await (await transport.roundTrip(new Request(server.origin))).text()).toBe('ok')
@@ -115,7 +100,7 @@ describe('Transport: stale keep-alive connections', () => {
   })
 
   it('retries a POST with an X-Idempotency-Key that fails on a reused connection', async () => {
-    const server = f.serve(await dropsSecond())
+    const server = f.serve(await startDroppingServer())
     const transport = f.use(new Transport())
     expect(await (await transport.roundTrip(new Request(server.origin))).text()).toBe('ok')
     const response = await transport.roundTrip(new Request(server.origin, { method: 'POST', body: 'again', headers: { 'x-idempotency-key': 'k1' } }))

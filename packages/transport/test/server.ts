@@ -118,3 +118,17 @@ export async function readBody(req: IncomingMessage): Promise<string> {
   for await (const chunk of req) s += chunk
   return s
 }
+
+/** startDroppingServer starts a raw server that answers the first request on a connection and drops the connection on the second, unanswered (a stale keep-alive conn). */
+export async function startDroppingServer(): Promise<TestServer> {
+  return startRawServer((socket) => {
+    let requests = 0
+    socket.on('data', (data: Buffer) => {
+      const count = data.toString('latin1').split('\r\n\r\n').length - 1
+      for (let i = 0; i < count; i++) {
+        if (++requests === 1) socket.write('HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok')
+        else socket.destroy()
+      }
+    })
+  })
+}
