@@ -178,7 +178,8 @@ export class H2Conn {
   /** release gives a lease's stream back (once; again is a no-op); the last one out of a conn going away closes it. */
   release(lease: H2Lease): void {
     if (!this.#leases.delete(lease)) return
-    if (this.#leases.size > 0) return
+    // A closed conn keeps no timers: its last stream out arms none.
+    if (this.#leases.size > 0 || this.#closed) return
     if (this.goingAway) this.close('connection going away')
     else this.#idle()
   }

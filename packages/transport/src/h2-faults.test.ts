@@ -113,6 +113,23 @@ describe('HTTP/2 faults', () => {
     expect(server.sessions()).toBe(2)
   })
 
+  it('leaves no timer behind for a connection destroyed with streams on it', async () => {
+    const server = f.serve(
+      await startH2Server((req, res) => {
+        res.setHeader('content-length', '100')
+        res.write('partial')
+      }),
+    )
+    const clock = new ManualClock()
+    const transport = f.use(new Transport({ protocols: ['h2c'], clock }))
+    const responses = await Promise.all([1, 2].map(() => transport.roundTrip(new Request(server.origin))))
+    transport.destroy()
+    for (const response of responses) expect((await rejection(response.text())).code).toBe('RT_SOCKET_CLOSED')
+    expect(transport.stats().total).toMatchObject({ streams: 0, http2: [] })
+    // The conn closed first, its streams after: the last one out arms no idle or PING timer on the dead conn.
+    expect(clock.pending).toBe(0)
+  })
+
   it('rejects an aborted stream with the signal’s reason and leaves the other streams of the connection alive', async () => {
     // The aborted stream's arrival at the server, and its reset code once it closed there.
     let arrived!: () => void
