@@ -117,19 +117,25 @@ function functionName(node: ts.SignatureDeclaration, enclosing: string | undefin
   return name === undefined ? '(anonymous)' : name.getText()
 }
 
+const PACKAGES = fileURLToPath(new URL('../../', import.meta.url))
+
+/** Every package's source files (tests left out), as `name/src/…` paths under PACKAGES. */
+function packageSources(): string[] {
+  return readdirSync(PACKAGES)
+    .filter((name) => existsSync(join(PACKAGES, name, 'src')))
+    .flatMap((name) => (readdirSync(join(PACKAGES, name, 'src'), { recursive: true }) as string[]).map((file) => join(name, 'src', file)))
+    .filter((file) => file.endsWith('.ts') && !file.endsWith('.test.ts'))
+}
+
 describe('closures made per request', () => {
   // Every package is checked here, in the package whose requests showed it:
   // a closure made per request anywhere on the path (a middleware's trace
   // hook, an adapter's abort listener) keeps the request alive the same way.
   it('are never function literals assigned to a property in any package (V8 allocates those in the old generation)', () => {
-    const packages = fileURLToPath(new URL('../../', import.meta.url))
-    const sources = readdirSync(packages)
-      .filter((name) => existsSync(join(packages, name, 'src')))
-      .flatMap((name) => (readdirSync(join(packages, name, 'src'), { recursive: true }) as string[]).map((file) => join(name, 'src', file)))
-      .filter((file) => file.endsWith('.ts') && !file.endsWith('.test.ts'))
+    const sources = packageSources()
     expect(sources).toContain(join('transport', 'src', 'exchange.ts'))
     expect(sources).toContain(join('middleware', 'src', 'logger', 'logger.ts'))
-    const found = sources.flatMap((file) => assignedFunctionLiterals(file, readFileSync(join(packages, file), 'utf8')))
+    const found = sources.flatMap((file) => assignedFunctionLiterals(file, readFileSync(join(PACKAGES, file), 'utf8')))
     expect(found).toEqual([])
   })
 
@@ -159,12 +165,8 @@ describe('closures made per request', () => {
 
 describe('function members of object literals built per request', () => {
   it('are in no package, but for the ones built once and the known ones of other packages (listed above)', () => {
-    const packages = fileURLToPath(new URL('../../', import.meta.url))
-    const sources = readdirSync(packages)
-      .filter((name) => existsSync(join(packages, name, 'src')))
-      .flatMap((name) => (readdirSync(join(packages, name, 'src'), { recursive: true }) as string[]).map((file) => join(name, 'src', file)))
-      .filter((file) => file.endsWith('.ts') && !file.endsWith('.test.ts'))
-    const found = sources.flatMap((file) => objectLiteralFunctionMembers(file.split('\\').join('/'), readFileSync(join(packages, file), 'utf8')))
+    const sources = packageSources()
+    const found = sources.flatMap((file) => objectLiteralFunctionMembers(file.split('\\').join('/'), readFileSync(join(PACKAGES, file), 'utf8')))
     expect(found.filter((site) => !BUILT_ONCE.has(site) && !KNOWN_PER_REQUEST.has(site))).toEqual([])
     // A listed site that is gone must leave its list.
     expect([...BUILT_ONCE, ...KNOWN_PER_REQUEST].filter((site) => !found.includes(site))).toEqual([])
