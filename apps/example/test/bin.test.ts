@@ -7,6 +7,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { afterEach, describe, expect, it } from 'vitest'
 import { listen, type Origin } from '../../../test/loopback.js'
+import { SPAWN_TEST_TIMEOUT } from '../../../test/run-node.js'
 
 // The command as npm installs it for the workspace (`npx linkcheck` runs this link).
 const linked = fileURLToPath(new URL('../../../node_modules/.bin/linkcheck', import.meta.url))
@@ -59,7 +60,8 @@ async function site(handler: (req: IncomingMessage, res: ServerResponse) => void
   return server.url
 }
 
-describe('the linkcheck command', () => {
+// Each test spawns the command (a Node that imports every package): on a loaded machine that takes seconds.
+describe('the linkcheck command', { timeout: SPAWN_TEST_TIMEOUT }, () => {
   it('is linked by npm to bin/linkcheck.js, which exists before any build, and runs through the link', async () => {
     expect((await lstat(linked)).isSymbolicLink()).toBe(true)
     expect(await readlink(linked)).toBe('../@roundtrip/example/bin/linkcheck.js')
@@ -82,7 +84,7 @@ describe('the linkcheck command', () => {
   })
 })
 
-describe('Ctrl-C exits 130', () => {
+describe('Ctrl-C exits 130', { timeout: SPAWN_TEST_TIMEOUT }, () => {
   it('while the start page is being fetched', async () => {
     let interrupt = (): void => {}
     const origin = await site(() => interrupt()) // never answers
@@ -105,7 +107,13 @@ describe('Ctrl-C exits 130', () => {
   })
 
   it('while leaking on purpose (--leak), with the report', async () => {
-    const cli = run(linked, ['--leak', '--depth', '0', '--connections', '1', '--timeout', '500'])
+    // A site without links (the demo site's slow page would hold the crawl for the whole --timeout),
+    // so the default deadline can be one a loaded machine keeps (500 ms on the demo site was not, at load 30).
+    const origin = await site((req, res) => {
+      res.writeHead(200, { 'content-type': 'text/html' })
+      res.end(req.url === '/archive' ? 'x'.repeat(1 << 20) : '<p>no links</p>')
+    })
+    const cli = run(linked, [`${origin}/`, '--leak', '--connections', '1'])
     await cli.stderrContains('Leaking response bodies on purpose')
     cli.interrupt()
     expect(await cli.exit).toBe(130)

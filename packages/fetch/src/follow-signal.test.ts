@@ -1,8 +1,7 @@
-import { subscribe, unsubscribe } from 'node:diagnostics_channel'
 import { getEventListeners } from 'node:events'
 import { Transport } from '@roundtrip/transport'
 import { afterEach, describe, expect, it } from 'vitest'
-import { collectGarbage, listen } from '../test/servers.js'
+import { collectGarbage, listen, nextMessage } from '../test/servers.js'
 import { createFetch } from './create-fetch.js'
 
 const open: Array<() => Promise<void>> = []
@@ -19,14 +18,8 @@ async function setUp(): Promise<{ fetch: typeof globalThis.fetch; url: string; t
 }
 
 /** Resolves when a Transport has a connection back in its pool (the whole body has arrived): its `roundtrip:conn:idle` event. */
-function arrived(): Promise<void> {
-  return new Promise((resolve) => {
-    const onIdle = (): void => {
-      unsubscribe('roundtrip:conn:idle', onIdle)
-      resolve()
-    }
-    subscribe('roundtrip:conn:idle', onIdle)
-  })
+function arrived(): Promise<unknown> {
+  return nextMessage('roundtrip:conn:idle')
 }
 
 describe('createFetch: an abort after the whole body arrived', () => {

@@ -14,7 +14,6 @@ import { MAX_TIMER_DELAY } from './options.js'
 import type { ResolvedOptions } from './resolve-options.js'
 import type { HostPool } from './pool.js'
 import { describeHolders, hostStats } from './stats.js'
-import { channels } from './trace.js'
 
 /**
  * Deadline is one restartable timer on a clock: armed for a number of ms,
@@ -140,7 +139,6 @@ export function applyKeepAliveHint(conn: IdleLimit, value: string): void {
  */
 export function waitTimeoutError(pool: HostPool, options: ResolvedOptions, what: string, now: number): TransportError {
   const stats = hostStats(pool, now)
-  if (channels.waitFailed.hasSubscribers) channels.waitFailed.publish({ key: pool.key, reason: 'maxWaitTime' })
   return new TransportError(
     ERR_POOL_EXHAUSTED,
     `no connection to ${pool.key} within maxWaitTime ${options.maxWaitTime} ms (${what}): ` +

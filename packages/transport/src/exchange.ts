@@ -139,7 +139,8 @@ export class Exchange implements Dispatcher.DispatchHandler {
     this.#reject = reject
     if (!signal.aborted) {
       this.#onSignal = Exchange.#abortListener(this)
-      signal.addEventListener('abort', this.#onSignal, { once: true })
+      // No `{ once: true }`: a signal aborts once, the exchange removes its listener when it ends, and the options cost an object and a validation per request.
+      signal.addEventListener('abort', this.#onSignal)
     }
   }
 
@@ -200,7 +201,8 @@ export class Exchange implements Dispatcher.DispatchHandler {
   }
 
   onResponseStarted(): void {
-    callHook(this.#trace, 'gotFirstResponseByte')
+    // Guarded here: callHook's rest parameter is an array per call.
+    if (this.#trace !== undefined) callHook(this.#trace, 'gotFirstResponseByte')
   }
 
   onRequestSent(): void {

@@ -1,5 +1,5 @@
 import { setMaxListeners } from 'node:events'
-import { callSignal, getContext, redactUrl, type Closable, type RoundTripper } from '@roundtrip/core'
+import { callSignal, getContext, redactUrl, undiciDispatch, type CallSignal, type Closable, type RequestContext, type RoundTripper, type UndiciDispatchable } from '@roundtrip/core'
 import { PersistConn, type Holder } from './conn.js'
 import { ConnList } from './conn-list.js'
 import { dialConn } from './dial.js'
@@ -22,6 +22,7 @@ import type { Clock } from './clock.js'
 import { callHook, channels, type ClientTrace } from './trace.js'
 import { sameTurn } from './turn.js'
 import { startDebug } from './debug.js'
+import { DirectDispatch, dispatchDirect, type DirectInput, type DispatchPort, type LegacyHandler } from './dispatch.js'
 
 /** The most times one request is sent again after HTTP/2 servers refused it unprocessed (GOAWAY, REFUSED_STREAM). */
 const MAX_UNPROCESSED_REPLAYS = 5
@@ -49,7 +50,7 @@ const MAX_UNPROCESSED_REPLAYS = 5
  * await transport.close()
  * ```
  */
-export class Transport implements RoundTripper, Closable {
+export class Transport implements RoundTripper, Closable, UndiciDispatchable {
   readonly #options: ResolvedOptions
   readonly #clock: Clock
   readonly #routes: Routes
@@ -60,7 +61,7 @@ export class Transport implements RoundTripper, Closable {
   readonly #retired: RetiredCounts = { dials: 0, requests: 0, reusedRequests: 0 }
   #closed = false
   /** Calls that take a conn released in this turn once it has ended (see {@link #afterTurn}). */
-  #turnCalls: Call[] = []
+  #turnCalls: Array<Call | DirectDispatch> = []
   #drained: (() => void) | undefined
   readonly #onDead = (conn: PersistConn, reason: string): void => this.#connDead(conn, reason)
   readonly #h2Events: H2ConnEvents = {
@@ -73,6 +74,14 @@ export class Transport implements RoundTripper, Closable {
     release: (conn, trace) => this.#release(conn, trace),
     discard: (conn, error, trace) => this.#discard(conn, error, trace),
     deliverTo: (pool, conn, holder, trace, wasIdle) => this.#deliverTo(pool, conn, holder, trace, wasIdle),
+  }
+  /** What a direct undici dispatch (dispatch.ts) uses of the pool. */
+  readonly #port: DispatchPort = {
+    closed: () => this.#closed,
+    route: (origin, href, what) => this.#routes.route(origin, href, what),
+    getConn: (dispatch) => this.#getConn(dispatch),
+    release: (conn) => this.#release(conn, undefined),
+    discard: (conn, error) => this.#discard(conn, error, undefined),
   }
 
   /** @throws TransportError `RT_INVALID_OPTION` when an option is invalid. */
@@ -112,13 +121,36 @@ export class Transport implements RoundTripper, Closable {
       return Promise.reject(error)
     }
     const context = getContext(request)
-    const send = (body: OutgoingBody): Promise<Response> =>
-      new Promise<Response>((resolve, reject) => {
-        this.#send(newCall(request, pool, slash, what, body, context, signal, this.#options, resolve, reject))
-      })
     // Bodies that are available at once are collected first (content-length, replayable).
-    if (request.body === null) return send(NO_BODY)
-    return prepareBody(request, context.streamedBody === true).then(send, (error: unknown) => Promise.reject(requestBodyError(error, what)))
+    if (request.body === null) return this.#start(request, pool, slash, what, NO_BODY, context, signal)
+    return prepareBody(request, context.streamedBody === true).then(
+      (body) => this.#start(request, pool, slash, what, body, context, signal),
+      (error: unknown) => Promise.reject(requestBodyError(error, what)),
+    )
+  }
+
+  /** start makes the call of `request` once its body is prepared, and sends it. */
+  #start(request: Request, pool: HostPool, slash: number, what: string, body: OutgoingBody, context: Readonly<RequestContext>, signal: CallSignal): Promise<Response> {
+    return new Promise<Response>((resolve, reject) => {
+      this.#send(newCall(request, pool, slash, what, body, context, signal, this.#options, resolve, reject))
+    })
+  }
+
+  /**
+   * The undici fast path (core's `UndiciDispatchable`, used by
+   * `@roundtrip/undici`'s `toDispatcher` of a bare Transport): runs an undici
+   * dispatch on an HTTP/1.1 conn of this pool — the same pool, limits, wait
+   * queue, timeouts, proxy and stats as `roundTrip` — without a `Request` or
+   * a `Response`, and hands the bytes to `handler` undecoded. `options` are
+   * undici's `DispatchOptions`, `handler` a legacy-generation undici handler
+   * (the one Node's fetch and `undici.request` pass). Returns false
+   * (touching nothing) for what it does not take: an upgrade, `CONNECT`, a
+   * `FormData` or `Blob` body, a method or body a `Request` refuses
+   * (`TRACE`, a GET body), a handler of undici 7's generation, an origin
+   * whose conns are (or may be) HTTP/2. See dispatch.ts.
+   */
+  [undiciDispatch](options: object, handler: object): boolean {
+    return dispatchDirect(this.#port, this.#options, options as DirectInput, handler as LegacyHandler)
   }
 
   /** send gets a conn for the call and dispatches it there. */
@@ -153,11 +185,11 @@ export class Transport implements RoundTripper, Closable {
    * undefined when the call takes a conn at the end of the turn (see
    * {@link #afterTurn}), and is dispatched then.
    */
-  #getConn(call: Call): Got | Promise<Got> | undefined {
+  #getConn(call: Call | DirectDispatch): Got | Promise<Got> | undefined {
     // The pool may have emptied and left the map since the call found it (while its body was prepared, or a turn was awaited).
     if (call.pool.removed) call.pool = this.#routes.poolFor(call.pool.method)
     const { pool, trace } = call
-    callHook(trace, 'getConn', pool.key)
+    if (trace !== undefined) callHook(trace, 'getConn', pool.key)
     const now = this.#clock.now()
     if (pool.protocol === 'h2') {
       const conn = pool.h2Available()
@@ -196,7 +228,7 @@ export class Transport implements RoundTripper, Closable {
    * calls of a turn wait in one list, taken by one `setImmediate` (at c64
    * nearly every request comes here: no promise or timer per request).
    */
-  #afterTurn(call: Call, conn: PersistConn): undefined {
+  #afterTurn(call: Call | DirectDispatch, conn: PersistConn): undefined {
     call.turnConn = conn
     if (this.#turnCalls.push(call) === 1) setImmediate(Transport.#takeAfterTurn, this)
     return undefined
@@ -216,10 +248,10 @@ export class Transport implements RoundTripper, Closable {
         call.reject(call.signal.reason)
       } else if (!conn.closed) {
         takeConn(call.pool, conn, call.holder, call.trace, true, transport.#clock.now())
-        transport.#dispatch(call, conn)
-      } else {
-        transport.#send(call)
-      }
+        if (call instanceof DirectDispatch) call.send(conn)
+        else transport.#dispatch(call, conn)
+      } else if (call instanceof DirectDispatch) call.acquire()
+      else transport.#send(call)
     }
   }
 
@@ -313,11 +345,11 @@ export class Transport implements RoundTripper, Closable {
     conn.holder = undefined
     if (this.#closed || this.#options.disableKeepAlives || !conn.reusable || conn.closed) {
       const reason = this.#closed ? 'transport closed' : conn.closed ? 'connection closed' : 'keep-alive disabled or connection: close'
-      callHook(trace, 'putIdleConn', new Error(reason))
+      if (trace !== undefined) callHook(trace, 'putIdleConn', new Error(reason))
       conn.close(reason)
       return
     }
-    callHook(trace, 'putIdleConn')
+    if (trace !== undefined) callHook(trace, 'putIdleConn')
     this.#putIdleOrDeliver(pool, conn)
   }
 
@@ -327,7 +359,7 @@ export class Transport implements RoundTripper, Closable {
     const conn = exchangeConn as PersistConn
     const pool = conn.pool
     pool.busy.delete(conn)
-    callHook(trace, 'putIdleConn', error)
+    if (trace !== undefined) callHook(trace, 'putIdleConn', error)
     conn.close(error.message)
   }
 
@@ -337,7 +369,7 @@ export class Transport implements RoundTripper, Closable {
     const pool = conn.pool
     conn.release(lease)
     if (conn.streams === 0 && this.#closed) conn.close('transport closed')
-    callHook(trace, 'putIdleConn', conn.closed ? new Error('connection closed') : undefined)
+    if (trace !== undefined) callHook(trace, 'putIdleConn', conn.closed ? new Error('connection closed') : undefined)
     if (!this.#closed && !conn.closed) this.#serveH2(pool)
     this.#checkDrained()
   }
