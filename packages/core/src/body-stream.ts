@@ -15,18 +15,32 @@ export interface StreamSource {
  * means nobody can read the body.
  */
 export function openBodyStream(source: StreamSource & TrackedSource, owner: object, disturbed: () => void): ReadableStream<Uint8Array> {
-  const underlying = {
-    owner,
-    pull(controller: ReadableStreamDefaultController<Uint8Array>) {
-      disturbed()
-      return source.pullInto(controller)
-    },
-    cancel(reason: unknown) {
-      disturbed()
-      source.cancel(reason)
-    },
-  }
+  const underlying = new BodyStreamSource(source, owner, disturbed)
   const stream = new ReadableStream<Uint8Array>(underlying, { highWaterMark: 0 })
   registerStream(stream, source, owner)
   return stream
+}
+
+/** The underlying source of a body's stream (a class, not a literal: its methods are not closures made per stream). */
+class BodyStreamSource {
+  /** Kept alive by the stream: while the stream can be read, the response is not collected. */
+  readonly owner: object
+  readonly #source: StreamSource
+  readonly #disturbed: () => void
+
+  constructor(source: StreamSource, owner: object, disturbed: () => void) {
+    this.#source = source
+    this.owner = owner
+    this.#disturbed = disturbed
+  }
+
+  pull(controller: ReadableStreamDefaultController<Uint8Array>): Promise<void> | void {
+    this.#disturbed()
+    return this.#source.pullInto(controller)
+  }
+
+  cancel(reason: unknown): void {
+    this.#disturbed()
+    this.#source.cancel(reason)
+  }
 }

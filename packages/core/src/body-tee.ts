@@ -12,54 +12,76 @@
  * read could not be told from a consumer's.
  */
 export function teeBody(stream: ReadableStream<Uint8Array>, disturbed: (branch: 0 | 1) => void): [ReadableStream<Uint8Array>, ReadableStream<Uint8Array>] {
-  const reader = stream.getReader()
-  const buffers: [Uint8Array[], Uint8Array[]] = [[], []]
-  const cancelled = [false, false]
-  const reasons: unknown[] = [undefined, undefined]
-  let reading: Promise<void> | undefined
-  let closed = false
-  let failed = false
-  let failure: unknown
+  const tee = new Tee(stream.getReader(), disturbed)
+  return [new ReadableStream<Uint8Array>(new TeeBranch(tee, 0), { highWaterMark: 0 }), new ReadableStream<Uint8Array>(new TeeBranch(tee, 1), { highWaterMark: 0 })]
+}
 
-  const readOnce = (): Promise<void> =>
-    (reading ??= reader.read().then(
+/** The state both branches of one teeBody share: the source's reader, a queue per branch, and how the source ended. */
+class Tee {
+  readonly reader: ReadableStreamDefaultReader<Uint8Array>
+  readonly disturbed: (branch: 0 | 1) => void
+  readonly buffers: [Uint8Array[], Uint8Array[]] = [[], []]
+  readonly cancelled = [false, false]
+  readonly reasons: unknown[] = [undefined, undefined]
+  #reading: Promise<void> | undefined
+  closed = false
+  failed = false
+  failure: unknown
+
+  constructor(reader: ReadableStreamDefaultReader<Uint8Array>, disturbed: (branch: 0 | 1) => void) {
+    this.reader = reader
+    this.disturbed = disturbed
+  }
+
+  /** One read of the source at a time, its chunk queued for each branch not cancelled. */
+  readOnce(): Promise<void> {
+    return (this.#reading ??= this.reader.read().then(
       (result) => {
-        reading = undefined
-        if (result.done) closed = true
-        else for (let i = 0; i < 2; i++) if (!cancelled[i]) buffers[i]!.push(result.value)
+        this.#reading = undefined
+        if (result.done) this.closed = true
+        else for (let i = 0; i < 2; i++) if (!this.cancelled[i]) this.buffers[i as 0 | 1].push(result.value)
       },
       (error: unknown) => {
-        reading = undefined
-        failed = true
-        failure = error
+        this.#reading = undefined
+        this.failed = true
+        this.failure = error
       },
     ))
-
-  const branch = (i: 0 | 1): ReadableStream<Uint8Array> => {
-    const step = (controller: ReadableStreamDefaultController<Uint8Array>): Promise<void> | void => {
-      const chunk = buffers[i].shift()
-      if (chunk !== undefined) return controller.enqueue(chunk)
-      if (failed) return controller.error(failure)
-      if (closed) return controller.close()
-      return readOnce().then(() => step(controller))
-    }
-    return new ReadableStream<Uint8Array>(
-      {
-        pull(controller) {
-          disturbed(i)
-          return step(controller)
-        },
-        cancel(reason: unknown) {
-          disturbed(i)
-          cancelled[i] = true
-          reasons[i] = reason
-          buffers[i] = []
-          if (cancelled[1 - i]) return reader.cancel(reasons)
-          return undefined
-        },
-      },
-      { highWaterMark: 0 },
-    )
   }
-  return [branch(0), branch(1)]
+}
+
+/** The underlying source of one branch (a class, not a literal: its methods are not closures made per clone). */
+class TeeBranch {
+  readonly #tee: Tee
+  readonly #i: 0 | 1
+
+  constructor(tee: Tee, i: 0 | 1) {
+    this.#tee = tee
+    this.#i = i
+  }
+
+  pull(controller: ReadableStreamDefaultController<Uint8Array>): Promise<void> | void {
+    this.#tee.disturbed(this.#i)
+    return this.#step(controller)
+  }
+
+  cancel(reason: unknown): Promise<void> | undefined {
+    const tee = this.#tee
+    const i = this.#i
+    tee.disturbed(i)
+    tee.cancelled[i] = true
+    tee.reasons[i] = reason
+    tee.buffers[i] = []
+    if (tee.cancelled[1 - i]) return tee.reader.cancel(tee.reasons)
+    return undefined
+  }
+
+  #step(controller: ReadableStreamDefaultController<Uint8Array>): Promise<void> | void {
+    const tee = this.#tee
+    const chunk = tee.buffers[this.#i].shift()
+    if (chunk !== undefined) return controller.enqueue(chunk)
+    if (tee.failed) return controller.error(tee.failure)
+    if (tee.closed) return controller.close()
+    return tee.readOnce().then(() => this.#step(controller))
+  }
 }

@@ -204,28 +204,9 @@ export function observeBody(response: Response, observer: BodyObserver | BodyLis
   if (stream.locked || response.bodyUsed) {
     throw new RoundTripError(ERR_BODY_USED, `observeBody: the body of ${response.url || 'the response'} is already locked or used`)
   }
-  const reader = stream.getReader()
-  let reading = false
-  const { body, sink } = createBody({
-    pull() {
-      if (reading) return
-      reading = true
-      reader.read().then(
-        (result) => {
-          reading = false
-          if (result.done) sink.end()
-          else sink.push(result.value)
-        },
-        (error: unknown) => {
-          reading = false
-          sink.error(error)
-        },
-      )
-    },
-    cancel(reason) {
-      reader.cancel(reason).catch(() => {})
-    },
-  })
+  const producer = new ForeignProducer(stream.getReader())
+  const { body, sink } = createBody(producer)
+  producer.sink = sink
   const wrapped = new RoundTripResponse(body, {
     status: response.status,
     statusText: response.statusText,
@@ -244,3 +225,36 @@ function register(source: TrackedSource, observer: BodyObserver | BodyListener, 
   else if (source.listen !== undefined) source.listen(observer, owner)
   else source.observe((outcome, reason) => observer.bodySettled(outcome, reason), owner)
 }
+
+/** The producer of a body over another response's stream (a class, not a literal: its methods are not closures made per response). */
+class ForeignProducer implements BodyProducer {
+  readonly #reader: ReadableStreamDefaultReader<Uint8Array>
+  #reading = false
+  sink: BodySink | undefined
+
+  constructor(reader: ReadableStreamDefaultReader<Uint8Array>) {
+    this.#reader = reader
+  }
+
+  pull(): void {
+    if (this.#reading) return
+    this.#reading = true
+    this.#reader.read().then(
+      (result) => {
+        this.#reading = false
+        if (result.done) this.sink!.end()
+        else this.sink!.push(result.value)
+      },
+      (error: unknown) => {
+        this.#reading = false
+        this.sink!.error(error)
+      },
+    )
+  }
+
+  cancel(reason: unknown): void {
+    this.#reader.cancel(reason).catch(ignore)
+  }
+}
+
+function ignore(): void {}

@@ -180,37 +180,54 @@ export function callTrace<T extends object>(request: Request): T | undefined {
 
 /** fanOut is one trace object over several: each hook name resolves to a function calling every trace's hook of that name. */
 function fanOut<T extends object>(traces: readonly T[]): T {
-  const hooks = new Map<PropertyKey, ((...args: unknown[]) => void) | undefined>()
-  const resolve = (name: PropertyKey): ((...args: unknown[]) => void) | undefined => {
-    if (hooks.has(name)) return hooks.get(name)
+  return new Proxy(Object.create(null) as T, new FanOut<T>(traces))
+}
+
+/** The Proxy handler of {@link fanOut} (a class, not a literal: its traps are not closures made per call). */
+class FanOut<T extends object> implements ProxyHandler<T> {
+  readonly #traces: readonly T[]
+  readonly #hooks = new Map<PropertyKey, ((...args: unknown[]) => void) | undefined>()
+
+  constructor(traces: readonly T[]) {
+    this.#traces = traces
+  }
+
+  get(_: T, name: PropertyKey): ((...args: unknown[]) => void) | undefined {
+    return this.#resolve(name)
+  }
+
+  has(_: T, name: PropertyKey): boolean {
+    return this.#resolve(name) !== undefined
+  }
+
+  #resolve(name: PropertyKey): ((...args: unknown[]) => void) | undefined {
+    if (this.#hooks.has(name)) return this.#hooks.get(name)
     const found: Array<[T, (...args: unknown[]) => void]> = []
-    for (const trace of traces) {
+    for (const trace of this.#traces) {
       const hook = (trace as Record<PropertyKey, unknown>)[name]
       if (typeof hook === 'function') found.push([trace, hook as (...args: unknown[]) => void])
     }
-    const fn =
-      found.length === 0
-        ? undefined
-        : (...args: unknown[]): void => {
-            let failed = false
-            let first: unknown
-            for (const [self, hook] of found) {
-              try {
-                hook.apply(self, args)
-              } catch (error) {
-                if (!failed) first = error
-                failed = true
-              }
-            }
-            if (failed) throw first
-          }
-    hooks.set(name, fn)
+    const fn = found.length === 0 ? undefined : callAll(found)
+    this.#hooks.set(name, fn)
     return fn
   }
-  return new Proxy(Object.create(null) as T, {
-    get: (_, name) => resolve(name),
-    has: (_, name) => resolve(name) !== undefined,
-  })
+}
+
+/** callAll is one hook calling each of `found` with its own `this`; the first error is thrown after all ran. */
+function callAll<T>(found: ReadonlyArray<[T, (...args: unknown[]) => void]>): (...args: unknown[]) => void {
+  return (...args) => {
+    let failed = false
+    let first: unknown
+    for (const [self, hook] of found) {
+      try {
+        hook.apply(self, args)
+      } catch (error) {
+        if (!failed) first = error
+        failed = true
+      }
+    }
+    if (failed) throw first
+  }
 }
 
 /** carryCallHooks attaches to `derived` the hooks `request` carries now; without their signals when `ownSignal`. */

@@ -69,13 +69,12 @@ class Limiter implements RoundTripper {
         if (i >= 0) this.#queue.splice(i, 1)
         reject(signal.reason)
       }
-      const waiter: Waiter = {
-        host,
-        admit: () => {
-          signal.removeEventListener('abort', onAbort)
-          resolve(this.#send(request, host))
-        },
+      // Closures in locals, not literal members of the waiter (see transport's no-pretenured-closures test).
+      const admit = (): void => {
+        signal.removeEventListener('abort', onAbort)
+        resolve(this.#send(request, host))
       }
+      const waiter: Waiter = { host, admit }
       signal.addEventListener('abort', onAbort, { once: true })
       this.#queue.push(waiter)
     })

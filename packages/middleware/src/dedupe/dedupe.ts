@@ -106,22 +106,19 @@ export function dedupe(options: DedupeOptions = {}): Middleware {
       if (signal.aborted) return Promise.reject(signal.reason)
       const flight = flights.get(key) ?? start(key, request)
       return new Promise<Response>((resolve, reject) => {
-        const caller: Caller = {
-          resolve,
-          reject,
-          signal,
-          onAbort() {
-            const i = flight.callers.indexOf(caller)
-            if (i < 0) return
-            flight.callers.splice(i, 1)
-            reject(signal.reason)
-            if (flight.callers.length === 0) {
-              // Nobody waits any more: a later identical request starts afresh.
-              if (flights.get(key) === flight) flights.delete(key)
-              flight.controller.abort(signal.reason)
-            }
-          },
+        // The listener in a local, not a literal member of the caller (see transport's no-pretenured-closures test).
+        const onAbort = (): void => {
+          const i = flight.callers.indexOf(caller)
+          if (i < 0) return
+          flight.callers.splice(i, 1)
+          reject(signal.reason)
+          if (flight.callers.length === 0) {
+            // Nobody waits any more: a later identical request starts afresh.
+            if (flights.get(key) === flight) flights.delete(key)
+            flight.controller.abort(signal.reason)
+          }
         }
+        const caller: Caller = { resolve, reject, signal, onAbort }
         signal.addEventListener('abort', caller.onAbort, { once: true })
         flight.callers.push(caller)
       })

@@ -150,7 +150,9 @@ describe('timeout over the Transport', () => {
     const socketClosed = new Promise<void>((resolve) => {
       onHeld = (res) => {
         onHeld = undefined
-        res.socket!.once('close', () => resolve())
+        const socket = res.socket
+        if (socket === null || socket.destroyed) resolve()
+        else socket.once('close', () => resolve())
       }
     })
     // Node's fetch is warmed up first (its global pool connected, its code compiled), so that on a loaded
