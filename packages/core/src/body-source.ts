@@ -277,7 +277,9 @@ export class BodySource extends GcWatched implements BodySink, TrackedSource {
   observe(observer: BodyObserver, owner?: object): void {
     const outcome = outcomeOf[this.#state]
     if (outcome !== undefined) return observer(outcome, this.#failure)
-    ;(this.#observers ??= []).push(observer)
+    // An array of one, not `[]` and a push (which makes room for 17): most bodies have one observer.
+    if (this.#observers === undefined) this.#observers = [observer]
+    else this.#observers.push(observer)
     if (owner !== undefined) this.watchLater(owner)
   }
 
