@@ -6,11 +6,11 @@ import { defaultTransport } from './default-transport.js'
 import { ERR_BAD_PORT, ERR_PROXY_AUTH, bodyError, fetchFailed, redirectError } from './errors.js'
 import { checkIntegrity } from './integrity.js'
 import { hasReferrer, parseReferrerPolicy, setReferer, type ReferrerState } from './referrer.js'
-import { checkInit } from './check-init.js'
+import { InitChecks } from './check-init.js'
 import { encodeFormData, isStream, readRequestBody, replayableBody } from './extract-body.js'
 import { isRedirect, nextHop } from './redirect.js'
 import { FetchTiming } from './resource-timing.js'
-import { writtenNames } from './header-names.js'
+import { readableTwice, writtenNames } from './header-names.js'
 import { channels, type RedirectMessage } from './channels.js'
 import { startDebug } from './debug.js'
 
@@ -41,9 +41,9 @@ export function createFetch(roundTripper?: RoundTripper): typeof globalThis.fetc
     throw new TypeError('createFetch: expected a RoundTripper (an object with a roundTrip method)')
   }
   startDebug()
+  const initChecks = new InitChecks()
   // `init = undefined` keeps fetch.length at 1, as Node's.
   const fetch = function fetch(input: string | URL | Request, init: RequestInit | undefined = undefined): Promise<Response> {
-    const timing = new FetchTiming()
     const rt = roundTripper ?? defaultTransport()
     // A Request input brings members (signal, referrer, integrity, headers)
     // that an init-less string URL cannot: the common case skips them.
@@ -56,6 +56,11 @@ export function createFetch(roundTripper?: RoundTripper): typeof globalThis.fetc
         // Encoded once, with its boundary, so that it has a length and replays byte for byte.
         body = encodeFormData(body)
         init = { ...init, body }
+      }
+      // new Request() reads the headers, and writtenNames reads them again below.
+      if (init?.headers !== undefined) {
+        const headers = readableTwice(init.headers)
+        if (headers !== init.headers) init = { ...init, headers }
       }
       if (isRequest) {
         if (init === undefined && input.bodyUsed) throw new TypeError('Cannot construct a Request with a Request object that has already been used.')
@@ -70,7 +75,7 @@ export function createFetch(roundTripper?: RoundTripper): typeof globalThis.fetc
         if (declared !== undefined) withReplayableBody(request, declared)
         else streamedBody = isStream(body)
       }
-      if (init !== undefined) checkInit(init)
+      if (init !== undefined) initChecks.check(init)
       // A Headers object keeps names in lower case: the case the caller wrote goes down in the context.
       const headerNames = init?.headers === undefined ? undefined : writtenNames(init.headers)
       if (headerNames !== undefined || streamedBody) withContext(request, headerNames === undefined ? { streamedBody } : { headerNames, streamedBody })
@@ -100,6 +105,8 @@ export function createFetch(roundTripper?: RoundTripper): typeof globalThis.fetc
     }
     const local = localScheme(input, request)
     if (local !== undefined) return local === 'data:' ? nodeFetch(request) : fetchBlobUrl(request)
+    // Timed from here, as undici's fetch times from after its argument checks.
+    const timing = new FetchTiming(request.url)
     let sent: Promise<Response>
     if (isRequest && init?.body == null && request.body !== null && getReplayableBody(request) === undefined) {
       // A Request's body hides its source: read what it holds to learn its length.
@@ -133,7 +140,6 @@ function withHeaders(request: Request, input: unknown, edit: (headers: Headers) 
 
 /** start sends the first hop; the common case stays on one promise: send, and follow only when asked to. */
 function start(rt: RoundTripper, request: Request, referrer: ReferrerState | undefined, timing: FetchTiming): Promise<Response> {
-  timing.url = request.url
   return send(rt, request, timing).then((response) =>
     request.redirect !== 'manual' && isRedirect(response) ? follow(rt, request, response, referrer, timing) : timing.report(response),
   )

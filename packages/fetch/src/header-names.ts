@@ -2,38 +2,46 @@
 type HeadersInit = NonNullable<RequestInit['headers']>
 
 /**
+ * readableTwice returns `headers` in a form that can be read more than once:
+ * `new Request()` reads `init.headers`, and so does `writtenNames` after it.
+ * An iterable of pairs other than an array (a generator, a Map's entries)
+ * becomes an array; a record, an array or a `Headers` object is returned as
+ * it is.
+ */
+export function readableTwice(headers: HeadersInit): HeadersInit {
+  if (Array.isArray(headers) || headers instanceof Headers || !(Symbol.iterator in headers)) return headers
+  return Array.from(headers as Iterable<[string, string]>)
+}
+
+/**
  * writtenNames returns the case the caller wrote header names in, as the
  * context's `headerNames` takes it (lower-case name → the first spelling
  * given, as undici's fetch keeps it), for the names written with an upper-case
  * letter; `undefined` when there are none, or for a `Headers` object, whose
- * case cannot be read (Node's keeps it out of reach).
+ * case cannot be read (Node's keeps it out of reach). `headers` is a record,
+ * an array of pairs or a `Headers` object (see `readableTwice`).
  */
 export function writtenNames(headers: HeadersInit): ReadonlyMap<string, string> | undefined {
   if (headers instanceof Headers) return undefined
-  const list: Iterable<readonly string[]> | undefined = Symbol.iterator in headers ? (headers as Iterable<readonly string[]>) : undefined
-  let first: Map<string, string> | undefined
-  const note = (name: string): void => {
-    const lower = name.toLowerCase()
-    if (first?.has(lower) === true) return
-    ;(first ??= new Map()).set(lower, name)
-  }
+  const names: unknown[] = Array.isArray(headers) ? headers.map(nameOf) : Object.keys(headers)
   // Most callers write lower case: they pay for one scan and no map.
-  if (list === undefined) {
-    const names = Object.keys(headers)
-    if (!names.some(hasUpper)) return undefined
-    for (const name of names) note(name)
-  } else {
-    let upper = false
-    for (const pair of list) if (typeof pair[0] === 'string' && hasUpper(pair[0])) upper = true
-    if (!upper) return undefined
-    for (const pair of list) if (typeof pair[0] === 'string') note(pair[0])
+  if (!names.some(hasUpper)) return undefined
+  const first = new Map<string, string>()
+  for (const name of names) {
+    if (typeof name !== 'string') continue
+    const lower = name.toLowerCase()
+    if (!first.has(lower)) first.set(lower, name)
   }
-  for (const [lower, name] of first!) if (lower === name) first!.delete(lower)
-  return first!.size === 0 ? undefined : first
+  for (const [lower, name] of first) if (lower === name) first.delete(lower)
+  return first.size === 0 ? undefined : first
 }
 
-function hasUpper(name: string): boolean {
-  return /[A-Z]/.test(name)
+function nameOf(pair: readonly unknown[]): unknown {
+  return pair[0]
+}
+
+function hasUpper(name: unknown): boolean {
+  return typeof name === 'string' && /[A-Z]/.test(name)
 }
 
 /** withWrittenNames gives a fetch below (fromFetch) the headers as `[name, value]` pairs, in the case `names` gives. */

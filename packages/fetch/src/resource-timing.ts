@@ -22,12 +22,16 @@ const markResourceTiming = (
 export class FetchTiming {
   readonly startTime = performance.now()
   /** The first request's URL, the entry's name. */
-  url = ''
+  readonly url: string
   redirectStartTime = 0
   redirectEndTime = 0
   postRedirectStartTime = this.startTime
   finalNetworkRequestStartTime = 0
   finalNetworkResponseStartTime = 0
+
+  constructor(url: string) {
+    this.url = url
+  }
 
   /** A hop is sent. */
   requestStart(): void {

@@ -140,6 +140,8 @@ export function conformance(o: Origins): Record<string, Scenario> {
       f(`${o.a}/raw-headers`, { method: 'POST', body: 'b', headers: { 'X-CaSe': 'v', 'x-lower': 'l', 'Content-Type': 'text/x', Accept: 'a/b', 'User-Agent': 'UA' } }),
     'header names written twice go out in the case written first': (f) =>
       f(`${o.a}/raw-headers`, { headers: [['X-Pair', '1'], ['x-PAIR', '2'], ['x-low', '1'], ['X-LOW', '2']] }),
+    'header names of a one-shot iterable go out in the case written': (f) =>
+      f(`${o.a}/raw-headers`, { headers: (function* () { yield ['X-Once', '1']; yield ['x-ONCE-too', '2'] })() as unknown as string[][] }),
     'header names keep their case over a redirect': (f) => f(`${o.a}/redirect?to=/raw-headers`, { headers: { 'X-CaSe': 'v' } }),
     'header names of a Headers object go out in the case written': (f, k) =>
       f(`${o.a}/raw-headers`, { headers: new k.Headers({ 'X-From-Headers': 'h' }) }),
