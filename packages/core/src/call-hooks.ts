@@ -172,10 +172,22 @@ export function callSignal(request: Request): CallSignal {
  */
 export function callTrace<T extends object>(request: Request): T | undefined {
   const own = (getContext(request) as { trace?: T }).trace
+  const list = attachments.get(request)
+  if (list === undefined) return own
+  // The common case, one trace in all (a layer's), is answered without an
+  // array: the Transport asks on every call.
+  let only: T | undefined
+  let count = 0
+  for (let i = 0; i < list.length; i++) {
+    const trace = list[i]!.trace
+    if (trace === undefined || trace === null) continue
+    only = trace as T
+    count++
+  }
+  if (count === 0) return own
+  if (own === undefined && count === 1) return only
   const attached = callHooks(request, 'trace') as readonly T[]
-  if (attached.length === 0) return own
-  if (own === undefined) return attached.length === 1 ? attached[0] : fanOut(attached)
-  return fanOut([own, ...attached])
+  return fanOut(own === undefined ? attached : [own, ...attached])
 }
 
 /** fanOut is one trace object over several: each hook name resolves to a function calling every trace's hook of that name. */

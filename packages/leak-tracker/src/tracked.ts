@@ -1,3 +1,4 @@
+import type { BodyListener, BodyOutcome, CallHooks } from '@roundtrip/core'
 import { doneLooking, lookingForConn } from './queued.js'
 import type { CallerStack } from './stack.js'
 
@@ -7,6 +8,8 @@ export interface ConnListener {
   queued(tracked: Tracked): void
   /** The request `tracked` got a connection. */
   gotConn(tracked: Tracked): void
+  /** The body of `tracked` settled. */
+  settled(tracked: Tracked, outcome: BodyOutcome): void
 }
 
 /**
@@ -24,9 +27,13 @@ export interface ConnListener {
  * body holds only memory. A RoundTripper that calls none of them leaves the
  * tracker without connection facts: its leaks are of unknown severity.
  *
+ * It is the call's hooks object itself (its `trace` is itself) and the
+ * body's listener (`bodySettled`), so that a request costs this one object
+ * and no closure.
+ *
  * While its body is open it is in one of its tracker's {@link BodyList}s.
  */
-export class Tracked {
+export class Tracked implements CallHooks, BodyListener {
   status = 0
   /** When the response was delivered (performance.now()). */
   start = 0
@@ -75,6 +82,15 @@ export class Tracked {
   connHeldMs(now: number): number {
     if (this.key === undefined) return 0
     return Math.max(0, (this.connEnd ?? now) - this.start)
+  }
+
+  /** The trace the Transport calls for this call (`attachHooks(request, tracked)`): this record. */
+  get trace(): this {
+    return this
+  }
+
+  bodySettled(outcome: BodyOutcome): void {
+    this.listener.settled(this, outcome)
   }
 
   // --- the trace hooks ---

@@ -2,6 +2,7 @@ import {
   ERR_BODY_USED,
   abortBody,
   attachHooks,
+  detachHooks,
   forwardLifecycle,
   RoundTripError,
   isBodyUnread,
@@ -163,16 +164,16 @@ export class Tracker implements ConnListener {
       // The record is a trace of this call for the layers below (the Transport
       // calls it after the caller's own): attached to the call, not written
       // into the caller's request, and detached once the head arrived.
-      const detach = attachHooks(request, { trace: tracked })
+      attachHooks(request, tracked)
       let response: Response
       try {
         response = await next.roundTrip(request)
       } catch (error) {
-        detach()
+        detachHooks(request, tracked)
         this.#untrack(tracked)
         throw error
       }
-      detach()
+      detachHooks(request, tracked)
       return this.#track(tracked, response)
     }
     // A wrapper forwards the lifecycle of what it wraps (the RoundTripper contract).
@@ -208,7 +209,7 @@ export class Tracker implements ConnListener {
     tracked.start = performance.now()
     let observed: Response
     try {
-      observed = observeBody(response, (outcome) => this.#settle(tracked, outcome))
+      observed = observeBody(response, tracked)
     } catch (error) {
       // A layer below already took the body (it is reading it): not ours to track.
       if (isRoundTripError(error, ERR_BODY_USED)) return response
@@ -223,7 +224,7 @@ export class Tracker implements ConnListener {
     return observed
   }
 
-  #settle(tracked: Tracked, outcome: BodyOutcome): void {
+  settled(tracked: Tracked, outcome: BodyOutcome): void {
     tracked.settled = true
     tracked.list?.delete(tracked)
     if (outcome === 'collected' && !tracked.reported && !this.#disposed) this.#report(tracked, 'collected', false)
