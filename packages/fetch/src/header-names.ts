@@ -10,30 +10,37 @@ type HeadersInit = NonNullable<RequestInit['headers']>
  */
 export function writtenNames(headers: HeadersInit): ReadonlyMap<string, string> | undefined {
   if (headers instanceof Headers) return undefined
-  const list: Iterable<readonly string[]> | undefined = Symbol.iterator in headers ? (headers as Iterable<readonly string[]>) : undefined
-  let first: Map<string, string> | undefined
-  const note = (name: string): void => {
-    const lower = name.toLowerCase()
-    if (first?.has(lower) === true) return
-    ;(first ??= new Map()).set(lower, name)
-  }
   // Most callers write lower case: they pay for one scan and no map.
-  if (list === undefined) {
-    const names = Object.keys(headers)
-    if (!names.some(hasUpper)) return undefined
-    for (const name of names) note(name)
-  } else {
+  let first: Map<string, string>
+  if (Symbol.iterator in headers) {
+    const list = headers as Iterable<readonly string[]>
     let upper = false
     for (const pair of list) if (typeof pair[0] === 'string' && hasUpper(pair[0])) upper = true
     if (!upper) return undefined
-    for (const pair of list) if (typeof pair[0] === 'string') note(pair[0])
+    first = new Map()
+    for (const pair of list) if (typeof pair[0] === 'string') note(first, pair[0])
+  } else {
+    const names = Object.keys(headers)
+    if (!names.some(hasUpper)) return undefined
+    first = new Map()
+    for (const name of names) note(first, name)
   }
-  for (const [lower, name] of first!) if (lower === name) first!.delete(lower)
-  return first!.size === 0 ? undefined : first
+  for (const [lower, name] of first) if (lower === name) first.delete(lower)
+  return first.size === 0 ? undefined : first
+}
+
+/** note keeps the first spelling of a name. */
+function note(first: Map<string, string>, name: string): void {
+  const lower = name.toLowerCase()
+  if (!first.has(lower)) first.set(lower, name)
 }
 
 function hasUpper(name: string): boolean {
-  return /[A-Z]/.test(name)
+  for (let i = 0; i < name.length; i++) {
+    const c = name.charCodeAt(i)
+    if (c >= 65 && c <= 90) return true
+  }
+  return false
 }
 
 /** withWrittenNames gives a fetch below (fromFetch) the headers as `[name, value]` pairs, in the case `names` gives. */
