@@ -1,4 +1,5 @@
 // A loopback node:http server for the packages' tests, shared like setup-handles.ts.
+import { subscribe, unsubscribe } from 'node:diagnostics_channel'
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { Server as NetServer, Socket } from 'node:net'
 
@@ -56,4 +57,15 @@ export async function collectGarbage(done: () => boolean): Promise<void> {
     gc()
     await new Promise((resolve) => setImmediate(resolve))
   }
+}
+
+/** nextMessage resolves with the next message published on the `node:diagnostics_channel` channel `name`, and unsubscribes. */
+export function nextMessage(name: string): Promise<unknown> {
+  return new Promise((resolve) => {
+    const listener = (message: unknown): void => {
+      unsubscribe(name, listener)
+      resolve(message)
+    }
+    subscribe(name, listener)
+  })
 }

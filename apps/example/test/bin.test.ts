@@ -1,11 +1,13 @@
 import { spawn } from 'node:child_process'
 import { once } from 'node:events'
 import { copyFile, lstat, mkdir, mkdtemp, readlink, rm } from 'node:fs/promises'
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import type { IncomingMessage, ServerResponse } from 'node:http'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { afterEach, describe, expect, it } from 'vitest'
+import { listen, type Origin } from '../../../test/loopback.js'
+import { SPAWN_TEST_TIMEOUT } from '../../../test/run-node.js'
 
 // The command as npm installs it for the workspace (`npx linkcheck` runs this link).
 const linked = fileURLToPath(new URL('../../../node_modules/.bin/linkcheck', import.meta.url))
@@ -16,6 +18,8 @@ interface Run {
   stderr: () => string
   /** Resolves with the exit code once the process has exited (null if a signal ended it). */
   exit: Promise<number | null>
+  /** Resolves once stderr contains `text`; rejects if the process exits first. */
+  stderrContains: (text: string) => Promise<void>
   interrupt: () => void
 }
 
@@ -26,29 +30,38 @@ function run(command: string, args: string[]): Run {
   child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk))
   child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk))
   const exit = once(child, 'close').then(() => child.exitCode)
-  return { stdout: () => stdout, stderr: () => stderr, exit, interrupt: () => child.kill('SIGINT') }
+  const stderrContains = (text: string): Promise<void> =>
+    new Promise((resolve, reject) => {
+      const check = (): void => {
+        if (!stderr.includes(text)) return
+        child.stderr.off('data', check)
+        resolve()
+      }
+      // Listeners run in the order added: the one above has appended the chunk when this one looks.
+      child.stderr.on('data', check)
+      check()
+      void exit.then(() => reject(new Error(`exited before stderr said ${JSON.stringify(text)}; stderr: ${stderr}`)))
+    })
+  return { stdout: () => stdout, stderr: () => stderr, exit, stderrContains, interrupt: () => child.kill('SIGINT') }
 }
 
-let server: Server | undefined
+let server: Origin | undefined
 let dir: string | undefined
 afterEach(async () => {
-  if (server !== undefined) {
-    server.closeAllConnections()
-    await new Promise((resolve) => server!.close(resolve))
-    server = undefined
-  }
+  await server?.close()
+  server = undefined
   if (dir !== undefined) await rm(dir, { recursive: true, force: true })
   dir = undefined
 })
 
 /** A site whose handler is the test's; resolves with its origin. */
 async function site(handler: (req: IncomingMessage, res: ServerResponse) => void): Promise<string> {
-  server = createServer(handler)
-  await new Promise<void>((resolve) => server!.listen(0, '127.0.0.1', resolve))
-  return `http://127.0.0.1:${(server.address() as { port: number }).port}`
+  server = await listen(handler)
+  return server.url
 }
 
-describe('the linkcheck command', () => {
+// Each test spawns the command (a Node that imports every package): on a loaded machine that takes seconds.
+describe('the linkcheck command', { timeout: SPAWN_TEST_TIMEOUT }, () => {
   it('is linked by npm to bin/linkcheck.js, which exists before any build, and runs through the link', async () => {
     expect((await lstat(linked)).isSymbolicLink()).toBe(true)
     expect(await readlink(linked)).toBe('../@roundtrip/example/bin/linkcheck.js')
@@ -71,7 +84,7 @@ describe('the linkcheck command', () => {
   })
 })
 
-describe('Ctrl-C exits 130', () => {
+describe('Ctrl-C exits 130', { timeout: SPAWN_TEST_TIMEOUT }, () => {
   it('while the start page is being fetched', async () => {
     let interrupt = (): void => {}
     const origin = await site(() => interrupt()) // never answers
@@ -94,14 +107,14 @@ describe('Ctrl-C exits 130', () => {
   })
 
   it('while leaking on purpose (--leak), with the report', async () => {
-    const cli = run(linked, ['--leak', '--depth', '0', '--connections', '1', '--timeout', '500'])
-    await new Promise<void>((resolve) => {
-      const poll = setInterval(() => {
-        if (!cli.stderr().includes('Leaking response bodies on purpose')) return
-        clearInterval(poll)
-        resolve()
-      }, 5)
+    // A site without links (the demo site's slow page would hold the crawl for the whole --timeout),
+    // so the default deadline can be one a loaded machine keeps (500 ms on the demo site was not, at load 30).
+    const origin = await site((req, res) => {
+      res.writeHead(200, { 'content-type': 'text/html' })
+      res.end(req.url === '/archive' ? 'x'.repeat(1 << 20) : '<p>no links</p>')
     })
+    const cli = run(linked, [`${origin}/`, '--leak', '--connections', '1'])
+    await cli.stderrContains('Leaking response bodies on purpose')
     cli.interrupt()
     expect(await cli.exit).toBe(130)
     expect(cli.stdout()).toContain('Interrupted: partial report')

@@ -5,12 +5,20 @@ import { main } from '../src/cli.js'
 import type { Report } from '../src/report.js'
 import { DEMO_TIMEOUT, startSite, type EmbeddedSite } from '../src/site.js'
 
-function sink(): { stream: Writable; text: () => string } {
+/** A stream that keeps what is written; `contains(part)` resolves once `part` has been written. */
+function sink(): { stream: Writable; text: () => string; contains: (part: string) => Promise<void> } {
   let text = ''
-  return {
-    stream: new Writable({ write: (chunk, _e, cb) => ((text += String(chunk)), cb()) }),
-    text: () => text,
-  }
+  const waiting: Array<{ part: string; resolve: () => void }> = []
+  const stream = new Writable({
+    write: (chunk, _e, cb) => {
+      text += String(chunk)
+      for (let i = waiting.length - 1; i >= 0; i--) if (text.includes(waiting[i]!.part)) waiting.splice(i, 1)[0]!.resolve()
+      cb()
+    },
+  })
+  const contains = (part: string): Promise<void> =>
+    text.includes(part) ? Promise.resolve() : new Promise((resolve) => waiting.push({ part, resolve }))
+  return { stream, text: () => text, contains }
 }
 
 let site: EmbeddedSite | undefined
@@ -125,14 +133,7 @@ describe('linkcheck interrupted', () => {
     const err = sink()
     // Interrupt as soon as the slow page is being fetched.
     const running = main([site.start, '--concurrency', '1'], out.stream, err.stream)
-    await new Promise<void>((resolve) => {
-      const poll = setInterval(() => {
-        if (err.text().includes('checked')) {
-          clearInterval(poll)
-          resolve()
-        }
-      }, 1)
-    })
+    await err.contains('checked')
     process.emit('SIGINT', 'SIGINT')
     expect(await running).toBe(130)
     expect(out.text()).toContain('Interrupted: partial report')

@@ -139,3 +139,20 @@ describe('all of them', () => {
     expect(total.dials).toBeLessThan(total.requests / 4)
   })
 })
+
+describe('the fakes', () => {
+  it('keep their state per server: each answers its first /api/flaky with a 503', async () => {
+    const servers = [await startFakes(), await startFakes()]
+    try {
+      const statuses: number[] = []
+      for (const server of servers) {
+        const response = await fetch(`${server.url}/api/flaky`)
+        await response.text()
+        statuses.push(response.status)
+      }
+      expect(statuses).toEqual([503, 503])
+    } finally {
+      for (const server of servers) await server.close()
+    }
+  })
+})

@@ -1,9 +1,6 @@
-import { execFile } from 'node:child_process'
 import { mkdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { promisify } from 'node:util'
-
-const run = promisify(execFile)
+import { run } from './run.js'
 
 /**
  * npmEnv is the environment for an npm run outside the workspace: without

@@ -1,8 +1,5 @@
-import { execFile } from 'node:child_process'
-import { promisify } from 'node:util'
 import { root, type PublicPackage } from './workspace.js'
-
-const run = promisify(execFile)
+import { run } from './run.js'
 
 /** Tarball is one packed package, as `npm pack` made it. */
 export interface Tarball {

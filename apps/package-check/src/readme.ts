@@ -52,10 +52,10 @@ export function codeBlocks(readme: string, markdown: string): CodeBlock[] {
       else problem = `unknown flag "${flag}" after \`${lang}\` (known: check-only, no-check, each with a reason)`
       if (problem === undefined && reason === '') problem = `\`${lang} ${flag}\` needs a reason after it`
     }
+    const close = new RegExp(`^ {0,3}${fence[0] === '`' ? '`' : '~'}{${fence.length},}\\s*$`)
     const body: string[] = []
     let j = i + 1
     for (; j < lines.length; j++) {
-      const close = new RegExp(`^ {0,3}${fence[0] === '`' ? '`' : '~'}{${fence.length},}\\s*$`)
       if (close.test(lines[j]!)) break
       body.push(lines[j]!)
     }

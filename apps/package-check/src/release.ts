@@ -5,15 +5,12 @@
 // would, checks each tarball can be installed on its own (tarballProblems)
 // and deletes the tarballs. A real release is `npx changeset version`
 // (versions, CHANGELOGs, sibling ranges), a commit, then `npx changeset publish`.
-import { execFile } from 'node:child_process'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { promisify } from 'node:util'
 import { packAll, tarballProblems } from './pack.js'
 import { publicPackages, root } from './workspace.js'
-
-const run = promisify(execFile)
+import { run } from './run.js'
 
 async function main(): Promise<number> {
   const status = await run(process.execPath, [join(root, 'node_modules/@changesets/cli/bin.js'), 'status', '--verbose'], { cwd: root }).catch(

@@ -1,15 +1,12 @@
-import { execFile } from 'node:child_process'
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { promisify } from 'node:util'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { installProject } from '../src/install.js'
 import { packAll, tarballProblems, type Tarball } from '../src/pack.js'
 import { publicPackages, root, type PublicPackage } from '../src/workspace.js'
 import { cjsProgram, esmProgram, tsconfigs, tsProgram } from './fixtures.js'
-
-const run = promisify(execFile)
+import { run } from '../src/run.js'
 
 // One pack and one install for the file; each check below reads the same
 // fresh project. CI runs this once, on the machine's Node (it lives in a

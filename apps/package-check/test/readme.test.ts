@@ -1,14 +1,11 @@
-import { execFile } from 'node:child_process'
 import { existsSync, readdirSync, readFileSync } from 'node:fs'
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises'
-import { createServer, type Server } from 'node:http'
 import { dirname, join, resolve } from 'node:path'
-import { promisify } from 'node:util'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { listen, type Origin } from '../../../test/loopback.js'
 import { codeBlocks, errorConstants, importedPackages, installedPackages, isScript, relativeLinks, type CodeBlock } from '../src/readme.js'
+import { run } from '../src/run.js'
 import { root } from '../src/workspace.js'
-
-const run = promisify(execFile)
 
 // Every package README and the root one. Found when the file is collected,
 // so a README added later (a new package) is checked without a change here.
@@ -63,7 +60,7 @@ describe.each(readmes)('%s', (readme) => {
 // against a loopback server that stands in for every http(s) origin a
 // README names.
 const work = join(root, 'apps/package-check/.readme-blocks')
-let server: Server
+let server: Origin | undefined
 const diagnostics = new Map<string, string[]>()
 const outcomes = new Map<string, string>()
 let runnerProblem: string | undefined
@@ -113,12 +110,11 @@ function source(block: CodeBlock, origin: string): string {
 }
 
 beforeAll(async () => {
-  server = createServer((req, res) => {
+  server = await listen((req, res) => {
     res.writeHead(200, { 'content-type': 'application/json', connection: 'close' })
     res.end(req.method === 'HEAD' ? undefined : JSON.stringify({ id: 1, name: 'Ada', path: req.url }))
   })
-  await new Promise<void>((ready) => server.listen(0, '127.0.0.1', ready))
-  const origin = `http://127.0.0.1:${(server.address() as { port: number }).port}`
+  const origin = server.url
   await rm(work, { recursive: true, force: true })
   await mkdir(work, { recursive: true })
   await writeFile(join(work, 'package.json'), JSON.stringify({ private: true, type: 'module' }))
@@ -160,7 +156,7 @@ beforeAll(async () => {
 }, 180_000)
 
 afterAll(async () => {
-  await new Promise((done) => server?.close(done))
+  await server?.close()
   await rm(work, { recursive: true, force: true })
 })
 

@@ -1,9 +1,10 @@
 // The state behind a tracked body: the producer's sink (push/end/error) and
-// the consumer's pull source (readAll, openStream, cancel). Its lifecycle is
+// the consumer's pull source (readAll, openStream, cancel), and the parties
+// told how it settled (observe, listen, follow). Its lifecycle is
 // the table in body-state.ts, and every change of state goes through #to().
 // The chunks wait in a ChunkQueue (chunk-queue.ts); garbage collection of
 // the responses that own the body is watched by GcWatched (gc-watch.ts).
-import type { BodyObserver, BodyProducer, BodySettled, BodySink } from './body.js'
+import type { BodyListener, BodyObserver, BodyProducer, BodySettled, BodySink } from './body.js'
 import { checkTransition, isProducing, isSettled, outcomeOf, State, stopsProducer, type BodyOutcome } from './body-state.js'
 import { ChunkQueue } from './chunk-queue.js'
 import { ERR_BODY_COLLECTED, RoundTripError } from './errors.js'
@@ -15,6 +16,13 @@ import { rethrowLater } from './rethrow.js'
 function unusable(): TypeError {
   return new TypeError('Body is unusable: Body has already been read')
 }
+
+// How a party waiting for the outcome wants to be told (see #waiting).
+const OBSERVER = 0 // a BodyObserver function: (outcome, reason)
+const LISTENER = 1 // a BodyListener object: listener.bodySettled(outcome, reason)
+const FOLLOWER = 2 // a whenBodySettles callback: (settled), sizes included
+type Kind = typeof OBSERVER | typeof LISTENER | typeof FOLLOWER
+type Party = BodyObserver | BodyListener | ((settled: BodySettled) => void)
 
 /** A stream read waiting for the producer's next chunk. */
 interface PendingRead {
@@ -42,12 +50,19 @@ export class BodySource extends GcWatched implements BodySink, TrackedSource {
   #pending: PendingRead | undefined
   /** The drain of readAll() (text() & co.), while Draining. */
   #all: { resolve: (chunks: Uint8Array[]) => void; reject: (error: unknown) => void } | undefined
-  #observers: BodyObserver[] | undefined
+  /**
+   * Everyone told the outcome, in the order they came: one list of
+   * (kind, party) pairs, flat so that a registration allocates nothing
+   * beyond the list's growth. Observers and listeners (observeBody) keep the
+   * owner watched for collection while they wait; followers
+   * (whenBodySettles) do not.
+   */
+  #waiting: Array<Kind | Party> | undefined
+  /** How many of #waiting keep the owner watched (observers and listeners). */
+  #watchers = 0
   /** How reads see a producer's error (mapBodyError), and its result once made. */
   #mapError: ((error: unknown) => unknown) | undefined
   #mapped: { error: unknown } | undefined
-  /** Told when the body settles, without keeping an owner watched (whenBodySettles). */
-  #followers: Array<(settled: BodySettled) => void> | undefined
   /** Bytes the producer pushed, bytes the consumer took, and the wire size the producer gave at the end. */
   #pushedBytes = 0
   #readBytes = 0
@@ -80,30 +95,25 @@ export class BodySource extends GcWatched implements BodySink, TrackedSource {
     this.#state = next
     if (!isSettled(next)) return
     this.unwatchAll()
-    const outcome = outcomeOf[next]!
-    const observers = this.#observers
-    this.#observers = undefined
-    if (observers !== undefined) {
-      for (const observer of observers) {
-        try {
-          observer(outcome, reason)
-        } catch (error) {
-          // An observer broke its contract; surface it rather than swallow it.
-          rethrowLater(error)
-        }
-      }
-    }
+    const waiting = this.#waiting
+    this.#waiting = undefined
+    this.#watchers = 0
+    if (waiting !== undefined) this.#tell(waiting, outcomeOf[next]!, reason)
     if (stopsProducer(from, next)) this.#producer.cancel?.(reason)
-    const followers = this.#followers
-    if (followers !== undefined) {
-      this.#followers = undefined
-      const settled = this.#settled(outcome)
-      for (const follower of followers) {
-        try {
-          follower(settled)
-        } catch (error) {
-          rethrowLater(error)
-        }
+  }
+
+  /** Tells each waiting party the outcome, the way it asked; one that throws broke its contract and is surfaced, not swallowed. */
+  #tell(waiting: Array<Kind | Party>, outcome: BodyOutcome, reason: unknown): void {
+    let settled: BodySettled | undefined
+    for (let i = 0; i < waiting.length; i += 2) {
+      const kind = waiting[i] as Kind
+      const party = waiting[i + 1]
+      try {
+        if (kind === OBSERVER) (party as BodyObserver)(outcome, reason)
+        else if (kind === LISTENER) (party as BodyListener).bodySettled(outcome, reason)
+        else (party as (settled: BodySettled) => void)((settled ??= this.#settled(outcome)))
+      } catch (error) {
+        rethrowLater(error)
       }
     }
   }
@@ -275,17 +285,28 @@ export class BodySource extends GcWatched implements BodySink, TrackedSource {
    * is collected, so it is watched if nothing is yet.
    */
   observe(observer: BodyObserver, owner?: object): void {
-    const outcome = outcomeOf[this.#state]
-    if (outcome !== undefined) return observer(outcome, this.#failure)
-    ;(this.#observers ??= []).push(observer)
-    if (owner !== undefined) this.watchLater(owner)
+    this.#wait(OBSERVER, observer, owner)
   }
 
-  /** `follower` is told when the body settles; unlike observe(), no owner is watched for it. */
+  /** As observe(), for a listener object (its `bodySettled` method is called). */
+  listen(listener: BodyListener, owner?: object): void {
+    this.#wait(LISTENER, listener, owner)
+  }
+
+  /** `follower` is told when the body settles, with its sizes; unlike observe(), no owner is watched for it. */
   follow(follower: (settled: BodySettled) => void): void {
+    this.#wait(FOLLOWER, follower, undefined)
+  }
+
+  #wait(kind: Kind, party: Party, owner: object | undefined): void {
     const outcome = outcomeOf[this.#state]
-    if (outcome !== undefined) return follower(this.#settled(outcome))
-    ;(this.#followers ??= []).push(follower)
+    if (outcome !== undefined) return this.#tell([kind, party], outcome, this.#failure)
+    const waiting = this.#waiting
+    if (waiting === undefined) this.#waiting = [kind, party]
+    else waiting.push(kind, party)
+    if (kind === FOLLOWER) return
+    this.#watchers++
+    if (owner !== undefined) this.watchLater(owner)
   }
 
   protected isOpen(): boolean {
@@ -293,7 +314,7 @@ export class BodySource extends GcWatched implements BodySink, TrackedSource {
   }
 
   protected needsWatch(): boolean {
-    return isProducing(this.#state) || this.#observers !== undefined
+    return isProducing(this.#state) || this.#watchers > 0
   }
 
   protected onCollected(): void {

@@ -344,6 +344,35 @@ describe('observeBody', () => {
     expect(observeBody(original, () => {}).type).toBe('basic')
   })
 
+  it('tells observers, listener objects (as methods) and followers in one list, in the order they came, once each', async () => {
+    const { body, sink } = createBody({})
+    const response = createResponse(body, {})
+    const told: string[] = []
+    class Listener {
+      constructor(readonly name: string) {}
+      bodySettled(outcome: BodyOutcome): void {
+        told.push(`${this.name} ${outcome}`)
+      }
+    }
+    observeBody(response, new Listener('first'))
+    whenBodySettles(response, (settled) => told.push(`follower ${settled.outcome} ${settled.decodedBytes}`))
+    observeBody(response, (outcome) => told.push(`function ${outcome}`))
+    observeBody(response, new Listener('last'))
+    sink.push(enc.encode('abc'))
+    sink.end()
+    expect(await response.text()).toBe('abc')
+    observeBody(response, new Listener('late'))
+    expect(told).toEqual(['first end', 'follower end 3', 'function end', 'last end', 'late end'])
+  })
+
+  it('calls a listener object on a foreign response and on a null body', async () => {
+    const told: BodyOutcome[] = []
+    const listener = { bodySettled: (outcome: BodyOutcome) => told.push(outcome) }
+    observeBody(new Response(null, { status: 204 }), listener)
+    await observeBody(new Response('x'), listener).body!.cancel()
+    expect(told).toEqual(['end', 'cancel'])
+  })
+
   it('passes the same chunk objects through a foreign body (no copies)', async () => {
     const chunk = enc.encode('zero-copy')
     const original = new Response(new ReadableStream({ start: (c) => (c.enqueue(chunk), c.close()) }))

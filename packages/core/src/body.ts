@@ -1,7 +1,7 @@
 import { BodySource } from './body-source.js'
 import type { BodyOutcome } from './body-state.js'
 import { ERR_BODY_USED, RoundTripError } from './errors.js'
-import { streamSource } from './internal.js'
+import { streamSource, type TrackedSource } from './internal.js'
 import { RoundTripResponse, trackedSourceOf, type TrackedBody } from './response.js'
 
 export type { BodyOutcome }
@@ -12,6 +12,18 @@ export type { BodyOutcome }
  * that settles the body, so it must be quick and must not throw.
  */
 export type BodyObserver = (outcome: BodyOutcome, reason?: unknown) => void
+
+/**
+ * BodyListener is a {@link BodyObserver} as an object: its `bodySettled`
+ * method is called (with the object as `this`), exactly once, with how the
+ * body settled. A layer that keeps per-call state in an object of its own
+ * class passes that object, instead of making a closure per call; the same
+ * rules hold (quick, must not throw).
+ */
+export interface BodyListener {
+  /** The body settled: `reason` is the cancel reason or the error. */
+  bodySettled(outcome: BodyOutcome, reason?: unknown): void
+}
 
 /**
  * BodyProducer is the side of a body that makes the bytes (a transport's
@@ -155,7 +167,10 @@ export function whenBodySettles(response: Response, callback: (settled: BodySett
 
 /**
  * observeBody calls `observer` once when the body of `response` settles
- * (see {@link BodyOutcome}) and returns the response to hand on.
+ * (see {@link BodyOutcome}) and returns the response to hand on. `observer`
+ * is a function, or a {@link BodyListener} whose `bodySettled` is called.
+ * Every observer of a body waits in one list: a second layer observing the
+ * same response costs a place in it, not another watch.
  *
  * For a response whose body was made by {@link createBody} (the Transport's
  * responses, and their clones) it only registers the observer and returns
@@ -167,22 +182,23 @@ export function whenBodySettles(response: Response, callback: (settled: BodySett
  *
  * @throws RoundTripError `RT_BODY_USED` when the body is already locked or used.
  */
-export function observeBody(response: Response, observer: BodyObserver): Response {
+export function observeBody(response: Response, observer: BodyObserver | BodyListener): Response {
   const known = trackedSourceOf(response)
   if (known !== undefined) {
-    known.observe(observer, response)
+    register(known, observer, response)
     return response
   }
   const stream = response.body
   if (stream === null) {
-    observer('end')
+    if (typeof observer === 'function') observer('end')
+    else observer.bodySettled('end')
     return response
   }
   const opened = streamSource(stream)
   if (opened !== undefined) {
     // `response` may be a plain Response over the stream: the one to watch
     // for garbage collection is the response that owns the body.
-    opened.source.observe(observer, opened.owner)
+    register(opened.source, observer, opened.owner)
     return response
   }
   if (stream.locked || response.bodyUsed) {
@@ -218,6 +234,13 @@ export function observeBody(response: Response, observer: BodyObserver): Respons
     redirected: response.redirected,
     ...(response.type === 'default' ? {} : { type: response.type }),
   })
-  body.source.observe(observer)
+  register(body.source, observer, undefined)
   return wrapped
+}
+
+/** register adds `observer` to the parties `source` tells, watching `owner`; a source of an older copy of core, which knows no listeners, gets a function. */
+function register(source: TrackedSource, observer: BodyObserver | BodyListener, owner: object | undefined): void {
+  if (typeof observer === 'function') source.observe(observer, owner)
+  else if (source.listen !== undefined) source.listen(observer, owner)
+  else source.observe((outcome, reason) => observer.bodySettled(outcome, reason), owner)
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { attachHooks, callHooks, callSignal, callTrace } from './call-hooks.js'
+import { attachHooks, callHooks, callSignal, callTrace, runCallHooks } from './call-hooks.js'
 import { CallAbortController, type CallSignal } from './call-signal.js'
 import { deriveRequest, withContext } from './context.js'
 import { delay } from './delay.js'
@@ -7,6 +7,11 @@ import { delay } from './delay.js'
 declare module './context.js' {
   interface RequestContext {
     trace?: object
+  }
+}
+declare module './call-hooks.js' {
+  interface CallHooks {
+    onTest?: (n: number) => void
   }
 }
 
@@ -148,5 +153,37 @@ describe('CallAbortController', () => {
     const waiting = delay(60_000, callSignal(request))
     controller.abort(new DOMException('late', 'TimeoutError'))
     await expect(waiting).rejects.toMatchObject({ name: 'TimeoutError' })
+  })
+})
+
+describe('call hooks objects', () => {
+  it('runCallHooks calls each attached hook as a method of its hooks object, outermost first; a throw comes after all ran', () => {
+    const request = new Request('http://a.test/')
+    const seen: string[] = []
+    class Layer {
+      constructor(readonly name: string) {}
+      onTest(n: number): void {
+        seen.push(`${this.name} ${n}`)
+        if (this.name === 'outer') throw new Error('outer broke')
+      }
+    }
+    const detach = [attachHooks(request, new Layer('outer')), attachHooks(request, { trace: {} }), attachHooks(request, new Layer('inner'))]
+    expect(() => runCallHooks(request, 'onTest', 7)).toThrow('outer broke')
+    expect(seen).toEqual(['outer 7', 'inner 7'])
+    for (const d of detach) d()
+    runCallHooks(request, 'onTest', 8)
+    expect(seen).toHaveLength(2)
+  })
+
+  it('a CallAbortController is a hooks object carrying its signal, dropped by a derived request that brings its own', () => {
+    const request = new Request('http://a.test/')
+    const controller = new CallAbortController(callSignal(request))
+    const detach = attachHooks(request, controller)
+    expect(callSignal(request)).toBe(controller.signal)
+    expect(callSignal(deriveRequest(request))).toBe(controller.signal)
+    const own = new AbortController()
+    const derived = deriveRequest(request, { signal: own.signal })
+    expect(callSignal(derived)).not.toBe(controller.signal)
+    detach()
   })
 })

@@ -43,7 +43,10 @@ const attachments = shared('@roundtrip/core.callHooks.v1', () => new WeakMap<Req
  * arrived) or rejects. Hooks attached to a request are carried over by
  * {@link deriveRequest} (a retry's next attempt), except `signal` when the
  * derived request is given its own. The `hooks` object is kept as given (a
- * layer builds one per call): do not change it once attached.
+ * layer builds one per call): do not change it once attached. It may be an
+ * instance of the layer's own class, whose getters and methods are the hooks
+ * (function hooks are called as its methods, see {@link runCallHooks}; a
+ * `CallAbortController` is a hooks object carrying its own signal).
  *
  * A request is in at most one call at a time (Go's rule): do not send a
  * request again, or concurrently, before its call settled.
@@ -64,18 +67,28 @@ export function attachHooks(request: Request, hooks: Readonly<CallHooks>): () =>
   const list = attachments.get(request)
   if (list === undefined) attachments.set(request, [entry])
   else list.push(entry)
-  return () => {
-    const current = attachments.get(request)
-    const i = current === undefined ? -1 : current.lastIndexOf(entry)
-    if (i < 0) return
-    if (current!.length === 1) attachments.delete(request)
-    else current!.splice(i, 1)
-  }
+  return () => detachHooks(request, hooks)
+}
+
+/**
+ * detachHooks detaches `hooks`, attached with {@link attachHooks}, from
+ * `request` (nothing when they are not attached). It is what the function
+ * `attachHooks` returns does, for a layer that keeps `request` and its hooks
+ * object anyway and would rather not make that function per call.
+ */
+export function detachHooks(request: Request, hooks: Readonly<CallHooks>): void {
+  const current = attachments.get(request)
+  const i = current === undefined ? -1 : current.lastIndexOf(hooks as Attached)
+  if (i < 0) return
+  if (current!.length === 1) attachments.delete(request)
+  else current!.splice(i, 1)
 }
 
 /**
  * callHooks returns the values attached under `key` to `request`, outermost
  * first (an empty array when there are none). The array must not be mutated.
+ * To call function hooks, use {@link runCallHooks}, which calls each as a
+ * method of its hooks object.
  */
 export function callHooks<K extends keyof CallHooks>(request: Request, key: K): ReadonlyArray<NonNullable<CallHooks[K]>> {
   const list = attachments.get(request)
@@ -89,6 +102,46 @@ export function callHooks<K extends keyof CallHooks>(request: Request, key: K): 
 }
 
 const NONE: readonly never[] = Object.freeze([])
+
+/** The keys of {@link CallHooks} whose hooks are functions (`onRetry`, and those packages add). */
+export type CallHookName = {
+  [K in keyof CallHooks]-?: NonNullable<CallHooks[K]> extends (...args: never[]) => unknown ? K : never
+}[keyof CallHooks]
+
+/** The arguments of the hooks attached under `K`. */
+export type CallHookArgs<K extends CallHookName> = NonNullable<CallHooks[K]> extends (...args: infer A) => unknown ? A : never
+
+/**
+ * runCallHooks calls the hook attached under `key` to `request` by each
+ * layer above, outermost first, as a method of the hooks object it came in
+ * (`this` is that object). So a layer can attach one object of its own
+ * class, whose methods are its hooks, instead of a closure per hook and per
+ * call. A hook that throws does not keep the others from being called; the
+ * first error is thrown after them.
+ *
+ * @example
+ * ```ts
+ * runCallHooks(request, 'onRetry', info) // retry(), before each retry
+ * ```
+ */
+export function runCallHooks<K extends CallHookName>(request: Request, key: K, ...args: CallHookArgs<K>): void {
+  const list = attachments.get(request)
+  if (list === undefined) return
+  let failed = false
+  let first: unknown
+  // A copy: a hook may detach its layer's hooks.
+  for (const entry of list.slice()) {
+    const hook = entry[key]
+    if (typeof hook !== 'function') continue
+    try {
+      ;(hook as (...args: unknown[]) => void).apply(entry, args)
+    } catch (error) {
+      if (!failed) first = error
+      failed = true
+    }
+  }
+  if (failed) throw first
+}
 
 /**
  * callSignal is the signal that aborts the call made with `request`: the

@@ -46,7 +46,11 @@ export class CallAbortController implements CallSignal {
     this.#parent = parent
   }
 
-  /** The controller's signal (the controller itself: one object per call). */
+  /**
+   * The controller's signal (the controller itself: one object per call).
+   * So the controller is also a `CallHooks` object whose one hook is its
+   * signal: `attachHooks(request, controller)` needs no object of its own.
+   */
   get signal(): CallSignal {
     return this
   }

@@ -100,9 +100,13 @@ export function withContext<T extends Request>(request: T, values: Partial<Reque
 export function deriveRequest(request: Request, init?: RequestInit, values?: Partial<RequestContext>): Request {
   const derived = new Request(request, init)
   // The body moves over unless init brings another one: so does its declaration.
-  carryRequest(request, derived, { body: init?.body === undefined && derived.body !== null })
+  if (init?.body === undefined && derived.body !== null) carryReplayableBody(request, derived)
   carryCallHooks(request, derived, init?.signal !== undefined)
-  return values === undefined ? derived : withContext(derived, values)
+  // The context is written once: the caller's, merged with `values`.
+  const current = contexts.get(request)
+  if (values !== undefined) contexts.set(derived, Object.freeze({ ...current, ...values }))
+  else if (current !== undefined) contexts.set(derived, current)
+  return derived
 }
 
 /**

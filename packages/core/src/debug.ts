@@ -29,3 +29,27 @@ export function debugLog(section: string): DebugLog | undefined {
   if (all.enabled) return (message, ...args) => all(`${section} ${message}`, ...args)
   return undefined
 }
+
+// Sections whose debug lines are set up: once per process, however many
+// clients (Transports, fetch functions, trackers) are made.
+const started = new Set<string>()
+
+/**
+ * debugOnce calls `start` with the logger of the `NODE_DEBUG` section
+ * `roundtrip:<section>` (see {@link debugLog}) the first time it is called for
+ * that section in this process, and only when `NODE_DEBUG` enables the
+ * section; every later call for the section does nothing. A package sets up
+ * its debug lines with it, typically by subscribing them to its diagnostics
+ * channels, so that a section that is off costs a set lookup per call.
+ *
+ * @example
+ * ```ts
+ * debugOnce('fetch', (log) => channels.redirect.subscribe((m) => log('redirect %o', m)))
+ * ```
+ */
+export function debugOnce(section: string, start: (log: DebugLog) => void): void {
+  if (started.has(section)) return
+  started.add(section)
+  const log = debugLog(section)
+  if (log !== undefined) start(log)
+}

@@ -6,7 +6,7 @@
 // global dispatcher. The keys carry a version: bump it when the shape behind
 // a key changes, so that copies that do not agree simply do not recognise
 // each other's objects (they treat them as plain Responses).
-import type { BodyObserver, BodySettled } from './body.js'
+import type { BodyListener, BodyObserver, BodySettled } from './body.js'
 import type { BodyOutcome } from './body-state.js'
 
 /** The `url`/`redirected`/`type` record of a RoundTripResponse ({@link ResponseInfoRecord}). */
@@ -29,6 +29,8 @@ export interface TrackedSource {
   readonly outcome: BodyOutcome | undefined
   /** Calls `observer` once when the body settles; `owner` is watched for garbage collection if nothing is. */
   observe(observer: BodyObserver, owner?: object): void
+  /** As observe(), for a listener object; optional: a source of an older copy of core has none. */
+  listen?(listener: BodyListener, owner?: object): void
   /** Resolves with every remaining chunk once the producer ended; settles the body as `end`. */
   readAll(): Promise<Uint8Array[]>
   /** A new pull-based stream over the source; `owner` is kept alive by it; `disturbed` is called on its first read or cancel. */

@@ -1,11 +1,10 @@
 import { getContext, isRoundTripError, roundTripper, withContext } from '@roundtrip/core'
 import { Transport } from '@roundtrip/transport'
 import { createHash } from 'node:crypto'
-import { createServer as createNetServer } from 'node:net'
 import { PerformanceObserver, type PerformanceEntry, type PerformanceResourceTiming } from 'node:perf_hooks'
 import { inspect } from 'node:util'
 import { afterEach, describe, expect, it } from 'vitest'
-import { listen, scenarioHandler, type Origin } from '../test/servers.js'
+import { collectGarbage, listen, scenarioHandler, type Origin } from '../test/servers.js'
 import { createFetch } from './create-fetch.js'
 import { defaultTransport } from './default-transport.js'
 import { getRoundTripError } from './errors.js'
@@ -16,24 +15,34 @@ afterEach(async () => {
   for (const o of open.splice(0).reverse()) await o.close()
 })
 
+/** track closes `closable` after the test. */
+function track<T extends { close(): Promise<void> }>(closable: T): T {
+  open.push(closable)
+  return closable
+}
+
+/** fetchFailure awaits a fetch that must fail as Node's fails on a network error, `TypeError('fetch failed')`, and returns that error. */
+async function fetchFailure(sent: Promise<Response>): Promise<TypeError & { cause: Error & { code?: string; roundTripError?: unknown } }> {
+  const error = await sent.then(() => undefined, (e: unknown) => e)
+  expect(error).toBeInstanceOf(TypeError)
+  expect((error as Error).message).toBe('fetch failed')
+  return error as TypeError & { cause: Error & { code?: string; roundTripError?: unknown } }
+}
+
 async function origin(): Promise<Origin> {
   let self = ''
   const o = await listen(scenarioHandler(() => self))
   self = o.url
-  open.push(o)
-  return o
+  return track(o)
 }
 
 describe('createFetch', () => {
   it('rejects a refused connection with TypeError fetch failed whose cause is the ECONNREFUSED error, coded error alongside', async () => {
     const gone = await listen(() => {})
     await gone.close()
-    const transport = new Transport()
-    open.push(transport)
-    const error = await createFetch(transport)(`${gone.url}/`).catch((e: unknown) => e)
-    expect(error).toBeInstanceOf(TypeError)
-    expect((error as Error).message).toBe('fetch failed')
-    const cause = (error as Error).cause as Error & { code: string; roundTripError: unknown }
+    const transport = track(new Transport())
+    const error = await fetchFailure(createFetch(transport)(`${gone.url}/`))
+    const cause = error.cause
     // What code written for Node's fetch checks:
     expect(cause.code).toBe('ECONNREFUSED')
     expect(cause.message).toBe(`connect ECONNREFUSED 127.0.0.1:${gone.port}`)
@@ -43,32 +52,22 @@ describe('createFetch', () => {
   })
 
   it('rejects an unknown host with cause.code ENOTFOUND', async () => {
-    const transport = new Transport()
-    open.push(transport)
-    const error = (await createFetch(transport)('http://no-such-host.invalid/').catch((e: unknown) => e)) as Error
-    expect(error).toBeInstanceOf(TypeError)
-    expect(error.message).toBe('fetch failed')
-    expect((error.cause as { code?: string }).code).toBe('ENOTFOUND')
-    expect(isRoundTripError((error.cause as { roundTripError?: unknown }).roundTripError)).toBe(true)
+    const transport = track(new Transport())
+    const error = await fetchFailure(createFetch(transport)('http://no-such-host.invalid/'))
+    expect(error.cause.code).toBe('ENOTFOUND')
+    expect(isRoundTripError(error.cause.roundTripError)).toBe(true)
   })
 
   it('rejects a connection reset before the response with cause.code ECONNRESET', async () => {
-    const server = createNetServer((socket) => socket.once('data', () => socket.resetAndDestroy()))
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-    open.push({ close: () => new Promise<void>((resolve) => server.close(() => resolve())) })
-    const transport = new Transport()
-    open.push(transport)
-    const port = (server.address() as { port: number }).port
-    const error = (await createFetch(transport)(`http://127.0.0.1:${port}/`).catch((e: unknown) => e)) as Error
-    expect(error).toBeInstanceOf(TypeError)
-    expect(error.message).toBe('fetch failed')
-    expect((error.cause as { code?: string }).code).toBe('ECONNRESET')
+    const o = await origin()
+    const transport = track(new Transport())
+    const error = await fetchFailure(createFetch(transport)(`${o.url}/reset`))
+    expect(error.cause.code).toBe('ECONNRESET')
   })
 
   it('rejects the body reads of a connection lost mid-body with TypeError terminated, the coded error reachable', async () => {
     const o = await origin()
-    const transport = new Transport()
-    open.push(transport)
+    const transport = track(new Transport())
     const response = await createFetch(transport)(`${o.url}/cut`)
     const error = (await response.text().catch((e: unknown) => e)) as Error
     expect(error).toBeInstanceOf(TypeError)
@@ -80,8 +79,7 @@ describe('createFetch', () => {
   it('sends every hop of a redirect through the RoundTripper, with the per-request context', async () => {
     const o = await origin()
     const seen: string[] = []
-    const transport = new Transport()
-    open.push(transport)
+    const transport = track(new Transport())
     const rt = roundTripper((request) => {
       seen.push(new URL(request.url).pathname)
       return transport.roundTrip(request)
@@ -100,8 +98,7 @@ describe('createFetch', () => {
 
   it('carries a context whose only key is a symbol to the next hop', async () => {
     const o = await origin()
-    const transport = new Transport()
-    open.push(transport)
+    const transport = track(new Transport())
     const key = Symbol('private')
     const seen: unknown[] = []
     const rt = roundTripper((request) => {
@@ -115,8 +112,7 @@ describe('createFetch', () => {
 
   it('releases every intermediate response body', async () => {
     const o = await origin()
-    const transport = new Transport({ maxConnsPerHost: 1 })
-    open.push(transport)
+    const transport = track(new Transport({ maxConnsPerHost: 1 }))
     const fetch = createFetch(transport)
     for (let i = 0; i < 5; i++) {
       const response = await fetch(`${o.url}/redirect?status=302&to=/redirect%3Fstatus%3D301`)
@@ -128,8 +124,7 @@ describe('createFetch', () => {
 
   it('works as globalThis.fetch for code that calls fetch unaware', async () => {
     const o = await origin()
-    const transport = new Transport()
-    open.push(transport)
+    const transport = track(new Transport())
     const original = globalThis.fetch
     globalThis.fetch = createFetch(transport)
     try {
@@ -157,20 +152,14 @@ describe('createFetch', () => {
   })
 
   it('frees the connection of a response dropped unread once it is garbage-collected', async () => {
-    const big = await listen((req, res) => res.end(Buffer.alloc(4 * 1024 * 1024, 1)))
-    open.push(big)
-    const transport = new Transport({ maxConnsPerHost: 1 })
-    open.push(transport)
+    const big = track(await listen((req, res) => res.end(Buffer.alloc(4 * 1024 * 1024, 1))))
+    const transport = track(new Transport({ maxConnsPerHost: 1 }))
     const fetch = createFetch(transport)
     // The classic bug: look at the status, forget the body.
     const check = async (): Promise<boolean> => (await fetch(`${big.url}/`)).ok
     expect(await check()).toBe(true)
     expect(transport.stats().total.active).toBe(1)
-    const gc = (globalThis as { gc?: () => void }).gc!
-    for (let i = 0; i < 100 && transport.stats().total.active > 0; i++) {
-      gc()
-      await new Promise((resolve) => setImmediate(resolve))
-    }
+    await collectGarbage(() => transport.stats().total.active === 0)
     expect(transport.stats().total.active).toBe(0)
     const next = await fetch(`${big.url}/`)
     expect((await next.arrayBuffer()).byteLength).toBe(4 * 1024 * 1024)
@@ -178,52 +167,48 @@ describe('createFetch', () => {
 
   it('rejects a redirect to a URL with credentials as fetch failed, coded, without printing the password', async () => {
     const o = await origin()
-    const transport = new Transport()
-    open.push(transport)
-    const error = (await createFetch(transport)(`${o.url}/credentials`).catch((e: unknown) => e)) as Error
-    expect(error).toBeInstanceOf(TypeError)
-    expect(error.message).toBe('fetch failed')
+    const transport = track(new Transport())
+    const error = await fetchFailure(createFetch(transport)(`${o.url}/credentials`))
     expect(isRoundTripError(error.cause, 'RT_REDIRECT')).toBe(true)
     expect(getRoundTripError(error)).toBe(error.cause)
-    expect((error.cause as Error).message).toContain('credentials')
+    expect(error.cause.message).toContain('credentials')
     expect(inspect(error, { depth: 5 })).not.toContain('S3CRET')
   })
 
   it('refuses a bad port before dialing, also on a redirect hop', async () => {
     const o = await origin()
-    const transport = new Transport()
-    open.push(transport)
+    const transport = track(new Transport())
     const fetch = createFetch(transport)
     for (const url of ['http://127.0.0.1:6666/', `${o.url}/redirect?to=${encodeURIComponent('http://127.0.0.1:25/')}`]) {
-      const error = (await fetch(url).catch((e: unknown) => e)) as Error
-      expect(error).toBeInstanceOf(TypeError)
+      const error = await fetchFailure(fetch(url))
       expect(isRoundTripError(error.cause, 'RT_BAD_PORT')).toBe(true)
     }
     expect(Object.keys(transport.stats().hosts)).toEqual([o.url])
   })
 
-  it('warns once, with a code, that init.dispatcher has no effect', async () => {
+  it('warns once per fetch function, with a code, that init.dispatcher has no effect', async () => {
     const o = await origin()
-    const transport = new Transport()
-    open.push(transport)
+    const transport = track(new Transport())
     const warnings: Array<Error & { code?: string }> = []
     const onWarning = (warning: Error): void => void warnings.push(warning)
     process.on('warning', onWarning)
     try {
-      const fetch = createFetch(transport)
-      for (let i = 0; i < 2; i++) await (await fetch(`${o.url}/echo`, { dispatcher: {} } as RequestInit)).text()
+      // Two fetch functions: each says so once, whatever another (or an earlier test file in this process) did.
+      for (const fetch of [createFetch(transport), createFetch(transport)]) {
+        for (let i = 0; i < 2; i++) await (await fetch(`${o.url}/echo`, { dispatcher: {} } as RequestInit)).text()
+      }
+      // Warnings are emitted on the next tick.
       await new Promise((resolve) => setImmediate(resolve))
     } finally {
       process.off('warning', onWarning)
     }
-    expect(warnings.map((w) => w.code)).toEqual(['RT_FETCH_DISPATCHER_IGNORED'])
+    expect(warnings.map((w) => w.code)).toEqual(['RT_FETCH_DISPATCHER_IGNORED', 'RT_FETCH_DISPATCHER_IGNORED'])
     expect(warnings[0]!.message).toMatch(/no effect.*Transport options/)
   })
 
   it('replays a FormData body on a 307 byte for byte, with the boundary its content-type names', async () => {
     const o = await origin()
-    const transport = new Transport()
-    open.push(transport)
+    const transport = track(new Transport())
     const form = new FormData()
     form.append('field', 'line one\nline two')
     form.append('file', new Blob(['file content'], { type: 'text/plain' }), 'a "quoted".txt')
@@ -241,8 +226,7 @@ describe('createFetch', () => {
 
   it('does not change the Host header of a Request the caller passed in', async () => {
     const o = await origin()
-    const transport = new Transport()
-    open.push(transport)
+    const transport = track(new Transport())
     const request = new Request(`${o.url}/echo`, { headers: { host: 'elsewhere.test' } })
     const echo = (await (await createFetch(transport)(request)).json()) as { host: string }
     expect(echo.host).toBe(new URL(o.url).host)
@@ -251,11 +235,9 @@ describe('createFetch', () => {
 
   it('rejects an integrity mismatch with a coded cause, and the connection goes back to the pool', async () => {
     const o = await origin()
-    const transport = new Transport({ maxConnsPerHost: 1 })
-    open.push(transport)
+    const transport = track(new Transport({ maxConnsPerHost: 1 }))
     const fetch = createFetch(transport)
-    const error = (await fetch(`${o.url}/cookies`, { integrity: `sha256-${'A'.repeat(43)}=` }).catch((e: unknown) => e)) as Error
-    expect(error).toBeInstanceOf(TypeError)
+    const error = await fetchFailure(fetch(`${o.url}/cookies`, { integrity: `sha256-${'A'.repeat(43)}=` }))
     expect(isRoundTripError(error.cause, 'RT_INTEGRITY_MISMATCH')).toBe(true)
     expect(transport.stats().total).toMatchObject({ active: 0, dials: 1 })
     const ok = await fetch(`${o.url}/cookies`, { integrity: `sha256-${createHash('sha256').update('cookies').digest('base64')}` })

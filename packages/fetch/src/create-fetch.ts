@@ -6,12 +6,12 @@ import { defaultTransport } from './default-transport.js'
 import { ERR_BAD_PORT, ERR_PROXY_AUTH, bodyError, fetchFailed, redirectError } from './errors.js'
 import { checkIntegrity } from './integrity.js'
 import { hasReferrer, parseReferrerPolicy, setReferer, type ReferrerState } from './referrer.js'
-import { checkInit } from './check-init.js'
+import { InitChecks } from './check-init.js'
 import { encodeFormData, isStream, readRequestBody, replayableBody } from './extract-body.js'
 import { isRedirect, nextHop } from './redirect.js'
 import { FetchTiming } from './resource-timing.js'
-import { writtenNames } from './header-names.js'
-import { channels } from './channels.js'
+import { readableTwice, writtenNames } from './header-names.js'
+import { channels, type RedirectMessage } from './channels.js'
 import { startDebug } from './debug.js'
 
 // Captured at load time: data: URLs are handed to Node's own fetch, even after
@@ -41,9 +41,9 @@ export function createFetch(roundTripper?: RoundTripper): typeof globalThis.fetc
     throw new TypeError('createFetch: expected a RoundTripper (an object with a roundTrip method)')
   }
   startDebug()
+  const initChecks = new InitChecks()
   // `init = undefined` keeps fetch.length at 1, as Node's.
   const fetch = function fetch(input: string | URL | Request, init: RequestInit | undefined = undefined): Promise<Response> {
-    const timing = new FetchTiming()
     const rt = roundTripper ?? defaultTransport()
     // A Request input brings members (signal, referrer, integrity, headers)
     // that an init-less string URL cannot: the common case skips them.
@@ -56,6 +56,11 @@ export function createFetch(roundTripper?: RoundTripper): typeof globalThis.fetc
         // Encoded once, with its boundary, so that it has a length and replays byte for byte.
         body = encodeFormData(body)
         init = { ...init, body }
+      }
+      // new Request() reads the headers, and writtenNames reads them again below.
+      if (init?.headers !== undefined) {
+        const headers = readableTwice(init.headers)
+        if (headers !== init.headers) init = { ...init, headers }
       }
       if (isRequest) {
         if (init === undefined && input.bodyUsed) throw new TypeError('Cannot construct a Request with a Request object that has already been used.')
@@ -70,7 +75,7 @@ export function createFetch(roundTripper?: RoundTripper): typeof globalThis.fetc
         if (declared !== undefined) withReplayableBody(request, declared)
         else streamedBody = isStream(body)
       }
-      if (init !== undefined) checkInit(init)
+      if (init !== undefined) initChecks.check(init)
       // A Headers object keeps names in lower case: the case the caller wrote goes down in the context.
       const headerNames = init?.headers === undefined ? undefined : writtenNames(init.headers)
       if (headerNames !== undefined || streamedBody) withContext(request, headerNames === undefined ? { streamedBody } : { headerNames, streamedBody })
@@ -98,16 +103,20 @@ export function createFetch(roundTripper?: RoundTripper): typeof globalThis.fetc
       request.body?.cancel(request.signal.reason).catch(noop)
       return Promise.reject(request.signal.reason)
     }
-    const local = localScheme(input, request)
+    // Request.url serializes the URL on every read: once per hop.
+    const url = request.url
+    const local = localScheme(input, url)
     if (local !== undefined) return local === 'data:' ? nodeFetch(request) : fetchBlobUrl(request)
+    // Timed from here, as undici's fetch times from after its argument checks.
+    const timing = new FetchTiming(url)
     // Only a request whose signal can abort pays for following it into the body.
     const signal = hasSignal ? request.signal : undefined
     let sent: Promise<Response>
     if (isRequest && init?.body == null && request.body !== null && getReplayableBody(request) === undefined) {
       // A Request's body hides its source: read what it holds to learn its length.
-      sent = readRequestBody(request).then((read) => start(rt, read, referrer, timing, signal))
+      sent = readRequestBody(request).then((read) => start(rt, read, url, referrer, timing, signal))
     } else {
-      sent = start(rt, request, referrer, timing, signal)
+      sent = start(rt, request, url, referrer, timing, signal)
     }
     // Only a request that carries integrity metadata pays for reading it.
     if (!isRequest && init?.integrity === undefined) return sent
@@ -134,10 +143,7 @@ function withHeaders(request: Request, input: unknown, edit: (headers: Headers) 
  * redirect to follow, and follows `signal` (the request's, when it can
  * abort) into the final body.
  */
-function start(rt: RoundTripper, request: Request, referrer: ReferrerState | undefined, timing: FetchTiming, signal: AbortSignal | undefined): Promise<Response> {
-  // Request.url serializes the URL on every read: once per hop.
-  const url = request.url
-  timing.url = url
+function start(rt: RoundTripper, request: Request, url: string, referrer: ReferrerState | undefined, timing: FetchTiming, signal: AbortSignal | undefined): Promise<Response> {
   return send(rt, request, url, timing).then(
     (response) => {
       received(response, request, timing)
@@ -153,12 +159,12 @@ function start(rt: RoundTripper, request: Request, referrer: ReferrerState | und
 }
 
 /** localScheme says whether the URL is one answered without the network (`data:`, `blob:`), cheaply for the common case. */
-function localScheme(input: string | URL | Request, request: Request): 'data:' | 'blob:' | undefined {
+function localScheme(input: string | URL | Request, requestUrl: string): 'data:' | 'blob:' | undefined {
   if (typeof input === 'string') {
     const c = input.charCodeAt(0)
     if (c > 32 && c !== 100 /* d */ && c !== 98 /* b */ && c !== 68 /* D */ && c !== 66 /* B */) return undefined
   }
-  const url = typeof input === 'object' && input instanceof URL ? input.href : request.url
+  const url = typeof input === 'object' && input instanceof URL ? input.href : requestUrl
   return url.startsWith('data:') ? 'data:' : url.startsWith('blob:') ? 'blob:' : undefined
 }
 
@@ -224,7 +230,7 @@ async function follow(rt: RoundTripper, first: Request, firstResponse: Response,
     }
     hops++
     if (channels.redirect.hasSubscribers) {
-      channels.redirect.publish({ method: next.method, status: response.status, from: redactUrl(request.url), to: redactUrl(next.url) })
+      channels.redirect.publish({ method: next.method, status: response.status, from: redactUrl(request.url), to: redactUrl(next.url) } satisfies RedirectMessage)
     }
     request = next
     timing.redirect()

@@ -1,12 +1,13 @@
 import { Transport } from '@roundtrip/transport'
 import { createServer } from 'node:net'
 import { afterEach, describe, expect, it } from 'vitest'
+import { serve, type Origin } from '../test/servers.js'
 import { createFetch } from './create-fetch.js'
 import { defaultTransportOptions } from './default-transport.js'
 
-const servers: Array<ReturnType<typeof createServer>> = []
+const servers: Origin[] = []
 afterEach(async () => {
-  await Promise.all(servers.splice(0).map((s) => new Promise((resolve) => s.close(resolve))))
+  await Promise.all(servers.splice(0).map((s) => s.close()))
 })
 
 /** A server that answers every request with its own request line, to see which form (origin or absolute) reached it. */
@@ -18,9 +19,9 @@ async function echoRequestLine(): Promise<string> {
       socket.end(`HTTP/1.1 200 OK\r\ncontent-length: ${line.length}\r\nconnection: close\r\n\r\n${line}`)
     })
   })
-  servers.push(server)
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  return `http://127.0.0.1:${(server.address() as { port: number }).port}`
+  const origin = await serve(server)
+  servers.push(origin)
+  return origin.url
 }
 
 /** Fetches `url` with createFetch over a Transport made with the shared Transport's options for `env`. */

@@ -9,7 +9,7 @@ export const ERR_BAD_PORT = 'RT_BAD_PORT'
 /** Error code: the server answered `407 Proxy Authentication Required`, which fetch treats as a network error. */
 export const ERR_PROXY_AUTH = 'RT_PROXY_AUTH_REQUIRED'
 
-/** Warning code: `init.dispatcher` was given; it has no effect on createFetch (emitted once per process). */
+/** Warning code: `init.dispatcher` was given; it has no effect on createFetch (emitted once per fetch function). */
 export const WARN_DISPATCHER = 'RT_FETCH_DISPATCHER_IGNORED'
 
 /**

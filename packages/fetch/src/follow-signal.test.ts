@@ -1,8 +1,7 @@
-import { subscribe, unsubscribe } from 'node:diagnostics_channel'
 import { getEventListeners } from 'node:events'
-import { createServer } from 'node:http'
 import { Transport } from '@roundtrip/transport'
 import { afterEach, describe, expect, it } from 'vitest'
+import { collectGarbage, listen, nextMessage } from '../test/servers.js'
 import { createFetch } from './create-fetch.js'
 
 const open: Array<() => Promise<void>> = []
@@ -11,24 +10,16 @@ afterEach(async () => {
 })
 
 async function setUp(): Promise<{ fetch: typeof globalThis.fetch; url: string; transport: Transport }> {
-  const server = createServer((_req, res) => res.end('hello'))
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const address = server.address() as { port: number }
+  const server = await listen((_req, res) => res.end('hello'))
   const transport = new Transport()
-  open.push(() => new Promise<void>((resolve) => server.close(() => resolve())))
+  open.push(() => server.close())
   open.push(() => transport.close())
-  return { fetch: createFetch(transport), url: `http://127.0.0.1:${address.port}/`, transport }
+  return { fetch: createFetch(transport), url: `${server.url}/`, transport }
 }
 
 /** Resolves when a Transport has a connection back in its pool (the whole body has arrived): its `roundtrip:conn:idle` event. */
-function arrived(): Promise<void> {
-  return new Promise((resolve) => {
-    const onIdle = (): void => {
-      unsubscribe('roundtrip:conn:idle', onIdle)
-      resolve()
-    }
-    subscribe('roundtrip:conn:idle', onIdle)
-  })
+function arrived(): Promise<unknown> {
+  return nextMessage('roundtrip:conn:idle')
 }
 
 describe('createFetch: an abort after the whole body arrived', () => {
@@ -56,23 +47,18 @@ describe('createFetch: an abort after the whole body arrived', () => {
   })
 
   it('a dropped response whose body still streams is collected and its connection released, though the signal lives on', async () => {
-    const server = createServer((_req, res) => res.write('first chunk, then nothing'))
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    const server = await listen((_req, res) => res.write('first chunk, then nothing'))
     const transport = new Transport()
-    open.push(() => new Promise<void>((resolve) => server.close(() => resolve())))
+    open.push(() => server.close())
     open.push(async () => {
       transport.destroy()
       await transport.close()
-      server.closeAllConnections()
     })
     const fetch = createFetch(transport)
     const controller = new AbortController()
-    await fetch(`http://127.0.0.1:${(server.address() as { port: number }).port}/`, { signal: controller.signal })
+    await fetch(`${server.url}/`, { signal: controller.signal })
     expect(transport.stats().total.active).toBe(1)
-    for (let i = 0; i < 50 && transport.stats().total.active > 0; i++) {
-      globalThis.gc!()
-      await new Promise((resolve) => setTimeout(resolve, 10))
-    }
+    await collectGarbage(() => transport.stats().total.active === 0)
     expect(transport.stats().total.active).toBe(0)
     expect(controller.signal.aborted).toBe(false)
   })

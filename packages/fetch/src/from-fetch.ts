@@ -1,4 +1,4 @@
-import { getContext, getReplayableBody, type RoundTripper } from '@roundtrip/core'
+import { callSignal, getContext, getReplayableBody, observeBody, type CallSignal, type RoundTripper } from '@roundtrip/core'
 import { withWrittenNames } from './header-names.js'
 
 // Redirects and integrity belong to the fetch layer above (integrity is checked on the final response).
@@ -18,6 +18,14 @@ export type FetchFunction = (input: string | URL | Request, init?: RequestInit) 
  * fetch, for one, rejects Node's global `Request` objects, being another copy
  * of the class.
  *
+ * The fetch below is aborted by the call's signal (core's `callSignal`): the
+ * request's own, or one a layer above attached (a `timeout()` deadline). A
+ * call signal that is not the request's own is handed down as an
+ * `AbortSignal` of its own, followed until the call settles: the fetch
+ * rejects, or the response body is read to the end, cancelled, fails or is
+ * garbage-collected (the response is then core's `RoundTripResponse` over
+ * the fetch's body, which passes its chunks through).
+ *
  * @example
  * ```ts
  * const client = createFetch(compose(fromFetch(globalThis.fetch), leakTracker()))
@@ -28,23 +36,75 @@ export function fromFetch(fetchFn: FetchFunction = globalThis.fetch): RoundTripp
   const native = fetchFn === globalThis.fetch
   return {
     roundTrip(request: Request): Promise<Response> {
-      // A declared body is handed over as its source, so that the fetch below knows its length.
-      const declared = request.body === null ? undefined : getReplayableBody(request)
-      if (native) return fetchFn(request, declared === undefined ? MANUAL : { ...MANUAL, body: declared.getBody() })
-      const init: RequestInit & { duplex?: 'half' } = {
-        method: request.method,
-        // The case the caller wrote header names in (a Headers object keeps none).
-        headers: withWrittenNames(request.headers, getContext(request).headerNames),
-        signal: request.signal,
-        redirect: 'manual',
-      }
-      if (declared !== undefined) {
-        init.body = declared.getBody()
-      } else if (request.body !== null) {
-        init.body = request.body
-        init.duplex = 'half'
-      }
-      return fetchFn(request.url, init)
+      const signal = callSignal(request)
+      if (signal === request.signal) return send(request, undefined)
+      if (signal.aborted) return Promise.reject(signal.reason)
+      const bridge = new SignalBridge(signal)
+      return send(request, bridge.signal).then(
+        (response) => observeBody(response, bridge.release),
+        (error: unknown) => {
+          bridge.release()
+          throw error
+        },
+      )
     },
   }
+
+  /** send calls the fetch below; `signal`: what aborts it, when not the request's own. */
+  function send(request: Request, signal: AbortSignal | undefined): Promise<Response> {
+    // A declared body is handed over as its source, so that the fetch below knows its length.
+    const declared = request.body === null ? undefined : getReplayableBody(request)
+    if (native) {
+      if (signal === undefined && declared === undefined) return fetchFn(request, MANUAL)
+      const init: RequestInit = { ...MANUAL }
+      if (signal !== undefined) init.signal = signal
+      if (declared !== undefined) init.body = declared.getBody()
+      return fetchFn(request, init)
+    }
+    const init: RequestInit & { duplex?: 'half' } = {
+      method: request.method,
+      // The case the caller wrote header names in (a Headers object keeps none).
+      headers: withWrittenNames(request.headers, getContext(request).headerNames),
+      signal: signal ?? request.signal,
+      redirect: 'manual',
+    }
+    if (declared !== undefined) {
+      init.body = declared.getBody()
+    } else if (request.body !== null) {
+      init.body = request.body
+      init.duplex = 'half'
+    }
+    return fetchFn(request.url, init)
+  }
+}
+
+/**
+ * SignalBridge follows a call signal with an `AbortSignal` (a fetch takes no
+ * other kind) until `release` is called: when the call settles, so that the
+ * call signal — and the request's own signal under it — keeps no listener.
+ */
+class SignalBridge {
+  readonly #controller = new AbortController()
+  readonly #onAbort: () => void
+  /** Stops following (idempotent); also a body observer. */
+  readonly release: () => void
+
+  constructor(from: CallSignal) {
+    this.#onAbort = abortWith(this.#controller, from)
+    this.release = unlisten(from, this.#onAbort)
+    from.addEventListener('abort', this.#onAbort, { once: true })
+  }
+
+  get signal(): AbortSignal {
+    return this.#controller.signal
+  }
+}
+
+// Returned by functions, not literals assigned to fields: V8 allocates those in the old generation (issue 21).
+function abortWith(controller: AbortController, from: CallSignal): () => void {
+  return () => controller.abort(from.reason)
+}
+
+function unlisten(from: CallSignal, listener: () => void): () => void {
+  return () => from.removeEventListener('abort', listener)
 }

@@ -2,40 +2,46 @@
 type HeadersInit = NonNullable<RequestInit['headers']>
 
 /**
+ * readableTwice returns `headers` in a form that can be read more than once:
+ * `new Request()` reads `init.headers`, and so does `writtenNames` after it.
+ * An iterable of pairs other than an array (a generator, a Map's entries)
+ * becomes an array; a record, an array or a `Headers` object is returned as
+ * it is.
+ */
+export function readableTwice(headers: HeadersInit): HeadersInit {
+  if (Array.isArray(headers) || headers instanceof Headers || !(Symbol.iterator in headers)) return headers
+  return Array.from(headers as Iterable<[string, string]>)
+}
+
+/**
  * writtenNames returns the case the caller wrote header names in, as the
  * context's `headerNames` takes it (lower-case name → the first spelling
  * given, as undici's fetch keeps it), for the names written with an upper-case
  * letter; `undefined` when there are none, or for a `Headers` object, whose
- * case cannot be read (Node's keeps it out of reach).
+ * case cannot be read (Node's keeps it out of reach). `headers` is a record,
+ * an array of pairs or a `Headers` object (see `readableTwice`).
  */
 export function writtenNames(headers: HeadersInit): ReadonlyMap<string, string> | undefined {
   if (headers instanceof Headers) return undefined
+  const names: unknown[] = Array.isArray(headers) ? headers.map(nameOf) : Object.keys(headers)
   // Most callers write lower case: they pay for one scan and no map.
-  let first: Map<string, string>
-  if (Symbol.iterator in headers) {
-    const list = headers as Iterable<readonly string[]>
-    let upper = false
-    for (const pair of list) if (typeof pair[0] === 'string' && hasUpper(pair[0])) upper = true
-    if (!upper) return undefined
-    first = new Map()
-    for (const pair of list) if (typeof pair[0] === 'string') note(first, pair[0])
-  } else {
-    const names = Object.keys(headers)
-    if (!names.some(hasUpper)) return undefined
-    first = new Map()
-    for (const name of names) note(first, name)
+  if (!names.some(hasUpper)) return undefined
+  const first = new Map<string, string>()
+  for (const name of names) {
+    if (typeof name !== 'string') continue
+    const lower = name.toLowerCase()
+    if (!first.has(lower)) first.set(lower, name)
   }
   for (const [lower, name] of first) if (lower === name) first.delete(lower)
   return first.size === 0 ? undefined : first
 }
 
-/** note keeps the first spelling of a name. */
-function note(first: Map<string, string>, name: string): void {
-  const lower = name.toLowerCase()
-  if (!first.has(lower)) first.set(lower, name)
+function nameOf(pair: readonly unknown[]): unknown {
+  return pair[0]
 }
 
-function hasUpper(name: string): boolean {
+function hasUpper(name: unknown): boolean {
+  if (typeof name !== 'string') return false
   for (let i = 0; i < name.length; i++) {
     const c = name.charCodeAt(i)
     if (c >= 65 && c <= 90) return true

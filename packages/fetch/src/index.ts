@@ -6,4 +6,4 @@ export { ERR_BAD_PORT, ERR_PROXY_AUTH, ERR_REDIRECT, ERR_UNEXPECTED_REDIRECT, RO
 export { fetch } from './fetch.js'
 export { ERR_INTEGRITY } from './integrity.js'
 export { ERR_BLOB_URL } from './blob-url.js'
-export { channels } from './channels.js'
+export { channels, type RedirectMessage } from './channels.js'

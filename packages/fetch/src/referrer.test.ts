@@ -1,7 +1,7 @@
-import { createServer } from 'node:http'
 import { Transport } from '@roundtrip/transport'
-import { createFetch } from './create-fetch.js'
 import { describe, expect, it } from 'vitest'
+import { listen } from '../test/servers.js'
+import { createFetch } from './create-fetch.js'
 import { parseReferrerPolicy, referrerFor } from './referrer.js'
 
 describe('referrerFor (the fetch standard’s "determine request’s referrer")', () => {
@@ -49,16 +49,15 @@ describe('parseReferrerPolicy', () => {
 
 describe('createFetch: the referrer of a Request input survives the Host header being dropped', () => {
   it('sends the Referer of a Request that also carried a Host header', async () => {
-    const server = createServer((req, res) => res.end(req.headers.referer ?? 'none'))
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    const server = await listen((req, res) => res.end(req.headers.referer ?? 'none'))
     const transport = new Transport()
     try {
-      const url = `http://127.0.0.1:${(server.address() as { port: number }).port}/`
+      const url = `${server.url}/`
       const input = new Request(url, { headers: { host: 'elsewhere.test' }, referrer: `${url}page`, referrerPolicy: 'unsafe-url' })
       expect(await (await createFetch(transport)(input)).text()).toBe(`${url}page`)
     } finally {
       await transport.close()
-      await new Promise((resolve) => server.close(resolve))
+      await server.close()
     }
   })
 })

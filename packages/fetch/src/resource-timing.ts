@@ -25,7 +25,7 @@ const NO_BODY_INFO = Object.freeze({})
 export class FetchTiming {
   readonly startTime = performance.now()
   /** The first request's URL, the entry's name. */
-  url = ''
+  readonly url: string
   redirectStartTime = 0
   redirectEndTime = 0
   postRedirectStartTime = this.startTime
@@ -42,6 +42,10 @@ export class FetchTiming {
    * called, so this object is that info: no copy is made per entry.
    */
   finalConnectionTimingInfo: FetchTiming | null = this
+
+  constructor(url: string) {
+    this.url = url
+  }
 
   get domainLookupStartTime(): number {
     return this.postRedirectStartTime

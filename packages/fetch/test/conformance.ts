@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto'
+import { PerformanceObserver } from 'node:perf_hooks'
 import { describe, describeError, settle, slowStream, stream, type Fetch, type Kit, type Observed, type Origins, type Scenario } from './observe.js'
 
 const MiB = 1024 * 1024
@@ -139,6 +140,8 @@ export function conformance(o: Origins): Record<string, Scenario> {
       f(`${o.a}/raw-headers`, { method: 'POST', body: 'b', headers: { 'X-CaSe': 'v', 'x-lower': 'l', 'Content-Type': 'text/x', Accept: 'a/b', 'User-Agent': 'UA' } }),
     'header names written twice go out in the case written first': (f) =>
       f(`${o.a}/raw-headers`, { headers: [['X-Pair', '1'], ['x-PAIR', '2'], ['x-low', '1'], ['X-LOW', '2']] }),
+    'header names of a one-shot iterable go out in the case written': (f) =>
+      f(`${o.a}/raw-headers`, { headers: (function* () { yield ['X-Once', '1']; yield ['x-ONCE-too', '2'] })() as unknown as string[][] }),
     'header names keep their case over a redirect': (f) => f(`${o.a}/redirect?to=/raw-headers`, { headers: { 'X-CaSe': 'v' } }),
     'header names of a Headers object go out in the case written': (f, k) =>
       f(`${o.a}/raw-headers`, { headers: new k.Headers({ 'X-From-Headers': 'h' }) }),
@@ -256,6 +259,18 @@ function describeEntries(entries: PerformanceResourceTiming[]): Observed {
   }
 }
 
+/** resourceEntryAdded resolves once a resource-timing entry named `name` has been added. */
+function resourceEntryAdded(name: string): Promise<void> {
+  return new Promise((resolve) => {
+    const observer = new PerformanceObserver((list) => {
+      if (list.getEntriesByName(name).length === 0) return
+      observer.disconnect()
+      resolve()
+    })
+    observer.observe({ type: 'resource' })
+  })
+}
+
 function timingScenarios(o: Origins): Record<string, Scenario> {
   const timing =
     (path: string, use: (f: Fetch, url: string) => Promise<unknown>): Scenario =>
@@ -270,10 +285,10 @@ function timingScenarios(o: Origins): Record<string, Scenario> {
       // end, so once its entry is there, the first fetch's is too, if any.
       // Node's and undici's fetch add an entry a few turns after the body ends.
       const marker = `${o.a}/echo?marker=${Math.random()}`
+      const markerAdded = resourceEntryAdded(marker)
       await (await f(marker)).text()
-      const named = (name: string) => performance.getEntriesByType('resource').filter((e) => e.name === name) as unknown as PerformanceResourceTiming[]
-      for (let waited = 0; named(marker).length === 0 && waited < 1000; waited += 10) await new Promise((resolve) => setTimeout(resolve, 10))
-      const entries = named(url)
+      await markerAdded
+      const entries = performance.getEntriesByName(url, 'resource') as unknown as PerformanceResourceTiming[]
       performance.clearResourceTimings()
       return describeEntries(entries)
     }

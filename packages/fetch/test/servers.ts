@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { brotliCompressSync, deflateSync, gzipSync } from 'node:zlib'
 
-export { listen, serve, type Origin } from '../../../test/loopback.js'
+export { collectGarbage, listen, nextMessage, serve, type Origin } from '../../../test/loopback.js'
 
 async function body(req: IncomingMessage): Promise<string> {
   let s = ''
@@ -105,15 +105,16 @@ export function scenarioHandler(other: () => string): (req: IncomingMessage, res
       return
     }
     if (path === '/cut') {
-      // Half a body, then the connection goes.
+      // Half a body, then the connection goes: once the half is with the
+      // kernel, a close (FIN, not RST) reaches the client after it.
       if (url.searchParams.get('coding') === 'gzip') {
         const gz = gzipSync(Buffer.from('gzipped text '.repeat(200)))
         res.writeHead(200, { 'content-length': String(gz.length), 'content-encoding': 'gzip' })
-        res.write(gz.subarray(0, gz.length >> 1), () => setTimeout(() => req.socket.destroy(), 20))
+        res.write(gz.subarray(0, gz.length >> 1), () => req.socket.destroy())
         return
       }
       res.writeHead(200, { 'content-length': '100' })
-      res.write('x'.repeat(50), () => setTimeout(() => req.socket.destroy(), 20))
+      res.write('x'.repeat(50), () => req.socket.destroy())
       return
     }
     if (path === '/credentials') {

@@ -12,11 +12,13 @@ const client = (origin: string): string => `
   import { Transport } from '@roundtrip/transport'
   import { leakTracker, channels } from '@roundtrip/leak-tracker'
   const transport = new Transport()
-  const tracker = leakTracker({ maxAge: 50, onLeak: () => {} })
+  let reported
+  const leaked = new Promise((resolve) => (reported = resolve))
+  const tracker = leakTracker({ maxAge: 50, onLeak: reported })
   const rt = compose(transport, tracker)
   console.error('subscribed=' + channels.leak.hasSubscribers)
   const response = await rt.roundTrip(new Request('${origin}/slow'))
-  await new Promise((resolve) => setTimeout(resolve, 200))
+  await leaked
   await response.body.cancel()
   tracker.dispose()
   await transport.close()

@@ -9,9 +9,10 @@ const QUEUED = 'roundtrip:pool:queued'
 // request whose `getConn` ran last, if it is ours, is the one that waits:
 // for each tracker it went through (trackers inside one another each have
 // their own record of the same request, their hooks called one after the
-// other). The module holds those records only until they got a connection,
-// waited, or their call settled, and holds no tracker otherwise: a tracker
-// dropped without dispose() is collected, and its subscription counted out.
+// other). The module holds those records only until they got a connection
+// (`gotConn` in the same call), waited, or the getConn call is over (a
+// microtask), and holds no tracker otherwise: a tracker dropped without
+// dispose() is collected, and its subscription counted out.
 
 /** The records of the request whose `getConn` ran last, one per tracker it went through. */
 const looking: Tracked[] = []
@@ -42,7 +43,7 @@ export function lookingForConn(tracked: Tracked): void {
   }
 }
 
-/** `tracked` no longer looks for a connection: it got one, or its call settled. */
+/** `tracked` no longer looks for a connection: it got one in its getConn call. */
 export function doneLooking(tracked: Tracked): void {
   const i = looking.indexOf(tracked)
   if (i === -1) return

@@ -17,7 +17,8 @@ export interface ConnListener {
  * `attachHooks`; the Transport's `ClientTrace` hooks it
  * listens to, by shape, so that this package does not depend on the
  * Transport): `getConn` names the pool, `gotConn` ends a wait, `putIdleConn`
- * ends the hold. Between the response's delivery and `putIdleConn` the body
+ * ends the hold. (`gotConn` costs little: the Transport builds its argument's
+ * socket addresses only when a hook reads them, and this one does not.) Between the response's delivery and `putIdleConn` the body
  * holds its connection; `putIdleConn` without an error means the response
  * was complete and the connection went back to the pool: from then on the
  * body holds only memory. A RoundTripper that calls none of them leaves the
@@ -86,25 +87,15 @@ export class Tracked {
     lookingForConn(this)
   }
 
+  gotConn(): void {
+    // It no longer waits: a `queued` later in this call is another request's.
+    doneLooking(this)
+    this.listener.gotConn(this)
+  }
+
   putIdleConn(error?: Error): void {
     this.connEnd = performance.now()
     this.arrived = error === undefined
-  }
-}
-
-/**
- * BreakerTracked is the record of a request through a tracker with the
- * deadlock breaker: it also listens to `gotConn`, so that a waiting request
- * stops counting as waiting the moment it has a connection. Without the
- * breaker the tracker does not listen to it: the Transport builds the
- * hook's argument (the socket's addresses) only for a trace that has one,
- * and that cost more than the rest of the tracker (measured: ~8 µs a
- * request over loopback on a loaded machine).
- */
-export class BreakerTracked extends Tracked {
-  gotConn(): void {
-    doneLooking(this)
-    this.listener.gotConn(this)
   }
 }
 

@@ -4,6 +4,7 @@ import {
   attachHooks,
   forwardLifecycle,
   RoundTripError,
+  isBodyUnread,
   isRoundTripError,
   observeBody,
   redactUrl,
@@ -17,8 +18,8 @@ import { ERR_BODY_RECLAIMED, LeakError, type Held, type Leak, type LeakKind, typ
 import { DEFAULT_BREAK_DEADLOCKS_AFTER, type LeakTrackerOptions, type ReportLevel } from './options.js'
 import { DEFAULT_MAX_STACKS_PER_SECOND, StackSampler } from './sampler.js'
 import { StackCapturer, callerLocation } from './stack.js'
-import { doneLooking, watchQueue } from './queued.js'
-import { BodyList, BreakerTracked, Tracked, type ConnListener } from './tracked.js'
+import { watchQueue } from './queued.js'
+import { BodyList, Tracked, type ConnListener } from './tracked.js'
 import { warnLeak } from './warn.js'
 import { channels } from './channels.js'
 import { startDebug } from './debug.js'
@@ -158,7 +159,7 @@ export class Tracker implements ConnListener {
       if (this.#disposed) return next.roundTrip(request)
       const stacks = this.#stacks
       const stack = stacks !== undefined && this.#sampler.wants(request.method, request.url) ? stacks.capture(roundTrip) : undefined
-      const tracked = this.#breaker === undefined ? new Tracked(scope, request, stack, this) : new BreakerTracked(scope, request, stack, this)
+      const tracked = new Tracked(scope, request, stack, this)
       // The record is a trace of this call for the layers below (the Transport
       // calls it after the caller's own): attached to the call, not written
       // into the caller's request, and detached once the head arrived.
@@ -194,8 +195,9 @@ export class Tracker implements ConnListener {
 
   /** The call of `tracked` settled (a response or an error): it no longer looks for, or waits for, a connection. */
   #untrack(tracked: Tracked): void {
+    // Not looking for a connection any more either: the list of requests that
+    // do is cleared at the end of the Transport's getConn call (queued.ts).
     tracked.call = undefined
-    doneLooking(tracked)
     this.#breaker?.done(tracked)
   }
 
@@ -283,7 +285,8 @@ export class Tracker implements ConnListener {
   /** Whether nobody has started reading the body: not read from, not locked by a reader. */
   #unread(tracked: Tracked): boolean {
     const response = tracked.ref?.deref()
-    return response !== undefined && !response.bodyUsed && response.body?.locked === false
+    // Not `response.body?.locked`: reading `body` makes a lazy body's stream.
+    return response !== undefined && isBodyUnread(response)
   }
 
   #breakFor(body: Tracked, waiter: Tracked): boolean {

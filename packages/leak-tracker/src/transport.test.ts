@@ -243,6 +243,31 @@ describe('queued requests', () => {
     expect(queued.hasSubscribers).toBe(false)
   })
 
+  it('does not count as its waiter a request of another client that queues right after one of its own got an idle connection', async () => {
+    transport = new Transport({ maxConnsPerHost: 2 })
+    tracker = leakTracker()
+    const client = compose(transport, tracker)
+    // One connection held by an unread body, the other idle.
+    const held = await holdTheConnection(client)
+    await (await client.roundTrip(new Request(`${server.origin}/next`))).text()
+    await new Promise((resolve) => setImmediate(resolve))
+    const waited = new Promise<void>((resolve) => {
+      const onQueued = (): void => {
+        queued.unsubscribe(onQueued)
+        resolve()
+      }
+      queued.subscribe(onQueued)
+    })
+    // In one go: ours takes the idle connection, then a request sent past the tracker waits.
+    const ours = client.roundTrip(new Request(`${server.origin}/next`))
+    const theirs = transport.roundTrip(new Request(`${server.origin}/next`))
+    await waited
+    expect(tracker.outstanding()).toMatchObject([{ url: `${server.origin}/stream`, held: 'connection', waiters: 0 }])
+    expect(await (await ours).text()).toBe('next')
+    expect(await (await theirs).text()).toBe('next')
+    await held.body!.cancel()
+  })
+
   it('two trackers, one inside the other, each know the body held the connection a request waited for', async () => {
     transport = new Transport({ maxConnsPerHost: 1 })
     const outer = leakTracker()

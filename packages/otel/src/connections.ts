@@ -1,4 +1,5 @@
 import type { Attributes, Meter, ObservableResult } from '@opentelemetry/api'
+import { serverOf } from './attributes.js'
 import type { StatsSource } from './options.js'
 
 /** The pool key `scheme://host:port`, ahead of ` via <proxy>` for a proxied pool. */
@@ -12,8 +13,7 @@ function serverOfKey(key: string): Attributes | undefined {
   }
   // `http://* via <proxy>`: the shared forwarding connections to a proxy have no one server.
   if (url.hostname === '*' || url.hostname === '%2A') return undefined
-  const address = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname
-  return { 'server.address': address, 'server.port': Number(url.port || (url.protocol === 'https:' ? 443 : 80)), 'url.scheme': url.protocol.slice(0, -1) }
+  return { ...serverOf(url), 'url.scheme': url.protocol.slice(0, -1) }
 }
 
 /** Unregisters what {@link observeConnections} registered. */

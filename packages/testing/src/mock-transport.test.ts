@@ -337,9 +337,12 @@ describe('the RoundTripper contract', () => {
     const bodyCancelled = new Promise<unknown>((resolve) => (cancelled = resolve))
     let resolveStarted!: () => void
     const started = { promise: new Promise<void>((r) => (resolveStarted = r)) }
+    // The reply is made only once the call was aborted: its response comes too late.
+    let openGate!: () => void
+    const gate = new Promise<void>((resolve) => (openGate = resolve))
     mock.intercept({ url: '/r' }).reply(async () => {
       resolveStarted()
-      await new Promise((resolve) => setTimeout(resolve, 20))
+      await gate
       return new Response(new ReadableStream({ cancel: (reason) => cancelled(reason ?? 'cancelled') }))
     })
     const done = AbortSignal.abort(new Error('before'))
@@ -349,6 +352,7 @@ describe('the RoundTripper contract', () => {
     await started.promise
     controller.abort(new Error('during'))
     expect((await rejection(pending)).message).toBe('during')
+    openGate()
     // The late response's body is cancelled, not left open (the test times out otherwise).
     expect(await bodyCancelled).toBeDefined()
   })

@@ -49,6 +49,8 @@ export class PersistConn {
   idleLimit: number
   /** False once the server asked to close (`Connection: close`) or keep-alives are off. */
   reusable = true
+  /** The last `Keep-Alive` hint applied (see deadlines.ts). */
+  keepAliveHint: string | undefined = undefined
   /** The request using the conn while it is busy. */
   holder: Holder | undefined
   /** The {@link ConnList} the conn is in (its pool's busy list, or the transport's idle LRU), and its neighbours there. */
@@ -60,6 +62,9 @@ export class PersistConn {
   #saw100 = false
   /** Closes the conn once it has been idle for `idleLimit`. */
   readonly #idleDeadline: Deadline
+  /** When the idle deadline fires (the transport's clock), or -1 when it is not armed. */
+  #idleDue = -1
+  readonly #clock: ResolvedOptions['clock']
   #onDead: (conn: PersistConn, reason: string) => void
 
   constructor(pool: HostPool, socket: Duplex, options: ResolvedOptions, onDead: (conn: PersistConn, reason: string) => void) {
@@ -69,11 +74,10 @@ export class PersistConn {
     this.socket = socket
     this.idleLimit = options.idleConnTimeout
     this.#onDead = onDead
-    // The deadline is left running while the conn is busy (re-arming it after
-    // each response is then a cheap refresh); it only closes an idle conn.
-    this.#idleDeadline = new Deadline(options.clock, () => {
-      if (this.idleAt >= 0) this.close('idle timeout')
-    }, true)
+    this.#clock = options.clock
+    // Not re-armed per response: when it fires, a conn that has not been idle
+    // for its whole limit gets the rest (see #idleExpired).
+    this.#idleDeadline = new Deadline(options.clock, () => this.#idleExpired(), true)
     let handedOver = false
     // Our idle timeout is authoritative; undici's own keep-alive timer is set
     // to the same value so that it never closes a conn we still count as usable.
@@ -160,12 +164,35 @@ export class PersistConn {
     return idleExpired(this.idleAt, this.idleLimit, now)
   }
 
-  /** Marks the conn idle at `now` and arms its idle deadline, which closes it. */
+  /**
+   * Marks the conn idle at `now` and makes sure its idle deadline fires by
+   * the end of its idle limit. A deadline already due by then is left as it
+   * is (no timer work per response); {@link #idleExpired} closes the conn or
+   * waits out the rest.
+   */
   markIdle(now: number): void {
     this.idleAt = now
     this.idleTurn = currentTurn()
     this.holder = undefined
-    this.#idleDeadline.arm(this.idleLimit)
+    const limit = this.idleLimit
+    if (limit <= 0) {
+      this.#idleDeadline.disarm()
+      this.#idleDue = -1
+    } else if (this.#idleDue < 0 || this.#idleDue > now + limit || !this.#idleDeadline.armed) {
+      this.#idleDeadline.arm(limit)
+      this.#idleDue = now + limit
+    }
+  }
+
+  #idleExpired(): void {
+    this.#idleDue = -1
+    // A busy conn is armed again when it next becomes idle.
+    if (this.idleAt < 0 || this.idleLimit <= 0) return
+    const now = this.#clock.now()
+    const rest = this.idleAt + this.idleLimit - now
+    if (rest <= 0) return this.close('idle timeout')
+    this.#idleDeadline.arm(rest)
+    this.#idleDue = now + rest
   }
 
   /** Marks the conn busy for `holder`. */

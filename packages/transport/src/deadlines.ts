@@ -14,7 +14,6 @@ import { MAX_TIMER_DELAY } from './options.js'
 import type { ResolvedOptions } from './resolve-options.js'
 import type { HostPool } from './pool.js'
 import { describeHolders, hostStats } from './stats.js'
-import { channels } from './trace.js'
 
 /**
  * Deadline is one restartable timer on a clock: armed for a number of ms,
@@ -110,6 +109,8 @@ export function idleExpired(idleAt: number, limit: number, now: number): boolean
 export interface IdleLimit {
   idleLimit: number
   reusable: boolean
+  /** The last `Keep-Alive` value applied: a server sends the same one with every response. */
+  keepAliveHint?: string | undefined
 }
 
 /**
@@ -120,6 +121,9 @@ export interface IdleLimit {
  * holds is ignored.
  */
 export function applyKeepAliveHint(conn: IdleLimit, value: string): void {
+  // Applying a hint again changes nothing: skip the parse.
+  if (conn.keepAliveHint === value) return
+  conn.keepAliveHint = value
   const match = /timeout=(\d+)/i.exec(value)
   if (match === null) return
   const hint = Number(match[1]) * 1000 - 1000
@@ -135,7 +139,6 @@ export function applyKeepAliveHint(conn: IdleLimit, value: string): void {
  */
 export function waitTimeoutError(pool: HostPool, options: ResolvedOptions, what: string, now: number): TransportError {
   const stats = hostStats(pool, now)
-  if (channels.waitFailed.hasSubscribers) channels.waitFailed.publish({ key: pool.key, reason: 'maxWaitTime' })
   return new TransportError(
     ERR_POOL_EXHAUSTED,
     `no connection to ${pool.key} within maxWaitTime ${options.maxWaitTime} ms (${what}): ` +

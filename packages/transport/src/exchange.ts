@@ -23,8 +23,6 @@ export interface ExchangeConn {
   reusable: boolean
   /** Idle limit of the connection, shortened by a `Keep-Alive: timeout` hint. */
   idleLimit: number
-  /** Header and body timeouts all run on the exchange's own timers (no undici underneath to run the long ones). */
-  readonly ownTimers?: boolean
   acceptUnsolicited100(): void
   takeInterimStatus(status: number): number
 }
@@ -106,6 +104,8 @@ export class Exchange implements Dispatcher.DispatchHandler {
   #responded = false
   #sink: BodySink | undefined
   #decoder: Transform | undefined
+  /** undici's resume: asks the connection for more body bytes. */
+  #resume: () => void = noop
   #encodedBytes = 0
   #bodyBytes = 0
   #onSignal: (() => void) | undefined
@@ -139,7 +139,8 @@ export class Exchange implements Dispatcher.DispatchHandler {
     this.#reject = reject
     if (!signal.aborted) {
       this.#onSignal = Exchange.#abortListener(this)
-      signal.addEventListener('abort', this.#onSignal, { once: true })
+      // No `{ once: true }`: a signal aborts once, the exchange removes its listener when it ends, and the options cost an object and a validation per request.
+      signal.addEventListener('abort', this.#onSignal)
     }
   }
 
@@ -175,13 +176,13 @@ export class Exchange implements Dispatcher.DispatchHandler {
 
   /**
    * undici runs header and body timeouts on its coarse timers (about 1 s of
-   * resolution); a limit under a second gets a precise deadline of ours here.
+   * resolution), and an HTTP/2 conn its sweep; a limit under a second gets a
+   * precise deadline of ours here.
    */
   #arm(stage: 'head' | 'body'): void {
     this.#stage = stage
     const limit = stage === 'head' ? this.#options.responseHeaderTimeout : this.#options.bodyTimeout
-    // An HTTP/2 stream has no undici underneath: every limit runs on our deadline.
-    const ms = this.#conn.ownTimers === true ? limit : preciseLimit(limit)
+    const ms = preciseLimit(limit)
     if (ms === 0) return this.#disarm()
     // Made on first use: most requests run on undici's timers only.
     this.#deadline ??= new Deadline(this.#options.clock, () => this.#expired(), true)
@@ -200,7 +201,8 @@ export class Exchange implements Dispatcher.DispatchHandler {
   }
 
   onResponseStarted(): void {
-    callHook(this.#trace, 'gotFirstResponseByte')
+    // Guarded here: callHook's rest parameter is an array per call.
+    if (this.#trace !== undefined) callHook(this.#trace, 'gotFirstResponseByte')
   }
 
   onRequestSent(): void {
@@ -249,24 +251,10 @@ export class Exchange implements Dispatcher.DispatchHandler {
     if (!nullBody) {
       const decode = !this.#options.disableCompression && getContext(this.#request).decompress !== false
       const decoder = decode ? createDecoder(contentEncoding, this.#what) : undefined
-      const body = createBody(
-        {
-          pull: () => {
-            // The reader wants more: the body clock runs again.
-            if (this.#deadline?.armed !== true && !this.#done) this.#arm('body')
-            // With a decoder, the socket resumes on the decoder's 'drain', not
-            // here: resuming it into a full decoder would pile up encoded bytes.
-            if (decoder === undefined) resume()
-            else decoder.resume()
-          },
-          cancel: (reason) => {
-            // The decoder may still hold output after the message completed.
-            decoder?.destroy()
-            this.#abort?.(reason instanceof Error ? reason : new Error(String(reason ?? 'body cancelled')))
-          },
-        },
-        { highWaterMark: this.#options.bodyHighWaterMark },
-      )
+      // The exchange is the body's producer (its pull and cancel methods): no closures per response.
+      if (decoder !== undefined) this.#decoder = decoder
+      this.#resume = resume
+      const body = createBody(this, { highWaterMark: this.#options.bodyHighWaterMark })
       responseBody = body.body
       this.#sink = body.sink
       if (decoder !== undefined) this.#pipeDecoder(decoder, contentEncoding!, body.sink, resume)
@@ -285,8 +273,26 @@ export class Exchange implements Dispatcher.DispatchHandler {
     return true
   }
 
+  /**
+   * pull (core's BodyProducer): the reader wants more; the body clock runs
+   * again. With a decoder, the socket resumes on the decoder's 'drain', not
+   * here: resuming it into a full decoder would pile up encoded bytes.
+   */
+  pull(): void {
+    if (this.#deadline?.armed !== true && !this.#done) this.#arm('body')
+    const decoder = this.#decoder
+    if (decoder === undefined) this.#resume()
+    else decoder.resume()
+  }
+
+  /** cancel (core's BodyProducer): the reader cancelled the body, or it was collected unread. */
+  cancel(reason: unknown): void {
+    // The decoder may still hold output after the message completed.
+    this.#decoder?.destroy()
+    this.#abort?.(reason instanceof Error ? reason : new Error(String(reason ?? 'body cancelled')))
+  }
+
   #pipeDecoder(decoder: Transform, contentEncoding: string, sink: BodySink, resume: () => void): void {
-    this.#decoder = decoder
     decoder.on('data', (chunk: Buffer) => {
       if (!this.#push(sink, chunk)) decoder.pause()
     })

@@ -2,8 +2,10 @@ import { connect, type ClientHttp2Session } from 'node:http2'
 import type { Duplex } from 'node:stream'
 import type { Clock } from './clock.js'
 import type { Holder } from './conn.js'
+import { ConnList } from './conn-list.js'
 import type { ConnectMethod } from './connect-method.js'
-import { Deadline } from './deadlines.js'
+import { Deadline, preciseLimit, PRECISE_BELOW } from './deadlines.js'
+import { H2Lease } from './h2-stream.js'
 import type { ResolvedOptions } from './resolve-options.js'
 import type { HostPool } from './pool.js'
 
@@ -13,6 +15,13 @@ const INITIAL_MAX_STREAMS = 100
 const MAX_STREAMS_CAP = 1000
 /** Stream ids are 31-bit: before a GOAWAY, every stream counts as under the last one the server processes. */
 const NO_GOAWAY = 2 ** 31
+/** How often the streams' header and body limits are checked: limits under this run on the Exchange's precise timers. */
+const SWEEP_INTERVAL = PRECISE_BELOW
+
+/** coarseLimit is `ms` when a header or body limit of `ms` is left to the conn's sweep, else 0 (none, or precise). */
+function coarseLimit(ms: number): number {
+  return ms > 0 && preciseLimit(ms) === 0 ? ms : 0
+}
 
 /** What an {@link H2Conn} tells its transport. */
 export interface H2ConnEvents {
@@ -33,14 +42,22 @@ export interface H2ConnEvents {
  *
  * States: open → (GOAWAY received: going away, no new streams; closes when
  * its last stream ends) → closed. A closed conn never reopens.
+ *
+ * The held streams are a list linked through their {@link H2Lease}s:
+ * taking and giving back a stream allocates nothing. While the conn has
+ * streams, one sweep about every second checks their header and body
+ * limits (of 1 s and more), instead of a timer per request.
  */
 export class H2Conn {
   readonly pool: HostPool
   readonly method: ConnectMethod
   readonly socket: Duplex
   readonly session: ClientHttp2Session
-  /** The requests holding a stream, for `stats()` and the pool-exhausted error. */
-  readonly holders = new Set<Holder>()
+  /** `https` or `http`: the `:scheme` of every request on the conn. */
+  readonly scheme: string
+  /** `responseHeaderTimeout` and `bodyTimeout` when the sweep checks them (1 s and more), else 0. */
+  readonly headLimit: number
+  readonly bodyLimit: number
   /** Requests served on this conn so far. */
   requests = 0
   /** The most streams the server allows at once (its SETTINGS), capped at 1000. */
@@ -64,6 +81,10 @@ export class H2Conn {
   /** Closes the conn when a PING's answer is later than `http2.pingTimeout`. */
   readonly #pingDeadline: Deadline
   #pinging = false
+  /** Checks the streams' header and body limits while the conn has streams (null when no limit is left to it). */
+  readonly #sweep: Deadline | null
+  /** The held streams, oldest first, linked through their leases. */
+  readonly #leases = new ConnList<H2Lease>()
 
   constructor(pool: HostPool, socket: Duplex, options: ResolvedOptions, events: H2ConnEvents) {
     this.pool = pool
@@ -75,6 +96,10 @@ export class H2Conn {
     this.#idleDeadline = new Deadline(this.#clock, () => this.streams === 0 && this.close('idle timeout'), true)
     this.#pingDue = new Deadline(this.#clock, () => this.streams === 0 && this.#ping(), true)
     this.#pingDeadline = new Deadline(this.#clock, () => this.close(`PING not answered within ${options.http2.pingTimeout} ms`), true)
+    this.scheme = pool.method.target.protocol === 'https:' ? 'https' : 'http'
+    this.headLimit = coarseLimit(options.responseHeaderTimeout)
+    this.bodyLimit = coarseLimit(options.bodyTimeout)
+    this.#sweep = this.headLimit > 0 || this.bodyLimit > 0 ? new Deadline(this.#clock, () => this.#sweepStreams(), true) : null
     const h2 = options.http2
     this.session = connect(pool.method.target.key, {
       createConnection: () => socket,
@@ -116,9 +141,16 @@ export class H2Conn {
     return !this.#closed && !this.goingAway && this.streams < this.maxStreams && !this.session.destroyed && !this.session.closed
   }
 
-  /** Streams held (reserved for a request, or open): one per holder. */
+  /** Streams held (reserved for a request, or open). */
   get streams(): number {
-    return this.holders.size
+    return this.#leases.size
+  }
+
+  /** The requests holding a stream, oldest first, for `stats()` and the pool-exhausted error. */
+  get holders(): Holder[] {
+    const holders: Holder[] = []
+    for (let lease = this.#leases.first(); lease !== undefined; lease = lease.listNext) holders.push(lease.holder)
+    return holders
   }
 
   /** How long the conn has had no stream, in ms (0 while it has some). */
@@ -131,20 +163,22 @@ export class H2Conn {
     return id !== undefined && id <= this.lastStreamId
   }
 
-  /** reserve takes a stream for `holder`; the caller checked {@link available}. */
-  reserve(holder: Holder): void {
-    this.requests++
-    this.holders.add(holder)
+  /** reserve takes a stream for `holder` (whose `since` is set) and returns its lease; the caller checked {@link available}. */
+  reserve(holder: Holder): H2Lease {
+    const lease = new H2Lease(this, holder, ++this.requests)
+    this.#leases.add(lease)
     // The idle and PING timers keep running (refreshed when the conn is idle
     // again: cheaper than clearing and making them per request); they act
     // only on a conn that has no stream.
     this.idleAt = -1
+    if (this.#sweep !== null && !this.#sweep.armed) this.#sweep.arm(SWEEP_INTERVAL)
+    return lease
   }
 
-  /** release gives a stream back; the last one out of a conn going away closes it. */
-  release(holder: Holder): void {
-    if (!this.holders.delete(holder)) return
-    if (this.streams > 0) return
+  /** release gives a lease's stream back (once; again is a no-op); the last one out of a conn going away closes it. */
+  release(lease: H2Lease): void {
+    if (!this.#leases.delete(lease)) return
+    if (this.#leases.size > 0) return
     if (this.goingAway) this.close('connection going away')
     else this.#idle()
   }
@@ -183,9 +217,22 @@ export class H2Conn {
     if (!sent) this.close('PING could not be sent')
   }
 
+  /** sweepStreams fails the streams whose head or body is late, and runs again while the conn has streams. */
+  #sweepStreams(): void {
+    const now = this.#clock.now()
+    for (let lease = this.#leases.first(); lease !== undefined && !this.#closed; ) {
+      // A late stream fails, and its release unlinks it: take its neighbour first.
+      const next = lease.listNext
+      lease.checkDeadline(now)
+      lease = next
+    }
+    if (this.#leases.size > 0 && !this.#closed) this.#sweep!.arm(SWEEP_INTERVAL)
+  }
+
   #stopTimers(): void {
     this.#idleDeadline.disarm()
     this.#pingDue.disarm()
+    this.#sweep?.disarm()
   }
 
   #dead(reason: string): void {

@@ -92,22 +92,21 @@ describe('HTTP/2 faults', () => {
   })
 
   it('fails only the streams of a connection that dies, with a coded error; the next request dials again', async () => {
-    let started = 0
     const server = f.serve(
       await startH2Server((req, res) => {
         res.setHeader('content-length', '100')
         res.write('partial')
-        if (++started === 3) setTimeout(() => server.dropConnections(), 20)
       }, { pem }),
     )
     const transport = f.use(new Transport({ tls: { ca: pem.cert } }))
     const responses = await Promise.all([1, 2, 3].map(() => transport.roundTrip(new Request(server.origin))))
+    // Every head has arrived: the connection dies with three bodies under way.
+    server.dropConnections()
     const errors = await Promise.all(responses.map((r) => rejection(r.text())))
     expect(errors.map((e) => e.code)).toEqual(['RT_SOCKET_CLOSED', 'RT_SOCKET_CLOSED', 'RT_SOCKET_CLOSED'])
     // A clean close or a reset, as the kernel tells it.
     expect(errors[0]!.message).toMatch(/HTTP\/2 connection closed|ECONNRESET/)
     expect(transport.stats().total).toMatchObject({ active: 0, streams: 0, http2: [] })
-    started = -100
     const again = await transport.roundTrip(new Request(server.origin))
     expect(again.status).toBe(200)
     await again.body!.cancel()
@@ -183,5 +182,57 @@ describe('HTTP/2 faults', () => {
     expect(error.message).toBe(`no response head within 5000 ms (GET ${server.origin}/hang)`)
     expect(await (await transport.roundTrip(new Request(`${server.origin}/ok`))).text()).toBe('ok')
     expect(server.sessions()).toBe(1)
+  })
+
+  it('times out a body that stops arriving with RT_BODY_TIMEOUT on the transport clock, leaving the connection to the other streams', async () => {
+    const server = f.serve(
+      await startH2Server((req, res) => {
+        if (req.url !== '/stall') return res.end('ok')
+        res.writeHead(200)
+        res.write('part')
+      }),
+    )
+    const clock = new ManualClock()
+    const transport = f.use(new Transport({ protocols: ['h2c'], clock, bodyTimeout: 2_000 }))
+    const response = await transport.roundTrip(new Request(`${server.origin}/stall`))
+    const reader = response.body!.getReader()
+    expect(new TextDecoder().decode((await reader.read()).value)).toBe('part')
+    const stalled = rejection(reader.read())
+    // Checked about once a second: the limit, plus at most one sweep.
+    clock.advance(3_000)
+    const error = await stalled
+    expect(error.code).toBe('RT_BODY_TIMEOUT')
+    expect(error.message).toBe(`no response body data for 2000 ms (GET ${server.origin}/stall)`)
+    expect(await (await transport.roundTrip(new Request(`${server.origin}/ok`))).text()).toBe('ok')
+    expect(server.sessions()).toBe(1)
+  })
+
+  it('keeps one timer per connection for the header and body limits, however many streams are in flight', async () => {
+    let release!: () => void
+    const released = new Promise<void>((resolve) => (release = resolve))
+    const arrivals: Array<() => void> = []
+    let arrived = 0
+    const server = f.serve(
+      await startH2Server((req, res) => {
+        arrived++
+        for (const wake of arrivals.splice(0)) wake()
+        void released.then(() => res.end(`ok ${req.url}`))
+      }),
+    )
+    const untilArrived = async (n: number): Promise<void> => {
+      while (arrived < n) await new Promise<void>((resolve) => arrivals.push(resolve))
+    }
+    const clock = new ManualClock()
+    const transport = f.use(new Transport({ protocols: ['h2c'], clock }))
+    const first = transport.roundTrip(new Request(`${server.origin}/0`))
+    await untilArrived(1)
+    const timersWithOne = clock.pending
+    const more = Array.from({ length: 19 }, (_, i) => transport.roundTrip(new Request(`${server.origin}/${i + 1}`)))
+    await untilArrived(20)
+    expect(transport.stats().total.streams).toBe(20)
+    expect(clock.pending).toBe(timersWithOne)
+    release()
+    const texts = await Promise.all([first, ...more].map(async (r) => (await r).text()))
+    expect(texts).toEqual(Array.from({ length: 20 }, (_, i) => `ok /${i}`))
   })
 })

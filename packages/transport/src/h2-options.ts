@@ -1,4 +1,4 @@
-import { ERR_INVALID_OPTION, TransportError } from './errors.js'
+import { durationOption, invalidOption } from './option-values.js'
 
 /**
  * Protocol is one wire protocol a {@link TransportOptions.protocols} list
@@ -64,8 +64,6 @@ export const DEFAULT_H2_CONNECTION_WINDOW = 1024 * 1024 * 1024
 
 /** The largest flow-control window HTTP/2 allows (2³¹−1). */
 const MAX_WINDOW = 2 ** 31 - 1
-/** The timer limit (2³¹−1 ms): a longer duration means no limit. */
-const MAX_DELAY = 2 ** 31 - 1
 
 /** Http2Options after defaults and validation. */
 export interface ResolvedHttp2Options {
@@ -91,22 +89,18 @@ export interface ResolvedProtocols {
 const KNOWN_PROTOCOLS: ReadonlySet<string> = new Set(['http1', 'http2', 'h2c'])
 const KNOWN_HTTP2: ReadonlySet<string> = new Set(['pingInterval', 'pingTimeout', 'strictMaxConcurrentStreams', 'initialWindowSize', 'connectionWindowSize'])
 
-function invalid(message: string): TransportError {
-  return new TransportError(ERR_INVALID_OPTION, message)
-}
-
 /** resolveProtocols checks the `protocols` option (a non-empty list of known names, without repeats). */
 export function resolveProtocols(value: unknown): ResolvedProtocols {
   const list = value === undefined ? DEFAULT_PROTOCOLS : value
   if (!Array.isArray(list) || list.length === 0) {
-    throw invalid(`invalid Transport option protocols: expected a non-empty array of 'http1', 'http2', 'h2c', got ${JSON.stringify(value) ?? String(value)}`)
+    throw invalidOption(`invalid Transport option protocols: expected a non-empty array of 'http1', 'http2', 'h2c', got ${JSON.stringify(value) ?? String(value)}`)
   }
   const seen = new Set<string>()
   for (const name of list) {
     if (typeof name !== 'string' || !KNOWN_PROTOCOLS.has(name)) {
-      throw invalid(`invalid Transport option protocols: unknown protocol ${JSON.stringify(name) ?? String(name)} (known: 'http1', 'http2', 'h2c')`)
+      throw invalidOption(`invalid Transport option protocols: unknown protocol ${JSON.stringify(name) ?? String(name)} (known: 'http1', 'http2', 'h2c')`)
     }
-    if (seen.has(name)) throw invalid(`invalid Transport option protocols: ${name} is listed twice`)
+    if (seen.has(name)) throw invalidOption(`invalid Transport option protocols: ${name} is listed twice`)
     seen.add(name)
   }
   const http1 = seen.has('http1')
@@ -115,21 +109,11 @@ export function resolveProtocols(value: unknown): ResolvedProtocols {
   return { http1, http2, h2c: seen.has('h2c'), alpn }
 }
 
-function ms(options: Record<string, unknown>, name: string, fallback: number): number {
-  const value = options[name]
-  if (value === undefined) return fallback
-  if (value === Number.POSITIVE_INFINITY) return 0
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0) {
-    throw invalid(`invalid Transport option http2.${name}: expected an integer >= 0 (ms), got ${String(value)}`)
-  }
-  return value >= MAX_DELAY ? 0 : value
-}
-
 function windowSize(options: Record<string, unknown>, name: string, fallback: number, min: number): number {
   const value = options[name]
   if (value === undefined) return fallback
   if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > MAX_WINDOW) {
-    throw invalid(`invalid Transport option http2.${name}: expected an integer from ${min} to ${MAX_WINDOW} (bytes), got ${String(value)}`)
+    throw invalidOption(`invalid Transport option http2.${name}: expected an integer from ${min} to ${MAX_WINDOW} (bytes), got ${String(value)}`)
   }
   return value
 }
@@ -137,19 +121,19 @@ function windowSize(options: Record<string, unknown>, name: string, fallback: nu
 /** resolveHttp2 applies the defaults of the `http2` option and checks it, throwing `RT_INVALID_OPTION`. */
 export function resolveHttp2(value: unknown): ResolvedHttp2Options {
   if (value !== undefined && (typeof value !== 'object' || value === null)) {
-    throw invalid('invalid Transport option http2: expected an object of HTTP/2 options')
+    throw invalidOption('invalid Transport option http2: expected an object of HTTP/2 options')
   }
   const options = (value ?? {}) as Record<string, unknown>
   for (const key of Object.keys(options)) {
-    if (!KNOWN_HTTP2.has(key)) throw invalid(`unknown Transport option http2.${key}; known: ${[...KNOWN_HTTP2].join(', ')}`)
+    if (!KNOWN_HTTP2.has(key)) throw invalidOption(`unknown Transport option http2.${key}; known: ${[...KNOWN_HTTP2].join(', ')}`)
   }
   const strict = options['strictMaxConcurrentStreams']
   if (strict !== undefined && typeof strict !== 'boolean') {
-    throw invalid(`invalid Transport option http2.strictMaxConcurrentStreams: expected true or false, got ${JSON.stringify(strict) ?? String(strict)}`)
+    throw invalidOption(`invalid Transport option http2.strictMaxConcurrentStreams: expected true or false, got ${JSON.stringify(strict) ?? String(strict)}`)
   }
   return {
-    pingInterval: ms(options, 'pingInterval', DEFAULT_H2_PING_INTERVAL),
-    pingTimeout: ms(options, 'pingTimeout', DEFAULT_H2_PING_TIMEOUT),
+    pingInterval: durationOption(options, 'pingInterval', DEFAULT_H2_PING_INTERVAL, 'http2.pingInterval'),
+    pingTimeout: durationOption(options, 'pingTimeout', DEFAULT_H2_PING_TIMEOUT, 'http2.pingTimeout'),
     strictMaxConcurrentStreams: strict === true,
     // 65535 is the smallest connection window (its initial value); a stream window may be smaller.
     initialWindowSize: windowSize(options, 'initialWindowSize', DEFAULT_H2_STREAM_WINDOW, 1),

@@ -1,89 +1,31 @@
-import { constants, type ClientHttp2Stream, type IncomingHttpHeaders, type OutgoingHttpHeaders } from 'node:http2'
+import type { ClientHttp2Stream, IncomingHttpHeaders } from 'node:http2'
+import { constants } from 'node:http2'
+import type { ConnList } from './conn-list.js'
 import type { Holder } from './conn.js'
-import { H2_CONN_LOST, H2_STREAM_RESET, H2_UNPROCESSED as UNPROCESSED } from './errors-map.js'
+import { bodyTimeoutError, headersTimeoutError } from './deadlines.js'
 import type { Exchange, ExchangeConn } from './exchange.js'
 import type { H2Conn } from './h2-conn.js'
+import { closeError, requestError, requestHeaders, responsePairs } from './h2-wire.js'
 import type { OutgoingBody } from './request-body.js'
 
 const NO_SOCKET = Object.freeze({})
+// Node copies the options of `session.request()`: one object serves every stream.
+const END_STREAM = Object.freeze({ endStream: true })
+const OPEN_STREAM = Object.freeze({ endStream: false })
+
+/** The lease driving a stream, kept on the stream: one set of listeners (static methods) serves every stream. */
+const LEASE = Symbol('roundtrip.h2Lease')
+type LeasedStream = ClientHttp2Stream & { [LEASE]: H2Lease }
 
 /**
- * H2Lease is one stream of an {@link H2Conn} held by one request: what its
- * Exchange sees as the connection. Releasing it gives the stream back; the
- * conn stays.
+ * What a stream's coarse deadline watches (see {@link H2Lease.checkDeadline}):
+ * nothing, the response head, the body (the server owes bytes), or a body
+ * paused for its reader (the gap is the reader's: no deadline).
  */
-export class H2Lease implements ExchangeConn {
-  /** HTTP/2 streams have no socket of their own: nothing tells whether bytes of this one were written. */
-  readonly socket = NO_SOCKET
-  readonly ownTimers = true
-  reusable = true
-  idleLimit = 0
-  constructor(
-    readonly conn: H2Conn,
-    readonly holder: Holder,
-    /** The conn's request count when this one started: more than 1 means the conn was reused. */
-    readonly requests: number,
-  ) {}
-
-  acceptUnsolicited100(): void {}
-
-  takeInterimStatus(status: number): number {
-    return status
-  }
-}
-
-/** The name of each HTTP/2 error code, for messages. */
-const CODE_NAMES = new Map<number, string>(
-  Object.entries(constants)
-    .filter(([name]) => /^NGHTTP2_(NO_ERROR|[A-Z_]+_ERROR|SETTINGS_TIMEOUT|STREAM_CLOSED|REFUSED_STREAM|CANCEL|ENHANCE_YOUR_CALM|INADEQUATE_SECURITY|HTTP_1_1_REQUIRED)$/.test(name))
-    .map(([name, value]) => [value as number, name.slice('NGHTTP2_'.length)]),
-)
-
-/** codeName is `CANCEL (code 8)`. */
-export function h2CodeName(code: number): string {
-  return `${CODE_NAMES.get(code) ?? 'UNKNOWN'} (code ${code})`
-}
-
-function coded(message: string, code: string, rstCode?: number): Error {
-  const error = Object.assign(new Error(message), { code, rstCode })
-  // As undici names its own (Node's fetch shows it as the cause).
-  if (code === H2_CONN_LOST) error.name = 'SocketError'
-  return error
-}
-
-/**
- * requestHeaders builds the HTTP/2 head of a request from its method, path,
- * authority and the Transport's header list (`host` becomes `:authority`).
- */
-function requestHeaders(method: string, scheme: string, authority: string, path: string, list: string[]): OutgoingHttpHeaders {
-  const headers: OutgoingHttpHeaders = { ':method': method, ':scheme': scheme, ':authority': authority, ':path': path }
-  for (let i = 0; i < list.length; i += 2) {
-    const name = list[i]!
-    const value = list[i + 1]!
-    if (name === 'host') {
-      headers[':authority'] = value
-      continue
-    }
-    const previous = headers[name]
-    if (previous === undefined) headers[name] = value
-    else if (Array.isArray(previous)) previous.push(value)
-    else headers[name] = [String(previous), value]
-  }
-  return headers
-}
-
-/** responsePairs flattens a response head to `[name, value, …]` without the pseudo-headers. */
-function responsePairs(headers: IncomingHttpHeaders): string[] {
-  const pairs: string[] = []
-  for (const name in headers) {
-    if (name.charCodeAt(0) === 58 /* ':' */) continue
-    const value = headers[name]
-    if (value === undefined) continue
-    if (Array.isArray(value)) for (const v of value) pairs.push(name, v)
-    else pairs.push(name, value)
-  }
-  return pairs
-}
+const WATCH_NONE = 0
+const WATCH_HEAD = 1
+const WATCH_BODY = 2
+const WATCH_PAUSED = 3
 
 /** What a stream sends: the request line's parts, the Transport's header list and the prepared body. */
 export interface StreamRequest {
@@ -96,93 +38,232 @@ export interface StreamRequest {
 }
 
 /**
- * sendOnStream sends `request` on a new stream of the lease's conn and
- * drives `exchange` with what comes back, as undici drives it for HTTP/1.1:
- * the head, body chunks (the stream pauses when the body's queue is full, so
- * the server is held back by the stream's flow-control window), the end, or
- * one failure. A stream the server never processed (`REFUSED_STREAM`, or
- * above GOAWAY's last stream id) fails with {@link UNPROCESSED}, which the
- * exchange replays on another conn.
+ * H2Lease is one stream of an {@link H2Conn} held by one request: what its
+ * Exchange sees as the connection, and the driver of the `node:http2`
+ * stream under it, as undici drives an exchange for HTTP/1.1: the head, body
+ * chunks (the stream pauses when the body's queue is full, so the server is
+ * held back by the stream's flow-control window), the end, or one failure.
+ * Releasing it gives the stream back; the conn stays.
+ *
+ * Per request it allocates this object and the two functions an Exchange
+ * takes (abort, resume); the stream's listeners are static methods shared
+ * by every stream. The conn keeps its leases in a {@link ConnList} linked
+ * through them (nothing allocated to hold or release a stream).
+ * Header and body limits of 1 s and more are checked by the conn's sweep
+ * ({@link checkDeadline}, about 1 s of resolution, as undici's timers for
+ * HTTP/1.1); shorter ones run on the Exchange's precise timer.
  */
-export function sendOnStream(lease: H2Lease, request: StreamRequest, exchange: Exchange): void {
-  const conn = lease.conn
-  const body = request.body.body
-  const scheme = conn.method.target.protocol === 'https:' ? 'https' : 'http'
-  let stream: ClientHttp2Stream
-  try {
-    const headers = requestHeaders(request.method, scheme, request.authority, request.path, request.headers)
-    stream = conn.session.request(headers, { endStream: body === null })
-  } catch (error) {
-    const code = (error as { code?: string }).code ?? ''
-    // A session closing under us (GOAWAY just arrived): nothing was sent.
-    const failure = /SESSION|GOAWAY|STREAM_ID|OUT_OF_STREAMS/.test(code)
-      ? coded(`the HTTP/2 connection took no new stream: ${(error as Error).message}`, UNPROCESSED)
-      : Object.assign(error as Error, { code: 'UND_ERR_INVALID_ARG' })
-    exchange.onError(failure)
-    return
+export class H2Lease implements ExchangeConn {
+  /** HTTP/2 streams have no socket of their own: nothing tells whether bytes of this one were written. */
+  readonly socket = NO_SOCKET
+  reusable = true
+  idleLimit = 0
+  readonly conn: H2Conn
+  readonly holder: Holder
+  /** The conn's request count when this one started: more than 1 means the conn was reused. */
+  readonly requests: number
+  /** The conn's list of held streams while this one is held, and its neighbours there. */
+  list: ConnList<H2Lease> | undefined = undefined
+  listPrev: H2Lease | undefined = undefined
+  listNext: H2Lease | undefined = undefined
+  #stream: ClientHttp2Stream | undefined = undefined
+  #exchange: Exchange | undefined = undefined
+  #isHead = false
+  #settled = false
+  #responded = false
+  #streamError: Error | undefined = undefined
+  /** The body length the head announced (-1: none), and the bytes that came. */
+  #expected = -1
+  #received = 0
+  #watch = WATCH_NONE
+  /** Body bytes arrived since the last sweep: the body deadline moves on. */
+  #progressed = false
+  /** When the body deadline passes (the conn's clock); set by the sweep. */
+  #bodyDeadline = 0
+
+  constructor(conn: H2Conn, holder: Holder, requests: number) {
+    this.conn = conn
+    this.holder = holder
+    this.requests = requests
   }
-  let settled = false
-  let responded = false
-  let streamError: Error | undefined
-  const fail = (error: Error = new Error('aborted')): void => {
-    if (settled) return
-    settled = true
-    if (!stream.destroyed) stream.close(constants.NGHTTP2_CANCEL)
-    exchange.onError(error)
+
+  acceptUnsolicited100(): void {}
+
+  takeInterimStatus(status: number): number {
+    return status
   }
-  exchange.onConnect(fail)
-  if (settled) return
-  const resume = (): void => {
-    if (!settled) stream.resume()
-  }
-  const head = (headers: IncomingHttpHeaders): void => {
-    if (settled) return
+
+  /**
+   * send sends `request` on a new stream of the conn and drives `exchange`
+   * with what comes back. A stream the server never processed
+   * (`REFUSED_STREAM`, or above GOAWAY's last stream id) fails with
+   * `H2_UNPROCESSED`, which the exchange replays on another conn.
+   */
+  send(request: StreamRequest, exchange: Exchange): void {
+    const conn = this.conn
+    const body = request.body.body
+    this.#exchange = exchange
+    this.#isHead = request.method === 'HEAD'
+    let stream: ClientHttp2Stream
     try {
-      exchange.onHead(Number(headers[':status']), responsePairs(headers), resume, '')
+      const headers = requestHeaders(request.method, conn.scheme, request.authority, request.path, request.headers)
+      stream = conn.session.request(headers, body === null ? END_STREAM : OPEN_STREAM)
     } catch (error) {
-      fail(error as Error)
+      this.#settled = true
+      exchange.onError(requestError(error))
+      return
+    }
+    this.#stream = stream
+    ;(stream as LeasedStream)[LEASE] = this
+    exchange.onConnect(H2Lease.#abortOf(this))
+    if (this.#settled) return
+    stream.on('headers', H2Lease.#onInterim)
+    stream.on('response', H2Lease.#onResponse)
+    stream.on('data', H2Lease.#onData)
+    stream.on('end', H2Lease.#onEnd)
+    stream.on('error', H2Lease.#onError)
+    stream.on('close', H2Lease.#onClose)
+    if (conn.headLimit > 0) this.#watch = WATCH_HEAD
+    if (body === null) exchange.onRequestSent()
+    else if (Buffer.isBuffer(body)) {
+      stream.on('finish', H2Lease.#onSent)
+      stream.end(body)
+    } else {
+      writeBody(stream, body).then(
+        () => this.#sent(),
+        (error: unknown) => this.#fail(error as Error),
+      )
     }
   }
-  stream.on('headers', head) // interim (1xx) heads
-  // The body length the head announced, and the bytes that came: Node ends a
-  // stream reset with NO_ERROR (or torn down with its session) as if it were
-  // complete, so a short body is told by its length.
-  let expected = -1
-  let received = 0
-  stream.on('response', (headers) => {
-    exchange.onResponseStarted()
-    responded = true
+
+  /**
+   * checkDeadline fails the stream when its head or body is late at `now`
+   * (run by the conn's sweep about once a second). Body bytes since the last
+   * sweep move the body deadline on; a body paused for its reader has none.
+   */
+  checkDeadline(now: number): void {
+    const conn = this.conn
+    if (this.#watch === WATCH_HEAD) {
+      if (now - this.holder.since >= conn.headLimit) this.#fail(headersTimeoutError(conn.headLimit, this.#what()))
+    } else if (this.#watch === WATCH_BODY) {
+      if (this.#progressed) {
+        this.#progressed = false
+        this.#bodyDeadline = now + conn.bodyLimit
+      } else if (now >= this.#bodyDeadline) this.#fail(bodyTimeoutError(conn.bodyLimit, this.#what()))
+    }
+  }
+
+  #what(): string {
+    return `${this.holder.method} ${this.holder.url}`
+  }
+
+  /** The Exchange's abort: reset the stream (`CANCEL`) and fail the exchange once. Made by a function (see no-pretenured-closures.test.ts). */
+  static #abortOf(lease: H2Lease): (error?: Error) => void {
+    return (error) => lease.#fail(error ?? new Error('aborted'))
+  }
+
+  /** The Exchange's resume: the reader wants more body bytes. */
+  static #resumeOf(lease: H2Lease): () => void {
+    return () => lease.#resume()
+  }
+
+  #resume(): void {
+    if (this.#settled) return
+    if (this.#watch === WATCH_PAUSED) {
+      // The server owes bytes again: the body deadline restarts from the next sweep.
+      this.#watch = WATCH_BODY
+      this.#progressed = true
+    }
+    this.#stream!.resume()
+  }
+
+  #fail(error: Error): void {
+    if (this.#settled) return
+    this.#settled = true
+    this.#watch = WATCH_NONE
+    const stream = this.#stream
+    if (stream !== undefined && !stream.destroyed) stream.close(constants.NGHTTP2_CANCEL)
+    this.#exchange!.onError(error)
+  }
+
+  #sent(): void {
+    if (!this.#settled) this.#exchange!.onRequestSent()
+  }
+
+  #head(headers: IncomingHttpHeaders): void {
+    if (this.#settled) return
+    try {
+      this.#exchange!.onHead(Number(headers[':status']), responsePairs(headers), H2Lease.#resumeOf(this), '')
+    } catch (error) {
+      this.#fail(error as Error)
+    }
+  }
+
+  // The stream's listeners: `this` is the stream.
+
+  /** An interim (1xx) head. */
+  static #onInterim(this: LeasedStream, headers: IncomingHttpHeaders): void {
+    this[LEASE].#head(headers)
+  }
+
+  static #onResponse(this: LeasedStream, headers: IncomingHttpHeaders): void {
+    const lease = this[LEASE]
+    lease.#exchange!.onResponseStarted()
+    lease.#responded = true
+    // Node ends a stream reset with NO_ERROR (or torn down with its session)
+    // as if it were complete, so a short body is told by its length.
     const length = headers['content-length']
-    if (length !== undefined && request.method !== 'HEAD') expected = Number(length)
-    head(headers)
-  })
-  stream.on('data', (chunk: Buffer) => {
-    received += chunk.length
-    if (!settled && !exchange.onData(chunk)) stream.pause()
-  })
-  stream.on('end', () => {
-    if (settled) return
-    const rst = stream.rstCode ?? 0
-    if (rst !== 0 || conn.session.destroyed || (expected >= 0 && received !== expected)) {
-      return fail(closeError(stream, conn, streamError, responded, `${received} of ${expected < 0 ? 'unknown' : expected} body bytes`))
+    if (length !== undefined && !lease.#isHead) lease.#expected = Number(length)
+    if (!lease.#settled) {
+      // The head is here; the body deadline starts from the next sweep.
+      const watched = lease.conn.bodyLimit > 0
+      lease.#watch = watched ? WATCH_BODY : WATCH_NONE
+      lease.#progressed = watched
     }
-    settled = true
-    exchange.onComplete()
-  })
-  stream.on('error', (error) => {
-    streamError = error
-  })
-  stream.on('close', () => {
-    if (!settled) fail(closeError(stream, conn, streamError, responded))
-  })
-  if (body === null) exchange.onRequestSent()
-  else if (Buffer.isBuffer(body)) stream.end(body, () => !settled && exchange.onRequestSent())
-  else {
-    writeBody(stream, body).then(
-      () => !settled && exchange.onRequestSent(),
-      (error: unknown) => fail(error as Error),
-    )
+    lease.#head(headers)
   }
+
+  static #onData(this: LeasedStream, chunk: Buffer): void {
+    const lease = this[LEASE]
+    lease.#received += chunk.length
+    lease.#progressed = true
+    if (lease.#settled || lease.#exchange!.onData(chunk)) return
+    this.pause()
+    if (lease.#watch === WATCH_BODY) lease.#watch = WATCH_PAUSED
+  }
+
+  static #onEnd(this: LeasedStream): void {
+    const lease = this[LEASE]
+    if (lease.#settled) return
+    const rst = this.rstCode ?? 0
+    const expected = lease.#expected
+    if (rst !== 0 || lease.conn.session.destroyed || (expected >= 0 && lease.#received !== expected)) {
+      const short = `${lease.#received} of ${expected < 0 ? 'unknown' : expected} body bytes`
+      return lease.#fail(closeError(this, lease.conn, lease.#streamError, lease.#responded, short))
+    }
+    lease.#settled = true
+    lease.#watch = WATCH_NONE
+    lease.#exchange!.onComplete()
+  }
+
+  static #onError(this: LeasedStream, error: Error): void {
+    this[LEASE].#streamError = error
+  }
+
+  static #onClose(this: LeasedStream): void {
+    const lease = this[LEASE]
+    if (!lease.#settled) lease.#fail(closeError(this, lease.conn, lease.#streamError, lease.#responded))
+  }
+
+  /** The request body (a Buffer) is written. */
+  static #onSent(this: LeasedStream): void {
+    this[LEASE].#sent()
+  }
+}
+
+/** sendOnStream sends `request` on the lease's stream, answered to `exchange` (see {@link H2Lease.send}). */
+export function sendOnStream(lease: H2Lease, request: StreamRequest, exchange: Exchange): void {
+  lease.send(request, exchange)
 }
 
 /** writeBody streams a request body into the stream, waiting for the stream's flow-control window when it is full. */
@@ -202,22 +283,4 @@ async function writeBody(stream: ClientHttp2Stream, body: AsyncIterable<Uint8Arr
     }
   }
   if (!stream.destroyed) await new Promise<void>((resolve) => stream.end(resolve))
-}
-
-/** closeError says why a stream closed before its end: not processed, the connection lost, or reset by the server. */
-function closeError(stream: ClientHttp2Stream, conn: H2Conn, error: Error | undefined, responded: boolean, short?: string): Error {
-  const rst = stream.rstCode
-  if (!responded && (rst === constants.NGHTTP2_REFUSED_STREAM || !conn.mayHaveProcessed(stream.id))) {
-    const why = rst === constants.NGHTTP2_REFUSED_STREAM ? 'REFUSED_STREAM' : `GOAWAY (last stream ${conn.lastStreamId})`
-    return coded(`the server did not process the HTTP/2 stream (${why})`, UNPROCESSED, rst)
-  }
-  const detail = error === undefined ? (short === undefined ? '' : `: ${short}`) : `: ${error.message}`
-  if (conn.closed || conn.session.destroyed) {
-    // A system error of the socket (ECONNRESET) is the failure, as over HTTP/1.1: fetch shows its code as `cause.code`.
-    const cause = error ?? conn.error
-    const code = (cause as { code?: unknown } | undefined)?.code
-    if (cause !== undefined && typeof code === 'string' && /^E[A-Z]+$/.test(code)) return cause
-    return coded(`the HTTP/2 connection closed${detail}`, H2_CONN_LOST, rst)
-  }
-  return coded(`HTTP/2 stream reset by the server with ${h2CodeName(rst ?? constants.NGHTTP2_INTERNAL_ERROR)}${detail}`, H2_STREAM_RESET, rst)
 }

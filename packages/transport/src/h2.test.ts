@@ -173,6 +173,22 @@ describe('h2c (HTTP/2 with prior knowledge)', () => {
     expect(transport.stats().total).toMatchObject({ dials: 1, requests: 30 })
   })
 
+  it('reports interim (1xx) heads to got1xxResponse and delivers the final response on the same stream', async () => {
+    const early = f.serve(
+      await startH2Server((req, res) => {
+        res.stream.additionalHeaders({ ':status': 103, link: '</a.js>; rel=preload' })
+        res.end('final')
+      }),
+    )
+    const transport = f.use(new Transport({ protocols: ['h2c'] }))
+    const seen: Array<{ status: number; link: string | null }> = []
+    const request = withContext(new Request(early.origin), { trace: { got1xxResponse: (info) => seen.push({ status: info.status, link: info.headers.get('link') }) } })
+    const response = await transport.roundTrip(request)
+    expect(response.status).toBe(200)
+    expect(await response.text()).toBe('final')
+    expect(seen).toEqual([{ status: 103, link: '</a.js>; rel=preload' }])
+  })
+
   it('rejects a URL whose scheme no listed protocol serves, and a bad protocols option', async () => {
     const error = await rejection(f.use(new Transport({ protocols: ['h2c'] })).roundTrip(new Request('https://127.0.0.1:1/')))
     expect(error.code).toBe('RT_INVALID_REQUEST')

@@ -24,10 +24,11 @@ export interface OutgoingHeaders {
  * request without a user agent). A body's declared `length` is sent as
  * `content-length`, in place of any the request carries. A name found in
  * `names` (the context's `headerNames`) is sent as written there; the others
- * in lower case.
+ * in lower case. `headers` is a `Headers`, or any `[name, value]` pairs
+ * with lower-case names (an undici dispatch's, see dispatch.ts).
  */
 export function outgoingHeaders(
-  headers: Headers,
+  headers: Iterable<[string, string]>,
   options: ResolvedOptions,
   decompress = true,
   length?: number,

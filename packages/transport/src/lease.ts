@@ -1,6 +1,6 @@
 import type { Holder, PersistConn } from './conn.js'
 import type { H2Conn } from './h2-conn.js'
-import { H2Lease } from './h2-stream.js'
+import type { H2Lease } from './h2-stream.js'
 import type { HostPool } from './pool.js'
 import { reportGotConn, type ClientTrace } from './trace.js'
 
@@ -15,7 +15,7 @@ export function takeConn(pool: HostPool, conn: PersistConn, holder: Holder, trac
   conn.markBusy(holder)
   pool.busy.add(conn)
   pool.countRequest(reused)
-  reportGotConn(pool.key, conn.socket, trace, { reused, wasIdle, idleTime, protocol: 'http/1.1', shared: false })
+  reportGotConn(pool.key, conn.socket, trace, reused, wasIdle, idleTime, 'http/1.1', false)
   return conn
 }
 
@@ -29,9 +29,9 @@ export function takeStream(pool: HostPool, conn: H2Conn, holder: Holder, trace: 
   const shared = conn.streams > 0
   holder.since = now
   const idleTime = conn.idleTime(now)
-  conn.reserve(holder)
+  const lease = conn.reserve(holder)
   pool.countRequest(reused)
-  reportGotConn(pool.key, conn.socket, trace, { reused, wasIdle: !shared, idleTime, protocol: 'h2', shared })
+  reportGotConn(pool.key, conn.socket, trace, reused, !shared, idleTime, 'h2', shared)
   if (oneRequest) conn.retire()
-  return new H2Lease(conn, holder, conn.requests)
+  return lease
 }

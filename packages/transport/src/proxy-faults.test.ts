@@ -4,14 +4,17 @@ import { describe, expect, it } from 'vitest'
 import { ManualClock } from '../test/clock.js'
 import { useFixture } from '../test/fixture.js'
 import { startRawServer } from '../test/server.js'
-import { busyCounts, rejection } from '../test/util.js'
+import { busyCounts, deferred, rejection } from '../test/util.js'
 import { ProxyConnectError, Transport } from './index.js'
 
 const f = useFixture()
 
-/** A fault proxy: reads one CONNECT head, then does `answer` with the socket. */
-async function faultProxy(answer: (socket: Socket, head: string) => void): Promise<Awaited<ReturnType<typeof startRawServer>> & { heads: string[] }> {
+/** A fault proxy: reads one CONNECT head, then does `answer` with the socket. `headSeen` settles when the first head is in. */
+async function faultProxy(
+  answer: (socket: Socket, head: string) => void,
+): Promise<Awaited<ReturnType<typeof startRawServer>> & { heads: string[]; headSeen: Promise<void> }> {
   const heads: string[] = []
+  const headSeen = deferred()
   const server = await startRawServer((socket) => {
     let buffered = ''
     socket.on('data', (chunk) => {
@@ -21,10 +24,11 @@ async function faultProxy(answer: (socket: Socket, head: string) => void): Promi
       const head = buffered.slice(0, end)
       buffered = buffered.slice(end + 4)
       heads.push(head)
+      headSeen.resolve()
       answer(socket, head)
     })
   })
-  return Object.assign(server, { heads })
+  return Object.assign(server, { heads, headSeen: headSeen.promise })
 }
 
 describe('Transport through a failing proxy', () => {
@@ -88,7 +92,7 @@ describe('Transport through a failing proxy', () => {
     const transport = f.use(new Transport({ proxy: `http://127.0.0.1:${proxy.port}` }))
     const controller = new AbortController()
     const pending = transport.roundTrip(new Request('https://secure.test/', { signal: controller.signal }))
-    while (proxy.heads.length === 0) await new Promise((resolve) => setImmediate(resolve))
+    await proxy.headSeen
     controller.abort(new Error('stop'))
     expect((await rejection(pending)).message).toBe('stop')
     await transport.close()

@@ -5,6 +5,7 @@ import { ERR_INVALID_OPTION, TransportError } from './errors.js'
 import { proxyChoice, type ProxyChoice } from './proxy.js'
 import { resolveHttp2, resolveProtocols, type ResolvedHttp2Options, type ResolvedProtocols } from './h2-options.js'
 import { DEFAULT_MAX_CACHED_SESSIONS, TlsSessionCache } from './tls-sessions.js'
+import { durationOption, integerOption, invalidOption } from './option-values.js'
 import {
   DEFAULT_BODY_TIMEOUT,
   DEFAULT_CONNECT_TIMEOUT,
@@ -13,7 +14,6 @@ import {
   DEFAULT_MAX_IDLE_CONNS_PER_HOST,
   DEFAULT_MAX_RESPONSE_HEADER_BYTES,
   DEFAULT_RESPONSE_HEADER_TIMEOUT,
-  MAX_TIMER_DELAY,
   type DialFunction,
   type ProxyConnectHeadersFunction,
   type TlsOptions,
@@ -84,31 +84,10 @@ const KNOWN_OPTIONS: ReadonlySet<string> = new Set([
   'clock',
 ])
 
-function invalid(message: string): TransportError {
-  return new TransportError(ERR_INVALID_OPTION, message)
-}
-
-function count(options: TransportOptions, name: keyof TransportOptions, fallback: number, min = 0): number {
-  const value = options[name]
-  if (value === undefined) return fallback
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < min) {
-    throw invalid(`invalid Transport option ${name}: expected an integer >= ${min}, got ${String(value)}`)
-  }
-  return value
-}
-
-/** duration reads a duration in ms where 0 means no limit; `Infinity` or 2³¹ ms and more mean no limit too. */
-function duration(options: TransportOptions, name: keyof TransportOptions, fallback: number): number {
-  const value = options[name]
-  if (value === Number.POSITIVE_INFINITY) return 0
-  const ms = count(options, name, fallback)
-  return ms >= MAX_TIMER_DELAY ? 0 : ms
-}
-
 function flag(options: TransportOptions, name: 'disableKeepAlives' | 'disableCompression' | 'autoSelectFamily' | 'proxyTunnel'): boolean | undefined {
   const value = options[name]
   if (value === undefined) return undefined
-  if (typeof value !== 'boolean') throw invalid(`invalid Transport option ${name}: expected true or false, got ${JSON.stringify(value) ?? String(value)}`)
+  if (typeof value !== 'boolean') throw invalidOption(`invalid Transport option ${name}: expected true or false, got ${JSON.stringify(value) ?? String(value)}`)
   return value
 }
 
@@ -126,7 +105,7 @@ function checkKeys(options: object): void {
       }
     }
     const hint = bestDistance <= Math.max(2, Math.floor(key.length / 3)) ? ` (did you mean ${best}?)` : ''
-    throw invalid(`unknown Transport option ${key}${hint}; known options: ${[...KNOWN_OPTIONS].join(', ')}`)
+    throw invalidOption(`unknown Transport option ${key}${hint}; known options: ${[...KNOWN_OPTIONS].join(', ')}`)
   }
 }
 
@@ -146,7 +125,7 @@ function editDistance(a: string, b: string): number {
 /** resolveOptions applies defaults and checks every option, throwing `RT_INVALID_OPTION`. */
 export function resolveOptions(options: TransportOptions = {}): ResolvedOptions {
   if (typeof options !== 'object' || options === null) {
-    throw invalid('Transport options must be an object')
+    throw invalidOption('Transport options must be an object')
   }
   checkKeys(options)
   if (options.dial !== undefined && typeof options.dial !== 'function') {
@@ -170,25 +149,25 @@ export function resolveOptions(options: TransportOptions = {}): ResolvedOptions 
     throw new TransportError(ERR_INVALID_OPTION, 'invalid Transport option proxyConnectHeaders: expected an object of headers or a function (target, proxy) => headers')
   }
   return {
-    maxIdleConns: count(options, 'maxIdleConns', DEFAULT_MAX_IDLE_CONNS),
-    maxIdleConnsPerHost: count(options, 'maxIdleConnsPerHost', DEFAULT_MAX_IDLE_CONNS_PER_HOST),
-    maxConnsPerHost: count(options, 'maxConnsPerHost', 0),
-    maxWaitTime: duration(options, 'maxWaitTime', 0),
-    idleConnTimeout: duration(options, 'idleConnTimeout', DEFAULT_IDLE_CONN_TIMEOUT),
-    connectTimeout: duration(options, 'connectTimeout', DEFAULT_CONNECT_TIMEOUT),
-    responseHeaderTimeout: duration(options, 'responseHeaderTimeout', DEFAULT_RESPONSE_HEADER_TIMEOUT),
-    bodyTimeout: duration(options, 'bodyTimeout', DEFAULT_BODY_TIMEOUT),
+    maxIdleConns: integerOption(options, 'maxIdleConns', DEFAULT_MAX_IDLE_CONNS),
+    maxIdleConnsPerHost: integerOption(options, 'maxIdleConnsPerHost', DEFAULT_MAX_IDLE_CONNS_PER_HOST),
+    maxConnsPerHost: integerOption(options, 'maxConnsPerHost', 0),
+    maxWaitTime: durationOption(options, 'maxWaitTime', 0),
+    idleConnTimeout: durationOption(options, 'idleConnTimeout', DEFAULT_IDLE_CONN_TIMEOUT),
+    connectTimeout: durationOption(options, 'connectTimeout', DEFAULT_CONNECT_TIMEOUT),
+    responseHeaderTimeout: durationOption(options, 'responseHeaderTimeout', DEFAULT_RESPONSE_HEADER_TIMEOUT),
+    bodyTimeout: durationOption(options, 'bodyTimeout', DEFAULT_BODY_TIMEOUT),
     disableKeepAlives: flag(options, 'disableKeepAlives') ?? false,
     disableCompression: flag(options, 'disableCompression') ?? false,
-    maxResponseHeaderBytes: count(options, 'maxResponseHeaderBytes', DEFAULT_MAX_RESPONSE_HEADER_BYTES, 1),
+    maxResponseHeaderBytes: integerOption(options, 'maxResponseHeaderBytes', DEFAULT_MAX_RESPONSE_HEADER_BYTES, 1),
     tls: options.tls,
-    tlsSessions: new TlsSessionCache(count(options, 'maxCachedSessions', DEFAULT_MAX_CACHED_SESSIONS)),
+    tlsSessions: new TlsSessionCache(integerOption(options, 'maxCachedSessions', DEFAULT_MAX_CACHED_SESSIONS)),
     dial: options.dial,
     lookup: options.lookup,
     autoSelectFamily: flag(options, 'autoSelectFamily'),
-    autoSelectFamilyAttemptTimeout: options.autoSelectFamilyAttemptTimeout === undefined ? undefined : count(options, 'autoSelectFamilyAttemptTimeout', 0, 10),
-    bodyHighWaterMark: count(options, 'bodyHighWaterMark', DEFAULT_BODY_HIGH_WATER_MARK, 1),
-    maxResponseBodySize: count(options, 'maxResponseBodySize', 0),
+    autoSelectFamilyAttemptTimeout: options.autoSelectFamilyAttemptTimeout === undefined ? undefined : integerOption(options, 'autoSelectFamilyAttemptTimeout', 0, 10),
+    bodyHighWaterMark: integerOption(options, 'bodyHighWaterMark', DEFAULT_BODY_HIGH_WATER_MARK, 1),
+    maxResponseBodySize: integerOption(options, 'maxResponseBodySize', 0),
     proxy: proxyChoice(options.proxy),
     proxyConnectHeaders: connectHeaders,
     proxyTls: options.proxyTls,

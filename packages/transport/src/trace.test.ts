@@ -4,7 +4,7 @@ import { withContext } from '@roundtrip/core'
 import { describe, expect, it } from 'vitest'
 import { useFixture } from '../test/fixture.js'
 import { startServer, startUnixServer } from '../test/server.js'
-import type { ClientTrace } from './trace.js'
+import type { ClientTrace, GotConnInfo } from './trace.js'
 import { Transport } from './transport.js'
 
 const f = useFixture()
@@ -77,6 +77,36 @@ describe('Transport: trace hooks', () => {
     } finally {
       process.off('warning', listen)
     }
+  })
+})
+
+describe('Transport: gotConn info', () => {
+  it('gives the socket addresses the server saw, read after the connection is gone, and shows them in JSON', async () => {
+    const server = f.serve(await startServer((req, res) => res.end(String(req.socket.remotePort))))
+    const transport = f.use(new Transport())
+    const infos: GotConnInfo[] = []
+    const trace: ClientTrace = { gotConn: (info) => void infos.push(info) }
+    const ports: string[] = []
+    for (let i = 0; i < 2; i++) ports.push(await (await transport.roundTrip(withContext(new Request(server.origin), { trace }))).text())
+    await transport.close()
+    expect(transport.stats().total.idle).toBe(0)
+    expect(infos.map((info) => info.reused)).toEqual([false, true])
+    for (const info of infos) {
+      expect(info).toMatchObject({ localAddress: '127.0.0.1', localPort: Number(ports[0]), remoteAddress: '127.0.0.1', remotePort: server.port })
+      expect(JSON.parse(JSON.stringify(info))).toEqual({
+        reused: info.reused, wasIdle: info.wasIdle, idleTime: info.idleTime, protocol: 'http/1.1', shared: false,
+        localAddress: '127.0.0.1', localPort: Number(ports[0]), remoteAddress: '127.0.0.1', remotePort: server.port,
+      })
+    }
+  })
+
+  it('reads no address for a hook that does not ask: they are getters, not copied fields', async () => {
+    const server = f.serve(await startServer((req, res) => res.end('ok')))
+    const transport = f.use(new Transport())
+    let seen: GotConnInfo | undefined
+    await (await transport.roundTrip(withContext(new Request(server.origin), { trace: { gotConn: (info) => void (seen = info) } }))).text()
+    expect(Object.keys(seen!)).toEqual(['reused', 'wasIdle', 'idleTime', 'protocol', 'shared'])
+    expect(seen!.remotePort).toBe(server.port)
   })
 })
 

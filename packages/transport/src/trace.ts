@@ -1,6 +1,11 @@
 import { channel } from 'node:diagnostics_channel'
+import { inspect } from 'node:util'
 
-/** GotConnInfo describes the connection a request got, as Go's `httptrace.GotConnInfo`. */
+/**
+ * GotConnInfo describes the connection a request got, as Go's `httptrace.GotConnInfo`.
+ * The Transport passes an object whose four address fields are getters (read
+ * from a snapshot taken once per connection, valid after the socket is gone).
+ */
 export interface GotConnInfo {
   /** Whether the connection was used for an earlier request. */
   reused: boolean
@@ -146,16 +151,91 @@ export const channels = {
   staleRetry: channel('roundtrip:pool:stale-retry'),
 }
 
-/** reportGotConn tells the trace (with the socket's addresses) and the channel that a request of pool `key` got a connection. */
+/** The socket address fields of {@link GotConnInfo}. */
+type SocketAddresses = Pick<GotConnInfo, 'localAddress' | 'localPort' | 'remoteAddress' | 'remotePort'>
+
+/**
+ * Each socket's addresses, read once, the first time a `gotConn` hook is
+ * called for a request on it: a socket forgets its local address once it is
+ * destroyed, and a hook may keep the info and read it later. A WeakMap, not
+ * a field, so that both conn kinds share it and a socket leaves with its conn.
+ */
+const snapshots = new WeakMap<object, SocketAddresses>()
+
+function addressesOf(socket: object): SocketAddresses {
+  let addresses = snapshots.get(socket)
+  if (addresses === undefined) {
+    const s = socket as Partial<SocketAddresses>
+    addresses = { localAddress: s.localAddress, localPort: s.localPort, remoteAddress: s.remoteAddress, remotePort: s.remotePort }
+    snapshots.set(socket, addresses)
+  }
+  return addresses
+}
+
+/**
+ * ConnInfo is the {@link GotConnInfo} a `gotConn` hook receives: the
+ * request's facts are fields; the socket's addresses are getters on the
+ * prototype over the conn's snapshot, so copying four values is paid only by
+ * a hook that reads them. `{ ...info }` copies the fields alone;
+ * `JSON.stringify(info)` and `util.inspect` show all of them.
+ */
+class ConnInfo implements GotConnInfo {
+  readonly reused: boolean
+  readonly wasIdle: boolean
+  readonly idleTime: number
+  readonly protocol: 'http/1.1' | 'h2'
+  readonly shared: boolean
+  readonly #addresses: SocketAddresses
+
+  constructor(reused: boolean, wasIdle: boolean, idleTime: number, protocol: 'http/1.1' | 'h2', shared: boolean, addresses: SocketAddresses) {
+    this.reused = reused
+    this.wasIdle = wasIdle
+    this.idleTime = idleTime
+    this.protocol = protocol
+    this.shared = shared
+    this.#addresses = addresses
+  }
+
+  get localAddress(): string | undefined {
+    return this.#addresses.localAddress
+  }
+
+  get localPort(): number | undefined {
+    return this.#addresses.localPort
+  }
+
+  get remoteAddress(): string | undefined {
+    return this.#addresses.remoteAddress
+  }
+
+  get remotePort(): number | undefined {
+    return this.#addresses.remotePort
+  }
+
+  toJSON(): GotConnInfo {
+    const { reused, wasIdle, idleTime, protocol, shared } = this
+    return { reused, wasIdle, idleTime, protocol, shared, ...this.#addresses }
+  }
+
+  [inspect.custom](): GotConnInfo {
+    return this.toJSON()
+  }
+}
+
+/**
+ * reportGotConn tells the trace (a {@link ConnInfo}, with the socket's
+ * addresses) and the channel that a request of pool `key` got a connection.
+ */
 export function reportGotConn(
   key: string,
-  socket: unknown,
+  socket: object,
   trace: ClientTrace | undefined,
-  info: Pick<GotConnInfo, 'reused' | 'wasIdle' | 'idleTime' | 'protocol' | 'shared'>,
+  reused: boolean,
+  wasIdle: boolean,
+  idleTime: number,
+  protocol: 'http/1.1' | 'h2',
+  shared: boolean,
 ): void {
-  if (trace?.gotConn !== undefined) {
-    const s = socket as { localAddress?: string; localPort?: number; remoteAddress?: string; remotePort?: number }
-    callHook(trace, 'gotConn', { ...info, localAddress: s.localAddress, localPort: s.localPort, remoteAddress: s.remoteAddress, remotePort: s.remotePort })
-  }
-  if (channels.gotConn.hasSubscribers) channels.gotConn.publish({ key, reused: info.reused, wasIdle: info.wasIdle, protocol: info.protocol })
+  if (trace?.gotConn !== undefined) callHook(trace, 'gotConn', new ConnInfo(reused, wasIdle, idleTime, protocol, shared, addressesOf(socket)))
+  if (channels.gotConn.hasSubscribers) channels.gotConn.publish({ key, reused, wasIdle, protocol })
 }

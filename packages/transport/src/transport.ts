@@ -1,5 +1,5 @@
 import { setMaxListeners } from 'node:events'
-import { callSignal, getContext, redactUrl, type CallSignal, type Closable, type RoundTripper } from '@roundtrip/core'
+import { callSignal, getContext, redactUrl, undiciDispatch, type CallSignal, type Closable, type RequestContext, type RoundTripper, type UndiciDispatchable } from '@roundtrip/core'
 import { PersistConn, type Holder } from './conn.js'
 import { ConnList } from './conn-list.js'
 import { dialConn } from './dial.js'
@@ -22,6 +22,7 @@ import type { Clock } from './clock.js'
 import { callHook, channels, type ClientTrace } from './trace.js'
 import { sameTurn } from './turn.js'
 import { startDebug } from './debug.js'
+import { DirectDispatch, dispatchDirect, type DirectInput, type DispatchPort, type LegacyHandler } from './dispatch.js'
 
 /** The most times one request is sent again after HTTP/2 servers refused it unprocessed (GOAWAY, REFUSED_STREAM). */
 const MAX_UNPROCESSED_REPLAYS = 5
@@ -49,7 +50,7 @@ const MAX_UNPROCESSED_REPLAYS = 5
  * await transport.close()
  * ```
  */
-export class Transport implements RoundTripper, Closable {
+export class Transport implements RoundTripper, Closable, UndiciDispatchable {
   readonly #options: ResolvedOptions
   readonly #clock: Clock
   readonly #routes: Routes
@@ -59,6 +60,8 @@ export class Transport implements RoundTripper, Closable {
   readonly #closing = new AbortController()
   readonly #retired: RetiredCounts = { dials: 0, requests: 0, reusedRequests: 0 }
   #closed = false
+  /** Calls that take a conn released in this turn once it has ended (see {@link #afterTurn}). */
+  #turnCalls: Array<Call | DirectDispatch> = []
   #drained: (() => void) | undefined
   readonly #onDead = (conn: PersistConn, reason: string): void => this.#connDead(conn, reason)
   readonly #h2Events: H2ConnEvents = {
@@ -71,6 +74,14 @@ export class Transport implements RoundTripper, Closable {
     release: (conn, trace) => this.#release(conn, trace),
     discard: (conn, error, trace) => this.#discard(conn, error, trace),
     deliverTo: (pool, conn, holder, trace, wasIdle) => this.#deliverTo(pool, conn, holder, trace, wasIdle),
+  }
+  /** What a direct undici dispatch (dispatch.ts) uses of the pool. */
+  readonly #port: DispatchPort = {
+    closed: () => this.#closed,
+    route: (origin, href, what) => this.#routes.route(origin, href, what),
+    getConn: (dispatch) => this.#getConn(dispatch),
+    release: (conn) => this.#release(conn, undefined),
+    discard: (conn, error) => this.#discard(conn, error, undefined),
   }
 
   /** @throws TransportError `RT_INVALID_OPTION` when an option is invalid. */
@@ -110,18 +121,42 @@ export class Transport implements RoundTripper, Closable {
       return Promise.reject(error)
     }
     const context = getContext(request)
-    const send = (body: OutgoingBody): Promise<Response> =>
-      new Promise<Response>((resolve, reject) => {
-        this.#send(newCall(request, pool, slash, what, body, context, signal, this.#options, resolve, reject))
-      })
     // Bodies that are available at once are collected first (content-length, replayable).
-    if (request.body === null) return send(NO_BODY)
-    return prepareBody(request, context.streamedBody === true).then(send, (error: unknown) => Promise.reject(requestBodyError(error, what)))
+    if (request.body === null) return this.#start(request, pool, slash, what, NO_BODY, context, signal)
+    return prepareBody(request, context.streamedBody === true).then(
+      (body) => this.#start(request, pool, slash, what, body, context, signal),
+      (error: unknown) => Promise.reject(requestBodyError(error, what)),
+    )
+  }
+
+  /** start makes the call of `request` once its body is prepared, and sends it. */
+  #start(request: Request, pool: HostPool, slash: number, what: string, body: OutgoingBody, context: Readonly<RequestContext>, signal: CallSignal): Promise<Response> {
+    return new Promise<Response>((resolve, reject) => {
+      this.#send(newCall(request, pool, slash, what, body, context, signal, this.#options, resolve, reject))
+    })
+  }
+
+  /**
+   * The undici fast path (core's `UndiciDispatchable`, used by
+   * `@roundtrip/undici`'s `toDispatcher` of a bare Transport): runs an undici
+   * dispatch on an HTTP/1.1 conn of this pool — the same pool, limits, wait
+   * queue, timeouts, proxy and stats as `roundTrip` — without a `Request` or
+   * a `Response`, and hands the bytes to `handler` undecoded. `options` are
+   * undici's `DispatchOptions`, `handler` a legacy-generation undici handler
+   * (the one Node's fetch and `undici.request` pass). Returns false
+   * (touching nothing) for what it does not take: an upgrade, `CONNECT`, a
+   * `FormData` or `Blob` body, a method or body a `Request` refuses
+   * (`TRACE`, a GET body), a handler of undici 7's generation, an origin
+   * whose conns are (or may be) HTTP/2. See dispatch.ts.
+   */
+  [undiciDispatch](options: object, handler: object): boolean {
+    return dispatchDirect(this.#port, this.#options, options as DirectInput, handler as LegacyHandler)
   }
 
   /** send gets a conn for the call and dispatches it there. */
   #send(call: Call): void {
-    const got = this.#getConn(call.pool, call.request, call.signal, call.trace, call.what)
+    const got = this.#getConn(call)
+    if (got === undefined) return
     if (got instanceof Promise) got.then((c) => this.#dispatch(call, c), call.reject)
     else this.#dispatch(call, got)
   }
@@ -146,17 +181,19 @@ export class Transport implements RoundTripper, Closable {
 
   /**
    * getConn returns an idle conn (most recently used first) or a free stream
-   * of an HTTP/2 conn, or waits for a dialed or freed one.
+   * of an HTTP/2 conn, or waits for a dialed or freed one; or it returns
+   * undefined when the call takes a conn at the end of the turn (see
+   * {@link #afterTurn}), and is dispatched then.
    */
-  #getConn(pool: HostPool, request: Request, signal: CallSignal, trace: ClientTrace | undefined, what: string): Got | Promise<Got> {
+  #getConn(call: Call | DirectDispatch): Got | Promise<Got> | undefined {
     // The pool may have emptied and left the map since the call found it (while its body was prepared, or a turn was awaited).
-    if (pool.removed) pool = this.#routes.poolFor(pool.method)
-    callHook(trace, 'getConn', pool.key)
-    const holder: Holder = { method: request.method, url: what.slice(request.method.length + 1), since: 0 }
+    if (call.pool.removed) call.pool = this.#routes.poolFor(call.pool.method)
+    const { pool, trace } = call
+    if (trace !== undefined) callHook(trace, 'getConn', pool.key)
     const now = this.#clock.now()
     if (pool.protocol === 'h2') {
       const conn = pool.h2Available()
-      if (conn !== undefined) return takeStream(pool, conn, holder, trace, now, this.#options.disableKeepAlives)
+      if (conn !== undefined) return takeStream(pool, conn, call.holder, trace, now, this.#options.disableKeepAlives)
     }
     for (let conn = pool.idle.pop(); conn !== undefined; conn = pool.idle.pop()) {
       this.#idleLru.delete(conn)
@@ -165,56 +202,57 @@ export class Transport implements RoundTripper, Closable {
         conn.close('idle timeout')
         continue
       }
-      if (sameTurn(conn.idleTurn)) return this.#afterTurn(pool, conn, holder, request, signal, trace, what)
-      takeConn(pool, conn, holder, trace, true, now)
+      if (sameTurn(conn.idleTurn)) return this.#afterTurn(call, conn)
+      takeConn(pool, conn, call.holder, trace, true, now)
       return conn
     }
     return new Promise<Got>((resolve, reject) => {
-      const waiter = new ConnWaiter(this.#owner, pool, holder, trace, signal, resolve, reject)
+      const waiter = new ConnWaiter(this.#owner, pool, call.holder, trace, call.signal, resolve, reject)
       pool.enqueue(waiter)
       if (!pool.waitsForStreams(this.#options.http2.strictMaxConcurrentStreams) && (this.#options.maxConnsPerHost === 0 || pool.conns < this.#options.maxConnsPerHost)) {
-        this.#dialConnFor(pool, waiter, trace, what)
+        this.#dialConnFor(pool, waiter, trace, call.what)
         return
       }
       pool.dialQueue.push(waiter)
       if (channels.queued.hasSubscribers) channels.queued.publish({ key: pool.key, waiting: pool.waiting })
       if (this.#options.maxWaitTime > 0) {
-        waiter.expireAfter(this.#clock, this.#options.maxWaitTime, () => waitTimeoutError(pool, this.#options, what, this.#clock.now()))
+        waiter.expireAfter(this.#clock, this.#options.maxWaitTime, () => waitTimeoutError(pool, this.#options, call.what, this.#clock.now()))
       }
     })
   }
 
   /**
-   * afterTurn takes `conn`, released in the current turn, once the turn has
-   * ended (see turn.ts): if the server closed it or sent unasked-for bytes
-   * meanwhile, it is gone, and the request looks for another conn.
+   * afterTurn has `call` take `conn`, released in the current turn, once the
+   * turn has ended (see turn.ts): if the server closed it or sent unasked-for
+   * bytes meanwhile, it is gone, and the call looks for another conn. The
+   * calls of a turn wait in one list, taken by one `setImmediate` (at c64
+   * nearly every request comes here: no promise or timer per request).
    */
-  #afterTurn(
-    pool: HostPool,
-    conn: PersistConn,
-    holder: Holder,
-    request: Request,
-    signal: CallSignal,
-    trace: ClientTrace | undefined,
-    what: string,
-  ): Promise<Got> {
-    return new Promise<Got>((resolve, reject) => {
-      setImmediate(() => {
-        if (this.#closed) {
-          conn.close('transport closed')
-          return reject(new TransportError(ERR_TRANSPORT_CLOSED, `transport is closed (${what})`))
-        }
-        if (signal.aborted) {
-          if (!conn.closed) this.#putIdleOrDeliver(pool, conn)
-          return reject(signal.reason)
-        }
-        if (!conn.closed) {
-          takeConn(pool, conn, holder, trace, true, this.#clock.now())
-          return resolve(conn)
-        }
-        Promise.resolve(this.#getConn(pool, request, signal, trace, what)).then(resolve, reject)
-      })
-    })
+  #afterTurn(call: Call | DirectDispatch, conn: PersistConn): undefined {
+    call.turnConn = conn
+    if (this.#turnCalls.push(call) === 1) setImmediate(Transport.#takeAfterTurn, this)
+    return undefined
+  }
+
+  static #takeAfterTurn(transport: Transport): void {
+    const calls = transport.#turnCalls
+    transport.#turnCalls = []
+    for (const call of calls) {
+      const conn = call.turnConn!
+      call.turnConn = undefined
+      if (transport.#closed) {
+        conn.close('transport closed')
+        call.reject(new TransportError(ERR_TRANSPORT_CLOSED, `transport is closed (${call.what})`))
+      } else if (call.signal.aborted) {
+        if (!conn.closed) transport.#putIdleOrDeliver(conn.pool, conn)
+        call.reject(call.signal.reason)
+      } else if (!conn.closed) {
+        takeConn(call.pool, conn, call.holder, call.trace, true, transport.#clock.now())
+        if (call instanceof DirectDispatch) call.send(conn)
+        else transport.#dispatch(call, conn)
+      } else if (call instanceof DirectDispatch) call.acquire()
+      else transport.#send(call)
+    }
   }
 
   /** deliverTo (WaiterOwner): a waiter receives a conn (an HTTP/2 one: a stream of it). */
@@ -307,11 +345,11 @@ export class Transport implements RoundTripper, Closable {
     conn.holder = undefined
     if (this.#closed || this.#options.disableKeepAlives || !conn.reusable || conn.closed) {
       const reason = this.#closed ? 'transport closed' : conn.closed ? 'connection closed' : 'keep-alive disabled or connection: close'
-      callHook(trace, 'putIdleConn', new Error(reason))
+      if (trace !== undefined) callHook(trace, 'putIdleConn', new Error(reason))
       conn.close(reason)
       return
     }
-    callHook(trace, 'putIdleConn')
+    if (trace !== undefined) callHook(trace, 'putIdleConn')
     this.#putIdleOrDeliver(pool, conn)
   }
 
@@ -321,7 +359,7 @@ export class Transport implements RoundTripper, Closable {
     const conn = exchangeConn as PersistConn
     const pool = conn.pool
     pool.busy.delete(conn)
-    callHook(trace, 'putIdleConn', error)
+    if (trace !== undefined) callHook(trace, 'putIdleConn', error)
     conn.close(error.message)
   }
 
@@ -329,9 +367,9 @@ export class Transport implements RoundTripper, Closable {
   #releaseStream(lease: H2Lease, trace: ClientTrace | undefined): void {
     const conn = lease.conn
     const pool = conn.pool
-    conn.release(lease.holder)
+    conn.release(lease)
     if (conn.streams === 0 && this.#closed) conn.close('transport closed')
-    callHook(trace, 'putIdleConn', conn.closed ? new Error('connection closed') : undefined)
+    if (trace !== undefined) callHook(trace, 'putIdleConn', conn.closed ? new Error('connection closed') : undefined)
     if (!this.#closed && !conn.closed) this.#serveH2(pool)
     this.#checkDrained()
   }

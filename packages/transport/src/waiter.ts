@@ -35,7 +35,7 @@ export class ConnWaiter implements Waiter {
     // old generation, keeping the waiter's request alive through young GCs
     // (see Exchange's abort listener).
     this.#onAbort = ConnWaiter.#abortListener(this)
-    signal.addEventListener('abort', this.#onAbort, { once: true })
+    signal.addEventListener('abort', this.#onAbort)
   }
 
   static #abortListener(waiter: ConnWaiter): () => void {
@@ -49,8 +49,13 @@ export class ConnWaiter implements Waiter {
 
   /** Fails the wait with `error()` once `ms` have passed on `clock` (the wait deadline, `maxWaitTime`). */
   expireAfter(clock: Clock, ms: number, error: () => Error): void {
-    this.#deadline = new Deadline(clock, () => this.fail(error()), false)
+    this.#deadline = new Deadline(clock, () => this.#expired(error), false)
     this.#deadline.arm(ms)
+  }
+
+  #expired(error: () => Error): void {
+    if (channels.waitFailed.hasSubscribers) channels.waitFailed.publish({ key: this.pool.key, reason: 'maxWaitTime' })
+    this.fail(error())
   }
 
   deliver(conn: PersistConn | H2Conn, wasIdle: boolean): boolean {

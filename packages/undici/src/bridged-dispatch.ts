@@ -38,18 +38,12 @@ function small(response: Response): boolean {
   return Number.isInteger(n) && n >= 0 && n <= SMALL_BODY
 }
 
-/** A body read whole, as one chunk then the end. */
-function wholeBody(response: Response): () => Promise<Chunk> {
-  let whole: Promise<ArrayBuffer> | undefined = response.arrayBuffer()
-  // Read at once, but taken only when the handler wants data: a failure meanwhile is reported then, not as unhandled.
-  whole.catch(noop)
-  return () => {
-    if (whole === undefined) return Promise.resolve({ done: true, value: undefined })
-    const pending = whole
-    whole = undefined
-    return pending.then((buffer) => (buffer.byteLength === 0 ? { done: true, value: undefined } : { done: false, value: new Uint8Array(buffer) }))
-  }
+/** The read of a body taken whole: one chunk (none when empty), then the end. */
+function wholeChunk(buffer: ArrayBuffer): Chunk {
+  return buffer.byteLength === 0 ? { done: true, value: undefined } : { done: false, value: new Uint8Array(buffer) }
 }
+
+const END: Promise<Chunk> = Promise.resolve({ done: true, value: undefined })
 
 /**
  * BridgedDispatch is one `dispatch()` run through a RoundTripper, and the
@@ -73,9 +67,14 @@ export class BridgedDispatch implements Controller {
   // Held while streaming: the response must live as long as the handler reads it.
   #response: Response | undefined
   #reader: ReadableStreamDefaultReader<Uint8Array> | undefined
-  // The next chunk of the body: a stream reader's, or the whole of a small body.
-  #next: (() => Promise<Chunk>) | undefined
+  // A small body, read whole at once and handed on when the handler wants data; then the end.
+  #whole: Promise<Chunk> | undefined
+  // Whether there is a body to hand on (a stream reader's, or the whole of a small one).
+  #hasBody = false
   #reading = false
+  // What a read's settlement calls: made once per dispatch (by functions, see #chunkTaker), not per chunk.
+  #onChunk: ((result: Chunk) => void) | undefined
+  #onReadError: ((error: unknown) => void) | undefined
   #method = 'GET'
 
   /** @throws BridgeError `RT_INVALID_ARGUMENT` for a handler undici would refuse too. */
@@ -163,8 +162,15 @@ export class BridgedDispatch implements Controller {
     // Decided without touching `response.body`, which would make a stream the small path avoids.
     if (this.#method !== 'HEAD' && !isNullBodyStatus(response.status)) {
       this.#response = response
-      if (small(response)) this.#next = wholeBody(response)
-      else if (response.body !== null) this.#next = this.#streamBody(response.body)
+      if (small(response)) {
+        this.#whole = response.arrayBuffer().then(wholeChunk)
+        // Read at once, but taken only when the handler wants data: a failure meanwhile is reported then, not as unhandled.
+        this.#whole.catch(noop)
+        this.#hasBody = true
+      } else if (response.body !== null) {
+        this.#reader = response.body.getReader()
+        this.#hasBody = true
+      }
     }
     try {
       this.#sink.head(response.status, response.headers, response.statusText)
@@ -173,41 +179,54 @@ export class BridgedDispatch implements Controller {
       rethrowLater(error)
       return
     }
-    if (this.#next === undefined) this.settle(undefined)
+    if (!this.#hasBody) this.settle(undefined)
     else this.#pump()
   }
 
   #pump(): void {
-    if (this.#reading || this.#paused || this.#state !== 'streaming' || this.#next === undefined) return
+    if (this.#reading || this.#paused || this.#state !== 'streaming' || !this.#hasBody) return
     this.#reading = true
-    this.#next().then(
-      (result) => {
-        this.#reading = false
-        if (this.#state !== 'streaming') return
-        if (result.done) {
-          this.settle(undefined)
-          return
-        }
-        try {
-          this.#sink.data(asBuffer(result.value))
-        } catch (error) {
-          this.abort(error as Error)
-          rethrowLater(error)
-          return
-        }
-        this.#pump()
-      },
-      (error: unknown) => {
-        this.#reading = false
-        this.settle(error)
-      },
-    )
+    this.#onChunk ??= BridgedDispatch.#chunkTaker(this)
+    this.#onReadError ??= BridgedDispatch.#readFailer(this)
+    this.#read().then(this.#onChunk, this.#onReadError)
   }
 
-  #streamBody(body: ReadableStream<Uint8Array>): () => Promise<Chunk> {
-    const reader = body.getReader()
-    this.#reader = reader
-    return () => reader.read()
+  /** The next read of the body: the small body whole (once), then the end; or the stream reader's next chunk. */
+  #read(): Promise<Chunk> {
+    const whole = this.#whole
+    if (whole !== undefined) {
+      this.#whole = undefined
+      return whole
+    }
+    return this.#reader?.read() ?? END
+  }
+
+  static #chunkTaker(call: BridgedDispatch): (result: Chunk) => void {
+    return (result) => call.#take(result)
+  }
+
+  static #readFailer(call: BridgedDispatch): (error: unknown) => void {
+    return (error) => {
+      call.#reading = false
+      call.settle(error)
+    }
+  }
+
+  #take(result: Chunk): void {
+    this.#reading = false
+    if (this.#state !== 'streaming') return
+    if (result.done) {
+      this.settle(undefined)
+      return
+    }
+    try {
+      this.#sink.data(asBuffer(result.value))
+    } catch (error) {
+      this.abort(error as Error)
+      rethrowLater(error)
+      return
+    }
+    this.#pump()
   }
 
   /** settle ends the dispatch once: `error` undefined is a complete response, anything else a failure. */
@@ -219,7 +238,8 @@ export class BridgedDispatch implements Controller {
     const response = this.#response
     this.#response = undefined
     this.#reader = undefined
-    this.#next = undefined
+    this.#whole = undefined
+    this.#hasBody = false
     try {
       if (error === undefined) this.#sink.end(response === undefined ? undefined : responseTrailers(response))
       else this.#sink.error(error instanceof Error ? error : new Error(String(error), { cause: error }))

@@ -1,6 +1,6 @@
 import type { Dispatcher } from 'undici'
 import { BridgeError, ERR_INVALID_ARGUMENT } from './errors.js'
-import { headerRecord, rawHeaders } from './headers.js'
+import { headerRecord, rawHeaderRecord, rawHeaders } from './headers.js'
 
 /**
  * HandlerSink is one of undici's two handler generations seen through one
@@ -75,4 +75,77 @@ export function handlerSink(handler: AnyHandler, controller: Controller): Handle
     throw new BridgeError(ERR_INVALID_ARGUMENT, 'toDispatcher: the handler has neither onResponseError nor onError')
   }
   return legacy(handler, controller)
+}
+
+/**
+ * LegacyFacade shows a handler of undici 7's generation to something that
+ * speaks only the legacy one (the Transport's direct dispatch, core's
+ * `undiciDispatch`), as undici's own `UnwrapHandler` does for its Client: it
+ * is that handler's controller, and turns `pause()` into `onHeaders` /
+ * `onData` returning false and `resume()` into the legacy `resume` callback.
+ */
+export class LegacyFacade implements Controller {
+  readonly #handler: AnyHandler
+  #abort: ((reason?: Error) => void) | undefined
+  #resume: (() => void) | undefined
+  #paused = false
+  #aborted = false
+  #reason: Error | null = null
+
+  constructor(handler: AnyHandler) {
+    this.#handler = handler
+  }
+
+  get aborted(): boolean {
+    return this.#aborted
+  }
+
+  get paused(): boolean {
+    return this.#paused
+  }
+
+  get reason(): Error | null {
+    return this.#reason
+  }
+
+  pause(): void {
+    this.#paused = true
+  }
+
+  resume(): void {
+    if (!this.#paused) return
+    this.#paused = false
+    this.#resume?.()
+  }
+
+  abort(reason?: Error): void {
+    if (this.#aborted) return
+    this.#aborted = true
+    this.#reason = reason ?? null
+    this.#abort?.(reason)
+  }
+
+  onConnect(abort: (reason?: Error) => void): void {
+    this.#abort = abort
+    this.#handler.onRequestStart?.(this, {})
+  }
+
+  onHeaders(status: number, raw: Buffer[], resume: () => void, statusText: string): boolean {
+    this.#resume = resume
+    this.#handler.onResponseStart?.(this, status, rawHeaderRecord(raw), statusText)
+    return !this.#paused
+  }
+
+  onData(chunk: Buffer): boolean {
+    this.#handler.onResponseData?.(this, chunk)
+    return !this.#paused
+  }
+
+  onComplete(trailers: Buffer[] | string[] | null): void {
+    this.#handler.onResponseEnd?.(this, rawHeaderRecord(trailers ?? []))
+  }
+
+  onError(error: Error): void {
+    this.#handler.onResponseError?.(this, error)
+  }
 }

@@ -84,3 +84,17 @@ export function headerRecord(headers: Headers): IncomingHttpHeaders {
   }
   return record
 }
+
+/** rawHeaderRecord is undici's raw `[name, value, …]` list (Buffers or strings) as undici 7's handlers take it: lower-case names, a list where a name repeats. */
+export function rawHeaderRecord(raw: ReadonlyArray<Buffer | string>): IncomingHttpHeaders {
+  const record: Record<string, string | string[]> = {}
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = text(raw[i]).toLowerCase()
+    const value = text(raw[i + 1])
+    const current = record[name]
+    if (current === undefined) record[name] = value
+    else if (Array.isArray(current)) current.push(value)
+    else record[name] = [current, value]
+  }
+  return record
+}

@@ -1,7 +1,7 @@
 import { once } from 'node:events'
 import { Readable } from 'node:stream'
 import { gzipSync } from 'node:zlib'
-import { roundTripper } from '@roundtrip/core'
+import { compose, roundTripper, type RoundTripper } from '@roundtrip/core'
 import { Transport } from '@roundtrip/transport'
 import { Agent, connect, fetch as undiciFetch, request, upgrade, type Dispatcher } from 'undici'
 import { afterEach, describe, expect, it } from 'vitest'
@@ -73,6 +73,11 @@ function modernHandler(): Dispatcher.DispatchHandler & { events: string[]; chunk
   }
   return handler
 }
+
+const PATHS: Array<[string, () => RoundTripper & { close(): Promise<void> }]> = [
+  ['the Transport’s direct path', () => new Transport()],
+  ['the Request path, through a stack', () => compose(new Transport())],
+]
 
 function bytesOf(chunks: Buffer[]): number {
   return chunks.reduce((n, c) => n + c.length, 0)
@@ -153,10 +158,66 @@ describe('toDispatcher under undici’s APIs', () => {
   })
 })
 
-describe('toDispatcher: handler generations', () => {
+describe('toDispatcher: a bare Transport takes dispatches itself', () => {
+  /** A Transport whose roundTrip counts its calls: the Request path goes through it, the direct path does not. */
+  function counting(): Transport & { roundTrips: number } {
+    const transport = Object.assign(new Transport(), { roundTrips: 0 })
+    const roundTrip = transport.roundTrip.bind(transport)
+    transport.roundTrip = (request) => {
+      transport.roundTrips++
+      return roundTrip(request)
+    }
+    return track(transport)
+  }
+
+  it('runs Node’s fetch on the Transport’s pool without a Request: stats() counts each, the conn is reused', async () => {
+    const server = await serve()
+    const transport = counting()
+    const init = { dispatcher: toDispatcher(transport) } as unknown as RequestInit
+    for (let i = 0; i < 3; i++) expect(await (await fetch(`${server.origin}/n${i}`, init)).text()).toBe(`GET /n${i} chunked `)
+    expect(transport.roundTrips).toBe(0)
+    expect(transport.stats().total).toMatchObject({ requests: 3, reusedRequests: 2, idle: 1 })
+    expect(server.connections).toBe(1)
+  })
+
+  it('keeps the Request path for a stack, so every layer sees the call', async () => {
+    const server = await serve()
+    const transport = counting()
+    const seen: string[] = []
+    const stack = compose(transport, (next) => roundTripper((request) => (seen.push(`${request.method} ${request.url}`), next.roundTrip(request))))
+    const response = await fetch(`${server.origin}/stacked`, { dispatcher: toDispatcher(stack) } as unknown as RequestInit)
+    expect(await response.text()).toBe('GET /stacked chunked ')
+    expect(seen).toEqual([`GET ${server.origin}/stacked`])
+    expect(transport.roundTrips).toBe(1)
+    expect(transport.stats().total.requests).toBe(1)
+  })
+
+  it('hands a server’s trailers on to undici.request', async () => {
+    const server = await serve()
+    const dispatcher = toDispatcher(counting())
+    const response = await request(`${server.origin}/trailers`, { dispatcher })
+    expect(await response.body.text()).toBe('data')
+    expect(response.trailers).toEqual({ 'x-checksum': 'abc123' })
+  })
+
+  it('takes dispatches from undici 7 handlers too (a composed interceptor), without a Request', async () => {
+    const server = await serve()
+    const transport = counting()
+    const dispatcher = toDispatcher(transport).compose((dispatch) => (options, handler) => dispatch(options, handler))
+    const handler = modernHandler()
+    dispatcher.dispatch({ origin: server.origin, path: '/modern', method: 'GET' }, handler)
+    await handler.done
+    expect(Buffer.concat(handler.chunks).toString()).toBe('GET /modern chunked ')
+    expect(handler.events).toEqual(['start', 'head 200 20', 'end {}'])
+    expect(transport.roundTrips).toBe(0)
+  })
+})
+
+// Each behaviour on both paths: a bare Transport takes dispatches itself (core's undiciDispatch), a stack gets a Request.
+describe.each(PATHS)('toDispatcher: handler generations (%s)', (_path, make) => {
   it('pauses on a legacy onHeaders returning false until resume() is called', async () => {
     const server = await serve()
-    const dispatcher = toDispatcher(track(new Transport()))
+    const dispatcher = toDispatcher(track(make()))
     let resume!: () => void
     let received = 0
     let resolve!: () => void
@@ -188,7 +249,7 @@ describe('toDispatcher: handler generations', () => {
 
   it('holds a small body back too until a legacy handler resumes', async () => {
     const server = await serve()
-    const dispatcher = toDispatcher(track(new Transport()))
+    const dispatcher = toDispatcher(track(make()))
     const events: string[] = []
     let resume!: () => void
     const done = new Promise<void>((resolve) => {
@@ -225,7 +286,7 @@ describe('toDispatcher: handler generations', () => {
       res.writeHead(200, { 'content-length': '10' })
       res.write('01234')
     }))
-    const dispatcher = toDispatcher(track(new Transport()))
+    const dispatcher = toDispatcher(track(make()))
     const errors: Error[] = []
     let abort!: (error?: Error) => void
     let headed!: () => void
@@ -253,7 +314,7 @@ describe('toDispatcher: handler generations', () => {
       res.setHeader('content-length', req.url === '/204' ? '0' : '10')
       res.end(req.method === 'HEAD' || req.url === '/204' ? undefined : '0123456789')
     }))
-    const dispatcher = toDispatcher(track(new Transport()))
+    const dispatcher = toDispatcher(track(make()))
     const head = await request(server.origin, { dispatcher, method: 'HEAD' })
     expect([head.statusCode, head.headers['content-length'], await head.body.text()]).toEqual([200, '10', ''])
     const empty = await request(`${server.origin}/204`, { dispatcher })
@@ -262,7 +323,7 @@ describe('toDispatcher: handler generations', () => {
 
   it('holds the body back while undici 7’s controller is paused, then streams it all on resume()', async () => {
     const server = await serve()
-    const dispatcher = toDispatcher(track(new Transport()))
+    const dispatcher = toDispatcher(track(make()))
     const handler = modernHandler()
     const onData = handler.onResponseData!.bind(handler)
     let paused = false
@@ -293,7 +354,7 @@ describe('toDispatcher: handler generations', () => {
       res.write('first')
       res.on('close', () => closed())
     }))
-    const dispatcher = toDispatcher(track(new Transport()))
+    const dispatcher = toDispatcher(track(make()))
     const handler = modernHandler()
     handler.onResponseData = (controller) => controller.abort(new Error('enough'))
     dispatcher.dispatch({ origin: server.origin, path: '/', method: 'GET' }, handler)
@@ -305,7 +366,7 @@ describe('toDispatcher: handler generations', () => {
 
   it('aborts before the head through the legacy abort callback', async () => {
     const server = await serve()
-    const dispatcher = toDispatcher(track(new Transport()))
+    const dispatcher = toDispatcher(track(make()))
     const errors: Error[] = []
     await new Promise<void>((resolve) => {
       dispatcher.dispatch({ origin: server.origin, path: '/hang-forever', method: 'GET' }, {

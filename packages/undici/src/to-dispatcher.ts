@@ -1,6 +1,7 @@
-import { isRoundTripper, type Closable, type RoundTripper } from '@roundtrip/core'
+import { hasUndiciDispatch, isRoundTripper, undiciDispatch, type Closable, type RoundTripper, type UndiciDispatchable } from '@roundtrip/core'
 import { Dispatcher, errors } from 'undici'
 import { BridgedDispatch } from './bridged-dispatch.js'
+import { LegacyFacade } from './dispatch-handler.js'
 import { describeDispatch, type DispatchInput } from './dispatch-request.js'
 import { BridgeError, ERR_DISPATCHER_CLOSED, ERR_INVALID_ARGUMENT, ERR_UPGRADE_UNSUPPORTED } from './errors.js'
 
@@ -30,6 +31,8 @@ export class RoundTripperDispatcher extends Dispatcher {
   // Streaming ones are not kept: an abandoned response must stay collectable.
   readonly #waiting = new Set<BridgedDispatch>()
   readonly #upgrades: Dispatcher | undefined
+  // The RoundTripper's own undici entry point (core's undiciDispatch), when it offers one: the Transport itself, not a stack.
+  readonly #direct: UndiciDispatchable | undefined
 
   constructor(roundTripper: RoundTripper, options: ToDispatcherOptions = {}) {
     super()
@@ -42,6 +45,7 @@ export class RoundTripperDispatcher extends Dispatcher {
     }
     this.roundTripper = roundTripper
     this.#upgrades = upgrades
+    this.#direct = hasUndiciDispatch(roundTripper) ? roundTripper : undefined
   }
 
   /**
@@ -50,6 +54,12 @@ export class RoundTripperDispatcher extends Dispatcher {
    * (the RoundTripper queues on its own; this dispatcher is never busy).
    */
   override dispatch(options: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): boolean {
+    // A RoundTripper that owns its conns takes the dispatch itself, without a Request or a Response; it refuses what it does not take.
+    const direct = this.#direct
+    if (direct !== undefined && !this.#closed && typeof handler === 'object' && handler !== null) {
+      const legacy = typeof handler.onRequestStart === 'function' && typeof handler.onResponseError === 'function' ? new LegacyFacade(handler) : handler
+      if (direct[undiciDispatch](options, legacy)) return true
+    }
     const call: BridgedDispatch = new BridgedDispatch(handler, () => this.#waiting.delete(call))
     const input = options as unknown as DispatchInput
     if (this.#closed) {

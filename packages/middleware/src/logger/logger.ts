@@ -1,4 +1,4 @@
-import { attachHooks, getContext, observeBody, roundTripper, tryRoundTrip, type BodyOutcome, type Middleware } from '@roundtrip/core'
+import { attachHooks, detachHooks, getContext, observeBody, roundTripper, tryRoundTrip, type BodyOutcome, type Middleware } from '@roundtrip/core'
 import '../context.js'
 import { invalidOption } from '../errors.js'
 import type { LoggerOptions, LogRecord, LogSink } from './options.js'
@@ -36,51 +36,102 @@ export function logger(options: LoggerOptions = {}): Middleware {
   const headerNames = (options.headers ?? []).map((name) => String(name).toLowerCase())
   const now = options.now ?? (() => performance.now())
 
+  const config: LoggerConfig = { write, secret, headerNames, now }
   return function loggerLayer(next) {
     return roundTripper((request) => {
-      const start = now()
-      const record: LogRecord = { method: request.method, url: redactLoggedUrl(request.url, secret), duration: 0, retries: 0 }
-      const context = getContext(request)
-      if (context.attempt !== undefined) record.attempt = context.attempt
-      if (headerNames.length > 0) record.requestHeaders = pickHeaders(request.headers, headerNames)
+      const call = new LoggerCall(config, request)
       // Hooks for this call, not a derived request: the Transport calls the
-      // caller's trace and this one (core's callTrace), and retry() this onRetry.
-      const detach = attachHooks(request, {
-        trace: {
-          gotConn(info: { reused: boolean }) {
-            record.reused = info.reused
-          },
-        },
-        onRetry() {
-          record.retries++
-        },
-      })
+      // caller's trace and this one (core's callTrace), and retry() this
+      // onRetry (core's runCallHooks) — the call object's own methods.
+      attachHooks(request, call)
       return tryRoundTrip(next, request).then(
-        (response) => {
-          detach()
-          record.status = response.status
-          record.headDuration = now() - start
-          return observeBody(response, (outcome, reason) => {
-            record.duration = now() - start
-            record.outcome = outcome
-            if (outcome === 'end') {
-              const length = response.headers.get('content-length')
-              const encoding = response.headers.get('content-encoding')
-              if (length !== null && (encoding === null || encoding === 'identity') && /^\d+$/.test(length)) record.bytes = Number(length)
-            }
-            if (outcome === 'error') fail(record, reason)
-            write(record, outcome === 'error')
-          })
-        },
-        (error: unknown) => {
-          detach()
-          record.duration = now() - start
-          fail(record, error)
-          write(record, true)
-          throw error
-        },
+        (response) => call.responded(request, response),
+        (error: unknown) => call.failed(request, error),
       )
     })
+  }
+}
+
+/** What every call of one logger() shares. */
+interface LoggerConfig {
+  write: (record: LogRecord, failed: boolean) => void
+  secret: (name: string) => boolean
+  headerNames: readonly string[]
+  now: () => number
+}
+
+/**
+ * LoggerCall is one logged call: its record, and the hooks that fill it.
+ * Attached to the request as its call hooks object for the call (its
+ * `trace` is itself: the Transport calls its `gotConn`; retry() calls its
+ * `onRetry`), then the listener of the response body: one object per call,
+ * no closure per hook.
+ */
+class LoggerCall {
+  readonly #config: LoggerConfig
+  readonly #start: number
+  readonly #record: LogRecord
+  /** The body's length from the head, counted as `bytes` if it is read to the end (not the response: a listener holding it would keep it from being collected). */
+  #length: number | undefined
+
+  constructor(config: LoggerConfig, request: Request) {
+    this.#config = config
+    this.#start = config.now()
+    const record: LogRecord = {
+      method: request.method,
+      url: redactLoggedUrl(request.url, config.secret),
+      duration: 0,
+      retries: 0,
+    }
+    const attempt = getContext(request).attempt
+    if (attempt !== undefined) record.attempt = attempt
+    if (config.headerNames.length > 0) record.requestHeaders = pickHeaders(request.headers, config.headerNames)
+    this.#record = record
+  }
+
+  /** The call's trace hooks: this object (its gotConn). */
+  get trace(): this {
+    return this
+  }
+
+  /** The Transport's trace hook: only `reused` is read (the record has no address). */
+  gotConn(info: { reused: boolean }): void {
+    this.#record.reused = info.reused
+  }
+
+  /** retry()'s call hook, before each retry. */
+  onRetry(): void {
+    this.#record.retries++
+  }
+
+  /** The head arrived: the hooks come off, the record is written when the body settles. */
+  responded(request: Request, response: Response): Response {
+    detachHooks(request, this)
+    this.#record.status = response.status
+    this.#record.headDuration = this.#config.now() - this.#start
+    const length = response.headers.get('content-length')
+    const encoding = response.headers.get('content-encoding')
+    if (length !== null && (encoding === null || encoding === 'identity') && /^\d+$/.test(length)) this.#length = Number(length)
+    return observeBody(response, this)
+  }
+
+  bodySettled(outcome: BodyOutcome, reason?: unknown): void {
+    const record = this.#record
+    record.duration = this.#config.now() - this.#start
+    record.outcome = outcome
+    if (outcome === 'end' && this.#length !== undefined) record.bytes = this.#length
+    if (outcome === 'error') fail(record, reason)
+    this.#config.write(record, outcome === 'error')
+  }
+
+  /** The call failed without a response: the hooks come off, the record is written at once. */
+  failed(request: Request, error: unknown): never {
+    detachHooks(request, this)
+    const record = this.#record
+    record.duration = this.#config.now() - this.#start
+    fail(record, error)
+    this.#config.write(record, true)
+    throw error
   }
 }
 
@@ -119,6 +170,7 @@ function toWriter(sink: LogSink): (record: LogRecord, failed: boolean) => void {
 
 function message(record: LogRecord): string {
   const outcome: BodyOutcome | undefined = record.outcome
-  const result = record.status === undefined ? (record.errorCode ?? 'failed') : `${record.status}${outcome === 'end' || outcome === undefined ? '' : ` (${outcome})`}`
+  const result =
+    record.status === undefined ? record.errorCode ?? 'failed' : `${record.status}${outcome === 'end' || outcome === undefined ? '' : ` (${outcome})`}`
   return `${record.method} ${record.url} ${result} ${Math.round(record.duration)} ms`
 }

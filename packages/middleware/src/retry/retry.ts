@@ -1,13 +1,15 @@
 import {
-  callHooks,
   callSignal,
   deriveRequest,
   getContext,
   getReplayableBody,
   roundTripper,
+  runCallHooks,
+  tryRoundTrip,
   withReplayableBody,
   type Middleware,
   type ReplayableBody,
+  type RoundTripper,
 } from '@roundtrip/core'
 import '../context.js'
 import { discardResponse } from '../discard.js'
@@ -83,46 +85,66 @@ export function retry(options: RetryOptions = {}): Middleware {
   const random = options.random ?? Math.random
 
   return function retryLayer(next) {
-    return roundTripper(async (request) => {
+    return roundTripper((request) => {
       budget?.deposit()
       const replayable = request.body === null ? undefined : getReplayableBody(request)
       // A body that cannot be produced again goes out once.
-      if (limit === 0 || (request.body !== null && replayable === undefined)) return next.roundTrip(request)
-      // The caller's abort, or an outer deadline (a timeout() above): ends the call, never retried.
-      const signal = callSignal(request)
-      const idempotent = methods.has(request.method) || request.headers.has('idempotency-key')
-      let current = request
-      for (let attempt = 1; ; attempt++) {
-        let response: Response | undefined
-        let error: unknown
+      if (limit === 0 || (request.body !== null && replayable === undefined)) return tryRoundTrip(next, request)
+      // The first attempt is not awaited in an async function: most calls
+      // end with it (a response whose status is not retried), and go on
+      // without the loop's frame and hops.
+      return tryRoundTrip(next, request).then(
+        (response) => (statusCodes.has(response.status) ? retrying(next, request, replayable, response, undefined) : response),
+        (error: unknown) => retrying(next, request, replayable, undefined, error),
+      )
+    })
+  }
+
+  /** retrying goes on from the first attempt's outcome: waits, retries, and settles with the last attempt's. */
+  async function retrying(
+    next: RoundTripper,
+    request: Request,
+    replayable: ReplayableBody | undefined,
+    first: Response | undefined,
+    firstError: unknown,
+  ): Promise<Response> {
+    // The caller's abort, or an outer deadline (a timeout() above): ends the call, never retried.
+    const signal = callSignal(request)
+    const idempotent = methods.has(request.method) || request.headers.has('idempotency-key')
+    for (let attempt = 1; ; attempt++) {
+      let response: Response | undefined
+      let error: unknown
+      if (attempt === 1) {
+        response = first
+        error = firstError
+      } else {
         try {
-          response = await next.roundTrip(current)
+          response = await next.roundTrip(nextAttempt(request, replayable, attempt))
         } catch (e) {
           error = e
         }
-        if (attempt > limit) return settle(response, error)
-        let delay: number
-        if (response === undefined) {
-          const kind = classifyFailure(error, signal.aborted)
-          if (kind === 'final' || (kind === 'maybe-processed' && !idempotent)) throw error
-          delay = backoff(attempt)
-        } else {
-          if (!idempotent || !statusCodes.has(response.status)) return response
-          const after = retryAfterMs(response.headers.get('retry-after'), now())
-          if (after !== undefined && after > maxRetryAfter) return response
-          delay = after ?? backoff(attempt)
-        }
-        if (budget !== undefined && !budget.tryWithdraw()) return settle(response, error)
-        if (response !== undefined) discardResponse(response)
-        const info: RetryInfo = { request, attempt: attempt + 1, delay, ...(response === undefined ? { error } : { status: response.status }) }
-        onRetry?.(info)
-        getContext(request).onRetry?.(info)
-        for (const hook of callHooks(request, 'onRetry')) hook(info)
-        if (signal.aborted) throw signal.reason
-        if (delay > 0) await sleep(delay, signal)
-        current = nextAttempt(request, replayable, attempt + 1)
       }
-    })
+      if (attempt > limit) return settle(response, error)
+      let delay: number
+      if (response === undefined) {
+        const kind = classifyFailure(error, signal.aborted)
+        if (kind === 'final' || (kind === 'maybe-processed' && !idempotent)) throw error
+        delay = backoff(attempt)
+      } else {
+        if (!idempotent || !statusCodes.has(response.status)) return response
+        const after = retryAfterMs(response.headers.get('retry-after'), now())
+        if (after !== undefined && after > maxRetryAfter) return response
+        delay = after ?? backoff(attempt)
+      }
+      if (budget !== undefined && !budget.tryWithdraw()) return settle(response, error)
+      if (response !== undefined) discardResponse(response)
+      const info: RetryInfo = { request, attempt: attempt + 1, delay, ...(response === undefined ? { error } : { status: response.status }) }
+      onRetry?.(info)
+      getContext(request).onRetry?.(info)
+      runCallHooks(request, 'onRetry', info)
+      if (signal.aborted) throw signal.reason
+      if (delay > 0) await sleep(delay, signal)
+    }
   }
 
   function backoff(retryNumber: number): number {

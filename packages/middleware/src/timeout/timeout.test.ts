@@ -1,6 +1,6 @@
 import type { ServerResponse } from 'node:http'
 import { compose, observeBody, roundTripper, withContext, type BodyOutcome } from '@roundtrip/core'
-import { createFetch } from '@roundtrip/fetch'
+import { createFetch, fromFetch } from '@roundtrip/fetch'
 import { Transport } from '@roundtrip/transport'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { startServer, type TestServer } from '../../test/server.js'
@@ -8,11 +8,14 @@ import { timeout } from './timeout.js'
 
 // Responses the server is holding, finished by the test (or by the server's close).
 const held: ServerResponse[] = []
+/** Called with each response the server starts holding. */
+let onHeld: ((res: ServerResponse) => void) | undefined
 let server: TestServer
 beforeAll(async () => {
   server = await startServer((req, res) => {
     if (req.url === '/no-head') {
       held.push(res)
+      onHeld?.(res)
       return
     }
     if (req.url === '/stalled-body') {
@@ -140,6 +143,19 @@ describe('timeout over the Transport', () => {
     expect(outcome).toBe('cancel')
     await connReleased
     expect(transport.stats().total.active).toBe(0)
+  })
+
+  it('stops a fetch below it (fromFetch(globalThis.fetch)) when the deadline passes: the server sees the connection close', async () => {
+    transport = new Transport()
+    const socketClosed = new Promise<void>((resolve) => {
+      onHeld = (res) => {
+        onHeld = undefined
+        res.socket!.once('close', () => resolve())
+      }
+    })
+    const client = compose(fromFetch(globalThis.fetch), timeout(200))
+    expectTimeoutError(await rejection(client.roundTrip(new Request(`${server.origin}/no-head`))))
+    await socketClosed
   })
 
   it('leaves a fast response alone', async () => {

@@ -3,10 +3,12 @@ import {
   attachHooks,
   CallAbortController,
   callSignal,
+  detachHooks,
   getContext,
   observeBody,
   roundTripper,
   tryRoundTrip,
+  type BodyListener,
   type CallSignal,
   type Middleware,
   type RoundTripper,
@@ -43,7 +45,8 @@ export function timeoutError(): DOMException {
  * `TimeoutError`, what `AbortSignal.timeout(ms)` gives Node's fetch, and
  * the connection is closed by the layer below: the deadline reaches it as
  * the call's signal (core's `callSignal(request)`, attached with
- * `attachHooks`; no derived request, no `AbortSignal` is built). A layer below that listens
+ * `attachHooks`; no derived request, no `AbortSignal` is built), which
+ * `fromFetch` hands to the fetch below it. A layer below that listens
  * only to `request.signal` is not stopped, but the caller still gets the
  * `TimeoutError` on time and a response that arrives later is released.
  *
@@ -75,73 +78,114 @@ export function timeout(ms: number, options: TimeoutOptions = {}): Middleware {
       if (!(limit > 0) || !Number.isFinite(limit)) return tryRoundTrip(next, request)
       const outer = callSignal(request)
       if (outer.aborted) return Promise.reject(outer.reason)
-      return new Promise<Response>((resolve, reject) => runDeadline(next, request, outer, limit, includeBody, resolve, reject))
+      return new Promise<Response>((resolve, reject) => new Deadline(outer, includeBody, resolve, reject).run(next, request, limit))
     })
   }
 }
 
+// Where a Deadline's call is: no response yet; the response was handed on (the body is timed); the caller has its outcome.
+const WAITING = 0
+const BODY = 1
+const DONE = 2
+
 /**
- * runDeadline makes one call under a deadline. The deadline reaches the
- * layers below as the call's signal (core's call hooks: no derived Request,
- * no AbortSignal), and is also enforced here, so that a layer below that does
- * not listen to the call's signal still gives the caller its TimeoutError on
- * time: the call rejects, or the body errors, and a response that comes too
- * late is released.
+ * Deadline is one call under a deadline, in one object: the call's abort
+ * controller (a `CallAbortController` following the caller's signal, so it
+ * aborts with the caller's reason too), the hooks object attached to the
+ * request for the layers below (a CallAbortController carries its own
+ * signal: no derived Request, no AbortSignal), the timer's target and the
+ * listener of the response body. The deadline is also enforced here, so that
+ * a layer below that does not listen to the call's signal still gives the
+ * caller its TimeoutError on time: the call rejects, or the body errors, and
+ * a response that comes too late is released.
  */
-function runDeadline(
-  next: RoundTripper,
-  request: Request,
-  outer: CallSignal,
-  limit: number,
-  includeBody: boolean,
-  resolve: (response: Response) => void,
-  reject: (error: unknown) => void,
-): void {
-  // Aborts with the caller's reason too (it follows `outer`).
-  const controller = new CallAbortController(outer)
-  // waiting: no response yet; body: the response was handed on; done: the caller has its outcome.
-  let stage: 'waiting' | 'body' | 'done' = 'waiting'
-  let response: Response | undefined
-  let timer: ReturnType<typeof setTimeout> | undefined = setTimeout(() => {
-    timer = undefined
-    if (stage === 'done' || outer.aborted) return
+class Deadline extends CallAbortController implements BodyListener {
+  readonly #outer: CallSignal
+  readonly #includeBody: boolean
+  readonly #resolve: (response: Response) => void
+  readonly #reject: (error: unknown) => void
+  #stage: typeof WAITING | typeof BODY | typeof DONE = WAITING
+  /** The request the hooks are attached to, until they come off. */
+  #request: Request | undefined
+  /** The response handed on, while its body is timed. */
+  #response: Response | undefined
+  #timer: ReturnType<typeof setTimeout> | undefined
+
+  constructor(outer: CallSignal, includeBody: boolean, resolve: (response: Response) => void, reject: (error: unknown) => void) {
+    super(outer)
+    this.#outer = outer
+    this.#includeBody = includeBody
+    this.#resolve = resolve
+    this.#reject = reject
+  }
+
+  run(next: RoundTripper, request: Request, limit: number): void {
+    // The timer's argument, not a closure: one object per call.
+    this.#timer = setTimeout(expire, limit, this)
+    this.#timer.unref()
+    this.#request = request
+    attachHooks(request, this)
+    tryRoundTrip(next, request).then(
+      (received) => this.#received(received),
+      (error: unknown) => this.#failed(error),
+    )
+  }
+
+  /** The timer fired. */
+  expire(): void {
+    this.#timer = undefined
+    if (this.#stage === DONE || this.#outer.aborted) return
     const reason = timeoutError()
-    controller.abort(reason)
-    if (stage === 'waiting') {
-      settle()
-      reject(reason)
+    const stage = this.#stage
+    const response = this.#response
+    // The layers below may settle the body at once (the Transport does): then abortBody finds it settled.
+    this.abort(reason)
+    if (stage === WAITING) {
+      this.#settle()
+      this.#reject(reason)
     } else abortBody(response!, reason)
-  }, limit)
-  timer.unref()
-  const stopTimer = (): void => {
-    if (timer !== undefined) clearTimeout(timer)
-    timer = undefined
   }
-  const detach = attachHooks(request, { signal: controller.signal })
-  const settle = (): void => {
-    stage = 'done'
-    detach()
-    stopTimer()
+
+  /** The body settled (read, cancelled, failed — maybe by this deadline — or collected). */
+  bodySettled(): void {
+    this.#response = undefined
+    this.#settle()
   }
-  tryRoundTrip(next, request).then(
-    (received) => {
-      // Too late: the caller has had the deadline's error; the body is ours to release.
-      if (stage === 'done') return discardResponse(received, controller.reason)
-      if (!includeBody) {
-        // The deadline covered the head only: nothing of the body is ours to watch.
-        settle()
-        return resolve(received)
-      }
-      detach()
-      stage = 'body'
-      response = observeBody(received, settle)
-      resolve(response)
-    },
-    (error: unknown) => {
-      if (stage === 'done') return
-      settle()
-      // Whatever the layer below made of our abort, the caller sees the deadline's error.
-      reject(controller.aborted ? controller.reason : error)
-    },
-  )
+
+  #received(received: Response): void {
+    // Too late: the caller has had the deadline's error; the body is ours to release.
+    if (this.#stage === DONE) return discardResponse(received, this.reason)
+    if (!this.#includeBody) {
+      // The deadline covered the head only: nothing of the body is ours to watch.
+      this.#settle()
+      return this.#resolve(received)
+    }
+    this.#detach()
+    this.#stage = BODY
+    this.#response = observeBody(received, this)
+    this.#resolve(this.#response)
+  }
+
+  #failed(error: unknown): void {
+    if (this.#stage === DONE) return
+    this.#settle()
+    // Whatever the layer below made of our abort, the caller sees the deadline's error.
+    this.#reject(this.aborted ? this.reason : error)
+  }
+
+  #settle(): void {
+    this.#stage = DONE
+    this.#detach()
+    if (this.#timer !== undefined) clearTimeout(this.#timer)
+    this.#timer = undefined
+  }
+
+  #detach(): void {
+    if (this.#request !== undefined) detachHooks(this.#request, this)
+    this.#request = undefined
+  }
+}
+
+function expire(deadline: Deadline): void {
+  deadline.expire()
 }

@@ -1,0 +1,17 @@
+import { kTracked, type TrackedRecord } from './internal.js'
+
+/**
+ * isBodyUnread reports whether nobody has started reading the body of
+ * `response`: the body is open (neither read to the end, cancelled, failed
+ * nor collected), unused (`bodyUsed` is false) and not locked by a reader.
+ * Unlike `!response.bodyUsed && response.body?.locked === false` it does not
+ * make the body's stream, which reading `response.body` does for a lazy body
+ * (one made by `createBody`). A layer that reclaims bodies on someone's
+ * behalf (a leak tracker) asks it before {@link abortBody}. False for a
+ * response without a body.
+ */
+export function isBodyUnread(response: Response): boolean {
+  const tracked = (response as { [kTracked]?: TrackedRecord })[kTracked]
+  if (tracked === undefined) return !response.bodyUsed && response.body?.locked === false
+  return tracked.source.outcome === undefined && !tracked.used && tracked.stream?.locked !== true
+}

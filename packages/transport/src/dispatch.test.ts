@@ -1,0 +1,193 @@
+import type { ServerResponse } from 'node:http'
+import { undiciDispatch } from '@roundtrip/core'
+import { describe, expect, it } from 'vitest'
+import { useFixture } from '../test/fixture.js'
+import { startHoldingServer, startServer } from '../test/server.js'
+import { closedPort, deferred } from '../test/util.js'
+import { Transport } from './transport.js'
+
+const f = useFixture()
+
+/** A dispatcher for Node's own fetch that hands every dispatch to the Transport's undici entry point, failing loudly if it is refused. */
+function direct(transport: Transport): RequestInit {
+  const dispatcher = {
+    dispatch(options: object, handler: object): boolean {
+      if (!transport[undiciDispatch](options, handler)) throw new Error('the Transport refused a dispatch it should take')
+      return true
+    },
+  }
+  return { dispatcher } as RequestInit
+}
+
+/** A legacy handler that records every call made on it. */
+function recorder(): { calls: string[]; abort?: (reason?: Error) => void; settled: Promise<void>; handler: Record<string, unknown> } {
+  const done = deferred()
+  const state: ReturnType<typeof recorder> = {
+    calls: [],
+    settled: done.promise,
+    handler: {
+      onConnect: (abort: (reason?: Error) => void) => {
+        state.calls.push('connect')
+        state.abort = abort
+      },
+      onHeaders: (status: number) => (state.calls.push(`headers ${status}`), true),
+      onData: (chunk: Buffer) => (state.calls.push(`data ${chunk.length}`), true),
+      onComplete: () => (state.calls.push('complete'), done.resolve()),
+      onError: (error: Error & { code?: string }) => (state.calls.push(`error ${error.code ?? error.message}`), done.resolve()),
+    },
+  }
+  return state
+}
+
+/** Writes `size` bytes as fast as the socket takes them; `blocked` resolves once it stops taking them. */
+function writeLarge(res: ServerResponse, size: number): { written: () => number; blocked: Promise<void> } {
+  const chunk = Buffer.alloc(64 * 1024, 0x61)
+  const blocked = deferred()
+  let written = 0
+  res.writeHead(200, { 'content-length': String(size) })
+  const pump = (): void => {
+    while (written < size) {
+      written += chunk.length
+      if (!res.write(chunk)) {
+        blocked.resolve()
+        res.once('drain', pump)
+        return
+      }
+    }
+    res.end()
+  }
+  pump()
+  return { written: () => written, blocked: blocked.promise }
+}
+
+describe('Transport[undiciDispatch]: undici dispatches on the pool', () => {
+  it('runs Node’s fetch on the pool: stats() counts every request and later ones reuse the conn', async () => {
+    const server = f.serve(await startServer((req, res) => res.end(`${req.method} ${req.url} ${req.headers['user-agent']}`)))
+    const transport = f.use(new Transport())
+    for (let i = 0; i < 3; i++) {
+      const response = await fetch(`${server.origin}/n${i}?q=1`, direct(transport))
+      expect(await response.text()).toBe(`GET /n${i}?q=1 node`)
+    }
+    expect(server.connections).toBe(1)
+    expect(transport.stats().total).toMatchObject({ requests: 3, reusedRequests: 2, active: 0, idle: 1 })
+  })
+
+  it('sends a fetch body and hands the response bytes on undecoded, for the caller to decode', async () => {
+    const { gzipSync } = await import('node:zlib')
+    const server = f.serve(await startServer((req, res) => {
+      let body = ''
+      req.on('data', (d: Buffer) => (body += d.toString()))
+      req.on('end', () => {
+        res.writeHead(200, { 'content-encoding': 'gzip' })
+        res.end(gzipSync(`${req.headers['content-length']} ${body}`))
+      })
+    }))
+    const transport = f.use(new Transport())
+    const response = await fetch(server.origin, { ...direct(transport), method: 'POST', body: 'hello' })
+    // Node's fetch decodes the gzip once: the Transport handed it the bytes as sent.
+    expect(await response.text()).toBe('5 hello')
+  })
+
+  it('closes the conn after a response that says connection: close instead of pooling it', async () => {
+    const server = f.serve(await startServer((_req, res) => res.writeHead(200, { connection: 'close' }).end('bye')))
+    const transport = f.use(new Transport())
+    for (let i = 0; i < 2; i++) expect(await (await fetch(server.origin, direct(transport))).text()).toBe('bye')
+    expect(server.connections).toBe(2)
+    expect(transport.stats().total).toMatchObject({ requests: 2, reusedRequests: 0, idle: 0 })
+  })
+
+  it('aborting Node’s fetch mid-body frees the conn: the server sees it close and the pool holds nothing', async () => {
+    const closed = deferred()
+    const server = f.serve(await startServer((_req, res) => {
+      res.write('first')
+      res.on('close', () => closed.resolve())
+    }))
+    const transport = f.use(new Transport())
+    const controller = new AbortController()
+    const response = await fetch(server.origin, { ...direct(transport), signal: controller.signal })
+    const reader = response.body!.getReader()
+    expect(new TextDecoder().decode((await reader.read()).value)).toBe('first')
+    expect(transport.stats().total).toMatchObject({ active: 1, holders: [{ method: 'GET', url: `${server.origin}/` }] })
+    controller.abort(new Error('user left'))
+    await expect(reader.read()).rejects.toThrow('user left')
+    await closed.promise
+    while (transport.stats().total.dials !== 1 || transport.stats().total.active !== 0) await new Promise((r) => setImmediate(r))
+    expect(transport.stats().total).toMatchObject({ active: 0, idle: 0 })
+  })
+
+  it('back-pressures a large body: the server is held while it is unread, then every byte arrives and the conn is pooled', async () => {
+    const size = 8 * 1024 * 1024
+    let writer: ReturnType<typeof writeLarge> | undefined
+    const server = f.serve(await startServer((_req, res) => (writer = writeLarge(res, size))))
+    const transport = f.use(new Transport())
+    const response = await fetch(server.origin, direct(transport))
+    while (writer === undefined) await new Promise((r) => setImmediate(r))
+    await writer.blocked
+    for (let i = 0; i < 20; i++) await new Promise((r) => setImmediate(r))
+    expect(writer.written()).toBeLessThan(size)
+    expect(transport.stats().total.active).toBe(1)
+    expect((await response.arrayBuffer()).byteLength).toBe(size)
+    expect(transport.stats().total).toMatchObject({ active: 0, idle: 1 })
+  })
+
+  it('queues under maxConnsPerHost; an abort while queued fails only that dispatch, which never reaches the server', async () => {
+    const server = f.serve(await startHoldingServer())
+    const transport = f.use(new Transport({ maxConnsPerHost: 1 }))
+    const first = fetch(`${server.origin}/hold`, direct(transport))
+    await server.holding
+    const queued = recorder()
+    expect(transport[undiciDispatch]({ origin: server.origin, path: '/queued', method: 'GET' }, queued.handler)).toBe(true)
+    expect(transport.stats().total.waiting).toBe(1)
+    queued.abort!(new Error('gave up'))
+    await queued.settled
+    expect(queued.calls).toEqual(['connect', 'error gave up'])
+    expect(transport.stats().total.waiting).toBe(0)
+    server.release()
+    expect(await (await first).text()).toBe('/hold')
+    expect(await (await fetch(`${server.origin}/after`, direct(transport))).text()).toBe('/after')
+    expect(server.connections).toBe(1)
+  })
+
+  it('fails with the Transport’s coded errors: a refused connect, a wait past maxWaitTime, a closed transport', async () => {
+    const transport = f.use(new Transport())
+    const refused = recorder()
+    transport[undiciDispatch]({ origin: `http://127.0.0.1:${await closedPort()}`, path: '/', method: 'GET' }, refused.handler)
+    await refused.settled
+    expect(refused.calls).toEqual(['connect', 'error RT_CONNECT_REFUSED'])
+
+    const server = f.serve(await startHoldingServer())
+    const limited = f.use(new Transport({ maxConnsPerHost: 1, maxWaitTime: 20 }))
+    const held = fetch(`${server.origin}/hold`, direct(limited))
+    await server.holding
+    const waited = recorder()
+    limited[undiciDispatch]({ origin: server.origin, path: '/', method: 'GET' }, waited.handler)
+    await waited.settled
+    expect(waited.calls).toEqual(['connect', 'error RT_POOL_EXHAUSTED'])
+    server.release()
+    await (await held).text()
+
+    await transport.close()
+    const late = recorder()
+    expect(transport[undiciDispatch]({ origin: server.origin, path: '/', method: 'GET' }, late.handler)).toBe(true)
+    expect(late.calls).toEqual(['error RT_TRANSPORT_CLOSED'])
+  })
+
+  it('refuses, touching nothing, what the Request path should take: upgrades, CONNECT, TRACE, a GET body, FormData, undici 7 handlers, HTTP/2 origins', async () => {
+    const server = f.serve(await startServer((_req, res) => res.end()))
+    const transport = f.use(new Transport())
+    const state = recorder()
+    const refused = [
+      { origin: server.origin, path: '/', method: 'GET', upgrade: 'websocket' },
+      { origin: server.origin, path: '127.0.0.1:1', method: 'CONNECT' },
+      { origin: server.origin, path: '/', method: 'TRACE' },
+      { origin: server.origin, path: '/', method: 'GET', body: 'x' },
+      { origin: server.origin, path: '/', method: 'POST', body: new FormData() },
+      // An https origin whose first handshake has not said whether it speaks HTTP/2.
+      { origin: 'https://127.0.0.1:1', path: '/', method: 'GET' },
+    ]
+    for (const options of refused) expect(transport[undiciDispatch](options, state.handler)).toBe(false)
+    expect(transport[undiciDispatch]({ origin: server.origin, path: '/', method: 'GET' }, { ...state.handler, onRequestStart() {} })).toBe(false)
+    expect(state.calls).toEqual([])
+    expect(transport.stats().total.requests).toBe(0)
+  })
+})

@@ -1,0 +1,431 @@
+import { Readable } from 'node:stream'
+import { redactUrl, rethrowLater, type CallSignal } from '@roundtrip/core'
+import { errors } from 'undici'
+import type { Holder, PersistConn } from './conn.js'
+import { requestTarget } from './call.js'
+import { applyKeepAliveHint, bodyTimeoutError, Deadline, headersTimeoutError, preciseLimit } from './deadlines.js'
+import { ERR_PROTOCOL, ERR_RESPONSE_TOO_LARGE, ERR_TRANSPORT_CLOSED, TransportError } from './errors.js'
+import { isSocketFailure, mapError, tagBodyErrors } from './errors-map.js'
+import type { ExchangeConn } from './exchange.js'
+import { H2Lease } from './h2-stream.js'
+import { outgoingHeaders } from './headers.js'
+import type { HostPool } from './pool.js'
+import type { ResolvedOptions } from './resolve-options.js'
+import { channels } from './trace.js'
+import type { Got } from './waiter.js'
+
+// The undici fast path (core's `UndiciDispatchable`): an undici dispatch
+// (Node's fetch, `undici.request`, through `@roundtrip/undici`) runs on an
+// HTTP/1.1 conn of the Transport's pool with no WHATWG Request or Response
+// in between. The conn is leased as for a roundTrip (same pool, limits,
+// queue, maxWaitTime, proxy, dial, stats); the dispatch goes to the conn's
+// undici Client with a DirectDispatch as its handler, which hands everything
+// on to the caller's handler and gives the conn back to the pool at the end.
+
+/** The handler of an undici dispatch, legacy generation (what Node 20/22/24's fetch and `undici.request` pass). */
+export interface LegacyHandler {
+  onConnect?(abort: (reason?: Error) => void): void
+  onResponseStarted?(): void
+  onHeaders?(statusCode: number, rawHeaders: Buffer[], resume: () => void, statusText: string): boolean
+  onData?(chunk: Buffer): boolean
+  onComplete?(trailers: Buffer[] | string[] | null): void
+  onError?(error: Error): void
+  onRequestSent?(): void
+  onBodySent?(chunk: unknown): void
+  onRequestStart?: unknown
+}
+
+/** An undici dispatch's options, as far as this path reads them. */
+export interface DirectInput {
+  origin?: unknown
+  path?: unknown
+  method?: unknown
+  headers?: unknown
+  body?: unknown
+  query?: unknown
+  upgrade?: unknown
+  reset?: unknown
+}
+
+/** What a direct dispatch uses of its Transport (kept off the public surface). */
+export interface DispatchPort {
+  closed(): boolean
+  route(origin: string, href: string, what: string): HostPool
+  /** A conn for `dispatch` now, or later (a promise), or undefined: at the end of the turn the Transport calls `send`, `acquire` or `reject` (see transport.ts's afterTurn). */
+  getConn(dispatch: DirectDispatch): Got | Promise<Got> | undefined
+  release(conn: ExchangeConn): void
+  discard(conn: ExchangeConn, error: Error): void
+}
+
+/** The most times one dispatch is sent again after a reused conn turned out stale (as roundTrip's HTTP/2 replays). */
+const MAX_STALE_REPLAYS = 5
+/** Methods sent again on another conn after a stale one, as roundTrip's `stale` retry policy (exchange.ts). */
+const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE'])
+
+/** CONNECT (a tunnel, not a request), and the methods a WHATWG Request refuses: left to the Request path. */
+const REFUSED_METHODS = new Set(['CONNECT', 'TRACE', 'TRACK'])
+
+/** What the conn's Client is asked to send. */
+interface DirectRequest {
+  path: string
+  method: string
+  headers: string[]
+  body: unknown
+  query: unknown
+  reset: boolean
+  blocking: boolean
+}
+
+/** The body as the conn's Client takes it, with whether it can be sent again; undefined for bodies this path leaves to roundTrip. */
+function directBody(body: unknown, what: string): { body: unknown; replayable: boolean } | undefined {
+  if (body === undefined || body === null) return { body: null, replayable: true }
+  if (typeof body === 'string') return { body: Buffer.from(body), replayable: true }
+  if (Buffer.isBuffer(body)) return { body, replayable: true }
+  if (ArrayBuffer.isView(body)) return { body: Buffer.from(body.buffer, body.byteOffset, body.byteLength), replayable: true }
+  // A stream undici reads with back-pressure; an async iterable (Node's fetch hands one) tagged so its failure is RT_REQUEST_BODY_ERROR.
+  if (body instanceof Readable) return { body, replayable: false }
+  if (typeof (body as AsyncIterable<Uint8Array>)[Symbol.asyncIterator] === 'function') {
+    return { body: tagBodyErrors(body as AsyncIterable<Uint8Array>, what), replayable: false }
+  }
+  return undefined
+}
+
+/** The dispatch's headers as lower-case `[name, value]` pairs, from any shape undici takes. */
+function headerPairs(input: unknown): Array<[string, string]> {
+  const pairs: Array<[string, string]> = []
+  if (input === undefined || input === null) return pairs
+  const add = (name: unknown, value: unknown): void => {
+    if (value === undefined || value === null) return
+    const key = String(name).toLowerCase()
+    if (Array.isArray(value)) for (const item of value) pairs.push([key, String(item)])
+    else pairs.push([key, Buffer.isBuffer(value) ? value.toString('latin1') : String(value)])
+  }
+  if (Array.isArray(input)) {
+    if (input.length > 0 && Array.isArray(input[0])) for (const pair of input as unknown[][]) add(pair[0], pair[1])
+    else for (let i = 0; i < input.length; i += 2) add(Buffer.isBuffer(input[i]) ? (input[i] as Buffer).toString('latin1') : input[i], input[i + 1])
+  } else if (typeof (input as Iterable<unknown>)[Symbol.iterator] === 'function') {
+    for (const [name, value] of input as Iterable<[unknown, unknown]>) add(name, value)
+  } else {
+    const record = input as Record<string, unknown>
+    for (const name in record) add(name, record[name])
+  }
+  return pairs
+}
+
+/**
+ * dispatchDirect runs undici dispatch `input` for `handler` on the pool
+ * behind `port`, and returns true; or returns false without touching
+ * `handler` when the dispatch is not one for this path (see the Transport's
+ * `[undiciDispatch]`).
+ */
+export function dispatchDirect(port: DispatchPort, options: ResolvedOptions, input: DirectInput, handler: LegacyHandler): boolean {
+  if (typeof handler !== 'object' || handler === null || typeof handler.onError !== 'function' || typeof handler.onRequestStart === 'function') return false
+  const method = input.method
+  const path = input.path
+  if (typeof method !== 'string' || REFUSED_METHODS.has(method) || typeof path !== 'string' || path.charCodeAt(0) !== 47 /* / */) return false
+  if (input.upgrade !== undefined && input.upgrade !== null && input.upgrade !== false) return false
+  const raw = input.origin
+  const origin = typeof raw === 'string' ? (raw.endsWith('/') ? raw.slice(0, -1) : raw) : raw instanceof URL ? raw.origin : undefined
+  if (origin === undefined) return false
+  const href = origin + path
+  const what = `${method} ${redactUrl(href)}`
+  const body = directBody(input.body, what)
+  // What roundTrip cannot take either is left to the Request path, which refuses it: a bare Transport and a stack behave alike.
+  if (body === undefined || (body.body !== null && (method === 'GET' || method === 'HEAD'))) return false
+  if (port.closed()) {
+    handler.onError!(new TransportError(ERR_TRANSPORT_CLOSED, `transport is closed (${what})`))
+    return true
+  }
+  let pool: HostPool
+  try {
+    pool = port.route(origin, href, what)
+  } catch (error) {
+    handler.onError!(error as Error)
+    return true
+  }
+  // HTTP/2 conns (or an origin whose first TLS handshake has not told yet) take the Request path.
+  if (pool.protocol !== 'http1') return false
+  const pairs = headerPairs(input.headers)
+  const headers = outgoingHeaders(pairs, options, false)
+  const slash = href.indexOf('/', href.indexOf('//') + 2)
+  if (pool.method.forward) pool.method.forwardHeaders(headers, href.slice(href.indexOf('//') + 2, slash))
+  const replayable = body.replayable && (IDEMPOTENT.has(method) || pairs.some(([name]) => name === 'idempotency-key' || name === 'x-idempotency-key'))
+  const request: DirectRequest = {
+    path: requestTarget(href, slash, pool.method.forward),
+    method,
+    headers: headers.list,
+    body: body.body,
+    query: input.query,
+    reset: headers.reset || input.reset === true,
+    blocking: false,
+  }
+  new DirectDispatch(port, options, handler, pool, what, request, replayable).start()
+  return true
+}
+
+/**
+ * DirectDispatch is one dispatch on the fast path: the handler its conn's
+ * undici Client calls, the signal its wait for a conn listens to, and the
+ * abort its caller's handler holds.
+ *
+ * States: waiting for a conn → sent on `#conn` (undici calls `onConnect`,
+ * then the head and the body) → settled (the caller's handler heard
+ * `onComplete` or `onError`, once, through {@link DirectDispatch.#settle}).
+ * A reused conn that fails before any response byte is given up and the
+ * dispatch waits for another (replayable requests only, bounded).
+ */
+export class DirectDispatch implements CallSignal {
+  readonly #port: DispatchPort
+  readonly #options: ResolvedOptions
+  readonly #handler: LegacyHandler
+  /** The pool the dispatch takes a conn from (the Transport looks up the live one if it left the map). */
+  pool: HostPool
+  /** `METHOD url` with credentials removed, for messages. */
+  readonly what: string
+  /** What a conn it holds says holds it (stats()). */
+  readonly holder: Holder
+  /** No trace hooks: an undici dispatch has no request context to carry them. */
+  readonly trace: undefined = undefined
+  /** An idle conn released in the current turn, taken once the turn has ended (see transport.ts). */
+  turnConn: PersistConn | undefined = undefined
+  readonly #request: DirectRequest
+  readonly #replayable: boolean
+  #replays = 0
+  #conn: PersistConn | undefined
+  /** The conn's Client's abort for this request, once it called onConnect. */
+  #abortSent: ((error: Error) => void) | undefined
+  #responded = false
+  #settled = false
+  #bodyBytes = 0
+  /** Our header or body deadline, for limits under 1 s only (see exchange.ts); made on first use. */
+  #deadline: Deadline | undefined
+  #stage: 'head' | 'body' = 'head'
+  #listeners: Array<() => void> | undefined
+  aborted = false
+  reason: Error | undefined
+
+  constructor(
+    port: DispatchPort,
+    options: ResolvedOptions,
+    handler: LegacyHandler,
+    pool: HostPool,
+    what: string,
+    request: DirectRequest,
+    replayable: boolean,
+  ) {
+    this.#port = port
+    this.#options = options
+    this.#handler = handler
+    this.pool = pool
+    this.what = what
+    this.holder = { method: request.method, url: what.slice(request.method.length + 1), since: 0 }
+    this.#request = request
+    this.#replayable = replayable
+  }
+
+  /** What aborts the wait for a conn: the dispatch itself (a CallSignal). */
+  get signal(): CallSignal {
+    return this
+  }
+
+  // CallSignal, for the wait for a conn (the pool's waiter listens while the dispatch is queued).
+  addEventListener(_type: 'abort', listener: () => void): void {
+    ;(this.#listeners ??= []).push(listener)
+  }
+
+  removeEventListener(_type: 'abort', listener: () => void): void {
+    const i = this.#listeners?.indexOf(listener) ?? -1
+    if (i >= 0) this.#listeners!.splice(i, 1)
+  }
+
+  throwIfAborted(): void {
+    if (this.aborted) throw this.reason
+  }
+
+  /** start tells the caller's handler the dispatch started (its abort is live from now on, as undici's is while a request is queued) and looks for a conn. */
+  start(): void {
+    try {
+      this.#handler.onConnect?.(DirectDispatch.#abortOf(this))
+    } catch (error) {
+      this.#abort(error as Error)
+      rethrowLater(error)
+    }
+    if (this.aborted) return this.#settle(this.reason!)
+    this.acquire()
+  }
+
+  static #abortOf(dispatch: DirectDispatch): (reason?: Error) => void {
+    return (reason) => dispatch.#abort(reason)
+  }
+
+  #abort(reason: Error | undefined): void {
+    if (this.aborted || this.#settled) return
+    this.aborted = true
+    this.reason = reason ?? new errors.RequestAbortedError()
+    // Sent: the Client fails the request (our onError). Waiting: the waiter fails (the listeners). Otherwise the next step sees `aborted`.
+    if (this.#abortSent !== undefined) return this.#abortSent(this.reason)
+    const listeners = this.#listeners
+    this.#listeners = undefined
+    if (listeners !== undefined) for (const listener of listeners) listener()
+  }
+
+  /** acquire gets a conn for the dispatch and sends it there (now, once one is free, or at the end of the turn). */
+  acquire(): void {
+    let got: Got | Promise<Got> | undefined
+    try {
+      got = this.#port.getConn(this)
+    } catch (error) {
+      return this.#settle(error as Error)
+    }
+    if (got instanceof Promise) got.then(DirectDispatch.#sendTo(this), DirectDispatch.#failTo(this))
+    else if (got !== undefined) this.send(got)
+  }
+
+  /** reject fails the dispatch before it was sent (the Transport closed, or the dispatch was aborted, while it waited for the turn to end). */
+  reject(error: unknown): void {
+    this.#settle(error as Error)
+  }
+
+  static #sendTo(dispatch: DirectDispatch): (got: Got) => void {
+    return (got) => dispatch.send(got)
+  }
+
+  static #failTo(dispatch: DirectDispatch): (error: unknown) => void {
+    return (error) => dispatch.#settle(error as Error)
+  }
+
+  /** send sends the dispatch on the conn it got. */
+  send(got: Got): void {
+    if (got instanceof H2Lease) {
+      // The origin's conns turned HTTP/2 while this dispatch waited (a later dial negotiated h2): this path speaks HTTP/1.1 only.
+      this.#port.release(got)
+      return this.#settle(new TransportError(ERR_PROTOCOL, `the connection to ${this.pool.key} became HTTP/2 while the dispatch waited; send it again (${this.what})`))
+    }
+    if (this.aborted) {
+      this.#port.release(got)
+      return this.#settle(this.reason!)
+    }
+    this.#conn = got
+    got.client.dispatch(this.#request as never, this as never)
+  }
+
+  // The legacy handler undici's Client calls.
+
+  onConnect(abort: (error?: Error) => void): void {
+    this.#abortSent = abort as (error: Error) => void
+    this.#conn!.acceptUnsolicited100()
+    if (this.aborted) abort(this.reason)
+    else this.#arm('head')
+  }
+
+  onResponseStarted(): void {
+    this.#handler.onResponseStarted?.()
+  }
+
+  onRequestSent(): void {
+    this.#handler.onRequestSent?.()
+  }
+
+  onBodySent(chunk: unknown): void {
+    this.#handler.onBodySent?.(chunk)
+  }
+
+  onHeaders(statusCode: number, rawHeaders: Buffer[], resume: () => void, statusText: string): boolean {
+    const conn = this.#conn!
+    if (statusCode < 200) return this.#handler.onHeaders?.(conn.takeInterimStatus(statusCode), rawHeaders, resume, statusText) !== false
+    for (let i = 0; i < rawHeaders.length; i += 2) {
+      const name = rawHeaders[i]!
+      if (name.length !== 10) continue
+      const lower = name.toString('latin1').toLowerCase()
+      if (lower === 'connection' && /\bclose\b/i.test(rawHeaders[i + 1]!.toString('latin1'))) conn.reusable = false
+      else if (lower === 'keep-alive') applyKeepAliveHint(conn, rawHeaders[i + 1]!.toString('latin1'))
+    }
+    this.#responded = true
+    this.#arm('body')
+    // With a precise body deadline, a resume starts its clock again (it stops while the caller pauses).
+    const more = this.#handler.onHeaders?.(statusCode, rawHeaders, this.#deadline === undefined ? resume : DirectDispatch.#resumer(this, resume), statusText)
+    if (more === false) this.#deadline?.disarm()
+    return more !== false
+  }
+
+  static #resumer(dispatch: DirectDispatch, resume: () => void): () => void {
+    return () => {
+      if (!dispatch.#settled) dispatch.#arm('body')
+      resume()
+    }
+  }
+
+  onData(chunk: Buffer): boolean {
+    const max = this.#options.maxResponseBodySize
+    if (max > 0 && (this.#bodyBytes += chunk.length) > max) {
+      this.#abortSent!(new TransportError(ERR_RESPONSE_TOO_LARGE, `response body larger than maxResponseBodySize (${max} bytes) (${this.what})`))
+      return false
+    }
+    this.#deadline?.refresh()
+    const more = this.#handler.onData?.(chunk)
+    if (more === false) this.#deadline?.disarm()
+    return more !== false
+  }
+
+  onComplete(trailers: Buffer[] | string[] | null): void {
+    this.#deadline?.disarm()
+    this.#port.release(this.#conn!)
+    this.#conn = undefined
+    if (this.#settled) return
+    this.#settled = true
+    try {
+      this.#handler.onComplete?.(trailers)
+    } catch (error) {
+      rethrowLater(error)
+    }
+  }
+
+  onError(error: Error): void {
+    this.#deadline?.disarm()
+    const conn = this.#conn!
+    this.#conn = undefined
+    const sent = this.#abortSent !== undefined
+    this.#abortSent = undefined
+    const aborted = this.aborted && (error === this.reason || !this.#responded)
+    const failure = aborted ? this.reason! : mapError(error, this.what, this.#options, this.#responded)
+    // Refused before it started (an invalid header, a conn already dead): nothing was written, the conn is as it was.
+    if (sent) this.#port.discard(conn, failure)
+    else this.#port.release(conn)
+    if (!this.#responded && !aborted && this.#replayable && conn.requests > 1 && isSocketFailure(error) && !this.#port.closed() && ++this.#replays <= MAX_STALE_REPLAYS) {
+      // A reused conn the server had closed (Go's shouldRetryRequest): try another; the caller's handler heard nothing of it.
+      if (channels.staleRetry.hasSubscribers) channels.staleRetry.publish({ key: this.pool.key, request: this.what, error: failure })
+      this.acquire()
+      return
+    }
+    this.#settle(failure)
+  }
+
+  /** settle fails the dispatch once (a complete one settles in onComplete). */
+  #settle(error: Error): void {
+    if (this.#settled) return
+    this.#settled = true
+    try {
+      this.#handler.onError!(error)
+    } catch (thrown) {
+      rethrowLater(thrown)
+    }
+  }
+
+  /** undici runs header and body timeouts on its coarse timers (about 1 s); a limit under a second gets a precise deadline of ours (as exchange.ts). */
+  #arm(stage: 'head' | 'body'): void {
+    this.#stage = stage
+    const ms = preciseLimit(stage === 'head' ? this.#options.responseHeaderTimeout : this.#options.bodyTimeout)
+    if (ms === 0) return this.#deadline?.disarm()
+    this.#deadline ??= new Deadline(this.#options.clock, DirectDispatch.#expiry(this), true)
+    this.#deadline.arm(ms)
+  }
+
+  static #expiry(dispatch: DirectDispatch): () => void {
+    return () => {
+      const options = dispatch.#options
+      dispatch.#abortSent?.(
+        dispatch.#stage === 'head' ? headersTimeoutError(options.responseHeaderTimeout, dispatch.what) : bodyTimeoutError(options.bodyTimeout, dispatch.what),
+      )
+    }
+  }
+}
