@@ -1,6 +1,7 @@
 import { getContext, isRoundTripError, roundTripper, withContext } from '@roundtrip/core'
 import { Transport } from '@roundtrip/transport'
 import { createHash } from 'node:crypto'
+import { PerformanceObserver, type PerformanceEntry, type PerformanceResourceTiming } from 'node:perf_hooks'
 import { inspect } from 'node:util'
 import { afterEach, describe, expect, it } from 'vitest'
 import { collectGarbage, listen, scenarioHandler, type Origin } from '../test/servers.js'
@@ -246,5 +247,32 @@ describe('createFetch', () => {
 
   it('rejects a RoundTripper that is not one', () => {
     expect(() => createFetch({} as never)).toThrow(TypeError)
+  })
+
+  it('adds a resource-timing entry whose connection times are its fetchStart, seen by a PerformanceObserver', async () => {
+    const o = await origin()
+    const transport = new Transport()
+    open.push(transport)
+    const url = `${o.url}/cookies?observer=${Math.random()}`
+    let observer: PerformanceObserver | undefined
+    const seen = new Promise<PerformanceEntry>((resolve) => {
+      observer = new PerformanceObserver((list) => {
+        const entry = list.getEntriesByName(url)[0]
+        if (entry !== undefined) resolve(entry)
+      })
+      observer.observe({ type: 'resource' })
+    })
+    try {
+      expect(await (await createFetch(transport)(url)).text()).toBe('cookies')
+      const e = (await seen) as PerformanceResourceTiming & { responseStart: number }
+      expect([e.domainLookupStart, e.domainLookupEnd, e.connectStart, e.connectEnd, e.secureConnectionStart]).toEqual(Array(5).fill(e.fetchStart))
+      expect(e.fetchStart).toBe(e.startTime)
+      expect(e.startTime).toBeLessThanOrEqual(e.requestStart)
+      expect(e.requestStart).toBeLessThanOrEqual(e.responseStart)
+      expect(e.responseStart).toBeLessThanOrEqual(e.responseEnd)
+      expect(e.toJSON()).toMatchObject({ name: url, initiatorType: 'fetch', encodedBodySize: 7, decodedBodySize: 7, nextHopProtocol: undefined, redirectStart: 0 })
+    } finally {
+      observer?.disconnect()
+    }
   })
 })

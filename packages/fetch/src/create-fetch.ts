@@ -103,21 +103,20 @@ export function createFetch(roundTripper?: RoundTripper): typeof globalThis.fetc
       request.body?.cancel(request.signal.reason).catch(noop)
       return Promise.reject(request.signal.reason)
     }
-    const local = localScheme(input, request)
+    // Request.url serializes the URL on every read: once per hop.
+    const url = request.url
+    const local = localScheme(input, url)
     if (local !== undefined) return local === 'data:' ? nodeFetch(request) : fetchBlobUrl(request)
     // Timed from here, as undici's fetch times from after its argument checks.
-    const timing = new FetchTiming(request.url)
+    const timing = new FetchTiming(url)
+    // Only a request whose signal can abort pays for following it into the body.
+    const signal = hasSignal ? request.signal : undefined
     let sent: Promise<Response>
     if (isRequest && init?.body == null && request.body !== null && getReplayableBody(request) === undefined) {
       // A Request's body hides its source: read what it holds to learn its length.
-      sent = readRequestBody(request).then((read) => start(rt, read, referrer, timing))
+      sent = readRequestBody(request).then((read) => start(rt, read, url, referrer, timing, signal))
     } else {
-      sent = start(rt, request, referrer, timing)
-    }
-    // Only a request whose signal can abort pays for following it into the body.
-    if (hasSignal) {
-      const signal = request.signal
-      sent = sent.then((response) => followSignal(response, signal))
+      sent = start(rt, request, url, referrer, timing, signal)
     }
     // Only a request that carries integrity metadata pays for reading it.
     if (!isRequest && init?.integrity === undefined) return sent
@@ -138,51 +137,69 @@ function withHeaders(request: Request, input: unknown, edit: (headers: Headers) 
   return deriveRequest(request, { headers })
 }
 
-/** start sends the first hop; the common case stays on one promise: send, and follow only when asked to. */
-function start(rt: RoundTripper, request: Request, referrer: ReferrerState | undefined, timing: FetchTiming): Promise<Response> {
-  return send(rt, request, timing).then((response) =>
-    request.redirect !== 'manual' && isRedirect(response) ? follow(rt, request, response, referrer, timing) : timing.report(response),
+/**
+ * start sends the first hop and stays on one promise: the round trip's own,
+ * with one reaction that handles the response, follows it only when it is a
+ * redirect to follow, and follows `signal` (the request's, when it can
+ * abort) into the final body.
+ */
+function start(rt: RoundTripper, request: Request, url: string, referrer: ReferrerState | undefined, timing: FetchTiming, signal: AbortSignal | undefined): Promise<Response> {
+  return send(rt, request, url, timing).then(
+    (response) => {
+      received(response, request, timing)
+      if (isRedirect(response) && request.redirect !== 'manual') {
+        const final = follow(rt, request, response, referrer, timing)
+        return signal === undefined ? final : final.then((last) => followSignal(last, signal))
+      }
+      timing.report(response)
+      return signal === undefined ? response : followSignal(response, signal)
+    },
+    (error: unknown) => failed(error, request, timing),
   )
 }
 
 /** localScheme says whether the URL is one answered without the network (`data:`, `blob:`), cheaply for the common case. */
-function localScheme(input: string | URL | Request, request: Request): 'data:' | 'blob:' | undefined {
+function localScheme(input: string | URL | Request, requestUrl: string): 'data:' | 'blob:' | undefined {
   if (typeof input === 'string') {
     const c = input.charCodeAt(0)
     if (c > 32 && c !== 100 /* d */ && c !== 98 /* b */ && c !== 68 /* D */ && c !== 66 /* B */) return undefined
   }
-  const url = typeof input === 'object' && input instanceof URL ? input.href : request.url
+  const url = typeof input === 'object' && input instanceof URL ? input.href : requestUrl
   return url.startsWith('data:') ? 'data:' : url.startsWith('blob:') ? 'blob:' : undefined
 }
 
 function noop(): void {}
 
-function send(rt: RoundTripper, request: Request, timing: FetchTiming): Promise<Response> {
-  let sent: Promise<Response>
+/** send hands one hop to the RoundTripper; a bad port rejects without dialing. */
+function send(rt: RoundTripper, request: Request, url: string, timing: FetchTiming): Promise<Response> {
   timing.requestStart()
   try {
-    if (isBadPort(request.url)) throw redirectError(ERR_BAD_PORT, `bad port: ${redactUrl(request.url)} is on the fetch standard's list of blocked ports`)
-    sent = rt.roundTrip(request)
+    if (isBadPort(url)) throw redirectError(ERR_BAD_PORT, `bad port: ${redactUrl(url)} is on the fetch standard's list of blocked ports`)
+    return rt.roundTrip(request)
   } catch (error) {
-    sent = Promise.reject(error)
+    return Promise.reject(error)
   }
-  return sent.then((response) => {
-    timing.responseStart()
-    if (response.status === 407) proxyAuthRequired(response, request)
-    // A body that fails mid-way rejects its reads with TypeError('terminated'), as Node's fetch.
-    mapBodyError(response, bodyError)
-    return response
-  }, (error: unknown) => {
-    const signal = request.signal
-    if (signal.aborted) throw signal.reason
-    if (error instanceof TypeError && error.message === 'fetch failed') throw error
-    // A deadline or an abort from a layer below (a timeout() middleware):
-    // Node's fetch under AbortSignal.timeout(ms) rejects with the
-    // DOMException itself, not with 'fetch failed'.
-    if (error instanceof DOMException && (error.name === 'TimeoutError' || error.name === 'AbortError')) throw error
-    timing.fail(false)
-    throw fetchFailed(error)
-  })
+}
+
+/** received handles a hop's response as it arrives: a 407 is a network error; body failures read as Node's. */
+function received(response: Response, request: Request, timing: FetchTiming): void {
+  timing.responseStart()
+  if (response.status === 407) proxyAuthRequired(response, request)
+  // A body that fails mid-way rejects its reads with TypeError('terminated'), as Node's fetch.
+  mapBodyError(response, bodyError)
+}
+
+/** failed turns a hop's rejection into what Node's fetch rejects with. */
+function failed(error: unknown, request: Request, timing: FetchTiming): never {
+  const signal = request.signal
+  if (signal.aborted) throw signal.reason
+  if (error instanceof TypeError && error.message === 'fetch failed') throw error
+  // A deadline or an abort from a layer below (a timeout() middleware):
+  // Node's fetch under AbortSignal.timeout(ms) rejects with the
+  // DOMException itself, not with 'fetch failed'.
+  if (error instanceof DOMException && (error.name === 'TimeoutError' || error.name === 'AbortError')) throw error
+  timing.fail(false)
+  throw fetchFailed(error)
 }
 
 /** As Node's and undici's fetch: a 407 is a network error (fetch has no proxy-authentication step). */
@@ -217,7 +234,12 @@ async function follow(rt: RoundTripper, first: Request, firstResponse: Response,
     }
     request = next
     timing.redirect()
-    response = await send(rt, request, timing)
+    try {
+      response = await send(rt, request, request.url, timing)
+    } catch (error) {
+      failed(error, request, timing)
+    }
+    received(response, request, timing)
   }
   // As Node's fetch: a response that ends on another origin than the first request's is 'cors'.
   const crossed = new URL(request.url).origin !== new URL(first.url).origin

@@ -11,7 +11,7 @@ import { deriveRequest, withReplayableBody, type ReplayableBody } from '@roundtr
  */
 export function replayableBody(body: NonNullable<RequestInit['body']>): ReplayableBody | undefined {
   if (typeof body === 'string') return stringBody(body)
-  if (body instanceof Blob) return { length: body.size, getBody: () => body }
+  if (body instanceof Blob) return new BlobBody(body)
   if (body instanceof URLSearchParams) return stringBody(body.toString())
   if (body instanceof ArrayBuffer) return bytesBody(new Uint8Array(body.slice(0)))
   if (ArrayBuffer.isView(body)) {
@@ -26,13 +26,53 @@ export function isStream(body: NonNullable<RequestInit['body']>): boolean {
 }
 
 function bytesBody(bytes: Uint8Array): ReplayableBody {
-  return { length: bytes.byteLength, getBody: () => bytes }
+  return new BytesBody(bytes)
 }
 
 function stringBody(text: string): ReplayableBody {
+  return new StringBody(text)
+}
+
+// Classes, not object literals with a closure: a declaration is made per
+// request with a body, and an instance is one object where a literal and its
+// getBody closure are three.
+
+class BytesBody implements ReplayableBody {
+  readonly length: number
+  readonly #bytes: Uint8Array
+  constructor(bytes: Uint8Array) {
+    this.length = bytes.byteLength
+    this.#bytes = bytes
+  }
+  getBody(): Uint8Array {
+    return this.#bytes
+  }
+}
+
+class StringBody implements ReplayableBody {
+  readonly length: number
+  readonly #text: string
   // The bytes are made only if asked for: the Transport reads the Request's own stream.
-  let bytes: Uint8Array | undefined
-  return { length: Buffer.byteLength(text), getBody: () => (bytes ??= Buffer.from(text)) }
+  #bytes: Uint8Array | undefined
+  constructor(text: string) {
+    this.length = Buffer.byteLength(text)
+    this.#text = text
+  }
+  getBody(): Uint8Array {
+    return (this.#bytes ??= Buffer.from(this.#text))
+  }
+}
+
+class BlobBody implements ReplayableBody {
+  readonly length: number
+  readonly #blob: Blob
+  constructor(blob: Blob) {
+    this.length = blob.size
+    this.#blob = blob
+  }
+  getBody(): Blob {
+    return this.#blob
+  }
 }
 
 const CRLF = new Uint8Array([13, 10])

@@ -1,5 +1,8 @@
 import { abortBody, whenBodySettles } from '@roundtrip/core'
 
+// One options object for every listener: Node's addEventListener reads it and keeps nothing of it.
+const ONCE = Object.freeze({ once: true })
+
 /**
  * followSignal makes an abort of `signal` that comes after the response
  * arrived reject the body's reads with the signal's reason, as the fetch
@@ -31,6 +34,6 @@ export function followSignal(response: Response, signal: AbortSignal): Response 
     settled = true
     signal.removeEventListener('abort', onAbort)
   })
-  if (tracked && !settled) signal.addEventListener('abort', onAbort, { once: true })
+  if (tracked && !settled) signal.addEventListener('abort', onAbort, ONCE)
   return response
 }

@@ -41,7 +41,12 @@ function nameOf(pair: readonly unknown[]): unknown {
 }
 
 function hasUpper(name: unknown): boolean {
-  return typeof name === 'string' && /[A-Z]/.test(name)
+  if (typeof name !== 'string') return false
+  for (let i = 0; i < name.length; i++) {
+    const c = name.charCodeAt(i)
+    if (c >= 65 && c <= 90) return true
+  }
+  return false
 }
 
 /** withWrittenNames gives a fetch below (fromFetch) the headers as `[name, value]` pairs, in the case `names` gives. */

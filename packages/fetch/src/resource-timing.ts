@@ -7,6 +7,9 @@ const markResourceTiming = (
   }
 ).markResourceTiming.bind(performance)
 
+// Node's entry reads only a content type and encoding from the body info; ours has neither.
+const NO_BODY_INFO = Object.freeze({})
+
 /**
  * FetchTiming is the fetch standard's timing info of one fetch, as createFetch
  * fills it in on its way (times from `performance.now()`), and reports it as
@@ -26,11 +29,42 @@ export class FetchTiming {
   redirectStartTime = 0
   redirectEndTime = 0
   postRedirectStartTime = this.startTime
+  readonly finalServiceWorkerStartTime = 0
   finalNetworkRequestStartTime = 0
   finalNetworkResponseStartTime = 0
+  endTime = 0
+  encodedBodySize = 0
+  decodedBodySize = 0
+  /**
+   * The connection's times (this object's getters: all `postRedirectStartTime`,
+   * as with Node's fetch); null for a fetch that failed before a response.
+   * Node's entry reads the timing info it is given whenever a getter is
+   * called, so this object is that info: no copy is made per entry.
+   */
+  finalConnectionTimingInfo: FetchTiming | null = this
 
   constructor(url: string) {
     this.url = url
+  }
+
+  get domainLookupStartTime(): number {
+    return this.postRedirectStartTime
+  }
+
+  get domainLookupEndTime(): number {
+    return this.postRedirectStartTime
+  }
+
+  get connectionStartTime(): number {
+    return this.postRedirectStartTime
+  }
+
+  get connectionEndTime(): number {
+    return this.postRedirectStartTime
+  }
+
+  get secureConnectionStartTime(): number {
+    return this.postRedirectStartTime
   }
 
   /** A hop is sent. */
@@ -71,35 +105,18 @@ export class FetchTiming {
    * false), with the last hop's when a redirect could not be followed.
    */
   fail(connected: boolean): void {
-    if (!connected) this.finalNetworkRequestStartTime = this.finalNetworkResponseStartTime = 0
-    this.#mark(0, 0, 0, connected)
+    if (!connected) {
+      this.finalNetworkRequestStartTime = this.finalNetworkResponseStartTime = 0
+      this.finalConnectionTimingInfo = null
+    }
+    this.#mark(0, 0, 0)
   }
 
-  #mark(status: number, encodedBodySize: number, decodedBodySize: number, connected = true): void {
-    const start = this.postRedirectStartTime
-    const connection = connected
-      ? {
-          domainLookupStartTime: start,
-          domainLookupEndTime: start,
-          connectionStartTime: start,
-          connectionEndTime: start,
-          secureConnectionStartTime: start,
-          ALPNNegotiatedProtocol: undefined,
-        }
-      : null
-    const info = {
-      startTime: this.startTime,
-      redirectStartTime: this.redirectStartTime,
-      redirectEndTime: this.redirectEndTime,
-      postRedirectStartTime: start,
-      finalServiceWorkerStartTime: 0,
-      finalNetworkRequestStartTime: this.finalNetworkRequestStartTime,
-      finalNetworkResponseStartTime: this.finalNetworkResponseStartTime,
-      endTime: performance.now(),
-      encodedBodySize,
-      decodedBodySize,
-      finalConnectionTimingInfo: connection,
-    }
-    markResourceTiming(info, this.url, 'fetch', globalThis, '', {}, status, '')
+  /** Adds the entry, once per fetch: this object is its timing info, and is not changed afterwards. */
+  #mark(status: number, encodedBodySize: number, decodedBodySize: number): void {
+    this.endTime = performance.now()
+    this.encodedBodySize = encodedBodySize
+    this.decodedBodySize = decodedBodySize
+    markResourceTiming(this, this.url, 'fetch', globalThis, '', NO_BODY_INFO, status, '')
   }
 }
