@@ -57,9 +57,6 @@ const BUILT_ONCE = new Set([
  * that is rewritten must leave this list (a stale entry fails it too).
  */
 const KNOWN_PER_REQUEST = new Set([
-  'fetch/src/extract-body.ts bytesBody getBody', // per request with a replayable body
-  'fetch/src/extract-body.ts stringBody getBody',
-  'fetch/src/extract-body.ts replayableBody getBody',
   'fetch/src/extract-body.ts resume pull', // per request with an async-iterable body
   'fetch/src/extract-body.ts resume cancel',
   'testing/src/interceptor.ts take answer', // per intercepted reply
