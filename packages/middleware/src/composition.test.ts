@@ -5,10 +5,12 @@ import { startServer, type TestServer } from '../test/server.js'
 import { concurrencyLimit } from './concurrency-limit/concurrency-limit.js'
 import { dedupe } from './dedupe/dedupe.js'
 import { retry } from './retry/retry.js'
+import { timeout } from './timeout/timeout.js'
 
 let server: TestServer
 beforeAll(async () => {
   server = await startServer((req, res) => {
+    if (req.url === '/hold') return // never answers: the server's close ends it
     if (req.url === '/flaky' && server.count('/flaky') <= 2) res.writeHead(503).end('no')
     else res.end('hello')
   })
@@ -22,6 +24,22 @@ afterEach(async () => {
 })
 
 describe('composition order (README "Order")', () => {
+  it('timeout(), retry(): once the deadline above has passed, retry makes no further attempt', async () => {
+    // timeout() detaches its hooks when it gives up; retry() decided afterwards
+    // whether to try again, read the call's signal only then, found it not
+    // aborted, and sent another attempt nobody would abort (it held a
+    // connection until the server answered). Repeated: the attempt's error
+    // is retryable only in some interleavings.
+    transport = new Transport()
+    const client = compose(transport, timeout(50), retry({ sleep: async () => {} }))
+    for (let i = 1; i <= 10; i++) {
+      await expect(client.roundTrip(new Request(`${server.origin}/hold`))).rejects.toMatchObject({ name: 'TimeoutError' })
+      for (let turn = 0; turn < 5; turn++) await new Promise((resolve) => setImmediate(resolve))
+      const { active, dialing, waiting } = transport.stats().total
+      expect({ i, active, dialing, waiting }).toEqual({ i, active: 0, dialing: 0, waiting: 0 })
+    }
+  })
+
   it('dedupe(), retry(): concurrent callers share the whole retried call', async () => {
     transport = new Transport()
     const client = compose(transport, dedupe(), retry({ sleep: async () => {} }))

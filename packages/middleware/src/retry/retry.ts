@@ -7,6 +7,7 @@ import {
   runCallHooks,
   tryRoundTrip,
   withReplayableBody,
+  type CallSignal,
   type Middleware,
   type ReplayableBody,
   type RoundTripper,
@@ -93,9 +94,13 @@ export function retry(options: RetryOptions = {}): Middleware {
       // The first attempt is not awaited in an async function: most calls
       // end with it (a response whose status is not retried), and go on
       // without the loop's frame and hops.
+      // The call's signal is read before the first attempt: a layer above (a
+      // timeout()) detaches its hooks when it gives up, and a retry decided
+      // after that must still see its abort.
+      const signal = callSignal(request)
       return tryRoundTrip(next, request).then(
-        (response) => (statusCodes.has(response.status) ? retrying(next, request, replayable, response, undefined) : response),
-        (error: unknown) => retrying(next, request, replayable, undefined, error),
+        (response) => (statusCodes.has(response.status) ? retrying(next, request, signal, replayable, response, undefined) : response),
+        (error: unknown) => retrying(next, request, signal, replayable, undefined, error),
       )
     })
   }
@@ -104,12 +109,12 @@ export function retry(options: RetryOptions = {}): Middleware {
   async function retrying(
     next: RoundTripper,
     request: Request,
+    // The caller's abort, or an outer deadline (a timeout() above): ends the call, never retried.
+    signal: CallSignal,
     replayable: ReplayableBody | undefined,
     first: Response | undefined,
     firstError: unknown,
   ): Promise<Response> {
-    // The caller's abort, or an outer deadline (a timeout() above): ends the call, never retried.
-    const signal = callSignal(request)
     const idempotent = methods.has(request.method) || request.headers.has('idempotency-key')
     for (let attempt = 1; ; attempt++) {
       let response: Response | undefined
