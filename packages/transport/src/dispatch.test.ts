@@ -40,6 +40,23 @@ function recorder(): { calls: string[]; abort?: (reason?: Error) => void; settle
   return state
 }
 
+/** Runs `body` and returns what was thrown in a microtask meanwhile (rethrowLater), keeping it from vitest's handler. */
+async function rethrown(body: () => Promise<void>): Promise<Error[]> {
+  const thrown: Error[] = []
+  const saved = process.listeners('uncaughtException')
+  const catcher = (error: Error): void => void thrown.push(error)
+  process.removeAllListeners('uncaughtException')
+  process.on('uncaughtException', catcher)
+  try {
+    await body()
+    await new Promise((r) => setImmediate(r))
+  } finally {
+    process.off('uncaughtException', catcher)
+    for (const listener of saved) process.on('uncaughtException', listener)
+  }
+  return thrown
+}
+
 /** Writes `size` bytes as fast as the socket takes them; `blocked` resolves once it stops taking them. */
 function writeLarge(res: ServerResponse, size: number): { written: () => number; blocked: Promise<void> } {
   const chunk = Buffer.alloc(64 * 1024, 0x61)
@@ -203,6 +220,24 @@ describe('Transport[undiciDispatch]: undici dispatches on the pool', () => {
     const late = recorder()
     expect(transport[undiciDispatch]({ origin: server.origin, path: '/', method: 'GET' }, late.handler)).toBe(true)
     expect(late.calls).toEqual(['error RT_TRANSPORT_CLOSED'])
+  })
+
+  it('fails with the error the caller’s onHeaders or onData throws, discards the conn and throws it again later', async () => {
+    const server = f.serve(await startServer((_req, res) => res.end('body')))
+    const transport = f.use(new Transport())
+    for (const [hook, message] of [['onHeaders', 'boom in headers'], ['onData', 'boom in data']] as const) {
+      const state = recorder()
+      state.handler[hook] = () => {
+        throw new Error(message)
+      }
+      const thrown = await rethrown(async () => {
+        transport[undiciDispatch]({ origin: server.origin, path: '/', method: 'GET' }, state.handler)
+        await state.settled
+      })
+      expect(state.calls).toEqual(hook === 'onHeaders' ? ['connect', `error ${message}`] : ['connect', 'headers 200', `error ${message}`])
+      expect(thrown.map((e) => e.message)).toEqual([message])
+      expect(transport.stats().total).toMatchObject({ active: 0, idle: 0 })
+    }
   })
 
   it('refuses, touching nothing, what the Request path should take: upgrades, CONNECT, TRACE, a GET body, FormData, undici 7 handlers, HTTP/2 origins', async () => {

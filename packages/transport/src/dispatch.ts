@@ -332,7 +332,13 @@ export class DirectDispatch implements CallSignal {
 
   onHeaders(statusCode: number, rawHeaders: Buffer[], resume: () => void, statusText: string): boolean {
     const conn = this.#conn!
-    if (statusCode < 200) return this.#handler.onHeaders?.(conn.takeInterimStatus(statusCode), rawHeaders, resume, statusText) !== false
+    if (statusCode < 200) {
+      try {
+        return this.#handler.onHeaders?.(conn.takeInterimStatus(statusCode), rawHeaders, resume, statusText) !== false
+      } catch (error) {
+        return this.#handlerThrew(error)
+      }
+    }
     for (let i = 0; i < rawHeaders.length; i += 2) {
       const name = rawHeaders[i]!
       if (name.length !== 10) continue
@@ -343,7 +349,12 @@ export class DirectDispatch implements CallSignal {
     this.#responded = true
     this.#arm('body')
     // With a precise body deadline, a resume starts its clock again (it stops while the caller pauses).
-    const more = this.#handler.onHeaders?.(statusCode, rawHeaders, this.#deadline === undefined ? resume : DirectDispatch.#resumer(this, resume), statusText)
+    let more: boolean | undefined
+    try {
+      more = this.#handler.onHeaders?.(statusCode, rawHeaders, this.#deadline === undefined ? resume : DirectDispatch.#resumer(this, resume), statusText)
+    } catch (error) {
+      return this.#handlerThrew(error)
+    }
     if (more === false) this.#deadline?.disarm()
     return more !== false
   }
@@ -362,9 +373,27 @@ export class DirectDispatch implements CallSignal {
       return false
     }
     this.#deadline?.refresh()
-    const more = this.#handler.onData?.(chunk)
+    let more: boolean | undefined
+    try {
+      more = this.#handler.onData?.(chunk)
+    } catch (error) {
+      return this.#handlerThrew(error)
+    }
     if (more === false) this.#deadline?.disarm()
     return more !== false
+  }
+
+  /**
+   * handlerThrew fails the dispatch with what the caller's onHeaders or
+   * onData threw (its onError hears that error, the conn is discarded: its
+   * response was not read to the end) and throws it again in a microtask,
+   * as the Request path does; not into undici's parser, which would close
+   * the conn with its own error instead.
+   */
+  #handlerThrew(error: unknown): false {
+    this.#abort(error instanceof Error ? error : new Error(String(error)))
+    rethrowLater(error)
+    return false
   }
 
   onComplete(trailers: Buffer[] | string[] | null): void {
