@@ -3,7 +3,7 @@ import { subscribe, unsubscribe } from 'node:diagnostics_channel'
 import { undiciDispatch } from '@roundtrip/core'
 import { describe, expect, it } from 'vitest'
 import { useFixture } from '../test/fixture.js'
-import { startDroppingServer, startHoldingServer, startServer } from '../test/server.js'
+import { startDroppingServer, startHoldingServer, startRawServer, startServer } from '../test/server.js'
 import { closedPort, deferred } from '../test/util.js'
 import { Transport } from './transport.js'
 
@@ -188,6 +188,27 @@ describe('Transport[undiciDispatch]: undici dispatches on the pool', () => {
     } finally {
       unsubscribe('roundtrip:pool:stale-retry', onRetry)
     }
+  })
+
+  it('does not send a GET again after the handler saw a 1xx head on the reused conn that then closed', async () => {
+    // The second request on a conn gets `103 Early Hints`, then the conn closes.
+    const server = f.serve(await startRawServer((socket) => {
+      let requests = 0
+      socket.on('data', (data: Buffer) => {
+        for (let i = data.toString('latin1').split('\r\n\r\n').length - 1; i > 0; i--) {
+          if (++requests === 1) socket.write('HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok')
+          else socket.end('HTTP/1.1 103 Early Hints\r\nlink: </style.css>; rel=preload\r\n\r\n')
+        }
+      })
+    }))
+    const transport = f.use(new Transport())
+    expect(await (await fetch(server.origin, direct(transport))).text()).toBe('ok')
+    await new Promise((r) => setImmediate(r))
+    const state = recorder()
+    transport[undiciDispatch]({ origin: server.origin, path: '/again', method: 'GET' }, state.handler)
+    await state.settled
+    expect(state.calls).toEqual(['connect', 'headers 103', 'error RT_SOCKET_CLOSED'])
+    expect(server.connections).toBe(1)
   })
 
   it('fails with the Transport’s coded errors: a refused connect, a wait past maxWaitTime, a head past responseHeaderTimeout, a closed transport', async () => {

@@ -171,8 +171,9 @@ export function dispatchDirect(port: DispatchPort, options: ResolvedOptions, inp
  * States: waiting for a conn → sent on `#conn` (undici calls `onConnect`,
  * then the head and the body) → settled (the caller's handler heard
  * `onComplete` or `onError`, once, through {@link DirectDispatch.#settle}).
- * A reused conn that fails before any response byte is given up and the
- * dispatch waits for another (replayable requests only, bounded).
+ * A reused conn that fails before the caller's handler was handed any head
+ * (a 1xx one included) is given up and the dispatch waits for another
+ * (replayable requests only, bounded).
  */
 export class DirectDispatch implements CallSignal {
   readonly #port: DispatchPort
@@ -195,6 +196,8 @@ export class DirectDispatch implements CallSignal {
   /** The conn's Client's abort for this request, once it called onConnect. */
   #abortSent: ((error: Error) => void) | undefined
   #responded = false
+  /** The caller's handler was handed a head (a 1xx one too): the dispatch is not sent again after that. */
+  #headed = false
   #settled = false
   #bodyBytes = 0
   /** Our header or body deadline, for limits under 1 s only (see exchange.ts); made on first use. */
@@ -332,6 +335,7 @@ export class DirectDispatch implements CallSignal {
 
   onHeaders(statusCode: number, rawHeaders: Buffer[], resume: () => void, statusText: string): boolean {
     const conn = this.#conn!
+    this.#headed = true
     if (statusCode < 200) {
       try {
         return this.#handler.onHeaders?.(conn.takeInterimStatus(statusCode), rawHeaders, resume, statusText) !== false
@@ -420,7 +424,7 @@ export class DirectDispatch implements CallSignal {
     // Refused before it started (an invalid header, a conn already dead): nothing was written, the conn is as it was.
     if (sent) this.#port.discard(conn, failure)
     else this.#port.release(conn)
-    if (!this.#responded && !aborted && this.#replayable && conn.requests > 1 && isSocketFailure(error) && !this.#port.closed() && ++this.#replays <= MAX_STALE_REPLAYS) {
+    if (!this.#headed && !aborted && this.#replayable && conn.requests > 1 && isSocketFailure(error) && !this.#port.closed() && ++this.#replays <= MAX_STALE_REPLAYS) {
       // A reused conn the server had closed (Go's shouldRetryRequest): try another; the caller's handler heard nothing of it.
       if (channels.staleRetry.hasSubscribers) channels.staleRetry.publish({ key: this.pool.key, request: this.what, error: failure })
       this.acquire()
