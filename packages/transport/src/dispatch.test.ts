@@ -129,8 +129,8 @@ describe('Transport[undiciDispatch]: undici dispatches on the pool', () => {
     controller.abort(new Error('user left'))
     await expect(reader.read()).rejects.toThrow('user left')
     await closed.promise
-    while (transport.stats().total.dials !== 1 || transport.stats().total.active !== 0) await new Promise((r) => setImmediate(r))
-    expect(transport.stats().total).toMatchObject({ active: 0, idle: 0 })
+    // The conn is discarded as the abort reaches it, before the server can see it close.
+    expect(transport.stats().total).toMatchObject({ dials: 1, active: 0, idle: 0 })
   })
 
   it('back-pressures a large body: the server is held while it is unread, then every byte arrives and the conn is pooled', async () => {

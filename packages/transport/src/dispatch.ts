@@ -60,7 +60,7 @@ export interface DispatchPort {
 /** The most times one dispatch is sent again after a reused conn turned out stale (as roundTrip's HTTP/2 replays). */
 const MAX_STALE_REPLAYS = 5
 /** Methods sent again on another conn after a stale one, as roundTrip's `stale` retry policy (exchange.ts). */
-const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE'])
+const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS']) // TRACE is idempotent too, but REFUSED_METHODS sends it to the Request path
 
 /** CONNECT (a tunnel, not a request), and the methods a WHATWG Request refuses: left to the Request path. */
 const REFUSED_METHODS = new Set(['CONNECT', 'TRACE', 'TRACK'])
