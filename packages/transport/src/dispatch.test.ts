@@ -3,7 +3,7 @@ import { subscribe, unsubscribe } from 'node:diagnostics_channel'
 import { undiciDispatch } from '@roundtrip/core'
 import { describe, expect, it } from 'vitest'
 import { useFixture } from '../test/fixture.js'
-import { startDroppingServer, startHoldingServer, startServer } from '../test/server.js'
+import { startDroppingServer, startHoldingServer, startRawServer, startServer } from '../test/server.js'
 import { closedPort, deferred } from '../test/util.js'
 import { Transport } from './transport.js'
 
@@ -38,6 +38,23 @@ function recorder(): { calls: string[]; abort?: (reason?: Error) => void; settle
     },
   }
   return state
+}
+
+/** Runs `body` and returns what was thrown in a microtask meanwhile (rethrowLater), keeping it from vitest's handler. */
+async function rethrown(body: () => Promise<void>): Promise<Error[]> {
+  const thrown: Error[] = []
+  const saved = process.listeners('uncaughtException')
+  const catcher = (error: Error): void => void thrown.push(error)
+  process.removeAllListeners('uncaughtException')
+  process.on('uncaughtException', catcher)
+  try {
+    await body()
+    await new Promise((r) => setImmediate(r))
+  } finally {
+    process.off('uncaughtException', catcher)
+    for (const listener of saved) process.on('uncaughtException', listener)
+  }
+  return thrown
 }
 
 /** Writes `size` bytes as fast as the socket takes them; `blocked` resolves once it stops taking them. */
@@ -112,8 +129,8 @@ describe('Transport[undiciDispatch]: undici dispatches on the pool', () => {
     controller.abort(new Error('user left'))
     await expect(reader.read()).rejects.toThrow('user left')
     await closed.promise
-    while (transport.stats().total.dials !== 1 || transport.stats().total.active !== 0) await new Promise((r) => setImmediate(r))
-    expect(transport.stats().total).toMatchObject({ active: 0, idle: 0 })
+    // The conn is discarded as the abort reaches it, before the server can see it close.
+    expect(transport.stats().total).toMatchObject({ dials: 1, active: 0, idle: 0 })
   })
 
   it('back-pressures a large body: the server is held while it is unread, then every byte arrives and the conn is pooled', async () => {
@@ -173,6 +190,27 @@ describe('Transport[undiciDispatch]: undici dispatches on the pool', () => {
     }
   })
 
+  it('does not send a GET again after the handler saw a 1xx head on the reused conn that then closed', async () => {
+    // The second request on a conn gets `103 Early Hints`, then the conn closes.
+    const server = f.serve(await startRawServer((socket) => {
+      let requests = 0
+      socket.on('data', (data: Buffer) => {
+        for (let i = data.toString('latin1').split('\r\n\r\n').length - 1; i > 0; i--) {
+          if (++requests === 1) socket.write('HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok')
+          else socket.end('HTTP/1.1 103 Early Hints\r\nlink: </style.css>; rel=preload\r\n\r\n')
+        }
+      })
+    }))
+    const transport = f.use(new Transport())
+    expect(await (await fetch(server.origin, direct(transport))).text()).toBe('ok')
+    await new Promise((r) => setImmediate(r))
+    const state = recorder()
+    transport[undiciDispatch]({ origin: server.origin, path: '/again', method: 'GET' }, state.handler)
+    await state.settled
+    expect(state.calls).toEqual(['connect', 'headers 103', 'error RT_SOCKET_CLOSED'])
+    expect(server.connections).toBe(1)
+  })
+
   it('fails with the Transport’s coded errors: a refused connect, a wait past maxWaitTime, a head past responseHeaderTimeout, a closed transport', async () => {
     const transport = f.use(new Transport())
     const refused = recorder()
@@ -203,6 +241,24 @@ describe('Transport[undiciDispatch]: undici dispatches on the pool', () => {
     const late = recorder()
     expect(transport[undiciDispatch]({ origin: server.origin, path: '/', method: 'GET' }, late.handler)).toBe(true)
     expect(late.calls).toEqual(['error RT_TRANSPORT_CLOSED'])
+  })
+
+  it('fails with the error the caller’s onHeaders or onData throws, discards the conn and throws it again later', async () => {
+    const server = f.serve(await startServer((_req, res) => res.end('body')))
+    const transport = f.use(new Transport())
+    for (const [hook, message] of [['onHeaders', 'boom in headers'], ['onData', 'boom in data']] as const) {
+      const state = recorder()
+      state.handler[hook] = () => {
+        throw new Error(message)
+      }
+      const thrown = await rethrown(async () => {
+        transport[undiciDispatch]({ origin: server.origin, path: '/', method: 'GET' }, state.handler)
+        await state.settled
+      })
+      expect(state.calls).toEqual(hook === 'onHeaders' ? ['connect', `error ${message}`] : ['connect', 'headers 200', `error ${message}`])
+      expect(thrown.map((e) => e.message)).toEqual([message])
+      expect(transport.stats().total).toMatchObject({ active: 0, idle: 0 })
+    }
   })
 
   it('refuses, touching nothing, what the Request path should take: upgrades, CONNECT, TRACE, a GET body, FormData, undici 7 handlers, HTTP/2 origins', async () => {

@@ -60,7 +60,7 @@ export interface DispatchPort {
 /** The most times one dispatch is sent again after a reused conn turned out stale (as roundTrip's HTTP/2 replays). */
 const MAX_STALE_REPLAYS = 5
 /** Methods sent again on another conn after a stale one, as roundTrip's `stale` retry policy (exchange.ts). */
-const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE'])
+const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS']) // TRACE is idempotent too, but REFUSED_METHODS sends it to the Request path
 
 /** CONNECT (a tunnel, not a request), and the methods a WHATWG Request refuses: left to the Request path. */
 const REFUSED_METHODS = new Set(['CONNECT', 'TRACE', 'TRACK'])
@@ -171,8 +171,9 @@ export function dispatchDirect(port: DispatchPort, options: ResolvedOptions, inp
  * States: waiting for a conn → sent on `#conn` (undici calls `onConnect`,
  * then the head and the body) → settled (the caller's handler heard
  * `onComplete` or `onError`, once, through {@link DirectDispatch.#settle}).
- * A reused conn that fails before any response byte is given up and the
- * dispatch waits for another (replayable requests only, bounded).
+ * A reused conn that fails before the caller's handler was handed any head
+ * (a 1xx one included) is given up and the dispatch waits for another
+ * (replayable requests only, bounded).
  */
 export class DirectDispatch implements CallSignal {
   readonly #port: DispatchPort
@@ -195,6 +196,8 @@ export class DirectDispatch implements CallSignal {
   /** The conn's Client's abort for this request, once it called onConnect. */
   #abortSent: ((error: Error) => void) | undefined
   #responded = false
+  /** The caller's handler was handed a head (a 1xx one too): the dispatch is not sent again after that. */
+  #headed = false
   #settled = false
   #bodyBytes = 0
   /** Our header or body deadline, for limits under 1 s only (see exchange.ts); made on first use. */
@@ -332,7 +335,14 @@ export class DirectDispatch implements CallSignal {
 
   onHeaders(statusCode: number, rawHeaders: Buffer[], resume: () => void, statusText: string): boolean {
     const conn = this.#conn!
-    if (statusCode < 200) return this.#handler.onHeaders?.(conn.takeInterimStatus(statusCode), rawHeaders, resume, statusText) !== false
+    this.#headed = true
+    if (statusCode < 200) {
+      try {
+        return this.#handler.onHeaders?.(conn.takeInterimStatus(statusCode), rawHeaders, resume, statusText) !== false
+      } catch (error) {
+        return this.#handlerThrew(error)
+      }
+    }
     for (let i = 0; i < rawHeaders.length; i += 2) {
       const name = rawHeaders[i]!
       if (name.length !== 10) continue
@@ -343,7 +353,12 @@ export class DirectDispatch implements CallSignal {
     this.#responded = true
     this.#arm('body')
     // With a precise body deadline, a resume starts its clock again (it stops while the caller pauses).
-    const more = this.#handler.onHeaders?.(statusCode, rawHeaders, this.#deadline === undefined ? resume : DirectDispatch.#resumer(this, resume), statusText)
+    let more: boolean | undefined
+    try {
+      more = this.#handler.onHeaders?.(statusCode, rawHeaders, this.#deadline === undefined ? resume : DirectDispatch.#resumer(this, resume), statusText)
+    } catch (error) {
+      return this.#handlerThrew(error)
+    }
     if (more === false) this.#deadline?.disarm()
     return more !== false
   }
@@ -362,9 +377,27 @@ export class DirectDispatch implements CallSignal {
       return false
     }
     this.#deadline?.refresh()
-    const more = this.#handler.onData?.(chunk)
+    let more: boolean | undefined
+    try {
+      more = this.#handler.onData?.(chunk)
+    } catch (error) {
+      return this.#handlerThrew(error)
+    }
     if (more === false) this.#deadline?.disarm()
     return more !== false
+  }
+
+  /**
+   * handlerThrew fails the dispatch with what the caller's onHeaders or
+   * onData threw (its onError hears that error, the conn is discarded: its
+   * response was not read to the end) and throws it again in a microtask,
+   * as the Request path does; not into undici's parser, which would close
+   * the conn with its own error instead.
+   */
+  #handlerThrew(error: unknown): false {
+    this.#abort(error instanceof Error ? error : new Error(String(error)))
+    rethrowLater(error)
+    return false
   }
 
   onComplete(trailers: Buffer[] | string[] | null): void {
@@ -391,7 +424,7 @@ export class DirectDispatch implements CallSignal {
     // Refused before it started (an invalid header, a conn already dead): nothing was written, the conn is as it was.
     if (sent) this.#port.discard(conn, failure)
     else this.#port.release(conn)
-    if (!this.#responded && !aborted && this.#replayable && conn.requests > 1 && isSocketFailure(error) && !this.#port.closed() && ++this.#replays <= MAX_STALE_REPLAYS) {
+    if (!this.#headed && !aborted && this.#replayable && conn.requests > 1 && isSocketFailure(error) && !this.#port.closed() && ++this.#replays <= MAX_STALE_REPLAYS) {
       // A reused conn the server had closed (Go's shouldRetryRequest): try another; the caller's handler heard nothing of it.
       if (channels.staleRetry.hasSubscribers) channels.staleRetry.publish({ key: this.pool.key, request: this.what, error: failure })
       this.acquire()

@@ -3,8 +3,10 @@ import { inspect } from 'node:util'
 
 /**
  * GotConnInfo describes the connection a request got, as Go's `httptrace.GotConnInfo`.
- * The Transport passes an object whose four address fields are getters (read
- * from a snapshot taken once per connection, valid after the socket is gone).
+ * The Transport passes an object whose four address fields are read-only
+ * getters on its prototype (read from a snapshot taken once per connection,
+ * valid after the socket is gone): `structuredClone(info)`, `Object.keys(info)`
+ * and `{ ...info }` do not copy them; read them by name to keep them.
  */
 export interface GotConnInfo {
   /** Whether the connection was used for an earlier request. */
@@ -22,13 +24,13 @@ export interface GotConnInfo {
    */
   shared: boolean
   /** The socket's local address (undefined for a socket from the `dial` hook that has none). */
-  localAddress: string | undefined
+  readonly localAddress: string | undefined
   /** The socket's local port. */
-  localPort: number | undefined
+  readonly localPort: number | undefined
   /** The address of the server end. */
-  remoteAddress: string | undefined
+  readonly remoteAddress: string | undefined
   /** The port of the server end. */
-  remotePort: number | undefined
+  readonly remotePort: number | undefined
 }
 
 /** ProxyConnectInfo names a tunnel through a proxy, for the proxy trace hooks and channels. */

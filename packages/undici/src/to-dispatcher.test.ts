@@ -10,9 +10,12 @@ import { fromDispatcher } from './from-dispatcher.js'
 import { toDispatcher } from './to-dispatcher.js'
 
 let writer: Writer | undefined
+/** Called when the server holds a request to /silent (no head, ever). */
+let serverHolding: (() => void) | undefined
 const closing: Array<{ close(): Promise<void> }> = []
 afterEach(async () => {
   writer = undefined
+  serverHolding = undefined
   for (const c of closing.splice(0).reverse()) await c.close()
 })
 function track<T extends { close(): Promise<void> }>(value: T): T {
@@ -25,6 +28,7 @@ async function serve(): Promise<TestServer> {
     if (req.url === '/large') writer = writeLarge(res, 16 * 1024 * 1024)
     else if (req.url === '/hang') res.flushHeaders()
     else if (req.url === '/held') res.write('first')
+    else if (req.url === '/silent') serverHolding?.()
     else if (req.url === '/gzip') {
       res.writeHead(200, { 'content-encoding': 'gzip' })
       res.end(gzipSync('packed'))
@@ -383,6 +387,30 @@ describe.each(PATHS)('toDispatcher: handler generations (%s)', (_path, make) => 
       })
     })
     expect(errors.map((e) => e.message)).toEqual(['cancelled by caller'])
+  })
+})
+
+describe.each(PATHS)('toDispatcher: destroy() (%s)', (_path, make) => {
+  async function held(): Promise<{ dispatcher: Dispatcher; pending: Promise<unknown> }> {
+    const server = await serve()
+    const dispatcher = toDispatcher(track(make()))
+    const holding = new Promise<void>((resolve) => (serverHolding = resolve))
+    const pending = request(`${server.origin}/silent`, { dispatcher })
+    pending.catch(() => {})
+    await holding
+    return { dispatcher, pending }
+  }
+
+  it('fails a request waiting for its head with the error given to destroy()', async () => {
+    const { dispatcher, pending } = await held()
+    await dispatcher.destroy(new Error('boom'))
+    await expect(pending).rejects.toThrow('boom')
+  })
+
+  it('fails it with undici’s ClientDestroyedError without an error', async () => {
+    const { dispatcher, pending } = await held()
+    await dispatcher.destroy()
+    await expect(pending).rejects.toMatchObject({ code: 'UND_ERR_DESTROYED' })
   })
 })
 

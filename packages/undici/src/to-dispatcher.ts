@@ -2,6 +2,7 @@ import { hasUndiciDispatch, isRoundTripper, undiciDispatch, type Closable, type 
 import { Dispatcher, errors } from 'undici'
 import { BridgedDispatch } from './bridged-dispatch.js'
 import { LegacyFacade } from './dispatch-handler.js'
+import { DirectHandler } from './direct-handler.js'
 import { describeDispatch, type DispatchInput } from './dispatch-request.js'
 import { BridgeError, ERR_DISPATCHER_CLOSED, ERR_INVALID_ARGUMENT, ERR_UPGRADE_UNSUPPORTED } from './errors.js'
 
@@ -30,6 +31,8 @@ export class RoundTripperDispatcher extends Dispatcher {
   // Dispatches whose response head has not arrived yet; destroy() fails them.
   // Streaming ones are not kept: an abandoned response must stay collectable.
   readonly #waiting = new Set<BridgedDispatch>()
+  // The same, for dispatches the RoundTripper took itself (#direct).
+  readonly #waitingDirect = new Set<DirectHandler>()
   readonly #upgrades: Dispatcher | undefined
   // The RoundTripper's own undici entry point (core's undiciDispatch), when it offers one: the Transport itself, not a stack.
   readonly #direct: UndiciDispatchable | undefined
@@ -58,7 +61,10 @@ export class RoundTripperDispatcher extends Dispatcher {
     const direct = this.#direct
     if (direct !== undefined && !this.#closed && typeof handler === 'object' && handler !== null) {
       const legacy = typeof handler.onRequestStart === 'function' && typeof handler.onResponseError === 'function' ? new LegacyFacade(handler) : handler
-      if (direct[undiciDispatch](options, legacy)) return true
+      const tracked = new DirectHandler(legacy, this.#waitingDirect)
+      this.#waitingDirect.add(tracked)
+      if (direct[undiciDispatch](options, tracked)) return true
+      this.#waitingDirect.delete(tracked)
     }
     const call: BridgedDispatch = new BridgedDispatch(handler, () => this.#waiting.delete(call))
     const input = options as unknown as DispatchInput
@@ -109,6 +115,7 @@ export class RoundTripperDispatcher extends Dispatcher {
     const error = typeof a === 'function' || a === undefined || a === null ? new errors.ClientDestroyedError() : a
     this.#closed = true
     for (const call of [...this.#waiting]) call.abort(error)
+    for (const call of [...this.#waitingDirect]) call.abort(error)
     const rt = this.roundTripper as Lifecycle
     if (typeof rt.destroy === 'function') rt.destroy()
     const done = Promise.resolve(typeof rt.close === 'function' ? rt.close() : undefined)

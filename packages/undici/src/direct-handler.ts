@@ -1,0 +1,73 @@
+import type { Dispatcher } from 'undici'
+
+/** The progress hooks as undici's Client calls them (its types say otherwise for onBodySent). */
+interface SentHooks {
+  onRequestSent?(): void
+  onBodySent?(chunk: unknown): void
+}
+
+/**
+ * DirectHandler stands between a RoundTripper's own undici entry point
+ * (core's `undiciDispatch`, the Transport's direct path) and the caller's
+ * legacy handler, so that the dispatcher can fail the dispatch while it waits
+ * for its response head, as it does a bridged one: it remembers the abort
+ * handed to `onConnect` and stays in `waiting` until a final head (status
+ * 200 or more), the end or an error. Streaming responses are not kept, so an
+ * abandoned one stays collectable. Everything is handed on unchanged.
+ */
+export class DirectHandler {
+  readonly #handler: Dispatcher.DispatchHandler
+  readonly #waiting: Set<DirectHandler>
+  #abort: ((reason?: Error) => void) | undefined
+
+  constructor(handler: Dispatcher.DispatchHandler, waiting: Set<DirectHandler>) {
+    this.#handler = handler
+    this.#waiting = waiting
+  }
+
+  /** abort fails the dispatch with `reason` (the handler's onError hears it), if it still waits for its head. */
+  abort(reason: Error): void {
+    if (this.#waiting.delete(this)) this.#abort?.(reason)
+  }
+
+  onConnect(abort: (reason?: Error) => void): void {
+    this.#abort = abort
+    this.#handler.onConnect?.(abort)
+  }
+
+  onResponseStarted(): void {
+    this.#handler.onResponseStarted?.()
+  }
+
+  onRequestSent(): void {
+    ;(this.#handler as SentHooks).onRequestSent?.()
+  }
+
+  onBodySent(chunk: unknown): void {
+    ;(this.#handler as SentHooks).onBodySent?.(chunk)
+  }
+
+  onHeaders(statusCode: number, rawHeaders: Buffer[], resume: () => void, statusText: string): boolean {
+    if (statusCode >= 200) this.#leave()
+    return this.#handler.onHeaders?.(statusCode, rawHeaders, resume, statusText) !== false
+  }
+
+  onData(chunk: Buffer): boolean {
+    return this.#handler.onData?.(chunk) !== false
+  }
+
+  onComplete(trailers: Buffer[] | string[] | null): void {
+    this.#leave()
+    this.#handler.onComplete?.(trailers as string[] | null)
+  }
+
+  onError(error: Error): void {
+    this.#leave()
+    this.#handler.onError?.(error)
+  }
+
+  #leave(): void {
+    this.#waiting.delete(this)
+    this.#abort = undefined
+  }
+}
