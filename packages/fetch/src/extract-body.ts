@@ -10,9 +10,9 @@ import { deriveRequest, withReplayableBody, type ReplayableBody } from '@roundtr
  * {@link encodeFormData}.
  */
 export function replayableBody(body: NonNullable<RequestInit['body']>): ReplayableBody | undefined {
-  if (typeof body === 'string') return stringBody(body)
-  if (body instanceof Blob) return new BlobBody(body)
-  if (body instanceof URLSearchParams) return stringBody(body.toString())
+  if (typeof body === 'string') return new StringBody(body)
+  if (body instanceof Blob) return new FixedBody(body, body.size)
+  if (body instanceof URLSearchParams) return new StringBody(body.toString())
   if (body instanceof ArrayBuffer) return bytesBody(new Uint8Array(body.slice(0)))
   if (ArrayBuffer.isView(body)) {
     return bytesBody(new Uint8Array(body.buffer.slice(body.byteOffset, body.byteOffset + body.byteLength) as ArrayBuffer))
@@ -26,33 +26,30 @@ export function isStream(body: NonNullable<RequestInit['body']>): boolean {
 }
 
 function bytesBody(bytes: Uint8Array): ReplayableBody {
-  return new BytesBody(bytes)
-}
-
-function stringBody(text: string): ReplayableBody {
-  return new StringBody(text)
+  return new FixedBody(bytes, bytes.byteLength)
 }
 
 // Classes, not object literals with a closure: a declaration is made per
 // request with a body, and an instance is one object where a literal and its
 // getBody closure are three.
 
-class BytesBody implements ReplayableBody {
+/** FixedBody declares bytes or a Blob, yielded as they are every time. */
+class FixedBody implements ReplayableBody {
   readonly length: number
-  readonly #bytes: Uint8Array
-  constructor(bytes: Uint8Array) {
-    this.length = bytes.byteLength
-    this.#bytes = bytes
+  readonly #body: Uint8Array | Blob
+  constructor(body: Uint8Array | Blob, length: number) {
+    this.length = length
+    this.#body = body
   }
-  getBody(): Uint8Array {
-    return this.#bytes
+  getBody(): Uint8Array | Blob {
+    return this.#body
   }
 }
 
+/** StringBody declares a string's UTF-8 bytes, made only if asked for: the Transport reads the Request's own stream. */
 class StringBody implements ReplayableBody {
   readonly length: number
   readonly #text: string
-  // The bytes are made only if asked for: the Transport reads the Request's own stream.
   #bytes: Uint8Array | undefined
   constructor(text: string) {
     this.length = Buffer.byteLength(text)
@@ -60,18 +57,6 @@ class StringBody implements ReplayableBody {
   }
   getBody(): Uint8Array {
     return (this.#bytes ??= Buffer.from(this.#text))
-  }
-}
-
-class BlobBody implements ReplayableBody {
-  readonly length: number
-  readonly #blob: Blob
-  constructor(blob: Blob) {
-    this.length = blob.size
-    this.#blob = blob
-  }
-  getBody(): Blob {
-    return this.#blob
   }
 }
 
