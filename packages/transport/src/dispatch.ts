@@ -1,11 +1,10 @@
-import { Readable } from 'node:stream'
 import { redactUrl, rethrowLater, type CallSignal } from '@roundtrip/core'
 import { errors } from 'undici'
 import type { Holder, PersistConn } from './conn.js'
 import { requestTarget } from './call.js'
 import { applyKeepAliveHint, bodyTimeoutError, Deadline, headersTimeoutError, preciseLimit } from './deadlines.js'
 import { ERR_PROTOCOL, ERR_RESPONSE_TOO_LARGE, ERR_TRANSPORT_CLOSED, TransportError } from './errors.js'
-import { isSocketFailure, mapError, tagBodyErrors } from './errors-map.js'
+import { isSocketFailure, mapError } from './errors-map.js'
 import type { ExchangeConn } from './exchange.js'
 import { H2Lease } from './h2-stream.js'
 import { outgoingHeaders } from './headers.js'
@@ -13,6 +12,7 @@ import type { HostPool } from './pool.js'
 import type { ResolvedOptions } from './resolve-options.js'
 import { channels } from './trace.js'
 import type { Got } from './waiter.js'
+import { directBody, headerPairs, type DirectInput, type DirectRequest, type LegacyHandler } from './dispatch-input.js'
 
 // The undici fast path (core's `UndiciDispatchable`): an undici dispatch
 // (Node's fetch, `undici.request`, through `@roundtrip/undici`) runs on an
@@ -21,31 +21,6 @@ import type { Got } from './waiter.js'
 // queue, maxWaitTime, proxy, dial, stats); the dispatch goes to the conn's
 // undici Client with a DirectDispatch as its handler, which hands everything
 // on to the caller's handler and gives the conn back to the pool at the end.
-
-/** The handler of an undici dispatch, legacy generation (what Node 20/22/24's fetch and `undici.request` pass). */
-export interface LegacyHandler {
-  onConnect?(abort: (reason?: Error) => void): void
-  onResponseStarted?(): void
-  onHeaders?(statusCode: number, rawHeaders: Buffer[], resume: () => void, statusText: string): boolean
-  onData?(chunk: Buffer): boolean
-  onComplete?(trailers: Buffer[] | string[] | null): void
-  onError?(error: Error): void
-  onRequestSent?(): void
-  onBodySent?(chunk: unknown): void
-  onRequestStart?: unknown
-}
-
-/** An undici dispatch's options, as far as this path reads them. */
-export interface DirectInput {
-  origin?: unknown
-  path?: unknown
-  method?: unknown
-  headers?: unknown
-  body?: unknown
-  query?: unknown
-  upgrade?: unknown
-  reset?: unknown
-}
 
 /** What a direct dispatch uses of its Transport (kept off the public surface). */
 export interface DispatchPort {
@@ -64,53 +39,6 @@ const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS']) // TRACE is idempotent to
 
 /** CONNECT (a tunnel, not a request), and the methods a WHATWG Request refuses: left to the Request path. */
 const REFUSED_METHODS = new Set(['CONNECT', 'TRACE', 'TRACK'])
-
-/** What the conn's Client is asked to send. */
-interface DirectRequest {
-  path: string
-  method: string
-  headers: string[]
-  body: unknown
-  query: unknown
-  reset: boolean
-  blocking: boolean
-}
-
-/** The body as the conn's Client takes it, with whether it can be sent again; undefined for bodies this path leaves to roundTrip. */
-function directBody(body: unknown, what: string): { body: unknown; replayable: boolean } | undefined {
-  if (body === undefined || body === null) return { body: null, replayable: true }
-  if (typeof body === 'string') return { body: Buffer.from(body), replayable: true }
-  if (Buffer.isBuffer(body)) return { body, replayable: true }
-  if (ArrayBuffer.isView(body)) return { body: Buffer.from(body.buffer, body.byteOffset, body.byteLength), replayable: true }
-  // A stream undici reads with back-pressure; an async iterable (Node's fetch hands one) tagged so its failure is RT_REQUEST_BODY_ERROR.
-  if (body instanceof Readable) return { body, replayable: false }
-  if (typeof (body as AsyncIterable<Uint8Array>)[Symbol.asyncIterator] === 'function') {
-    return { body: tagBodyErrors(body as AsyncIterable<Uint8Array>, what), replayable: false }
-  }
-  return undefined
-}
-
-/** The dispatch's headers as lower-case `[name, value]` pairs, from any shape undici takes. */
-function headerPairs(input: unknown): Array<[string, string]> {
-  const pairs: Array<[string, string]> = []
-  if (input === undefined || input === null) return pairs
-  const add = (name: unknown, value: unknown): void => {
-    if (value === undefined || value === null) return
-    const key = String(name).toLowerCase()
-    if (Array.isArray(value)) for (const item of value) pairs.push([key, String(item)])
-    else pairs.push([key, Buffer.isBuffer(value) ? value.toString('latin1') : String(value)])
-  }
-  if (Array.isArray(input)) {
-    if (input.length > 0 && Array.isArray(input[0])) for (const pair of input as unknown[][]) add(pair[0], pair[1])
-    else for (let i = 0; i < input.length; i += 2) add(Buffer.isBuffer(input[i]) ? (input[i] as Buffer).toString('latin1') : input[i], input[i + 1])
-  } else if (typeof (input as Iterable<unknown>)[Symbol.iterator] === 'function') {
-    for (const [name, value] of input as Iterable<[unknown, unknown]>) add(name, value)
-  } else {
-    const record = input as Record<string, unknown>
-    for (const name in record) add(name, record[name])
-  }
-  return pairs
-}
 
 /**
  * dispatchDirect runs undici dispatch `input` for `handler` on the pool

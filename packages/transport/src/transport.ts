@@ -22,7 +22,8 @@ import type { Clock } from './clock.js'
 import { callHook, channels, type ClientTrace } from './trace.js'
 import { sameTurn } from './turn.js'
 import { startDebug } from './debug.js'
-import { DirectDispatch, dispatchDirect, type DirectInput, type DispatchPort, type LegacyHandler } from './dispatch.js'
+import { DirectDispatch, dispatchDirect, type DispatchPort } from './dispatch.js'
+import type { DirectInput, LegacyHandler } from './dispatch-input.js'
 
 /** The most times one request is sent again after HTTP/2 servers refused it unprocessed (GOAWAY, REFUSED_STREAM). */
 const MAX_UNPROCESSED_REPLAYS = 5

@@ -1,0 +1,78 @@
+import { Readable } from 'node:stream'
+import { tagBodyErrors } from './errors-map.js'
+
+// What an undici dispatch hands the Transport's direct path (dispatch.ts):
+// the handler and options it reads, and their conversion into what a conn's
+// undici Client is asked to send.
+
+/** The handler of an undici dispatch, legacy generation (what Node 20/22/24's fetch and `undici.request` pass). */
+export interface LegacyHandler {
+  onConnect?(abort: (reason?: Error) => void): void
+  onResponseStarted?(): void
+  onHeaders?(statusCode: number, rawHeaders: Buffer[], resume: () => void, statusText: string): boolean
+  onData?(chunk: Buffer): boolean
+  onComplete?(trailers: Buffer[] | string[] | null): void
+  onError?(error: Error): void
+  onRequestSent?(): void
+  onBodySent?(chunk: unknown): void
+  onRequestStart?: unknown
+}
+
+/** An undici dispatch's options, as far as this path reads them. */
+export interface DirectInput {
+  origin?: unknown
+  path?: unknown
+  method?: unknown
+  headers?: unknown
+  body?: unknown
+  query?: unknown
+  upgrade?: unknown
+  reset?: unknown
+}
+
+/** What the conn's Client is asked to send. */
+export interface DirectRequest {
+  path: string
+  method: string
+  headers: string[]
+  body: unknown
+  query: unknown
+  reset: boolean
+  blocking: boolean
+}
+
+/** The body as the conn's Client takes it, with whether it can be sent again; undefined for bodies this path leaves to roundTrip. */
+export function directBody(body: unknown, what: string): { body: unknown; replayable: boolean } | undefined {
+  if (body === undefined || body === null) return { body: null, replayable: true }
+  if (typeof body === 'string') return { body: Buffer.from(body), replayable: true }
+  if (Buffer.isBuffer(body)) return { body, replayable: true }
+  if (ArrayBuffer.isView(body)) return { body: Buffer.from(body.buffer, body.byteOffset, body.byteLength), replayable: true }
+  // A stream undici reads with back-pressure; an async iterable (Node's fetch hands one) tagged so its failure is RT_REQUEST_BODY_ERROR.
+  if (body instanceof Readable) return { body, replayable: false }
+  if (typeof (body as AsyncIterable<Uint8Array>)[Symbol.asyncIterator] === 'function') {
+    return { body: tagBodyErrors(body as AsyncIterable<Uint8Array>, what), replayable: false }
+  }
+  return undefined
+}
+
+/** The dispatch's headers as lower-case `[name, value]` pairs, from any shape undici takes. */
+export function headerPairs(input: unknown): Array<[string, string]> {
+  const pairs: Array<[string, string]> = []
+  if (input === undefined || input === null) return pairs
+  const add = (name: unknown, value: unknown): void => {
+    if (value === undefined || value === null) return
+    const key = String(name).toLowerCase()
+    if (Array.isArray(value)) for (const item of value) pairs.push([key, String(item)])
+    else pairs.push([key, Buffer.isBuffer(value) ? value.toString('latin1') : String(value)])
+  }
+  if (Array.isArray(input)) {
+    if (input.length > 0 && Array.isArray(input[0])) for (const pair of input as unknown[][]) add(pair[0], pair[1])
+    else for (let i = 0; i < input.length; i += 2) add(Buffer.isBuffer(input[i]) ? (input[i] as Buffer).toString('latin1') : input[i], input[i + 1])
+  } else if (typeof (input as Iterable<unknown>)[Symbol.iterator] === 'function') {
+    for (const [name, value] of input as Iterable<[unknown, unknown]>) add(name, value)
+  } else {
+    const record = input as Record<string, unknown>
+    for (const name in record) add(name, record[name])
+  }
+  return pairs
+}
