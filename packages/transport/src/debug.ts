@@ -1,12 +1,10 @@
-import { debugLog, type DebugLog } from '@roundtrip/core'
+import { debugOnce, type DebugLog } from '@roundtrip/core'
 import { channels } from './trace.js'
 
 // NODE_DEBUG=roundtrip:pool (or roundtrip, roundtrip*): one line per pool
 // event, from the Transport's own diagnostics channels. When the section is
 // off nothing subscribes, so every `hasSubscribers` check stays false and the
 // Transport pays one boolean test per constructor.
-
-let started = false
 
 interface PoolMessage {
   key: string
@@ -30,10 +28,7 @@ function describeError(error: unknown): string {
 
 /** startDebug subscribes the `roundtrip:pool` debug lines to the channels, once per process, when NODE_DEBUG asks for them. */
 export function startDebug(): void {
-  if (started) return
-  started = true
-  const log = debugLog('pool')
-  if (log !== undefined) subscribeAll(log)
+  debugOnce('pool', subscribeAll)
 }
 
 function on(name: keyof typeof channels, line: (m: PoolMessage) => string, log: DebugLog): void {
