@@ -12,6 +12,7 @@ import type { HostPool } from './pool.js'
 import type { ResolvedOptions } from './resolve-options.js'
 import { channels } from './trace.js'
 import type { Got } from './waiter.js'
+import { isIdempotencyKey, isIdempotentMethod } from './retry-policy.js'
 import { directBody, headerPairs, type DirectInput, type DirectRequest, type LegacyHandler } from './dispatch-input.js'
 
 // The undici fast path (core's `UndiciDispatchable`): an undici dispatch
@@ -34,8 +35,6 @@ export interface DispatchPort {
 
 /** The most times one dispatch is sent again after a reused conn turned out stale (as roundTrip's HTTP/2 replays). */
 const MAX_STALE_REPLAYS = 5
-/** Methods sent again on another conn after a stale one, as roundTrip's `stale` retry policy (exchange.ts). */
-const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS']) // TRACE is idempotent too, but REFUSED_METHODS sends it to the Request path
 
 /** CONNECT (a tunnel, not a request), and the methods a WHATWG Request refuses: left to the Request path. */
 const REFUSED_METHODS = new Set(['CONNECT', 'TRACE', 'TRACK'])
@@ -77,7 +76,8 @@ export function dispatchDirect(port: DispatchPort, options: ResolvedOptions, inp
   const headers = outgoingHeaders(pairs, options, false)
   const slash = href.indexOf('/', href.indexOf('//') + 2)
   if (pool.method.forward) pool.method.forwardHeaders(headers, href.slice(href.indexOf('//') + 2, slash))
-  const replayable = body.replayable && (IDEMPOTENT.has(method) || pairs.some(([name]) => name === 'idempotency-key' || name === 'x-idempotency-key'))
+  // The Request path's `stale` retry policy (retry-policy.ts).
+  const replayable = body.replayable && (isIdempotentMethod(method) || pairs.some(([name]) => isIdempotencyKey(name)))
   const request: DirectRequest = {
     path: requestTarget(href, slash, pool.method.forward),
     method,

@@ -1,13 +1,13 @@
 import type { Transform } from 'node:stream'
 import { createBody, createResponse, getContext, type CallSignal, isNullBodyStatus, stripFragment, type BodySink, type TrackedBody } from '@roundtrip/core'
 import type { Dispatcher } from 'undici'
-import { CONN_NOT_REDIALED } from './conn.js'
 import { createDecoder, decodingError } from './decode.js'
 import { applyKeepAliveHint, bodyTimeoutError, Deadline, headersTimeoutError, preciseLimit } from './deadlines.js'
 import { ERR_RESPONSE_TOO_LARGE, TransportError } from './errors.js'
 import { H2_UNPROCESSED as UNPROCESSED, isSocketFailure, mapError } from './errors-map.js'
 import type { ResolvedOptions } from './resolve-options.js'
 import type { OutgoingBody } from './request-body.js'
+import { bytesWritten, neverWritten, StaleConnError, type RetryPolicy } from './retry-policy.js'
 import { callHook, type ClientTrace } from './trace.js'
 
 /**
@@ -35,48 +35,6 @@ export interface ConnOwner {
   discard(conn: ExchangeConn, error: Error, trace: ClientTrace | undefined): void
 }
 
-
-/**
- * StaleConnError wraps a failure on a reused connection before any response
- * byte arrived, for a request that may be sent again (Go's
- * `shouldRetryRequest`). The transport retries it on another connection.
- */
-export class StaleConnError extends Error {
-  constructor(readonly failure: Error) {
-    super(failure.message, { cause: failure })
-  }
-}
-
-const REPLAYABLE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE'])
-
-/**
- * RetryPolicy says when a request that failed on a reused connection, before
- * any response byte, is sent again on another one (Go's `shouldRetryRequest`):
- * - `stale`: whenever (an idempotent method, or an `Idempotency-Key` /
- *   `X-Idempotency-Key` header, with a body that can be sent again);
- * - `unwritten`: only when not one byte of it reached the socket (Go's
- *   `nothingWrittenError`): the server cannot have acted on it, whatever the
- *   method;
- * - `never`: its body cannot be produced again.
- */
-export type RetryPolicy = 'stale' | 'unwritten' | 'never'
-
-/** retryPolicy gives the {@link RetryPolicy} of a request. */
-export function retryPolicy(request: Request, body: OutgoingBody): RetryPolicy {
-  if (!body.replayable) return 'never'
-  const headers = request.headers
-  if (REPLAYABLE_METHODS.has(request.method) || headers.has('idempotency-key') || headers.has('x-idempotency-key')) return 'stale'
-  return 'unwritten'
-}
-
-/** Errors undici gives a request it never started to write: the client had closed or was destroyed. */
-const NEVER_WRITTEN = new Set(['UND_ERR_DESTROYED', 'UND_ERR_CLOSED', CONN_NOT_REDIALED])
-
-/** bytesWritten reads a socket's written-byte count, or -1 for a stream (from a `dial` hook) that keeps none. */
-function bytesWritten(socket: unknown): number {
-  const n = (socket as { bytesWritten?: unknown }).bytesWritten
-  return typeof n === 'number' ? n : -1
-}
 
 /**
  * Exchange is one request/response on one connection: the undici dispatch
@@ -378,7 +336,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
   #mayRetry(error: Error): boolean {
     if (this.#retry === 'stale') return true
     if (this.#retry === 'never') return false
-    if (NEVER_WRITTEN.has((error as { code?: string }).code ?? '')) return true
+    if (neverWritten(error)) return true
     return this.#writtenBefore >= 0 && bytesWritten(this.#conn.socket) === this.#writtenBefore
   }
 
