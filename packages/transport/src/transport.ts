@@ -2,7 +2,7 @@ import { setMaxListeners } from 'node:events'
 import { callSignal, getContext, redactUrl, undiciDispatch, type CallSignal, type Closable, type RequestContext, type RoundTripper, type UndiciDispatchable } from '@roundtrip/core'
 import { PersistConn, type Holder } from './conn.js'
 import { ConnList } from './conn-list.js'
-import { dialConn } from './dial.js'
+import { decConnsPerHost, dialConnFor, type DialHost } from './pool-dial.js'
 import { ERR_INVALID_REQUEST, ERR_TRANSPORT_CLOSED, TransportError } from './errors.js'
 import { newCall, sendCall, type Call } from './call.js'
 import { requestBodyError } from './errors-map.js'
@@ -14,7 +14,7 @@ import { takeConn, takeStream } from './lease.js'
 import type { TransportOptions } from './options.js'
 import { resolveOptions, type ResolvedOptions } from './resolve-options.js'
 import type { HostPool } from './pool.js'
-import { negotiatedH2, Routes } from './route.js'
+import { Routes } from './route.js'
 import { ConnWaiter, type Got, type WaiterOwner } from './waiter.js'
 import { NO_BODY, prepareBody, type OutgoingBody } from './request-body.js'
 import { poolStats, retire, type RetiredCounts, type TransportStats } from './stats.js'
@@ -77,6 +77,8 @@ export class Transport implements RoundTripper, Closable, UndiciDispatchable {
     discard: (conn, error, trace) => this.#discard(conn, error, trace),
     deliverTo: (pool, conn, holder, trace, wasIdle) => this.#deliverTo(pool, conn, holder, trace, wasIdle),
   }
+  /** What dialing (pool-dial.ts) uses of the Transport; made in the constructor, after the options. */
+  readonly #dialHost: DialHost
   /** What a direct undici dispatch (dispatch.ts) uses of the pool. */
   readonly #port: DispatchPort = {
     closed: () => this.#closed,
@@ -92,6 +94,17 @@ export class Transport implements RoundTripper, Closable, UndiciDispatchable {
     this.#clock = this.#options.clock
     this.#routes = new Routes(this.#options.proxy, this.#options.proxyTunnel, this.#options.protocols)
     this.#pools = this.#routes.pools
+    this.#dialHost = {
+      options: this.#options,
+      closing: this.#closing.signal,
+      h2Events: this.#h2Events,
+      onDead: this.#onDead,
+      closed: () => this.#closed,
+      putIdleOrDeliver: (pool, conn) => this.#putIdleOrDeliver(pool, conn),
+      serveH2: (pool) => this.#serveH2(pool),
+      forgetIfEmpty: (pool) => this.#forgetIfEmpty(pool),
+      checkDrained: () => this.#checkDrained(),
+    }
     startDebug()
     // Every dial listens on this signal; their number is bounded by the pool, not by 10.
     setMaxListeners(0, this.#closing.signal)
@@ -212,7 +225,7 @@ export class Transport implements RoundTripper, Closable, UndiciDispatchable {
       const waiter = new ConnWaiter(this.#owner, pool, call.holder, trace, call.signal, resolve, reject)
       pool.enqueue(waiter)
       if (!pool.waitsForStreams(this.#options.http2.strictMaxConcurrentStreams) && (this.#options.maxConnsPerHost === 0 || pool.conns < this.#options.maxConnsPerHost)) {
-        this.#dialConnFor(pool, waiter, trace, call.what)
+        dialConnFor(this.#dialHost, pool, waiter, trace, call.what)
         return
       }
       pool.dialQueue.push(waiter)
@@ -270,72 +283,7 @@ export class Transport implements RoundTripper, Closable, UndiciDispatchable {
       if (waiter === undefined) return
       waiter.deliver(conn, conn.streams === 0)
     }
-    this.#decConnsPerHost(pool)
-  }
-
-  /** dialConnFor dials a conn on behalf of `waiter`; if the waiter is gone by then, the conn goes to the next one or the idle pool. */
-  #dialConnFor(pool: HostPool, waiter: ConnWaiter, trace: ClientTrace | undefined, what: string): void {
-    pool.startDial()
-    waiter.dialStarted = true
-    const failed = (error: unknown): void => {
-      pool.endDial(false)
-      waiter.fail(error)
-      // Requests that waited for this dial's streams share its failure (as Go's HTTP/2 dial call), unless a live conn will serve them.
-      if (pool.protocol !== 'http1' && !pool.hasLiveH2) for (const w of pool.dialQueue.splice(0)) w.fail(error)
-      this.#decConnsPerHost(pool)
-      this.#forgetIfEmpty(pool)
-      this.#checkDrained()
-    }
-    dialConn(pool.method, this.#options, trace, what, this.#closing.signal).then(
-      (socket) => {
-        let h2: boolean
-        try {
-          h2 = negotiatedH2(pool, socket, this.#options.protocols)
-        } catch (error) {
-          socket.destroy()
-          return failed(error)
-        }
-        pool.endDial(true)
-        const conn = h2 ? new H2Conn(pool, socket, this.#options, this.#h2Events) : new PersistConn(pool, socket, this.#options, this.#onDead)
-        if (this.#closed) {
-          conn.close('transport closed')
-          waiter.fail(new TransportError(ERR_TRANSPORT_CLOSED, `transport closed while connecting (${what})`))
-          return
-        }
-        if (conn instanceof H2Conn) {
-          pool.protocol = 'h2'
-          pool.h2.push(conn)
-          waiter.deliver(conn, false)
-          this.#serveH2(pool)
-          return
-        }
-        // Requests that waited for this dial to learn the protocol get dials of their own now.
-        const learned = pool.protocol === 'unknown'
-        if (learned) pool.protocol = 'http1'
-        if (!waiter.deliver(conn, false)) this.#putIdleOrDeliver(pool, conn)
-        if (learned) this.#decConnsPerHost(pool)
-      },
-      failed,
-    )
-  }
-
-  /** decConnsPerHost: a slot freed up, so dial for the first waiter that has no dial of its own. */
-  #decConnsPerHost(pool: HostPool): void {
-    if (this.#closed) return
-    const max = this.#options.maxConnsPerHost
-    if (pool.protocol !== 'http1') {
-      // HTTP/2: one dial at a time, whose streams serve the queue; none while streams will free up (strict).
-      if (pool.waitsForStreams(this.#options.http2.strictMaxConcurrentStreams) || (max > 0 && pool.conns >= max)) return
-      let waiter = pool.dialQueue.shift() as ConnWaiter | undefined
-      while (waiter?.done === true) waiter = pool.dialQueue.shift() as ConnWaiter | undefined
-      if (waiter !== undefined) this.#dialConnFor(pool, waiter, waiter.trace, `${waiter.holder.method} ${waiter.holder.url}`)
-      return
-    }
-    while (pool.dialQueue.length > 0 && (max === 0 || pool.conns < max)) {
-      const waiter = pool.dialQueue.shift() as ConnWaiter
-      if (waiter.done) continue
-      this.#dialConnFor(pool, waiter, waiter.trace, `${waiter.holder.method} ${waiter.holder.url}`)
-    }
+    decConnsPerHost(this.#dialHost, pool)
   }
 
   /** release (ConnOwner): the response is complete; reuse the conn or close it (HTTP/2: give the stream back). */
@@ -407,7 +355,7 @@ export class Transport implements RoundTripper, Closable, UndiciDispatchable {
     }
     pool.decConns()
     if (channels.closed.hasSubscribers) channels.closed.publish({ key: pool.key, reason })
-    this.#decConnsPerHost(pool)
+    decConnsPerHost(this.#dialHost, pool)
     this.#forgetIfEmpty(pool)
     this.#checkDrained()
   }
