@@ -45,9 +45,7 @@ const BUILT_ONCE = new Set([
   'testing/src/fault-server.ts createFaultServer remaining',
   'testing/src/matchers.ts compileUrl test', // once per intercept()
   'transport/src/conn.ts (anonymous) connect', // once per connection
-  'transport/src/transport.ts (anonymous) closed', // the DialHost, once per Transport
-  'transport/src/transport.ts (anonymous) putIdleOrDeliver',
-  'transport/src/transport.ts (anonymous) serveH2',
+  'transport/src/transport.ts (anonymous) closed', // the PoolHost, once per Transport
   'transport/src/transport.ts (anonymous) forgetIfEmpty',
   'transport/src/transport.ts (anonymous) checkDrained',
   'transport/src/h2-conn.ts (anonymous) createConnection', // once per connection

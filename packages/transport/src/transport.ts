@@ -2,11 +2,11 @@ import { setMaxListeners } from 'node:events'
 import { callSignal, getContext, redactUrl, undiciDispatch, type CallSignal, type Closable, type RequestContext, type RoundTripper, type UndiciDispatchable } from '@roundtrip/core'
 import { PersistConn, type Holder } from './conn.js'
 import { ConnList } from './conn-list.js'
-import { decConnsPerHost, dialConnFor, type DialHost } from './pool-dial.js'
+import { connDead, decConnsPerHost, dialConnFor, discard, putIdleOrDeliver, release, serveH2, type PoolHost } from './pool-policy.js'
 import { ERR_INVALID_REQUEST, ERR_TRANSPORT_CLOSED, TransportError } from './errors.js'
 import { newCall, sendCall, type Call } from './call.js'
 import { requestBodyError } from './errors-map.js'
-import { Exchange, type ConnOwner, type ExchangeConn } from './exchange.js'
+import { Exchange, type ConnOwner } from './exchange.js'
 import { StaleConnError } from './retry-policy.js'
 import { H2Conn, type H2ConnEvents } from './h2-conn.js'
 import { H2Lease } from './h2-stream.js'
@@ -65,27 +65,27 @@ export class Transport implements RoundTripper, Closable, UndiciDispatchable {
   /** Calls that take a conn released in this turn once it has ended (see {@link #afterTurn}). */
   #turnCalls: Array<Call | DirectDispatch> = []
   #drained: (() => void) | undefined
-  readonly #onDead = (conn: PersistConn, reason: string): void => this.#connDead(conn, reason)
+  readonly #onDead = (conn: PersistConn, reason: string): void => connDead(this.#host, conn, reason)
   readonly #h2Events: H2ConnEvents = {
-    dead: (conn, reason) => this.#connDead(conn, reason),
+    dead: (conn, reason) => connDead(this.#host, conn, reason),
     // New SETTINGS or a GOAWAY: waiters may take streams now, or need a dial.
-    changed: (conn) => this.#serveH2(conn.pool),
+    changed: (conn) => serveH2(this.#host, conn.pool),
   }
   /** What exchanges and waiters call back: kept off the public surface (and the published `.d.ts`). */
   readonly #owner: ConnOwner & WaiterOwner = {
-    release: (conn, trace) => this.#release(conn, trace),
-    discard: (conn, error, trace) => this.#discard(conn, error, trace),
+    release: (conn, trace) => release(this.#host, conn, trace),
+    discard: (conn, error, trace) => discard(this.#host, conn, error, trace),
     deliverTo: (pool, conn, holder, trace, wasIdle) => this.#deliverTo(pool, conn, holder, trace, wasIdle),
   }
-  /** What dialing (pool-dial.ts) uses of the Transport; made in the constructor, after the options. */
-  readonly #dialHost: DialHost
+  /** What the pool policy (pool-policy.ts) uses of the Transport; made in the constructor, after the options. */
+  readonly #host: PoolHost
   /** What a direct undici dispatch (dispatch.ts) uses of the pool. */
   readonly #port: DispatchPort = {
     closed: () => this.#closed,
     route: (origin, href, what) => this.#routes.route(origin, href, what),
     getConn: (dispatch) => this.#getConn(dispatch),
-    release: (conn) => this.#release(conn, undefined),
-    discard: (conn, error) => this.#discard(conn, error, undefined),
+    release: (conn) => release(this.#host, conn, undefined),
+    discard: (conn, error) => discard(this.#host, conn, error, undefined),
   }
 
   /** @throws TransportError `RT_INVALID_OPTION` when an option is invalid. */
@@ -94,14 +94,14 @@ export class Transport implements RoundTripper, Closable, UndiciDispatchable {
     this.#clock = this.#options.clock
     this.#routes = new Routes(this.#options.proxy, this.#options.proxyTunnel, this.#options.protocols)
     this.#pools = this.#routes.pools
-    this.#dialHost = {
+    this.#host = {
       options: this.#options,
       closing: this.#closing.signal,
       h2Events: this.#h2Events,
       onDead: this.#onDead,
       closed: () => this.#closed,
-      putIdleOrDeliver: (pool, conn) => this.#putIdleOrDeliver(pool, conn),
-      serveH2: (pool) => this.#serveH2(pool),
+      clock: this.#clock,
+      idleLru: this.#idleLru,
       forgetIfEmpty: (pool) => this.#forgetIfEmpty(pool),
       checkDrained: () => this.#checkDrained(),
     }
@@ -225,7 +225,7 @@ export class Transport implements RoundTripper, Closable, UndiciDispatchable {
       const waiter = new ConnWaiter(this.#owner, pool, call.holder, trace, call.signal, resolve, reject)
       pool.enqueue(waiter)
       if (!pool.waitsForStreams(this.#options.http2.strictMaxConcurrentStreams) && (this.#options.maxConnsPerHost === 0 || pool.conns < this.#options.maxConnsPerHost)) {
-        dialConnFor(this.#dialHost, pool, waiter, trace, call.what)
+        dialConnFor(this.#host, pool, waiter, trace, call.what)
         return
       }
       pool.dialQueue.push(waiter)
@@ -259,7 +259,7 @@ export class Transport implements RoundTripper, Closable, UndiciDispatchable {
         conn.close('transport closed')
         call.reject(new TransportError(ERR_TRANSPORT_CLOSED, `transport is closed (${call.what})`))
       } else if (call.signal.aborted) {
-        if (!conn.closed) transport.#putIdleOrDeliver(conn.pool, conn)
+        if (!conn.closed) putIdleOrDeliver(transport.#host, conn.pool, conn)
         call.reject(call.signal.reason)
       } else if (!conn.closed) {
         takeConn(call.pool, conn, call.holder, call.trace, true, transport.#clock.now())
@@ -274,90 +274,6 @@ export class Transport implements RoundTripper, Closable, UndiciDispatchable {
   #deliverTo(pool: HostPool, conn: PersistConn | H2Conn, holder: Holder, trace: ClientTrace | undefined, wasIdle: boolean): Got {
     const now = this.#clock.now()
     return conn instanceof H2Conn ? takeStream(pool, conn, holder, trace, now, this.#options.disableKeepAlives) : takeConn(pool, conn, holder, trace, wasIdle, now)
-  }
-
-  /** serveH2 hands free streams to waiters in FIFO order; waiters left over get a dial (one at a time) unless they wait for streams. */
-  #serveH2(pool: HostPool): void {
-    for (let conn = pool.h2Available(); conn !== undefined; conn = pool.h2Available()) {
-      const waiter = pool.shift()
-      if (waiter === undefined) return
-      waiter.deliver(conn, conn.streams === 0)
-    }
-    decConnsPerHost(this.#dialHost, pool)
-  }
-
-  /** release (ConnOwner): the response is complete; reuse the conn or close it (HTTP/2: give the stream back). */
-  #release(exchangeConn: ExchangeConn, trace: ClientTrace | undefined): void {
-    if (exchangeConn instanceof H2Lease) return this.#releaseStream(exchangeConn, trace)
-    const conn = exchangeConn as PersistConn
-    const pool = conn.pool
-    pool.busy.delete(conn)
-    conn.holder = undefined
-    if (this.#closed || this.#options.disableKeepAlives || !conn.reusable || conn.closed) {
-      const reason = this.#closed ? 'transport closed' : conn.closed ? 'connection closed' : 'keep-alive disabled or connection: close'
-      if (trace !== undefined) callHook(trace, 'putIdleConn', new Error(reason))
-      conn.close(reason)
-      return
-    }
-    if (trace !== undefined) callHook(trace, 'putIdleConn')
-    this.#putIdleOrDeliver(pool, conn)
-  }
-
-  /** discard (ConnOwner): the exchange failed or its body was cancelled; the conn is closed (HTTP/2: the stream was reset, the conn stays). */
-  #discard(exchangeConn: ExchangeConn, error: Error, trace: ClientTrace | undefined): void {
-    if (exchangeConn instanceof H2Lease) return this.#releaseStream(exchangeConn, trace)
-    const conn = exchangeConn as PersistConn
-    const pool = conn.pool
-    pool.busy.delete(conn)
-    if (trace !== undefined) callHook(trace, 'putIdleConn', error)
-    conn.close(error.message)
-  }
-
-  /** releaseStream gives an HTTP/2 stream back to its conn, and serves the next waiter with it. */
-  #releaseStream(lease: H2Lease, trace: ClientTrace | undefined): void {
-    const conn = lease.conn
-    const pool = conn.pool
-    conn.release(lease)
-    if (conn.streams === 0 && this.#closed) conn.close('transport closed')
-    if (trace !== undefined) callHook(trace, 'putIdleConn', conn.closed ? new Error('connection closed') : undefined)
-    if (!this.#closed && !conn.closed) this.#serveH2(pool)
-    this.#checkDrained()
-  }
-
-  /** tryDeliver to the first waiter, else tryPutIdleConn (Go's putOrCloseIdleConn). */
-  #putIdleOrDeliver(pool: HostPool, conn: PersistConn): void {
-    for (let waiter = pool.shift(); waiter !== undefined; waiter = pool.shift()) {
-      if (waiter.deliver(conn, false)) return
-    }
-    if (pool.idle.length >= this.#options.maxIdleConnsPerHost) {
-      conn.close('too many idle connections for host')
-      return
-    }
-    conn.markIdle(this.#clock.now())
-    pool.idle.push(conn)
-    this.#idleLru.add(conn)
-    if (channels.idle.hasSubscribers) channels.idle.publish({ key: pool.key, requests: conn.requests })
-    const max = this.#options.maxIdleConns
-    if (max > 0 && this.#idleLru.size > max) {
-      const oldest = this.#idleLru.first()!
-      oldest.close('too many idle connections')
-    }
-    this.#checkDrained()
-  }
-
-  #connDead(conn: PersistConn | H2Conn, reason: string): void {
-    const pool = conn.pool
-    if (conn instanceof H2Conn) pool.removeH2(conn)
-    else {
-      pool.busy.delete(conn)
-      pool.removeIdle(conn)
-      this.#idleLru.delete(conn)
-    }
-    pool.decConns()
-    if (channels.closed.hasSubscribers) channels.closed.publish({ key: pool.key, reason })
-    decConnsPerHost(this.#dialHost, pool)
-    this.#forgetIfEmpty(pool)
-    this.#checkDrained()
   }
 
   /** closeIdleConnections closes every idle connection now; busy ones are left alone. */

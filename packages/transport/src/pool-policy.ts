@@ -1,0 +1,182 @@
+import { PersistConn } from './conn.js'
+import { dialConn } from './dial.js'
+import { ERR_TRANSPORT_CLOSED, TransportError } from './errors.js'
+import { H2Conn, type H2ConnEvents } from './h2-conn.js'
+import type { HostPool } from './pool.js'
+import type { ResolvedOptions } from './resolve-options.js'
+import { negotiatedH2 } from './route.js'
+import type { ConnWaiter } from './waiter.js'
+import type { Clock } from './clock.js'
+import type { ConnList } from './conn-list.js'
+import type { ExchangeConn } from './exchange.js'
+import { H2Lease } from './h2-stream.js'
+import { callHook, channels, type ClientTrace } from './trace.js'
+
+// The pool policy: who gets a conn or a stream when one is dialed, freed,
+// released or dies (Go's tryDeliver / putOrCloseIdleConn / decConnsPerHost).
+// The Transport keeps the state it shares (options, clock, idle LRU, the
+// closed flag, the pools map) and hands it over as a PoolHost.
+
+/** What the pool policy uses of its Transport (kept off the public surface). */
+export interface PoolHost {
+  readonly options: ResolvedOptions
+  /** Aborted when the Transport closes: every dial listens on it. */
+  readonly closing: AbortSignal
+  readonly h2Events: H2ConnEvents
+  readonly onDead: (conn: PersistConn, reason: string) => void
+  readonly clock: Clock
+  /** Every idle conn across hosts, least recently used first (for maxIdleConns). */
+  readonly idleLru: ConnList
+  closed(): boolean
+  forgetIfEmpty(pool: HostPool): void
+  checkDrained(): void
+}
+
+/** dialConnFor dials a conn on behalf of `waiter`; if the waiter is gone by then, the conn goes to the next one or the idle pool. */
+export function dialConnFor(host: PoolHost, pool: HostPool, waiter: ConnWaiter, trace: ClientTrace | undefined, what: string): void {
+  pool.startDial()
+  waiter.dialStarted = true
+  const failed = (error: unknown): void => {
+    pool.endDial(false)
+    waiter.fail(error)
+    // Requests that waited for this dial's streams share its failure (as Go's HTTP/2 dial call), unless a live conn will serve them.
+    if (pool.protocol !== 'http1' && !pool.hasLiveH2) for (const w of pool.dialQueue.splice(0)) w.fail(error)
+    decConnsPerHost(host, pool)
+    host.forgetIfEmpty(pool)
+    host.checkDrained()
+  }
+  dialConn(pool.method, host.options, trace, what, host.closing).then(
+    (socket) => {
+      let h2: boolean
+      try {
+        h2 = negotiatedH2(pool, socket, host.options.protocols)
+      } catch (error) {
+        socket.destroy()
+        return failed(error)
+      }
+      pool.endDial(true)
+      const conn = h2 ? new H2Conn(pool, socket, host.options, host.h2Events) : new PersistConn(pool, socket, host.options, host.onDead)
+      if (host.closed()) {
+        conn.close('transport closed')
+        waiter.fail(new TransportError(ERR_TRANSPORT_CLOSED, `transport closed while connecting (${what})`))
+        return
+      }
+      if (conn instanceof H2Conn) {
+        pool.protocol = 'h2'
+        pool.h2.push(conn)
+        waiter.deliver(conn, false)
+        serveH2(host, pool)
+        return
+      }
+      // Requests that waited for this dial to learn the protocol get dials of their own now.
+      const learned = pool.protocol === 'unknown'
+      if (learned) pool.protocol = 'http1'
+      if (!waiter.deliver(conn, false)) putIdleOrDeliver(host, pool, conn)
+      if (learned) decConnsPerHost(host, pool)
+    },
+    failed,
+  )
+}
+
+/** decConnsPerHost: a slot freed up, so dial for the first waiter that has no dial of its own. */
+export function decConnsPerHost(host: PoolHost, pool: HostPool): void {
+  if (host.closed()) return
+  const max = host.options.maxConnsPerHost
+  if (pool.protocol !== 'http1') {
+    // HTTP/2: one dial at a time, whose streams serve the queue; none while streams will free up (strict).
+    if (pool.waitsForStreams(host.options.http2.strictMaxConcurrentStreams) || (max > 0 && pool.conns >= max)) return
+    let waiter = pool.dialQueue.shift() as ConnWaiter | undefined
+    while (waiter?.done === true) waiter = pool.dialQueue.shift() as ConnWaiter | undefined
+    if (waiter !== undefined) dialConnFor(host, pool, waiter, waiter.trace, `${waiter.holder.method} ${waiter.holder.url}`)
+    return
+  }
+  while (pool.dialQueue.length > 0 && (max === 0 || pool.conns < max)) {
+    const waiter = pool.dialQueue.shift() as ConnWaiter
+    if (waiter.done) continue
+    dialConnFor(host, pool, waiter, waiter.trace, `${waiter.holder.method} ${waiter.holder.url}`)
+  }
+}
+
+/** serveH2 hands free streams to waiters in FIFO order; waiters left over get a dial (one at a time) unless they wait for streams. */
+export function serveH2(host: PoolHost, pool: HostPool): void {
+  for (let conn = pool.h2Available(); conn !== undefined; conn = pool.h2Available()) {
+    const waiter = pool.shift()
+    if (waiter === undefined) return
+    waiter.deliver(conn, conn.streams === 0)
+  }
+  decConnsPerHost(host, pool)
+}
+
+/** release (ConnOwner): the response is complete; reuse the conn or close it (HTTP/2: give the stream back). */
+export function release(host: PoolHost, exchangeConn: ExchangeConn, trace: ClientTrace | undefined): void {
+  if (exchangeConn instanceof H2Lease) return releaseStream(host, exchangeConn, trace)
+  const conn = exchangeConn as PersistConn
+  const pool = conn.pool
+  pool.busy.delete(conn)
+  conn.holder = undefined
+  if (host.closed() || host.options.disableKeepAlives || !conn.reusable || conn.closed) {
+    const reason = host.closed() ? 'transport closed' : conn.closed ? 'connection closed' : 'keep-alive disabled or connection: close'
+    if (trace !== undefined) callHook(trace, 'putIdleConn', new Error(reason))
+    conn.close(reason)
+    return
+  }
+  if (trace !== undefined) callHook(trace, 'putIdleConn')
+  putIdleOrDeliver(host, pool, conn)
+}
+
+/** discard (ConnOwner): the exchange failed or its body was cancelled; the conn is closed (HTTP/2: the stream was reset, the conn stays). */
+export function discard(host: PoolHost, exchangeConn: ExchangeConn, error: Error, trace: ClientTrace | undefined): void {
+  if (exchangeConn instanceof H2Lease) return releaseStream(host, exchangeConn, trace)
+  const conn = exchangeConn as PersistConn
+  const pool = conn.pool
+  pool.busy.delete(conn)
+  if (trace !== undefined) callHook(trace, 'putIdleConn', error)
+  conn.close(error.message)
+}
+
+/** releaseStream gives an HTTP/2 stream back to its conn, and serves the next waiter with it. */
+function releaseStream(host: PoolHost, lease: H2Lease, trace: ClientTrace | undefined): void {
+  const conn = lease.conn
+  const pool = conn.pool
+  conn.release(lease)
+  if (conn.streams === 0 && host.closed()) conn.close('transport closed')
+  if (trace !== undefined) callHook(trace, 'putIdleConn', conn.closed ? new Error('connection closed') : undefined)
+  if (!host.closed() && !conn.closed) serveH2(host, pool)
+  host.checkDrained()
+}
+
+/** tryDeliver to the first waiter, else tryPutIdleConn (Go's putOrCloseIdleConn). */
+export function putIdleOrDeliver(host: PoolHost, pool: HostPool, conn: PersistConn): void {
+  for (let waiter = pool.shift(); waiter !== undefined; waiter = pool.shift()) {
+    if (waiter.deliver(conn, false)) return
+  }
+  if (pool.idle.length >= host.options.maxIdleConnsPerHost) {
+    conn.close('too many idle connections for host')
+    return
+  }
+  conn.markIdle(host.clock.now())
+  pool.idle.push(conn)
+  host.idleLru.add(conn)
+  if (channels.idle.hasSubscribers) channels.idle.publish({ key: pool.key, requests: conn.requests })
+  const max = host.options.maxIdleConns
+  if (max > 0 && host.idleLru.size > max) {
+    const oldest = host.idleLru.first()!
+    oldest.close('too many idle connections')
+  }
+  host.checkDrained()
+}
+
+export function connDead(host: PoolHost, conn: PersistConn | H2Conn, reason: string): void {
+  const pool = conn.pool
+  if (conn instanceof H2Conn) pool.removeH2(conn)
+  else {
+    pool.busy.delete(conn)
+    pool.removeIdle(conn)
+    host.idleLru.delete(conn)
+  }
+  pool.decConns()
+  if (channels.closed.hasSubscribers) channels.closed.publish({ key: pool.key, reason })
+  decConnsPerHost(host, pool)
+  host.forgetIfEmpty(pool)
+  host.checkDrained()
+}
