@@ -133,7 +133,8 @@ export function otel(options?: OtelOptions): Middleware {
       const start = performance.now()
       const url = new URL(request.url)
       const method = normalizeMethod(request.method)
-      const attributes: Attributes = { 'http.request.method': method, ...serverOf(url), 'url.full': redactUrlFull(request.url, secret) }
+      const server = serverOf(url)
+      const attributes: Attributes = { 'http.request.method': method, ...server, 'url.full': redactUrlFull(request.url, secret) }
       if (method === '_OTHER') attributes['http.request.method_original'] = request.method
       const resends = resendCount(request)
       if (resends > 0) attributes['http.request.resend_count'] = resends
@@ -152,9 +153,9 @@ export function otel(options?: OtelOptions): Middleware {
         sent = deriveRequest(request, { headers })
       }
 
-      const metric: Attributes = { 'http.request.method': method, 'server.address': attributes['server.address'], 'server.port': attributes['server.port'] }
+      const metric: Attributes = { 'http.request.method': method, ...server }
       const end = new Ending(span, duration, metric, start)
-      return otelContext.with(active, () => tryRoundTrip(next, sent)).then(
+      return otelContext.with(active, tryRoundTrip, undefined, next, sent).then(
         (r) => end.responded(r),
         (error: unknown) => {
           end.failed(error)

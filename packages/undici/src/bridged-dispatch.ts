@@ -144,7 +144,8 @@ export class BridgedDispatch implements Controller {
     // cost as much as the rest of a small bridged exchange. The request is
     // ours alone, so its hooks stay attached for its life.
     this.#callAbort = new CallAbortController(NEVER_ABORTED)
-    attachHooks(request, { signal: this.#callAbort.signal })
+    // The controller is its own hooks object (it carries its signal).
+    attachHooks(request, this.#callAbort)
     tryRoundTrip(roundTripper, request).then(
       (response) => this.#respond(response),
       (error: unknown) => this.settle(error),

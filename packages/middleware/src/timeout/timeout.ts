@@ -100,7 +100,6 @@ const DONE = 2
  * a response that comes too late is released.
  */
 class Deadline extends CallAbortController implements BodyListener {
-  readonly #outer: CallSignal
   readonly #includeBody: boolean
   readonly #resolve: (response: Response) => void
   readonly #reject: (error: unknown) => void
@@ -113,7 +112,6 @@ class Deadline extends CallAbortController implements BodyListener {
 
   constructor(outer: CallSignal, includeBody: boolean, resolve: (response: Response) => void, reject: (error: unknown) => void) {
     super(outer)
-    this.#outer = outer
     this.#includeBody = includeBody
     this.#resolve = resolve
     this.#reject = reject
@@ -134,7 +132,8 @@ class Deadline extends CallAbortController implements BodyListener {
   /** The timer fired. */
   expire(): void {
     this.#timer = undefined
-    if (this.#stage === DONE || this.#outer.aborted) return
+    // Not aborted by us yet: aborted here means the caller's signal (our parent) was.
+    if (this.#stage === DONE || this.aborted) return
     const reason = timeoutError()
     const stage = this.#stage
     const response = this.#response
