@@ -84,7 +84,7 @@ describe.each(Object.keys(fetches))('fromFetch(%s) under a layer that aborts the
     const reason = new DOMException('deadline passed', 'TimeoutError')
     const text = response.text()
     layer.abort(reason)
-    await expect(text).rejects.toBeDefined()
+    await expect(text).rejects.toBe(reason)
     await closed
     expect(getEventListeners(request.signal, 'abort')).toHaveLength(0)
   })
@@ -97,7 +97,7 @@ describe.each(Object.keys(fetches))('fromFetch(%s) under a layer that aborts the
     expect(await read.text()).toBe('hello')
     const cancelled = await layer.roundTrip(requests[1]!)
     await cancelled.body!.cancel()
-    await expect(layer.roundTrip(requests[2]!)).rejects.toBeDefined()
+    await expect(layer.roundTrip(requests[2]!)).rejects.toThrow(TypeError)
     for (const request of requests) expect(getEventListeners(request.signal, 'abort')).toHaveLength(0)
   })
 })

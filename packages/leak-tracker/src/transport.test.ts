@@ -4,7 +4,7 @@ import { Transport } from '@roundtrip/transport'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { dropResponse } from '../test/drop-response.js'
 import { collectingTracker } from '../test/leaks.js'
-import { collectGarbage, startStreamServer, type TestServer } from '../test/server.js'
+import { collectGarbage, nextMessage, startStreamServer, type TestServer } from '../test/server.js'
 import { leakTracker, type LeakTracker } from './leak-tracker.js'
 import type { Leak } from './leak.js'
 import type { LeakTrackerOptions } from './options.js'
@@ -251,13 +251,7 @@ describe('queued requests', () => {
     const held = await holdTheConnection(client)
     await (await client.roundTrip(new Request(`${server.origin}/next`))).text()
     await new Promise((resolve) => setImmediate(resolve))
-    const waited = new Promise<void>((resolve) => {
-      const onQueued = (): void => {
-        queued.unsubscribe(onQueued)
-        resolve()
-      }
-      queued.subscribe(onQueued)
-    })
+    const waited = nextMessage('roundtrip:pool:queued')
     // In one go: ours takes the idle connection, then a request sent past the tracker waits.
     const ours = client.roundTrip(new Request(`${server.origin}/next`))
     const theirs = transport.roundTrip(new Request(`${server.origin}/next`))
@@ -276,13 +270,7 @@ describe('queued requests', () => {
     try {
       const client = compose(transport, outer, inner)
       const held = await holdTheConnection(client)
-      const waited = new Promise<void>((resolve) => {
-        const onQueued = (): void => {
-          queued.unsubscribe(onQueued)
-          resolve()
-        }
-        queued.subscribe(onQueued)
-      })
+      const waited = nextMessage('roundtrip:pool:queued')
       const next = client.roundTrip(new Request(`${server.origin}/next`))
       await waited
       for (const t of [outer, inner]) {

@@ -1,5 +1,5 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
-import { collectGarbage, serve } from '../../../test/loopback.js'
+import { collectGarbage, nextMessage, serve } from '../../../test/loopback.js'
 
 /** A loopback node:http server for tests. */
 export interface TestServer {
@@ -23,7 +23,7 @@ export async function startServer(handler: (req: IncomingMessage, res: ServerRes
   }
 }
 
-export { collectGarbage }
+export { collectGarbage, nextMessage }
 
 /**
  * startStreamServer serves `/stream` as headers and a first chunk, then

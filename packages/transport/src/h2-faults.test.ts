@@ -2,7 +2,7 @@ import { constants, type ServerHttp2Stream } from 'node:http2'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { ManualClock } from '../test/clock.js'
 import { useFixture } from '../test/fixture.js'
-import { startFreezableRelay, startH2Server } from '../test/h2.js'
+import { startFreezableRelay, startH2Server, type H2Handler } from '../test/h2.js'
 import { certificate } from '../test/tls.js'
 import { rejection } from '../test/util.js'
 import { channels } from './trace.js'
@@ -14,6 +14,12 @@ let pem: { key: string; cert: string }
 beforeAll(async () => {
   pem = await certificate()
 })
+
+/** Answers a head announcing 100 bytes and sends 7 of them: a body under way until the connection goes. */
+const partialBody: H2Handler = (_req, res) => {
+  res.setHeader('content-length', '100')
+  res.write('partial')
+}
 
 describe('HTTP/2 faults', () => {
   it('replays the streams above GOAWAY’s last stream id on a new connection, whatever their method; streams under it finish', async () => {
@@ -93,10 +99,7 @@ describe('HTTP/2 faults', () => {
 
   it('fails only the streams of a connection that dies, with a coded error; the next request dials again', async () => {
     const server = f.serve(
-      await startH2Server((req, res) => {
-        res.setHeader('content-length', '100')
-        res.write('partial')
-      }, { pem }),
+      await startH2Server(partialBody, { pem }),
     )
     const transport = f.use(new Transport({ tls: { ca: pem.cert } }))
     const responses = await Promise.all([1, 2, 3].map(() => transport.roundTrip(new Request(server.origin))))
@@ -115,10 +118,7 @@ describe('HTTP/2 faults', () => {
 
   it('leaves no timer behind for a connection destroyed with streams on it', async () => {
     const server = f.serve(
-      await startH2Server((req, res) => {
-        res.setHeader('content-length', '100')
-        res.write('partial')
-      }),
+      await startH2Server(partialBody),
     )
     const clock = new ManualClock()
     const transport = f.use(new Transport({ protocols: ['h2c'], clock }))
@@ -143,7 +143,8 @@ describe('HTTP/2 faults', () => {
           arrived()
           return
         }
-        setTimeout(() => res.end(`ok ${req.url}`), 50)
+        // The other streams answer once /x was reset: they are in flight meanwhile.
+        void xClosed.then(() => res.end(`ok ${req.url}`))
       }, { pem }),
     )
     const transport = f.use(new Transport({ tls: { ca: pem.cert } }))
