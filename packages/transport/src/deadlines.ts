@@ -114,6 +114,17 @@ export interface IdleLimit {
 }
 
 /**
+ * applyConnHeader applies a response header that speaks of the connection
+ * (`lower`, its lower-case name): `Connection: close` makes it single-use,
+ * `Keep-Alive` may shorten its idle limit. Other headers change nothing.
+ */
+export function applyConnHeader(conn: IdleLimit, lower: string, value: string): void {
+  if (lower === 'connection') {
+    if (/\bclose\b/i.test(value)) conn.reusable = false
+  } else if (lower === 'keep-alive') applyKeepAliveHint(conn, value)
+}
+
+/**
  * applyKeepAliveHint shortens a connection's idle limit to the server's
  * `Keep-Alive: timeout=N` (seconds), minus a 1 s margin so that the client
  * gives up on the connection before the server closes it. A hint that

@@ -2,7 +2,7 @@ import { redactUrl, rethrowLater, type CallSignal } from '@roundtrip/core'
 import { errors } from 'undici'
 import type { Holder, PersistConn } from './conn.js'
 import { requestTarget } from './call.js'
-import { applyKeepAliveHint, bodyTimeoutError, Deadline, headersTimeoutError, preciseLimit } from './deadlines.js'
+import { applyConnHeader, bodyTimeoutError, Deadline, headersTimeoutError, preciseLimit } from './deadlines.js'
 import { ERR_PROTOCOL, ERR_RESPONSE_TOO_LARGE, ERR_TRANSPORT_CLOSED, TransportError } from './errors.js'
 import { isSocketFailure, mapError } from './errors-map.js'
 import type { ExchangeConn } from './exchange.js'
@@ -274,9 +274,7 @@ export class DirectDispatch implements CallSignal {
     for (let i = 0; i < rawHeaders.length; i += 2) {
       const name = rawHeaders[i]!
       if (name.length !== 10) continue
-      const lower = name.toString('latin1').toLowerCase()
-      if (lower === 'connection' && /\bclose\b/i.test(rawHeaders[i + 1]!.toString('latin1'))) conn.reusable = false
-      else if (lower === 'keep-alive') applyKeepAliveHint(conn, rawHeaders[i + 1]!.toString('latin1'))
+      applyConnHeader(conn, name.toString('latin1').toLowerCase(), rawHeaders[i + 1]!.toString('latin1'))
     }
     this.#responded = true
     this.#arm('body')

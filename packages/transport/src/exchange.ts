@@ -2,7 +2,7 @@ import type { Transform } from 'node:stream'
 import { createBody, createResponse, getContext, type CallSignal, isNullBodyStatus, stripFragment, type BodySink, type TrackedBody } from '@roundtrip/core'
 import type { Dispatcher } from 'undici'
 import { createDecoder, decodingError } from './decode.js'
-import { applyKeepAliveHint, bodyTimeoutError, Deadline, headersTimeoutError, preciseLimit } from './deadlines.js'
+import { applyConnHeader, bodyTimeoutError, Deadline, headersTimeoutError, preciseLimit } from './deadlines.js'
 import { ERR_RESPONSE_TOO_LARGE, TransportError } from './errors.js'
 import { H2_UNPROCESSED as UNPROCESSED, isSocketFailure, mapError } from './errors-map.js'
 import type { ResolvedOptions } from './resolve-options.js'
@@ -196,11 +196,8 @@ export class Exchange implements Dispatcher.DispatchHandler {
     for (let i = 0; i < pairs.length; i += 2) {
       const name = pairs[i]!
       const value = pairs[i + 1]!
-      if (name.length === 10) {
-        const lower = name.toLowerCase()
-        if (lower === 'connection' && /\bclose\b/i.test(value)) conn.reusable = false
-        else if (lower === 'keep-alive') applyKeepAliveHint(conn, value)
-      } else if (name.length === 16 && name.toLowerCase() === 'content-encoding') {
+      if (name.length === 10) applyConnHeader(conn, name.toLowerCase(), value)
+      else if (name.length === 16 && name.toLowerCase() === 'content-encoding') {
         contentEncoding = contentEncoding === null ? value : `${contentEncoding}, ${value}`
       }
     }
