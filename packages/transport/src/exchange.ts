@@ -71,6 +71,8 @@ export class Exchange implements Dispatcher.DispatchHandler {
   #deadline: Deadline | undefined
   #stage: 'head' | 'body' = 'head'
   #done = false
+  /** The trace heard `gotFirstResponseByte`. */
+  #gotFirstByte = false
 
   constructor(
     request: Request,
@@ -159,8 +161,10 @@ export class Exchange implements Dispatcher.DispatchHandler {
   }
 
   onResponseStarted(): void {
-    // Guarded here: callHook's rest parameter is an array per call.
-    if (this.#trace !== undefined) callHook(this.#trace, 'gotFirstResponseByte')
+    // Once, as Go's: undici calls this for every head, interim (1xx) ones too. Guarded here: callHook's rest parameter is an array per call.
+    if (this.#trace === undefined || this.#gotFirstByte) return
+    this.#gotFirstByte = true
+    callHook(this.#trace, 'gotFirstResponseByte')
   }
 
   onRequestSent(): void {

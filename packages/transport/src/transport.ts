@@ -20,7 +20,7 @@ import { NO_BODY, prepareBody, type OutgoingBody } from './request-body.js'
 import { poolStats, retire, type RetiredCounts, type TransportStats } from './stats.js'
 import { waitTimeoutError } from './deadlines.js'
 import type { Clock } from './clock.js'
-import { callHook, channels, type ClientTrace } from './trace.js'
+import { callHook, channels, reportStaleRetry, type ClientTrace } from './trace.js'
 import { sameTurn } from './turn.js'
 import { startDebug } from './debug.js'
 import { DirectDispatch, dispatchDirect, type DispatchPort } from './dispatch.js'
@@ -84,8 +84,8 @@ export class Transport implements RoundTripper, Closable, UndiciDispatchable {
     closed: () => this.#closed,
     route: (origin, href, what) => this.#routes.route(origin, href, what),
     getConn: (dispatch) => this.#getConn(dispatch),
-    release: (conn) => release(this.#host, conn, undefined),
-    discard: (conn, error) => discard(this.#host, conn, error, undefined),
+    release: (conn, trace) => release(this.#host, conn, trace),
+    discard: (conn, error, trace) => discard(this.#host, conn, error, trace),
   }
 
   /** @throws TransportError `RT_INVALID_OPTION` when an option is invalid. */
@@ -162,10 +162,11 @@ export class Transport implements RoundTripper, Closable, UndiciDispatchable {
    * (touching nothing) for what it does not take: an upgrade, `CONNECT`, a
    * `FormData` or `Blob` body, a method or body a `Request` refuses
    * (`TRACE`, a GET body), a handler of undici 7's generation, an origin
-   * whose conns are (or may be) HTTP/2. See dispatch.ts.
+   * whose conns are (or may be) HTTP/2. `trace` (a {@link ClientTrace}) is
+   * called for the dispatch as a request's trace is (see dispatch.ts).
    */
-  [undiciDispatch](options: object, handler: object): boolean {
-    return dispatchDirect(this.#port, this.#options, options as DirectInput, handler as LegacyHandler)
+  [undiciDispatch](options: object, handler: object, trace?: object): boolean {
+    return dispatchDirect(this.#port, this.#options, options as DirectInput, handler as LegacyHandler, trace as ClientTrace | undefined)
   }
 
   /** send gets a conn for the call and dispatches it there. */
@@ -182,7 +183,7 @@ export class Transport implements RoundTripper, Closable, UndiciDispatchable {
       // A reused conn the server had closed, or an HTTP/2 stream it never processed: try another (Go's shouldRetryRequest).
       const replays = conn instanceof H2Lease ? ++call.replays : 0
       if (this.#closed || call.signal.aborted || replays > MAX_UNPROCESSED_REPLAYS) return call.reject(error.failure)
-      if (channels.staleRetry.hasSubscribers) channels.staleRetry.publish({ key: call.pool.key, request: call.what, error: error.failure })
+      reportStaleRetry(call.pool.key, call.what, error.failure)
       this.#send(call)
     }
     const exchange = new Exchange(call.request, call.signal, conn, this.#owner, this.#options, call.trace, call.what, call.retry, call.resolve, reject)
