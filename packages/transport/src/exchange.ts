@@ -23,6 +23,8 @@ export interface ExchangeConn {
   reusable: boolean
   /** Idle limit of the connection, shortened by a `Keep-Alive: timeout` hint. */
   idleLimit: number
+  /** The pool the connection counts in: its key is what a response body declares it holds (core's `BodySink.hold`). */
+  readonly pool: { readonly key: string }
   acceptUnsolicited100(): void
   takeInterimStatus(status: number): number
 }
@@ -212,6 +214,8 @@ export class Exchange implements Dispatcher.DispatchHandler {
       const body = createBody(this, { highWaterMark: this.#options.bodyHighWaterMark })
       responseBody = body.body
       this.#sink = body.sink
+      // Layers above learn from the body itself which pool it pins, and when it let go (core's bodyHold).
+      body.sink.hold(conn.pool.key)
       if (decoder !== undefined) this.#pipeDecoder(decoder, contentEncoding!, body.sink, resume)
     }
     const response = createResponse(responseBody, { status: statusCode, statusText, url: stripFragment(this.#request.url), type: 'basic' })
@@ -301,6 +305,8 @@ export class Exchange implements Dispatcher.DispatchHandler {
     // A decoder still producing keeps the abort listener until its end.
     this.#finish(decoder !== undefined && this.#encodedBytes > 0)
     this.#owner.release(this.#conn, this.#trace)
+    // Released, not ended: a decoder may hand over output long after.
+    this.#sink?.release()
     if (decoder === undefined) this.#sink?.end()
     else if (this.#encodedBytes > 0) decoder.end()
     else {
@@ -316,6 +322,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
     const aborted = signal.aborted && (error === signal.reason || !this.#responded)
     const failure = aborted ? signal.reason : mapError(error, this.#what, this.#options, this.#responded)
     this.#owner.discard(this.#conn, failure instanceof Error ? failure : error, this.#trace)
+    this.#sink?.release()
     if (!this.#responded) {
       const unprocessed = (error as { code?: string }).code === UNPROCESSED && this.#retry !== 'never'
       if (!aborted && (unprocessed || (this.#conn.requests > 1 && isSocketFailure(error) && this.#mayRetry(error)))) {
