@@ -24,6 +24,8 @@ export interface ExchangeConn {
   reusable: boolean
   /** Idle limit of the connection, shortened by a `Keep-Alive: timeout` hint. */
   idleLimit: number
+  /** The pool the connection counts in: its key is what a response body declares it holds (core's `BodySink.hold`). */
+  readonly pool: { readonly key: string }
   acceptUnsolicited100(): void
   takeInterimStatus(status: number): number
 }
@@ -202,6 +204,8 @@ export class Exchange implements Dispatcher.DispatchHandler {
       const sink = body.sink
       this.#sink = sink
       this.#resume = resume
+      // Layers above learn from the body itself which pool it pins, and when it let go (core's bodyHold).
+      sink.hold(conn.pool.key)
       if (contentEncoding !== null && !this.#options.disableCompression && getContext(call.request).decompress !== false) this.#decode(contentEncoding, sink, resume)
       this.#arm('body')
     } else this.#disarm()
@@ -297,6 +301,8 @@ export class Exchange implements Dispatcher.DispatchHandler {
     // A decoder still producing keeps the abort listener until its end.
     this.#finish(decoder !== undefined && this.#encodedBytes > 0)
     this.#owner.release(this.#conn, this.#call.trace)
+    // Released, not ended: a decoder may hand over output long after.
+    this.#sink?.release()
     if (decoder === undefined) this.#sink?.end()
     else if (this.#encodedBytes > 0) decoder.end()
     else {
@@ -313,6 +319,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
     const aborted = signal.aborted && (error === signal.reason || !this.#responded)
     const failure = aborted ? signal.reason : mapError(error, call.what, this.#options, this.#responded)
     this.#owner.discard(this.#conn, failure instanceof Error ? failure : error, call.trace)
+    this.#sink?.release()
     if (!this.#responded) {
       const unprocessed = (error as { code?: string }).code === UNPROCESSED && call.retry !== 'never'
       const stale = !aborted && (unprocessed || (this.#conn.requests > 1 && isSocketFailure(error) && this.#mayRetry(error)))

@@ -237,7 +237,8 @@ export class Transport implements RoundTripper, Closable, UndiciDispatchable {
         return
       }
       pool.dialQueue.push(waiter)
-      if (channels.queued.hasSubscribers) channels.queued.publish({ key: pool.key, waiting: pool.waiting })
+      // `request`: the waiting Request (none for an undici dispatch), so a layer above knows which of its calls waits.
+      if (channels.queued.hasSubscribers) channels.queued.publish({ key: pool.key, waiting: pool.waiting, request: call instanceof DirectDispatch ? undefined : call.request })
       if (this.#options.maxWaitTime > 0) {
         waiter.expireAfter(this.#clock, this.#options.maxWaitTime, () => waitTimeoutError(pool, this.#options, call.what, this.#clock.now()))
       }
