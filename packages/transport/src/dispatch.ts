@@ -26,7 +26,7 @@ import { directBody, headerPairs, type DirectInput, type DirectRequest, type Leg
 /** What a direct dispatch uses of its Transport (kept off the public surface). */
 export interface DispatchPort {
   closed(): boolean
-  route(origin: string, href: string, what: string): HostPool
+  route(origin: string, href: string, method: string): HostPool
   /** A conn for `dispatch` now, or later (a promise), or undefined: at the end of the turn the Transport calls `send`, `acquire` or `reject` (see transport.ts's afterTurn). */
   getConn(dispatch: DirectDispatch): Got | Promise<Got> | undefined
   release(conn: ExchangeConn, trace: ClientTrace | undefined): void
@@ -58,20 +58,20 @@ export function dispatchDirect(port: DispatchPort, options: ResolvedOptions, inp
   const origin = originOf(input.origin)
   if (origin === undefined) return false
   const href = origin + path
-  const what = `${method} ${redactUrl(href)}`
   if (port.closed()) {
-    handler.onError!(new TransportError(ERR_TRANSPORT_CLOSED, `transport is closed (${what})`))
+    handler.onError!(new TransportError(ERR_TRANSPORT_CLOSED, `transport is closed (${method} ${redactUrl(href)})`))
     return true
   }
   let pool: HostPool
   try {
-    pool = port.route(origin, href, what)
+    pool = port.route(origin, href, method)
   } catch (error) {
     handler.onError!(error as Error)
     return true
   }
   // HTTP/2 conns (or an origin whose first TLS handshake has not told yet) take the Request path.
   if (pool.protocol !== 'http1') return false
+  const what = `${method} ${redactUrl(href)}`
   const body = directBody(raw, what)
   if (body === undefined) return false
   const pairs = headerPairs(input.headers)

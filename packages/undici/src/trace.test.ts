@@ -59,7 +59,8 @@ async function observe(
   const published: string[] = []
   const listeners = Object.entries(channels).map(([name, channel]) => {
     const listener = (message: unknown): void => {
-      const { key: _key, error, ...rest } = message as { key: string; error?: { code?: string } }
+      // `request`: the queued Request, which an undici dispatch on the direct path has not (see the channel's doc).
+      const { key: _key, error, request: _request, ...rest } = message as { key: string; error?: { code?: string }; request?: unknown }
       published.push(`${name} ${JSON.stringify(rest)}${error === undefined ? '' : ` ${error.code}`}`)
     }
     subscribe(channel.name, listener)
