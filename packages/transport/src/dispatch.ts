@@ -3,25 +3,28 @@ import { errors } from 'undici'
 import type { Holder, PersistConn } from './conn.js'
 import { requestTarget } from './call.js'
 import { applyConnHeader, bodyTimeoutError, Deadline, headersTimeoutError, preciseLimit } from './deadlines.js'
-import { ERR_PROTOCOL, ERR_RESPONSE_TOO_LARGE, ERR_TRANSPORT_CLOSED, TransportError } from './errors.js'
-import { isSocketFailure, mapError } from './errors-map.js'
+import { ERR_RESPONSE_TOO_LARGE, ERR_TRANSPORT_CLOSED, TransportError } from './errors.js'
+import { H2_UNPROCESSED, isSocketFailure, mapError } from './errors-map.js'
 import type { ExchangeConn } from './exchange.js'
 import { H2Lease } from './h2-stream.js'
 import { outgoingHeaders } from './headers.js'
 import type { HostPool } from './pool.js'
 import type { ResolvedOptions } from './resolve-options.js'
 import { callHook, reportStaleRetry, type ClientTrace } from './trace.js'
+import type { OutgoingBody } from './request-body.js'
 import type { Got } from './waiter.js'
 import { isIdempotencyKey, isIdempotentMethod } from './retry-policy.js'
 import { directBody, headerPairs, type DirectInput, type DirectRequest, type LegacyHandler } from './dispatch-input.js'
 
 // The undici fast path (core's `UndiciDispatchable`): an undici dispatch
-// (Node's fetch, `undici.request`, through `@roundtrip/undici`) runs on an
-// HTTP/1.1 conn of the Transport's pool with no WHATWG Request or Response
-// in between. The conn is leased as for a roundTrip (same pool, limits,
-// queue, maxWaitTime, proxy, dial, stats); the dispatch goes to the conn's
-// undici Client with a DirectDispatch as its handler, which hands everything
-// on to the caller's handler and gives the conn back to the pool at the end.
+// (Node's fetch, `undici.request`, through `@roundtrip/undici`) runs on a
+// conn of the Transport's pool with no WHATWG Request or Response in
+// between. The conn is leased as for a roundTrip (same pool, limits, queue,
+// maxWaitTime, proxy, dial, stats, trace); the dispatch goes to the conn's
+// undici Client (HTTP/1.1), or on a stream of its session (HTTP/2, through
+// the H2Lease an Exchange uses), with a DirectDispatch as the handler, which
+// hands everything on to the caller's handler and gives the conn (or the
+// stream) back to the pool at the end.
 
 /** What a direct dispatch uses of its Transport (kept off the public surface). */
 export interface DispatchPort {
@@ -46,7 +49,7 @@ const REFUSED_METHODS = new Set(['CONNECT', 'TRACE', 'TRACK'])
  * `[undiciDispatch]`).
  */
 export function dispatchDirect(port: DispatchPort, options: ResolvedOptions, input: DirectInput, handler: LegacyHandler, trace: ClientTrace | undefined): boolean {
-  // The cheap refusals first, then the pool: an HTTP/2 origin is declined before the body and headers are converted.
+  // The cheap refusals first; the message, body and headers once the pool is known.
   if (typeof handler !== 'object' || handler === null || typeof handler.onError !== 'function' || typeof handler.onRequestStart === 'function') return false
   const method = input.method
   const path = input.path
@@ -69,8 +72,9 @@ export function dispatchDirect(port: DispatchPort, options: ResolvedOptions, inp
     handler.onError!(error as Error)
     return true
   }
-  // HTTP/2 conns (or an origin whose first TLS handshake has not told yet) take the Request path.
-  if (pool.protocol !== 'http1') return false
+  // undici's `query` (which Node's fetch never sets) is serialized by its HTTP/1.1 Client only: on HTTP/2 it takes the Request path.
+  const http1 = pool.protocol === 'http1'
+  if (!http1 && input.query !== undefined && input.query !== null) return false
   const what = `${method} ${redactUrl(href)}`
   const body = directBody(raw, what)
   if (body === undefined) return false
@@ -90,7 +94,9 @@ export function dispatchDirect(port: DispatchPort, options: ResolvedOptions, inp
     reset: headers.reset || input.reset === true,
     blocking: false,
   }
-  new DirectDispatch(port, options, handler, pool, what, request, replayable, trace).start()
+  // `:authority` for an HTTP/2 stream (a pool that may turn out HTTP/2 too).
+  const h2Authority = http1 ? '' : href.slice(authority, slash)
+  new DirectDispatch(port, options, handler, pool, what, request, replayable, body.replayable, h2Authority, trace).start()
   return true
 }
 
@@ -145,7 +151,12 @@ export class DirectDispatch extends CallAbortController {
   readonly #request: DirectRequest
   readonly #replayable: boolean
   #replays = 0
-  #conn: PersistConn | undefined
+  /** The conn (HTTP/1.1) or the stream of one (HTTP/2) the dispatch is sent on. */
+  #conn: Got | undefined
+  readonly #bodyReplayable: boolean
+  readonly #authority: string
+  /** The trace heard `gotFirstResponseByte` (once, as Go's: undici tells every head, interim ones too). */
+  #gotFirstByte = false
   /** The conn's Client's abort for this request, once it called onConnect. */
   #abortSent: ((error: Error) => void) | undefined
   #responded = false
@@ -165,6 +176,8 @@ export class DirectDispatch extends CallAbortController {
     what: string,
     request: DirectRequest,
     replayable: boolean,
+    bodyReplayable: boolean,
+    authority: string,
     trace: ClientTrace | undefined,
   ) {
     super(NEVER_ABORTED)
@@ -176,6 +189,8 @@ export class DirectDispatch extends CallAbortController {
     this.holder = { method: request.method, url: what.slice(request.method.length + 1), since: 0 }
     this.#request = request
     this.#replayable = replayable
+    this.#bodyReplayable = bodyReplayable
+    this.#authority = authority
     this.trace = trace
   }
 
@@ -232,22 +247,20 @@ export class DirectDispatch extends CallAbortController {
     return (error) => dispatch.#settle(error as Error)
   }
 
-  /** send sends the dispatch on the conn it got. */
+  /** send sends the dispatch on the conn it got: to its undici Client (HTTP/1.1), or on a new stream of it (HTTP/2, h2-stream.ts). */
   send(got: Got): void {
-    if (got instanceof H2Lease) {
-      // The origin's conns turned HTTP/2 while this dispatch waited (a later dial negotiated h2): this path speaks HTTP/1.1 only.
-      this.#port.release(got, this.trace)
-      return this.#settle(new TransportError(ERR_PROTOCOL, `the connection to ${this.pool.key} became HTTP/2 while the dispatch waited; send it again (${this.what})`))
-    }
     if (this.aborted) {
       this.#port.release(got, this.trace)
       return this.#settle(this.reason as Error)
     }
     this.#conn = got
-    got.client.dispatch(this.#request as never, this as never)
+    const request = this.#request
+    if (!(got instanceof H2Lease)) return void got.client.dispatch(request as never, this as never)
+    const body = { body: request.body as OutgoingBody['body'], replayable: this.#bodyReplayable }
+    got.send({ method: request.method, authority: this.#authority, path: request.path, headers: request.headers, body }, this)
   }
 
-  // The legacy handler undici's Client calls.
+  // The legacy handler undici's Client calls, and the StreamHandler an HTTP/2 stream calls (onHead for onHeaders).
 
   onConnect(abort: (error?: Error) => void): void {
     this.#abortSent = abort as (error: Error) => void
@@ -257,8 +270,10 @@ export class DirectDispatch extends CallAbortController {
   }
 
   onResponseStarted(): void {
-    // Once, as Go's: undici calls this for every head, and a 1xx one has set #headed.
-    if (this.trace !== undefined && !this.#headed) callHook(this.trace, 'gotFirstResponseByte')
+    if (this.trace !== undefined && !this.#gotFirstByte) {
+      this.#gotFirstByte = true
+      callHook(this.trace, 'gotFirstResponseByte')
+    }
     this.#handler.onResponseStarted?.()
   }
 
@@ -269,6 +284,13 @@ export class DirectDispatch extends CallAbortController {
 
   onBodySent(chunk: unknown): void {
     this.#handler.onBodySent?.(chunk)
+  }
+
+  /** An HTTP/2 stream's head (`[name, value, …]` strings): handed on as undici's own HTTP/2 client does, latin1 Buffers. */
+  onHead(statusCode: number, pairs: string[], resume: () => void, statusText: string): boolean {
+    const raw: Buffer[] = new Array(pairs.length)
+    for (let i = 0; i < pairs.length; i++) raw[i] = Buffer.from(pairs[i]!, 'latin1')
+    return this.onHeaders(statusCode, raw, resume, statusText)
   }
 
   onHeaders(statusCode: number, rawHeaders: Buffer[], resume: () => void, statusText: string): boolean {
@@ -338,14 +360,15 @@ export class DirectDispatch extends CallAbortController {
     return false
   }
 
-  onComplete(trailers: Buffer[] | string[] | null): void {
+  onComplete(trailers?: Buffer[] | string[] | null): void {
     this.#deadline?.disarm()
     this.#port.release(this.#conn!, this.trace)
     this.#conn = undefined
     if (this.#settled) return
     this.#settled = true
     try {
-      this.#handler.onComplete?.(trailers)
+      // An HTTP/2 stream hands none (the Request path keeps none either).
+      this.#handler.onComplete?.(trailers ?? [])
     } catch (error) {
       rethrowLater(error)
     }
@@ -362,7 +385,10 @@ export class DirectDispatch extends CallAbortController {
     // Refused before it started (an invalid header, a conn already dead): nothing was written, the conn is as it was.
     if (sent) this.#port.discard(conn, failure, this.trace)
     else this.#port.release(conn, this.trace)
-    if (!this.#headed && !aborted && this.#replayable && conn.requests > 1 && isSocketFailure(error) && !this.#port.closed() && ++this.#replays <= MAX_STALE_REPLAYS) {
+    // An HTTP/2 stream the server never processed (REFUSED_STREAM, past GOAWAY) may go again whatever the method, as roundTrip's.
+    const unprocessed = (error as { code?: string }).code === H2_UNPROCESSED && this.#bodyReplayable
+    const stale = unprocessed || (this.#replayable && conn.requests > 1 && isSocketFailure(error))
+    if (!this.#headed && !aborted && stale && !this.#port.closed() && ++this.#replays <= MAX_STALE_REPLAYS) {
       // A reused conn the server had closed (Go's shouldRetryRequest): try another; the caller's handler heard nothing of it.
       reportStaleRetry(this.pool.key, this.what, failure)
       this.acquire()

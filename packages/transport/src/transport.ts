@@ -161,15 +161,15 @@ export class Transport implements RoundTripper, Closable, UndiciDispatchable {
   /**
    * The undici fast path (core's `UndiciDispatchable`, used by
    * `@roundtrip/undici`'s `toDispatcher` of a bare Transport): runs an undici
-   * dispatch on an HTTP/1.1 conn of this pool — the same pool, limits, wait
-   * queue, timeouts, proxy and stats as `roundTrip` — without a `Request` or
+   * dispatch on a conn of this pool (an HTTP/2 conn's stream included) — the
+   * same pool, limits, wait queue, timeouts, proxy and stats as `roundTrip` — without a `Request` or
    * a `Response`, and hands the bytes to `handler` undecoded. `options` are
    * undici's `DispatchOptions`, `handler` a legacy-generation undici handler
    * (the one Node's fetch and `undici.request` pass). Returns false
    * (touching nothing) for what it does not take: an upgrade, `CONNECT`, a
    * `FormData` or `Blob` body, a method or body a `Request` refuses
-   * (`TRACE`, a GET body), a handler of undici 7's generation, an origin
-   * whose conns are (or may be) HTTP/2. `trace` (a {@link ClientTrace}) is
+   * (`TRACE`, a GET body), a handler of undici 7's generation, undici's
+   * `query` for an origin whose conns are (or may be) HTTP/2. `trace` (a {@link ClientTrace}) is
    * called for the dispatch as a request's trace is (see dispatch.ts).
    */
   [undiciDispatch](options: object, handler: object, trace?: object): boolean {
