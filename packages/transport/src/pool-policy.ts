@@ -33,7 +33,8 @@ export interface PoolHost {
 }
 
 /** dialConnFor dials a conn on behalf of `waiter`; if the waiter is gone by then, the conn goes to the next one or the idle pool. */
-export function dialConnFor(host: PoolHost, pool: HostPool, waiter: ConnWaiter, trace: ClientTrace | undefined, what: string): void {
+export function dialConnFor(host: PoolHost, pool: HostPool, waiter: ConnWaiter, trace: ClientTrace | undefined): void {
+  const what = waiter.what
   pool.startDial()
   waiter.dialStarted = true
   const failed = (error: unknown): void => {
@@ -87,13 +88,13 @@ export function decConnsPerHost(host: PoolHost, pool: HostPool): void {
     if (pool.waitsForStreams(host.options.http2.strictMaxConcurrentStreams) || (max > 0 && pool.conns >= max)) return
     let waiter = pool.dialQueue.shift() as ConnWaiter | undefined
     while (waiter?.done === true) waiter = pool.dialQueue.shift() as ConnWaiter | undefined
-    if (waiter !== undefined) dialConnFor(host, pool, waiter, waiter.trace, `${waiter.holder.method} ${waiter.holder.url}`)
+    if (waiter !== undefined) dialConnFor(host, pool, waiter, waiter.trace)
     return
   }
   while (pool.dialQueue.length > 0 && (max === 0 || pool.conns < max)) {
     const waiter = pool.dialQueue.shift() as ConnWaiter
     if (waiter.done) continue
-    dialConnFor(host, pool, waiter, waiter.trace, `${waiter.holder.method} ${waiter.holder.url}`)
+    dialConnFor(host, pool, waiter, waiter.trace)
   }
 }
 

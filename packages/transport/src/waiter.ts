@@ -26,6 +26,8 @@ export class ConnWaiter implements Waiter {
     readonly owner: WaiterOwner,
     readonly pool: HostPool,
     readonly holder: Holder,
+    /** `METHOD url` (credentials stripped): names the request in a dial's errors. */
+    readonly what: string,
     readonly trace: ClientTrace | undefined,
     readonly signal: CallSignal,
     readonly resolve: (got: Got) => void,
