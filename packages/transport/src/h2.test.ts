@@ -240,5 +240,13 @@ describe('h2c (HTTP/2 with prior knowledge)', () => {
     }
     expect(() => new Transport({ http2: { pingInterval: -1 } })).toThrow(expect.objectContaining({ code: 'RT_INVALID_OPTION', message: expect.stringMatching(/http2\.pingInterval/) }))
     expect(() => new Transport({ http2: { pingIntervl: 1 } as never })).toThrow(expect.objectContaining({ code: 'RT_INVALID_OPTION' }))
+    for (const [http2, message] of [
+      [{ initialWindowSize: 0 }, 'invalid Transport option http2.initialWindowSize: expected an integer from 1 to 2147483647 (bytes), got 0'],
+      [{ initialWindowSize: 2 ** 31 }, 'invalid Transport option http2.initialWindowSize: expected an integer from 1 to 2147483647 (bytes), got 2147483648'],
+      [{ connectionWindowSize: 65_534 }, 'invalid Transport option http2.connectionWindowSize: expected an integer from 65535 to 2147483647 (bytes), got 65534'],
+      [{ connectionWindowSize: 1.5e6 + 0.5 }, 'invalid Transport option http2.connectionWindowSize: expected an integer from 65535 to 2147483647 (bytes), got 1500000.5'],
+    ] as const) {
+      expect(() => new Transport({ http2 })).toThrow(expect.objectContaining({ code: 'RT_INVALID_OPTION', message }))
+    }
   })
 })
