@@ -34,7 +34,6 @@ export interface PoolHost {
 
 /** dialConnFor dials a conn on behalf of `waiter`; if the waiter is gone by then, the conn goes to the next one or the idle pool. */
 export function dialConnFor(host: PoolHost, pool: HostPool, waiter: ConnWaiter, trace: ClientTrace | undefined): void {
-  const what = waiter.what
   pool.startDial()
   waiter.dialStarted = true
   const failed = (error: unknown): void => {
@@ -46,7 +45,7 @@ export function dialConnFor(host: PoolHost, pool: HostPool, waiter: ConnWaiter, 
     host.forgetIfEmpty(pool)
     host.checkDrained()
   }
-  dialConn(pool.method, host.options, trace, what, host.closing).then(
+  dialConn(pool.method, host.options, trace, waiter, host.closing).then(
     (socket) => {
       let h2: boolean
       try {
@@ -59,7 +58,7 @@ export function dialConnFor(host: PoolHost, pool: HostPool, waiter: ConnWaiter, 
       const conn = h2 ? new H2Conn(pool, socket, host.options, host.h2Events) : new PersistConn(pool, socket, host.options, host.onDead)
       if (host.closed()) {
         conn.close('transport closed')
-        waiter.fail(new TransportError(ERR_TRANSPORT_CLOSED, `transport closed while connecting (${what})`))
+        waiter.fail(new TransportError(ERR_TRANSPORT_CLOSED, `transport closed while connecting (${waiter.what})`))
         return
       }
       if (conn instanceof H2Conn) {

@@ -230,7 +230,7 @@ export class Transport implements RoundTripper, Closable, UndiciDispatchable {
       return conn
     }
     return new Promise<Got>((resolve, reject) => {
-      const waiter = new ConnWaiter(this.#owner, pool, call.holder, call.what, trace, call.signal, resolve, reject)
+      const waiter = new ConnWaiter(this.#owner, pool, call.holder, trace, call.signal, resolve, reject)
       pool.enqueue(waiter)
       if (!pool.waitsForStreams(this.#options.http2.strictMaxConcurrentStreams) && (this.#options.maxConnsPerHost === 0 || pool.conns < this.#options.maxConnsPerHost)) {
         dialConnFor(this.#host, pool, waiter, trace)
