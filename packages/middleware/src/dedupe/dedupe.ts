@@ -1,5 +1,4 @@
-import { callSignal, deriveRequest, roundTripper, tryRoundTrip, type CallSignal, type Middleware } from '@roundtrip/core'
-import { discardResponse } from '../discard.js'
+import { callSignal, deriveRequest, discardResponse, roundTripper, tryRoundTrip, type CallSignal, type Middleware } from '@roundtrip/core'
 import { invalidOption } from '../errors.js'
 
 /** Options for {@link dedupe}. */

@@ -1,6 +1,7 @@
 import {
   callSignal,
   deriveRequest,
+  discardResponse,
   getContext,
   getReplayableBody,
   roundTripper,
@@ -13,7 +14,6 @@ import {
   type RoundTripper,
 } from '@roundtrip/core'
 import '../context.js'
-import { discardResponse } from '../discard.js'
 import { checkCount, checkDuration, invalidOption } from '../errors.js'
 import { RetryBudget } from './budget.js'
 import { classifyFailure, retryAfterMs } from './classify.js'

@@ -4,6 +4,7 @@ import {
   CallAbortController,
   callSignal,
   detachHooks,
+  discardResponse,
   getContext,
   observeBody,
   roundTripper,
@@ -13,7 +14,6 @@ import {
   type Middleware,
   type RoundTripper,
 } from '@roundtrip/core'
-import { discardResponse } from '../discard.js'
 import '../context.js'
 import { checkDuration, invalidOption } from '../errors.js'
 
