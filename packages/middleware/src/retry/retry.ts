@@ -4,7 +4,6 @@ import {
   discardResponse,
   getContext,
   getReplayableBody,
-  roundTripper,
   runCallHooks,
   tryRoundTrip,
   withReplayableBody,
@@ -13,6 +12,7 @@ import {
   type ReplayableBody,
   type RoundTripper,
 } from '@roundtrip/core'
+import { layer } from '../layer.js'
 import '../context.js'
 import { checkCount, checkDuration, invalidOption } from '../errors.js'
 import { RetryBudget } from './budget.js'
@@ -86,7 +86,7 @@ export function retry(options: RetryOptions = {}): Middleware {
   const random = options.random ?? Math.random
 
   return function retryLayer(next) {
-    return roundTripper((request) => {
+    return layer((request) => {
       budget?.deposit()
       const replayable = request.body === null ? undefined : getReplayableBody(request)
       // A body that cannot be produced again goes out once.
