@@ -1,5 +1,5 @@
 import type { Transform } from 'node:stream'
-import { createBody, createResponse, getContext, type CallSignal, isNullBodyStatus, stripFragment, type BodySink, type TrackedBody } from '@roundtrip/core'
+import { createBody, createResponse, getContext, type CallSignal, isNullBodyStatus, neverAborts, stripFragment, type BodySink, type TrackedBody } from '@roundtrip/core'
 import type { Dispatcher } from 'undici'
 import { createDecoder, decodingError } from './decode.js'
 import { applyConnHeader, bodyTimeoutError, Deadline, headersTimeoutError, preciseLimit } from './deadlines.js'
@@ -95,7 +95,8 @@ export class Exchange implements Dispatcher.DispatchHandler {
     this.#writtenBefore = retry === 'unwritten' ? bytesWritten(conn.socket) : -1
     this.#resolve = resolve
     this.#reject = reject
-    if (!signal.aborted) {
+    // A call nothing can abort (core's neverAborted: createFetch's without a caller signal) gets no listener.
+    if (!neverAborts(signal) && !signal.aborted) {
       this.#onSignal = Exchange.#abortListener(this)
       // No `{ once: true }`: a signal aborts once, the exchange removes its listener when it ends, and the options cost an object and a validation per request.
       signal.addEventListener('abort', this.#onSignal)
