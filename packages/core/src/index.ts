@@ -18,7 +18,7 @@ export { getContext, withContext, deriveRequest, carryRequest } from './context.
 export type { CallHooks, CallHookName, CallHookArgs } from './call-hooks.js'
 export { attachHooks, detachHooks, callHooks, callSignal, callTrace, runCallHooks } from './call-hooks.js'
 export type { CallSignal } from './call-signal.js'
-export { CallAbortController } from './call-signal.js'
+export { CallAbortController, neverAborted, neverAborts, withUnabortableSignal } from './call-signal.js'
 export type { ReplayableBody } from './replayable-body.js'
 export { withReplayableBody, getReplayableBody } from './replayable-body.js'
 export type { RoundTripErrorOptions } from './errors.js'

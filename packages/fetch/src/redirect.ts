@@ -1,4 +1,4 @@
-import { carryRequest, getReplayableBody, redactUrl } from '@roundtrip/core'
+import { callSignal, carryRequest, getReplayableBody, neverAborts, redactUrl, withUnabortableSignal } from '@roundtrip/core'
 import { ERR_REDIRECT, ERR_UNEXPECTED_REDIRECT, fetchFailed, redirectError } from './errors.js'
 
 /** The most redirects followed before failing, as in Node's fetch. */
@@ -51,7 +51,9 @@ export function nextHop(request: Request, response: Response, hops: number): Req
   const status = response.status
   const method = request.method
   const headers = new Headers(request.headers)
-  const init: RequestInit = { method, headers, signal: request.signal, redirect: request.redirect }
+  // A hop follows the caller's signal, unless nothing can abort the call: then it is made without one, and declared so.
+  const unabortable = neverAborts(callSignal(request))
+  const init: RequestInit = unabortable ? { method, headers, redirect: request.redirect } : { method, headers, signal: request.signal, redirect: request.redirect }
   if (((status === 301 || status === 302) && method === 'POST') || (status === 303 && method !== 'GET' && method !== 'HEAD')) {
     init.method = 'GET'
     for (const name of BODY_HEADERS) headers.delete(name)
@@ -67,7 +69,8 @@ export function nextHop(request: Request, response: Response, hops: number): Req
   if (target.origin !== new URL(request.url).origin) {
     for (const name of CREDENTIAL_HEADERS) headers.delete(name)
   }
-  return carryRequest(request, new Request(target, init), { body: init.body !== undefined })
+  const next = carryRequest(request, new Request(target, init), { body: init.body !== undefined })
+  return unabortable ? withUnabortableSignal(next) : next
 }
 
 /**

@@ -1,4 +1,4 @@
-import type { CallSignal } from '@roundtrip/core'
+import { neverAborts, type CallSignal } from '@roundtrip/core'
 import type { Clock } from './clock.js'
 import type { Holder, PersistConn } from './conn.js'
 import { Deadline } from './deadlines.js'
@@ -35,6 +35,7 @@ export class ConnWaiter implements Waiter {
     // Not `this.#onAbort = () => …`: V8 would allocate that closure in the
     // old generation, keeping the waiter's request alive through young GCs
     // (see Exchange's abort listener).
+    if (neverAborts(signal)) return
     this.#onAbort = ConnWaiter.#abortListener(this)
     signal.addEventListener('abort', this.#onAbort)
   }

@@ -193,4 +193,26 @@ describe('timeout through createFetch', () => {
     const f = createFetch(compose(transport, timeout(50)))
     expectTimeoutError(await rejection(f(`${server.origin}/no-head`)))
   })
+
+  // Without a caller signal the deadline's parent is core's neverAborted: it must still abort on its own.
+  it('errors a body still being read with the TimeoutError, and frees the connection', async () => {
+    transport = await warmTransport()
+    const f = createFetch(compose(transport, timeout(300)))
+    const response = await f(`${server.origin}/stalled-body`)
+    expectTimeoutError(await rejection(response.text()))
+    expect(transport.stats().total).toMatchObject({ active: 0, idle: 0 })
+  })
+
+  it("rejects with the caller's reason when the caller's signal aborts before the deadline", async () => {
+    transport = new Transport()
+    const f = createFetch(compose(transport, timeout(60_000)))
+    const controller = new AbortController()
+    const arrived = new Promise<void>((resolve) => (onHeld = () => resolve()))
+    const sent = f(`${server.origin}/no-head`, { signal: controller.signal })
+    await arrived
+    onHeld = undefined
+    controller.abort(new Error('mine'))
+    expect(await rejection(sent)).toMatchObject({ message: 'mine' })
+    expect(transport.stats().total.active).toBe(0)
+  })
 })
