@@ -234,7 +234,7 @@ export class Transport implements RoundTripper, Closable, UndiciDispatchable {
       const waiter = new ConnWaiter(this.#owner, pool, call.holder, trace, call.signal, resolve, reject)
       pool.enqueue(waiter)
       if (!pool.waitsForStreams(this.#options.http2.strictMaxConcurrentStreams) && (this.#options.maxConnsPerHost === 0 || pool.conns < this.#options.maxConnsPerHost)) {
-        dialConnFor(this.#host, pool, waiter, trace, call.what)
+        dialConnFor(this.#host, pool, waiter, trace)
         return
       }
       pool.dialQueue.push(waiter)

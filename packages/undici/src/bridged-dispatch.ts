@@ -3,10 +3,10 @@ import {
   CallAbortController,
   DEFAULT_BODY_HIGH_WATER_MARK,
   isNullBodyStatus,
+  neverAborted,
   rethrowLater,
   tryRoundTrip,
   type CallHooks,
-  type CallSignal,
   type RoundTripper,
 } from '@roundtrip/core'
 import type { Dispatcher } from 'undici'
@@ -59,7 +59,7 @@ class BridgedCall extends CallAbortController {
   readonly trace: object | undefined
 
   constructor(trace: object | undefined) {
-    super(NEVER_ABORTED)
+    super(neverAborted)
     this.trace = trace
   }
 }
@@ -248,13 +248,4 @@ export class BridgedDispatch extends DispatchControl implements Waiting {
       rethrowLater(thrown)
     }
   }
-}
-
-/** The parent of a bridged call's abort: the Request it sends has no signal of its own, so nothing above it aborts but the dispatch. */
-const NEVER_ABORTED: CallSignal = {
-  aborted: false,
-  reason: undefined,
-  addEventListener() {},
-  removeEventListener() {},
-  throwIfAborted() {},
 }
