@@ -3,6 +3,7 @@ import {
   createBody,
   createResponse,
   isNullBodyStatus,
+  neverAborts,
   redactUrl,
   stripFragment,
   type BodySink,
@@ -142,6 +143,7 @@ class DispatchCall implements Dispatcher.DispatchHandler {
     // Bound, not `() => …`: V8 allocates a function literal assigned to a
     // property in the old generation, where (even dead) it kept this call and
     // its request alive through young GCs until the next full GC.
+    if (neverAborts(signal)) return
     this.#onSignal = this.#aborted.bind(this)
     signal.addEventListener('abort', this.#onSignal, { once: true })
   }
