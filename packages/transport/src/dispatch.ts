@@ -4,7 +4,7 @@ import type { Holder, PersistConn } from './conn.js'
 import { requestTarget } from './call.js'
 import { applyConnHeader, bodyTimeoutError, Deadline, headersTimeoutError, preciseLimit } from './deadlines.js'
 import { ERR_PROTOCOL, ERR_RESPONSE_TOO_LARGE, ERR_TRANSPORT_CLOSED, TransportError } from './errors.js'
-import { isSocketFailure, mapError } from './errors-map.js'
+import { mapError } from './errors-map.js'
 import type { ExchangeConn } from './exchange.js'
 import { H2Lease } from './h2-stream.js'
 import { outgoingHeaders } from './headers.js'
@@ -12,7 +12,7 @@ import type { HostPool } from './pool.js'
 import type { ResolvedOptions } from './resolve-options.js'
 import { channels } from './trace.js'
 import type { Got } from './waiter.js'
-import { isIdempotencyKey, isIdempotentMethod } from './retry-policy.js'
+import { isIdempotencyKey, isIdempotentMethod, mayResend } from './retry-policy.js'
 import { directBody, headerPairs, type DirectInput, type DirectRequest, type LegacyHandler } from './dispatch-input.js'
 
 // The undici fast path (core's `UndiciDispatchable`): an undici dispatch
@@ -100,8 +100,9 @@ export function dispatchDirect(port: DispatchPort, options: ResolvedOptions, inp
  * then the head and the body) → settled (the caller's handler heard
  * `onComplete` or `onError`, once, through {@link DirectDispatch.#settle}).
  * A reused conn that fails before the caller's handler was handed any head
- * (a 1xx one included) is given up and the dispatch waits for another
- * (replayable requests only, bounded).
+ * (a 1xx one included) is given up and the dispatch waits for another:
+ * any dispatch undici had not started on it (nothing was written), a started
+ * one when it is replayable (bounded); see retry-policy.ts's `mayResend`.
  */
 export class DirectDispatch implements CallSignal {
   readonly #port: DispatchPort
@@ -350,8 +351,8 @@ export class DirectDispatch implements CallSignal {
     // Refused before it started (an invalid header, a conn already dead): nothing was written, the conn is as it was.
     if (sent) this.#port.discard(conn, failure)
     else this.#port.release(conn)
-    if (!this.#headed && !aborted && this.#replayable && conn.requests > 1 && isSocketFailure(error) && !this.#port.closed() && ++this.#replays <= MAX_STALE_REPLAYS) {
-      // A reused conn the server had closed (Go's shouldRetryRequest): try another; the caller's handler heard nothing of it.
+    // A reused conn the server had closed (retry-policy.ts): try another; the caller's handler heard nothing of it. Only a sent one counts as a replay.
+    if (!this.#headed && !aborted && !this.#port.closed() && mayResend(conn.requests > 1, sent, this.#replayable ? 'stale' : 'never', error) && (!sent || ++this.#replays <= MAX_STALE_REPLAYS)) {
       if (channels.staleRetry.hasSubscribers) channels.staleRetry.publish({ key: this.pool.key, request: this.what, error: failure })
       this.acquire()
       return

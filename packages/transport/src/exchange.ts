@@ -4,10 +4,10 @@ import type { Dispatcher } from 'undici'
 import { createDecoder, decodingError } from './decode.js'
 import { applyConnHeader, bodyTimeoutError, Deadline, headersTimeoutError, preciseLimit } from './deadlines.js'
 import { ERR_RESPONSE_TOO_LARGE, TransportError } from './errors.js'
-import { H2_UNPROCESSED as UNPROCESSED, isSocketFailure, mapError } from './errors-map.js'
+import { H2_UNPROCESSED as UNPROCESSED, mapError } from './errors-map.js'
 import type { ResolvedOptions } from './resolve-options.js'
 import type { OutgoingBody } from './request-body.js'
-import { bytesWritten, neverWritten, StaleConnError, type RetryPolicy } from './retry-policy.js'
+import { mayResend, StaleConnError, type RetryPolicy } from './retry-policy.js'
 import { callHook, type ClientTrace } from './trace.js'
 
 /**
@@ -17,8 +17,6 @@ import { callHook, type ClientTrace } from './trace.js'
 export interface ExchangeConn {
   /** Requests sent on the connection so far, this one included: more than 1 means reused. */
   readonly requests: number
-  /** The socket, whose written-byte count tells whether anything of the request was written. */
-  readonly socket: unknown
   /** False once the server asked to close the connection. */
   reusable: boolean
   /** Idle limit of the connection, shortened by a `Keep-Alive: timeout` hint. */
@@ -52,8 +50,6 @@ export class Exchange implements Dispatcher.DispatchHandler {
   readonly #trace: ClientTrace | undefined
   readonly #what: string
   readonly #retry: RetryPolicy
-  /** The socket's written-byte count when the exchange started, to know if anything of it was written. */
-  readonly #writtenBefore: number
   // Dropped once used: a settled promise holds its value, and the response
   // must not be kept alive by the connection (it would never be collected).
   #resolve: (response: Response) => void
@@ -92,7 +88,6 @@ export class Exchange implements Dispatcher.DispatchHandler {
     this.#trace = trace
     this.#what = what
     this.#retry = retry
-    this.#writtenBefore = retry === 'unwritten' ? bytesWritten(conn.socket) : -1
     this.#resolve = resolve
     this.#reject = reject
     if (!signal.aborted) {
@@ -318,7 +313,8 @@ export class Exchange implements Dispatcher.DispatchHandler {
     this.#owner.discard(this.#conn, failure instanceof Error ? failure : error, this.#trace)
     if (!this.#responded) {
       const unprocessed = (error as { code?: string }).code === UNPROCESSED && this.#retry !== 'never'
-      if (!aborted && (unprocessed || (this.#conn.requests > 1 && isSocketFailure(error) && this.#mayRetry(error)))) {
+      // `#abort` is set by onConnect: undici started the request.
+      if (!aborted && (unprocessed || mayResend(this.#conn.requests > 1, this.#abort !== undefined, this.#retry, error))) {
         this.#reject(new StaleConnError(failure as Error))
       } else {
         this.#reject(failure)
@@ -327,14 +323,6 @@ export class Exchange implements Dispatcher.DispatchHandler {
     }
     if (this.#decoder !== undefined) this.#decoder.destroy()
     this.#sink?.error(failure)
-  }
-
-  /** mayRetry applies the request's {@link RetryPolicy} to a socket failure before the response. */
-  #mayRetry(error: Error): boolean {
-    if (this.#retry === 'stale') return true
-    if (this.#retry === 'never') return false
-    if (neverWritten(error)) return true
-    return this.#writtenBefore >= 0 && bytesWritten(this.#conn.socket) === this.#writtenBefore
   }
 
   #finish(decoding = false): void {
