@@ -114,3 +114,21 @@ describe.each([
     expect(transport.stats().total).toMatchObject({ dials: 1 + KINDS.length, active: 0, waiting: 0, dialing: 0 })
   })
 })
+
+describe.each([
+  ['roundTrip', viaRoundTrip],
+  ['the undici dispatch path', viaDispatch],
+] as const)('Transport (%s): a conn spoiled right after its response, handed to a waiting request', (_path, send) => {
+  it.each(FAULTS)('%s: the waiting request goes out on a new conn and gets its own answer', async (fault) => {
+    const server = f.serve(await startSpoilingServer(fault))
+    const transport = f.use(new Transport({ maxConnsPerHost: 1 }))
+    // The POST waits for the one conn; it is handed that conn as the GET's response ends.
+    const first = send(transport, `${server.origin}/first`, 'GET')
+    const second = send(transport, `${server.origin}/second`, 'POST, streamed body')
+    expect(await first).toBe('GET /first')
+    expect(await second).toBe('POST /second')
+    expect(server.late).toBe(0)
+    expect(server.connections).toBe(2)
+    expect(transport.stats().total).toMatchObject({ dials: 2, active: 0, waiting: 0, dialing: 0 })
+  })
+})

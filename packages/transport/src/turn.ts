@@ -16,8 +16,8 @@
  * close (measured: with our wait skipped, 10 of 10 POSTs sent at once were
  * written on a conn whose FIN had arrived with the response, and failed);
  * and our wait alone ends in that same check phase (undici 7.27 writes
- * there). Connections handed straight to a waiting request are not delayed
- * by us (undici's hold still applies).
+ * there). A waiting request handed such a connection as the response ends
+ * waits the same way (transport.ts's `handOver`).
  */
 let turn = 0
 let scheduled = false
