@@ -3,9 +3,9 @@ import {
   CallAbortController,
   DEFAULT_BODY_HIGH_WATER_MARK,
   isNullBodyStatus,
+  neverAborted,
   rethrowLater,
   tryRoundTrip,
-  type CallSignal,
   type RoundTripper,
 } from '@roundtrip/core'
 import { errors, type Dispatcher } from 'undici'
@@ -143,7 +143,7 @@ export class BridgedDispatch implements Controller {
     // as a Request that follows an AbortSignal: on Node 20 building those two
     // cost as much as the rest of a small bridged exchange. The request is
     // ours alone, so its hooks stay attached for its life.
-    this.#callAbort = new CallAbortController(NEVER_ABORTED)
+    this.#callAbort = new CallAbortController(neverAborted)
     // The controller is its own hooks object (it carries its signal).
     attachHooks(request, this.#callAbort)
     tryRoundTrip(roundTripper, request).then(
@@ -248,13 +248,4 @@ export class BridgedDispatch implements Controller {
       rethrowLater(thrown)
     }
   }
-}
-
-/** The parent of a bridged call's abort: the Request it sends has no signal of its own, so nothing above it aborts but the dispatch. */
-const NEVER_ABORTED: CallSignal = {
-  aborted: false,
-  reason: undefined,
-  addEventListener() {},
-  removeEventListener() {},
-  throwIfAborted() {},
 }
