@@ -87,4 +87,16 @@ describe('DeadlineQueue', () => {
     expect(log).toEqual(['first', 'second@150', 'later@200'])
     expect(vi.getTimerCount()).toBe(0)
   })
+
+  it("reaches a deadline beyond Node's timer limit in steps, instead of firing at the limit", () => {
+    vi.useFakeTimers({ now: 0 })
+    const log: string[] = []
+    const queue = new DeadlineQueue(2 ** 31 + 5_000)
+    queue.add(deadline(log, 'far'))
+    vi.advanceTimersByTime(2 ** 31)
+    expect(log).toEqual([])
+    vi.advanceTimersByTime(5_000)
+    expect(log).toEqual([`far@${2 ** 31 + 5_000}`])
+    expect(vi.getTimerCount()).toBe(0)
+  })
 })

@@ -68,8 +68,10 @@ export class DeadlineQueue {
   }
 
   #arm(deadline: QueuedDeadline, delay: number): void {
-    this.#armedFor = deadline
-    this.#timer = setTimeout(fire, Math.min(TIMEOUT_MAX, Math.max(1, Math.ceil(delay))), this)
+    const ms = Math.max(1, Math.ceil(delay))
+    // A timer cut short by Node's limit is not the deadline's: the clock decides then.
+    this.#armedFor = ms <= TIMEOUT_MAX ? deadline : undefined
+    this.#timer = setTimeout(fire, Math.min(TIMEOUT_MAX, ms), this)
     this.#timer.unref()
   }
 
