@@ -14,7 +14,9 @@
  *   could be obtained. When `request.signal` aborts before the response is
  *   delivered, it rejects with `request.signal.reason`. A layer that waits on
  *   something listens to `callSignal(request)`, which is `request.signal`
- *   unless a layer above attached its own (a deadline: see `attachHooks`).
+ *   unless a layer above attached its own (a deadline: see `attachHooks`),
+ *   or `neverAborted` when the request was declared never to abort
+ *   (`withUnabortableSignal`: createFetch's without a caller signal).
  * - A request is in at most one call at a time (Go's rule): it is not sent
  *   again, or concurrently, before its call settled.
  * - The caller owns `response.body`: it must read it to the end or cancel it

@@ -139,7 +139,7 @@ export const channels = {
   idle: channel('roundtrip:conn:idle'),
   /** A connection was closed: `{ key, reason }`. */
   closed: channel('roundtrip:conn:closed'),
-  /** A request started waiting for a connection: `{ key, waiting }`. */
+  /** A request started waiting for a connection: `{ key, waiting, request }`, `request` the waiting `Request` (undefined for an undici dispatch). */
   queued: channel('roundtrip:pool:queued'),
   /** A request got a connection: `{ key, reused, wasIdle, protocol }`. */
   gotConn: channel('roundtrip:pool:got-conn'),
@@ -151,6 +151,11 @@ export const channels = {
    * `request` being `METHOD url` without credentials.
    */
   staleRetry: channel('roundtrip:pool:stale-retry'),
+}
+
+/** reportStaleRetry publishes, for pool `key`, that `request` (`METHOD url`, no credentials) is sent again after its reused conn failed with `error`. */
+export function reportStaleRetry(key: string, request: string, error: unknown): void {
+  if (channels.staleRetry.hasSubscribers) channels.staleRetry.publish({ key, request, error })
 }
 
 /** The socket address fields of {@link GotConnInfo}. */

@@ -1,12 +1,12 @@
 import { setMaxListeners } from 'node:events'
-import { callSignal, getContext, redactUrl, undiciDispatch, type CallSignal, type Closable, type RequestContext, type RoundTripper, type UndiciDispatchable } from '@roundtrip/core'
+import { callSignal, getContext, undiciDispatch, type CallSignal, type Closable, type RequestContext, type RoundTripper, type UndiciDispatchable } from '@roundtrip/core'
 import { PersistConn, type Holder } from './conn.js'
 import { ConnList } from './conn-list.js'
 import { connDead, decConnsPerHost, dialConnFor, discard, putIdleOrDeliver, release, serveH2, type PoolHost } from './pool-policy.js'
-import { ERR_INVALID_REQUEST, ERR_TRANSPORT_CLOSED, TransportError } from './errors.js'
-import { newCall, sendCall, type Call } from './call.js'
+import { ERR_INVALID_REQUEST, ERR_TRANSPORT_CLOSED, requestLabel, TransportError } from './errors.js'
+import { callPromise, newCall, sendCall, type Call } from './call.js'
 import { requestBodyError } from './errors-map.js'
-import { Exchange, type ConnOwner } from './exchange.js'
+import { Exchange, type ConnOwner, type ExchangeConn } from './exchange.js'
 import { StaleConnError } from './retry-policy.js'
 import { H2Conn, type H2ConnEvents } from './h2-conn.js'
 import { H2Lease } from './h2-stream.js'
@@ -20,7 +20,7 @@ import { NO_BODY, prepareBody, type OutgoingBody } from './request-body.js'
 import { poolStats, retire, type RetiredCounts, type TransportStats } from './stats.js'
 import { waitTimeoutError } from './deadlines.js'
 import type { Clock } from './clock.js'
-import { callHook, channels, type ClientTrace } from './trace.js'
+import { callHook, channels, reportStaleRetry, type ClientTrace } from './trace.js'
 import { sameTurn } from './turn.js'
 import { startDebug } from './debug.js'
 import { DirectDispatch, dispatchDirect, type DispatchPort } from './dispatch.js'
@@ -75,6 +75,7 @@ export class Transport implements RoundTripper, Closable, UndiciDispatchable {
   readonly #owner: ConnOwner & WaiterOwner = {
     release: (conn, trace) => release(this.#host, conn, trace),
     discard: (conn, error, trace) => discard(this.#host, conn, error, trace),
+    failed: (call, conn, error) => this.#failed(call, conn, error),
     deliverTo: (pool, conn, holder, trace, wasIdle) => this.#deliverTo(pool, conn, holder, trace, wasIdle),
   }
   /** What the pool policy (pool-policy.ts) uses of the Transport; made in the constructor, after the options. */
@@ -82,10 +83,10 @@ export class Transport implements RoundTripper, Closable, UndiciDispatchable {
   /** What a direct undici dispatch (dispatch.ts) uses of the pool. */
   readonly #port: DispatchPort = {
     closed: () => this.#closed,
-    route: (origin, href, what) => this.#routes.route(origin, href, what),
+    route: (origin, href, method) => this.#routes.route(origin, href, method),
     getConn: (dispatch) => this.#getConn(dispatch),
-    release: (conn) => release(this.#host, conn, undefined),
-    discard: (conn, error) => discard(this.#host, conn, error, undefined),
+    release: (conn, trace) => release(this.#host, conn, trace),
+    discard: (conn, error, trace) => discard(this.#host, conn, error, trace),
   }
 
   /** @throws TransportError `RT_INVALID_OPTION` when an option is invalid. */
@@ -124,48 +125,55 @@ export class Transport implements RoundTripper, Closable, UndiciDispatchable {
     }
     const signal = callSignal(request)
     if (signal.aborted) return Promise.reject(signal.reason)
+    // Read once: the getter serializes the URL on every read. Messages name
+    // the request (`requestLabel`) only when one is written.
     const href = request.url
-    const what = `${request.method} ${redactUrl(href)}`
     // A Request's URL is serialized: scheme://host[:port]/path — no credentials allowed.
     const slash = href.indexOf('/', href.indexOf('//') + 2)
     let pool: HostPool
     try {
-      if (this.#closed) throw new TransportError(ERR_TRANSPORT_CLOSED, `transport is closed (${what})`)
-      pool = this.#routes.route(slash < 0 ? href : href.slice(0, slash), href, what)
+      if (this.#closed) throw new TransportError(ERR_TRANSPORT_CLOSED, `transport is closed (${requestLabel(request.method, href)})`)
+      pool = this.#routes.route(slash < 0 ? href : href.slice(0, slash), href, request.method)
     } catch (error) {
       return Promise.reject(error)
     }
     const context = getContext(request)
     // Bodies that are available at once are collected first (content-length, replayable).
-    if (request.body === null) return this.#start(request, pool, slash, what, NO_BODY, context, signal)
+    if (request.body === null) return this.#start(request, href, pool, slash, NO_BODY, context, signal)
     return prepareBody(request, context.streamedBody === true).then(
-      (body) => this.#start(request, pool, slash, what, body, context, signal),
-      (error: unknown) => Promise.reject(requestBodyError(error, what)),
+      (body) => this.#start(request, href, pool, slash, body, context, signal),
+      (error: unknown) => Promise.reject(requestBodyError(error, requestLabel(request.method, href))),
     )
   }
 
   /** start makes the call of `request` once its body is prepared, and sends it. */
-  #start(request: Request, pool: HostPool, slash: number, what: string, body: OutgoingBody, context: Readonly<RequestContext>, signal: CallSignal): Promise<Response> {
-    return new Promise<Response>((resolve, reject) => {
-      this.#send(newCall(request, pool, slash, what, body, context, signal, this.#options, resolve, reject))
-    })
+  #start(request: Request, href: string, pool: HostPool, slash: number, body: OutgoingBody, context: Readonly<RequestContext>, signal: CallSignal): Promise<Response> {
+    const call = newCall(request, href, pool, slash, body, context, signal, this.#options)
+    const response = callPromise(call)
+    try {
+      this.#send(call)
+    } catch (error) {
+      call.fail(error)
+    }
+    return response
   }
 
   /**
    * The undici fast path (core's `UndiciDispatchable`, used by
    * `@roundtrip/undici`'s `toDispatcher` of a bare Transport): runs an undici
-   * dispatch on an HTTP/1.1 conn of this pool — the same pool, limits, wait
-   * queue, timeouts, proxy and stats as `roundTrip` — without a `Request` or
+   * dispatch on a conn of this pool (an HTTP/2 conn's stream included) — the
+   * same pool, limits, wait queue, timeouts, proxy and stats as `roundTrip` — without a `Request` or
    * a `Response`, and hands the bytes to `handler` undecoded. `options` are
    * undici's `DispatchOptions`, `handler` a legacy-generation undici handler
    * (the one Node's fetch and `undici.request` pass). Returns false
    * (touching nothing) for what it does not take: an upgrade, `CONNECT`, a
    * `FormData` or `Blob` body, a method or body a `Request` refuses
-   * (`TRACE`, a GET body), a handler of undici 7's generation, an origin
-   * whose conns are (or may be) HTTP/2. See dispatch.ts.
+   * (`TRACE`, a GET body), a handler of undici 7's generation, undici's
+   * `query` for an origin whose conns are (or may be) HTTP/2. `trace` (a {@link ClientTrace}) is
+   * called for the dispatch as a request's trace is (see dispatch.ts).
    */
-  [undiciDispatch](options: object, handler: object): boolean {
-    return dispatchDirect(this.#port, this.#options, options as DirectInput, handler as LegacyHandler)
+  [undiciDispatch](options: object, handler: object, trace?: object): boolean {
+    return dispatchDirect(this.#port, this.#options, options as DirectInput, handler as LegacyHandler, trace as ClientTrace | undefined)
   }
 
   /** send gets a conn for the call and dispatches it there. */
@@ -177,16 +185,17 @@ export class Transport implements RoundTripper, Closable, UndiciDispatchable {
   }
 
   #dispatch(call: Call, conn: Got): void {
-    const reject = (error: unknown): void => {
-      if (!(error instanceof StaleConnError)) return call.reject(error)
-      // A reused conn the server had closed, or an HTTP/2 stream it never processed: try another (Go's shouldRetryRequest).
-      const replays = conn instanceof H2Lease ? ++call.replays : 0
-      if (this.#closed || call.signal.aborted || replays > MAX_UNPROCESSED_REPLAYS) return call.reject(error.failure)
-      if (channels.staleRetry.hasSubscribers) channels.staleRetry.publish({ key: call.pool.key, request: call.what, error: error.failure })
-      this.#send(call)
-    }
-    const exchange = new Exchange(call.request, call.signal, conn, this.#owner, this.#options, call.trace, call.what, call.retry, call.resolve, reject)
-    sendCall(call, conn, exchange)
+    sendCall(call, conn, new Exchange(call, conn, this.#owner, this.#options))
+  }
+
+  /** failed (ConnOwner): `call`'s exchange on `conn` failed before a response. */
+  #failed(call: Call, conn: ExchangeConn, error: unknown): void {
+    if (!(error instanceof StaleConnError)) return call.fail(error)
+    // A reused conn the server had closed, or an HTTP/2 stream it never processed: try another (Go's shouldRetryRequest).
+    const replays = conn instanceof H2Lease ? ++call.replays : 0
+    if (this.#closed || call.signal.aborted || replays > MAX_UNPROCESSED_REPLAYS) return call.fail(error.failure)
+    reportStaleRetry(call.pool.key, call.what, error.failure)
+    this.#send(call)
   }
 
   /** forgetIfEmpty drops a pool with no conns and no waiters (see {@link Routes.forget}); its counters stay in the totals. */
@@ -225,11 +234,12 @@ export class Transport implements RoundTripper, Closable, UndiciDispatchable {
       const waiter = new ConnWaiter(this.#owner, pool, call.holder, trace, call.signal, resolve, reject)
       pool.enqueue(waiter)
       if (!pool.waitsForStreams(this.#options.http2.strictMaxConcurrentStreams) && (this.#options.maxConnsPerHost === 0 || pool.conns < this.#options.maxConnsPerHost)) {
-        dialConnFor(this.#host, pool, waiter, trace, call.what)
+        dialConnFor(this.#host, pool, waiter, trace)
         return
       }
       pool.dialQueue.push(waiter)
-      if (channels.queued.hasSubscribers) channels.queued.publish({ key: pool.key, waiting: pool.waiting })
+      // `request`: the waiting Request (none for an undici dispatch), so a layer above knows which of its calls waits.
+      if (channels.queued.hasSubscribers) channels.queued.publish({ key: pool.key, waiting: pool.waiting, request: call instanceof DirectDispatch ? undefined : call.request })
       if (this.#options.maxWaitTime > 0) {
         waiter.expireAfter(this.#clock, this.#options.maxWaitTime, () => waitTimeoutError(pool, this.#options, call.what, this.#clock.now()))
       }
