@@ -11,7 +11,7 @@
 // most one call at a time (callers "should not mutate or reuse the request
 // until the Response's Body has been closed").
 import { getContext } from './context.js'
-import type { CallSignal } from './call-signal.js'
+import { requestSignal, type CallSignal } from './call-signal.js'
 
 /**
  * CallHooks are the values a layer attaches to a request, with
@@ -171,11 +171,15 @@ export function runCallHooks<K extends CallHookName>(request: Request, key: K, .
 
 /**
  * callSignal is the signal that aborts the call made with `request`: the
- * innermost signal attached by a layer above ({@link attachHooks}), or
- * `request.signal` when there is none. A RoundTripper or middleware that
- * waits on something (a connection, a backoff, a queue) listens to it instead
- * of `request.signal`; it rejects with its `reason`. It is an `AbortSignal`
- * or a {@link CallAbortController}'s signal: use only the {@link CallSignal} part.
+ * innermost signal attached by a layer above ({@link attachHooks}); when
+ * there is none, `neverAborted` for a request declared with
+ * `withUnabortableSignal` (createFetch's, when its caller passed no
+ * `signal`), else `request.signal`. A RoundTripper or middleware that waits
+ * on something (a connection, a backoff, a queue) listens to it instead of
+ * `request.signal`; it rejects with its `reason`. It is an `AbortSignal`, a
+ * {@link CallAbortController}'s signal or `neverAborted`: use only the
+ * {@link CallSignal} part (`neverAborts(signal)` says a listener is not
+ * worth making).
  */
 export function callSignal(request: Request): CallSignal {
   const list = listOf(request)
@@ -185,7 +189,7 @@ export function callSignal(request: Request): CallSignal {
       if (signal !== undefined) return signal
     }
   }
-  return request.signal
+  return requestSignal(request)
 }
 
 /**

@@ -1,3 +1,4 @@
+import { shared } from './internal.js'
 import { rethrowLater } from './rethrow.js'
 
 /**
@@ -18,6 +19,76 @@ export interface CallSignal {
   removeEventListener(type: 'abort', listener: () => void): void
   /** Throws `reason` when aborted. */
   throwIfAborted(): void
+}
+
+/** The class of {@link neverAborted} (one instance, shared). */
+class NeverAborted implements CallSignal {
+  readonly aborted = false
+  readonly reason = undefined
+  addEventListener(): void {}
+  removeEventListener(): void {}
+  throwIfAborted(): void {}
+}
+
+/**
+ * neverAborted is the call signal of a call that nothing can abort: never
+ * aborted, no reason, and its `addEventListener` keeps nothing. It is what
+ * `callSignal(request)` answers for a request declared with
+ * {@link withUnabortableSignal} (createFetch's, when the caller passed no
+ * `signal`) while no layer attached a signal of its own; a
+ * {@link CallAbortController} over it (a `timeout()` deadline) still aborts on
+ * its own. One object, shared by every installed copy of core: compare with
+ * {@link neverAborts} to skip making a listener that would never be called.
+ */
+export const neverAborted: CallSignal = shared('@roundtrip/core.neverAborted.v1', () => Object.freeze(new NeverAborted()))
+
+/**
+ * neverAborts says whether `signal` is {@link neverAborted}: nothing can
+ * abort the call, so an abort listener would never be called. The Transport
+ * and core's {@link CallAbortController} check it before making one. False
+ * for any other signal, an already aborted one included.
+ */
+export function neverAborts(signal: CallSignal): boolean {
+  return signal === neverAborted
+}
+
+// The requests whose own signal was declared never to abort, shared by installed copies of core.
+const unabortable = shared('@roundtrip/core.unabortableRequests.v1', () => new WeakSet<Request>())
+
+/**
+ * withUnabortableSignal declares that `request.signal` never aborts, and
+ * returns `request`. It is for the code that made the request without a
+ * signal (`new Request(url, init)` with no `init.signal`: nothing holds the
+ * controller of its signal), as createFetch does when its caller passes no
+ * `signal`. Then `callSignal(request)` is {@link neverAborted} while no
+ * layer attached a signal, so the layers below and the Transport add no
+ * listener to a signal that cannot fire (on Node an `AbortSignal` listener
+ * costs more than the rest of a layer's work). `request.signal` itself is
+ * left as it is. A request made with `deriveRequest(request, init)` keeps the
+ * declaration unless `init` brings a signal; any other request built from it
+ * (`new Request(request)`, `carryRequest`) does not.
+ *
+ * Declaring a request whose signal can abort (one given a `signal`, or made
+ * from a `Request` that has one) makes those aborts go unheard: don't.
+ *
+ * @example
+ * ```ts
+ * const request = init?.signal == null ? withUnabortableSignal(new Request(url, init)) : new Request(url, init)
+ * ```
+ */
+export function withUnabortableSignal<T extends Request>(request: T): T {
+  unabortable.add(request)
+  return request
+}
+
+/** requestSignal is what aborts `request` when no layer attached a signal: {@link neverAborted} when declared so, else `request.signal`. */
+export function requestSignal(request: Request): CallSignal {
+  return unabortable.has(request) ? neverAborted : request.signal
+}
+
+/** carryUnabortable declares `derived` when `request` is declared and `derived` follows its signal (made without a signal of its own). */
+export function carryUnabortable(request: Request, derived: Request): void {
+  if (unabortable.has(request)) unabortable.add(derived)
 }
 
 /**
@@ -75,7 +146,8 @@ export class CallAbortController implements CallSignal {
   addEventListener(type: 'abort', listener: () => void): void {
     if (type !== 'abort' || this.aborted) return
     ;(this.#listeners ??= []).push(listener)
-    if (this.#onParentAbort === undefined) {
+    // A parent that never aborts is not listened to: no bound function, no call.
+    if (this.#onParentAbort === undefined && this.#parent !== neverAborted) {
       // Bound, not a literal assigned to a field: V8 allocates those in the old generation (issue 21).
       this.#onParentAbort = this.#fire.bind(this)
       this.#parent.addEventListener('abort', this.#onParentAbort, { once: true })

@@ -1,5 +1,6 @@
 import { shared } from './internal.js'
 import { carryCallHooks } from './call-hooks.js'
+import { carryUnabortable } from './call-signal.js'
 import { carryReplayableBody } from './replayable-body.js'
 
 /**
@@ -83,7 +84,8 @@ export function withContext<T extends Request>(request: T, values: Partial<Reque
  * `new Request(request, init)` does) and carries the per-request context
  * over, merged with `values` when given, and the hooks the layers above
  * attached for the call ({@link attachHooks}; their signals only when `init`
- * brings no signal of its own). This is how a middleware changes a request
+ * brings no signal of its own), and, under the same condition, a declaration
+ * that the request's signal never aborts (`withUnabortableSignal`). This is how a middleware changes a request
  * without mutating its caller's. Building a Request costs: a layer that only
  * needs to tell the layers below something for its call (a deadline, trace
  * hooks) attaches hooks instead.
@@ -101,7 +103,10 @@ export function deriveRequest(request: Request, init?: RequestInit, values?: Par
   const derived = new Request(request, init)
   // The body moves over unless init brings another one: so does its declaration.
   if (init?.body === undefined && derived.body !== null) carryReplayableBody(request, derived)
-  carryCallHooks(request, derived, init?.signal !== undefined)
+  const ownSignal = init?.signal !== undefined
+  carryCallHooks(request, derived, ownSignal)
+  // Without a signal of its own the derived request follows the caller's: one that never aborts still never does.
+  if (!ownSignal) carryUnabortable(request, derived)
   // The context is written once: the caller's, merged with `values`.
   const current = contexts.get(request)
   if (values !== undefined) contexts.set(derived, Object.freeze({ ...current, ...values }))

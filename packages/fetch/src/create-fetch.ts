@@ -1,5 +1,16 @@
 import { followSignal } from './follow-signal.js'
-import { deriveRequest, getReplayableBody, mapBodyError, redactUrl, withContext, stripFragment, withReplayableBody, withResponseInfo, type RoundTripper } from '@roundtrip/core'
+import {
+  deriveRequest,
+  getReplayableBody,
+  mapBodyError,
+  redactUrl,
+  withContext,
+  stripFragment,
+  withReplayableBody,
+  withResponseInfo,
+  withUnabortableSignal,
+  type RoundTripper,
+} from '@roundtrip/core'
 import { isBadPort } from './bad-port.js'
 import { fetchBlobUrl } from './blob-url.js'
 import { defaultTransport } from './default-transport.js'
@@ -65,6 +76,11 @@ export function createFetch(roundTripper?: RoundTripper): typeof globalThis.fetc
       if (isRequest) {
         if (init === undefined && input.bodyUsed) throw new TypeError('Cannot construct a Request with a Request object that has already been used.')
         request = init === undefined ? input : deriveRequest(input, init)
+      } else if (init?.signal == null) {
+        // Nothing the caller holds can abort it: the layers below and the
+        // Transport see core's neverAborted as the call signal, and listen to
+        // nothing (the Request's own signal, never aborted, stays as it is).
+        request = withUnabortableSignal(new Request(input, init))
       } else {
         request = new Request(input, init)
       }

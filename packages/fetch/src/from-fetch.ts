@@ -1,8 +1,10 @@
-import { callSignal, getContext, getReplayableBody, observeBody, type CallSignal, type RoundTripper } from '@roundtrip/core'
+import { callSignal, getContext, getReplayableBody, neverAborts, observeBody, type CallSignal, type RoundTripper } from '@roundtrip/core'
 import { withWrittenNames } from './header-names.js'
 
 // Redirects and integrity belong to the fetch layer above (integrity is checked on the final response).
 const MANUAL: RequestInit = { redirect: 'manual', integrity: '' }
+// The same for a call nothing can abort: `signal: null` keeps Node's fetch from following the request's signal.
+const MANUAL_UNABORTABLE: RequestInit = { ...MANUAL, signal: null }
 
 /** FetchFunction is any function with the signature of `fetch`. */
 export type FetchFunction = (input: string | URL | Request, init?: RequestInit) => Promise<Response>
@@ -24,7 +26,9 @@ export type FetchFunction = (input: string | URL | Request, init?: RequestInit) 
  * `AbortSignal` of its own, followed until the call settles: the fetch
  * rejects, or the response body is read to the end, cancelled, fails or is
  * garbage-collected (the response is then core's `RoundTripResponse` over
- * the fetch's body, which passes its chunks through).
+ * the fetch's body, which passes its chunks through). A call nothing can
+ * abort (core's `neverAborted`) hands down no signal (`signal: null` to Node's
+ * fetch, so that it does not follow the request's own).
  *
  * @example
  * ```ts
@@ -37,6 +41,7 @@ export function fromFetch(fetchFn: FetchFunction = globalThis.fetch): RoundTripp
   return {
     roundTrip(request: Request): Promise<Response> {
       const signal = callSignal(request)
+      if (neverAborts(signal)) return send(request, null)
       if (signal === request.signal) return send(request, undefined)
       if (signal.aborted) return Promise.reject(signal.reason)
       const bridge = new SignalBridge(signal)
@@ -50,12 +55,12 @@ export function fromFetch(fetchFn: FetchFunction = globalThis.fetch): RoundTripp
     },
   }
 
-  /** send calls the fetch below; `signal`: what aborts it, when not the request's own. */
-  function send(request: Request, signal: AbortSignal | undefined): Promise<Response> {
+  /** send calls the fetch below; `signal`: what aborts it, when not the request's own (undefined); null when nothing can. */
+  function send(request: Request, signal: AbortSignal | null | undefined): Promise<Response> {
     // A declared body is handed over as its source, so that the fetch below knows its length.
     const declared = request.body === null ? undefined : getReplayableBody(request)
     if (native) {
-      if (signal === undefined && declared === undefined) return fetchFn(request, MANUAL)
+      if (declared === undefined && signal == null) return fetchFn(request, signal === null ? MANUAL_UNABORTABLE : MANUAL)
       const init: RequestInit = { ...MANUAL }
       if (signal !== undefined) init.signal = signal
       if (declared !== undefined) init.body = declared.getBody()
@@ -65,9 +70,9 @@ export function fromFetch(fetchFn: FetchFunction = globalThis.fetch): RoundTripp
       method: request.method,
       // The case the caller wrote header names in (a Headers object keeps none).
       headers: withWrittenNames(request.headers, getContext(request).headerNames),
-      signal: signal ?? request.signal,
       redirect: 'manual',
     }
+    if (signal !== null) init.signal = signal ?? request.signal
     if (declared !== undefined) {
       init.body = declared.getBody()
     } else if (request.body !== null) {

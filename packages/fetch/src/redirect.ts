@@ -1,4 +1,4 @@
-import { carryRequest, getReplayableBody, redactUrl } from '@roundtrip/core'
+import { callSignal, carryRequest, getReplayableBody, neverAborts, redactUrl, withUnabortableSignal } from '@roundtrip/core'
 import { ERR_REDIRECT, ERR_UNEXPECTED_REDIRECT, fetchFailed, redirectError } from './errors.js'
 
 /** The most redirects followed before failing, as in Node's fetch. */
@@ -51,7 +51,9 @@ export function nextHop(request: Request, response: Response, hops: number): Req
   const status = response.status
   const method = request.method
   const headers = new Headers(request.headers)
-  const init: RequestInit = { method, headers, signal: request.signal, redirect: request.redirect }
+  // A hop follows the caller's signal, unless nothing can abort the call: then it is made without one, and declared so.
+  const unabortable = neverAborts(callSignal(request))
+  const init: RequestInit = unabortable ? { method, headers, redirect: request.redirect } : { method, headers, signal: request.signal, redirect: request.redirect }
   if (((status === 301 || status === 302) && method === 'POST') || (status === 303 && method !== 'GET' && method !== 'HEAD')) {
     init.method = 'GET'
     for (const name of BODY_HEADERS) headers.delete(name)
@@ -67,7 +69,8 @@ export function nextHop(request: Request, response: Response, hops: number): Req
   if (target.origin !== new URL(request.url).origin) {
     for (const name of CREDENTIAL_HEADERS) headers.delete(name)
   }
-  return carryRequest(request, new Request(target, init), { body: init.body !== undefined })
+  const next = carryRequest(request, new Request(target, init), { body: init.body !== undefined })
+  return unabortable ? withUnabortableSignal(next) : next
 }
 
 /**
@@ -77,9 +80,8 @@ export function nextHop(request: Request, response: Response, hops: number): Req
  * left as it is.
  */
 function decodeLocation(location: string): string {
-  // eslint-disable-next-line no-control-regex
-  if (!/[^\x00-\x7f]/.test(location)) return location
-  for (let i = 0; i < location.length; i++) if (location.charCodeAt(i) > 0xff) return location
+  // A header value holds one byte per character (Headers refuse more): ASCII only is left as it is.
+  if (!/[\x80-\xff]/.test(location)) return location
   const bytes = Buffer.from(location, 'latin1')
   try {
     return new TextDecoder('utf-8', { fatal: true }).decode(bytes)

@@ -1,5 +1,5 @@
 import type { Transform } from 'node:stream'
-import { createBody, createResponse, getContext, isNullBodyStatus, stripFragment, type BodySink } from '@roundtrip/core'
+import { createBody, createResponse, getContext, isNullBodyStatus, neverAborts, stripFragment, type BodySink } from '@roundtrip/core'
 import type { Dispatcher } from 'undici'
 import { createDecoder, decodingError } from './decode.js'
 import { applyConnHeader, bodyTimeoutError, Deadline, headersTimeoutError, preciseLimit } from './deadlines.js'
@@ -73,6 +73,8 @@ export class Exchange implements Dispatcher.DispatchHandler {
   #deadline: Deadline | undefined
   #stage: 'head' | 'body' = 'head'
   #done = false
+  /** The trace heard `gotFirstResponseByte`. */
+  #gotFirstByte = false
 
   constructor(call: Call, conn: ExchangeConn, owner: ConnOwner, options: ResolvedOptions) {
     this.#call = call
@@ -81,7 +83,8 @@ export class Exchange implements Dispatcher.DispatchHandler {
     this.#options = options
     this.#writtenBefore = call.retry === 'unwritten' ? bytesWritten(conn.socket) : -1
     const signal = call.signal
-    if (!signal.aborted) {
+    // A call nothing can abort (core's neverAborted: createFetch's without a caller signal) gets no listener.
+    if (!neverAborts(signal) && !signal.aborted) {
       this.#onSignal = Exchange.#abortListener(this)
       // No `{ once: true }`: a signal aborts once, the exchange removes its listener when it ends, and the options cost an object and a validation per request.
       signal.addEventListener('abort', this.#onSignal)
@@ -146,9 +149,11 @@ export class Exchange implements Dispatcher.DispatchHandler {
   }
 
   onResponseStarted(): void {
-    // Guarded here: callHook's rest parameter is an array per call.
+    // Once, as Go's: undici calls this for every head, interim (1xx) ones too. Guarded here: callHook's rest parameter is an array per call.
     const trace = this.#call.trace
-    if (trace !== undefined) callHook(trace, 'gotFirstResponseByte')
+    if (trace === undefined || this.#gotFirstByte) return
+    this.#gotFirstByte = true
+    callHook(trace, 'gotFirstResponseByte')
   }
 
   onRequestSent(): void {

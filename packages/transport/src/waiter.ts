@@ -1,7 +1,8 @@
-import type { CallSignal } from '@roundtrip/core'
+import { neverAborts, type CallSignal } from '@roundtrip/core'
 import type { Clock } from './clock.js'
 import type { Holder, PersistConn } from './conn.js'
 import { Deadline } from './deadlines.js'
+import { requestLabel } from './errors.js'
 import type { H2Conn } from './h2-conn.js'
 import type { H2Lease } from './h2-stream.js'
 import type { HostPool, Waiter } from './pool.js'
@@ -34,8 +35,14 @@ export class ConnWaiter implements Waiter {
     // Not `this.#onAbort = () => …`: V8 would allocate that closure in the
     // old generation, keeping the waiter's request alive through young GCs
     // (see Exchange's abort listener).
+    if (neverAborts(signal)) return
     this.#onAbort = ConnWaiter.#abortListener(this)
     signal.addEventListener('abort', this.#onAbort)
+  }
+
+  /** `METHOD url`, credentials removed: names the request in the errors of a dial made for it (made only for a message). */
+  get what(): string {
+    return requestLabel(this.holder.method, this.holder.url)
   }
 
   static #abortListener(waiter: ConnWaiter): () => void {

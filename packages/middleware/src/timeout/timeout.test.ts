@@ -42,7 +42,11 @@ async function warmTransport(): Promise<Transport> {
   return t
 }
 
-/** Reads a /stalled-body response; the server sends the rest only after `ms` (well past the deadline under test). */
+/**
+ * Reads a /stalled-body response; the server sends the rest only after `ms`:
+ * the deadline under test, armed earlier with the same delay, has come by
+ * then (Node runs timers of one delay in the order they were set).
+ */
 async function finishAfter(response: Response, ms: number): Promise<string> {
   const text = response.text()
   await new Promise((resolve) => setTimeout(resolve, ms))
@@ -85,7 +89,7 @@ describe('timeout over the Transport', () => {
     transport = await warmTransport()
     const client = compose(transport, timeout(300, { includeBody: false }))
     const response = await client.roundTrip(new Request(`${server.origin}/stalled-body`))
-    expect(await finishAfter(response, 600)).toBe('abcd')
+    expect(await finishAfter(response, 300)).toBe('abcd')
   })
 
   it('takes a per-request deadline from the request context, 0 meaning none', async () => {
@@ -96,7 +100,7 @@ describe('timeout over the Transport', () => {
 
     const none = compose(transport, timeout(100))
     const response = await none.roundTrip(withContext(new Request(`${server.origin}/stalled-body`), { timeout: 0 }))
-    expect(await finishAfter(response, 300)).toBe('abcd')
+    expect(await finishAfter(response, 100)).toBe('abcd')
   })
 
   it("rejects with the caller's reason when the caller aborts first", async () => {
@@ -188,5 +192,27 @@ describe('timeout through createFetch', () => {
     transport = new Transport()
     const f = createFetch(compose(transport, timeout(50)))
     expectTimeoutError(await rejection(f(`${server.origin}/no-head`)))
+  })
+
+  // Without a caller signal the deadline's parent is core's neverAborted: it must still abort on its own.
+  it('errors a body still being read with the TimeoutError, and frees the connection', async () => {
+    transport = await warmTransport()
+    const f = createFetch(compose(transport, timeout(300)))
+    const response = await f(`${server.origin}/stalled-body`)
+    expectTimeoutError(await rejection(response.text()))
+    expect(transport.stats().total).toMatchObject({ active: 0, idle: 0 })
+  })
+
+  it("rejects with the caller's reason when the caller's signal aborts before the deadline", async () => {
+    transport = new Transport()
+    const f = createFetch(compose(transport, timeout(60_000)))
+    const controller = new AbortController()
+    const arrived = new Promise<void>((resolve) => (onHeld = () => resolve()))
+    const sent = f(`${server.origin}/no-head`, { signal: controller.signal })
+    await arrived
+    onHeld = undefined
+    controller.abort(new Error('mine'))
+    expect(await rejection(sent)).toMatchObject({ message: 'mine' })
+    expect(transport.stats().total.active).toBe(0)
   })
 })
