@@ -122,6 +122,25 @@ describe('createFetch', () => {
     expect(transport.stats().total).toMatchObject({ active: 0, waiting: 0, dials: 1 })
   })
 
+  it('follows a redirect whose body cancel never settles (a tee\'d clone\'s), cancelling it without waiting', async () => {
+    let cancelled: unknown = 'not cancelled'
+    const hanging = (): ReadableStream<Uint8Array> =>
+      new ReadableStream({
+        cancel(reason) {
+          cancelled = reason
+          return new Promise(() => {})
+        },
+      })
+    const fetch = createFetch(
+      roundTripper((request) =>
+        Promise.resolve(request.url.endsWith('/next') ? new Response('done') : new Response(hanging(), { status: 302, headers: { location: '/next' } })),
+      ),
+    )
+    const response = await fetch('http://example.test/start')
+    expect(await response.text()).toBe('done')
+    expect(cancelled).toBeUndefined()
+  })
+
   it('works as globalThis.fetch for code that calls fetch unaware', async () => {
     const o = await origin()
     const transport = track(new Transport())

@@ -1,5 +1,6 @@
 import { followSignal } from './follow-signal.js'
 import {
+  discardResponse,
   deriveRequest,
   getReplayableBody,
   mapBodyError,
@@ -220,7 +221,7 @@ function failed(error: unknown, request: Request, timing: FetchTiming): never {
 
 /** As Node's and undici's fetch: a 407 is a network error (fetch has no proxy-authentication step). */
 function proxyAuthRequired(response: Response, request: Request): never {
-  response.body?.cancel().catch(noop)
+  discardResponse(response)
   throw fetchFailed(redirectError(ERR_PROXY_AUTH, `407 Proxy Authentication Required (${request.method} ${redactUrl(request.url)})`))
 }
 
@@ -241,8 +242,8 @@ async function follow(rt: RoundTripper, first: Request, firstResponse: Response,
       timing.fail(true)
       throw error
     } finally {
-      // Every intermediate body is released; a small one has already freed its connection.
-      await response.body?.cancel().catch(() => {})
+      // Every intermediate body is released at once, never awaited (a tee'd clone's cancel can hang); a small one has already freed its connection.
+      discardResponse(response)
     }
     hops++
     if (channels.redirect.hasSubscribers) {

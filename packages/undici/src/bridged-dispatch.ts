@@ -2,6 +2,7 @@ import {
   attachHooks,
   CallAbortController,
   DEFAULT_BODY_HIGH_WATER_MARK,
+  discardResponse,
   isNullBodyStatus,
   neverAborted,
   rethrowLater,
@@ -155,7 +156,7 @@ export class BridgedDispatch extends DispatchControl implements Waiting {
   #respond(response: Response): void {
     if (this.#state !== 'waiting') {
       // Aborted while the RoundTripper was answering: the body is ours to release.
-      response.body?.cancel(this.reason).catch(noop)
+      discardResponse(response, this.reason)
       return
     }
     this.#state = 'streaming'
