@@ -5,9 +5,10 @@
 // The chunks wait in a ChunkQueue (chunk-queue.ts); garbage collection of
 // the responses that own the body is watched by GcWatched (gc-watch.ts).
 import type { BodyListener, BodyObserver, BodyProducer, BodySettled, BodySink } from './body.js'
+import type { BodyHold } from './body-hold.js'
 import { checkTransition, isProducing, isSettled, outcomeOf, State, stopsProducer, type BodyOutcome } from './body-state.js'
 import { ChunkQueue } from './chunk-queue.js'
-import { ERR_BODY_COLLECTED, RoundTripError } from './errors.js'
+import { ERR_BODY_COLLECTED, RoundTripError, internalError } from './errors.js'
 import { GcWatched } from './gc-watch.js'
 import { openBodyStream } from './body-stream.js'
 import { kTrackedBody, type TrackedSource } from './internal.js'
@@ -67,6 +68,9 @@ export class BodySource extends GcWatched implements BodySink, TrackedSource {
   #pushedBytes = 0
   #readBytes = 0
   #encodedBytes: number | undefined
+  /** The pool whose connection the producer declared the body holds (hold()), and whether it let it go (release()). */
+  #holdPool: string | undefined
+  #released = false
 
   constructor(producer: BodyProducer, highWaterMark: number) {
     super()
@@ -162,6 +166,35 @@ export class BodySource extends GcWatched implements BodySink, TrackedSource {
 
   error(error: unknown): void {
     if (isProducing(this.#state)) this.#fail(State.Failed, error)
+  }
+
+  hold(pool: string): void {
+    if (typeof pool !== 'string') throw new TypeError(`BodySink.hold: pool must be a string (a pool key), got ${typeof pool}`)
+    if (this.#holdPool !== undefined) throw internalError(`BodySink.hold called twice (${this.#holdPool}, then ${pool})`)
+    this.#holdPool = pool
+  }
+
+  release(): void {
+    if (this.#holdPool === undefined || this.#released) return
+    this.#released = true
+    // Only open bodies have parties waiting: a settled body's were told and dropped.
+    const waiting = this.#waiting
+    if (waiting === undefined) return
+    for (let i = 0; i < waiting.length; i += 2) {
+      if (waiting[i] !== LISTENER) continue
+      const listener = waiting[i + 1] as BodyListener
+      if (listener.bodyReleased === undefined) continue
+      try {
+        listener.bodyReleased()
+      } catch (error) {
+        rethrowLater(error)
+      }
+    }
+  }
+
+  holding(): BodyHold | undefined {
+    const pool = this.#holdPool
+    return pool === undefined ? undefined : { pool, released: this.#released }
   }
 
   // --- the consumer's side (TrackedSource) ---

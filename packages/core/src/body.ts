@@ -23,6 +23,16 @@ export type BodyObserver = (outcome: BodyOutcome, reason?: unknown) => void
 export interface BodyListener {
   /** The body settled: `reason` is the cancel reason or the error. */
   bodySettled(outcome: BodyOutcome, reason?: unknown): void
+  /**
+   * Optional: the producer released what it declared the body holds
+   * ({@link BodySink.hold}): the connection went back to its pool or was
+   * closed. Called at most once, while the body is open (so before
+   * `bodySettled`), and only to a listener registered before the release:
+   * {@link bodyHold} tells the state at registration. A gzip body may be
+   * released long before its decoder has handed over its output, and so
+   * long before it ends.
+   */
+  bodyReleased?(): void
 }
 
 /**
@@ -61,6 +71,25 @@ export interface BodySink {
   end(encodedBytes?: number): void
   /** The body failed: queued chunks are still delivered, then the read rejects with `error`. */
   error(error: unknown): void
+  /**
+   * Declares that the body holds a pooled connection (or a stream of a
+   * multiplexed one) of pool `pool` (a transport's pool key, such as
+   * `https://host:443`) until {@link BodySink.release}: layers above learn it
+   * with {@link bodyHold} and a listener's `bodyReleased`, and need no
+   * per-request trace for it. Call it once, before handing the body on
+   * (right after `createBody`); a second call is an internal error.
+   */
+  hold(pool: string): void
+  /**
+   * The producer let go what {@link BodySink.hold} declared: the connection
+   * went back to its pool or was closed. This is not `end()`: a producer
+   * that decodes (a `content-encoding`) releases its connection when the
+   * last encoded byte arrived, and ends the body when the decoder has handed
+   * over its output; one whose consumer cancelled releases after the body
+   * settled. Listeners with `bodyReleased` are told while the body is open.
+   * Later calls, and a call without a hold, are ignored.
+   */
+  release(): void
   /** How the body settled, or undefined while it is open. */
   readonly outcome: BodyOutcome | undefined
 }

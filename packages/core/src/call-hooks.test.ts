@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { attachHooks, callHooks, callSignal, callTrace, runCallHooks } from './call-hooks.js'
+import { attachHooks, callHooks, callSignal, callTrace, detachHooks, runCallHooks } from './call-hooks.js'
 import { CallAbortController, type CallSignal } from './call-signal.js'
 import { deriveRequest, withContext } from './context.js'
 import { delay } from './delay.js'
@@ -37,6 +37,29 @@ describe('call hooks', () => {
     expect(callHooks(request, 'trace')).toHaveLength(1)
     detachTrace()
     expect(callHooks(request, 'trace')).toEqual([])
+  })
+
+  it('detaches hooks in any order, and works on a request that cannot take a property (frozen)', () => {
+    for (const request of [new Request('http://a.test/'), Object.freeze(new Request('http://a.test/'))]) {
+      const a = { trace: { name: 'a' } }
+      const b = { trace: { name: 'b' } }
+      const c = { trace: { name: 'c' } }
+      attachHooks(request, a)
+      attachHooks(request, b)
+      attachHooks(request, c)
+      detachHooks(request, b)
+      expect(callHooks(request, 'trace')).toEqual([a.trace, c.trace])
+      detachHooks(request, a)
+      expect(callHooks(request, 'trace')).toEqual([c.trace])
+      detachHooks(request, c)
+      expect(callHooks(request, 'trace')).toEqual([])
+      expect(callSignal(request)).toBe(request.signal)
+    }
+    // Another request is unaffected by a frozen one's hooks.
+    const frozen = Object.freeze(new Request('http://a.test/'))
+    attachHooks(frozen, { trace: {} })
+    expect(callHooks(new Request('http://a.test/'), 'trace')).toEqual([])
+    expect(callHooks(frozen, 'trace')).toHaveLength(1)
   })
 
   it('are carried to a derived request (a next attempt), signals dropped when it gets its own', () => {

@@ -10,6 +10,8 @@ export { RoundTripResponse, createResponse, isNullBodyStatus, withResponseInfo }
 export type { BodyOutcome, BodyObserver, BodyListener, BodyProducer, BodySettled, BodySink, BodyOptions } from './body.js'
 export { createBody, observeBody, abortBody, mapBodyError, whenBodySettles, DEFAULT_BODY_HIGH_WATER_MARK } from './body.js'
 export { isBodyUnread } from './body-unread.js'
+export type { BodyHold } from './body-hold.js'
+export { bodyHold } from './body-hold.js'
 export type { RequestContext } from './context.js'
 export { getContext, withContext, deriveRequest, carryRequest } from './context.js'
 export type { CallHooks, CallHookName, CallHookArgs } from './call-hooks.js'

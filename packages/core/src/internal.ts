@@ -7,6 +7,7 @@
 // a key changes, so that copies that do not agree simply do not recognise
 // each other's objects (they treat them as plain Responses).
 import type { BodyListener, BodyObserver, BodySettled } from './body.js'
+import type { BodyHold } from './body-hold.js'
 import type { BodyOutcome } from './body-state.js'
 
 /** The `url`/`redirected`/`type` record of a RoundTripResponse ({@link ResponseInfoRecord}). */
@@ -41,6 +42,8 @@ export interface TrackedSource {
   mapReadError?(map: (error: unknown) => unknown): void
   /** Calls `follower` once when the body settles, watching no owner for it; optional, as mapReadError. */
   follow?(follower: (settled: BodySettled) => void): void
+  /** What the producer declared the body holds, as now; optional, as mapReadError. */
+  holding?(): BodyHold | undefined
   /** The response made over this source, watched for garbage collection where needed. */
   retain(owner: object): void
   /** Counts a clone of `original` sharing this source: both are then watched for garbage collection. */

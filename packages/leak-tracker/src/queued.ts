@@ -1,10 +1,13 @@
 import { subscribe, unsubscribe } from 'node:diagnostics_channel'
-import type { Tracked } from './tracked.js'
+import type { ConnListener, Tracked } from './tracked.js'
 
 /** The Transport's channel: a request started waiting for a connection, `{ key, waiting }`. */
 const QUEUED = 'roundtrip:pool:queued'
 
-// One subscriber for every tracker in the process. The Transport publishes
+// One subscriber for every tracker in the process. The Transport's message
+// names the waiting Request: each live tracker looks for it among its calls
+// (held weakly: a dropped tracker is collected). A Transport of an older
+// copy names none; then the trace is what tells: it publishes
 // `queued` in the same call as the waiting request's `getConn` hooks, so the
 // request whose `getConn` ran last, if it is ours, is the one that waits:
 // for each tracker it went through (trackers inside one another each have
@@ -17,9 +20,16 @@ const QUEUED = 'roundtrip:pool:queued'
 /** The records of the request whose `getConn` ran last, one per tracker it went through. */
 const looking: Tracked[] = []
 let watchers = 0
+/** Every tracker alive and not disposed, weakly. */
+const trackers = new Set<WeakRef<ConnListener>>()
 
 function onQueued(message: unknown): void {
-  const key = (message as { key?: unknown } | null)?.key
+  const { key, request } = (message ?? {}) as { key?: unknown; request?: unknown }
+  if (request instanceof Request && typeof key === 'string') {
+    looking.length = 0
+    for (const ref of trackers) ref.deref()?.queuedRequest(request, key)
+    return
+  }
   for (const waiter of looking.splice(0)) if (waiter.key === key) waiter.listener.queued(waiter)
 }
 
@@ -62,13 +72,16 @@ const registry = new FinalizationRegistry<() => void>((release) => release())
  * one tracker needs it: from now until the returned function is called
  * (dispose()) or `owner` is garbage-collected, whichever comes first.
  */
-export function watchQueue(owner: object): () => void {
+export function watchQueue(owner: ConnListener): () => void {
   if (watchers++ === 0) subscribe(QUEUED, onQueued)
   const token = {}
+  const ref = new WeakRef(owner)
+  trackers.add(ref)
   let watching = true
   const release = (): void => {
     if (!watching) return
     watching = false
+    trackers.delete(ref)
     registry.unregister(token)
     if (--watchers > 0) return
     unsubscribe(QUEUED, onQueued)

@@ -10,26 +10,42 @@ export interface ConnListener {
   gotConn(tracked: Tracked): void
   /** The body of `tracked` settled. */
   settled(tracked: Tracked, outcome: BodyOutcome): void
+  /** `request`, if it is one of this tracker's calls, waits for a connection of pool `key` (the Transport's `queued` channel names it). */
+  queuedRequest(request: Request, key: string): void
+}
+
+/**
+ * The calls a tracker makes through one RoundTripper (`wrap(next)`): pool
+ * keys are per Transport, so a body only blocks requests of its scope. It
+ * also remembers whether the last body that came from `next` declared what
+ * it holds (core's `bodyHold`): while they do, calls need no trace.
+ */
+export class Scope {
+  declares = false
 }
 
 /**
  * One tracked request and its response body: what it was and what it held,
  * never the response itself (that would keep it from being collected).
  *
- * It is also the trace of the request's call (attached with core's
- * `attachHooks`; the Transport's `ClientTrace` hooks it
- * listens to, by shape, so that this package does not depend on the
- * Transport): `getConn` names the pool, `gotConn` ends a wait, `putIdleConn`
- * ends the hold. (`gotConn` costs little: the Transport builds its argument's
- * socket addresses only when a hook reads them, and this one does not.) Between the response's delivery and `putIdleConn` the body
- * holds its connection; `putIdleConn` without an error means the response
- * was complete and the connection went back to the pool: from then on the
- * body holds only memory. A RoundTripper that calls none of them leaves the
- * tracker without connection facts: its leaks are of unknown severity.
+ * It is the body's listener (`bodySettled`, and `bodyReleased`): a body the
+ * Transport made declares the pool of the connection it holds (core's
+ * `bodyHold`), and the release tells when that connection went back to the
+ * pool or was closed. From then on the body holds only memory.
+ *
+ * When the bodies of the RoundTripper below declare nothing (Node's fetch, a
+ * test double, a layer that makes bodies of its own), or the deadlock
+ * breaker needs to know when a waiting request got its connection, it is
+ * also the trace of the request's call (attached with core's `attachHooks`;
+ * the Transport's `ClientTrace` hooks it listens to, by shape, so that this
+ * package does not depend on the Transport): `getConn` names the pool,
+ * `gotConn` ends a wait, `putIdleConn` ends the hold (without an error: the
+ * response was complete). A RoundTripper that neither declares nor calls
+ * them leaves the tracker without connection facts: its leaks are of
+ * unknown severity.
  *
  * It is the call's hooks object itself (its `trace` is itself) and the
- * body's listener (`bodySettled`), so that a request costs this one object
- * and no closure.
+ * body's listener, so that a request costs this one object and no closure.
  *
  * While its body is open it is in one of its tracker's {@link BodyList}s.
  */
@@ -46,6 +62,8 @@ export class Tracked implements CallHooks, BodyListener {
   connEnd: number | undefined = undefined
   /** The whole response arrived: the connection went back to the pool. */
   arrived = false
+  /** The body declared what it holds (core's `bodyHold`): its release, not `putIdleConn`, ends the hold. */
+  declared = false
   /** Requests made through the tracker that waited for a connection of this pool while this body held one. */
   waiters = 0
   /** The request, while its call is on (to tell the `getConn` of one request from another's); undefined after. */
@@ -59,7 +77,7 @@ export class Tracked implements CallHooks, BodyListener {
   readonly url: string
 
   constructor(
-    readonly scope: object,
+    readonly scope: Scope,
     request: Request,
     readonly stack: CallerStack | undefined,
     readonly listener: ConnListener,
@@ -93,6 +111,20 @@ export class Tracked implements CallHooks, BodyListener {
     this.listener.settled(this, outcome)
   }
 
+  /** The producer let the connection go (core's `BodyListener`): the whole response arrived. */
+  bodyReleased(): void {
+    this.connEnd = performance.now()
+    this.arrived = true
+  }
+
+  /** What the delivered body declared it holds: the pool, and whether it is released already (then it held it for 0 ms). */
+  declare(pool: string, released: boolean): void {
+    this.declared = true
+    this.key = pool
+    this.connEnd = released ? this.start : undefined
+    this.arrived = released
+  }
+
   // --- the trace hooks ---
 
   getConn(key: string): void {
@@ -110,6 +142,8 @@ export class Tracked implements CallHooks, BodyListener {
   }
 
   putIdleConn(error?: Error): void {
+    // A declaring body says it itself (bodyReleased).
+    if (this.declared) return
     this.connEnd = performance.now()
     this.arrived = error === undefined
   }

@@ -2,6 +2,7 @@ import {
   ERR_BODY_USED,
   abortBody,
   attachHooks,
+  bodyHold,
   detachHooks,
   forwardLifecycle,
   RoundTripError,
@@ -20,7 +21,7 @@ import { DEFAULT_BREAK_DEADLOCKS_AFTER, type LeakTrackerOptions, type ReportLeve
 import { DEFAULT_MAX_STACKS_PER_SECOND, StackSampler } from './sampler.js'
 import { StackCapturer, callerLocation } from './stack.js'
 import { watchQueue } from './queued.js'
-import { BodyList, Tracked, type ConnListener } from './tracked.js'
+import { BodyList, Scope, Tracked, type ConnListener } from './tracked.js'
 import { warnLeak } from './warn.js'
 import { channels } from './channels.js'
 import { startDebug } from './debug.js'
@@ -85,6 +86,8 @@ export class Tracker implements ConnListener {
   #stale = new BodyList()
   /** Both lists, oldest bodies first. */
   #lists: readonly BodyList[] = [this.#stale, this.#open]
+  /** Calls made and not settled yet (to find the one a `queued` message names). */
+  #calls = new BodyList()
   /** Leaks reported since the last assertNoLeaks() whose bodies are no longer open. */
   #reported: Leak[] = []
   #counts: LeakSummary = { open: 0, openHoldingConnection: 0, leaked: { connection: 0, memory: 0, unknown: 0 }, reclaimed: 0, unreported: 0 }
@@ -154,27 +157,33 @@ export class Tracker implements ConnListener {
 
   wrap(next: RoundTripper & Closable): RoundTripper & Closable {
     // Pool keys are per Transport: a body only blocks requests sent to the same `next`.
-    const scope = {}
+    const scope = new Scope()
     // An async function: a synchronous throw from `next` and a rejection end the call the same way.
     const roundTrip = async (request: Request): Promise<Response> => {
       if (this.#disposed) return next.roundTrip(request)
       const stacks = this.#stacks
       const stack = stacks !== undefined && this.#sampler.wants(request.method, request.url) ? stacks.capture(roundTrip) : undefined
       const tracked = new Tracked(scope, request, stack, this)
-      // The record is a trace of this call for the layers below (the Transport
-      // calls it after the caller's own): attached to the call, not written
-      // into the caller's request, and detached once the head arrived.
-      attachHooks(request, tracked)
+      this.#calls.add(tracked)
+      // While the bodies from `next` declare what they hold, that and the
+      // Transport's `queued` message are the facts, and the call needs no
+      // trace. Otherwise (and for the breaker, which must know when a waiting
+      // request got its connection) the record is a trace of this call for
+      // the layers below (the Transport calls it after the caller's own):
+      // attached to the call, not written into the caller's request, and
+      // detached once the head arrived.
+      const traced = !scope.declares || this.#breaker !== undefined
+      if (traced) attachHooks(request, tracked)
       let response: Response
       try {
         response = await next.roundTrip(request)
       } catch (error) {
-        detachHooks(request, tracked)
+        if (traced) detachHooks(request, tracked)
         this.#untrack(tracked)
         throw error
       }
-      detachHooks(request, tracked)
-      return this.#track(tracked, response)
+      if (traced) detachHooks(request, tracked)
+      return this.#track(tracked, response, traced)
     }
     // A wrapper forwards the lifecycle of what it wraps (the RoundTripper contract).
     return { roundTrip, ...forwardLifecycle(next) }
@@ -194,15 +203,24 @@ export class Tracker implements ConnListener {
     this.#breaker?.waiting(waiter)
   }
 
+  queuedRequest(request: Request, key: string): void {
+    for (let call = this.#calls.first; call !== undefined; call = call.next) {
+      if (call.call !== request) continue
+      call.key = key
+      return this.queued(call)
+    }
+  }
+
   /** The call of `tracked` settled (a response or an error): it no longer looks for, or waits for, a connection. */
   #untrack(tracked: Tracked): void {
+    this.#calls.delete(tracked)
     // Not looking for a connection any more either: the list of requests that
     // do is cleared at the end of the Transport's getConn call (queued.ts).
     tracked.call = undefined
     this.#breaker?.done(tracked)
   }
 
-  #track(tracked: Tracked, response: Response): Response {
+  #track(tracked: Tracked, response: Response, traced: boolean): Response {
     this.#untrack(tracked)
     if (this.#disposed) return response
     tracked.status = response.status
@@ -217,6 +235,11 @@ export class Tracker implements ConnListener {
     }
     // A null body settles before observeBody returns.
     if (tracked.settled) return observed
+    const hold = bodyHold(observed)
+    tracked.scope.declares = hold !== undefined
+    if (hold !== undefined) tracked.declare(hold.pool, hold.released)
+    // Neither declared nor traced: the `queued` message's key says where it waited, not what its body holds.
+    else if (!traced) tracked.key = undefined
     if (this.#reclaim || this.#breaker !== undefined) tracked.ref = new WeakRef(observed)
     this.#open.add(tracked)
     if (this.#maxAge > 0 && this.#timer === undefined) this.#arm(this.#maxAge)
@@ -358,6 +381,7 @@ export class Tracker implements ConnListener {
     this.#exitListener = undefined
     this.#open.clear()
     this.#stale.clear()
+    this.#calls.clear()
     this.#reported = []
   }
 }

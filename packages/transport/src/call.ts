@@ -1,5 +1,6 @@
-import { callTrace, stripFragment, type CallSignal, type RequestContext } from '@roundtrip/core'
+import { callTrace, redactUrl, stripFragment, type CallSignal, type RequestContext } from '@roundtrip/core'
 import type { Holder, PersistConn } from './conn.js'
+import { requestLabel } from './errors.js'
 import { tagBodyErrors } from './errors-map.js'
 import type { Exchange } from './exchange.js'
 import { retryPolicy, type RetryPolicy } from './retry-policy.js'
@@ -8,35 +9,38 @@ import type { Got } from './waiter.js'
 import { outgoingHeaders, type OutgoingHeaders } from './headers.js'
 import type { ResolvedOptions } from './resolve-options.js'
 import type { HostPool } from './pool.js'
-import type { OutgoingBody } from './request-body.js'
+import { NO_BODY, type OutgoingBody } from './request-body.js'
 import type { ClientTrace } from './trace.js'
 
-/** Call is one roundTrip on its way: what it sends, and how it settles. */
-export class Call {
+/**
+ * Call is one roundTrip on its way: what it sends, and how it settles. It is
+ * also its own {@link Holder}: the conn (or HTTP/2 stream) it gets says the
+ * call holds it. A busy conn keeps its holder, so a call lets go of its
+ * promise's settle functions once it has settled (see {@link respond}): a
+ * settled promise holds the response, which would never be collected.
+ */
+export class Call implements Holder {
   readonly request: Request
+  /** The request's URL, read once (`request.url` serializes it on every read). */
+  readonly href: string
+  readonly method: string
   pool: HostPool
   /** The request-target: origin-form, or absolute-form through a forwarding proxy. */
   readonly path: string
-  /** `METHOD url` with credentials removed, for messages. */
-  readonly what: string
   /** How many times the call was sent again after an HTTP/2 server refused it unprocessed (bounded). */
   replays = 0
-  readonly body: OutgoingBody
+  body: OutgoingBody
   readonly retry: RetryPolicy
   /** What aborts the call: core's `callSignal(request)` (the request's signal, or a layer's deadline). */
   readonly signal: CallSignal
   /** The call's trace hooks: core's `callTrace(request)` (the context's, and those layers attached). */
   readonly trace: ClientTrace | undefined
   readonly headers: OutgoingHeaders
-  readonly resolve: (response: Response) => void
-  readonly reject: (error: unknown) => void
-  readonly method: string
-  /**
-   * What the conn (or HTTP/2 stream) the call gets says holds it. Not the
-   * call itself: a busy conn keeps its holder, and the call keeps the
-   * settled promise of the response, which would never be collected.
-   */
-  readonly holder: Holder
+  /** The promise's settle functions (set by {@link callPromise}); no-ops once the call has settled. */
+  resolve: (response: Response) => void = noop
+  reject: (error: unknown) => void = noop
+  /** When the call got its conn (the transport's clock), for {@link Holder}'s ages. */
+  since = 0
   /** An idle conn released in the current turn, which the call takes once the turn has ended (see transport.ts). */
   turnConn: PersistConn | undefined = undefined
   /** Where the path starts in the request's URL. */
@@ -44,38 +48,89 @@ export class Call {
 
   constructor(
     request: Request,
+    href: string,
     pool: HostPool,
     slash: number,
-    what: string,
     body: OutgoingBody,
     retry: RetryPolicy,
     signal: CallSignal,
     trace: ClientTrace | undefined,
     headers: OutgoingHeaders,
-    resolve: (response: Response) => void,
-    reject: (error: unknown) => void,
   ) {
     this.request = request
+    this.href = href
+    this.method = request.method
     this.pool = pool
-    this.what = what
     this.body = body
     this.retry = retry
     this.signal = signal
     this.trace = trace
     this.headers = headers
-    this.resolve = resolve
-    this.reject = reject
-    this.method = request.method
-    this.holder = { method: this.method, url: what.slice(this.method.length + 1), since: 0 }
     this.#slash = slash
-    this.path = requestTarget(request.url, slash, pool.method.forward)
+    this.path = requestTarget(href, slash, pool.method.forward)
+  }
+
+  /** `METHOD url` with credentials removed, for messages: made when one is written, not per request. */
+  get what(): string {
+    return requestLabel(this.method, this.href)
+  }
+
+  /** The request URL with credentials removed ({@link Holder}): read by stats and errors only. */
+  get url(): string {
+    return redactUrl(this.href)
+  }
+
+  /** What the call's conn says holds it: the call itself. */
+  get holder(): Holder {
+    return this
   }
 
   /** `host[:port]` as the URL writes it (HTTP/2's `:authority`, a forwarding proxy's `Host`). */
   get authority(): string {
-    const href = this.request.url
-    return href.slice(href.indexOf('//') + 2, this.#slash)
+    return this.href.slice(this.href.indexOf('//') + 2, this.#slash)
   }
+
+  /** respond resolves the call with its response; the call then holds neither settle function, nor its body. */
+  respond(response: Response): void {
+    const resolve = this.resolve
+    this.#settled()
+    resolve(response)
+  }
+
+  /** fail rejects the call with `error` (once: a settled call ignores it). */
+  fail(error: unknown): void {
+    const reject = this.reject
+    this.#settled()
+    reject(error)
+  }
+
+  #settled(): void {
+    this.resolve = noop
+    this.reject = noop
+    this.body = NO_BODY
+  }
+}
+
+function noop(): void {}
+
+/** The call whose promise is being made (see {@link callPromise}). */
+let binding: Call | undefined
+
+function bindSettle(resolve: (response: Response) => void, reject: (error: unknown) => void): void {
+  binding!.resolve = resolve
+  binding!.reject = reject
+}
+
+/**
+ * callPromise makes the promise `call` settles. The executor is one
+ * function for every call (it runs synchronously, so the call waits in a
+ * module variable): a closure per request, and its context, less.
+ */
+export function callPromise(call: Call): Promise<Response> {
+  binding = call
+  const promise = new Promise<Response>(bindSettle)
+  binding = undefined
+  return promise
 }
 
 /**
@@ -89,23 +144,21 @@ export function requestTarget(href: string, slash: number, forward: boolean): st
   return forward ? url : url.slice(slash)
 }
 
-/** newCall makes the Call of `request` once its body is prepared: headers, retry policy, body error tagging. */
+/** newCall makes the Call of `request` (at `href`) once its body is prepared: headers, retry policy, body error tagging. */
 export function newCall(
   request: Request,
+  href: string,
   pool: HostPool,
   slash: number,
-  what: string,
   prepared: OutgoingBody,
   context: Readonly<RequestContext>,
   signal: CallSignal,
   options: ResolvedOptions,
-  resolve: (response: Response) => void,
-  reject: (error: unknown) => void,
 ): Call {
   const headers = outgoingHeaders(request.headers, options, context.decompress !== false, prepared.length, context.headerNames)
   const streamed = prepared.body !== null && !Buffer.isBuffer(prepared.body)
-  const body = streamed ? { ...prepared, body: tagBodyErrors(prepared.body as AsyncIterable<Uint8Array>, what) } : prepared
-  const call = new Call(request, pool, slash, what, body, retryPolicy(request, prepared), signal, callTrace<ClientTrace>(request), headers, resolve, reject)
+  const body = streamed ? { ...prepared, body: tagBodyErrors(prepared.body as AsyncIterable<Uint8Array>, requestLabel(request.method, href)) } : prepared
+  const call = new Call(request, href, pool, slash, body, retryPolicy(request, prepared), signal, callTrace<ClientTrace>(request), headers)
   // A forwarded request names its target in `Host`: the conn is the proxy's, shared by every target.
   if (pool.method.forward) pool.method.forwardHeaders(headers, call.authority)
   return call

@@ -34,7 +34,8 @@ describe('Transport diagnostics channels: queueing and closing', () => {
 
     const first = transport.roundTrip(new Request(server.origin))
     const controller = new AbortController()
-    const second = transport.roundTrip(new Request(server.origin, { signal: controller.signal }))
+    const waiting = new Request(server.origin, { signal: controller.signal })
+    const second = transport.roundTrip(waiting)
     controller.abort(new Error('stop waiting'))
     expect((await rejection(second)).message).toBe('stop waiting')
     gate.resolve()
@@ -42,7 +43,9 @@ describe('Transport diagnostics channels: queueing and closing', () => {
     transport.closeIdleConnections()
     await server.closedCount(1)
 
-    expect(queued).toEqual([{ key, waiting: 2 }])
+    expect(queued).toEqual([{ key, waiting: 2, request: expect.any(Request) }])
+    // The waiting request itself, so that a layer above knows which of its calls waits.
+    expect((queued[0] as { request: Request }).request).toBe(waiting)
     expect(waitFailed).toEqual([{ key, reason: 'aborted' }])
     expect(idle).toEqual([{ key, requests: 1 }])
     expect(closed).toEqual([{ key, reason: 'closeIdleConnections' }])

@@ -26,7 +26,7 @@ import { directBody, headerPairs, type DirectInput, type DirectRequest, type Leg
 /** What a direct dispatch uses of its Transport (kept off the public surface). */
 export interface DispatchPort {
   closed(): boolean
-  route(origin: string, href: string, what: string): HostPool
+  route(origin: string, href: string, method: string): HostPool
   /** A conn for `dispatch` now, or later (a promise), or undefined: at the end of the turn the Transport calls `send`, `acquire` or `reject` (see transport.ts's afterTurn). */
   getConn(dispatch: DirectDispatch): Got | Promise<Got> | undefined
   release(conn: ExchangeConn): void
@@ -65,7 +65,7 @@ export function dispatchDirect(port: DispatchPort, options: ResolvedOptions, inp
   }
   let pool: HostPool
   try {
-    pool = port.route(origin, href, what)
+    pool = port.route(origin, href, method)
   } catch (error) {
     handler.onError!(error as Error)
     return true

@@ -1,4 +1,4 @@
-import { RoundTripError, type RoundTripErrorOptions } from '@roundtrip/core'
+import { redactUrl, RoundTripError, type RoundTripErrorOptions } from '@roundtrip/core'
 
 /** Error code: the TCP connection was refused (nothing listens there). */
 export const ERR_CONNECT_REFUSED = 'RT_CONNECT_REFUSED'
@@ -69,4 +69,12 @@ export class ProxyConnectError extends TransportError {
     this.proxy = proxy
     this.status = status
   }
+}
+
+/**
+ * requestLabel names a request in messages: `METHOD url`, credentials
+ * removed. Built when a message needs it, not per request.
+ */
+export function requestLabel(method: string, href: string): string {
+  return `${method} ${redactUrl(href)}`
 }

@@ -1,5 +1,5 @@
 import type { Transform } from 'node:stream'
-import { createBody, createResponse, getContext, type CallSignal, isNullBodyStatus, neverAborts, stripFragment, type BodySink, type TrackedBody } from '@roundtrip/core'
+import { createBody, createResponse, getContext, isNullBodyStatus, neverAborts, stripFragment, type BodySink } from '@roundtrip/core'
 import type { Dispatcher } from 'undici'
 import { createDecoder, decodingError } from './decode.js'
 import { applyConnHeader, bodyTimeoutError, Deadline, headersTimeoutError, preciseLimit } from './deadlines.js'
@@ -7,7 +7,8 @@ import { ERR_RESPONSE_TOO_LARGE, TransportError } from './errors.js'
 import { H2_UNPROCESSED as UNPROCESSED, isSocketFailure, mapError } from './errors-map.js'
 import type { ResolvedOptions } from './resolve-options.js'
 import type { OutgoingBody } from './request-body.js'
-import { bytesWritten, neverWritten, StaleConnError, type RetryPolicy } from './retry-policy.js'
+import { bytesWritten, neverWritten, StaleConnError } from './retry-policy.js'
+import type { Call } from './call.js'
 import { callHook, type ClientTrace } from './trace.js'
 
 /**
@@ -23,6 +24,8 @@ export interface ExchangeConn {
   reusable: boolean
   /** Idle limit of the connection, shortened by a `Keep-Alive: timeout` hint. */
   idleLimit: number
+  /** The pool the connection counts in: its key is what a response body declares it holds (core's `BodySink.hold`). */
+  readonly pool: { readonly key: string }
   acceptUnsolicited100(): void
   takeInterimStatus(status: number): number
 }
@@ -33,6 +36,8 @@ export interface ConnOwner {
   release(conn: ExchangeConn, trace: ClientTrace | undefined): void
   /** The exchange failed or was cancelled: the conn is closed (an HTTP/2 stream: reset, the conn stays). */
   discard(conn: ExchangeConn, error: Error, trace: ClientTrace | undefined): void
+  /** The exchange failed before a response: fail `call` with `error`, or send it again when `error` is a {@link StaleConnError} the transport retries. */
+  failed(call: Call, conn: ExchangeConn, error: unknown): void
 }
 
 
@@ -43,21 +48,18 @@ export interface ConnOwner {
  * server has sent the whole body and closed when the reader cancels.
  */
 export class Exchange implements Dispatcher.DispatchHandler {
-  readonly #request: Request
-  /** What aborts the exchange: the call's signal (core's `callSignal`), the request's own unless a layer attached one. */
-  readonly #signal: CallSignal
+  /**
+   * The call this exchange sends (its request, signal, trace, retry policy;
+   * what it settles). The call drops its settle functions once settled: the
+   * connection keeps the exchange, and must not keep the response alive (it
+   * would never be collected).
+   */
+  readonly #call: Call
   readonly #conn: ExchangeConn
   readonly #owner: ConnOwner
   readonly #options: ResolvedOptions
-  readonly #trace: ClientTrace | undefined
-  readonly #what: string
-  readonly #retry: RetryPolicy
   /** The socket's written-byte count when the exchange started, to know if anything of it was written. */
   readonly #writtenBefore: number
-  // Dropped once used: a settled promise holds its value, and the response
-  // must not be kept alive by the connection (it would never be collected).
-  #resolve: (response: Response) => void
-  #reject: (error: unknown) => void
   #abort: ((error: Error) => void) | undefined
   #responded = false
   #sink: BodySink | undefined
@@ -72,29 +74,13 @@ export class Exchange implements Dispatcher.DispatchHandler {
   #stage: 'head' | 'body' = 'head'
   #done = false
 
-  constructor(
-    request: Request,
-    signal: CallSignal,
-    conn: ExchangeConn,
-    owner: ConnOwner,
-    options: ResolvedOptions,
-    trace: ClientTrace | undefined,
-    what: string,
-    retry: RetryPolicy,
-    resolve: (response: Response) => void,
-    reject: (error: unknown) => void,
-  ) {
-    this.#request = request
-    this.#signal = signal
+  constructor(call: Call, conn: ExchangeConn, owner: ConnOwner, options: ResolvedOptions) {
+    this.#call = call
     this.#conn = conn
     this.#owner = owner
     this.#options = options
-    this.#trace = trace
-    this.#what = what
-    this.#retry = retry
-    this.#writtenBefore = retry === 'unwritten' ? bytesWritten(conn.socket) : -1
-    this.#resolve = resolve
-    this.#reject = reject
+    this.#writtenBefore = call.retry === 'unwritten' ? bytesWritten(conn.socket) : -1
+    const signal = call.signal
     // A call nothing can abort (core's neverAborted: createFetch's without a caller signal) gets no listener.
     if (!neverAborts(signal) && !signal.aborted) {
       this.#onSignal = Exchange.#abortListener(this)
@@ -117,7 +103,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
   }
 
   #onAbort(): void {
-    const reason: unknown = this.#signal.reason
+    const reason: unknown = this.#call.signal.reason
     if (!this.#done) return this.#abort?.(reason as Error)
     // The message is complete, but the decoder still has output for the
     // reader (a small gzip body can inflate to gigabytes): stop it.
@@ -129,7 +115,8 @@ export class Exchange implements Dispatcher.DispatchHandler {
   onConnect(abort: (error?: Error) => void): void {
     this.#abort = abort as (error: Error) => void
     this.#conn.acceptUnsolicited100()
-    if (this.#signal.aborted) abort(this.#signal.reason as Error)
+    const signal = this.#call.signal
+    if (signal.aborted) abort(signal.reason as Error)
     else this.#arm('head')
   }
 
@@ -155,78 +142,91 @@ export class Exchange implements Dispatcher.DispatchHandler {
   #expired(): void {
     const options = this.#options
     this.#abort?.(
-      this.#stage === 'head' ? headersTimeoutError(options.responseHeaderTimeout, this.#what) : bodyTimeoutError(options.bodyTimeout, this.#what),
+      this.#stage === 'head' ? headersTimeoutError(options.responseHeaderTimeout, this.#call.what) : bodyTimeoutError(options.bodyTimeout, this.#call.what),
     )
   }
 
   onResponseStarted(): void {
     // Guarded here: callHook's rest parameter is an array per call.
-    if (this.#trace !== undefined) callHook(this.#trace, 'gotFirstResponseByte')
+    const trace = this.#call.trace
+    if (trace !== undefined) callHook(trace, 'gotFirstResponseByte')
   }
 
   onRequestSent(): void {
     // No info object per request unless someone listens.
-    if (this.#trace?.wroteRequest !== undefined) callHook(this.#trace, 'wroteRequest', {})
+    const trace = this.#call.trace
+    if (trace?.wroteRequest !== undefined) callHook(trace, 'wroteRequest', {})
   }
 
   onHeaders(statusCode: number, rawHeaders: Buffer[], resume: () => void, statusText: string): boolean {
-    const pairs: string[] = new Array(rawHeaders.length)
-    for (let i = 0; i < rawHeaders.length; i++) pairs[i] = rawHeaders[i]!.toString('latin1')
-    return this.onHead(statusCode, pairs, resume, statusText)
+    return this.onHead(statusCode, rawHeaders, resume, statusText)
   }
 
   /**
-   * onHead takes a response head (`pairs` is `[name, value, …]`): an interim
-   * one is reported and skipped; a final one resolves the call with its
-   * Response. `resume` asks the connection for more body bytes.
+   * onHead takes a response head (`pairs` is `[name, value, …]`, strings or
+   * undici's latin1 buffers, each converted once): an interim one is
+   * reported and skipped; a final one resolves the call with its Response.
+   * `resume` asks the connection for more body bytes.
    */
-  onHead(statusCode: number, pairs: string[], resume: () => void, statusText: string): boolean {
+  onHead(statusCode: number, pairs: ReadonlyArray<string | Buffer>, resume: () => void, statusText: string): boolean {
+    const call = this.#call
     if (statusCode < 200 && statusCode >= 100 && statusCode !== 101) {
       // An interim response: skip it and wait for the final one (Go's Got1xxResponse).
-      if (this.#trace?.got1xxResponse !== undefined) {
+      const trace = call.trace
+      if (trace?.got1xxResponse !== undefined) {
         const status = this.#conn.takeInterimStatus(statusCode)
-        callHook(this.#trace, 'got1xxResponse', { status, headers: headersOf(pairs) })
+        callHook(trace, 'got1xxResponse', { status, headers: headersOf(pairs) })
       }
       return true
     }
     // A status a Response cannot hold: createResponse throws its coded error,
     // undici aborts the request with it and the conn is closed.
-    if (statusCode < 200 || statusCode > 599) createResponse(null, { status: statusCode, url: this.#what })
+    if (statusCode < 200 || statusCode > 599) createResponse(null, { status: statusCode, url: call.what })
+    const nullBody = call.method === 'HEAD' || isNullBodyStatus(statusCode)
+    // The exchange is the body's producer (its pull and cancel methods): no closures per response.
+    const body = nullBody ? undefined : createBody(this, this.#options.bodyOptions)
+    const response = createResponse(body === undefined ? null : body.body, { status: statusCode, statusText, url: stripFragment(call.href), type: 'basic' })
+    // One pass: each name and value is made a string once, read here and
+    // appended to the response's own Headers (a Headers passed in would be
+    // copied once more). The decoder is chosen after it.
+    const headers = response.headers
     const conn = this.#conn
     let contentEncoding: string | null = null
     for (let i = 0; i < pairs.length; i += 2) {
-      const name = pairs[i]!
-      const value = pairs[i + 1]!
+      const name = latin1(pairs[i]!)
+      const value = latin1(pairs[i + 1]!)
       if (name.length === 10) applyConnHeader(conn, name.toLowerCase(), value)
       else if (name.length === 16 && name.toLowerCase() === 'content-encoding') {
         contentEncoding = contentEncoding === null ? value : `${contentEncoding}, ${value}`
       }
+      headers.append(name, value)
     }
-    const nullBody = this.#request.method === 'HEAD' || isNullBodyStatus(statusCode)
-    let responseBody: TrackedBody | null = null
-    if (!nullBody) {
-      const decode = !this.#options.disableCompression && getContext(this.#request).decompress !== false
-      const decoder = decode ? createDecoder(contentEncoding, this.#what) : undefined
-      // The exchange is the body's producer (its pull and cancel methods): no closures per response.
-      if (decoder !== undefined) this.#decoder = decoder
+    if (body !== undefined) {
+      const sink = body.sink
+      this.#sink = sink
       this.#resume = resume
-      const body = createBody(this, { highWaterMark: this.#options.bodyHighWaterMark })
-      responseBody = body.body
-      this.#sink = body.sink
-      if (decoder !== undefined) this.#pipeDecoder(decoder, contentEncoding!, body.sink, resume)
-    }
-    const response = createResponse(responseBody, { status: statusCode, statusText, url: stripFragment(this.#request.url), type: 'basic' })
-    // Appended to the response's own Headers: building a Headers to pass in would be copied once more.
-    const headers = response.headers
-    for (let i = 0; i < pairs.length; i += 2) headers.append(pairs[i]!, pairs[i + 1]!)
+      // Layers above learn from the body itself which pool it pins, and when it let go (core's bodyHold).
+      sink.hold(conn.pool.key)
+      if (contentEncoding !== null && !this.#options.disableCompression && getContext(call.request).decompress !== false) this.#decode(contentEncoding, sink, resume)
+      this.#arm('body')
+    } else this.#disarm()
     this.#responded = true
-    if (responseBody !== null) this.#arm('body')
-    else this.#disarm()
-    const resolve = this.#resolve
-    this.#resolve = noop
-    this.#reject = noop
-    resolve(response)
+    call.respond(response)
     return true
+  }
+
+  /** decode puts a decoder for `contentEncoding` (if it names one) between the connection and `sink`; a refused chain fails the body it was made for, and the request. */
+  #decode(contentEncoding: string, sink: BodySink, resume: () => void): void {
+    let decoder: Transform | undefined
+    try {
+      decoder = createDecoder(contentEncoding, this.#call.what)
+    } catch (error) {
+      sink.error(error)
+      throw error
+    }
+    if (decoder === undefined) return
+    this.#decoder = decoder
+    this.#pipeDecoder(decoder, contentEncoding, sink, resume)
   }
 
   /**
@@ -260,7 +260,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
     })
     decoder.on('close', () => this.#unlisten())
     decoder.on('error', (error) => {
-      const failure = decodingError(error, contentEncoding, this.#what)
+      const failure = decodingError(error, contentEncoding, this.#call.what)
       sink.error(failure)
       this.#abort?.(failure)
     })
@@ -287,7 +287,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
     if (max > 0 && (this.#bodyBytes += chunk.length) > max) {
       const failure = new TransportError(
         ERR_RESPONSE_TOO_LARGE,
-        `response body larger than maxResponseBodySize (${max} bytes, decoded) (${this.#what})`,
+        `response body larger than maxResponseBodySize (${max} bytes, decoded) (${this.#call.what})`,
       )
       sink.error(failure)
       this.#decoder?.destroy()
@@ -301,7 +301,9 @@ export class Exchange implements Dispatcher.DispatchHandler {
     const decoder = this.#decoder
     // A decoder still producing keeps the abort listener until its end.
     this.#finish(decoder !== undefined && this.#encodedBytes > 0)
-    this.#owner.release(this.#conn, this.#trace)
+    this.#owner.release(this.#conn, this.#call.trace)
+    // Released, not ended: a decoder may hand over output long after.
+    this.#sink?.release()
     if (decoder === undefined) this.#sink?.end()
     else if (this.#encodedBytes > 0) decoder.end()
     else {
@@ -313,17 +315,16 @@ export class Exchange implements Dispatcher.DispatchHandler {
 
   onError(error: Error): void {
     this.#finish()
-    const signal = this.#signal
+    const call = this.#call
+    const signal = call.signal
     const aborted = signal.aborted && (error === signal.reason || !this.#responded)
-    const failure = aborted ? signal.reason : mapError(error, this.#what, this.#options, this.#responded)
-    this.#owner.discard(this.#conn, failure instanceof Error ? failure : error, this.#trace)
+    const failure = aborted ? signal.reason : mapError(error, call.what, this.#options, this.#responded)
+    this.#owner.discard(this.#conn, failure instanceof Error ? failure : error, call.trace)
+    this.#sink?.release()
     if (!this.#responded) {
-      const unprocessed = (error as { code?: string }).code === UNPROCESSED && this.#retry !== 'never'
-      if (!aborted && (unprocessed || (this.#conn.requests > 1 && isSocketFailure(error) && this.#mayRetry(error)))) {
-        this.#reject(new StaleConnError(failure as Error))
-      } else {
-        this.#reject(failure)
-      }
+      const unprocessed = (error as { code?: string }).code === UNPROCESSED && call.retry !== 'never'
+      const stale = !aborted && (unprocessed || (this.#conn.requests > 1 && isSocketFailure(error) && this.#mayRetry(error)))
+      this.#owner.failed(call, this.#conn, stale ? new StaleConnError(failure as Error) : failure)
       return
     }
     if (this.#decoder !== undefined) this.#decoder.destroy()
@@ -332,8 +333,9 @@ export class Exchange implements Dispatcher.DispatchHandler {
 
   /** mayRetry applies the request's {@link RetryPolicy} to a socket failure before the response. */
   #mayRetry(error: Error): boolean {
-    if (this.#retry === 'stale') return true
-    if (this.#retry === 'never') return false
+    const retry = this.#call.retry
+    if (retry === 'stale') return true
+    if (retry === 'never') return false
     if (neverWritten(error)) return true
     return this.#writtenBefore >= 0 && bytesWritten(this.#conn.socket) === this.#writtenBefore
   }
@@ -346,7 +348,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
 
   #unlisten(): void {
     if (this.#onSignal !== undefined) {
-      this.#signal.removeEventListener('abort', this.#onSignal)
+      this.#call.signal.removeEventListener('abort', this.#onSignal)
       this.#onSignal = undefined
     }
   }
@@ -354,9 +356,14 @@ export class Exchange implements Dispatcher.DispatchHandler {
 
 function noop(): void {}
 
+/** latin1 is a header name or value as a string (undici gives HTTP/1.1 heads as latin1 buffers). */
+function latin1(raw: string | Buffer): string {
+  return typeof raw === 'string' ? raw : raw.toString('latin1')
+}
+
 /** headersOf builds a Headers from a `[name, value, …]` list. */
-function headersOf(pairs: string[]): Headers {
+function headersOf(pairs: ReadonlyArray<string | Buffer>): Headers {
   const headers = new Headers()
-  for (let i = 0; i < pairs.length; i += 2) headers.append(pairs[i]!, pairs[i + 1]!)
+  for (let i = 0; i < pairs.length; i += 2) headers.append(latin1(pairs[i]!), latin1(pairs[i + 1]!))
   return headers
 }

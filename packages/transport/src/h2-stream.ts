@@ -5,6 +5,7 @@ import type { Holder } from './conn.js'
 import { bodyTimeoutError, headersTimeoutError } from './deadlines.js'
 import type { Exchange, ExchangeConn } from './exchange.js'
 import type { H2Conn } from './h2-conn.js'
+import type { HostPool } from './pool.js'
 import { closeError, requestError, requestHeaders, responsePairs } from './h2-wire.js'
 import type { OutgoingBody } from './request-body.js'
 
@@ -85,6 +86,11 @@ export class H2Lease implements ExchangeConn {
     this.conn = conn
     this.holder = holder
     this.requests = requests
+  }
+
+  /** The conn's pool: the stream counts in it. */
+  get pool(): HostPool {
+    return this.conn.pool
   }
 
   acceptUnsolicited100(): void {}

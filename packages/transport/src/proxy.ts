@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto'
 import { hostPort, type ProxyEndpoint } from './connect-method.js'
-import { ERR_INVALID_OPTION, ERR_INVALID_REQUEST, TransportError } from './errors.js'
+import { ERR_INVALID_OPTION, ERR_INVALID_REQUEST, requestLabel, TransportError } from './errors.js'
 
 /**
  * ProxyFunction chooses the proxy of each request, as Go's
@@ -80,8 +80,8 @@ function redact(s: string): string {
  * coded TransportError for a proxy it cannot use.
  */
 export interface ProxyChoice {
-  /** Called per request with the parsed URL. */
-  select(url: URL, what: string): ParsedProxy | undefined
+  /** Called per request with the parsed URL; `method` and `href` (the URL as given) name the request in errors. */
+  select(url: URL, method: string, href: string): ParsedProxy | undefined
   /**
    * Whether the choice depends on the origin only (scheme, host, port), so
    * that it can be cached by origin, as direct routes are.
@@ -111,18 +111,18 @@ export function proxyChoice(option: ProxyOption | null | undefined): ProxyChoice
   const parsed = new Map<string, ParsedProxy>()
   return {
     perOrigin: (option as { [PER_ORIGIN]?: boolean })[PER_ORIGIN] === true,
-    select(url, what) {
+    select(url, method, href) {
       const value = option(url)
       if (value === null || value === undefined || value === '') return undefined
       if (typeof value !== 'string' && !(value instanceof URL)) {
-        throw new TransportError(ERR_INVALID_REQUEST, `the proxy function returned ${typeof value}, expected a URL string, a URL, null or undefined (${what})`)
+        throw new TransportError(ERR_INVALID_REQUEST, `the proxy function returned ${typeof value}, expected a URL string, a URL, null or undefined (${requestLabel(method, href)})`)
       }
-      const href = typeof value === 'string' ? value : value.href
-      let proxy = parsed.get(href)
+      const proxyHref = typeof value === 'string' ? value : value.href
+      let proxy = parsed.get(proxyHref)
       if (proxy === undefined) {
-        proxy = parseProxy(value, ERR_INVALID_REQUEST, `the proxy function's answer for ${what}`)
+        proxy = parseProxy(value, ERR_INVALID_REQUEST, `the proxy function's answer for ${requestLabel(method, href)}`)
         if (parsed.size >= PARSED_CACHE_SIZE) parsed.clear()
-        parsed.set(href, proxy)
+        parsed.set(proxyHref, proxy)
       }
       return proxy
     },

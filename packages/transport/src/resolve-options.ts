@@ -1,5 +1,5 @@
 import type { LookupFunction } from 'node:net'
-import { DEFAULT_BODY_HIGH_WATER_MARK } from '@roundtrip/core'
+import { DEFAULT_BODY_HIGH_WATER_MARK, type BodyOptions } from '@roundtrip/core'
 import { systemClock, type Clock } from './clock.js'
 import { ERR_INVALID_OPTION, TransportError } from './errors.js'
 import { proxyChoice, type ProxyChoice } from './proxy.js'
@@ -43,7 +43,8 @@ export interface ResolvedOptions {
   lookup: LookupFunction | undefined
   autoSelectFamily: boolean | undefined
   autoSelectFamilyAttemptTimeout: number | undefined
-  bodyHighWaterMark: number
+  /** The options of every response body (`createBody`'s: the `bodyHighWaterMark` option), one object for all. */
+  bodyOptions: Readonly<BodyOptions>
   maxResponseBodySize: number
   proxy: ProxyChoice | undefined
   proxyConnectHeaders: Record<string, string> | ProxyConnectHeadersFunction | undefined
@@ -166,7 +167,7 @@ export function resolveOptions(options: TransportOptions = {}): ResolvedOptions 
     lookup: options.lookup,
     autoSelectFamily: flag(options, 'autoSelectFamily'),
     autoSelectFamilyAttemptTimeout: options.autoSelectFamilyAttemptTimeout === undefined ? undefined : integerOption(options, 'autoSelectFamilyAttemptTimeout', 0, 10),
-    bodyHighWaterMark: integerOption(options, 'bodyHighWaterMark', DEFAULT_BODY_HIGH_WATER_MARK, 1),
+    bodyOptions: { highWaterMark: integerOption(options, 'bodyHighWaterMark', DEFAULT_BODY_HIGH_WATER_MARK, 1) },
     maxResponseBodySize: integerOption(options, 'maxResponseBodySize', 0),
     proxy: proxyChoice(options.proxy),
     proxyConnectHeaders: connectHeaders,

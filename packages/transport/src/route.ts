@@ -1,7 +1,7 @@
 import { ConnectMethod, targetOf, type ProxyEndpoint } from './connect-method.js'
 import type { Duplex } from 'node:stream'
 import type { TLSSocket } from 'node:tls'
-import { ERR_CONNECT_FAILED, ERR_INVALID_REQUEST, TransportError } from './errors.js'
+import { ERR_CONNECT_FAILED, ERR_INVALID_REQUEST, requestLabel, TransportError } from './errors.js'
 import type { ResolvedProtocols } from './h2-options.js'
 import { HostPool, type PoolProtocol } from './pool.js'
 import type { ProxyChoice } from './proxy.js'
@@ -31,13 +31,13 @@ export class Routes {
     this.#protocols = protocols
   }
 
-  /** route finds the pool for a request URL `href` whose origin part is `origin`. */
-  route(origin: string, href: string, what: string): HostPool {
+  /** route finds the pool for a `method` request to URL `href`, whose origin part is `origin`. */
+  route(origin: string, href: string, method: string): HostPool {
     const proxy = this.#proxy
-    if (proxy !== undefined && !proxy.perOrigin) return this.#poolOf(new URL(href), what)
+    if (proxy !== undefined && !proxy.perOrigin) return this.#poolOf(new URL(href), href, method)
     const cached = this.#cache.get(origin)
     if (cached !== undefined) return cached
-    const pool = this.#poolOf(new URL(href), what)
+    const pool = this.#poolOf(new URL(href), href, method)
     if (this.#cache.size >= ROUTE_CACHE_SIZE) {
       // The pools' lists of their cached origins go with the cache (else a
       // pool that many origins share, as a forwarding proxy's, would keep
@@ -50,13 +50,13 @@ export class Routes {
     return pool
   }
 
-  #poolOf(url: URL, what: string): HostPool {
+  #poolOf(url: URL, href: string, method: string): HostPool {
     const protocol = url.protocol
     if (protocol !== 'http:' && protocol !== 'https:') {
-      throw new TransportError(ERR_INVALID_REQUEST, `unsupported protocol ${protocol} (${what})`)
+      throw new TransportError(ERR_INVALID_REQUEST, `unsupported protocol ${protocol} (${requestLabel(method, href)})`)
     }
     const target = targetOf(url, protocol)
-    const chosen = this.#proxy?.select(url, what)
+    const chosen = this.#proxy?.select(url, method, href)
     const key = chosen === undefined ? target.key : undefined
     if (key !== undefined) {
       const pool = this.pools.get(key)

@@ -139,7 +139,7 @@ export const channels = {
   idle: channel('roundtrip:conn:idle'),
   /** A connection was closed: `{ key, reason }`. */
   closed: channel('roundtrip:conn:closed'),
-  /** A request started waiting for a connection: `{ key, waiting }`. */
+  /** A request started waiting for a connection: `{ key, waiting, request }`, `request` the waiting `Request` (undefined for an undici dispatch). */
   queued: channel('roundtrip:pool:queued'),
   /** A request got a connection: `{ key, reused, wasIdle, protocol }`. */
   gotConn: channel('roundtrip:pool:got-conn'),

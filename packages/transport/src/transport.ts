@@ -1,12 +1,12 @@
 import { setMaxListeners } from 'node:events'
-import { callSignal, getContext, redactUrl, undiciDispatch, type CallSignal, type Closable, type RequestContext, type RoundTripper, type UndiciDispatchable } from '@roundtrip/core'
+import { callSignal, getContext, undiciDispatch, type CallSignal, type Closable, type RequestContext, type RoundTripper, type UndiciDispatchable } from '@roundtrip/core'
 import { PersistConn, type Holder } from './conn.js'
 import { ConnList } from './conn-list.js'
 import { connDead, decConnsPerHost, dialConnFor, discard, putIdleOrDeliver, release, serveH2, type PoolHost } from './pool-policy.js'
-import { ERR_INVALID_REQUEST, ERR_TRANSPORT_CLOSED, TransportError } from './errors.js'
-import { newCall, sendCall, type Call } from './call.js'
+import { ERR_INVALID_REQUEST, ERR_TRANSPORT_CLOSED, requestLabel, TransportError } from './errors.js'
+import { callPromise, newCall, sendCall, type Call } from './call.js'
 import { requestBodyError } from './errors-map.js'
-import { Exchange, type ConnOwner } from './exchange.js'
+import { Exchange, type ConnOwner, type ExchangeConn } from './exchange.js'
 import { StaleConnError } from './retry-policy.js'
 import { H2Conn, type H2ConnEvents } from './h2-conn.js'
 import { H2Lease } from './h2-stream.js'
@@ -75,6 +75,7 @@ export class Transport implements RoundTripper, Closable, UndiciDispatchable {
   readonly #owner: ConnOwner & WaiterOwner = {
     release: (conn, trace) => release(this.#host, conn, trace),
     discard: (conn, error, trace) => discard(this.#host, conn, error, trace),
+    failed: (call, conn, error) => this.#failed(call, conn, error),
     deliverTo: (pool, conn, holder, trace, wasIdle) => this.#deliverTo(pool, conn, holder, trace, wasIdle),
   }
   /** What the pool policy (pool-policy.ts) uses of the Transport; made in the constructor, after the options. */
@@ -82,7 +83,7 @@ export class Transport implements RoundTripper, Closable, UndiciDispatchable {
   /** What a direct undici dispatch (dispatch.ts) uses of the pool. */
   readonly #port: DispatchPort = {
     closed: () => this.#closed,
-    route: (origin, href, what) => this.#routes.route(origin, href, what),
+    route: (origin, href, method) => this.#routes.route(origin, href, method),
     getConn: (dispatch) => this.#getConn(dispatch),
     release: (conn) => release(this.#host, conn, undefined),
     discard: (conn, error) => discard(this.#host, conn, error, undefined),
@@ -124,31 +125,37 @@ export class Transport implements RoundTripper, Closable, UndiciDispatchable {
     }
     const signal = callSignal(request)
     if (signal.aborted) return Promise.reject(signal.reason)
+    // Read once: the getter serializes the URL on every read. Messages name
+    // the request (`requestLabel`) only when one is written.
     const href = request.url
-    const what = `${request.method} ${redactUrl(href)}`
     // A Request's URL is serialized: scheme://host[:port]/path — no credentials allowed.
     const slash = href.indexOf('/', href.indexOf('//') + 2)
     let pool: HostPool
     try {
-      if (this.#closed) throw new TransportError(ERR_TRANSPORT_CLOSED, `transport is closed (${what})`)
-      pool = this.#routes.route(slash < 0 ? href : href.slice(0, slash), href, what)
+      if (this.#closed) throw new TransportError(ERR_TRANSPORT_CLOSED, `transport is closed (${requestLabel(request.method, href)})`)
+      pool = this.#routes.route(slash < 0 ? href : href.slice(0, slash), href, request.method)
     } catch (error) {
       return Promise.reject(error)
     }
     const context = getContext(request)
     // Bodies that are available at once are collected first (content-length, replayable).
-    if (request.body === null) return this.#start(request, pool, slash, what, NO_BODY, context, signal)
+    if (request.body === null) return this.#start(request, href, pool, slash, NO_BODY, context, signal)
     return prepareBody(request, context.streamedBody === true).then(
-      (body) => this.#start(request, pool, slash, what, body, context, signal),
-      (error: unknown) => Promise.reject(requestBodyError(error, what)),
+      (body) => this.#start(request, href, pool, slash, body, context, signal),
+      (error: unknown) => Promise.reject(requestBodyError(error, requestLabel(request.method, href))),
     )
   }
 
   /** start makes the call of `request` once its body is prepared, and sends it. */
-  #start(request: Request, pool: HostPool, slash: number, what: string, body: OutgoingBody, context: Readonly<RequestContext>, signal: CallSignal): Promise<Response> {
-    return new Promise<Response>((resolve, reject) => {
-      this.#send(newCall(request, pool, slash, what, body, context, signal, this.#options, resolve, reject))
-    })
+  #start(request: Request, href: string, pool: HostPool, slash: number, body: OutgoingBody, context: Readonly<RequestContext>, signal: CallSignal): Promise<Response> {
+    const call = newCall(request, href, pool, slash, body, context, signal, this.#options)
+    const response = callPromise(call)
+    try {
+      this.#send(call)
+    } catch (error) {
+      call.fail(error)
+    }
+    return response
   }
 
   /**
@@ -177,16 +184,17 @@ export class Transport implements RoundTripper, Closable, UndiciDispatchable {
   }
 
   #dispatch(call: Call, conn: Got): void {
-    const reject = (error: unknown): void => {
-      if (!(error instanceof StaleConnError)) return call.reject(error)
-      // A reused conn the server had closed, or an HTTP/2 stream it never processed: try another (Go's shouldRetryRequest).
-      const replays = conn instanceof H2Lease ? ++call.replays : 0
-      if (this.#closed || call.signal.aborted || replays > MAX_UNPROCESSED_REPLAYS) return call.reject(error.failure)
-      if (channels.staleRetry.hasSubscribers) channels.staleRetry.publish({ key: call.pool.key, request: call.what, error: error.failure })
-      this.#send(call)
-    }
-    const exchange = new Exchange(call.request, call.signal, conn, this.#owner, this.#options, call.trace, call.what, call.retry, call.resolve, reject)
-    sendCall(call, conn, exchange)
+    sendCall(call, conn, new Exchange(call, conn, this.#owner, this.#options))
+  }
+
+  /** failed (ConnOwner): `call`'s exchange on `conn` failed before a response. */
+  #failed(call: Call, conn: ExchangeConn, error: unknown): void {
+    if (!(error instanceof StaleConnError)) return call.fail(error)
+    // A reused conn the server had closed, or an HTTP/2 stream it never processed: try another (Go's shouldRetryRequest).
+    const replays = conn instanceof H2Lease ? ++call.replays : 0
+    if (this.#closed || call.signal.aborted || replays > MAX_UNPROCESSED_REPLAYS) return call.fail(error.failure)
+    if (channels.staleRetry.hasSubscribers) channels.staleRetry.publish({ key: call.pool.key, request: call.what, error: error.failure })
+    this.#send(call)
   }
 
   /** forgetIfEmpty drops a pool with no conns and no waiters (see {@link Routes.forget}); its counters stay in the totals. */
@@ -229,7 +237,8 @@ export class Transport implements RoundTripper, Closable, UndiciDispatchable {
         return
       }
       pool.dialQueue.push(waiter)
-      if (channels.queued.hasSubscribers) channels.queued.publish({ key: pool.key, waiting: pool.waiting })
+      // `request`: the waiting Request (none for an undici dispatch), so a layer above knows which of its calls waits.
+      if (channels.queued.hasSubscribers) channels.queued.publish({ key: pool.key, waiting: pool.waiting, request: call instanceof DirectDispatch ? undefined : call.request })
       if (this.#options.maxWaitTime > 0) {
         waiter.expireAfter(this.#clock, this.#options.maxWaitTime, () => waitTimeoutError(pool, this.#options, call.what, this.#clock.now()))
       }
