@@ -1,6 +1,8 @@
-// `node dist/heap-summary.js <dir> [top]`: for every `<client>.heapprofile`
-// that `npm run bench -- --heap-prof <dir>` wrote, the bytes allocated per
-// request in all, by where the code comes from, and by function.
+// `node dist/heap-summary.js <dir> [<dir> …] [top]`: for every
+// `<client>.heapprofile` that `npm run bench -- --heap-prof <dir>` (or
+// `--heap-survivors <dir>`) wrote, a table of the bytes per request each
+// client allocated and kept past a young-generation GC, then each profile's
+// bytes by where the code comes from, and by function.
 import { readdir, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { HeapProfileMeta } from './heap-profile.js'
@@ -80,19 +82,75 @@ export function render(id: string, meta: HeapProfileMeta, summary: HeapSummary, 
   ].join('\n')
 }
 
-async function main(dir: string, top: number): Promise<void> {
-  const files = (await readdir(dir)).filter((f) => f.endsWith('.heapprofile')).sort()
-  if (files.length === 0) throw new Error(`no .heapprofile in ${dir}: run npm run bench -- --heap-prof ${dir} first`)
-  for (const file of files) {
-    const id = file.slice(0, -'.heapprofile'.length)
-    const { head } = JSON.parse(await readFile(join(dir, file), 'utf8')) as { head: ProfileNode }
-    const meta = JSON.parse(await readFile(join(dir, `${id}.meta.json`), 'utf8')) as HeapProfileMeta
-    process.stdout.write(render(id, meta, summarize(head, meta.requests), top) + '\n')
+/** Profiled is one client's profile read from a directory: its meta and its summary. */
+export interface Profiled {
+  id: string
+  meta: HeapProfileMeta
+  summary: HeapSummary
+}
+
+/** ours is the bytes per request our packages (`@roundtrip/*`) allocate themselves in `summary`. */
+export function ours(summary: HeapSummary): number {
+  return summary.byOrigin.filter((o) => o.name.startsWith('@roundtrip/')).reduce((n, o) => n + o.bytesPerRequest, 0)
+}
+
+/**
+ * table is one markdown row per client and Node: the bytes allocated per
+ * request (a `--heap-prof` profile) and those that outlived a
+ * young-generation GC (a `--heap-survivors` profile), each in all and of our
+ * packages' own code; `–` where that kind of profile is not among `profiles`.
+ */
+export function table(profiles: Profiled[]): string {
+  const rows = new Map<string, { all?: Profiled; kept?: Profiled }>()
+  for (const p of profiles) {
+    const key = `${p.id} on ${p.meta.node}`
+    const row = rows.get(key) ?? {}
+    if (p.meta.survivors === true) row.kept = p
+    else row.all = p
+    rows.set(key, row)
   }
+  const bytes = (p: Profiled | undefined, of: (s: HeapSummary) => number): string => (p === undefined ? '–' : String(Math.round(of(p.summary))))
+  const total = (s: HeapSummary): number => s.bytesPerRequest
+  const lines = [
+    '| client | Node | allocated B/req | of it @roundtrip | outlived a young GC B/req | of it @roundtrip | requests profiled |',
+    '|---|---|---:|---:|---:|---:|---:|',
+  ]
+  for (const { all, kept } of rows.values()) {
+    const any = (all ?? kept)!
+    const requests = [all, kept].filter((p) => p !== undefined).map((p) => p.meta.requests).join(' / ')
+    lines.push(`| ${any.id} | ${any.meta.node} | ${bytes(all, total)} | ${bytes(all, ours)} | ${bytes(kept, total)} | ${bytes(kept, ours)} | ${requests} |`)
+  }
+  return lines.join('\n') + '\n'
+}
+
+/** readProfiles reads every `<client>.heapprofile` (and its meta) in `dirs`, in order, clients sorted by id. */
+export async function readProfiles(dirs: string[]): Promise<Profiled[]> {
+  const profiles: Profiled[] = []
+  for (const dir of dirs) {
+    const files = (await readdir(dir)).filter((f) => f.endsWith('.heapprofile')).sort()
+    if (files.length === 0) throw new Error(`no .heapprofile in ${dir}: run npm run bench -- --heap-prof ${dir} (or --heap-survivors ${dir}) first`)
+    for (const file of files) {
+      const id = file.slice(0, -'.heapprofile'.length)
+      const { head } = JSON.parse(await readFile(join(dir, file), 'utf8')) as { head: ProfileNode }
+      const meta = JSON.parse(await readFile(join(dir, `${id}.meta.json`), 'utf8')) as HeapProfileMeta
+      profiles.push({ id, meta, summary: summarize(head, meta.requests) })
+    }
+  }
+  return profiles
+}
+
+async function main(args: string[]): Promise<void> {
+  // A number is how many functions to list; every other argument is a directory.
+  const top = Number(args.find((a) => /^\d+$/.test(a)) ?? 20)
+  const dirs = args.filter((a) => !/^\d+$/.test(a))
+  if (dirs.length === 0) throw new Error('usage: node dist/heap-summary.js <dir> [<dir> …] [top]')
+  const profiles = await readProfiles(dirs)
+  process.stdout.write(`${table(profiles)}\n`)
+  for (const p of profiles) process.stdout.write(render(p.id, p.meta, p.summary, top) + '\n')
 }
 
 if (process.argv[1]?.endsWith('heap-summary.js')) {
-  main(process.argv[2] ?? '', Number(process.argv[3] ?? 20)).catch((error: unknown) => {
+  main(process.argv.slice(2)).catch((error: unknown) => {
     process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`)
     process.exitCode = 1
   })

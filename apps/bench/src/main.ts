@@ -5,6 +5,7 @@ import { parseArgs, type BenchOptions } from './args.js'
 import type { RunResult } from './measure.js'
 import { canPin, startServer, startWorker, type WorkerProcess } from './processes.js'
 import { headline, markdown, type CaseResult } from './report.js'
+import { readProfiles, table } from './heap-summary.js'
 import { medianBy, spread } from './stats.js'
 import { resolveNode, type ClientNode } from './node.js'
 import { versions } from './versions.js'
@@ -72,6 +73,12 @@ async function main(): Promise<void> {
     return
   }
   process.stdout.write(`\nMachine: ${machine}.\n${setup}.\n\n${markdown(results)}\nHeadline:\n\n${headline(results).join('\n')}\n`)
+  const heap = options.heapProf
+  if (heap !== undefined) {
+    // The profiles are written as the client processes exit, which bench() awaited.
+    const kind = heap.survivors ? 'outlived a young-generation GC' : 'allocated'
+    process.stdout.write(`\nBytes per request ${kind} (sampling heap profiles in ${heap.dir}; per function: node apps/bench/dist/heap-summary.js ${heap.dir}):\n\n${table(await readProfiles([heap.dir]))}`)
+  }
 }
 
 main().catch((error: unknown) => {

@@ -24,6 +24,8 @@ const LISTENER = 1 // a BodyListener object: listener.bodySettled(outcome, reaso
 const FOLLOWER = 2 // a whenBodySettles callback: (settled), sizes included
 type Kind = typeof OBSERVER | typeof LISTENER | typeof FOLLOWER
 type Party = BodyObserver | BodyListener | ((settled: BodySettled) => void)
+/** The list of parties: (kind, party) pairs; a pair whose kind is undefined is a free place. */
+type Waiting = Array<Kind | Party | undefined>
 
 /** A stream read waiting for the producer's next chunk. */
 interface PendingRead {
@@ -54,11 +56,13 @@ export class BodySource extends GcWatched implements BodySink, TrackedSource {
   /**
    * Everyone told the outcome, in the order they came: one list of
    * (kind, party) pairs, flat so that a registration allocates nothing
-   * beyond the list's growth. Observers and listeners (observeBody) keep the
-   * owner watched for collection while they wait; followers
-   * (whenBodySettles) do not.
+   * beyond the list's growth. It is made with room for two: a body is often
+   * watched by two layers (a leak tracker, createFetch's resource timing),
+   * and a list of one pair grows to 19 places on the second push. Observers
+   * and listeners (observeBody) keep the owner watched for collection while
+   * they wait; followers (whenBodySettles) do not.
    */
-  #waiting: Array<Kind | Party> | undefined
+  #waiting: Waiting | undefined
   /** How many of #waiting keep the owner watched (observers and listeners). */
   #watchers = 0
   /** How reads see a producer's error (mapBodyError), and its result once made. */
@@ -107,10 +111,11 @@ export class BodySource extends GcWatched implements BodySink, TrackedSource {
   }
 
   /** Tells each waiting party the outcome, the way it asked; one that throws broke its contract and is surfaced, not swallowed. */
-  #tell(waiting: Array<Kind | Party>, outcome: BodyOutcome, reason: unknown): void {
+  #tell(waiting: Waiting, outcome: BodyOutcome, reason: unknown): void {
     let settled: BodySettled | undefined
     for (let i = 0; i < waiting.length; i += 2) {
-      const kind = waiting[i] as Kind
+      const kind = waiting[i]
+      if (kind === undefined) continue
       const party = waiting[i + 1]
       try {
         if (kind === OBSERVER) (party as BodyObserver)(outcome, reason)
@@ -335,8 +340,11 @@ export class BodySource extends GcWatched implements BodySink, TrackedSource {
     const outcome = outcomeOf[this.#state]
     if (outcome !== undefined) return this.#tell([kind, party], outcome, this.#failure)
     const waiting = this.#waiting
-    if (waiting === undefined) this.#waiting = [kind, party]
-    else waiting.push(kind, party)
+    if (waiting === undefined) this.#waiting = [kind, party, undefined, undefined]
+    else if (waiting.length === 4 && waiting[2] === undefined) {
+      waiting[2] = kind
+      waiting[3] = party
+    } else waiting.push(kind, party)
     if (kind === FOLLOWER) return
     this.#watchers++
     if (owner !== undefined) this.watchLater(owner)

@@ -1,5 +1,5 @@
 import { ERR_INVALID_MIDDLEWARE, RoundTripError } from './errors.js'
-import { isRoundTripper, tryRoundTrip, type Middleware, type RoundTripper } from './round-tripper.js'
+import { isRoundTripper, kResolvesResponse, tryRoundTrip, type Middleware, type RoundTripper } from './round-tripper.js'
 
 /** describeMiddleware names a middleware for messages: its position (1-based) and its function name. */
 function describeMiddleware(fn: Middleware, index: number): string {
@@ -42,7 +42,8 @@ export function wrapAll(who: string, next: RoundTripper, middleware: readonly Mi
  * OkHttp's interceptor chain does, and names the offender (position and
  * function name) in the error, coded `RT_INVALID_MIDDLEWARE`:
  * - a layer that resolves with something that is not a `Response` makes the
- *   call reject;
+ *   call reject (a layer that declares {@link kResolvesResponse} is trusted
+ *   with this, and its calls go on without that check);
  * - a layer that calls `next` twice with the same request object that has a
  *   body (its body was sent the first time; derive a new request with the
  *   body produced again, see `getReplayableBody`) gets that second call
@@ -85,12 +86,15 @@ class Boundary implements RoundTripper {
   readonly #inner: RoundTripper
   readonly #caller: string | undefined
   readonly #callee: string | undefined
+  /** The inner layer declares that it resolves only with a Response (kResolvesResponse): not checked. */
+  readonly #trusted: boolean
   #sent: WeakSet<Request> | undefined
 
   constructor(inner: RoundTripper, caller: string | undefined, callee: string | undefined) {
     this.#inner = inner
     this.#caller = caller
     this.#callee = callee
+    this.#trusted = (inner as { [kResolvesResponse]?: unknown })[kResolvesResponse] === true
   }
 
   roundTrip(request: Request): Promise<Response> {
@@ -109,7 +113,7 @@ class Boundary implements RoundTripper {
     }
     const result = tryRoundTrip(this.#inner, request)
     const callee = this.#callee
-    if (callee === undefined) return result
+    if (callee === undefined || this.#trusted) return result
     return Promise.resolve(result).then((response: unknown) => {
       if (response instanceof Response) return response
       throw new RoundTripError(

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest'
 import { chain } from './chain.js'
 import { compose } from './compose.js'
 import { isRoundTripError } from './errors.js'
-import { roundTripper, type Middleware, type RoundTripper } from './round-tripper.js'
+import { kResolvesResponse, roundTripper, type Middleware, type RoundTripper } from './round-tripper.js'
 
 function tagging(name: string, log: string[]): Middleware {
   return (next) =>
@@ -140,6 +140,24 @@ describe('chain', () => {
     const error = await rejection(client.roundTrip(new Request('http://example.test/')))
     expect(isRoundTripError(error, 'RT_INVALID_MIDDLEWARE')).toBe(true)
     expect((error as Error).message).toMatch(/^middleware #2 \(notAResponse\) resolved with an object \(Object\) instead of a Response \(GET http:\/\/example.test\/\)/)
+  })
+
+  it('trusts a layer that declares kResolvesResponse, and still checks an undeclared layer below it', async () => {
+    const passing = (name: string): Middleware =>
+      Object.defineProperty((next: RoundTripper) => ({ roundTrip: (request: Request) => next.roundTrip(request), [kResolvesResponse]: true }), 'name', { value: name })
+    const notAResponse: Middleware = function notAResponse() {
+      return roundTripper(async () => ({ status: 200 }) as unknown as Response)
+    }
+    // The offender below a trusted layer is named at its own boundary.
+    const checked = await rejection(chain(passing('trusted'), notAResponse)(ok).roundTrip(new Request('http://example.test/')))
+    expect((checked as Error).message).toMatch(/^middleware #2 \(notAResponse\) resolved with an object/)
+    // A declared layer's own result is not checked: the declaration is its author's promise.
+    const liar: Middleware = function liar() {
+      return { roundTrip: async () => 'not a response' as unknown as Response, [kResolvesResponse]: true }
+    }
+    expect(await chain(passing('trusted'), liar)(ok).roundTrip(new Request('http://example.test/'))).toBe('not a response')
+    const response = await chain(passing('one'), passing('two'))(ok).roundTrip(new Request('http://example.test/'))
+    expect(response).toBeInstanceOf(Response)
   })
 
   it('names a layer that calls next twice with the same request that has a body', async () => {

@@ -62,6 +62,24 @@ export interface Closable {
  */
 export type Middleware = (next: RoundTripper) => RoundTripper
 
+/**
+ * kResolvesResponse is the key under which a RoundTripper declares that its
+ * `roundTrip` resolves only with a `Response` (the one the layer below gave
+ * it, or one it built). `chain()` checks, at each boundary between two
+ * layers, that the inner layer resolved with a `Response`, which costs a
+ * `.then` per layer and per call; it skips that check for a layer that
+ * declares this (`true`). Declare it only for a layer that keeps that
+ * promise whatever the layers below it do (what they resolve with is still
+ * checked at their own boundary); the middleware of `@roundtrip/middleware`
+ * do. A registered symbol: copies of core agree on it.
+ *
+ * @example
+ * ```ts
+ * const tagged: Middleware = (next) => ({ roundTrip: (request) => next.roundTrip(request), [kResolvesResponse]: true })
+ * ```
+ */
+export const kResolvesResponse: unique symbol = Symbol.for('@roundtrip/core.resolvesResponse.v1')
+
 /** RoundTripFunction is the function form of {@link RoundTripper.roundTrip}. */
 export type RoundTripFunction = (request: Request) => Promise<Response>
 

@@ -33,10 +33,16 @@ export const undiciDispatch: unique symbol = Symbol.for('roundtrip.undiciDispatc
  * - `false` when it did not (an upgrade, `CONNECT`, a body or a connection
  *   kind it does not take this way): it has called nothing on the handler and
  *   holds nothing of the dispatch; send it as a `Request` through `roundTrip`.
+ *
+ * `trace`, when given, is the dispatch's trace hooks (the RoundTripper's own
+ * kind: the Transport's `ClientTrace`), called as for a `Request` whose
+ * `callTrace` it is: a dispatch has no request context to carry them. A
+ * bridge that falls back to `roundTrip` attaches the same object to the
+ * `Request` (`attachHooks(request, { trace })`), so both paths trace alike.
  */
 export interface UndiciDispatchable {
   /** Runs one undici dispatch; see the interface's contract. */
-  [undiciDispatch](options: object, handler: object): boolean
+  [undiciDispatch](options: object, handler: object, trace?: object): boolean
 }
 
 /** hasUndiciDispatch reports whether `value` offers {@link undiciDispatch}. */

@@ -80,9 +80,8 @@ export function nextHop(request: Request, response: Response, hops: number): Req
  * left as it is.
  */
 function decodeLocation(location: string): string {
-  // eslint-disable-next-line no-control-regex
-  if (!/[^\x00-\x7f]/.test(location)) return location
-  for (let i = 0; i < location.length; i++) if (location.charCodeAt(i) > 0xff) return location
+  // A header value holds one byte per character (Headers refuse more): ASCII only is left as it is.
+  if (!/[\x80-\xff]/.test(location)) return location
   const bytes = Buffer.from(location, 'latin1')
   try {
     return new TextDecoder('utf-8', { fatal: true }).decode(bytes)

@@ -1,19 +1,15 @@
 // Micro-benchmark of the leak tracker's per-request cost, in process, over
 // an in-memory RoundTripper (no I/O): each request is made 8 frames deep in
-// application code and its body read with text(). Run after `npm run build`:
+// application code and its body read with text(). Its bodies declare what
+// they hold, as the Transport's do. Run after `npm run build`:
 //   node --expose-gc bench/micro.mjs
 // Prints CPU µs per request for each setting, best of 5 rounds.
-import { compose, createBody, createResponse, roundTripper } from '@roundtrip/core'
+import { compose } from '@roundtrip/core'
 import { leakTracker } from '@roundtrip/leak-tracker'
+import { memoryRoundTripper } from './memory.mjs'
 
 const N = Number(process.env.N ?? 50_000)
-const chunk = new TextEncoder().encode('hello')
-const base = roundTripper(async (request) => {
-  const { body, sink } = createBody({})
-  sink.push(chunk)
-  sink.end()
-  return createResponse(body, { status: 200, url: request.url })
-})
+const base = memoryRoundTripper('hello')
 const request = () => new Request('http://127.0.0.1:1/x')
 
 // 8 frames of "application code" above the call.

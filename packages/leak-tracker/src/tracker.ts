@@ -11,6 +11,7 @@ import {
   observeBody,
   redactUrl,
   rethrowLater,
+  tryRoundTrip,
   type BodyOutcome,
   type Closable,
   type RoundTripper,
@@ -158,9 +159,8 @@ export class Tracker implements ConnListener {
   wrap(next: RoundTripper & Closable): RoundTripper & Closable {
     // Pool keys are per Transport: a body only blocks requests sent to the same `next`.
     const scope = new Scope()
-    // An async function: a synchronous throw from `next` and a rejection end the call the same way.
-    const roundTrip = async (request: Request): Promise<Response> => {
-      if (this.#disposed) return next.roundTrip(request)
+    const roundTrip = (request: Request): Promise<Response> => {
+      if (this.#disposed) return tryRoundTrip(next, request)
       const stacks = this.#stacks
       const stack = stacks !== undefined && this.#sampler.wants(request.method, request.url) ? stacks.capture(roundTrip) : undefined
       const tracked = new Tracked(scope, request, stack, this)
@@ -174,16 +174,19 @@ export class Tracker implements ConnListener {
       // detached once the head arrived.
       const traced = !scope.declares || this.#breaker !== undefined
       if (traced) attachHooks(request, tracked)
-      let response: Response
-      try {
-        response = await next.roundTrip(request)
-      } catch (error) {
-        if (traced) detachHooks(request, tracked)
-        this.#untrack(tracked)
-        throw error
-      }
-      if (traced) detachHooks(request, tracked)
-      return this.#track(tracked, response, traced)
+      // Not an async function: its state, promise and await cost more than two closures made here.
+      // tryRoundTrip: a synchronous throw from `next` and a rejection end the call the same way.
+      return tryRoundTrip(next, request).then(
+        (response) => {
+          if (traced) detachHooks(request, tracked)
+          return this.#track(tracked, response, traced)
+        },
+        (error: unknown) => {
+          if (traced) detachHooks(request, tracked)
+          this.#untrack(tracked)
+          throw error
+        },
+      )
     }
     // A wrapper forwards the lifecycle of what it wraps (the RoundTripper contract).
     return { roundTrip, ...forwardLifecycle(next) }

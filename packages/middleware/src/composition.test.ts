@@ -1,4 +1,4 @@
-import { chain, compose } from '@roundtrip/core'
+import { chain, compose, type Middleware } from '@roundtrip/core'
 import { Transport } from '@roundtrip/transport'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { startServer, type TestServer } from '../test/server.js'
@@ -18,6 +18,28 @@ beforeAll(async () => {
 afterAll(() => server.close())
 
 let transport: Transport
+
+/**
+ * watch is a layer that counts the calls through it: `settled` resolves when
+ * the first settles, `second` when a second starts. It hands each call's own
+ * promise on, adding no turn to the stack it sits in.
+ */
+function watch(): { layer: Middleware; count: () => number; settled: Promise<void>; second: Promise<void> } {
+  let count = 0
+  let settle!: () => void
+  let again!: () => void
+  const settled = new Promise<void>((resolve) => (settle = resolve))
+  const second = new Promise<void>((resolve) => (again = resolve))
+  const layer: Middleware = (next) => ({
+    roundTrip(request) {
+      if (++count === 2) again()
+      const call = next.roundTrip(request)
+      call.then(settle, settle)
+      return call
+    },
+  })
+  return { layer, count: () => count, settled, second }
+}
 afterEach(async () => {
   server.hits.clear()
   await transport.close()
@@ -31,12 +53,16 @@ describe('composition order (README "Order")', () => {
     // connection until the server answered). Repeated: the attempt's error
     // is retryable only in some interleavings.
     transport = new Transport()
-    const client = compose(transport, timeout(50), retry({ sleep: async () => {} }))
     for (let i = 1; i <= 10; i++) {
+      const calls = watch()
+      const attempts = watch()
+      const client = compose(transport, timeout(50), calls.layer, retry({ sleep: async () => {} }), attempts.layer)
       await expect(client.roundTrip(new Request(`${server.origin}/hold`))).rejects.toMatchObject({ name: 'TimeoutError' })
-      for (let turn = 0; turn < 5; turn++) await new Promise((resolve) => setImmediate(resolve))
-      const { active, dialing, waiting } = transport.stats().total
-      expect({ i, active, dialing, waiting }).toEqual({ i, active: 0, dialing: 0, waiting: 0 })
+      // retry()'s call ends once it has decided; an attempt after the deadline would keep it open (nobody aborts it, the server never answers).
+      await Promise.race([calls.settled, attempts.second])
+      // Nothing holds or waits for a conn (a dial the attempt started may outlive it: it serves a later request).
+      const { active, waiting } = transport.stats().total
+      expect({ i, attempts: attempts.count(), active, waiting }).toEqual({ i, attempts: 1, active: 0, waiting: 0 })
     }
   })
 

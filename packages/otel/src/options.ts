@@ -16,7 +16,12 @@ export interface StatsSource {
 
 /** OtelOptions configures {@link otel}. Every option is optional; undefined means the default named. */
 export interface OtelOptions {
-  /** Where spans go. Default: the global tracer provider (`trace.getTracerProvider()`), read when a request starts. */
+  /**
+   * Where spans go. Default: the global tracer provider
+   * (`trace.getTracerProvider()`), whose tracer `otel()` takes once: a
+   * provider registered globally later is used from then on (the API's
+   * ProxyTracer), one set after `trace.disable()` is not.
+   */
   tracerProvider?: TracerProvider
   /** Where metrics go. Default: the global meter provider (`metrics.getMeterProvider()`), read when `otel()` is called. */
   meterProvider?: MeterProvider

@@ -55,6 +55,19 @@ describe('otel(): client spans', () => {
     }
   })
 
+  it('sends spans to a global tracer provider registered after otel() was called, as OpenTelemetry instrumentations do', async () => {
+    const origin = f.serve(await listen((_req, res) => res.end()))
+    const fetch = createFetch(compose(f.transport, otel({ meterProvider: f.t.options.meterProvider })))
+    await (await fetch(`${origin.url}/before`)).text()
+    expect(trace.setGlobalTracerProvider(f.t.tracerProvider)).toBe(true)
+    try {
+      await (await fetch(`${origin.url}/after`)).text()
+    } finally {
+      trace.disable()
+    }
+    expect(f.t.spans().map((s) => s.attributes['url.full'])).toEqual([`${origin.url}/after`])
+  })
+
   it('sets ERROR and error.type to the status for a 4xx or 5xx response', async () => {
     const origin = f.serve(await listen((_req, res) => res.writeHead(503).end('busy')))
     const fetch = createFetch(compose(f.transport, otel(f.t.options)))

@@ -118,6 +118,9 @@ export function otel(options?: OtelOptions): Middleware {
   })
   const secret = new Set([...DEFAULT_REDACTED_QUERY, ...(o.redactQuery ?? [])])
   const inject = o.propagator === undefined ? propagation.inject.bind(propagation) : o.propagator.inject.bind(o.propagator)
+  // Once, as OpenTelemetry's instrumentations do: before a global provider is
+  // registered the API hands out a ProxyTracer, which uses it once it is.
+  const tracer = (o.tracerProvider ?? trace.getTracerProvider()).getTracer(INSTRUMENTATION_NAME)
 
   return function otelLayer(next: RoundTripper & Closable & Partial<StatsSource>): RoundTripper & Closable {
     const source = o.stats ?? (typeof next.stats === 'function' ? (next as StatsSource) : undefined)
@@ -138,7 +141,6 @@ export function otel(options?: OtelOptions): Middleware {
       if (method === '_OTHER') attributes['http.request.method_original'] = request.method
       const resends = resendCount(request)
       if (resends > 0) attributes['http.request.resend_count'] = resends
-      const tracer = (o.tracerProvider ?? trace.getTracerProvider()).getTracer(INSTRUMENTATION_NAME)
       const parent = otelContext.active()
       const span = tracer.startSpan(method === '_OTHER' ? 'HTTP' : method, { kind: SpanKind.CLIENT, attributes }, parent)
       const active = trace.setSpan(parent, span)

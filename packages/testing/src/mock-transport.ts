@@ -1,4 +1,4 @@
-import { callSignal, delay as wait, redactUrl, type RoundTripper } from '@roundtrip/core'
+import { callSignal, delay as wait, discardResponse, redactUrl, type RoundTripper } from '@roundtrip/core'
 import { abortable } from './abort.js'
 import { ERR_MOCK_NO_MATCH, ERR_MOCK_PENDING, TestingError } from './errors.js'
 import { Interceptor, type InterceptOptions } from './interceptor.js'
@@ -114,7 +114,7 @@ export class MockTransport implements RoundTripper {
       if (hit !== undefined) {
         const { delay, answer } = hit.interceptor.take()
         if (delay > 0) await wait(delay, signal)
-        response = await abortable(answer(request, { params: hit.params, body }), signal, (late) => void late.body?.cancel().catch(() => {}))
+        response = await abortable(answer(request, { params: hit.params, body }), signal, discardResponse)
       } else if (this.#passthrough !== undefined) {
         response = await this.#passthrough.roundTrip(request)
       } else {

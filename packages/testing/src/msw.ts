@@ -1,4 +1,4 @@
-import { redactUrl, roundTripper, withResponseInfo, type RoundTripper } from '@roundtrip/core'
+import { discardResponse, redactUrl, roundTripper, withResponseInfo, type RoundTripper } from '@roundtrip/core'
 import { getResponse, type RequestHandler } from 'msw'
 import { abortable } from './abort.js'
 import { ERR_MOCK_NETWORK_ERROR, ERR_MOCK_NO_MATCH, TestingError } from './errors.js'
@@ -54,10 +54,12 @@ export function fromMsw(handlers: readonly RequestHandler[], options: FromMswOpt
   return roundTripper(async (request) => {
     const signal = request.signal
     if (signal.aborted) throw signal.reason
-    const response = await abortable(getResponse([...handlers], request.clone()), signal, (late) => void late?.body?.cancel().catch(() => {}))
+    const response = await abortable(getResponse([...handlers], request.clone()), signal, (late) => {
+      if (late !== undefined) discardResponse(late)
+    })
     if (response === undefined) return unmatched(request, 'no msw handler answered')
     if (response.headers.get('x-msw-intention') === 'passthrough') {
-      await response.body?.cancel()
+      discardResponse(response)
       return unmatched(request, 'the msw handler called passthrough()')
     }
     if (response.type === 'error') {

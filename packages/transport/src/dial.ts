@@ -154,8 +154,8 @@ async function openTunnel(
  * connect method: TCP (or the `dial` hook) to the first hop, TLS to an
  * `https://` proxy, a CONNECT or SOCKS5 tunnel through the proxy, then TLS
  * to an `https:` target with ALPN (`h2` and/or `http/1.1`, from the
- * `protocols` option: the caller reads the choice off the TLS socket), all within `connectTimeout`. `what` names the request that asked for it, for
- * error messages. `closing` aborts when the transport closes. The dial
+ * `protocols` option: the caller reads the choice off the TLS socket), all within `connectTimeout`. `request.what` names the request that asked for it, for
+ * error messages (read only to write one). `closing` aborts when the transport closes. The dial
  * outlives the request that started it: another request may use the
  * connection.
  */
@@ -163,7 +163,7 @@ export async function dialConn(
   method: ConnectMethod,
   options: ResolvedOptions,
   trace: ClientTrace | undefined,
-  what: string,
+  request: { readonly what: string },
   closing: AbortSignal,
 ): Promise<Duplex> {
   const hop = method.firstHop
@@ -173,7 +173,7 @@ export async function dialConn(
   if (channels.connectStart.hasSubscribers) channels.connectStart.publish({ key })
   const controller = new AbortController()
   const signal = controller.signal
-  const onClosing = (): void => controller.abort(new TransportError(ERR_TRANSPORT_CLOSED, `transport closed while connecting (${what})`))
+  const onClosing = (): void => controller.abort(new TransportError(ERR_TRANSPORT_CLOSED, `transport closed while connecting (${request.what})`))
   closing.addEventListener('abort', onClosing, { once: true })
   const deadline = new Deadline(options.clock, () => controller.abort(Object.assign(new Error('connect timeout'), { code: 'RT_DIAL_TIMEOUT' })), false)
   deadline.arm(options.connectTimeout)
@@ -192,7 +192,7 @@ export async function dialConn(
       socket = await handshake(socket, 'proxy', proxy.hostname, proxy.port, options.proxyTls, options.tlsSessions, trace, signal, opened, HTTP1_ONLY)
     }
     if (proxy !== undefined) {
-      if (!method.forward) socket = await openTunnel(socket, method, options, trace, signal, what)
+      if (!method.forward) socket = await openTunnel(socket, method, options, trace, signal, request.what)
       opened.push(socket)
       secured = false
     }
@@ -203,7 +203,7 @@ export async function dialConn(
     return socket
   } catch (error) {
     for (const socket of opened) socket.destroy()
-    const failure = connectError(error, method.proxy === undefined ? method.target.key : `proxy ${method.proxy.display}`, what, options.connectTimeout)
+    const failure = connectError(error, method.proxy === undefined ? method.target.key : `proxy ${method.proxy.display}`, request.what, options.connectTimeout)
     if (!connected) callHook(trace, 'connectDone', 'tcp', address, failure)
     if (channels.connected.hasSubscribers) channels.connected.publish({ key, error: failure })
     throw failure

@@ -1,11 +1,14 @@
 import type { ServerResponse } from 'node:http'
 import { subscribe, unsubscribe } from 'node:diagnostics_channel'
-import { undiciDispatch } from '@roundtrip/core'
-import { describe, expect, it } from 'vitest'
+import { undiciDispatch, withContext } from '@roundtrip/core'
+import { beforeAll, describe, expect, it } from 'vitest'
 import { useFixture } from '../test/fixture.js'
+import { startH2Server } from '../test/h2.js'
+import { certificate } from '../test/tls.js'
 import { startDroppingServer, startHoldingServer, startRawServer, startServer } from '../test/server.js'
 import { closedPort, deferred } from '../test/util.js'
 import { nextMessage } from '../../../test/loopback.js'
+import type { ClientTrace } from './trace.js'
 import { Transport } from './transport.js'
 
 const f = useFixture()
@@ -266,7 +269,7 @@ describe('Transport[undiciDispatch]: undici dispatches on the pool', () => {
     }
   })
 
-  it('refuses, touching nothing, what the Request path should take: upgrades, CONNECT, TRACE, a GET body, FormData, undici 7 handlers, HTTP/2 origins', async () => {
+  it('refuses, touching nothing, what the Request path should take: upgrades, CONNECT, TRACE, a GET body, FormData, undici 7 handlers, a query for a pool that may speak HTTP/2', async () => {
     const server = f.serve(await startServer((_req, res) => res.end()))
     const transport = f.use(new Transport())
     const state = recorder()
@@ -276,12 +279,123 @@ describe('Transport[undiciDispatch]: undici dispatches on the pool', () => {
       { origin: server.origin, path: '/', method: 'TRACE' },
       { origin: server.origin, path: '/', method: 'GET', body: 'x' },
       { origin: server.origin, path: '/', method: 'POST', body: new FormData() },
-      // An https origin whose first handshake has not said whether it speaks HTTP/2.
-      { origin: 'https://127.0.0.1:1', path: '/', method: 'GET' },
+      // undici's `query` on an https origin whose first handshake has not said whether it speaks HTTP/2.
+      { origin: 'https://127.0.0.1:1', path: '/', method: 'GET', query: { a: 1 } },
     ]
     for (const options of refused) expect(transport[undiciDispatch](options, state.handler)).toBe(false)
     expect(transport[undiciDispatch]({ origin: server.origin, path: '/', method: 'GET' }, { ...state.handler, onRequestStart() {} })).toBe(false)
     expect(state.calls).toEqual([])
     expect(transport.stats().total.requests).toBe(0)
+  })
+})
+
+describe('Transport[undiciDispatch]: undici dispatches on HTTP/2 streams', () => {
+  let pem: { key: string; cert: string }
+  beforeAll(async () => {
+    pem = await certificate()
+  })
+
+  it('runs concurrent Node fetches on the streams of one session: bodies sent, bytes handed on undecoded, stats counted', async () => {
+    const { gzipSync } = await import('node:zlib')
+    const server = f.serve(await startH2Server((req, res) => {
+      let body = ''
+      req.on('data', (d: Buffer) => (body += d.toString()))
+      req.on('end', () => {
+        res.setHeader('set-cookie', ['a=1', 'b=2'])
+        if (req.url === '/gzip') {
+          res.writeHead(200, { 'content-encoding': 'gzip' })
+          res.end(gzipSync(`${req.method} ${body}`))
+        } else res.end(`h2 ${req.method} ${req.url} ${body}`)
+      })
+    }, { pem }))
+    const transport = f.use(new Transport({ tls: { ca: pem.cert } }))
+    const init = direct(transport)
+    const bodies = await Promise.all(Array.from({ length: 20 }, async (_, i) => (await fetch(`${server.origin}/${i}`, init)).text()))
+    expect(bodies).toEqual(Array.from({ length: 20 }, (_, i) => `h2 GET /${i} `))
+    const posted = await fetch(`${server.origin}/gzip`, { ...init, method: 'POST', body: 'hello' })
+    expect(posted.headers.getSetCookie()).toEqual(['a=1', 'b=2'])
+    // Node's fetch decodes the gzip once: the stream handed it the bytes as sent.
+    expect(await posted.text()).toBe('POST hello')
+    expect(server.sessions()).toBe(1)
+    const total = transport.stats().total
+    expect(total).toMatchObject({ dials: 1, requests: 21, active: 0, streams: 0 })
+    expect(total.http2).toMatchObject([{ streams: 0, requests: 21 }])
+  })
+
+  it('hands a large body on as Node’s fetch reads it, pausing the stream between reads', async () => {
+    const size = 4 * 1024 * 1024
+    const server = f.serve(await startH2Server((_req, res) => res.end(Buffer.alloc(size, 0x61)), { pem }))
+    const transport = f.use(new Transport({ tls: { ca: pem.cert } }))
+    const response = await fetch(server.origin, direct(transport))
+    expect((await response.arrayBuffer()).byteLength).toBe(size)
+    expect(transport.stats().total).toMatchObject({ requests: 1, streams: 0 })
+  })
+
+  it('calls a dispatch’s trace hooks as roundTrip calls a Request’s, from the TLS handshake to the stream’s release', async () => {
+    const server = f.serve(await startH2Server((req, res) => res.end(`h2 ${req.url}`), { pem }))
+    const logs: string[][] = []
+    for (const viaDispatch of [true, false]) {
+      const log: string[] = []
+      const trace: ClientTrace = {
+        getConn: () => log.push('getConn'),
+        connectStart: () => log.push('connectStart'),
+        connectDone: () => log.push('connectDone'),
+        tlsHandshakeStart: () => log.push('tlsHandshakeStart'),
+        tlsHandshakeDone: (state) => log.push(`tlsHandshakeDone ${state.alpnProtocol}`),
+        gotConn: (info) => log.push(`gotConn ${info.protocol} reused=${info.reused}`),
+        wroteRequest: () => log.push('wroteRequest'),
+        gotFirstResponseByte: () => log.push('gotFirstResponseByte'),
+        putIdleConn: (error) => log.push(`putIdleConn${error === undefined ? '' : ' error'}`),
+      }
+      const transport = f.use(new Transport({ tls: { ca: pem.cert } }))
+      for (const path of ['/a', '/b']) {
+        if (viaDispatch) {
+          const dispatcher = { dispatch: (options: object, handler: object) => transport[undiciDispatch](options, handler, trace) }
+          expect(await (await fetch(`${server.origin}${path}`, { dispatcher } as RequestInit)).text()).toBe(`h2 ${path}`)
+        } else {
+          expect(await (await transport.roundTrip(withContext(new Request(`${server.origin}${path}`), { trace }))).text()).toBe(`h2 ${path}`)
+        }
+      }
+      logs.push(log)
+    }
+    expect(logs[0]).toEqual([
+      'getConn',
+      'connectStart',
+      'connectDone',
+      'tlsHandshakeStart',
+      'tlsHandshakeDone h2',
+      'gotConn h2 reused=false',
+      'wroteRequest',
+      'gotFirstResponseByte',
+      'putIdleConn',
+      'getConn',
+      'gotConn h2 reused=true',
+      'wroteRequest',
+      'gotFirstResponseByte',
+      'putIdleConn',
+    ])
+    expect(logs[1]).toEqual(logs[0])
+  })
+
+  it('an abort mid-body resets only that stream: the session stays and serves the next dispatch', async () => {
+    const reset = deferred()
+    const server = f.serve(await startH2Server((req, res) => {
+      if (req.url === '/held') {
+        res.write('first')
+        res.stream.on('close', () => reset.resolve())
+      } else res.end('next')
+    }, { pem }))
+    const transport = f.use(new Transport({ tls: { ca: pem.cert } }))
+    const controller = new AbortController()
+    const response = await fetch(`${server.origin}/held`, { ...direct(transport), signal: controller.signal })
+    const reader = response.body!.getReader()
+    expect(new TextDecoder().decode((await reader.read()).value)).toBe('first')
+    expect(transport.stats().total).toMatchObject({ streams: 1, holders: [{ method: 'GET', url: `${server.origin}/held` }] })
+    controller.abort(new Error('user left'))
+    await expect(reader.read()).rejects.toThrow('user left')
+    await reset.promise
+    expect(await (await fetch(`${server.origin}/next`, direct(transport))).text()).toBe('next')
+    expect(server.sessions()).toBe(1)
+    expect(transport.stats().total).toMatchObject({ dials: 1, requests: 2, streams: 0 })
   })
 })

@@ -1,27 +1,30 @@
-import { redactUrl, rethrowLater, type CallSignal } from '@roundtrip/core'
+import { CallAbortController, redactUrl, rethrowLater, type CallSignal } from '@roundtrip/core'
 import { errors } from 'undici'
 import type { Holder, PersistConn } from './conn.js'
 import { requestTarget } from './call.js'
 import { applyConnHeader, bodyTimeoutError, Deadline, headersTimeoutError, preciseLimit } from './deadlines.js'
-import { ERR_PROTOCOL, ERR_RESPONSE_TOO_LARGE, ERR_TRANSPORT_CLOSED, TransportError } from './errors.js'
-import { isSocketFailure, mapError } from './errors-map.js'
+import { ERR_RESPONSE_TOO_LARGE, ERR_TRANSPORT_CLOSED, TransportError } from './errors.js'
+import { H2_UNPROCESSED, isSocketFailure, mapError } from './errors-map.js'
 import type { ExchangeConn } from './exchange.js'
 import { H2Lease } from './h2-stream.js'
 import { outgoingHeaders } from './headers.js'
 import type { HostPool } from './pool.js'
 import type { ResolvedOptions } from './resolve-options.js'
-import { channels } from './trace.js'
+import { callHook, reportStaleRetry, type ClientTrace } from './trace.js'
+import type { OutgoingBody } from './request-body.js'
 import type { Got } from './waiter.js'
 import { isIdempotencyKey, isIdempotentMethod } from './retry-policy.js'
 import { directBody, headerPairs, type DirectInput, type DirectRequest, type LegacyHandler } from './dispatch-input.js'
 
 // The undici fast path (core's `UndiciDispatchable`): an undici dispatch
-// (Node's fetch, `undici.request`, through `@roundtrip/undici`) runs on an
-// HTTP/1.1 conn of the Transport's pool with no WHATWG Request or Response
-// in between. The conn is leased as for a roundTrip (same pool, limits,
-// queue, maxWaitTime, proxy, dial, stats); the dispatch goes to the conn's
-// undici Client with a DirectDispatch as its handler, which hands everything
-// on to the caller's handler and gives the conn back to the pool at the end.
+// (Node's fetch, `undici.request`, through `@roundtrip/undici`) runs on a
+// conn of the Transport's pool with no WHATWG Request or Response in
+// between. The conn is leased as for a roundTrip (same pool, limits, queue,
+// maxWaitTime, proxy, dial, stats, trace); the dispatch goes to the conn's
+// undici Client (HTTP/1.1), or on a stream of its session (HTTP/2, through
+// the H2Lease an Exchange uses), with a DirectDispatch as the handler, which
+// hands everything on to the caller's handler and gives the conn (or the
+// stream) back to the pool at the end.
 
 /** What a direct dispatch uses of its Transport (kept off the public surface). */
 export interface DispatchPort {
@@ -29,8 +32,8 @@ export interface DispatchPort {
   route(origin: string, href: string, method: string): HostPool
   /** A conn for `dispatch` now, or later (a promise), or undefined: at the end of the turn the Transport calls `send`, `acquire` or `reject` (see transport.ts's afterTurn). */
   getConn(dispatch: DirectDispatch): Got | Promise<Got> | undefined
-  release(conn: ExchangeConn): void
-  discard(conn: ExchangeConn, error: Error): void
+  release(conn: ExchangeConn, trace: ClientTrace | undefined): void
+  discard(conn: ExchangeConn, error: Error, trace: ClientTrace | undefined): void
 }
 
 /** The most times one dispatch is sent again after a reused conn turned out stale (as roundTrip's HTTP/2 replays). */
@@ -45,22 +48,21 @@ const REFUSED_METHODS = new Set(['CONNECT', 'TRACE', 'TRACK'])
  * `handler` when the dispatch is not one for this path (see the Transport's
  * `[undiciDispatch]`).
  */
-export function dispatchDirect(port: DispatchPort, options: ResolvedOptions, input: DirectInput, handler: LegacyHandler): boolean {
+export function dispatchDirect(port: DispatchPort, options: ResolvedOptions, input: DirectInput, handler: LegacyHandler, trace: ClientTrace | undefined): boolean {
+  // The cheap refusals first; the message, body and headers once the pool is known.
   if (typeof handler !== 'object' || handler === null || typeof handler.onError !== 'function' || typeof handler.onRequestStart === 'function') return false
   const method = input.method
   const path = input.path
   if (typeof method !== 'string' || REFUSED_METHODS.has(method) || typeof path !== 'string' || path.charCodeAt(0) !== 47 /* / */) return false
   if (input.upgrade !== undefined && input.upgrade !== null && input.upgrade !== false) return false
-  const raw = input.origin
-  const origin = typeof raw === 'string' ? (raw.endsWith('/') ? raw.slice(0, -1) : raw) : raw instanceof URL ? raw.origin : undefined
+  const raw = input.body
+  // What roundTrip cannot take either is left to the Request path, which refuses it: a bare Transport and a stack behave alike.
+  if (raw !== undefined && raw !== null && (method === 'GET' || method === 'HEAD')) return false
+  const origin = originOf(input.origin)
   if (origin === undefined) return false
   const href = origin + path
-  const what = `${method} ${redactUrl(href)}`
-  const body = directBody(input.body, what)
-  // What roundTrip cannot take either is left to the Request path, which refuses it: a bare Transport and a stack behave alike.
-  if (body === undefined || (body.body !== null && (method === 'GET' || method === 'HEAD'))) return false
   if (port.closed()) {
-    handler.onError!(new TransportError(ERR_TRANSPORT_CLOSED, `transport is closed (${what})`))
+    handler.onError!(new TransportError(ERR_TRANSPORT_CLOSED, `transport is closed (${method} ${redactUrl(href)})`))
     return true
   }
   let pool: HostPool
@@ -70,12 +72,17 @@ export function dispatchDirect(port: DispatchPort, options: ResolvedOptions, inp
     handler.onError!(error as Error)
     return true
   }
-  // HTTP/2 conns (or an origin whose first TLS handshake has not told yet) take the Request path.
-  if (pool.protocol !== 'http1') return false
+  // undici's `query` (which Node's fetch never sets) is serialized by its HTTP/1.1 Client only: on HTTP/2 it takes the Request path.
+  const http1 = pool.protocol === 'http1'
+  if (!http1 && input.query !== undefined && input.query !== null) return false
+  const what = `${method} ${redactUrl(href)}`
+  const body = directBody(raw, what)
+  if (body === undefined) return false
   const pairs = headerPairs(input.headers)
   const headers = outgoingHeaders(pairs, options, false)
-  const slash = href.indexOf('/', href.indexOf('//') + 2)
-  if (pool.method.forward) pool.method.forwardHeaders(headers, href.slice(href.indexOf('//') + 2, slash))
+  const authority = href.indexOf('//') + 2
+  const slash = href.indexOf('/', authority)
+  if (pool.method.forward) pool.method.forwardHeaders(headers, href.slice(authority, slash))
   // The Request path's `stale` retry policy (retry-policy.ts).
   const replayable = body.replayable && (isIdempotentMethod(method) || pairs.some(([name]) => isIdempotencyKey(name)))
   const request: DirectRequest = {
@@ -87,9 +94,33 @@ export function dispatchDirect(port: DispatchPort, options: ResolvedOptions, inp
     reset: headers.reset || input.reset === true,
     blocking: false,
   }
-  new DirectDispatch(port, options, handler, pool, what, request, replayable).start()
+  // `:authority` for an HTTP/2 stream (a pool that may turn out HTTP/2 too).
+  const h2Authority = http1 ? '' : href.slice(authority, slash)
+  new DirectDispatch(port, options, handler, pool, what, request, replayable, body.replayable, h2Authority, trace).start()
   return true
 }
+
+/** The dispatch's origin without a trailing slash, or undefined when it is neither a string nor a URL. */
+function originOf(raw: unknown): string | undefined {
+  if (typeof raw === 'string') return raw.endsWith('/') ? raw.slice(0, -1) : raw
+  return raw instanceof URL ? raw.origin : undefined
+}
+
+/** An interim head's raw `[name, value, …]` list as the Headers of a `got1xxResponse` hook. */
+function interimHeaders(raw: Buffer[]): Headers {
+  const headers = new Headers()
+  for (let i = 0; i < raw.length; i += 2) headers.append(raw[i]!.toString('latin1'), raw[i + 1]!.toString('latin1'))
+  return headers
+}
+
+/** The parent of a dispatch's abort: only the caller's handler aborts it (through the callback onConnect hands it). */
+const NEVER_ABORTED: CallSignal = Object.freeze({
+  aborted: false,
+  reason: undefined,
+  addEventListener() {},
+  removeEventListener() {},
+  throwIfAborted() {},
+})
 
 /**
  * DirectDispatch is one dispatch on the fast path: the handler its conn's
@@ -103,7 +134,7 @@ export function dispatchDirect(port: DispatchPort, options: ResolvedOptions, inp
  * (a 1xx one included) is given up and the dispatch waits for another
  * (replayable requests only, bounded).
  */
-export class DirectDispatch implements CallSignal {
+export class DirectDispatch extends CallAbortController {
   readonly #port: DispatchPort
   readonly #options: ResolvedOptions
   readonly #handler: LegacyHandler
@@ -113,14 +144,19 @@ export class DirectDispatch implements CallSignal {
   readonly what: string
   /** What a conn it holds says holds it (stats()). */
   readonly holder: Holder
-  /** No trace hooks: an undici dispatch has no request context to carry them. */
-  readonly trace: undefined = undefined
+  /** The dispatch's trace hooks: those its dispatcher gave (an undici dispatch has no request context to carry any). */
+  readonly trace: ClientTrace | undefined
   /** An idle conn released in the current turn, taken once the turn has ended (see transport.ts). */
   turnConn: PersistConn | undefined = undefined
   readonly #request: DirectRequest
   readonly #replayable: boolean
   #replays = 0
-  #conn: PersistConn | undefined
+  /** The conn (HTTP/1.1) or the stream of one (HTTP/2) the dispatch is sent on. */
+  #conn: Got | undefined
+  readonly #bodyReplayable: boolean
+  readonly #authority: string
+  /** The trace heard `gotFirstResponseByte` (once, as Go's: undici tells every head, interim ones too). */
+  #gotFirstByte = false
   /** The conn's Client's abort for this request, once it called onConnect. */
   #abortSent: ((error: Error) => void) | undefined
   #responded = false
@@ -131,9 +167,6 @@ export class DirectDispatch implements CallSignal {
   /** Our header or body deadline, for limits under 1 s only (see exchange.ts); made on first use. */
   #deadline: Deadline | undefined
   #stage: 'head' | 'body' = 'head'
-  #listeners: Array<() => void> | undefined
-  aborted = false
-  reason: Error | undefined
 
   constructor(
     port: DispatchPort,
@@ -143,7 +176,11 @@ export class DirectDispatch implements CallSignal {
     what: string,
     request: DirectRequest,
     replayable: boolean,
+    bodyReplayable: boolean,
+    authority: string,
+    trace: ClientTrace | undefined,
   ) {
+    super(NEVER_ABORTED)
     this.#port = port
     this.#options = options
     this.#handler = handler
@@ -152,25 +189,9 @@ export class DirectDispatch implements CallSignal {
     this.holder = { method: request.method, url: what.slice(request.method.length + 1), since: 0 }
     this.#request = request
     this.#replayable = replayable
-  }
-
-  /** What aborts the wait for a conn: the dispatch itself (a CallSignal). */
-  get signal(): CallSignal {
-    return this
-  }
-
-  // CallSignal, for the wait for a conn (the pool's waiter listens while the dispatch is queued).
-  addEventListener(_type: 'abort', listener: () => void): void {
-    ;(this.#listeners ??= []).push(listener)
-  }
-
-  removeEventListener(_type: 'abort', listener: () => void): void {
-    const i = this.#listeners?.indexOf(listener) ?? -1
-    if (i >= 0) this.#listeners!.splice(i, 1)
-  }
-
-  throwIfAborted(): void {
-    if (this.aborted) throw this.reason
+    this.#bodyReplayable = bodyReplayable
+    this.#authority = authority
+    this.trace = trace
   }
 
   /** start tells the caller's handler the dispatch started (its abort is live from now on, as undici's is while a request is queued) and looks for a conn. */
@@ -181,7 +202,7 @@ export class DirectDispatch implements CallSignal {
       this.#abort(error as Error)
       rethrowLater(error)
     }
-    if (this.aborted) return this.#settle(this.reason!)
+    if (this.aborted) return this.#settle(this.reason as Error)
     this.acquire()
   }
 
@@ -189,15 +210,16 @@ export class DirectDispatch implements CallSignal {
     return (reason) => dispatch.#abort(reason)
   }
 
+  /**
+   * abort aborts the dispatch (the caller's abort callback, a throwing
+   * handler): sent, the Client fails the request (our onError); waiting, the
+   * waiter fails (the signal's listeners, called as core's controller calls
+   * them); otherwise the next step sees `aborted`.
+   */
   #abort(reason: Error | undefined): void {
     if (this.aborted || this.#settled) return
-    this.aborted = true
-    this.reason = reason ?? new errors.RequestAbortedError()
-    // Sent: the Client fails the request (our onError). Waiting: the waiter fails (the listeners). Otherwise the next step sees `aborted`.
-    if (this.#abortSent !== undefined) return this.#abortSent(this.reason)
-    const listeners = this.#listeners
-    this.#listeners = undefined
-    if (listeners !== undefined) for (const listener of listeners) listener()
+    this.abort(reason ?? new errors.RequestAbortedError())
+    this.#abortSent?.(this.reason as Error)
   }
 
   /** acquire gets a conn for the dispatch and sends it there (now, once one is free, or at the end of the turn). */
@@ -225,35 +247,38 @@ export class DirectDispatch implements CallSignal {
     return (error) => dispatch.#settle(error as Error)
   }
 
-  /** send sends the dispatch on the conn it got. */
+  /** send sends the dispatch on the conn it got: to its undici Client (HTTP/1.1), or on a new stream of it (HTTP/2, h2-stream.ts). */
   send(got: Got): void {
-    if (got instanceof H2Lease) {
-      // The origin's conns turned HTTP/2 while this dispatch waited (a later dial negotiated h2): this path speaks HTTP/1.1 only.
-      this.#port.release(got)
-      return this.#settle(new TransportError(ERR_PROTOCOL, `the connection to ${this.pool.key} became HTTP/2 while the dispatch waited; send it again (${this.what})`))
-    }
     if (this.aborted) {
-      this.#port.release(got)
-      return this.#settle(this.reason!)
+      this.#port.release(got, this.trace)
+      return this.#settle(this.reason as Error)
     }
     this.#conn = got
-    got.client.dispatch(this.#request as never, this as never)
+    const request = this.#request
+    if (!(got instanceof H2Lease)) return void got.client.dispatch(request as never, this as never)
+    const body = { body: request.body as OutgoingBody['body'], replayable: this.#bodyReplayable }
+    got.send({ method: request.method, authority: this.#authority, path: request.path, headers: request.headers, body }, this)
   }
 
-  // The legacy handler undici's Client calls.
+  // The legacy handler undici's Client calls, and the StreamHandler an HTTP/2 stream calls (onHead for onHeaders).
 
   onConnect(abort: (error?: Error) => void): void {
     this.#abortSent = abort as (error: Error) => void
     this.#conn!.acceptUnsolicited100()
-    if (this.aborted) abort(this.reason)
+    if (this.aborted) abort(this.reason as Error)
     else this.#arm('head')
   }
 
   onResponseStarted(): void {
+    if (this.trace !== undefined && !this.#gotFirstByte) {
+      this.#gotFirstByte = true
+      callHook(this.trace, 'gotFirstResponseByte')
+    }
     this.#handler.onResponseStarted?.()
   }
 
   onRequestSent(): void {
+    if (this.trace?.wroteRequest !== undefined) callHook(this.trace, 'wroteRequest', {})
     this.#handler.onRequestSent?.()
   }
 
@@ -261,12 +286,21 @@ export class DirectDispatch implements CallSignal {
     this.#handler.onBodySent?.(chunk)
   }
 
+  /** An HTTP/2 stream's head (`[name, value, …]` strings): handed on as undici's own HTTP/2 client does, latin1 Buffers. */
+  onHead(statusCode: number, pairs: string[], resume: () => void, statusText: string): boolean {
+    const raw: Buffer[] = new Array(pairs.length)
+    for (let i = 0; i < pairs.length; i++) raw[i] = Buffer.from(pairs[i]!, 'latin1')
+    return this.onHeaders(statusCode, raw, resume, statusText)
+  }
+
   onHeaders(statusCode: number, rawHeaders: Buffer[], resume: () => void, statusText: string): boolean {
     const conn = this.#conn!
     this.#headed = true
     if (statusCode < 200) {
+      const status = conn.takeInterimStatus(statusCode)
+      if (this.trace?.got1xxResponse !== undefined) callHook(this.trace, 'got1xxResponse', { status, headers: interimHeaders(rawHeaders) })
       try {
-        return this.#handler.onHeaders?.(conn.takeInterimStatus(statusCode), rawHeaders, resume, statusText) !== false
+        return this.#handler.onHeaders?.(status, rawHeaders, resume, statusText) !== false
       } catch (error) {
         return this.#handlerThrew(error)
       }
@@ -326,14 +360,15 @@ export class DirectDispatch implements CallSignal {
     return false
   }
 
-  onComplete(trailers: Buffer[] | string[] | null): void {
+  onComplete(trailers?: Buffer[] | string[] | null): void {
     this.#deadline?.disarm()
-    this.#port.release(this.#conn!)
+    this.#port.release(this.#conn!, this.trace)
     this.#conn = undefined
     if (this.#settled) return
     this.#settled = true
     try {
-      this.#handler.onComplete?.(trailers)
+      // An HTTP/2 stream hands none (the Request path keeps none either).
+      this.#handler.onComplete?.(trailers ?? [])
     } catch (error) {
       rethrowLater(error)
     }
@@ -346,13 +381,16 @@ export class DirectDispatch implements CallSignal {
     const sent = this.#abortSent !== undefined
     this.#abortSent = undefined
     const aborted = this.aborted && (error === this.reason || !this.#responded)
-    const failure = aborted ? this.reason! : mapError(error, this.what, this.#options, this.#responded)
+    const failure = aborted ? (this.reason as Error) : mapError(error, this.what, this.#options, this.#responded)
     // Refused before it started (an invalid header, a conn already dead): nothing was written, the conn is as it was.
-    if (sent) this.#port.discard(conn, failure)
-    else this.#port.release(conn)
-    if (!this.#headed && !aborted && this.#replayable && conn.requests > 1 && isSocketFailure(error) && !this.#port.closed() && ++this.#replays <= MAX_STALE_REPLAYS) {
+    if (sent) this.#port.discard(conn, failure, this.trace)
+    else this.#port.release(conn, this.trace)
+    // An HTTP/2 stream the server never processed (REFUSED_STREAM, past GOAWAY) may go again whatever the method, as roundTrip's.
+    const unprocessed = (error as { code?: string }).code === H2_UNPROCESSED && this.#bodyReplayable
+    const stale = unprocessed || (this.#replayable && conn.requests > 1 && isSocketFailure(error))
+    if (!this.#headed && !aborted && stale && !this.#port.closed() && ++this.#replays <= MAX_STALE_REPLAYS) {
       // A reused conn the server had closed (Go's shouldRetryRequest): try another; the caller's handler heard nothing of it.
-      if (channels.staleRetry.hasSubscribers) channels.staleRetry.publish({ key: this.pool.key, request: this.what, error: failure })
+      reportStaleRetry(this.pool.key, this.what, failure)
       this.acquire()
       return
     }

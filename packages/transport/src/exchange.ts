@@ -73,6 +73,8 @@ export class Exchange implements Dispatcher.DispatchHandler {
   #deadline: Deadline | undefined
   #stage: 'head' | 'body' = 'head'
   #done = false
+  /** The trace heard `gotFirstResponseByte`. */
+  #gotFirstByte = false
 
   constructor(call: Call, conn: ExchangeConn, owner: ConnOwner, options: ResolvedOptions) {
     this.#call = call
@@ -147,9 +149,11 @@ export class Exchange implements Dispatcher.DispatchHandler {
   }
 
   onResponseStarted(): void {
-    // Guarded here: callHook's rest parameter is an array per call.
+    // Once, as Go's: undici calls this for every head, interim (1xx) ones too. Guarded here: callHook's rest parameter is an array per call.
     const trace = this.#call.trace
-    if (trace !== undefined) callHook(trace, 'gotFirstResponseByte')
+    if (trace === undefined || this.#gotFirstByte) return
+    this.#gotFirstByte = true
+    callHook(trace, 'gotFirstResponseByte')
   }
 
   onRequestSent(): void {

@@ -2,7 +2,7 @@ import { gzipSync } from 'node:zlib'
 import { describe, expect, it } from 'vitest'
 import { useFixture } from '../test/fixture.js'
 import { startRawServer, type TestServer } from '../test/server.js'
-import { rejection } from '../test/util.js'
+import { deferred, rejection } from '../test/util.js'
 import type { GotInformationalInfo } from './trace.js'
 import { Transport } from './transport.js'
 import { withContext } from '@roundtrip/core'
@@ -112,7 +112,9 @@ describe('Transport: protocol violations are protocol errors, never retried as s
   })
 
   it('a request body stream that errors while it is being sent: RT_REQUEST_BODY_ERROR, the connection closed', async () => {
-    const server = f.serve(await startRawServer((socket) => socket.resume()))
+    // The stream errors once the server has the request's first bytes.
+    const arrived = deferred()
+    const server = f.serve(await startRawServer((socket) => socket.on('data', () => arrived.resolve())))
     const transport = f.use(new Transport())
     let sent = false
     const body = new ReadableStream<Uint8Array>({
@@ -122,7 +124,7 @@ describe('Transport: protocol violations are protocol errors, never retried as s
           controller.enqueue(new TextEncoder().encode('first chunk'))
           return
         }
-        await new Promise((resolve) => setTimeout(resolve, 10))
+        await arrived.promise
         controller.error(new Error('upstream went away'))
       },
     })

@@ -1,4 +1,4 @@
-import { durationOption, invalidOption } from './option-values.js'
+import { durationOption, integerOption, invalidOption } from './option-values.js'
 
 /**
  * Protocol is one wire protocol a {@link TransportOptions.protocols} list
@@ -109,15 +109,6 @@ export function resolveProtocols(value: unknown): ResolvedProtocols {
   return { http1, http2, h2c: seen.has('h2c'), alpn }
 }
 
-function windowSize(options: Record<string, unknown>, name: string, fallback: number, min: number): number {
-  const value = options[name]
-  if (value === undefined) return fallback
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > MAX_WINDOW) {
-    throw invalidOption(`invalid Transport option http2.${name}: expected an integer from ${min} to ${MAX_WINDOW} (bytes), got ${String(value)}`)
-  }
-  return value
-}
-
 /** resolveHttp2 applies the defaults of the `http2` option and checks it, throwing `RT_INVALID_OPTION`. */
 export function resolveHttp2(value: unknown): ResolvedHttp2Options {
   if (value !== undefined && (typeof value !== 'object' || value === null)) {
@@ -136,7 +127,7 @@ export function resolveHttp2(value: unknown): ResolvedHttp2Options {
     pingTimeout: durationOption(options, 'pingTimeout', DEFAULT_H2_PING_TIMEOUT, 'http2.pingTimeout'),
     strictMaxConcurrentStreams: strict === true,
     // 65535 is the smallest connection window (its initial value); a stream window may be smaller.
-    initialWindowSize: windowSize(options, 'initialWindowSize', DEFAULT_H2_STREAM_WINDOW, 1),
-    connectionWindowSize: windowSize(options, 'connectionWindowSize', DEFAULT_H2_CONNECTION_WINDOW, 65_535),
+    initialWindowSize: integerOption(options, 'initialWindowSize', DEFAULT_H2_STREAM_WINDOW, 1, 'http2.initialWindowSize', ' (bytes)', MAX_WINDOW),
+    connectionWindowSize: integerOption(options, 'connectionWindowSize', DEFAULT_H2_CONNECTION_WINDOW, 65_535, 'http2.connectionWindowSize', ' (bytes)', MAX_WINDOW),
   }
 }

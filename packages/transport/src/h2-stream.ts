@@ -3,7 +3,7 @@ import { constants } from 'node:http2'
 import type { ConnList } from './conn-list.js'
 import type { Holder } from './conn.js'
 import { bodyTimeoutError, headersTimeoutError } from './deadlines.js'
-import type { Exchange, ExchangeConn } from './exchange.js'
+import type { ExchangeConn } from './exchange.js'
 import type { H2Conn } from './h2-conn.js'
 import type { HostPool } from './pool.js'
 import { closeError, requestError, requestHeaders, responsePairs } from './h2-wire.js'
@@ -39,6 +39,25 @@ export interface StreamRequest {
 }
 
 /**
+ * StreamHandler is what a stream's response is told to, in the order undici
+ * tells a dispatch handler for HTTP/1.1: `onConnect` (with the abort), then
+ * `onRequestSent`, the heads (`onResponseStarted` before the final one;
+ * interim ones through `onHead` too), the body chunks (false pauses the
+ * stream until `resume`), then one of `onComplete` or `onError`. The
+ * Transport's Exchange is one; so is a direct undici dispatch (dispatch.ts).
+ */
+export interface StreamHandler {
+  onConnect(abort: (error?: Error) => void): void
+  onRequestSent(): void
+  onResponseStarted(): void
+  /** A head: `pairs` is `[name, value, …]` without the pseudo-headers. */
+  onHead(statusCode: number, pairs: string[], resume: () => void, statusText: string): boolean
+  onData(chunk: Buffer): boolean
+  onComplete(): void
+  onError(error: Error): void
+}
+
+/**
  * H2Lease is one stream of an {@link H2Conn} held by one request: what its
  * Exchange sees as the connection, and the driver of the `node:http2`
  * stream under it, as undici drives an exchange for HTTP/1.1: the head, body
@@ -68,7 +87,7 @@ export class H2Lease implements ExchangeConn {
   listPrev: H2Lease | undefined = undefined
   listNext: H2Lease | undefined = undefined
   #stream: ClientHttp2Stream | undefined = undefined
-  #exchange: Exchange | undefined = undefined
+  #exchange: StreamHandler | undefined = undefined
   #isHead = false
   #settled = false
   #responded = false
@@ -105,7 +124,7 @@ export class H2Lease implements ExchangeConn {
    * (`REFUSED_STREAM`, or above GOAWAY's last stream id) fails with
    * `H2_UNPROCESSED`, which the exchange replays on another conn.
    */
-  send(request: StreamRequest, exchange: Exchange): void {
+  send(request: StreamRequest, exchange: StreamHandler): void {
     const conn = this.conn
     const body = request.body.body
     this.#exchange = exchange
@@ -268,7 +287,7 @@ export class H2Lease implements ExchangeConn {
 }
 
 /** sendOnStream sends `request` on the lease's stream, answered to `exchange` (see {@link H2Lease.send}). */
-export function sendOnStream(lease: H2Lease, request: StreamRequest, exchange: Exchange): void {
+export function sendOnStream(lease: H2Lease, request: StreamRequest, exchange: StreamHandler): void {
   lease.send(request, exchange)
 }
 

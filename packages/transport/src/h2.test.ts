@@ -1,10 +1,11 @@
 import { createHash } from 'node:crypto'
 import { withContext } from '@roundtrip/core'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { Settings } from 'node:http2'
+import { beforeAll, describe, expect, it } from 'vitest'
 import { useFixture } from '../test/fixture.js'
-import { startH2Server, type H2Handler } from '../test/h2.js'
+import { startH2Server, type H2Handler, type H2TestServer } from '../test/h2.js'
 import { certificate, httpsServer } from '../test/tls.js'
-import { closedPort, rejection } from '../test/util.js'
+import { closedPort, deferred, rejection } from '../test/util.js'
 import type { GotConnInfo } from './trace.js'
 import { Transport } from './transport.js'
 import type { TransportOptions } from './options.js'
@@ -22,18 +23,59 @@ function h2Transport(options: TransportOptions = {}): Transport {
   return f.use(new Transport({ tls: { ca: pem.cert }, ...options }))
 }
 
+/**
+ * setUp starts an HTTP/2 server answering with `handler` — over TLS with the
+ * test's certificate, or h2c — and a Transport for it (trusting that
+ * certificate, or with `protocols: ['h2c']`); both close after the test.
+ */
+async function setUp(
+  handler: H2Handler,
+  { h2c = false, transport = {}, ...server }: { h2c?: boolean; transport?: TransportOptions; settings?: Settings; allowHTTP1?: boolean } = {},
+): Promise<{ server: H2TestServer; transport: Transport }> {
+  return {
+    server: f.serve(await startH2Server(handler, h2c ? server : { ...server, pem })),
+    transport: h2c ? f.use(new Transport({ protocols: ['h2c'], ...transport })) : h2Transport(transport),
+  }
+}
+
+/**
+ * gate holds every request it is given until `release()`, answering them
+ * with `answer` then (and later ones at once); `arrived` resolves once `n`
+ * are held, that is in flight at the server.
+ */
+function gate(n: number, answer: H2Handler): { handler: H2Handler; arrived: Promise<void>; release(): void } {
+  const held: Array<() => void> = []
+  const arrived = deferred()
+  let released = false
+  return {
+    handler: (req, res) => {
+      if (released) return answer(req, res)
+      held.push(() => answer(req, res))
+      if (held.length === n) arrived.resolve()
+    },
+    arrived: arrived.promise,
+    release() {
+      released = true
+      for (const respond of held.splice(0)) respond()
+    },
+  }
+}
+
 describe('HTTP/2 over TLS (ALPN h2)', () => {
   it('sends 100 concurrent requests to a fresh origin over one connection: requests arriving during the first dial wait for it', async () => {
-    const server = f.serve(await startH2Server((req, res) => setTimeout(() => res.end(`h2 ${req.url}`), 5), { pem }))
-    const transport = h2Transport()
+    // The server answers once all 100 are in flight.
+    const all = gate(100, echoPath)
+    const { server, transport } = await setUp(all.handler)
     const infos: GotConnInfo[] = []
     const trace = { gotConn: (info: GotConnInfo) => infos.push(info) }
-    const bodies = await Promise.all(
+    const bodies = Promise.all(
       Array.from({ length: 100 }, async (_, i) => (await transport.roundTrip(withContext(new Request(`${server.origin}/${i}`), { trace }))).text()),
     )
-    expect(bodies).toEqual(Array.from({ length: 100 }, (_, i) => `h2 /${i}`))
+    await all.arrived
+    all.release()
+    expect(await bodies).toEqual(Array.from({ length: 100 }, (_, i) => `h2 /${i}`))
     expect(server.sessions()).toBe(1)
-    expect(server.maxInFlight()).toBeGreaterThan(50)
+    expect(server.maxInFlight()).toBe(100)
     expect(infos.every((info) => info.protocol === 'h2')).toBe(true)
     expect(infos.filter((info) => info.shared).length).toBeGreaterThan(50)
     const total = transport.stats().total
@@ -50,24 +92,33 @@ describe('HTTP/2 over TLS (ALPN h2)', () => {
   })
 
   it("opens another connection past the server's SETTINGS_MAX_CONCURRENT_STREAMS, or waits for a stream with strictMaxConcurrentStreams", async () => {
-    const slow: H2Handler = (req, res) => setTimeout(() => res.end('ok'), 20)
+    const ok: H2Handler = (_req, res) => res.end('ok')
     const settings = { maxConcurrentStreams: 10 }
-    const looseServer = f.serve(await startH2Server(slow, { pem, settings }))
-    // A warm conn knows the server's limit.
-    const loose = h2Transport()
-    await (await loose.roundTrip(new Request(looseServer.origin))).text()
-    await Promise.all(Array.from({ length: 40 }, async () => (await loose.roundTrip(new Request(looseServer.origin))).text()))
+    // A warm conn knows the server's limit; the server holds the 40 requests after it until 11 are in flight.
+    const past = gate(11, ok)
+    const { server: looseServer, transport: loose } = await setUp((req, res) => (req.url === '/warm' ? ok(req, res) : past.handler(req, res)), { settings })
+    await (await loose.roundTrip(new Request(`${looseServer.origin}/warm`))).text()
+    const loosePending = Promise.all(Array.from({ length: 40 }, async () => (await loose.roundTrip(new Request(looseServer.origin))).text()))
+    await past.arrived
+    past.release()
+    expect(await loosePending).toEqual(Array.from({ length: 40 }, () => 'ok'))
     expect(looseServer.sessions()).toBeGreaterThan(1)
     expect(looseServer.maxInFlight()).toBeGreaterThan(10)
-    expect(new Set(loose.stats().total.http2.map((c) => c.maxConcurrentStreams))).toEqual(new Set([10]))
+    // A conn still being set up when the last answer came counts the default (100) until the server's SETTINGS: it carried nothing.
+    expect(new Set(loose.stats().total.http2.filter((c) => c.requests > 0).map((c) => c.maxConcurrentStreams))).toEqual(new Set([10]))
 
-    const server = f.serve(await startH2Server(slow, { pem, settings }))
-    const strict = h2Transport({ http2: { strictMaxConcurrentStreams: true } })
-    await (await strict.roundTrip(new Request(server.origin))).text()
+    // The server holds the 40 requests until 10 are in flight: the others wait for a stream.
+    const full = gate(10, ok)
+    const { server, transport: strict } = await setUp((req, res) => (req.url === '/warm' ? ok(req, res) : full.handler(req, res)), {
+      settings,
+      transport: { http2: { strictMaxConcurrentStreams: true } },
+    })
+    await (await strict.roundTrip(new Request(`${server.origin}/warm`))).text()
     const before = server.sessions()
     const pending = Array.from({ length: 40 }, async () => (await strict.roundTrip(new Request(server.origin))).text())
-    await new Promise((resolve) => setImmediate(resolve))
+    await full.arrived
     expect(strict.stats().total).toMatchObject({ streams: 10, waiting: 30 })
+    full.release()
     expect(await Promise.all(pending)).toEqual(Array.from({ length: 40 }, () => 'ok'))
     expect(server.sessions() - before).toBe(0)
     expect(server.maxInFlight()).toBe(10)
@@ -95,9 +146,9 @@ describe('HTTP/2 over TLS (ALPN h2)', () => {
     expect(error.code).toBe('RT_CONNECT_FAILED')
     // Node's https server ends the handshake itself when nothing it speaks is offered.
     expect(error.message).toMatch(/no application protocol/)
-    const server = f.serve(await startH2Server(echoPath, { pem, allowHTTP1: true }))
+    const { server, transport } = await setUp(echoPath, { allowHTTP1: true, transport: { protocols: ['http1'] } })
     const infos: GotConnInfo[] = []
-    const response = await h2Transport({ protocols: ['http1'] }).roundTrip(withContext(new Request(`${server.origin}/one`), { trace: { gotConn: (i) => infos.push(i) } }))
+    const response = await transport.roundTrip(withContext(new Request(`${server.origin}/one`), { trace: { gotConn: (i) => infos.push(i) } }))
     expect(await response.text()).toBe('h2 /one')
     expect(infos[0]?.protocol).toBe('http/1.1')
   })
@@ -105,14 +156,14 @@ describe('HTTP/2 over TLS (ALPN h2)', () => {
   it('holds a stream, not the connection, for an unread body: other requests on the conn go on, and cancel frees the stream', async () => {
     const big = Buffer.alloc(2 * 1024 * 1024, 7)
     let bigFinished = false
-    const server = f.serve(
-      await startH2Server((req, res) => {
+    const { server, transport } = await setUp(
+      (req, res) => {
         if (req.url !== '/big') return res.end('small')
         res.on('finish', () => (bigFinished = true))
         res.end(big)
-      }, { pem }),
+      },
+      { transport: { http2: { initialWindowSize: 256 * 1024 } } },
     )
-    const transport = h2Transport({ http2: { initialWindowSize: 256 * 1024 } })
     const leaked = await transport.roundTrip(new Request(`${server.origin}/big`))
     for (let i = 0; i < 20; i++) expect(await (await transport.roundTrip(new Request(server.origin))).text()).toBe('small')
     expect(server.sessions()).toBe(1)
@@ -125,8 +176,7 @@ describe('HTTP/2 over TLS (ALPN h2)', () => {
   })
 
   it('carries large bodies both ways with back-pressure', async () => {
-    const server = f.serve(
-      await startH2Server((req, res) => {
+    const { server, transport } = await setUp((req, res) => {
         const hash = createHash('sha256')
         let size = 0
         req.on('data', (chunk: Buffer) => {
@@ -138,9 +188,7 @@ describe('HTTP/2 over TLS (ALPN h2)', () => {
           res.setHeader('x-upload', `${size} ${hash.digest('hex')}`)
           res.end(Buffer.alloc(n, 1))
         })
-      }, { pem }),
-    )
-    const transport = h2Transport()
+      })
     const chunk = new Uint8Array(64 * 1024).fill(3)
     let sent = 0
     const upload = new ReadableStream<Uint8Array>({
@@ -160,27 +208,21 @@ describe('HTTP/2 over TLS (ALPN h2)', () => {
 })
 
 describe('h2c (HTTP/2 with prior knowledge)', () => {
-  let server: Awaited<ReturnType<typeof startH2Server>>
-  beforeAll(async () => {
-    server = await startH2Server(echoPath)
-  })
-  afterAll(() => server.close())
-
   it("speaks HTTP/2 to http: URLs with protocols ['h2c'], multiplexing on one connection", async () => {
-    const transport = f.use(new Transport({ protocols: ['h2c'] }))
+    const { server, transport } = await setUp(echoPath, { h2c: true })
     const bodies = await Promise.all(Array.from({ length: 30 }, async (_, i) => (await transport.roundTrip(new Request(`${server.origin}/${i}`))).text()))
     expect(bodies).toEqual(Array.from({ length: 30 }, (_, i) => `h2 /${i}`))
     expect(transport.stats().total).toMatchObject({ dials: 1, requests: 30 })
   })
 
   it('reports interim (1xx) heads to got1xxResponse and delivers the final response on the same stream', async () => {
-    const early = f.serve(
-      await startH2Server((req, res) => {
+    const { server: early, transport } = await setUp(
+      (_req, res) => {
         res.stream.additionalHeaders({ ':status': 103, link: '</a.js>; rel=preload' })
         res.end('final')
-      }),
+      },
+      { h2c: true },
     )
-    const transport = f.use(new Transport({ protocols: ['h2c'] }))
     const seen: Array<{ status: number; link: string | null }> = []
     const request = withContext(new Request(early.origin), { trace: { got1xxResponse: (info) => seen.push({ status: info.status, link: info.headers.get('link') }) } })
     const response = await transport.roundTrip(request)
@@ -198,5 +240,13 @@ describe('h2c (HTTP/2 with prior knowledge)', () => {
     }
     expect(() => new Transport({ http2: { pingInterval: -1 } })).toThrow(expect.objectContaining({ code: 'RT_INVALID_OPTION', message: expect.stringMatching(/http2\.pingInterval/) }))
     expect(() => new Transport({ http2: { pingIntervl: 1 } as never })).toThrow(expect.objectContaining({ code: 'RT_INVALID_OPTION' }))
+    for (const [http2, message] of [
+      [{ initialWindowSize: 0 }, 'invalid Transport option http2.initialWindowSize: expected an integer from 1 to 2147483647 (bytes), got 0'],
+      [{ initialWindowSize: 2 ** 31 }, 'invalid Transport option http2.initialWindowSize: expected an integer from 1 to 2147483647 (bytes), got 2147483648'],
+      [{ connectionWindowSize: 65_534 }, 'invalid Transport option http2.connectionWindowSize: expected an integer from 65535 to 2147483647 (bytes), got 65534'],
+      [{ connectionWindowSize: 1.5e6 + 0.5 }, 'invalid Transport option http2.connectionWindowSize: expected an integer from 65535 to 2147483647 (bytes), got 1500000.5'],
+    ] as const) {
+      expect(() => new Transport({ http2 })).toThrow(expect.objectContaining({ code: 'RT_INVALID_OPTION', message }))
+    }
   })
 })

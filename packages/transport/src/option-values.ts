@@ -11,14 +11,16 @@ export function invalidOption(message: string): TransportError {
 
 /**
  * integerOption reads the integer option `name` of `options`: `fallback`
- * when undefined, else an integer of at least `min`. `label` names it in the
- * error (`http2.initialWindowSize` for a nested one); `unit` follows the bound.
+ * when undefined, else an integer of at least `min` (and at most `max`, when
+ * given). `label` names it in the error (`http2.initialWindowSize` for a
+ * nested one); `unit` follows the bounds.
  */
-export function integerOption(options: object, name: string, fallback: number, min = 0, label = name, unit = ''): number {
+export function integerOption(options: object, name: string, fallback: number, min = 0, label = name, unit = '', max?: number): number {
   const value = (options as Record<string, unknown>)[name]
   if (value === undefined) return fallback
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < min) {
-    throw invalidOption(`invalid Transport option ${label}: expected an integer >= ${min}${unit}, got ${String(value)}`)
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || (max !== undefined && value > max)) {
+    const bounds = max === undefined ? `>= ${min}` : `from ${min} to ${max}`
+    throw invalidOption(`invalid Transport option ${label}: expected an integer ${bounds}${unit}, got ${String(value)}`)
   }
   return value
 }

@@ -33,7 +33,7 @@ export interface PoolHost {
 }
 
 /** dialConnFor dials a conn on behalf of `waiter`; if the waiter is gone by then, the conn goes to the next one or the idle pool. */
-export function dialConnFor(host: PoolHost, pool: HostPool, waiter: ConnWaiter, trace: ClientTrace | undefined, what: string): void {
+export function dialConnFor(host: PoolHost, pool: HostPool, waiter: ConnWaiter, trace: ClientTrace | undefined): void {
   pool.startDial()
   waiter.dialStarted = true
   const failed = (error: unknown): void => {
@@ -45,7 +45,7 @@ export function dialConnFor(host: PoolHost, pool: HostPool, waiter: ConnWaiter, 
     host.forgetIfEmpty(pool)
     host.checkDrained()
   }
-  dialConn(pool.method, host.options, trace, what, host.closing).then(
+  dialConn(pool.method, host.options, trace, waiter, host.closing).then(
     (socket) => {
       let h2: boolean
       try {
@@ -58,7 +58,7 @@ export function dialConnFor(host: PoolHost, pool: HostPool, waiter: ConnWaiter, 
       const conn = h2 ? new H2Conn(pool, socket, host.options, host.h2Events) : new PersistConn(pool, socket, host.options, host.onDead)
       if (host.closed()) {
         conn.close('transport closed')
-        waiter.fail(new TransportError(ERR_TRANSPORT_CLOSED, `transport closed while connecting (${what})`))
+        waiter.fail(new TransportError(ERR_TRANSPORT_CLOSED, `transport closed while connecting (${waiter.what})`))
         return
       }
       if (conn instanceof H2Conn) {
@@ -87,13 +87,13 @@ export function decConnsPerHost(host: PoolHost, pool: HostPool): void {
     if (pool.waitsForStreams(host.options.http2.strictMaxConcurrentStreams) || (max > 0 && pool.conns >= max)) return
     let waiter = pool.dialQueue.shift() as ConnWaiter | undefined
     while (waiter?.done === true) waiter = pool.dialQueue.shift() as ConnWaiter | undefined
-    if (waiter !== undefined) dialConnFor(host, pool, waiter, waiter.trace, `${waiter.holder.method} ${waiter.holder.url}`)
+    if (waiter !== undefined) dialConnFor(host, pool, waiter, waiter.trace)
     return
   }
   while (pool.dialQueue.length > 0 && (max === 0 || pool.conns < max)) {
     const waiter = pool.dialQueue.shift() as ConnWaiter
     if (waiter.done) continue
-    dialConnFor(host, pool, waiter, waiter.trace, `${waiter.holder.method} ${waiter.holder.url}`)
+    dialConnFor(host, pool, waiter, waiter.trace)
   }
 }
 

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest'
 import { useFixture } from '../test/fixture.js'
 import { startHoldingServer, startServer, type TestServer } from '../test/server.js'
 import { ManualClock } from '../test/clock.js'
-import { get, rejection } from '../test/util.js'
+import { deferred, get, rejection } from '../test/util.js'
 import { Transport } from './transport.js'
 
 const f = useFixture()
@@ -72,14 +72,17 @@ describe('Transport: idle connections', () => {
   })
 
   it('close() lets an in-flight response finish, then resolves', async () => {
+    // The server ends the response once close() was called.
+    const closeCalled = deferred()
     const s = await server((req, res) => {
       res.write('first ')
-      setTimeout(() => res.end('last'), 20)
+      void closeCalled.promise.then(() => res.end('last'))
     })
     const transport = f.use(new Transport())
     const response = await transport.roundTrip(new Request(s.origin))
     let closed = false
     const closing = transport.close().then(() => (closed = true))
+    closeCalled.resolve()
     expect(await response.text()).toBe('first last')
     await closing
     expect(closed).toBe(true)

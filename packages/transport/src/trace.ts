@@ -153,6 +153,11 @@ export const channels = {
   staleRetry: channel('roundtrip:pool:stale-retry'),
 }
 
+/** reportStaleRetry publishes, for pool `key`, that `request` (`METHOD url`, no credentials) is sent again after its reused conn failed with `error`. */
+export function reportStaleRetry(key: string, request: string, error: unknown): void {
+  if (channels.staleRetry.hasSubscribers) channels.staleRetry.publish({ key, request, error })
+}
+
 /** The socket address fields of {@link GotConnInfo}. */
 type SocketAddresses = Pick<GotConnInfo, 'localAddress' | 'localPort' | 'remoteAddress' | 'remotePort'>
 

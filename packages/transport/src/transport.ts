@@ -20,7 +20,7 @@ import { NO_BODY, prepareBody, type OutgoingBody } from './request-body.js'
 import { poolStats, retire, type RetiredCounts, type TransportStats } from './stats.js'
 import { waitTimeoutError } from './deadlines.js'
 import type { Clock } from './clock.js'
-import { callHook, channels, type ClientTrace } from './trace.js'
+import { callHook, channels, reportStaleRetry, type ClientTrace } from './trace.js'
 import { sameTurn } from './turn.js'
 import { startDebug } from './debug.js'
 import { DirectDispatch, dispatchDirect, type DispatchPort } from './dispatch.js'
@@ -85,8 +85,8 @@ export class Transport implements RoundTripper, Closable, UndiciDispatchable {
     closed: () => this.#closed,
     route: (origin, href, method) => this.#routes.route(origin, href, method),
     getConn: (dispatch) => this.#getConn(dispatch),
-    release: (conn) => release(this.#host, conn, undefined),
-    discard: (conn, error) => discard(this.#host, conn, error, undefined),
+    release: (conn, trace) => release(this.#host, conn, trace),
+    discard: (conn, error, trace) => discard(this.#host, conn, error, trace),
   }
 
   /** @throws TransportError `RT_INVALID_OPTION` when an option is invalid. */
@@ -161,18 +161,19 @@ export class Transport implements RoundTripper, Closable, UndiciDispatchable {
   /**
    * The undici fast path (core's `UndiciDispatchable`, used by
    * `@roundtrip/undici`'s `toDispatcher` of a bare Transport): runs an undici
-   * dispatch on an HTTP/1.1 conn of this pool — the same pool, limits, wait
-   * queue, timeouts, proxy and stats as `roundTrip` — without a `Request` or
+   * dispatch on a conn of this pool (an HTTP/2 conn's stream included) — the
+   * same pool, limits, wait queue, timeouts, proxy and stats as `roundTrip` — without a `Request` or
    * a `Response`, and hands the bytes to `handler` undecoded. `options` are
    * undici's `DispatchOptions`, `handler` a legacy-generation undici handler
    * (the one Node's fetch and `undici.request` pass). Returns false
    * (touching nothing) for what it does not take: an upgrade, `CONNECT`, a
    * `FormData` or `Blob` body, a method or body a `Request` refuses
-   * (`TRACE`, a GET body), a handler of undici 7's generation, an origin
-   * whose conns are (or may be) HTTP/2. See dispatch.ts.
+   * (`TRACE`, a GET body), a handler of undici 7's generation, undici's
+   * `query` for an origin whose conns are (or may be) HTTP/2. `trace` (a {@link ClientTrace}) is
+   * called for the dispatch as a request's trace is (see dispatch.ts).
    */
-  [undiciDispatch](options: object, handler: object): boolean {
-    return dispatchDirect(this.#port, this.#options, options as DirectInput, handler as LegacyHandler)
+  [undiciDispatch](options: object, handler: object, trace?: object): boolean {
+    return dispatchDirect(this.#port, this.#options, options as DirectInput, handler as LegacyHandler, trace as ClientTrace | undefined)
   }
 
   /** send gets a conn for the call and dispatches it there. */
@@ -193,7 +194,7 @@ export class Transport implements RoundTripper, Closable, UndiciDispatchable {
     // A reused conn the server had closed, or an HTTP/2 stream it never processed: try another (Go's shouldRetryRequest).
     const replays = conn instanceof H2Lease ? ++call.replays : 0
     if (this.#closed || call.signal.aborted || replays > MAX_UNPROCESSED_REPLAYS) return call.fail(error.failure)
-    if (channels.staleRetry.hasSubscribers) channels.staleRetry.publish({ key: call.pool.key, request: call.what, error: error.failure })
+    reportStaleRetry(call.pool.key, call.what, error.failure)
     this.#send(call)
   }
 
@@ -233,7 +234,7 @@ export class Transport implements RoundTripper, Closable, UndiciDispatchable {
       const waiter = new ConnWaiter(this.#owner, pool, call.holder, trace, call.signal, resolve, reject)
       pool.enqueue(waiter)
       if (!pool.waitsForStreams(this.#options.http2.strictMaxConcurrentStreams) && (this.#options.maxConnsPerHost === 0 || pool.conns < this.#options.maxConnsPerHost)) {
-        dialConnFor(this.#host, pool, waiter, trace, call.what)
+        dialConnFor(this.#host, pool, waiter, trace)
         return
       }
       pool.dialQueue.push(waiter)

@@ -8,6 +8,7 @@ const f = useFixture()
 
 describe('Transport: unsolicited bytes', () => {
   it('closes a connection that receives bytes while idle and never reuses it', async () => {
+    const firstRead = deferred()
     const extraSent = deferred()
     let first = true
     const server = f.serve(
@@ -18,13 +19,14 @@ describe('Transport: unsolicited bytes', () => {
           socket.write(`HTTP/1.1 200 OK\r\ncontent-length: ${path.length}\r\n\r\n${path}`)
           if (!first) return
           first = false
-          // A second, unasked-for response after the first one, while the client is idle.
-          setTimeout(() => socket.write('HTTP/1.1 200 OK\r\ncontent-length: 5\r\n\r\nEXTRA', () => extraSent.resolve()), 20)
+          // A second, unasked-for response after the first one, once the client has read it and the conn is idle.
+          void firstRead.promise.then(() => socket.write('HTTP/1.1 200 OK\r\ncontent-length: 5\r\n\r\nEXTRA', () => extraSent.resolve()))
         })
       }),
     )
     const transport = f.use(new Transport())
     expect(await (await transport.roundTrip(new Request(`${server.origin}/one`))).text()).toBe('/one')
+    firstRead.resolve()
     await extraSent.promise
     for (const path of ['/two', '/three', '/four']) {
       expect(await (await transport.roundTrip(new Request(server.origin + path))).text()).toBe(path)

@@ -2,6 +2,7 @@ import { neverAborts, type CallSignal } from '@roundtrip/core'
 import type { Clock } from './clock.js'
 import type { Holder, PersistConn } from './conn.js'
 import { Deadline } from './deadlines.js'
+import { requestLabel } from './errors.js'
 import type { H2Conn } from './h2-conn.js'
 import type { H2Lease } from './h2-stream.js'
 import type { HostPool, Waiter } from './pool.js'
@@ -37,6 +38,11 @@ export class ConnWaiter implements Waiter {
     if (neverAborts(signal)) return
     this.#onAbort = ConnWaiter.#abortListener(this)
     signal.addEventListener('abort', this.#onAbort)
+  }
+
+  /** `METHOD url`, credentials removed: names the request in the errors of a dial made for it (made only for a message). */
+  get what(): string {
+    return requestLabel(this.holder.method, this.holder.url)
   }
 
   static #abortListener(waiter: ConnWaiter): () => void {

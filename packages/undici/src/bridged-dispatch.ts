@@ -6,11 +6,12 @@ import {
   neverAborted,
   rethrowLater,
   tryRoundTrip,
+  type CallHooks,
   type RoundTripper,
 } from '@roundtrip/core'
-import { errors, type Dispatcher } from 'undici'
+import type { Dispatcher } from 'undici'
 import { requestFromDispatch, type DispatchInput } from './dispatch-request.js'
-import { handlerSink, type Controller, type HandlerSink } from './dispatch-handler.js'
+import { DispatchControl, handlerSink, type HandlerKind, type HandlerSink } from './dispatch-handler.js'
 import { responseTrailers } from './from-dispatcher.js'
 
 function noop(): void {}
@@ -45,6 +46,24 @@ function wholeChunk(buffer: ArrayBuffer): Chunk {
 
 const END: Promise<Chunk> = Promise.resolve({ done: true, value: undefined })
 
+/** What a dispatcher keeps of a dispatch while it waits for its response head: its abort (destroy() fails it). */
+export interface Waiting {
+  abort(reason: Error): void
+}
+
+/**
+ * The call's hooks (core's `attachHooks`): its abort, which is its signal,
+ * and the dispatcher's trace for the dispatch. One object per dispatch.
+ */
+class BridgedCall extends CallAbortController {
+  readonly trace: object | undefined
+
+  constructor(trace: object | undefined) {
+    super(neverAborted)
+    this.trace = trace
+  }
+}
+
 /**
  * BridgedDispatch is one `dispatch()` run through a RoundTripper, and the
  * controller its handler pauses, resumes and aborts.
@@ -55,15 +74,13 @@ const END: Promise<Chunk> = Promise.resolve({ done: true, value: undefined })
  * path to `done` goes through {@link BridgedDispatch.settle}, so the handler
  * hears exactly one of `end` or `error`.
  */
-export class BridgedDispatch implements Controller {
+export class BridgedDispatch extends DispatchControl implements Waiting {
   readonly #sink: HandlerSink
-  readonly #onHead: () => void
+  // The dispatcher's dispatches waiting for their head; this one leaves it at its head or its end.
+  readonly #waiting: Set<Waiting>
   // What aborts the call: handed to the RoundTripper as the request's call signal (core's call hooks), set in run().
-  #callAbort: CallAbortController | undefined
+  #callAbort: BridgedCall | undefined
   #state: 'waiting' | 'streaming' | 'done' = 'waiting'
-  #paused = false
-  #aborted = false
-  #reason: Error | null = null
   // Held while streaming: the response must live as long as the handler reads it.
   #response: Response | undefined
   #reader: ReadableStreamDefaultReader<Uint8Array> | undefined
@@ -77,43 +94,26 @@ export class BridgedDispatch implements Controller {
   #onReadError: ((error: unknown) => void) | undefined
   #method = 'GET'
 
-  /** @throws BridgeError `RT_INVALID_ARGUMENT` for a handler undici would refuse too. */
-  constructor(handler: Dispatcher.DispatchHandler, onHead: () => void) {
-    this.#sink = handlerSink(handler, this)
-    this.#onHead = onHead
+  /** `handler` is of generation `kind` (see handlerKind); `waiting` is the dispatcher's set of dispatches waiting for their head. */
+  constructor(handler: Dispatcher.DispatchHandler, kind: HandlerKind, waiting: Set<Waiting>) {
+    super()
+    this.#sink = handlerSink(handler, kind, this)
+    this.#waiting = waiting
   }
 
-  get aborted(): boolean {
-    return this.#aborted
+  override abort(reason?: Error): void {
+    if (this.#state !== 'done') super.abort(reason)
   }
 
-  get paused(): boolean {
-    return this.#paused
-  }
-
-  get reason(): Error | null {
-    return this.#reason
-  }
-
-  pause(): void {
-    this.#paused = true
-  }
-
-  resume(): void {
-    if (!this.#paused) return
-    this.#paused = false
+  protected override resumed(): void {
     this.#pump()
   }
 
-  abort(reason?: Error): void {
-    if (this.#aborted || this.#state === 'done') return
-    const error = reason ?? new errors.RequestAbortedError()
-    this.#aborted = true
-    this.#reason = error
+  protected override aborting(reason: Error): void {
     // Before the head, the RoundTripper rejects with this reason; after, the body is cancelled with it.
-    this.#callAbort?.abort(error)
-    this.#reader?.cancel(error).catch(noop)
-    this.settle(error)
+    this.#callAbort?.abort(reason)
+    this.#reader?.cancel(reason).catch(noop)
+    this.settle(reason)
   }
 
   /** Fails the dispatch before it started (closed dispatcher, upgrade): the handler hears only the error, as from undici. */
@@ -121,8 +121,8 @@ export class BridgedDispatch implements Controller {
     this.settle(error)
   }
 
-  /** run sends the dispatch through `roundTripper`. */
-  run(roundTripper: RoundTripper, options: DispatchInput): void {
+  /** run sends the dispatch through `roundTripper`, with `trace` (the dispatcher's for it) attached to its Request. */
+  run(roundTripper: RoundTripper, options: DispatchInput, trace: object | undefined): void {
     let request: Request
     try {
       request = requestFromDispatch(options)
@@ -143,9 +143,9 @@ export class BridgedDispatch implements Controller {
     // as a Request that follows an AbortSignal: on Node 20 building those two
     // cost as much as the rest of a small bridged exchange. The request is
     // ours alone, so its hooks stay attached for its life.
-    this.#callAbort = new CallAbortController(neverAborted)
-    // The controller is its own hooks object (it carries its signal).
-    attachHooks(request, this.#callAbort)
+    this.#callAbort = new BridgedCall(trace)
+    // The controller is its own hooks object (it carries its signal, and the trace).
+    attachHooks(request, this.#callAbort as CallHooks)
     tryRoundTrip(roundTripper, request).then(
       (response) => this.#respond(response),
       (error: unknown) => this.settle(error),
@@ -155,11 +155,11 @@ export class BridgedDispatch implements Controller {
   #respond(response: Response): void {
     if (this.#state !== 'waiting') {
       // Aborted while the RoundTripper was answering: the body is ours to release.
-      response.body?.cancel(this.#reason).catch(noop)
+      response.body?.cancel(this.reason).catch(noop)
       return
     }
     this.#state = 'streaming'
-    this.#onHead()
+    this.#waiting.delete(this)
     // Decided without touching `response.body`, which would make a stream the small path avoids.
     if (this.#method !== 'HEAD' && !isNullBodyStatus(response.status)) {
       this.#response = response
@@ -185,7 +185,7 @@ export class BridgedDispatch implements Controller {
   }
 
   #pump(): void {
-    if (this.#reading || this.#paused || this.#state !== 'streaming' || !this.#hasBody) return
+    if (this.#reading || this.paused || this.#state !== 'streaming' || !this.#hasBody) return
     this.#reading = true
     this.#onChunk ??= BridgedDispatch.#chunkTaker(this)
     this.#onReadError ??= BridgedDispatch.#readFailer(this)
@@ -235,7 +235,7 @@ export class BridgedDispatch implements Controller {
     if (this.#state === 'done') return
     const headSent = this.#state === 'streaming'
     this.#state = 'done'
-    if (!headSent) this.#onHead()
+    if (!headSent) this.#waiting.delete(this)
     const response = this.#response
     this.#response = undefined
     this.#reader = undefined

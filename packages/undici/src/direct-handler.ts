@@ -1,4 +1,5 @@
 import type { Dispatcher } from 'undici'
+import type { Waiting } from './bridged-dispatch.js'
 
 /** The progress hooks as undici's Client calls them (its types say otherwise for onBodySent). */
 interface SentHooks {
@@ -15,12 +16,12 @@ interface SentHooks {
  * 200 or more), the end or an error. Streaming responses are not kept, so an
  * abandoned one stays collectable. Everything is handed on unchanged.
  */
-export class DirectHandler {
+export class DirectHandler implements Waiting {
   readonly #handler: Dispatcher.DispatchHandler
-  readonly #waiting: Set<DirectHandler>
+  readonly #waiting: Set<Waiting>
   #abort: ((reason?: Error) => void) | undefined
 
-  constructor(handler: Dispatcher.DispatchHandler, waiting: Set<DirectHandler>) {
+  constructor(handler: Dispatcher.DispatchHandler, waiting: Set<Waiting>) {
     this.#handler = handler
     this.#waiting = waiting
   }

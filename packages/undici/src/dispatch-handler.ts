@@ -1,4 +1,4 @@
-import type { Dispatcher } from 'undici'
+import { errors, type Dispatcher } from 'undici'
 import { BridgeError, ERR_INVALID_ARGUMENT } from './errors.js'
 import { headerRecord, rawHeaderRecord, rawHeaders } from './headers.js'
 
@@ -28,6 +28,56 @@ export interface Controller extends Dispatcher.DispatchController {
 
 type AnyHandler = Dispatcher.DispatchHandler
 
+/** Which of undici's two handler generations a handler speaks. */
+export type HandlerKind = 'modern' | 'legacy'
+
+/**
+ * DispatchControl is the pause/resume/abort state every controller of the
+ * bridge keeps (a bridged dispatch, the legacy facade of an undici 7
+ * handler): subclasses say what resuming and aborting do.
+ */
+export abstract class DispatchControl implements Controller {
+  #paused = false
+  #aborted = false
+  #reason: Error | null = null
+
+  get aborted(): boolean {
+    return this.#aborted
+  }
+
+  get paused(): boolean {
+    return this.#paused
+  }
+
+  get reason(): Error | null {
+    return this.#reason
+  }
+
+  pause(): void {
+    this.#paused = true
+  }
+
+  resume(): void {
+    if (!this.#paused) return
+    this.#paused = false
+    this.resumed()
+  }
+
+  /** abort aborts once, with `reason` (undici's `RequestAbortedError` by default); what that does is the subclass's {@link aborting}. */
+  abort(reason?: Error): void {
+    if (this.#aborted) return
+    this.#aborted = true
+    const error = reason ?? new errors.RequestAbortedError()
+    this.#reason = error
+    this.aborting(error)
+  }
+
+  /** The handler asked for more (its controller's or the legacy `resume`). */
+  protected abstract resumed(): void
+  /** The handler (or the dispatcher) aborted with `reason`. */
+  protected abstract aborting(reason: Error): void
+}
+
 function modern(handler: AnyHandler, controller: Controller): HandlerSink {
   return {
     start: () => handler.onRequestStart?.(controller, {}),
@@ -55,13 +105,12 @@ function legacy(handler: AnyHandler, controller: Controller): HandlerSink {
 }
 
 /**
- * handlerSink adapts `handler` to a {@link HandlerSink}: undici 7's
- * interface when it has `onRequestStart` (as undici decides it), the legacy
- * one otherwise.
+ * handlerKind tells which generation `handler` speaks: undici 7's when it
+ * has `onRequestStart` (as undici decides it), the legacy one otherwise.
  *
- * @throws BridgeError `RT_INVALID_ARGUMENT` when the handler has no way to be told of an error.
+ * @throws BridgeError `RT_INVALID_ARGUMENT` when it is not an object, or has no way to be told of an error.
  */
-export function handlerSink(handler: AnyHandler, controller: Controller): HandlerSink {
+export function handlerKind(handler: AnyHandler): HandlerKind {
   if (typeof handler !== 'object' || handler === null) {
     throw new BridgeError(ERR_INVALID_ARGUMENT, 'toDispatcher: dispatch() needs a handler object')
   }
@@ -69,12 +118,17 @@ export function handlerSink(handler: AnyHandler, controller: Controller): Handle
     if (typeof handler.onResponseError !== 'function') {
       throw new BridgeError(ERR_INVALID_ARGUMENT, 'toDispatcher: the handler has onRequestStart but no onResponseError')
     }
-    return modern(handler, controller)
+    return 'modern'
   }
   if (typeof handler.onError !== 'function') {
     throw new BridgeError(ERR_INVALID_ARGUMENT, 'toDispatcher: the handler has neither onResponseError nor onError')
   }
-  return legacy(handler, controller)
+  return 'legacy'
+}
+
+/** handlerSink adapts `handler`, of generation `kind` (see {@link handlerKind}), to a {@link HandlerSink}. */
+export function handlerSink(handler: AnyHandler, kind: HandlerKind, controller: Controller): HandlerSink {
+  return kind === 'modern' ? modern(handler, controller) : legacy(handler, controller)
 }
 
 /**
@@ -84,44 +138,21 @@ export function handlerSink(handler: AnyHandler, controller: Controller): Handle
  * is that handler's controller, and turns `pause()` into `onHeaders` /
  * `onData` returning false and `resume()` into the legacy `resume` callback.
  */
-export class LegacyFacade implements Controller {
+export class LegacyFacade extends DispatchControl {
   readonly #handler: AnyHandler
   #abort: ((reason?: Error) => void) | undefined
   #resume: (() => void) | undefined
-  #paused = false
-  #aborted = false
-  #reason: Error | null = null
 
   constructor(handler: AnyHandler) {
+    super()
     this.#handler = handler
   }
 
-  get aborted(): boolean {
-    return this.#aborted
-  }
-
-  get paused(): boolean {
-    return this.#paused
-  }
-
-  get reason(): Error | null {
-    return this.#reason
-  }
-
-  pause(): void {
-    this.#paused = true
-  }
-
-  resume(): void {
-    if (!this.#paused) return
-    this.#paused = false
+  protected override resumed(): void {
     this.#resume?.()
   }
 
-  abort(reason?: Error): void {
-    if (this.#aborted) return
-    this.#aborted = true
-    this.#reason = reason ?? null
+  protected override aborting(reason: Error): void {
     this.#abort?.(reason)
   }
 
@@ -133,12 +164,12 @@ export class LegacyFacade implements Controller {
   onHeaders(status: number, raw: Buffer[], resume: () => void, statusText: string): boolean {
     this.#resume = resume
     this.#handler.onResponseStart?.(this, status, rawHeaderRecord(raw), statusText)
-    return !this.#paused
+    return !this.paused
   }
 
   onData(chunk: Buffer): boolean {
     this.#handler.onResponseData?.(this, chunk)
-    return !this.#paused
+    return !this.paused
   }
 
   onComplete(trailers: Buffer[] | string[] | null): void {

@@ -1,4 +1,4 @@
-import { compose } from '@roundtrip/core'
+import { bodyHold, compose } from '@roundtrip/core'
 import { createFetch } from '@roundtrip/fetch'
 import { leakTracker, type Leak } from '@roundtrip/leak-tracker'
 import { Agent, MockAgent, ProxyAgent } from 'undici'
@@ -153,6 +153,18 @@ describe('fromDispatcher over an Agent', () => {
     await collectGarbage(() => leaks.length > 0)
     tracker.dispose()
     expect(leaks).toMatchObject([{ kind: 'collected', url: `${server.origin}/held`, status: 200, stack: expect.stringContaining('drop.ts') }])
+  })
+
+  it('declares on the body the origin whose connection it holds: an unread streaming body pins it, a complete one let it go', async () => {
+    await serve()
+    const rt = track(fromDispatcher(new Agent()))
+    const held = await rt.roundTrip(new Request(`${server.origin}/held`))
+    expect(bodyHold(held)).toEqual({ pool: server.origin, released: false })
+    const small = await rt.roundTrip(new Request(`${server.origin}/`))
+    expect(await small.text()).toBe('ok')
+    expect(bodyHold(small)).toEqual({ pool: server.origin, released: true })
+    await held.body!.cancel()
+    expect(bodyHold(held)?.pool).toBe(server.origin)
   })
 
   it('forwards close() to the dispatcher', async () => {

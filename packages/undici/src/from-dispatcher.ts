@@ -98,7 +98,7 @@ function roundTrip(dispatcher: Dispatcher, request: Request): Promise<Response> 
       }
       headers.push(name, value)
     }
-    const call = new DispatchCall(request, signal, resolve, reject)
+    const call = new DispatchCall(request, url.origin, signal, resolve, reject)
     const options: Dispatcher.DispatchOptions = {
       origin: url.origin,
       path: url.pathname + url.search,
@@ -124,6 +124,8 @@ function roundTrip(dispatcher: Dispatcher, request: Request): Promise<Response> 
  */
 class DispatchCall implements Dispatcher.DispatchHandler {
   readonly #request: Request
+  /** The origin: what undici pools the connection under, which the body declares it holds. */
+  readonly #origin: string
   readonly #signal: CallSignal
   #resolve: ((response: Response) => void) | undefined
   #reject: ((error: unknown) => void) | undefined
@@ -132,8 +134,9 @@ class DispatchCall implements Dispatcher.DispatchHandler {
   #sink: BodySink | undefined
   #response: WeakRef<Response> | undefined
 
-  constructor(request: Request, signal: CallSignal, resolve: (response: Response) => void, reject: (error: unknown) => void) {
+  constructor(request: Request, origin: string, signal: CallSignal, resolve: (response: Response) => void, reject: (error: unknown) => void) {
     this.#request = request
+    this.#origin = origin
     this.#signal = signal
     this.#resolve = resolve
     this.#reject = reject
@@ -171,6 +174,8 @@ class DispatchCall implements Dispatcher.DispatchHandler {
         })
         body = made.body
         this.#sink = made.sink
+        // The body pins the dispatcher's connection until the response completes (core's bodyHold).
+        made.sink.hold(this.#origin)
       }
       response = createResponse(body, { status: statusCode, statusText, headers, url: stripFragment(this.#request.url), type: 'basic' })
     } catch (error) {
@@ -199,6 +204,7 @@ class DispatchCall implements Dispatcher.DispatchHandler {
       if (response !== undefined) trailersByResponse.set(response, headersFromDispatch(trailers as string[]))
     }
     this.#finish()
+    this.#sink?.release()
     this.#sink?.end()
   }
 
@@ -206,6 +212,7 @@ class DispatchCall implements Dispatcher.DispatchHandler {
     const signal = this.#signal
     const failure = signal.aborted ? signal.reason : error
     this.#fail(failure)
+    this.#sink?.release()
     this.#sink?.error(failure)
   }
 

@@ -454,6 +454,15 @@ describe('toDispatcher: what it refuses', () => {
     await expect(request('http://127.0.0.1:1/', { dispatcher })).rejects.toMatchObject({ code: 'RT_DISPATCHER_CLOSED' })
   })
 
+  it.each(PATHS)('throws RT_INVALID_ARGUMENT for a handler it cannot report to, on %s, before sending anything', (_path, make) => {
+    const rt = track(make())
+    const dispatcher = toDispatcher(rt)
+    const options = { origin: 'http://127.0.0.1:1', path: '/', method: 'GET' } as const
+    for (const handler of [null, {}, { onRequestStart() {} }]) {
+      expect(() => dispatcher.dispatch(options, handler as never)).toThrow(expect.objectContaining({ code: 'RT_INVALID_ARGUMENT' }))
+    }
+  })
+
   it('refuses something that is not a RoundTripper with RT_INVALID_ARGUMENT', () => {
     expect(() => toDispatcher({} as never)).toThrow(expect.objectContaining({ code: 'RT_INVALID_ARGUMENT' }))
   })

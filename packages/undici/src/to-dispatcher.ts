@@ -1,7 +1,7 @@
 import { hasUndiciDispatch, isRoundTripper, undiciDispatch, type Closable, type RoundTripper, type UndiciDispatchable } from '@roundtrip/core'
 import { Dispatcher, errors } from 'undici'
-import { BridgedDispatch } from './bridged-dispatch.js'
-import { LegacyFacade } from './dispatch-handler.js'
+import { BridgedDispatch, type Waiting } from './bridged-dispatch.js'
+import { handlerKind, LegacyFacade } from './dispatch-handler.js'
 import { DirectHandler } from './direct-handler.js'
 import { describeDispatch, type DispatchInput } from './dispatch-request.js'
 import { BridgeError, ERR_DISPATCHER_CLOSED, ERR_INVALID_ARGUMENT, ERR_UPGRADE_UNSUPPORTED } from './errors.js'
@@ -18,6 +18,19 @@ export interface ToDispatcherOptions {
    * keeps working. It is not closed with this dispatcher.
    */
   upgrades?: Dispatcher | undefined
+  /**
+   * Trace hooks for each dispatch: called with the dispatch's options, it
+   * returns the hooks object for that request (for a `Transport` below, a
+   * `ClientTrace` of `@roundtrip/transport`: `getConn`, `gotConn`,
+   * `connectStart`, `wroteRequest`, `gotFirstResponseByte`, `putIdleConn`,
+   * …), or undefined for none. Node's fetch and `undici.request` carry no
+   * request context a trace could ride on, so this is where one is given.
+   * The hooks are the same whichever path the dispatch takes: a bare
+   * Transport's direct path calls them, and the `Request` path attaches them
+   * to the call (core's `attachHooks`), where every layer's `callTrace` sees
+   * them. Undefined: no trace.
+   */
+  trace?: ((options: Dispatcher.DispatchOptions) => object | undefined) | undefined
 }
 
 /**
@@ -28,12 +41,11 @@ export class RoundTripperDispatcher extends Dispatcher {
   /** The RoundTripper requests go through. */
   readonly roundTripper: RoundTripper
   #closed = false
-  // Dispatches whose response head has not arrived yet; destroy() fails them.
+  // Dispatches whose response head has not arrived yet, on either path; destroy() fails them.
   // Streaming ones are not kept: an abandoned response must stay collectable.
-  readonly #waiting = new Set<BridgedDispatch>()
-  // The same, for dispatches the RoundTripper took itself (#direct).
-  readonly #waitingDirect = new Set<DirectHandler>()
+  readonly #waiting = new Set<Waiting>()
   readonly #upgrades: Dispatcher | undefined
+  readonly #trace: ((options: Dispatcher.DispatchOptions) => object | undefined) | undefined
   // The RoundTripper's own undici entry point (core's undiciDispatch), when it offers one: the Transport itself, not a stack.
   readonly #direct: UndiciDispatchable | undefined
 
@@ -46,6 +58,11 @@ export class RoundTripperDispatcher extends Dispatcher {
     if (upgrades !== undefined && typeof (upgrades as { dispatch?: unknown } | null)?.dispatch !== 'function') {
       throw new BridgeError(ERR_INVALID_ARGUMENT, 'toDispatcher: options.upgrades must be an undici Dispatcher')
     }
+    const trace = options.trace
+    if (trace !== undefined && typeof trace !== 'function') {
+      throw new BridgeError(ERR_INVALID_ARGUMENT, 'toDispatcher: options.trace must be a function returning the trace hooks of a dispatch')
+    }
+    this.#trace = trace
     this.roundTripper = roundTripper
     this.#upgrades = upgrades
     this.#direct = hasUndiciDispatch(roundTripper) ? roundTripper : undefined
@@ -57,16 +74,17 @@ export class RoundTripperDispatcher extends Dispatcher {
    * (the RoundTripper queues on its own; this dispatcher is never busy).
    */
   override dispatch(options: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): boolean {
+    const kind = handlerKind(handler)
+    const trace = this.#trace === undefined || this.#closed ? undefined : this.#trace(options)
     // A RoundTripper that owns its conns takes the dispatch itself, without a Request or a Response; it refuses what it does not take.
     const direct = this.#direct
-    if (direct !== undefined && !this.#closed && typeof handler === 'object' && handler !== null) {
-      const legacy = typeof handler.onRequestStart === 'function' && typeof handler.onResponseError === 'function' ? new LegacyFacade(handler) : handler
-      const tracked = new DirectHandler(legacy, this.#waitingDirect)
-      this.#waitingDirect.add(tracked)
-      if (direct[undiciDispatch](options, tracked)) return true
-      this.#waitingDirect.delete(tracked)
+    if (direct !== undefined && !this.#closed) {
+      const tracked = new DirectHandler(kind === 'modern' ? new LegacyFacade(handler) : handler, this.#waiting)
+      this.#waiting.add(tracked)
+      if (direct[undiciDispatch](options, tracked, trace)) return true
+      this.#waiting.delete(tracked)
     }
-    const call: BridgedDispatch = new BridgedDispatch(handler, () => this.#waiting.delete(call))
+    const call = new BridgedDispatch(handler, kind, this.#waiting)
     const input = options as unknown as DispatchInput
     if (this.#closed) {
       call.refuse(new BridgeError(ERR_DISPATCHER_CLOSED, `toDispatcher: the dispatcher is closed (${describeDispatch(input)})`))
@@ -83,7 +101,7 @@ export class RoundTripperDispatcher extends Dispatcher {
       return false
     }
     this.#waiting.add(call)
-    call.run(this.roundTripper, input)
+    call.run(this.roundTripper, input, trace)
     return true
   }
 
@@ -115,7 +133,6 @@ export class RoundTripperDispatcher extends Dispatcher {
     const error = typeof a === 'function' || a === undefined || a === null ? new errors.ClientDestroyedError() : a
     this.#closed = true
     for (const call of [...this.#waiting]) call.abort(error)
-    for (const call of [...this.#waitingDirect]) call.abort(error)
     const rt = this.roundTripper as Lifecycle
     if (typeof rt.destroy === 'function') rt.destroy()
     const done = Promise.resolve(typeof rt.close === 'function' ? rt.close() : undefined)
@@ -144,8 +161,14 @@ export class RoundTripperDispatcher extends Dispatcher {
  * `options.upgrades`, or fail with `RT_UPGRADE_UNSUPPORTED` without one.
  * `close()` and `destroy()` close the RoundTripper.
  *
+ * `options.trace` gives each dispatch its trace hooks (the Transport's
+ * `ClientTrace`), called alike on both paths. `dispatch()` throws
+ * `RT_INVALID_ARGUMENT` for a handler it cannot report to (not an object,
+ * or without `onError`/`onResponseError`), as undici does.
+ *
  * @throws BridgeError `RT_INVALID_ARGUMENT` when `roundTripper` has no
- * `roundTrip` method, or `options.upgrades` is not a dispatcher.
+ * `roundTrip` method, `options.upgrades` is not a dispatcher, or
+ * `options.trace` is not a function.
  *
  * @example
  * ```ts

@@ -1,4 +1,4 @@
-import { callSignal, observeBody, tryRoundTrip, type Middleware, type RoundTripper } from '@roundtrip/core'
+import { callSignal, kResolvesResponse, observeBody, tryRoundTrip, type Middleware, type RoundTripper } from '@roundtrip/core'
 import { checkCount, invalidOption } from '../errors.js'
 
 /** Options for {@link concurrencyLimit}; give at least one. */
@@ -43,6 +43,8 @@ export function concurrencyLimit(options: ConcurrencyLimitOptions): Middleware {
 }
 
 class Limiter implements RoundTripper {
+  /** It resolves only with the Response of the layer below (core's kResolvesResponse): chain() does not check it again. */
+  readonly [kResolvesResponse] = true
   readonly #next: RoundTripper
   readonly #max: number
   readonly #perHost: number

@@ -1,5 +1,5 @@
-import { callSignal, deriveRequest, roundTripper, tryRoundTrip, type CallSignal, type Middleware } from '@roundtrip/core'
-import { discardResponse } from '../discard.js'
+import { callSignal, deriveRequest, discardResponse, tryRoundTrip, type CallSignal, type Middleware } from '@roundtrip/core'
+import { layer } from '../layer.js'
 import { invalidOption } from '../errors.js'
 
 /** Options for {@link dedupe}. */
@@ -93,7 +93,7 @@ export function dedupe(options: DedupeOptions = {}): Middleware {
       return flight
     }
 
-    return roundTripper((request) => {
+    return layer((request) => {
       let key: string | undefined
       try {
         key = keyOf(request)

@@ -1,4 +1,5 @@
-import { deriveRequest, roundTripper, type Middleware } from '@roundtrip/core'
+import { deriveRequest, type Middleware } from '@roundtrip/core'
+import { layer } from '../layer.js'
 import { invalidOption } from '../errors.js'
 
 /**
@@ -44,7 +45,7 @@ export function defaultHeaders(headers: Record<string, HeaderValue>): Middleware
     entries.push([name.toLowerCase(), value])
   }
   return function defaultHeadersLayer(next) {
-    return roundTripper((request) => {
+    return layer((request) => {
       let missing: Array<[string, HeaderValue]> | undefined
       for (const entry of entries) {
         if (!request.headers.has(entry[0])) (missing ??= []).push(entry)

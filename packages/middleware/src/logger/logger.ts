@@ -1,4 +1,5 @@
-import { attachHooks, detachHooks, getContext, observeBody, roundTripper, tryRoundTrip, type BodyOutcome, type Middleware } from '@roundtrip/core'
+import { attachHooks, detachHooks, getContext, observeBody, tryRoundTrip, type BodyOutcome, type Middleware } from '@roundtrip/core'
+import { layer } from '../layer.js'
 import '../context.js'
 import { invalidOption } from '../errors.js'
 import type { LoggerOptions, LogRecord, LogSink } from './options.js'
@@ -38,7 +39,7 @@ export function logger(options: LoggerOptions = {}): Middleware {
 
   const config: LoggerConfig = { write, secret, headerNames, now }
   return function loggerLayer(next) {
-    return roundTripper((request) => {
+    return layer((request) => {
       const call = new LoggerCall(config, request)
       // Hooks for this call, not a derived request: the Transport calls the
       // caller's trace and this one (core's callTrace), and retry() this

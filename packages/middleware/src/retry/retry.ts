@@ -1,9 +1,9 @@
 import {
   callSignal,
   deriveRequest,
+  discardResponse,
   getContext,
   getReplayableBody,
-  roundTripper,
   runCallHooks,
   tryRoundTrip,
   withReplayableBody,
@@ -12,8 +12,8 @@ import {
   type ReplayableBody,
   type RoundTripper,
 } from '@roundtrip/core'
+import { layer } from '../layer.js'
 import '../context.js'
-import { discardResponse } from '../discard.js'
 import { checkCount, checkDuration, invalidOption } from '../errors.js'
 import { RetryBudget } from './budget.js'
 import { classifyFailure, retryAfterMs } from './classify.js'
@@ -86,7 +86,7 @@ export function retry(options: RetryOptions = {}): Middleware {
   const random = options.random ?? Math.random
 
   return function retryLayer(next) {
-    return roundTripper((request) => {
+    return layer((request) => {
       budget?.deposit()
       const replayable = request.body === null ? undefined : getReplayableBody(request)
       // A body that cannot be produced again goes out once.

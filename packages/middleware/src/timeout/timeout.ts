@@ -4,16 +4,16 @@ import {
   CallAbortController,
   callSignal,
   detachHooks,
+  discardResponse,
   getContext,
   observeBody,
-  roundTripper,
   tryRoundTrip,
   type BodyListener,
   type CallSignal,
   type Middleware,
   type RoundTripper,
 } from '@roundtrip/core'
-import { discardResponse } from '../discard.js'
+import { layer } from '../layer.js'
 import '../context.js'
 import { checkDuration, invalidOption } from '../errors.js'
 
@@ -73,7 +73,7 @@ export function timeout(ms: number, options: TimeoutOptions = {}): Middleware {
   const includeBody = options.includeBody ?? true
   if (typeof includeBody !== 'boolean') throw invalidOption('timeout', 'includeBody must be a boolean')
   return function timeoutLayer(next) {
-    return roundTripper((request) => {
+    return layer((request) => {
       const limit = getContext(request).timeout ?? fallback
       if (!(limit > 0) || !Number.isFinite(limit)) return tryRoundTrip(next, request)
       const outer = callSignal(request)

@@ -1,0 +1,134 @@
+// In-process, interleaved A/B of the tracker's CPU cost per request over a
+// loopback server, as the README's cost table reports it. The server (a raw
+// node:net server answering every request head with one canned keep-alive
+// response) runs in a child process; this process runs createFetch over a
+// Transport, alone and under leakTracker, 64 requests in flight, each body
+// read with text(). Every round runs each setting once, in rotated order;
+// the cost is the median over rounds of (setting − createFetch) in the same
+// round, with its interquartile range. CPU time (user + system), not wall
+// time: the machine is shared. Run after `npm run build`, from this folder:
+//   node bench/ab.mjs [rounds=20] [requests per run=3000]
+// ROUNDTRIP_AB_SETTINGS=base,off,caller picks the settings (default: all
+// three); with ROUNDTRIP_AB_PREV=<a previous build's index.js>, `prev` is
+// that build with stacks off. Any Node >= 20.19 runs it
+// (~/.cache/roundtrip/node/24.*/bin/node). ROUNDTRIP_AB_BASE=memory
+// replaces the Transport with an in-memory RoundTripper whose bodies declare
+// what they hold, as the Transport's do (no sockets: the tracker's own cost
+// stands out of the noise). ROUNDTRIP_AB_HEAP=<requests> then records, per
+// setting, a sampling allocation profile (every 4 KiB on average, collected
+// objects included, as apps/bench's --heap-prof) over that many requests and
+// prints the bytes allocated per request: that figure does not depend on load.
+import { spawn } from 'node:child_process'
+import { compose } from '@roundtrip/core'
+import { createFetch } from '@roundtrip/fetch'
+import { leakTracker } from '@roundtrip/leak-tracker'
+import { Transport } from '@roundtrip/transport'
+import { memoryRoundTripper } from './memory.mjs'
+
+const ROUNDS = Number(process.argv[2] ?? 20)
+const N = Number(process.argv[3] ?? 3000)
+const C = 64
+
+const serverSource = `
+const net = require('node:net')
+const reply = Buffer.from('HTTP/1.1 200 OK\\r\\ncontent-length: 11\\r\\ncontent-type: text/plain\\r\\nkeep-alive: timeout=60\\r\\n\\r\\nhello world')
+const server = net.createServer((socket) => {
+  socket.setNoDelay(true)
+  let tail = ''
+  socket.on('data', (chunk) => {
+    const text = tail + chunk.toString('latin1')
+    let n = 0, at = 0, i
+    while ((i = text.indexOf('\\r\\n\\r\\n', at)) !== -1) { n++; at = i + 4 }
+    tail = text.slice(at)
+    if (n === 1) socket.write(reply)
+    else if (n > 1) socket.write(Buffer.concat(Array(n).fill(reply)))
+  })
+  socket.on('error', () => {})
+})
+server.listen(0, '127.0.0.1', () => process.stdout.write(String(server.address().port) + '\\n'))
+process.stdin.on('end', () => process.exit(0)).resume()
+`
+const child = spawn(process.execPath, ['-e', serverSource], { stdio: ['pipe', 'pipe', 'inherit'] })
+const port = await new Promise((resolve) => child.stdout.once('data', (d) => resolve(Number(String(d).trim()))))
+const url = `http://127.0.0.1:${port}/x`
+
+const below = process.env.ROUNDTRIP_AB_BASE === 'memory' ? () => memoryRoundTripper('hello world') : () => new Transport()
+const prev = process.env.ROUNDTRIP_AB_PREV ? await import(new URL(process.env.ROUNDTRIP_AB_PREV, `file://${process.cwd()}/`).href) : undefined
+const all = {
+  prev: () => compose(below(), prev.leakTracker({ captureStack: false })),
+  base: () => compose(below()),
+  off: () => compose(below(), leakTracker({ captureStack: false })),
+  caller: () => compose(below(), leakTracker({ captureStack: 'caller' })),
+}
+const names = (process.env.ROUNDTRIP_AB_SETTINGS ?? 'base,off,caller').split(',')
+const settings = names.map((name) => {
+  const client = all[name]()
+  return { name, client, fetch: createFetch(client), cpu: [] }
+})
+
+const cpuUs = () => {
+  const { user, system } = process.cpuUsage()
+  return user + system
+}
+
+async function run(fetch, n) {
+  let left = n
+  const loop = async () => {
+    while (left-- > 0) {
+      const response = await fetch(url)
+      if ((await response.text()).length !== 11) throw new Error('short body')
+    }
+  }
+  await Promise.all(Array.from({ length: C }, loop))
+}
+
+for (const s of settings) await run(s.fetch, 3 * N) // warm-up: JIT and 64 connections each
+for (let round = 0; round < ROUNDS; round++) {
+  for (let k = 0; k < settings.length; k++) {
+    const s = settings[(round + k) % settings.length]
+    const start = cpuUs()
+    await run(s.fetch, N)
+    s.cpu.push((cpuUs() - start) / N)
+  }
+}
+
+const quantile = (xs, q) => {
+  const sorted = [...xs].sort((a, b) => a - b)
+  const at = (sorted.length - 1) * q
+  const lo = Math.floor(at)
+  return sorted[lo] + (sorted[Math.min(lo + 1, sorted.length - 1)] - sorted[lo]) * (at - lo)
+}
+const base = settings.find((s) => s.name === 'base')
+const { loadavg } = await import('node:os')
+console.log(`${process.env.ROUNDTRIP_AB_BASE === 'memory' ? 'in memory' : 'loopback'}, node ${process.version}, ${ROUNDS} rounds of ${N} requests at c${C}, load ${loadavg().map((l) => l.toFixed(1)).join(' ')}`)
+for (const s of settings) {
+  const line = [`${s.name.padEnd(7)} median ${quantile(s.cpu, 0.5).toFixed(1)} µs/req`]
+  if (base !== undefined && s !== base) {
+    const diffs = s.cpu.map((c, i) => c - base.cpu[i])
+    const median = quantile(diffs, 0.5)
+    line.push(
+      `Δ median ${median >= 0 ? '+' : ''}${median.toFixed(1)} µs (${((100 * median) / quantile(base.cpu, 0.5)).toFixed(1)}%)`,
+      `IQR ${quantile(diffs, 0.25).toFixed(1)}..${quantile(diffs, 0.75).toFixed(1)}`,
+    )
+  }
+  console.log(line.join(', '))
+}
+const heapRequests = Number(process.env.ROUNDTRIP_AB_HEAP ?? 0)
+if (heapRequests > 0) {
+  const { Session } = await import('node:inspector/promises')
+  const total = (node) => node.selfSize + node.children.reduce((sum, child) => sum + total(child), 0)
+  for (let round = 0; round < 2; round++) {
+    for (const s of settings) {
+      const session = new Session()
+      session.connect()
+      await session.post('HeapProfiler.enable')
+      await session.post('HeapProfiler.startSampling', { samplingInterval: 4096, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true })
+      await run(s.fetch, heapRequests)
+      const { profile } = await session.post('HeapProfiler.stopSampling')
+      session.disconnect()
+      console.log(`${s.name.padEnd(7)} allocated ${(total(profile.head) / heapRequests).toFixed(0)} B/request (${heapRequests} requests, round ${round + 1})`)
+    }
+  }
+}
+for (const s of settings) await s.client.close()
+child.stdin.end()
