@@ -3,7 +3,6 @@ import { Client } from 'undici'
 import type { ConnectMethod } from './connect-method.js'
 import type { ConnList } from './conn-list.js'
 import type { HostPool } from './pool.js'
-import { currentTurn } from './turn.js'
 import { Deadline, idleExpired } from './deadlines.js'
 import type { ResolvedOptions } from './resolve-options.js'
 
@@ -43,8 +42,8 @@ export class PersistConn {
   requests = 0
   /** When the conn last became idle (the transport's clock), or -1. */
   idleAt = -1
-  /** The turn in which the conn last became idle (see turn.ts). */
-  idleTurn = -1
+  /** The turn in which the conn last finished a request and went back to the pool (see turn.ts), or -1. */
+  releaseTurn = -1
   /** Idle limit for this conn: the transport's, shortened by a `Keep-Alive: timeout` hint. 0 means none. */
   idleLimit: number
   /** False once the server asked to close (`Connection: close`) or keep-alives are off. */
@@ -172,7 +171,6 @@ export class PersistConn {
    */
   markIdle(now: number): void {
     this.idleAt = now
-    this.idleTurn = currentTurn()
     this.holder = undefined
     const limit = this.idleLimit
     if (limit <= 0) {

@@ -85,11 +85,10 @@ export class ConnectMethod {
    * target) and the proxy's `Proxy-Authorization` unless the request has one.
    */
   forwardHeaders(headers: OutgoingHeaders, host: string): OutgoingHeaders {
-    // A copy: the list may be the shared one of requests without headers (see headers.ts).
-    const list = [...headers.list, 'host', host]
+    const list = headers.list
+    list.push('host', host)
     const authorization = this.proxy?.authorization
     if (authorization !== undefined && !hasHeader(list, 'proxy-authorization')) list.push('proxy-authorization', authorization)
-    headers.list = list
     return headers
   }
 

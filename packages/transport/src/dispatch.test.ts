@@ -4,7 +4,7 @@ import { undiciDispatch, withContext } from '@roundtrip/core'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { useFixture } from '../test/fixture.js'
 import { startH2Server } from '../test/h2.js'
-import { certificate } from '../test/tls.js'
+import { certificate, httpsServer } from '../test/tls.js'
 import { startDroppingServer, startHoldingServer, startRawServer, startServer } from '../test/server.js'
 import { closedPort, deferred } from '../test/util.js'
 import { nextMessage } from '../../../test/loopback.js'
@@ -289,7 +289,7 @@ describe('Transport[undiciDispatch]: undici dispatches on the pool', () => {
   })
 })
 
-describe('Transport[undiciDispatch]: undici dispatches on HTTP/2 streams', () => {
+describe('Transport[undiciDispatch]: undici dispatches to TLS origins, on HTTP/2 streams or HTTP/1.1 conns', () => {
   let pem: { key: string; cert: string }
   beforeAll(async () => {
     pem = await certificate()
@@ -320,6 +320,14 @@ describe('Transport[undiciDispatch]: undici dispatches on HTTP/2 streams', () =>
     const total = transport.stats().total
     expect(total).toMatchObject({ dials: 1, requests: 21, active: 0, streams: 0 })
     expect(total.http2).toMatchObject([{ streams: 0, requests: 21 }])
+  })
+
+  it('runs on an HTTPS origin whose ALPN chose HTTP/1.1 too: the conn’s undici client, reused', async () => {
+    const server = f.serve(await httpsServer(pem))
+    const transport = f.use(new Transport({ tls: { ca: pem.cert } }))
+    for (const path of ['/a', '/b']) expect(await (await fetch(`${server.origin}${path}`, direct(transport))).text()).toBe(`secure ${path}`)
+    expect(server.connections()).toBe(1)
+    expect(transport.stats().total).toMatchObject({ dials: 1, requests: 2, reusedRequests: 1, idle: 1, http2: [] })
   })
 
   it('hands a large body on as Node’s fetch reads it, pausing the stream between reads', async () => {

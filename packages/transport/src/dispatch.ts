@@ -4,7 +4,7 @@ import type { Holder, PersistConn } from './conn.js'
 import { requestTarget } from './call.js'
 import { applyConnHeader, bodyTimeoutError, Deadline, headersTimeoutError, preciseLimit } from './deadlines.js'
 import { ERR_RESPONSE_TOO_LARGE, ERR_TRANSPORT_CLOSED, TransportError } from './errors.js'
-import { H2_UNPROCESSED, isSocketFailure, mapError } from './errors-map.js'
+import { H2_UNPROCESSED, mapError } from './errors-map.js'
 import type { ExchangeConn } from './exchange.js'
 import { H2Lease } from './h2-stream.js'
 import { outgoingHeaders } from './headers.js'
@@ -13,7 +13,7 @@ import type { ResolvedOptions } from './resolve-options.js'
 import { callHook, reportStaleRetry, type ClientTrace } from './trace.js'
 import type { OutgoingBody } from './request-body.js'
 import type { Got } from './waiter.js'
-import { isIdempotencyKey, isIdempotentMethod } from './retry-policy.js'
+import { isIdempotencyKey, isIdempotentMethod, mayResend } from './retry-policy.js'
 import { directBody, headerPairs, type DirectInput, type DirectRequest, type LegacyHandler } from './dispatch-input.js'
 
 // The undici fast path (core's `UndiciDispatchable`): an undici dispatch
@@ -122,8 +122,9 @@ function interimHeaders(raw: Buffer[]): Headers {
  * then the head and the body) → settled (the caller's handler heard
  * `onComplete` or `onError`, once, through {@link DirectDispatch.#settle}).
  * A reused conn that fails before the caller's handler was handed any head
- * (a 1xx one included) is given up and the dispatch waits for another
- * (replayable requests only, bounded).
+ * (a 1xx one included) is given up and the dispatch waits for another:
+ * any dispatch undici had not started on it (nothing was written), a started
+ * one when it is replayable (bounded); see retry-policy.ts's `mayResend`.
  */
 export class DirectDispatch extends CallAbortController {
   readonly #port: DispatchPort
@@ -379,9 +380,11 @@ export class DirectDispatch extends CallAbortController {
     else this.#port.release(conn, this.trace)
     // An HTTP/2 stream the server never processed (REFUSED_STREAM, past GOAWAY) may go again whatever the method, as roundTrip's.
     const unprocessed = (error as { code?: string }).code === H2_UNPROCESSED && this.#bodyReplayable
-    const stale = unprocessed || (this.#replayable && conn.requests > 1 && isSocketFailure(error))
-    if (!this.#headed && !aborted && stale && !this.#port.closed() && ++this.#replays <= MAX_STALE_REPLAYS) {
-      // A reused conn the server had closed (Go's shouldRetryRequest): try another; the caller's handler heard nothing of it.
+    // A reused conn the server had closed (retry-policy.ts): try another; the caller's handler heard nothing of it.
+    // One undici never started (nothing written) goes whatever it is, and is not a replay: the bound counts the others.
+    const unsent = !sent && mayResend(conn.requests > 1, false, 'never', error)
+    const replay = unprocessed || (sent && mayResend(conn.requests > 1, true, this.#replayable ? 'stale' : 'never', error))
+    if (!this.#headed && !aborted && !this.#port.closed() && (unsent || (replay && ++this.#replays <= MAX_STALE_REPLAYS))) {
       reportStaleRetry(this.pool.key, this.what, failure)
       this.acquire()
       return

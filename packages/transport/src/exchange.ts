@@ -4,10 +4,10 @@ import type { Dispatcher } from 'undici'
 import { createDecoder, decodingError } from './decode.js'
 import { applyConnHeader, bodyTimeoutError, Deadline, headersTimeoutError, preciseLimit } from './deadlines.js'
 import { ERR_RESPONSE_TOO_LARGE, TransportError } from './errors.js'
-import { H2_UNPROCESSED as UNPROCESSED, isSocketFailure, mapError } from './errors-map.js'
+import { H2_UNPROCESSED as UNPROCESSED, mapError } from './errors-map.js'
 import type { ResolvedOptions } from './resolve-options.js'
 import type { OutgoingBody } from './request-body.js'
-import { bytesWritten, neverWritten, StaleConnError } from './retry-policy.js'
+import { mayResend, StaleConnError } from './retry-policy.js'
 import type { Call } from './call.js'
 import { callHook, type ClientTrace } from './trace.js'
 
@@ -18,8 +18,6 @@ import { callHook, type ClientTrace } from './trace.js'
 export interface ExchangeConn {
   /** Requests sent on the connection so far, this one included: more than 1 means reused. */
   readonly requests: number
-  /** The socket, whose written-byte count tells whether anything of the request was written. */
-  readonly socket: unknown
   /** False once the server asked to close the connection. */
   reusable: boolean
   /** Idle limit of the connection, shortened by a `Keep-Alive: timeout` hint. */
@@ -58,8 +56,6 @@ export class Exchange implements Dispatcher.DispatchHandler {
   readonly #conn: ExchangeConn
   readonly #owner: ConnOwner
   readonly #options: ResolvedOptions
-  /** The socket's written-byte count when the exchange started, to know if anything of it was written. */
-  readonly #writtenBefore: number
   #abort: ((error: Error) => void) | undefined
   #responded = false
   #sink: BodySink | undefined
@@ -81,7 +77,6 @@ export class Exchange implements Dispatcher.DispatchHandler {
     this.#conn = conn
     this.#owner = owner
     this.#options = options
-    this.#writtenBefore = call.retry === 'unwritten' ? bytesWritten(conn.socket) : -1
     const signal = call.signal
     // A call nothing can abort (core's neverAborted: createFetch's without a caller signal) gets no listener.
     if (!neverAborts(signal) && !signal.aborted) {
@@ -327,21 +322,13 @@ export class Exchange implements Dispatcher.DispatchHandler {
     this.#sink?.release()
     if (!this.#responded) {
       const unprocessed = (error as { code?: string }).code === UNPROCESSED && call.retry !== 'never'
-      const stale = !aborted && (unprocessed || (this.#conn.requests > 1 && isSocketFailure(error) && this.#mayRetry(error)))
+      // `#abort` is set by onConnect: undici started the request.
+      const stale = !aborted && (unprocessed || mayResend(this.#conn.requests > 1, this.#abort !== undefined, call.retry, error))
       this.#owner.failed(call, this.#conn, stale ? new StaleConnError(failure as Error) : failure)
       return
     }
     if (this.#decoder !== undefined) this.#decoder.destroy()
     this.#sink?.error(failure)
-  }
-
-  /** mayRetry applies the request's {@link RetryPolicy} to a socket failure before the response. */
-  #mayRetry(error: Error): boolean {
-    const retry = this.#call.retry
-    if (retry === 'stale') return true
-    if (retry === 'never') return false
-    if (neverWritten(error)) return true
-    return this.#writtenBefore >= 0 && bytesWritten(this.#conn.socket) === this.#writtenBefore
   }
 
   #finish(decoding = false): void {

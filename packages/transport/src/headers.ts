@@ -3,17 +3,9 @@ import type { ResolvedOptions } from './resolve-options.js'
 /** Headers that belong to one connection and are managed by the Transport, not taken from the request. */
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'expect', 'te'])
 
-/**
- * The list of a request with no headers of its own and no body length: one
- * frozen array for all of them (undici and the HTTP/2 writer only read it).
- */
-const DEFAULT_LIST = Object.freeze(['accept', '*/*', 'user-agent', 'node']) as string[]
-/** {@link DEFAULT_LIST} with `accept-encoding`. */
-const DEFAULT_LIST_COMPRESSED = Object.freeze([...DEFAULT_LIST, 'accept-encoding', 'gzip, deflate, br']) as string[]
-
 /** The request head as undici takes it. */
 export interface OutgoingHeaders {
-  /** Flat `[name, value, name, value, …]`. May be shared and frozen: to add headers, replace it (see `ConnectMethod.forwardHeaders`). */
+  /** Flat `[name, value, name, value, …]`. */
   list: string[]
   /** Close the connection after this request (`connection: close`). */
   reset: boolean
@@ -42,7 +34,11 @@ export function outgoingHeaders(
   length?: number,
   names?: ReadonlyMap<string, string>,
 ): OutgoingHeaders {
-  let list: string[] | undefined
+  // Each call makes its own list. One shared frozen list for requests
+  // without headers was tried (issue 21): about 150 B less allocated per
+  // request, but on Node 24 the bytes outliving young GCs went from about
+  // 290 to 1,000 per request at 64 in flight, for a reason not found.
+  const list: string[] = []
   let reset = options.disableKeepAlives
   let acceptEncoding = false
   let accept = false
@@ -56,17 +52,11 @@ export function outgoingHeaders(
     if (name === 'accept-encoding') acceptEncoding = true
     else if (name === 'accept') accept = true
     else if (name === 'user-agent') userAgent = true
-    if (list === undefined) list = []
     list.push(names?.get(name) ?? name, value)
-  }
-  const compress = !acceptEncoding && decompress && !options.disableCompression
-  if (list === undefined) {
-    if (length === undefined) return { list: compress ? DEFAULT_LIST_COMPRESSED : DEFAULT_LIST, reset }
-    list = []
   }
   if (length !== undefined) list.push('content-length', String(length))
   if (!accept) list.push('accept', '*/*')
   if (!userAgent) list.push('user-agent', 'node')
-  if (compress) list.push('accept-encoding', 'gzip, deflate, br')
+  if (!acceptEncoding && decompress && !options.disableCompression) list.push('accept-encoding', 'gzip, deflate, br')
   return { list, reset }
 }

@@ -11,6 +11,7 @@ import type { ConnList } from './conn-list.js'
 import type { ExchangeConn } from './exchange.js'
 import { H2Lease } from './h2-stream.js'
 import { callHook, channels, type ClientTrace } from './trace.js'
+import { currentTurn } from './turn.js'
 
 // The pool policy: who gets a conn or a stream when one is dialed, freed,
 // released or dies (Go's tryDeliver / putOrCloseIdleConn / decConnsPerHost).
@@ -121,6 +122,8 @@ export function release(host: PoolHost, exchangeConn: ExchangeConn, trace: Clien
     return
   }
   if (trace !== undefined) callHook(trace, 'putIdleConn')
+  // Whoever takes it in this turn, from the idle list or as a waiter, takes it once the turn ended (turn.ts).
+  conn.releaseTurn = currentTurn()
   putIdleOrDeliver(host, pool, conn)
 }
 

@@ -1,4 +1,4 @@
-import { CONN_NOT_REDIALED } from './conn.js'
+import { isSocketFailure } from './errors-map.js'
 import type { OutgoingBody } from './request-body.js'
 
 // When a request that failed on a reused connection, before any response
@@ -31,13 +31,15 @@ export function isIdempotencyKey(name: string): boolean {
 
 /**
  * RetryPolicy says when a request that failed on a reused connection, before
- * any response byte, is sent again on another one (Go's `shouldRetryRequest`):
+ * any response byte, is sent again on another one (Go's `shouldRetryRequest`).
+ * Whatever its policy, a request undici never started (see {@link mayResend})
+ * goes out again: nothing of it was written.
  * - `stale`: whenever (an idempotent method, or an `Idempotency-Key` /
  *   `X-Idempotency-Key` header, with a body that can be sent again);
- * - `unwritten`: only when not one byte of it reached the socket (Go's
- *   `nothingWrittenError`): the server cannot have acted on it, whatever the
- *   method;
- * - `never`: its body cannot be produced again.
+ * - `unwritten`: only when nothing of it was written; on HTTP/2, also when
+ *   the server says it did not process the stream;
+ * - `never`: its body cannot be produced again: only when nothing of it was
+ *   written (its body was not touched either).
  */
 export type RetryPolicy = 'stale' | 'unwritten' | 'never'
 
@@ -49,16 +51,22 @@ export function retryPolicy(request: Request, body: OutgoingBody): RetryPolicy {
   return 'unwritten'
 }
 
-/** Errors undici gives a request it never started to write: the client had closed or was destroyed. */
-const NEVER_WRITTEN = new Set(['UND_ERR_DESTROYED', 'UND_ERR_CLOSED', CONN_NOT_REDIALED])
-
-/** neverWritten says whether `error` is one undici gives a request it never started to write. */
-export function neverWritten(error: unknown): boolean {
-  return NEVER_WRITTEN.has((error as { code?: string }).code ?? '')
-}
-
-/** bytesWritten reads a socket's written-byte count, or -1 for a stream (from a `dial` hook) that keeps none. */
-export function bytesWritten(socket: unknown): number {
-  const n = (socket as { bytesWritten?: unknown }).bytesWritten
-  return typeof n === 'number' ? n : -1
+/**
+ * mayResend says whether a request that failed with `error` on a connection,
+ * before any response byte, is sent again on another one.
+ *
+ * Only after a socket failure on a reused connection (a fresh one has no
+ * reason to fail but the server's: Go's `isReused` check). Then:
+ * - not `started`: undici calls a request's `onConnect` just before it writes
+ *   its first byte (HTTP/2: once the stream is open), so a request it failed
+ *   without that call was waiting on a connection that died under it (undici's
+ *   check of an idle socket found it closed, or the client was destroyed).
+ *   Not one byte of it was written and its body was not read: it goes out
+ *   again whatever its method and body (Go's `nothingWrittenError`), and it
+ *   is not a replay of a sent request (no bound on replays applies: each
+ *   such failure closes a reused connection, of which there are finitely many);
+ * - `started`: only under the `stale` policy (a replay).
+ */
+export function mayResend(reused: boolean, started: boolean, policy: RetryPolicy, error: unknown): boolean {
+  return reused && isSocketFailure(error) && (!started || policy === 'stale')
 }

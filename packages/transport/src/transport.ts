@@ -226,12 +226,12 @@ export class Transport implements RoundTripper, Closable, UndiciDispatchable {
         conn.close('idle timeout')
         continue
       }
-      if (sameTurn(conn.idleTurn)) return this.#afterTurn(call, conn)
+      if (sameTurn(conn.releaseTurn)) return this.#afterTurn(call, conn)
       takeConn(pool, conn, call.holder, trace, true, now)
       return conn
     }
     return new Promise<Got>((resolve, reject) => {
-      const waiter = new ConnWaiter(this.#owner, pool, call.holder, trace, call.signal, resolve, reject)
+      const waiter = new ConnWaiter(this.#owner, pool, call.holder, trace, call.signal, Transport.#handOver(this, call, resolve), reject)
       pool.enqueue(waiter)
       if (!pool.waitsForStreams(this.#options.http2.strictMaxConcurrentStreams) && (this.#options.maxConnsPerHost === 0 || pool.conns < this.#options.maxConnsPerHost)) {
         dialConnFor(this.#host, pool, waiter, trace)
@@ -247,11 +247,31 @@ export class Transport implements RoundTripper, Closable, UndiciDispatchable {
   }
 
   /**
+   * handOver is what the waiter of `call` resolves with the conn it is
+   * handed: a conn released in the current turn (the waiter is served as the
+   * response before it ends) is sent on once the turn has ended, as one
+   * taken from the idle list (see {@link #afterTurn}); the wait's promise
+   * then stays pending, unused. Made by a function: see Exchange's abort
+   * listener. The call is let go once handed over: a settled waiter may stay
+   * in its pool's queue a while, and must not keep the call's response alive.
+   */
+  static #handOver(transport: Transport, call: Call | DirectDispatch, resolve: (got: Got) => void): (got: Got) => void {
+    let waiting: Call | DirectDispatch | undefined = call
+    return (got) => {
+      const handed = waiting!
+      waiting = undefined
+      if (got instanceof PersistConn && sameTurn(got.releaseTurn)) transport.#afterTurn(handed, got)
+      else resolve(got)
+    }
+  }
+
+  /**
    * afterTurn has `call` take `conn`, released in the current turn, once the
    * turn has ended (see turn.ts): if the server closed it or sent unasked-for
    * bytes meanwhile, it is gone, and the call looks for another conn. The
    * calls of a turn wait in one list, taken by one `setImmediate` (at c64
-   * nearly every request comes here: no promise or timer per request).
+   * nearly every request comes here: no promise or timer per request). A
+   * waiter's call comes here with the conn already taken (counted as its).
    */
   #afterTurn(call: Call | DirectDispatch, conn: PersistConn): undefined {
     call.turnConn = conn
@@ -265,14 +285,17 @@ export class Transport implements RoundTripper, Closable, UndiciDispatchable {
     for (const call of calls) {
       const conn = call.turnConn!
       call.turnConn = undefined
+      // Handed to the call as a waiter (busy, its holder the call's), or still in no list since it left the idle one.
+      const taken = conn.holder === call.holder
       if (transport.#closed) {
         conn.close('transport closed')
         call.reject(new TransportError(ERR_TRANSPORT_CLOSED, `transport is closed (${call.what})`))
       } else if (call.signal.aborted) {
-        if (!conn.closed) putIdleOrDeliver(transport.#host, conn.pool, conn)
+        if (taken) release(transport.#host, conn, undefined)
+        else if (!conn.closed) putIdleOrDeliver(transport.#host, conn.pool, conn)
         call.reject(call.signal.reason)
       } else if (!conn.closed) {
-        takeConn(call.pool, conn, call.holder, call.trace, true, transport.#clock.now())
+        if (!taken) takeConn(call.pool, conn, call.holder, call.trace, true, transport.#clock.now())
         if (call instanceof DirectDispatch) call.send(conn)
         else transport.#dispatch(call, conn)
       } else if (call instanceof DirectDispatch) call.acquire()

@@ -1,12 +1,23 @@
 /**
  * A turn of the event loop, as far as connection reuse cares: it ends at the
  * next check phase. A connection released in the current turn may still have
- * unread bytes from the server in its socket: a close that came with the
- * response, or an unsolicited response right behind it. Those are read in the
- * poll phase that follows, so such a connection is reused only once the turn
- * ended (undici's own pools get the same effect by validating an idle socket
- * a turn before writing to it). Connections handed straight to a waiting
- * request are not delayed.
+ * unread bytes from the server in its socket: a close (FIN or RST) that came
+ * with the response or right behind it, or an unsolicited response. libuv
+ * stops reading a socket after a short read (`uv__read`: "return if we didn't
+ * fill the buffer"), so those bytes are read only in the next poll phase,
+ * which comes after this turn's check phase.
+ *
+ * So a request that takes such a connection waits for the end of the turn
+ * (transport.ts's `afterTurn`), and undici (7.28 and later) then holds its
+ * write one more `setImmediate` on a used idle socket while it reads it
+ * (GHSA-35p6-xmwp-9g52): together they span that poll phase. Neither is
+ * enough alone: undici's hold, started in the turn the response arrived,
+ * ends in that turn's check phase, before the poll phase that reads the
+ * close (measured: with our wait skipped, 10 of 10 POSTs sent at once were
+ * written on a conn whose FIN had arrived with the response, and failed);
+ * and our wait alone ends in that same check phase (undici 7.27 writes
+ * there). A waiting request handed such a connection as the response ends
+ * waits the same way (transport.ts's `handOver`).
  */
 let turn = 0
 let scheduled = false

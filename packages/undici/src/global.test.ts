@@ -61,6 +61,18 @@ function installTransport(): Leak[] {
 }
 
 describe('install()', () => {
+  it('calls the trace hooks given to it for each global fetch, and refuses a bad trace before installing anything', async () => {
+    await serve()
+    transport = new Transport()
+    const before = globalDispatcher()
+    expect(() => install(transport!, { trace: 'no' as never })).toThrow(expect.objectContaining({ code: 'RT_INVALID_ARGUMENT' }))
+    expect(globalDispatcher()).toBe(before)
+    const log: string[] = []
+    install(transport, { trace: (options) => ({ gotConn: (info: { reused: boolean }) => log.push(`${options.path} reused=${info.reused}`) }) })
+    for (const path of ['/a', '/b']) expect(await (await fetch(`${server!.origin}${path}`)).text()).toBe('hello GET')
+    expect(log).toEqual(['/a reused=false', '/b reused=true'])
+  })
+
   it('sends Node’s global fetch and undici.request through the Transport, which counts them', async () => {
     const { origin } = await serve()
     installTransport()

@@ -1,6 +1,9 @@
 import type { RoundTripper } from '@roundtrip/core'
 import type { Dispatcher } from 'undici'
-import { toDispatcher, type RoundTripperDispatcher } from './to-dispatcher.js'
+import { toDispatcher, type RoundTripperDispatcher, type ToDispatcherOptions } from './to-dispatcher.js'
+
+/** Options for {@link install}: those of {@link toDispatcher} but `upgrades`, which install sets to the dispatcher it replaces. */
+export type InstallOptions = Omit<ToDispatcherOptions, 'upgrades'>
 
 /**
  * The globals that Node's bundled fetch and npm undici read their default
@@ -33,6 +36,9 @@ function write(values: readonly unknown[]): void {
  * installed dispatcher. Installing again replaces the installed one;
  * {@link uninstall} restores the dispatcher that was there before the first
  * install. The RoundTripper stays yours: `uninstall()` does not close it.
+ * `options.trace` gives every dispatch its trace hooks (see
+ * {@link ToDispatcherOptions}); it throws `RT_INVALID_ARGUMENT` as
+ * toDispatcher does, before anything is installed.
  *
  * @example
  * ```ts
@@ -44,10 +50,10 @@ function write(values: readonly unknown[]): void {
  * await transport.close()
  * ```
  */
-export function install(roundTripper: RoundTripper): RoundTripperDispatcher {
+export function install(roundTripper: RoundTripper, options: InstallOptions = {}): RoundTripperDispatcher {
+  const previous = (saved === undefined ? (globalThis as unknown as Slots)[GLOBALS[0]] : saved[0]) as Dispatcher | undefined
+  const dispatcher = toDispatcher(roundTripper, { ...options, upgrades: typeof previous?.dispatch === 'function' ? previous : undefined })
   if (saved === undefined) saved = GLOBALS.map((key) => (globalThis as unknown as Slots)[key])
-  const previous = saved[0] as Dispatcher | undefined
-  const dispatcher = toDispatcher(roundTripper, { upgrades: typeof previous?.dispatch === 'function' ? previous : undefined })
   write(GLOBALS.map(() => dispatcher))
   return dispatcher
 }

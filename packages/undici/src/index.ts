@@ -3,6 +3,7 @@ export type { DispatcherRoundTripper } from './from-dispatcher.js'
 export { toDispatcher, RoundTripperDispatcher } from './to-dispatcher.js'
 export type { ToDispatcherOptions } from './to-dispatcher.js'
 export { install, uninstall, globalDispatcher } from './global.js'
+export type { InstallOptions } from './global.js'
 export {
   BridgeError,
   ERR_UPGRADE_UNSUPPORTED,

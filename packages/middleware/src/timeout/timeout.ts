@@ -14,6 +14,7 @@ import {
   type RoundTripper,
 } from '@roundtrip/core'
 import { layer } from '../layer.js'
+import { DeadlineQueue, type QueuedDeadline } from './deadline-queue.js'
 import '../context.js'
 import { checkDuration, invalidOption } from '../errors.js'
 
@@ -52,8 +53,10 @@ export function timeoutError(): DOMException {
  *
  * A request's context can set its own deadline: `withContext(request,
  * { timeout: ms })`, 0 for none. The caller's own signal (and a deadline of
- * a layer above) keeps working: its abort rejects with its reason. The timer does not keep the process alive
- * and is cleared as soon as the body settles.
+ * a layer above) keeps working: its abort rejects with its reason. The
+ * calls of one layer whose deadlines have the same duration share one timer
+ * (they come due in the order they started); it does not keep the process
+ * alive and is cleared as soon as none of them is pending.
  *
  * Outside `retry()` it bounds all attempts and waits together; inside it,
  * each attempt (a per-attempt `TimeoutError` is retried for idempotent
@@ -73,12 +76,15 @@ export function timeout(ms: number, options: TimeoutOptions = {}): Middleware {
   const includeBody = options.includeBody ?? true
   if (typeof includeBody !== 'boolean') throw invalidOption('timeout', 'includeBody must be a boolean')
   return function timeoutLayer(next) {
+    // The deadlines of one duration share a queue and its one timer (see deadline-queue.ts).
+    const queues = new DeadlineQueues(fallback)
     return layer((request) => {
       const limit = getContext(request).timeout ?? fallback
       if (!(limit > 0) || !Number.isFinite(limit)) return tryRoundTrip(next, request)
       const outer = callSignal(request)
       if (outer.aborted) return Promise.reject(outer.reason)
-      return new Promise<Response>((resolve, reject) => new Deadline(outer, includeBody, resolve, reject).run(next, request, limit))
+      const queue = queues.get(limit)
+      return new Promise<Response>((resolve, reject) => new Deadline(outer, includeBody, resolve, reject).run(next, request, queue))
     })
   }
 }
@@ -93,13 +99,15 @@ const DONE = 2
  * controller (a `CallAbortController` following the caller's signal, so it
  * aborts with the caller's reason too), the hooks object attached to the
  * request for the layers below (a CallAbortController carries its own
- * signal: no derived Request, no AbortSignal), the timer's target and the
- * listener of the response body. The deadline is also enforced here, so that
+ * signal: no derived Request, no AbortSignal), the entry of its deadline
+ * queue and the listener of the response body. The deadline is also enforced here, so that
  * a layer below that does not listen to the call's signal still gives the
  * caller its TimeoutError on time: the call rejects, or the body errors, and
  * a response that comes too late is released.
  */
-class Deadline extends CallAbortController implements BodyListener {
+class Deadline extends CallAbortController implements BodyListener, QueuedDeadline {
+  dueAt = 0
+  queued = false
   readonly #includeBody: boolean
   readonly #resolve: (response: Response) => void
   readonly #reject: (error: unknown) => void
@@ -108,7 +116,7 @@ class Deadline extends CallAbortController implements BodyListener {
   #request: Request | undefined
   /** The response handed on, while its body is timed. */
   #response: Response | undefined
-  #timer: ReturnType<typeof setTimeout> | undefined
+  #queue: DeadlineQueue | undefined
 
   constructor(outer: CallSignal, includeBody: boolean, resolve: (response: Response) => void, reject: (error: unknown) => void) {
     super(outer)
@@ -117,10 +125,9 @@ class Deadline extends CallAbortController implements BodyListener {
     this.#reject = reject
   }
 
-  run(next: RoundTripper, request: Request, limit: number): void {
-    // The timer's argument, not a closure: one object per call.
-    this.#timer = setTimeout(expire, limit, this)
-    this.#timer.unref()
+  run(next: RoundTripper, request: Request, queue: DeadlineQueue): void {
+    this.#queue = queue
+    queue.add(this)
     this.#request = request
     attachHooks(request, this)
     tryRoundTrip(next, request).then(
@@ -129,9 +136,9 @@ class Deadline extends CallAbortController implements BodyListener {
     )
   }
 
-  /** The timer fired. */
+  /** The deadline passed (its queue's timer fired). */
   expire(): void {
-    this.#timer = undefined
+    this.#queue = undefined
     // Not aborted by us yet: aborted here means the caller's signal (our parent) was.
     if (this.#stage === DONE || this.aborted) return
     const reason = timeoutError()
@@ -175,8 +182,8 @@ class Deadline extends CallAbortController implements BodyListener {
   #settle(): void {
     this.#stage = DONE
     this.#detach()
-    if (this.#timer !== undefined) clearTimeout(this.#timer)
-    this.#timer = undefined
+    this.#queue?.remove(this)
+    this.#queue = undefined
   }
 
   #detach(): void {
@@ -185,6 +192,22 @@ class Deadline extends CallAbortController implements BodyListener {
   }
 }
 
-function expire(deadline: Deadline): void {
-  deadline.expire()
+/** The deadline queues of one timeout() layer: the fallback's for good, others while they have deadlines pending. */
+class DeadlineQueues {
+  readonly #fallback: DeadlineQueue
+  readonly #others = new Map<number, DeadlineQueue>()
+  readonly #drop = (queue: DeadlineQueue): void => {
+    this.#others.delete(queue.ms)
+  }
+
+  constructor(fallback: number) {
+    this.#fallback = new DeadlineQueue(fallback)
+  }
+
+  get(ms: number): DeadlineQueue {
+    if (ms === this.#fallback.ms) return this.#fallback
+    let queue = this.#others.get(ms)
+    if (queue === undefined) this.#others.set(ms, (queue = new DeadlineQueue(ms, this.#drop)))
+    return queue
+  }
 }
