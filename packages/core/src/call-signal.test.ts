@@ -72,6 +72,11 @@ describe('a request declared unabortable', () => {
     expect(callSignal(derived).reason).toBe('mine')
   })
 
+  it('a frozen request cannot be declared: it keeps request.signal as its call signal', () => {
+    const request = withUnabortableSignal(Object.freeze(new Request('http://a.test/')))
+    expect(callSignal(request)).toBe(request.signal)
+  })
+
   it('carryRequest does not carry it: a request built anew may follow a signal that aborts', () => {
     const request = withUnabortableSignal(withContext(new Request('http://a.test/'), { decompress: false }))
     const own = new AbortController()

@@ -52,8 +52,13 @@ export function neverAborts(signal: CallSignal): boolean {
   return signal === neverAborted
 }
 
-// The requests whose own signal was declared never to abort, shared by installed copies of core.
-const unabortable = shared('@roundtrip/core.unabortableRequests.v1', () => new WeakSet<Request>())
+// The declaration lives on the request, in a slot keyed by a registered
+// symbol (shared by installed copies of core, like the call hooks): one
+// property write, where a WeakSet cost an ephemeron entry per request and
+// work for every scavenge. A request that cannot take a property (frozen by
+// its maker) is not declared: it is listened to as any other.
+const kUnabortable: unique symbol = Symbol.for('@roundtrip/core.unabortableSignal.v1')
+type Declared = { [kUnabortable]?: true }
 
 /**
  * withUnabortableSignal declares that `request.signal` never aborts, and
@@ -64,7 +69,8 @@ const unabortable = shared('@roundtrip/core.unabortableRequests.v1', () => new W
  * layer attached a signal, so the layers below and the Transport add no
  * listener to a signal that cannot fire (on Node an `AbortSignal` listener
  * costs more than the rest of a layer's work). `request.signal` itself is
- * left as it is. A request made with `deriveRequest(request, init)` keeps the
+ * left as it is; the declaration is a property under a registered symbol
+ * (a frozen request cannot take it, and stays listened to). A request made with `deriveRequest(request, init)` keeps the
  * declaration unless `init` brings a signal; any other request built from it
  * (`new Request(request)`, `carryRequest`) does not.
  *
@@ -77,18 +83,18 @@ const unabortable = shared('@roundtrip/core.unabortableRequests.v1', () => new W
  * ```
  */
 export function withUnabortableSignal<T extends Request>(request: T): T {
-  unabortable.add(request)
+  if (Object.isExtensible(request)) (request as Declared)[kUnabortable] = true
   return request
 }
 
 /** requestSignal is what aborts `request` when no layer attached a signal: {@link neverAborted} when declared so, else `request.signal`. */
 export function requestSignal(request: Request): CallSignal {
-  return unabortable.has(request) ? neverAborted : request.signal
+  return (request as Declared)[kUnabortable] === true ? neverAborted : request.signal
 }
 
 /** carryUnabortable declares `derived` when `request` is declared and `derived` follows its signal (made without a signal of its own). */
 export function carryUnabortable(request: Request, derived: Request): void {
-  if (unabortable.has(request)) unabortable.add(derived)
+  if ((request as Declared)[kUnabortable] === true) withUnabortableSignal(derived)
 }
 
 /**

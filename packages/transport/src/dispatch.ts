@@ -1,4 +1,4 @@
-import { CallAbortController, redactUrl, rethrowLater, type CallSignal } from '@roundtrip/core'
+import { CallAbortController, neverAborted, redactUrl, rethrowLater } from '@roundtrip/core'
 import { errors } from 'undici'
 import type { Holder, PersistConn } from './conn.js'
 import { requestTarget } from './call.js'
@@ -113,15 +113,6 @@ function interimHeaders(raw: Buffer[]): Headers {
   return headers
 }
 
-/** The parent of a dispatch's abort: only the caller's handler aborts it (through the callback onConnect hands it). */
-const NEVER_ABORTED: CallSignal = Object.freeze({
-  aborted: false,
-  reason: undefined,
-  addEventListener() {},
-  removeEventListener() {},
-  throwIfAborted() {},
-})
-
 /**
  * DirectDispatch is one dispatch on the fast path: the handler its conn's
  * undici Client calls, the signal its wait for a conn listens to, and the
@@ -181,7 +172,8 @@ export class DirectDispatch extends CallAbortController {
     authority: string,
     trace: ClientTrace | undefined,
   ) {
-    super(NEVER_ABORTED)
+    // Only the caller's handler aborts a dispatch (through the callback onConnect hands it): its parent is core's neverAborted.
+    super(neverAborted)
     this.#port = port
     this.#options = options
     this.#handler = handler
