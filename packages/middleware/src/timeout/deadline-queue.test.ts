@@ -99,4 +99,21 @@ describe('DeadlineQueue', () => {
     expect(log).toEqual([`far@${2 ** 31 + 5_000}`])
     expect(vi.getTimerCount()).toBe(0)
   })
+
+  it('keeps no settled deadline while an older one is still pending (it is unlinked when removed, not when it reaches the head)', async () => {
+    const queue = new DeadlineQueue(60_000)
+    const stuck = deadline([], 'stuck')
+    queue.add(stuck)
+    let settled: QueuedDeadline | undefined = deadline([], 'settled')
+    const ref = new WeakRef(settled)
+    queue.add(settled)
+    queue.remove(settled)
+    settled = undefined
+    for (let i = 0; i < 10 && ref.deref() !== undefined; i++) {
+      await new Promise((resolve) => setImmediate(resolve))
+      ;(globalThis as { gc?: () => void }).gc?.()
+    }
+    expect(ref.deref()).toBeUndefined()
+    queue.remove(stuck)
+  })
 })

@@ -108,6 +108,8 @@ const DONE = 2
 class Deadline extends CallAbortController implements BodyListener, QueuedDeadline {
   dueAt = 0
   queued = false
+  queuePrev: QueuedDeadline | undefined = undefined
+  queueNext: QueuedDeadline | undefined = undefined
   readonly #includeBody: boolean
   readonly #resolve: (response: Response) => void
   readonly #reject: (error: unknown) => void
