@@ -10,6 +10,7 @@ import type { OutgoingBody } from './request-body.js'
 import { mayResend, StaleConnError } from './retry-policy.js'
 import type { Call } from './call.js'
 import { callHook, type ClientTrace } from './trace.js'
+import { headersOf, latin1 } from './headers.js'
 
 /**
  * ExchangeConn is what an exchange uses of its connection: an HTTP/1.1
@@ -346,15 +347,3 @@ export class Exchange implements Dispatcher.DispatchHandler {
 }
 
 function noop(): void {}
-
-/** latin1 is a header name or value as a string (undici gives HTTP/1.1 heads as latin1 buffers). */
-function latin1(raw: string | Buffer): string {
-  return typeof raw === 'string' ? raw : raw.toString('latin1')
-}
-
-/** headersOf builds a Headers from a `[name, value, …]` list. */
-function headersOf(pairs: ReadonlyArray<string | Buffer>): Headers {
-  const headers = new Headers()
-  for (let i = 0; i < pairs.length; i += 2) headers.append(latin1(pairs[i]!), latin1(pairs[i + 1]!))
-  return headers
-}

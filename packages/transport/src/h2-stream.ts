@@ -44,7 +44,7 @@ export interface StreamRequest {
  * `onRequestSent`, the heads (`onResponseStarted` before the final one;
  * interim ones through `onHead` too), the body chunks (false pauses the
  * stream until `resume`), then one of `onComplete` or `onError`. The
- * Transport's Exchange is one; so is a direct undici dispatch (dispatch.ts).
+ * Transport's Exchange is one; so is a direct undici dispatch (direct-dispatch.ts).
  */
 export interface StreamHandler {
   onConnect(abort: (error?: Error) => void): void

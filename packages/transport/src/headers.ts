@@ -60,3 +60,15 @@ export function outgoingHeaders(
   if (!acceptEncoding && decompress && !options.disableCompression) list.push('accept-encoding', 'gzip, deflate, br')
   return { list, reset }
 }
+
+/** latin1 is a header name or value as a string (undici gives HTTP/1.1 heads as latin1 buffers). */
+export function latin1(raw: string | Buffer): string {
+  return typeof raw === 'string' ? raw : raw.toString('latin1')
+}
+
+/** headersOf builds a Headers from a `[name, value, …]` list. */
+export function headersOf(pairs: ReadonlyArray<string | Buffer>): Headers {
+  const headers = new Headers()
+  for (let i = 0; i < pairs.length; i += 2) headers.append(latin1(pairs[i]!), latin1(pairs[i + 1]!))
+  return headers
+}

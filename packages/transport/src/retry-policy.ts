@@ -3,7 +3,7 @@ import type { OutgoingBody } from './request-body.js'
 
 // When a request that failed on a reused connection, before any response
 // byte, is sent again on another one: the rule both the Request path
-// (exchange.ts, call.ts) and the undici direct path (dispatch.ts) follow.
+// (exchange.ts, call.ts) and the undici direct path (direct-dispatch.ts) follow.
 
 /**
  * StaleConnError wraps a failure on a reused connection before any response

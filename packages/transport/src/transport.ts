@@ -23,7 +23,8 @@ import type { Clock } from './clock.js'
 import { callHook, channels, reportStaleRetry, type ClientTrace } from './trace.js'
 import { sameTurn } from './turn.js'
 import { startDebug } from './debug.js'
-import { DirectDispatch, dispatchDirect, type DispatchPort } from './dispatch.js'
+import { DirectDispatch, type DispatchPort } from './direct-dispatch.js'
+import { dispatchDirect } from './dispatch.js'
 import type { DirectInput, LegacyHandler } from './dispatch-input.js'
 
 /** The most times one request is sent again after HTTP/2 servers refused it unprocessed (GOAWAY, REFUSED_STREAM). */

@@ -1,0 +1,341 @@
+import { CallAbortController, neverAborted, rethrowLater } from '@roundtrip/core'
+import { errors } from 'undici'
+import type { Holder, PersistConn } from './conn.js'
+import { applyConnHeader, bodyTimeoutError, Deadline, headersTimeoutError, preciseLimit } from './deadlines.js'
+import { ERR_RESPONSE_TOO_LARGE, TransportError } from './errors.js'
+import { H2_UNPROCESSED, mapError } from './errors-map.js'
+import type { ExchangeConn } from './exchange.js'
+import { H2Lease } from './h2-stream.js'
+import { headersOf } from './headers.js'
+import type { HostPool } from './pool.js'
+import type { ResolvedOptions } from './resolve-options.js'
+import { callHook, reportStaleRetry, type ClientTrace } from './trace.js'
+import type { OutgoingBody } from './request-body.js'
+import type { Got } from './waiter.js'
+import { mayResend } from './retry-policy.js'
+import type { DirectRequest, LegacyHandler } from './dispatch-input.js'
+
+// The handler side of the undici fast path (see dispatch.ts for the entry):
+// a DirectDispatch waits for a conn of its pool, runs the dispatch on it and
+// gives the conn (or the HTTP/2 stream) back at the end.
+/** What a direct dispatch uses of its Transport (kept off the public surface). */
+export interface DispatchPort {
+  closed(): boolean
+  route(origin: string, href: string, method: string): HostPool
+  /** A conn for `dispatch` now, or later (a promise), or undefined: at the end of the turn the Transport calls `send`, `acquire` or `reject` (see transport.ts's afterTurn). */
+  getConn(dispatch: DirectDispatch): Got | Promise<Got> | undefined
+  release(conn: ExchangeConn, trace: ClientTrace | undefined): void
+  discard(conn: ExchangeConn, error: Error, trace: ClientTrace | undefined): void
+}
+
+/** The most times one dispatch is sent again after a reused conn turned out stale (as roundTrip's HTTP/2 replays). */
+const MAX_STALE_REPLAYS = 5
+
+/**
+ * DirectDispatch is one dispatch on the fast path: the handler its conn's
+ * undici Client calls, the signal its wait for a conn listens to, and the
+ * abort its caller's handler holds.
+ *
+ * States: waiting for a conn → sent on `#conn` (undici calls `onConnect`,
+ * then the head and the body) → settled (the caller's handler heard
+ * `onComplete` or `onError`, once, through {@link DirectDispatch.#settle}).
+ * A reused conn that fails before the caller's handler was handed any head
+ * (a 1xx one included) is given up and the dispatch waits for another:
+ * any dispatch undici had not started on it (nothing was written), a started
+ * one when it is replayable (bounded); see retry-policy.ts's `mayResend`.
+ */
+export class DirectDispatch extends CallAbortController {
+  readonly #port: DispatchPort
+  readonly #options: ResolvedOptions
+  readonly #handler: LegacyHandler
+  /** The pool the dispatch takes a conn from (the Transport looks up the live one if it left the map). */
+  pool: HostPool
+  /** `METHOD url` with credentials removed, for messages. */
+  readonly what: string
+  /** What a conn it holds says holds it (stats()). */
+  readonly holder: Holder
+  /** The dispatch's trace hooks: those its dispatcher gave (an undici dispatch has no request context to carry any). */
+  readonly trace: ClientTrace | undefined
+  /** An idle conn released in the current turn, taken once the turn has ended (see transport.ts). */
+  turnConn: PersistConn | undefined = undefined
+  readonly #request: DirectRequest
+  readonly #replayable: boolean
+  #replays = 0
+  /** The conn (HTTP/1.1) or the stream of one (HTTP/2) the dispatch is sent on. */
+  #conn: Got | undefined
+  readonly #bodyReplayable: boolean
+  readonly #authority: string
+  /** The trace heard `gotFirstResponseByte` (once, as Go's: undici tells every head, interim ones too). */
+  #gotFirstByte = false
+  /** The conn's Client's abort for this request, once it called onConnect. */
+  #abortSent: ((error: Error) => void) | undefined
+  #responded = false
+  /** The caller's handler was handed a head (a 1xx one too): the dispatch is not sent again after that. */
+  #headed = false
+  #settled = false
+  #bodyBytes = 0
+  /** Our header or body deadline, for limits under 1 s only (see exchange.ts); made on first use. */
+  #deadline: Deadline | undefined
+  #stage: 'head' | 'body' = 'head'
+
+  constructor(
+    port: DispatchPort,
+    options: ResolvedOptions,
+    handler: LegacyHandler,
+    pool: HostPool,
+    what: string,
+    request: DirectRequest,
+    replayable: boolean,
+    bodyReplayable: boolean,
+    authority: string,
+    trace: ClientTrace | undefined,
+  ) {
+    // Only the caller's handler aborts a dispatch (through the callback onConnect hands it): its parent is core's neverAborted.
+    super(neverAborted)
+    this.#port = port
+    this.#options = options
+    this.#handler = handler
+    this.pool = pool
+    this.what = what
+    this.holder = { method: request.method, url: what.slice(request.method.length + 1), since: 0 }
+    this.#request = request
+    this.#replayable = replayable
+    this.#bodyReplayable = bodyReplayable
+    this.#authority = authority
+    this.trace = trace
+  }
+
+  /** start tells the caller's handler the dispatch started (its abort is live from now on, as undici's is while a request is queued) and looks for a conn. */
+  start(): void {
+    try {
+      this.#handler.onConnect?.(DirectDispatch.#abortOf(this))
+    } catch (error) {
+      this.#abort(error as Error)
+      rethrowLater(error)
+    }
+    if (this.aborted) return this.#settle(this.reason as Error)
+    this.acquire()
+  }
+
+  static #abortOf(dispatch: DirectDispatch): (reason?: Error) => void {
+    return (reason) => dispatch.#abort(reason)
+  }
+
+  /**
+   * abort aborts the dispatch (the caller's abort callback, a throwing
+   * handler): sent, the Client fails the request (our onError); waiting, the
+   * waiter fails (the signal's listeners, called as core's controller calls
+   * them); otherwise the next step sees `aborted`.
+   */
+  #abort(reason: Error | undefined): void {
+    if (this.aborted || this.#settled) return
+    this.abort(reason ?? new errors.RequestAbortedError())
+    this.#abortSent?.(this.reason as Error)
+  }
+
+  /** acquire gets a conn for the dispatch and sends it there (now, once one is free, or at the end of the turn). */
+  acquire(): void {
+    let got: Got | Promise<Got> | undefined
+    try {
+      got = this.#port.getConn(this)
+    } catch (error) {
+      return this.#settle(error as Error)
+    }
+    if (got instanceof Promise) got.then(DirectDispatch.#sendTo(this), DirectDispatch.#failTo(this))
+    else if (got !== undefined) this.send(got)
+  }
+
+  /** reject fails the dispatch before it was sent (the Transport closed, or the dispatch was aborted, while it waited for the turn to end). */
+  reject(error: unknown): void {
+    this.#settle(error as Error)
+  }
+
+  static #sendTo(dispatch: DirectDispatch): (got: Got) => void {
+    return (got) => dispatch.send(got)
+  }
+
+  static #failTo(dispatch: DirectDispatch): (error: unknown) => void {
+    return (error) => dispatch.#settle(error as Error)
+  }
+
+  /** send sends the dispatch on the conn it got: to its undici Client (HTTP/1.1), or on a new stream of it (HTTP/2, h2-stream.ts). */
+  send(got: Got): void {
+    if (this.aborted) {
+      this.#port.release(got, this.trace)
+      return this.#settle(this.reason as Error)
+    }
+    this.#conn = got
+    const request = this.#request
+    if (!(got instanceof H2Lease)) return void got.client.dispatch(request as never, this as never)
+    const body = { body: request.body as OutgoingBody['body'], replayable: this.#bodyReplayable }
+    got.send({ method: request.method, authority: this.#authority, path: request.path, headers: request.headers, body }, this)
+  }
+
+  // The legacy handler undici's Client calls, and the StreamHandler an HTTP/2 stream calls (onHead for onHeaders).
+
+  onConnect(abort: (error?: Error) => void): void {
+    this.#abortSent = abort as (error: Error) => void
+    this.#conn!.acceptUnsolicited100()
+    if (this.aborted) abort(this.reason as Error)
+    else this.#arm('head')
+  }
+
+  onResponseStarted(): void {
+    if (this.trace !== undefined && !this.#gotFirstByte) {
+      this.#gotFirstByte = true
+      callHook(this.trace, 'gotFirstResponseByte')
+    }
+    this.#handler.onResponseStarted?.()
+  }
+
+  onRequestSent(): void {
+    if (this.trace?.wroteRequest !== undefined) callHook(this.trace, 'wroteRequest', {})
+    this.#handler.onRequestSent?.()
+  }
+
+  onBodySent(chunk: unknown): void {
+    this.#handler.onBodySent?.(chunk)
+  }
+
+  /** An HTTP/2 stream's head (`[name, value, …]` strings): handed on as undici's own HTTP/2 client does, latin1 Buffers. */
+  onHead(statusCode: number, pairs: string[], resume: () => void, statusText: string): boolean {
+    const raw: Buffer[] = new Array(pairs.length)
+    for (let i = 0; i < pairs.length; i++) raw[i] = Buffer.from(pairs[i]!, 'latin1')
+    return this.onHeaders(statusCode, raw, resume, statusText)
+  }
+
+  onHeaders(statusCode: number, rawHeaders: Buffer[], resume: () => void, statusText: string): boolean {
+    const conn = this.#conn!
+    this.#headed = true
+    if (statusCode < 200) {
+      const status = conn.takeInterimStatus(statusCode)
+      if (this.trace?.got1xxResponse !== undefined) callHook(this.trace, 'got1xxResponse', { status, headers: headersOf(rawHeaders) })
+      try {
+        return this.#handler.onHeaders?.(status, rawHeaders, resume, statusText) !== false
+      } catch (error) {
+        return this.#handlerThrew(error)
+      }
+    }
+    for (let i = 0; i < rawHeaders.length; i += 2) {
+      const name = rawHeaders[i]!
+      if (name.length !== 10) continue
+      applyConnHeader(conn, name.toString('latin1').toLowerCase(), rawHeaders[i + 1]!.toString('latin1'))
+    }
+    this.#responded = true
+    this.#arm('body')
+    // With a precise body deadline, a resume starts its clock again (it stops while the caller pauses).
+    let more: boolean | undefined
+    try {
+      more = this.#handler.onHeaders?.(statusCode, rawHeaders, this.#deadline === undefined ? resume : DirectDispatch.#resumer(this, resume), statusText)
+    } catch (error) {
+      return this.#handlerThrew(error)
+    }
+    if (more === false) this.#deadline?.disarm()
+    return more !== false
+  }
+
+  static #resumer(dispatch: DirectDispatch, resume: () => void): () => void {
+    return () => {
+      if (!dispatch.#settled) dispatch.#arm('body')
+      resume()
+    }
+  }
+
+  onData(chunk: Buffer): boolean {
+    const max = this.#options.maxResponseBodySize
+    if (max > 0 && (this.#bodyBytes += chunk.length) > max) {
+      this.#abortSent!(new TransportError(ERR_RESPONSE_TOO_LARGE, `response body larger than maxResponseBodySize (${max} bytes) (${this.what})`))
+      return false
+    }
+    this.#deadline?.refresh()
+    let more: boolean | undefined
+    try {
+      more = this.#handler.onData?.(chunk)
+    } catch (error) {
+      return this.#handlerThrew(error)
+    }
+    if (more === false) this.#deadline?.disarm()
+    return more !== false
+  }
+
+  /**
+   * handlerThrew fails the dispatch with what the caller's onHeaders or
+   * onData threw (its onError hears that error, the conn is discarded: its
+   * response was not read to the end) and throws it again in a microtask,
+   * as the Request path does; not into undici's parser, which would close
+   * the conn with its own error instead.
+   */
+  #handlerThrew(error: unknown): false {
+    this.#abort(error instanceof Error ? error : new Error(String(error)))
+    rethrowLater(error)
+    return false
+  }
+
+  onComplete(trailers?: Buffer[] | string[] | null): void {
+    this.#deadline?.disarm()
+    this.#port.release(this.#conn!, this.trace)
+    this.#conn = undefined
+    if (this.#settled) return
+    this.#settled = true
+    try {
+      // An HTTP/2 stream hands none (the Request path keeps none either).
+      this.#handler.onComplete?.(trailers ?? [])
+    } catch (error) {
+      rethrowLater(error)
+    }
+  }
+
+  onError(error: Error): void {
+    this.#deadline?.disarm()
+    const conn = this.#conn!
+    this.#conn = undefined
+    const sent = this.#abortSent !== undefined
+    this.#abortSent = undefined
+    const aborted = this.aborted && (error === this.reason || !this.#responded)
+    const failure = aborted ? (this.reason as Error) : mapError(error, this.what, this.#options, this.#responded)
+    // Refused before it started (an invalid header, a conn already dead): nothing was written, the conn is as it was.
+    if (sent) this.#port.discard(conn, failure, this.trace)
+    else this.#port.release(conn, this.trace)
+    // An HTTP/2 stream the server never processed (REFUSED_STREAM, past GOAWAY) may go again whatever the method, as roundTrip's.
+    const unprocessed = (error as { code?: string }).code === H2_UNPROCESSED && this.#bodyReplayable
+    // A reused conn the server had closed (retry-policy.ts): try another; the caller's handler heard nothing of it.
+    // One undici never started (nothing written) goes whatever it is, and is not a replay: the bound counts the others.
+    const unsent = !sent && mayResend(conn.requests > 1, false, 'never', error)
+    const replay = unprocessed || (sent && mayResend(conn.requests > 1, true, this.#replayable ? 'stale' : 'never', error))
+    if (!this.#headed && !aborted && !this.#port.closed() && (unsent || (replay && ++this.#replays <= MAX_STALE_REPLAYS))) {
+      reportStaleRetry(this.pool.key, this.what, failure)
+      this.acquire()
+      return
+    }
+    this.#settle(failure)
+  }
+
+  /** settle fails the dispatch once (a complete one settles in onComplete). */
+  #settle(error: Error): void {
+    if (this.#settled) return
+    this.#settled = true
+    try {
+      this.#handler.onError!(error)
+    } catch (thrown) {
+      rethrowLater(thrown)
+    }
+  }
+
+  /** undici runs header and body timeouts on its coarse timers (about 1 s); a limit under a second gets a precise deadline of ours (as exchange.ts). */
+  #arm(stage: 'head' | 'body'): void {
+    this.#stage = stage
+    const ms = preciseLimit(stage === 'head' ? this.#options.responseHeaderTimeout : this.#options.bodyTimeout)
+    if (ms === 0) return this.#deadline?.disarm()
+    this.#deadline ??= new Deadline(this.#options.clock, DirectDispatch.#expiry(this), true)
+    this.#deadline.arm(ms)
+  }
+
+  static #expiry(dispatch: DirectDispatch): () => void {
+    return () => {
+      const options = dispatch.#options
+      dispatch.#abortSent?.(
+        dispatch.#stage === 'head' ? headersTimeoutError(options.responseHeaderTimeout, dispatch.what) : bodyTimeoutError(options.bodyTimeout, dispatch.what),
+      )
+    }
+  }
+}
