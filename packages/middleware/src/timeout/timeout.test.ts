@@ -1,5 +1,5 @@
 import type { ServerResponse } from 'node:http'
-import { compose, observeBody, roundTripper, withContext, type BodyOutcome } from '@roundtrip/core'
+import { callSignal, compose, observeBody, roundTripper, withContext, type BodyOutcome } from '@roundtrip/core'
 import { createFetch, fromFetch } from '@roundtrip/fetch'
 import { Transport } from '@roundtrip/transport'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
@@ -101,6 +101,23 @@ describe('timeout over the Transport', () => {
     const none = compose(transport, timeout(100))
     const response = await none.roundTrip(withContext(new Request(`${server.origin}/stalled-body`), { timeout: 0 }))
     expect(await finishAfter(response, 100)).toBe('abcd')
+  })
+
+  it('keeps its aborted signal on the call until the layer below settles: a layer reading the call signal after the deadline sees it aborted', async () => {
+    let checked!: (aborted: boolean) => void
+    const seen = new Promise<boolean>((resolve) => (checked = resolve))
+    let below!: () => void
+    const late = new Promise<void>((resolve) => (below = resolve))
+    const slow = roundTripper(async (request) => {
+      await late
+      // A layer that asks for the call's signal only now (after an await), as retry's loop does.
+      checked(callSignal(request).aborted)
+      throw new Error('too late')
+    })
+    const call = compose(slow, timeout(20)).roundTrip(new Request('http://a.test/'))
+    await expect(call).rejects.toMatchObject({ name: 'TimeoutError' })
+    below()
+    expect(await seen).toBe(true)
   })
 
   it("rejects with the caller's reason when the caller aborts first", async () => {

@@ -141,15 +141,19 @@ class Deadline extends CallAbortController implements BodyListener, QueuedDeadli
   /** The deadline passed (its queue's timer fired). */
   expire(): void {
     this.#queue = undefined
-    // Not aborted by us yet: aborted here means the caller's signal (our parent) was.
-    if (this.#stage === DONE || this.aborted) return
+    // Only a pending deadline expires (a settled one left its queue). Aborted
+    // here means the caller's signal (our parent) was: the caller has its reason.
+    if (this.aborted) return
     const reason = timeoutError()
     const stage = this.#stage
     const response = this.#response
     // The layers below may settle the body at once (the Transport does): then abortBody finds it settled.
     this.abort(reason)
     if (stage === WAITING) {
-      this.#settle()
+      // The hooks stay on the request until the layer below settles (#failed,
+      // #received): a layer that reads the call's signal after an await must
+      // see it aborted, not the caller's.
+      this.#stage = DONE
       this.#reject(reason)
     } else abortBody(response!, reason)
   }
@@ -162,7 +166,10 @@ class Deadline extends CallAbortController implements BodyListener, QueuedDeadli
 
   #received(received: Response): void {
     // Too late: the caller has had the deadline's error; the body is ours to release.
-    if (this.#stage === DONE) return discardResponse(received, this.reason)
+    if (this.#stage === DONE) {
+      this.#detach()
+      return discardResponse(received, this.reason)
+    }
     if (!this.#includeBody) {
       // The deadline covered the head only: nothing of the body is ours to watch.
       this.#settle()
@@ -175,7 +182,7 @@ class Deadline extends CallAbortController implements BodyListener, QueuedDeadli
   }
 
   #failed(error: unknown): void {
-    if (this.#stage === DONE) return
+    if (this.#stage === DONE) return this.#detach()
     this.#settle()
     // Whatever the layer below made of our abort, the caller sees the deadline's error.
     this.#reject(this.aborted ? this.reason : error)
