@@ -20,22 +20,40 @@ describe('discardResponse', () => {
 
   it("cancels another body's stream with the reason and never waits for it: a tee'd clone's cancel would not settle", async () => {
     const cancelled: unknown[] = []
-    const response = new Response(new ReadableStream({ pull() {}, cancel: (reason) => void cancelled.push(reason) }))
+    let heard!: () => void
+    const sourceCancelled = new Promise<void>((resolve) => (heard = resolve))
+    const response = new Response(
+      new ReadableStream({
+        pull() {},
+        cancel: (reason) => {
+          cancelled.push(reason)
+          heard()
+        },
+      }),
+    )
     const clone = response.clone()
     // A tee branch's cancel() settles only once both branches are cancelled: awaiting it here would hang.
     discardResponse(clone, 'gone')
     expect(cancelled).toEqual([])
     discardResponse(response, 'gone')
-    await new Promise((resolve) => setImmediate(resolve))
+    await sourceCancelled
     // The source hears both branches' reasons, as the streams spec composes them.
     expect(cancelled).toEqual([['gone', 'gone']])
   })
 
   it('leaves a response without a body, or with a locked body, as it is', async () => {
     expect(() => discardResponse(new Response(null, { status: 204 }))).not.toThrow()
-    const response = new Response('held')
+    let cancelled = false
+    const response = new Response(
+      new ReadableStream({
+        start: (controller) => controller.enqueue(new TextEncoder().encode('held')),
+        cancel: () => void (cancelled = true),
+      }),
+    )
     const reader = response.body!.getReader()
     expect(() => discardResponse(response)).not.toThrow()
     expect(await reader.read()).toMatchObject({ done: false })
+    // The reader owns the body: nothing was cancelled behind its back (a stream's cancel reaches its source at once).
+    expect(cancelled).toBe(false)
   })
 })

@@ -82,6 +82,9 @@ describe('Transport: the body declares the connection it holds (core bodyHold)',
     const events: string[] = []
     observeBody(response, { bodySettled: (outcome: BodyOutcome) => events.push(outcome), bodyReleased: () => events.push('released') })
     await released(response)
+    // Released (the whole body arrived) while still unread: the end comes after.
+    expect(bodyHold(response)).toEqual({ pool: server.origin, released: true })
+    expect(events).not.toContain('end')
     expect(await response.text()).toBe('small')
     expect(bodyHold(response)).toEqual({ pool: server.origin, released: true })
     expect(events.at(-1)).toBe('end')
