@@ -1,8 +1,8 @@
-import { CallAbortController, neverAborted, rethrowLater } from '@roundtrip/core'
+import { CallAbortController, neverAborted, redactUrl, rethrowLater } from '@roundtrip/core'
 import { errors } from 'undici'
 import type { Holder, PersistConn } from './conn.js'
 import { applyConnHeader, bodyTimeoutError, Deadline, headersTimeoutError, preciseLimit } from './deadlines.js'
-import { ERR_RESPONSE_TOO_LARGE, TransportError } from './errors.js'
+import { ERR_RESPONSE_TOO_LARGE, requestLabel, TransportError } from './errors.js'
 import { H2_UNPROCESSED, mapError } from './errors-map.js'
 import type { ExchangeConn } from './exchange.js'
 import { H2Lease } from './h2-stream.js'
@@ -50,10 +50,11 @@ export class DirectDispatch extends CallAbortController {
   readonly #handler: LegacyHandler
   /** The pool the dispatch takes a conn from (the Transport looks up the live one if it left the map). */
   pool: HostPool
-  /** `METHOD url` with credentials removed, for messages. */
-  readonly what: string
-  /** What a conn it holds says holds it (stats()). */
-  readonly holder: Holder
+  /** The request method and URL (credentials in it are redacted wherever it is shown). */
+  readonly method: string
+  readonly href: string
+  /** When the dispatch got its conn (the transport's clock), for {@link Holder}'s ages. */
+  since = 0
   /** The dispatch's trace hooks: those its dispatcher gave (an undici dispatch has no request context to carry any). */
   readonly trace: ClientTrace | undefined
   /** An idle conn released in the current turn, taken once the turn has ended (see transport.ts). */
@@ -83,7 +84,7 @@ export class DirectDispatch extends CallAbortController {
     options: ResolvedOptions,
     handler: LegacyHandler,
     pool: HostPool,
-    what: string,
+    href: string,
     request: DirectRequest,
     replayable: boolean,
     bodyReplayable: boolean,
@@ -96,13 +97,28 @@ export class DirectDispatch extends CallAbortController {
     this.#options = options
     this.#handler = handler
     this.pool = pool
-    this.what = what
-    this.holder = { method: request.method, url: what.slice(request.method.length + 1), since: 0 }
+    this.method = request.method
+    this.href = href
     this.#request = request
     this.#replayable = replayable
     this.#bodyReplayable = bodyReplayable
     this.#authority = authority
     this.trace = trace
+  }
+
+  /** `METHOD url` with credentials removed, for messages: made when one is written, not per dispatch (as the Call's). */
+  get what(): string {
+    return requestLabel(this.method, this.href)
+  }
+
+  /** The request URL with credentials removed ({@link Holder}): read by stats and errors only. */
+  get url(): string {
+    return redactUrl(this.href)
+  }
+
+  /** What the dispatch's conn says holds it: the dispatch itself (no object per dispatch). */
+  get holder(): Holder {
+    return this
   }
 
   /** start tells the caller's handler the dispatch started (its abort is live from now on, as undici's is while a request is queued) and looks for a conn. */

@@ -1,5 +1,6 @@
 import { Readable } from 'node:stream'
 import { tagBodyErrors } from './errors-map.js'
+import { requestLabel } from './errors.js'
 
 // What an undici dispatch hands the Transport's direct path (dispatch.ts):
 // the handler and options it reads, and their conversion into what a conn's
@@ -41,16 +42,25 @@ export interface DirectRequest {
   blocking: boolean
 }
 
+/** A dispatch's body as the conn's Client takes it, and whether it can be sent again. */
+export interface DirectBody {
+  readonly body: unknown
+  readonly replayable: boolean
+}
+
+/** The body of every dispatch without one (most of them): one object, not one per dispatch. */
+const NO_BODY: DirectBody = Object.freeze({ body: null, replayable: true })
+
 /** The body as the conn's Client takes it, with whether it can be sent again; undefined for bodies this path leaves to roundTrip. */
-export function directBody(body: unknown, what: string): { body: unknown; replayable: boolean } | undefined {
-  if (body === undefined || body === null) return { body: null, replayable: true }
+export function directBody(body: unknown, method: string, href: string): DirectBody | undefined {
+  if (body === undefined || body === null) return NO_BODY
   if (typeof body === 'string') return { body: Buffer.from(body), replayable: true }
   if (Buffer.isBuffer(body)) return { body, replayable: true }
   if (ArrayBuffer.isView(body)) return { body: Buffer.from(body.buffer, body.byteOffset, body.byteLength), replayable: true }
   // A stream undici reads with back-pressure; an async iterable (Node's fetch hands one) tagged so its failure is RT_REQUEST_BODY_ERROR.
   if (body instanceof Readable) return { body, replayable: false }
   if (typeof (body as AsyncIterable<Uint8Array>)[Symbol.asyncIterator] === 'function') {
-    return { body: tagBodyErrors(body as AsyncIterable<Uint8Array>, what), replayable: false }
+    return { body: tagBodyErrors(body as AsyncIterable<Uint8Array>, requestLabel(method, href)), replayable: false }
   }
   return undefined
 }

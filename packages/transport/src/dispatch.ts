@@ -1,7 +1,6 @@
-import { redactUrl } from '@roundtrip/core'
 import { requestTarget } from './call.js'
 import { DirectDispatch, type DispatchPort } from './direct-dispatch.js'
-import { ERR_TRANSPORT_CLOSED, TransportError } from './errors.js'
+import { ERR_TRANSPORT_CLOSED, requestLabel, TransportError } from './errors.js'
 import { outgoingHeaders } from './headers.js'
 import type { HostPool } from './pool.js'
 import type { ResolvedOptions } from './resolve-options.js'
@@ -43,7 +42,7 @@ export function dispatchDirect(port: DispatchPort, options: ResolvedOptions, inp
   if (origin === undefined) return false
   const href = origin + path
   if (port.closed()) {
-    handler.onError!(new TransportError(ERR_TRANSPORT_CLOSED, `transport is closed (${method} ${redactUrl(href)})`))
+    handler.onError!(new TransportError(ERR_TRANSPORT_CLOSED, `transport is closed (${requestLabel(method, href)})`))
     return true
   }
   let pool: HostPool
@@ -56,8 +55,7 @@ export function dispatchDirect(port: DispatchPort, options: ResolvedOptions, inp
   // undici's `query` (which Node's fetch never sets) is serialized by its HTTP/1.1 Client only: on HTTP/2 it takes the Request path.
   const http1 = pool.protocol === 'http1'
   if (!http1 && input.query !== undefined && input.query !== null) return false
-  const what = `${method} ${redactUrl(href)}`
-  const body = directBody(raw, what)
+  const body = directBody(raw, method, href)
   if (body === undefined) return false
   const pairs = headerPairs(input.headers)
   const headers = outgoingHeaders(pairs, options, false)
@@ -77,7 +75,7 @@ export function dispatchDirect(port: DispatchPort, options: ResolvedOptions, inp
   }
   // `:authority` for an HTTP/2 stream (a pool that may turn out HTTP/2 too).
   const h2Authority = http1 ? '' : href.slice(authority, slash)
-  new DirectDispatch(port, options, handler, pool, what, request, replayable, body.replayable, h2Authority, trace).start()
+  new DirectDispatch(port, options, handler, pool, href, request, replayable, body.replayable, h2Authority, trace).start()
   return true
 }
 
