@@ -5,7 +5,7 @@ import { DeadlineQueue, type QueuedDeadline } from './deadline-queue.js'
 function deadline(log: string[], name: string): QueuedDeadline {
   return {
     dueAt: 0,
-    queued: false,
+    queue: undefined,
     expire() {
       log.push(`${name}@${Math.round(performance.now())}`)
     },

@@ -14,8 +14,8 @@ import { rethrowLater } from '@roundtrip/core'
 export interface QueuedDeadline {
   /** When it is due, on the `performance.now()` clock; set by {@link DeadlineQueue.add}. */
   dueAt: number
-  /** Whether it is in a queue and pending; cleared by the queue when it fires or is removed. */
-  queued: boolean
+  /** The queue it is pending in, set and cleared by that queue (undefined once it fired or was removed). */
+  queue: DeadlineQueue | undefined
   /** The deadline passed. */
   expire(): void
   /** The queue's links, kept by the queue (undefined outside it). */
@@ -57,7 +57,7 @@ export class DeadlineQueue {
   /** Starts `deadline`: due `ms` from now. */
   add(deadline: QueuedDeadline): void {
     deadline.dueAt = performance.now() + this.#ms
-    deadline.queued = true
+    deadline.queue = this
     const last = this.#last
     deadline.queuePrev = last
     deadline.queueNext = undefined
@@ -69,7 +69,7 @@ export class DeadlineQueue {
 
   /** Takes `deadline` out (its call settled first); nothing when it is not pending here. */
   remove(deadline: QueuedDeadline): void {
-    if (!deadline.queued) return
+    if (deadline.queue !== this) return
     this.#unlink(deadline)
     if (this.#first === undefined) this.#empty()
   }
@@ -83,7 +83,7 @@ export class DeadlineQueue {
     else next.queuePrev = prev
     deadline.queuePrev = undefined
     deadline.queueNext = undefined
-    deadline.queued = false
+    deadline.queue = undefined
   }
 
   #arm(deadline: QueuedDeadline, delay: number): void {

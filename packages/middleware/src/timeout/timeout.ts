@@ -107,7 +107,7 @@ const DONE = 2
  */
 class Deadline extends CallAbortController implements BodyListener, QueuedDeadline {
   dueAt = 0
-  queued = false
+  queue: DeadlineQueue | undefined = undefined
   queuePrev: QueuedDeadline | undefined = undefined
   queueNext: QueuedDeadline | undefined = undefined
   readonly #includeBody: boolean
@@ -118,7 +118,6 @@ class Deadline extends CallAbortController implements BodyListener, QueuedDeadli
   #request: Request | undefined
   /** The response handed on, while its body is timed. */
   #response: Response | undefined
-  #queue: DeadlineQueue | undefined
 
   constructor(outer: CallSignal, includeBody: boolean, resolve: (response: Response) => void, reject: (error: unknown) => void) {
     super(outer)
@@ -128,7 +127,6 @@ class Deadline extends CallAbortController implements BodyListener, QueuedDeadli
   }
 
   run(next: RoundTripper, request: Request, queue: DeadlineQueue): void {
-    this.#queue = queue
     queue.add(this)
     this.#request = request
     attachHooks(request, this)
@@ -140,7 +138,6 @@ class Deadline extends CallAbortController implements BodyListener, QueuedDeadli
 
   /** The deadline passed (its queue's timer fired). */
   expire(): void {
-    this.#queue = undefined
     // Only a pending deadline expires (a settled one left its queue). Aborted
     // here means the caller's signal (our parent) was: the caller has its reason.
     if (this.aborted) return
@@ -191,8 +188,7 @@ class Deadline extends CallAbortController implements BodyListener, QueuedDeadli
   #settle(): void {
     this.#stage = DONE
     this.#detach()
-    this.#queue?.remove(this)
-    this.#queue = undefined
+    this.queue?.remove(this)
   }
 
   #detach(): void {
