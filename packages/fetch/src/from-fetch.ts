@@ -1,4 +1,4 @@
-import { callSignal, getContext, getReplayableBody, neverAborts, observeBody, type CallSignal, type RoundTripper } from '@roundtrip/core'
+import { callSignal, getContext, getReplayableBody, neverAborts, observeBody, type BodyListener, type CallSignal, type RoundTripper } from '@roundtrip/core'
 import { withWrittenNames } from './header-names.js'
 
 // Redirects and integrity belong to the fetch layer above (integrity is checked on the final response).
@@ -46,7 +46,7 @@ export function fromFetch(fetchFn: FetchFunction = globalThis.fetch): RoundTripp
       if (signal.aborted) return Promise.reject(signal.reason)
       const bridge = new SignalBridge(signal)
       return send(request, bridge.signal).then(
-        (response) => observeBody(response, bridge.release),
+        (response) => observeBody(response, bridge),
         (error: unknown) => {
           bridge.release()
           throw error
@@ -88,16 +88,25 @@ export function fromFetch(fetchFn: FetchFunction = globalThis.fetch): RoundTripp
  * other kind) until `release` is called: when the call settles, so that the
  * call signal — and the request's own signal under it — keeps no listener.
  */
-class SignalBridge {
+class SignalBridge implements BodyListener {
   readonly #controller = new AbortController()
+  readonly #from: CallSignal
   readonly #onAbort: () => void
-  /** Stops following (idempotent); also a body observer. */
-  readonly release: () => void
 
   constructor(from: CallSignal) {
+    this.#from = from
     this.#onAbort = abortWith(this.#controller, from)
-    this.release = unlisten(from, this.#onAbort)
     from.addEventListener('abort', this.#onAbort, { once: true })
+  }
+
+  /** Stops following (idempotent). */
+  release(): void {
+    this.#from.removeEventListener('abort', this.#onAbort)
+  }
+
+  /** The response body settled (BodyListener): the call is over. */
+  bodySettled(): void {
+    this.release()
   }
 
   get signal(): AbortSignal {
@@ -108,8 +117,4 @@ class SignalBridge {
 // Returned by functions, not literals assigned to fields: V8 allocates those in the old generation (issue 21).
 function abortWith(controller: AbortController, from: CallSignal): () => void {
   return () => controller.abort(from.reason)
-}
-
-function unlisten(from: CallSignal, listener: () => void): () => void {
-  return () => from.removeEventListener('abort', listener)
 }
