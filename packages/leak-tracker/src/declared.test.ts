@@ -24,6 +24,7 @@ let transport: Transport | undefined
 let tracker: LeakTracker | undefined
 afterEach(async () => {
   tracker?.dispose()
+  tracker = undefined
   transport?.destroy()
   await transport?.close()
   transport = undefined
