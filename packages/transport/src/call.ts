@@ -4,7 +4,7 @@ import { requestLabel } from './errors.js'
 import { tagBodyErrors } from './errors-map.js'
 import type { Exchange } from './exchange.js'
 import { retryPolicy, type RetryPolicy } from './retry-policy.js'
-import { H2Lease, sendOnStream } from './h2-stream.js'
+import { H2Lease } from './h2-stream.js'
 import type { Got } from './waiter.js'
 import { outgoingHeaders, type OutgoingHeaders } from './headers.js'
 import type { ResolvedOptions } from './resolve-options.js'
@@ -167,7 +167,7 @@ export function newCall(
 /** sendCall writes `call` on `conn` (a stream of an HTTP/2 conn, or an HTTP/1.1 conn's undici client), answered to `exchange`. */
 export function sendCall(call: Call, conn: Got, exchange: Exchange): void {
   if (conn instanceof H2Lease) {
-    sendOnStream(conn, { method: call.method, authority: call.authority, path: call.path, headers: call.headers.list, body: call.body }, exchange)
+    conn.send({ method: call.method, authority: call.authority, path: call.path, headers: call.headers.list, body: call.body }, exchange)
     return
   }
   conn.client.dispatch(

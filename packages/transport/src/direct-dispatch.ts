@@ -12,7 +12,7 @@ import type { ResolvedOptions } from './resolve-options.js'
 import { callHook, reportStaleRetry, type ClientTrace } from './trace.js'
 import type { OutgoingBody } from './request-body.js'
 import type { Got } from './waiter.js'
-import { mayResend } from './retry-policy.js'
+import { mayResend, type RetryPolicy } from './retry-policy.js'
 import type { DirectRequest, LegacyHandler } from './dispatch-input.js'
 
 // The handler side of the undici fast path (see dispatch.ts for the entry):
@@ -60,11 +60,11 @@ export class DirectDispatch extends CallAbortController {
   /** An idle conn released in the current turn, taken once the turn has ended (see transport.ts). */
   turnConn: PersistConn | undefined = undefined
   readonly #request: DirectRequest
-  readonly #replayable: boolean
+  /** When it is sent again after a reused conn failed under it (retry-policy.ts); its body can be sent again unless `never`. */
+  readonly #retry: RetryPolicy
   #replays = 0
   /** The conn (HTTP/1.1) or the stream of one (HTTP/2) the dispatch is sent on. */
   #conn: Got | undefined
-  readonly #bodyReplayable: boolean
   readonly #authority: string
   /** The trace heard `gotFirstResponseByte` (once, as Go's: undici tells every head, interim ones too). */
   #gotFirstByte = false
@@ -86,8 +86,7 @@ export class DirectDispatch extends CallAbortController {
     pool: HostPool,
     href: string,
     request: DirectRequest,
-    replayable: boolean,
-    bodyReplayable: boolean,
+    retry: RetryPolicy,
     authority: string,
     trace: ClientTrace | undefined,
   ) {
@@ -100,8 +99,7 @@ export class DirectDispatch extends CallAbortController {
     this.method = request.method
     this.href = href
     this.#request = request
-    this.#replayable = replayable
-    this.#bodyReplayable = bodyReplayable
+    this.#retry = retry
     this.#authority = authority
     this.trace = trace
   }
@@ -183,7 +181,7 @@ export class DirectDispatch extends CallAbortController {
     this.#conn = got
     const request = this.#request
     if (!(got instanceof H2Lease)) return void got.client.dispatch(request as never, this as never)
-    const body = { body: request.body as OutgoingBody['body'], replayable: this.#bodyReplayable }
+    const body = { body: request.body as OutgoingBody['body'], replayable: this.#retry !== 'never' }
     got.send({ method: request.method, authority: this.#authority, path: request.path, headers: request.headers, body }, this)
   }
 
@@ -313,11 +311,11 @@ export class DirectDispatch extends CallAbortController {
     if (sent) this.#port.discard(conn, failure, this.trace)
     else this.#port.release(conn, this.trace)
     // An HTTP/2 stream the server never processed (REFUSED_STREAM, past GOAWAY) may go again whatever the method, as roundTrip's.
-    const unprocessed = (error as { code?: string }).code === H2_UNPROCESSED && this.#bodyReplayable
+    const unprocessed = (error as { code?: string }).code === H2_UNPROCESSED && this.#retry !== 'never'
     // A reused conn the server had closed (retry-policy.ts): try another; the caller's handler heard nothing of it.
     // One undici never started (nothing written) goes whatever it is, and is not a replay: the bound counts the others.
     const unsent = !sent && mayResend(conn.requests > 1, false, 'never', error)
-    const replay = unprocessed || (sent && mayResend(conn.requests > 1, true, this.#replayable ? 'stale' : 'never', error))
+    const replay = unprocessed || (sent && mayResend(conn.requests > 1, true, this.#retry, error))
     if (!this.#headed && !aborted && !this.#port.closed() && (unsent || (replay && ++this.#replays <= MAX_STALE_REPLAYS))) {
       reportStaleRetry(this.pool.key, this.what, failure)
       this.acquire()

@@ -5,7 +5,7 @@ import { outgoingHeaders } from './headers.js'
 import type { HostPool } from './pool.js'
 import type { ResolvedOptions } from './resolve-options.js'
 import type { ClientTrace } from './trace.js'
-import { isIdempotencyKey, isIdempotentMethod } from './retry-policy.js'
+import { isIdempotencyKey, policyOf } from './retry-policy.js'
 import { directBody, headerPairs, type DirectInput, type DirectRequest, type LegacyHandler } from './dispatch-input.js'
 
 
@@ -63,7 +63,7 @@ export function dispatchDirect(port: DispatchPort, options: ResolvedOptions, inp
   const slash = href.indexOf('/', authority)
   if (pool.method.forward) pool.method.forwardHeaders(headers, href.slice(authority, slash))
   // The Request path's `stale` retry policy (retry-policy.ts).
-  const replayable = body.replayable && (isIdempotentMethod(method) || pairs.some(([name]) => isIdempotencyKey(name)))
+  const retry = policyOf(method, body.replayable && pairs.some(([name]) => isIdempotencyKey(name)), body.replayable)
   const request: DirectRequest = {
     path: requestTarget(href, slash, pool.method.forward),
     method,
@@ -75,7 +75,7 @@ export function dispatchDirect(port: DispatchPort, options: ResolvedOptions, inp
   }
   // `:authority` for an HTTP/2 stream (a pool that may turn out HTTP/2 too).
   const h2Authority = http1 ? '' : href.slice(authority, slash)
-  new DirectDispatch(port, options, handler, pool, href, request, replayable, body.replayable, h2Authority, trace).start()
+  new DirectDispatch(port, options, handler, pool, href, request, retry, h2Authority, trace).start()
   return true
 }
 

@@ -286,11 +286,6 @@ export class H2Lease implements ExchangeConn {
   }
 }
 
-/** sendOnStream sends `request` on the lease's stream, answered to `exchange` (see {@link H2Lease.send}). */
-export function sendOnStream(lease: H2Lease, request: StreamRequest, exchange: StreamHandler): void {
-  lease.send(request, exchange)
-}
-
 /** writeBody streams a request body into the stream, waiting for the stream's flow-control window when it is full. */
 async function writeBody(stream: ClientHttp2Stream, body: AsyncIterable<Uint8Array>): Promise<void> {
   for await (const chunk of body) {

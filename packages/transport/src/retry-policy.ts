@@ -47,8 +47,13 @@ export type RetryPolicy = 'stale' | 'unwritten' | 'never'
 export function retryPolicy(request: Request, body: OutgoingBody): RetryPolicy {
   if (!body.replayable) return 'never'
   const headers = request.headers
-  if (isIdempotentMethod(request.method) || headers.has('idempotency-key') || headers.has('x-idempotency-key')) return 'stale'
-  return 'unwritten'
+  return policyOf(request.method, headers.has('idempotency-key') || headers.has('x-idempotency-key'), true)
+}
+
+/** policyOf is the {@link RetryPolicy} of a request with `method`, an idempotency key header or not, and a body that can be sent again or not (the direct undici path's, which has no Request). */
+export function policyOf(method: string, keyed: boolean, bodyReplayable: boolean): RetryPolicy {
+  if (!bodyReplayable) return 'never'
+  return keyed || isIdempotentMethod(method) ? 'stale' : 'unwritten'
 }
 
 /**
