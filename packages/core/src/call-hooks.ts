@@ -88,9 +88,20 @@ export function attachHooks(request: Request, hooks: Readonly<CallHooks>): () =>
   // Kept as given (every layer builds its hooks object for the call): not to be changed once attached.
   const entry = hooks as Attached
   const list = listOf(request)
-  if (list === undefined) setList(request, [entry])
+  if (list === undefined) setList(request, newList(entry))
   else list.push(entry)
   return () => detachHooks(request, hooks)
+}
+
+/**
+ * newList makes the list of a request's hooks, with room for a second entry:
+ * a stack often has two layers that attach (a logger and a deadline), and a
+ * push onto a list made as `[entry]` grows it to room for 17 (152 B).
+ */
+function newList(entry: Attached): Attached[] {
+  const list = [entry, entry]
+  list.pop()
+  return list
 }
 
 /**
