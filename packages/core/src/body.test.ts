@@ -344,7 +344,7 @@ describe('observeBody', () => {
     expect(observeBody(original, () => {}).type).toBe('basic')
   })
 
-  it('tells observers, listener objects (as methods) and followers in one list, in the order they came, once each', async () => {
+  it('tells observers, listener objects (as methods) and followers in one list, in the order they came, once each (five of them)', async () => {
     const { body, sink } = createBody({})
     const response = createResponse(body, {})
     const told: string[] = []
@@ -357,12 +357,13 @@ describe('observeBody', () => {
     observeBody(response, new Listener('first'))
     whenBodySettles(response, (settled) => told.push(`follower ${settled.outcome} ${settled.decodedBytes}`))
     observeBody(response, (outcome) => told.push(`function ${outcome}`))
+    observeBody(response, new Listener('fourth'))
     observeBody(response, new Listener('last'))
     sink.push(enc.encode('abc'))
     sink.end()
     expect(await response.text()).toBe('abc')
     observeBody(response, new Listener('late'))
-    expect(told).toEqual(['first end', 'follower end 3', 'function end', 'last end', 'late end'])
+    expect(told).toEqual(['first end', 'follower end 3', 'function end', 'fourth end', 'last end', 'late end'])
   })
 
   it('calls a listener object on a foreign response and on a null body', async () => {
