@@ -1,7 +1,7 @@
 import { CallAbortController, neverAborted, redactUrl, rethrowLater } from '@roundtrip/core'
 import { errors } from 'undici'
 import type { Holder, PersistConn } from './conn.js'
-import { applyConnHeader, bodyTimeoutError, Deadline, headersTimeoutError, preciseLimit } from './deadlines.js'
+import { applyConnHeader, armStage, type Stage, type StageDeadline, type StageOwner } from './deadlines.js'
 import { ERR_RESPONSE_TOO_LARGE, requestLabel, TransportError } from './errors.js'
 import { mapError } from './errors-map.js'
 import type { ExchangeConn } from './exchange.js'
@@ -41,7 +41,7 @@ export interface DispatchPort {
  * any dispatch undici had not started on it (nothing was written), a started
  * one when it is replayable (bounded); see retry-policy.ts's `shouldResend`.
  */
-export class DirectDispatch extends CallAbortController {
+export class DirectDispatch extends CallAbortController implements StageOwner {
   readonly #port: DispatchPort
   readonly #options: ResolvedOptions
   readonly #handler: LegacyHandler
@@ -73,9 +73,8 @@ export class DirectDispatch extends CallAbortController {
   #headed = false
   #settled = false
   #bodyBytes = 0
-  /** Our header or body deadline, for limits under 1 s only (see exchange.ts); made on first use. */
-  #deadline: Deadline | undefined
-  #stage: 'head' | 'body' = 'head'
+  /** Our header or body deadline, for limits under 1 s only (see deadlines.ts's armStage); made on first use. */
+  #deadline: StageDeadline | undefined
 
   constructor(
     port: DispatchPort,
@@ -330,21 +329,12 @@ export class DirectDispatch extends CallAbortController {
     }
   }
 
-  /** undici runs header and body timeouts on its coarse timers (about 1 s); a limit under a second gets a precise deadline of ours (as exchange.ts). */
-  #arm(stage: 'head' | 'body'): void {
-    this.#stage = stage
-    const ms = preciseLimit(stage === 'head' ? this.#options.responseHeaderTimeout : this.#options.bodyTimeout)
-    if (ms === 0) return this.#deadline?.disarm()
-    this.#deadline ??= new Deadline(this.#options.clock, DirectDispatch.#expiry(this), true)
-    this.#deadline.arm(ms)
+  /** timedOut (StageOwner): our header or body deadline passed. */
+  timedOut(error: Error): void {
+    this.#abortSent?.(error)
   }
 
-  static #expiry(dispatch: DirectDispatch): () => void {
-    return () => {
-      const options = dispatch.#options
-      dispatch.#abortSent?.(
-        dispatch.#stage === 'head' ? headersTimeoutError(options.responseHeaderTimeout, dispatch.what) : bodyTimeoutError(options.bodyTimeout, dispatch.what),
-      )
-    }
+  #arm(stage: Stage): void {
+    this.#deadline = armStage(this.#deadline, stage, this.#options, this)
   }
 }
