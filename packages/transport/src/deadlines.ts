@@ -9,6 +9,7 @@
  * here knows about HTTP/1.1 connections: any connection kind can use it.
  */
 import type { Clock, ClockTimer } from './clock.js'
+import { latin1 } from './headers.js'
 import { ERR_BODY_TIMEOUT, ERR_CONNECT_TIMEOUT, ERR_HEADERS_TIMEOUT, ERR_POOL_EXHAUSTED, TransportError } from './errors.js'
 import { MAX_TIMER_DELAY } from './options.js'
 import type { ResolvedOptions } from './resolve-options.js'
@@ -202,6 +203,19 @@ export function applyConnHeader(conn: IdleLimit, lower: string, value: string): 
   if (lower === 'connection') {
     if (/\bclose\b/i.test(value)) conn.reusable = false
   } else if (lower === 'keep-alive') applyKeepAliveHint(conn, value)
+}
+
+/**
+ * applyConnHeaders applies, of a response head's `pairs` (`[name, value, …]`,
+ * strings or undici's latin1 Buffers), the headers that speak of the
+ * connection (see {@link applyConnHeader}). Only a name of 10 characters
+ * (`connection`, `keep-alive`) is made a string.
+ */
+export function applyConnHeaders(conn: IdleLimit, pairs: ReadonlyArray<string | Buffer>): void {
+  for (let i = 0; i < pairs.length; i += 2) {
+    const name = pairs[i]!
+    if (name.length === 10) applyConnHeader(conn, latin1(name).toLowerCase(), latin1(pairs[i + 1]!))
+  }
 }
 
 /**

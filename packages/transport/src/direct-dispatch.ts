@@ -1,7 +1,7 @@
 import { CallAbortController, neverAborted, redactUrl, rethrowLater } from '@roundtrip/core'
 import { errors } from 'undici'
 import type { Holder, PersistConn } from './conn.js'
-import { applyConnHeader, armStage, type Stage, type StageDeadline, type StageOwner } from './deadlines.js'
+import { applyConnHeaders, armStage, type Stage, type StageDeadline, type StageOwner } from './deadlines.js'
 import { ERR_RESPONSE_TOO_LARGE, requestLabel, TransportError } from './errors.js'
 import { mapError } from './errors-map.js'
 import type { ExchangeConn } from './exchange.js'
@@ -208,29 +208,32 @@ export class DirectDispatch extends CallAbortController implements StageOwner {
     this.#handler.onBodySent?.(chunk)
   }
 
-  /** An HTTP/2 stream's head (`[name, value, …]` strings): handed on as undici's own HTTP/2 client does, latin1 Buffers. */
+  /**
+   * An HTTP/2 stream's head (`[name, value, …]` strings): read for the
+   * connection's headers as strings, then handed on as undici's own HTTP/2
+   * client does, latin1 Buffers.
+   */
   onHead(statusCode: number, pairs: string[], resume: () => void, statusText: string): boolean {
-    const raw: Buffer[] = new Array(pairs.length)
-    for (let i = 0; i < pairs.length; i++) raw[i] = Buffer.from(pairs[i]!, 'latin1')
-    return this.onHeaders(statusCode, raw, resume, statusText)
+    if (statusCode >= 200) applyConnHeaders(this.#conn!, pairs)
+    return this.#head(statusCode, latin1Buffers(pairs), resume, statusText)
   }
 
   onHeaders(statusCode: number, rawHeaders: Buffer[], resume: () => void, statusText: string): boolean {
-    const conn = this.#conn!
+    if (statusCode >= 200) applyConnHeaders(this.#conn!, rawHeaders)
+    return this.#head(statusCode, rawHeaders, resume, statusText)
+  }
+
+  /** head hands a head on to the caller's handler: an interim one as it is, a final one with the body deadline armed. */
+  #head(statusCode: number, rawHeaders: Buffer[], resume: () => void, statusText: string): boolean {
     this.#headed = true
     if (statusCode < 200) {
-      const status = conn.takeInterimStatus(statusCode)
+      const status = this.#conn!.takeInterimStatus(statusCode)
       if (this.trace?.got1xxResponse !== undefined) callHook(this.trace, 'got1xxResponse', { status, headers: headersOf(rawHeaders) })
       try {
         return this.#handler.onHeaders?.(status, rawHeaders, resume, statusText) !== false
       } catch (error) {
         return this.#handlerThrew(error)
       }
-    }
-    for (let i = 0; i < rawHeaders.length; i += 2) {
-      const name = rawHeaders[i]!
-      if (name.length !== 10) continue
-      applyConnHeader(conn, name.toString('latin1').toLowerCase(), rawHeaders[i + 1]!.toString('latin1'))
     }
     this.#responded = true
     this.#arm('body')
@@ -282,6 +285,12 @@ export class DirectDispatch extends CallAbortController implements StageOwner {
     return false
   }
 
+  /** An HTTP/2 stream listens for trailers for this handler: a legacy handler takes them in onComplete. */
+  get takesTrailers(): boolean {
+    return true
+  }
+
+  /** The response ended: undici's Client hands the trailers as latin1 Buffers, an HTTP/2 stream as strings (handed on as Buffers, as for the head). */
   onComplete(trailers?: Buffer[] | string[] | null): void {
     this.#deadline?.disarm()
     this.#port.release(this.#conn!, this.trace)
@@ -289,8 +298,7 @@ export class DirectDispatch extends CallAbortController implements StageOwner {
     if (this.#settled) return
     this.#settled = true
     try {
-      // An HTTP/2 stream hands none (the Request path keeps none either).
-      this.#handler.onComplete?.(trailers ?? [])
+      this.#handler.onComplete?.(trailers === undefined || trailers === null ? [] : typeof trailers[0] === 'string' ? latin1Buffers(trailers as string[]) : trailers)
     } catch (error) {
       rethrowLater(error)
     }
@@ -337,4 +345,11 @@ export class DirectDispatch extends CallAbortController implements StageOwner {
   #arm(stage: Stage): void {
     this.#deadline = armStage(this.#deadline, stage, this.#options, this)
   }
+}
+
+/** latin1Buffers makes header strings (`[name, value, …]`) the latin1 Buffers a legacy undici handler takes. */
+function latin1Buffers(pairs: string[]): Buffer[] {
+  const raw: Buffer[] = new Array(pairs.length)
+  for (let i = 0; i < pairs.length; i++) raw[i] = Buffer.from(pairs[i]!, 'latin1')
+  return raw
 }
