@@ -4,7 +4,7 @@ import type { Acquirer } from './acquirer.js'
 import type { PersistConn } from './conn.js'
 import { applyConnHeader, bodyTimeoutError, Deadline, headersTimeoutError, preciseLimit } from './deadlines.js'
 import { ERR_RESPONSE_TOO_LARGE, requestLabel, TransportError } from './errors.js'
-import { H2_UNPROCESSED, mapError } from './errors-map.js'
+import { mapError } from './errors-map.js'
 import type { ExchangeConn } from './exchange.js'
 import { H2Lease } from './h2-stream.js'
 import { headersOf } from './headers.js'
@@ -13,7 +13,7 @@ import type { ResolvedOptions } from './resolve-options.js'
 import { callHook, reportStaleRetry, type ClientTrace } from './trace.js'
 import type { OutgoingBody } from './request-body.js'
 import type { Got } from './waiter.js'
-import { mayResend, type RetryPolicy } from './retry-policy.js'
+import { shouldResend, type RetryPolicy } from './retry-policy.js'
 import type { DirectRequest, LegacyHandler } from './dispatch-input.js'
 
 // The handler side of the undici fast path (see dispatch.ts for the entry):
@@ -29,9 +29,6 @@ export interface DispatchPort {
   discard(conn: ExchangeConn, error: Error, trace: ClientTrace | undefined): void
 }
 
-/** The most times one dispatch is sent again after a reused conn turned out stale (as roundTrip's HTTP/2 replays). */
-const MAX_STALE_REPLAYS = 5
-
 /**
  * DirectDispatch is one dispatch on the fast path: the handler its conn's
  * undici Client calls, the signal its wait for a conn listens to, and the
@@ -43,7 +40,7 @@ const MAX_STALE_REPLAYS = 5
  * A reused conn that fails before the caller's handler was handed any head
  * (a 1xx one included) is given up and the dispatch waits for another:
  * any dispatch undici had not started on it (nothing was written), a started
- * one when it is replayable (bounded); see retry-policy.ts's `mayResend`.
+ * one when it is replayable (bounded); see retry-policy.ts's `shouldResend`.
  */
 export class DirectDispatch extends CallAbortController implements Acquirer {
   readonly #port: DispatchPort
@@ -63,6 +60,7 @@ export class DirectDispatch extends CallAbortController implements Acquirer {
   readonly #request: DirectRequest
   /** When it is sent again after a reused conn failed under it (retry-policy.ts); its body can be sent again unless `never`. */
   readonly #retry: RetryPolicy
+  /** Times it was replayed (retry-policy.ts's shouldResend: at most MAX_REPLAYS). */
   #replays = 0
   /** The conn (HTTP/1.1) or the stream of one (HTTP/2) the dispatch is sent on. */
   #conn: Got | undefined
@@ -291,13 +289,10 @@ export class DirectDispatch extends CallAbortController implements Acquirer {
     // Refused before it started (an invalid header, a conn already dead): nothing was written, the conn is as it was.
     if (sent) this.#port.discard(conn, failure, this.trace)
     else this.#port.release(conn, this.trace)
-    // An HTTP/2 stream the server never processed (REFUSED_STREAM, past GOAWAY) may go again whatever the method, as roundTrip's.
-    const unprocessed = (error as { code?: string }).code === H2_UNPROCESSED && this.#retry !== 'never'
-    // A reused conn the server had closed (retry-policy.ts): try another; the caller's handler heard nothing of it.
-    // One undici never started (nothing written) goes whatever it is, and is not a replay: the bound counts the others.
-    const unsent = !sent && mayResend(conn.requests > 1, false, 'never', error)
-    const replay = unprocessed || (sent && mayResend(conn.requests > 1, true, this.#retry, error))
-    if (!this.#headed && !aborted && !this.#port.closed() && (unsent || (replay && ++this.#replays <= MAX_STALE_REPLAYS))) {
+    // A reused conn the server had closed, an HTTP/2 stream it never processed: try another, as roundTrip does; the caller's handler heard nothing of it.
+    const resend = this.#headed || aborted || this.#port.closed() ? undefined : shouldResend(error, conn.requests > 1, sent, this.#retry, this.#replays)
+    if (resend !== undefined) {
+      if (resend === 'replay') this.#replays++
       reportStaleRetry(this.pool.key, this.what, failure)
       this.acquire()
       return

@@ -7,10 +7,9 @@ import { connDead, decConnsPerHost, dialConnFor, discard, putIdleOrDeliver, rele
 import { ERR_INVALID_REQUEST, ERR_TRANSPORT_CLOSED, requestLabel, TransportError } from './errors.js'
 import { callPromise, newCall, type Call } from './call.js'
 import { requestBodyError } from './errors-map.js'
-import type { ConnOwner, ExchangeConn } from './exchange.js'
+import type { ConnOwner } from './exchange.js'
 import { StaleConnError } from './retry-policy.js'
 import { H2Conn, type H2ConnEvents } from './h2-conn.js'
-import { H2Lease } from './h2-stream.js'
 import { takeConn, takeStream } from './lease.js'
 import type { TransportOptions } from './options.js'
 import { resolveOptions, type ResolvedOptions } from './resolve-options.js'
@@ -27,9 +26,6 @@ import { startDebug } from './debug.js'
 import type { DispatchPort } from './direct-dispatch.js'
 import { dispatchDirect } from './dispatch.js'
 import type { DirectInput, LegacyHandler } from './dispatch-input.js'
-
-/** The most times one request is sent again after HTTP/2 servers refused it unprocessed (GOAWAY, REFUSED_STREAM). */
-const MAX_UNPROCESSED_REPLAYS = 5
 
 /**
  * Transport is the pooled RoundTripper: it owns keep-alive connections per
@@ -77,7 +73,7 @@ export class Transport implements RoundTripper, Closable, UndiciDispatchable {
   readonly #owner: ConnOwner & WaiterOwner = {
     release: (conn, trace) => release(this.#host, conn, trace),
     discard: (conn, error, trace) => discard(this.#host, conn, error, trace),
-    failed: (call, conn, error) => this.#failed(call, conn, error),
+    failed: (call, error) => this.#failed(call, error),
     handOver: (acquirer, pool, conn, wasIdle) => this.#handOver(acquirer, pool, conn, wasIdle),
   }
   /** What the pool policy (pool-policy.ts) uses of the Transport; made in the constructor, after the options. */
@@ -189,12 +185,11 @@ export class Transport implements RoundTripper, Closable, UndiciDispatchable {
     }
   }
 
-  /** failed (ConnOwner): `call`'s exchange on `conn` failed before a response. */
-  #failed(call: Call, conn: ExchangeConn, error: unknown): void {
+  /** failed (ConnOwner): `call`'s exchange failed before a response. */
+  #failed(call: Call, error: unknown): void {
     if (!(error instanceof StaleConnError)) return call.fail(error)
-    // A reused conn the server had closed, or an HTTP/2 stream it never processed: try another (Go's shouldRetryRequest).
-    const replays = conn instanceof H2Lease ? ++call.replays : 0
-    if (this.#closed || call.signal.aborted || replays > MAX_UNPROCESSED_REPLAYS) return call.fail(error.failure)
+    // A reused conn the server had closed, or an HTTP/2 stream it never processed: try another (retry-policy.ts's shouldResend, bounded there).
+    if (this.#closed || call.signal.aborted) return call.fail(error.failure)
     reportStaleRetry(call.pool.key, call.what, error.failure)
     this.#send(call)
   }
