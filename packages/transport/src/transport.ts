@@ -20,7 +20,7 @@ import { NO_BODY, prepareBody, type OutgoingBody } from './request-body.js'
 import { poolStats, retire, type RetiredCounts, type TransportStats } from './stats.js'
 import { waitTimeoutError } from './deadlines.js'
 import type { Clock } from './clock.js'
-import { callHook, channels, reportStaleRetry, type ClientTrace } from './trace.js'
+import { callHook, reportStaleRetry, type ClientTrace } from './trace.js'
 import { sameTurn } from './turn.js'
 import { startDebug } from './debug.js'
 import type { DispatchPort } from './direct-dispatch.js'
@@ -232,8 +232,8 @@ export class Transport implements RoundTripper, Closable, UndiciDispatchable {
       return undefined
     }
     pool.dialQueue.push(waiter)
-    // `request`: the waiting Request (none for an undici dispatch), so a layer above knows which of its calls waits.
-    if (channels.queued.hasSubscribers) channels.queued.publish({ key: pool.key, waiting: pool.waiting, request: acquirer.request })
+    // The waiting Request (none for an undici dispatch), so a layer above knows which of its calls waits, until `dequeued`.
+    waiter.queued(acquirer.request)
     if (this.#options.maxWaitTime > 0) {
       waiter.expireAfter(this.#clock, this.#options.maxWaitTime, () => waitTimeoutError(pool, this.#options, acquirer.what, this.#clock.now()))
     }
