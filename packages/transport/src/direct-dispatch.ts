@@ -1,6 +1,7 @@
 import { CallAbortController, neverAborted, redactUrl, rethrowLater } from '@roundtrip/core'
 import { errors } from 'undici'
-import type { Holder, PersistConn } from './conn.js'
+import type { Acquirer } from './acquirer.js'
+import type { PersistConn } from './conn.js'
 import { applyConnHeaders, armStage, type Stage, type StageDeadline, type StageOwner } from './deadlines.js'
 import { ERR_RESPONSE_TOO_LARGE, requestLabel, TransportError } from './errors.js'
 import { mapError } from './errors-map.js'
@@ -22,8 +23,8 @@ import type { DirectRequest, LegacyHandler } from './dispatch-input.js'
 export interface DispatchPort {
   closed(): boolean
   route(origin: string, href: string, method: string): HostPool
-  /** A conn for `dispatch` now, or later (a promise), or undefined: at the end of the turn the Transport calls `send`, `acquire` or `reject` (see transport.ts's afterTurn). */
-  getConn(dispatch: DirectDispatch): Got | Promise<Got> | undefined
+  /** Gets `dispatch` a conn and calls its `send` with it (now, at the end of the turn, or once one is dialed or freed), or its `fail` (see acquirer.ts). */
+  acquire(dispatch: DirectDispatch): void
   release(conn: ExchangeConn, trace: ClientTrace | undefined): void
   discard(conn: ExchangeConn, error: Error, trace: ClientTrace | undefined): void
 }
@@ -41,7 +42,7 @@ export interface DispatchPort {
  * any dispatch undici had not started on it (nothing was written), a started
  * one when it is replayable (bounded); see retry-policy.ts's `shouldResend`.
  */
-export class DirectDispatch extends CallAbortController implements StageOwner {
+export class DirectDispatch extends CallAbortController implements Acquirer, StageOwner {
   readonly #port: DispatchPort
   readonly #options: ResolvedOptions
   readonly #handler: LegacyHandler
@@ -111,11 +112,6 @@ export class DirectDispatch extends CallAbortController implements StageOwner {
     return redactUrl(this.href)
   }
 
-  /** What the dispatch's conn says holds it: the dispatch itself (no object per dispatch). */
-  get holder(): Holder {
-    return this
-  }
-
   /** start tells the caller's handler the dispatch started (its abort is live from now on, as undici's is while a request is queued) and looks for a conn. */
   start(): void {
     try {
@@ -146,27 +142,12 @@ export class DirectDispatch extends CallAbortController implements StageOwner {
 
   /** acquire gets a conn for the dispatch and sends it there (now, once one is free, or at the end of the turn). */
   acquire(): void {
-    let got: Got | Promise<Got> | undefined
-    try {
-      got = this.#port.getConn(this)
-    } catch (error) {
-      return this.#settle(error as Error)
-    }
-    if (got instanceof Promise) got.then(DirectDispatch.#sendTo(this), DirectDispatch.#failTo(this))
-    else if (got !== undefined) this.send(got)
+    this.#port.acquire(this)
   }
 
-  /** reject fails the dispatch before it was sent (the Transport closed, or the dispatch was aborted, while it waited for the turn to end). */
-  reject(error: unknown): void {
+  /** fail (Acquirer) fails the dispatch before it was sent (no conn: the Transport closed, the wait failed, or it was aborted while it waited). */
+  fail(error: unknown): void {
     this.#settle(error as Error)
-  }
-
-  static #sendTo(dispatch: DirectDispatch): (got: Got) => void {
-    return (got) => dispatch.send(got)
-  }
-
-  static #failTo(dispatch: DirectDispatch): (error: unknown) => void {
-    return (error) => dispatch.#settle(error as Error)
   }
 
   /** send sends the dispatch on the conn it got: to its undici Client (HTTP/1.1), or on a new stream of it (HTTP/2, h2-stream.ts). */
