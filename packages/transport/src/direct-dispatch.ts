@@ -1,9 +1,10 @@
 import { CallAbortController, neverAborted, redactUrl, rethrowLater } from '@roundtrip/core'
 import { errors } from 'undici'
-import type { Holder, PersistConn } from './conn.js'
+import type { Acquirer } from './acquirer.js'
+import type { PersistConn } from './conn.js'
 import { applyConnHeader, bodyTimeoutError, Deadline, headersTimeoutError, preciseLimit } from './deadlines.js'
 import { ERR_RESPONSE_TOO_LARGE, requestLabel, TransportError } from './errors.js'
-import { H2_UNPROCESSED, mapError } from './errors-map.js'
+import { mapError } from './errors-map.js'
 import type { ExchangeConn } from './exchange.js'
 import { H2Lease } from './h2-stream.js'
 import { headersOf } from './headers.js'
@@ -12,7 +13,7 @@ import type { ResolvedOptions } from './resolve-options.js'
 import { callHook, reportStaleRetry, type ClientTrace } from './trace.js'
 import type { OutgoingBody } from './request-body.js'
 import type { Got } from './waiter.js'
-import { mayResend, type RetryPolicy } from './retry-policy.js'
+import { shouldResend, type RetryPolicy } from './retry-policy.js'
 import type { DirectRequest, LegacyHandler } from './dispatch-input.js'
 
 // The handler side of the undici fast path (see dispatch.ts for the entry):
@@ -22,14 +23,11 @@ import type { DirectRequest, LegacyHandler } from './dispatch-input.js'
 export interface DispatchPort {
   closed(): boolean
   route(origin: string, href: string, method: string): HostPool
-  /** A conn for `dispatch` now, or later (a promise), or undefined: at the end of the turn the Transport calls `send`, `acquire` or `reject` (see transport.ts's afterTurn). */
-  getConn(dispatch: DirectDispatch): Got | Promise<Got> | undefined
+  /** Gets `dispatch` a conn and calls its `send` with it (now, at the end of the turn, or once one is dialed or freed), or its `fail` (see acquirer.ts). */
+  acquire(dispatch: DirectDispatch): void
   release(conn: ExchangeConn, trace: ClientTrace | undefined): void
   discard(conn: ExchangeConn, error: Error, trace: ClientTrace | undefined): void
 }
-
-/** The most times one dispatch is sent again after a reused conn turned out stale (as roundTrip's HTTP/2 replays). */
-const MAX_STALE_REPLAYS = 5
 
 /**
  * DirectDispatch is one dispatch on the fast path: the handler its conn's
@@ -42,9 +40,9 @@ const MAX_STALE_REPLAYS = 5
  * A reused conn that fails before the caller's handler was handed any head
  * (a 1xx one included) is given up and the dispatch waits for another:
  * any dispatch undici had not started on it (nothing was written), a started
- * one when it is replayable (bounded); see retry-policy.ts's `mayResend`.
+ * one when it is replayable (bounded); see retry-policy.ts's `shouldResend`.
  */
-export class DirectDispatch extends CallAbortController {
+export class DirectDispatch extends CallAbortController implements Acquirer {
   readonly #port: DispatchPort
   readonly #options: ResolvedOptions
   readonly #handler: LegacyHandler
@@ -62,6 +60,7 @@ export class DirectDispatch extends CallAbortController {
   readonly #request: DirectRequest
   /** When it is sent again after a reused conn failed under it (retry-policy.ts); its body can be sent again unless `never`. */
   readonly #retry: RetryPolicy
+  /** Times it was replayed (retry-policy.ts's shouldResend: at most MAX_REPLAYS). */
   #replays = 0
   /** The conn (HTTP/1.1) or the stream of one (HTTP/2) the dispatch is sent on. */
   #conn: Got | undefined
@@ -114,11 +113,6 @@ export class DirectDispatch extends CallAbortController {
     return redactUrl(this.href)
   }
 
-  /** What the dispatch's conn says holds it: the dispatch itself (no object per dispatch). */
-  get holder(): Holder {
-    return this
-  }
-
   /** start tells the caller's handler the dispatch started (its abort is live from now on, as undici's is while a request is queued) and looks for a conn. */
   start(): void {
     try {
@@ -149,27 +143,12 @@ export class DirectDispatch extends CallAbortController {
 
   /** acquire gets a conn for the dispatch and sends it there (now, once one is free, or at the end of the turn). */
   acquire(): void {
-    let got: Got | Promise<Got> | undefined
-    try {
-      got = this.#port.getConn(this)
-    } catch (error) {
-      return this.#settle(error as Error)
-    }
-    if (got instanceof Promise) got.then(DirectDispatch.#sendTo(this), DirectDispatch.#failTo(this))
-    else if (got !== undefined) this.send(got)
+    this.#port.acquire(this)
   }
 
-  /** reject fails the dispatch before it was sent (the Transport closed, or the dispatch was aborted, while it waited for the turn to end). */
-  reject(error: unknown): void {
+  /** fail (Acquirer) fails the dispatch before it was sent (no conn: the Transport closed, the wait failed, or it was aborted while it waited). */
+  fail(error: unknown): void {
     this.#settle(error as Error)
-  }
-
-  static #sendTo(dispatch: DirectDispatch): (got: Got) => void {
-    return (got) => dispatch.send(got)
-  }
-
-  static #failTo(dispatch: DirectDispatch): (error: unknown) => void {
-    return (error) => dispatch.#settle(error as Error)
   }
 
   /** send sends the dispatch on the conn it got: to its undici Client (HTTP/1.1), or on a new stream of it (HTTP/2, h2-stream.ts). */
@@ -310,13 +289,10 @@ export class DirectDispatch extends CallAbortController {
     // Refused before it started (an invalid header, a conn already dead): nothing was written, the conn is as it was.
     if (sent) this.#port.discard(conn, failure, this.trace)
     else this.#port.release(conn, this.trace)
-    // An HTTP/2 stream the server never processed (REFUSED_STREAM, past GOAWAY) may go again whatever the method, as roundTrip's.
-    const unprocessed = (error as { code?: string }).code === H2_UNPROCESSED && this.#retry !== 'never'
-    // A reused conn the server had closed (retry-policy.ts): try another; the caller's handler heard nothing of it.
-    // One undici never started (nothing written) goes whatever it is, and is not a replay: the bound counts the others.
-    const unsent = !sent && mayResend(conn.requests > 1, false, 'never', error)
-    const replay = unprocessed || (sent && mayResend(conn.requests > 1, true, this.#retry, error))
-    if (!this.#headed && !aborted && !this.#port.closed() && (unsent || (replay && ++this.#replays <= MAX_STALE_REPLAYS))) {
+    // A reused conn the server had closed, an HTTP/2 stream it never processed: try another, as roundTrip does; the caller's handler heard nothing of it.
+    const resend = this.#headed || aborted || this.#port.closed() ? undefined : shouldResend(error, conn.requests > 1, sent, this.#retry, this.#replays)
+    if (resend !== undefined) {
+      if (resend === 'replay') this.#replays++
       reportStaleRetry(this.pool.key, this.what, failure)
       this.acquire()
       return

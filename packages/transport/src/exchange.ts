@@ -4,10 +4,10 @@ import type { Dispatcher } from 'undici'
 import { createDecoder, decodingError } from './decode.js'
 import { applyConnHeader, bodyTimeoutError, Deadline, headersTimeoutError, preciseLimit } from './deadlines.js'
 import { ERR_RESPONSE_TOO_LARGE, TransportError } from './errors.js'
-import { H2_UNPROCESSED as UNPROCESSED, mapError } from './errors-map.js'
+import { mapError } from './errors-map.js'
 import type { ResolvedOptions } from './resolve-options.js'
 import type { OutgoingBody } from './request-body.js'
-import { mayResend, StaleConnError } from './retry-policy.js'
+import { shouldResend, StaleConnError } from './retry-policy.js'
 import type { Call } from './call.js'
 import { callHook, type ClientTrace } from './trace.js'
 import { headersOf, latin1 } from './headers.js'
@@ -35,8 +35,8 @@ export interface ConnOwner {
   release(conn: ExchangeConn, trace: ClientTrace | undefined): void
   /** The exchange failed or was cancelled: the conn is closed (an HTTP/2 stream: reset, the conn stays). */
   discard(conn: ExchangeConn, error: Error, trace: ClientTrace | undefined): void
-  /** The exchange failed before a response: fail `call` with `error`, or send it again when `error` is a {@link StaleConnError} the transport retries. */
-  failed(call: Call, conn: ExchangeConn, error: unknown): void
+  /** The exchange failed before a response: fail `call` with `error`, or send it again when `error` is a {@link StaleConnError} (retry-policy.ts's `shouldResend` said so). */
+  failed(call: Call, error: unknown): void
 }
 
 
@@ -324,10 +324,10 @@ export class Exchange implements Dispatcher.DispatchHandler {
     this.#owner.discard(this.#conn, failure instanceof Error ? failure : error, call.trace)
     this.#sink?.release()
     if (!this.#responded) {
-      const unprocessed = (error as { code?: string }).code === UNPROCESSED && call.retry !== 'never'
       // `#abort` is set by onConnect: undici started the request.
-      const stale = !aborted && (unprocessed || mayResend(this.#conn.requests > 1, this.#abort !== undefined, call.retry, error))
-      this.#owner.failed(call, this.#conn, stale ? new StaleConnError(failure as Error) : failure)
+      const resend = aborted ? undefined : shouldResend(error, this.#conn.requests > 1, this.#abort !== undefined, call.retry, call.replays)
+      if (resend === 'replay') call.replays++
+      this.#owner.failed(call, resend === undefined ? failure : new StaleConnError(failure as Error))
       return
     }
     if (this.#decoder !== undefined) this.#decoder.destroy()
