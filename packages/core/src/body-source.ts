@@ -119,7 +119,7 @@ export class BodySource extends GcWatched implements BodySink, TrackedSource {
       const party = waiting[i + 1]
       try {
         if (kind === OBSERVER) (party as BodyObserver)(outcome, reason)
-        else if (kind === LISTENER) (party as BodyListener).bodySettled(outcome, reason)
+        else if (kind === LISTENER) (party as BodyListener).bodySettled(outcome, reason, (settled ??= this.#settled(outcome)))
         else (party as (settled: BodySettled) => void)((settled ??= this.#settled(outcome)))
       } catch (error) {
         rethrowLater(error)
