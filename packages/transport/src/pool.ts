@@ -48,6 +48,8 @@ export class HostPool {
   dials = 0
   requests = 0
   reusedRequests = 0
+  /** A dial raced against the end-of-turn wait is in flight (one at a time per pool: see transport.ts's raceDial). */
+  raceDialing = false
   /** Set once the pool left the transport's map; a call that still holds it must look up the live one. */
   removed = false
 

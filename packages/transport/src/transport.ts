@@ -3,7 +3,7 @@ import { callSignal, getContext, undiciDispatch, type CallSignal, type Closable,
 import type { Acquirer } from './acquirer.js'
 import { PersistConn } from './conn.js'
 import { ConnList } from './conn-list.js'
-import { connDead, decConnsPerHost, dialConnFor, discard, putIdleOrDeliver, release, serveH2, type PoolHost } from './pool-policy.js'
+import { connDead, decConnsPerHost, dialConnFor, dialWon, discard, idleConnFor, putIdleOrDeliver, raceDial, release, serveH2, type PoolHost } from './pool-policy.js'
 import { ERR_INVALID_REQUEST, ERR_TRANSPORT_CLOSED, requestLabel, TransportError } from './errors.js'
 import { callPromise, newCall, type Call } from './call.js'
 import { requestBodyError } from './errors-map.js'
@@ -79,6 +79,7 @@ export class Transport implements RoundTripper, Closable, UndiciDispatchable {
     discard: (conn, error, trace) => discard(this.#host, conn, error, trace),
     failed: (call, conn, error) => this.#failed(call, conn, error),
     handOver: (acquirer, pool, conn, wasIdle) => this.#handOver(acquirer, pool, conn, wasIdle),
+    dialWon: (acquirer) => dialWon(this.#host, acquirer),
   }
   /** What the pool policy (pool-policy.ts) uses of the Transport; made in the constructor, after the options. */
   readonly #host: PoolHost
@@ -205,10 +206,12 @@ export class Transport implements RoundTripper, Closable, UndiciDispatchable {
   }
 
   /**
-   * getConn returns an idle conn (most recently used first) or a free stream
-   * of an HTTP/2 conn; or it returns undefined when `acquirer` takes a conn
-   * at the end of the turn (see {@link #afterTurn}), or waits for a dialed
-   * or freed one (a {@link ConnWaiter}, which hands it over).
+   * getConn returns an idle conn ready now (most recently used first, see
+   * pool-policy.ts's idleConnFor) or a free stream of an HTTP/2 conn; or it
+   * returns undefined when `acquirer` takes a conn released in this turn
+   * once the turn has ended (see {@link #afterTurn}; a dial may race that
+   * wait: pool-policy.ts's raceDial), or waits for a dialed or freed one (a
+   * {@link ConnWaiter}, which hands it over).
    */
   #getConn(acquirer: Acquirer): Got | undefined {
     // The pool may have emptied and left the map since the request found it (while its body was prepared, or a turn was awaited).
@@ -220,15 +223,11 @@ export class Transport implements RoundTripper, Closable, UndiciDispatchable {
       const conn = pool.h2Available()
       if (conn !== undefined) return takeStream(pool, conn, acquirer, trace, now, this.#options.disableKeepAlives)
     }
-    for (let conn = pool.idle.pop(); conn !== undefined; conn = pool.idle.pop()) {
-      this.#idleLru.delete(conn)
-      if (conn.closed) continue
-      if (conn.expired(now)) {
-        conn.close('idle timeout')
-        continue
-      }
-      if (sameTurn(conn.releaseTurn)) return this.#afterTurn(acquirer, conn)
-      return takeConn(pool, conn, acquirer, trace, true, now)
+    const idle = pool.idle.length === 0 ? undefined : idleConnFor(this.#host, pool, now)
+    if (idle !== undefined) {
+      if (!sameTurn(idle.releaseTurn)) return takeConn(pool, idle, acquirer, trace, true, now)
+      raceDial(this.#host, this.#owner, acquirer, pool)
+      return this.#afterTurn(acquirer, idle)
     }
     const waiter = new ConnWaiter(this.#owner, acquirer)
     pool.enqueue(waiter)
@@ -288,21 +287,30 @@ export class Transport implements RoundTripper, Closable, UndiciDispatchable {
     const acquirers = transport.#turnCalls
     transport.#turnCalls = []
     for (const acquirer of acquirers) {
-      const conn = acquirer.turnConn!
+      const conn = acquirer.turnConn
+      // The dial raced against the wait won (pool-policy.ts's dialWon): the request is on its way already.
+      if (conn === undefined) continue
       acquirer.turnConn = undefined
+      const race = acquirer.race
+      acquirer.race = undefined
       // Handed to the request as a waiter (busy, held by it), or still in no list since it left the idle one.
       const taken = conn.holder === acquirer
       if (transport.#closed) {
+        race?.cancel()
         conn.close('transport closed')
         acquirer.fail(new TransportError(ERR_TRANSPORT_CLOSED, `transport is closed (${acquirer.what})`))
       } else if (acquirer.signal.aborted) {
+        race?.cancel()
         if (taken) release(transport.#host, conn, undefined)
         else if (!conn.closed) putIdleOrDeliver(transport.#host, conn.pool, conn)
         acquirer.fail(acquirer.signal.reason)
       } else if (!conn.closed) {
+        // The wait won: the raced dial's conn will go idle, for the next request.
+        race?.cancel()
         if (!taken) takeConn(acquirer.pool, conn, acquirer, acquirer.trace, true, transport.#clock.now())
         transport.#sendOn(acquirer, conn)
-      } else transport.#send(acquirer)
+      } else if (race !== undefined && !race.done) race.adopt()
+      else transport.#send(acquirer)
     }
   }
 
