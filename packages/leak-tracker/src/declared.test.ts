@@ -4,14 +4,28 @@ import { Transport } from '@roundtrip/transport'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { nextMessage, startServer, type TestServer } from '../test/server.js'
 import { leakTracker, type LeakTracker } from './leak-tracker.js'
+import type { Leak } from './leak.js'
 import type { LeakTrackerOptions } from './options.js'
 
 // 2 MiB of zeros is 2 KiB gzip-encoded: it arrives whole, and inflates far past a body's queue.
 const zeros = gzipSync(Buffer.alloc(2 * 1024 * 1024))
 
+/** Responses to `/gate/<name>` wait until the test calls `open(name)`. */
+const gates = new Map<string, () => void>()
+const arrived = new Map<string, () => void>()
+/** Resolves when the server has the request for `/gate/<name>`. */
+const reached = (name: string): Promise<void> => new Promise((resolve) => arrived.set(name, resolve))
+const open = (name: string): void => gates.get(name)!()
+
 let server: TestServer
 beforeAll(async () => {
   server = await startServer((req, res) => {
+    if (req.url!.startsWith('/gate/')) {
+      const name = req.url!.slice('/gate/'.length)
+      gates.set(name, () => res.end(name))
+      arrived.get(name)?.()
+      return
+    }
     if (req.url === '/gzip') return void res.writeHead(200, { 'content-encoding': 'gzip', 'content-length': zeros.length }).end(zeros)
     if (req.url === '/stream') return void res.write(Buffer.alloc(1024, 'a'))
     if (req.url === '/close') return void res.writeHead(200, { connection: 'close' }).end('bye')
@@ -54,8 +68,58 @@ describe('leakTracker over bodies that declare what they hold (core bodyHold)', 
     expect(traces).toEqual([1, 0, 0])
   })
 
-  it('with breakDeadlocks, keeps the trace: the breaker must know when a waiting request got its connection', async () => {
+  it('with breakDeadlocks, attaches no trace either: the Transport says when a waiting request got its connection (roundtrip:pool:dequeued)', async () => {
     const { client, traces } = setUp({ breakDeadlocks: 1_000 })
+    for (let i = 0; i < 3; i++) expect(await (await get(client, '/')).text()).toBe('next')
+    expect(traces).toEqual([1, 0, 0])
+  })
+
+  it('with breakDeadlocks and no trace, frees a maxConnsPerHost: 1 host for a waiting request', async () => {
+    const leaks: Leak[] = []
+    const { client, traces } = setUp({ breakDeadlocks: 30, onLeak: (leak) => leaks.push(leak) }, undefined, 1)
+    await (await get(client, '/')).text()
+    const held = await get(client, '/stream')
+    expect(await (await get(client, '/')).text()).toBe('next')
+    expect(traces).toEqual([1, 0, 0])
+    expect(leaks).toMatchObject([{ kind: 'blocking', reclaimed: true, held: 'connection', waiters: 1, url: `${server.origin}/stream` }])
+    await expect(held.text()).rejects.toMatchObject({ code: 'RT_BODY_RECLAIMED' })
+  })
+
+  it('with breakDeadlocks, a request that waited and got its connection no longer counts as waiting: a body delivered later is left alone', async () => {
+    const leaks: Leak[] = []
+    const { client, traces } = setUp({ breakDeadlocks: 1, onLeak: (leak) => leaks.push(leak) }, undefined, 2)
+    await (await get(client, '/')).text()
+    // Both connections busy with requests the server holds; a third waits.
+    const first = reached('a')
+    const second = reached('b')
+    const a = get(client, '/gate/a')
+    const b = get(client, '/gate/b')
+    await Promise.all([first, second])
+    const queued = nextMessage('roundtrip:pool:queued')
+    const c = get(client, '/gate/c')
+    await queued
+    // The first connection comes back and goes to the waiting request.
+    const third = reached('c')
+    open('a')
+    expect(await (await a).text()).toBe('a')
+    await third
+    // The second comes back; an unread body takes it.
+    open('b')
+    expect(await (await b).text()).toBe('b')
+    const held = await get(client, '/stream')
+    expect(tracker!.outstanding()).toMatchObject([{ url: `${server.origin}/stream`, held: 'connection' }])
+    // Had the request that got its connection still counted as waiting, the breaker would cancel that body 1 ms after it arrived.
+    await new Promise((resolve) => setTimeout(resolve, 20))
+    expect(leaks).toEqual([])
+    expect(tracker!.summary()).toMatchObject({ reclaimed: 0, open: 1, openHoldingConnection: 1 })
+    expect(traces).toEqual([1, 0, 0, 0, 0])
+    open('c')
+    expect(await (await c).text()).toBe('c')
+    await held.body!.cancel()
+  })
+
+  it('with breakDeadlocks over a RoundTripper whose bodies declare nothing, every call carries the trace, as before', async () => {
+    const { client, traces } = setUp({ breakDeadlocks: 1_000 }, () => roundTripper((request) => fetch(request)))
     for (let i = 0; i < 2; i++) expect(await (await get(client, '/')).text()).toBe('next')
     expect(traces).toEqual([1, 1])
   })

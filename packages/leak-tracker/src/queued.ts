@@ -1,8 +1,10 @@
 import { subscribe, unsubscribe } from 'node:diagnostics_channel'
 import type { ConnListener, Tracked } from './tracked.js'
 
-/** The Transport's channel: a request started waiting for a connection, `{ key, waiting }`. */
+/** The Transport's channel: a request started waiting for a connection, `{ key, waiting, request }`. */
 const QUEUED = 'roundtrip:pool:queued'
+/** The Transport's channel: a request announced on QUEUED left the queue, `{ key, request, gotConn }`. */
+const DEQUEUED = 'roundtrip:pool:dequeued'
 
 // One subscriber for every tracker in the process. The Transport's message
 // names the waiting Request: each live tracker looks for it among its calls
@@ -31,6 +33,11 @@ function onQueued(message: unknown): void {
     return
   }
   for (const waiter of looking.splice(0)) if (waiter.key === key) waiter.listener.queued(waiter)
+}
+
+function onDequeued(message: unknown): void {
+  const { request } = (message ?? {}) as { request?: unknown }
+  if (request instanceof Request) for (const ref of trackers) ref.deref()?.dequeuedRequest(request)
 }
 
 // A settled promise's then() queues the clearing: queueMicrotask costs twice
@@ -68,12 +75,16 @@ export function doneLooking(tracked: Tracked): void {
 const registry = new FinalizationRegistry<() => void>((release) => release())
 
 /**
- * watchQueue subscribes the module to `roundtrip:pool:queued` while at least
+ * watchQueue subscribes the module to `roundtrip:pool:queued` and
+ * `roundtrip:pool:dequeued` while at least
  * one tracker needs it: from now until the returned function is called
  * (dispose()) or `owner` is garbage-collected, whichever comes first.
  */
 export function watchQueue(owner: ConnListener): () => void {
-  if (watchers++ === 0) subscribe(QUEUED, onQueued)
+  if (watchers++ === 0) {
+    subscribe(QUEUED, onQueued)
+    subscribe(DEQUEUED, onDequeued)
+  }
   const token = {}
   const ref = new WeakRef(owner)
   trackers.add(ref)
@@ -85,6 +96,7 @@ export function watchQueue(owner: ConnListener): () => void {
     registry.unregister(token)
     if (--watchers > 0) return
     unsubscribe(QUEUED, onQueued)
+    unsubscribe(DEQUEUED, onDequeued)
     looking.length = 0
   }
   registry.register(owner, release, token)

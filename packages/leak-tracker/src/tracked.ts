@@ -12,6 +12,8 @@ export interface ConnListener {
   settled(tracked: Tracked, outcome: BodyOutcome): void
   /** `request`, if it is one of this tracker's calls, waits for a connection of pool `key` (the Transport's `queued` channel names it). */
   queuedRequest(request: Request, key: string): void
+  /** `request`, if it is one of this tracker's calls, no longer waits for a connection (the Transport's `dequeued` channel names it). */
+  dequeuedRequest(request: Request): void
 }
 
 /**
@@ -34,9 +36,7 @@ export class Scope {
  * pool or was closed. From then on the body holds only memory.
  *
  * When the bodies of the RoundTripper below declare nothing (Node's fetch, a
- * test double, a layer that makes bodies of its own), or the deadlock
- * breaker needs to know when a waiting request got its connection, it is
- * also the trace of the request's call (attached with core's `attachHooks`;
+ * test double, a layer that makes bodies of its own), it is also the trace of the request's call (attached with core's `attachHooks`;
  * the Transport's `ClientTrace` hooks it listens to, by shape, so that this
  * package does not depend on the Transport): `getConn` names the pool,
  * `gotConn` ends a wait, `putIdleConn` ends the hold (without an error: the

@@ -166,13 +166,12 @@ export class Tracker implements ConnListener {
       const tracked = new Tracked(scope, request, stack, this)
       this.#calls.add(tracked)
       // While the bodies from `next` declare what they hold, that and the
-      // Transport's `queued` message are the facts, and the call needs no
-      // trace. Otherwise (and for the breaker, which must know when a waiting
-      // request got its connection) the record is a trace of this call for
+      // Transport's `queued` and `dequeued` messages are the facts, and the
+      // call needs no trace. Otherwise the record is a trace of this call for
       // the layers below (the Transport calls it after the caller's own):
       // attached to the call, not written into the caller's request, and
       // detached once the head arrived.
-      const traced = !scope.declares || this.#breaker !== undefined
+      const traced = !scope.declares
       if (traced) attachHooks(request, tracked)
       // Not an async function: its state, promise and await cost more than two closures made here.
       // tryRoundTrip: a synchronous throw from `next` and a rejection end the call the same way.
@@ -207,11 +206,21 @@ export class Tracker implements ConnListener {
   }
 
   queuedRequest(request: Request, key: string): void {
-    for (let call = this.#calls.first; call !== undefined; call = call.next) {
-      if (call.call !== request) continue
-      call.key = key
-      return this.queued(call)
-    }
+    const call = this.#callOf(request)
+    if (call === undefined) return
+    call.key = key
+    this.queued(call)
+  }
+
+  dequeuedRequest(request: Request): void {
+    const call = this.#callOf(request)
+    if (call !== undefined) this.#breaker?.done(call)
+  }
+
+  /** The record of this tracker's call in flight with `request`. */
+  #callOf(request: Request): Tracked | undefined {
+    for (let call = this.#calls.first; call !== undefined; call = call.next) if (call.call === request) return call
+    return undefined
   }
 
   /** The call of `tracked` settled (a response or an error): it no longer looks for, or waits for, a connection. */

@@ -28,7 +28,7 @@ export class Call implements Acquirer {
   pool: HostPool
   /** The request-target: origin-form, or absolute-form through a forwarding proxy. */
   readonly path: string
-  /** How many times the call was sent again after an HTTP/2 server refused it unprocessed (bounded). */
+  /** How many times the call was replayed (retry-policy.ts's shouldResend: at most MAX_REPLAYS). */
   replays = 0
   body: OutgoingBody
   readonly retry: RetryPolicy

@@ -52,6 +52,35 @@ describe('Transport diagnostics channels: queueing and closing', () => {
     expect(busyCounts(transport)).toEqual({ active: 0, waiting: 0, dialing: 0 })
   })
 
+  it('publishes dequeued, naming the Request, when a queued request is handed a connection or leaves the queue', async () => {
+    const gate = deferred()
+    const server = f.serve(await startServer((_req, res) => void gate.promise.then(() => res.end('ok'))))
+    const dequeued = listen('roundtrip:pool:dequeued')
+    const transport = f.use(new Transport({ maxConnsPerHost: 1 }))
+    const key = `http://127.0.0.1:${server.port}`
+
+    const first = transport.roundTrip(new Request(server.origin))
+    const controller = new AbortController()
+    const leaving = new Request(server.origin, { signal: controller.signal })
+    const left = rejection(transport.roundTrip(leaving))
+    const served = new Request(server.origin)
+    const third = transport.roundTrip(served)
+    expect(dequeued).toEqual([])
+    controller.abort(new Error('stop waiting'))
+    expect((await left).message).toBe('stop waiting')
+    expect(dequeued).toEqual([{ key, request: leaving, gotConn: false }])
+    gate.resolve()
+    await (await first).text()
+    expect(dequeued).toEqual([
+      { key, request: leaving, gotConn: false },
+      { key, request: served, gotConn: true },
+    ])
+    expect(await (await third).text()).toBe('ok')
+    // A request that got a connection without waiting in the queue is not announced.
+    await (await transport.roundTrip(new Request(server.origin))).text()
+    expect(dequeued).toHaveLength(2)
+  })
+
   it('publishes wait-failed with reason maxWaitTime when a waiter times out', async () => {
     const gate = deferred()
     const server = f.serve(await startServer((_req, res) => void gate.promise.then(() => res.end('ok'))))

@@ -141,6 +141,15 @@ export const channels = {
   closed: channel('roundtrip:conn:closed'),
   /** A request started waiting for a connection: `{ key, waiting, request }`, `request` the waiting `Request` (undefined for an undici dispatch). */
   queued: channel('roundtrip:pool:queued'),
+  /**
+   * A request announced on `queued` left the queue: `{ key, request, gotConn }`,
+   * `request` as in `queued`, `gotConn` true when it was handed a connection
+   * (an HTTP/2 one: a stream of it), false when it left without one (abort,
+   * `maxWaitTime`, a failed dial, the transport closing). Each `queued` is
+   * followed by one `dequeued`, so a layer above can tell which of its calls
+   * still wait.
+   */
+  dequeued: channel('roundtrip:pool:dequeued'),
   /** A request got a connection: `{ key, reused, wasIdle, protocol }`. */
   gotConn: channel('roundtrip:pool:got-conn'),
   /** A request gave up waiting (`maxWaitTime` or abort): `{ key, reason }`. */

@@ -7,10 +7,9 @@ import { connDead, decConnsPerHost, dialConnFor, dialWon, discard, idleConnFor, 
 import { ERR_INVALID_REQUEST, ERR_TRANSPORT_CLOSED, requestLabel, TransportError } from './errors.js'
 import { callPromise, newCall, type Call } from './call.js'
 import { requestBodyError } from './errors-map.js'
-import type { ConnOwner, ExchangeConn } from './exchange.js'
+import type { ConnOwner } from './exchange.js'
 import { StaleConnError } from './retry-policy.js'
 import { H2Conn, type H2ConnEvents } from './h2-conn.js'
-import { H2Lease } from './h2-stream.js'
 import { takeConn, takeStream } from './lease.js'
 import type { TransportOptions } from './options.js'
 import { resolveOptions, type ResolvedOptions } from './resolve-options.js'
@@ -21,15 +20,12 @@ import { NO_BODY, prepareBody, type OutgoingBody } from './request-body.js'
 import { poolStats, retire, type RetiredCounts, type TransportStats } from './stats.js'
 import { waitTimeoutError } from './deadlines.js'
 import type { Clock } from './clock.js'
-import { callHook, channels, reportStaleRetry, type ClientTrace } from './trace.js'
+import { callHook, reportStaleRetry, type ClientTrace } from './trace.js'
 import { sameTurn } from './turn.js'
 import { startDebug } from './debug.js'
 import type { DispatchPort } from './direct-dispatch.js'
 import { dispatchDirect } from './dispatch.js'
 import type { DirectInput, LegacyHandler } from './dispatch-input.js'
-
-/** The most times one request is sent again after HTTP/2 servers refused it unprocessed (GOAWAY, REFUSED_STREAM). */
-const MAX_UNPROCESSED_REPLAYS = 5
 
 /**
  * Transport is the pooled RoundTripper: it owns keep-alive connections per
@@ -77,7 +73,7 @@ export class Transport implements RoundTripper, Closable, UndiciDispatchable {
   readonly #owner: ConnOwner & WaiterOwner = {
     release: (conn, trace) => release(this.#host, conn, trace),
     discard: (conn, error, trace) => discard(this.#host, conn, error, trace),
-    failed: (call, conn, error) => this.#failed(call, conn, error),
+    failed: (call, error) => this.#failed(call, error),
     handOver: (acquirer, pool, conn, wasIdle) => this.#handOver(acquirer, pool, conn, wasIdle),
     dialWon: (acquirer) => dialWon(this.#host, acquirer),
   }
@@ -190,12 +186,11 @@ export class Transport implements RoundTripper, Closable, UndiciDispatchable {
     }
   }
 
-  /** failed (ConnOwner): `call`'s exchange on `conn` failed before a response. */
-  #failed(call: Call, conn: ExchangeConn, error: unknown): void {
+  /** failed (ConnOwner): `call`'s exchange failed before a response. */
+  #failed(call: Call, error: unknown): void {
     if (!(error instanceof StaleConnError)) return call.fail(error)
-    // A reused conn the server had closed, or an HTTP/2 stream it never processed: try another (Go's shouldRetryRequest).
-    const replays = conn instanceof H2Lease ? ++call.replays : 0
-    if (this.#closed || call.signal.aborted || replays > MAX_UNPROCESSED_REPLAYS) return call.fail(error.failure)
+    // A reused conn the server had closed, or an HTTP/2 stream it never processed: try another (retry-policy.ts's shouldResend, bounded there).
+    if (this.#closed || call.signal.aborted) return call.fail(error.failure)
     reportStaleRetry(call.pool.key, call.what, error.failure)
     this.#send(call)
   }
@@ -236,8 +231,8 @@ export class Transport implements RoundTripper, Closable, UndiciDispatchable {
       return undefined
     }
     pool.dialQueue.push(waiter)
-    // `request`: the waiting Request (none for an undici dispatch), so a layer above knows which of its calls waits.
-    if (channels.queued.hasSubscribers) channels.queued.publish({ key: pool.key, waiting: pool.waiting, request: acquirer.request })
+    // The waiting Request (none for an undici dispatch), so a layer above knows which of its calls waits, until `dequeued`.
+    waiter.queued(acquirer.request)
     if (this.#options.maxWaitTime > 0) {
       waiter.expireAfter(this.#clock, this.#options.maxWaitTime, () => waitTimeoutError(pool, this.#options, acquirer.what, this.#clock.now()))
     }

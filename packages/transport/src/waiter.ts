@@ -45,6 +45,10 @@ export class ConnWaiter implements Waiter {
   readonly acquirer: Acquirer
   #deadline: Deadline | undefined
   #onAbort: (() => void) | undefined
+  /** Announced on `queued` (see {@link queued}): its end is announced on `dequeued`. */
+  #announced = false
+  /** The waiting Request, while an announced wait lasts (undefined for an undici dispatch). */
+  #request: Request | undefined = undefined
 
   constructor(owner: WaiterOwner, acquirer: Acquirer, racing = false) {
     this.owner = owner
@@ -75,7 +79,7 @@ export class ConnWaiter implements Waiter {
 
   /** cancel ends the race for the wait (or the request settled meanwhile): the dial's conn goes to the pool, its failure nowhere. */
   cancel(): void {
-    if (!this.done) this.#settle()
+    if (!this.done) this.#settle(false)
   }
 
   /** The trace hooks of the request (a dial made for it reports to them). */
@@ -108,9 +112,22 @@ export class ConnWaiter implements Waiter {
     this.fail(error())
   }
 
+  /**
+   * queued announces on `roundtrip:pool:queued` that the waiter waits in its
+   * pool's queue (it has no dial of its own); its end is announced on
+   * `roundtrip:pool:dequeued`, from {@link #settle}, which both a delivery and
+   * a failure go through. `request` is the waiting Request, undefined for an
+   * undici dispatch.
+   */
+  queued(request: Request | undefined): void {
+    this.#announced = true
+    this.#request = request
+    if (channels.queued.hasSubscribers) channels.queued.publish({ key: this.pool.key, waiting: this.pool.waiting, request })
+  }
+
   deliver(conn: PersistConn | H2Conn, wasIdle: boolean): boolean {
     if (this.done) return false
-    this.#settle()
+    this.#settle(true)
     if (this.racing && !this.owner.dialWon(this.acquirer)) return false
     this.owner.handOver(this.acquirer, this.pool, conn, wasIdle)
     return true
@@ -118,14 +135,18 @@ export class ConnWaiter implements Waiter {
 
   fail(error: unknown): boolean {
     if (this.done) return false
-    this.#settle()
+    this.#settle(false)
     if (!this.racing) this.acquirer.fail(error)
     return true
   }
 
-  #settle(): void {
+  #settle(gotConn: boolean): void {
     this.done = true
     this.#deadline?.disarm()
     if (this.#onAbort !== undefined) this.acquirer.signal.removeEventListener('abort', this.#onAbort)
+    if (!this.#announced) return
+    const request = this.#request
+    this.#request = undefined
+    if (channels.dequeued.hasSubscribers) channels.dequeued.publish({ key: this.pool.key, request, gotConn })
   }
 }
