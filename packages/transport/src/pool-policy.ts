@@ -38,11 +38,13 @@ export interface PoolHost {
 export function dialConnFor(host: PoolHost, pool: HostPool, waiter: ConnWaiter, trace: ClientTrace | undefined): void {
   pool.startDial()
   waiter.dialStarted = true
-  if (waiter.raced) pool.raceDialing = true
+  if (waiter.raced) pool.raceDial = waiter
   const failed = (error: unknown): void => {
     pool.endDial(false)
-    if (waiter.raced) pool.raceDialing = false
+    if (waiter.raced) pool.raceDial = undefined
     waiter.fail(error)
+    // The request that claimed the conn of this raced dial (transport.ts's getConn) gets a dial of its own, or waits for a slot.
+    if (waiter.claimant !== undefined && !waiter.claimant.done) pool.dialQueue.unshift(waiter.claimant)
     // Requests that waited for this dial's streams share its failure (as Go's HTTP/2 dial call), unless a live conn will serve them.
     if (pool.protocol !== 'http1' && !pool.hasLiveH2) for (const w of pool.dialQueue.splice(0)) w.fail(error)
     decConnsPerHost(host, pool)
@@ -59,7 +61,7 @@ export function dialConnFor(host: PoolHost, pool: HostPool, waiter: ConnWaiter, 
         return failed(error)
       }
       pool.endDial(true)
-      if (waiter.raced) pool.raceDialing = false
+      if (waiter.raced) pool.raceDial = undefined
       const conn = h2 ? new H2Conn(pool, socket, host.options, host.h2Events) : new PersistConn(pool, socket, host.options, host.onDead)
       if (host.closed()) {
         conn.close('transport closed')
@@ -133,7 +135,7 @@ function takeIdleAt(host: PoolHost, idle: PersistConn[], i: number): PersistConn
  */
 export function raceDial(host: PoolHost, owner: WaiterOwner, acquirer: Acquirer, pool: HostPool): void {
   const options = host.options
-  if (!options.raceDial || pool.raceDialing || pool.protocol !== 'http1') return
+  if (!options.raceDial || pool.raceDial !== undefined || pool.protocol !== 'http1') return
   if (options.maxConnsPerHost > 0 && pool.conns >= options.maxConnsPerHost) return
   // The conn waited for is out of the idle lists: it and the loser, both idle again, must be kept.
   if (pool.idle.length + 2 > options.maxIdleConnsPerHost || (options.maxIdleConns > 0 && host.idleLru.size + 2 > options.maxIdleConns)) return

@@ -95,21 +95,16 @@ describe.each([
     expect(transport.stats().total).toMatchObject({ dials: 1, dialing: 0 })
   })
 
-  it('never races a dial past maxConnsPerHost', async () => {
+  it.each([
+    ['past maxConnsPerHost', { maxConnsPerHost: 1 }],
+    ['whose conn could not stay idle beside the other (maxIdleConnsPerHost: 1)', { maxIdleConnsPerHost: 1 }],
+  ])('never races a dial %s', async (_limit, options) => {
     const server = f.serve(await startPortServer())
-    const transport = f.use(new Transport({ maxConnsPerHost: 1 }))
+    const transport = f.use(new Transport(options))
     const ports = await sequential(send, transport, server, 6)
     expect(new Set(ports).size).toBe(1)
     expect(server.connections).toBe(1)
     expect(transport.stats().total).toMatchObject({ dials: 1, requests: 6 })
-  })
-
-  it('never races a dial whose conn could not stay idle beside the other (maxIdleConnsPerHost: 1)', async () => {
-    const server = f.serve(await startPortServer())
-    const transport = f.use(new Transport({ maxIdleConnsPerHost: 1 }))
-    const ports = await sequential(send, transport, server, 6)
-    expect(new Set(ports).size).toBe(1)
-    expect(server.connections).toBe(1)
   })
 
   it('gives the request to the raced dial when it is ready first; the conn waited for stays idle and serves the next request', async () => {
@@ -131,6 +126,41 @@ describe.each([
     expect(await send(transport, `${server.origin}/third`)).toBe(first)
     expect(server.connections).toBe(2)
     expect(transport.stats().total).toMatchObject({ dials: 2, requests: 4, active: 0, idle: 2 })
+  })
+
+  it.each([
+    ['serves it', true],
+    ['fails: the request gets a dial of its own', false],
+  ])('a request whose conn died as it was written on waits for the raced dial still running, which %s', async (_outcome, dialOk) => {
+    const server = f.serve(await startPortServer())
+    const sockets: Socket[] = []
+    let letDialGo!: () => void
+    const gate = new Promise<void>((resolve) => (letDialGo = resolve))
+    let dials = 0
+    const dial = async (): Promise<Socket> => {
+      // The second dial (the raced one) waits for the test, then connects or fails.
+      if (++dials === 2) {
+        await gate
+        if (!dialOk) throw Object.assign(new Error('refused'), { code: 'ECONNREFUSED' })
+      }
+      const socket = connect(server.port, '127.0.0.1')
+      sockets.push(socket)
+      return socket
+    }
+    const transport = f.use(new Transport({ dial }))
+    const first = await send(transport, `${server.origin}/first`)
+    const pending = send(transport, `${server.origin}/second`)
+    expect(transport.stats().total.dialing).toBe(1)
+    // The conn it waits for dies in this turn: it is written on at the turn's end, fails with nothing written, and is sent again.
+    sockets[0]!.destroy()
+    await nextTurns()
+    // It waits for the raced dial, whose race is over, instead of dialing a third conn.
+    expect(transport.stats().total).toMatchObject({ dials: 2, dialing: 1, waiting: 1 })
+    letDialGo()
+    const second = await pending
+    expect(second).not.toBe(first)
+    expect(second).toBe(String(sockets[1]!.localPort))
+    expect(transport.stats().total).toMatchObject({ dials: dialOk ? 2 : 3, active: 0, idle: 1, waiting: 0, dialing: 0 })
   })
 
   it('a raced dial that fails fails no request: the wait serves it, the trace hears the failed connect', async () => {

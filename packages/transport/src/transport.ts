@@ -226,6 +226,13 @@ export class Transport implements RoundTripper, Closable, UndiciDispatchable {
     }
     const waiter = new ConnWaiter(this.#owner, acquirer)
     pool.enqueue(waiter)
+    // A raced dial whose race is over brings a conn nobody waits for: wait for it rather than dial another (if it fails, this waiter gets a dial: dialConnFor).
+    const race = pool.raceDial
+    if (race?.spare === true) {
+      race.spare = false
+      race.claimant = waiter
+      return undefined
+    }
     if (!pool.waitsForStreams(this.#options.http2.strictMaxConcurrentStreams) && (this.#options.maxConnsPerHost === 0 || pool.conns < this.#options.maxConnsPerHost)) {
       dialConnFor(this.#host, pool, waiter, trace)
       return undefined
@@ -287,25 +294,29 @@ export class Transport implements RoundTripper, Closable, UndiciDispatchable {
       if (conn === undefined) continue
       acquirer.turnConn = undefined
       const race = acquirer.race
-      acquirer.race = undefined
+      if (race !== undefined) {
+        acquirer.race = undefined
+        // The conn waited for died: the request waits for the raced dial (or a conn freed first), as any waiter.
+        if (conn.closed && !race.done && !transport.#closed && !acquirer.signal.aborted) {
+          race.adopt()
+          continue
+        }
+        // The race is over: the dial's conn will go idle, for the next request.
+        race.cancel()
+      }
       // Handed to the request as a waiter (busy, held by it), or still in no list since it left the idle one.
       const taken = conn.holder === acquirer
       if (transport.#closed) {
-        race?.cancel()
         conn.close('transport closed')
         acquirer.fail(new TransportError(ERR_TRANSPORT_CLOSED, `transport is closed (${acquirer.what})`))
       } else if (acquirer.signal.aborted) {
-        race?.cancel()
         if (taken) release(transport.#host, conn, undefined)
         else if (!conn.closed) putIdleOrDeliver(transport.#host, conn.pool, conn)
         acquirer.fail(acquirer.signal.reason)
       } else if (!conn.closed) {
-        // The wait won: the raced dial's conn will go idle, for the next request.
-        race?.cancel()
         if (!taken) takeConn(acquirer.pool, conn, acquirer, acquirer.trace, true, transport.#clock.now())
         transport.#sendOn(acquirer, conn)
-      } else if (race !== undefined && !race.done) race.adopt()
-      else transport.#send(acquirer)
+      } else transport.#send(acquirer)
     }
   }
 

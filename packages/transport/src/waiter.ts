@@ -39,6 +39,10 @@ export class ConnWaiter implements Waiter {
   readonly raced: boolean
   /** A race is on: a delivery goes to the request only if it still waits, a failure is dropped. */
   racing: boolean
+  /** The race is over and the dial still runs: its conn is for whichever request claims it (see transport.ts's getConn). */
+  spare = false
+  /** The waiter that claimed the spare conn of this raced dial: it gets a dial of its own if this one fails. */
+  claimant: ConnWaiter | undefined = undefined
   readonly owner: WaiterOwner
   /** The pool it waits in (its acquirer's, when it started waiting). */
   readonly pool: HostPool
@@ -79,7 +83,9 @@ export class ConnWaiter implements Waiter {
 
   /** cancel ends the race for the wait (or the request settled meanwhile): the dial's conn goes to the pool, its failure nowhere. */
   cancel(): void {
-    if (!this.done) this.#settle(false)
+    if (this.done) return
+    this.#settle(false)
+    this.spare = true
   }
 
   /** The trace hooks of the request (a dial made for it reports to them). */
