@@ -176,12 +176,12 @@ export class Exchange implements Dispatcher.DispatchHandler, StageOwner {
     const nullBody = call.method === 'HEAD' || isNullBodyStatus(statusCode)
     // The exchange is the body's producer (its pull and cancel methods): no closures per response.
     const body = nullBody ? undefined : createBody(this, this.#options.bodyOptions)
-    const response = createResponse(body === undefined ? null : body.body, { status: statusCode, statusText, url: stripFragment(call.href), type: 'basic' })
-    // One pass: each name and value is made a string once, read here and
-    // appended to the response's own Headers (a Headers passed in would be
-    // copied once more). The decoder is chosen after it.
-    const headers = response.headers
+    // One pass: each name and value is made a string once (undici's buffers
+    // are views on the socket's read: they are not kept) and read here for
+    // what the connection and the decoder need. The response's Headers is
+    // built from the list only if someone reads it (core's rawHeaders).
     const conn = this.#conn
+    const raw = new Array<string>(pairs.length)
     let contentEncoding: string | null = null
     for (let i = 0; i < pairs.length; i += 2) {
       const name = latin1(pairs[i]!)
@@ -190,8 +190,10 @@ export class Exchange implements Dispatcher.DispatchHandler, StageOwner {
       else if (name.length === 16 && name.toLowerCase() === 'content-encoding') {
         contentEncoding = contentEncoding === null ? value : `${contentEncoding}, ${value}`
       }
-      headers.append(name, value)
+      raw[i] = name
+      raw[i + 1] = value
     }
+    const response = createResponse(body === undefined ? null : body.body, { status: statusCode, statusText, url: stripFragment(call.href), type: 'basic', rawHeaders: raw })
     if (body !== undefined) {
       const sink = body.sink
       this.#sink = sink
