@@ -10,6 +10,10 @@ export interface ConnListener {
   gotConn(tracked: Tracked): void
   /** The body of `tracked` settled. */
   settled(tracked: Tracked, outcome: BodyOutcome): void
+  /** The response of the call of `tracked` arrived (no trace attached): returns the response to hand on, observed. */
+  delivered(tracked: Tracked, response: Response): Response
+  /** The call of `tracked` rejected (no trace attached). */
+  failed(tracked: Tracked): void
   /** `request`, if it is one of this tracker's calls, waits for a connection of pool `key` (the Transport's `queued` channel names it). */
   queuedRequest(request: Request, key: string): void
   /** `request`, if it is one of this tracker's calls, no longer waits for a connection (the Transport's `dequeued` channel names it). */
@@ -105,6 +109,17 @@ export class Tracked implements CallHooks, BodyListener {
   /** The trace the Transport calls for this call (`attachHooks(request, tracked)`): this record. */
   get trace(): this {
     return this
+  }
+
+  /** The reaction to the call's response where no trace is attached (bound to this record): the tracker observes it. */
+  delivered(response: Response): Response {
+    return this.listener.delivered(this, response)
+  }
+
+  /** The reaction to the call's rejection where no trace is attached (bound to this record): passes the error on. */
+  failed(error: unknown): never {
+    this.listener.failed(this)
+    throw error
   }
 
   bodySettled(outcome: BodyOutcome): void {

@@ -87,7 +87,7 @@ export class Tracker implements ConnListener {
   #stale = new BodyList()
   /** Both lists, oldest bodies first. */
   #lists: readonly BodyList[] = [this.#stale, this.#open]
-  /** Calls made and not settled yet (to find the one a `queued` message names). */
+  /** Calls made and not settled yet (to find the one a `queued` or `dequeued` message names). */
   #calls = new BodyList()
   /** Leaks reported since the last assertNoLeaks() whose bodies are no longer open. */
   #reported: Leak[] = []
@@ -167,21 +167,23 @@ export class Tracker implements ConnListener {
       this.#calls.add(tracked)
       // While the bodies from `next` declare what they hold, that and the
       // Transport's `queued` and `dequeued` messages are the facts, and the
-      // call needs no trace. Otherwise the record is a trace of this call for
-      // the layers below (the Transport calls it after the caller's own):
-      // attached to the call, not written into the caller's request, and
-      // detached once the head arrived.
-      const traced = !scope.declares
-      if (traced) attachHooks(request, tracked)
-      // Not an async function: its state, promise and await cost more than two closures made here.
-      // tryRoundTrip: a synchronous throw from `next` and a rejection end the call the same way.
+      // call needs no trace. Its promise's reactions are then the record's
+      // own methods (bound: no closure, no context).
+      if (scope.declares) return tryRoundTrip(next, request).then(tracked.delivered.bind(tracked), tracked.failed.bind(tracked))
+      // Otherwise the record is a trace of this call for the layers below
+      // (the Transport calls it after the caller's own): attached to the call,
+      // not written into the caller's request, and detached once the head
+      // arrived. Not an async function: its state, promise and await cost
+      // more than two closures made here. tryRoundTrip: a synchronous throw
+      // from `next` and a rejection end the call the same way.
+      attachHooks(request, tracked)
       return tryRoundTrip(next, request).then(
         (response) => {
-          if (traced) detachHooks(request, tracked)
-          return this.#track(tracked, response, traced)
+          detachHooks(request, tracked)
+          return this.#track(tracked, response, true)
         },
         (error: unknown) => {
-          if (traced) detachHooks(request, tracked)
+          detachHooks(request, tracked)
           this.#untrack(tracked)
           throw error
         },
@@ -230,6 +232,14 @@ export class Tracker implements ConnListener {
     // do is cleared at the end of the Transport's getConn call (queued.ts).
     tracked.call = undefined
     this.#breaker?.done(tracked)
+  }
+
+  delivered(tracked: Tracked, response: Response): Response {
+    return this.#track(tracked, response, false)
+  }
+
+  failed(tracked: Tracked): void {
+    this.#untrack(tracked)
   }
 
   #track(tracked: Tracked, response: Response, traced: boolean): Response {
