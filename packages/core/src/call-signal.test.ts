@@ -100,3 +100,41 @@ describe('CallAbortController over a signal that never aborts', () => {
     expect(fired).toBe(1)
   })
 })
+
+describe('CallAbortController over an AbortSignal', () => {
+  it('calls the listeners still added in the order they came, and listens to its parent only while it has some', () => {
+    const parent = new AbortController()
+    const controller = new CallAbortController(parent.signal)
+    const calls: string[] = []
+    const a = (): void => void calls.push('a')
+    const b = (): void => void calls.push('b')
+    const c = (): void => void calls.push('c')
+    controller.signal.addEventListener('abort', a)
+    expect(getEventListeners(parent.signal, 'abort')).toHaveLength(1)
+    controller.signal.removeEventListener('abort', a)
+    expect(getEventListeners(parent.signal, 'abort')).toHaveLength(0)
+    controller.signal.addEventListener('abort', a)
+    controller.signal.addEventListener('abort', b)
+    controller.signal.addEventListener('abort', c)
+    controller.signal.removeEventListener('abort', b)
+    controller.signal.removeEventListener('abort', () => {})
+    expect(getEventListeners(parent.signal, 'abort')).toHaveLength(1)
+    parent.abort('caller')
+    expect(calls).toEqual(['a', 'c'])
+    expect(controller.signal.reason).toBe('caller')
+    expect(getEventListeners(parent.signal, 'abort')).toHaveLength(0)
+  })
+
+  it('stops listening to its parent once its last listener is removed, whichever order they go in', () => {
+    const parent = new AbortController()
+    const controller = new CallAbortController(parent.signal)
+    const a = (): void => {}
+    const b = (): void => {}
+    controller.signal.addEventListener('abort', a)
+    controller.signal.addEventListener('abort', b)
+    controller.signal.removeEventListener('abort', a)
+    expect(getEventListeners(parent.signal, 'abort')).toHaveLength(1)
+    controller.signal.removeEventListener('abort', b)
+    expect(getEventListeners(parent.signal, 'abort')).toHaveLength(0)
+  })
+})

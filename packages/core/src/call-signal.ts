@@ -116,7 +116,8 @@ export class CallAbortController implements CallSignal {
   readonly #parent: CallSignal
   #aborted = false
   #reason: unknown
-  #listeners: Array<() => void> | undefined
+  /** The abort listeners: one function, or an array once there are two (a call usually has one: the Transport's). */
+  #listeners: (() => void) | Array<() => void> | undefined
   #onParentAbort: (() => void) | undefined
 
   constructor(parent: CallSignal) {
@@ -151,7 +152,11 @@ export class CallAbortController implements CallSignal {
 
   addEventListener(type: 'abort', listener: () => void): void {
     if (type !== 'abort' || this.aborted) return
-    ;(this.#listeners ??= []).push(listener)
+    const listeners = this.#listeners
+    // No array for the first: `[]` then a push allocates room for 17.
+    if (listeners === undefined) this.#listeners = listener
+    else if (typeof listeners === 'function') this.#listeners = [listeners, listener]
+    else listeners.push(listener)
     // A parent that never aborts is not listened to: no bound function, no call.
     if (this.#onParentAbort === undefined && this.#parent !== neverAborted) {
       // Bound, not a literal assigned to a field: V8 allocates those in the old generation (issue 21).
@@ -163,9 +168,17 @@ export class CallAbortController implements CallSignal {
   removeEventListener(type: 'abort', listener: () => void): void {
     const listeners = this.#listeners
     if (type !== 'abort' || listeners === undefined) return
-    const i = listeners.indexOf(listener)
-    if (i >= 0) listeners.splice(i, 1)
-    if (listeners.length === 0) this.#unlistenParent()
+    if (listeners === listener) this.#listeners = undefined
+    else if (typeof listeners !== 'function') {
+      const i = listeners.indexOf(listener)
+      if (i < 0) return
+      // Not splice: it builds an array of what it removed.
+      for (let j = i + 1; j < listeners.length; j++) listeners[j - 1] = listeners[j]!
+      listeners.pop()
+      if (listeners.length > 0) return
+      this.#listeners = undefined
+    }
+    if (this.#listeners === undefined) this.#unlistenParent()
   }
 
   throwIfAborted(): void {
@@ -183,13 +196,16 @@ export class CallAbortController implements CallSignal {
     this.#listeners = undefined
     this.#unlistenParent()
     if (listeners === undefined) return
-    // As an EventTarget does: a throwing listener neither stops the others nor reaches the one who aborted.
-    for (const listener of listeners) {
-      try {
-        listener()
-      } catch (error) {
-        rethrowLater(error)
-      }
-    }
+    if (typeof listeners === 'function') return callListener(listeners)
+    for (const listener of listeners) callListener(listener)
+  }
+}
+
+/** Calls an abort listener as an EventTarget does: one that throws neither stops the others nor reaches the one who aborted. */
+function callListener(listener: () => void): void {
+  try {
+    listener()
+  } catch (error) {
+    rethrowLater(error)
   }
 }

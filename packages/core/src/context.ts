@@ -102,15 +102,12 @@ export function withContext<T extends Request>(request: T, values: Partial<Reque
 export function deriveRequest(request: Request, init?: RequestInit, values?: Partial<RequestContext>): Request {
   const derived = new Request(request, init)
   // The body moves over unless init brings another one: so does its declaration.
-  if (init?.body === undefined && derived.body !== null) carryReplayableBody(request, derived)
+  carryRequest(request, derived, { body: init?.body === undefined && derived.body !== null })
+  if (values !== undefined) contexts.set(derived, Object.freeze({ ...contexts.get(request), ...values }))
   const ownSignal = init?.signal !== undefined
   carryCallHooks(request, derived, ownSignal)
   // Without a signal of its own the derived request follows the caller's: one that never aborts still never does.
   if (!ownSignal) carryUnabortable(request, derived)
-  // The context is written once: the caller's, merged with `values`.
-  const current = contexts.get(request)
-  if (values !== undefined) contexts.set(derived, Object.freeze({ ...current, ...values }))
-  else if (current !== undefined) contexts.set(derived, current)
   return derived
 }
 

@@ -14,6 +14,12 @@ import type { BodyOutcome } from './body-state.js'
 export const kInfo: unique symbol = Symbol.for('@roundtrip/core.responseInfo.v1')
 /** The tracked-body record of a RoundTripResponse ({@link TrackedRecord}). */
 export const kTracked: unique symbol = Symbol.for('@roundtrip/core.trackedResponse.v1')
+/**
+ * The header pairs of a RoundTripResponse not yet appended to its `Headers`
+ * (`ResponseInfo.rawHeaders`). Read only by this copy's own prototype, so a
+ * plain symbol: another copy of core reads `headers` through that prototype.
+ */
+export const kRawHeaders: unique symbol = Symbol('@roundtrip/core.rawHeaders')
 /** The brand of a TrackedBody (a body source made by createBody). */
 export const kTrackedBody: unique symbol = Symbol.for('@roundtrip/core.trackedBody.v1')
 

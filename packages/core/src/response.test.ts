@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { isRoundTripError } from './errors.js'
+import { createBody } from './body.js'
 import { RoundTripResponse, createResponse, isNullBodyStatus, withResponseInfo } from './response.js'
 
 describe('createResponse', () => {
@@ -64,6 +65,53 @@ describe('createResponse', () => {
     headers.append('set-cookie', 'b=2')
     const response = createResponse(null, { headers })
     expect(response.headers.getSetCookie()).toEqual(['a=1', 'b=2'])
+  })
+})
+
+describe('createResponse with rawHeaders', () => {
+  const raw = ['Content-Type', 'application/json', 'set-cookie', 'a=1', 'Set-Cookie', 'b=2', 'x-a', 'one', 'x-a', 'two']
+
+  it('appends the pairs in order, after init.headers, when headers is first read, and once', () => {
+    const response = createResponse(null, { headers: { 'x-first': '0' }, rawHeaders: raw })
+    const headers = response.headers
+    expect([...headers]).toEqual([
+      ['content-type', 'application/json'],
+      ['set-cookie', 'a=1'],
+      ['set-cookie', 'b=2'],
+      ['x-a', 'one, two'],
+      ['x-first', '0'],
+    ])
+    expect(response.headers).toBe(headers)
+    expect(headers.getSetCookie()).toEqual(['a=1', 'b=2'])
+  })
+
+  it('leaves out a pair Headers refuses and keeps the others', () => {
+    const response = createResponse(null, { rawHeaders: ['bad name', 'x', 'x-ok', 'yes', 'x-nul', 'a\0b'] })
+    expect([...response.headers]).toEqual([['x-ok', 'yes']])
+  })
+
+  it('gives a tracked body clone() and blob() the pairs never read before', async () => {
+    const { body, sink } = createBody({})
+    const response = createResponse(body, { rawHeaders: ['content-type', 'text/x-mine'] })
+    sink.push(new TextEncoder().encode('hi'))
+    sink.end()
+    const copy = response.clone()
+    expect(copy.headers.get('content-type')).toBe('text/x-mine')
+    expect((await response.blob()).type).toBe('text/x-mine')
+  })
+
+  it('gives a null body clone(), blob() and formData() the pairs never read before', async () => {
+    const response = createResponse(null, { status: 204, rawHeaders: ['content-type', 'text/x-mine', 'x-b', '1'] })
+    expect(response.clone().headers.get('x-b')).toBe('1')
+    expect((await createResponse(null, { rawHeaders: ['content-type', 'text/x-mine'] }).blob()).type).toBe('text/x-mine')
+    const form = createResponse(null, { rawHeaders: ['content-type', 'application/x-www-form-urlencoded'] })
+    expect([...(await form.formData()).keys()]).toEqual([])
+  })
+
+  it('puts the pairs in before a body of its own adds its content-type', async () => {
+    const response = createResponse('text', { rawHeaders: ['content-type', 'application/json'] })
+    expect(response.headers.get('content-type')).toBe('application/json')
+    expect(createResponse('text', { rawHeaders: ['x-a', '1'] }).headers.get('content-type')).toBe('text/plain;charset=UTF-8')
   })
 })
 

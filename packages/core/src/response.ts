@@ -1,6 +1,6 @@
 import { ERR_INVALID_RESPONSE, ERR_INVALID_STATUS, RoundTripError } from './errors.js'
-import { kInfo, kTracked, kTrackedBody, type ResponseInfoRecord, type TrackedRecord, type TrackedSource } from './internal.js'
-import { bodyAccessors, bodyMethods } from './tracked-response.js'
+import { kInfo, kRawHeaders, kTracked, kTrackedBody, type ResponseInfoRecord, type TrackedRecord, type TrackedSource } from './internal.js'
+import { appendRaw, bodyAccessors, bodyMethods, headersOf } from './tracked-response.js'
 
 /** ResponseBodyInit is what `new Response(body)` accepts. */
 export type ResponseBodyInit = ConstructorParameters<typeof Response>[0]
@@ -27,6 +27,16 @@ export interface ResponseInfo extends ResponseInit {
   redirected?: boolean
   /** `response.type`; Node's fetch gives `basic` to network responses. Default: what `Response` gives (`default`). */
   type?: ResponseType
+  /**
+   * More headers, as a flat `[name, value, name, value, …]` list (undici's
+   * `rawHeaders`, decoded): appended in this order, after `headers`, as
+   * `Headers.append` would, when `response.headers` is first read. A
+   * response whose headers nobody reads never pays for building them (a
+   * `Headers.append` each). A pair `Headers` refuses is left out, as it
+   * could only be reported by the `headers` getter. The list is kept, not
+   * copied: do not change it afterwards.
+   */
+  rawHeaders?: readonly string[]
 }
 
 function isTrackedBody(body: unknown): body is TrackedBody {
@@ -47,15 +57,20 @@ function isTrackedBody(body: unknown): body is TrackedBody {
 export class RoundTripResponse extends Response {
   declare [kInfo]: ResponseInfoRecord
   declare [kTracked]: TrackedRecord | undefined
+  declare [kRawHeaders]: readonly string[] | undefined
 
   constructor(body: ResponseBodyInit | TrackedBody, init: ResponseInfo) {
+    const raw = init.rawHeaders !== undefined && init.rawHeaders.length > 0 ? init.rawHeaders : undefined
     if (isTrackedBody(body)) {
       super(null, init)
       this[kTracked] = { source: body.source, stream: undefined, used: false }
       body.source.retain(this)
+      this[kRawHeaders] = raw
     } else {
-      super(body, init)
+      // A body of its own may add a content-type unless the headers have one: they go in first.
+      super(body, raw === undefined || body === null || body === undefined ? init : { ...init, headers: withRaw(init.headers, raw) })
       this[kTracked] = undefined
+      this[kRawHeaders] = body === null || body === undefined ? raw : undefined
     }
     this[kInfo] = { url: init.url ?? '', redirected: init.redirected === true, type: init.type }
   }
@@ -69,7 +84,7 @@ for (const [name, fn] of Object.entries(bodyMethods)) {
 }
 const baseType = Object.getOwnPropertyDescriptor(Response.prototype, 'type')!.get!
 
-// `url`, `redirected`, `body` and `bodyUsed` are accessors on
+// `url`, `redirected`, `type`, `headers`, `body` and `bodyUsed` are accessors on
 // Response.prototype; TypeScript types them as properties, so the overriding
 // accessors are defined here.
 Object.defineProperties(RoundTripResponse.prototype, {
@@ -94,8 +109,21 @@ Object.defineProperties(RoundTripResponse.prototype, {
       return this[kInfo].type ?? baseType.call(this)
     },
   },
+  headers: {
+    configurable: true,
+    enumerable: true,
+    get(this: RoundTripResponse) {
+      return headersOf(this)
+    },
+  },
   ...bodyAccessors,
 })
+
+function withRaw(init: ResponseInit['headers'], raw: readonly string[]): Headers {
+  const headers = new Headers(init)
+  appendRaw(headers, raw)
+  return headers
+}
 
 /** Whether `response` is a RoundTripResponse of any installed copy of core (they share the keys). */
 function isRoundTripResponse(response: Response): response is RoundTripResponse {

@@ -2,17 +2,45 @@
 // methods that read the source directly, `body`/`bodyUsed`, and clone().
 // response.ts installs them on RoundTripResponse.prototype.
 import { teeBody } from './body-tee.js'
-import { kInfo, kTracked, type ResponseInfoRecord, type TrackedRecord } from './internal.js'
+import { kInfo, kRawHeaders, kTracked, type ResponseInfoRecord, type TrackedRecord } from './internal.js'
 
 /** A Response as this file sees it: maybe with the records of a RoundTripResponse. */
 interface Holder extends Response {
   [kInfo]: ResponseInfoRecord
   [kTracked]: TrackedRecord | undefined
+  [kRawHeaders]?: readonly string[] | undefined
 }
 
 const base = Response.prototype as Response & { bytes?: () => Promise<Uint8Array> }
 const baseBody = Object.getOwnPropertyDescriptor(base, 'body')!.get!
 const baseBodyUsed = Object.getOwnPropertyDescriptor(base, 'bodyUsed')!.get!
+const baseHeaders = Object.getOwnPropertyDescriptor(base, 'headers')!.get! as (this: Response) => Headers
+
+/**
+ * The `Headers` of `response`, with the pairs given as `rawHeaders` appended
+ * on first use. Response's own methods read its header list directly
+ * (`blob()`'s type, `formData()`'s boundary, `clone()`): they are called
+ * after this.
+ */
+export function headersOf(response: Holder): Headers {
+  const headers = baseHeaders.call(response)
+  const raw = response[kRawHeaders]
+  if (raw === undefined) return headers
+  response[kRawHeaders] = undefined
+  appendRaw(headers, raw)
+  return headers
+}
+
+/** Appends a flat `[name, value, …]` list to `headers`, leaving out a pair Headers refuses. */
+export function appendRaw(headers: Headers, raw: readonly string[]): void {
+  for (let i = 0; i < raw.length; i += 2) {
+    try {
+      headers.append(raw[i]!, raw[i + 1]!)
+    } catch {
+      // A name or value Headers refuses: left out (see ResponseInfo.rawHeaders).
+    }
+  }
+}
 const utf8 = new TextDecoder()
 
 function unusable(): TypeError {
@@ -100,18 +128,25 @@ export const bodyMethods = {
   },
   blob(this: Holder): Promise<Blob> {
     const tracked = this[kTracked]
-    if (tracked === undefined) return base.blob.call(this)
+    if (tracked === undefined) {
+      headersOf(this)
+      return base.blob.call(this)
+    }
     return viaResponse(this, tracked).then((r) => r.blob())
   },
   formData(this: Holder): Promise<FormData> {
     const tracked = this[kTracked]
-    if (tracked === undefined) return base.formData.call(this)
+    if (tracked === undefined) {
+      headersOf(this)
+      return base.formData.call(this)
+    }
     return viaResponse(this, tracked).then((r) => r.formData())
   },
   clone(this: Holder): Response {
     const tracked = this[kTracked]
     const proto: object = Object.getPrototypeOf(this)
     if (tracked === undefined) {
+      headersOf(this)
       const copy: Holder = Object.setPrototypeOf(base.clone.call(this), proto)
       copy[kInfo] = this[kInfo]
       copy[kTracked] = undefined

@@ -2,48 +2,28 @@
 // passed no signal (so nothing listens to the Request's own AbortSignal), the
 // request's signal otherwise, which must abort exactly as before.
 import { getEventListeners } from 'node:events'
-import type { IncomingMessage, ServerResponse } from 'node:http'
-import { attachHooks, CallAbortController, callSignal, neverAborted, roundTripper, tryRoundTrip, type CallSignal, type RoundTripper } from '@roundtrip/core'
+import { callSignal, neverAborted, roundTripper, tryRoundTrip, type CallSignal, type RoundTripper } from '@roundtrip/core'
 import { Transport } from '@roundtrip/transport'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { listen, type Origin } from '../test/servers.js'
+import { deadline, holdingServer, type Held, type HoldingServer } from '../test/holding.js'
+import type { Origin } from '../test/servers.js'
 import { createFetch } from './create-fetch.js'
 import { fromFetch, type FetchFunction } from './from-fetch.js'
 
-// Responses the server holds: no head yet (/hang), or half a body (/half); each with its socket's close.
-const held: Array<{ req: IncomingMessage; res: ServerResponse; closed: Promise<void> }> = []
-let onHeld: (() => void) | undefined
+let server: HoldingServer
 let origin: Origin
+let held: Held[]
 beforeAll(async () => {
-  origin = await listen((req, res) => {
-    if (req.url === '/redirect') return void res.writeHead(302, { location: '/hang' }).end()
-    if (req.url === '/hello') return void res.end('hello')
-    const closed = new Promise<void>((resolve) => req.socket.once('close', () => resolve()))
-    if (req.url === '/half') {
-      res.writeHead(200, { 'content-length': '4' })
-      res.write('ab')
-    }
-    held.push({ req, res, closed })
-    onHeld?.()
-  })
+  server = await holdingServer()
+  ;({ origin, held } = server)
 })
 afterAll(() => origin.close())
 
 let transport: Transport
 afterEach(async () => {
-  for (const { res } of held.splice(0)) res.destroy()
+  server.release()
   await transport.close()
 })
-
-/** Resolves with the next request the server starts holding. */
-function nextHeld(): Promise<(typeof held)[number]> {
-  const n = held.length
-  return new Promise((resolve) => {
-    onHeld = () => {
-      if (held.length > n) resolve(held[n]!)
-    }
-  })
-}
 
 /** Over `next`, remembers each request and its call signal as the layer below sees them. */
 function spy(next: RoundTripper): RoundTripper & { requests: Request[]; signals: CallSignal[] } {
@@ -57,19 +37,6 @@ function spy(next: RoundTripper): RoundTripper & { requests: Request[]; signals:
     }),
     { requests, signals },
   )
-}
-
-/** A layer adding its own abort to the call, as timeout()'s deadline does; `abort` fires the latest call's. */
-function deadline(next: RoundTripper): RoundTripper & { abort(reason: unknown): void } {
-  let controller: CallAbortController | undefined
-  return {
-    roundTrip(request) {
-      controller = new CallAbortController(callSignal(request))
-      const detach = attachHooks(request, controller)
-      return tryRoundTrip(next, request).finally(detach)
-    },
-    abort: (reason) => controller!.abort(reason),
-  }
 }
 
 async function rejection(promise: Promise<unknown>): Promise<unknown> {
@@ -100,7 +67,7 @@ describe('createFetch without a caller signal', () => {
     const layer = deadline(spy(transport))
     const f = createFetch(layer)
 
-    const arrived = nextHeld()
+    const arrived = server.nextHeld()
     const head = f(`${origin.url}/hang`)
     const { closed } = await arrived
     layer.abort(new DOMException('late', 'TimeoutError'))
@@ -118,7 +85,7 @@ describe('createFetch without a caller signal', () => {
   it('a redirect hop has neverAborted too, and nothing listens to its signal', async () => {
     transport = new Transport()
     const below = spy(transport)
-    const arrived = nextHeld()
+    const arrived = server.nextHeld()
     const sent = createFetch(below)(`${origin.url}/redirect`)
     const { res } = await arrived
     expect(below.signals).toEqual([neverAborted, neverAborted])
@@ -135,7 +102,7 @@ describe('createFetch with a caller signal (as before)', () => {
     const f = createFetch(below)
 
     const controller = new AbortController()
-    const arrived = nextHeld()
+    const arrived = server.nextHeld()
     const head = f(`${origin.url}/hang`, { signal: controller.signal })
     const { closed } = await arrived
     expect(below.signals[0]).toBe(below.requests[0]!.signal)
@@ -156,7 +123,7 @@ describe('createFetch with a caller signal (as before)', () => {
     transport = new Transport()
     const layer = deadline(spy(transport))
     const controller = new AbortController()
-    const arrived = nextHeld()
+    const arrived = server.nextHeld()
     const sent = createFetch(layer)(new Request(`${origin.url}/hang`, { signal: controller.signal }))
     const { closed } = await arrived
     controller.abort(new Error('from the Request'))
@@ -177,7 +144,7 @@ describe('createFetch with a caller signal (as before)', () => {
     transport = new Transport()
     const below = spy(transport)
     const controller = new AbortController()
-    const arrived = nextHeld()
+    const arrived = server.nextHeld()
     const sent = createFetch(below)(`${origin.url}/redirect`, { signal: controller.signal })
     const { closed } = await arrived
     expect(below.signals[1]).toBe(below.requests[1]!.signal)

@@ -23,11 +23,16 @@ export function readableTwice(headers: HeadersInit): HeadersInit {
  */
 export function writtenNames(headers: HeadersInit): ReadonlyMap<string, string> | undefined {
   if (headers instanceof Headers) return undefined
-  const names: unknown[] = Array.isArray(headers) ? headers.map(nameOf) : Object.keys(headers)
+  // Pairs are read in place: no array of names is built for them.
+  const pairs = Array.isArray(headers)
+  const list: readonly unknown[] = pairs ? headers : Object.keys(headers)
   // Most callers write lower case: they pay for one scan and no map.
-  if (!names.some(hasUpper)) return undefined
+  let upper = false
+  for (let i = 0; i < list.length && !upper; i++) upper = hasUpper(nameAt(list, pairs, i))
+  if (!upper) return undefined
   const first = new Map<string, string>()
-  for (const name of names) {
+  for (let i = 0; i < list.length; i++) {
+    const name = nameAt(list, pairs, i)
     if (typeof name !== 'string') continue
     const lower = name.toLowerCase()
     if (!first.has(lower)) first.set(lower, name)
@@ -36,8 +41,9 @@ export function writtenNames(headers: HeadersInit): ReadonlyMap<string, string> 
   return first.size === 0 ? undefined : first
 }
 
-function nameOf(pair: readonly unknown[]): unknown {
-  return pair[0]
+/** The i-th name in `list`: an array of `[name, value]` pairs when `pairs`, else of names. */
+function nameAt(list: readonly unknown[], pairs: boolean, i: number): unknown {
+  return pairs ? (list[i] as readonly unknown[])[0] : list[i]
 }
 
 function hasUpper(name: unknown): boolean {

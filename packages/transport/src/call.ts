@@ -1,8 +1,9 @@
 import { callTrace, redactUrl, stripFragment, type CallSignal, type RequestContext } from '@roundtrip/core'
-import type { Holder, PersistConn } from './conn.js'
+import type { PersistConn } from './conn.js'
 import { requestLabel } from './errors.js'
 import { tagBodyErrors } from './errors-map.js'
-import type { Exchange } from './exchange.js'
+import type { Acquirer } from './acquirer.js'
+import { Exchange, type ConnOwner } from './exchange.js'
 import { retryPolicy, type RetryPolicy } from './retry-policy.js'
 import { H2Lease } from './h2-stream.js'
 import type { Got } from './waiter.js'
@@ -19,7 +20,7 @@ import type { ClientTrace } from './trace.js'
  * promise's settle functions once it has settled (see {@link respond}): a
  * settled promise holds the response, which would never be collected.
  */
-export class Call implements Holder {
+export class Call implements Acquirer {
   readonly request: Request
   /** The request's URL, read once (`request.url` serializes it on every read). */
   readonly href: string
@@ -27,7 +28,7 @@ export class Call implements Holder {
   pool: HostPool
   /** The request-target: origin-form, or absolute-form through a forwarding proxy. */
   readonly path: string
-  /** How many times the call was sent again after an HTTP/2 server refused it unprocessed (bounded). */
+  /** How many times the call was replayed (retry-policy.ts's shouldResend: at most MAX_REPLAYS). */
   replays = 0
   body: OutgoingBody
   readonly retry: RetryPolicy
@@ -45,6 +46,9 @@ export class Call implements Holder {
   turnConn: PersistConn | undefined = undefined
   /** Where the path starts in the request's URL. */
   readonly #slash: number
+  /** What the call's exchange reports to (its Transport), and the Transport's options. */
+  readonly #owner: ConnOwner
+  readonly #options: ResolvedOptions
 
   constructor(
     request: Request,
@@ -56,6 +60,8 @@ export class Call implements Holder {
     signal: CallSignal,
     trace: ClientTrace | undefined,
     headers: OutgoingHeaders,
+    owner: ConnOwner,
+    options: ResolvedOptions,
   ) {
     this.request = request
     this.href = href
@@ -67,6 +73,8 @@ export class Call implements Holder {
     this.trace = trace
     this.headers = headers
     this.#slash = slash
+    this.#owner = owner
+    this.#options = options
     this.path = requestTarget(href, slash, pool.method.forward)
   }
 
@@ -80,14 +88,22 @@ export class Call implements Holder {
     return redactUrl(this.href)
   }
 
-  /** What the call's conn says holds it: the call itself. */
-  get holder(): Holder {
-    return this
-  }
-
   /** `host[:port]` as the URL writes it (HTTP/2's `:authority`, a forwarding proxy's `Host`). */
   get authority(): string {
     return this.href.slice(this.href.indexOf('//') + 2, this.#slash)
+  }
+
+  /** send (Acquirer) writes the call on `got` (a stream of an HTTP/2 conn, or an HTTP/1.1 conn's undici client), answered to a new Exchange. */
+  send(got: Got): void {
+    const exchange = new Exchange(this, got, this.#owner, this.#options)
+    if (got instanceof H2Lease) {
+      got.send({ method: this.method, authority: this.authority, path: this.path, headers: this.headers.list, body: this.body }, exchange)
+      return
+    }
+    got.client.dispatch(
+      { path: this.path, method: this.method, headers: this.headers.list, body: this.body.body as Buffer | null, reset: this.headers.reset, blocking: false },
+      exchange,
+    )
   }
 
   /** respond resolves the call with its response; the call then holds neither settle function, nor its body. */
@@ -154,31 +170,13 @@ export function newCall(
   context: Readonly<RequestContext>,
   signal: CallSignal,
   options: ResolvedOptions,
+  owner: ConnOwner,
 ): Call {
   const headers = outgoingHeaders(request.headers, options, context.decompress !== false, prepared.length, context.headerNames)
   const streamed = prepared.body !== null && !Buffer.isBuffer(prepared.body)
   const body = streamed ? { ...prepared, body: tagBodyErrors(prepared.body as AsyncIterable<Uint8Array>, requestLabel(request.method, href)) } : prepared
-  const call = new Call(request, href, pool, slash, body, retryPolicy(request, prepared), signal, callTrace<ClientTrace>(request), headers)
+  const call = new Call(request, href, pool, slash, body, retryPolicy(request, prepared), signal, callTrace<ClientTrace>(request), headers, owner, options)
   // A forwarded request names its target in `Host`: the conn is the proxy's, shared by every target.
   if (pool.method.forward) pool.method.forwardHeaders(headers, call.authority)
   return call
-}
-
-/** sendCall writes `call` on `conn` (a stream of an HTTP/2 conn, or an HTTP/1.1 conn's undici client), answered to `exchange`. */
-export function sendCall(call: Call, conn: Got, exchange: Exchange): void {
-  if (conn instanceof H2Lease) {
-    conn.send({ method: call.method, authority: call.authority, path: call.path, headers: call.headers.list, body: call.body }, exchange)
-    return
-  }
-  conn.client.dispatch(
-    {
-      path: call.path,
-      method: call.method,
-      headers: call.headers.list,
-      body: call.body.body as Buffer | null,
-      reset: call.headers.reset,
-      blocking: false,
-    },
-    exchange,
-  )
 }

@@ -1,9 +1,10 @@
 import { CallAbortController, neverAborted, redactUrl, rethrowLater } from '@roundtrip/core'
 import { errors } from 'undici'
-import type { Holder, PersistConn } from './conn.js'
-import { applyConnHeader, bodyTimeoutError, Deadline, headersTimeoutError, preciseLimit } from './deadlines.js'
+import type { Acquirer } from './acquirer.js'
+import type { PersistConn } from './conn.js'
+import { applyConnHeaders, armStage, type Stage, type StageDeadline, type StageOwner } from './deadlines.js'
 import { ERR_RESPONSE_TOO_LARGE, requestLabel, TransportError } from './errors.js'
-import { H2_UNPROCESSED, mapError } from './errors-map.js'
+import { mapError } from './errors-map.js'
 import type { ExchangeConn } from './exchange.js'
 import { H2Lease } from './h2-stream.js'
 import { headersOf } from './headers.js'
@@ -12,7 +13,7 @@ import type { ResolvedOptions } from './resolve-options.js'
 import { callHook, reportStaleRetry, type ClientTrace } from './trace.js'
 import type { OutgoingBody } from './request-body.js'
 import type { Got } from './waiter.js'
-import { mayResend, type RetryPolicy } from './retry-policy.js'
+import { shouldResend, type RetryPolicy } from './retry-policy.js'
 import type { DirectRequest, LegacyHandler } from './dispatch-input.js'
 
 // The handler side of the undici fast path (see dispatch.ts for the entry):
@@ -22,14 +23,11 @@ import type { DirectRequest, LegacyHandler } from './dispatch-input.js'
 export interface DispatchPort {
   closed(): boolean
   route(origin: string, href: string, method: string): HostPool
-  /** A conn for `dispatch` now, or later (a promise), or undefined: at the end of the turn the Transport calls `send`, `acquire` or `reject` (see transport.ts's afterTurn). */
-  getConn(dispatch: DirectDispatch): Got | Promise<Got> | undefined
+  /** Gets `dispatch` a conn and calls its `send` with it (now, at the end of the turn, or once one is dialed or freed), or its `fail` (see acquirer.ts). */
+  acquire(dispatch: DirectDispatch): void
   release(conn: ExchangeConn, trace: ClientTrace | undefined): void
   discard(conn: ExchangeConn, error: Error, trace: ClientTrace | undefined): void
 }
-
-/** The most times one dispatch is sent again after a reused conn turned out stale (as roundTrip's HTTP/2 replays). */
-const MAX_STALE_REPLAYS = 5
 
 /**
  * DirectDispatch is one dispatch on the fast path: the handler its conn's
@@ -42,9 +40,9 @@ const MAX_STALE_REPLAYS = 5
  * A reused conn that fails before the caller's handler was handed any head
  * (a 1xx one included) is given up and the dispatch waits for another:
  * any dispatch undici had not started on it (nothing was written), a started
- * one when it is replayable (bounded); see retry-policy.ts's `mayResend`.
+ * one when it is replayable (bounded); see retry-policy.ts's `shouldResend`.
  */
-export class DirectDispatch extends CallAbortController {
+export class DirectDispatch extends CallAbortController implements Acquirer, StageOwner {
   readonly #port: DispatchPort
   readonly #options: ResolvedOptions
   readonly #handler: LegacyHandler
@@ -62,6 +60,7 @@ export class DirectDispatch extends CallAbortController {
   readonly #request: DirectRequest
   /** When it is sent again after a reused conn failed under it (retry-policy.ts); its body can be sent again unless `never`. */
   readonly #retry: RetryPolicy
+  /** Times it was replayed (retry-policy.ts's shouldResend: at most MAX_REPLAYS). */
   #replays = 0
   /** The conn (HTTP/1.1) or the stream of one (HTTP/2) the dispatch is sent on. */
   #conn: Got | undefined
@@ -75,9 +74,8 @@ export class DirectDispatch extends CallAbortController {
   #headed = false
   #settled = false
   #bodyBytes = 0
-  /** Our header or body deadline, for limits under 1 s only (see exchange.ts); made on first use. */
-  #deadline: Deadline | undefined
-  #stage: 'head' | 'body' = 'head'
+  /** Our header or body deadline, for limits under 1 s only (see deadlines.ts's armStage); made on first use. */
+  #deadline: StageDeadline | undefined
 
   constructor(
     port: DispatchPort,
@@ -114,11 +112,6 @@ export class DirectDispatch extends CallAbortController {
     return redactUrl(this.href)
   }
 
-  /** What the dispatch's conn says holds it: the dispatch itself (no object per dispatch). */
-  get holder(): Holder {
-    return this
-  }
-
   /** start tells the caller's handler the dispatch started (its abort is live from now on, as undici's is while a request is queued) and looks for a conn. */
   start(): void {
     try {
@@ -149,27 +142,12 @@ export class DirectDispatch extends CallAbortController {
 
   /** acquire gets a conn for the dispatch and sends it there (now, once one is free, or at the end of the turn). */
   acquire(): void {
-    let got: Got | Promise<Got> | undefined
-    try {
-      got = this.#port.getConn(this)
-    } catch (error) {
-      return this.#settle(error as Error)
-    }
-    if (got instanceof Promise) got.then(DirectDispatch.#sendTo(this), DirectDispatch.#failTo(this))
-    else if (got !== undefined) this.send(got)
+    this.#port.acquire(this)
   }
 
-  /** reject fails the dispatch before it was sent (the Transport closed, or the dispatch was aborted, while it waited for the turn to end). */
-  reject(error: unknown): void {
+  /** fail (Acquirer) fails the dispatch before it was sent (no conn: the Transport closed, the wait failed, or it was aborted while it waited). */
+  fail(error: unknown): void {
     this.#settle(error as Error)
-  }
-
-  static #sendTo(dispatch: DirectDispatch): (got: Got) => void {
-    return (got) => dispatch.send(got)
-  }
-
-  static #failTo(dispatch: DirectDispatch): (error: unknown) => void {
-    return (error) => dispatch.#settle(error as Error)
   }
 
   /** send sends the dispatch on the conn it got: to its undici Client (HTTP/1.1), or on a new stream of it (HTTP/2, h2-stream.ts). */
@@ -211,29 +189,32 @@ export class DirectDispatch extends CallAbortController {
     this.#handler.onBodySent?.(chunk)
   }
 
-  /** An HTTP/2 stream's head (`[name, value, …]` strings): handed on as undici's own HTTP/2 client does, latin1 Buffers. */
+  /**
+   * An HTTP/2 stream's head (`[name, value, …]` strings): read for the
+   * connection's headers as strings, then handed on as undici's own HTTP/2
+   * client does, latin1 Buffers.
+   */
   onHead(statusCode: number, pairs: string[], resume: () => void, statusText: string): boolean {
-    const raw: Buffer[] = new Array(pairs.length)
-    for (let i = 0; i < pairs.length; i++) raw[i] = Buffer.from(pairs[i]!, 'latin1')
-    return this.onHeaders(statusCode, raw, resume, statusText)
+    if (statusCode >= 200) applyConnHeaders(this.#conn!, pairs)
+    return this.#head(statusCode, latin1Buffers(pairs), resume, statusText)
   }
 
   onHeaders(statusCode: number, rawHeaders: Buffer[], resume: () => void, statusText: string): boolean {
-    const conn = this.#conn!
+    if (statusCode >= 200) applyConnHeaders(this.#conn!, rawHeaders)
+    return this.#head(statusCode, rawHeaders, resume, statusText)
+  }
+
+  /** head hands a head on to the caller's handler: an interim one as it is, a final one with the body deadline armed. */
+  #head(statusCode: number, rawHeaders: Buffer[], resume: () => void, statusText: string): boolean {
     this.#headed = true
     if (statusCode < 200) {
-      const status = conn.takeInterimStatus(statusCode)
+      const status = this.#conn!.takeInterimStatus(statusCode)
       if (this.trace?.got1xxResponse !== undefined) callHook(this.trace, 'got1xxResponse', { status, headers: headersOf(rawHeaders) })
       try {
         return this.#handler.onHeaders?.(status, rawHeaders, resume, statusText) !== false
       } catch (error) {
         return this.#handlerThrew(error)
       }
-    }
-    for (let i = 0; i < rawHeaders.length; i += 2) {
-      const name = rawHeaders[i]!
-      if (name.length !== 10) continue
-      applyConnHeader(conn, name.toString('latin1').toLowerCase(), rawHeaders[i + 1]!.toString('latin1'))
     }
     this.#responded = true
     this.#arm('body')
@@ -285,6 +266,12 @@ export class DirectDispatch extends CallAbortController {
     return false
   }
 
+  /** An HTTP/2 stream listens for trailers for this handler: a legacy handler takes them in onComplete. */
+  get takesTrailers(): boolean {
+    return true
+  }
+
+  /** The response ended: undici's Client hands the trailers as latin1 Buffers, an HTTP/2 stream as strings (handed on as Buffers, as for the head). */
   onComplete(trailers?: Buffer[] | string[] | null): void {
     this.#deadline?.disarm()
     this.#port.release(this.#conn!, this.trace)
@@ -292,8 +279,7 @@ export class DirectDispatch extends CallAbortController {
     if (this.#settled) return
     this.#settled = true
     try {
-      // An HTTP/2 stream hands none (the Request path keeps none either).
-      this.#handler.onComplete?.(trailers ?? [])
+      this.#handler.onComplete?.(trailers === undefined || trailers === null ? [] : typeof trailers[0] === 'string' ? latin1Buffers(trailers as string[]) : trailers)
     } catch (error) {
       rethrowLater(error)
     }
@@ -310,13 +296,10 @@ export class DirectDispatch extends CallAbortController {
     // Refused before it started (an invalid header, a conn already dead): nothing was written, the conn is as it was.
     if (sent) this.#port.discard(conn, failure, this.trace)
     else this.#port.release(conn, this.trace)
-    // An HTTP/2 stream the server never processed (REFUSED_STREAM, past GOAWAY) may go again whatever the method, as roundTrip's.
-    const unprocessed = (error as { code?: string }).code === H2_UNPROCESSED && this.#retry !== 'never'
-    // A reused conn the server had closed (retry-policy.ts): try another; the caller's handler heard nothing of it.
-    // One undici never started (nothing written) goes whatever it is, and is not a replay: the bound counts the others.
-    const unsent = !sent && mayResend(conn.requests > 1, false, 'never', error)
-    const replay = unprocessed || (sent && mayResend(conn.requests > 1, true, this.#retry, error))
-    if (!this.#headed && !aborted && !this.#port.closed() && (unsent || (replay && ++this.#replays <= MAX_STALE_REPLAYS))) {
+    // A reused conn the server had closed, an HTTP/2 stream it never processed: try another, as roundTrip does; the caller's handler heard nothing of it.
+    const resend = this.#headed || aborted || this.#port.closed() ? undefined : shouldResend(error, conn.requests > 1, sent, this.#retry, this.#replays)
+    if (resend !== undefined) {
+      if (resend === 'replay') this.#replays++
       reportStaleRetry(this.pool.key, this.what, failure)
       this.acquire()
       return
@@ -335,21 +318,19 @@ export class DirectDispatch extends CallAbortController {
     }
   }
 
-  /** undici runs header and body timeouts on its coarse timers (about 1 s); a limit under a second gets a precise deadline of ours (as exchange.ts). */
-  #arm(stage: 'head' | 'body'): void {
-    this.#stage = stage
-    const ms = preciseLimit(stage === 'head' ? this.#options.responseHeaderTimeout : this.#options.bodyTimeout)
-    if (ms === 0) return this.#deadline?.disarm()
-    this.#deadline ??= new Deadline(this.#options.clock, DirectDispatch.#expiry(this), true)
-    this.#deadline.arm(ms)
+  /** timedOut (StageOwner): our header or body deadline passed. */
+  timedOut(error: Error): void {
+    this.#abortSent?.(error)
   }
 
-  static #expiry(dispatch: DirectDispatch): () => void {
-    return () => {
-      const options = dispatch.#options
-      dispatch.#abortSent?.(
-        dispatch.#stage === 'head' ? headersTimeoutError(options.responseHeaderTimeout, dispatch.what) : bodyTimeoutError(options.bodyTimeout, dispatch.what),
-      )
-    }
+  #arm(stage: Stage): void {
+    this.#deadline = armStage(this.#deadline, stage, this.#options, this)
   }
+}
+
+/** latin1Buffers makes header strings (`[name, value, …]`) the latin1 Buffers a legacy undici handler takes. */
+function latin1Buffers(pairs: string[]): Buffer[] {
+  const raw: Buffer[] = new Array(pairs.length)
+  for (let i = 0; i < pairs.length; i++) raw[i] = Buffer.from(pairs[i]!, 'latin1')
+  return raw
 }

@@ -6,23 +6,12 @@ import { useFixture } from '../test/fixture.js'
 import { startH2Server } from '../test/h2.js'
 import { certificate, httpsServer } from '../test/tls.js'
 import { startDroppingServer, startHoldingServer, startRawServer, startServer } from '../test/server.js'
-import { closedPort, deferred } from '../test/util.js'
+import { closedPort, deferred, direct } from '../test/util.js'
 import { nextMessage } from '../../../test/loopback.js'
 import type { ClientTrace } from './trace.js'
 import { Transport } from './transport.js'
 
 const f = useFixture()
-
-/** A dispatcher for Node's own fetch that hands every dispatch to the Transport's undici entry point, failing loudly if it is refused. */
-function direct(transport: Transport): RequestInit {
-  const dispatcher = {
-    dispatch(options: object, handler: object): boolean {
-      if (!transport[undiciDispatch](options, handler)) throw new Error('the Transport refused a dispatch it should take')
-      return true
-    },
-  }
-  return { dispatcher } as RequestInit
-}
 
 /** A legacy handler that records every call made on it. */
 function recorder(): { calls: string[]; abort?: (reason?: Error) => void; settled: Promise<void>; handler: Record<string, unknown> } {

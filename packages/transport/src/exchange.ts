@@ -2,12 +2,12 @@ import type { Transform } from 'node:stream'
 import { createBody, createResponse, getContext, isNullBodyStatus, neverAborts, stripFragment, type BodySink } from '@roundtrip/core'
 import type { Dispatcher } from 'undici'
 import { createDecoder, decodingError } from './decode.js'
-import { applyConnHeader, bodyTimeoutError, Deadline, headersTimeoutError, preciseLimit } from './deadlines.js'
+import { applyConnHeader, armStage, type Stage, type StageDeadline, type StageOwner } from './deadlines.js'
 import { ERR_RESPONSE_TOO_LARGE, TransportError } from './errors.js'
-import { H2_UNPROCESSED as UNPROCESSED, mapError } from './errors-map.js'
+import { mapError } from './errors-map.js'
 import type { ResolvedOptions } from './resolve-options.js'
 import type { OutgoingBody } from './request-body.js'
-import { mayResend, StaleConnError } from './retry-policy.js'
+import { shouldResend, StaleConnError } from './retry-policy.js'
 import type { Call } from './call.js'
 import { callHook, type ClientTrace } from './trace.js'
 import { headersOf, latin1 } from './headers.js'
@@ -35,8 +35,8 @@ export interface ConnOwner {
   release(conn: ExchangeConn, trace: ClientTrace | undefined): void
   /** The exchange failed or was cancelled: the conn is closed (an HTTP/2 stream: reset, the conn stays). */
   discard(conn: ExchangeConn, error: Error, trace: ClientTrace | undefined): void
-  /** The exchange failed before a response: fail `call` with `error`, or send it again when `error` is a {@link StaleConnError} the transport retries. */
-  failed(call: Call, conn: ExchangeConn, error: unknown): void
+  /** The exchange failed before a response: fail `call` with `error`, or send it again when `error` is a {@link StaleConnError} (retry-policy.ts's `shouldResend` said so). */
+  failed(call: Call, error: unknown): void
 }
 
 
@@ -46,7 +46,7 @@ export interface ConnOwner {
  * through core's body lifecycle, so that the connection is released when the
  * server has sent the whole body and closed when the reader cancels.
  */
-export class Exchange implements Dispatcher.DispatchHandler {
+export class Exchange implements Dispatcher.DispatchHandler, StageOwner {
   /**
    * The call this exchange sends (its request, signal, trace, retry policy;
    * what it settles). The call drops its settle functions once settled: the
@@ -66,9 +66,8 @@ export class Exchange implements Dispatcher.DispatchHandler {
   #encodedBytes = 0
   #bodyBytes = 0
   #onSignal: (() => void) | undefined
-  /** Our header or body deadline (only for limits under 1 s, see {@link preciseLimit}); `#stage` says which. */
-  #deadline: Deadline | undefined
-  #stage: 'head' | 'body' = 'head'
+  /** Our header or body deadline (only for limits under 1 s, see deadlines.ts's armStage); made on first use. */
+  #deadline: StageDeadline | undefined
   #done = false
   /** The trace heard `gotFirstResponseByte`. */
   #gotFirstByte = false
@@ -118,30 +117,22 @@ export class Exchange implements Dispatcher.DispatchHandler {
     else this.#arm('head')
   }
 
-  /**
-   * undici runs header and body timeouts on its coarse timers (about 1 s of
-   * resolution), and an HTTP/2 conn its sweep; a limit under a second gets a
-   * precise deadline of ours here.
-   */
-  #arm(stage: 'head' | 'body'): void {
-    this.#stage = stage
-    const limit = stage === 'head' ? this.#options.responseHeaderTimeout : this.#options.bodyTimeout
-    const ms = preciseLimit(limit)
-    if (ms === 0) return this.#disarm()
-    // Made on first use: most requests run on undici's timers only.
-    this.#deadline ??= new Deadline(this.#options.clock, () => this.#expired(), true)
-    this.#deadline.arm(ms)
+  /** The request, for a deadline's error (StageOwner). */
+  get what(): string {
+    return this.#call.what
+  }
+
+  /** timedOut (StageOwner): our header or body deadline passed. */
+  timedOut(error: Error): void {
+    this.#abort?.(error)
+  }
+
+  #arm(stage: Stage): void {
+    this.#deadline = armStage(this.#deadline, stage, this.#options, this)
   }
 
   #disarm(): void {
     this.#deadline?.disarm()
-  }
-
-  #expired(): void {
-    const options = this.#options
-    this.#abort?.(
-      this.#stage === 'head' ? headersTimeoutError(options.responseHeaderTimeout, this.#call.what) : bodyTimeoutError(options.bodyTimeout, this.#call.what),
-    )
   }
 
   onResponseStarted(): void {
@@ -185,12 +176,12 @@ export class Exchange implements Dispatcher.DispatchHandler {
     const nullBody = call.method === 'HEAD' || isNullBodyStatus(statusCode)
     // The exchange is the body's producer (its pull and cancel methods): no closures per response.
     const body = nullBody ? undefined : createBody(this, this.#options.bodyOptions)
-    const response = createResponse(body === undefined ? null : body.body, { status: statusCode, statusText, url: stripFragment(call.href), type: 'basic' })
-    // One pass: each name and value is made a string once, read here and
-    // appended to the response's own Headers (a Headers passed in would be
-    // copied once more). The decoder is chosen after it.
-    const headers = response.headers
+    // One pass: each name and value is made a string once (undici's buffers
+    // are views on the socket's read: they are not kept) and read here for
+    // what the connection and the decoder need. The response's Headers is
+    // built from the list only if someone reads it (core's rawHeaders).
     const conn = this.#conn
+    const raw = new Array<string>(pairs.length)
     let contentEncoding: string | null = null
     for (let i = 0; i < pairs.length; i += 2) {
       const name = latin1(pairs[i]!)
@@ -199,8 +190,10 @@ export class Exchange implements Dispatcher.DispatchHandler {
       else if (name.length === 16 && name.toLowerCase() === 'content-encoding') {
         contentEncoding = contentEncoding === null ? value : `${contentEncoding}, ${value}`
       }
-      headers.append(name, value)
+      raw[i] = name
+      raw[i + 1] = value
     }
+    const response = createResponse(body === undefined ? null : body.body, { status: statusCode, statusText, url: stripFragment(call.href), type: 'basic', rawHeaders: raw })
     if (body !== undefined) {
       const sink = body.sink
       this.#sink = sink
@@ -322,10 +315,10 @@ export class Exchange implements Dispatcher.DispatchHandler {
     this.#owner.discard(this.#conn, failure instanceof Error ? failure : error, call.trace)
     this.#sink?.release()
     if (!this.#responded) {
-      const unprocessed = (error as { code?: string }).code === UNPROCESSED && call.retry !== 'never'
       // `#abort` is set by onConnect: undici started the request.
-      const stale = !aborted && (unprocessed || mayResend(this.#conn.requests > 1, this.#abort !== undefined, call.retry, error))
-      this.#owner.failed(call, this.#conn, stale ? new StaleConnError(failure as Error) : failure)
+      const resend = aborted ? undefined : shouldResend(error, this.#conn.requests > 1, this.#abort !== undefined, call.retry, call.replays)
+      if (resend === 'replay') call.replays++
+      this.#owner.failed(call, resend === undefined ? failure : new StaleConnError(failure as Error))
       return
     }
     if (this.#decoder !== undefined) this.#decoder.destroy()

@@ -1,8 +1,9 @@
 import type { Socket } from 'node:net'
-import { undiciDispatch, withContext } from '@roundtrip/core'
+import { withContext } from '@roundtrip/core'
 import { describe, expect, it } from 'vitest'
 import { useFixture } from '../test/fixture.js'
 import { startRawServer, type TestServer } from '../test/server.js'
+import { direct } from '../test/util.js'
 import { Transport } from './transport.js'
 
 // A keep-alive conn the server spoils right after its response (a FIN, an
@@ -53,11 +54,8 @@ async function startSpoilingServer(fault: Fault): Promise<SpoilingServer> {
       }
     })
   })
-  return Object.assign(server, {
-    get late() {
-      return late
-    },
-  })
+  // defineProperty, not Object.assign: assign would copy the getter's value once.
+  return Object.defineProperty(server, 'late', { get: () => late }) as SpoilingServer
 }
 
 type Kind = 'GET' | 'POST' | 'POST, streamed body'
@@ -84,13 +82,7 @@ async function viaRoundTrip(transport: Transport, url: string, kind: Kind): Prom
 
 /** Sends a request of `kind` through Node's fetch on the Transport's undici entry point (the path of `toDispatcher`). */
 async function viaDispatch(transport: Transport, url: string, kind: Kind): Promise<string> {
-  const dispatcher = {
-    dispatch(options: object, handler: object): boolean {
-      if (!transport[undiciDispatch](options, handler)) throw new Error('the Transport refused a dispatch it should take')
-      return true
-    },
-  }
-  const init: Record<string, unknown> = { dispatcher }
+  const init: Record<string, unknown> = { ...direct(transport) }
   if (kind === 'POST') Object.assign(init, { method: 'POST', body: 'payload' })
   else if (kind === 'POST, streamed body') Object.assign(init, { method: 'POST', body: oneChunk(), duplex: 'half' })
   return (await fetch(url, init as RequestInit)).text()

@@ -1,15 +1,15 @@
 import { setMaxListeners } from 'node:events'
 import { callSignal, getContext, undiciDispatch, type CallSignal, type Closable, type RequestContext, type RoundTripper, type UndiciDispatchable } from '@roundtrip/core'
-import { PersistConn, type Holder } from './conn.js'
+import type { Acquirer } from './acquirer.js'
+import { PersistConn } from './conn.js'
 import { ConnList } from './conn-list.js'
 import { connDead, decConnsPerHost, dialConnFor, discard, putIdleOrDeliver, release, serveH2, type PoolHost } from './pool-policy.js'
 import { ERR_INVALID_REQUEST, ERR_TRANSPORT_CLOSED, requestLabel, TransportError } from './errors.js'
-import { callPromise, newCall, sendCall, type Call } from './call.js'
+import { callPromise, newCall, type Call } from './call.js'
 import { requestBodyError } from './errors-map.js'
-import { Exchange, type ConnOwner, type ExchangeConn } from './exchange.js'
+import type { ConnOwner } from './exchange.js'
 import { StaleConnError } from './retry-policy.js'
 import { H2Conn, type H2ConnEvents } from './h2-conn.js'
-import { H2Lease } from './h2-stream.js'
 import { takeConn, takeStream } from './lease.js'
 import type { TransportOptions } from './options.js'
 import { resolveOptions, type ResolvedOptions } from './resolve-options.js'
@@ -23,12 +23,9 @@ import type { Clock } from './clock.js'
 import { callHook, reportStaleRetry, type ClientTrace } from './trace.js'
 import { sameTurn } from './turn.js'
 import { startDebug } from './debug.js'
-import { DirectDispatch, type DispatchPort } from './direct-dispatch.js'
+import type { DispatchPort } from './direct-dispatch.js'
 import { dispatchDirect } from './dispatch.js'
 import type { DirectInput, LegacyHandler } from './dispatch-input.js'
-
-/** The most times one request is sent again after HTTP/2 servers refused it unprocessed (GOAWAY, REFUSED_STREAM). */
-const MAX_UNPROCESSED_REPLAYS = 5
 
 /**
  * Transport is the pooled RoundTripper: it owns keep-alive connections per
@@ -63,8 +60,8 @@ export class Transport implements RoundTripper, Closable, UndiciDispatchable {
   readonly #closing = new AbortController()
   readonly #retired: RetiredCounts = { dials: 0, requests: 0, reusedRequests: 0 }
   #closed = false
-  /** Calls that take a conn released in this turn once it has ended (see {@link #afterTurn}). */
-  #turnCalls: Array<Call | DirectDispatch> = []
+  /** Requests that take a conn released in this turn once it has ended (see {@link #afterTurn}). */
+  #turnCalls: Acquirer[] = []
   #drained: (() => void) | undefined
   readonly #onDead = (conn: PersistConn, reason: string): void => connDead(this.#host, conn, reason)
   readonly #h2Events: H2ConnEvents = {
@@ -76,8 +73,8 @@ export class Transport implements RoundTripper, Closable, UndiciDispatchable {
   readonly #owner: ConnOwner & WaiterOwner = {
     release: (conn, trace) => release(this.#host, conn, trace),
     discard: (conn, error, trace) => discard(this.#host, conn, error, trace),
-    failed: (call, conn, error) => this.#failed(call, conn, error),
-    deliverTo: (pool, conn, holder, trace, wasIdle) => this.#deliverTo(pool, conn, holder, trace, wasIdle),
+    failed: (call, error) => this.#failed(call, error),
+    handOver: (acquirer, pool, conn, wasIdle) => this.#handOver(acquirer, pool, conn, wasIdle),
   }
   /** What the pool policy (pool-policy.ts) uses of the Transport; made in the constructor, after the options. */
   readonly #host: PoolHost
@@ -85,7 +82,7 @@ export class Transport implements RoundTripper, Closable, UndiciDispatchable {
   readonly #port: DispatchPort = {
     closed: () => this.#closed,
     route: (origin, href, method) => this.#routes.route(origin, href, method),
-    getConn: (dispatch) => this.#getConn(dispatch),
+    acquire: (dispatch) => this.#send(dispatch),
     release: (conn, trace) => release(this.#host, conn, trace),
     discard: (conn, error, trace) => discard(this.#host, conn, error, trace),
   }
@@ -149,13 +146,9 @@ export class Transport implements RoundTripper, Closable, UndiciDispatchable {
 
   /** start makes the call of `request` once its body is prepared, and sends it. */
   #start(request: Request, href: string, pool: HostPool, slash: number, body: OutgoingBody, context: Readonly<RequestContext>, signal: CallSignal): Promise<Response> {
-    const call = newCall(request, href, pool, slash, body, context, signal, this.#options)
+    const call = newCall(request, href, pool, slash, body, context, signal, this.#options, this.#owner)
     const response = callPromise(call)
-    try {
-      this.#send(call)
-    } catch (error) {
-      call.fail(error)
-    }
+    this.#send(call)
     return response
   }
 
@@ -177,24 +170,26 @@ export class Transport implements RoundTripper, Closable, UndiciDispatchable {
     return dispatchDirect(this.#port, this.#options, options as DirectInput, handler as LegacyHandler, trace as ClientTrace | undefined)
   }
 
-  /** send gets a conn for the call and dispatches it there. */
-  #send(call: Call): void {
-    const got = this.#getConn(call)
-    if (got === undefined) return
-    if (got instanceof Promise) got.then((c) => this.#dispatch(call, c), call.reject)
-    else this.#dispatch(call, got)
+  /**
+   * send gets `acquirer` a conn and sends it there: now (an idle conn, a free
+   * HTTP/2 stream), once the turn has ended (see {@link #afterTurn}), or once
+   * one is dialed or freed (its waiter hands it over, {@link #handOver}).
+   * What throws fails the request.
+   */
+  #send(acquirer: Acquirer): void {
+    try {
+      const got = this.#getConn(acquirer)
+      if (got !== undefined) acquirer.send(got)
+    } catch (error) {
+      acquirer.fail(error)
+    }
   }
 
-  #dispatch(call: Call, conn: Got): void {
-    sendCall(call, conn, new Exchange(call, conn, this.#owner, this.#options))
-  }
-
-  /** failed (ConnOwner): `call`'s exchange on `conn` failed before a response. */
-  #failed(call: Call, conn: ExchangeConn, error: unknown): void {
+  /** failed (ConnOwner): `call`'s exchange failed before a response. */
+  #failed(call: Call, error: unknown): void {
     if (!(error instanceof StaleConnError)) return call.fail(error)
-    // A reused conn the server had closed, or an HTTP/2 stream it never processed: try another (Go's shouldRetryRequest).
-    const replays = conn instanceof H2Lease ? ++call.replays : 0
-    if (this.#closed || call.signal.aborted || replays > MAX_UNPROCESSED_REPLAYS) return call.fail(error.failure)
+    // A reused conn the server had closed, or an HTTP/2 stream it never processed: try another (retry-policy.ts's shouldResend, bounded there).
+    if (this.#closed || call.signal.aborted) return call.fail(error.failure)
     reportStaleRetry(call.pool.key, call.what, error.failure)
     this.#send(call)
   }
@@ -206,19 +201,19 @@ export class Transport implements RoundTripper, Closable, UndiciDispatchable {
 
   /**
    * getConn returns an idle conn (most recently used first) or a free stream
-   * of an HTTP/2 conn, or waits for a dialed or freed one; or it returns
-   * undefined when the call takes a conn at the end of the turn (see
-   * {@link #afterTurn}), and is dispatched then.
+   * of an HTTP/2 conn; or it returns undefined when `acquirer` takes a conn
+   * at the end of the turn (see {@link #afterTurn}), or waits for a dialed
+   * or freed one (a {@link ConnWaiter}, which hands it over).
    */
-  #getConn(call: Call | DirectDispatch): Got | Promise<Got> | undefined {
-    // The pool may have emptied and left the map since the call found it (while its body was prepared, or a turn was awaited).
-    if (call.pool.removed) call.pool = this.#routes.poolFor(call.pool.method)
-    const { pool, trace } = call
+  #getConn(acquirer: Acquirer): Got | undefined {
+    // The pool may have emptied and left the map since the request found it (while its body was prepared, or a turn was awaited).
+    if (acquirer.pool.removed) acquirer.pool = this.#routes.poolFor(acquirer.pool.method)
+    const { pool, trace } = acquirer
     if (trace !== undefined) callHook(trace, 'getConn', pool.key)
     const now = this.#clock.now()
     if (pool.protocol === 'h2') {
       const conn = pool.h2Available()
-      if (conn !== undefined) return takeStream(pool, conn, call.holder, trace, now, this.#options.disableKeepAlives)
+      if (conn !== undefined) return takeStream(pool, conn, acquirer, trace, now, this.#options.disableKeepAlives)
     }
     for (let conn = pool.idle.pop(); conn !== undefined; conn = pool.idle.pop()) {
       this.#idleLru.delete(conn)
@@ -227,87 +222,83 @@ export class Transport implements RoundTripper, Closable, UndiciDispatchable {
         conn.close('idle timeout')
         continue
       }
-      if (sameTurn(conn.releaseTurn)) return this.#afterTurn(call, conn)
-      takeConn(pool, conn, call.holder, trace, true, now)
-      return conn
+      if (sameTurn(conn.releaseTurn)) return this.#afterTurn(acquirer, conn)
+      return takeConn(pool, conn, acquirer, trace, true, now)
     }
-    return new Promise<Got>((resolve, reject) => {
-      const waiter = new ConnWaiter(this.#owner, pool, call.holder, trace, call.signal, Transport.#handOver(this, call, resolve), reject)
-      pool.enqueue(waiter)
-      if (!pool.waitsForStreams(this.#options.http2.strictMaxConcurrentStreams) && (this.#options.maxConnsPerHost === 0 || pool.conns < this.#options.maxConnsPerHost)) {
-        dialConnFor(this.#host, pool, waiter, trace)
-        return
-      }
-      pool.dialQueue.push(waiter)
-      // The waiting Request (none for an undici dispatch), so a layer above knows which of its calls waits, until `dequeued`.
-      waiter.queued(call instanceof DirectDispatch ? undefined : call.request)
-      if (this.#options.maxWaitTime > 0) {
-        waiter.expireAfter(this.#clock, this.#options.maxWaitTime, () => waitTimeoutError(pool, this.#options, call.what, this.#clock.now()))
-      }
-    })
+    const waiter = new ConnWaiter(this.#owner, acquirer)
+    pool.enqueue(waiter)
+    if (!pool.waitsForStreams(this.#options.http2.strictMaxConcurrentStreams) && (this.#options.maxConnsPerHost === 0 || pool.conns < this.#options.maxConnsPerHost)) {
+      dialConnFor(this.#host, pool, waiter, trace)
+      return undefined
+    }
+    pool.dialQueue.push(waiter)
+    // The waiting Request (none for an undici dispatch), so a layer above knows which of its calls waits, until `dequeued`.
+    waiter.queued(acquirer.request)
+    if (this.#options.maxWaitTime > 0) {
+      waiter.expireAfter(this.#clock, this.#options.maxWaitTime, () => waitTimeoutError(pool, this.#options, acquirer.what, this.#clock.now()))
+    }
+    return undefined
   }
 
   /**
-   * handOver is what the waiter of `call` resolves with the conn it is
-   * handed: a conn released in the current turn (the waiter is served as the
-   * response before it ends) is sent on once the turn has ended, as one
-   * taken from the idle list (see {@link #afterTurn}); the wait's promise
-   * then stays pending, unused. Made by a function: see Exchange's abort
-   * listener. The call is let go once handed over: a settled waiter may stay
-   * in its pool's queue a while, and must not keep the call's response alive.
+   * handOver (WaiterOwner): the waiter of `acquirer` is delivered `conn`,
+   * which the request takes (an HTTP/2 conn: a stream of it) and is sent on;
+   * a conn released in the current turn (the waiter is served as the
+   * response before it ends) is sent on once the turn has ended, as one taken
+   * from the idle list (see {@link #afterTurn}).
    */
-  static #handOver(transport: Transport, call: Call | DirectDispatch, resolve: (got: Got) => void): (got: Got) => void {
-    let waiting: Call | DirectDispatch | undefined = call
-    return (got) => {
-      const handed = waiting!
-      waiting = undefined
-      if (got instanceof PersistConn && sameTurn(got.releaseTurn)) transport.#afterTurn(handed, got)
-      else resolve(got)
+  #handOver(acquirer: Acquirer, pool: HostPool, conn: PersistConn | H2Conn, wasIdle: boolean): void {
+    const now = this.#clock.now()
+    if (conn instanceof H2Conn) return this.#sendOn(acquirer, takeStream(pool, conn, acquirer, acquirer.trace, now, this.#options.disableKeepAlives))
+    takeConn(pool, conn, acquirer, acquirer.trace, wasIdle, now)
+    if (sameTurn(conn.releaseTurn)) this.#afterTurn(acquirer, conn)
+    else this.#sendOn(acquirer, conn)
+  }
+
+  /** sendOn sends `acquirer` on `got`; what throws fails the request. */
+  #sendOn(acquirer: Acquirer, got: Got): void {
+    try {
+      acquirer.send(got)
+    } catch (error) {
+      acquirer.fail(error)
     }
   }
 
   /**
-   * afterTurn has `call` take `conn`, released in the current turn, once the
-   * turn has ended (see turn.ts): if the server closed it or sent unasked-for
-   * bytes meanwhile, it is gone, and the call looks for another conn. The
-   * calls of a turn wait in one list, taken by one `setImmediate` (at c64
-   * nearly every request comes here: no promise or timer per request). A
-   * waiter's call comes here with the conn already taken (counted as its).
+   * afterTurn has `acquirer` take `conn`, released in the current turn, once
+   * the turn has ended (see turn.ts): if the server closed it or sent
+   * unasked-for bytes meanwhile, it is gone, and the request looks for
+   * another conn. The requests of a turn wait in one list, taken by one
+   * `setImmediate` (at c64 nearly every request comes here: no promise or
+   * timer per request). A waiter's request comes here with the conn already
+   * taken (counted as its).
    */
-  #afterTurn(call: Call | DirectDispatch, conn: PersistConn): undefined {
-    call.turnConn = conn
-    if (this.#turnCalls.push(call) === 1) setImmediate(Transport.#takeAfterTurn, this)
+  #afterTurn(acquirer: Acquirer, conn: PersistConn): undefined {
+    acquirer.turnConn = conn
+    if (this.#turnCalls.push(acquirer) === 1) setImmediate(Transport.#takeAfterTurn, this)
     return undefined
   }
 
   static #takeAfterTurn(transport: Transport): void {
-    const calls = transport.#turnCalls
+    const acquirers = transport.#turnCalls
     transport.#turnCalls = []
-    for (const call of calls) {
-      const conn = call.turnConn!
-      call.turnConn = undefined
-      // Handed to the call as a waiter (busy, its holder the call's), or still in no list since it left the idle one.
-      const taken = conn.holder === call.holder
+    for (const acquirer of acquirers) {
+      const conn = acquirer.turnConn!
+      acquirer.turnConn = undefined
+      // Handed to the request as a waiter (busy, held by it), or still in no list since it left the idle one.
+      const taken = conn.holder === acquirer
       if (transport.#closed) {
         conn.close('transport closed')
-        call.reject(new TransportError(ERR_TRANSPORT_CLOSED, `transport is closed (${call.what})`))
-      } else if (call.signal.aborted) {
+        acquirer.fail(new TransportError(ERR_TRANSPORT_CLOSED, `transport is closed (${acquirer.what})`))
+      } else if (acquirer.signal.aborted) {
         if (taken) release(transport.#host, conn, undefined)
         else if (!conn.closed) putIdleOrDeliver(transport.#host, conn.pool, conn)
-        call.reject(call.signal.reason)
+        acquirer.fail(acquirer.signal.reason)
       } else if (!conn.closed) {
-        if (!taken) takeConn(call.pool, conn, call.holder, call.trace, true, transport.#clock.now())
-        if (call instanceof DirectDispatch) call.send(conn)
-        else transport.#dispatch(call, conn)
-      } else if (call instanceof DirectDispatch) call.acquire()
-      else transport.#send(call)
+        if (!taken) takeConn(acquirer.pool, conn, acquirer, acquirer.trace, true, transport.#clock.now())
+        transport.#sendOn(acquirer, conn)
+      } else transport.#send(acquirer)
     }
-  }
-
-  /** deliverTo (WaiterOwner): a waiter receives a conn (an HTTP/2 one: a stream of it). */
-  #deliverTo(pool: HostPool, conn: PersistConn | H2Conn, holder: Holder, trace: ClientTrace | undefined, wasIdle: boolean): Got {
-    const now = this.#clock.now()
-    return conn instanceof H2Conn ? takeStream(pool, conn, holder, trace, now, this.#options.disableKeepAlives) : takeConn(pool, conn, holder, trace, wasIdle, now)
   }
 
   /** closeIdleConnections closes every idle connection now; busy ones are left alone. */

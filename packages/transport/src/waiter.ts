@@ -1,8 +1,8 @@
-import { neverAborts, type CallSignal } from '@roundtrip/core'
+import { neverAborts } from '@roundtrip/core'
+import type { Acquirer } from './acquirer.js'
 import type { Clock } from './clock.js'
-import type { Holder, PersistConn } from './conn.js'
+import type { PersistConn } from './conn.js'
 import { Deadline } from './deadlines.js'
-import { requestLabel } from './errors.js'
 import type { H2Conn } from './h2-conn.js'
 import type { H2Lease } from './h2-stream.js'
 import type { HostPool, Waiter } from './pool.js'
@@ -11,15 +11,23 @@ import { channels, type ClientTrace } from './trace.js'
 /** What a request gets from the pool: an HTTP/1.1 conn of its own, or a stream of an HTTP/2 conn. */
 export type Got = PersistConn | H2Lease
 
-/** What a waiter needs from the transport: the hand-over of a conn (for HTTP/2, of one of its streams). */
+/** What a waiter needs from the transport: the hand-over of a conn (for HTTP/2, of one of its streams) to its request. */
 export interface WaiterOwner {
-  deliverTo(pool: HostPool, conn: PersistConn | H2Conn, holder: Holder, trace: ClientTrace | undefined, wasIdle: boolean): Got
+  handOver(acquirer: Acquirer, pool: HostPool, conn: PersistConn | H2Conn, wasIdle: boolean): void
 }
 
-/** ConnWaiter is one request waiting for a conn (Go's `wantConn`). */
+/**
+ * ConnWaiter is one request waiting for a conn (Go's `wantConn`): it hands
+ * the conn it is delivered to its {@link Acquirer} (through the Transport,
+ * which takes it for the request) or fails it, once.
+ */
 export class ConnWaiter implements Waiter {
   done = false
   dialStarted = false
+  readonly owner: WaiterOwner
+  /** The pool it waits in (its acquirer's, when it started waiting). */
+  readonly pool: HostPool
+  readonly acquirer: Acquirer
   #deadline: Deadline | undefined
   #onAbort: (() => void) | undefined
   /** Announced on `queued` (see {@link queued}): its end is announced on `dequeued`. */
@@ -27,26 +35,26 @@ export class ConnWaiter implements Waiter {
   /** The waiting Request, while an announced wait lasts (undefined for an undici dispatch). */
   #request: Request | undefined = undefined
 
-  constructor(
-    readonly owner: WaiterOwner,
-    readonly pool: HostPool,
-    readonly holder: Holder,
-    readonly trace: ClientTrace | undefined,
-    readonly signal: CallSignal,
-    readonly resolve: (got: Got) => void,
-    readonly reject: (error: unknown) => void,
-  ) {
+  constructor(owner: WaiterOwner, acquirer: Acquirer) {
+    this.owner = owner
+    this.pool = acquirer.pool
+    this.acquirer = acquirer
     // Not `this.#onAbort = () => …`: V8 would allocate that closure in the
     // old generation, keeping the waiter's request alive through young GCs
     // (see Exchange's abort listener).
-    if (neverAborts(signal)) return
+    if (neverAborts(acquirer.signal)) return
     this.#onAbort = ConnWaiter.#abortListener(this)
-    signal.addEventListener('abort', this.#onAbort)
+    acquirer.signal.addEventListener('abort', this.#onAbort)
+  }
+
+  /** The trace hooks of the request (a dial made for it reports to them). */
+  get trace(): ClientTrace | undefined {
+    return this.acquirer.trace
   }
 
   /** `METHOD url`, credentials removed: names the request in the errors of a dial made for it (made only for a message). */
   get what(): string {
-    return requestLabel(this.holder.method, this.holder.url)
+    return this.acquirer.what
   }
 
   static #abortListener(waiter: ConnWaiter): () => void {
@@ -55,7 +63,7 @@ export class ConnWaiter implements Waiter {
 
   #aborted(): void {
     if (channels.waitFailed.hasSubscribers) channels.waitFailed.publish({ key: this.pool.key, reason: 'aborted' })
-    this.fail(this.signal.reason)
+    this.fail(this.acquirer.signal.reason)
   }
 
   /** Fails the wait with `error()` once `ms` have passed on `clock` (the wait deadline, `maxWaitTime`). */
@@ -85,21 +93,21 @@ export class ConnWaiter implements Waiter {
   deliver(conn: PersistConn | H2Conn, wasIdle: boolean): boolean {
     if (this.done) return false
     this.#settle(true)
-    this.resolve(this.owner.deliverTo(this.pool, conn, this.holder, this.trace, wasIdle))
+    this.owner.handOver(this.acquirer, this.pool, conn, wasIdle)
     return true
   }
 
   fail(error: unknown): boolean {
     if (this.done) return false
     this.#settle(false)
-    this.reject(error)
+    this.acquirer.fail(error)
     return true
   }
 
   #settle(gotConn: boolean): void {
     this.done = true
     this.#deadline?.disarm()
-    if (this.#onAbort !== undefined) this.signal.removeEventListener('abort', this.#onAbort)
+    if (this.#onAbort !== undefined) this.acquirer.signal.removeEventListener('abort', this.#onAbort)
     if (!this.#announced) return
     const request = this.#request
     this.#request = undefined

@@ -1,4 +1,5 @@
 import { createServer as createNetServer } from 'node:net'
+import { undiciDispatch } from '@roundtrip/core'
 import type { Transport } from '../src/index.js'
 
 /** closedPort returns a loopback port that was just open and is now closed: connecting to it is refused. */
@@ -37,4 +38,15 @@ export function deferred<T = void>(): { promise: Promise<T>; resolve: (value: T)
   let resolve!: (value: T) => void
   const promise = new Promise<T>((r) => (resolve = r))
   return { promise, resolve }
+}
+
+/** direct returns the `init` of a Node fetch whose dispatcher hands every dispatch to the Transport's undici entry point (the path of `toDispatcher`), failing loudly if it is refused. */
+export function direct(transport: Transport): RequestInit {
+  const dispatcher = {
+    dispatch(options: object, handler: object): boolean {
+      if (!transport[undiciDispatch](options, handler)) throw new Error('the Transport refused a dispatch it should take')
+      return true
+    },
+  }
+  return { dispatcher } as RequestInit
 }

@@ -421,23 +421,27 @@ describe('toDispatcher: what it refuses', () => {
     })
   }
 
-  it('refuses upgrades and CONNECT with RT_UPGRADE_UNSUPPORTED', async () => {
-    const dispatcher = toDispatcher(track(new Transport()))
+  it('refuses upgrades and CONNECT with RT_UPGRADE_UNSUPPORTED, without asking the trace option for hooks', async () => {
+    let traced = 0
+    const dispatcher = toDispatcher(track(new Transport()), { trace: () => void traced++ })
     const upgrade = await refusal(dispatcher, { origin: 'http://127.0.0.1:1', path: '/', method: 'GET', upgrade: 'websocket' })
     expect(upgrade).toMatchObject({ code: 'RT_UPGRADE_UNSUPPORTED', message: expect.stringContaining('upgrade to websocket') })
     await expect(connect('http://127.0.0.1:1', { dispatcher })).rejects.toMatchObject({ code: 'RT_UPGRADE_UNSUPPORTED' })
+    expect(traced).toBe(0)
   })
 
-  it('hands upgrades to the dispatcher given as options.upgrades', async () => {
+  it('hands upgrades to the dispatcher given as options.upgrades, without asking the trace option for hooks', async () => {
     const server = await serve()
     acceptEchoUpgrades(server.server)
     const agent = track(new Agent())
-    const dispatcher = toDispatcher(track(new Transport()), { upgrades: agent })
+    let traced = 0
+    const dispatcher = toDispatcher(track(new Transport()), { upgrades: agent, trace: () => void traced++ })
     const { socket } = await upgrade(server.origin, { dispatcher, protocol: 'echo' })
     socket.write('ping')
     const [echoed] = (await once(socket, 'data')) as [Buffer]
     expect(echoed.toString()).toBe('ping')
     socket.destroy()
+    expect(traced).toBe(0)
   })
 
   it('refuses a method a Request cannot carry with RT_INVALID_DISPATCH naming the request', async () => {

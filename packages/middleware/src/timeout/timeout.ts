@@ -83,10 +83,21 @@ export function timeout(ms: number, options: TimeoutOptions = {}): Middleware {
       if (!(limit > 0) || !Number.isFinite(limit)) return tryRoundTrip(next, request)
       const outer = callSignal(request)
       if (outer.aborted) return Promise.reject(outer.reason)
-      const queue = queues.get(limit)
-      return new Promise<Response>((resolve, reject) => new Deadline(outer, includeBody, resolve, reject).run(next, request, queue))
+      const promise = new Promise<Response>(capture)
+      new Deadline(outer, includeBody, captured.resolve!, captured.reject!).run(next, request, queues.get(limit))
+      captured.resolve = captured.reject = undefined
+      return promise
     })
   }
+}
+
+// The settle functions of the promise a call returns, handed over by capture:
+// a function of the module, where an executor closing over the call would
+// cost a closure and its context per call (about 100 B).
+const captured: { resolve?: ((response: Response) => void) | undefined; reject?: ((error: unknown) => void) | undefined } = {}
+function capture(resolve: (response: Response) => void, reject: (error: unknown) => void): void {
+  captured.resolve = resolve
+  captured.reject = reject
 }
 
 // Where a Deadline's call is: no response yet; the response was handed on (the body is timed); the caller has its outcome.
@@ -130,10 +141,8 @@ class Deadline extends CallAbortController implements BodyListener, QueuedDeadli
     queue.add(this)
     this.#request = request
     attachHooks(request, this)
-    tryRoundTrip(next, request).then(
-      (received) => this.#received(received),
-      (error: unknown) => this.#failed(error),
-    )
+    // Bound methods, not arrow functions: no context object on top of the two functions.
+    tryRoundTrip(next, request).then(this.#received.bind(this), this.#failed.bind(this))
   }
 
   /** The deadline passed (its queue's timer fired). */
