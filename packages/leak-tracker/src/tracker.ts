@@ -158,39 +158,47 @@ export class Tracker implements ConnListener {
 
   wrap(next: RoundTripper & Closable): RoundTripper & Closable {
     // Pool keys are per Transport: a body only blocks requests sent to the same `next`.
-    const scope = new Scope()
+    const scope = new Scope(this)
     const roundTrip = (request: Request): Promise<Response> => {
       if (this.#disposed) return tryRoundTrip(next, request)
       const stacks = this.#stacks
       const stack = stacks !== undefined && this.#sampler.wants(request.method, request.url) ? stacks.capture(roundTrip) : undefined
-      const tracked = new Tracked(scope, request, stack, this)
+      const tracked = new Tracked(scope, request, stack)
       this.#calls.add(tracked)
       // While the bodies from `next` declare what they hold, that and the
       // Transport's `queued` and `dequeued` messages are the facts, and the
       // call needs no trace. Its promise's reactions are then the record's
       // own methods (bound: no closure, no context).
       if (scope.declares) return tryRoundTrip(next, request).then(tracked.delivered.bind(tracked), tracked.failed.bind(tracked))
-      // Otherwise the record is a trace of this call for the layers below
-      // (the Transport calls it after the caller's own): attached to the call,
-      // not written into the caller's request, and detached once the head
-      // arrived. Not an async function: its state, promise and await cost
-      // more than two closures made here. tryRoundTrip: a synchronous throw
-      // from `next` and a rejection end the call the same way.
-      attachHooks(request, tracked)
-      return tryRoundTrip(next, request).then(
-        (response) => {
-          detachHooks(request, tracked)
-          return this.#track(tracked, response, true)
-        },
-        (error: unknown) => {
-          detachHooks(request, tracked)
-          this.#untrack(tracked)
-          throw error
-        },
-      )
+      return this.#tracedCall(next, request, tracked)
     }
     // A wrapper forwards the lifecycle of what it wraps (the RoundTripper contract).
     return { roundTrip, ...forwardLifecycle(next) }
+  }
+
+  /**
+   * tracedCall makes the call of `tracked` with the record attached as a
+   * trace of the call for the layers below (the Transport calls it after
+   * the caller's own): attached to the call, not written into the caller's
+   * request, and detached once the head arrived. Not an async function: its
+   * state, promise and await cost more than two closures made here. Apart
+   * from roundTrip, so that a call without a trace makes no context for
+   * these closures. tryRoundTrip: a synchronous throw from `next` and a
+   * rejection end the call the same way.
+   */
+  #tracedCall(next: RoundTripper, request: Request, tracked: Tracked): Promise<Response> {
+    attachHooks(request, tracked)
+    return tryRoundTrip(next, request).then(
+      (response) => {
+        detachHooks(request, tracked)
+        return this.#track(tracked, response, true)
+      },
+      (error: unknown) => {
+        detachHooks(request, tracked)
+        this.#untrack(tracked)
+        throw error
+      },
+    )
   }
 
   gotConn(tracked: Tracked): void {
