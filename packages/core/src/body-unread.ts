@@ -1,4 +1,4 @@
-import { kTracked, type TrackedRecord } from './internal.js'
+import { kSource, kStream, kUsed, type ResponseFields } from './internal.js'
 
 /**
  * isBodyUnread reports whether nobody has started reading the body of
@@ -11,7 +11,8 @@ import { kTracked, type TrackedRecord } from './internal.js'
  * response without a body.
  */
 export function isBodyUnread(response: Response): boolean {
-  const tracked = (response as { [kTracked]?: TrackedRecord })[kTracked]
-  if (tracked === undefined) return !response.bodyUsed && response.body?.locked === false
-  return tracked.source.outcome === undefined && !tracked.used && tracked.stream?.locked !== true
+  const fields = response as Partial<ResponseFields>
+  const source = fields[kSource]
+  if (source === undefined) return !response.bodyUsed && response.body?.locked === false
+  return source.outcome === undefined && fields[kUsed] !== true && fields[kStream]?.locked !== true
 }

@@ -10,10 +10,22 @@ import type { BodyListener, BodyObserver, BodySettled } from './body.js'
 import type { BodyHold } from './body-hold.js'
 import type { BodyOutcome } from './body-state.js'
 
-/** The `url`/`redirected`/`type` record of a RoundTripResponse ({@link ResponseInfoRecord}). */
-export const kInfo: unique symbol = Symbol.for('@roundtrip/core.responseInfo.v1')
-/** The tracked-body record of a RoundTripResponse ({@link TrackedRecord}). */
-export const kTracked: unique symbol = Symbol.for('@roundtrip/core.trackedResponse.v1')
+// A RoundTripResponse keeps its state in fields of its own (v2; v1 kept two
+// records, two more objects per response): `url`, `redirected` and `type`,
+// and for a tracked body its source, its stream once made, and whether the
+// user read it. See ResponseFields.
+/** `response.url`. */
+export const kUrl: unique symbol = Symbol.for('@roundtrip/core.response.url.v2')
+/** `response.redirected`. */
+export const kRedirected: unique symbol = Symbol.for('@roundtrip/core.response.redirected.v2')
+/** `response.type`, or undefined for Response's own. */
+export const kType: unique symbol = Symbol.for('@roundtrip/core.response.type.v2')
+/** The tracked source of the body, or undefined when Response's own body is used. */
+export const kSource: unique symbol = Symbol.for('@roundtrip/core.response.source.v2')
+/** The body's stream, made on first use of `body` (a tee branch after clone()). */
+export const kStream: unique symbol = Symbol.for('@roundtrip/core.response.stream.v2')
+/** Whether the user read or cancelled the tracked body (`bodyUsed`). */
+export const kUsed: unique symbol = Symbol.for('@roundtrip/core.response.used.v2')
 /**
  * The header pairs of a RoundTripResponse not yet appended to its `Headers`
  * (`ResponseInfo.rawHeaders`). Read only by this copy's own prototype, so a
@@ -56,20 +68,37 @@ export interface TrackedSource {
   retainClone(original: object, copy: object): void
 }
 
-/** What a RoundTripResponse keeps under {@link kInfo}. */
-export interface ResponseInfoRecord {
-  url: string
-  redirected: boolean
-  type: Response['type'] | undefined
+/** The fields of a RoundTripResponse (see {@link kUrl} and the keys after it). */
+export interface ResponseFields {
+  [kSource]: TrackedSource | undefined
+  [kStream]: ReadableStream<Uint8Array> | undefined
+  [kUsed]: boolean
+  [kUrl]: string
+  [kRedirected]: boolean
+  [kType]: Response['type'] | undefined
+  [kRawHeaders]: readonly string[] | undefined
 }
 
-/** What a RoundTripResponse over a tracked body keeps under {@link kTracked}. */
-export interface TrackedRecord {
-  source: TrackedSource
-  /** The response's stream, made on first use of `body` (a tee branch after clone()). */
-  stream: ReadableStream<Uint8Array> | undefined
-  /** Read or cancelled by the user (`bodyUsed`). */
-  used: boolean
+/**
+ * Sets the fields of `response`, always in this order: every
+ * RoundTripResponse and clone has the same shape.
+ */
+export function setFields(
+  response: ResponseFields,
+  source: TrackedSource | undefined,
+  stream: ReadableStream<Uint8Array> | undefined,
+  url: string,
+  redirected: boolean,
+  type: Response['type'] | undefined,
+  rawHeaders: readonly string[] | undefined,
+): void {
+  response[kSource] = source
+  response[kStream] = stream
+  response[kUsed] = false
+  response[kUrl] = url
+  response[kRedirected] = redirected
+  response[kType] = type
+  response[kRawHeaders] = rawHeaders
 }
 
 /** Streams opened on a tracked source, to their source and the response that opened them (shared by copies). */

@@ -2,14 +2,10 @@
 // methods that read the source directly, `body`/`bodyUsed`, and clone().
 // response.ts installs them on RoundTripResponse.prototype.
 import { teeBody } from './body-tee.js'
-import { kInfo, kRawHeaders, kTracked, type ResponseInfoRecord, type TrackedRecord } from './internal.js'
+import { kRawHeaders, kRedirected, kSource, kStream, kType, kUrl, kUsed, setFields, type ResponseFields, type TrackedSource } from './internal.js'
 
-/** A Response as this file sees it: maybe with the records of a RoundTripResponse. */
-interface Holder extends Response {
-  [kInfo]: ResponseInfoRecord
-  [kTracked]: TrackedRecord | undefined
-  [kRawHeaders]?: readonly string[] | undefined
-}
+/** A Response as this file sees it: a RoundTripResponse's, with its fields. */
+interface Holder extends Response, ResponseFields {}
 
 const base = Response.prototype as Response & { bytes?: () => Promise<Uint8Array> }
 const baseBody = Object.getOwnPropertyDescriptor(base, 'body')!.get!
@@ -47,24 +43,26 @@ function unusable(): TypeError {
   return new TypeError('Body is unusable: Body has already been read')
 }
 
-function streamOf(response: Holder, tracked: TrackedRecord): ReadableStream<Uint8Array> {
-  if (tracked.stream === undefined) {
+function streamOf(response: Holder, source: TrackedSource): ReadableStream<Uint8Array> {
+  let stream = response[kStream]
+  if (stream === undefined) {
     // The body counts as used from its first read or cancel, as `isDisturbed` has it.
-    const stream = tracked.source.openStream(response, () => {
+    const opened = source.openStream(response, () => {
       // After clone() the response reads a tee branch instead; the tee's reads are not the user's.
-      if (tracked.stream === stream) tracked.used = true
+      if (response[kStream] === opened) response[kUsed] = true
     })
-    tracked.stream = stream
+    response[kStream] = stream = opened
   }
-  return tracked.stream
+  return stream
 }
 
-function allChunks(tracked: TrackedRecord): Promise<Uint8Array[]> {
-  if (tracked.used) return Promise.reject(unusable())
-  tracked.used = true
-  if (tracked.stream === undefined) return tracked.source.readAll()
-  if (tracked.stream.locked) return Promise.reject(unusable())
-  return readStream(tracked.stream)
+function allChunks(response: Holder, source: TrackedSource): Promise<Uint8Array[]> {
+  if (response[kUsed]) return Promise.reject(unusable())
+  response[kUsed] = true
+  const stream = response[kStream]
+  if (stream === undefined) return source.readAll()
+  if (stream.locked) return Promise.reject(unusable())
+  return readStream(stream)
 }
 
 async function readStream(stream: ReadableStream<Uint8Array>): Promise<Uint8Array[]> {
@@ -100,79 +98,71 @@ function owned(chunks: Uint8Array[]): Uint8Array {
   return copy
 }
 
-function viaResponse(response: Holder, tracked: TrackedRecord): Promise<Response> {
-  return allChunks(tracked).then((chunks) => new Response(concat(chunks), { headers: response.headers }))
+function viaResponse(response: Holder, source: TrackedSource): Promise<Response> {
+  return allChunks(response, source).then((chunks) => new Response(concat(chunks), { headers: response.headers }))
 }
 
 /** The body methods of RoundTripResponse: each reads a tracked body directly, or defers to Response's. */
 export const bodyMethods = {
   text(this: Holder): Promise<string> {
-    const tracked = this[kTracked]
-    if (tracked === undefined) return base.text.call(this)
-    return allChunks(tracked).then((chunks) => utf8.decode(concat(chunks)))
+    const source = this[kSource]
+    if (source === undefined) return base.text.call(this)
+    return allChunks(this, source).then((chunks) => utf8.decode(concat(chunks)))
   },
   json(this: Holder): Promise<unknown> {
-    const tracked = this[kTracked]
-    if (tracked === undefined) return base.json.call(this)
-    return allChunks(tracked).then((chunks) => JSON.parse(utf8.decode(concat(chunks))))
+    const source = this[kSource]
+    if (source === undefined) return base.json.call(this)
+    return allChunks(this, source).then((chunks) => JSON.parse(utf8.decode(concat(chunks))))
   },
   arrayBuffer(this: Holder): Promise<ArrayBuffer> {
-    const tracked = this[kTracked]
-    if (tracked === undefined) return base.arrayBuffer.call(this)
-    return allChunks(tracked).then((chunks) => owned(chunks).buffer as ArrayBuffer)
+    const source = this[kSource]
+    if (source === undefined) return base.arrayBuffer.call(this)
+    return allChunks(this, source).then((chunks) => owned(chunks).buffer as ArrayBuffer)
   },
   bytes(this: Holder): Promise<Uint8Array> {
-    const tracked = this[kTracked]
-    if (tracked === undefined) return base.bytes!.call(this)
-    return allChunks(tracked).then(owned)
+    const source = this[kSource]
+    if (source === undefined) return base.bytes!.call(this)
+    return allChunks(this, source).then(owned)
   },
   blob(this: Holder): Promise<Blob> {
-    const tracked = this[kTracked]
-    if (tracked === undefined) {
+    const source = this[kSource]
+    if (source === undefined) {
       headersOf(this)
       return base.blob.call(this)
     }
-    return viaResponse(this, tracked).then((r) => r.blob())
+    return viaResponse(this, source).then((r) => r.blob())
   },
   formData(this: Holder): Promise<FormData> {
-    const tracked = this[kTracked]
-    if (tracked === undefined) {
+    const source = this[kSource]
+    if (source === undefined) {
       headersOf(this)
       return base.formData.call(this)
     }
-    return viaResponse(this, tracked).then((r) => r.formData())
+    return viaResponse(this, source).then((r) => r.formData())
   },
   clone(this: Holder): Response {
-    const tracked = this[kTracked]
+    const source = this[kSource]
     const proto: object = Object.getPrototypeOf(this)
-    if (tracked === undefined) {
+    if (source === undefined) {
       headersOf(this)
       const copy: Holder = Object.setPrototypeOf(base.clone.call(this), proto)
-      copy[kInfo] = this[kInfo]
-      copy[kTracked] = undefined
+      setFields(copy, undefined, undefined, this[kUrl], this[kRedirected], this[kType], undefined)
       return copy
     }
-    if (tracked.used || tracked.stream?.locked === true) throw new TypeError('Response.clone: Body has already been consumed.')
-    const copied: TrackedRecord = { source: tracked.source, stream: undefined, used: false }
+    if (this[kUsed] || this[kStream]?.locked === true) throw new TypeError('Response.clone: Body has already been consumed.')
     // A branch speaks for its response while it is that response's stream
     // (a later clone() tees it again, and the new tee's reads are not the user's).
-    const leaf = (branch: 0 | 1): TrackedRecord | undefined => {
-      const record = branch === 0 ? tracked : copied
-      return record.stream === branches[branch] ? record : undefined
-    }
-    const branches = teeBody(streamOf(this, tracked), (branch) => {
-      const record = leaf(branch)
-      if (record !== undefined) record.used = true
+    const branches = teeBody(streamOf(this, source), (branch) => {
+      const owner = branch === 0 ? this : copy
+      if (owner[kStream] === branches[branch]) owner[kUsed] = true
     })
-    tracked.stream = branches[0]
-    copied.stream = branches[1]
+    this[kStream] = branches[0]
     const copy: Holder = Object.setPrototypeOf(
       new Response(null, { status: this.status, statusText: this.statusText, headers: this.headers }),
       proto,
     )
-    copy[kInfo] = this[kInfo]
-    copy[kTracked] = copied
-    tracked.source.retainClone(this, copy)
+    setFields(copy, source, branches[1], this[kUrl], this[kRedirected], this[kType], undefined)
+    source.retainClone(this, copy)
     return copy
   },
 }
@@ -184,16 +174,15 @@ export const bodyAccessors = {
     configurable: true,
     enumerable: true,
     get(this: Holder): ReadableStream<Uint8Array> | null {
-      const tracked = this[kTracked]
-      return tracked === undefined ? baseBody.call(this) : streamOf(this, tracked)
+      const source = this[kSource]
+      return source === undefined ? baseBody.call(this) : streamOf(this, source)
     },
   },
   bodyUsed: {
     configurable: true,
     enumerable: true,
     get(this: Holder): boolean {
-      const tracked = this[kTracked]
-      return tracked === undefined ? baseBodyUsed.call(this) : tracked.used
+      return this[kSource] === undefined ? baseBodyUsed.call(this) : this[kUsed]
     },
   },
 } satisfies PropertyDescriptorMap

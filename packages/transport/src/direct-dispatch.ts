@@ -12,7 +12,7 @@ import type { HostPool } from './pool.js'
 import type { ResolvedOptions } from './resolve-options.js'
 import { callHook, reportStaleRetry, type ClientTrace } from './trace.js'
 import type { OutgoingBody } from './request-body.js'
-import type { Got } from './waiter.js'
+import type { ConnWaiter, Got } from './waiter.js'
 import { shouldResend, type RetryPolicy } from './retry-policy.js'
 import type { DirectRequest, LegacyHandler } from './dispatch-input.js'
 
@@ -57,6 +57,8 @@ export class DirectDispatch extends CallAbortController implements Acquirer, Sta
   readonly trace: ClientTrace | undefined
   /** An idle conn released in the current turn, taken once the turn has ended (see transport.ts). */
   turnConn: PersistConn | undefined = undefined
+  /** The waiter of a dial raced against that wait (see transport.ts), until the race is decided. */
+  race: ConnWaiter | undefined = undefined
   readonly #request: DirectRequest
   /** When it is sent again after a reused conn failed under it (retry-policy.ts); its body can be sent again unless `never`. */
   readonly #retry: RetryPolicy

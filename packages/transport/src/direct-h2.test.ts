@@ -73,7 +73,7 @@ describe.each([
         res.end(`${req.method} ${body}`)
       })
     }, { pem, allowHTTP1: true }))
-    transport = f.use(new Transport({ tls: { ca: pem.cert }, protocols: [...protocols] }))
+    transport = f.use(new Transport({ tls: { ca: pem.cert }, protocols: [...protocols], raceDial: false }))
   }
 
   it('tells onBodySent of a Buffer body, then onRequestSent', async () => {

@@ -53,7 +53,7 @@ export interface StreamHandler {
   /** A head: `pairs` is `[name, value, …]` without the pseudo-headers. */
   onHead(statusCode: number, pairs: string[], resume: () => void, statusText: string): boolean
   onData(chunk: Buffer): boolean
-  /** The response ended; `trailers` (`[name, value, …]`) when the handler has {@link onTrailers} and the server sent some. */
+  /** The response ended; `trailers` (`[name, value, …]`) when the handler {@link takesTrailers} and the server sent some. */
   onComplete(trailers?: string[]): void
   onError(error: Error): void
   /** A chunk of the request body was written to the stream (as undici's HTTP/2 client tells `onBodySent`); a handler without it is told nothing. */
@@ -161,7 +161,7 @@ export class H2Lease implements ExchangeConn {
     else if (Buffer.isBuffer(body)) {
       stream.on('finish', H2Lease.#onSent)
       stream.end(body)
-      exchange.onBodySent?.(body)
+      this.bodySent(body)
     } else {
       writeBody(stream, body, this).then(
         () => this.#sent(),

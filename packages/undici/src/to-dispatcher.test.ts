@@ -2,7 +2,7 @@ import { once } from 'node:events'
 import { Readable } from 'node:stream'
 import { gzipSync } from 'node:zlib'
 import { compose, roundTripper, type RoundTripper } from '@roundtrip/core'
-import { Transport } from '@roundtrip/transport'
+import { Transport, type TransportOptions } from '@roundtrip/transport'
 import { Agent, connect, fetch as undiciFetch, request, upgrade, type Dispatcher } from 'undici'
 import { afterEach, describe, expect, it } from 'vitest'
 import { acceptEchoUpgrades, nextTurn, startServer, writeLarge, type TestServer, type Writer } from '../test/server.js'
@@ -164,8 +164,8 @@ describe('toDispatcher under undici’s APIs', () => {
 
 describe('toDispatcher: a bare Transport takes dispatches itself', () => {
   /** A Transport whose roundTrip counts its calls: the Request path goes through it, the direct path does not. */
-  function counting(): Transport & { roundTrips: number } {
-    const transport = Object.assign(new Transport(), { roundTrips: 0 })
+  function counting(options?: TransportOptions): Transport & { roundTrips: number } {
+    const transport = Object.assign(new Transport(options), { roundTrips: 0 })
     const roundTrip = transport.roundTrip.bind(transport)
     transport.roundTrip = (request) => {
       transport.roundTrips++
@@ -176,7 +176,8 @@ describe('toDispatcher: a bare Transport takes dispatches itself', () => {
 
   it('runs Node’s fetch on the Transport’s pool without a Request: stats() counts each, the conn is reused', async () => {
     const server = await serve()
-    const transport = counting()
+    // One conn, reused: no dial raced against the wait for it (raceDial).
+    const transport = counting({ raceDial: false })
     const init = { dispatcher: toDispatcher(transport) } as unknown as RequestInit
     for (let i = 0; i < 3; i++) expect(await (await fetch(`${server.origin}/n${i}`, init)).text()).toBe(`GET /n${i} chunked `)
     expect(transport.roundTrips).toBe(0)
