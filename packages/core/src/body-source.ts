@@ -56,7 +56,7 @@ export class BodySource extends GcWatched implements BodySink, TrackedSource {
   /**
    * Everyone told the outcome, in the order they came: one list of
    * (kind, party) pairs, flat so that a registration allocates nothing
-   * beyond the list's growth. It is made with room for two: a body is often
+   * beyond the list's growth. It is made with room for two pairs (then eight places, then pushes): a body is often
    * watched by two layers (a leak tracker, createFetch's resource timing),
    * and a list of one pair grows to 19 places on the second push. Observers
    * and listeners (observeBody) keep the owner watched for collection while
@@ -119,7 +119,7 @@ export class BodySource extends GcWatched implements BodySink, TrackedSource {
       const party = waiting[i + 1]
       try {
         if (kind === OBSERVER) (party as BodyObserver)(outcome, reason)
-        else if (kind === LISTENER) (party as BodyListener).bodySettled(outcome, reason)
+        else if (kind === LISTENER) (party as BodyListener).bodySettled(outcome, reason, (settled ??= this.#settled(outcome)))
         else (party as (settled: BodySettled) => void)((settled ??= this.#settled(outcome)))
       } catch (error) {
         rethrowLater(error)
@@ -341,9 +341,13 @@ export class BodySource extends GcWatched implements BodySink, TrackedSource {
     if (outcome !== undefined) return this.#tell([kind, party], outcome, this.#failure)
     const waiting = this.#waiting
     if (waiting === undefined) this.#waiting = [kind, party, undefined, undefined]
-    else if (waiting.length === 4 && waiting[2] === undefined) {
-      waiting[2] = kind
-      waiting[3] = party
+    else if (waiting[waiting.length - 2] === undefined) {
+      waiting[waiting.length - 2] = kind
+      waiting[waiting.length - 1] = party
+    } else if (waiting.length === 4) {
+      // A third party (a logger and a deadline over createFetch's timing):
+      // a list of four made for eight, where a push grows it to room for 22.
+      this.#waiting = [waiting[0], waiting[1], waiting[2], waiting[3], kind, party, undefined, undefined]
     } else waiting.push(kind, party)
     if (kind === FOLLOWER) return
     this.#watchers++

@@ -1,6 +1,6 @@
 import { Writable } from 'node:stream'
 import { describe, expect, it, vi } from 'vitest'
-import { abortBody, createBody, mapBodyError, observeBody, whenBodySettles, type BodyOutcome, type BodySink } from './body.js'
+import { abortBody, createBody, mapBodyError, observeBody, whenBodySettles, type BodyOutcome, type BodySettled, type BodySink } from './body.js'
 import { isRoundTripError } from './errors.js'
 import { RoundTripResponse, createResponse } from './response.js'
 
@@ -344,33 +344,36 @@ describe('observeBody', () => {
     expect(observeBody(original, () => {}).type).toBe('basic')
   })
 
-  it('tells observers, listener objects (as methods) and followers in one list, in the order they came, once each', async () => {
+  it('tells observers, listener objects (as methods) and followers in one list, in the order they came, once each (five of them)', async () => {
     const { body, sink } = createBody({})
     const response = createResponse(body, {})
     const told: string[] = []
     class Listener {
       constructor(readonly name: string) {}
-      bodySettled(outcome: BodyOutcome): void {
-        told.push(`${this.name} ${outcome}`)
+      bodySettled(outcome: BodyOutcome, _reason?: unknown, settled?: BodySettled): void {
+        told.push(`${this.name} ${outcome} ${settled?.decodedBytes}`)
       }
     }
     observeBody(response, new Listener('first'))
     whenBodySettles(response, (settled) => told.push(`follower ${settled.outcome} ${settled.decodedBytes}`))
     observeBody(response, (outcome) => told.push(`function ${outcome}`))
+    observeBody(response, new Listener('fourth'))
     observeBody(response, new Listener('last'))
     sink.push(enc.encode('abc'))
     sink.end()
     expect(await response.text()).toBe('abc')
     observeBody(response, new Listener('late'))
-    expect(told).toEqual(['first end', 'follower end 3', 'function end', 'last end', 'late end'])
+    expect(told).toEqual(['first end 3', 'follower end 3', 'function end', 'fourth end 3', 'last end 3', 'late end 3'])
   })
 
-  it('calls a listener object on a foreign response and on a null body', async () => {
-    const told: BodyOutcome[] = []
-    const listener = { bodySettled: (outcome: BodyOutcome) => told.push(outcome) }
+  it('calls a listener object on a foreign response and on a null body, with the sizes', async () => {
+    const told: string[] = []
+    const listener = { bodySettled: (outcome: BodyOutcome, _reason?: unknown, settled?: BodySettled) => told.push(`${outcome} ${settled?.decodedBytes}`) }
     observeBody(new Response(null, { status: 204 }), listener)
     await observeBody(new Response('x'), listener).body!.cancel()
-    expect(told).toEqual(['end', 'cancel'])
+    const read = observeBody(new Response('four'), listener)
+    expect(await read.text()).toBe('four')
+    expect(told).toEqual(['end 0', 'cancel 0', 'end 4'])
   })
 
   it('passes the same chunk objects through a foreign body (no copies)', async () => {

@@ -21,8 +21,13 @@ export type BodyObserver = (outcome: BodyOutcome, reason?: unknown) => void
  * rules hold (quick, must not throw).
  */
 export interface BodyListener {
-  /** The body settled: `reason` is the cancel reason or the error. */
-  bodySettled(outcome: BodyOutcome, reason?: unknown): void
+  /**
+   * The body settled: `reason` is the cancel reason or the error; `settled`
+   * has its sizes, as {@link whenBodySettles} tells them (one object for
+   * every party of the body; do not change it). `settled` is undefined only
+   * for a body made by an older copy of this package.
+   */
+  bodySettled(outcome: BodyOutcome, reason?: unknown, settled?: BodySettled): void
   /**
    * Optional: the producer released what it declared the body holds
    * ({@link BodySink.hold}): the connection went back to its pool or was
@@ -220,7 +225,7 @@ export function observeBody(response: Response, observer: BodyObserver | BodyLis
   const stream = response.body
   if (stream === null) {
     if (typeof observer === 'function') observer('end')
-    else observer.bodySettled('end')
+    else observer.bodySettled('end', undefined, NULL_BODY_SETTLED)
     return response
   }
   const opened = streamSource(stream)
@@ -247,6 +252,9 @@ export function observeBody(response: Response, observer: BodyObserver | BodyLis
   register(body.source, observer, undefined)
   return wrapped
 }
+
+/** What a listener on a null body is told: it ended, empty. */
+const NULL_BODY_SETTLED: BodySettled = Object.freeze({ outcome: 'end', decodedBytes: 0, encodedBytes: 0 })
 
 /** register adds `observer` to the parties `source` tells, watching `owner`; a source of an older copy of core, which knows no listeners, gets a function. */
 function register(source: TrackedSource, observer: BodyObserver | BodyListener, owner: object | undefined): void {

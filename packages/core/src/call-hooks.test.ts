@@ -198,6 +198,26 @@ describe('call hooks objects', () => {
     expect(seen).toHaveLength(2)
   })
 
+  it('runCallHooks calls every layer there when it began, once, even when a hook detaches its own hooks or attaches others', () => {
+    for (const layers of [1, 3]) {
+      const request = new Request('http://a.test/')
+      const seen: string[] = []
+      const late = { onTest: (): void => void seen.push('late') }
+      class Layer {
+        constructor(readonly name: string) {}
+        onTest(): void {
+          seen.push(this.name)
+          // A hook that ends its layer's part in the call, and one that brings in another layer.
+          detachHooks(request, this)
+          attachHooks(request, late)
+        }
+      }
+      for (let i = 0; i < layers; i++) attachHooks(request, new Layer(`layer ${i}`))
+      runCallHooks(request, 'onTest', 1)
+      expect(seen).toEqual(Array.from({ length: layers }, (_, i) => `layer ${i}`))
+    }
+  })
+
   it('a CallAbortController is a hooks object carrying its signal, dropped by a derived request that brings its own', () => {
     const request = new Request('http://a.test/')
     const controller = new CallAbortController(callSignal(request))

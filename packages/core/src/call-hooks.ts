@@ -88,9 +88,20 @@ export function attachHooks(request: Request, hooks: Readonly<CallHooks>): () =>
   // Kept as given (every layer builds its hooks object for the call): not to be changed once attached.
   const entry = hooks as Attached
   const list = listOf(request)
-  if (list === undefined) setList(request, [entry])
+  if (list === undefined) setList(request, newList(entry))
   else list.push(entry)
   return () => detachHooks(request, hooks)
+}
+
+/**
+ * newList makes the list of a request's hooks, with room for a second entry:
+ * a stack often has two layers that attach (a logger and a deadline), and a
+ * push onto a list made as `[entry]` grows it to room for 17 (152 B).
+ */
+function newList(entry: Attached): Attached[] {
+  const list = [entry, entry]
+  list.pop()
+  return list
 }
 
 /**
@@ -153,14 +164,26 @@ export type CallHookArgs<K extends CallHookName> = NonNullable<CallHooks[K]> ext
 export function runCallHooks<K extends CallHookName>(request: Request, key: K, ...args: CallHookArgs<K>): void {
   const list = listOf(request)
   if (list === undefined) return
+  // A hook may detach its layer's hooks, which shifts the list under the
+  // loop: a list of two or more is run from a copy. One runs as it is.
+  callEach(list.length === 1 ? list : list.slice(), key, args)
+}
+
+/**
+ * callEach calls the hook named `key` of each of `targets` that has one, as
+ * its method, with `args`. A hook that throws does not keep the others from
+ * being called; the first error is thrown after them.
+ */
+function callEach(targets: readonly object[], key: PropertyKey, args: unknown[]): void {
   let failed = false
   let first: unknown
-  // A copy: a hook may detach its layer's hooks.
-  for (const entry of list.slice()) {
-    const hook = entry[key]
+  // Those there when the run began: a hook attached meanwhile waits for the next run.
+  for (let i = 0, n = targets.length; i < n; i++) {
+    const target = targets[i]!
+    const hook = (target as Record<PropertyKey, unknown>)[key]
     if (typeof hook !== 'function') continue
     try {
-      ;(hook as (...args: unknown[]) => void).apply(entry, args)
+      ;(hook as (...args: unknown[]) => void).apply(target, args)
     } catch (error) {
       if (!failed) first = error
       failed = true
@@ -244,31 +267,10 @@ class FanOut<T extends object> implements ProxyHandler<T> {
 
   #resolve(name: PropertyKey): ((...args: unknown[]) => void) | undefined {
     if (this.#hooks.has(name)) return this.#hooks.get(name)
-    const found: Array<[T, (...args: unknown[]) => void]> = []
-    for (const trace of this.#traces) {
-      const hook = (trace as Record<PropertyKey, unknown>)[name]
-      if (typeof hook === 'function') found.push([trace, hook as (...args: unknown[]) => void])
-    }
-    const fn = found.length === 0 ? undefined : callAll(found)
+    const having = this.#traces.filter((trace) => typeof (trace as Record<PropertyKey, unknown>)[name] === 'function')
+    const fn = having.length === 0 ? undefined : (...args: unknown[]) => callEach(having, name, args)
     this.#hooks.set(name, fn)
     return fn
-  }
-}
-
-/** callAll is one hook calling each of `found` with its own `this`; the first error is thrown after all ran. */
-function callAll<T>(found: ReadonlyArray<[T, (...args: unknown[]) => void]>): (...args: unknown[]) => void {
-  return (...args) => {
-    let failed = false
-    let first: unknown
-    for (const [self, hook] of found) {
-      try {
-        hook.apply(self, args)
-      } catch (error) {
-        if (!failed) first = error
-        failed = true
-      }
-    }
-    if (failed) throw first
   }
 }
 

@@ -32,7 +32,7 @@ function onQueued(message: unknown): void {
     for (const ref of trackers) ref.deref()?.queuedRequest(request, key)
     return
   }
-  for (const waiter of looking.splice(0)) if (waiter.key === key) waiter.listener.queued(waiter)
+  for (const waiter of looking.splice(0)) if (waiter.key === key) waiter.scope.listener.queued(waiter)
 }
 
 function onDequeued(message: unknown): void {

@@ -10,6 +10,10 @@ export interface ConnListener {
   gotConn(tracked: Tracked): void
   /** The body of `tracked` settled. */
   settled(tracked: Tracked, outcome: BodyOutcome): void
+  /** The response of the call of `tracked` arrived (no trace attached): returns the response to hand on, observed. */
+  delivered(tracked: Tracked, response: Response): Response
+  /** The call of `tracked` rejected (no trace attached). */
+  failed(tracked: Tracked): void
   /** `request`, if it is one of this tracker's calls, waits for a connection of pool `key` (the Transport's `queued` channel names it). */
   queuedRequest(request: Request, key: string): void
   /** `request`, if it is one of this tracker's calls, no longer waits for a connection (the Transport's `dequeued` channel names it). */
@@ -24,6 +28,9 @@ export interface ConnListener {
  */
 export class Scope {
   declares = false
+
+  /** The tracker the calls go through (each record reaches it through its scope: one field less per call). */
+  constructor(readonly listener: ConnListener) {}
 }
 
 /**
@@ -58,7 +65,11 @@ export class Tracked implements CallHooks, BodyListener {
   ref: WeakRef<Response> | undefined = undefined
   /** The pool key (`http://host:port`) from the Transport, undefined over any other RoundTripper. */
   key: string | undefined = undefined
-  /** When the connection was given back or closed, once it is. */
+  /**
+   * When the connection was given back or closed, once it is; 0 when it was
+   * before the response was delivered (a small Smi, where a copy of `start`
+   * would be a new heap number per call).
+   */
   connEnd: number | undefined = undefined
   /** The whole response arrived: the connection went back to the pool. */
   arrived = false
@@ -80,7 +91,6 @@ export class Tracked implements CallHooks, BodyListener {
     readonly scope: Scope,
     request: Request,
     readonly stack: CallerStack | undefined,
-    readonly listener: ConnListener,
   ) {
     this.call = request
     this.method = request.method
@@ -107,8 +117,19 @@ export class Tracked implements CallHooks, BodyListener {
     return this
   }
 
+  /** The reaction to the call's response where no trace is attached (bound to this record): the tracker observes it. */
+  delivered(response: Response): Response {
+    return this.scope.listener.delivered(this, response)
+  }
+
+  /** The reaction to the call's rejection where no trace is attached (bound to this record): passes the error on. */
+  failed(error: unknown): never {
+    this.scope.listener.failed(this)
+    throw error
+  }
+
   bodySettled(outcome: BodyOutcome): void {
-    this.listener.settled(this, outcome)
+    this.scope.listener.settled(this, outcome)
   }
 
   /** The producer let the connection go (core's `BodyListener`): the whole response arrived. */
@@ -121,7 +142,7 @@ export class Tracked implements CallHooks, BodyListener {
   declare(pool: string, released: boolean): void {
     this.declared = true
     this.key = pool
-    this.connEnd = released ? this.start : undefined
+    this.connEnd = released ? 0 : undefined
     this.arrived = released
   }
 
@@ -138,7 +159,7 @@ export class Tracked implements CallHooks, BodyListener {
   gotConn(): void {
     // It no longer waits: a `queued` later in this call is another request's.
     doneLooking(this)
-    this.listener.gotConn(this)
+    this.scope.listener.gotConn(this)
   }
 
   putIdleConn(error?: Error): void {

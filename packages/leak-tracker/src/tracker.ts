@@ -87,7 +87,7 @@ export class Tracker implements ConnListener {
   #stale = new BodyList()
   /** Both lists, oldest bodies first. */
   #lists: readonly BodyList[] = [this.#stale, this.#open]
-  /** Calls made and not settled yet (to find the one a `queued` message names). */
+  /** Calls made and not settled yet (to find the one a `queued` or `dequeued` message names). */
   #calls = new BodyList()
   /** Leaks reported since the last assertNoLeaks() whose bodies are no longer open. */
   #reported: Leak[] = []
@@ -158,37 +158,47 @@ export class Tracker implements ConnListener {
 
   wrap(next: RoundTripper & Closable): RoundTripper & Closable {
     // Pool keys are per Transport: a body only blocks requests sent to the same `next`.
-    const scope = new Scope()
+    const scope = new Scope(this)
     const roundTrip = (request: Request): Promise<Response> => {
       if (this.#disposed) return tryRoundTrip(next, request)
       const stacks = this.#stacks
       const stack = stacks !== undefined && this.#sampler.wants(request.method, request.url) ? stacks.capture(roundTrip) : undefined
-      const tracked = new Tracked(scope, request, stack, this)
+      const tracked = new Tracked(scope, request, stack)
       this.#calls.add(tracked)
       // While the bodies from `next` declare what they hold, that and the
       // Transport's `queued` and `dequeued` messages are the facts, and the
-      // call needs no trace. Otherwise the record is a trace of this call for
-      // the layers below (the Transport calls it after the caller's own):
-      // attached to the call, not written into the caller's request, and
-      // detached once the head arrived.
-      const traced = !scope.declares
-      if (traced) attachHooks(request, tracked)
-      // Not an async function: its state, promise and await cost more than two closures made here.
-      // tryRoundTrip: a synchronous throw from `next` and a rejection end the call the same way.
-      return tryRoundTrip(next, request).then(
-        (response) => {
-          if (traced) detachHooks(request, tracked)
-          return this.#track(tracked, response, traced)
-        },
-        (error: unknown) => {
-          if (traced) detachHooks(request, tracked)
-          this.#untrack(tracked)
-          throw error
-        },
-      )
+      // call needs no trace. Its promise's reactions are then the record's
+      // own methods (bound: no closure, no context).
+      if (scope.declares) return tryRoundTrip(next, request).then(tracked.delivered.bind(tracked), tracked.failed.bind(tracked))
+      return this.#tracedCall(next, request, tracked)
     }
     // A wrapper forwards the lifecycle of what it wraps (the RoundTripper contract).
     return { roundTrip, ...forwardLifecycle(next) }
+  }
+
+  /**
+   * tracedCall makes the call of `tracked` with the record attached as a
+   * trace of the call for the layers below (the Transport calls it after
+   * the caller's own): attached to the call, not written into the caller's
+   * request, and detached once the head arrived. Not an async function: its
+   * state, promise and await cost more than two closures made here. Apart
+   * from roundTrip, so that a call without a trace makes no context for
+   * these closures. tryRoundTrip: a synchronous throw from `next` and a
+   * rejection end the call the same way.
+   */
+  #tracedCall(next: RoundTripper, request: Request, tracked: Tracked): Promise<Response> {
+    attachHooks(request, tracked)
+    return tryRoundTrip(next, request).then(
+      (response) => {
+        detachHooks(request, tracked)
+        return this.#track(tracked, response, true)
+      },
+      (error: unknown) => {
+        detachHooks(request, tracked)
+        this.#untrack(tracked)
+        throw error
+      },
+    )
   }
 
   gotConn(tracked: Tracked): void {
@@ -230,6 +240,14 @@ export class Tracker implements ConnListener {
     // do is cleared at the end of the Transport's getConn call (queued.ts).
     tracked.call = undefined
     this.#breaker?.done(tracked)
+  }
+
+  delivered(tracked: Tracked, response: Response): Response {
+    return this.#track(tracked, response, false)
+  }
+
+  failed(tracked: Tracked): void {
+    this.#untrack(tracked)
   }
 
   #track(tracked: Tracked, response: Response, traced: boolean): Response {

@@ -2,7 +2,7 @@ import type { CallSignal } from '@roundtrip/core'
 import type { Holder, PersistConn } from './conn.js'
 import type { HostPool } from './pool.js'
 import type { ClientTrace } from './trace.js'
-import type { Got } from './waiter.js'
+import type { ConnWaiter, Got } from './waiter.js'
 
 /**
  * Acquirer is one request on its way to a connection, whichever way it came
@@ -26,6 +26,8 @@ export interface Acquirer extends Holder {
   readonly request?: Request
   /** An idle conn released in the current turn, which it takes once the turn has ended (transport.ts's afterTurn). */
   turnConn: PersistConn | undefined
+  /** The waiter of a dial raced against that wait (transport.ts's raceDial), until the race is decided. */
+  race: ConnWaiter | undefined
   /** Sends the request on `got`, which it now holds (HTTP/1.1 conn) or leases (HTTP/2 stream). */
   send(got: Got): void
   /** Fails the request before it was sent (no conn: closed, aborted, a wait or dial that failed); once. */

@@ -6,7 +6,7 @@ import type { Acquirer } from './acquirer.js'
 import { Exchange, type ConnOwner } from './exchange.js'
 import { retryPolicy, type RetryPolicy } from './retry-policy.js'
 import { H2Lease } from './h2-stream.js'
-import type { Got } from './waiter.js'
+import type { ConnWaiter, Got } from './waiter.js'
 import { outgoingHeaders, type OutgoingHeaders } from './headers.js'
 import type { ResolvedOptions } from './resolve-options.js'
 import type { HostPool } from './pool.js'
@@ -44,6 +44,8 @@ export class Call implements Acquirer {
   since = 0
   /** An idle conn released in the current turn, which the call takes once the turn has ended (see transport.ts). */
   turnConn: PersistConn | undefined = undefined
+  /** The waiter of a dial raced against that wait (see transport.ts), until the race is decided. */
+  race: ConnWaiter | undefined = undefined
   /** Where the path starts in the request's URL. */
   readonly #slash: number
   /** What the call's exchange reports to (its Transport), and the Transport's options. */

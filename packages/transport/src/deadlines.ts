@@ -9,6 +9,7 @@
  * here knows about HTTP/1.1 connections: any connection kind can use it.
  */
 import type { Clock, ClockTimer } from './clock.js'
+import { latin1 } from './headers.js'
 import { ERR_BODY_TIMEOUT, ERR_CONNECT_TIMEOUT, ERR_HEADERS_TIMEOUT, ERR_POOL_EXHAUSTED, TransportError } from './errors.js'
 import { MAX_TIMER_DELAY } from './options.js'
 import type { ResolvedOptions } from './resolve-options.js'
@@ -85,6 +86,86 @@ export function preciseLimit(ms: number): number {
   return ms > 0 && ms < PRECISE_BELOW ? ms : 0
 }
 
+/** The stage of a response a request's own deadline watches: the head (`responseHeaderTimeout`), then each gap between body chunks (`bodyTimeout`). */
+export type Stage = 'head' | 'body'
+
+/** What a {@link StageDeadline} fails when it passes: an Exchange, a direct undici dispatch. */
+export interface StageOwner {
+  /** `METHOD url` without credentials, for the error. */
+  readonly what: string
+  /** The stage's deadline passed: fail the request with `error` (`RT_HEADERS_TIMEOUT` or `RT_BODY_TIMEOUT`). */
+  timedOut(error: TransportError): void
+}
+
+/**
+ * StageDeadline is a request's precise header or body deadline. undici runs
+ * these limits on its coarse timers (about 1 s of resolution), and an HTTP/2
+ * conn on its sweep; a limit under {@link PRECISE_BELOW} gets one of these,
+ * made by {@link armStage} on first use: a request with the default limits
+ * allocates none. While the reader pauses the body it is disarmed (the gap is
+ * the reader's, not the server's) and a resume arms it again.
+ */
+export class StageDeadline {
+  readonly #deadline: Deadline
+  readonly #options: ResolvedOptions
+  readonly #owner: StageOwner
+  #stage: Stage = 'head'
+
+  constructor(options: ResolvedOptions, owner: StageOwner) {
+    this.#options = options
+    this.#owner = owner
+    this.#deadline = new Deadline(options.clock, StageDeadline.#expiry(this), true)
+  }
+
+  /** The deadline's expiry. Made by a function: a closure written in the constructor would keep its context (see exchange.ts's abort listener). */
+  static #expiry(deadline: StageDeadline): () => void {
+    return () => deadline.#expired()
+  }
+
+  /** Whether the timer is pending. */
+  get armed(): boolean {
+    return this.#deadline.armed
+  }
+
+  /** Starts the deadline of `stage`, `ms` from now. */
+  arm(stage: Stage, ms: number): void {
+    this.#stage = stage
+    this.#deadline.arm(ms)
+  }
+
+  /** Restarts a pending deadline for its full delay (body bytes came). */
+  refresh(): void {
+    this.#deadline.refresh()
+  }
+
+  /** Stops the deadline (the response is complete or failed, or the reader paused it). */
+  disarm(): void {
+    this.#deadline.disarm()
+  }
+
+  #expired(): void {
+    const options = this.#options
+    const owner = this.#owner
+    owner.timedOut(this.#stage === 'head' ? headersTimeoutError(options.responseHeaderTimeout, owner.what) : bodyTimeoutError(options.bodyTimeout, owner.what))
+  }
+}
+
+/**
+ * armStage arms the precise deadline of `stage` for `owner`, making
+ * `deadline` when first needed, and returns it (undefined while no limit of
+ * `options` needs one); a stage with no precise limit disarms it.
+ */
+export function armStage(deadline: StageDeadline | undefined, stage: Stage, options: ResolvedOptions, owner: StageOwner): StageDeadline | undefined {
+  const ms = preciseLimit(stage === 'head' ? options.responseHeaderTimeout : options.bodyTimeout)
+  if (ms === 0) {
+    deadline?.disarm()
+    return deadline
+  }
+  deadline ??= new StageDeadline(options, owner)
+  deadline.arm(stage, ms)
+  return deadline
+}
+
 /** headersTimeoutError: no response head within `ms` (`what` names the request). */
 export function headersTimeoutError(ms: number, what: string, cause?: unknown): TransportError {
   return new TransportError(ERR_HEADERS_TIMEOUT, `no response head within ${ms} ms (${what})`, cause === undefined ? undefined : { cause })
@@ -122,6 +203,19 @@ export function applyConnHeader(conn: IdleLimit, lower: string, value: string): 
   if (lower === 'connection') {
     if (/\bclose\b/i.test(value)) conn.reusable = false
   } else if (lower === 'keep-alive') applyKeepAliveHint(conn, value)
+}
+
+/**
+ * applyConnHeaders applies, of a response head's `pairs` (`[name, value, …]`,
+ * strings or undici's latin1 Buffers), the headers that speak of the
+ * connection (see {@link applyConnHeader}). Only a name of 10 characters
+ * (`connection`, `keep-alive`) is made a string.
+ */
+export function applyConnHeaders(conn: IdleLimit, pairs: ReadonlyArray<string | Buffer>): void {
+  for (let i = 0; i < pairs.length; i += 2) {
+    const name = pairs[i]!
+    if (name.length === 10) applyConnHeader(conn, latin1(name).toLowerCase(), latin1(pairs[i + 1]!))
+  }
 }
 
 /**

@@ -16,7 +16,7 @@ describe('Transport dial hook', () => {
   it('sends requests over a unix socket supplied by dial and reuses it', async () => {
     const unix = f.serve(await startUnixServer((req, res) => res.end(`unix ${req.method} ${req.url} host=${req.headers.host}`)))
     const infos: DialInfo[] = []
-    const transport = f.use(new Transport({
+    const transport = f.use(new Transport({ raceDial: false,
       dial: (info) => {
         infos.push(info)
         return connect(unix.path)

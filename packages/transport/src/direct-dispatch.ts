@@ -2,7 +2,7 @@ import { CallAbortController, neverAborted, redactUrl, rethrowLater } from '@rou
 import { errors } from 'undici'
 import type { Acquirer } from './acquirer.js'
 import type { PersistConn } from './conn.js'
-import { applyConnHeader, bodyTimeoutError, Deadline, headersTimeoutError, preciseLimit } from './deadlines.js'
+import { applyConnHeaders, armStage, type Stage, type StageDeadline, type StageOwner } from './deadlines.js'
 import { ERR_RESPONSE_TOO_LARGE, requestLabel, TransportError } from './errors.js'
 import { mapError } from './errors-map.js'
 import type { ExchangeConn } from './exchange.js'
@@ -12,7 +12,7 @@ import type { HostPool } from './pool.js'
 import type { ResolvedOptions } from './resolve-options.js'
 import { callHook, reportStaleRetry, type ClientTrace } from './trace.js'
 import type { OutgoingBody } from './request-body.js'
-import type { Got } from './waiter.js'
+import type { ConnWaiter, Got } from './waiter.js'
 import { shouldResend, type RetryPolicy } from './retry-policy.js'
 import type { DirectRequest, LegacyHandler } from './dispatch-input.js'
 
@@ -42,7 +42,7 @@ export interface DispatchPort {
  * any dispatch undici had not started on it (nothing was written), a started
  * one when it is replayable (bounded); see retry-policy.ts's `shouldResend`.
  */
-export class DirectDispatch extends CallAbortController implements Acquirer {
+export class DirectDispatch extends CallAbortController implements Acquirer, StageOwner {
   readonly #port: DispatchPort
   readonly #options: ResolvedOptions
   readonly #handler: LegacyHandler
@@ -57,6 +57,8 @@ export class DirectDispatch extends CallAbortController implements Acquirer {
   readonly trace: ClientTrace | undefined
   /** An idle conn released in the current turn, taken once the turn has ended (see transport.ts). */
   turnConn: PersistConn | undefined = undefined
+  /** The waiter of a dial raced against that wait (see transport.ts), until the race is decided. */
+  race: ConnWaiter | undefined = undefined
   readonly #request: DirectRequest
   /** When it is sent again after a reused conn failed under it (retry-policy.ts); its body can be sent again unless `never`. */
   readonly #retry: RetryPolicy
@@ -74,9 +76,8 @@ export class DirectDispatch extends CallAbortController implements Acquirer {
   #headed = false
   #settled = false
   #bodyBytes = 0
-  /** Our header or body deadline, for limits under 1 s only (see exchange.ts); made on first use. */
-  #deadline: Deadline | undefined
-  #stage: 'head' | 'body' = 'head'
+  /** Our header or body deadline, for limits under 1 s only (see deadlines.ts's armStage); made on first use. */
+  #deadline: StageDeadline | undefined
 
   constructor(
     port: DispatchPort,
@@ -190,29 +191,32 @@ export class DirectDispatch extends CallAbortController implements Acquirer {
     this.#handler.onBodySent?.(chunk)
   }
 
-  /** An HTTP/2 stream's head (`[name, value, …]` strings): handed on as undici's own HTTP/2 client does, latin1 Buffers. */
+  /**
+   * An HTTP/2 stream's head (`[name, value, …]` strings): read for the
+   * connection's headers as strings, then handed on as undici's own HTTP/2
+   * client does, latin1 Buffers.
+   */
   onHead(statusCode: number, pairs: string[], resume: () => void, statusText: string): boolean {
-    const raw: Buffer[] = new Array(pairs.length)
-    for (let i = 0; i < pairs.length; i++) raw[i] = Buffer.from(pairs[i]!, 'latin1')
-    return this.onHeaders(statusCode, raw, resume, statusText)
+    if (statusCode >= 200) applyConnHeaders(this.#conn!, pairs)
+    return this.#head(statusCode, latin1Buffers(pairs), resume, statusText)
   }
 
   onHeaders(statusCode: number, rawHeaders: Buffer[], resume: () => void, statusText: string): boolean {
-    const conn = this.#conn!
+    if (statusCode >= 200) applyConnHeaders(this.#conn!, rawHeaders)
+    return this.#head(statusCode, rawHeaders, resume, statusText)
+  }
+
+  /** head hands a head on to the caller's handler: an interim one as it is, a final one with the body deadline armed. */
+  #head(statusCode: number, rawHeaders: Buffer[], resume: () => void, statusText: string): boolean {
     this.#headed = true
     if (statusCode < 200) {
-      const status = conn.takeInterimStatus(statusCode)
+      const status = this.#conn!.takeInterimStatus(statusCode)
       if (this.trace?.got1xxResponse !== undefined) callHook(this.trace, 'got1xxResponse', { status, headers: headersOf(rawHeaders) })
       try {
         return this.#handler.onHeaders?.(status, rawHeaders, resume, statusText) !== false
       } catch (error) {
         return this.#handlerThrew(error)
       }
-    }
-    for (let i = 0; i < rawHeaders.length; i += 2) {
-      const name = rawHeaders[i]!
-      if (name.length !== 10) continue
-      applyConnHeader(conn, name.toString('latin1').toLowerCase(), rawHeaders[i + 1]!.toString('latin1'))
     }
     this.#responded = true
     this.#arm('body')
@@ -264,6 +268,12 @@ export class DirectDispatch extends CallAbortController implements Acquirer {
     return false
   }
 
+  /** An HTTP/2 stream listens for trailers for this handler: a legacy handler takes them in onComplete. */
+  get takesTrailers(): boolean {
+    return true
+  }
+
+  /** The response ended: undici's Client hands the trailers as latin1 Buffers, an HTTP/2 stream as strings (handed on as Buffers, as for the head). */
   onComplete(trailers?: Buffer[] | string[] | null): void {
     this.#deadline?.disarm()
     this.#port.release(this.#conn!, this.trace)
@@ -271,8 +281,7 @@ export class DirectDispatch extends CallAbortController implements Acquirer {
     if (this.#settled) return
     this.#settled = true
     try {
-      // An HTTP/2 stream hands none (the Request path keeps none either).
-      this.#handler.onComplete?.(trailers ?? [])
+      this.#handler.onComplete?.(trailers === undefined || trailers === null ? [] : typeof trailers[0] === 'string' ? latin1Buffers(trailers as string[]) : trailers)
     } catch (error) {
       rethrowLater(error)
     }
@@ -311,21 +320,19 @@ export class DirectDispatch extends CallAbortController implements Acquirer {
     }
   }
 
-  /** undici runs header and body timeouts on its coarse timers (about 1 s); a limit under a second gets a precise deadline of ours (as exchange.ts). */
-  #arm(stage: 'head' | 'body'): void {
-    this.#stage = stage
-    const ms = preciseLimit(stage === 'head' ? this.#options.responseHeaderTimeout : this.#options.bodyTimeout)
-    if (ms === 0) return this.#deadline?.disarm()
-    this.#deadline ??= new Deadline(this.#options.clock, DirectDispatch.#expiry(this), true)
-    this.#deadline.arm(ms)
+  /** timedOut (StageOwner): our header or body deadline passed. */
+  timedOut(error: Error): void {
+    this.#abortSent?.(error)
   }
 
-  static #expiry(dispatch: DirectDispatch): () => void {
-    return () => {
-      const options = dispatch.#options
-      dispatch.#abortSent?.(
-        dispatch.#stage === 'head' ? headersTimeoutError(options.responseHeaderTimeout, dispatch.what) : bodyTimeoutError(options.bodyTimeout, dispatch.what),
-      )
-    }
+  #arm(stage: Stage): void {
+    this.#deadline = armStage(this.#deadline, stage, this.#options, this)
   }
+}
+
+/** latin1Buffers makes header strings (`[name, value, …]`) the latin1 Buffers a legacy undici handler takes. */
+function latin1Buffers(pairs: string[]): Buffer[] {
+  const raw: Buffer[] = new Array(pairs.length)
+  for (let i = 0; i < pairs.length; i++) raw[i] = Buffer.from(pairs[i]!, 'latin1')
+  return raw
 }

@@ -74,7 +74,7 @@ function writeLarge(res: ServerResponse, size: number): { written: () => number;
 describe('Transport[undiciDispatch]: undici dispatches on the pool', () => {
   it('runs Node’s fetch on the pool: stats() counts every request and later ones reuse the conn', async () => {
     const server = f.serve(await startServer((req, res) => res.end(`${req.method} ${req.url} ${req.headers['user-agent']}`)))
-    const transport = f.use(new Transport())
+    const transport = f.use(new Transport({ raceDial: false }))
     for (let i = 0; i < 3; i++) {
       const response = await fetch(`${server.origin}/n${i}?q=1`, direct(transport))
       expect(await response.text()).toBe(`GET /n${i}?q=1 node`)
@@ -197,7 +197,7 @@ describe('Transport[undiciDispatch]: undici dispatches on the pool', () => {
         }
       })
     }))
-    const transport = f.use(new Transport())
+    const transport = f.use(new Transport({ raceDial: false }))
     const idle = nextMessage('roundtrip:conn:idle')
     expect(await (await fetch(server.origin, direct(transport))).text()).toBe('ok')
     await idle
@@ -313,7 +313,7 @@ describe('Transport[undiciDispatch]: undici dispatches to TLS origins, on HTTP/2
 
   it('runs on an HTTPS origin whose ALPN chose HTTP/1.1 too: the conn’s undici client, reused', async () => {
     const server = f.serve(await httpsServer(pem))
-    const transport = f.use(new Transport({ tls: { ca: pem.cert } }))
+    const transport = f.use(new Transport({ raceDial: false, tls: { ca: pem.cert } }))
     for (const path of ['/a', '/b']) expect(await (await fetch(`${server.origin}${path}`, direct(transport))).text()).toBe(`secure ${path}`)
     expect(server.connections()).toBe(1)
     expect(transport.stats().total).toMatchObject({ dials: 1, requests: 2, reusedRequests: 1, idle: 1, http2: [] })

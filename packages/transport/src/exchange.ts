@@ -2,7 +2,7 @@ import type { Transform } from 'node:stream'
 import { createBody, createResponse, getContext, isNullBodyStatus, neverAborts, stripFragment, type BodySink } from '@roundtrip/core'
 import type { Dispatcher } from 'undici'
 import { createDecoder, decodingError } from './decode.js'
-import { applyConnHeader, bodyTimeoutError, Deadline, headersTimeoutError, preciseLimit } from './deadlines.js'
+import { applyConnHeader, armStage, type Stage, type StageDeadline, type StageOwner } from './deadlines.js'
 import { ERR_RESPONSE_TOO_LARGE, TransportError } from './errors.js'
 import { mapError } from './errors-map.js'
 import type { ResolvedOptions } from './resolve-options.js'
@@ -46,7 +46,7 @@ export interface ConnOwner {
  * through core's body lifecycle, so that the connection is released when the
  * server has sent the whole body and closed when the reader cancels.
  */
-export class Exchange implements Dispatcher.DispatchHandler {
+export class Exchange implements Dispatcher.DispatchHandler, StageOwner {
   /**
    * The call this exchange sends (its request, signal, trace, retry policy;
    * what it settles). The call drops its settle functions once settled: the
@@ -66,9 +66,8 @@ export class Exchange implements Dispatcher.DispatchHandler {
   #encodedBytes = 0
   #bodyBytes = 0
   #onSignal: (() => void) | undefined
-  /** Our header or body deadline (only for limits under 1 s, see {@link preciseLimit}); `#stage` says which. */
-  #deadline: Deadline | undefined
-  #stage: 'head' | 'body' = 'head'
+  /** Our header or body deadline (only for limits under 1 s, see deadlines.ts's armStage); made on first use. */
+  #deadline: StageDeadline | undefined
   #done = false
   /** The trace heard `gotFirstResponseByte`. */
   #gotFirstByte = false
@@ -118,30 +117,22 @@ export class Exchange implements Dispatcher.DispatchHandler {
     else this.#arm('head')
   }
 
-  /**
-   * undici runs header and body timeouts on its coarse timers (about 1 s of
-   * resolution), and an HTTP/2 conn its sweep; a limit under a second gets a
-   * precise deadline of ours here.
-   */
-  #arm(stage: 'head' | 'body'): void {
-    this.#stage = stage
-    const limit = stage === 'head' ? this.#options.responseHeaderTimeout : this.#options.bodyTimeout
-    const ms = preciseLimit(limit)
-    if (ms === 0) return this.#disarm()
-    // Made on first use: most requests run on undici's timers only.
-    this.#deadline ??= new Deadline(this.#options.clock, () => this.#expired(), true)
-    this.#deadline.arm(ms)
+  /** The request, for a deadline's error (StageOwner). */
+  get what(): string {
+    return this.#call.what
+  }
+
+  /** timedOut (StageOwner): our header or body deadline passed. */
+  timedOut(error: Error): void {
+    this.#abort?.(error)
+  }
+
+  #arm(stage: Stage): void {
+    this.#deadline = armStage(this.#deadline, stage, this.#options, this)
   }
 
   #disarm(): void {
     this.#deadline?.disarm()
-  }
-
-  #expired(): void {
-    const options = this.#options
-    this.#abort?.(
-      this.#stage === 'head' ? headersTimeoutError(options.responseHeaderTimeout, this.#call.what) : bodyTimeoutError(options.bodyTimeout, this.#call.what),
-    )
   }
 
   onResponseStarted(): void {

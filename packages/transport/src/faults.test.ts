@@ -29,7 +29,7 @@ describe('Transport: interim (1xx) responses', () => {
   ] as const) {
     it(`skips a ${status} before the final response and delivers the final one`, async () => {
       const server = await replying(head + OK)
-      const transport = f.use(new Transport())
+      const transport = f.use(new Transport({ raceDial: false }))
       const seen: GotInformationalInfo[] = []
       const request = withContext(new Request(server.origin), { trace: { got1xxResponse: (info) => seen.push(info) } })
       const response = await transport.roundTrip(request)

@@ -53,8 +53,13 @@ export interface StreamHandler {
   /** A head: `pairs` is `[name, value, …]` without the pseudo-headers. */
   onHead(statusCode: number, pairs: string[], resume: () => void, statusText: string): boolean
   onData(chunk: Buffer): boolean
-  onComplete(): void
+  /** The response ended; `trailers` (`[name, value, …]`) when the handler {@link takesTrailers} and the server sent some. */
+  onComplete(trailers?: string[]): void
   onError(error: Error): void
+  /** A chunk of the request body was written to the stream (as undici's HTTP/2 client tells `onBodySent`); a handler without it is told nothing. */
+  onBodySent?(chunk: Uint8Array): void
+  /** Whether the handler takes the response's trailers (in {@link onComplete}): the stream listens for them only then. */
+  readonly takesTrailers?: boolean
 }
 
 /**
@@ -92,6 +97,8 @@ export class H2Lease implements ExchangeConn {
   #settled = false
   #responded = false
   #streamError: Error | undefined = undefined
+  /** The response's trailers, for a handler that takes them. */
+  #trailers: string[] | undefined = undefined
   /** The body length the head announced (-1: none), and the bytes that came. */
   #expected = -1
   #received = 0
@@ -148,13 +155,15 @@ export class H2Lease implements ExchangeConn {
     stream.on('end', H2Lease.#onEnd)
     stream.on('error', H2Lease.#onError)
     stream.on('close', H2Lease.#onClose)
+    if (exchange.takesTrailers === true) stream.once('trailers', H2Lease.#onTrailers)
     if (conn.headLimit > 0) this.#watch = WATCH_HEAD
     if (body === null) exchange.onRequestSent()
     else if (Buffer.isBuffer(body)) {
       stream.on('finish', H2Lease.#onSent)
       stream.end(body)
+      this.bodySent(body)
     } else {
-      writeBody(stream, body).then(
+      writeBody(stream, body, this).then(
         () => this.#sent(),
         (error: unknown) => this.#fail(error as Error),
       )
@@ -215,6 +224,11 @@ export class H2Lease implements ExchangeConn {
     if (!this.#settled) this.#exchange!.onRequestSent()
   }
 
+  /** bodySent tells the handler a chunk of the request body was written. */
+  bodySent(chunk: Uint8Array): void {
+    if (!this.#settled) this.#exchange!.onBodySent?.(chunk)
+  }
+
   #head(headers: IncomingHttpHeaders): void {
     if (this.#settled) return
     try {
@@ -268,7 +282,12 @@ export class H2Lease implements ExchangeConn {
     }
     lease.#settled = true
     lease.#watch = WATCH_NONE
-    lease.#exchange!.onComplete()
+    lease.#exchange!.onComplete(lease.#trailers)
+  }
+
+  /** The response's trailers (before its end), for a handler that takes them. */
+  static #onTrailers(this: LeasedStream, trailers: IncomingHttpHeaders): void {
+    this[LEASE].#trailers = responsePairs(trailers)
   }
 
   static #onError(this: LeasedStream, error: Error): void {
@@ -286,11 +305,13 @@ export class H2Lease implements ExchangeConn {
   }
 }
 
-/** writeBody streams a request body into the stream, waiting for the stream's flow-control window when it is full. */
-async function writeBody(stream: ClientHttp2Stream, body: AsyncIterable<Uint8Array>): Promise<void> {
+/** writeBody streams a request body into the stream, telling `lease` of each chunk written, and waits for the stream's flow-control window when it is full. */
+async function writeBody(stream: ClientHttp2Stream, body: AsyncIterable<Uint8Array>, lease: H2Lease): Promise<void> {
   for await (const chunk of body) {
     if (stream.destroyed) return
-    if (!stream.write(chunk)) {
+    const more = stream.write(chunk)
+    lease.bodySent(chunk)
+    if (!more) {
       await new Promise<void>((resolve) => {
         const done = (): void => {
           stream.off('drain', done)

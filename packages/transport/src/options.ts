@@ -86,6 +86,24 @@ export interface TransportOptions {
   /** Use each connection for one request only (sends `connection: close`). Default false. */
   disableKeepAlives?: boolean
   /**
+   * Race a dial against the wait for a connection released in the current
+   * turn of the event loop. Such a connection is written on only once the
+   * turn has ended and undici has checked the socket (a close or stray bytes
+   * the server sent behind the response are read only then), so a request
+   * prefers an idle connection released in an earlier turn, and when every
+   * idle one was released in this turn it dials a new one meanwhile (as Go's
+   * `getConn` races a dial against waiting); whichever is ready first takes
+   * the request, the other stays idle for the next one. Sequential requests
+   * then alternate two connections, each idle since an earlier turn. A race
+   * dial starts only below `maxConnsPerHost`, where both connections may
+   * stay idle (`maxIdleConnsPerHost`, `maxIdleConns`), one at a time per
+   * host, and only for HTTP/1.1; one that fails is dropped (its trace hears
+   * `connectDone` with the error) and the request is not failed by it.
+   * `false`: the request waits for that connection alone, and sequential
+   * requests use one connection. Default true.
+   */
+  raceDial?: boolean
+  /**
    * Do not ask for compressed responses and do not decode them. By default
    * the Transport sends `accept-encoding: gzip, deflate, br` when the request
    * has none, and decodes gzip, deflate and br bodies as Node's fetch does

@@ -5,13 +5,14 @@ import { H2Conn, type H2ConnEvents } from './h2-conn.js'
 import type { HostPool } from './pool.js'
 import type { ResolvedOptions } from './resolve-options.js'
 import { negotiatedH2 } from './route.js'
-import type { ConnWaiter } from './waiter.js'
+import type { Acquirer } from './acquirer.js'
+import { ConnWaiter, type WaiterOwner } from './waiter.js'
 import type { Clock } from './clock.js'
 import type { ConnList } from './conn-list.js'
 import type { ExchangeConn } from './exchange.js'
 import { H2Lease } from './h2-stream.js'
 import { callHook, channels, type ClientTrace } from './trace.js'
-import { currentTurn } from './turn.js'
+import { currentTurn, sameTurn } from './turn.js'
 
 // The pool policy: who gets a conn or a stream when one is dialed, freed,
 // released or dies (Go's tryDeliver / putOrCloseIdleConn / decConnsPerHost).
@@ -37,9 +38,13 @@ export interface PoolHost {
 export function dialConnFor(host: PoolHost, pool: HostPool, waiter: ConnWaiter, trace: ClientTrace | undefined): void {
   pool.startDial()
   waiter.dialStarted = true
+  if (waiter.raced) pool.raceDial = waiter
   const failed = (error: unknown): void => {
     pool.endDial(false)
+    if (waiter.raced) pool.raceDial = undefined
     waiter.fail(error)
+    // The request that claimed the conn of this raced dial (transport.ts's getConn) gets a dial of its own, or waits for a slot.
+    if (waiter.claimant !== undefined && !waiter.claimant.done) pool.dialQueue.unshift(waiter.claimant)
     // Requests that waited for this dial's streams share its failure (as Go's HTTP/2 dial call), unless a live conn will serve them.
     if (pool.protocol !== 'http1' && !pool.hasLiveH2) for (const w of pool.dialQueue.splice(0)) w.fail(error)
     decConnsPerHost(host, pool)
@@ -56,6 +61,7 @@ export function dialConnFor(host: PoolHost, pool: HostPool, waiter: ConnWaiter, 
         return failed(error)
       }
       pool.endDial(true)
+      if (waiter.raced) pool.raceDial = undefined
       const conn = h2 ? new H2Conn(pool, socket, host.options, host.h2Events) : new PersistConn(pool, socket, host.options, host.onDead)
       if (host.closed()) {
         conn.close('transport closed')
@@ -77,6 +83,82 @@ export function dialConnFor(host: PoolHost, pool: HostPool, waiter: ConnWaiter, 
     },
     failed,
   )
+}
+
+/**
+ * idleConnFor takes an idle HTTP/1.1 conn of `pool` out of the idle lists
+ * for a request (the idle half of Go's `queueForIdleConn`): the most
+ * recently used of those idle since an earlier turn, ready to be written on
+ * now; else the most recently used of those released in the current turn,
+ * which the request may write on only once the turn has ended (turn.ts).
+ * Closed and expired conns met on the way are dropped.
+ */
+export function idleConnFor(host: PoolHost, pool: HostPool, now: number): PersistConn | undefined {
+  const idle = pool.idle
+  let recent = -1
+  for (let i = idle.length - 1; i >= 0; i--) {
+    const conn = idle[i]!
+    if (conn.closed || conn.expired(now)) {
+      takeIdleAt(host, idle, i)
+      if (recent > i) recent--
+      // Out of the lists first: closing it does its pool's bookkeeping (connDead).
+      conn.close('idle timeout')
+      continue
+    }
+    if (!sameTurn(conn.releaseTurn)) return takeIdleAt(host, idle, i)
+    if (recent < 0) recent = i
+  }
+  return recent < 0 ? undefined : takeIdleAt(host, idle, recent)
+}
+
+/** takeIdleAt removes the conn at `i` of a pool's idle list, and from the transport's idle LRU. */
+function takeIdleAt(host: PoolHost, idle: PersistConn[], i: number): PersistConn {
+  const conn = idle[i]!
+  // In place: the list is short, and splice would make an array per call.
+  for (let j = i + 1; j < idle.length; j++) idle[j - 1] = idle[j]!
+  idle.length--
+  host.idleLru.delete(conn)
+  return conn
+}
+
+/**
+ * raceDial starts a dial for `acquirer`, which is about to wait for the end
+ * of the turn for a conn released in it (transport.ts's afterTurn) because
+ * no idle conn of its pool is ready now; Go's getConn races a dial against
+ * waiting for an idle conn the same way. Whichever is ready first takes the
+ * request ({@link dialWon}, or the end of the turn), the other goes idle,
+ * ready for the next request: sequential requests so alternate two conns,
+ * each idle since an earlier turn. Only with the `raceDial` option, for
+ * HTTP/1.1, one race dial at a time per pool, below `maxConnsPerHost`, and
+ * where both conns may stay idle. The dial outlives the race: the loser's
+ * conn is the pool's.
+ */
+export function raceDial(host: PoolHost, owner: WaiterOwner, acquirer: Acquirer, pool: HostPool): void {
+  const options = host.options
+  if (!options.raceDial || pool.raceDial !== undefined || pool.protocol !== 'http1') return
+  if (options.maxConnsPerHost > 0 && pool.conns >= options.maxConnsPerHost) return
+  // The conn waited for is out of the idle lists: it and the loser, both idle again, must be kept.
+  if (pool.idle.length + 2 > options.maxIdleConnsPerHost || (options.maxIdleConns > 0 && host.idleLru.size + 2 > options.maxIdleConns)) return
+  const waiter = new ConnWaiter(owner, acquirer, true)
+  acquirer.race = waiter
+  dialConnFor(host, pool, waiter, acquirer.trace)
+}
+
+/**
+ * dialWon (the Transport's WaiterOwner): the dial raced for `acquirer` is
+ * ready before the end of the turn it waits for. It takes the new conn
+ * (true) and gives the one it waited for back to the pool, where it is idle
+ * since this turn; or (false) it no longer wants a conn (aborted, or the
+ * transport closed: the end of its turn settles it), and the new conn goes
+ * idle.
+ */
+export function dialWon(host: PoolHost, acquirer: Acquirer): boolean {
+  const conn = acquirer.turnConn
+  if (conn === undefined || host.closed() || acquirer.signal.aborted) return false
+  acquirer.turnConn = undefined
+  acquirer.race = undefined
+  if (!conn.closed) putIdleOrDeliver(host, conn.pool, conn)
+  return true
 }
 
 /** decConnsPerHost: a slot freed up, so dial for the first waiter that has no dial of its own. */

@@ -43,7 +43,7 @@ describe('Transport: idle connections', () => {
   it('does not close a connection taken from the pool just before its idle deadline while its request runs', async () => {
     const s = f.serve(await startHoldingServer())
     const clock = new ManualClock()
-    const transport = f.use(new Transport({ idleConnTimeout: 3_000, clock }))
+    const transport = f.use(new Transport({ raceDial: false, idleConnTimeout: 3_000, clock }))
     expect(await get(transport, `${s.origin}/first`)).toBe('/first')
     clock.advance(2_900)
     const held = transport.roundTrip(new Request(`${s.origin}/hold`))
@@ -113,7 +113,7 @@ describe('Transport: idle connections', () => {
       res.end('hint')
     })
     const clock = new ManualClock()
-    const transport = f.use(new Transport({ clock }))
+    const transport = f.use(new Transport({ raceDial: false, clock }))
     await get(transport, s.origin)
     clock.advance(1_999)
     await get(transport, s.origin)

@@ -3,6 +3,7 @@ import type { PersistConn } from './conn.js'
 import { ConnList } from './conn-list.js'
 import type { ConnectMethod } from './connect-method.js'
 import type { H2Conn } from './h2-conn.js'
+import type { ConnWaiter } from './waiter.js'
 
 /**
  * PoolProtocol is what a pool's connections speak: `http1`, `h2`, or
@@ -48,6 +49,12 @@ export class HostPool {
   dials = 0
   requests = 0
   reusedRequests = 0
+  /**
+   * The dial raced against an end-of-turn wait (pool-policy.ts's raceDial),
+   * while it is in flight: one at a time per pool. `spare` once its race is
+   * over and no request has claimed its conn yet.
+   */
+  raceDial: ConnWaiter | undefined = undefined
   /** Set once the pool left the transport's map; a call that still holds it must look up the live one. */
   removed = false
 

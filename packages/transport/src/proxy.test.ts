@@ -21,7 +21,7 @@ describe('Transport through an HTTP proxy', () => {
   it('forwards 100 sequential http: requests in absolute-form over one connection to the proxy', async () => {
     const target = f.serve(await startServer((req, res) => res.end(`${req.url} host=${req.headers.host}`)))
     const proxy = f.serve(await startProxy())
-    const transport = f.use(new Transport({ proxy: proxy.url }))
+    const transport = f.use(new Transport({ raceDial: false, proxy: proxy.url }))
     for (let i = 0; i < 100; i++) {
       expect(await get(transport, `${target.origin}/n${i}`)).toBe(`/n${i} host=127.0.0.1:${target.port}`)
     }
@@ -38,7 +38,7 @@ describe('Transport through an HTTP proxy', () => {
     const other = f.serve(await startServer((req, res) => res.end('other')))
     const proxy = f.serve(await startProxy({ auth: { username: 'me', password: 'pw' } }))
     const proxyUrl = `http://me:pw@127.0.0.1:${proxy.port}`
-    const transport = f.use(new Transport({ proxy: proxyUrl, proxyTunnel: true }))
+    const transport = f.use(new Transport({ raceDial: false, proxy: proxyUrl, proxyTunnel: true }))
     for (let i = 0; i < 20; i++) {
       expect(await get(transport, `${target.origin}/n${i}`)).toBe(`/n${i} host=127.0.0.1:${target.port}`)
     }
@@ -56,7 +56,7 @@ describe('Transport through an HTTP proxy', () => {
     const a = f.serve(await startServer((_req, res) => res.end('a')))
     const b = f.serve(await startServer((_req, res) => res.end('b')))
     const proxy = f.serve(await startProxy())
-    const transport = f.use(new Transport({ proxy: proxy.url }))
+    const transport = f.use(new Transport({ raceDial: false, proxy: proxy.url }))
     expect(await get(transport, `${a.origin}/`)).toBe('a')
     expect(await get(transport, `${b.origin}/`)).toBe('b')
     expect(proxy.connections()).toBe(1)
@@ -65,7 +65,7 @@ describe('Transport through an HTTP proxy', () => {
   it('sends 100 sequential https: requests through one CONNECT tunnel, with TLS to the target over it', async () => {
     const target = f.serve(await httpsServer(pem))
     const proxy = f.serve(await startProxy())
-    const transport = f.use(new Transport({ proxy: proxy.url, tls: { ca: pem.cert } }))
+    const transport = f.use(new Transport({ raceDial: false, proxy: proxy.url, tls: { ca: pem.cert } }))
     const states: Array<string | false | null> = []
     const tunnels: string[] = []
     const trace: ClientTrace = {

@@ -1,14 +1,17 @@
 import { subscribe, unsubscribe } from 'node:diagnostics_channel'
+import { constants } from 'node:http2'
 import type { Socket } from 'node:net'
 import { describe, expect, it } from 'vitest'
 import { useFixture } from '../test/fixture.js'
+import { startH2Server } from '../test/h2.js'
 import { startRawServer, type TestServer } from '../test/server.js'
 import { direct, rejection } from '../test/util.js'
 import { MAX_REPLAYS } from './retry-policy.js'
 import { Transport } from './transport.js'
 
-// A server that closes every reused conn as soon as a request arrives on it:
-// a written idempotent request on a reused conn is replayed on another, and
+// A server that closes every reused conn as soon as a request arrives on it,
+// or an HTTP/2 server that refuses every stream: a written request the
+// server may have seen is replayed on another conn (or stream), and
 // roundTrip and the undici direct path replay it the same number of times.
 
 const f = useFixture()
@@ -67,7 +70,8 @@ describe.each([
 ] as const)('Transport (%s): replays of a written request are bounded', (_path, send) => {
   it(`replays a GET that a server closed on a reused conn at most MAX_REPLAYS (${MAX_REPLAYS}) times, then fails with RT_SOCKET_CLOSED`, async () => {
     const server = f.serve(await startClosingServer())
-    const transport = f.use(new Transport())
+    // No raced dial (raceDial): a fresh conn would serve the request, and the bound would not be reached.
+    const transport = f.use(new Transport({ raceDial: false }))
     const warm = await Promise.all(Array.from({ length: IDLE }, (_, i) => send(transport, `${server.origin}/warm${i}`)))
     expect(warm).toEqual(Array(IDLE).fill('ok'))
     expect(transport.stats().total).toMatchObject({ dials: IDLE, idle: IDLE })
@@ -84,5 +88,24 @@ describe.each([
     expect(server.reused).toBe(1 + MAX_REPLAYS)
     expect(stale).toBe(MAX_REPLAYS)
     expect(transport.stats().total).toMatchObject({ dials: IDLE, idle: IDLE - 1 - MAX_REPLAYS, active: 0, waiting: 0, dialing: 0 })
+  })
+})
+
+describe.each([
+  ['roundTrip', viaRoundTrip],
+  ['the undici dispatch path', viaDispatch],
+] as const)('Transport (%s): replays of an HTTP/2 stream the server refused are bounded', (_path, send) => {
+  it(`sends a GET the server refuses with REFUSED_STREAM on every stream 1 + MAX_REPLAYS (${1 + MAX_REPLAYS}) times, then fails with RT_SOCKET_CLOSED`, async () => {
+    let streams = 0
+    const server = f.serve(await startH2Server((_req, res) => {
+      streams++
+      res.stream.close(constants.NGHTTP2_REFUSED_STREAM)
+    }))
+    const transport = f.use(new Transport({ protocols: ['h2c'] }))
+    const error = await rejection(send(transport, `${server.origin}/refused`))
+    expect(error.code).toBe('RT_SOCKET_CLOSED')
+    expect(error.message).toContain('REFUSED_STREAM')
+    expect(streams).toBe(1 + MAX_REPLAYS)
+    expect(transport.stats().total).toMatchObject({ active: 0, waiting: 0, dialing: 0 })
   })
 })

@@ -34,6 +34,7 @@ export interface ResolvedOptions {
   responseHeaderTimeout: number
   bodyTimeout: number
   disableKeepAlives: boolean
+  raceDial: boolean
   disableCompression: boolean
   maxResponseHeaderBytes: number
   tls: TlsOptions | undefined
@@ -66,6 +67,7 @@ const KNOWN_OPTIONS: ReadonlySet<string> = new Set([
   'responseHeaderTimeout',
   'bodyTimeout',
   'disableKeepAlives',
+  'raceDial',
   'disableCompression',
   'maxResponseHeaderBytes',
   'tls',
@@ -85,7 +87,7 @@ const KNOWN_OPTIONS: ReadonlySet<string> = new Set([
   'clock',
 ])
 
-function flag(options: TransportOptions, name: 'disableKeepAlives' | 'disableCompression' | 'autoSelectFamily' | 'proxyTunnel'): boolean | undefined {
+function flag(options: TransportOptions, name: 'disableKeepAlives' | 'raceDial' | 'disableCompression' | 'autoSelectFamily' | 'proxyTunnel'): boolean | undefined {
   const value = options[name]
   if (value === undefined) return undefined
   if (typeof value !== 'boolean') throw invalidOption(`invalid Transport option ${name}: expected true or false, got ${JSON.stringify(value) ?? String(value)}`)
@@ -159,6 +161,7 @@ export function resolveOptions(options: TransportOptions = {}): ResolvedOptions 
     responseHeaderTimeout: durationOption(options, 'responseHeaderTimeout', DEFAULT_RESPONSE_HEADER_TIMEOUT),
     bodyTimeout: durationOption(options, 'bodyTimeout', DEFAULT_BODY_TIMEOUT),
     disableKeepAlives: flag(options, 'disableKeepAlives') ?? false,
+    raceDial: flag(options, 'raceDial') ?? true,
     disableCompression: flag(options, 'disableCompression') ?? false,
     maxResponseHeaderBytes: integerOption(options, 'maxResponseHeaderBytes', DEFAULT_MAX_RESPONSE_HEADER_BYTES, 1),
     tls: options.tls,

@@ -14,7 +14,7 @@ describe('Transport through a SOCKS5 proxy', () => {
   it('sends 100 sequential http: requests over one SOCKS5 connection', async () => {
     const target = f.serve(await startServer((req, res) => res.end(`${req.url} host=${req.headers.host}`)))
     const socks = f.serve(await startSocksServer())
-    const transport = f.use(new Transport({ proxy: `socks5://127.0.0.1:${socks.port}` }))
+    const transport = f.use(new Transport({ raceDial: false, proxy: `socks5://127.0.0.1:${socks.port}` }))
     for (let i = 0; i < 100; i++) expect(await get(transport, `${target.origin}/n${i}`)).toBe(`/n${i} host=127.0.0.1:${target.port}`)
     expect(socks.connections()).toBe(1)
     expect(target.connections).toBe(1)
@@ -27,7 +27,7 @@ describe('Transport through a SOCKS5 proxy', () => {
     const pem = await certificate()
     const secure = f.serve(await httpsServer(pem))
     const socks = f.serve(await startSocksServer({ username: 'me', password: 's3cret' }))
-    const transport = f.use(new Transport({ proxy: `socks5://me:s3cret@127.0.0.1:${socks.port}`, tls: { ca: pem.cert } }))
+    const transport = f.use(new Transport({ raceDial: false, proxy: `socks5://me:s3cret@127.0.0.1:${socks.port}`, tls: { ca: pem.cert } }))
     expect(await get(transport, `${secure.origin}/a`)).toBe('secure /a')
     expect(await get(transport, `${secure.origin}/b`)).toBe('secure /b')
     expect(secure.connections()).toBe(1)

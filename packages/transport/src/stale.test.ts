@@ -34,7 +34,7 @@ describe('Transport: stale keep-alive connections', () => {
 
   it('does not retry a POST that fails on a reused connection, and says so clearly', async () => {
     const server = f.serve(await startDroppingServer())
-    const transport = f.use(new Transport())
+    const transport = f.use(new Transport({ raceDial: false }))
     expect(await (await transport.roundTrip(new Request(server.origin))).text()).toBe('ok')
     const error = await transport.roundTrip(new Request(server.origin, { method: 'POST', body: 'once' })).catch((e: unknown) => e)
     expect(error).toMatchObject({ code: 'RT_SOCKET_CLOSED' })
@@ -81,7 +81,7 @@ describe('Transport: stale keep-alive connections', () => {
     )
     const sockets: Socket[] = []
     const transport = f.use(
-      new Transport({
+      new Transport({ raceDial: false,
         dial: ({ hostname, port }) => {
           const socket = connect({ host: hostname, port })
           sockets.push(socket)

@@ -24,7 +24,7 @@ function recorder(events: string[]): ClientTrace {
 describe('Transport: trace hooks', () => {
   it('calls every hook in order for a fresh and for a reused connection', async () => {
     const server = f.serve(await startServer((req, res) => res.end('traced')))
-    const transport = f.use(new Transport())
+    const transport = f.use(new Transport({ raceDial: false }))
     const fresh: string[] = []
     const reused: string[] = []
     await (await transport.roundTrip(withContext(new Request(server.origin), { trace: recorder(fresh) }))).text()
@@ -131,7 +131,7 @@ describe('Transport: dial hook', () => {
   it('sends requests over a socket the dial hook supplies (a unix socket)', async () => {
     const unix = f.serve(await startUnixServer((req, res) => res.end(`unix ${req.headers.host}`)))
     const dialed: string[] = []
-    const transport = f.use(new Transport({
+    const transport = f.use(new Transport({ raceDial: false,
       dial: ({ key }) => {
         dialed.push(key)
         return connect(unix.path)

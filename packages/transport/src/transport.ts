@@ -3,7 +3,7 @@ import { callSignal, getContext, undiciDispatch, type CallSignal, type Closable,
 import type { Acquirer } from './acquirer.js'
 import { PersistConn } from './conn.js'
 import { ConnList } from './conn-list.js'
-import { connDead, decConnsPerHost, dialConnFor, discard, putIdleOrDeliver, release, serveH2, type PoolHost } from './pool-policy.js'
+import { connDead, decConnsPerHost, dialConnFor, dialWon, discard, idleConnFor, putIdleOrDeliver, raceDial, release, serveH2, type PoolHost } from './pool-policy.js'
 import { ERR_INVALID_REQUEST, ERR_TRANSPORT_CLOSED, requestLabel, TransportError } from './errors.js'
 import { callPromise, newCall, type Call } from './call.js'
 import { requestBodyError } from './errors-map.js'
@@ -75,6 +75,7 @@ export class Transport implements RoundTripper, Closable, UndiciDispatchable {
     discard: (conn, error, trace) => discard(this.#host, conn, error, trace),
     failed: (call, error) => this.#failed(call, error),
     handOver: (acquirer, pool, conn, wasIdle) => this.#handOver(acquirer, pool, conn, wasIdle),
+    dialWon: (acquirer) => dialWon(this.#host, acquirer),
   }
   /** What the pool policy (pool-policy.ts) uses of the Transport; made in the constructor, after the options. */
   readonly #host: PoolHost
@@ -200,10 +201,12 @@ export class Transport implements RoundTripper, Closable, UndiciDispatchable {
   }
 
   /**
-   * getConn returns an idle conn (most recently used first) or a free stream
-   * of an HTTP/2 conn; or it returns undefined when `acquirer` takes a conn
-   * at the end of the turn (see {@link #afterTurn}), or waits for a dialed
-   * or freed one (a {@link ConnWaiter}, which hands it over).
+   * getConn returns an idle conn ready now (most recently used first, see
+   * pool-policy.ts's idleConnFor) or a free stream of an HTTP/2 conn; or it
+   * returns undefined when `acquirer` takes a conn released in this turn
+   * once the turn has ended (see {@link #afterTurn}; a dial may race that
+   * wait: pool-policy.ts's raceDial), or waits for a dialed or freed one (a
+   * {@link ConnWaiter}, which hands it over).
    */
   #getConn(acquirer: Acquirer): Got | undefined {
     // The pool may have emptied and left the map since the request found it (while its body was prepared, or a turn was awaited).
@@ -215,18 +218,21 @@ export class Transport implements RoundTripper, Closable, UndiciDispatchable {
       const conn = pool.h2Available()
       if (conn !== undefined) return takeStream(pool, conn, acquirer, trace, now, this.#options.disableKeepAlives)
     }
-    for (let conn = pool.idle.pop(); conn !== undefined; conn = pool.idle.pop()) {
-      this.#idleLru.delete(conn)
-      if (conn.closed) continue
-      if (conn.expired(now)) {
-        conn.close('idle timeout')
-        continue
-      }
-      if (sameTurn(conn.releaseTurn)) return this.#afterTurn(acquirer, conn)
-      return takeConn(pool, conn, acquirer, trace, true, now)
+    const idle = pool.idle.length === 0 ? undefined : idleConnFor(this.#host, pool, now)
+    if (idle !== undefined) {
+      if (!sameTurn(idle.releaseTurn)) return takeConn(pool, idle, acquirer, trace, true, now)
+      raceDial(this.#host, this.#owner, acquirer, pool)
+      return this.#afterTurn(acquirer, idle)
     }
     const waiter = new ConnWaiter(this.#owner, acquirer)
     pool.enqueue(waiter)
+    // A raced dial whose race is over brings a conn nobody waits for: wait for it rather than dial another (if it fails, this waiter gets a dial: dialConnFor).
+    const race = pool.raceDial
+    if (race?.spare === true) {
+      race.spare = false
+      race.claimant = waiter
+      return undefined
+    }
     if (!pool.waitsForStreams(this.#options.http2.strictMaxConcurrentStreams) && (this.#options.maxConnsPerHost === 0 || pool.conns < this.#options.maxConnsPerHost)) {
       dialConnFor(this.#host, pool, waiter, trace)
       return undefined
@@ -283,8 +289,21 @@ export class Transport implements RoundTripper, Closable, UndiciDispatchable {
     const acquirers = transport.#turnCalls
     transport.#turnCalls = []
     for (const acquirer of acquirers) {
-      const conn = acquirer.turnConn!
+      const conn = acquirer.turnConn
+      // The dial raced against the wait won (pool-policy.ts's dialWon): the request is on its way already.
+      if (conn === undefined) continue
       acquirer.turnConn = undefined
+      const race = acquirer.race
+      if (race !== undefined) {
+        acquirer.race = undefined
+        // The conn waited for died: the request waits for the raced dial (or a conn freed first), as any waiter.
+        if (conn.closed && !race.done && !transport.#closed && !acquirer.signal.aborted) {
+          race.adopt()
+          continue
+        }
+        // The race is over: the dial's conn will go idle, for the next request.
+        race.cancel()
+      }
       // Handed to the request as a waiter (busy, held by it), or still in no list since it left the idle one.
       const taken = conn.holder === acquirer
       if (transport.#closed) {

@@ -24,7 +24,7 @@ describe('Transport: unsolicited bytes', () => {
         })
       }),
     )
-    const transport = f.use(new Transport())
+    const transport = f.use(new Transport({ raceDial: false }))
     expect(await (await transport.roundTrip(new Request(`${server.origin}/one`))).text()).toBe('/one')
     firstRead.resolve()
     await extraSent.promise

@@ -14,16 +14,35 @@ export type Got = PersistConn | H2Lease
 /** What a waiter needs from the transport: the hand-over of a conn (for HTTP/2, of one of its streams) to its request. */
 export interface WaiterOwner {
   handOver(acquirer: Acquirer, pool: HostPool, conn: PersistConn | H2Conn, wasIdle: boolean): void
+  /** The dial raced for `acquirer` is ready first: true when the request takes its conn (it gives back the one it waited for), false when it no longer wants one. */
+  dialWon(acquirer: Acquirer): boolean
 }
 
 /**
  * ConnWaiter is one request waiting for a conn (Go's `wantConn`): it hands
  * the conn it is delivered to its {@link Acquirer} (through the Transport,
  * which takes it for the request) or fails it, once.
+ *
+ * A racing waiter is the other side of a race (transport.ts's raceDial): its
+ * request waits for a conn released in this turn, and this waiter's dial runs
+ * meanwhile, in no queue. Until the race is decided its dial's conn goes to
+ * the request only if the request still waits ({@link WaiterOwner.dialWon}),
+ * and a failure is dropped: the request does not depend on it. The Transport
+ * ends the race with {@link cancel} (the wait won: the dial's conn will go
+ * idle) or {@link adopt} (the conn waited for died: the request now waits for
+ * this dial, or a conn freed first, as any waiter).
  */
 export class ConnWaiter implements Waiter {
   done = false
   dialStarted = false
+  /** The waiter's dial was raced against a wait (it stays so once adopted): see {@link racing}. */
+  readonly raced: boolean
+  /** A race is on: a delivery goes to the request only if it still waits, a failure is dropped. */
+  racing: boolean
+  /** The race is over and the dial still runs: its conn is for whichever request claims it (see transport.ts's getConn). */
+  spare = false
+  /** The waiter that claimed the spare conn of this raced dial: it gets a dial of its own if this one fails. */
+  claimant: ConnWaiter | undefined = undefined
   readonly owner: WaiterOwner
   /** The pool it waits in (its acquirer's, when it started waiting). */
   readonly pool: HostPool
@@ -35,16 +54,38 @@ export class ConnWaiter implements Waiter {
   /** The waiting Request, while an announced wait lasts (undefined for an undici dispatch). */
   #request: Request | undefined = undefined
 
-  constructor(owner: WaiterOwner, acquirer: Acquirer) {
+  constructor(owner: WaiterOwner, acquirer: Acquirer, racing = false) {
     this.owner = owner
     this.pool = acquirer.pool
     this.acquirer = acquirer
+    this.raced = racing
+    this.racing = racing
+    // Racing, the request's abort is seen at the end of its turn.
+    if (!racing) this.#listen()
+  }
+
+  #listen(): void {
+    const signal = this.acquirer.signal
     // Not `this.#onAbort = () => …`: V8 would allocate that closure in the
     // old generation, keeping the waiter's request alive through young GCs
     // (see Exchange's abort listener).
-    if (neverAborts(acquirer.signal)) return
+    if (neverAborts(signal)) return
     this.#onAbort = ConnWaiter.#abortListener(this)
-    acquirer.signal.addEventListener('abort', this.#onAbort)
+    signal.addEventListener('abort', this.#onAbort)
+  }
+
+  /** adopt ends the race for the dial: the conn the request waited for died, so it waits for this dial, or a conn freed first, in its pool's queue. */
+  adopt(): void {
+    this.racing = false
+    this.pool.enqueue(this)
+    this.#listen()
+  }
+
+  /** cancel ends the race for the wait (or the request settled meanwhile): the dial's conn goes to the pool, its failure nowhere. */
+  cancel(): void {
+    if (this.done) return
+    this.#settle(false)
+    this.spare = true
   }
 
   /** The trace hooks of the request (a dial made for it reports to them). */
@@ -93,6 +134,7 @@ export class ConnWaiter implements Waiter {
   deliver(conn: PersistConn | H2Conn, wasIdle: boolean): boolean {
     if (this.done) return false
     this.#settle(true)
+    if (this.racing && !this.owner.dialWon(this.acquirer)) return false
     this.owner.handOver(this.acquirer, this.pool, conn, wasIdle)
     return true
   }
@@ -100,7 +142,7 @@ export class ConnWaiter implements Waiter {
   fail(error: unknown): boolean {
     if (this.done) return false
     this.#settle(false)
-    this.acquirer.fail(error)
+    if (!this.racing) this.acquirer.fail(error)
     return true
   }
 

@@ -1,6 +1,6 @@
 import { compose, roundTripper, type RoundTripper } from '@roundtrip/core'
 import { leakTracker, type Leak, type LeakTracker } from '@roundtrip/leak-tracker'
-import { Transport } from '@roundtrip/transport'
+import { Transport, type TransportOptions } from '@roundtrip/transport'
 import { once } from 'node:events'
 import { gzipSync } from 'node:zlib'
 import { request, upgrade } from 'undici'
@@ -52,9 +52,9 @@ async function serve(): Promise<TestServer> {
 }
 
 /** Installs a Transport under a leak tracker as the global dispatcher; returns the leaks reported. */
-function installTransport(): Leak[] {
+function installTransport(options?: TransportOptions): Leak[] {
   const leaks: Leak[] = []
-  transport = new Transport()
+  transport = new Transport(options)
   tracker = leakTracker({ onLeak: (leak) => leaks.push(leak) })
   install(compose(transport, tracker))
   return leaks
@@ -75,7 +75,8 @@ describe('install()', () => {
 
   it('sends Node’s global fetch and undici.request through the Transport, which counts them', async () => {
     const { origin } = await serve()
-    installTransport()
+    // One conn, reused: no dial raced against the wait for it (raceDial).
+    installTransport({ raceDial: false })
     expect(globalDispatcher()).toBeInstanceOf(RoundTripperDispatcher)
     const fetched = await fetch(`${origin}/a`)
     expect(await fetched.text()).toBe('hello GET')

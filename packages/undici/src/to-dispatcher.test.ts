@@ -2,7 +2,7 @@ import { once } from 'node:events'
 import { Readable } from 'node:stream'
 import { gzipSync } from 'node:zlib'
 import { compose, roundTripper, type RoundTripper } from '@roundtrip/core'
-import { Transport } from '@roundtrip/transport'
+import { Transport, type TransportOptions } from '@roundtrip/transport'
 import { Agent, connect, fetch as undiciFetch, request, upgrade, type Dispatcher } from 'undici'
 import { afterEach, describe, expect, it } from 'vitest'
 import { acceptEchoUpgrades, nextTurn, startServer, writeLarge, type TestServer, type Writer } from '../test/server.js'
@@ -164,8 +164,8 @@ describe('toDispatcher under undici’s APIs', () => {
 
 describe('toDispatcher: a bare Transport takes dispatches itself', () => {
   /** A Transport whose roundTrip counts its calls: the Request path goes through it, the direct path does not. */
-  function counting(): Transport & { roundTrips: number } {
-    const transport = Object.assign(new Transport(), { roundTrips: 0 })
+  function counting(options?: TransportOptions): Transport & { roundTrips: number } {
+    const transport = Object.assign(new Transport(options), { roundTrips: 0 })
     const roundTrip = transport.roundTrip.bind(transport)
     transport.roundTrip = (request) => {
       transport.roundTrips++
@@ -176,7 +176,8 @@ describe('toDispatcher: a bare Transport takes dispatches itself', () => {
 
   it('runs Node’s fetch on the Transport’s pool without a Request: stats() counts each, the conn is reused', async () => {
     const server = await serve()
-    const transport = counting()
+    // One conn, reused: no dial raced against the wait for it (raceDial).
+    const transport = counting({ raceDial: false })
     const init = { dispatcher: toDispatcher(transport) } as unknown as RequestInit
     for (let i = 0; i < 3; i++) expect(await (await fetch(`${server.origin}/n${i}`, init)).text()).toBe(`GET /n${i} chunked `)
     expect(transport.roundTrips).toBe(0)
@@ -421,23 +422,27 @@ describe('toDispatcher: what it refuses', () => {
     })
   }
 
-  it('refuses upgrades and CONNECT with RT_UPGRADE_UNSUPPORTED', async () => {
-    const dispatcher = toDispatcher(track(new Transport()))
+  it('refuses upgrades and CONNECT with RT_UPGRADE_UNSUPPORTED, without asking the trace option for hooks', async () => {
+    let traced = 0
+    const dispatcher = toDispatcher(track(new Transport()), { trace: () => void traced++ })
     const upgrade = await refusal(dispatcher, { origin: 'http://127.0.0.1:1', path: '/', method: 'GET', upgrade: 'websocket' })
     expect(upgrade).toMatchObject({ code: 'RT_UPGRADE_UNSUPPORTED', message: expect.stringContaining('upgrade to websocket') })
     await expect(connect('http://127.0.0.1:1', { dispatcher })).rejects.toMatchObject({ code: 'RT_UPGRADE_UNSUPPORTED' })
+    expect(traced).toBe(0)
   })
 
-  it('hands upgrades to the dispatcher given as options.upgrades', async () => {
+  it('hands upgrades to the dispatcher given as options.upgrades, without asking the trace option for hooks', async () => {
     const server = await serve()
     acceptEchoUpgrades(server.server)
     const agent = track(new Agent())
-    const dispatcher = toDispatcher(track(new Transport()), { upgrades: agent })
+    let traced = 0
+    const dispatcher = toDispatcher(track(new Transport()), { upgrades: agent, trace: () => void traced++ })
     const { socket } = await upgrade(server.origin, { dispatcher, protocol: 'echo' })
     socket.write('ping')
     const [echoed] = (await once(socket, 'data')) as [Buffer]
     expect(echoed.toString()).toBe('ping')
     socket.destroy()
+    expect(traced).toBe(0)
   })
 
   it('refuses a method a Request cannot carry with RT_INVALID_DISPATCH naming the request', async () => {

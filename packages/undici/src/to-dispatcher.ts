@@ -28,7 +28,8 @@ export interface ToDispatcherOptions {
    * The hooks are the same whichever path the dispatch takes: a bare
    * Transport's direct path calls them, and the `Request` path attaches them
    * to the call (core's `attachHooks`), where every layer's `callTrace` sees
-   * them. Undefined: no trace.
+   * them. It is not called for an upgrade or `CONNECT` (handed to
+   * `upgrades` or refused), nor after `close()`. Undefined: no trace.
    */
   trace?: ((options: Dispatcher.DispatchOptions) => object | undefined) | undefined
 }
@@ -75,6 +76,18 @@ export class RoundTripperDispatcher extends Dispatcher {
    */
   override dispatch(options: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): boolean {
     const kind = handlerKind(handler)
+    const input = options as unknown as DispatchInput
+    // An upgrade or CONNECT wants a socket, not a response: it goes to `upgrades` (or is refused) before the trace option is asked for hooks or any dispatch is made.
+    if (!this.#closed && ((input.upgrade !== undefined && input.upgrade !== null && input.upgrade !== false) || String(input.method).toUpperCase() === 'CONNECT')) {
+      if (this.#upgrades !== undefined) return this.#upgrades.dispatch(options, handler)
+      new BridgedDispatch(handler, kind, this.#waiting).refuse(
+        new BridgeError(
+          ERR_UPGRADE_UNSUPPORTED,
+          `toDispatcher: cannot ${input.upgrade ? `upgrade to ${String(input.upgrade)}` : 'CONNECT'} through a RoundTripper, which returns a response, not a socket (${describeDispatch(input)}); give toDispatcher an \`upgrades\` dispatcher for WebSocket and CONNECT`,
+        ),
+      )
+      return false
+    }
     const trace = this.#trace === undefined || this.#closed ? undefined : this.#trace(options)
     // A RoundTripper that owns its conns takes the dispatch itself, without a Request or a Response; it refuses what it does not take.
     const direct = this.#direct
@@ -85,19 +98,8 @@ export class RoundTripperDispatcher extends Dispatcher {
       this.#waiting.delete(tracked)
     }
     const call = new BridgedDispatch(handler, kind, this.#waiting)
-    const input = options as unknown as DispatchInput
     if (this.#closed) {
       call.refuse(new BridgeError(ERR_DISPATCHER_CLOSED, `toDispatcher: the dispatcher is closed (${describeDispatch(input)})`))
-      return false
-    }
-    if ((input.upgrade !== undefined && input.upgrade !== null && input.upgrade !== false) || String(input.method).toUpperCase() === 'CONNECT') {
-      if (this.#upgrades !== undefined) return this.#upgrades.dispatch(options, handler)
-      call.refuse(
-        new BridgeError(
-          ERR_UPGRADE_UNSUPPORTED,
-          `toDispatcher: cannot ${input.upgrade ? `upgrade to ${String(input.upgrade)}` : 'CONNECT'} through a RoundTripper, which returns a response, not a socket (${describeDispatch(input)}); give toDispatcher an \`upgrades\` dispatcher for WebSocket and CONNECT`,
-        ),
-      )
       return false
     }
     this.#waiting.add(call)

@@ -87,7 +87,8 @@ describe('toDispatcher: trace hooks, channels and stats are the same on both pat
     const seen: string[][] = []
     const roundTrips: number[] = []
     for (const [, make] of PATHS) {
-      const observed = await observe(make, {}, async (init) => {
+      // No dial raced against the wait for the reused conn (raceDial): its hooks would come in no fixed order.
+      const observed = await observe(make, { raceDial: false }, async (init) => {
         for (const path of ['/a', '/b', '/info']) await (await fetch(`${server.origin}${path}`, init)).text()
       })
       seen.push(observed.trace)

@@ -16,6 +16,12 @@ beforeAll(async () => {
       res.writeHead(503).end('no')
       return
     }
+    if (url.pathname === '/chunked') {
+      // No Content-Length: the body goes out chunked.
+      res.write('hel')
+      res.end('lo, world')
+      return
+    }
     res.setHeader('set-cookie', 'a=b')
     res.end('hello')
   })
@@ -63,6 +69,17 @@ describe('logger over the Transport', () => {
     const request = withContext(new Request(`${server.origin}/a`), { trace: new CallerTrace() })
     expect(await (await client.roundTrip(request)).text()).toBe('hello')
     expect(seen).toEqual([`getConn ${server.origin}`, 'gotConn', 'putIdleConn ok'])
+  })
+
+  it('counts the bytes of a body read to the end that came without a Content-Length (chunked)', async () => {
+    transport = new Transport()
+    const records: LogRecord[] = []
+    const client = compose(transport, logger({ log: (record) => records.push(record) }))
+    const response = await client.roundTrip(new Request(`${server.origin}/chunked`))
+    expect(response.headers.get('content-length')).toBeNull()
+    expect(await response.text()).toBe('hello, world')
+    expect(records).toHaveLength(1)
+    expect(records[0]).toMatchObject({ status: 200, bytes: 12, outcome: 'end' })
   })
 
   it('logs a cancelled body as such, without bytes', async () => {

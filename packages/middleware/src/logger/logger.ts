@@ -1,4 +1,4 @@
-import { attachHooks, detachHooks, getContext, observeBody, tryRoundTrip, type BodyOutcome, type Middleware } from '@roundtrip/core'
+import { attachHooks, detachHooks, getContext, observeBody, tryRoundTrip, type BodyOutcome, type BodySettled, type Middleware } from '@roundtrip/core'
 import { layer } from '../layer.js'
 import '../context.js'
 import { invalidOption } from '../errors.js'
@@ -72,8 +72,6 @@ class LoggerCall {
   readonly #config: LoggerConfig
   readonly #start: number
   readonly #record: LogRecord
-  /** The body's length from the head, counted as `bytes` if it is read to the end (not the response: a listener holding it would keep it from being collected). */
-  #length: number | undefined
 
   constructor(config: LoggerConfig, request: Request) {
     this.#config = config
@@ -105,22 +103,23 @@ class LoggerCall {
     this.#record.retries++
   }
 
-  /** The head arrived: the hooks come off, the record is written when the body settles. */
+  /**
+   * The head arrived: the hooks come off, the record is written when the body
+   * settles. No header is read: the body's size comes with its outcome (and
+   * core builds a response's Headers only when someone reads them).
+   */
   responded(request: Request, response: Response): Response {
     detachHooks(request, this)
     this.#record.status = response.status
     this.#record.headDuration = this.#config.now() - this.#start
-    const length = response.headers.get('content-length')
-    const encoding = response.headers.get('content-encoding')
-    if (length !== null && (encoding === null || encoding === 'identity') && /^\d+$/.test(length)) this.#length = Number(length)
     return observeBody(response, this)
   }
 
-  bodySettled(outcome: BodyOutcome, reason?: unknown): void {
+  bodySettled(outcome: BodyOutcome, reason?: unknown, settled?: BodySettled): void {
     const record = this.#record
     record.duration = this.#config.now() - this.#start
     record.outcome = outcome
-    if (outcome === 'end' && this.#length !== undefined) record.bytes = this.#length
+    if (outcome === 'end' && settled !== undefined) record.bytes = settled.encodedBytes
     if (outcome === 'error') fail(record, reason)
     this.#config.write(record, outcome === 'error')
   }

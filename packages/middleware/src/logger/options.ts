@@ -12,7 +12,7 @@ export interface LogRecord {
   headDuration?: number
   /** Milliseconds from the call to the end of the body (read, cancelled or failed), or to the failure. */
   duration: number
-  /** Body bytes received, from the response's `Content-Length`, when the body was read to the end and was not content-encoded. */
+  /** Body bytes received, as they came off the wire (before content decoding), when the body was read to the end; 0 for a response without a body. */
   bytes?: number
   /** How the body settled: `end`, `cancel`, `error` or `collected` (garbage-collected unread). */
   outcome?: BodyOutcome

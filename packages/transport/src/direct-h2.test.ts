@@ -1,0 +1,111 @@
+import { Readable } from 'node:stream'
+import { undiciDispatch } from '@roundtrip/core'
+import { Dispatcher, request as undiciRequest } from 'undici'
+import { beforeAll, describe, expect, it } from 'vitest'
+import { useFixture } from '../test/fixture.js'
+import { startH2Server, type H2TestServer } from '../test/h2.js'
+import { certificate } from '../test/tls.js'
+import { deferred } from '../test/util.js'
+import { Transport } from './transport.js'
+
+// What the undici direct path tells the caller's handler over HTTP/2 is
+// what it tells over HTTP/1.1 (undici's Client): each request body chunk
+// written (`onBodySent`), then the trailers in `onComplete`. One TLS server
+// speaks both (ALPN); the Transport chooses with `protocols`.
+
+const f = useFixture()
+
+/** An undici Dispatcher over the Transport's direct path, for `undici.request` (which needs a Dispatcher). */
+class Direct extends Dispatcher {
+  constructor(readonly transport: Transport) {
+    super()
+  }
+
+  override dispatch(options: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): boolean {
+    if (!this.transport[undiciDispatch](options, handler)) throw new Error('the Transport refused a dispatch it should take')
+    return true
+  }
+}
+
+/** A legacy handler recording what it is told; resolves `done` with the record at the end. */
+function recorder(): { calls: string[]; done: Promise<string[]>; handler: object } {
+  const calls: string[] = []
+  const end = deferred<string[]>()
+  const handler = {
+    onConnect: () => {},
+    onHeaders: (status: number) => (calls.push(`headers ${status}`), true),
+    onData: (chunk: Buffer) => (calls.push(`data ${chunk.toString()}`), true),
+    onBodySent: (chunk: Uint8Array) => calls.push(`body sent ${Buffer.from(chunk).toString()}`),
+    onRequestSent: () => calls.push('request sent'),
+    onComplete: (trailers: Buffer[]) => {
+      calls.push(`complete [${trailers.map((t) => (Buffer.isBuffer(t) ? t.toString('latin1') : `not a Buffer: ${String(t)}`)).join(', ')}]`)
+      end.resolve(calls)
+    },
+    onError: (error: Error & { code?: string }) => {
+      calls.push(`error ${error.code ?? error.message}`)
+      end.resolve(calls)
+    },
+  }
+  return { calls, done: end.promise, handler }
+}
+
+describe.each([
+  ['HTTP/2', 'h2', ['http2', 'http1']],
+  ['HTTP/1.1', 'http/1.1', ['http1']],
+] as const)('Transport[undiciDispatch] over %s: body chunks and trailers reach the caller’s handler', (_name, alpn, protocols) => {
+  let pem: { key: string; cert: string }
+  let server: H2TestServer
+  let transport: Transport
+  beforeAll(async () => {
+    pem = await certificate()
+  })
+
+  async function start(): Promise<void> {
+    server = f.serve(await startH2Server((req, res) => {
+      let body = ''
+      req.on('data', (d: Buffer) => (body += d.toString()))
+      req.on('end', () => {
+        res.setHeader('x-alpn', req.httpVersion === '2.0' ? 'h2' : 'http/1.1')
+        if (req.url === '/trailers') {
+          res.write('with ')
+          res.addTrailers({ 'x-checksum': 'abc', 'x-count': '2' })
+        }
+        res.end(`${req.method} ${body}`)
+      })
+    }, { pem, allowHTTP1: true }))
+    transport = f.use(new Transport({ tls: { ca: pem.cert }, protocols: [...protocols], raceDial: false }))
+  }
+
+  it('tells onBodySent of a Buffer body, then onRequestSent', async () => {
+    await start()
+    const state = recorder()
+    transport[undiciDispatch]({ origin: server.origin, path: '/', method: 'POST', body: Buffer.from('hello') }, state.handler)
+    const calls = await state.done
+    expect(calls.slice(0, 2)).toEqual(['body sent hello', 'request sent'])
+    expect(calls.slice(2)).toEqual(['headers 200', 'data POST hello', 'complete []'])
+  })
+
+  it('tells onBodySent of each chunk of a streamed body, in order, before onRequestSent', async () => {
+    await start()
+    const state = recorder()
+    const body = Readable.from([Buffer.from('one '), Buffer.from('two '), Buffer.from('three')])
+    transport[undiciDispatch]({ origin: server.origin, path: '/', method: 'POST', body }, state.handler)
+    const calls = await state.done
+    expect(calls.filter((c) => c.startsWith('body sent') || c === 'request sent')).toEqual(['body sent one ', 'body sent two ', 'body sent three', 'request sent'])
+    expect(calls.at(-1)).toBe('complete []')
+  })
+
+  it(`hands the response trailers to onComplete as latin1 Buffer pairs, and undici.request shows them (ALPN ${alpn})`, async () => {
+    await start()
+    const state = recorder()
+    transport[undiciDispatch]({ origin: server.origin, path: '/trailers', method: 'GET' }, state.handler)
+    const calls = await state.done
+    expect(calls.at(-1)).toBe('complete [x-checksum, abc, x-count, 2]')
+
+    const response = await undiciRequest(`${server.origin}/trailers`, { dispatcher: new Direct(transport) })
+    expect(response.headers['x-alpn']).toBe(alpn)
+    expect(await response.body.text()).toBe('with GET ')
+    expect(response.trailers).toEqual({ 'x-checksum': 'abc', 'x-count': '2' })
+    expect(transport.stats().total).toMatchObject({ dials: 1, active: 0 })
+  })
+})

@@ -1,0 +1,201 @@
+import { connect, type Socket } from 'node:net'
+import { undiciDispatch, withContext } from '@roundtrip/core'
+import { describe, expect, it } from 'vitest'
+import { useFixture } from '../test/fixture.js'
+import { startServer, type TestServer } from '../test/server.js'
+import type { ClientTrace } from './trace.js'
+import { Transport } from './transport.js'
+
+// The `raceDial` option. A conn released in the current turn of the event
+// loop is written on only once the turn has ended (turn.ts), so a request
+// prefers a conn idle since an earlier turn, and when there is none it
+// races a dial against that wait. Each request here is sent as the one
+// before it ends (its body read in the turn its response ended), the way a
+// sequential client sends: the conn it finds was released in this turn.
+
+const f = useFixture()
+
+/** A server that answers each request with the client port of its connection: which conn carried it. */
+async function startPortServer(): Promise<TestServer> {
+  return startServer((req, res) => res.end(String(req.socket.remotePort)))
+}
+
+type Send = (transport: Transport, url: string, trace?: ClientTrace) => Promise<string>
+
+/** A GET through `roundTrip`; resolves with its body (read in the turn its response ended). */
+const viaRoundTrip: Send = async (transport, url, trace) => {
+  const request = trace === undefined ? new Request(url) : withContext(new Request(url), { trace })
+  return (await transport.roundTrip(request)).text()
+}
+
+/** A GET through the undici entry point (`toDispatcher`'s direct path), with a legacy handler as `undici.request` passes. */
+const viaDispatch: Send = (transport, url, trace) => {
+  const { origin, pathname } = new URL(url)
+  return new Promise((resolve, reject) => {
+    let body = ''
+    const handler = {
+      onConnect() {},
+      onHeaders: () => true,
+      onData(chunk: Buffer) {
+        body += chunk.toString()
+        return true
+      },
+      onComplete: () => resolve(body),
+      onError: reject,
+    }
+    if (!transport[undiciDispatch]({ origin, path: pathname, method: 'GET', headers: {} }, handler, trace)) reject(new Error('the Transport refused the dispatch'))
+  })
+}
+
+/** Sends `n` requests one after the other, each as the one before it ends; resolves with the client port of each. */
+async function sequential(send: Send, transport: Transport, server: TestServer, n: number): Promise<string[]> {
+  const ports: string[] = []
+  for (let i = 0; i < n; i++) ports.push(await send(transport, `${server.origin}/${i}`))
+  return ports
+}
+
+/** Resolves after the current turn (and the next) of the event loop: every idle conn is then idle since an earlier turn. */
+function nextTurns(): Promise<void> {
+  return new Promise((resolve) => setImmediate(() => setImmediate(resolve)))
+}
+
+describe.each([
+  ['roundTrip', viaRoundTrip],
+  ['the undici dispatch path', viaDispatch],
+] as const)('Transport raceDial (%s)', (_path, send) => {
+  it('sequential requests open two conns and alternate between them from the third on', async () => {
+    const server = f.serve(await startPortServer())
+    const transport = f.use(new Transport())
+    const ports = await sequential(send, transport, server, 12)
+    expect(new Set(ports).size).toBe(2)
+    // The second request raced a dial; from the third on each takes the conn idle since an earlier turn: the other one.
+    for (let i = 3; i < ports.length; i++) expect(ports[i], `request ${i}`).not.toBe(ports[i - 1])
+    expect(server.connections).toBe(2)
+    expect(transport.stats().total).toMatchObject({ dials: 2, requests: 12, active: 0, idle: 2, dialing: 0 })
+  })
+
+  it('with raceDial: false, sequential requests use one conn', async () => {
+    const server = f.serve(await startPortServer())
+    const transport = f.use(new Transport({ raceDial: false }))
+    const ports = await sequential(send, transport, server, 6)
+    expect(new Set(ports).size).toBe(1)
+    expect(server.connections).toBe(1)
+    expect(transport.stats().total).toMatchObject({ dials: 1, requests: 6 })
+  })
+
+  it('dials nothing when an idle conn is idle since an earlier turn', async () => {
+    const server = f.serve(await startPortServer())
+    const transport = f.use(new Transport())
+    const first = await send(transport, `${server.origin}/first`)
+    await nextTurns()
+    const events: string[] = []
+    const trace: ClientTrace = { connectStart: () => events.push('connectStart'), gotConn: (info) => events.push(`gotConn reused=${info.reused}`) }
+    expect(await send(transport, `${server.origin}/second`, trace)).toBe(first)
+    expect(events).toEqual(['gotConn reused=true'])
+    expect(transport.stats().total).toMatchObject({ dials: 1, dialing: 0 })
+  })
+
+  it.each([
+    ['past maxConnsPerHost', { maxConnsPerHost: 1 }],
+    ['whose conn could not stay idle beside the other (maxIdleConnsPerHost: 1)', { maxIdleConnsPerHost: 1 }],
+  ])('never races a dial %s', async (_limit, options) => {
+    const server = f.serve(await startPortServer())
+    const transport = f.use(new Transport(options))
+    const ports = await sequential(send, transport, server, 6)
+    expect(new Set(ports).size).toBe(1)
+    expect(server.connections).toBe(1)
+    expect(transport.stats().total).toMatchObject({ dials: 1, requests: 6 })
+  })
+
+  it('gives the request to the raced dial when it is ready first; the conn waited for stays idle and serves the next request', async () => {
+    const server = f.serve(await startPortServer())
+    // The second socket is connected before it is asked for: the dial is ready within the turn, before the wait ends.
+    const ready: Socket[] = []
+    const dial = (): Socket => ready.shift() ?? connect(server.port, '127.0.0.1')
+    const transport = f.use(new Transport({ dial }))
+    const first = await send(transport, `${server.origin}/first`)
+    const spare = connect(server.port, '127.0.0.1')
+    await new Promise((resolve) => spare.once('connect', resolve))
+    ready.push(spare)
+    await nextTurns()
+    // One request to settle the first conn's turn again, then the race.
+    expect(await send(transport, `${server.origin}/again`)).toBe(first)
+    const second = await send(transport, `${server.origin}/second`)
+    expect(second).toBe(String(spare.localPort))
+    // The conn the second request waited for went back idle: the third takes it, as idle since an earlier turn.
+    expect(await send(transport, `${server.origin}/third`)).toBe(first)
+    expect(server.connections).toBe(2)
+    expect(transport.stats().total).toMatchObject({ dials: 2, requests: 4, active: 0, idle: 2 })
+  })
+
+  it.each([
+    ['serves it', true],
+    ['fails: the request gets a dial of its own', false],
+  ])('a request whose conn died as it was written on waits for the raced dial still running, which %s', async (_outcome, dialOk) => {
+    const server = f.serve(await startPortServer())
+    const sockets: Socket[] = []
+    let letDialGo!: () => void
+    const gate = new Promise<void>((resolve) => (letDialGo = resolve))
+    let dials = 0
+    const dial = async (): Promise<Socket> => {
+      // The second dial (the raced one) waits for the test, then connects or fails.
+      if (++dials === 2) {
+        await gate
+        if (!dialOk) throw Object.assign(new Error('refused'), { code: 'ECONNREFUSED' })
+      }
+      const socket = connect(server.port, '127.0.0.1')
+      sockets.push(socket)
+      return socket
+    }
+    const transport = f.use(new Transport({ dial }))
+    const first = await send(transport, `${server.origin}/first`)
+    const pending = send(transport, `${server.origin}/second`)
+    expect(transport.stats().total.dialing).toBe(1)
+    // The conn it waits for dies in this turn: it is written on at the turn's end, fails with nothing written, and is sent again.
+    sockets[0]!.destroy()
+    await nextTurns()
+    // It waits for the raced dial, whose race is over, instead of dialing a third conn.
+    expect(transport.stats().total).toMatchObject({ dials: 2, dialing: 1, waiting: 1 })
+    letDialGo()
+    const second = await pending
+    expect(second).not.toBe(first)
+    expect(second).toBe(String(sockets[1]!.localPort))
+    expect(transport.stats().total).toMatchObject({ dials: dialOk ? 2 : 3, active: 0, idle: 1, waiting: 0, dialing: 0 })
+  })
+
+  it('a raced dial that fails fails no request: the wait serves it, the trace hears the failed connect', async () => {
+    const server = f.serve(await startPortServer())
+    let dials = 0
+    const dial = (): Socket => {
+      dials++
+      // The second dial (the raced one) goes to a port nobody listens on.
+      return connect(dials === 2 ? 1 : server.port, '127.0.0.1')
+    }
+    const transport = f.use(new Transport({ dial }))
+    const first = await send(transport, `${server.origin}/first`)
+    const events: string[] = []
+    const trace: ClientTrace = {
+      connectDone: (_network, _address, error) => events.push(error === undefined ? 'connectDone' : `connectDone ${(error as { code?: string }).code}`),
+      gotConn: (info) => events.push(`gotConn reused=${info.reused}`),
+    }
+    expect(await send(transport, `${server.origin}/second`, trace)).toBe(first)
+    // The dial outlives the request: wait for it to fail.
+    while (transport.stats().total.dialing > 0) await nextTurns()
+    expect(events.sort()).toEqual(['connectDone RT_CONNECT_REFUSED', 'gotConn reused=true'])
+    expect(server.connections).toBe(1)
+    // The failed dial is counted, and gone: the one conn is idle.
+    expect(transport.stats().total).toMatchObject({ dials: 2, active: 0, idle: 1, dialing: 0, requests: 2 })
+  })
+
+  it('close() during a raced dial rejects the waiting request and leaves no conn or socket', async () => {
+    const server = f.serve(await startPortServer())
+    const transport = f.use(new Transport())
+    await send(transport, `${server.origin}/first`)
+    const pending = send(transport, `${server.origin}/second`)
+    expect(transport.stats().total.dialing).toBe(1)
+    const closed = transport.close()
+    await expect(pending).rejects.toMatchObject({ code: 'RT_TRANSPORT_CLOSED' })
+    await closed
+    expect(transport.stats().total).toMatchObject({ active: 0, idle: 0, dialing: 0 })
+  })
+})
