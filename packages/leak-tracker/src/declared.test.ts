@@ -1,3 +1,4 @@
+import { subscribe, unsubscribe } from 'node:diagnostics_channel'
 import { gzipSync } from 'node:zlib'
 import { callHooks, compose, roundTripper, type RoundTripper } from '@roundtrip/core'
 import { Transport } from '@roundtrip/transport'
@@ -174,6 +175,26 @@ describe('leakTracker over bodies that declare what they hold (core bodyHold)', 
     expect(tracker!.outstanding()).toMatchObject([{ url: `${server.origin}/stream`, held: 'connection', poolKey: server.origin, waiters: 1 }])
     await held.body!.cancel()
     expect(await (await next).text()).toBe('next')
+  })
+
+  it('finds each waiting request among many calls in flight: 40 requests queued behind an unread body are its 40 waiters', async () => {
+    const { client } = setUp({}, undefined, 1)
+    await (await get(client, '/')).text()
+    const held = await get(client, '/stream')
+    let queued = 0
+    let all!: () => void
+    const allQueued = new Promise<void>((resolve) => (all = resolve))
+    const onQueued = (): void => void (++queued === 40 && all())
+    subscribe('roundtrip:pool:queued', onQueued)
+    try {
+      const waiting = Array.from({ length: 40 }, () => get(client, '/'))
+      await allQueued
+      expect(tracker!.outstanding()).toMatchObject([{ url: `${server.origin}/stream`, held: 'connection', waiters: 40 }])
+      await held.body!.cancel()
+      for (const response of await Promise.all(waiting)) expect(await response.text()).toBe('next')
+    } finally {
+      unsubscribe('roundtrip:pool:queued', onQueued)
+    }
   })
 
   it('an unread body whose connection was closed after it arrived whole (connection: close) holds memory, not a connection', async () => {

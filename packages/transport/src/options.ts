@@ -87,20 +87,21 @@ export interface TransportOptions {
   disableKeepAlives?: boolean
   /**
    * Race a dial against the wait for a connection released in the current
-   * turn of the event loop. Such a connection is written on only once the
-   * turn has ended and undici has checked the socket (a close or stray bytes
-   * the server sent behind the response are read only then), so a request
-   * prefers an idle connection released in an earlier turn, and when every
-   * idle one was released in this turn it dials a new one meanwhile (as Go's
-   * `getConn` races a dial against waiting); whichever is ready first takes
-   * the request, the other stays idle for the next one. Sequential requests
-   * then alternate two connections, each idle since an earlier turn. A race
-   * dial starts only below `maxConnsPerHost`, where both connections may
-   * stay idle (`maxIdleConnsPerHost`, `maxIdleConns`), one at a time per
-   * host, and only for HTTP/1.1; one that fails is dropped (its trace hears
-   * `connectDone` with the error) and the request is not failed by it.
-   * `false`: the request waits for that connection alone, and sequential
-   * requests use one connection. Default true.
+   * turn of the event loop, when it is the host's only connection
+   * (sequential traffic). Such a connection is written on only once the turn
+   * has ended and undici has checked the socket (a close or stray bytes the
+   * server sent behind the response are read only then), so the request
+   * dials a second one meanwhile (as Go's `getConn` races a dial against
+   * waiting); whichever is ready first takes it, the other stays idle.
+   * Requests always prefer a connection idle since an earlier turn, so
+   * sequential requests then alternate two connections and never wait for
+   * a turn to end: one dial more per host. With other connections to the
+   * host (requests in flight together) nothing is raced. Only below
+   * `maxConnsPerHost`, where both connections may stay idle
+   * (`maxIdleConnsPerHost`, `maxIdleConns`), and for HTTP/1.1; a race dial
+   * that fails is dropped (the request's trace hears `connectDone` with the
+   * error) and fails no request. `false`: the request waits for that
+   * connection, and sequential requests use one. Default true.
    */
   raceDial?: boolean
   /**

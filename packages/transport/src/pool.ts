@@ -51,8 +51,9 @@ export class HostPool {
   reusedRequests = 0
   /**
    * The dial raced against an end-of-turn wait (pool-policy.ts's raceDial),
-   * while it is in flight: one at a time per pool. `spare` once its race is
-   * over and no request has claimed its conn yet.
+   * while it is in flight (the pool then has two conns: no other race
+   * starts). `spare` once its race is over and no request has claimed its
+   * conn yet.
    */
   raceDial: ConnWaiter | undefined = undefined
   /** Set once the pool left the transport's map; a call that still holds it must look up the live one. */

@@ -95,6 +95,25 @@ describe.each([
     expect(transport.stats().total).toMatchObject({ dials: 1, dialing: 0 })
   })
 
+  it('never races a dial while another conn of the host is in use: only sequential traffic gets a second conn', async () => {
+    let letGo!: () => void
+    const held = new Promise<void>((resolve) => (letGo = resolve))
+    const server = f.serve(
+      await startServer(async (req, res) => {
+        if (req.url === '/hold') await held
+        res.end(String(req.socket.remotePort))
+      }),
+    )
+    const transport = f.use(new Transport())
+    const holding = send(transport, `${server.origin}/hold`)
+    const ports = await sequential(send, transport, server, 6)
+    expect(new Set(ports).size).toBe(1)
+    letGo()
+    expect(await holding).not.toBe(ports[0])
+    expect(server.connections).toBe(2)
+    expect(transport.stats().total).toMatchObject({ dials: 2, requests: 7 })
+  })
+
   it.each([
     ['past maxConnsPerHost', { maxConnsPerHost: 1 }],
     ['whose conn could not stay idle beside the other (maxIdleConnsPerHost: 1)', { maxIdleConnsPerHost: 1 }],
