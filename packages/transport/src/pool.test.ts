@@ -26,6 +26,18 @@ async function connectionsForTwoGets(seconds: number): Promise<number> {
 
 const BIG = Buffer.alloc(8 * 1024 * 1024, 2)
 
+/** A clock whose time moves (`skip`) without firing its timers: a request finds an idle conn expired before its idle deadline ran. */
+class LateTimerClock extends ManualClock {
+  #skipped = 0
+  override now(): number {
+    return super.now() + this.#skipped
+  }
+
+  skip(ms: number): void {
+    this.#skipped += ms
+  }
+}
+
 describe('Transport: idle connections', () => {
   it('closes a connection idle for idleConnTimeout, on the transport’s clock', async () => {
     const s = await server()
@@ -53,6 +65,23 @@ describe('Transport: idle connections', () => {
     expect(await (await held).text()).toBe('/hold')
     expect(s.connections).toBe(1)
     expect(transport.stats().total).toMatchObject({ idle: 1, reusedRequests: 1 })
+  })
+
+  it('a request that finds its host’s only idle conn expired waits in the live pool: stats() and close() see its conn', async () => {
+    const s = await server()
+    const clock = new LateTimerClock()
+    const transport = f.use(new Transport({ raceDial: false, idleConnTimeout: 3_000, clock }))
+    await get(transport, s.origin)
+    clock.skip(3_000)
+    // idleConnFor closes the expired conn, which empties the pool: the request must not dial in the pool it leaves behind.
+    const response = await transport.roundTrip(new Request(s.origin))
+    expect(s.connections).toBe(2)
+    expect(await response.text()).toBe('ok')
+    expect(transport.stats().total).toMatchObject({ active: 0, idle: 1, dials: 2 })
+    // close() resolves once every conn it knows is closed: the new one among them.
+    await transport.close()
+    await s.closedCount(2)
+    expect(s.open.size).toBe(0)
   })
 
   it('closeIdleConnections() and close() close every idle socket', async () => {

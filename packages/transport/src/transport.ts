@@ -211,7 +211,8 @@ export class Transport implements RoundTripper, Closable, UndiciDispatchable {
   #getConn(acquirer: Acquirer): Got | undefined {
     // The pool may have emptied and left the map since the request found it (while its body was prepared, or a turn was awaited).
     if (acquirer.pool.removed) acquirer.pool = this.#routes.poolFor(acquirer.pool.method)
-    const { pool, trace } = acquirer
+    const trace = acquirer.trace
+    let pool = acquirer.pool
     if (trace !== undefined) callHook(trace, 'getConn', pool.key)
     const now = this.#clock.now()
     if (pool.protocol === 'h2') {
@@ -224,6 +225,8 @@ export class Transport implements RoundTripper, Closable, UndiciDispatchable {
       raceDial(this.#host, this.#owner, acquirer, pool)
       return this.#afterTurn(acquirer, idle)
     }
+    // Closing the expired idle conns (idleConnFor) may have emptied the pool and removed it from the map: wait and dial in the live one.
+    if (pool.removed) pool = acquirer.pool = this.#routes.poolFor(pool.method)
     const waiter = new ConnWaiter(this.#owner, acquirer)
     pool.enqueue(waiter)
     // A raced dial whose race is over brings a conn nobody waits for: wait for it rather than dial another (if it fails, this waiter gets a dial: dialConnFor).
