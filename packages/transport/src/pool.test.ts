@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest'
 import { useFixture } from '../test/fixture.js'
 import { startHoldingServer, startServer, type TestServer } from '../test/server.js'
 import { ManualClock } from '../test/clock.js'
+import { collectGarbage } from '../../../test/loopback.js'
 import { deferred, get, rejection } from '../test/util.js'
 import { Transport } from './transport.js'
 
@@ -180,6 +181,25 @@ describe('Transport: pool limits', () => {
     await first.body?.cancel()
     await second.body?.cancel()
     expect(transport.stats().total).toMatchObject({ active: 0, waiting: 0 })
+  })
+
+  it('keeps no request it served through the queue at maxConnsPerHost (the keep-alive conn never dies)', async () => {
+    const s = await server()
+    const transport = f.use(new Transport({ maxConnsPerHost: 1 }))
+    // Counted as collected by a FinalizationRegistry (a WeakRef's deref would keep its target through the collection that follows).
+    let collected = 0
+    const registry = new FinalizationRegistry<undefined>(() => collected++)
+    const send = async (): Promise<string> => {
+      const request = new Request(s.origin)
+      registry.register(request, undefined)
+      return (await transport.roundTrip(request)).text()
+    }
+    // Each round: one request takes the idle conn, 19 queue at the limit and are served in turn as it is released.
+    for (let round = 0; round < 10; round++) expect(await Promise.all(Array.from({ length: 20 }, send))).toEqual(Array(20).fill('ok'))
+    expect(s.connections).toBe(1)
+    // At most the last round's waiters are still queued (dropped once the next request queues), not all 190 that queued.
+    await collectGarbage(() => collected >= 200 - 25)
+    expect(collected).toBeGreaterThanOrEqual(200 - 25)
   })
 
   it('gives a dial whose waiter left to the next waiter (late binding)', async () => {

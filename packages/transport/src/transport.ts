@@ -240,7 +240,7 @@ export class Transport implements RoundTripper, Closable, UndiciDispatchable {
       dialConnFor(this.#host, pool, waiter, trace)
       return undefined
     }
-    pool.dialQueue.push(waiter)
+    pool.queueForDial(waiter)
     // The waiting Request (none for an undici dispatch), so a layer above knows which of its calls waits, until `dequeued`.
     waiter.queued(acquirer.request)
     if (this.#options.maxWaitTime > 0) {
