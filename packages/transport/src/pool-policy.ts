@@ -95,28 +95,30 @@ export function dialConnFor(host: PoolHost, pool: HostPool, waiter: ConnWaiter, 
  */
 export function idleConnFor(host: PoolHost, pool: HostPool, now: number): PersistConn | undefined {
   const idle = pool.idle
+  // Every idle conn was released in this turn (the c64 case): none is idle since an earlier turn, no scan for one (expired ones are left to their idle deadlines).
+  if (pool.allIdleFresh) {
+    const last = idle[idle.length - 1]!
+    if (!last.closed && !last.expired(now)) return takeIdleAt(host, pool, idle.length - 1)
+  }
   let recent = -1
   for (let i = idle.length - 1; i >= 0; i--) {
     const conn = idle[i]!
     if (conn.closed || conn.expired(now)) {
-      takeIdleAt(host, idle, i)
+      takeIdleAt(host, pool, i)
       if (recent > i) recent--
       // Out of the lists first: closing it does its pool's bookkeeping (connDead).
       conn.close('idle timeout')
       continue
     }
-    if (!sameTurn(conn.releaseTurn)) return takeIdleAt(host, idle, i)
+    if (!sameTurn(conn.releaseTurn)) return takeIdleAt(host, pool, i)
     if (recent < 0) recent = i
   }
-  return recent < 0 ? undefined : takeIdleAt(host, idle, recent)
+  return recent < 0 ? undefined : takeIdleAt(host, pool, recent)
 }
 
 /** takeIdleAt removes the conn at `i` of a pool's idle list, and from the transport's idle LRU. */
-function takeIdleAt(host: PoolHost, idle: PersistConn[], i: number): PersistConn {
-  const conn = idle[i]!
-  // In place: the list is short, and splice would make an array per call.
-  for (let j = i + 1; j < idle.length; j++) idle[j - 1] = idle[j]!
-  idle.length--
+function takeIdleAt(host: PoolHost, pool: HostPool, i: number): PersistConn {
+  const conn = pool.takeIdleAt(i)
   host.idleLru.delete(conn)
   return conn
 }
@@ -245,7 +247,7 @@ export function putIdleOrDeliver(host: PoolHost, pool: HostPool, conn: PersistCo
     return
   }
   conn.markIdle(host.clock.now())
-  pool.idle.push(conn)
+  pool.pushIdle(conn)
   host.idleLru.add(conn)
   if (channels.idle.hasSubscribers) channels.idle.publish({ key: pool.key, requests: conn.requests })
   const max = host.options.maxIdleConns

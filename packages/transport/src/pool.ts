@@ -4,6 +4,7 @@ import { ConnList } from './conn-list.js'
 import type { ConnectMethod } from './connect-method.js'
 import type { H2Conn } from './h2-conn.js'
 import type { ConnWaiter } from './waiter.js'
+import { sameTurn } from './turn.js'
 
 /**
  * PoolProtocol is what a pool's connections speak: `http1`, `h2`, or
@@ -29,8 +30,11 @@ export interface Waiter {
 export class HostPool {
   /** How this pool's connections are made; its key is the pool key. */
   readonly method: ConnectMethod
-  /** Idle conns, the most recently used last. */
+  /** Idle conns, the most recently used last (added by {@link pushIdle}, taken by {@link takeIdleAt} or {@link removeIdle}). */
   readonly idle: PersistConn[] = []
+  /** How many idle conns were released in turn {@link #freshTurn} (see {@link allIdleFresh}). */
+  #freshIdle = 0
+  #freshTurn = -1
   /** HTTP/1.1 conns in use by a request (HTTP/2 conns stay in {@link h2}, busy while they have a stream). */
   readonly busy = new ConnList()
   /** Live HTTP/2 conns, oldest first; each serves requests while it has free streams. */
@@ -185,12 +189,48 @@ export class HostPool {
     return out
   }
 
+  /** Adds `conn` at the end of the idle list (the most recently used). */
+  pushIdle(conn: PersistConn): void {
+    this.idle.push(conn)
+    if (!sameTurn(conn.releaseTurn)) return
+    if (conn.releaseTurn !== this.#freshTurn) {
+      this.#freshTurn = conn.releaseTurn
+      this.#freshIdle = 0
+    }
+    this.#freshIdle++
+  }
+
+  /**
+   * Whether every idle conn was released in the current turn (none may be
+   * written on before it ends): pool-policy.ts's idleConnFor then takes the
+   * most recent without looking for one idle since an earlier turn.
+   */
+  get allIdleFresh(): boolean {
+    return this.#freshIdle === this.idle.length && this.#freshIdle > 0 && sameTurn(this.#freshTurn)
+  }
+
+  /** Removes and returns the idle conn at `i`. */
+  takeIdleAt(i: number): PersistConn {
+    const idle = this.idle
+    const conn = idle[i]!
+    // In place: the list is short, and splice would make an array per call.
+    for (let j = i + 1; j < idle.length; j++) idle[j - 1] = idle[j]!
+    idle.length--
+    this.#leftIdle(conn)
+    return conn
+  }
+
   /** Removes `conn` from the idle list; true when it was there. */
   removeIdle(conn: PersistConn): boolean {
     const i = this.idle.lastIndexOf(conn)
     if (i < 0) return false
     this.idle.splice(i, 1)
+    this.#leftIdle(conn)
     return true
+  }
+
+  #leftIdle(conn: PersistConn): void {
+    if (conn.releaseTurn === this.#freshTurn && this.#freshIdle > 0) this.#freshIdle--
   }
 
   /** Whether nothing is open or waiting, so the pool can be forgotten. */
