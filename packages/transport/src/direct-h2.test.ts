@@ -33,7 +33,11 @@ function recorder(): { calls: string[]; done: Promise<string[]>; handler: object
   const end = deferred<string[]>()
   const handler = {
     onConnect: () => {},
-    onHeaders: (status: number) => (calls.push(`headers ${status}`), true),
+    onHeaders: (status: number, raw: Buffer[]) => {
+      const at = raw.findIndex((b) => b.toString('latin1').toLowerCase() === 'x-alpn')
+      calls.push(at < 0 ? `headers ${status}` : `headers ${status} ${raw[at + 1]!.toString('latin1')}`)
+      return true
+    },
     onData: (chunk: Buffer) => (calls.push(`data ${chunk.toString()}`), true),
     onBodySent: (chunk: Uint8Array) => calls.push(`body sent ${Buffer.from(chunk).toString()}`),
     onRequestSent: () => calls.push('request sent'),
@@ -82,7 +86,7 @@ describe.each([
     transport[undiciDispatch]({ origin: server.origin, path: '/', method: 'POST', body: Buffer.from('hello') }, state.handler)
     const calls = await state.done
     expect(calls.slice(0, 2)).toEqual(['body sent hello', 'request sent'])
-    expect(calls.slice(2)).toEqual(['headers 200', 'data POST hello', 'complete []'])
+    expect(calls.slice(2)).toEqual([`headers 200 ${alpn}`, 'data POST hello', 'complete []'])
   })
 
   it('tells onBodySent of each chunk of a streamed body, in order, before onRequestSent', async () => {
@@ -92,6 +96,7 @@ describe.each([
     transport[undiciDispatch]({ origin: server.origin, path: '/', method: 'POST', body }, state.handler)
     const calls = await state.done
     expect(calls.filter((c) => c.startsWith('body sent') || c === 'request sent')).toEqual(['body sent one ', 'body sent two ', 'body sent three', 'request sent'])
+    expect(calls.filter((c) => c.startsWith('headers'))).toEqual([`headers 200 ${alpn}`])
     expect(calls.at(-1)).toBe('complete []')
   })
 
