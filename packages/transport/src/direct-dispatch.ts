@@ -179,16 +179,28 @@ export class DirectDispatch extends CallAbortController implements Acquirer, Sta
       this.#gotFirstByte = true
       callHook(this.trace, 'gotFirstResponseByte')
     }
-    this.#handler.onResponseStarted?.()
+    try {
+      this.#handler.onResponseStarted?.()
+    } catch (error) {
+      this.#handlerThrew(error)
+    }
   }
 
   onRequestSent(): void {
     if (this.trace?.wroteRequest !== undefined) callHook(this.trace, 'wroteRequest', {})
-    this.#handler.onRequestSent?.()
+    try {
+      this.#handler.onRequestSent?.()
+    } catch (error) {
+      this.#handlerThrew(error)
+    }
   }
 
   onBodySent(chunk: unknown): void {
-    this.#handler.onBodySent?.(chunk)
+    try {
+      this.#handler.onBodySent?.(chunk)
+    } catch (error) {
+      this.#handlerThrew(error)
+    }
   }
 
   /**
@@ -256,11 +268,13 @@ export class DirectDispatch extends CallAbortController implements Acquirer, Sta
   }
 
   /**
-   * handlerThrew fails the dispatch with what the caller's onHeaders or
-   * onData threw (its onError hears that error, the conn is discarded: its
-   * response was not read to the end) and throws it again in a microtask,
-   * as the Request path does; not into undici's parser, which would close
-   * the conn with its own error instead.
+   * handlerThrew fails the dispatch with what one of the caller's handler
+   * calls threw (onRequestSent, onBodySent, onResponseStarted, onHeaders,
+   * onData): its onError hears that error once and nothing after, the conn
+   * is discarded (an HTTP/2 stream is reset: its exchange was not finished)
+   * and the error is thrown again in a microtask, as the Request path does;
+   * not into undici's parser or the HTTP/2 stream's driver, which would fail
+   * the request with their own error instead (or leave the stream open).
    */
   #handlerThrew(error: unknown): false {
     this.#abort(error instanceof Error ? error : new Error(String(error)))

@@ -1,3 +1,4 @@
+import { constants } from 'node:http2'
 import { Readable } from 'node:stream'
 import { undiciDispatch } from '@roundtrip/core'
 import { Dispatcher, request as undiciRequest } from 'undici'
@@ -5,7 +6,7 @@ import { beforeAll, describe, expect, it } from 'vitest'
 import { useFixture } from '../test/fixture.js'
 import { startH2Server, type H2TestServer } from '../test/h2.js'
 import { certificate } from '../test/tls.js'
-import { deferred } from '../test/util.js'
+import { deferred, rethrown } from '../test/util.js'
 import { Transport } from './transport.js'
 
 // What the undici direct path tells the caller's handler over HTTP/2 is
@@ -33,7 +34,11 @@ function recorder(): { calls: string[]; done: Promise<string[]>; handler: object
   const end = deferred<string[]>()
   const handler = {
     onConnect: () => {},
-    onHeaders: (status: number) => (calls.push(`headers ${status}`), true),
+    onHeaders: (status: number, raw: Buffer[]) => {
+      const at = raw.findIndex((b) => b.toString('latin1').toLowerCase() === 'x-alpn')
+      calls.push(at < 0 ? `headers ${status}` : `headers ${status} ${raw[at + 1]!.toString('latin1')}`)
+      return true
+    },
     onData: (chunk: Buffer) => (calls.push(`data ${chunk.toString()}`), true),
     onBodySent: (chunk: Uint8Array) => calls.push(`body sent ${Buffer.from(chunk).toString()}`),
     onRequestSent: () => calls.push('request sent'),
@@ -56,12 +61,16 @@ describe.each([
   let pem: { key: string; cert: string }
   let server: H2TestServer
   let transport: Transport
+  const resets: number[] = []
   beforeAll(async () => {
     pem = await certificate()
   })
 
   async function start(): Promise<void> {
+    resets.length = 0
     server = f.serve(await startH2Server((req, res) => {
+      // The HTTP/2 stream's end as the server saw it: its RST_STREAM code (0 when it ended normally).
+      if (req.url === '/watched' && req.stream !== undefined) req.stream.once('close', () => resets.push(req.stream.rstCode ?? 0))
       let body = ''
       req.on('data', (d: Buffer) => (body += d.toString()))
       req.on('end', () => {
@@ -82,7 +91,7 @@ describe.each([
     transport[undiciDispatch]({ origin: server.origin, path: '/', method: 'POST', body: Buffer.from('hello') }, state.handler)
     const calls = await state.done
     expect(calls.slice(0, 2)).toEqual(['body sent hello', 'request sent'])
-    expect(calls.slice(2)).toEqual(['headers 200', 'data POST hello', 'complete []'])
+    expect(calls.slice(2)).toEqual([`headers 200 ${alpn}`, 'data POST hello', 'complete []'])
   })
 
   it('tells onBodySent of each chunk of a streamed body, in order, before onRequestSent', async () => {
@@ -92,7 +101,44 @@ describe.each([
     transport[undiciDispatch]({ origin: server.origin, path: '/', method: 'POST', body }, state.handler)
     const calls = await state.done
     expect(calls.filter((c) => c.startsWith('body sent') || c === 'request sent')).toEqual(['body sent one ', 'body sent two ', 'body sent three', 'request sent'])
+    expect(calls.filter((c) => c.startsWith('headers'))).toEqual([`headers 200 ${alpn}`])
     expect(calls.at(-1)).toBe('complete []')
+  })
+
+  // HTTP/2 only: over HTTP/1.1 undici's Client (which calls these handler methods itself) trips an assertion of its own when the request is aborted from them.
+  ;(alpn === 'h2' ? it : it.skip).each([
+    ['onBodySent', 'a Buffer body', (): Buffer | Readable | null => Buffer.from('hello')],
+    ['onBodySent', 'a streamed body', (): Buffer | Readable | null => Readable.from([Buffer.from('one '), Buffer.from('two')])],
+    ['onRequestSent', 'no body', (): Buffer | Readable | null => null],
+    ['onResponseStarted', 'no body', (): Buffer | Readable | null => null],
+  ] as const)('fails with what the caller’s %s throws (%s): one onError, nothing after, the stream reset', async (hook, _what, makeBody) => {
+    await start()
+    const state = recorder()
+    const boom = new Error(`boom in ${hook}`)
+    const handler = state.handler as Record<string, unknown>
+    handler[hook] = () => {
+      state.calls.push(hook)
+      throw boom
+    }
+    let told: unknown
+    const onError = handler['onError'] as (error: Error) => void
+    handler['onError'] = (error: Error) => ((told = error), onError(error))
+    const thrown = await rethrown(async () => {
+      const body = makeBody()
+      transport[undiciDispatch]({ origin: server.origin, path: '/watched', method: body === null ? 'GET' : 'POST', body }, handler)
+      await state.done
+    })
+    expect(told).toBe(boom)
+    // A request after it on the same conn: whatever the server sent for the first one has come by its end.
+    const after = recorder()
+    transport[undiciDispatch]({ origin: server.origin, path: '/', method: 'GET' }, after.handler)
+    expect(await after.done).toEqual(['request sent', `headers 200 ${alpn}`, 'data GET ', 'complete []'])
+    expect(state.calls).toEqual([...(hook === 'onResponseStarted' ? ['request sent'] : []), hook, `error ${boom.message}`])
+    // Reset, unless the server had ended the exchange already (its whole response sent before the client saw its head).
+    expect(resets).toEqual([hook === 'onResponseStarted' ? 0 : constants.NGHTTP2_CANCEL])
+    expect(transport.stats().total).toMatchObject({ active: 0, waiting: 0, dialing: 0 })
+    // Thrown again later, as a throwing onHeaders or onData is (dispatch.test.ts).
+    expect(thrown).toEqual([boom])
   })
 
   it(`hands the response trailers to onComplete as latin1 Buffer pairs, and undici.request shows them (ALPN ${alpn})`, async () => {

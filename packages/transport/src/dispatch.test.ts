@@ -6,7 +6,7 @@ import { useFixture } from '../test/fixture.js'
 import { startH2Server } from '../test/h2.js'
 import { certificate, httpsServer } from '../test/tls.js'
 import { startDroppingServer, startHoldingServer, startRawServer, startServer } from '../test/server.js'
-import { closedPort, deferred, direct } from '../test/util.js'
+import { closedPort, deferred, direct, rethrown } from '../test/util.js'
 import { nextMessage } from '../../../test/loopback.js'
 import type { ClientTrace } from './trace.js'
 import { Transport } from './transport.js'
@@ -31,23 +31,6 @@ function recorder(): { calls: string[]; abort?: (reason?: Error) => void; settle
     },
   }
   return state
-}
-
-/** Runs `body` and returns what was thrown in a microtask meanwhile (rethrowLater), keeping it from vitest's handler. */
-async function rethrown(body: () => Promise<void>): Promise<Error[]> {
-  const thrown: Error[] = []
-  const saved = process.listeners('uncaughtException')
-  const catcher = (error: Error): void => void thrown.push(error)
-  process.removeAllListeners('uncaughtException')
-  process.on('uncaughtException', catcher)
-  try {
-    await body()
-    await new Promise((r) => setImmediate(r))
-  } finally {
-    process.off('uncaughtException', catcher)
-    for (const listener of saved) process.on('uncaughtException', listener)
-  }
-  return thrown
 }
 
 /** Writes `size` bytes as fast as the socket takes them; `blocked` resolves once it stops taking them. */

@@ -308,7 +308,8 @@ export class H2Lease implements ExchangeConn {
 /** writeBody streams a request body into the stream, telling `lease` of each chunk written, and waits for the stream's flow-control window when it is full. */
 async function writeBody(stream: ClientHttp2Stream, body: AsyncIterable<Uint8Array>, lease: H2Lease): Promise<void> {
   for await (const chunk of body) {
-    if (stream.destroyed) return
+    // Closed: failed or aborted (a throwing onBodySent included), or the server ended the exchange.
+    if (stream.destroyed || stream.closed) return
     const more = stream.write(chunk)
     lease.bodySent(chunk)
     if (!more) {
@@ -323,5 +324,5 @@ async function writeBody(stream: ClientHttp2Stream, body: AsyncIterable<Uint8Arr
       })
     }
   }
-  if (!stream.destroyed) await new Promise<void>((resolve) => stream.end(resolve))
+  if (!stream.destroyed && !stream.closed) await new Promise<void>((resolve) => stream.end(resolve))
 }

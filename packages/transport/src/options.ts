@@ -86,22 +86,31 @@ export interface TransportOptions {
   /** Use each connection for one request only (sends `connection: close`). Default false. */
   disableKeepAlives?: boolean
   /**
-   * Race a dial against the wait for a connection released in the current
-   * turn of the event loop, when it is the host's only connection
-   * (sequential traffic). Such a connection is written on only once the turn
-   * has ended and undici has checked the socket (a close or stray bytes the
-   * server sent behind the response are read only then), so the request
-   * dials a second one meanwhile (as Go's `getConn` races a dial against
-   * waiting); whichever is ready first takes it, the other stays idle.
-   * Requests always prefer a connection idle since an earlier turn, so
-   * sequential requests then alternate two connections and never wait for
-   * a turn to end: one dial more per host. With other connections to the
-   * host (requests in flight together) nothing is raced. Only below
+   * Dial a second connection when the host's only connection was released
+   * in the current turn of the event loop (sequential traffic). Such a
+   * connection cannot be written on yet: only once the turn has ended and
+   * undici has checked the socket (a close or stray bytes the server sent
+   * behind the response are read only then). So the request treats it as
+   * not yet idle and races a dial against the wait for it, as Go's
+   * `getConn` races a dial when no idle connection is free; whichever is
+   * ready first takes the request, the other stays idle. Requests always
+   * prefer a connection idle since an earlier turn, so sequential requests
+   * then alternate two connections and never wait for a turn to end (as
+   * undici's `Pool` does in effect): one dial more per host, and a
+   * deliberate departure from Go, whose sequential requests reuse one
+   * connection (`false` restores that). With other connections to the host
+   * (requests in flight together) nothing is raced. Only below
    * `maxConnsPerHost`, where both connections may stay idle
-   * (`maxIdleConnsPerHost`, `maxIdleConns`), and for HTTP/1.1; a race dial
-   * that fails is dropped (the request's trace hears `connectDone` with the
-   * error) and fails no request. `false`: the request waits for that
-   * connection, and sequential requests use one. Default true.
+   * (`maxIdleConnsPerHost`, `maxIdleConns`), and for HTTP/1.1.
+   *
+   * The request's trace hears the race dial's `connectStart` and
+   * `connectDone` (with its error, if it fails) even when the request is
+   * served by the other connection. A race dial that fails while the
+   * connection waited for is good fails no request. If that connection
+   * turns out closed at the end of the turn, the request waits for the race
+   * dial (or a connection freed first) as for a dial of its own, and that
+   * dial's failure fails it. `false`: the request waits for the connection
+   * released in this turn, and sequential requests use one. Default true.
    */
   raceDial?: boolean
   /**

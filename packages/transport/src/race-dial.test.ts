@@ -216,5 +216,8 @@ describe.each([
     await expect(pending).rejects.toMatchObject({ code: 'RT_TRANSPORT_CLOSED' })
     await closed
     expect(transport.stats().total).toMatchObject({ active: 0, idle: 0, dialing: 0 })
+    // The server sees every connection of it close (the first conn's and the race dial's, if it got that far): none is left open.
+    await server.closedCount(server.connections)
+    expect(server.open.size).toBe(0)
   })
 })

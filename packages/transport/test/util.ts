@@ -50,3 +50,20 @@ export function direct(transport: Transport): RequestInit {
   }
   return { dispatcher } as RequestInit
 }
+
+/** Runs `body` and returns what was thrown in a microtask meanwhile (rethrowLater), keeping it from vitest's handler. */
+export async function rethrown(body: () => Promise<void>): Promise<Error[]> {
+  const thrown: Error[] = []
+  const saved = process.listeners('uncaughtException')
+  const catcher = (error: Error): void => void thrown.push(error)
+  process.removeAllListeners('uncaughtException')
+  process.on('uncaughtException', catcher)
+  try {
+    await body()
+    await new Promise((r) => setImmediate(r))
+  } finally {
+    process.off('uncaughtException', catcher)
+    for (const listener of saved) process.on('uncaughtException', listener)
+  }
+  return thrown
+}
