@@ -53,6 +53,7 @@ function isTrackedBody(body: unknown): body is TrackedBody {
  * directly and `body` creates its stream on first access; behaviour is the
  * same as a `Response`'s, at a fraction of the cost. (Calling
  * `Response.prototype.text.call(response)` bypasses this and sees no body.)
+ * Like a `Response`, it can still be read once frozen.
  */
 export class RoundTripResponse extends Response {
   declare [kSource]: TrackedSource | undefined
