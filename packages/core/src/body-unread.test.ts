@@ -13,6 +13,17 @@ function lazy(): Response {
 }
 
 describe('isBodyUnread', () => {
+  it('sees a frozen response locked or used', async () => {
+    const locked = Object.freeze(lazy())
+    expect(isBodyUnread(locked)).toBe(true)
+    locked.body!.getReader()
+    expect(isBodyUnread(locked)).toBe(false)
+    const cloned = Object.freeze(lazy())
+    cloned.clone()
+    cloned.body!.getReader()
+    expect(isBodyUnread(cloned)).toBe(false)
+  })
+
   it('is true for a lazy body nobody touched, and false once it is read, cancelled, aborted or locked', async () => {
     const fresh = lazy()
     expect(isBodyUnread(fresh)).toBe(true)

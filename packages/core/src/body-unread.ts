@@ -1,4 +1,4 @@
-import { kSource, kStream, kUsed, type ResponseFields } from './internal.js'
+import { fieldsOf, kSource, kStream, kUsed, type ResponseFields } from './internal.js'
 
 /**
  * isBodyUnread reports whether nobody has started reading the body of
@@ -14,5 +14,6 @@ export function isBodyUnread(response: Response): boolean {
   const fields = response as Partial<ResponseFields>
   const source = fields[kSource]
   if (source === undefined) return !response.bodyUsed && response.body?.locked === false
-  return source.outcome === undefined && fields[kUsed] !== true && fields[kStream]?.locked !== true
+  const now = fieldsOf(fields)
+  return source.outcome === undefined && now[kUsed] !== true && now[kStream]?.locked !== true
 }

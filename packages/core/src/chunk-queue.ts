@@ -7,6 +7,8 @@
  * The oldest chunk has a field of its own and the others wait in an array
  * made for a second one: most bodies of small responses are one chunk, and
  * an array's first push reserves room for 17 (about 150 bytes per body).
+ * Once made, the array is kept when it empties: a body whose reader lags
+ * behind its producer would otherwise make a new one per chunk or two.
  */
 export class ChunkQueue {
   #first: Uint8Array | undefined = undefined
@@ -36,7 +38,6 @@ export class ChunkQueue {
     if (chunk === undefined) return undefined
     const rest = this.#rest
     this.#first = rest?.shift()
-    if (rest !== undefined && rest.length === 0) this.#rest = undefined
     this.#bytes -= chunk.byteLength
     return chunk
   }

@@ -101,6 +101,35 @@ export function setFields(
   response[kRawHeaders] = rawHeaders
 }
 
+/** The fields of a RoundTripResponse that change after it was made. */
+export type MutableFields = Pick<ResponseFields, typeof kRawHeaders | typeof kStream | typeof kUsed>
+
+// A frozen response (frozen by its user, as a native Response may be and still
+// be read) keeps its changing fields here, copied from its own on its first
+// change; `any` stays false until then, so a read costs one check.
+// Shared by copies of core, which read each other's kStream and kUsed.
+const frozenFields = shared('@roundtrip/core.response.frozenFields.v2', () => ({
+  any: false,
+  records: new WeakMap<object, MutableFields>(),
+}))
+
+/** The changing fields of `response` as they are now: its own, or for a frozen one changed since, its record. */
+export function fieldsOf<T extends Partial<MutableFields>>(response: T): T | MutableFields {
+  return frozenFields.any ? (frozenFields.records.get(response) ?? response) : response
+}
+
+/** Where to write the changing fields of `response`: itself, or for a frozen one its record (made on first use). */
+export function writableFields(response: MutableFields): MutableFields {
+  if (!Object.isFrozen(response)) return response
+  let record = frozenFields.records.get(response)
+  if (record === undefined) {
+    record = { [kRawHeaders]: response[kRawHeaders], [kStream]: response[kStream], [kUsed]: response[kUsed] }
+    frozenFields.records.set(response, record)
+    frozenFields.any = true
+  }
+  return record
+}
+
 /** Streams opened on a tracked source, to their source and the response that opened them (shared by copies). */
 const sourceByStream = shared('@roundtrip/core.streams.v1', () => new WeakMap<ReadableStream, { source: TrackedSource; owner: object }>())
 

@@ -115,6 +115,68 @@ describe('createResponse with rawHeaders', () => {
   })
 })
 
+describe('a frozen RoundTripResponse', () => {
+  const enc = new TextEncoder()
+  function tracked(text: string, rawHeaders: string[]) {
+    const { body, sink } = createBody({})
+    const response = createResponse(body, { rawHeaders })
+    sink.push(enc.encode(text))
+    sink.end()
+    return response
+  }
+
+  it('reads headers and the body with text(), as a frozen native Response does', async () => {
+    const native = Object.freeze(new Response('hi', { headers: { 'x-a': '1' } }))
+    expect(native.headers.get('x-a')).toBe('1')
+    expect(await native.text()).toBe('hi')
+
+    const response = Object.freeze(tracked('hi', ['x-a', '1']))
+    expect(response.headers.get('x-a')).toBe('1')
+    expect([...response.headers]).toEqual([['x-a', '1']])
+    expect(response.bodyUsed).toBe(false)
+    expect(await response.text()).toBe('hi')
+    expect(response.bodyUsed).toBe(true)
+    await expect(response.text()).rejects.toThrow(TypeError)
+  })
+
+  it('gives its body stream, the same one each time, and counts it used once read', async () => {
+    const response = Object.freeze(tracked('streamed', ['x-a', '1']))
+    const stream = response.body!
+    expect(response.body).toBe(stream)
+    expect(response.bodyUsed).toBe(false)
+    expect(await new Response(stream).text()).toBe('streamed')
+    expect(response.bodyUsed).toBe(true)
+    await expect(response.text()).rejects.toThrow(TypeError)
+  })
+
+  it('clones: both read the body and see the raw headers', async () => {
+    const response = Object.freeze(tracked('twice', ['x-a', '1']))
+    const copy = response.clone()
+    expect(copy.headers.get('x-a')).toBe('1')
+    expect(response.headers.get('x-a')).toBe('1')
+    expect(await copy.text()).toBe('twice')
+    expect(response.bodyUsed).toBe(false)
+    expect(await response.text()).toBe('twice')
+    expect(response.bodyUsed).toBe(true)
+    expect(() => response.clone()).toThrow(TypeError)
+  })
+
+  it('works with a body of its own or none, and when frozen after its headers and body were used', async () => {
+    const empty = Object.freeze(createResponse(null, { status: 204, rawHeaders: ['x-b', '2'] }))
+    expect(empty.clone().headers.get('x-b')).toBe('2')
+    expect(empty.headers.get('x-b')).toBe('2')
+
+    const read = tracked('later', ['x-a', '1'])
+    expect(read.headers.get('x-a')).toBe('1')
+    const stream = read.body!
+    Object.freeze(read)
+    expect(read.headers.get('x-a')).toBe('1')
+    expect(read.body).toBe(stream)
+    expect(await read.text()).toBe('later')
+    expect(read.bodyUsed).toBe(true)
+  })
+})
+
 describe('withResponseInfo', () => {
   it('updates a RoundTripResponse in place and leaves earlier clones alone', async () => {
     const response = createResponse('body', { url: 'http://a.test/1' })

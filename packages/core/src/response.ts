@@ -51,8 +51,13 @@ function isTrackedBody(body: unknown): body is TrackedBody {
  *
  * When its body is a {@link TrackedBody}, the body methods read the bytes
  * directly and `body` creates its stream on first access; behaviour is the
- * same as a `Response`'s, at a fraction of the cost. (Calling
- * `Response.prototype.text.call(response)` bypasses this and sees no body.)
+ * same as a `Response`'s, at a fraction of the cost. Call its methods, not
+ * `Response.prototype`'s: `Response.prototype.text.call(response)` (or
+ * `blob`, `clone` and the other body methods) bypasses this and sees no
+ * body, and `Response.prototype.clone.call(response)` or
+ * `Response.prototype.blob.call(response)` misses the `rawHeaders` not yet
+ * appended (no one read `headers` before).
+ * Like a `Response`, it can still be read once frozen.
  */
 export class RoundTripResponse extends Response {
   declare [kSource]: TrackedSource | undefined

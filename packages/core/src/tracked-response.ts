@@ -2,7 +2,20 @@
 // methods that read the source directly, `body`/`bodyUsed`, and clone().
 // response.ts installs them on RoundTripResponse.prototype.
 import { teeBody } from './body-tee.js'
-import { kRawHeaders, kRedirected, kSource, kStream, kType, kUrl, kUsed, setFields, type ResponseFields, type TrackedSource } from './internal.js'
+import {
+  fieldsOf,
+  kRawHeaders,
+  kRedirected,
+  kSource,
+  kStream,
+  kType,
+  kUrl,
+  kUsed,
+  setFields,
+  writableFields,
+  type ResponseFields,
+  type TrackedSource,
+} from './internal.js'
 
 /** A Response as this file sees it: a RoundTripResponse's, with its fields. */
 interface Holder extends Response, ResponseFields {}
@@ -20,9 +33,9 @@ const baseHeaders = Object.getOwnPropertyDescriptor(base, 'headers')!.get! as (t
  */
 export function headersOf(response: Holder): Headers {
   const headers = baseHeaders.call(response)
-  const raw = response[kRawHeaders]
+  const raw = fieldsOf(response)[kRawHeaders]
   if (raw === undefined) return headers
-  response[kRawHeaders] = undefined
+  writableFields(response)[kRawHeaders] = undefined
   appendRaw(headers, raw)
   return headers
 }
@@ -44,22 +57,23 @@ function unusable(): TypeError {
 }
 
 function streamOf(response: Holder, source: TrackedSource): ReadableStream<Uint8Array> {
-  let stream = response[kStream]
+  let stream = fieldsOf(response)[kStream]
   if (stream === undefined) {
     // The body counts as used from its first read or cancel, as `isDisturbed` has it.
     const opened = source.openStream(response, () => {
       // After clone() the response reads a tee branch instead; the tee's reads are not the user's.
-      if (response[kStream] === opened) response[kUsed] = true
+      if (fieldsOf(response)[kStream] === opened) writableFields(response)[kUsed] = true
     })
-    response[kStream] = stream = opened
+    writableFields(response)[kStream] = stream = opened
   }
   return stream
 }
 
 function allChunks(response: Holder, source: TrackedSource): Promise<Uint8Array[]> {
-  if (response[kUsed]) return Promise.reject(unusable())
-  response[kUsed] = true
-  const stream = response[kStream]
+  const fields = writableFields(response)
+  if (fields[kUsed]) return Promise.reject(unusable())
+  fields[kUsed] = true
+  const stream = fields[kStream]
   if (stream === undefined) return source.readAll()
   if (stream.locked) return Promise.reject(unusable())
   return readStream(stream)
@@ -149,14 +163,15 @@ export const bodyMethods = {
       setFields(copy, undefined, undefined, this[kUrl], this[kRedirected], this[kType], undefined)
       return copy
     }
-    if (this[kUsed] || this[kStream]?.locked === true) throw new TypeError('Response.clone: Body has already been consumed.')
+    const fields = fieldsOf(this)
+    if (fields[kUsed] || fields[kStream]?.locked === true) throw new TypeError('Response.clone: Body has already been consumed.')
     // A branch speaks for its response while it is that response's stream
     // (a later clone() tees it again, and the new tee's reads are not the user's).
     const branches = teeBody(streamOf(this, source), (branch) => {
       const owner = branch === 0 ? this : copy
-      if (owner[kStream] === branches[branch]) owner[kUsed] = true
+      if (fieldsOf(owner)[kStream] === branches[branch]) writableFields(owner)[kUsed] = true
     })
-    this[kStream] = branches[0]
+    writableFields(this)[kStream] = branches[0]
     const copy: Holder = Object.setPrototypeOf(
       new Response(null, { status: this.status, statusText: this.statusText, headers: this.headers }),
       proto,
@@ -182,7 +197,7 @@ export const bodyAccessors = {
     configurable: true,
     enumerable: true,
     get(this: Holder): boolean {
-      return this[kSource] === undefined ? baseBodyUsed.call(this) : this[kUsed]
+      return this[kSource] === undefined ? baseBodyUsed.call(this) : fieldsOf(this)[kUsed]
     },
   },
 } satisfies PropertyDescriptorMap

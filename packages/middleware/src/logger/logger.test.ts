@@ -1,5 +1,6 @@
 import { compose, withContext } from '@roundtrip/core'
 import { Transport } from '@roundtrip/transport'
+import { gzipSync } from 'node:zlib'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { closedPort, startServer, type TestServer } from '../../test/server.js'
 import { retry } from '../retry/retry.js'
@@ -20,6 +21,10 @@ beforeAll(async () => {
       // No Content-Length: the body goes out chunked.
       res.write('hel')
       res.end('lo, world')
+      return
+    }
+    if (url.pathname === '/gzip') {
+      res.writeHead(200, { 'content-encoding': 'gzip' }).end(gzipSync('hello, gzip world'))
       return
     }
     res.setHeader('set-cookie', 'a=b')
@@ -80,6 +85,18 @@ describe('logger over the Transport', () => {
     expect(await response.text()).toBe('hello, world')
     expect(records).toHaveLength(1)
     expect(records[0]).toMatchObject({ status: 200, bytes: 12, outcome: 'end' })
+  })
+
+  it('leaves bytes unset for a body fetch decoded (its wire size is unknown), and counts one it did not', async () => {
+    transport = new Transport()
+    const records: LogRecord[] = []
+    const client = compose({ roundTrip: (request: Request) => globalThis.fetch(request) }, logger({ log: (r) => records.push(r) }))
+    expect(await (await client.roundTrip(new Request(`${server.origin}/gzip`))).text()).toBe('hello, gzip world')
+    expect(await (await client.roundTrip(new Request(`${server.origin}/a`))).text()).toBe('hello')
+    expect(records).toHaveLength(2)
+    expect(records[0]).toMatchObject({ status: 200, outcome: 'end' })
+    expect(records[0]!.bytes).toBeUndefined()
+    expect(records[1]).toMatchObject({ status: 200, outcome: 'end', bytes: 5 })
   })
 
   it('logs a cancelled body as such, without bytes', async () => {

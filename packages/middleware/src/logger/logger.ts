@@ -72,6 +72,8 @@ class LoggerCall {
   readonly #config: LoggerConfig
   readonly #start: number
   readonly #record: LogRecord
+  /** The body's wire size is unknown (see responded()): `bytes` stays unset. */
+  #sizeUnknown = false
 
   constructor(config: LoggerConfig, request: Request) {
     this.#config = config
@@ -112,14 +114,19 @@ class LoggerCall {
     detachHooks(request, this)
     this.#record.status = response.status
     this.#record.headDuration = this.#config.now() - this.#start
-    return observeBody(response, this)
+    const observed = observeBody(response, this)
+    // A body core does not track (a fetch Response, as `fromFetch` gives) is
+    // wrapped, and its size is what the consumer read: the decoded size when
+    // fetch decoded a content-encoding. A wrong size is worse than none.
+    if (observed !== response && response.headers.has('content-encoding')) this.#sizeUnknown = true
+    return observed
   }
 
   bodySettled(outcome: BodyOutcome, reason?: unknown, settled?: BodySettled): void {
     const record = this.#record
     record.duration = this.#config.now() - this.#start
     record.outcome = outcome
-    if (outcome === 'end' && settled !== undefined) record.bytes = settled.encodedBytes
+    if (outcome === 'end' && settled !== undefined && !this.#sizeUnknown) record.bytes = settled.encodedBytes
     if (outcome === 'error') fail(record, reason)
     this.#config.write(record, outcome === 'error')
   }

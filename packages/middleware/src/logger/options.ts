@@ -12,7 +12,13 @@ export interface LogRecord {
   headDuration?: number
   /** Milliseconds from the call to the end of the body (read, cancelled or failed), or to the failure. */
   duration: number
-  /** Body bytes received, as they came off the wire (before content decoding), when the body was read to the end; 0 for a response without a body. */
+  /**
+   * Body bytes received, as they came off the wire (before content decoding),
+   * when the body was read to the end; 0 for a response without a body.
+   * Absent when the wire size is unknown: a body core does not track (a fetch
+   * `Response`, as `fromFetch` gives) with a `content-encoding`, which fetch
+   * decoded. Without one, such a body's size is the bytes read.
+   */
   bytes?: number
   /** How the body settled: `end`, `cancel`, `error` or `collected` (garbage-collected unread). */
   outcome?: BodyOutcome
