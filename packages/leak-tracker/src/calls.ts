@@ -2,6 +2,8 @@ import { BodyList, type Tracked } from './tracked.js'
 
 /** Past how many calls in flight a lookup makes {@link CallsInFlight} index its calls by request. */
 export const INDEX_CALLS_FROM = 32
+/** At how many calls in flight the index is dropped: half the threshold, so that a load around it does not build and drop it over and over. */
+export const UNINDEX_CALLS_AT = INDEX_CALLS_FROM / 2
 
 /**
  * CallsInFlight holds a tracker's calls made and not settled yet, to find
@@ -9,7 +11,7 @@ export const INDEX_CALLS_FROM = 32
  * a call nothing to join and leave, a map a hash each way: the calls are
  * indexed by request only once a lookup finds more than
  * {@link INDEX_CALLS_FROM} of them in flight (requests queue under load),
- * until no call is left in flight.
+ * and the index is dropped once they fall to {@link UNINDEX_CALLS_AT}.
  */
 export class CallsInFlight {
   #list = new BodyList()
@@ -36,7 +38,7 @@ export class CallsInFlight {
     const byRequest = this.#byRequest
     if (byRequest === undefined) return
     if (byRequest.get(tracked.call!) === tracked) byRequest.delete(tracked.call!)
-    if (this.#list.size === 0) this.#byRequest = undefined
+    if (this.#list.size <= UNINDEX_CALLS_AT) this.#byRequest = undefined
   }
 
   /** The call in flight with `request`, if one is. */

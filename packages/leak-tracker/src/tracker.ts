@@ -197,8 +197,10 @@ export class Tracker implements ConnListener {
   }
 
   dequeuedRequest(request: Request): void {
+    // Only the breaker counts requests waiting: without one, no lookup.
+    if (this.#breaker === undefined) return
     const call = this.#calls.of(request)
-    if (call !== undefined) this.#breaker?.done(call)
+    if (call !== undefined) this.#breaker.done(call)
   }
 
   /** The call of `tracked` settled (a response or an error): it no longer looks for, or waits for, a connection. */
