@@ -39,3 +39,24 @@ describe('CallsInFlight', () => {
     expect(calls.indexed).toBe(false)
   })
 })
+
+describe('CallsInFlight with one Request in two calls at once', () => {
+  for (const when of ['after the index was built', 'before the index was built'] as const) {
+    it(`finds the older call once the newer settled (${when}): the index kept only the newer`, () => {
+      const calls = new CallsInFlight()
+      const others = Array.from({ length: INDEX_CALLS_FROM + 4 }, call)
+      for (const c of others) calls.add(c)
+      if (when === 'after the index was built') expect(calls.of(others[0]!.call!)).toBe(others[0])
+      const older = call()
+      const newer = new Tracked(scope, older.call!, undefined)
+      calls.add(older)
+      calls.add(newer)
+      expect(calls.of(older.call!)).toBe(newer)
+      expect(calls.indexed).toBe(true)
+      calls.delete(newer)
+      expect(calls.of(older.call!)).toBe(older)
+      calls.delete(older)
+      expect(calls.of(older.call!)).toBeUndefined()
+    })
+  }
+})

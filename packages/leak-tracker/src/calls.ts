@@ -16,6 +16,12 @@ export const UNINDEX_CALLS_AT = INDEX_CALLS_FROM / 2
 export class CallsInFlight {
   #list = new BodyList()
   #byRequest: Map<Request, Tracked> | undefined = undefined
+  /**
+   * Two calls in flight went out with the same Request while indexed: the
+   * index keeps the newer, so a miss looks through the list too (until the
+   * index is dropped).
+   */
+  #shared = false
 
   /** Whether the calls are indexed by request (for tests). */
   get indexed(): boolean {
@@ -38,7 +44,10 @@ export class CallsInFlight {
     const byRequest = this.#byRequest
     if (byRequest === undefined) return
     if (byRequest.get(tracked.call!) === tracked) byRequest.delete(tracked.call!)
-    if (this.#list.size <= UNINDEX_CALLS_AT) this.#byRequest = undefined
+    if (this.#list.size <= UNINDEX_CALLS_AT) {
+      this.#byRequest = undefined
+      this.#shared = false
+    }
   }
 
   /** The call in flight with `request`, if one is. */
@@ -49,15 +58,17 @@ export class CallsInFlight {
       byRequest = this.#byRequest = new Map()
       for (let call = this.#list.first; call !== undefined; call = call.next) this.#index(byRequest, call)
     }
-    return byRequest.get(request)
+    return byRequest.get(request) ?? (this.#shared ? this.#scan(request) : undefined)
   }
 
   clear(): void {
     this.#list.clear()
     this.#byRequest = undefined
+    this.#shared = false
   }
 
   #index(byRequest: Map<Request, Tracked>, call: Tracked): void {
+    if (byRequest.has(call.call!)) this.#shared = true
     byRequest.set(call.call!, call)
   }
 
