@@ -2,7 +2,8 @@ import { subscribe, unsubscribe } from 'node:diagnostics_channel'
 import { gzipSync } from 'node:zlib'
 import { callHooks, compose, roundTripper, type RoundTripper } from '@roundtrip/core'
 import { Transport } from '@roundtrip/transport'
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
+import { UNINDEX_CALLS_AT } from './calls.js'
 import { nextMessage, startServer, type TestServer } from '../test/server.js'
 import { leakTracker, type LeakTracker } from './leak-tracker.js'
 import type { Leak } from './leak.js'
@@ -177,24 +178,63 @@ describe('leakTracker over bodies that declare what they hold (core bodyHold)', 
     expect(await (await next).text()).toBe('next')
   })
 
-  it('finds each waiting request among many calls in flight: 40 requests queued behind an unread body are its 40 waiters', async () => {
-    const { client } = setUp({}, undefined, 1)
+  /**
+   * Queues 40 requests behind a body being read (not reclaimed), checks they
+   * are its 40 waiters, ends the body, and returns how many of them the
+   * tracker had looked up in a Map (its index by request: the only Map keyed
+   * by Request) by the time their `dequeued` message was handled; then, the
+   * calls all settled, checks a request that queues alone is looked for in
+   * the list, not the index.
+   */
+  async function queueForty(options: LeakTrackerOptions): Promise<number> {
+    const { client } = setUp(options, undefined, 1)
     await (await get(client, '/')).text()
-    const held = await get(client, '/stream')
+    const reader = (await get(client, '/stream')).body!.getReader()
     let queued = 0
     let all!: () => void
     const allQueued = new Promise<void>((resolve) => (all = resolve))
     const onQueued = (): void => void (++queued === 40 && all())
+    const lookups = vi.spyOn(Map.prototype, 'get')
+    const looked = (request: unknown): boolean => lookups.mock.calls.some(([key]) => key === request)
+    let viaIndex = 0
+    // Subscribed after the tracker: called after it, before the call settles.
+    const onDequeued = (message: unknown): void => void (looked((message as { request: Request }).request) && viaIndex++)
     subscribe('roundtrip:pool:queued', onQueued)
+    subscribe('roundtrip:pool:dequeued', onDequeued)
     try {
       const waiting = Array.from({ length: 40 }, () => get(client, '/'))
       await allQueued
       expect(tracker!.outstanding()).toMatchObject([{ url: `${server.origin}/stream`, held: 'connection', waiters: 40 }])
-      await held.body!.cancel()
+      lookups.mockClear()
+      await reader.cancel()
       for (const response of await Promise.all(waiting)) expect(await response.text()).toBe('next')
+      const counted = viaIndex
+      const held = (await get(client, '/stream')).body!.getReader()
+      const queuedAgain = nextMessage('roundtrip:pool:queued')
+      const late = new Request(`${server.origin}/`)
+      lookups.mockClear()
+      const next = client.roundTrip(late)
+      await queuedAgain
+      expect(tracker!.outstanding()).toMatchObject([{ url: `${server.origin}/stream`, waiters: 1 }])
+      expect(looked(late)).toBe(false)
+      await held.cancel()
+      expect(await (await next).text()).toBe('next')
+      expect(tracker!.summary()).toMatchObject({ reclaimed: 0, open: 0 })
+      return counted
     } finally {
+      lookups.mockRestore()
       unsubscribe('roundtrip:pool:queued', onQueued)
+      unsubscribe('roundtrip:pool:dequeued', onDequeued)
     }
+  }
+
+  it('finds each waiting request among many calls in flight through its index by request: 40 requests queued behind an unread body are its 40 waiters, their dequeued messages go through the index, and it is dropped once the calls settled', async () => {
+    // While more than UNINDEX_CALLS_AT calls were in flight, the index found the request that left the queue.
+    expect(await queueForty({ breakDeadlocks: 30 })).toBeGreaterThanOrEqual(40 - UNINDEX_CALLS_AT)
+  })
+
+  it('without breakDeadlocks, a dequeued message costs no lookup (only the breaker counts waiting requests)', async () => {
+    expect(await queueForty({})).toBe(0)
   })
 
   it('an unread body whose connection was closed after it arrived whole (connection: close) holds memory, not a connection', async () => {

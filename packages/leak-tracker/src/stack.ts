@@ -241,3 +241,10 @@ function mapSite(site: NodeJS.CallSite): string {
   const name = site.getFunctionName()
   return name === null ? where : `${site.isAsync() ? 'async ' : ''}${name} (${where})`
 }
+
+/** An `ignore` entry as a pattern: a string matches as it is written. */
+export function toPattern(p: string | RegExp): RegExp {
+  if (p instanceof RegExp) return p
+  if (typeof p !== 'string') throw new TypeError(`leakTracker: ignore must hold strings or RegExps, got ${typeof p}`)
+  return new RegExp(p.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))
+}

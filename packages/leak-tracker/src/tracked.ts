@@ -1,6 +1,7 @@
-import type { BodyListener, BodyOutcome, CallHooks } from '@roundtrip/core'
+import { redactUrl, type BodyListener, type BodyOutcome, type CallHooks } from '@roundtrip/core'
+import type { Held, OpenBody } from './leak.js'
 import { doneLooking, lookingForConn } from './queued.js'
-import type { CallerStack } from './stack.js'
+import { callerLocation, type CallerStack } from './stack.js'
 
 /** What a tracker learns from a request's trace and the Transport's channels. */
 export interface ConnListener {
@@ -217,5 +218,28 @@ export class BodyList {
     const all: Tracked[] = []
     for (let t = this.first; t !== undefined; t = t.next) all.push(t)
     return all
+  }
+}
+
+/** What the body of `t` holds. */
+function heldOf(t: Tracked): Held {
+  if (t.key === undefined) return 'unknown'
+  return t.arrived ? 'memory' : 'connection'
+}
+
+/** What `t` is and held, `now` (performance.now()). */
+export function openBody(t: Tracked, now: number): OpenBody {
+  return {
+    method: t.method,
+    url: redactUrl(t.url),
+    status: t.status,
+    ageMs: now - t.start,
+    held: heldOf(t),
+    connectionHeldMs: t.connHeldMs(now),
+    poolKey: t.key,
+    waiters: t.waiters,
+    stack: t.stack?.stack,
+    requestedAt: callerLocation(t.stack),
+    via: t.stack?.via ?? [],
   }
 }

@@ -20,17 +20,16 @@ import { DeadlockBreaker } from './breaker.js'
 import { ERR_BODY_RECLAIMED, LeakError, type Held, type Leak, type LeakKind, type OpenBody } from './leak.js'
 import { DEFAULT_BREAK_DEADLOCKS_AFTER, type LeakTrackerOptions, type ReportLevel } from './options.js'
 import { DEFAULT_MAX_STACKS_PER_SECOND, StackSampler } from './sampler.js'
-import { StackCapturer, callerLocation } from './stack.js'
+import { StackCapturer, callerLocation, toPattern } from './stack.js'
 import { watchQueue } from './queued.js'
-import { BodyList, Scope, Tracked, type ConnListener } from './tracked.js'
+import { CallsInFlight } from './calls.js'
+import { BodyList, Scope, Tracked, openBody as info, type ConnListener } from './tracked.js'
 import { warnLeak } from './warn.js'
 import { channels } from './channels.js'
 import { startDebug } from './debug.js'
 
 /** How many leaks found between two `assertNoLeaks()` calls are kept for it. */
 const MAX_REPORTED = 100
-/** Past how many calls in flight a `queued` or `dequeued` message makes the tracker index its calls by request. */
-const INDEX_CALLS_FROM = 32
 
 /** LeakSummary counts what a tracker has seen; see `summary()`. */
 export interface LeakSummary {
@@ -44,33 +43,6 @@ export interface LeakSummary {
   reclaimed: number
   /** Leaks found but not passed to `onLeak` (`report`, `ignoreLibraries`). */
   unreported: number
-}
-
-function heldOf(t: Tracked): Held {
-  if (t.key === undefined) return 'unknown'
-  return t.arrived ? 'memory' : 'connection'
-}
-
-function info(t: Tracked, now: number): OpenBody {
-  return {
-    method: t.method,
-    url: redactUrl(t.url),
-    status: t.status,
-    ageMs: now - t.start,
-    held: heldOf(t),
-    connectionHeldMs: t.connHeldMs(now),
-    poolKey: t.key,
-    waiters: t.waiters,
-    stack: t.stack?.stack,
-    requestedAt: callerLocation(t.stack),
-    via: t.stack?.via ?? [],
-  }
-}
-
-function toPattern(p: string | RegExp): RegExp {
-  if (p instanceof RegExp) return p
-  if (typeof p !== 'string') throw new TypeError(`leakTracker: ignore must hold strings or RegExps, got ${typeof p}`)
-  return new RegExp(p.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))
 }
 
 /** The state behind a {@link LeakTracker}; see `leakTracker()` for the behaviour. */
@@ -90,13 +62,7 @@ export class Tracker implements ConnListener {
   /** Both lists, oldest bodies first. */
   #lists: readonly BodyList[] = [this.#stale, this.#open]
   /** Calls made and not settled yet (to find the one a `queued` or `dequeued` message names). */
-  #calls = new BodyList()
-  /**
-   * The same calls by request, kept only while requests queue with many
-   * calls in flight (see {@link #callOf}): a list costs a call nothing to
-   * join and leave, a map a hash each way.
-   */
-  #byRequest: Map<Request, Tracked> | undefined = undefined
+  #calls = new CallsInFlight()
   /** Leaks reported since the last assertNoLeaks() whose bodies are no longer open. */
   #reported: Leak[] = []
   #counts: LeakSummary = { open: 0, openHoldingConnection: 0, leaked: { connection: 0, memory: 0, unknown: 0 }, reclaimed: 0, unreported: 0 }
@@ -173,7 +139,6 @@ export class Tracker implements ConnListener {
       const stack = stacks !== undefined && this.#sampler.wants(request.method, request.url) ? stacks.capture(roundTrip) : undefined
       const tracked = new Tracked(scope, request, stack)
       this.#calls.add(tracked)
-      this.#byRequest?.set(request, tracked)
       // While the bodies from `next` declare what they hold, that and the
       // Transport's `queued` and `dequeued` messages are the facts, and the
       // call needs no trace. Its promise's reactions are then the record's
@@ -225,39 +190,22 @@ export class Tracker implements ConnListener {
   }
 
   queuedRequest(request: Request, key: string): void {
-    const call = this.#callOf(request)
+    const call = this.#calls.of(request)
     if (call === undefined) return
     call.key = key
     this.queued(call)
   }
 
   dequeuedRequest(request: Request): void {
-    const call = this.#callOf(request)
-    if (call !== undefined) this.#breaker?.done(call)
-  }
-
-  /** The record of this tracker's call in flight with `request`. */
-  #callOf(request: Request): Tracked | undefined {
-    if (this.#byRequest !== undefined) return this.#byRequest.get(request)
-    if (this.#calls.size <= INDEX_CALLS_FROM) {
-      for (let call = this.#calls.first; call !== undefined; call = call.next) if (call.call === request) return call
-      return undefined
-    }
-    // Many calls in flight, and requests queue (a message per wait and per
-    // end of one): index them until no call is left in flight.
-    const byRequest = new Map<Request, Tracked>()
-    for (let call = this.#calls.first; call !== undefined; call = call.next) byRequest.set(call.call!, call)
-    this.#byRequest = byRequest
-    return byRequest.get(request)
+    // Only the breaker counts requests waiting: without one, no lookup.
+    if (this.#breaker === undefined) return
+    const call = this.#calls.of(request)
+    if (call !== undefined) this.#breaker.done(call)
   }
 
   /** The call of `tracked` settled (a response or an error): it no longer looks for, or waits for, a connection. */
   #untrack(tracked: Tracked): void {
     this.#calls.delete(tracked)
-    if (this.#byRequest !== undefined) {
-      if (this.#byRequest.get(tracked.call!) === tracked) this.#byRequest.delete(tracked.call!)
-      if (this.#calls.size === 0) this.#byRequest = undefined
-    }
     // Not looking for a connection any more either: the list of requests that
     // do is cleared at the end of the Transport's getConn call (queued.ts).
     tracked.call = undefined
@@ -434,7 +382,6 @@ export class Tracker implements ConnListener {
     this.#open.clear()
     this.#stale.clear()
     this.#calls.clear()
-    this.#byRequest = undefined
     this.#reported = []
   }
 }
