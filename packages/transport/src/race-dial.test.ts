@@ -1,8 +1,11 @@
+import { subscribe, unsubscribe } from 'node:diagnostics_channel'
 import { connect, type Socket } from 'node:net'
 import { undiciDispatch, withContext } from '@roundtrip/core'
 import { describe, expect, it } from 'vitest'
 import { useFixture } from '../test/fixture.js'
 import { startServer, type TestServer } from '../test/server.js'
+import { ManualClock } from '../test/clock.js'
+import { deferred, rejection } from '../test/util.js'
 import type { ClientTrace } from './trace.js'
 import { Transport } from './transport.js'
 
@@ -219,5 +222,41 @@ describe.each([
     // The server sees every connection of it close (the first conn's and the race dial's, if it got that far): none is left open.
     await server.closedCount(server.connections)
     expect(server.open.size).toBe(0)
+  })
+})
+
+describe('Transport raceDial: the spare dial at maxConnsPerHost', () => {
+  it('a request at the limit queues (announced, with its maxWaitTime) rather than wait for the spare raced dial', async () => {
+    const hold = deferred()
+    const server = f.serve(await startServer((req, res) => (req.url === '/hold' ? void hold.promise.then(() => res.end('held')) : res.end(String(req.socket.remotePort)))))
+    const gate = deferred()
+    let dials = 0
+    const dial = async (): Promise<Socket> => {
+      // The second dial (the raced one) waits for the test.
+      if (++dials === 2) await gate.promise
+      return connect(server.port, '127.0.0.1')
+    }
+    const clock = new ManualClock()
+    const transport = f.use(new Transport({ dial, maxConnsPerHost: 2, maxWaitTime: 100, clock }))
+    await viaRoundTrip(transport, `${server.origin}/first`)
+    // Sent as the first ends: it waits for the first conn, released in this turn, and a dial races that wait; the wait wins, the dial is spare.
+    const held = transport.roundTrip(new Request(`${server.origin}/hold`))
+    await nextTurns()
+    expect(transport.stats().total).toMatchObject({ active: 1, dialing: 1, dials: 2 })
+    const queued: unknown[] = []
+    const onQueued = (message: unknown): void => void queued.push(message)
+    subscribe('roundtrip:pool:queued', onQueued)
+    try {
+      // Two conns counted (one busy, one dialing): at the limit, the third request queues.
+      const third = rejection(transport.roundTrip(new Request(`${server.origin}/third`)))
+      expect(queued).toHaveLength(1)
+      clock.advance(100)
+      expect(await third).toMatchObject({ code: 'RT_POOL_EXHAUSTED' })
+    } finally {
+      unsubscribe('roundtrip:pool:queued', onQueued)
+      gate.resolve()
+      hold.resolve()
+    }
+    expect(await (await held).text()).toBe('held')
   })
 })

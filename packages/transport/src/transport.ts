@@ -229,14 +229,15 @@ export class Transport implements RoundTripper, Closable, UndiciDispatchable {
     if (pool.removed) pool = acquirer.pool = this.#routes.poolFor(pool.method)
     const waiter = new ConnWaiter(this.#owner, acquirer)
     pool.enqueue(waiter)
-    // A raced dial whose race is over brings a conn nobody waits for: wait for it rather than dial another (if it fails, this waiter gets a dial: dialConnFor).
-    const race = pool.raceDial
-    if (race?.spare === true) {
-      race.spare = false
-      race.claimant = waiter
-      return undefined
-    }
     if (!pool.waitsForStreams(this.#options.http2.strictMaxConcurrentStreams) && (this.#options.maxConnsPerHost === 0 || pool.conns < this.#options.maxConnsPerHost)) {
+      // A raced dial whose race is over brings a conn nobody waits for: wait for it rather than dial another (if it fails, this waiter gets a dial: dialConnFor).
+      // Only instead of a dial: at the limit the request queues, announced and under maxWaitTime, and the spare conn serves the queue.
+      const race = pool.raceDial
+      if (race?.spare === true) {
+        race.spare = false
+        race.claimant = waiter
+        return undefined
+      }
       dialConnFor(this.#host, pool, waiter, trace)
       return undefined
     }
