@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { compose } from './compose.js'
-import { carryRequest, deriveRequest, getContext, withContext } from './context.js'
+import { carryRequest, deriveRequest, derivedFrom, getContext, withContext } from './context.js'
 import { getReplayableBody, withReplayableBody } from './replayable-body.js'
 import { roundTripper, type Middleware } from './round-tripper.js'
 
@@ -54,5 +54,15 @@ describe('per-request context', () => {
     const dropped = carryRequest(from, new Request('http://b.test/'), { body: false })
     expect(getContext(dropped)).toEqual({ tag: 'hop' })
     expect(getReplayableBody(dropped)).toBeUndefined()
+  })
+
+  it('remembers which request a derived or carried one was built from (derivedFrom), and nothing for one built otherwise', () => {
+    const original = new Request('http://a.test/')
+    const derived = deriveRequest(original, { headers: { 'x-a': '1' } })
+    const hop = carryRequest(derived, new Request('http://b.test/'), { body: false })
+    expect(derivedFrom(derived)).toBe(original)
+    expect(derivedFrom(hop)).toBe(derived)
+    expect(derivedFrom(original)).toBeUndefined()
+    expect(derivedFrom(new Request(original))).toBeUndefined()
   })
 })

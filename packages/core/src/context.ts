@@ -48,6 +48,8 @@ export interface RequestContext {
 // (createFetch's) is seen by another (a Transport bundled with a different version).
 const contexts = shared('@roundtrip/core.requestContexts.v1', () => new WeakMap<Request, Readonly<RequestContext>>())
 const EMPTY: Readonly<RequestContext> = Object.freeze({})
+/** Each request built by deriveRequest or carryRequest, to the request it was built from (shared across copies, as `contexts`). */
+const sources = shared('@roundtrip/core.derivedFrom.v1', () => new WeakMap<Request, Request>())
 
 /**
  * getContext returns the values attached to `request` (an empty frozen object
@@ -117,11 +119,24 @@ export function deriveRequest(request: Request, init?: RequestInit, values?: Par
  * over or produced again), the declaration of that body
  * (`withReplayableBody`). It is for a request built anew for the same
  * transaction where {@link deriveRequest} does not serve: a redirect hop,
- * whose URL differs. Returns `to`.
+ * whose URL differs. `to` is then derived from `from` ({@link derivedFrom}).
+ * Returns `to`.
  */
 export function carryRequest<T extends Request>(from: Request, to: T, options: { body: boolean }): T {
+  if (from !== to) sources.set(to, from)
   if (options.body) carryReplayableBody(from, to)
   const current = contexts.get(from)
   if (current !== undefined) contexts.set(to, current)
   return to
+}
+
+/**
+ * derivedFrom returns the request `request` was built from by
+ * {@link deriveRequest} or {@link carryRequest}, undefined for a request
+ * built otherwise. A layer that names requests it saw go by (a leak
+ * tracker, a recorder) follows it to the request its caller made, from the
+ * one a layer below it got: `for (let r = request; r !== undefined; r = derivedFrom(r))`.
+ */
+export function derivedFrom(request: Request): Request | undefined {
+  return sources.get(request)
 }

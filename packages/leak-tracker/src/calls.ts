@@ -1,3 +1,4 @@
+import { derivedFrom } from '@roundtrip/core'
 import { BodyList, type Tracked } from './tracked.js'
 
 /** Past how many calls in flight a lookup makes {@link CallsInFlight} index its calls by request. */
@@ -50,8 +51,20 @@ export class CallsInFlight {
     }
   }
 
-  /** The call in flight with `request`, if one is. */
+  /**
+   * The call in flight with `request`, or with the request it was derived
+   * from (core's `derivedFrom`: a layer below the tracker built it with
+   * `deriveRequest`, a retry's next attempt, a redirect hop), if one is.
+   */
   of(request: Request): Tracked | undefined {
+    for (let r: Request | undefined = request; r !== undefined; r = derivedFrom(r)) {
+      const call = this.#exact(r)
+      if (call !== undefined) return call
+    }
+    return undefined
+  }
+
+  #exact(request: Request): Tracked | undefined {
     let byRequest = this.#byRequest
     if (byRequest === undefined) {
       if (this.#list.size <= INDEX_CALLS_FROM) return this.#scan(request)

@@ -1,6 +1,6 @@
 import { subscribe, unsubscribe } from 'node:diagnostics_channel'
 import { gzipSync } from 'node:zlib'
-import { callHooks, compose, roundTripper, type RoundTripper } from '@roundtrip/core'
+import { callHooks, compose, deriveRequest, roundTripper, type RoundTripper } from '@roundtrip/core'
 import { Transport } from '@roundtrip/transport'
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
 import { UNINDEX_CALLS_AT } from './calls.js'
@@ -84,6 +84,21 @@ describe('leakTracker over bodies that declare what they hold (core bodyHold)', 
     expect(await (await get(client, '/')).text()).toBe('next')
     expect(traces).toEqual([1, 0, 0])
     expect(leaks).toMatchObject([{ kind: 'blocking', reclaimed: true, held: 'connection', waiters: 1, url: `${server.origin}/stream` }])
+    await expect(held.text()).rejects.toMatchObject({ code: 'RT_BODY_RECLAIMED' })
+  })
+
+  it('with breakDeadlocks, frees a maxConnsPerHost: 1 host for a waiting request that a layer below the tracker derived (deriveRequest: the queued message names the derived request)', async () => {
+    const leaks: Leak[] = []
+    const headers = (transport: Transport): RoundTripper => roundTripper((request) => transport.roundTrip(deriveRequest(request, { headers: { 'x-a': '1' } })))
+    const { client } = setUp({ breakDeadlocks: 30, onLeak: (leak) => leaks.push(leak) }, headers, 1)
+    await (await get(client, '/')).text()
+    const held = await get(client, '/stream')
+    const queued = nextMessage('roundtrip:pool:queued')
+    const next = get(client, '/')
+    await queued
+    expect(tracker!.outstanding()).toMatchObject([{ url: `${server.origin}/stream`, held: 'connection', waiters: 1 }])
+    expect(await (await next).text()).toBe('next')
+    expect(leaks).toMatchObject([{ kind: 'blocking', reclaimed: true, waiters: 1, url: `${server.origin}/stream` }])
     await expect(held.text()).rejects.toMatchObject({ code: 'RT_BODY_RECLAIMED' })
   })
 
