@@ -87,6 +87,23 @@ describe('Transport through an HTTP proxy', () => {
     expect(busyCounts(transport)).toEqual({ active: 0, waiting: 0, dialing: 0 })
   })
 
+  it('with raceDial on (the default), races a second CONNECT tunnel for sequential https: requests and alternates the two', async () => {
+    const target = f.serve(await httpsServer(pem))
+    const proxy = f.serve(await startProxy())
+    const transport = f.use(new Transport({ proxy: proxy.url, tls: { ca: pem.cert } }))
+    const tunnels: string[] = []
+    const trace: ClientTrace = { proxyConnectDone: (info, error) => tunnels.push(`${info.target} ${error?.message ?? 'ok'}`) }
+    for (let i = 0; i < 4; i++) {
+      const response = await transport.roundTrip(withContext(new Request(`${target.origin}/s${i}`), { trace }))
+      expect(await response.text()).toBe(`secure /s${i}`)
+    }
+    const authority = target.origin.slice('https://'.length)
+    expect(tunnels).toEqual([`${authority} ok`, `${authority} ok`])
+    expect(proxy.connects).toEqual([authority, authority])
+    expect(target.connections()).toBe(2)
+    expect(transport.stats().total).toMatchObject({ dials: 2, requests: 4, active: 0, idle: 2, dialing: 0 })
+  })
+
   it('sends the credentials of the proxy URL as Proxy-Authorization, on forwarded requests and on CONNECT', async () => {
     const target = f.serve(await startServer((req, res) => res.end(`seen ${req.headers['proxy-authorization'] ?? 'none'}`)))
     const secure = f.serve(await httpsServer(pem))

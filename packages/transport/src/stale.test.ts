@@ -1,3 +1,4 @@
+import { subscribe, unsubscribe } from 'node:diagnostics_channel'
 import { connect, type Socket } from 'node:net'
 import { describe, expect, it } from 'vitest'
 import { useFixture } from '../test/fixture.js'
@@ -57,6 +58,25 @@ describe('Transport: stale keep-alive connections', () => {
     expect(await (await transport.roundTrip(new Request(server.origin))).text()).toBe('ok')
     expect(await (await transport.roundTrip(new Request(server.origin))).text()).toBe('ok')
     expect(server.connections).toBe(2)
+  })
+
+  it('with raceDial on (the default), retries a GET that meets its reused connection closed on a new connection', async () => {
+    const server = f.serve(await startDroppingServer())
+    const transport = f.use(new Transport())
+    const retries: string[] = []
+    const onRetry = (message: unknown): void => void retries.push((message as { request: string }).request)
+    subscribe('roundtrip:pool:stale-retry', onRetry)
+    try {
+      expect(await (await transport.roundTrip(new Request(server.origin))).text()).toBe('ok')
+      // Idle since an earlier turn: the next GET takes it at once, no dial raced; the server drops it unanswered.
+      await new Promise((resolve) => setImmediate(resolve))
+      expect(await (await transport.roundTrip(new Request(`${server.origin}/again`))).text()).toBe('ok')
+    } finally {
+      unsubscribe('roundtrip:pool:stale-retry', onRetry)
+    }
+    expect(retries).toEqual([`GET ${server.origin}/again`])
+    expect(server.connections).toBe(2)
+    expect(transport.stats().total).toMatchObject({ dials: 2, active: 0, idle: 1, dialing: 0 })
   })
 
   it('never retries on a fresh connection', async () => {

@@ -428,6 +428,11 @@ describe('toDispatcher: what it refuses', () => {
     const upgrade = await refusal(dispatcher, { origin: 'http://127.0.0.1:1', path: '/', method: 'GET', upgrade: 'websocket' })
     expect(upgrade).toMatchObject({ code: 'RT_UPGRADE_UNSUPPORTED', message: expect.stringContaining('upgrade to websocket') })
     await expect(connect('http://127.0.0.1:1', { dispatcher })).rejects.toMatchObject({ code: 'RT_UPGRADE_UNSUPPORTED' })
+    // The method in any case, as undici takes it.
+    for (const method of ['connect', 'Connect']) {
+      const refused = await refusal(dispatcher, { origin: 'http://127.0.0.1:1', path: '127.0.0.1:1', method: method as 'CONNECT' })
+      expect(refused).toMatchObject({ code: 'RT_UPGRADE_UNSUPPORTED', message: expect.stringContaining('cannot CONNECT') })
+    }
     expect(traced).toBe(0)
   })
 

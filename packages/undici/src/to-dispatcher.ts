@@ -78,7 +78,7 @@ export class RoundTripperDispatcher extends Dispatcher {
     const kind = handlerKind(handler)
     const input = options as unknown as DispatchInput
     // An upgrade or CONNECT wants a socket, not a response: it goes to `upgrades` (or is refused) before the trace option is asked for hooks or any dispatch is made.
-    if (!this.#closed && ((input.upgrade !== undefined && input.upgrade !== null && input.upgrade !== false) || String(input.method).toUpperCase() === 'CONNECT')) {
+    if (!this.#closed && ((input.upgrade !== undefined && input.upgrade !== null && input.upgrade !== false) || isConnect(input.method))) {
       if (this.#upgrades !== undefined) return this.#upgrades.dispatch(options, handler)
       new BridgedDispatch(handler, kind, this.#waiting).refuse(
         new BridgeError(
@@ -181,4 +181,10 @@ export class RoundTripperDispatcher extends Dispatcher {
  */
 export function toDispatcher(roundTripper: RoundTripper, options?: ToDispatcherOptions): RoundTripperDispatcher {
   return new RoundTripperDispatcher(roundTripper, options)
+}
+
+/** isConnect tells a CONNECT dispatch (the method in any case): a string of another length is turned down without upper-casing it, as every dispatch asks. */
+function isConnect(method: unknown): boolean {
+  if (typeof method === 'string') return method === 'CONNECT' || (method.length === 7 && method.toUpperCase() === 'CONNECT')
+  return String(method).toUpperCase() === 'CONNECT'
 }
