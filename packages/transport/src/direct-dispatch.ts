@@ -187,20 +187,38 @@ export class DirectDispatch extends CallAbortController implements Acquirer, Sta
   }
 
   onRequestSent(): void {
+    if (this.aborted) return
     if (this.trace?.wroteRequest !== undefined) callHook(this.trace, 'wroteRequest', {})
     try {
       this.#handler.onRequestSent?.()
     } catch (error) {
-      this.#handlerThrew(error)
+      this.#writeHandlerThrew(error)
     }
   }
 
   onBodySent(chunk: unknown): void {
+    if (this.aborted) return
     try {
       this.#handler.onBodySent?.(chunk)
     } catch (error) {
-      this.#handlerThrew(error)
+      this.#writeHandlerThrew(error)
     }
+  }
+
+  /**
+   * writeHandlerThrew is {@link handlerThrew} for a throw from a call made
+   * while the request is written. Over HTTP/1.1 undici's Client makes it from
+   * inside its write, which must return before the conn is torn down (its
+   * queue would be left inconsistent: an assertion of undici's throws from
+   * the socket's close). So the dispatch is aborted now (the handler hears
+   * no more of the write) and its Client told a microtask later.
+   */
+  #writeHandlerThrew(error: unknown): void {
+    if (this.#conn instanceof H2Lease) return void this.#handlerThrew(error)
+    if (this.aborted || this.#settled) return
+    this.abort(error instanceof Error ? error : new Error(String(error)))
+    queueMicrotask(() => this.#abortSent?.(this.reason as Error))
+    rethrowLater(error)
   }
 
   /**
