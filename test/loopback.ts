@@ -49,13 +49,20 @@ export async function serve(server: NetServer): Promise<Origin> {
   }
 }
 
-/** collectGarbage runs the collector, a turn at a time, until `done()` holds (at most 100 turns; needs --expose-gc). */
+/**
+ * collectGarbage runs the collector, a turn at a time, until `done()` holds
+ * (at most 100 turns; needs --expose-gc). Each collection starts a turn,
+ * before `done()` is asked in it: a `WeakRef.deref()` in `done()` keeps its
+ * target alive until the turn ends, so a collection after it in the same
+ * turn could never take that target.
+ */
 export async function collectGarbage(done: () => boolean): Promise<void> {
   const gc = (globalThis as { gc?: () => void }).gc
   if (gc === undefined) throw new Error('tests need --expose-gc')
-  for (let i = 0; i < 100 && !done(); i++) {
-    gc()
+  for (let i = 0; i < 100; i++) {
     await new Promise((resolve) => setImmediate(resolve))
+    gc()
+    if (done()) return
   }
 }
 
