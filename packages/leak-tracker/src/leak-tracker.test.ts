@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs'
-import { compose, createBody, createResponse, isRoundTripError, roundTripper, type RoundTripper } from '@roundtrip/core'
+import { chain, compose, createBody, createResponse, isRoundTripError, kResolvesResponse, roundTripper, type RoundTripper } from '@roundtrip/core'
 import { afterEach, describe, expect, it } from 'vitest'
 import { createFetch } from '@roundtrip/fetch'
 import { ApiClient, dropFetched, dropResponse, readResponse } from '../test/drop-response.js'
@@ -224,5 +224,15 @@ describe('leakTracker: responses it must not touch', () => {
     expect(collected).toBe(true)
     expect(leaks).toEqual([])
     expect(() => tracker!.assertNoLeaks()).not.toThrow()
+  })
+})
+
+describe('leakTracker in a chain', () => {
+  it('declares kResolvesResponse, so chain() adds no response check at its boundary (what it resolves with is the layer below\'s, checked there)', async () => {
+    tracker = leakTracker({ captureStack: false })
+    const below = roundTripper(async () => createResponse('ok', {}))
+    expect((tracker(below) as { [kResolvesResponse]?: unknown })[kResolvesResponse]).toBe(true)
+    const client = compose(below, chain(tracker))
+    expect(await (await client.roundTrip(new Request('http://a.test/'))).text()).toBe('ok')
   })
 })

@@ -5,6 +5,7 @@ import {
   bodyHold,
   detachHooks,
   forwardLifecycle,
+  kResolvesResponse,
   RoundTripError,
   isBodyUnread,
   isRoundTripError,
@@ -147,7 +148,10 @@ export class Tracker implements ConnListener {
       return this.#tracedCall(next, request, tracked)
     }
     // A wrapper forwards the lifecycle of what it wraps (the RoundTripper contract).
-    return { roundTrip, ...forwardLifecycle(next) }
+    // It resolves with the response `next` gave (checked at next's own boundary
+    // in a chain): it declares so, and chain() adds no check of its own per call.
+    const wrapped: RoundTripper & Closable & { [kResolvesResponse]: true } = { roundTrip, ...forwardLifecycle(next), [kResolvesResponse]: true }
+    return wrapped
   }
 
   /**
