@@ -187,14 +187,31 @@ export function decConnsPerHost(host: PoolHost, pool: HostPool): void {
   }
 }
 
-/** serveH2 hands free streams to waiters in FIFO order; waiters left over get a dial (one at a time) unless they wait for streams. */
+/**
+ * serveH2 hands free streams to waiters in FIFO order; waiters left over get
+ * a dial (one at a time) unless they wait for streams. A hand-over can call
+ * it again before it returns (a stream that fails as it is opened, such as a
+ * head node:http2 refuses, is given back at once: releaseStream): that call
+ * returns, and the loop already running serves on. Without that, each waiter
+ * of a long queue served so would nest one call deeper.
+ */
 export function serveH2(host: PoolHost, pool: HostPool): void {
-  for (let conn = pool.h2Available(); conn !== undefined; conn = pool.h2Available()) {
-    const waiter = pool.shift()
-    if (waiter === undefined) return
-    waiter.deliver(conn, conn.streams === 0)
+  if (pool.servingH2) return
+  pool.servingH2 = true
+  let queueLeft = true
+  try {
+    for (let conn = pool.h2Available(); conn !== undefined; conn = pool.h2Available()) {
+      const waiter = pool.shift()
+      if (waiter === undefined) {
+        queueLeft = false
+        break
+      }
+      waiter.deliver(conn, conn.streams === 0)
+    }
+  } finally {
+    pool.servingH2 = false
   }
-  decConnsPerHost(host, pool)
+  if (queueLeft) decConnsPerHost(host, pool)
 }
 
 /** release (ConnOwner): the response is complete; reuse the conn or close it (HTTP/2: give the stream back). */

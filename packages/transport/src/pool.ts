@@ -60,6 +60,8 @@ export class HostPool {
    * conn yet.
    */
   raceDial: ConnWaiter | undefined = undefined
+  /** Set while pool-policy.ts's serveH2 hands streams out: a call it causes returns (the running loop serves on). */
+  servingH2 = false
   /** Set once the pool left the transport's map; a call that still holds it must look up the live one. */
   removed = false
 
