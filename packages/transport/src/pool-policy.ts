@@ -78,11 +78,28 @@ export function dialConnFor(host: PoolHost, pool: HostPool, waiter: ConnWaiter, 
       // Requests that waited for this dial to learn the protocol get dials of their own now.
       const learned = pool.protocol === 'unknown'
       if (learned) pool.protocol = 'http1'
-      if (!waiter.deliver(conn, false)) putIdleOrDeliver(host, pool, conn)
+      if (!resentFirst(pool, waiter, conn) && !waiter.deliver(conn, false)) putIdleOrDeliver(host, pool, conn)
       if (learned) decConnsPerHost(host, pool)
     },
     failed,
   )
+}
+
+/**
+ * resentFirst gives `conn`, dialed for `waiter`, to a request sent again
+ * after its conn failed under it, when that one waits at the head of the
+ * queue with no dial of its own (it queued at `maxConnsPerHost`, see
+ * pool.ts's enqueue): it came first. `waiter`, which queued after it, takes
+ * its place at the head of the dial queue. False when there is none (or the
+ * dial was raced: transport.ts's raceDial decides where its conn goes).
+ */
+function resentFirst(pool: HostPool, waiter: ConnWaiter, conn: PersistConn): boolean {
+  if (waiter.raced || waiter.done) return false
+  const first = pool.first() as ConnWaiter | undefined
+  if (first === undefined || first === waiter || !first.resent || first.dialStarted) return false
+  if (!first.deliver(conn, false)) return false
+  pool.dialQueue.unshift(waiter)
+  return true
 }
 
 /**
