@@ -78,7 +78,15 @@ export function dialConnFor(host: PoolHost, pool: HostPool, waiter: ConnWaiter, 
       // Requests that waited for this dial to learn the protocol get dials of their own now.
       const learned = pool.protocol === 'unknown'
       if (learned) pool.protocol = 'http1'
-      if (!resentFirst(pool, waiter, conn) && !waiter.deliver(conn, false)) putIdleOrDeliver(host, pool, conn)
+      if (!resentFirst(pool, waiter, conn) && !waiter.deliver(conn, false)) {
+        putIdleOrDeliver(host, pool, conn)
+        // The spare conn of a raced dial served an earlier waiter (FIFO), whose own dial may still fail or be slow: the request that claimed it gets a dial of its own, as when this dial fails.
+        const claimant = waiter.claimant
+        if (claimant !== undefined && !claimant.done) {
+          pool.dialQueue.unshift(claimant)
+          decConnsPerHost(host, pool)
+        }
+      }
       if (learned) decConnsPerHost(host, pool)
     },
     failed,

@@ -234,6 +234,40 @@ describe.each([
     expect(server.open.size).toBe(0)
   })
 
+  it('a request that claimed the spare raced dial, whose conn an earlier waiter took, gets a dial of its own (it does not wait on the earlier one’s dial)', async () => {
+    const hold = deferred()
+    const server = f.serve(await startServer((req, res) => (req.url === '/hold' ? void hold.promise.then(() => res.end('held')) : res.end(String(req.socket.remotePort)))))
+    const raced = deferred()
+    const third = deferred()
+    let dials = 0
+    const dial = async (): Promise<Socket> => {
+      const n = ++dials
+      // The raced dial (2nd) and the earlier waiter's own dial (3rd) wait for the test; the 3rd then fails.
+      if (n === 2) await raced.promise
+      if (n === 3) {
+        await third.promise
+        throw Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' })
+      }
+      return connect(server.port, '127.0.0.1')
+    }
+    const transport = f.use(new Transport({ dial }))
+    await send(transport, `${server.origin}/first`)
+    // Sent as the first ends: a /hold waits for the first conn, a dial races that wait; in the same turn a second /hold finds no conn and dials its own.
+    const held = [send(transport, `${server.origin}/hold`), send(transport, `${server.origin}/hold`)]
+    await nextTurns()
+    // The first /hold took the first conn: the raced dial is spare, and `late` waits for it rather than dial.
+    const late = send(transport, `${server.origin}/late`)
+    expect(transport.stats().total).toMatchObject({ dials: 3, dialing: 2, waiting: 2, active: 1 })
+    // The raced dial's conn goes to the first waiter (the second /hold, held by the server): `late` dials.
+    raced.resolve()
+    expect(await late).toMatch(/^\d+$/)
+    third.resolve()
+    while (transport.stats().total.dialing > 0) await nextTurns()
+    expect(transport.stats().total).toMatchObject({ dials: 4, dialing: 0, waiting: 0, active: 2, idle: 1 })
+    hold.resolve()
+    expect(await Promise.all(held)).toEqual(['held', 'held'])
+  })
+
   it('a raced dial that fails fails no request: the wait serves it, the trace hears the failed connect', async () => {
     const server = f.serve(await startPortServer())
     let dials = 0
