@@ -1,5 +1,5 @@
 import { setMaxListeners } from 'node:events'
-import { callSignal, getContext, undiciDispatch, type CallSignal, type Closable, type RequestContext, type RoundTripper, type UndiciDispatchable } from '@roundtrip/core'
+import { callSignal, getContext, kRejectsOnAbort, undiciDispatch, type CallSignal, type Closable, type RequestContext, type RoundTripper, type UndiciDispatchable } from '@roundtrip/core'
 import type { Acquirer } from './acquirer.js'
 import { PersistConn } from './conn.js'
 import { ConnList } from './conn-list.js'
@@ -51,6 +51,12 @@ import type { DirectInput, LegacyHandler } from './dispatch-input.js'
  * ```
  */
 export class Transport implements RoundTripper, Closable, UndiciDispatchable {
+  /**
+   * It rejects at once with the call signal's reason when that signal aborts,
+   * at every stage before the response (core's `kRejectsOnAbort`): waiting in
+   * the queue, dialing, sending, waiting for the head.
+   */
+  readonly [kRejectsOnAbort] = true
   readonly #options: ResolvedOptions
   readonly #clock: Clock
   readonly #routes: Routes

@@ -49,7 +49,7 @@ export function logger(options: LoggerOptions = {}): Middleware {
         (response) => call.responded(request, response),
         (error: unknown) => call.failed(request, error),
       )
-    })
+    }, next)
   }
 }
 
