@@ -182,11 +182,11 @@ export class HostPool {
     else waiters.splice(at, 0, waiter)
   }
 
-  /** The first waiter that is still waiting, left in the queue. */
+  /** The first waiter that is still waiting, left in the queue (settled ones before it are dropped, as {@link shift} would). */
   first(): Waiter | undefined {
     const waiters = this.#waiters
-    for (let i = this.#head; i < waiters.length; i++) if (!waiters[i]!.done) return waiters[i]
-    return undefined
+    while (this.#head < waiters.length && waiters[this.#head]!.done) waiters[this.#head++] = undefined as never
+    return waiters[this.#head]
   }
 
   /** The first waiter that is still waiting, removed from the queue. */
