@@ -22,6 +22,8 @@ export interface Waiter {
   readonly done: boolean
   /** Its request is sent again after its conn failed under it: it keeps its place at the head of the queues (see {@link HostPool.enqueue}). */
   readonly resent: boolean
+  /** Set by {@link HostPool.enqueue}: when it settles, it tells its pool ({@link HostPool.leftQueue}). */
+  inQueue: boolean
 }
 
 /**
@@ -46,6 +48,8 @@ export class HostPool {
   /** Waiters in FIFO order; entries before `#head` or already done are skipped. */
   #waiters: Waiter[] = []
   #head = 0
+  /** Waiters queued that have not settled: {@link waiting} without a scan of the queue. */
+  #waiting = 0
   /** Waiters that have no dial of their own yet (queued at the limit), FIFO (Go's `dialsInQueue`). */
   readonly dialQueue: Waiter[] = []
   /** Route-cache keys (origins as written in request URLs) that lead to this pool. */
@@ -166,6 +170,8 @@ export class HostPool {
    * OkHttp counts a call against its per-host limit through its retries.)
    */
   enqueue(waiter: Waiter): void {
+    waiter.inQueue = true
+    this.#waiting++
     const waiters = this.#waiters
     if (!waiter.resent) {
       waiters.push(waiter)
@@ -176,11 +182,11 @@ export class HostPool {
     else waiters.splice(at, 0, waiter)
   }
 
-  /** The first waiter that is still waiting, left in the queue. */
+  /** The first waiter that is still waiting, left in the queue (settled ones before it are dropped, as {@link shift} would). */
   first(): Waiter | undefined {
     const waiters = this.#waiters
-    for (let i = this.#head; i < waiters.length; i++) if (!waiters[i]!.done) return waiters[i]
-    return undefined
+    while (this.#head < waiters.length && waiters[this.#head]!.done) waiters[this.#head++] = undefined as never
+    return waiters[this.#head]
   }
 
   /** The first waiter that is still waiting, removed from the queue. */
@@ -201,11 +207,15 @@ export class HostPool {
     return undefined
   }
 
-  /** How many waiters are still waiting. */
+  /** How many waiters are still waiting (counted: the queue keeps settled ones until they reach its head). */
   get waiting(): number {
-    let n = 0
-    for (let i = this.#head; i < this.#waiters.length; i++) if (!this.#waiters[i]!.done) n++
-    return n
+    return this.#waiting
+  }
+
+  /** A queued waiter settled (delivered, failed, aborted, timed out): it no longer counts as waiting. */
+  leftQueue(): void {
+    if (this.#waiting === 0) throw internalError(`waiter count of ${this.method.key} would go negative`)
+    this.#waiting--
   }
 
   /** Removes and returns every waiter still waiting. */

@@ -48,6 +48,7 @@ export class ConnWaiter implements Waiter {
   readonly pool: HostPool
   readonly acquirer: Acquirer
   readonly resent: boolean
+  inQueue = false
   #deadline: Deadline | undefined
   #onAbort: (() => void) | undefined
   /** Announced on `queued` (see {@link queued}): its end is announced on `dequeued`. */
@@ -151,6 +152,10 @@ export class ConnWaiter implements Waiter {
 
   #settle(gotConn: boolean): void {
     this.done = true
+    if (this.inQueue) {
+      this.inQueue = false
+      this.pool.leftQueue()
+    }
     this.#deadline?.disarm()
     if (this.#onAbort !== undefined) this.acquirer.signal.removeEventListener('abort', this.#onAbort)
     if (!this.#announced) return
