@@ -3,7 +3,7 @@
 // createFetch(compose(new Transport(), chain(logger({ log: noop }), retry(),
 // timeout(30_000)))), against its `create-fetch` client, createFetch(new
 // Transport()), 64 requests in flight, each body read with arrayBuffer().
-// The server (a raw node:net server answering every request head with one
+// The server (test/bench-loopback.mjs: a raw node:net server answering every request head with one
 // canned keep-alive response) runs in a child process. Every round runs each
 // setting once, in rotated order; a cost is the median over rounds of the
 // difference between two settings in the same round, with its interquartile
@@ -28,11 +28,11 @@
 // over that many requests, twice, and prints the bytes allocated per request:
 // that figure does not depend on the load. ROUNDTRIP_AB_TOP=<n> lists the n
 // functions that allocated most in the last profile of each setting.
-import { spawn } from 'node:child_process'
 import { cpSync, mkdirSync, rmSync, symlinkSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { loadavg } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
+import { interleave, quantile, sampleAllocations, startCannedServer } from '../../../test/bench-loopback.mjs'
 
 const PACKAGES = ['core', 'transport', 'fetch', 'middleware']
 
@@ -60,28 +60,8 @@ const C = 64
 const MEMORY = process.env.ROUNDTRIP_AB_BASE === 'memory'
 const STACK = (process.env.ROUNDTRIP_AB_STACK ?? 'logger,retry,timeout').split(',').filter(Boolean)
 
-const serverSource = `
-const net = require('node:net')
-const reply = Buffer.from('HTTP/1.1 200 OK\\r\\ncontent-length: 11\\r\\ncontent-type: text/plain\\r\\nkeep-alive: timeout=60\\r\\n\\r\\nhello world')
-const server = net.createServer((socket) => {
-  socket.setNoDelay(true)
-  let tail = ''
-  socket.on('data', (chunk) => {
-    const text = tail + chunk.toString('latin1')
-    let n = 0, at = 0, i
-    while ((i = text.indexOf('\\r\\n\\r\\n', at)) !== -1) { n++; at = i + 4 }
-    tail = text.slice(at)
-    if (n === 1) socket.write(reply)
-    else if (n > 1) socket.write(Buffer.concat(Array(n).fill(reply)))
-  })
-  socket.on('error', () => {})
-})
-server.listen(0, '127.0.0.1', () => process.stdout.write(String(server.address().port) + '\\n'))
-process.stdin.on('end', () => process.exit(0)).resume()
-`
-const child = spawn(process.execPath, ['-e', serverSource], { stdio: ['pipe', 'pipe', 'inherit'] })
-const port = await new Promise((resolve) => child.stdout.once('data', (d) => resolve(Number(String(d).trim()))))
-const url = `http://127.0.0.1:${port}/x`
+const server = await startCannedServer()
+const url = server.url
 
 /** The packages of one build: this worktree's, or a snapshot's. */
 async function load(from) {
@@ -143,11 +123,6 @@ const settings = [
 ].map((s) => ({ ...s, cpu: [] }))
 const byName = Object.fromEntries(settings.map((s) => [s.name, s]))
 
-const cpuUs = () => {
-  const { user, system } = process.cpuUsage()
-  return user + system
-}
-
 async function run(fetch, n) {
   let left = n
   const loop = async () => {
@@ -160,21 +135,8 @@ async function run(fetch, n) {
 }
 
 for (let i = 0; i < 2; i++) for (const s of settings) await run(s.fetch, 2 * N) // warm-up: JIT and 64 connections each
-for (let round = 0; round < ROUNDS; round++) {
-  for (let k = 0; k < settings.length; k++) {
-    const s = settings[(round + k) % settings.length]
-    const start = cpuUs()
-    await run(s.fetch, N)
-    s.cpu.push((cpuUs() - start) / N)
-  }
-}
+await interleave(settings, ROUNDS, N, (s) => run(s.fetch, N))
 
-const quantile = (xs, q) => {
-  const sorted = [...xs].sort((a, b) => a - b)
-  const at = (sorted.length - 1) * q
-  const lo = Math.floor(at)
-  return sorted[lo] + (sorted[Math.min(lo + 1, sorted.length - 1)] - sorted[lo]) * (at - lo)
-}
 const sign = (x) => `${x >= 0 ? '+' : ''}${x.toFixed(2)}`
 /** The median over rounds of a per-round figure, its IQR, and that median as a share of `of`'s median. */
 function paired(label, perRound, of) {
@@ -197,28 +159,11 @@ if (prev !== undefined) {
 
 const heapRequests = Number(process.env.ROUNDTRIP_AB_HEAP ?? 0)
 if (heapRequests > 0) {
-  const { Session } = await import('node:inspector/promises')
   const top = Number(process.env.ROUNDTRIP_AB_TOP ?? 0)
   const bytes = new Map()
   for (let round = 0; round < 2; round++) {
     for (const s of settings) {
-      const session = new Session()
-      session.connect()
-      await session.post('HeapProfiler.enable')
-      await session.post('HeapProfiler.startSampling', { samplingInterval: 128, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true })
-      await run(s.fetch, heapRequests)
-      const { profile } = await session.post('HeapProfiler.stopSampling')
-      session.disconnect()
-      const byFunction = new Map()
-      let total = 0
-      const walk = (node) => {
-        const f = node.callFrame
-        const key = `${f.functionName || '(anonymous)'} ${f.url.replace(/.*\/(packages|node_modules)\//, '')}:${f.lineNumber + 1}`
-        byFunction.set(key, (byFunction.get(key) ?? 0) + node.selfSize)
-        total += node.selfSize
-        node.children.forEach(walk)
-      }
-      walk(profile.head)
+      const { total, byFunction } = await sampleAllocations(() => run(s.fetch, heapRequests), 128)
       bytes.set(s.name, [...(bytes.get(s.name) ?? []), total / heapRequests])
       if (round === 1 && top > 0) {
         console.log(`${s.name}: the ${top} functions that allocated most, B/request`)
@@ -232,4 +177,4 @@ if (heapRequests > 0) {
   if (prev !== undefined) console.log(`prev-stack − prev-base: ${sign(mean('prev-stack') - mean('prev-base')).replace(/\.\d+$/, '')} B/request`)
 }
 for (const s of settings) await s.transport.close()
-child.stdin.end()
+server.stop()
