@@ -118,6 +118,7 @@ const SCENARIOS: Record<string, (fetch: Fetch) => Promise<Response | unknown>> =
   'a body read until the connection closes': (f) => f(`${raw.url}/read-to-close`),
   'connection: close, then another request': async (f) => [await (await f(`${http.url}/close`)).text(), await (await f(`${http.url}/close`)).text()],
   'a 413 answered before the 2 MiB body is read': (f) => f(`${http.url}/too-large`, { method: 'POST', body: new Uint8Array(2 * 1024 * 1024) }),
+  'a ReadableStream body (duplex half)': (f) => f(`${http.url}/echo`, { method: 'POST', body: stream('streamed'), duplex: 'half' } as RequestInit),
   'a body used twice': async (f) => {
     const response = await f(`${http.url}/echo`)
     await response.text()
