@@ -77,7 +77,7 @@ export function getRoundTripError(error: unknown): RoundTripError | undefined {
   return isRoundTripError(inner) ? inner : undefined
 }
 
-/** redirectError builds the cause of a failed redirect, coded and naming the URL. */
-export function redirectError(code: string, message: string): RoundTripError {
-  return new RoundTripError(code, message)
+/** redirectError builds the cause of a failed redirect, coded and naming the URL; `cause` is the failure under it, if any. */
+export function redirectError(code: string, message: string, cause?: unknown): RoundTripError {
+  return cause === undefined ? new RoundTripError(code, message) : new RoundTripError(code, message, { cause })
 }

@@ -132,6 +132,7 @@ export function conformance(o: Origins): Record<string, Scenario> {
         (error: Error) => ({ ...describeError(error), causeMessage: (error.cause as Error).message }),
       ),
     'a redirect to a URL with credentials is a network error': (f) => f(`${o.a}/credentials`),
+    'a Location that is not a URL is a network error caused by the URL parser': (f) => f(`${o.a}/bad-location`),
     'a Location with raw UTF-8 bytes is read as UTF-8': (f) => f(`${o.a}/non-ascii-location`),
     // Ports, headers, init members, the function itself.
     'a bad port fails before dialing': (f) => f('http://127.0.0.1:6666/'),

@@ -117,6 +117,10 @@ export function scenarioHandler(other: () => string): (req: IncomingMessage, res
       res.write('x'.repeat(50), () => req.socket.destroy())
       return
     }
+    if (path === '/bad-location') {
+      res.writeHead(302, { location: 'http://[not-a-host' }).end()
+      return
+    }
     if (path === '/credentials') {
       res.writeHead(302, { location: `http://user:S3CRET@${req.headers.host}/echo` }).end()
       return
