@@ -1,4 +1,4 @@
-import { RoundTripError, isRoundTripError } from '@roundtrip/core'
+import { ROUND_TRIP_ERROR, RoundTripError, isRoundTripError, systemCause } from '@roundtrip/core'
 
 /** Error code: a redirect could not be followed (bad location, scheme, count, credentials in the URL, or a body that cannot be replayed). */
 export const ERR_REDIRECT = 'RT_REDIRECT'
@@ -16,9 +16,9 @@ export const WARN_DISPATCHER = 'RT_FETCH_DISPATCHER_IGNORED'
  * The property under which a `fetch failed` cause that is a system error
  * (`err.cause.code === 'ECONNREFUSED'`, as with Node's fetch) keeps the
  * roundtrip error that classified it: `err.cause.roundTripError.code` is
- * `RT_CONNECT_REFUSED`, its message names the request.
+ * `RT_CONNECT_REFUSED`, its message names the request. (Core's.)
  */
-export const ROUND_TRIP_ERROR = 'roundTripError'
+export { ROUND_TRIP_ERROR }
 
 /**
  * fetchFailed builds the error Node's fetch rejects with on a network
@@ -29,7 +29,7 @@ export const ROUND_TRIP_ERROR = 'roundTripError'
  * `cause.roundTripError`; otherwise the cause is the coded error itself.
  */
 export function fetchFailed(error: unknown): TypeError {
-  return new TypeError('fetch failed', { cause: nodeCause(error) })
+  return new TypeError('fetch failed', { cause: systemCause(error) })
 }
 
 /**
@@ -40,21 +40,7 @@ export function fetchFailed(error: unknown): TypeError {
  * anything else (an abort reason) is left as it is.
  */
 export function bodyError(error: unknown): unknown {
-  return isRoundTripError(error) ? new TypeError('terminated', { cause: nodeCause(error) }) : error
-}
-
-function nodeCause(error: unknown): unknown {
-  if (!isRoundTripError(error)) return error
-  let inner = error.cause
-  for (let depth = 0; depth < 4 && inner instanceof Error; depth++) {
-    const code = (inner as { code?: unknown }).code
-    if (typeof code === 'string' && !isRoundTripError(inner)) {
-      Object.defineProperty(inner, ROUND_TRIP_ERROR, { value: error, configurable: true, writable: true })
-      return inner
-    }
-    inner = inner.cause
-  }
-  return error
+  return isRoundTripError(error) ? new TypeError('terminated', { cause: systemCause(error) }) : error
 }
 
 /**

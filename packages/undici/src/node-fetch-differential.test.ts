@@ -27,10 +27,16 @@ const RAW: Record<string, string | Buffer> = {
   '/no-reason': 'HTTP/1.1 404\r\nContent-Length: 2\r\n\r\nno',
   '/repeated': 'HTTP/1.1 200 OK\r\nX-D: 1\r\nX-D: 2\r\nSet-Cookie: a=1\r\nSet-Cookie: b=2\r\nContent-Length: 2\r\n\r\nok',
   '/read-to-close': 'HTTP/1.1 200 OK\r\nConnection: close\r\n\r\nread until close',
+  '/large-head': `HTTP/1.1 200 OK\r\nX-Large: ${'a'.repeat(20_000)}\r\nContent-Length: 2\r\n\r\nok`,
 }
+/** Paths where the server closes the connection: at once, or half-way through the body. */
+const CLOSED = '/closed'
+const CUT = '/cut'
 
 let raw: Origin
 let http: Origin
+/** A URL nothing listens on. */
+let refused: string
 const transports: Transport[] = []
 
 beforeAll(async () => {
@@ -43,13 +49,17 @@ beforeAll(async () => {
       const [method, path] = head.split(' ')
       head = ''
       const response = RAW[path!]
-      if (response === undefined) socket.destroy()
+      if (path === CUT) socket.write('HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nhalf', () => socket.destroy())
+      else if (response === undefined) socket.destroy()
       // A HEAD gets the head only (the gzip response's, whose length says 30).
       else if (method === 'HEAD') socket.write(String(response).slice(0, String(response).indexOf('\r\n\r\n') + 4))
       else socket.end(response)
     })
   })
   raw = await serve(server)
+  const gone = await listen(() => {})
+  await gone.close()
+  refused = `${gone.url}/`
   http = await listen(async (req, res) => {
     const url = new URL(req.url!, 'http://x')
     if (url.pathname === '/too-large') {
@@ -88,12 +98,17 @@ async function observe(use: (fetch: Fetch) => Promise<Response | unknown>, fetch
       statusText: result.statusText,
       headers,
       setCookie: result.headers.getSetCookie(),
-      body: result.body === null ? null : await result.text(),
+      body: result.body === null ? null : await result.text().catch(failure),
     }
   } catch (error) {
-    const e = error as Error
-    return { error: e.constructor.name, message: e.message }
+    return failure(error)
   }
+}
+
+/** What code written for Node's fetch reads of a failure: its class, message and `cause.code` (code of `undici.request`'s own errors). */
+function failure(error: unknown): unknown {
+  const e = error as Error & { code?: unknown; cause?: { code?: unknown } }
+  return { error: e.constructor.name, message: e.message, code: e.code, causeCode: e.cause?.code }
 }
 
 const stream = (text: string): ReadableStream<Uint8Array> =>
@@ -119,6 +134,10 @@ const SCENARIOS: Record<string, (fetch: Fetch) => Promise<Response | unknown>> =
   'connection: close, then another request': async (f) => [await (await f(`${http.url}/close`)).text(), await (await f(`${http.url}/close`)).text()],
   'a 413 answered before the 2 MiB body is read': (f) => f(`${http.url}/too-large`, { method: 'POST', body: new Uint8Array(2 * 1024 * 1024) }),
   'a ReadableStream body (duplex half)': (f) => f(`${http.url}/echo`, { method: 'POST', body: stream('streamed'), duplex: 'half' } as RequestInit),
+  'connection refused': (f) => f(refused),
+  'the server closes the connection before the response': (f) => f(`${raw.url}${CLOSED}`),
+  'the server closes the connection mid-body': (f) => f(`${raw.url}${CUT}`),
+  'a response head larger than 16 KiB': (f) => f(`${raw.url}/large-head`),
   'a body used twice': async (f) => {
     const response = await f(`${http.url}/echo`)
     await response.text()
@@ -153,5 +172,12 @@ describe.each(Object.keys(dispatchers))('%s', (kind) => {
   it('sends a content-length that repeats one value (Node 20 and 22’s fetch joins the caller’s with its own) as that value', async () => {
     const response = await request(`${http.url}/echo`, { method: 'POST', body: 'abc', headers: { 'content-length': '3, 3' }, dispatcher })
     expect(await response.body.json()).toEqual({ method: 'POST', body: 'abc', length: '3', chunked: false })
+  })
+
+  it('fails undici.request with the error undici’s own dispatcher gives, carrying the coded one', async () => {
+    const error = await request(refused, { dispatcher }).catch((e: unknown) => e)
+    const own = await request(refused).catch((e: unknown) => e)
+    expect(failure(error)).toEqual(failure(own))
+    expect((error as { roundTripError?: { code?: string } }).roundTripError?.code).toBe('RT_CONNECT_REFUSED')
   })
 })
