@@ -169,6 +169,32 @@ export function conformance(o: Origins): Record<string, Scenario> {
     },
     // Resource timing.
     ...timingScenarios(o),
+    // Known differences (KNOWN_DIFFERENCES): what Node's fetch does where createFetch does otherwise.
+    'a status above 599': (f) => f(`${o.a}/status?code=600`),
+    'a truncated gzip body': async (f) => {
+      const response = await f(`${o.a}/truncated-gzip`)
+      return settle(response.text())
+    },
+    'an unsolicited 100 Continue before the response': (f) => f(`${o.a}/unsolicited-continue`),
+    'a response header value with trailing spaces': async (f) => {
+      const response = await f(`${o.a}/padded-header`)
+      return { value: JSON.stringify(response.headers.get('x-padded')), body: await response.text() }
+    },
+    'response headers are immutable': async (f) => {
+      const response = await f(`${o.a}/cookies`)
+      await response.text()
+      return settle((async () => response.headers.set('x-mine', '1'))())
+    },
+    'response.body after text() is locked': async (f) => {
+      const response = await f(`${o.a}/cookies`)
+      await response.text()
+      return { locked: response.body?.locked }
+    },
+    'a transfer-encoding request header': (f) => f(`${o.a}/echo`, { method: 'POST', body: 'x', headers: { 'transfer-encoding': 'chunked' } }),
+    'a connection: upgrade request header': (f) => f(`${o.a}/echo`, { headers: { connection: 'upgrade' } }),
+    'an expect: 100-continue request header': (f) => f(`${o.a}/echo`, { method: 'POST', body: 'x', headers: { expect: '100-continue' } }),
+    'a content-length request header that does not match the body': (f) =>
+      f(`${o.a}/echo`, { method: 'POST', body: 'abc', headers: { 'content-length': '10' } }),
     // Content codings.
     'gzip then br decoded': (f) => f(`${o.a}/coded?codings=gzip,br`),
     'five codings decoded': (f) => f(`${o.a}/coded?codings=gzip,gzip,deflate,gzip,br`),

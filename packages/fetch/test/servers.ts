@@ -117,6 +117,24 @@ export function scenarioHandler(other: () => string): (req: IncomingMessage, res
       res.write('x'.repeat(50), () => req.socket.destroy())
       return
     }
+    if (path === '/truncated-gzip') {
+      // A gzip stream without its last 8 bytes (CRC and size): what a cut-short upstream sends.
+      const gz = gzipSync(Buffer.from('decoded text '.repeat(20)))
+      res.writeHead(200, { 'content-encoding': 'gzip', 'content-length': String(gz.length - 8) })
+      res.end(gz.subarray(0, gz.length - 8))
+      return
+    }
+    if (path === '/unsolicited-continue') {
+      // A 100 Continue the request did not ask for (no expect header), then the response.
+      res.writeContinue()
+      res.end('after continue')
+      return
+    }
+    if (path === '/padded-header') {
+      res.setHeader('x-padded', 'value  ')
+      res.end('padded')
+      return
+    }
     if (path === '/bad-location') {
       res.writeHead(302, { location: 'http://[not-a-host' }).end()
       return
