@@ -205,6 +205,7 @@ export function conformance(o: Origins): Record<string, Scenario> {
     'an unknown coding leaves the body as is': (f) => f(`${o.a}/coded?codings=x-unknown`),
     // Decoded where Node's zlib has zstd (Node 24's fetch does), left as is before (Node 20's fetch leaves it).
     'zstd decoded where Node has it': (f) => f(`${o.a}/coded?codings=zstd`),
+    'gzip then identity decoded': (f) => f(`${o.a}/coded?codings=gzip,identity`),
   }
 }
 

@@ -100,6 +100,10 @@ export const KNOWN_DIFFERENCES: Record<string, { under: Array<'Transport' | 'fro
       },
     ]),
   ),
+  'gzip then identity decoded': {
+    under: ['Transport'],
+    reason: "the Transport decodes a chain that lists identity (a no-op coding, RFC 9110 §8.4.1) around a coding it knows; Node's fetch gives up on the chain and returns the body as sent",
+  },
   'a content-length request header that does not match the body': {
     under: ['Transport'],
     reason:
