@@ -1,4 +1,5 @@
 import { ROUND_TRIP_ERROR, RoundTripError, isRoundTripError, systemCause } from '@roundtrip/core'
+import { ERR_REQUEST_BODY } from '@roundtrip/transport'
 
 /** Error code: a redirect could not be followed (bad location, scheme, count, credentials in the URL, or a body that cannot be replayed). */
 export const ERR_REDIRECT = 'RT_REDIRECT'
@@ -26,10 +27,27 @@ export { ROUND_TRIP_ERROR }
  * the layer below wraps a system or undici error (`ECONNREFUSED`,
  * `ENOTFOUND`, `ECONNRESET`, `UND_ERR_SOCKET`, …), that error is the cause,
  * as Node's fetch gives it, and the coded error stays on it as
- * `cause.roundTripError`; otherwise the cause is the coded error itself.
+ * `cause.roundTripError`; so is the error of a request body's own source
+ * (a stream that errored) under `RT_REQUEST_BODY_ERROR`; otherwise the
+ * cause is the coded error itself.
  */
 export function fetchFailed(error: unknown): TypeError {
-  return new TypeError('fetch failed', { cause: systemCause(error) })
+  return new TypeError('fetch failed', { cause: isRoundTripError(error, ERR_REQUEST_BODY) ? bodySourceError(error) : systemCause(error) })
+}
+
+/**
+ * bodySourceError is the error of the caller's own body source (a stream
+ * that errored, an iterable that threw) under a coded `RT_REQUEST_BODY_ERROR`,
+ * as Node's fetch gives it as the cause; the coded one goes on it as
+ * {@link ROUND_TRIP_ERROR} when it can take a property.
+ */
+function bodySourceError(error: RoundTripError): unknown {
+  const source = error.cause
+  if (source === undefined) return error
+  if (typeof source === 'object' && source !== null && Object.isExtensible(source) && !Object.hasOwn(source, ROUND_TRIP_ERROR)) {
+    Object.defineProperty(source, ROUND_TRIP_ERROR, { value: error, configurable: true, writable: true })
+  }
+  return source
 }
 
 /**

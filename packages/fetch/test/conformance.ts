@@ -113,6 +113,14 @@ export function conformance(o: Origins): Record<string, Scenario> {
       const outcome = await settle(f(`${o.a}/echo`, { method: 'POST', body, duplex: 'half', signal: AbortSignal.abort(reason) } as RequestInit))
       return { outcome, cancelledWithReason: cancelled === reason }
     },
+    'a ReadableStream body that fails rejects with its error as the cause': async (f) => {
+      const broken = new RangeError('the source broke')
+      const body = new ReadableStream({ pull: (c) => c.error(broken) })
+      return f(`${o.a}/echo`, { method: 'POST', body, duplex: 'half' } as RequestInit).then(
+        () => ({ resolved: true }),
+        (error: Error) => ({ ...describeError(error), causeIsTheSourceError: error.cause === broken }),
+      )
+    },
     'a locked ReadableStream body rejects with TypeError': (f) => {
       const body = stream(['x'])
       body.getReader()
