@@ -26,6 +26,8 @@ export {
   RoundTripError,
   isRoundTripError,
   internalError,
+  systemCause,
+  ROUND_TRIP_ERROR,
   ERR_BODY_COLLECTED,
   ERR_BODY_USED,
   ERR_INVALID_STATUS,

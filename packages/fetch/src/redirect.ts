@@ -39,7 +39,8 @@ export function nextHop(request: Request, response: Response, hops: number): Req
   try {
     target = new URL(location, request.url)
   } catch (error) {
-    throw fetchFailed(redirectError(ERR_REDIRECT, `invalid redirect location ${JSON.stringify(location)} from ${redactUrl(request.url)}`))
+    // The URL parser's TypeError (ERR_INVALID_URL) under it: fetchFailed makes it the cause, as Node's fetch has it.
+    throw fetchFailed(redirectError(ERR_REDIRECT, `invalid redirect location ${JSON.stringify(location)} from ${redactUrl(request.url)}`, error))
   }
   if (target.protocol !== 'http:' && target.protocol !== 'https:') {
     throw fetchFailed(redirectError(ERR_REDIRECT, `URL scheme must be a HTTP(S) scheme (redirect to ${redactUrl(target)})`))

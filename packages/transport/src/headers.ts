@@ -22,7 +22,8 @@ export interface OutgoingHeaders {
  * `decompress: false`) or the request has its own; `accept: *\/*` and `user-agent: node`
  * are added when absent, as Node's fetch sends them (some servers refuse a
  * request without a user agent). A body's declared `length` is sent as
- * `content-length`, in place of any the request carries. A name found in
+ * `content-length`, in place of any the request carries; a `content-length`
+ * that repeats one value (`3, 3`) is sent as that value. A name found in
  * `names` (the context's `headerNames`) is sent as written there; the others
  * in lower case. `headers` is a `Headers`, or any `[name, value]` pairs
  * with lower-case names (an undici dispatch's, see dispatch.ts).
@@ -43,13 +44,15 @@ export function outgoingHeaders(
   let acceptEncoding = false
   let accept = false
   let userAgent = false
-  for (const [name, value] of headers) {
+  for (let [name, value] of headers) {
     if (HOP_BY_HOP.has(name)) {
       if (name === 'connection' && /\bclose\b/i.test(value)) reset = true
       continue
     }
-    if (name === 'content-length' && length !== undefined) continue
-    if (name === 'accept-encoding') acceptEncoding = true
+    if (name === 'content-length') {
+      if (length !== undefined) continue
+      value = oneLength(value)
+    } else if (name === 'accept-encoding') acceptEncoding = true
     else if (name === 'accept') accept = true
     else if (name === 'user-agent') userAgent = true
     list.push(names?.get(name) ?? name, value)
@@ -59,6 +62,18 @@ export function outgoingHeaders(
   if (!userAgent) list.push('user-agent', 'node')
   if (!acceptEncoding && decompress && !options.disableCompression) list.push('accept-encoding', 'gzip, deflate, br')
   return { list, reset }
+}
+
+/**
+ * oneLength reads a `content-length` that repeats one value (`3, 3`) as that
+ * value, as RFC 9110 §8.6 allows: Node 20 and 22's fetch sends the caller's
+ * `content-length` joined with its own. Any other value is left for undici
+ * to refuse.
+ */
+function oneLength(value: string): string {
+  if (!value.includes(',')) return value
+  const values = value.split(',').map((v) => v.trim())
+  return values.every((v) => v === values[0]) ? values[0]! : value
 }
 
 /** latin1 is a header name or value as a string (undici gives HTTP/1.1 heads as latin1 buffers). */

@@ -6,6 +6,7 @@ import {
   isNullBodyStatus,
   neverAborted,
   rethrowLater,
+  systemCause,
   tryRoundTrip,
   type CallHooks,
   type RoundTripper,
@@ -149,7 +150,8 @@ export class BridgedDispatch extends DispatchControl implements Waiting {
     attachHooks(request, this.#callAbort as CallHooks)
     tryRoundTrip(roundTripper, request).then(
       (response) => this.#respond(response),
-      (error: unknown) => this.settle(error),
+      // As from Node's own dispatcher: the system or undici error under a coded one (see systemCause).
+      (error: unknown) => this.settle(systemCause(error)),
     )
   }
 
@@ -210,7 +212,7 @@ export class BridgedDispatch extends DispatchControl implements Waiting {
   static #readFailer(call: BridgedDispatch): (error: unknown) => void {
     return (error) => {
       call.#reading = false
-      call.settle(error)
+      call.settle(systemCause(error))
     }
   }
 

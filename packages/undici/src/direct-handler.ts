@@ -1,3 +1,4 @@
+import { systemCause } from '@roundtrip/core'
 import type { Dispatcher } from 'undici'
 import type { Waiting } from './bridged-dispatch.js'
 
@@ -14,7 +15,8 @@ interface SentHooks {
  * for its response head, as it does a bridged one: it remembers the abort
  * handed to `onConnect` and stays in `waiting` until a final head (status
  * 200 or more), the end or an error. Streaming responses are not kept, so an
- * abandoned one stays collectable. Everything is handed on unchanged.
+ * abandoned one stays collectable. Everything is handed on unchanged, but an
+ * error: the system or undici error under a coded one (core's `systemCause`).
  */
 export class DirectHandler implements Waiting {
   readonly #handler: Dispatcher.DispatchHandler
@@ -64,7 +66,8 @@ export class DirectHandler implements Waiting {
 
   onError(error: Error): void {
     this.#leave()
-    this.#handler.onError?.(error)
+    // As from Node's own dispatcher: the system or undici error under the Transport's coded one (see systemCause).
+    this.#handler.onError?.(systemCause(error) as Error)
   }
 
   #leave(): void {

@@ -1,7 +1,7 @@
 import { once } from 'node:events'
 import { Readable } from 'node:stream'
 import { gzipSync } from 'node:zlib'
-import { compose, roundTripper, type RoundTripper } from '@roundtrip/core'
+import { compose, RoundTripError, roundTripper, type RoundTripper } from '@roundtrip/core'
 import { Transport, type TransportOptions } from '@roundtrip/transport'
 import { Agent, connect, fetch as undiciFetch, request, upgrade, type Dispatcher } from 'undici'
 import { afterEach, describe, expect, it } from 'vitest'
@@ -152,13 +152,18 @@ describe('toDispatcher under undici’s APIs', () => {
     expect(response.trailers).toEqual({ 'x-checksum': 'abc123' })
   })
 
-  it('fails with the RoundTripper’s coded error when it cannot answer', async () => {
+  it('fails with the system error under the RoundTripper’s coded one, which it carries, as undici’s own dispatcher would', async () => {
     const server = await serve()
     const origin = server.origin
     await server.close()
     closing.splice(closing.indexOf(server), 1)
     const dispatcher = toDispatcher(track(new Transport()))
-    await expect(request(origin, { dispatcher })).rejects.toMatchObject({ code: 'RT_CONNECT_REFUSED' })
+    await expect(request(origin, { dispatcher })).rejects.toMatchObject({ code: 'ECONNREFUSED', roundTripError: { code: 'RT_CONNECT_REFUSED' } })
+  })
+
+  it('fails with the RoundTripper’s coded error when no system error is under it', async () => {
+    const dispatcher = toDispatcher(roundTripper(() => Promise.reject(new RoundTripError('RT_OWN', 'refused by a layer'))))
+    await expect(request('http://127.0.0.1:1/', { dispatcher })).rejects.toMatchObject({ code: 'RT_OWN', message: 'refused by a layer' })
   })
 })
 
