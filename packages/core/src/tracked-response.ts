@@ -25,26 +25,62 @@ const baseBody = Object.getOwnPropertyDescriptor(base, 'body')!.get!
 const baseBodyUsed = Object.getOwnPropertyDescriptor(base, 'bodyUsed')!.get!
 const baseHeaders = Object.getOwnPropertyDescriptor(base, 'headers')!.get! as (this: Response) => Headers
 
+const baseAppend = Headers.prototype.append
+
+/**
+ * The prototype of a fetched response's headers: `append`, `set` and
+ * `delete` throw `TypeError('immutable')`, as Node's fetch's do (the Fetch
+ * standard's "immutable" guard, which Response's constructor cannot set).
+ * The object stays a genuine `Headers` (its own slots, `instanceof
+ * Headers`, every other method); named `Headers` so that it inspects as one.
+ */
+const ImmutableHeaders = { Headers: class extends Headers {} }.Headers
+const refusals = {
+  append(): never {
+    throw immutable()
+  },
+  set(): never {
+    throw immutable()
+  },
+  delete(): never {
+    throw immutable()
+  },
+}
+for (const [name, fn] of Object.entries(refusals)) {
+  Object.defineProperty(ImmutableHeaders.prototype, name, { value: fn, writable: true, configurable: true, enumerable: true })
+}
+
+function immutable(): TypeError {
+  return new TypeError('immutable')
+}
+
 /**
  * The `Headers` of `response`, with the pairs given as `rawHeaders` appended
  * on first use. Response's own methods read its header list directly
  * (`blob()`'s type, `formData()`'s boundary, `clone()`): they are called
- * after this.
+ * after this. A response with a `type` other than `default` came from a
+ * fetch (Response's constructor only makes `default` ones), so its headers
+ * are immutable, as Node's fetch makes them; the prototype is set on first
+ * read, so a response whose headers nobody reads pays nothing. A `Headers`
+ * the user froze keeps its prototype.
  */
 export function headersOf(response: Holder): Headers {
   const headers = baseHeaders.call(response)
   const raw = fieldsOf(response)[kRawHeaders]
-  if (raw === undefined) return headers
-  writableFields(response)[kRawHeaders] = undefined
-  appendRaw(headers, raw)
+  if (raw !== undefined) {
+    writableFields(response)[kRawHeaders] = undefined
+    appendRaw(headers, raw)
+  }
+  const type = response[kType]
+  if (type !== undefined && type !== 'default' && !(headers instanceof ImmutableHeaders)) Reflect.setPrototypeOf(headers, ImmutableHeaders.prototype)
   return headers
 }
 
-/** Appends a flat `[name, value, …]` list to `headers`, leaving out a pair Headers refuses. */
+/** Appends a flat `[name, value, …]` list to `headers` (Headers' own append: `headers` may be immutable already), leaving out a pair Headers refuses. */
 export function appendRaw(headers: Headers, raw: readonly string[]): void {
   for (let i = 0; i < raw.length; i += 2) {
     try {
-      headers.append(raw[i]!, raw[i + 1]!)
+      baseAppend.call(headers, raw[i]!, raw[i + 1]!)
     } catch {
       // A name or value Headers refuses: left out (see ResponseInfo.rawHeaders).
     }

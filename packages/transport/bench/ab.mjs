@@ -20,6 +20,9 @@
 //   floor          undici Clients driven by Client.dispatch and a minimal
 //                  handler (see floorClient): the wire's cost alone
 //   transport      Transport.roundTrip(new Request(url))
+//   same-request   Transport.roundTrip of one Request made once, for every
+//                  call: `transport` minus this is what the caller's
+//                  `new Request(url)` per call costs
 //   create-fetch   createFetch(new Transport())(url)
 //   fetch          the running Node's global fetch
 //   prev-transport, prev-create-fetch
@@ -83,6 +86,12 @@ const prev = process.env.ROUNDTRIP_AB_PREV === undefined ? undefined : await pac
 function transportClient({ Transport }) {
   const transport = new Transport()
   return { get: async () => (await (await transport.roundTrip(new Request(url))).arrayBuffer()).byteLength, close: () => transport.close() }
+}
+/** Transport.roundTrip of one Request made once (a GET carries no body to use up): what the caller's `new Request` per call costs, by difference. */
+function sameRequestClient({ Transport }) {
+  const transport = new Transport()
+  const request = new Request(url)
+  return { get: async () => (await (await transport.roundTrip(request)).arrayBuffer()).byteLength, close: () => transport.close() }
 }
 function createFetchClient({ Transport, createFetch }) {
   const transport = new Transport()
@@ -151,6 +160,7 @@ const makers = {
   },
   floor: floorClient,
   transport: () => transportClient(current),
+  'same-request': () => sameRequestClient(current),
   'create-fetch': () => createFetchClient(current),
   fetch: () => ({ get: async () => (await (await fetch(url)).arrayBuffer()).byteLength, close: async () => {} }),
   'prev-transport': () => transportClient(prev),
@@ -177,9 +187,15 @@ async function run(client, n) {
 }
 
 for (const s of settings) await run(s.client, 3 * N) // warm-up: JIT and the connections
+// Rotated each round, and reversed every other round: a setting that leaves
+// garbage behind (Node's fetch) must not always run just before the same
+// other setting. (A full collection before each run was tried: it shrinks
+// the young generation, and every setting then measured about twice as
+// dear, the ones allocating more the most.)
 for (let round = 0; round < ROUNDS; round++) {
   for (let k = 0; k < settings.length; k++) {
-    const s = settings[(round + k) % settings.length]
+    const at = round % 2 === 0 ? round + k : round + settings.length - 1 - k
+    const s = settings[at % settings.length]
     const start = cpuUs()
     await run(s.client, N)
     s.cpu.push((cpuUs() - start) / N)

@@ -9,6 +9,8 @@ export interface OutgoingHeaders {
   list: string[]
   /** Close the connection after this request (`connection: close`). */
   reset: boolean
+  /** The request carries an `Idempotency-Key` or `X-Idempotency-Key` header (retry-policy.ts's policyOf), seen in the same pass. */
+  keyed: boolean
 }
 
 /**
@@ -44,6 +46,7 @@ export function outgoingHeaders(
   let acceptEncoding = false
   let accept = false
   let userAgent = false
+  let keyed = false
   for (let [name, value] of headers) {
     if (HOP_BY_HOP.has(name)) {
       if (name === 'connection' && /\bclose\b/i.test(value)) reset = true
@@ -55,13 +58,14 @@ export function outgoingHeaders(
     } else if (name === 'accept-encoding') acceptEncoding = true
     else if (name === 'accept') accept = true
     else if (name === 'user-agent') userAgent = true
+    else if (!keyed && isIdempotencyKey(name)) keyed = true
     list.push(names?.get(name) ?? name, value)
   }
   if (length !== undefined) list.push('content-length', String(length))
   if (!accept) list.push('accept', '*/*')
   if (!userAgent) list.push('user-agent', 'node')
   if (!acceptEncoding && decompress && !options.disableCompression) list.push('accept-encoding', 'gzip, deflate, br')
-  return { list, reset }
+  return { list, reset, keyed }
 }
 
 /**
@@ -86,4 +90,9 @@ export function headersOf(pairs: ReadonlyArray<string | Buffer>): Headers {
   const headers = new Headers()
   for (let i = 0; i < pairs.length; i += 2) headers.append(latin1(pairs[i]!), latin1(pairs[i + 1]!))
   return headers
+}
+
+/** isIdempotencyKey says whether lower-case header `name` marks a request as safe to send again (`Idempotency-Key`, `X-Idempotency-Key`; see retry-policy.ts). */
+export function isIdempotencyKey(name: string): boolean {
+  return name === 'idempotency-key' || name === 'x-idempotency-key'
 }
