@@ -73,10 +73,19 @@ function text(raw: unknown): string {
   return typeof raw === 'string' ? raw : Buffer.isBuffer(raw) ? raw.toString('latin1') : String(raw)
 }
 
+/** lowerCase is `name` in lower case: itself when it is already (V8's toLowerCase makes a new string even then). */
+function lowerCase(name: string): string {
+  for (let i = 0; i < name.length; i++) {
+    const c = name.charCodeAt(i)
+    if (c >= 65 && c <= 90) return name.toLowerCase()
+  }
+  return name
+}
+
 /** pushHeader adds one header of a dispatch (a value may be a list; undefined and null are left out) to the head; returns what pushOutgoing saw. */
 function pushHeader(list: string[], name: unknown, value: unknown): number {
   if (value === undefined || value === null) return 0
-  const key = text(name).toLowerCase()
+  const key = lowerCase(text(name))
   if (!Array.isArray(value)) return pushOutgoing(list, key, text(value))
   let seen = 0
   for (const item of value) seen |= pushOutgoing(list, key, text(item))
