@@ -1,8 +1,7 @@
 // In-process, interleaved A/B of the bridge's CPU cost per request: Node's
 // global fetch (or undici's request) over its own dispatcher against the same
 // client over toDispatcher(new Transport()), as apps/bench's `fetch` and
-// `fetch-bridged` clients. One loopback server (a raw node:net server
-// answering every request head with one canned keep-alive response, as
+// `fetch-bridged` clients. One loopback server (test/canned-server.mjs, as
 // apps/bench's `raw` server) runs in a child process; this process runs the
 // clients. Every round runs each setting once, in rotated order; a cost is
 // the median over rounds of (setting − its base) in the same round, with its
@@ -30,7 +29,7 @@
 // records, per setting, a sampling allocation profile (every 4 KiB on
 // average, or ROUNDTRIP_AB_HEAP_INTERVAL bytes; collected objects included) over that many requests and prints
 // the bytes allocated per request: that figure does not depend on load.
-import { spawn, spawnSync } from 'node:child_process'
+import { spawnSync } from 'node:child_process'
 import { writeFileSync } from 'node:fs'
 import { loadavg } from 'node:os'
 import { join, resolve } from 'node:path'
@@ -39,6 +38,7 @@ import { compose } from '@roundtrip/core'
 import { Transport } from '@roundtrip/transport'
 import { Agent, request } from 'undici'
 import { toDispatcher } from '@roundtrip/undici'
+import { startCannedServer } from '../../../test/canned-server.mjs'
 
 const ROUNDS = Number(process.argv[2] ?? 20)
 const N = Number(process.argv[3] ?? 2000)
@@ -46,33 +46,11 @@ const C = Number(process.argv[4] ?? 1)
 // A new client (dispatcher, Transport) for every run, warmed by a quarter of a run, as apps/bench makes one per run.
 const FRESH = process.env.ROUNDTRIP_AB_FRESH === '1'
 
-const serverSource = `
-const net = require('node:net')
-const reply = Buffer.from('HTTP/1.1 200 OK\\r\\ncontent-type: text/plain\\r\\ncontent-length: 11\\r\\nkeep-alive: timeout=60\\r\\n\\r\\nhello world')
-const server = net.createServer((socket) => {
-  socket.setNoDelay(true)
-  let tail = ''
-  socket.on('data', (chunk) => {
-    const text = tail + chunk.toString('latin1')
-    let n = 0, at = 0, i
-    while ((i = text.indexOf('\\r\\n\\r\\n', at)) !== -1) { n++; at = i + 4 }
-    tail = text.slice(at)
-    if (n === 1) socket.write(reply)
-    else if (n > 1) socket.write(Buffer.concat(Array(n).fill(reply)))
-  })
-  socket.on('error', () => {})
-})
-server.listen(0, '127.0.0.1', () => process.stdout.write(String(server.address().port) + '\\n'))
-process.stdin.on('end', () => process.exit(0)).resume()
-`
 // ROUNDTRIP_AB_PIN=1 pins the server to CPU 0 and this process to CPU 1, as apps/bench does.
 const PIN = process.env.ROUNDTRIP_AB_PIN === '1'
 if (PIN) spawnSync('taskset', ['-a', '-p', '-c', '1', String(process.pid)], { stdio: 'ignore' })
-const child = PIN
-  ? spawn('taskset', ['-c', '0', process.execPath, '-e', serverSource], { stdio: ['pipe', 'pipe', 'inherit'] })
-  : spawn(process.execPath, ['-e', serverSource], { stdio: ['pipe', 'pipe', 'inherit'] })
-const port = await new Promise((done) => child.stdout.once('data', (d) => done(Number(String(d).trim()))))
-const url = `http://127.0.0.1:${port}/x`
+const server = await startCannedServer(PIN ? 0 : undefined)
+const url = `${server.origin}/x`
 
 const prevDir = process.env.ROUNDTRIP_AB_PREV
 const prev = prevDir
@@ -203,4 +181,4 @@ if (heapRequests > 0) {
   }
 }
 for (const s of settings) await s.client.close()
-child.stdin.end()
+server.close()
