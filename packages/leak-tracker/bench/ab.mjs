@@ -18,39 +18,19 @@
 // setting, a sampling allocation profile (every 4 KiB on average, collected
 // objects included, as apps/bench's --heap-prof) over that many requests and
 // prints the bytes allocated per request: that figure does not depend on load.
-import { spawn } from 'node:child_process'
 import { compose } from '@roundtrip/core'
 import { createFetch } from '@roundtrip/fetch'
 import { leakTracker } from '@roundtrip/leak-tracker'
 import { Transport } from '@roundtrip/transport'
 import { memoryRoundTripper } from './memory.mjs'
+import { startCannedServer } from '../../../test/canned-server.mjs'
 
 const ROUNDS = Number(process.argv[2] ?? 20)
 const N = Number(process.argv[3] ?? 3000)
 const C = 64
 
-const serverSource = `
-const net = require('node:net')
-const reply = Buffer.from('HTTP/1.1 200 OK\\r\\ncontent-length: 11\\r\\ncontent-type: text/plain\\r\\nkeep-alive: timeout=60\\r\\n\\r\\nhello world')
-const server = net.createServer((socket) => {
-  socket.setNoDelay(true)
-  let tail = ''
-  socket.on('data', (chunk) => {
-    const text = tail + chunk.toString('latin1')
-    let n = 0, at = 0, i
-    while ((i = text.indexOf('\\r\\n\\r\\n', at)) !== -1) { n++; at = i + 4 }
-    tail = text.slice(at)
-    if (n === 1) socket.write(reply)
-    else if (n > 1) socket.write(Buffer.concat(Array(n).fill(reply)))
-  })
-  socket.on('error', () => {})
-})
-server.listen(0, '127.0.0.1', () => process.stdout.write(String(server.address().port) + '\\n'))
-process.stdin.on('end', () => process.exit(0)).resume()
-`
-const child = spawn(process.execPath, ['-e', serverSource], { stdio: ['pipe', 'pipe', 'inherit'] })
-const port = await new Promise((resolve) => child.stdout.once('data', (d) => resolve(Number(String(d).trim()))))
-const url = `http://127.0.0.1:${port}/x`
+const server = await startCannedServer()
+const url = `${server.origin}/x`
 
 const below = process.env.ROUNDTRIP_AB_BASE === 'memory' ? () => memoryRoundTripper('hello world') : () => new Transport()
 const prev = process.env.ROUNDTRIP_AB_PREV ? await import(new URL(process.env.ROUNDTRIP_AB_PREV, `file://${process.cwd()}/`).href) : undefined
@@ -131,4 +111,4 @@ if (heapRequests > 0) {
   }
 }
 for (const s of settings) await s.client.close()
-child.stdin.end()
+server.close()
