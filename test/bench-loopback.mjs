@@ -27,12 +27,19 @@ process.stdin.on('end', () => process.exit(0)).resume()
 /**
  * startCannedServer starts, in a child process, a raw node:net server that
  * answers every request head with one canned keep-alive response (`hello
- * world`, 11 bytes): `url` is a URL on it, `stop()` ends the child.
+ * world`, 11 bytes, as apps/bench's `raw` server), several at once when
+ * requests are pipelined; `cpu` pins that process to a CPU (with taskset, as
+ * apps/bench does). `origin` is the server's, `url` a URL on it, `stop()`
+ * ends the child.
  */
-export async function startCannedServer() {
-  const child = spawn(process.execPath, ['-e', serverSource], { stdio: ['pipe', 'pipe', 'inherit'] })
+export async function startCannedServer(cpu) {
+  const child =
+    cpu === undefined
+      ? spawn(process.execPath, ['-e', serverSource], { stdio: ['pipe', 'pipe', 'inherit'] })
+      : spawn('taskset', ['-c', String(cpu), process.execPath, '-e', serverSource], { stdio: ['pipe', 'pipe', 'inherit'] })
   const port = await new Promise((resolve) => child.stdout.once('data', (d) => resolve(Number(String(d).trim()))))
-  return { url: `http://127.0.0.1:${port}/x`, stop: () => child.stdin.end() }
+  const origin = `http://127.0.0.1:${port}`
+  return { origin, url: `${origin}/x`, stop: () => child.stdin.end() }
 }
 
 /**
