@@ -188,11 +188,6 @@ export function conformance(o: Origins): Record<string, Scenario> {
       const response = await f(`${o.a}/padded-header`)
       return { value: JSON.stringify(response.headers.get('x-padded')), body: await response.text() }
     },
-    'response headers are immutable': async (f) => {
-      const response = await f(`${o.a}/cookies`)
-      await response.text()
-      return settle((async () => response.headers.set('x-mine', '1'))())
-    },
     'response.body after text() is locked': async (f) => {
       const response = await f(`${o.a}/cookies`)
       await response.text()
