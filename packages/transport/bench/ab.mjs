@@ -39,6 +39,7 @@
 // ROUNDTRIP_AB_HEAP_DIR=<folder> keeps the profiles (.heapprofile, for
 // DevTools or apps/bench's heap-summary).
 import { spawn } from 'node:child_process'
+import { setMaxListeners } from 'node:events'
 import { createRequire } from 'node:module'
 import { loadavg } from 'node:os'
 import { pathToFileURL } from 'node:url'
@@ -91,6 +92,8 @@ function transportClient({ Transport }) {
 function sameRequestClient({ Transport }) {
   const transport = new Transport()
   const request = new Request(url)
+  // 64 calls in flight listen on its one signal at once.
+  setMaxListeners(0, request.signal)
   return { get: async () => (await (await transport.roundTrip(request)).arrayBuffer()).byteLength, close: () => transport.close() }
 }
 function createFetchClient({ Transport, createFetch }) {
