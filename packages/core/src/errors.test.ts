@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { afterAll, describe, expect, it } from 'vitest'
-import { RoundTripError, internalError, isRoundTripError } from './errors.js'
+import { ROUND_TRIP_ERROR, RoundTripError, internalError, isRoundTripError, systemCause } from './errors.js'
 
 const dir = mkdtempSync(join(tmpdir(), 'roundtrip-errors-'))
 afterAll(() => rmSync(dir, { recursive: true, force: true }))
@@ -51,5 +51,22 @@ describe('RoundTripError', () => {
 
   it('internalError says it is an internal error', () => {
     expect(internalError('queue out of order').message).toBe('internal error: queue out of order')
+  })
+})
+
+describe('systemCause', () => {
+  it('returns the system error under a coded one, carrying the coded one as roundTripError', () => {
+    const system = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:1'), { code: 'ECONNREFUSED' })
+    const coded = new RoundTripError('RT_CONNECT_REFUSED', 'connect refused (GET http://127.0.0.1:1/)', { cause: new Error('wrapped', { cause: system }) })
+    const found = systemCause(coded)
+    expect(found).toBe(system)
+    expect((found as unknown as Record<string, unknown>)[ROUND_TRIP_ERROR]).toBe(coded)
+  })
+
+  it('returns a coded error with no coded error under it, and anything else, as it is', () => {
+    const coded = new RoundTripError('RT_OWN', 'own', { cause: new Error('no code') })
+    expect(systemCause(coded)).toBe(coded)
+    const reason = new DOMException('aborted', 'AbortError')
+    expect(systemCause(reason)).toBe(reason)
   })
 })

@@ -49,6 +49,37 @@ export function isRoundTripError(value: unknown, code?: string): value is RoundT
   return code === undefined || (value as RoundTripError).code === code
 }
 
+/**
+ * The property under which the error {@link systemCause} returns keeps the
+ * roundtrip error that classified it (`err.roundTripError.code` is
+ * `RT_CONNECT_REFUSED`, its message names the request).
+ */
+export const ROUND_TRIP_ERROR = 'roundTripError'
+
+/**
+ * systemCause is the error Node's own fetch and undici would report for a
+ * roundtrip failure: when the coded error wraps a system or undici error
+ * (`ECONNREFUSED`, `ENOTFOUND`, `ECONNRESET`, `UND_ERR_SOCKET`, any error
+ * with a string `code`, up to four causes deep), that error, with the coded
+ * one set on it as {@link ROUND_TRIP_ERROR}; otherwise `error` itself (a
+ * coded error of our own, an abort reason). createFetch makes it the cause
+ * of its `TypeError('fetch failed')`; `@roundtrip/undici`'s `toDispatcher`
+ * hands it to the dispatch's handler.
+ */
+export function systemCause(error: unknown): unknown {
+  if (!isRoundTripError(error)) return error
+  let inner = error.cause
+  for (let depth = 0; depth < 4 && inner instanceof Error; depth++) {
+    const code = (inner as { code?: unknown }).code
+    if (typeof code === 'string' && !isRoundTripError(inner)) {
+      Object.defineProperty(inner, ROUND_TRIP_ERROR, { value: error, configurable: true, writable: true })
+      return inner
+    }
+    inner = inner.cause
+  }
+  return error
+}
+
 /** Error code: the response was garbage-collected while its body was still open (see `BodyOutcome`). */
 export const ERR_BODY_COLLECTED = 'RT_BODY_COLLECTED'
 /** Error code: `observeBody` was given a response whose body is already locked or used. */

@@ -1,5 +1,5 @@
 export type { RoundTripper, Middleware, Closable, RoundTripFunction } from './round-tripper.js'
-export { roundTripper, isRoundTripper, tryRoundTrip, kResolvesResponse } from './round-tripper.js'
+export { roundTripper, isRoundTripper, tryRoundTrip, kResolvesResponse, kRejectsOnAbort, rejectsOnAbort } from './round-tripper.js'
 export type { UndiciDispatchable } from './undici-dispatch.js'
 export { undiciDispatch, hasUndiciDispatch } from './undici-dispatch.js'
 export type { ComposedRoundTripper, ForwardedLifecycle } from './compose.js'
@@ -26,6 +26,8 @@ export {
   RoundTripError,
   isRoundTripError,
   internalError,
+  systemCause,
+  ROUND_TRIP_ERROR,
   ERR_BODY_COLLECTED,
   ERR_BODY_USED,
   ERR_INVALID_STATUS,

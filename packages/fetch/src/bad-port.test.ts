@@ -12,6 +12,9 @@ describe('isBadPort', () => {
     ['http://[::22]/', false],
     ['https://example.test/', false],
     ['http://127.0.0.1:16666/', false],
+    // No authority: what follows the scheme's colon is not a port.
+    ['javascript:1', false],
+    ['mailto:someone@example.test:25', false],
   ])('%s → %s', (url, bad) => {
     expect(isBadPort(new Request(url).url)).toBe(bad)
   })

@@ -14,7 +14,10 @@ const BAD_PORTS = new Set([
  * bad port. It scans the authority without parsing the URL.
  */
 export function isBadPort(href: string): boolean {
-  const start = href.indexOf('//') + 2
+  const slashes = href.indexOf('//')
+  // No authority (`javascript:1`, `mailto:…`): no port, whatever follows a colon.
+  if (slashes < 0) return false
+  const start = slashes + 2
   let end = href.indexOf('/', start)
   if (end < 0) end = href.length
   const colon = href.lastIndexOf(':', end)

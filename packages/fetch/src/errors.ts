@@ -1,4 +1,5 @@
-import { RoundTripError, isRoundTripError } from '@roundtrip/core'
+import { ROUND_TRIP_ERROR, RoundTripError, isRoundTripError, systemCause } from '@roundtrip/core'
+import { ERR_REQUEST_BODY } from '@roundtrip/transport'
 
 /** Error code: a redirect could not be followed (bad location, scheme, count, credentials in the URL, or a body that cannot be replayed). */
 export const ERR_REDIRECT = 'RT_REDIRECT'
@@ -16,9 +17,9 @@ export const WARN_DISPATCHER = 'RT_FETCH_DISPATCHER_IGNORED'
  * The property under which a `fetch failed` cause that is a system error
  * (`err.cause.code === 'ECONNREFUSED'`, as with Node's fetch) keeps the
  * roundtrip error that classified it: `err.cause.roundTripError.code` is
- * `RT_CONNECT_REFUSED`, its message names the request.
+ * `RT_CONNECT_REFUSED`, its message names the request. (Core's.)
  */
-export const ROUND_TRIP_ERROR = 'roundTripError'
+export { ROUND_TRIP_ERROR }
 
 /**
  * fetchFailed builds the error Node's fetch rejects with on a network
@@ -26,10 +27,27 @@ export const ROUND_TRIP_ERROR = 'roundTripError'
  * the layer below wraps a system or undici error (`ECONNREFUSED`,
  * `ENOTFOUND`, `ECONNRESET`, `UND_ERR_SOCKET`, …), that error is the cause,
  * as Node's fetch gives it, and the coded error stays on it as
- * `cause.roundTripError`; otherwise the cause is the coded error itself.
+ * `cause.roundTripError`; so is the error of a request body's own source
+ * (a stream that errored) under `RT_REQUEST_BODY_ERROR`; otherwise the
+ * cause is the coded error itself.
  */
 export function fetchFailed(error: unknown): TypeError {
-  return new TypeError('fetch failed', { cause: nodeCause(error) })
+  return new TypeError('fetch failed', { cause: isRoundTripError(error, ERR_REQUEST_BODY) ? bodySourceError(error) : systemCause(error) })
+}
+
+/**
+ * bodySourceError is the error of the caller's own body source (a stream
+ * that errored, an iterable that threw) under a coded `RT_REQUEST_BODY_ERROR`,
+ * as Node's fetch gives it as the cause; the coded one goes on it as
+ * {@link ROUND_TRIP_ERROR} when it can take a property.
+ */
+function bodySourceError(error: RoundTripError): unknown {
+  const source = error.cause
+  if (source === undefined) return error
+  if (typeof source === 'object' && source !== null && Object.isExtensible(source) && !Object.hasOwn(source, ROUND_TRIP_ERROR)) {
+    Object.defineProperty(source, ROUND_TRIP_ERROR, { value: error, configurable: true, writable: true })
+  }
+  return source
 }
 
 /**
@@ -40,21 +58,7 @@ export function fetchFailed(error: unknown): TypeError {
  * anything else (an abort reason) is left as it is.
  */
 export function bodyError(error: unknown): unknown {
-  return isRoundTripError(error) ? new TypeError('terminated', { cause: nodeCause(error) }) : error
-}
-
-function nodeCause(error: unknown): unknown {
-  if (!isRoundTripError(error)) return error
-  let inner = error.cause
-  for (let depth = 0; depth < 4 && inner instanceof Error; depth++) {
-    const code = (inner as { code?: unknown }).code
-    if (typeof code === 'string' && !isRoundTripError(inner)) {
-      Object.defineProperty(inner, ROUND_TRIP_ERROR, { value: error, configurable: true, writable: true })
-      return inner
-    }
-    inner = inner.cause
-  }
-  return error
+  return isRoundTripError(error) ? new TypeError('terminated', { cause: systemCause(error) }) : error
 }
 
 /**
@@ -77,7 +81,7 @@ export function getRoundTripError(error: unknown): RoundTripError | undefined {
   return isRoundTripError(inner) ? inner : undefined
 }
 
-/** redirectError builds the cause of a failed redirect, coded and naming the URL. */
-export function redirectError(code: string, message: string): RoundTripError {
-  return new RoundTripError(code, message)
+/** redirectError builds the cause of a failed redirect, coded and naming the URL; `cause` is the failure under it, if any. */
+export function redirectError(code: string, message: string, cause?: unknown): RoundTripError {
+  return cause === undefined ? new RoundTripError(code, message) : new RoundTripError(code, message, { cause })
 }

@@ -16,9 +16,10 @@ export function isRedirect(response: Response): boolean {
 /**
  * nextHop builds the request for the next hop of a redirect, as Node's fetch
  * (the fetch standard's HTTP-redirect fetch): 301/302 turn a POST into a GET,
- * 303 turns anything but HEAD into a GET; otherwise method and body are kept,
- * which needs a body declared replayable (core's `withReplayableBody`; a
- * stream cannot be sent again). The body headers go with the body;
+ * 303 turns anything but HEAD into a GET; otherwise method and body are kept.
+ * Every redirect but 303 needs a body declared replayable (core's
+ * `withReplayableBody`; a stream cannot be sent again), also one that turns
+ * POST into GET, as the standard and Node's fetch say. The body headers go with the body;
  * `authorization`, `proxy-authorization`, `cookie` and `host` are dropped
  * when the hop changes origin. The per-request context and the body's
  * declaration go along.
@@ -38,7 +39,8 @@ export function nextHop(request: Request, response: Response, hops: number): Req
   try {
     target = new URL(location, request.url)
   } catch (error) {
-    throw fetchFailed(redirectError(ERR_REDIRECT, `invalid redirect location ${JSON.stringify(location)} from ${redactUrl(request.url)}`))
+    // The URL parser's TypeError (ERR_INVALID_URL) under it: fetchFailed makes it the cause, as Node's fetch has it.
+    throw fetchFailed(redirectError(ERR_REDIRECT, `invalid redirect location ${JSON.stringify(location)} from ${redactUrl(request.url)}`, error))
   }
   if (target.protocol !== 'http:' && target.protocol !== 'https:') {
     throw fetchFailed(redirectError(ERR_REDIRECT, `URL scheme must be a HTTP(S) scheme (redirect to ${redactUrl(target)})`))
@@ -54,16 +56,19 @@ export function nextHop(request: Request, response: Response, hops: number): Req
   // A hop follows the caller's signal, unless nothing can abort the call: then it is made without one, and declared so.
   const unabortable = neverAborts(callSignal(request))
   const init: RequestInit = unabortable ? { method, headers, redirect: request.redirect } : { method, headers, signal: request.signal, redirect: request.redirect }
+  // As the fetch standard, before any method change: a body that cannot be
+  // sent again fails every redirect but 303, also a 301/302 that turns a
+  // POST into a GET (Node's and undici's fetch do so).
+  const body = request.body === null ? undefined : getReplayableBody(request)
+  if (request.body !== null && body === undefined && status !== 303) {
+    throw fetchFailed(
+      redirectError(ERR_REDIRECT, `cannot follow a ${status} redirect from ${redactUrl(request.url)}: the request body is a stream and cannot be sent again`),
+    )
+  }
   if (((status === 301 || status === 302) && method === 'POST') || (status === 303 && method !== 'GET' && method !== 'HEAD')) {
     init.method = 'GET'
     for (const name of BODY_HEADERS) headers.delete(name)
-  } else if (request.body !== null) {
-    const body = getReplayableBody(request)
-    if (body === undefined) {
-      throw fetchFailed(
-        redirectError(ERR_REDIRECT, `cannot follow a ${status} redirect from ${redactUrl(request.url)}: the request body is a stream and cannot be sent again`),
-      )
-    }
+  } else if (body !== undefined) {
     init.body = body.getBody()
   }
   if (target.origin !== new URL(request.url).origin) {

@@ -63,6 +63,52 @@ export const KNOWN_DIFFERENCES: Record<string, { under: Array<'Transport' | 'fro
       },
     ]),
   ),
+  'a status above 599': {
+    under: ['Transport'],
+    reason:
+      "a WHATWG Response cannot be made with a status outside 200–599 (core's createResponse): createFetch over the Transport rejects with TypeError('fetch failed'), cause RT_INVALID_STATUS, where Node's fetch, which builds its Response from the inside, returns it",
+  },
+  'a truncated gzip body': {
+    under: ['Transport'],
+    reason:
+      "the Transport's decoders must reach the coding's end marker, as Go's (unexpected EOF): the read rejects with TypeError('terminated') (cause Z_BUF_ERROR, RT_DECODING_ERROR), where Node's fetch returns what it decoded as the whole body",
+  },
+  'an unsolicited 100 Continue before the response': {
+    under: ['Transport'],
+    reason: "the Transport skips a 1xx before the final response, asked for or not (RFC 9110 §15.2); Node's fetch fails on a 100 it did not ask for (UND_ERR_SOCKET 'bad response')",
+  },
+  'a response header value with trailing spaces': {
+    under: ['Transport'],
+    reason: "the Transport leaves out a field value's trailing whitespace, which RFC 9112 §5 says is not part of it; Node's fetch keeps it",
+  },
+  'response headers are immutable': {
+    under: ['Transport'],
+    reason:
+      "a Response made with `new Response` has headers that can be changed, and their guard cannot be set from outside: headers.set() works on a createFetch response where Node's throws TypeError('immutable')",
+  },
+  'response.body after text() is locked': {
+    under: ['Transport'],
+    reason: "core's lazy body: after text(), json(), … response.body is an ended stream, not locked, where Node's is locked (getReader() throws)",
+  },
+  ...Object.fromEntries(
+    ['a transfer-encoding request header', 'a connection: upgrade request header', 'an expect: 100-continue request header'].map((name) => [
+      name,
+      {
+        under: ['Transport'],
+        reason:
+          "the Transport owns the connection: it drops a request's hop-by-hop headers (connection but close, keep-alive, transfer-encoding, upgrade, expect, te) and sends the request, where Node's fetch rejects it (UND_ERR_INVALID_ARG; UND_ERR_NOT_SUPPORTED for expect)",
+      },
+    ]),
+  ),
+  'gzip then identity decoded': {
+    under: ['Transport'],
+    reason: "the Transport decodes a chain that lists identity (a no-op coding, RFC 9110 §8.4.1) around a coding it knows; Node's fetch gives up on the chain and returns the body as sent",
+  },
+  'a content-length request header that does not match the body': {
+    under: ['Transport'],
+    reason:
+      "createFetch knows the body's length from its source and sends it in place of the caller's content-length; Node's fetch sends the caller's and fails when the body does not match (UND_ERR_REQ_CONTENT_LENGTH_MISMATCH)",
+  },
   'PUT a Request carrying a 17 MiB body with its content-length': {
     under: 'any',
     reason: "a Request hides its body's source: createFetch reads up to 16 MiB ahead to learn the length; a larger body goes chunked",

@@ -1,7 +1,14 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
+import * as zlib from 'node:zlib'
 import { brotliCompressSync, deflateSync, gzipSync } from 'node:zlib'
 
 export { collectGarbage, listen, nextMessage, serve, type Origin } from '../../../test/loopback.js'
+
+/** zstd-compressed bytes where Node's zlib has zstd (22.15, 23.8 and later); the bytes as they are before. */
+function zstd(data: Buffer): Buffer {
+  const compress = (zlib as { zstdCompressSync?: (data: Buffer) => Buffer }).zstdCompressSync
+  return compress === undefined ? data : compress(data)
+}
 
 async function body(req: IncomingMessage): Promise<string> {
   let s = ''
@@ -14,7 +21,10 @@ async function body(req: IncomingMessage): Promise<string> {
  * or to `other`), compressed bodies, null-body statuses, cookies.
  */
 export function scenarioHandler(other: () => string): (req: IncomingMessage, res: ServerResponse) => void {
-  return async (req, res) => {
+  // A client that gives up mid-upload (a content-length its body does not
+  // match) aborts the request being read: that is the scenario, not a failure.
+  return (req, res) => void scenario(req, res).catch(() => res.destroy())
+  async function scenario(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url!, 'http://x')
     const path = url.pathname
     const status = Number(url.searchParams.get('status') ?? '302')
@@ -117,6 +127,28 @@ export function scenarioHandler(other: () => string): (req: IncomingMessage, res
       res.write('x'.repeat(50), () => req.socket.destroy())
       return
     }
+    if (path === '/truncated-gzip') {
+      // A gzip stream without its last 8 bytes (CRC and size): what a cut-short upstream sends.
+      const gz = gzipSync(Buffer.from('decoded text '.repeat(20)))
+      res.writeHead(200, { 'content-encoding': 'gzip', 'content-length': String(gz.length - 8) })
+      res.end(gz.subarray(0, gz.length - 8))
+      return
+    }
+    if (path === '/unsolicited-continue') {
+      // A 100 Continue the request did not ask for (no expect header), then the response.
+      res.writeContinue()
+      res.end('after continue')
+      return
+    }
+    if (path === '/padded-header') {
+      res.setHeader('x-padded', 'value  ')
+      res.end('padded')
+      return
+    }
+    if (path === '/bad-location') {
+      res.writeHead(302, { location: 'http://[not-a-host' }).end()
+      return
+    }
     if (path === '/credentials') {
       res.writeHead(302, { location: `http://user:S3CRET@${req.headers.host}/echo` }).end()
       return
@@ -135,7 +167,7 @@ export function scenarioHandler(other: () => string): (req: IncomingMessage, res
       // A chain of content codings, each applied in order: gzip, then the next, ….
       const codings = url.searchParams.get('codings')!.split(',')
       let data: Buffer = Buffer.from('decoded text '.repeat(20))
-      for (const coding of codings) data = coding === 'gzip' ? gzipSync(data) : coding === 'br' ? brotliCompressSync(data) : coding === 'deflate' ? deflateSync(data) : data
+      for (const coding of codings) data = coding === 'gzip' ? gzipSync(data) : coding === 'br' ? brotliCompressSync(data) : coding === 'deflate' ? deflateSync(data) : coding === 'zstd' ? zstd(data) : data
       res.writeHead(200, { 'content-encoding': codings.join(', '), 'content-type': 'text/plain' })
       res.end(data)
       return

@@ -38,39 +38,19 @@
 // functions that allocate most (self bytes per request, with their file);
 // ROUNDTRIP_AB_HEAP_DIR=<folder> keeps the profiles (.heapprofile, for
 // DevTools or apps/bench's heap-summary).
-import { spawn } from 'node:child_process'
 import { setMaxListeners } from 'node:events'
 import { createRequire } from 'node:module'
 import { loadavg } from 'node:os'
 import { pathToFileURL } from 'node:url'
 import { Agent, Client, request } from 'undici'
+import { startCannedServer } from '../../../test/bench-loopback.mjs'
 
 const ROUNDS = Number(process.argv[2] ?? 60)
 const N = Number(process.argv[3] ?? 2000)
 const C = Number(process.env.ROUNDTRIP_AB_CONCURRENCY ?? 64)
 
-const serverSource = `
-const net = require('node:net')
-const reply = Buffer.from('HTTP/1.1 200 OK\\r\\ncontent-length: 11\\r\\ncontent-type: text/plain\\r\\nkeep-alive: timeout=60\\r\\n\\r\\nhello world')
-const server = net.createServer((socket) => {
-  socket.setNoDelay(true)
-  let tail = ''
-  socket.on('data', (chunk) => {
-    const text = tail + chunk.toString('latin1')
-    let n = 0, at = 0, i
-    while ((i = text.indexOf('\\r\\n\\r\\n', at)) !== -1) { n++; at = i + 4 }
-    tail = text.slice(at)
-    if (n === 1) socket.write(reply)
-    else if (n > 1) socket.write(Buffer.concat(Array(n).fill(reply)))
-  })
-  socket.on('error', () => {})
-})
-server.listen(0, '127.0.0.1', () => process.stdout.write(String(server.address().port) + '\\n'))
-process.stdin.on('end', () => process.exit(0)).resume()
-`
-const child = spawn(process.execPath, ['-e', serverSource], { stdio: ['pipe', 'pipe', 'inherit'] })
-const port = await new Promise((resolve) => child.stdout.once('data', (d) => resolve(Number(String(d).trim()))))
-const url = `http://127.0.0.1:${port}/x`
+const server = await startCannedServer()
+const url = server.url
 
 /** The packages of the build under test (this worktree's), or of another build under `root`. */
 async function packagesFrom(root) {
@@ -120,7 +100,7 @@ function floorClient() {
     const client = free.pop()
     if (client !== undefined) return client
     if (all.length < C) {
-      const made = new Client(`http://127.0.0.1:${port}`, { pipelining: 1 })
+      const made = new Client(server.origin, { pipelining: 1 })
       all.push(made)
       return made
     }
@@ -263,4 +243,4 @@ if (heapRequests > 0) {
   }
 }
 for (const s of settings) await s.client.close()
-child.stdin.end()
+server.stop()

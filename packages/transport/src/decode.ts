@@ -1,5 +1,6 @@
 import { Transform, type TransformCallback } from 'node:stream'
 import { ERR_DECODING, TransportError } from './errors.js'
+import * as zlib from 'node:zlib'
 import { constants, createBrotliDecompress, createGunzip, createInflate, createInflateRaw } from 'node:zlib'
 
 // Output is flushed as input arrives (a reader sees what came so far), but the
@@ -9,6 +10,8 @@ import { constants, createBrotliDecompress, createGunzip, createInflate, createI
 // `unexpected EOF`, and so do we.
 const zlibOptions = { flush: constants.Z_SYNC_FLUSH }
 const brotliOptions = { flush: constants.BROTLI_OPERATION_FLUSH }
+/** zstd's decoder where Node's zlib has one (22.15, 23.8 and later), as Node 24's fetch decodes it; undefined before (the body is passed as sent, as Node 20's fetch does). */
+const createZstdDecompress = (zlib as { createZstdDecompress?: () => Transform }).createZstdDecompress
 
 /**
  * decodingError turns a zlib or brotli failure into the coded error a body
@@ -56,7 +59,8 @@ const MAX_CODINGS = 5
 
 /**
  * createDecoder returns a stream that decodes a body sent with
- * `content-encoding` (gzip, x-gzip, deflate, br), or undefined when the
+ * `content-encoding` (gzip, x-gzip, deflate, br, and zstd where Node's zlib
+ * has it), or undefined when the
  * coding is absent, identity, or one we do not decode (then the body is
  * passed through as sent, as Node's fetch does). Several codings are
  * decoded in reverse order of application; more than 5 throw
@@ -80,6 +84,7 @@ export function createDecoder(contentEncoding: string | null, what: string): Tra
     if (coding === 'gzip' || coding === 'x-gzip') decoders.push(createGunzip(zlibOptions))
     else if (coding === 'deflate') decoders.push(new FlexibleInflate())
     else if (coding === 'br') decoders.push(createBrotliDecompress(brotliOptions))
+    else if (coding === 'zstd' && createZstdDecompress !== undefined) decoders.push(createZstdDecompress())
     else return undefined
   }
   if (decoders.length === 1) return decoders[0]

@@ -24,7 +24,8 @@ export interface OutgoingHeaders {
  * `decompress: false`) or the request has its own; `accept: *\/*` and `user-agent: node`
  * are added when absent, as Node's fetch sends them (some servers refuse a
  * request without a user agent). A body's declared `length` is sent as
- * `content-length`, in place of any the request carries. A name found in
+ * `content-length`, in place of any the request carries; a `content-length`
+ * that repeats one value (`3, 3`) is sent as that value. A name found in
  * `names` (the context's `headerNames`) is sent as written there; the others
  * in lower case. `headers` is a `Headers`, or any `[name, value]` pairs
  * with lower-case names (an undici dispatch's, see dispatch.ts).
@@ -41,28 +42,57 @@ export function outgoingHeaders(
   // request, but on Node 24 the bytes outliving young GCs went from about
   // 290 to 1,000 per request at 64 in flight, for a reason not found.
   const list: string[] = []
-  let reset = options.disableKeepAlives
-  let acceptEncoding = false
-  let accept = false
-  let userAgent = false
-  let keyed = false
-  for (const [name, value] of headers) {
-    if (HOP_BY_HOP.has(name)) {
-      if (name === 'connection' && /\bclose\b/i.test(value)) reset = true
-      continue
-    }
-    if (name === 'content-length' && length !== undefined) continue
-    if (name === 'accept-encoding') acceptEncoding = true
-    else if (name === 'accept') accept = true
-    else if (name === 'user-agent') userAgent = true
-    else if (!keyed && isIdempotencyKey(name)) keyed = true
-    list.push(names?.get(name) ?? name, value)
+  let seen = 0
+  for (const [name, value] of headers) seen |= pushOutgoing(list, name, value, length, names)
+  return finishOutgoing(list, seen, options, decompress, length)
+}
+
+/** What {@link pushOutgoing} saw of a header, or'ed over a request's headers and handed to {@link finishOutgoing}. */
+const SEEN_ACCEPT = 1
+const SEEN_USER_AGENT = 2
+const SEEN_ACCEPT_ENCODING = 4
+const SEEN_CLOSE = 8
+const SEEN_IDEMPOTENCY_KEY = 16
+
+/**
+ * pushOutgoing adds one request header (`name` in lower case) to `list`, the
+ * request head undici takes, by the rules of {@link outgoingHeaders}, and
+ * returns what it saw of it (flags for {@link finishOutgoing}). It lets a
+ * caller that holds headers in another shape than `[name, value]` pairs (an
+ * undici dispatch's record, dispatch-input.ts) build the head without them.
+ */
+export function pushOutgoing(list: string[], name: string, value: string, length?: number, names?: ReadonlyMap<string, string>): number {
+  if (HOP_BY_HOP.has(name)) return name === 'connection' && /\bclose\b/i.test(value) ? SEEN_CLOSE : 0
+  if (name === 'content-length') {
+    if (length !== undefined) return 0
+    value = oneLength(value)
   }
+  list.push(names?.get(name) ?? name, value)
+  if (name === 'accept-encoding') return SEEN_ACCEPT_ENCODING
+  if (name === 'accept') return SEEN_ACCEPT
+  if (name === 'user-agent') return SEEN_USER_AGENT
+  return isIdempotencyKey(name) ? SEEN_IDEMPOTENCY_KEY : 0
+}
+
+/** finishOutgoing completes a head built with {@link pushOutgoing} (`seen`: its results or'ed): the declared length and the defaults of {@link outgoingHeaders}. */
+export function finishOutgoing(list: string[], seen: number, options: ResolvedOptions, decompress: boolean, length?: number): OutgoingHeaders {
   if (length !== undefined) list.push('content-length', String(length))
-  if (!accept) list.push('accept', '*/*')
-  if (!userAgent) list.push('user-agent', 'node')
-  if (!acceptEncoding && decompress && !options.disableCompression) list.push('accept-encoding', 'gzip, deflate, br')
-  return { list, reset, keyed }
+  if ((seen & SEEN_ACCEPT) === 0) list.push('accept', '*/*')
+  if ((seen & SEEN_USER_AGENT) === 0) list.push('user-agent', 'node')
+  if ((seen & SEEN_ACCEPT_ENCODING) === 0 && decompress && !options.disableCompression) list.push('accept-encoding', 'gzip, deflate, br')
+  return { list, reset: options.disableKeepAlives || (seen & SEEN_CLOSE) !== 0, keyed: (seen & SEEN_IDEMPOTENCY_KEY) !== 0 }
+}
+
+/**
+ * oneLength reads a `content-length` that repeats one value (`3, 3`) as that
+ * value, as RFC 9110 §8.6 allows: Node 20 and 22's fetch sends the caller's
+ * `content-length` joined with its own. Any other value is left for undici
+ * to refuse.
+ */
+function oneLength(value: string): string {
+  if (!value.includes(',')) return value
+  const values = value.split(',').map((v) => v.trim())
+  return values.every((v) => v === values[0]) ? values[0]! : value
 }
 
 /** latin1 is a header name or value as a string (undici gives HTTP/1.1 heads as latin1 buffers). */

@@ -1,5 +1,6 @@
+import { systemCause } from '@roundtrip/core'
 import type { Dispatcher } from 'undici'
-import type { Waiting } from './bridged-dispatch.js'
+import type { Waiting, WaitingList } from './waiting.js'
 
 /** The progress hooks as undici's Client calls them (its types say otherwise for onBodySent). */
 interface SentHooks {
@@ -14,14 +15,17 @@ interface SentHooks {
  * for its response head, as it does a bridged one: it remembers the abort
  * handed to `onConnect` and stays in `waiting` until a final head (status
  * 200 or more), the end or an error. Streaming responses are not kept, so an
- * abandoned one stays collectable. Everything is handed on unchanged.
+ * abandoned one stays collectable. Everything is handed on unchanged, but an
+ * error: the system or undici error under a coded one (core's `systemCause`).
  */
 export class DirectHandler implements Waiting {
   readonly #handler: Dispatcher.DispatchHandler
-  readonly #waiting: Set<Waiting>
+  readonly #waiting: WaitingList
+  /** Its place in the dispatcher's list of waiting dispatches (Waiting). */
+  slot = -1
   #abort: ((reason?: Error) => void) | undefined
 
-  constructor(handler: Dispatcher.DispatchHandler, waiting: Set<Waiting>) {
+  constructor(handler: Dispatcher.DispatchHandler, waiting: WaitingList) {
     this.#handler = handler
     this.#waiting = waiting
   }
@@ -64,7 +68,8 @@ export class DirectHandler implements Waiting {
 
   onError(error: Error): void {
     this.#leave()
-    this.#handler.onError?.(error)
+    // As from Node's own dispatcher: the system or undici error under the Transport's coded one (see systemCause).
+    this.#handler.onError?.(systemCause(error) as Error)
   }
 
   #leave(): void {

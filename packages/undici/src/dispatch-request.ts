@@ -60,13 +60,21 @@ function requestBody(body: unknown): { body: Body | null; stream: boolean } {
   throw new TypeError(`unsupported request body type ${Object.prototype.toString.call(body)}`)
 }
 
+/** The context of a bridged request: its body as sent (the dispatch's caller decodes it). */
+const AS_SENT = Object.freeze({ decompress: false })
+/** …and, for a stream or iterable body, that its length is unknown: sent as it comes, as Node's fetch sends it, not read ahead. */
+const STREAMED = Object.freeze({ decompress: false, streamedBody: true })
+
 /**
  * requestFromDispatch builds the WHATWG `Request` for a dispatch: the URL
  * from `origin`, `path` and `query`; the headers in any of undici's shapes;
  * the body (a string, bytes, a Blob, FormData, a stream or any iterable),
  * streamed when it is one; `reset` as `connection: close`. The request asks
  * for the body as sent (`decompress: false` in its context): a dispatcher's
- * callers (Node's fetch, `undici.request`) decode it themselves.
+ * callers (Node's fetch, `undici.request`) decode it themselves. A stream or
+ * iterable body is declared one (`streamedBody: true`): the RoundTripper
+ * sends it as it comes (chunked, or with the dispatch's `content-length`),
+ * as undici would, instead of reading it ahead.
  *
  * @throws BridgeError `RT_INVALID_DISPATCH` naming the dispatch, with the
  * `Request` constructor's error as `cause` (a forbidden method such as
@@ -84,7 +92,7 @@ export function requestFromDispatch(options: DispatchInput): Request {
     const { body, stream } = requestBody(options.body)
     const init: RequestInit & { duplex?: 'half' } = { method, headers, body, redirect: 'manual' }
     if (stream) init.duplex = 'half'
-    return withContext(new Request(url, init), { decompress: false })
+    return withContext(new Request(url, init), stream ? STREAMED : AS_SENT)
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error)
     throw new BridgeError(ERR_INVALID_DISPATCH, `toDispatcher: cannot make a Request of ${describeDispatch(options)}: ${reason}`, { cause: error })
