@@ -10,13 +10,14 @@ import { medianBy, spread } from './stats.js'
 import { resolveNode, type ClientNode } from './node.js'
 import { versions } from './versions.js'
 
-function medianRun(runs: RunResult[]): RunResult & { spreadPct: number; roundsRps: number[] } {
+function medianRun(runs: RunResult[]): RunResult & { spreadPct: number; roundsRps: number[]; roundsCpuUs: number[] } {
   // The median round by throughput stands for the client; errors are those of every round.
   const mid = medianBy(runs, (r) => r.rps)!
   const errors = runs.reduce((n, r) => n + r.errors, 0)
   const firstError = runs.find((r) => r.firstError !== undefined)?.firstError
   const roundsRps = runs.map((r) => Math.round(r.rps))
-  return { ...mid, errors, firstError, spreadPct: spread(roundsRps, mid.rps), roundsRps }
+  const roundsCpuUs = runs.map((r) => Math.round(r.cpuUsPerRequest * 10) / 10)
+  return { ...mid, errors, firstError, spreadPct: spread(roundsRps, mid.rps), roundsRps, roundsCpuUs }
 }
 
 async function bench(options: BenchOptions, pin: boolean, node: ClientNode): Promise<CaseResult[]> {

@@ -47,6 +47,26 @@ describe('report', () => {
     ])
   })
 
+  it('takes the median of per-round ratios, with their range and the CPU ratio, when rows carry their rounds', () => {
+    const rounds = (client: string, roundsRps: number[], roundsCpuUs: number[]): Row => ({ ...run(client, roundsRps[1]!), roundsRps, roundsCpuUs })
+    const c: CaseResult = {
+      id: 'c64',
+      title: 'c64',
+      rows: [
+        // The median rounds (100 and 150) alone would say 1.50×; the rounds pair up as 2×, 1.5×, 1.2×.
+        rounds('node fetch', [50, 100, 200], [40, 20, 10]),
+        rounds('createFetch(Transport)', [100, 150, 240], [10, 10, 10]),
+        rounds('createFetch + logger, retry, timeout', [90, 150, 180], [11, 10, 12]),
+        rounds('node fetch over toDispatcher(Transport)', [45, 100, 220], [40, 20, 10]),
+      ],
+    }
+    expect(headline([c])).toEqual([
+      '- c64: createFetch(Transport) 1.50× node fetch (rounds 1.20–2.00×, CPU/req 0.50×), ' +
+        'logger + retry + timeout overhead 10.0% (rounds 0.0% to 25.0%, CPU/req +10.0%), ' +
+        'node fetch over toDispatcher(Transport) 1.00× node fetch (rounds 0.90–1.10×, CPU/req 1.00×)',
+    ])
+  })
+
   it('leaves out ratios whose clients were not run', () => {
     expect(headline([{ id: 'c1', title: 'c1', rows: [run('node fetch', 100), run('got', 10)] }])).toEqual([])
   })

@@ -1,5 +1,5 @@
 import type { RunResult } from './measure.js'
-import { overhead, ratio } from './stats.js'
+import { overhead, paired, ratio } from './stats.js'
 
 /** CaseResult is one case's report: the median run of every client. */
 export interface CaseResult {
@@ -15,6 +15,8 @@ export type Row = RunResult & {
   spreadPct: number
   /** roundsRps is every round's req/s, in the order they ran. */
   roundsRps?: number[]
+  /** roundsCpuUs is every round's CPU µs per request, in the order they ran. */
+  roundsCpuUs?: number[]
 }
 
 const NODE_FETCH = 'node fetch'
@@ -23,6 +25,18 @@ const CREATE_FETCH = 'createFetch(Transport)'
 const ROUND_TRIP = 'Transport.roundTrip'
 const TRACKED = 'createFetch + leakTracker'
 const TRACKED_STACKS = 'createFetch + leakTracker (stacks)'
+const MIDDLEWARE = 'createFetch + logger, retry, timeout'
+const BRIDGED = 'node fetch over toDispatcher(Transport)'
+
+/** The comparisons the project's targets are written in: [client, base, how it reads]. */
+const TARGETS: ReadonlyArray<readonly [string, string, 'ratio' | 'overhead', string]> = [
+  [CREATE_FETCH, NODE_FETCH, 'ratio', 'createFetch(Transport) {} node fetch{d}'],
+  [ROUND_TRIP, UNDICI_REQUEST, 'ratio', 'Transport.roundTrip {} undici.request{d}'],
+  [TRACKED, CREATE_FETCH, 'overhead', 'leakTracker overhead {}{d}'],
+  [TRACKED_STACKS, CREATE_FETCH, 'overhead', 'with stacks {}{d}'],
+  [MIDDLEWARE, CREATE_FETCH, 'overhead', 'logger + retry + timeout overhead {}{d}'],
+  [BRIDGED, NODE_FETCH, 'ratio', 'node fetch over toDispatcher(Transport) {} node fetch{d}'],
+]
 
 function fixed(n: number, digits: number): string {
   return Number.isFinite(n) ? n.toFixed(digits) : '–'
@@ -58,25 +72,46 @@ export function markdown(results: readonly CaseResult[]): string {
   return out.join('\n')
 }
 
+function percent(n: number): string {
+  return `${fixed(n, 1)}%`
+}
+
+/**
+ * compare states one target comparison. With every round's figures it takes
+ * the median of the per-round ratios (both clients ran in that round, one
+ * after the other) and gives their range and the CPU per request ratio the
+ * same way; without them, the ratio of the two median rounds.
+ */
+function compare(row: Row, base: Row, kind: 'ratio' | 'overhead'): [figure: string, detail: string] {
+  const rps = paired(row.roundsRps ?? [], base.roundsRps ?? [])
+  if (rps === undefined) return [kind === 'ratio' ? ratio(row.rps, base.rps) : percent(overhead(row.rps, base.rps)), '']
+  const cpu = paired(row.roundsCpuUs ?? [], base.roundsCpuUs ?? [])
+  if (kind === 'ratio') {
+    const cpuText = cpu === undefined ? '' : `, CPU/req ${cpu.median.toFixed(2)}×`
+    return [`${rps.median.toFixed(2)}×`, ` (rounds ${rps.min.toFixed(2)}–${rps.max.toFixed(2)}×${cpuText})`]
+  }
+  const cpuText = cpu === undefined ? '' : `, CPU/req ${cpu.median >= 1 ? '+' : ''}${percent((cpu.median - 1) * 100)}`
+  return [percent((1 - rps.median) * 100), ` (rounds ${percent((1 - rps.max) * 100)} to ${percent((1 - rps.min) * 100)}${cpuText})`]
+}
+
 /**
  * headline states, per case, the ratios the project's targets are written
  * in: createFetch(Transport) against Node's fetch, Transport.roundTrip
- * against undici.request, and the leak tracker's cost against
- * createFetch(Transport) without it.
+ * against undici.request, the leak tracker's and the middleware stack's
+ * cost against createFetch(Transport) alone, and Node's fetch over the
+ * bridge against Node's fetch over its own dispatcher. Each is the median
+ * of the per-round ratios when the rows carry their rounds.
  */
 export function headline(results: readonly CaseResult[]): string[] {
   const lines: string[] = []
   for (const c of results) {
-    const ours = rpsOf(c, CREATE_FETCH)
-    const roundTrip = rpsOf(c, ROUND_TRIP)
-    const fetchRps = rpsOf(c, NODE_FETCH)
-    const undiciRps = rpsOf(c, UNDICI_REQUEST)
     const parts: string[] = []
-    if (ours !== undefined && fetchRps !== undefined) parts.push(`createFetch(Transport) ${ratio(ours, fetchRps)} node fetch`)
-    if (roundTrip !== undefined && undiciRps !== undefined) parts.push(`Transport.roundTrip ${ratio(roundTrip, undiciRps)} undici.request`)
-    for (const [client, name] of [[TRACKED, 'leakTracker overhead'], [TRACKED_STACKS, 'with stacks']] as const) {
-      const tracked = rpsOf(c, client)
-      if (ours !== undefined && ours > 0 && tracked !== undefined) parts.push(`${name} ${fixed(overhead(tracked, ours), 1)}%`)
+    for (const [client, baseClient, kind, text] of TARGETS) {
+      const row = c.rows.find((r) => r.client === client)
+      const base = c.rows.find((r) => r.client === baseClient)
+      if (row === undefined || base === undefined || !(base.rps > 0)) continue
+      const [figure, detail] = compare(row, base, kind)
+      parts.push(text.replace('{}', figure).replace('{d}', detail))
     }
     if (parts.length > 0) lines.push(`- ${c.id}: ${parts.join(', ')}`)
   }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { medianBy, overhead, percentile, ratio, spread } from './stats.js'
+import { medianBy, overhead, paired, percentile, ratio, spread } from './stats.js'
 
 describe('percentile', () => {
   it('picks the nearest-rank value of sorted samples', () => {
@@ -46,5 +46,16 @@ describe('spread', () => {
     expect(spread([90, 100, 110], 100)).toBeCloseTo(10)
     expect(spread([100], 100)).toBe(0)
     expect(spread([], 100)).toBeNaN()
+  })
+})
+
+describe('paired', () => {
+  it('gives the median, lowest and highest of round-by-round ratios', () => {
+    expect(paired([10, 30, 20, 8], [10, 10, 10, 10])).toEqual({ median: 2, min: 0.8, max: 3 })
+  })
+
+  it('pairs only the rounds both have, skipping a round with no base', () => {
+    expect(paired([10, 20, 30], [5, 0])).toEqual({ median: 2, min: 2, max: 2 })
+    expect(paired([10], [])).toBeUndefined()
   })
 })

@@ -26,3 +26,24 @@ export function spread(values: readonly number[], center: number): number {
   if (values.length === 0 || !(center > 0)) return Number.NaN
   return ((Math.max(...values) - Math.min(...values)) / 2 / center) * 100
 }
+
+/** Paired is the median, lowest and highest of per-round ratios. */
+export interface Paired {
+  median: number
+  min: number
+  max: number
+}
+
+/**
+ * paired divides each round of `values` by the same round of `bases` (both
+ * clients ran in that round, one after the other, so a slow moment of the
+ * machine weighs on both) and returns the median, lowest and highest of
+ * those ratios; undefined when no round pairs up with a positive base.
+ */
+export function paired(values: readonly number[], bases: readonly number[]): Paired | undefined {
+  const ratios: number[] = []
+  for (let i = 0; i < Math.min(values.length, bases.length); i++) if (bases[i]! > 0) ratios.push(values[i]! / bases[i]!)
+  if (ratios.length === 0) return undefined
+  ratios.sort((a, b) => a - b)
+  return { median: ratios[Math.floor(ratios.length / 2)]!, min: ratios[0]!, max: ratios[ratios.length - 1]! }
+}

@@ -213,11 +213,8 @@ export class BodySource extends GcWatched implements BodySink, TrackedSource {
           this.#queue.unpause()
           this.#producer.pull?.()
         })
-      case State.Complete: {
-        const chunks = this.#takeAll()
-        this.#to(State.Ended)
-        return Promise.resolve(chunks)
-      }
+      case State.Complete:
+        return Promise.resolve(this.readAllNow()!)
       case State.Failed:
         return Promise.reject(this.#mappedFailure())
       case State.Aborted:
@@ -226,6 +223,13 @@ export class BodySource extends GcWatched implements BodySink, TrackedSource {
       default:
         return Promise.reject(unusable())
     }
+  }
+
+  readAllNow(): Uint8Array[] | undefined {
+    if (this.#state !== State.Complete) return undefined
+    const chunks = this.#takeAll()
+    this.#to(State.Ended)
+    return chunks
   }
 
   openStream(owner: object, disturbed: () => void): ReadableStream<Uint8Array> {

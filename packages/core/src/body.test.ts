@@ -395,6 +395,21 @@ describe('observeBody', () => {
 })
 
 describe('createBody', () => {
+  it('reads a body that arrived whole as Response does: json() of bad JSON rejects, a second read rejects, the body settles once', async () => {
+    const outcomes: BodyOutcome[] = []
+    const response = observeBody(await arrivedWhole('{"a":', ' oops'), (o) => outcomes.push(o))
+    let pending: Promise<unknown> | undefined
+    expect(() => (pending = response.json())).not.toThrow()
+    await expect(pending).rejects.toThrow(SyntaxError)
+    expect(outcomes).toEqual(['end'])
+    await expect(response.text()).rejects.toThrow(/Body is unusable/)
+    const again = await arrivedWhole('fine')
+    const text = again.text()
+    expect(again.bodyUsed).toBe(true)
+    expect(await text).toBe('fine')
+    expect(new Uint8Array(await (await arrivedWhole('a', 'b')).arrayBuffer())).toEqual(enc.encode('ab'))
+  })
+
   it('asks the producer to pause past the high-water mark and to resume once drained', async () => {
     let pulls = 0
     const { body, sink } = createBody({ pull: () => void pulls++ }, { highWaterMark: 8 })

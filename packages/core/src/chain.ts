@@ -1,5 +1,5 @@
 import { ERR_INVALID_MIDDLEWARE, RoundTripError } from './errors.js'
-import { isRoundTripper, kResolvesResponse, tryRoundTrip, type Middleware, type RoundTripper } from './round-tripper.js'
+import { isRoundTripper, kRejectsOnAbort, kResolvesResponse, rejectsOnAbort, tryRoundTrip, type Middleware, type RoundTripper } from './round-tripper.js'
 
 /** describeMiddleware names a middleware for messages: its position (1-based) and its function name. */
 function describeMiddleware(fn: Middleware, index: number): string {
@@ -80,9 +80,11 @@ export function chain(...middleware: Middleware[]): Middleware {
  * outer layer (`caller`) is handed, over the inner layer (`callee`, undefined
  * for what the chain wraps). It rejects a second send of the same bodied
  * request by the caller, turns a synchronous throw of the callee into a
- * rejection, and checks that the callee resolves with a Response.
+ * rejection, and checks that the callee resolves with a Response. It
+ * declares {@link kRejectsOnAbort} when the callee does: it adds no wait.
  */
 class Boundary implements RoundTripper {
+  readonly [kRejectsOnAbort]: boolean
   readonly #inner: RoundTripper
   readonly #caller: string | undefined
   readonly #callee: string | undefined
@@ -95,6 +97,7 @@ class Boundary implements RoundTripper {
     this.#caller = caller
     this.#callee = callee
     this.#trusted = (inner as { [kResolvesResponse]?: unknown })[kResolvesResponse] === true
+    this[kRejectsOnAbort] = rejectsOnAbort(inner)
   }
 
   roundTrip(request: Request): Promise<Response> {

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest'
 import { chain } from './chain.js'
 import { compose } from './compose.js'
 import { isRoundTripError } from './errors.js'
-import { kResolvesResponse, roundTripper, type Middleware, type RoundTripper } from './round-tripper.js'
+import { kRejectsOnAbort, kResolvesResponse, rejectsOnAbort, roundTripper, type Middleware, type RoundTripper } from './round-tripper.js'
 
 function tagging(name: string, log: string[]): Middleware {
   return (next) =>
@@ -158,6 +158,27 @@ describe('chain', () => {
     expect(await chain(passing('trusted'), liar)(ok).roundTrip(new Request('http://example.test/'))).toBe('not a response')
     const response = await chain(passing('one'), passing('two'))(ok).roundTrip(new Request('http://example.test/'))
     expect(response).toBeInstanceOf(Response)
+  })
+
+  it('declares kRejectsOnAbort when its outermost layer does (each boundary passes on what the layer below it declares), as compose does', () => {
+    type Declaring = RoundTripper & { [kRejectsOnAbort]: boolean }
+    const prompt: Declaring = { roundTrip: async () => new Response('ok'), [kRejectsOnAbort]: true }
+    const passing = (next: RoundTripper): Declaring => ({ roundTrip: (request: Request) => next.roundTrip(request), [kRejectsOnAbort]: rejectsOnAbort(next) })
+    const plain: Middleware = (next) => ({ roundTrip: (request: Request) => next.roundTrip(request) })
+    // Each layer sees, as its next, a boundary that declares what the layer below declares.
+    const seen: boolean[] = []
+    const probe: Middleware = (next) => {
+      seen.push(rejectsOnAbort(next))
+      return passing(next)
+    }
+    expect(rejectsOnAbort(chain(probe, passing, probe)(prompt))).toBe(true)
+    expect(seen).toEqual([true, true])
+    expect(rejectsOnAbort(chain(passing, plain)(prompt))).toBe(false)
+    expect(rejectsOnAbort(chain(passing)(ok))).toBe(false)
+    expect(rejectsOnAbort(chain()(prompt))).toBe(true)
+    expect(rejectsOnAbort(compose(prompt, passing, chain(passing)))).toBe(true)
+    expect(rejectsOnAbort(compose(prompt, plain))).toBe(false)
+    expect(rejectsOnAbort(compose(ok))).toBe(false)
   })
 
   it('names a layer that calls next twice with the same request that has a body', async () => {

@@ -1,9 +1,12 @@
 import { wrapAll } from './chain.js'
 import { ERR_INVALID_MIDDLEWARE, RoundTripError } from './errors.js'
-import { isRoundTripper, type Closable, type Middleware, type RoundTripper } from './round-tripper.js'
+import { isRoundTripper, kRejectsOnAbort, rejectsOnAbort, type Closable, type Middleware, type RoundTripper } from './round-tripper.js'
 
 /** A RoundTripper built by {@link compose}: the chain plus the base's lifecycle methods, forwarded. */
-export interface ComposedRoundTripper extends RoundTripper, ForwardedLifecycle {}
+export interface ComposedRoundTripper extends RoundTripper, ForwardedLifecycle {
+  /** Whether it rejects at once when the call's signal aborts: its outermost layer declares it (see `kRejectsOnAbort`). */
+  readonly [kRejectsOnAbort]: boolean
+}
 
 /**
  * compose stacks middleware on a base RoundTripper. **The first middleware
@@ -16,7 +19,8 @@ export interface ComposedRoundTripper extends RoundTripper, ForwardedLifecycle {
  * Note: undici's `compose` (on dispatchers) runs the other way; the order
  * here is the one of tower's `ServiceBuilder` and OkHttp's interceptor list.
  *
- * The result forwards `closeIdleConnections()`, `close()` and
+ * The result declares `kRejectsOnAbort` when its outermost layer does, and
+ * forwards `closeIdleConnections()`, `close()` and
  * `Symbol.asyncDispose` to `base` when it has them, so a composed client can be
  * closed like the Transport under it.
  *
@@ -34,7 +38,8 @@ export function compose(base: RoundTripper & Closable, ...middleware: Middleware
     throw new RoundTripError(ERR_INVALID_MIDDLEWARE, 'compose: the base is not a RoundTripper (it has no roundTrip method)')
   }
   const outer = wrapAll('compose', base, middleware)
-  return { roundTrip: (request) => outer.roundTrip(request), ...forwardLifecycle(base) }
+  // It adds no wait of its own: it rejects on abort as promptly as its outermost layer (kRejectsOnAbort).
+  return { roundTrip: (request) => outer.roundTrip(request), ...forwardLifecycle(base), [kRejectsOnAbort]: rejectsOnAbort(outer) }
 }
 
 /** The lifecycle methods of a wrapper, forwarded to what it wraps. */

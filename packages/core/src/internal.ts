@@ -52,6 +52,12 @@ export interface TrackedSource {
   listen?(listener: BodyListener, owner?: object): void
   /** Resolves with every remaining chunk once the producer ended; settles the body as `end`. */
   readAll(): Promise<Uint8Array[]>
+  /**
+   * Every remaining chunk now, when the producer has ended and nobody read
+   * the body (settles it as `end`, as readAll); undefined, changing nothing,
+   * otherwise. Optional, as mapReadError.
+   */
+  readAllNow?(): Uint8Array[] | undefined
   /** A new pull-based stream over the source; `owner` is kept alive by it; `disturbed` is called on its first read or cancel. */
   openStream(owner: object, disturbed: () => void): ReadableStream<Uint8Array>
   /** Cancels on behalf of a third party: reads reject with `reason`, the producer is told to stop. */

@@ -115,6 +115,60 @@ describe('createResponse with rawHeaders', () => {
   })
 })
 
+describe('the headers of a fetched response (a type other than default)', () => {
+  const tries = (headers: Headers): string[] =>
+    [() => headers.set('x-b', '1'), () => headers.append('x-b', '1'), () => headers.delete('x-a')].map((attempt) => {
+      try {
+        attempt()
+        return 'changed'
+      } catch (error) {
+        return `${(error as Error).constructor.name}: ${(error as Error).message}`
+      }
+    })
+  const refused = ['TypeError: immutable', 'TypeError: immutable', 'TypeError: immutable']
+
+  it('refuses set, append and delete as Node’s fetch does, and still reads as a Headers', async () => {
+    const { body, sink } = createBody({})
+    const response = createResponse(body, { type: 'basic', headers: { 'x-first': '0' }, rawHeaders: ['x-a', '1', 'set-cookie', 'c=1'] })
+    sink.push(new TextEncoder().encode('ok'))
+    sink.end()
+    expect(tries(response.headers)).toEqual(refused)
+    expect(response.headers).toBeInstanceOf(Headers)
+    expect([...response.headers]).toEqual([['set-cookie', 'c=1'], ['x-a', '1'], ['x-first', '0']])
+    expect(response.headers.getSetCookie()).toEqual(['c=1'])
+    expect(response.headers.get('x-a')).toBe('1')
+    expect((await import('node:util')).inspect(response.headers)).toMatch(/^Headers \{/)
+    expect(response.headers).toBe(response.headers)
+    const copy = response.clone()
+    expect(tries(copy.headers)).toEqual(refused)
+    expect(copy.headers.get('x-a')).toBe('1')
+    // A Response made from them has headers of its own, which it may change.
+    const remade = new Response(null, { headers: response.headers })
+    expect(tries(remade.headers)).toEqual(['changed', 'changed', 'changed'])
+    expect(await copy.text()).toBe('ok')
+    expect(await response.text()).toBe('ok')
+  })
+
+  it('refuses them on a response with a body of its own or none, and on its clone', () => {
+    for (const body of ['text', null]) {
+      const response = createResponse(body, { type: 'cors', rawHeaders: ['x-a', '1'] })
+      expect(tries(response.headers)).toEqual(refused)
+      expect(tries(response.clone().headers)).toEqual(refused)
+    }
+  })
+
+  it('leaves the headers of a default response changeable, as new Response() does', () => {
+    const response = createResponse(null, { rawHeaders: ['x-a', '1'] })
+    expect(tries(response.headers)).toEqual(['changed', 'changed', 'changed'])
+    expect(tries(createResponse(null, { type: 'default' }).headers)).toEqual(['changed', 'changed', 'changed'])
+  })
+
+  it('refuses them once withResponseInfo gives a foreign response a type', () => {
+    const response = withResponseInfo(new Response('x', { headers: { 'x-a': '1' } }), { url: 'http://a.test/', type: 'basic' })
+    expect(tries(response.headers)).toEqual(refused)
+  })
+})
+
 describe('a frozen RoundTripResponse', () => {
   const enc = new TextEncoder()
   function tracked(text: string, rawHeaders: string[]) {

@@ -25,7 +25,12 @@ export interface ResponseInfo extends ResponseInit {
   url?: string
   /** Whether the response is the result of following redirects (`response.redirected`). */
   redirected?: boolean
-  /** `response.type`; Node's fetch gives `basic` to network responses. Default: what `Response` gives (`default`). */
+  /**
+   * `response.type`; Node's fetch gives `basic` to network responses.
+   * Default: what `Response` gives (`default`). Any other type makes the
+   * headers immutable, as a fetched response's: `set`, `append` and `delete`
+   * on `response.headers` throw `TypeError('immutable')`.
+   */
   type?: ResponseType
   /**
    * More headers, as a flat `[name, value, name, value, …]` list (undici's
@@ -57,7 +62,8 @@ function isTrackedBody(body: unknown): body is TrackedBody {
  * body, and `Response.prototype.clone.call(response)` or
  * `Response.prototype.blob.call(response)` misses the `rawHeaders` not yet
  * appended (no one read `headers` before).
- * Like a `Response`, it can still be read once frozen.
+ * Like a `Response`, it can still be read once frozen. Its headers are
+ * immutable when its `type` is not `default` (see {@link ResponseInfo.type}).
  */
 export class RoundTripResponse extends Response {
   declare [kSource]: TrackedSource | undefined

@@ -80,6 +80,37 @@ export type Middleware = (next: RoundTripper) => RoundTripper
  */
 export const kResolvesResponse: unique symbol = Symbol.for('@roundtrip/core.resolvesResponse.v1')
 
+/**
+ * kRejectsOnAbort is the key under which a RoundTripper declares that when
+ * the call's signal aborts before its `roundTrip` resolved (the signal in
+ * effect when the call began: `callSignal(request)`), it rejects at once
+ * with that signal's `reason`, whatever it was waiting for (a connection, a
+ * dial, the response head, a queue, a backoff): from the signal's abort
+ * listener, not when the network answers. Every RoundTripper should react
+ * to the call's signal; this declares that it does so promptly, so a layer
+ * above may lean on it. `timeout()` then makes no promise of its own to give
+ * its caller the `TimeoutError` on time over a layer below that would not.
+ *
+ * The Transport declares it (`true`). A middleware whose own waits react to
+ * the call's signal declares it when the layer it wraps does (see
+ * {@link rejectsOnAbort}); `chain()`'s boundaries pass it on. A layer that
+ * declares it wrongly makes a deadline above it late, never wrong: the
+ * deadline's error still wins, and a late response is released.
+ *
+ * A registered symbol: copies of core agree on it.
+ *
+ * @example
+ * ```ts
+ * const tagged: Middleware = (next) => ({ roundTrip: (request) => next.roundTrip(request), [kRejectsOnAbort]: rejectsOnAbort(next) })
+ * ```
+ */
+export const kRejectsOnAbort: unique symbol = Symbol.for('@roundtrip/core.rejectsOnAbort.v1')
+
+/** rejectsOnAbort reports whether `roundTripper` declares {@link kRejectsOnAbort} (`true`). */
+export function rejectsOnAbort(roundTripper: RoundTripper): boolean {
+  return (roundTripper as { [kRejectsOnAbort]?: unknown })[kRejectsOnAbort] === true
+}
+
 /** RoundTripFunction is the function form of {@link RoundTripper.roundTrip}. */
 export type RoundTripFunction = (request: Request) => Promise<Response>
 

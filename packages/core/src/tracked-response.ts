@@ -25,26 +25,62 @@ const baseBody = Object.getOwnPropertyDescriptor(base, 'body')!.get!
 const baseBodyUsed = Object.getOwnPropertyDescriptor(base, 'bodyUsed')!.get!
 const baseHeaders = Object.getOwnPropertyDescriptor(base, 'headers')!.get! as (this: Response) => Headers
 
+const baseAppend = Headers.prototype.append
+
+/**
+ * The prototype of a fetched response's headers: `append`, `set` and
+ * `delete` throw `TypeError('immutable')`, as Node's fetch's do (the Fetch
+ * standard's "immutable" guard, which Response's constructor cannot set).
+ * The object stays a genuine `Headers` (its own slots, `instanceof
+ * Headers`, every other method); named `Headers` so that it inspects as one.
+ */
+const ImmutableHeaders = { Headers: class extends Headers {} }.Headers
+const refusals = {
+  append(): never {
+    throw immutable()
+  },
+  set(): never {
+    throw immutable()
+  },
+  delete(): never {
+    throw immutable()
+  },
+}
+for (const [name, fn] of Object.entries(refusals)) {
+  Object.defineProperty(ImmutableHeaders.prototype, name, { value: fn, writable: true, configurable: true, enumerable: true })
+}
+
+function immutable(): TypeError {
+  return new TypeError('immutable')
+}
+
 /**
  * The `Headers` of `response`, with the pairs given as `rawHeaders` appended
  * on first use. Response's own methods read its header list directly
  * (`blob()`'s type, `formData()`'s boundary, `clone()`): they are called
- * after this.
+ * after this. A response with a `type` other than `default` came from a
+ * fetch (Response's constructor only makes `default` ones), so its headers
+ * are immutable, as Node's fetch makes them; the prototype is set on first
+ * read, so a response whose headers nobody reads pays nothing. A `Headers`
+ * the user froze keeps its prototype.
  */
 export function headersOf(response: Holder): Headers {
   const headers = baseHeaders.call(response)
   const raw = fieldsOf(response)[kRawHeaders]
-  if (raw === undefined) return headers
-  writableFields(response)[kRawHeaders] = undefined
-  appendRaw(headers, raw)
+  if (raw !== undefined) {
+    writableFields(response)[kRawHeaders] = undefined
+    appendRaw(headers, raw)
+  }
+  const type = response[kType]
+  if (type !== undefined && type !== 'default' && !(headers instanceof ImmutableHeaders)) Reflect.setPrototypeOf(headers, ImmutableHeaders.prototype)
   return headers
 }
 
-/** Appends a flat `[name, value, …]` list to `headers`, leaving out a pair Headers refuses. */
+/** Appends a flat `[name, value, …]` list to `headers` (Headers' own append: `headers` may be immutable already), leaving out a pair Headers refuses. */
 export function appendRaw(headers: Headers, raw: readonly string[]): void {
   for (let i = 0; i < raw.length; i += 2) {
     try {
-      headers.append(raw[i]!, raw[i + 1]!)
+      baseAppend.call(headers, raw[i]!, raw[i + 1]!)
     } catch {
       // A name or value Headers refuses: left out (see ResponseInfo.rawHeaders).
     }
@@ -69,15 +105,39 @@ function streamOf(response: Holder, source: TrackedSource): ReadableStream<Uint8
   return stream
 }
 
-function allChunks(response: Holder, source: TrackedSource): Promise<Uint8Array[]> {
+/**
+ * Every chunk of the body, for text() & co.: at once when the producer has
+ * ended (the common case for a small body: its response resolves after its
+ * last bytes came), else as a promise.
+ */
+function allChunks(response: Holder, source: TrackedSource): Uint8Array[] | Promise<Uint8Array[]> {
   const fields = writableFields(response)
   if (fields[kUsed]) return Promise.reject(unusable())
   fields[kUsed] = true
   const stream = fields[kStream]
-  if (stream === undefined) return source.readAll()
+  if (stream === undefined) return source.readAllNow?.() ?? source.readAll()
   if (stream.locked) return Promise.reject(unusable())
   return readStream(stream)
 }
+
+/**
+ * `read` applied to every chunk of the body, as a promise: with the chunks
+ * at hand, a settled one (no reaction, closure or microtask hop more per
+ * call); `read` is a function of this module, not a closure per call.
+ */
+function readBody<T>(response: Holder, source: TrackedSource, read: (chunks: Uint8Array[]) => T): Promise<T> {
+  const chunks = allChunks(response, source)
+  if (!Array.isArray(chunks)) return chunks.then(read)
+  try {
+    return Promise.resolve(read(chunks))
+  } catch (error) {
+    return Promise.reject(error)
+  }
+}
+
+const asText = (chunks: Uint8Array[]): string => utf8.decode(concat(chunks))
+const asJson = (chunks: Uint8Array[]): unknown => JSON.parse(utf8.decode(concat(chunks)))
+const asArrayBuffer = (chunks: Uint8Array[]): ArrayBuffer => owned(chunks).buffer as ArrayBuffer
 
 async function readStream(stream: ReadableStream<Uint8Array>): Promise<Uint8Array[]> {
   const chunks: Uint8Array[] = []
@@ -113,7 +173,7 @@ function owned(chunks: Uint8Array[]): Uint8Array {
 }
 
 function viaResponse(response: Holder, source: TrackedSource): Promise<Response> {
-  return allChunks(response, source).then((chunks) => new Response(concat(chunks), { headers: response.headers }))
+  return readBody(response, source, (chunks) => new Response(concat(chunks), { headers: response.headers }))
 }
 
 /** The body methods of RoundTripResponse: each reads a tracked body directly, or defers to Response's. */
@@ -121,22 +181,22 @@ export const bodyMethods = {
   text(this: Holder): Promise<string> {
     const source = this[kSource]
     if (source === undefined) return base.text.call(this)
-    return allChunks(this, source).then((chunks) => utf8.decode(concat(chunks)))
+    return readBody(this, source, asText)
   },
   json(this: Holder): Promise<unknown> {
     const source = this[kSource]
     if (source === undefined) return base.json.call(this)
-    return allChunks(this, source).then((chunks) => JSON.parse(utf8.decode(concat(chunks))))
+    return readBody(this, source, asJson)
   },
   arrayBuffer(this: Holder): Promise<ArrayBuffer> {
     const source = this[kSource]
     if (source === undefined) return base.arrayBuffer.call(this)
-    return allChunks(this, source).then((chunks) => owned(chunks).buffer as ArrayBuffer)
+    return readBody(this, source, asArrayBuffer)
   },
   bytes(this: Holder): Promise<Uint8Array> {
     const source = this[kSource]
     if (source === undefined) return base.bytes!.call(this)
-    return allChunks(this, source).then(owned)
+    return readBody(this, source, owned)
   },
   blob(this: Holder): Promise<Blob> {
     const source = this[kSource]

@@ -1,5 +1,5 @@
 import { conformance } from './conformance.js'
-import { form, stream, type Fetch, type Origins, type Scenario } from './observe.js'
+import { form, stream, type Fetch, type Observed, type Origins, type Scenario } from './observe.js'
 
 export { run, describeError, globalKit, type Kit, type Observed, type Origins, type Scenario } from './observe.js'
 export { KNOWN_DIFFERENCES, NODE20_DIFFERS, SPEC_OVER_UNDICI7 } from './differences.js'
@@ -64,6 +64,8 @@ export function scenarios(o: Origins): Record<string, Scenario> {
     },
   }
   Object.assign(list, conformance(o))
+  list['response headers are immutable'] = (f) => f(`${o.a}/echo`).then(headerGuard)
+  list['response headers are immutable after a redirect'] = (f) => f(`${o.a}/redirect?status=302`).then(headerGuard)
   for (const status of [301, 302, 303, 307, 308]) {
     list[`${status} after POST`] = post('payload', { headers: { 'content-type': 'text/x-payload' } })
     list[`${status} after POST`] = (f) =>
@@ -76,4 +78,41 @@ export function scenarios(o: Origins): Record<string, Scenario> {
       f(`${o.a}/redirect?status=${status}`, { method: 'POST', body: stream(['s']), duplex: 'half' } as RequestInit)
   }
   return list
+}
+
+/**
+ * headerGuard tries to change the headers of a fetched response, of its
+ * clone, and of a new Response made from them (which may change its own):
+ * what each attempt threw, and what the headers hold after.
+ */
+async function headerGuard(response: Response): Promise<Observed> {
+  const tries = (headers: Headers): Record<string, string> => {
+    const out: Record<string, string> = {}
+    const attempts: Array<[string, () => void]> = [
+      ['set', () => headers.set('x-added', '1')],
+      ['append', () => headers.append('x-added', '2')],
+      ['delete', () => headers.delete('content-type')],
+      ['delete absent', () => headers.delete('x-absent')],
+    ]
+    for (const [name, attempt] of attempts) {
+      try {
+        attempt()
+        out[name] = 'changed'
+      } catch (error) {
+        out[name] = `${(error as Error).constructor.name}: ${(error as Error).message}`
+      }
+    }
+    return out
+  }
+  const clone = response.clone()
+  const remade = new Response(null, { headers: response.headers })
+  const observed = {
+    own: tries(response.headers),
+    clone: tries(clone.headers),
+    remade: tries(remade.headers),
+    contentType: response.headers.get('content-type'),
+    added: response.headers.get('x-added'),
+  }
+  await Promise.all([response.arrayBuffer(), clone.arrayBuffer()])
+  return observed
 }

@@ -18,39 +18,19 @@
 // setting, a sampling allocation profile (every 4 KiB on average, collected
 // objects included, as apps/bench's --heap-prof) over that many requests and
 // prints the bytes allocated per request: that figure does not depend on load.
-import { spawn } from 'node:child_process'
 import { compose } from '@roundtrip/core'
 import { createFetch } from '@roundtrip/fetch'
 import { leakTracker } from '@roundtrip/leak-tracker'
 import { Transport } from '@roundtrip/transport'
 import { memoryRoundTripper } from './memory.mjs'
+import { interleave, quantile, sampleAllocations, startCannedServer } from '../../../test/bench-loopback.mjs'
 
 const ROUNDS = Number(process.argv[2] ?? 20)
 const N = Number(process.argv[3] ?? 3000)
 const C = 64
 
-const serverSource = `
-const net = require('node:net')
-const reply = Buffer.from('HTTP/1.1 200 OK\\r\\ncontent-length: 11\\r\\ncontent-type: text/plain\\r\\nkeep-alive: timeout=60\\r\\n\\r\\nhello world')
-const server = net.createServer((socket) => {
-  socket.setNoDelay(true)
-  let tail = ''
-  socket.on('data', (chunk) => {
-    const text = tail + chunk.toString('latin1')
-    let n = 0, at = 0, i
-    while ((i = text.indexOf('\\r\\n\\r\\n', at)) !== -1) { n++; at = i + 4 }
-    tail = text.slice(at)
-    if (n === 1) socket.write(reply)
-    else if (n > 1) socket.write(Buffer.concat(Array(n).fill(reply)))
-  })
-  socket.on('error', () => {})
-})
-server.listen(0, '127.0.0.1', () => process.stdout.write(String(server.address().port) + '\\n'))
-process.stdin.on('end', () => process.exit(0)).resume()
-`
-const child = spawn(process.execPath, ['-e', serverSource], { stdio: ['pipe', 'pipe', 'inherit'] })
-const port = await new Promise((resolve) => child.stdout.once('data', (d) => resolve(Number(String(d).trim()))))
-const url = `http://127.0.0.1:${port}/x`
+const server = await startCannedServer()
+const url = server.url
 
 const below = process.env.ROUNDTRIP_AB_BASE === 'memory' ? () => memoryRoundTripper('hello world') : () => new Transport()
 const prev = process.env.ROUNDTRIP_AB_PREV ? await import(new URL(process.env.ROUNDTRIP_AB_PREV, `file://${process.cwd()}/`).href) : undefined
@@ -66,11 +46,6 @@ const settings = names.map((name) => {
   return { name, client, fetch: createFetch(client), cpu: [] }
 })
 
-const cpuUs = () => {
-  const { user, system } = process.cpuUsage()
-  return user + system
-}
-
 async function run(fetch, n) {
   let left = n
   const loop = async () => {
@@ -83,21 +58,8 @@ async function run(fetch, n) {
 }
 
 for (const s of settings) await run(s.fetch, 3 * N) // warm-up: JIT and 64 connections each
-for (let round = 0; round < ROUNDS; round++) {
-  for (let k = 0; k < settings.length; k++) {
-    const s = settings[(round + k) % settings.length]
-    const start = cpuUs()
-    await run(s.fetch, N)
-    s.cpu.push((cpuUs() - start) / N)
-  }
-}
+await interleave(settings, ROUNDS, N, (s) => run(s.fetch, N))
 
-const quantile = (xs, q) => {
-  const sorted = [...xs].sort((a, b) => a - b)
-  const at = (sorted.length - 1) * q
-  const lo = Math.floor(at)
-  return sorted[lo] + (sorted[Math.min(lo + 1, sorted.length - 1)] - sorted[lo]) * (at - lo)
-}
 const base = settings.find((s) => s.name === 'base')
 const { loadavg } = await import('node:os')
 console.log(`${process.env.ROUNDTRIP_AB_BASE === 'memory' ? 'in memory' : 'loopback'}, node ${process.version}, ${ROUNDS} rounds of ${N} requests at c${C}, load ${loadavg().map((l) => l.toFixed(1)).join(' ')}`)
@@ -115,20 +77,12 @@ for (const s of settings) {
 }
 const heapRequests = Number(process.env.ROUNDTRIP_AB_HEAP ?? 0)
 if (heapRequests > 0) {
-  const { Session } = await import('node:inspector/promises')
-  const total = (node) => node.selfSize + node.children.reduce((sum, child) => sum + total(child), 0)
   for (let round = 0; round < 2; round++) {
     for (const s of settings) {
-      const session = new Session()
-      session.connect()
-      await session.post('HeapProfiler.enable')
-      await session.post('HeapProfiler.startSampling', { samplingInterval: 4096, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true })
-      await run(s.fetch, heapRequests)
-      const { profile } = await session.post('HeapProfiler.stopSampling')
-      session.disconnect()
-      console.log(`${s.name.padEnd(7)} allocated ${(total(profile.head) / heapRequests).toFixed(0)} B/request (${heapRequests} requests, round ${round + 1})`)
+      const { total } = await sampleAllocations(() => run(s.fetch, heapRequests), 4096)
+      console.log(`${s.name.padEnd(7)} allocated ${(total / heapRequests).toFixed(0)} B/request (${heapRequests} requests, round ${round + 1})`)
     }
   }
 }
 for (const s of settings) await s.client.close()
-child.stdin.end()
+server.stop()

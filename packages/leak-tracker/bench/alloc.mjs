@@ -9,11 +9,11 @@
 // `breakDeadlocks` turns the breaker on; `top` lists the functions that
 // allocated most (inlined functions count as their caller).
 // ROUNDTRIP_AB_PREV=<a previous build's index.js> measures that build instead.
-import { Session } from 'node:inspector/promises'
 import { compose } from '@roundtrip/core'
 import { createFetch } from '@roundtrip/fetch'
 import { leakTracker as current } from '@roundtrip/leak-tracker'
 import { memoryRoundTripper } from './memory.mjs'
+import { sampleAllocations } from '../../../test/bench-loopback.mjs'
 
 const setting = process.argv[2] ?? 'off'
 const flags = new Set(process.argv.slice(3))
@@ -35,23 +35,7 @@ async function run(n) {
 
 await run(60_000)
 const N = 40_000
-const session = new Session()
-session.connect()
-await session.post('HeapProfiler.enable')
-await session.post('HeapProfiler.startSampling', { samplingInterval: 128, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true })
-await run(N)
-const { profile } = await session.post('HeapProfiler.stopSampling')
-session.disconnect()
-const byFunction = new Map()
-let total = 0
-const walk = (node) => {
-  const f = node.callFrame
-  const key = `${f.functionName || '(anonymous)'} ${f.url.replace(/.*\/packages\//, '')}:${f.lineNumber + 1}`
-  byFunction.set(key, (byFunction.get(key) ?? 0) + node.selfSize)
-  total += node.selfSize
-  node.children.forEach(walk)
-}
-walk(profile.head)
+const { total, byFunction } = await sampleAllocations(() => run(N), 128)
 console.log(`${setting}${flags.has('breakDeadlocks') ? ' breakDeadlocks' : ''}${prev ? ' (previous build)' : ''}, node ${process.version}: ${(total / N).toFixed(0)} B/request`)
 if (flags.has('top')) {
   for (const [key, bytes] of [...byFunction].sort((a, b) => b[1] - a[1]).slice(0, 30)) console.log(`${(bytes / N).toFixed(0).padStart(6)} ${key}`)

@@ -1,9 +1,11 @@
-import { chain, compose, type Middleware } from '@roundtrip/core'
+import { chain, compose, kRejectsOnAbort, rejectsOnAbort, roundTripper, type Middleware, type RoundTripper } from '@roundtrip/core'
 import { Transport } from '@roundtrip/transport'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { startServer, type TestServer } from '../test/server.js'
 import { concurrencyLimit } from './concurrency-limit/concurrency-limit.js'
 import { dedupe } from './dedupe/dedupe.js'
+import { defaultHeaders } from './default-headers/default-headers.js'
+import { logger } from './logger/logger.js'
 import { retry } from './retry/retry.js'
 import { timeout } from './timeout/timeout.js'
 
@@ -99,5 +101,24 @@ describe('composition order (README "Order")', () => {
     wake()
     expect(await (await flaky).text()).toBe('hello')
     expect(server.count('/flaky')).toBe(3)
+  })
+})
+
+describe('kRejectsOnAbort', () => {
+  it('is declared by logger, retry, timeout and concurrencyLimit over a layer that declares it, and by none of them over one that does not', () => {
+    const prompt: RoundTripper & { [kRejectsOnAbort]: true } = { roundTrip: async () => new Response('ok'), [kRejectsOnAbort]: true }
+    const plain = roundTripper(async () => new Response('ok'))
+    const passing = [logger({ log: () => {} }), retry(), timeout(1_000), concurrencyLimit({ max: 2 })]
+    for (const mw of passing) {
+      expect(rejectsOnAbort(mw(prompt))).toBe(true)
+      expect(rejectsOnAbort(mw(plain))).toBe(false)
+    }
+    expect(rejectsOnAbort(chain(...passing)(prompt))).toBe(true)
+  })
+
+  it('is not declared by defaultHeaders (a header function may keep it waiting) nor by dedupe (a caller shares another call)', () => {
+    const prompt: RoundTripper & { [kRejectsOnAbort]: true } = { roundTrip: async () => new Response('ok'), [kRejectsOnAbort]: true }
+    expect(rejectsOnAbort(defaultHeaders({ 'x-a': () => 'b' })(prompt))).toBe(false)
+    expect(rejectsOnAbort(dedupe()(prompt))).toBe(false)
   })
 })

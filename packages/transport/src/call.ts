@@ -4,7 +4,7 @@ import { requestLabel } from './errors.js'
 import { tagBodyErrors } from './errors-map.js'
 import type { Acquirer } from './acquirer.js'
 import { Exchange, type ConnOwner } from './exchange.js'
-import { retryPolicy, type RetryPolicy } from './retry-policy.js'
+import { policyOf, type RetryPolicy } from './retry-policy.js'
 import { H2Lease } from './h2-stream.js'
 import type { ConnWaiter, Got } from './waiter.js'
 import { outgoingHeaders, type OutgoingHeaders } from './headers.js'
@@ -177,7 +177,7 @@ export function newCall(
   const headers = outgoingHeaders(request.headers, options, context.decompress !== false, prepared.length, context.headerNames)
   const streamed = prepared.body !== null && !Buffer.isBuffer(prepared.body)
   const body = streamed ? { ...prepared, body: tagBodyErrors(prepared.body as AsyncIterable<Uint8Array>, requestLabel(request.method, href)) } : prepared
-  const call = new Call(request, href, pool, slash, body, retryPolicy(request, prepared), signal, callTrace<ClientTrace>(request), headers, owner, options)
+  const call = new Call(request, href, pool, slash, body, policyOf(request.method, headers.keyed, prepared.replayable), signal, callTrace<ClientTrace>(request), headers, owner, options)
   // A forwarded request names its target in `Host`: the conn is the proxy's, shared by every target.
   if (pool.method.forward) pool.method.forwardHeaders(headers, call.authority)
   return call

@@ -1,13 +1,14 @@
 import { randomUUID } from 'node:crypto'
 import type { LookupAddress } from 'node:dns'
-import { connect, type LookupFunction } from 'node:net'
+import { connect, type LookupFunction, type Socket } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { useFixture } from '../test/fixture.js'
 import { startServer, startUnixServer, type TestServer } from '../test/server.js'
 import { startSocksServer } from '../test/socks.js'
-import { busyCounts, get, rejection } from '../test/util.js'
+import { ManualClock } from '../test/clock.js'
+import { busyCounts, deferred, get, rejection } from '../test/util.js'
 import { Transport, type DialInfo } from './index.js'
 
 const f = useFixture()
@@ -44,6 +45,24 @@ describe('Transport dial hook', () => {
     expect(error.message).toContain('no route to service')
     expect(error.message).toContain('GET http://service.local/x')
     expect(busyCounts(transport)).toEqual({ active: 0, waiting: 0, dialing: 0 })
+  })
+
+  it('a dial hook that never settles (nor heeds its signal) fails at connectTimeout; close() does not wait for it, and a socket it gives later is destroyed', async () => {
+    const server = f.serve(await startServer((_req, res) => res.end('late')))
+    const late = deferred<Socket>()
+    const clock = new ManualClock()
+    const transport = f.use(new Transport({ clock, connectTimeout: 500, dial: () => late.promise }))
+    const failed = rejection(transport.roundTrip(new Request('http://service.local/hung')))
+    clock.advance(500)
+    expect(await failed).toMatchObject({ code: 'RT_CONNECT_TIMEOUT' })
+    expect(busyCounts(transport)).toEqual({ active: 0, waiting: 0, dialing: 0 })
+    await transport.close()
+    // The hook answers at last: nobody wants the socket, which is closed (the server sees it go).
+    const socket = connect(server.port, '127.0.0.1')
+    await new Promise((resolve) => socket.once('connect', resolve))
+    late.resolve(socket)
+    await server.closedCount(1)
+    expect(server.open.size).toBe(0)
   })
 
   it('rejects with RT_CONNECT_FAILED when the unix socket path does not exist', async () => {

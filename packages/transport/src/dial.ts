@@ -98,6 +98,31 @@ async function handshake(
   return secure
 }
 
+/**
+ * heedSignal resolves with the dial hook's socket, or rejects with the
+ * signal's reason (connect timeout, transport closed) if that comes first: a
+ * hook that ignores its signal must not hold the dial, its timeout or
+ * `close()`. A socket it gives after that is nobody's, and is destroyed.
+ */
+function heedSignal(dialed: Duplex | Promise<Duplex>, signal: AbortSignal): Promise<Duplex> {
+  if (!(dialed instanceof Promise)) return Promise.resolve(dialed)
+  return new Promise((resolve, reject) => {
+    const onAbort = (): void => reject(signal.reason)
+    signal.addEventListener('abort', onAbort, { once: true })
+    dialed.then(
+      (socket) => {
+        signal.removeEventListener('abort', onAbort)
+        if (signal.aborted) socket.destroy()
+        else resolve(socket)
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', onAbort)
+        reject(error)
+      },
+    )
+  })
+}
+
 /** openSocket connects the first hop: the `dial` hook, or TCP. */
 async function openSocket(method: ConnectMethod, options: ResolvedOptions, signal: AbortSignal, opened: Duplex[]): Promise<Duplex> {
   const { hostname, port } = method.firstHop
@@ -118,7 +143,7 @@ async function openSocket(method: ConnectMethod, options: ResolvedOptions, signa
     return socket
   }
   const protocol = (method.proxy ?? method.target).protocol
-  const socket = await options.dial({ protocol, hostname, port, key: method.key, signal })
+  const socket = await heedSignal(options.dial({ protocol, hostname, port, key: method.key, signal }), signal)
   opened.push(socket)
   signal.throwIfAborted()
   if ((socket as Socket).connecting === true) await waitFor(socket, 'connect', signal)

@@ -24,7 +24,7 @@ export interface DispatchPort {
   closed(): boolean
   route(origin: string, href: string, method: string): HostPool
   /** Gets `dispatch` a conn and calls its `send` with it (now, at the end of the turn, or once one is dialed or freed), or its `fail` (see acquirer.ts). */
-  acquire(dispatch: DirectDispatch): void
+  acquire(dispatch: DirectDispatch, resent?: boolean): void
   release(conn: ExchangeConn, trace: ClientTrace | undefined): void
   discard(conn: ExchangeConn, error: Error, trace: ClientTrace | undefined): void
 }
@@ -335,7 +335,7 @@ export class DirectDispatch extends CallAbortController implements Acquirer, Sta
     if (resend !== undefined) {
       if (resend === 'replay') this.#replays++
       reportStaleRetry(this.pool.key, this.what, failure)
-      this.acquire()
+      this.#port.acquire(this, true)
       return
     }
     this.#settle(failure)

@@ -1,6 +1,8 @@
 import { Readable } from 'node:stream'
 import { tagBodyErrors } from './errors-map.js'
 import { requestLabel } from './errors.js'
+import { finishOutgoing, pushOutgoing, type OutgoingHeaders } from './headers.js'
+import type { ResolvedOptions } from './resolve-options.js'
 
 // What an undici dispatch hands the Transport's direct path (dispatch.ts):
 // the handler and options it reads, and their conversion into what a conn's
@@ -65,24 +67,51 @@ export function directBody(body: unknown, method: string, href: string): DirectB
   return undefined
 }
 
-/** The dispatch's headers as lower-case `[name, value]` pairs, from any shape undici takes. */
-export function headerPairs(input: unknown): Array<[string, string]> {
-  const pairs: Array<[string, string]> = []
-  if (input === undefined || input === null) return pairs
-  const add = (name: unknown, value: unknown): void => {
-    if (value === undefined || value === null) return
-    const key = String(name).toLowerCase()
-    if (Array.isArray(value)) for (const item of value) pairs.push([key, String(item)])
-    else pairs.push([key, Buffer.isBuffer(value) ? value.toString('latin1') : String(value)])
+/** A header name or value of a dispatch as a string (undici takes latin1 Buffers too). */
+function text(raw: unknown): string {
+  return typeof raw === 'string' ? raw : Buffer.isBuffer(raw) ? raw.toString('latin1') : String(raw)
+}
+
+/** lowerCase is `name` in lower case: itself when it is already (V8's toLowerCase makes a new string even then). */
+function lowerCase(name: string): string {
+  for (let i = 0; i < name.length; i++) {
+    const c = name.charCodeAt(i)
+    if (c >= 65 && c <= 90) return name.toLowerCase()
   }
-  if (Array.isArray(input)) {
-    if (input.length > 0 && Array.isArray(input[0])) for (const pair of input as unknown[][]) add(pair[0], pair[1])
-    else for (let i = 0; i < input.length; i += 2) add(Buffer.isBuffer(input[i]) ? (input[i] as Buffer).toString('latin1') : input[i], input[i + 1])
+  return name
+}
+
+/** pushHeader adds one header of a dispatch (a value may be a list; undefined and null are left out) to the head; returns what pushOutgoing saw. */
+function pushHeader(list: string[], name: unknown, value: unknown): number {
+  if (value === undefined || value === null) return 0
+  const key = lowerCase(text(name))
+  if (!Array.isArray(value)) return pushOutgoing(list, key, text(value))
+  let seen = 0
+  for (const item of value) seen |= pushOutgoing(list, key, text(item))
+  return seen
+}
+
+/**
+ * dispatchHeaders makes the request head of a dispatch (outgoingHeaders'
+ * rules, without decompression: the dispatcher's caller decodes) from any
+ * shape undici takes: a record (Node's fetch hands one), a flat `[name,
+ * value, …]` list of strings or latin1 Buffers, `[name, value]` pairs, or an
+ * iterable of pairs. Names are sent in lower case. It goes through the
+ * headers once, with no pair made per header.
+ */
+export function dispatchHeaders(input: unknown, options: ResolvedOptions): OutgoingHeaders {
+  const list: string[] = []
+  let seen = 0
+  if (input === undefined || input === null) {
+    // none
+  } else if (Array.isArray(input)) {
+    if (input.length > 0 && Array.isArray(input[0])) for (const pair of input as unknown[][]) seen |= pushHeader(list, pair[0], pair[1])
+    else for (let i = 0; i < input.length; i += 2) seen |= pushHeader(list, input[i], input[i + 1])
   } else if (typeof (input as Iterable<unknown>)[Symbol.iterator] === 'function') {
-    for (const [name, value] of input as Iterable<[unknown, unknown]>) add(name, value)
+    for (const [name, value] of input as Iterable<[unknown, unknown]>) seen |= pushHeader(list, name, value)
   } else {
     const record = input as Record<string, unknown>
-    for (const name in record) add(name, record[name])
+    for (const name in record) seen |= pushHeader(list, name, record[name])
   }
-  return pairs
+  return finishOutgoing(list, seen, options, false)
 }

@@ -1,12 +1,11 @@
 import { requestTarget } from './call.js'
 import { DirectDispatch, type DispatchPort } from './direct-dispatch.js'
 import { ERR_TRANSPORT_CLOSED, requestLabel, TransportError } from './errors.js'
-import { outgoingHeaders } from './headers.js'
 import type { HostPool } from './pool.js'
 import type { ResolvedOptions } from './resolve-options.js'
 import type { ClientTrace } from './trace.js'
-import { isIdempotencyKey, policyOf } from './retry-policy.js'
-import { directBody, headerPairs, type DirectInput, type DirectRequest, type LegacyHandler } from './dispatch-input.js'
+import { policyOf } from './retry-policy.js'
+import { dispatchHeaders, directBody, type DirectInput, type DirectRequest, type LegacyHandler } from './dispatch-input.js'
 
 
 // The undici fast path (core's `UndiciDispatchable`): an undici dispatch
@@ -57,15 +56,18 @@ export function dispatchDirect(port: DispatchPort, options: ResolvedOptions, inp
   if (!http1 && input.query !== undefined && input.query !== null) return false
   const body = directBody(raw, method, href)
   if (body === undefined) return false
-  const pairs = headerPairs(input.headers)
-  const headers = outgoingHeaders(pairs, options, false)
-  const authority = href.indexOf('//') + 2
-  const slash = href.indexOf('/', authority)
-  if (pool.method.forward) pool.method.forwardHeaders(headers, href.slice(authority, slash))
+  const headers = dispatchHeaders(input.headers, options)
+  // Found in the origin, not in `href`: reading a joined string makes a flat copy of it.
+  const authority = origin.indexOf('//') + 2
+  const inOrigin = origin.indexOf('/', authority)
+  const slash = inOrigin === -1 ? origin.length : inOrigin
+  const forward = pool.method.forward
+  if (forward) pool.method.forwardHeaders(headers, origin.slice(authority, slash))
   // The Request path's `stale` retry policy (retry-policy.ts).
-  const retry = policyOf(method, body.replayable && pairs.some(([name]) => isIdempotencyKey(name)), body.replayable)
+  const retry = policyOf(method, body.replayable && headers.keyed, body.replayable)
   const request: DirectRequest = {
-    path: requestTarget(href, slash, pool.method.forward),
+    // The path as given, when it is the whole origin-form target.
+    path: forward || slash !== origin.length || path.includes('#') ? requestTarget(href, slash, forward) : path,
     method,
     headers: headers.list,
     body: body.body,
@@ -74,7 +76,7 @@ export function dispatchDirect(port: DispatchPort, options: ResolvedOptions, inp
     blocking: false,
   }
   // `:authority` for an HTTP/2 stream (a pool that may turn out HTTP/2 too).
-  const h2Authority = http1 ? '' : href.slice(authority, slash)
+  const h2Authority = http1 ? '' : origin.slice(authority, slash)
   new DirectDispatch(port, options, handler, pool, href, request, retry, h2Authority, trace).start()
   return true
 }

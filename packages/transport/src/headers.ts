@@ -9,6 +9,8 @@ export interface OutgoingHeaders {
   list: string[]
   /** Close the connection after this request (`connection: close`). */
   reset: boolean
+  /** The request carries an `Idempotency-Key` or `X-Idempotency-Key` header (retry-policy.ts's policyOf), seen in the same pass. */
+  keyed: boolean
 }
 
 /**
@@ -40,28 +42,45 @@ export function outgoingHeaders(
   // request, but on Node 24 the bytes outliving young GCs went from about
   // 290 to 1,000 per request at 64 in flight, for a reason not found.
   const list: string[] = []
-  let reset = options.disableKeepAlives
-  let acceptEncoding = false
-  let accept = false
-  let userAgent = false
-  for (let [name, value] of headers) {
-    if (HOP_BY_HOP.has(name)) {
-      if (name === 'connection' && /\bclose\b/i.test(value)) reset = true
-      continue
-    }
-    if (name === 'content-length') {
-      if (length !== undefined) continue
-      value = oneLength(value)
-    } else if (name === 'accept-encoding') acceptEncoding = true
-    else if (name === 'accept') accept = true
-    else if (name === 'user-agent') userAgent = true
-    list.push(names?.get(name) ?? name, value)
+  let seen = 0
+  for (const [name, value] of headers) seen |= pushOutgoing(list, name, value, length, names)
+  return finishOutgoing(list, seen, options, decompress, length)
+}
+
+/** What {@link pushOutgoing} saw of a header, or'ed over a request's headers and handed to {@link finishOutgoing}. */
+const SEEN_ACCEPT = 1
+const SEEN_USER_AGENT = 2
+const SEEN_ACCEPT_ENCODING = 4
+const SEEN_CLOSE = 8
+const SEEN_IDEMPOTENCY_KEY = 16
+
+/**
+ * pushOutgoing adds one request header (`name` in lower case) to `list`, the
+ * request head undici takes, by the rules of {@link outgoingHeaders}, and
+ * returns what it saw of it (flags for {@link finishOutgoing}). It lets a
+ * caller that holds headers in another shape than `[name, value]` pairs (an
+ * undici dispatch's record, dispatch-input.ts) build the head without them.
+ */
+export function pushOutgoing(list: string[], name: string, value: string, length?: number, names?: ReadonlyMap<string, string>): number {
+  if (HOP_BY_HOP.has(name)) return name === 'connection' && /\bclose\b/i.test(value) ? SEEN_CLOSE : 0
+  if (name === 'content-length') {
+    if (length !== undefined) return 0
+    value = oneLength(value)
   }
+  list.push(names?.get(name) ?? name, value)
+  if (name === 'accept-encoding') return SEEN_ACCEPT_ENCODING
+  if (name === 'accept') return SEEN_ACCEPT
+  if (name === 'user-agent') return SEEN_USER_AGENT
+  return isIdempotencyKey(name) ? SEEN_IDEMPOTENCY_KEY : 0
+}
+
+/** finishOutgoing completes a head built with {@link pushOutgoing} (`seen`: its results or'ed): the declared length and the defaults of {@link outgoingHeaders}. */
+export function finishOutgoing(list: string[], seen: number, options: ResolvedOptions, decompress: boolean, length?: number): OutgoingHeaders {
   if (length !== undefined) list.push('content-length', String(length))
-  if (!accept) list.push('accept', '*/*')
-  if (!userAgent) list.push('user-agent', 'node')
-  if (!acceptEncoding && decompress && !options.disableCompression) list.push('accept-encoding', 'gzip, deflate, br')
-  return { list, reset }
+  if ((seen & SEEN_ACCEPT) === 0) list.push('accept', '*/*')
+  if ((seen & SEEN_USER_AGENT) === 0) list.push('user-agent', 'node')
+  if ((seen & SEEN_ACCEPT_ENCODING) === 0 && decompress && !options.disableCompression) list.push('accept-encoding', 'gzip, deflate, br')
+  return { list, reset: options.disableKeepAlives || (seen & SEEN_CLOSE) !== 0, keyed: (seen & SEEN_IDEMPOTENCY_KEY) !== 0 }
 }
 
 /**
@@ -86,4 +105,9 @@ export function headersOf(pairs: ReadonlyArray<string | Buffer>): Headers {
   const headers = new Headers()
   for (let i = 0; i < pairs.length; i += 2) headers.append(latin1(pairs[i]!), latin1(pairs[i + 1]!))
   return headers
+}
+
+/** isIdempotencyKey says whether lower-case header `name` marks a request as safe to send again (`Idempotency-Key`, `X-Idempotency-Key`; see retry-policy.ts). */
+export function isIdempotencyKey(name: string): boolean {
+  return name === 'idempotency-key' || name === 'x-idempotency-key'
 }

@@ -78,11 +78,36 @@ export function dialConnFor(host: PoolHost, pool: HostPool, waiter: ConnWaiter, 
       // Requests that waited for this dial to learn the protocol get dials of their own now.
       const learned = pool.protocol === 'unknown'
       if (learned) pool.protocol = 'http1'
-      if (!waiter.deliver(conn, false)) putIdleOrDeliver(host, pool, conn)
+      if (!resentFirst(pool, waiter, conn) && !waiter.deliver(conn, false)) {
+        putIdleOrDeliver(host, pool, conn)
+        // The spare conn of a raced dial served an earlier waiter (FIFO), whose own dial may still fail or be slow: the request that claimed it gets a dial of its own, as when this dial fails.
+        const claimant = waiter.claimant
+        if (claimant !== undefined && !claimant.done) {
+          pool.dialQueue.unshift(claimant)
+          decConnsPerHost(host, pool)
+        }
+      }
       if (learned) decConnsPerHost(host, pool)
     },
     failed,
   )
+}
+
+/**
+ * resentFirst gives `conn`, dialed for `waiter`, to a request sent again
+ * after its conn failed under it, when that one waits at the head of the
+ * queue with no dial of its own (it queued at `maxConnsPerHost`, see
+ * pool.ts's enqueue): it came first. `waiter`, which queued after it, takes
+ * its place at the head of the dial queue. False when there is none (or the
+ * dial was raced: transport.ts's raceDial decides where its conn goes).
+ */
+function resentFirst(pool: HostPool, waiter: ConnWaiter, conn: PersistConn): boolean {
+  if (waiter.raced || waiter.done) return false
+  const first = pool.first() as ConnWaiter | undefined
+  if (first === undefined || first === waiter || !first.resent || first.dialStarted) return false
+  if (!first.deliver(conn, false)) return false
+  pool.dialQueue.unshift(waiter)
+  return true
 }
 
 /**
@@ -187,14 +212,31 @@ export function decConnsPerHost(host: PoolHost, pool: HostPool): void {
   }
 }
 
-/** serveH2 hands free streams to waiters in FIFO order; waiters left over get a dial (one at a time) unless they wait for streams. */
+/**
+ * serveH2 hands free streams to waiters in FIFO order; waiters left over get
+ * a dial (one at a time) unless they wait for streams. A hand-over can call
+ * it again before it returns (a stream that fails as it is opened, such as a
+ * head node:http2 refuses, is given back at once: releaseStream): that call
+ * returns, and the loop already running serves on. Without that, each waiter
+ * of a long queue served so would nest one call deeper.
+ */
 export function serveH2(host: PoolHost, pool: HostPool): void {
-  for (let conn = pool.h2Available(); conn !== undefined; conn = pool.h2Available()) {
-    const waiter = pool.shift()
-    if (waiter === undefined) return
-    waiter.deliver(conn, conn.streams === 0)
+  if (pool.servingH2) return
+  pool.servingH2 = true
+  let queueLeft = true
+  try {
+    for (let conn = pool.h2Available(); conn !== undefined; conn = pool.h2Available()) {
+      const waiter = pool.shift()
+      if (waiter === undefined) {
+        queueLeft = false
+        break
+      }
+      waiter.deliver(conn, conn.streams === 0)
+    }
+  } finally {
+    pool.servingH2 = false
   }
-  decConnsPerHost(host, pool)
+  if (queueLeft) decConnsPerHost(host, pool)
 }
 
 /** release (ConnOwner): the response is complete; reuse the conn or close it (HTTP/2: give the stream back). */

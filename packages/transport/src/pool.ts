@@ -20,6 +20,10 @@ export interface Waiter {
   deliver(conn: PersistConn | H2Conn, reused: boolean): boolean
   fail(error: unknown): boolean
   readonly done: boolean
+  /** Its request is sent again after its conn failed under it: it keeps its place at the head of the queues (see {@link HostPool.enqueue}). */
+  readonly resent: boolean
+  /** Set by {@link HostPool.enqueue}: when it settles, it tells its pool ({@link HostPool.leftQueue}). */
+  inQueue: boolean
 }
 
 /**
@@ -44,6 +48,8 @@ export class HostPool {
   /** Waiters in FIFO order; entries before `#head` or already done are skipped. */
   #waiters: Waiter[] = []
   #head = 0
+  /** Waiters queued that have not settled: {@link waiting} without a scan of the queue. */
+  #waiting = 0
   /** Waiters that have no dial of their own yet (queued at the limit), FIFO (Go's `dialsInQueue`). */
   readonly dialQueue: Waiter[] = []
   /** Route-cache keys (origins as written in request URLs) that lead to this pool. */
@@ -60,6 +66,8 @@ export class HostPool {
    * conn yet.
    */
   raceDial: ConnWaiter | undefined = undefined
+  /** Set while pool-policy.ts's serveH2 hands streams out: a call it causes returns (the running loop serves on). */
+  servingH2 = false
   /** Set once the pool left the transport's map; a call that still holds it must look up the live one. */
   removed = false
 
@@ -149,12 +157,36 @@ export class HostPool {
   queueForDial(waiter: Waiter): void {
     const queue = this.dialQueue
     while (queue.length > 0 && queue[0]!.done) queue.shift()
-    queue.push(waiter)
+    if (!waiter.resent) queue.push(waiter)
+    else queue.splice(afterResent(queue, 0), 0, waiter)
   }
 
-  /** Queues a waiter at the back (Go's `queueForIdleConn`). */
+  /**
+   * Queues a waiter at the back (Go's `queueForIdleConn`), or, for a request
+   * sent again after its conn failed under it, at the head, behind the other
+   * such requests: it came before the requests queued behind it, and lost its
+   * conn through no doing of its own. (Go queues its retry at the back;
+   * undici keeps such a request at its place in its client's queue, and
+   * OkHttp counts a call against its per-host limit through its retries.)
+   */
   enqueue(waiter: Waiter): void {
-    this.#waiters.push(waiter)
+    waiter.inQueue = true
+    this.#waiting++
+    const waiters = this.#waiters
+    if (!waiter.resent) {
+      waiters.push(waiter)
+      return
+    }
+    const at = afterResent(waiters, this.#head)
+    if (at === this.#head && at > 0) waiters[--this.#head] = waiter
+    else waiters.splice(at, 0, waiter)
+  }
+
+  /** The first waiter that is still waiting, left in the queue (settled ones before it are dropped, as {@link shift} would). */
+  first(): Waiter | undefined {
+    const waiters = this.#waiters
+    while (this.#head < waiters.length && waiters[this.#head]!.done) waiters[this.#head++] = undefined as never
+    return waiters[this.#head]
   }
 
   /** The first waiter that is still waiting, removed from the queue. */
@@ -175,11 +207,15 @@ export class HostPool {
     return undefined
   }
 
-  /** How many waiters are still waiting. */
+  /** How many waiters are still waiting (counted: the queue keeps settled ones until they reach its head). */
   get waiting(): number {
-    let n = 0
-    for (let i = this.#head; i < this.#waiters.length; i++) if (!this.#waiters[i]!.done) n++
-    return n
+    return this.#waiting
+  }
+
+  /** A queued waiter settled (delivered, failed, aborted, timed out): it no longer counts as waiting. */
+  leftQueue(): void {
+    if (this.#waiting === 0) throw internalError(`waiter count of ${this.method.key} would go negative`)
+    this.#waiting--
   }
 
   /** Removes and returns every waiter still waiting. */
@@ -237,4 +273,11 @@ export class HostPool {
   get empty(): boolean {
     return this.#conns === 0 && this.waiting === 0
   }
+}
+
+/** afterResent is the index in `queue`, from `from`, past the waiters at its head that are settled or sent again. */
+function afterResent(queue: Waiter[], from: number): number {
+  let i = from
+  while (i < queue.length && (queue[i]!.done || queue[i]!.resent)) i++
+  return i
 }

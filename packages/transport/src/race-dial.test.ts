@@ -185,6 +185,89 @@ describe.each([
     expect(transport.stats().total).toMatchObject({ dials: dialOk ? 2 : 3, active: 0, idle: 1, waiting: 0, dialing: 0 })
   })
 
+  it.each([
+    ['serves it', true],
+    ['fails: the request fails with its error, as in Go (nothing else would serve it), and nothing is left', false],
+  ])('a request whose conn dies before the turn ends (idle timeout) adopts the raced dial, which %s', async (_outcome, dialOk) => {
+    const server = f.serve(await startPortServer())
+    const gate = deferred()
+    const sockets: Socket[] = []
+    let dials = 0
+    const dial = async (): Promise<Socket> => {
+      // The second dial (the raced one) waits for the test, then connects or fails.
+      if (++dials === 2) {
+        await gate.promise
+        if (!dialOk) throw Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' })
+      }
+      const socket = connect(server.port, '127.0.0.1')
+      sockets.push(socket)
+      return socket
+    }
+    const clock = new ManualClock()
+    const transport = f.use(new Transport({ dial, clock, idleConnTimeout: 1_000 }))
+    const first = await send(transport, `${server.origin}/first`)
+    const settled = send(transport, `${server.origin}/second`).then(
+      (body) => ({ body }),
+      (error: unknown) => ({ error: error as Error & { code?: string } }),
+    )
+    expect(transport.stats().total).toMatchObject({ dials: 2, dialing: 1 })
+    // The conn it waits for reaches its idle deadline in this turn, and closes: at the turn's end the request waits for the raced dial.
+    clock.advance(1_000)
+    await nextTurns()
+    expect(transport.stats().total).toMatchObject({ dials: 2, dialing: 1, waiting: 1, active: 0, idle: 0 })
+    gate.resolve()
+    const outcome = await settled
+    if (dialOk) {
+      expect(outcome).toEqual({ body: String(sockets[1]!.localPort) })
+      expect(sockets[1]!.localPort).not.toBe(Number(first))
+      expect(transport.stats().total).toMatchObject({ dials: 2, requests: 2, active: 0, idle: 1, waiting: 0, dialing: 0 })
+    } else {
+      expect('error' in outcome && outcome.error).toMatchObject({ code: 'RT_CONNECT_REFUSED' })
+      expect(sockets).toHaveLength(1)
+      // No waiter, no conn: the pool left the map, its counts in the totals.
+      expect(transport.stats()).toMatchObject({ hosts: {}, total: { dials: 2, requests: 1, active: 0, idle: 0, waiting: 0, dialing: 0 } })
+      // The next request dials anew.
+      expect(await send(transport, `${server.origin}/third`)).not.toBe(first)
+    }
+    await transport.close()
+    await server.closedCount(server.connections)
+    expect(server.open.size).toBe(0)
+  })
+
+  it('a request that claimed the spare raced dial, whose conn an earlier waiter took, gets a dial of its own (it does not wait on the earlier one’s dial)', async () => {
+    const hold = deferred()
+    const server = f.serve(await startServer((req, res) => (req.url === '/hold' ? void hold.promise.then(() => res.end('held')) : res.end(String(req.socket.remotePort)))))
+    const raced = deferred()
+    const third = deferred()
+    let dials = 0
+    const dial = async (): Promise<Socket> => {
+      const n = ++dials
+      // The raced dial (2nd) and the earlier waiter's own dial (3rd) wait for the test; the 3rd then fails.
+      if (n === 2) await raced.promise
+      if (n === 3) {
+        await third.promise
+        throw Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' })
+      }
+      return connect(server.port, '127.0.0.1')
+    }
+    const transport = f.use(new Transport({ dial }))
+    await send(transport, `${server.origin}/first`)
+    // Sent as the first ends: a /hold waits for the first conn, a dial races that wait; in the same turn a second /hold finds no conn and dials its own.
+    const held = [send(transport, `${server.origin}/hold`), send(transport, `${server.origin}/hold`)]
+    await nextTurns()
+    // The first /hold took the first conn: the raced dial is spare, and `late` waits for it rather than dial.
+    const late = send(transport, `${server.origin}/late`)
+    expect(transport.stats().total).toMatchObject({ dials: 3, dialing: 2, waiting: 2, active: 1 })
+    // The raced dial's conn goes to the first waiter (the second /hold, held by the server): `late` dials.
+    raced.resolve()
+    expect(await late).toMatch(/^\d+$/)
+    third.resolve()
+    while (transport.stats().total.dialing > 0) await nextTurns()
+    expect(transport.stats().total).toMatchObject({ dials: 4, dialing: 0, waiting: 0, active: 2, idle: 1 })
+    hold.resolve()
+    expect(await Promise.all(held)).toEqual(['held', 'held'])
+  })
+
   it('a raced dial that fails fails no request: the wait serves it, the trace hears the failed connect', async () => {
     const server = f.serve(await startPortServer())
     let dials = 0

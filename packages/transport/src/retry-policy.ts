@@ -1,5 +1,7 @@
 import { H2_UNPROCESSED, isSocketFailure } from './errors-map.js'
-import type { OutgoingBody } from './request-body.js'
+
+// Where outgoingHeaders (which sees every request header) finds the key.
+export { isIdempotencyKey } from './headers.js'
 
 // When a request that failed on a reused connection, before any response
 // byte, is sent again on another one: the rule both the Request path
@@ -24,11 +26,6 @@ export function isIdempotentMethod(method: string): boolean {
   return REPLAYABLE_METHODS.has(method)
 }
 
-/** isIdempotencyKey says whether lower-case header `name` marks a request as safe to send again (`Idempotency-Key`, `X-Idempotency-Key`). */
-export function isIdempotencyKey(name: string): boolean {
-  return name === 'idempotency-key' || name === 'x-idempotency-key'
-}
-
 /**
  * RetryPolicy says when a request that failed on a reused connection, before
  * any response byte, is sent again on another one (Go's `shouldRetryRequest`).
@@ -43,14 +40,7 @@ export function isIdempotencyKey(name: string): boolean {
  */
 export type RetryPolicy = 'stale' | 'unwritten' | 'never'
 
-/** retryPolicy gives the {@link RetryPolicy} of a request. */
-export function retryPolicy(request: Request, body: OutgoingBody): RetryPolicy {
-  if (!body.replayable) return 'never'
-  const headers = request.headers
-  return policyOf(request.method, headers.has('idempotency-key') || headers.has('x-idempotency-key'), true)
-}
-
-/** policyOf is the {@link RetryPolicy} of a request with `method`, an idempotency key header or not, and a body that can be sent again or not (the direct undici path's, which has no Request). */
+/** policyOf is the {@link RetryPolicy} of a request with `method`, an idempotency key header or not (outgoingHeaders' `keyed`), and a body that can be sent again or not. */
 export function policyOf(method: string, keyed: boolean, bodyReplayable: boolean): RetryPolicy {
   if (!bodyReplayable) return 'never'
   return keyed || isIdempotentMethod(method) ? 'stale' : 'unwritten'

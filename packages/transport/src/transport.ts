@@ -1,5 +1,5 @@
 import { setMaxListeners } from 'node:events'
-import { callSignal, getContext, undiciDispatch, type CallSignal, type Closable, type RequestContext, type RoundTripper, type UndiciDispatchable } from '@roundtrip/core'
+import { callSignal, getContext, kRejectsOnAbort, undiciDispatch, type CallSignal, type Closable, type RequestContext, type RoundTripper, type UndiciDispatchable } from '@roundtrip/core'
 import type { Acquirer } from './acquirer.js'
 import { PersistConn } from './conn.js'
 import { ConnList } from './conn-list.js'
@@ -51,6 +51,12 @@ import type { DirectInput, LegacyHandler } from './dispatch-input.js'
  * ```
  */
 export class Transport implements RoundTripper, Closable, UndiciDispatchable {
+  /**
+   * It rejects at once with the call signal's reason when that signal aborts,
+   * at every stage before the response (core's `kRejectsOnAbort`): waiting in
+   * the queue, dialing, sending, waiting for the head.
+   */
+  readonly [kRejectsOnAbort] = true
   readonly #options: ResolvedOptions
   readonly #clock: Clock
   readonly #routes: Routes
@@ -83,7 +89,7 @@ export class Transport implements RoundTripper, Closable, UndiciDispatchable {
   readonly #port: DispatchPort = {
     closed: () => this.#closed,
     route: (origin, href, method) => this.#routes.route(origin, href, method),
-    acquire: (dispatch) => this.#send(dispatch),
+    acquire: (dispatch, resent) => this.#send(dispatch, resent === true),
     release: (conn, trace) => release(this.#host, conn, trace),
     discard: (conn, error, trace) => discard(this.#host, conn, error, trace),
   }
@@ -175,11 +181,11 @@ export class Transport implements RoundTripper, Closable, UndiciDispatchable {
    * send gets `acquirer` a conn and sends it there: now (an idle conn, a free
    * HTTP/2 stream), once the turn has ended (see {@link #afterTurn}), or once
    * one is dialed or freed (its waiter hands it over, {@link #handOver}).
-   * What throws fails the request.
+   * What throws fails the request. `resent`: sent again after its conn failed under it (it keeps its place: pool.ts's enqueue).
    */
-  #send(acquirer: Acquirer): void {
+  #send(acquirer: Acquirer, resent = false): void {
     try {
-      const got = this.#getConn(acquirer)
+      const got = this.#getConn(acquirer, resent)
       if (got !== undefined) acquirer.send(got)
     } catch (error) {
       acquirer.fail(error)
@@ -192,7 +198,7 @@ export class Transport implements RoundTripper, Closable, UndiciDispatchable {
     // A reused conn the server had closed, or an HTTP/2 stream it never processed: try another (retry-policy.ts's shouldResend, bounded there).
     if (this.#closed || call.signal.aborted) return call.fail(error.failure)
     reportStaleRetry(call.pool.key, call.what, error.failure)
-    this.#send(call)
+    this.#send(call, true)
   }
 
   /** forgetIfEmpty drops a pool with no conns and no waiters (see {@link Routes.forget}); its counters stay in the totals. */
@@ -208,7 +214,7 @@ export class Transport implements RoundTripper, Closable, UndiciDispatchable {
    * wait: pool-policy.ts's raceDial), or waits for a dialed or freed one (a
    * {@link ConnWaiter}, which hands it over).
    */
-  #getConn(acquirer: Acquirer): Got | undefined {
+  #getConn(acquirer: Acquirer, resent: boolean): Got | undefined {
     // The pool may have emptied and left the map since the request found it (while its body was prepared, or a turn was awaited).
     if (acquirer.pool.removed) acquirer.pool = this.#routes.poolFor(acquirer.pool.method)
     const trace = acquirer.trace
@@ -227,7 +233,7 @@ export class Transport implements RoundTripper, Closable, UndiciDispatchable {
     }
     // Closing the expired idle conns (idleConnFor) may have emptied the pool and removed it from the map: wait and dial in the live one.
     if (pool.removed) pool = acquirer.pool = this.#routes.poolFor(pool.method)
-    const waiter = new ConnWaiter(this.#owner, acquirer)
+    const waiter = new ConnWaiter(this.#owner, acquirer, false, resent)
     pool.enqueue(waiter)
     if (!pool.waitsForStreams(this.#options.http2.strictMaxConcurrentStreams) && (this.#options.maxConnsPerHost === 0 || pool.conns < this.#options.maxConnsPerHost)) {
       // A raced dial whose race is over brings a conn nobody waits for: wait for it rather than dial another (if it fails, this waiter gets a dial: dialConnFor).
@@ -320,7 +326,7 @@ export class Transport implements RoundTripper, Closable, UndiciDispatchable {
       } else if (!conn.closed) {
         if (!taken) takeConn(acquirer.pool, conn, acquirer, acquirer.trace, true, transport.#clock.now())
         transport.#sendOn(acquirer, conn)
-      } else transport.#send(acquirer)
+      } else transport.#send(acquirer, true)
     }
   }
 

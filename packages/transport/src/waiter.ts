@@ -47,6 +47,8 @@ export class ConnWaiter implements Waiter {
   /** The pool it waits in (its acquirer's, when it started waiting). */
   readonly pool: HostPool
   readonly acquirer: Acquirer
+  readonly resent: boolean
+  inQueue = false
   #deadline: Deadline | undefined
   #onAbort: (() => void) | undefined
   /** Announced on `queued` (see {@link queued}): its end is announced on `dequeued`. */
@@ -54,10 +56,12 @@ export class ConnWaiter implements Waiter {
   /** The waiting Request, while an announced wait lasts (undefined for an undici dispatch). */
   #request: Request | undefined = undefined
 
-  constructor(owner: WaiterOwner, acquirer: Acquirer, racing = false) {
+  /** `resent`: its request is sent again after its conn failed under it (it waits at the head of the queues: pool.ts's enqueue). */
+  constructor(owner: WaiterOwner, acquirer: Acquirer, racing = false, resent = false) {
     this.owner = owner
     this.pool = acquirer.pool
     this.acquirer = acquirer
+    this.resent = resent
     this.raced = racing
     this.racing = racing
     // Racing, the request's abort is seen at the end of its turn.
@@ -148,6 +152,10 @@ export class ConnWaiter implements Waiter {
 
   #settle(gotConn: boolean): void {
     this.done = true
+    if (this.inQueue) {
+      this.inQueue = false
+      this.pool.leftQueue()
+    }
     this.#deadline?.disarm()
     if (this.#onAbort !== undefined) this.acquirer.signal.removeEventListener('abort', this.#onAbort)
     if (!this.#announced) return

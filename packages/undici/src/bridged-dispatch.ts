@@ -15,6 +15,7 @@ import type { Dispatcher } from 'undici'
 import { requestFromDispatch, type DispatchInput } from './dispatch-request.js'
 import { DispatchControl, handlerSink, type HandlerKind, type HandlerSink } from './dispatch-handler.js'
 import { responseTrailers } from './from-dispatcher.js'
+import type { Waiting, WaitingList } from './waiting.js'
 
 function noop(): void {}
 
@@ -48,11 +49,6 @@ function wholeChunk(buffer: ArrayBuffer): Chunk {
 
 const END: Promise<Chunk> = Promise.resolve({ done: true, value: undefined })
 
-/** What a dispatcher keeps of a dispatch while it waits for its response head: its abort (destroy() fails it). */
-export interface Waiting {
-  abort(reason: Error): void
-}
-
 /**
  * The call's hooks (core's `attachHooks`): its abort, which is its signal,
  * and the dispatcher's trace for the dispatch. One object per dispatch.
@@ -79,7 +75,9 @@ class BridgedCall extends CallAbortController {
 export class BridgedDispatch extends DispatchControl implements Waiting {
   readonly #sink: HandlerSink
   // The dispatcher's dispatches waiting for their head; this one leaves it at its head or its end.
-  readonly #waiting: Set<Waiting>
+  readonly #waiting: WaitingList
+  /** Its place in the dispatcher's list of waiting dispatches (Waiting). */
+  slot = -1
   // What aborts the call: handed to the RoundTripper as the request's call signal (core's call hooks), set in run().
   #callAbort: BridgedCall | undefined
   #state: 'waiting' | 'streaming' | 'done' = 'waiting'
@@ -96,8 +94,8 @@ export class BridgedDispatch extends DispatchControl implements Waiting {
   #onReadError: ((error: unknown) => void) | undefined
   #method = 'GET'
 
-  /** `handler` is of generation `kind` (see handlerKind); `waiting` is the dispatcher's set of dispatches waiting for their head. */
-  constructor(handler: Dispatcher.DispatchHandler, kind: HandlerKind, waiting: Set<Waiting>) {
+  /** `handler` is of generation `kind` (see handlerKind); `waiting` is the dispatcher's list of dispatches waiting for their head. */
+  constructor(handler: Dispatcher.DispatchHandler, kind: HandlerKind, waiting: WaitingList) {
     super()
     this.#sink = handlerSink(handler, kind, this)
     this.#waiting = waiting

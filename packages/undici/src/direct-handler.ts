@@ -1,6 +1,6 @@
 import { systemCause } from '@roundtrip/core'
 import type { Dispatcher } from 'undici'
-import type { Waiting } from './bridged-dispatch.js'
+import type { Waiting, WaitingList } from './waiting.js'
 
 /** The progress hooks as undici's Client calls them (its types say otherwise for onBodySent). */
 interface SentHooks {
@@ -20,10 +20,12 @@ interface SentHooks {
  */
 export class DirectHandler implements Waiting {
   readonly #handler: Dispatcher.DispatchHandler
-  readonly #waiting: Set<Waiting>
+  readonly #waiting: WaitingList
+  /** Its place in the dispatcher's list of waiting dispatches (Waiting). */
+  slot = -1
   #abort: ((reason?: Error) => void) | undefined
 
-  constructor(handler: Dispatcher.DispatchHandler, waiting: Set<Waiting>) {
+  constructor(handler: Dispatcher.DispatchHandler, waiting: WaitingList) {
     this.#handler = handler
     this.#waiting = waiting
   }

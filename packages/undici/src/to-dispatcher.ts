@@ -1,10 +1,11 @@
 import { hasUndiciDispatch, isRoundTripper, undiciDispatch, type Closable, type RoundTripper, type UndiciDispatchable } from '@roundtrip/core'
 import { Dispatcher, errors } from 'undici'
-import { BridgedDispatch, type Waiting } from './bridged-dispatch.js'
+import { BridgedDispatch } from './bridged-dispatch.js'
 import { handlerKind, LegacyFacade } from './dispatch-handler.js'
 import { DirectHandler } from './direct-handler.js'
 import { describeDispatch, type DispatchInput } from './dispatch-request.js'
 import { BridgeError, ERR_DISPATCHER_CLOSED, ERR_INVALID_ARGUMENT, ERR_UPGRADE_UNSUPPORTED } from './errors.js'
+import { WaitingList } from './waiting.js'
 
 type Lifecycle = Closable & { destroy?(): void }
 
@@ -44,7 +45,7 @@ export class RoundTripperDispatcher extends Dispatcher {
   #closed = false
   // Dispatches whose response head has not arrived yet, on either path; destroy() fails them.
   // Streaming ones are not kept: an abandoned response must stay collectable.
-  readonly #waiting = new Set<Waiting>()
+  readonly #waiting = new WaitingList()
   readonly #upgrades: Dispatcher | undefined
   readonly #trace: ((options: Dispatcher.DispatchOptions) => object | undefined) | undefined
   // The RoundTripper's own undici entry point (core's undiciDispatch), when it offers one: the Transport itself, not a stack.
@@ -134,7 +135,7 @@ export class RoundTripperDispatcher extends Dispatcher {
     const callback = typeof a === 'function' ? a : b
     const error = typeof a === 'function' || a === undefined || a === null ? new errors.ClientDestroyedError() : a
     this.#closed = true
-    for (const call of [...this.#waiting]) call.abort(error)
+    for (const call of this.#waiting.toArray()) call.abort(error)
     const rt = this.roundTripper as Lifecycle
     if (typeof rt.destroy === 'function') rt.destroy()
     const done = Promise.resolve(typeof rt.close === 'function' ? rt.close() : undefined)

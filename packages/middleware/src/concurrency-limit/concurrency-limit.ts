@@ -1,4 +1,4 @@
-import { callSignal, kResolvesResponse, observeBody, tryRoundTrip, type Middleware, type RoundTripper } from '@roundtrip/core'
+import { callSignal, kRejectsOnAbort, kResolvesResponse, observeBody, rejectsOnAbort, tryRoundTrip, type Middleware, type RoundTripper } from '@roundtrip/core'
 import { checkCount, invalidOption } from '../errors.js'
 
 /** Options for {@link concurrencyLimit}; give at least one. */
@@ -45,6 +45,8 @@ export function concurrencyLimit(options: ConcurrencyLimitOptions): Middleware {
 class Limiter implements RoundTripper {
   /** It resolves only with the Response of the layer below (core's kResolvesResponse): chain() does not check it again. */
   readonly [kResolvesResponse] = true
+  /** A queued request leaves at once when the call's signal aborts: it rejects on abort as promptly as the layer below. */
+  readonly [kRejectsOnAbort]: boolean
   readonly #next: RoundTripper
   readonly #max: number
   readonly #perHost: number
@@ -54,6 +56,7 @@ class Limiter implements RoundTripper {
 
   constructor(next: RoundTripper, max: number, perHost: number) {
     this.#next = next
+    this[kRejectsOnAbort] = rejectsOnAbort(next)
     this.#max = max
     this.#perHost = perHost
   }

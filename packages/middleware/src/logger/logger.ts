@@ -45,11 +45,9 @@ export function logger(options: LoggerOptions = {}): Middleware {
       // caller's trace and this one (core's callTrace), and retry() this
       // onRetry (core's runCallHooks) — the call object's own methods.
       attachHooks(request, call)
-      return tryRoundTrip(next, request).then(
-        (response) => call.responded(request, response),
-        (error: unknown) => call.failed(request, error),
-      )
-    })
+      // Bound methods, not arrow functions: no context object (call, request) on top of the two functions.
+      return tryRoundTrip(next, request).then(call.responded.bind(call), call.failed.bind(call))
+    }, next)
   }
 }
 
@@ -70,6 +68,8 @@ interface LoggerConfig {
  */
 class LoggerCall {
   readonly #config: LoggerConfig
+  /** The request the hooks are attached to. */
+  readonly #request: Request
   readonly #start: number
   readonly #record: LogRecord
   /** The body's wire size is unknown (see responded()): `bytes` stays unset. */
@@ -77,6 +77,7 @@ class LoggerCall {
 
   constructor(config: LoggerConfig, request: Request) {
     this.#config = config
+    this.#request = request
     this.#start = config.now()
     const record: LogRecord = {
       method: request.method,
@@ -110,8 +111,8 @@ class LoggerCall {
    * settles. No header is read: the body's size comes with its outcome (and
    * core builds a response's Headers only when someone reads them).
    */
-  responded(request: Request, response: Response): Response {
-    detachHooks(request, this)
+  responded(response: Response): Response {
+    detachHooks(this.#request, this)
     this.#record.status = response.status
     this.#record.headDuration = this.#config.now() - this.#start
     const observed = observeBody(response, this)
@@ -132,8 +133,8 @@ class LoggerCall {
   }
 
   /** The call failed without a response: the hooks come off, the record is written at once. */
-  failed(request: Request, error: unknown): never {
-    detachHooks(request, this)
+  failed(error: unknown): never {
+    detachHooks(this.#request, this)
     const record = this.#record
     record.duration = this.#config.now() - this.#start
     fail(record, error)

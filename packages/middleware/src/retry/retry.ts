@@ -102,7 +102,7 @@ export function retry(options: RetryOptions = {}): Middleware {
         (response) => (statusCodes.has(response.status) ? retrying(next, request, signal, replayable, response, undefined) : response),
         (error: unknown) => retrying(next, request, signal, replayable, undefined, error),
       )
-    })
+    }, next)
   }
 
   /** retrying goes on from the first attempt's outcome: waits, retries, and settles with the last attempt's. */

@@ -100,6 +100,22 @@ describe('DeadlineQueue', () => {
     expect(vi.getTimerCount()).toBe(0)
   })
 
+  it('starts the deadlines of one turn of the event loop from that turn\'s time, as Node\'s timers do: the clock is read once per turn', async () => {
+    const queue = new DeadlineQueue(60_000)
+    const [a, b, c] = [deadline([], 'a'), deadline([], 'b'), deadline([], 'c')]
+    queue.add(a)
+    const start = performance.now()
+    while (performance.now() - start < 3) {
+      // the turn goes on: b starts from the same time as a
+    }
+    queue.add(b)
+    expect(b.dueAt).toBe(a.dueAt)
+    await new Promise((resolve) => setImmediate(resolve))
+    queue.add(c)
+    expect(c.dueAt).toBeGreaterThanOrEqual(a.dueAt + 3)
+    for (const d of [a, b, c]) queue.remove(d)
+  })
+
   it('keeps no settled deadline while an older one is still pending (it is unlinked when removed, not when it reaches the head)', async () => {
     const queue = new DeadlineQueue(60_000)
     const stuck = deadline([], 'stuck')

@@ -1,5 +1,5 @@
 import type { ServerResponse } from 'node:http'
-import { callSignal, compose, observeBody, roundTripper, withContext, type BodyOutcome } from '@roundtrip/core'
+import { callSignal, compose, kRejectsOnAbort, observeBody, rejectsOnAbort, roundTripper, withContext, type BodyOutcome, type RoundTripper } from '@roundtrip/core'
 import { createFetch, fromFetch } from '@roundtrip/fetch'
 import { Transport } from '@roundtrip/transport'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
@@ -164,6 +164,42 @@ describe('timeout over the Transport', () => {
     expect(outcome).toBe('cancel')
     await connReleased
     expect(transport.stats().total.active).toBe(0)
+  })
+
+  it('finds that the Transport declares kRejectsOnAbort (so its deadlines take the path without a promise of their own)', () => {
+    transport = new Transport()
+    expect(rejectsOnAbort(transport)).toBe(true)
+  })
+
+  it('trusts a layer below that declares kRejectsOnAbort: the call settles when that layer does, with the deadline\'s error, and a late response is released', async () => {
+    let answer!: () => void
+    const gate = new Promise<void>((resolve) => (answer = resolve))
+    let aborted!: () => void
+    const deadlinePassed = new Promise<void>((resolve) => (aborted = resolve))
+    let late: Response | undefined
+    // Declares that it rejects at once on abort, and does not: it answers once let through.
+    const liar: RoundTripper & { [kRejectsOnAbort]: true } = {
+      async roundTrip(request) {
+        callSignal(request).addEventListener('abort', () => aborted())
+        await gate
+        late = new Response('late')
+        return late
+      },
+      [kRejectsOnAbort]: true,
+    }
+    let settled = false
+    const call = compose(liar, timeout(20)).roundTrip(new Request('http://a.test/'))
+    call.then(
+      () => (settled = true),
+      () => (settled = true),
+    )
+    await deadlinePassed
+    await new Promise((resolve) => setImmediate(resolve))
+    // No promise of its own: the call waits for the layer below, which promised to reject.
+    expect(settled).toBe(false)
+    answer()
+    expectTimeoutError(await rejection(call))
+    expect(late!.bodyUsed || late!.body!.locked).toBe(true)
   })
 
   it('stops a fetch below it (fromFetch(globalThis.fetch)) when the deadline passes: the server sees the connection close', async () => {

@@ -7,6 +7,7 @@ import {
   discardResponse,
   getContext,
   observeBody,
+  rejectsOnAbort,
   tryRoundTrip,
   type BodyListener,
   type CallSignal,
@@ -78,16 +79,21 @@ export function timeout(ms: number, options: TimeoutOptions = {}): Middleware {
   return function timeoutLayer(next) {
     // The deadlines of one duration share a queue and its one timer (see deadline-queue.ts).
     const queues = new DeadlineQueues(fallback)
+    // The layer below rejects at once when the call's signal (our deadline) aborts (core's
+    // kRejectsOnAbort, the Transport's): its rejection is ours, on time, and the call needs
+    // no promise of its own. Otherwise the deadline rejects the call itself.
+    const prompt = rejectsOnAbort(next)
     return layer((request) => {
       const limit = getContext(request).timeout ?? fallback
       if (!(limit > 0) || !Number.isFinite(limit)) return tryRoundTrip(next, request)
       const outer = callSignal(request)
       if (outer.aborted) return Promise.reject(outer.reason)
+      if (prompt) return new Deadline(outer, includeBody, undefined, undefined).run(next, request, queues.get(limit))
       const promise = new Promise<Response>(capture)
       new Deadline(outer, includeBody, captured.resolve!, captured.reject!).run(next, request, queues.get(limit))
       captured.resolve = captured.reject = undefined
       return promise
-    })
+    }, next)
   }
 }
 
@@ -111,10 +117,16 @@ const DONE = 2
  * aborts with the caller's reason too), the hooks object attached to the
  * request for the layers below (a CallAbortController carries its own
  * signal: no derived Request, no AbortSignal), the entry of its deadline
- * queue and the listener of the response body. The deadline is also enforced here, so that
- * a layer below that does not listen to the call's signal still gives the
- * caller its TimeoutError on time: the call rejects, or the body errors, and
- * a response that comes too late is released.
+ * queue and the listener of the response body.
+ *
+ * Over a layer that rejects at once when the call's signal aborts (core's
+ * `kRejectsOnAbort`), the call's promise is the one its reactions to that
+ * layer return: they hand on the response, or throw the deadline's error.
+ * Over any other layer, the call has a promise of its own (`resolve`,
+ * `reject`) which the deadline rejects when it passes, so that a layer below
+ * that does not listen to the call's signal still gives the caller its
+ * TimeoutError on time. Either way the body errors when the deadline passes
+ * during it, and a response that comes too late is released.
  */
 class Deadline extends CallAbortController implements BodyListener, QueuedDeadline {
   dueAt = 0
@@ -122,27 +134,34 @@ class Deadline extends CallAbortController implements BodyListener, QueuedDeadli
   queuePrev: QueuedDeadline | undefined = undefined
   queueNext: QueuedDeadline | undefined = undefined
   readonly #includeBody: boolean
-  readonly #resolve: (response: Response) => void
-  readonly #reject: (error: unknown) => void
+  /** The call's own promise's settle functions; undefined when the call's promise is the reactions' (the layer below rejects at once on abort). */
+  readonly #resolve: ((response: Response) => void) | undefined
+  readonly #reject: ((error: unknown) => void) | undefined
   #stage: typeof WAITING | typeof BODY | typeof DONE = WAITING
   /** The request the hooks are attached to, until they come off. */
   #request: Request | undefined
   /** The response handed on, while its body is timed. */
   #response: Response | undefined
 
-  constructor(outer: CallSignal, includeBody: boolean, resolve: (response: Response) => void, reject: (error: unknown) => void) {
+  constructor(
+    outer: CallSignal,
+    includeBody: boolean,
+    resolve: ((response: Response) => void) | undefined,
+    reject: ((error: unknown) => void) | undefined,
+  ) {
     super(outer)
     this.#includeBody = includeBody
     this.#resolve = resolve
     this.#reject = reject
   }
 
-  run(next: RoundTripper, request: Request, queue: DeadlineQueue): void {
+  /** Starts the call; its promise is the caller's when the deadline has no promise of its own. */
+  run(next: RoundTripper, request: Request, queue: DeadlineQueue): Promise<Response> {
     queue.add(this)
     this.#request = request
     attachHooks(request, this)
     // Bound methods, not arrow functions: no context object on top of the two functions.
-    tryRoundTrip(next, request).then(this.#received.bind(this), this.#failed.bind(this))
+    return tryRoundTrip(next, request).then(this.#received.bind(this), this.#failed.bind(this))
   }
 
   /** The deadline passed (its queue's timer fired). */
@@ -153,15 +172,18 @@ class Deadline extends CallAbortController implements BodyListener, QueuedDeadli
     const reason = timeoutError()
     const stage = this.#stage
     const response = this.#response
+    if (stage === WAITING) this.#stage = DONE
     // The layers below may settle the body at once (the Transport does): then abortBody finds it settled.
+    // A layer below that rejects on abort rejects now; its rejection becomes the call's (#failed).
     this.abort(reason)
-    if (stage === WAITING) {
-      // The hooks stay on the request until the layer below settles (#failed,
-      // #received): a layer that reads the call's signal after an await must
-      // see it aborted, not the caller's.
-      this.#stage = DONE
-      this.#reject(reason)
-    } else abortBody(response!, reason)
+    if (stage !== WAITING) {
+      abortBody(response!, reason)
+      return
+    }
+    // The hooks stay on the request until the layer below settles (#failed,
+    // #received): a layer that reads the call's signal after an await must
+    // see it aborted, not the caller's.
+    this.#reject?.(reason)
   }
 
   /** The body settled (read, cancelled, failed — maybe by this deadline — or collected). */
@@ -170,28 +192,46 @@ class Deadline extends CallAbortController implements BodyListener, QueuedDeadli
     this.#settle()
   }
 
-  #received(received: Response): void {
-    // Too late: the caller has had the deadline's error; the body is ours to release.
+  #received(received: Response): Response {
+    // Too late: the caller has (or is getting) the deadline's error; the body is ours to release.
     if (this.#stage === DONE) {
       this.#detach()
-      return discardResponse(received, this.reason)
+      discardResponse(received, this.reason)
+      return this.#give(undefined, this.reason)
     }
     if (!this.#includeBody) {
       // The deadline covered the head only: nothing of the body is ours to watch.
       this.#settle()
-      return this.#resolve(received)
+      return this.#give(received, undefined)
     }
     this.#detach()
     this.#stage = BODY
     this.#response = observeBody(received, this)
-    this.#resolve(this.#response)
+    return this.#give(this.#response, undefined)
   }
 
-  #failed(error: unknown): void {
-    if (this.#stage === DONE) return this.#detach()
-    this.#settle()
+  #failed(error: unknown): Response {
+    if (this.#stage !== DONE) this.#settle()
+    else this.#detach()
     // Whatever the layer below made of our abort, the caller sees the deadline's error.
-    this.#reject(this.aborted ? this.reason : error)
+    return this.#give(undefined, this.aborted ? this.reason : error)
+  }
+
+  /**
+   * Settles the call with `response`, or with `error` when it is undefined:
+   * through the call's own promise when it has one (which the deadline may
+   * have rejected already: then nothing), else as the reaction's result.
+   */
+  #give(response: Response | undefined, error: unknown): Response {
+    const resolve = this.#resolve
+    if (resolve === undefined) {
+      if (response === undefined) throw error
+      return response
+    }
+    if (response !== undefined) resolve(response)
+    else this.#reject!(error)
+    // The reaction's own promise is nobody's: it fulfils with nothing.
+    return undefined as unknown as Response
   }
 
   #settle(): void {

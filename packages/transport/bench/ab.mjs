@@ -1,0 +1,243 @@
+// In-process, interleaved A/B of the CPU cost per request of
+// Transport.roundTrip against undici.request (and createFetch against the
+// running Node's own fetch), over one loopback server: a raw node:net server
+// in a child process answering every request head with one canned keep-alive
+// response (11-byte body). Each setting keeps its own client (64 connections
+// after the warm-up); every body is read with arrayBuffer(), as apps/bench's
+// clients do. Every round runs each setting once, in rotated order, `n`
+// requests at 64 in flight; a setting's cost is the median over rounds of
+// (setting − first setting) in the same round, and the median of the per-round
+// ratios first ÷ setting (the speed-up, as apps/bench's ratios). CPU time
+// (user + system), not wall time: the machine is shared, and paired rounds
+// keep the comparison valid under the load of other processes.
+//
+// Run after `npm run build`, from this folder, under any Node >= 20.19
+// (Node 24: ~/.cache/roundtrip/node/24.*/bin/node):
+//   node bench/ab.mjs [rounds=60] [requests per round=2000]
+// Settings (ROUNDTRIP_AB_SETTINGS, comma-separated; default
+// `undici,transport`; the first is the reference):
+//   undici         undici.request on its own Agent
+//   floor          undici Clients driven by Client.dispatch and a minimal
+//                  handler (see floorClient): the wire's cost alone
+//   transport      Transport.roundTrip(new Request(url))
+//   same-request   Transport.roundTrip of one Request made once, for every
+//                  call: `transport` minus this is what the caller's
+//                  `new Request(url)` per call costs
+//   create-fetch   createFetch(new Transport())(url)
+//   fetch          the running Node's global fetch
+//   prev-transport, prev-create-fetch
+//                  the same from another build: ROUNDTRIP_AB_PREV is a
+//                  folder holding node_modules/@roundtrip/{core,transport,fetch}
+//                  (copies of packages/<name>/{package.json,dist}), so a
+//                  change is measured against its base in the same process.
+// ROUNDTRIP_AB_CONCURRENCY changes the 64 in flight (1: sequential).
+// ROUNDTRIP_AB_HEAP=<requests> then records, per setting and twice, a
+// sampling allocation profile (every 128 B on average, collected objects
+// included) over that many requests and prints bytes allocated per request,
+// a figure that does not depend on load; ROUNDTRIP_AB_TOP=<k> adds the k
+// functions that allocate most (self bytes per request, with their file);
+// ROUNDTRIP_AB_HEAP_DIR=<folder> keeps the profiles (.heapprofile, for
+// DevTools or apps/bench's heap-summary).
+import { createRequire } from 'node:module'
+import { loadavg } from 'node:os'
+import { pathToFileURL } from 'node:url'
+import { Agent, Client, request } from 'undici'
+import { startCannedServer } from '../../../test/bench-loopback.mjs'
+
+const ROUNDS = Number(process.argv[2] ?? 60)
+const N = Number(process.argv[3] ?? 2000)
+const C = Number(process.env.ROUNDTRIP_AB_CONCURRENCY ?? 64)
+
+const server = await startCannedServer()
+const url = server.url
+
+/** The packages of the build under test (this worktree's), or of another build under `root`. */
+async function packagesFrom(root) {
+  if (root === undefined) {
+    return { ...(await import('@roundtrip/transport')), ...(await import('@roundtrip/fetch')) }
+  }
+  const require = createRequire(pathToFileURL(`${root}/node_modules/`).href)
+  const load = (name) => import(pathToFileURL(require.resolve(name)).href)
+  return { ...(await load('@roundtrip/transport')), ...(await load('@roundtrip/fetch')) }
+}
+const current = await packagesFrom(undefined)
+const prev = process.env.ROUNDTRIP_AB_PREV === undefined ? undefined : await packagesFrom(process.env.ROUNDTRIP_AB_PREV)
+
+function transportClient({ Transport }) {
+  const transport = new Transport()
+  return { get: async () => (await (await transport.roundTrip(new Request(url))).arrayBuffer()).byteLength, close: () => transport.close() }
+}
+/** Transport.roundTrip of one Request made once (a GET carries no body to use up): what the caller's `new Request` per call costs, by difference. */
+function sameRequestClient({ Transport }) {
+  const transport = new Transport()
+  const request = new Request(url)
+  return { get: async () => (await (await transport.roundTrip(request)).arrayBuffer()).byteLength, close: () => transport.close() }
+}
+function createFetchClient({ Transport, createFetch }) {
+  const transport = new Transport()
+  const fetch = createFetch(transport)
+  return { get: async () => (await (await fetch(url)).arrayBuffer()).byteLength, close: () => transport.close() }
+}
+/**
+ * The wire's floor: undici Clients (one request at a time each, as the
+ * Transport's conns) driven by `Client.dispatch` with a minimal handler and a
+ * free list: what undici's client and parser and the socket cost, with
+ * neither undici's API layer (Agent, Pool, BodyReadable) nor ours.
+ */
+function floorClient() {
+  const free = []
+  const waiting = []
+  const all = []
+  const done = (client) => {
+    const next = waiting.shift()
+    if (next !== undefined) next(client)
+    else free.push(client)
+  }
+  const acquire = () => {
+    const client = free.pop()
+    if (client !== undefined) return client
+    if (all.length < C) {
+      const made = new Client(`http://127.0.0.1:${port}`, { pipelining: 1 })
+      all.push(made)
+      return made
+    }
+    return new Promise((resolve) => waiting.push(resolve))
+  }
+  const send = (client) =>
+    new Promise((resolve, reject) => {
+      let length = 0
+      client.dispatch(
+        { path: '/x', method: 'GET', headers: [], blocking: false },
+        {
+          onConnect() {},
+          onHeaders() {
+            return true
+          },
+          onData(chunk) {
+            length += chunk.length
+            return true
+          },
+          onComplete() {
+            done(client)
+            resolve(length)
+          },
+          onError(error) {
+            done(client)
+            reject(error)
+          },
+        },
+      )
+    })
+  return {
+    get: async () => send(await acquire()),
+    close: () => Promise.all(all.map((c) => c.close())),
+  }
+}
+const makers = {
+  undici: () => {
+    const agent = new Agent()
+    return { get: async () => (await (await request(url, { dispatcher: agent })).body.arrayBuffer()).byteLength, close: () => agent.close() }
+  },
+  floor: floorClient,
+  transport: () => transportClient(current),
+  'same-request': () => sameRequestClient(current),
+  'create-fetch': () => createFetchClient(current),
+  fetch: () => ({ get: async () => (await (await fetch(url)).arrayBuffer()).byteLength, close: async () => {} }),
+  'prev-transport': () => transportClient(prev),
+  'prev-create-fetch': () => createFetchClient(prev),
+}
+const names = (process.env.ROUNDTRIP_AB_SETTINGS ?? 'undici,transport').split(',')
+const settings = names.map((name) => {
+  if (makers[name] === undefined) throw new Error(`unknown setting ${name} (one of ${Object.keys(makers).join(', ')})`)
+  if (name.startsWith('prev-') && prev === undefined) throw new Error(`${name} needs ROUNDTRIP_AB_PREV`)
+  return { name, client: makers[name](), cpu: [] }
+})
+
+const cpuUs = () => {
+  const { user, system } = process.cpuUsage()
+  return user + system
+}
+
+async function run(client, n) {
+  let left = n
+  const loop = async () => {
+    while (left-- > 0) if ((await client.get()) !== 11) throw new Error('short body')
+  }
+  await Promise.all(Array.from({ length: C }, loop))
+}
+
+for (const s of settings) await run(s.client, 3 * N) // warm-up: JIT and the connections
+// Rotated each round, and reversed every other round: a setting that leaves
+// garbage behind (Node's fetch) must not always run just before the same
+// other setting. (A full collection before each run was tried: it shrinks
+// the young generation, and every setting then measured about twice as
+// dear, the ones allocating more the most.)
+for (let round = 0; round < ROUNDS; round++) {
+  for (let k = 0; k < settings.length; k++) {
+    const at = round % 2 === 0 ? round + k : round + settings.length - 1 - k
+    const s = settings[at % settings.length]
+    const start = cpuUs()
+    await run(s.client, N)
+    s.cpu.push((cpuUs() - start) / N)
+  }
+}
+
+const quantile = (xs, q) => {
+  const sorted = [...xs].sort((a, b) => a - b)
+  const at = (sorted.length - 1) * q
+  const lo = Math.floor(at)
+  return sorted[lo] + (sorted[Math.min(lo + 1, sorted.length - 1)] - sorted[lo]) * (at - lo)
+}
+const [ref] = settings
+console.log(`loopback, node ${process.version}, ${ROUNDS} rounds of ${N} requests at c${C}, load ${loadavg().map((l) => l.toFixed(1)).join(' ')}`)
+for (const s of settings) {
+  const line = [`${s.name.padEnd(17)} median ${quantile(s.cpu, 0.5).toFixed(2)} µs/req`]
+  if (s !== ref) {
+    const diffs = s.cpu.map((c, i) => c - ref.cpu[i])
+    const ratios = s.cpu.map((c, i) => ref.cpu[i] / c)
+    const median = quantile(diffs, 0.5)
+    line.push(
+      `Δ vs ${ref.name} median ${median >= 0 ? '+' : ''}${median.toFixed(2)} µs (${((100 * median) / quantile(ref.cpu, 0.5)).toFixed(1)}%)`,
+      `IQR ${quantile(diffs, 0.25).toFixed(2)}..${quantile(diffs, 0.75).toFixed(2)}`,
+      `${ref.name}/${s.name} CPU ratio ${quantile(ratios, 0.5).toFixed(3)}`,
+      `cheaper in ${diffs.filter((d) => d < 0).length}/${diffs.length}`,
+    )
+  }
+  console.log(line.join(', '))
+}
+
+const heapRequests = Number(process.env.ROUNDTRIP_AB_HEAP ?? 0)
+if (heapRequests > 0) {
+  const top = Number(process.env.ROUNDTRIP_AB_TOP ?? 0)
+  const { Session } = await import('node:inspector/promises')
+  const total = (node) => node.selfSize + node.children.reduce((sum, c) => sum + total(c), 0)
+  const bySite = (node, into) => {
+    const f = node.callFrame
+    const key = `${f.functionName || '(anonymous)'} ${f.url.replace(/^.*\/(node_modules|packages)\//, '')}:${f.lineNumber + 1}`
+    into.set(key, (into.get(key) ?? 0) + node.selfSize)
+    for (const c of node.children) bySite(c, into)
+    return into
+  }
+  for (let round = 0; round < 2; round++) {
+    for (const s of settings) {
+      const session = new Session()
+      session.connect()
+      await session.post('HeapProfiler.enable')
+      await session.post('HeapProfiler.startSampling', { samplingInterval: 128, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true })
+      await run(s.client, heapRequests)
+      const { profile } = await session.post('HeapProfiler.stopSampling')
+      session.disconnect()
+      if (process.env.ROUNDTRIP_AB_HEAP_DIR) {
+        const { writeFileSync } = await import('node:fs')
+        writeFileSync(`${process.env.ROUNDTRIP_AB_HEAP_DIR}/${s.name}-${round + 1}.heapprofile`, JSON.stringify(profile))
+      }
+      console.log(`${s.name.padEnd(17)} allocated ${(total(profile.head) / heapRequests).toFixed(0)} B/request (${heapRequests} requests, round ${round + 1})`)
+      if (top > 0 && round === 1) {
+        const sites = [...bySite(profile.head, new Map())].sort((a, b) => b[1] - a[1]).slice(0, top)
+        for (const [site, bytes] of sites) console.log(`    ${(bytes / heapRequests).toFixed(0).padStart(6)} B  ${site}`)
+      }
+    }
+  }
+}
+for (const s of settings) await s.client.close()
+server.stop()

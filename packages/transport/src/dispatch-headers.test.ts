@@ -1,0 +1,105 @@
+import type { IncomingHttpHeaders } from 'node:http'
+import { subscribe, unsubscribe } from 'node:diagnostics_channel'
+import { undiciDispatch } from '@roundtrip/core'
+import { describe, expect, it } from 'vitest'
+import { useFixture } from '../test/fixture.js'
+import { startDroppingServer, startServer } from '../test/server.js'
+import { deferred } from '../test/util.js'
+import { nextMessage } from '../../../test/loopback.js'
+import { Transport } from './transport.js'
+
+const f = useFixture()
+
+/** Dispatches `headers` on the direct path; resolves with the calls the legacy handler heard. */
+async function dispatch(transport: Transport, origin: string, headers: unknown, method = 'GET', body?: string): Promise<string[]> {
+  const calls: string[] = []
+  const done = deferred()
+  const handler = {
+    onConnect: () => void calls.push('connect'),
+    onHeaders: (status: number) => (calls.push(`headers ${status}`), true),
+    onData: () => true,
+    onComplete: () => (calls.push('complete'), done.resolve()),
+    onError: (error: Error & { code?: string }) => (calls.push(`error ${error.code ?? error.message}`), done.resolve()),
+  }
+  expect(transport[undiciDispatch]({ origin, path: '/', method, headers, body }, handler)).toBe(true)
+  await done.promise
+  return calls
+}
+
+/** A server that answers every request with 204 and keeps each request's head. */
+async function headServer(): Promise<{ origin: string; heads: IncomingHttpHeaders[]; raw: string[][] }> {
+  const heads: IncomingHttpHeaders[] = []
+  const raw: string[][] = []
+  const server = f.serve(
+    await startServer((req, res) => {
+      heads.push(req.headers)
+      raw.push(req.rawHeaders)
+      res.writeHead(204).end()
+    }),
+  )
+  return { origin: server.origin, heads, raw }
+}
+
+describe('Transport[undiciDispatch]: the request head', () => {
+  it('sends the headers of a dispatch in every shape undici takes, names in lower case, with accept and user-agent added when absent', async () => {
+    const server = await headServer()
+    const transport = f.use(new Transport())
+    const shapes: unknown[] = [
+      { 'X-Record': 'a', 'x-list': ['b', 'c'], 'x-none': undefined, 'x-number': 7 },
+      ['X-Flat', 'a', 'x-list', 'b', 'x-list', 'c'],
+      [Buffer.from('X-Buffers', 'latin1'), Buffer.from('caf\xe9', 'latin1')],
+      [['X-Pairs', 'a'], ['x-list', ['b', 'c']]],
+      new Map([['X-Iterable', 'a']]),
+      { accept: 'text/plain', 'user-agent': 'mine' },
+      undefined,
+    ]
+    for (const headers of shapes) expect(await dispatch(transport, server.origin, headers)).toEqual(['connect', 'headers 204', 'complete'])
+    const names = (raw: string[]): string[] => raw.filter((_, i) => i % 2 === 0)
+    expect(server.heads[0]).toMatchObject({ 'x-record': 'a', 'x-list': 'b, c', 'x-number': '7', accept: '*/*', 'user-agent': 'node' })
+    expect(server.heads[0]).not.toHaveProperty('x-none')
+    expect(server.heads[1]).toMatchObject({ 'x-flat': 'a', 'x-list': 'b, c' })
+    expect(server.raw[2]).toContain('caf\xe9')
+    expect(server.heads[3]).toMatchObject({ 'x-pairs': 'a', 'x-list': 'b, c' })
+    expect(server.heads[4]).toMatchObject({ 'x-iterable': 'a' })
+    expect(server.heads[5]).toMatchObject({ accept: 'text/plain', 'user-agent': 'mine' })
+    expect(server.heads[6]).toMatchObject({ accept: '*/*', 'user-agent': 'node' })
+    for (const raw of server.raw) {
+      // The names as sent: lower case; the body is handed on undecoded, so no accept-encoding is asked for.
+      expect(names(raw)).toEqual(names(raw).map((name) => name.toLowerCase()))
+      expect(names(raw).map((name) => name.toLowerCase())).not.toContain('accept-encoding')
+    }
+  })
+
+  it('drops the hop-by-hop headers of a dispatch, and closes the conn after a dispatch that says connection: close', async () => {
+    const server = await headServer()
+    const transport = f.use(new Transport({ raceDial: false }))
+    const hop = { 'keep-alive': 'timeout=5', te: 'trailers', 'proxy-connection': 'keep-alive', expect: '100-continue', 'x-kept': '1' }
+    expect(await dispatch(transport, server.origin, hop)).toEqual(['connect', 'headers 204', 'complete'])
+    expect(server.heads[0]).toMatchObject({ 'x-kept': '1' })
+    for (const name of ['keep-alive', 'te', 'proxy-connection', 'expect']) expect(server.heads[0]).not.toHaveProperty(name)
+    expect(transport.stats().total.idle).toBe(1)
+    expect(await dispatch(transport, server.origin, ['Connection', 'Close'])).toEqual(['connect', 'headers 204', 'complete'])
+    expect(server.heads[1]).toMatchObject({ connection: 'close' })
+    expect(transport.stats().total.idle).toBe(0)
+  })
+
+  it('sends a POST with an idempotency key again when its reused conn turns out stale, as the Request path does', async () => {
+    const server = f.serve(await startDroppingServer())
+    const transport = f.use(new Transport({ raceDial: false }))
+    const retries: unknown[] = []
+    const onRetry = (message: unknown): void => void retries.push(message)
+    subscribe('roundtrip:pool:stale-retry', onRetry)
+    try {
+      const idle = nextMessage('roundtrip:conn:idle')
+      expect(await dispatch(transport, server.origin, undefined)).toEqual(['connect', 'headers 200', 'complete'])
+      await idle
+      // The key as a latin1 Buffer in a flat list, in upper case: found all the same.
+      const calls = await dispatch(transport, server.origin, [Buffer.from('Idempotency-Key'), Buffer.from('k1')], 'POST', 'twice')
+      expect(calls).toEqual(['connect', 'headers 200', 'complete'])
+      expect(retries).toHaveLength(1)
+      expect(server.connections).toBe(2)
+    } finally {
+      unsubscribe('roundtrip:pool:stale-retry', onRetry)
+    }
+  })
+})
