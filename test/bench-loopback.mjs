@@ -72,14 +72,18 @@ export async function sampleAllocations(run, interval) {
 /**
  * interleave measures each setting's CPU time (user + system, µs) per
  * request over `rounds` rounds: every round runs each setting once, in
- * rotated order, as `run(setting)`, which makes `n` requests; the figures go
- * to `setting.cpu`, one per round, so two settings can be compared round by
- * round (paired differences stay valid on a loaded machine).
+ * rotated order, reversed every other round, as `run(setting)`, which makes
+ * `n` requests; the figures go to `setting.cpu`, one per round, so two
+ * settings can be compared round by round (paired differences stay valid on
+ * a loaded machine). The reversal matters from three settings on: rotation
+ * alone keeps the cyclic order, so one setting would always run just after
+ * the same other one and pay for its garbage (Node's fetch leaves much).
  */
 export async function interleave(settings, rounds, n, run) {
   for (let round = 0; round < rounds; round++) {
     for (let k = 0; k < settings.length; k++) {
-      const s = settings[(round + k) % settings.length]
+      const at = round % 2 === 0 ? round + k : round + settings.length - 1 - k
+      const s = settings[at % settings.length]
       const start = cpuUs()
       await run(s)
       s.cpu.push((cpuUs() - start) / n)

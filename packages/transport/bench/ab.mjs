@@ -38,11 +38,12 @@
 // functions that allocate most (self bytes per request, with their file);
 // ROUNDTRIP_AB_HEAP_DIR=<folder> keeps the profiles (.heapprofile, for
 // DevTools or apps/bench's heap-summary).
+import { setMaxListeners } from 'node:events'
 import { createRequire } from 'node:module'
 import { loadavg } from 'node:os'
 import { pathToFileURL } from 'node:url'
 import { Agent, Client, request } from 'undici'
-import { startCannedServer } from '../../../test/bench-loopback.mjs'
+import { interleave, quantile, startCannedServer } from '../../../test/bench-loopback.mjs'
 
 const ROUNDS = Number(process.argv[2] ?? 60)
 const N = Number(process.argv[3] ?? 2000)
@@ -71,6 +72,8 @@ function transportClient({ Transport }) {
 function sameRequestClient({ Transport }) {
   const transport = new Transport()
   const request = new Request(url)
+  // 64 calls in flight listen on its one signal at once.
+  setMaxListeners(0, request.signal)
   return { get: async () => (await (await transport.roundTrip(request)).arrayBuffer()).byteLength, close: () => transport.close() }
 }
 function createFetchClient({ Transport, createFetch }) {
@@ -97,7 +100,7 @@ function floorClient() {
     const client = free.pop()
     if (client !== undefined) return client
     if (all.length < C) {
-      const made = new Client(`http://127.0.0.1:${port}`, { pipelining: 1 })
+      const made = new Client(server.origin, { pipelining: 1 })
       all.push(made)
       return made
     }
@@ -153,10 +156,6 @@ const settings = names.map((name) => {
   return { name, client: makers[name](), cpu: [] }
 })
 
-const cpuUs = () => {
-  const { user, system } = process.cpuUsage()
-  return user + system
-}
 
 async function run(client, n) {
   let left = n
@@ -167,27 +166,11 @@ async function run(client, n) {
 }
 
 for (const s of settings) await run(s.client, 3 * N) // warm-up: JIT and the connections
-// Rotated each round, and reversed every other round: a setting that leaves
-// garbage behind (Node's fetch) must not always run just before the same
-// other setting. (A full collection before each run was tried: it shrinks
-// the young generation, and every setting then measured about twice as
-// dear, the ones allocating more the most.)
-for (let round = 0; round < ROUNDS; round++) {
-  for (let k = 0; k < settings.length; k++) {
-    const at = round % 2 === 0 ? round + k : round + settings.length - 1 - k
-    const s = settings[at % settings.length]
-    const start = cpuUs()
-    await run(s.client, N)
-    s.cpu.push((cpuUs() - start) / N)
-  }
-}
+// (A full collection before each run was tried: it shrinks the young
+// generation, and every setting then measured about twice as dear, the ones
+// allocating more the most.)
+await interleave(settings, ROUNDS, N, (s) => run(s.client, N))
 
-const quantile = (xs, q) => {
-  const sorted = [...xs].sort((a, b) => a - b)
-  const at = (sorted.length - 1) * q
-  const lo = Math.floor(at)
-  return sorted[lo] + (sorted[Math.min(lo + 1, sorted.length - 1)] - sorted[lo]) * (at - lo)
-}
 const [ref] = settings
 console.log(`loopback, node ${process.version}, ${ROUNDS} rounds of ${N} requests at c${C}, load ${loadavg().map((l) => l.toFixed(1)).join(' ')}`)
 for (const s of settings) {
