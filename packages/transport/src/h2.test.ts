@@ -215,6 +215,16 @@ describe('h2c (HTTP/2 with prior knowledge)', () => {
     expect(transport.stats().total).toMatchObject({ dials: 1, requests: 30 })
   })
 
+  it("sends a request whose connection-specific headers HTTP/2 forbids (HTTP2-Settings, keep-alive, te: gzip…) without them, as over HTTP/1.1", async () => {
+    const seen: Array<Record<string, unknown>> = []
+    const { server, transport } = await setUp((req, res) => (seen.push({ ...req.headers }), res.end('ok')), { h2c: true })
+    const headers = { 'http2-settings': 'AAMAAABkAAQAoAAAAAIAAAAA', 'keep-alive': 'timeout=5', te: 'gzip', 'x-kept': '1' }
+    const response = await transport.roundTrip(new Request(`${server.origin}/`, { headers }))
+    expect(await response.text()).toBe('ok')
+    expect(seen[0]).toMatchObject({ 'x-kept': '1' })
+    for (const name of ['http2-settings', 'keep-alive', 'te']) expect(seen[0]).not.toHaveProperty(name)
+  })
+
   it('reports interim (1xx) heads to got1xxResponse and delivers the final response on the same stream', async () => {
     const { server: early, transport } = await setUp(
       (_req, res) => {

@@ -1,7 +1,9 @@
 import type { ResolvedOptions } from './resolve-options.js'
 
 /** Headers that belong to one connection and are managed by the Transport, not taken from the request. */
-const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'expect', 'te'])
+// `http2-settings` belongs with `upgrade: h2c` (RFC 7540 §3.2.1), which the
+// Transport never sends; node:http2 refuses it on a stream.
+const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'http2-settings', 'expect', 'te'])
 
 /** The request head as undici takes it. */
 export interface OutgoingHeaders {
