@@ -81,11 +81,6 @@ export const KNOWN_DIFFERENCES: Record<string, { under: Array<'Transport' | 'fro
     under: ['Transport'],
     reason: "the Transport leaves out a field value's trailing whitespace, which RFC 9112 §5 says is not part of it; Node's fetch keeps it",
   },
-  'response headers are immutable': {
-    under: ['Transport'],
-    reason:
-      "a Response made with `new Response` has headers that can be changed, and their guard cannot be set from outside: headers.set() works on a createFetch response where Node's throws TypeError('immutable')",
-  },
   'response.body after text() is locked': {
     under: ['Transport'],
     reason: "core's lazy body: after text(), json(), … response.body is an ended stream, not locked, where Node's is locked (getReader() throws)",
