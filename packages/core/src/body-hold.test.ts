@@ -95,10 +95,29 @@ describe('bodyHold: what a producer declared the body holds', () => {
     expect(outcomes).toEqual(['error', 'error'])
   })
 
-  it('rejects a second hold as an internal error, and a pool that is not a string with a TypeError', () => {
+  it('rejects a second hold as an internal error, and a pool that is not a string or a reused that is not a boolean with a TypeError', () => {
     const { sink } = held()
     expect(() => sink.hold('http://b.test:80')).toThrow(/internal error: BodySink.hold called twice/)
     const other = createBody({})
     expect(() => other.sink.hold(42 as never)).toThrow(TypeError)
+    expect(() => other.sink.hold('http://a.test:80', 'yes' as never)).toThrow(/reused must be a boolean/)
+  })
+
+  it('tells whether the connection was reused when the producer said so, on the response and its clones, before and after release', async () => {
+    for (const reused of [false, true]) {
+      const { body, sink } = createBody({})
+      sink.hold('http://a.test:80', reused)
+      const response = createResponse(body, { url: 'http://a.test/' })
+      const clone = response.clone()
+      expect(bodyHold(response)).toEqual({ pool: 'http://a.test:80', released: false, reused })
+      sink.push(enc.encode('x'))
+      sink.release()
+      sink.end()
+      expect(bodyHold(clone)).toEqual({ pool: 'http://a.test:80', released: true, reused })
+      expect(await response.text()).toBe('x')
+      await clone.text()
+    }
+    // Not said: the key is absent, not false.
+    expect(bodyHold(held().response)).not.toHaveProperty('reused')
   })
 })

@@ -3,7 +3,7 @@ import { trackedSourceOf } from './response.js'
 /**
  * BodyHold is what the producer of a body declared the body holds
  * (`BodySink.hold`), as it stands when asked: the pool of the connection,
- * and whether the producer has let it go.
+ * whether it was reused, and whether the producer has let it go.
  */
 export interface BodyHold {
   /** The pool key of the connection (or HTTP/2 stream) the body holds or held: `https://host:443`, as the Transport names its pools. */
@@ -15,13 +15,22 @@ export interface BodyHold {
    * body, what the decoder has yet to hand over).
    */
   released: boolean
+  /**
+   * Whether the connection had served an earlier request when this one
+   * took it (Go's `GotConnInfo.Reused`), as the producer declared
+   * (`BodySink.hold(pool, reused)`). Absent when the producer did not say.
+   * The Transport says it for every body it makes; a response without a
+   * body (`HEAD`, 204, 304) has no hold, so nothing is known for it.
+   */
+  reused?: boolean
 }
 
 /**
  * bodyHold tells what the body of `response` (or of a clone) holds, as its
  * producer declared: a connection of pool `pool`, still held unless
  * `released`. The Transport declares it on every response body it makes
- * (HTTP/1.1 connection or HTTP/2 stream). Undefined when the producer
+ * (HTTP/1.1 connection or HTTP/2 stream), with whether the connection was
+ * `reused`. Undefined when the producer
  * declared nothing (a body not made by `createBody`, one whose producer
  * holds no connection, or a producer of an older copy of core): then
  * nothing is known, which is not the same as "holds nothing".

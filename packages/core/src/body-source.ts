@@ -75,6 +75,8 @@ export class BodySource extends GcWatched implements BodySink, TrackedSource {
   /** The pool whose connection the producer declared the body holds (hold()), and whether it let it go (release()). */
   #holdPool: string | undefined
   #released = false
+  /** Whether the held connection served an earlier request, as hold() was told (undefined: not said). */
+  #reused: boolean | undefined
 
   constructor(producer: BodyProducer, highWaterMark: number) {
     super()
@@ -173,10 +175,12 @@ export class BodySource extends GcWatched implements BodySink, TrackedSource {
     if (isProducing(this.#state)) this.#fail(State.Failed, error)
   }
 
-  hold(pool: string): void {
+  hold(pool: string, reused?: boolean): void {
     if (typeof pool !== 'string') throw new TypeError(`BodySink.hold: pool must be a string (a pool key), got ${typeof pool}`)
+    if (reused !== undefined && typeof reused !== 'boolean') throw new TypeError(`BodySink.hold: reused must be a boolean or undefined, got ${typeof reused}`)
     if (this.#holdPool !== undefined) throw internalError(`BodySink.hold called twice (${this.#holdPool}, then ${pool})`)
     this.#holdPool = pool
+    this.#reused = reused
   }
 
   release(): void {
@@ -199,7 +203,9 @@ export class BodySource extends GcWatched implements BodySink, TrackedSource {
 
   holding(): BodyHold | undefined {
     const pool = this.#holdPool
-    return pool === undefined ? undefined : { pool, released: this.#released }
+    if (pool === undefined) return undefined
+    const reused = this.#reused
+    return reused === undefined ? { pool, released: this.#released } : { pool, released: this.#released, reused }
   }
 
   // --- the consumer's side (TrackedSource) ---

@@ -81,10 +81,13 @@ export interface BodySink {
    * multiplexed one) of pool `pool` (a transport's pool key, such as
    * `https://host:443`) until {@link BodySink.release}: layers above learn it
    * with {@link bodyHold} and a listener's `bodyReleased`, and need no
-   * per-request trace for it. Call it once, before handing the body on
-   * (right after `createBody`); a second call is an internal error.
+   * per-request trace for it. `reused`: whether the connection served an
+   * earlier request (Go's `GotConnInfo.Reused`), when the producer knows;
+   * {@link bodyHold} reports it, so a layer that only wants that fact (a
+   * logger) needs no `gotConn` trace. Call it once, before handing the body
+   * on (right after `createBody`); a second call is an internal error.
    */
-  hold(pool: string): void
+  hold(pool: string, reused?: boolean): void
   /**
    * The producer let go what {@link BodySink.hold} declared: the connection
    * went back to its pool or was closed. This is not `end()`: a producer

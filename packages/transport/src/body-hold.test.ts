@@ -45,7 +45,7 @@ describe('Transport: the body declares the connection it holds (core bodyHold)',
     observeBody(response, watch)
     expect(bodyHold(response)?.pool).toBe(server.origin)
     await released(response)
-    expect(bodyHold(response)).toEqual({ pool: server.origin, released: true })
+    expect(bodyHold(response)).toEqual({ pool: server.origin, released: true, reused: false })
     // Nobody read: the body has not ended (the decoder waits for the reader), and the connection is idle in the pool.
     expect(watch.outcome).toBeUndefined()
     expect(response.bodyUsed).toBe(false)
@@ -65,17 +65,17 @@ describe('Transport: the body declares the connection it holds (core bodyHold)',
     const response = await transport.roundTrip(new Request(`${server.origin}/stream`))
     const watch = new Watch()
     observeBody(response, watch)
-    expect(bodyHold(response)).toEqual({ pool: server.origin, released: false })
+    expect(bodyHold(response)).toEqual({ pool: server.origin, released: false, reused: false })
     expect(transport.stats().total).toMatchObject({ active: 1, idle: 0 })
     await response.body!.cancel()
     await server.closedCount(1)
     // The body settled first (cancel), then the Transport closed the connection: released, without a bodyReleased call.
     expect(watch.outcome).toBe('cancel')
-    expect(bodyHold(response)).toEqual({ pool: server.origin, released: true })
+    expect(bodyHold(response)).toEqual({ pool: server.origin, released: true, reused: false })
     expect(transport.stats().total).toMatchObject({ active: 0, idle: 0 })
   })
 
-  it('a body read to the end was released before it ended', async () => {
+  it('a body read to the end was released before it ended; the next body on its connection says reused', async () => {
     const server = f.serve(await startServer((_req, res) => res.end('small')))
     const transport = f.use(new Transport())
     const response = await transport.roundTrip(new Request(server.origin))
@@ -83,11 +83,15 @@ describe('Transport: the body declares the connection it holds (core bodyHold)',
     observeBody(response, { bodySettled: (outcome: BodyOutcome) => events.push(outcome), bodyReleased: () => events.push('released') })
     await released(response)
     // Released (the whole body arrived) while still unread: the end comes after.
-    expect(bodyHold(response)).toEqual({ pool: server.origin, released: true })
+    expect(bodyHold(response)).toEqual({ pool: server.origin, released: true, reused: false })
     expect(events).not.toContain('end')
     expect(await response.text()).toBe('small')
-    expect(bodyHold(response)).toEqual({ pool: server.origin, released: true })
+    expect(bodyHold(response)).toEqual({ pool: server.origin, released: true, reused: false })
     expect(events.at(-1)).toBe('end')
+    // The next request takes the same connection: its body says so.
+    const again = await transport.roundTrip(new Request(server.origin))
+    expect(bodyHold(again)).toMatchObject({ pool: server.origin, reused: true })
+    expect(await again.text()).toBe('small')
   })
 
   describe('over HTTP/2: a body holds a stream of its conn', () => {
@@ -96,7 +100,7 @@ describe('Transport: the body declares the connection it holds (core bodyHold)',
       pem = await certificate()
     })
 
-    it('an unread streaming body holds its stream until cancelled; a small one is released unread; both name the pool', async () => {
+    it('an unread streaming body holds its stream until cancelled; a small one is released unread; both name the pool, the second on the conn reused', async () => {
       const server = f.serve(
         await startH2Server(
           (req, res) => {
@@ -109,16 +113,16 @@ describe('Transport: the body declares the connection it holds (core bodyHold)',
       const transport = f.use(new Transport({ tls: { ca: pem.cert } }))
       const streaming = await transport.roundTrip(new Request(`${server.origin}/stream`))
       const small = await transport.roundTrip(new Request(`${server.origin}/small`))
-      expect(bodyHold(streaming)).toEqual({ pool: server.origin, released: false })
+      expect(bodyHold(streaming)).toEqual({ pool: server.origin, released: false, reused: false })
       await released(small)
-      expect(bodyHold(small)).toEqual({ pool: server.origin, released: true })
+      expect(bodyHold(small)).toEqual({ pool: server.origin, released: true, reused: true })
       expect(small.bodyUsed).toBe(false)
       expect(transport.stats().total).toMatchObject({ streams: 1 })
       const watch = new Watch()
       observeBody(streaming, watch)
       await streaming.body!.cancel()
       expect(watch.outcome).toBe('cancel')
-      expect(bodyHold(streaming)).toEqual({ pool: server.origin, released: true })
+      expect(bodyHold(streaming)).toEqual({ pool: server.origin, released: true, reused: false })
       expect(transport.stats().total).toMatchObject({ streams: 0 })
       expect(await small.text()).toBe('small')
     })

@@ -199,7 +199,7 @@ export class Exchange implements Dispatcher.DispatchHandler, StageOwner {
       this.#sink = sink
       this.#resume = resume
       // Layers above learn from the body itself which pool it pins, and when it let go (core's bodyHold).
-      sink.hold(conn.pool.key)
+      sink.hold(conn.pool.key, conn.requests > 1)
       if (contentEncoding !== null && !this.#options.disableCompression && getContext(call.request).decompress !== false) this.#decode(contentEncoding, sink, resume)
       this.#arm('body')
     } else this.#disarm()

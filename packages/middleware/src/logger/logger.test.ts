@@ -1,4 +1,4 @@
-import { compose, withContext } from '@roundtrip/core'
+import { callTrace, compose, withContext, type RoundTripper } from '@roundtrip/core'
 import { Transport } from '@roundtrip/transport'
 import { gzipSync } from 'node:zlib'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
@@ -54,6 +54,22 @@ describe('logger over the Transport', () => {
     expect(records[0]).toMatchObject({ method: 'GET', url: `${server.origin}/a`, status: 200, bytes: 5, outcome: 'end', reused: false, retries: 0 })
     expect(records[1]).toMatchObject({ reused: true })
     expect(records[0]!.duration).toBeGreaterThanOrEqual(records[0]!.headDuration!)
+  })
+
+  it('learns reused from the response body, attaching no trace; a response without a body leaves it absent', async () => {
+    transport = new Transport()
+    const records: LogRecord[] = []
+    const traces: unknown[] = []
+    // A layer below the logger sees the call's trace as the Transport will: none.
+    const spy = (next: RoundTripper): RoundTripper => ({ roundTrip: (request) => (traces.push(callTrace(request)), next.roundTrip(request)) })
+    const client = compose(transport, logger({ log: (r) => records.push(r) }), spy)
+    await (await client.roundTrip(new Request(`${server.origin}/a`))).text()
+    await (await client.roundTrip(new Request(`${server.origin}/a`))).text()
+    await (await client.roundTrip(new Request(`${server.origin}/a`, { method: 'HEAD' }))).text()
+    expect(traces).toEqual([undefined, undefined, undefined])
+    expect(records.map((r) => r.reused)).toEqual([false, true, undefined])
+    expect(records[2]).not.toHaveProperty('reused')
+    expect(records[2]).toMatchObject({ method: 'HEAD', status: 200 })
   })
 
   it("keeps every hook of the caller's trace, a class's prototype methods too (a leak tracker's trace is one)", async () => {

@@ -1,4 +1,4 @@
-import { attachHooks, detachHooks, getContext, observeBody, tryRoundTrip, type BodyOutcome, type BodySettled, type Middleware } from '@roundtrip/core'
+import { attachHooks, bodyHold, detachHooks, getContext, observeBody, tryRoundTrip, type BodyOutcome, type BodySettled, type Middleware } from '@roundtrip/core'
 import { layer } from '../layer.js'
 import '../context.js'
 import { invalidOption } from '../errors.js'
@@ -41,9 +41,10 @@ export function logger(options: LoggerOptions = {}): Middleware {
   return function loggerLayer(next) {
     return layer((request) => {
       const call = new LoggerCall(config, request)
-      // Hooks for this call, not a derived request: the Transport calls the
-      // caller's trace and this one (core's callTrace), and retry() this
-      // onRetry (core's runCallHooks) — the call object's own methods.
+      // Hooks for this call, not a derived request: retry() calls this
+      // onRetry (core's runCallHooks), the call object's own method. No
+      // trace: `reused` comes with the response body (core's bodyHold), so
+      // the Transport does no per-call trace work for the logger.
       attachHooks(request, call)
       // Bound methods, not arrow functions: no context object (call, request) on top of the two functions.
       return tryRoundTrip(next, request).then(call.responded.bind(call), call.failed.bind(call))
@@ -61,10 +62,9 @@ interface LoggerConfig {
 
 /**
  * LoggerCall is one logged call: its record, and the hooks that fill it.
- * Attached to the request as its call hooks object for the call (its
- * `trace` is itself: the Transport calls its `gotConn`; retry() calls its
- * `onRetry`), then the listener of the response body: one object per call,
- * no closure per hook.
+ * Attached to the request as its call hooks object for the call (retry()
+ * calls its `onRetry`), then the listener of the response body: one object
+ * per call, no closure per hook.
  */
 class LoggerCall {
   readonly #config: LoggerConfig
@@ -91,16 +91,6 @@ class LoggerCall {
     this.#record = record
   }
 
-  /** The call's trace hooks: this object (its gotConn). */
-  get trace(): this {
-    return this
-  }
-
-  /** The Transport's trace hook: only `reused` is read (the record has no address). */
-  gotConn(info: { reused: boolean }): void {
-    this.#record.reused = info.reused
-  }
-
   /** retry()'s call hook, before each retry. */
   onRetry(): void {
     this.#record.retries++
@@ -115,6 +105,11 @@ class LoggerCall {
     detachHooks(this.#request, this)
     this.#record.status = response.status
     this.#record.headDuration = this.#config.now() - this.#start
+    // Whether the connection was reused, as the producer of the body declared
+    // it (the Transport does, for every body): unknown for a response
+    // without a body, or from a layer that declares nothing (fromFetch).
+    const reused = bodyHold(response)?.reused
+    if (reused !== undefined) this.#record.reused = reused
     const observed = observeBody(response, this)
     // A body core does not track (a fetch Response, as `fromFetch` gives) is
     // wrapped, and its size is what the consumer read: the decoded size when

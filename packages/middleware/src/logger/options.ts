@@ -22,7 +22,15 @@ export interface LogRecord {
   bytes?: number
   /** How the body settled: `end`, `cancel`, `error` or `collected` (garbage-collected unread). */
   outcome?: BodyOutcome
-  /** Whether the connection had served an earlier request (the Transport's `gotConn` trace hook); absent when the RoundTripper below reports no connection. */
+  /**
+   * Whether the connection had served an earlier request, as the producer of
+   * the response body declared it (core's `bodyHold(response).reused`; the
+   * Transport declares it on every body it makes, so no per-request trace is
+   * attached). Absent when nothing declares it: a response without a body
+   * (`HEAD`, 204, 304), a failure before any response, and a RoundTripper
+   * that declares no connection (`fromFetch` over Node's fetch). A caller's
+   * own `gotConn` trace hook still sees every connection.
+   */
   reused?: boolean
   /** Retries `retry()` made for this call (when the logger is outside `retry()`). */
   retries: number
