@@ -102,18 +102,26 @@ async function handshake(
  * heedSignal resolves with the dial hook's socket, or rejects with the
  * signal's reason (connect timeout, transport closed) if that comes first: a
  * hook that ignores its signal must not hold the dial, its timeout or
- * `close()`. A socket it gives after that is nobody's, and is destroyed.
+ * `close()`. Any thenable is heeded, not only a `Promise`. What it gives
+ * after that is nobody's: a socket is destroyed, anything else (nothing, a
+ * late rejection) is dropped without an unhandled rejection.
  */
-function heedSignal(dialed: Duplex | Promise<Duplex>, signal: AbortSignal): Promise<Duplex> {
-  if (!(dialed instanceof Promise)) return Promise.resolve(dialed)
+function heedSignal(dialed: Duplex | PromiseLike<Duplex>, signal: AbortSignal): Promise<Duplex> {
+  if (typeof (dialed as { then?: unknown } | null)?.then !== 'function') return Promise.resolve(dialed as Duplex)
   return new Promise((resolve, reject) => {
     const onAbort = (): void => reject(signal.reason)
     signal.addEventListener('abort', onAbort, { once: true })
-    dialed.then(
+    Promise.resolve(dialed).then(
       (socket) => {
         signal.removeEventListener('abort', onAbort)
-        if (signal.aborted) socket.destroy()
-        else resolve(socket)
+        if (!signal.aborted) resolve(socket)
+        else if (typeof (socket as { destroy?: unknown } | null)?.destroy === 'function') {
+          try {
+            socket.destroy()
+          } catch {
+            // Nobody's socket: a destroy that throws has nobody to tell.
+          }
+        }
       },
       (error: unknown) => {
         signal.removeEventListener('abort', onAbort)
