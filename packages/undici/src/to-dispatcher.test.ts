@@ -96,6 +96,12 @@ describe('toDispatcher under undici’s APIs', () => {
     })
   })
 
+  it('completes a dispatch whose system error is frozen, handing it on as it is', async () => {
+    const system = Object.freeze(Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' }))
+    const dispatcher = toDispatcher(roundTripper(() => Promise.reject(new RoundTripError('RT_SOCKET_CLOSED', 'socket closed', { cause: system }))))
+    await expect(request('http://127.0.0.1:1/', { dispatcher })).rejects.toBe(system)
+  })
+
   it('fails with the RoundTripper’s coded error when no system error is under it', async () => {
     const dispatcher = toDispatcher(roundTripper(() => Promise.reject(new RoundTripError('RT_OWN', 'refused by a layer'))))
     await expect(request('http://127.0.0.1:1/', { dispatcher })).rejects.toMatchObject({ code: 'RT_OWN', message: 'refused by a layer' })
