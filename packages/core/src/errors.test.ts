@@ -69,4 +69,29 @@ describe('systemCause', () => {
     const reason = new DOMException('aborted', 'AbortError')
     expect(systemCause(reason)).toBe(reason)
   })
+
+  it('never takes one of our own codes (RT_*) for a system error, branded or not', () => {
+    const internal = Object.assign(new Error('connect timeout'), { code: 'RT_DIAL_TIMEOUT' })
+    const coded = new RoundTripError('RT_CONNECT_TIMEOUT', 'connect timed out', { cause: internal })
+    expect(systemCause(coded)).toBe(coded)
+    const system = Object.assign(new Error('Connect Timeout Error'), { code: 'UND_ERR_CONNECT_TIMEOUT' })
+    const deeper = new RoundTripError('RT_CONNECT_TIMEOUT', 'connect timed out', { cause: Object.assign(new Error('inner', { cause: system }), { code: 'RT_X' }) })
+    expect(systemCause(deeper)).toBe(system)
+  })
+
+  it('returns a frozen system error as it is, without throwing', () => {
+    const system = Object.freeze(Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' }))
+    const coded = new RoundTripError('RT_SOCKET_CLOSED', 'socket closed', { cause: system })
+    expect(systemCause(coded)).toBe(system)
+    expect(Object.hasOwn(system, ROUND_TRIP_ERROR)).toBe(false)
+  })
+
+  it('keeps on a system error shared by several requests the coded error of the first', () => {
+    const shared = Object.assign(new Error('session error'), { code: 'ERR_HTTP2_SESSION_ERROR' })
+    const first = new RoundTripError('RT_PROTOCOL_ERROR', 'first request', { cause: shared })
+    const second = new RoundTripError('RT_PROTOCOL_ERROR', 'second request', { cause: shared })
+    expect(systemCause(first)).toBe(shared)
+    expect(systemCause(second)).toBe(shared)
+    expect((shared as unknown as Record<string, unknown>)[ROUND_TRIP_ERROR]).toBe(first)
+  })
 })

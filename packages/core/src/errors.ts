@@ -60,19 +60,27 @@ export const ROUND_TRIP_ERROR = 'roundTripError'
  * systemCause is the error Node's own fetch and undici would report for a
  * roundtrip failure: when the coded error wraps a system or undici error
  * (`ECONNREFUSED`, `ENOTFOUND`, `ECONNRESET`, `UND_ERR_SOCKET`, any error
- * with a string `code`, up to four causes deep), that error, with the coded
- * one set on it as {@link ROUND_TRIP_ERROR}; otherwise `error` itself (a
- * coded error of our own, an abort reason). createFetch makes it the cause
- * of its `TypeError('fetch failed')`; `@roundtrip/undici`'s `toDispatcher`
- * hands it to the dispatch's handler.
+ * with a string `code` that is not one of ours, `RT_*`, up to four causes
+ * deep), that error, with the coded one set on it as
+ * {@link ROUND_TRIP_ERROR}; otherwise `error` itself (a coded error of our
+ * own, an abort reason). createFetch makes it the cause of its
+ * `TypeError('fetch failed')`; `@roundtrip/undici`'s `toDispatcher` hands it
+ * to the dispatch's handler.
+ *
+ * It never throws: a frozen (non-extensible) system error is returned
+ * without {@link ROUND_TRIP_ERROR}. A system error shared by several
+ * requests (an HTTP/2 session's) keeps the coded error of the first request
+ * that reported it: a later one does not overwrite it.
  */
 export function systemCause(error: unknown): unknown {
   if (!isRoundTripError(error)) return error
   let inner = error.cause
   for (let depth = 0; depth < 4 && inner instanceof Error; depth++) {
     const code = (inner as { code?: unknown }).code
-    if (typeof code === 'string' && !isRoundTripError(inner)) {
-      Object.defineProperty(inner, ROUND_TRIP_ERROR, { value: error, configurable: true, writable: true })
+    if (typeof code === 'string' && !code.startsWith('RT_') && !isRoundTripError(inner)) {
+      if (Object.isExtensible(inner) && !Object.hasOwn(inner, ROUND_TRIP_ERROR)) {
+        Object.defineProperty(inner, ROUND_TRIP_ERROR, { value: error, configurable: true, writable: true })
+      }
       return inner
     }
     inner = inner.cause

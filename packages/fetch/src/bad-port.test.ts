@@ -15,6 +15,12 @@ describe('isBadPort', () => {
     // No authority: what follows the scheme's colon is not a port.
     ['javascript:1', false],
     ['mailto:someone@example.test:25', false],
+    // A `//` further on (in the path or query) does not start an authority.
+    ['foo:x?u=http://h:25', false],
+    ['foo:/x//h:25', false],
+    ['foo://h?u=http://h:25/', false],
+    ['foo://h:25?x', true],
+    ['foo://h:25#f', true],
   ])('%s → %s', (url, bad) => {
     expect(isBadPort(new Request(url).url)).toBe(bad)
   })

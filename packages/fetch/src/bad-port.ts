@@ -8,18 +8,23 @@ const BAD_PORTS = new Set([
   '6697', '10080',
 ])
 
+/** The characters that end a URL's authority: `/`, `?`, `#`. */
+const AUTHORITY_END = new Set([0x2f, 0x3f, 0x23])
+
 /**
  * isBadPort reports whether a serialized request URL (`scheme://host[:port]/…`,
  * as `Request.url` gives it: no credentials, default ports omitted) names a
- * bad port. It scans the authority without parsing the URL.
+ * bad port. It scans the authority without parsing the URL: there is one
+ * only when `//` directly follows the scheme's colon, and it ends at the
+ * first `/`, `?` or `#`.
  */
 export function isBadPort(href: string): boolean {
-  const slashes = href.indexOf('//')
-  // No authority (`javascript:1`, `mailto:…`): no port, whatever follows a colon.
-  if (slashes < 0) return false
-  const start = slashes + 2
-  let end = href.indexOf('/', start)
-  if (end < 0) end = href.length
+  const scheme = href.indexOf(':')
+  // No authority (`javascript:1`, `mailto:…`, `foo:x?u=http://h:25`): no port, whatever follows a colon.
+  if (scheme < 0 || !href.startsWith('//', scheme + 1)) return false
+  const start = scheme + 3
+  let end = start
+  while (end < href.length && !AUTHORITY_END.has(href.charCodeAt(end))) end++
   const colon = href.lastIndexOf(':', end)
   // No port, or the colon belongs to the scheme or to an IPv6 address.
   if (colon < start || href.charCodeAt(end - 1) === 93 /* ] */) return false

@@ -51,6 +51,16 @@ describe('createFetch', () => {
     expect(getRoundTripError(error)).toBe(cause.roundTripError)
   })
 
+  it('rejects a connect timeout with cause.code UND_ERR_CONNECT_TIMEOUT, as Node’s fetch, coded RT_CONNECT_TIMEOUT alongside', async () => {
+    // A dial that never answers: the Transport's connectTimeout ends it.
+    const transport = track(new Transport({ connectTimeout: 30, dial: () => new Promise(() => {}) }))
+    const error = await fetchFailure(createFetch(transport)('http://service.local/'))
+    expect(error.cause.code).toBe('UND_ERR_CONNECT_TIMEOUT')
+    expect(error.cause.name).toBe('ConnectTimeoutError')
+    expect(error.cause.message).toBe('Connect Timeout Error (attempted address: service.local:80, timeout: 30ms)')
+    expect(isRoundTripError(error.cause.roundTripError, 'RT_CONNECT_TIMEOUT')).toBe(true)
+  })
+
   it('rejects an unknown host with cause.code ENOTFOUND', async () => {
     const transport = track(new Transport())
     const error = await fetchFailure(createFetch(transport)('http://no-such-host.invalid/'))

@@ -39,7 +39,11 @@ export function fetchFailed(error: unknown): TypeError {
  * bodySourceError is the error of the caller's own body source (a stream
  * that errored, an iterable that threw) under a coded `RT_REQUEST_BODY_ERROR`,
  * as Node's fetch gives it as the cause; the coded one goes on it as
- * {@link ROUND_TRIP_ERROR} when it can take a property.
+ * {@link ROUND_TRIP_ERROR} when it can take a property. A source that
+ * errored with no reason (`controller.error(undefined)`) gives the coded
+ * error itself: Node's fetch (and undici 7's) give there a `TypeError` of
+ * their own ("Cannot read properties of undefined (reading 'name')"), not
+ * worth copying.
  */
 function bodySourceError(error: RoundTripError): unknown {
   const source = error.cause

@@ -65,6 +65,38 @@ describe('Transport dial hook', () => {
     expect(server.open.size).toBe(0)
   })
 
+  it('a dial hook that settles after the connect timeout with no socket, a thenable or a rejection leaves no unhandled rejection', async () => {
+    const unhandled: unknown[] = []
+    const onUnhandled = (reason: unknown): void => void unhandled.push(reason)
+    process.on('unhandledRejection', onUnhandled)
+    try {
+      const clock = new ManualClock()
+      const answers = [deferred<Socket>(), deferred<Socket>(), deferred<Socket>()]
+      let next = 0
+      const transport = f.use(new Transport({ clock, connectTimeout: 500, raceDial: false,
+        dial: () => {
+          const answer = answers[next++]!
+          // The second answer is a thenable, not a Promise: it is heeded the same.
+          return next === 2 ? ({ then: (ok: (s: Socket) => void, ko: (e: unknown) => void) => answer.promise.then(ok, ko) } as unknown as Promise<Socket>) : answer.promise
+        },
+      }))
+      for (const path of ['/null', '/thenable', '/rejects']) {
+        const failed = rejection(transport.roundTrip(new Request(`http://service.local${path}`)))
+        await new Promise((resolve) => setImmediate(resolve))
+        clock.advance(500)
+        expect(await failed).toMatchObject({ code: 'RT_CONNECT_TIMEOUT' })
+      }
+      // A hook that heeds its signal late answers with nothing, or fails.
+      answers[0]!.resolve(null as unknown as Socket)
+      answers[1]!.resolve(undefined as unknown as Socket)
+      answers[2]!.resolve(Promise.reject(new Error('dial gave up')) as unknown as Socket)
+      await new Promise((resolve) => setTimeout(resolve, 20))
+      expect(unhandled).toEqual([])
+    } finally {
+      process.off('unhandledRejection', onUnhandled)
+    }
+  })
+
   it('rejects with RT_CONNECT_FAILED when the unix socket path does not exist', async () => {
     const path = join(tmpdir(), `roundtrip-${randomUUID()}.sock`)
     const transport = f.use(new Transport({ dial: () => connect(path) }))

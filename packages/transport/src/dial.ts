@@ -1,6 +1,7 @@
 import { connect as netConnect, isIP, type Socket } from 'node:net'
 import type { Duplex } from 'node:stream'
 import { connect as tlsConnect, TLSSocket } from 'node:tls'
+import { errors } from 'undici'
 import {
   ERR_CONNECT_FAILED,
   ERR_CONNECT_REFUSED,
@@ -50,7 +51,7 @@ function waitFor(socket: Duplex, event: string, signal: AbortSignal): Promise<vo
 function connectError(error: unknown, peer: string, what: string, timeout: number): TransportError {
   if (error instanceof TransportError) return error
   const code = (error as { code?: string } | null)?.code
-  if (code === 'RT_DIAL_TIMEOUT') return connectTimeoutError(timeout, what, error)
+  if (code === 'UND_ERR_CONNECT_TIMEOUT') return connectTimeoutError(timeout, what, error)
   if (code === 'ECONNREFUSED') {
     return new TransportError(ERR_CONNECT_REFUSED, `connect refused by ${peer} (${what})`, { cause: error })
   }
@@ -102,18 +103,26 @@ async function handshake(
  * heedSignal resolves with the dial hook's socket, or rejects with the
  * signal's reason (connect timeout, transport closed) if that comes first: a
  * hook that ignores its signal must not hold the dial, its timeout or
- * `close()`. A socket it gives after that is nobody's, and is destroyed.
+ * `close()`. Any thenable is heeded, not only a `Promise`. What it gives
+ * after that is nobody's: a socket is destroyed, anything else (nothing, a
+ * late rejection) is dropped without an unhandled rejection.
  */
-function heedSignal(dialed: Duplex | Promise<Duplex>, signal: AbortSignal): Promise<Duplex> {
-  if (!(dialed instanceof Promise)) return Promise.resolve(dialed)
+function heedSignal(dialed: Duplex | PromiseLike<Duplex>, signal: AbortSignal): Promise<Duplex> {
+  if (typeof (dialed as { then?: unknown } | null)?.then !== 'function') return Promise.resolve(dialed as Duplex)
   return new Promise((resolve, reject) => {
     const onAbort = (): void => reject(signal.reason)
     signal.addEventListener('abort', onAbort, { once: true })
-    dialed.then(
+    Promise.resolve(dialed).then(
       (socket) => {
         signal.removeEventListener('abort', onAbort)
-        if (signal.aborted) socket.destroy()
-        else resolve(socket)
+        if (!signal.aborted) resolve(socket)
+        else if (typeof (socket as { destroy?: unknown } | null)?.destroy === 'function') {
+          try {
+            socket.destroy()
+          } catch {
+            // Nobody's socket: a destroy that throws has nobody to tell.
+          }
+        }
       },
       (error: unknown) => {
         signal.removeEventListener('abort', onAbort)
@@ -200,7 +209,10 @@ export async function dialConn(
   const signal = controller.signal
   const onClosing = (): void => controller.abort(new TransportError(ERR_TRANSPORT_CLOSED, `transport closed while connecting (${request.what})`))
   closing.addEventListener('abort', onClosing, { once: true })
-  const deadline = new Deadline(options.clock, () => controller.abort(Object.assign(new Error('connect timeout'), { code: 'RT_DIAL_TIMEOUT' })), false)
+  // The deadline's reason is undici's own ConnectTimeoutError, as its connector makes it: the
+  // cause under RT_CONNECT_TIMEOUT that Node's fetch and undici users read (`cause.code`).
+  const timedOut = (): Error => new errors.ConnectTimeoutError(`Connect Timeout Error (attempted address: ${address}, timeout: ${options.connectTimeout}ms)`)
+  const deadline = new Deadline(options.clock, () => controller.abort(timedOut()), false)
   deadline.arm(options.connectTimeout)
   // Every socket made on the way, to destroy them all on failure: a TLS
   // socket does not always take the socket under it down with it.

@@ -87,6 +87,21 @@ describe('toDispatcher under undici’s APIs', () => {
     await expect(request(origin, { dispatcher })).rejects.toMatchObject({ code: 'ECONNREFUSED', roundTripError: { code: 'RT_CONNECT_REFUSED' } })
   })
 
+  it('fails a connect timeout with undici’s UND_ERR_CONNECT_TIMEOUT, as undici’s own dispatcher would, coded error alongside', async () => {
+    const dispatcher = toDispatcher(f.track(new Transport({ connectTimeout: 30, dial: () => new Promise(() => {}) })))
+    await expect(request('http://service.local/', { dispatcher })).rejects.toMatchObject({
+      name: 'ConnectTimeoutError',
+      code: 'UND_ERR_CONNECT_TIMEOUT',
+      roundTripError: { code: 'RT_CONNECT_TIMEOUT' },
+    })
+  })
+
+  it('completes a dispatch whose system error is frozen, handing it on as it is', async () => {
+    const system = Object.freeze(Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' }))
+    const dispatcher = toDispatcher(roundTripper(() => Promise.reject(new RoundTripError('RT_SOCKET_CLOSED', 'socket closed', { cause: system }))))
+    await expect(request('http://127.0.0.1:1/', { dispatcher })).rejects.toBe(system)
+  })
+
   it('fails with the RoundTripper’s coded error when no system error is under it', async () => {
     const dispatcher = toDispatcher(roundTripper(() => Promise.reject(new RoundTripError('RT_OWN', 'refused by a layer'))))
     await expect(request('http://127.0.0.1:1/', { dispatcher })).rejects.toMatchObject({ code: 'RT_OWN', message: 'refused by a layer' })
