@@ -1,7 +1,9 @@
+import { subscribe, unsubscribe } from 'node:diagnostics_channel'
 import { describe, expect, it } from 'vitest'
+import { ManualClock } from '../test/clock.js'
 import { useFixture } from '../test/fixture.js'
 import { startServer } from '../test/server.js'
-import { direct } from '../test/util.js'
+import { deferred, direct, rejection } from '../test/util.js'
 import { Transport } from './transport.js'
 
 // A request sent again because its conn failed under it (retry-policy.ts's
@@ -52,5 +54,61 @@ describe.each([
     expect(arrived).toEqual(['/a', '/b', '/b', '/q1', '/q2'])
     expect(server.connections).toBe(2)
     expect(transport.stats().total).toMatchObject({ dials: 2, requests: 5, active: 0, idle: 1, waiting: 0, dialing: 0 })
+  })
+})
+
+describe('Transport wait queue, the request a resent one takes a conn from', () => {
+  it('waits at maxConnsPerHost as any request there: announced on queued, failed by maxWaitTime', async () => {
+    const gate = deferred()
+    const resentArrived = deferred()
+    let bSeen = 0
+    const server = f.serve(
+      await startServer((req, res) => {
+        if (req.url === '/hold') return void gate.promise.then(() => res.end('held'))
+        if (req.url === '/b' && ++bSeen === 1) return void req.socket.destroy()
+        if (req.url === '/b') {
+          resentArrived.resolve()
+          return void gate.promise.then(() => res.end(req.url))
+        }
+        res.end(req.url)
+      }),
+    )
+    const clock = new ManualClock()
+    const transport = f.use(new Transport({ maxConnsPerHost: 2, maxWaitTime: 100, raceDial: false, clock }))
+    await Promise.all([transport.roundTrip(new Request(`${server.origin}/w1`)), transport.roundTrip(new Request(`${server.origin}/w2`))].map(async (r) => (await r).text()))
+    await nextTurns()
+    expect(transport.stats().total).toMatchObject({ idle: 2 })
+    const queued: unknown[] = []
+    const dequeued: unknown[] = []
+    const onQueued = (message: unknown): void => void queued.push((message as { request?: Request }).request)
+    const onDequeued = (message: unknown): void => void dequeued.push(message)
+    // /q comes as /b's conn dies (its slot free), before /b is sent again at the limit: /q dials, and /b, which came first, takes that conn.
+    let q: Promise<Error & { code?: string }> | undefined
+    const qRequest = new Request(`${server.origin}/q`)
+    const onClosed = (): void => void (q ??= rejection(transport.roundTrip(qRequest)))
+    subscribe('roundtrip:pool:queued', onQueued)
+    subscribe('roundtrip:pool:dequeued', onDequeued)
+    subscribe('roundtrip:conn:closed', onClosed)
+    try {
+      const hold = transport.roundTrip(new Request(`${server.origin}/hold`)).then(async (r) => r.text(), (error: Error) => error.message)
+      const b = transport.roundTrip(new Request(`${server.origin}/b`)).then(async (r) => r.text(), (error: Error) => error.message)
+      // /b, sent again, holds the conn dialed for /q as /hold holds the other: /q waits at the limit.
+      await resentArrived.promise
+      expect(q).toBeDefined()
+      expect(queued).toContain(qRequest)
+      clock.advance(100)
+      // Had /q's wait no deadline, it would take a conn once /hold's or /b's is freed (and resolve).
+      gate.resolve()
+      const error = await q!
+      expect(error.code).toBe('RT_POOL_EXHAUSTED')
+      expect(dequeued).toContainEqual(expect.objectContaining({ request: qRequest, gotConn: false }))
+      expect(await hold).toBe('held')
+      expect(await b).toBe('/b')
+    } finally {
+      gate.resolve()
+      unsubscribe('roundtrip:pool:queued', onQueued)
+      unsubscribe('roundtrip:pool:dequeued', onDequeued)
+      unsubscribe('roundtrip:conn:closed', onClosed)
+    }
   })
 })

@@ -3,7 +3,7 @@ import { callSignal, getContext, kRejectsOnAbort, undiciDispatch, type CallSigna
 import type { Acquirer } from './acquirer.js'
 import { PersistConn } from './conn.js'
 import { ConnList } from './conn-list.js'
-import { connDead, decConnsPerHost, dialConnFor, dialWon, discard, idleConnFor, putIdleOrDeliver, raceDial, release, serveH2, type PoolHost } from './pool-policy.js'
+import { connDead, decConnsPerHost, dialConnFor, dialWon, discard, idleConnFor, putIdleOrDeliver, raceDial, release, serveH2, waitAtLimit, type PoolHost } from './pool-policy.js'
 import { ERR_INVALID_REQUEST, ERR_TRANSPORT_CLOSED, requestLabel, TransportError } from './errors.js'
 import { callPromise, newCall, type Call } from './call.js'
 import { requestBodyError } from './errors-map.js'
@@ -18,7 +18,6 @@ import { Routes } from './route.js'
 import { ConnWaiter, type Got, type WaiterOwner } from './waiter.js'
 import { NO_BODY, prepareBody, type OutgoingBody } from './request-body.js'
 import { poolStats, retire, type RetiredCounts, type TransportStats } from './stats.js'
-import { waitTimeoutError } from './deadlines.js'
 import type { Clock } from './clock.js'
 import { callHook, reportStaleRetry, type ClientTrace } from './trace.js'
 import { sameTurn } from './turn.js'
@@ -248,11 +247,7 @@ export class Transport implements RoundTripper, Closable, UndiciDispatchable {
       return undefined
     }
     pool.queueForDial(waiter)
-    // The waiting Request (none for an undici dispatch), so a layer above knows which of its calls waits, until `dequeued`.
-    waiter.queued(acquirer.request)
-    if (this.#options.maxWaitTime > 0) {
-      waiter.expireAfter(this.#clock, this.#options.maxWaitTime, () => waitTimeoutError(pool, this.#options, acquirer.what, this.#clock.now()))
-    }
+    waitAtLimit(this.#host, pool, waiter)
     return undefined
   }
 
