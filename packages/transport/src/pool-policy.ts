@@ -124,16 +124,17 @@ function queueAgain(host: PoolHost, pool: HostPool, waiter: ConnWaiter, slotFree
 /**
  * resentFirst gives `conn`, dialed for `waiter`, to a request sent again
  * after its conn failed under it, when that one waits at the head of the
- * queue with no dial of its own (it queued at `maxConnsPerHost`, see
- * pool.ts's enqueue): it came first. `waiter`, which queued after it, takes
+ * queue (among the resent ones there, ahead of `waiter`) with no dial of its
+ * own (it queued at `maxConnsPerHost`, see pool.ts's enqueue): it came
+ * first. `waiter`, which queued after it, takes
  * its place at the head of the dial queue, and waits at the limit as any
  * request there ({@link queueAgain}). False when there is none (or the
  * dial was raced: transport.ts's raceDial decides where its conn goes).
  */
 function resentFirst(host: PoolHost, pool: HostPool, waiter: ConnWaiter, conn: PersistConn): boolean {
   if (waiter.raced || waiter.done) return false
-  const first = pool.first() as ConnWaiter | undefined
-  if (first === undefined || first === waiter || !first.resent || first.dialStarted) return false
+  const first = pool.resentWithoutDial(waiter)
+  if (first === undefined) return false
   if (!first.deliver(conn, false)) return false
   queueAgain(host, pool, waiter, false)
   return true

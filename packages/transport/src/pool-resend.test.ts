@@ -1,4 +1,5 @@
 import { subscribe, unsubscribe } from 'node:diagnostics_channel'
+import { connect } from 'node:net'
 import { describe, expect, it } from 'vitest'
 import { ManualClock } from '../test/clock.js'
 import { useFixture } from '../test/fixture.js'
@@ -20,6 +21,11 @@ type Send = (transport: Transport, url: string) => Promise<string>
 const viaRoundTrip: Send = async (transport, url) => (await transport.roundTrip(new Request(url))).text()
 /** Node's fetch over the Transport's undici entry point (the direct path of `toDispatcher`). */
 const viaDispatch: Send = async (transport, url) => (await fetch(url, direct(transport))).text()
+
+/** The body of `response` as text, or the message of what it rejected with. */
+async function textOf(response: Promise<Response>): Promise<string> {
+  return response.then(async (r) => r.text(), (error: Error) => error.message)
+}
 
 /** Resolves after the current turn (and the next) of the event loop. */
 function nextTurns(): Promise<void> {
@@ -109,6 +115,67 @@ describe('Transport wait queue, the request a resent one takes a conn from', () 
       unsubscribe('roundtrip:pool:queued', onQueued)
       unsubscribe('roundtrip:pool:dequeued', onDequeued)
       unsubscribe('roundtrip:conn:closed', onClosed)
+    }
+  })
+})
+
+describe('Transport wait queue, requests sent again one behind the other', () => {
+  it('a conn dialed for a later request goes to the first resent one with no dial of its own, past one that has its own', async () => {
+    const arrived: string[] = []
+    let onArrival = (): void => {}
+    const cut = new Set(['/r1', '/r2'])
+    const server = f.serve(
+      await startServer((req, res) => {
+        arrived.push(req.url!)
+        onArrival()
+        // The server closes the kept-alive conns as /r1 and /r2 arrive: both are sent again.
+        if (cut.delete(req.url!)) return void req.socket.destroy()
+        res.end(req.url)
+      }),
+    )
+    /** Resolves once `n` requests have arrived. */
+    const arrivals = (n: number): Promise<void> =>
+      new Promise((resolve) => {
+        onArrival = () => void (arrived.length >= n && resolve())
+        onArrival()
+      })
+    // Dials after the warm-up wait until the test lets them connect, in the order it chooses.
+    let gated = false
+    const dials: Array<() => void> = []
+    const transport = f.use(
+      new Transport({
+        maxConnsPerHost: 2,
+        raceDial: false,
+        dial: async ({ hostname, port }) => {
+          if (gated) await new Promise<void>((resolve) => dials.push(resolve))
+          return connect({ host: hostname, port })
+        },
+      }),
+    )
+    await Promise.all([`${server.origin}/w1`, `${server.origin}/w2`].map(async (url) => (await transport.roundTrip(new Request(url))).text()))
+    await nextTurns()
+    expect(transport.stats().total).toMatchObject({ idle: 2 })
+    gated = true
+    // /w comes as the first conn dies: it dials (dial 1). The first request sent again dials too once a slot is free (dial 2), the second waits at the limit behind it.
+    let w: Promise<string> | undefined
+    const onClosed = (): void => void (w ??= textOf(transport.roundTrip(new Request(`${server.origin}/w`))))
+    subscribe('roundtrip:conn:closed', onClosed)
+    try {
+      const r1 = textOf(transport.roundTrip(new Request(`${server.origin}/r1`)))
+      const r2 = textOf(transport.roundTrip(new Request(`${server.origin}/r2`)))
+      for (let i = 0; i < 1000 && (dials.length < 2 || transport.stats().total.waiting < 3); i++) await nextTurns()
+      expect(dials).toHaveLength(2)
+      expect(transport.stats().total).toMatchObject({ dialing: 2, waiting: 3 })
+      // /w's dial connects first: its conn goes to the resent request that has no dial, which came before /w.
+      dials[0]!()
+      await arrivals(5)
+      expect(['/r1', '/r2']).toContain(arrived[4])
+      dials[1]!()
+      expect(await Promise.all([r1, r2, w!])).toEqual(['/r1', '/r2', '/w'])
+      expect(arrived.slice(4).sort()).toEqual(['/r1', '/r2', '/w'])
+    } finally {
+      unsubscribe('roundtrip:conn:closed', onClosed)
+      for (const dial of dials) dial()
     }
   })
 })

@@ -22,6 +22,8 @@ export interface Waiter {
   readonly done: boolean
   /** Its request is sent again after its conn failed under it: it keeps its place at the head of the queues (see {@link HostPool.enqueue}). */
   readonly resent: boolean
+  /** A dial of its own was started for it (it may be over, its conn gone to another waiter). */
+  readonly dialStarted: boolean
   /** Set by {@link HostPool.enqueue}: when it settles, it tells its pool ({@link HostPool.leftQueue}). */
   inQueue: boolean
 }
@@ -187,6 +189,23 @@ export class HostPool {
     const waiters = this.#waiters
     while (this.#head < waiters.length && waiters[this.#head]!.done) waiters[this.#head++] = undefined as never
     return waiters[this.#head]
+  }
+
+  /**
+   * The first waiter sent again (see {@link enqueue}) that has no dial of its
+   * own, among those at the queue's head, ahead of `before`: the resent ones
+   * before it that have a dial of their own are passed, as settled ones.
+   * Undefined when there is none.
+   */
+  resentWithoutDial(before: Waiter): Waiter | undefined {
+    const waiters = this.#waiters
+    if (this.first() === undefined) return undefined
+    for (let i = this.#head; i < waiters.length; i++) {
+      const waiter = waiters[i]!
+      if (waiter === before || !waiter.resent) return undefined
+      if (!waiter.done && !waiter.dialStarted) return waiter
+    }
+    return undefined
   }
 
   /** The first waiter that is still waiting, removed from the queue. */
