@@ -45,7 +45,7 @@ export function dialConnFor(host: PoolHost, pool: HostPool, waiter: ConnWaiter, 
     if (waiter.raced) pool.raceDial = undefined
     waiter.fail(error)
     // The request that claimed the conn of this raced dial (transport.ts's getConn) gets a dial of its own, or waits for a slot.
-    if (waiter.claimant !== undefined && !waiter.claimant.done) queueAgain(host, pool, waiter.claimant, true)
+    if (waiter.claimant !== undefined && !waiter.claimant.done) queueAgain(host, pool, waiter.claimant)
     // Requests that waited for this dial's streams share its failure (as Go's HTTP/2 dial call), unless a live conn will serve them.
     if (pool.protocol !== 'http1' && !pool.hasLiveH2) for (const w of pool.dialQueue.splice(0)) w.fail(error)
     decConnsPerHost(host, pool)
@@ -83,7 +83,7 @@ export function dialConnFor(host: PoolHost, pool: HostPool, waiter: ConnWaiter, 
         putIdleOrDeliver(host, pool, conn)
         // The spare conn of a raced dial served an earlier waiter (FIFO), whose own dial may still fail or be slow: the request that claimed it gets a dial of its own, as when this dial fails.
         const claimant = waiter.claimant
-        if (claimant !== undefined && !claimant.done) queueAgain(host, pool, claimant, true)
+        if (claimant !== undefined && !claimant.done) queueAgain(host, pool, claimant)
       }
       if (learned) decConnsPerHost(host, pool)
     },
@@ -108,16 +108,15 @@ export function waitAtLimit(host: PoolHost, pool: HostPool, waiter: ConnWaiter):
 }
 
 /**
- * queueAgain puts `waiter`, whose dial's conn went to a request ahead of it
- * (or that claimed a raced dial whose conn did), back at the head of the dial
- * queue: it gets a dial of its own once a slot is free (`slotFree`: now, if
- * the limit allows), and meanwhile waits at the limit as any request there
- * ({@link waitAtLimit}).
+ * queueAgain puts `waiter`, which claimed a raced dial whose conn went to an
+ * earlier waiter (or that failed), back at the head of the dial queue: it
+ * gets a dial of its own now if the limit allows, else once a slot is free,
+ * and meanwhile waits at the limit as any request there ({@link waitAtLimit}).
  */
-function queueAgain(host: PoolHost, pool: HostPool, waiter: ConnWaiter, slotFree: boolean): void {
+function queueAgain(host: PoolHost, pool: HostPool, waiter: ConnWaiter): void {
   waiter.dialStarted = false
   pool.dialQueue.unshift(waiter)
-  if (slotFree) decConnsPerHost(host, pool)
+  decConnsPerHost(host, pool)
   if (!waiter.dialStarted) waitAtLimit(host, pool, waiter)
 }
 
@@ -126,17 +125,24 @@ function queueAgain(host: PoolHost, pool: HostPool, waiter: ConnWaiter, slotFree
  * after its conn failed under it, when that one waits at the head of the
  * queue (among the resent ones there, ahead of `waiter`) with no dial of its
  * own (it queued at `maxConnsPerHost`, see pool.ts's enqueue): it came
- * first. `waiter`, which queued after it, takes
- * its place at the head of the dial queue, and waits at the limit as any
- * request there ({@link queueAgain}). False when there is none (or the
- * dial was raced: transport.ts's raceDial decides where its conn goes).
+ * first. `waiter`, which queued after it, takes its place at the head of the
+ * dial queue, and waits at the limit as any request there
+ * ({@link waitAtLimit}). False when there is none (or the dial was raced:
+ * transport.ts's raceDial decides where its conn goes).
  */
 function resentFirst(host: PoolHost, pool: HostPool, waiter: ConnWaiter, conn: PersistConn): boolean {
   if (waiter.raced || waiter.done) return false
   const first = pool.resentWithoutDial(waiter)
   if (first === undefined) return false
-  if (!first.deliver(conn, false)) return false
-  queueAgain(host, pool, waiter, false)
+  // In the dial queue before the hand-over: should the conn close as it is handed over, its slot is freed for `waiter` (connDead dials for the dial queue).
+  waiter.dialStarted = false
+  pool.dialQueue.unshift(waiter)
+  if (!first.deliver(conn, false)) {
+    pool.dialQueue.shift()
+    waiter.dialStarted = true
+    return false
+  }
+  if (!waiter.dialStarted) waitAtLimit(host, pool, waiter)
   return true
 }
 
