@@ -35,7 +35,12 @@ export interface PoolHost {
   checkDrained(): void
 }
 
-/** dialConnFor dials a conn on behalf of `waiter`; if the waiter is gone by then, the conn goes to the next one or the idle pool. */
+/**
+ * dialConnFor dials a conn on behalf of `waiter`; if the waiter is gone by
+ * then, the conn goes to the next one or the idle pool. A request sent again
+ * that waits ahead of `waiter` with no dial of its own takes it first
+ * (`resentFirst`): `waiter` then waits at the head of the dial queue.
+ */
 export function dialConnFor(host: PoolHost, pool: HostPool, waiter: ConnWaiter, trace: ClientTrace | undefined): void {
   pool.startDial()
   waiter.dialStarted = true

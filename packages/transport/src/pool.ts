@@ -30,7 +30,8 @@ export interface Waiter {
 
 /**
  * HostPool is the state of one pool key: its idle connections (most recently
- * used last), the requests waiting in FIFO order, and the counters that
+ * used last), the requests waiting (in arrival order, those sent again first:
+ * see {@link HostPool.enqueue}), and the counters that
  * `maxConnsPerHost` and `stats()` read.
  */
 export class HostPool {
@@ -47,12 +48,12 @@ export class HostPool {
   readonly h2: H2Conn[] = []
   /** What the pool's conns speak (see {@link PoolProtocol}). */
   protocol: PoolProtocol
-  /** Waiters in FIFO order; entries before `#head` or already done are skipped. */
+  /** Waiters in arrival order, those sent again at the head ({@link enqueue}); entries before `#head` or already done are skipped. */
   #waiters: Waiter[] = []
   #head = 0
   /** Waiters queued that have not settled: {@link waiting} without a scan of the queue. */
   #waiting = 0
-  /** Waiters that have no dial of their own yet (queued at the limit), FIFO (Go's `dialsInQueue`). */
+  /** Waiters that have no dial of their own yet (queued at the limit), in arrival order, those sent again first, and one whose dial's conn went to a waiter ahead of it back at the head (Go's `dialsInQueue`). */
   readonly dialQueue: Waiter[] = []
   /** Route-cache keys (origins as written in request URLs) that lead to this pool. */
   readonly routes: string[] = []

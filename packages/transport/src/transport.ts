@@ -33,7 +33,8 @@ import type { DirectInput, LegacyHandler } from './dispatch-input.js'
  * Transport dials; an HTTP/2 connection (ALPN `h2`, or `h2c` with prior
  * knowledge, see the `protocols` option) is a `node:http2` session carrying
  * up to the server's `SETTINGS_MAX_CONCURRENT_STREAMS` requests at once. The
- * pool, its limits, the FIFO wait queue and the accounting are the
+ * pool, its limits, the wait queue (FIFO, requests sent again at its head)
+ * and the accounting are the
  * Transport's.
  *
  * The response body belongs to the caller: read it to the end or cancel it.
@@ -236,7 +237,7 @@ export class Transport implements RoundTripper, Closable, UndiciDispatchable {
     pool.enqueue(waiter)
     if (!pool.waitsForStreams(this.#options.http2.strictMaxConcurrentStreams) && (this.#options.maxConnsPerHost === 0 || pool.conns < this.#options.maxConnsPerHost)) {
       // A raced dial whose race is over brings a conn nobody waits for: wait for it rather than dial another (if it fails, this waiter gets a dial: dialConnFor).
-      // Only instead of a dial: at the limit the request queues, announced and under maxWaitTime, and the spare conn serves the queue.
+      // Only instead of a dial: at the limit the request queues, announced and under maxWaitTime (pool-policy.ts's waitAtLimit, as a claimant whose spare conn served an earlier waiter), and the spare conn serves the queue.
       const race = pool.raceDial
       if (race?.spare === true) {
         race.spare = false
