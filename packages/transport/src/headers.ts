@@ -30,7 +30,9 @@ export interface OutgoingHeaders {
  * that repeats one value (`3, 3`) is sent as that value. A name found in
  * `names` (the context's `headerNames`) is sent as written there; the others
  * in lower case. `headers` is a `Headers`, or any `[name, value]` pairs
- * with lower-case names (an undici dispatch's, see dispatch.ts).
+ * with lower-case names. (An undici dispatch's head is made by
+ * dispatch-input.ts's dispatchHeaders, header by header with
+ * {@link pushOutgoing}.)
  */
 export function outgoingHeaders(
   headers: Iterable<[string, string]>,

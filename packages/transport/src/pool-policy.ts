@@ -13,6 +13,7 @@ import type { ExchangeConn } from './exchange.js'
 import { H2Lease } from './h2-stream.js'
 import { callHook, channels, type ClientTrace } from './trace.js'
 import { currentTurn, sameTurn } from './turn.js'
+import { waitTimeoutError } from './deadlines.js'
 
 // The pool policy: who gets a conn or a stream when one is dialed, freed,
 // released or dies (Go's tryDeliver / putOrCloseIdleConn / decConnsPerHost).
@@ -34,7 +35,12 @@ export interface PoolHost {
   checkDrained(): void
 }
 
-/** dialConnFor dials a conn on behalf of `waiter`; if the waiter is gone by then, the conn goes to the next one or the idle pool. */
+/**
+ * dialConnFor dials a conn on behalf of `waiter`; if the waiter is gone by
+ * then, the conn goes to the next one or the idle pool. A request sent again
+ * that waits ahead of `waiter` with no dial of its own takes it first
+ * (`resentFirst`): `waiter` then waits at the head of the dial queue.
+ */
 export function dialConnFor(host: PoolHost, pool: HostPool, waiter: ConnWaiter, trace: ClientTrace | undefined): void {
   pool.startDial()
   waiter.dialStarted = true
@@ -44,7 +50,7 @@ export function dialConnFor(host: PoolHost, pool: HostPool, waiter: ConnWaiter, 
     if (waiter.raced) pool.raceDial = undefined
     waiter.fail(error)
     // The request that claimed the conn of this raced dial (transport.ts's getConn) gets a dial of its own, or waits for a slot.
-    if (waiter.claimant !== undefined && !waiter.claimant.done) pool.dialQueue.unshift(waiter.claimant)
+    if (waiter.claimant !== undefined && !waiter.claimant.done) queueAgain(host, pool, waiter.claimant)
     // Requests that waited for this dial's streams share its failure (as Go's HTTP/2 dial call), unless a live conn will serve them.
     if (pool.protocol !== 'http1' && !pool.hasLiveH2) for (const w of pool.dialQueue.splice(0)) w.fail(error)
     decConnsPerHost(host, pool)
@@ -78,14 +84,11 @@ export function dialConnFor(host: PoolHost, pool: HostPool, waiter: ConnWaiter, 
       // Requests that waited for this dial to learn the protocol get dials of their own now.
       const learned = pool.protocol === 'unknown'
       if (learned) pool.protocol = 'http1'
-      if (!resentFirst(pool, waiter, conn) && !waiter.deliver(conn, false)) {
+      if (!resentFirst(host, pool, waiter, conn) && !waiter.deliver(conn, false)) {
         putIdleOrDeliver(host, pool, conn)
         // The spare conn of a raced dial served an earlier waiter (FIFO), whose own dial may still fail or be slow: the request that claimed it gets a dial of its own, as when this dial fails.
         const claimant = waiter.claimant
-        if (claimant !== undefined && !claimant.done) {
-          pool.dialQueue.unshift(claimant)
-          decConnsPerHost(host, pool)
-        }
+        if (claimant !== undefined && !claimant.done) queueAgain(host, pool, claimant)
       }
       if (learned) decConnsPerHost(host, pool)
     },
@@ -94,19 +97,57 @@ export function dialConnFor(host: PoolHost, pool: HostPool, waiter: ConnWaiter, 
 }
 
 /**
+ * waitAtLimit has `waiter`, queued for a dial it has not got (at
+ * `maxConnsPerHost`, or while its pool's protocol is learned), wait as every
+ * request there: announced on `roundtrip:pool:queued` (its end on
+ * `dequeued`), and failed once it waited `maxWaitTime`. Once per wait: a
+ * waiter that waited so before, then got a dial whose conn went to another
+ * request, keeps its announcement and its deadline.
+ */
+export function waitAtLimit(host: PoolHost, pool: HostPool, waiter: ConnWaiter): void {
+  if (waiter.announced || waiter.done) return
+  // The waiting Request (none for an undici dispatch), so a layer above knows which of its calls waits, until `dequeued`.
+  waiter.queued(waiter.acquirer.request)
+  const options = host.options
+  if (options.maxWaitTime > 0) waiter.expireAfter(host.clock, options.maxWaitTime, () => waitTimeoutError(pool, options, waiter.what, host.clock.now()))
+}
+
+/**
+ * queueAgain puts `waiter`, which claimed a raced dial whose conn went to an
+ * earlier waiter (or that failed), back at the head of the dial queue: it
+ * gets a dial of its own now if the limit allows, else once a slot is free,
+ * and meanwhile waits at the limit as any request there ({@link waitAtLimit}).
+ */
+function queueAgain(host: PoolHost, pool: HostPool, waiter: ConnWaiter): void {
+  waiter.dialStarted = false
+  pool.dialQueue.unshift(waiter)
+  decConnsPerHost(host, pool)
+  if (!waiter.dialStarted) waitAtLimit(host, pool, waiter)
+}
+
+/**
  * resentFirst gives `conn`, dialed for `waiter`, to a request sent again
  * after its conn failed under it, when that one waits at the head of the
- * queue with no dial of its own (it queued at `maxConnsPerHost`, see
- * pool.ts's enqueue): it came first. `waiter`, which queued after it, takes
- * its place at the head of the dial queue. False when there is none (or the
- * dial was raced: transport.ts's raceDial decides where its conn goes).
+ * queue (among the resent ones there, ahead of `waiter`) with no dial of its
+ * own (it queued at `maxConnsPerHost`, see pool.ts's enqueue): it came
+ * first. `waiter`, which queued after it, takes its place at the head of the
+ * dial queue, and waits at the limit as any request there
+ * ({@link waitAtLimit}). False when there is none (or the dial was raced:
+ * transport.ts's raceDial decides where its conn goes).
  */
-function resentFirst(pool: HostPool, waiter: ConnWaiter, conn: PersistConn): boolean {
+function resentFirst(host: PoolHost, pool: HostPool, waiter: ConnWaiter, conn: PersistConn): boolean {
   if (waiter.raced || waiter.done) return false
-  const first = pool.first() as ConnWaiter | undefined
-  if (first === undefined || first === waiter || !first.resent || first.dialStarted) return false
-  if (!first.deliver(conn, false)) return false
+  const first = pool.resentWithoutDial(waiter)
+  if (first === undefined) return false
+  // In the dial queue before the hand-over: should the conn close as it is handed over, its slot is freed for `waiter` (connDead dials for the dial queue).
+  waiter.dialStarted = false
   pool.dialQueue.unshift(waiter)
+  if (!first.deliver(conn, false)) {
+    pool.dialQueue.shift()
+    waiter.dialStarted = true
+    return false
+  }
+  if (!waiter.dialStarted) waitAtLimit(host, pool, waiter)
   return true
 }
 

@@ -22,13 +22,16 @@ export interface Waiter {
   readonly done: boolean
   /** Its request is sent again after its conn failed under it: it keeps its place at the head of the queues (see {@link HostPool.enqueue}). */
   readonly resent: boolean
+  /** A dial of its own was started for it (it may be over, its conn gone to another waiter). */
+  readonly dialStarted: boolean
   /** Set by {@link HostPool.enqueue}: when it settles, it tells its pool ({@link HostPool.leftQueue}). */
   inQueue: boolean
 }
 
 /**
  * HostPool is the state of one pool key: its idle connections (most recently
- * used last), the requests waiting in FIFO order, and the counters that
+ * used last), the requests waiting (in arrival order, those sent again first:
+ * see {@link HostPool.enqueue}), and the counters that
  * `maxConnsPerHost` and `stats()` read.
  */
 export class HostPool {
@@ -45,12 +48,12 @@ export class HostPool {
   readonly h2: H2Conn[] = []
   /** What the pool's conns speak (see {@link PoolProtocol}). */
   protocol: PoolProtocol
-  /** Waiters in FIFO order; entries before `#head` or already done are skipped. */
+  /** Waiters in arrival order, those sent again at the head ({@link enqueue}); entries before `#head` or already done are skipped. */
   #waiters: Waiter[] = []
   #head = 0
   /** Waiters queued that have not settled: {@link waiting} without a scan of the queue. */
   #waiting = 0
-  /** Waiters that have no dial of their own yet (queued at the limit), FIFO (Go's `dialsInQueue`). */
+  /** Waiters that have no dial of their own yet (queued at the limit), in arrival order, those sent again first, and one whose dial's conn went to a waiter ahead of it back at the head (Go's `dialsInQueue`). */
   readonly dialQueue: Waiter[] = []
   /** Route-cache keys (origins as written in request URLs) that lead to this pool. */
   readonly routes: string[] = []
@@ -187,6 +190,23 @@ export class HostPool {
     const waiters = this.#waiters
     while (this.#head < waiters.length && waiters[this.#head]!.done) waiters[this.#head++] = undefined as never
     return waiters[this.#head]
+  }
+
+  /**
+   * The first waiter sent again (see {@link enqueue}) that has no dial of its
+   * own, among those at the queue's head, ahead of `before`: the resent ones
+   * before it that have a dial of their own are passed, as settled ones.
+   * Undefined when there is none.
+   */
+  resentWithoutDial(before: Waiter): Waiter | undefined {
+    const waiters = this.#waiters
+    if (this.first() === undefined) return undefined
+    for (let i = this.#head; i < waiters.length; i++) {
+      const waiter = waiters[i]!
+      if (waiter === before || !waiter.resent) return undefined
+      if (!waiter.done && !waiter.dialStarted) return waiter
+    }
+    return undefined
   }
 
   /** The first waiter that is still waiting, removed from the queue. */

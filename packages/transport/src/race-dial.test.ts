@@ -342,4 +342,52 @@ describe('Transport raceDial: the spare dial at maxConnsPerHost', () => {
     }
     expect(await (await held).text()).toBe('held')
   })
+
+  it('a request that claimed the spare raced dial, whose conn an earlier waiter took, waits at the limit as any request there (announced, with its maxWaitTime)', async () => {
+    const hold = deferred()
+    const server = f.serve(await startServer((req, res) => (req.url === '/hold' ? void hold.promise.then(() => res.end('held')) : res.end(String(req.socket.remotePort)))))
+    const raced = deferred()
+    const third = deferred()
+    let dials = 0
+    const dial = async (): Promise<Socket> => {
+      const n = ++dials
+      // The raced dial (2nd) and the earlier waiter's own dial (3rd) wait for the test.
+      if (n === 2) await raced.promise
+      if (n === 3) await third.promise
+      return connect(server.port, '127.0.0.1')
+    }
+    const clock = new ManualClock()
+    const transport = f.use(new Transport({ dial, maxConnsPerHost: 4, maxWaitTime: 100, clock }))
+    await viaRoundTrip(transport, `${server.origin}/first`)
+    // Sent as the first ends: a /hold waits for the first conn, a dial races that wait; in the same turn a second /hold finds no conn and dials its own.
+    const sendHold = (): Promise<string> => viaRoundTrip(transport, `${server.origin}/hold`).catch((error: Error) => error.message)
+    const held = [sendHold(), sendHold()]
+    await nextTurns()
+    const queued: unknown[] = []
+    const onQueued = (message: unknown): void => void queued.push((message as { request?: Request }).request)
+    subscribe('roundtrip:pool:queued', onQueued)
+    try {
+      // The first /hold took the first conn: the raced dial is spare, and `late`, below the limit, claims it rather than dial.
+      const lateRequest = new Request(`${server.origin}/late`)
+      const late = rejection(transport.roundTrip(lateRequest))
+      expect(transport.stats().total).toMatchObject({ dials: 3, dialing: 2, waiting: 2, active: 1 })
+      // A third /hold takes the last slot (its own dial).
+      held.push(sendHold())
+      expect(queued).toEqual([])
+      // The raced dial's conn goes to the first waiter (the second /hold): four conns counted, `late` waits at the limit.
+      raced.resolve()
+      while (transport.stats().total.active < 3) await nextTurns()
+      expect(queued).toEqual([lateRequest])
+      clock.advance(100)
+      // Had `late` no deadline, it would take the third dial's conn (and resolve).
+      third.resolve()
+      expect(await late).toMatchObject({ code: 'RT_POOL_EXHAUSTED' })
+    } finally {
+      unsubscribe('roundtrip:pool:queued', onQueued)
+      raced.resolve()
+      third.resolve()
+      hold.resolve()
+    }
+    expect(await Promise.all(held)).toEqual(['held', 'held', 'held'])
+  })
 })

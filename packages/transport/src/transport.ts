@@ -3,7 +3,7 @@ import { callSignal, getContext, kRejectsOnAbort, undiciDispatch, type CallSigna
 import type { Acquirer } from './acquirer.js'
 import { PersistConn } from './conn.js'
 import { ConnList } from './conn-list.js'
-import { connDead, decConnsPerHost, dialConnFor, dialWon, discard, idleConnFor, putIdleOrDeliver, raceDial, release, serveH2, type PoolHost } from './pool-policy.js'
+import { connDead, decConnsPerHost, dialConnFor, dialWon, discard, idleConnFor, putIdleOrDeliver, raceDial, release, serveH2, waitAtLimit, type PoolHost } from './pool-policy.js'
 import { ERR_INVALID_REQUEST, ERR_TRANSPORT_CLOSED, requestLabel, TransportError } from './errors.js'
 import { callPromise, newCall, type Call } from './call.js'
 import { requestBodyError } from './errors-map.js'
@@ -18,7 +18,6 @@ import { Routes } from './route.js'
 import { ConnWaiter, type Got, type WaiterOwner } from './waiter.js'
 import { NO_BODY, prepareBody, type OutgoingBody } from './request-body.js'
 import { poolStats, retire, type RetiredCounts, type TransportStats } from './stats.js'
-import { waitTimeoutError } from './deadlines.js'
 import type { Clock } from './clock.js'
 import { callHook, reportStaleRetry, type ClientTrace } from './trace.js'
 import { sameTurn } from './turn.js'
@@ -34,7 +33,8 @@ import type { DirectInput, LegacyHandler } from './dispatch-input.js'
  * Transport dials; an HTTP/2 connection (ALPN `h2`, or `h2c` with prior
  * knowledge, see the `protocols` option) is a `node:http2` session carrying
  * up to the server's `SETTINGS_MAX_CONCURRENT_STREAMS` requests at once. The
- * pool, its limits, the FIFO wait queue and the accounting are the
+ * pool, its limits, the wait queue (FIFO, requests sent again at its head)
+ * and the accounting are the
  * Transport's.
  *
  * The response body belongs to the caller: read it to the end or cancel it.
@@ -237,7 +237,7 @@ export class Transport implements RoundTripper, Closable, UndiciDispatchable {
     pool.enqueue(waiter)
     if (!pool.waitsForStreams(this.#options.http2.strictMaxConcurrentStreams) && (this.#options.maxConnsPerHost === 0 || pool.conns < this.#options.maxConnsPerHost)) {
       // A raced dial whose race is over brings a conn nobody waits for: wait for it rather than dial another (if it fails, this waiter gets a dial: dialConnFor).
-      // Only instead of a dial: at the limit the request queues, announced and under maxWaitTime, and the spare conn serves the queue.
+      // Only instead of a dial: at the limit the request queues, announced and under maxWaitTime (pool-policy.ts's waitAtLimit, as a claimant whose spare conn served an earlier waiter), and the spare conn serves the queue.
       const race = pool.raceDial
       if (race?.spare === true) {
         race.spare = false
@@ -248,11 +248,7 @@ export class Transport implements RoundTripper, Closable, UndiciDispatchable {
       return undefined
     }
     pool.queueForDial(waiter)
-    // The waiting Request (none for an undici dispatch), so a layer above knows which of its calls waits, until `dequeued`.
-    waiter.queued(acquirer.request)
-    if (this.#options.maxWaitTime > 0) {
-      waiter.expireAfter(this.#clock, this.#options.maxWaitTime, () => waitTimeoutError(pool, this.#options, acquirer.what, this.#clock.now()))
-    }
+    waitAtLimit(this.#host, pool, waiter)
     return undefined
   }
 

@@ -53,6 +53,11 @@ export class ConnWaiter implements Waiter {
   #onAbort: (() => void) | undefined
   /** Announced on `queued` (see {@link queued}): its end is announced on `dequeued`. */
   #announced = false
+  /** Whether it was announced on `queued` (see {@link queued}): it waits at `maxConnsPerHost`, under `maxWaitTime`. */
+  get announced(): boolean {
+    return this.#announced
+  }
+
   /** The waiting Request, while an announced wait lasts (undefined for an undici dispatch). */
   #request: Request | undefined = undefined
 
