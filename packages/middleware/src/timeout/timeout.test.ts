@@ -213,6 +213,34 @@ describe('timeout over the Transport', () => {
     expect(late!.bodyUsed || late!.body!.locked).toBe(true)
   })
 
+  it('hands on, with the deadline disarmed, a response whose body the layer below already locked (it cannot be watched): no error at the deadline', async () => {
+    transport = new Transport()
+    const thrown: unknown[] = []
+    const onUncaught = (error: unknown): void => void thrown.push(error)
+    process.on('uncaughtException', onUncaught)
+    try {
+      for (const prompt of [false, true]) {
+        let locked: Response | undefined
+        const below: RoundTripper & { [kRejectsOnAbort]?: true } = {
+          async roundTrip() {
+            locked = new Response('x')
+            locked.body!.getReader()
+            return locked
+          },
+        }
+        if (prompt) below[kRejectsOnAbort] = true
+        const response = await compose(below, timeout(20)).roundTrip(new Request('http://a.test/'))
+        expect(response).toBe(locked)
+        // Past the deadline (a later timer of a longer delay fires after it), and the turn after.
+        await new Promise((resolve) => setTimeout(resolve, 60))
+        await new Promise((resolve) => setImmediate(resolve))
+      }
+    } finally {
+      process.off('uncaughtException', onUncaught)
+    }
+    expect(thrown).toEqual([])
+  })
+
   it('stops a fetch below it (fromFetch(globalThis.fetch)) when the deadline passes: the server sees the connection close', async () => {
     transport = new Transport()
     const socketClosed = new Promise<void>((resolve) => {
