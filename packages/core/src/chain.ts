@@ -1,5 +1,5 @@
 import { ERR_INVALID_MIDDLEWARE, RoundTripError } from './errors.js'
-import { isRoundTripper, kRejectsOnAbort, kResolvesResponse, rejectsOnAbort, tryRoundTrip, type Middleware, type RoundTripper } from './round-tripper.js'
+import { declareRejectsOnAbort, isRoundTripper, kRejectsOnAbort, kResolvesResponse, rejectsOnAbort, tryRoundTrip, type Middleware, type RoundTripper } from './round-tripper.js'
 
 /** describeMiddleware names a middleware for messages: its position (1-based) and its function name. */
 function describeMiddleware(fn: Middleware, index: number): string {
@@ -84,7 +84,8 @@ export function chain(...middleware: Middleware[]): Middleware {
  * declares {@link kRejectsOnAbort} when the callee does: it adds no wait.
  */
 class Boundary implements RoundTripper {
-  readonly [kRejectsOnAbort]: boolean
+  /** Declared in the constructor, non-enumerable (declareRejectsOnAbort): a spread copy does not inherit it. */
+  declare readonly [kRejectsOnAbort]: boolean
   readonly #inner: RoundTripper
   readonly #caller: string | undefined
   readonly #callee: string | undefined
@@ -97,7 +98,7 @@ class Boundary implements RoundTripper {
     this.#caller = caller
     this.#callee = callee
     this.#trusted = (inner as { [kResolvesResponse]?: unknown })[kResolvesResponse] === true
-    this[kRejectsOnAbort] = rejectsOnAbort(inner)
+    declareRejectsOnAbort(this, rejectsOnAbort(inner))
   }
 
   roundTrip(request: Request): Promise<Response> {

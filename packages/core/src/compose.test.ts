@@ -181,6 +181,26 @@ describe('chain', () => {
     expect(rejectsOnAbort(compose(ok))).toBe(false)
   })
 
+  it('declares kRejectsOnAbort and kResolvesResponse so that a spread copy ({ ...next, roundTrip }) does not inherit them', () => {
+    const prompt: RoundTripper & { [kRejectsOnAbort]: true } = { roundTrip: async () => new Response('ok'), [kRejectsOnAbort]: true }
+    const nexts: RoundTripper[] = []
+    const probe: Middleware = (next) => {
+      nexts.push(next)
+      return next
+    }
+    // chain() hands each layer a boundary over the layer below, and returns one over the outermost.
+    const chained = chain(probe)(prompt)
+    const boundary = nexts[0]!
+    expect(boundary).not.toBe(prompt)
+    const composed = compose(prompt, probe)
+    for (const declared of [composed, boundary, chained]) {
+      expect(rejectsOnAbort(declared)).toBe(true)
+      const copy = { ...declared, roundTrip: (request: Request) => declared.roundTrip(request) }
+      expect(rejectsOnAbort(copy)).toBe(false)
+      expect((copy as { [kResolvesResponse]?: unknown })[kResolvesResponse]).toBeUndefined()
+    }
+  })
+
   it('names a layer that calls next twice with the same request that has a body', async () => {
     let sent = 0
     const base = roundTripper(async (request) => {

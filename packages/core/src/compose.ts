@@ -1,6 +1,6 @@
 import { wrapAll } from './chain.js'
 import { ERR_INVALID_MIDDLEWARE, RoundTripError } from './errors.js'
-import { isRoundTripper, kRejectsOnAbort, rejectsOnAbort, type Closable, type Middleware, type RoundTripper } from './round-tripper.js'
+import { declareRejectsOnAbort, isRoundTripper, kRejectsOnAbort, rejectsOnAbort, type Closable, type Middleware, type RoundTripper } from './round-tripper.js'
 
 /** A RoundTripper built by {@link compose}: the chain plus the base's lifecycle methods, forwarded. */
 export interface ComposedRoundTripper extends RoundTripper, ForwardedLifecycle {
@@ -39,7 +39,8 @@ export function compose(base: RoundTripper & Closable, ...middleware: Middleware
   }
   const outer = wrapAll('compose', base, middleware)
   // It adds no wait of its own: it rejects on abort as promptly as its outermost layer (kRejectsOnAbort).
-  return { roundTrip: (request) => outer.roundTrip(request), ...forwardLifecycle(base), [kRejectsOnAbort]: rejectsOnAbort(outer) }
+  // Non-enumerable: a spread copy of the client does not inherit it.
+  return declareRejectsOnAbort({ roundTrip: (request: Request) => outer.roundTrip(request), ...forwardLifecycle(base) }, rejectsOnAbort(outer))
 }
 
 /** The lifecycle methods of a wrapper, forwarded to what it wraps. */

@@ -149,6 +149,16 @@ describe('the headers of a fetched response (a type other than default)', () => 
     expect(await response.text()).toBe('ok')
   })
 
+  it('has Headers as its constructor, as Node’s fetch: new headers.constructor(init) makes a Headers that can be changed', () => {
+    const response = createResponse('text', { type: 'cors', rawHeaders: ['x-a', '1'] })
+    const headers = response.headers
+    expect(headers.constructor).toBe(Headers)
+    const made = new (headers.constructor as typeof Headers)(headers)
+    expect(tries(made)).toEqual(['changed', 'changed', 'changed'])
+    expect(tries(headers)).toEqual(refused)
+    expect(Object.keys(Object.getPrototypeOf(headers))).not.toContain('constructor')
+  })
+
   it('refuses them on a response with a body of its own or none, and on its clone', () => {
     for (const body of ['text', null]) {
       const response = createResponse(body, { type: 'cors', rawHeaders: ['x-a', '1'] })

@@ -71,11 +71,14 @@ export type Middleware = (next: RoundTripper) => RoundTripper
  * declares this (`true`). Declare it only for a layer that keeps that
  * promise whatever the layers below it do (what they resolve with is still
  * checked at their own boundary); the middleware of `@roundtrip/middleware`
- * do. A registered symbol: copies of core agree on it.
+ * do. Declare it with {@link declareResolvesResponse} (or a class getter),
+ * not as an enumerable property: a layer spread from one that declares it
+ * (`{ ...next, roundTrip }`) must not inherit it. A registered symbol:
+ * copies of core agree on it.
  *
  * @example
  * ```ts
- * const tagged: Middleware = (next) => ({ roundTrip: (request) => next.roundTrip(request), [kResolvesResponse]: true })
+ * const tagged: Middleware = (next) => declareResolvesResponse({ roundTrip: (request: Request) => next.roundTrip(request) })
  * ```
  */
 export const kResolvesResponse: unique symbol = Symbol.for('@roundtrip/core.resolvesResponse.v1')
@@ -97,18 +100,46 @@ export const kResolvesResponse: unique symbol = Symbol.for('@roundtrip/core.reso
  * declares it wrongly makes a deadline above it late, never wrong: the
  * deadline's error still wins, and a late response is released.
  *
+ * Declare it with {@link declareRejectsOnAbort} (a non-enumerable own
+ * property) or a class getter, never as an enumerable property (an object
+ * literal's `[kRejectsOnAbort]: true`, a class field): a user layer spread
+ * from one that declares it, `(next) => ({ ...next, roundTrip: async (r) =>
+ * { await token(); return next.roundTrip(r) } })`, would copy the
+ * declaration while its own wait does not react to the signal, and a
+ * `timeout()` above it would be late by that whole wait.
+ *
  * A registered symbol: copies of core agree on it.
  *
  * @example
  * ```ts
- * const tagged: Middleware = (next) => ({ roundTrip: (request) => next.roundTrip(request), [kRejectsOnAbort]: rejectsOnAbort(next) })
+ * const tagged: Middleware = (next) => declareRejectsOnAbort({ roundTrip: (request: Request) => next.roundTrip(request) }, rejectsOnAbort(next))
  * ```
  */
 export const kRejectsOnAbort: unique symbol = Symbol.for('@roundtrip/core.rejectsOnAbort.v1')
 
-/** rejectsOnAbort reports whether `roundTripper` declares {@link kRejectsOnAbort} (`true`). */
+/** rejectsOnAbort reports whether `roundTripper` declares {@link kRejectsOnAbort} (`true`), as an own property or through its prototype (a class getter). */
 export function rejectsOnAbort(roundTripper: RoundTripper): boolean {
   return (roundTripper as { [kRejectsOnAbort]?: unknown })[kRejectsOnAbort] === true
+}
+
+/**
+ * declareRejectsOnAbort declares on `target` whether it rejects at once on
+ * the call's signal's abort ({@link kRejectsOnAbort}): a non-enumerable,
+ * read-only own property, which a spread (`{ ...target }`) or
+ * `Object.assign` does not copy. Returns `target`.
+ */
+export function declareRejectsOnAbort<T extends object>(target: T, value = true): T & { readonly [kRejectsOnAbort]: boolean } {
+  return Object.defineProperty(target, kRejectsOnAbort, { value, enumerable: false, writable: false, configurable: true }) as T & { readonly [kRejectsOnAbort]: boolean }
+}
+
+/**
+ * declareResolvesResponse declares on `target` that its `roundTrip`
+ * resolves only with a Response ({@link kResolvesResponse}): a
+ * non-enumerable, read-only own property, which a spread does not copy.
+ * Returns `target`.
+ */
+export function declareResolvesResponse<T extends object>(target: T): T & { readonly [kResolvesResponse]: true } {
+  return Object.defineProperty(target, kResolvesResponse, { value: true, enumerable: false, writable: false, configurable: true }) as T & { readonly [kResolvesResponse]: true }
 }
 
 /** RoundTripFunction is the function form of {@link RoundTripper.roundTrip}. */

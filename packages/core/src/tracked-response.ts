@@ -50,6 +50,10 @@ for (const [name, fn] of Object.entries(refusals)) {
   Object.defineProperty(ImmutableHeaders.prototype, name, { value: fn, writable: true, configurable: true, enumerable: true })
 }
 
+// Node's fetch gives its immutable headers a plain Headers' prototype: `constructor` is Headers
+// (`new headers.constructor(init)` makes a Headers that can be changed), as a copy expects.
+Object.defineProperty(ImmutableHeaders.prototype, 'constructor', { value: Headers, writable: true, configurable: true, enumerable: false })
+
 function immutable(): TypeError {
   return new TypeError('immutable')
 }

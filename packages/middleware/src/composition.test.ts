@@ -1,4 +1,4 @@
-import { chain, compose, kRejectsOnAbort, rejectsOnAbort, roundTripper, type Middleware, type RoundTripper } from '@roundtrip/core'
+import { chain, compose, kRejectsOnAbort, kResolvesResponse, rejectsOnAbort, roundTripper, type Middleware, type RoundTripper } from '@roundtrip/core'
 import { Transport } from '@roundtrip/transport'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { startServer, type TestServer } from '../test/server.js'
@@ -114,6 +114,17 @@ describe('kRejectsOnAbort', () => {
       expect(rejectsOnAbort(mw(plain))).toBe(false)
     }
     expect(rejectsOnAbort(chain(...passing)(prompt))).toBe(true)
+  })
+
+  it('is declared so that a spread copy of a layer ({ ...next, roundTrip }) declares neither it nor kResolvesResponse', () => {
+    const prompt: RoundTripper & { [kRejectsOnAbort]: true } = { roundTrip: async () => new Response('ok'), [kRejectsOnAbort]: true }
+    for (const mw of [logger({ log: () => {} }), retry(), timeout(1_000), concurrencyLimit({ max: 2 })]) {
+      const declared = mw(prompt)
+      expect(rejectsOnAbort(declared)).toBe(true)
+      const copy = { ...declared, roundTrip: (request: Request) => declared.roundTrip(request) }
+      expect(rejectsOnAbort(copy)).toBe(false)
+      expect((copy as { [kResolvesResponse]?: unknown })[kResolvesResponse]).toBeUndefined()
+    }
   })
 
   it('is not declared by defaultHeaders (a header function may keep it waiting) nor by dedupe (a caller shares another call)', () => {

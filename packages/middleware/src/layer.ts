@@ -1,4 +1,4 @@
-import { kRejectsOnAbort, kResolvesResponse, rejectsOnAbort, type RoundTripFunction, type RoundTripper } from '@roundtrip/core'
+import { declareRejectsOnAbort, declareResolvesResponse, rejectsOnAbort, type RoundTripFunction, type RoundTripper } from '@roundtrip/core'
 
 /**
  * layer makes the RoundTripper of one of this package's middleware. Each of
@@ -10,10 +10,6 @@ import { kRejectsOnAbort, kResolvesResponse, rejectsOnAbort, type RoundTripFunct
  * it then needs no promise of its own.
  */
 export function layer(roundTrip: RoundTripFunction, next?: RoundTripper): RoundTripper {
-  const rt: RoundTripper & { [kResolvesResponse]: true; [kRejectsOnAbort]: boolean } = {
-    roundTrip,
-    [kResolvesResponse]: true,
-    [kRejectsOnAbort]: next !== undefined && rejectsOnAbort(next),
-  }
-  return rt
+  // Non-enumerable declarations: a user layer spread from this one ({ ...next, roundTrip }) does not inherit them.
+  return declareRejectsOnAbort(declareResolvesResponse({ roundTrip }), next !== undefined && rejectsOnAbort(next))
 }

@@ -54,9 +54,12 @@ export class Transport implements RoundTripper, Closable, UndiciDispatchable {
   /**
    * It rejects at once with the call signal's reason when that signal aborts,
    * at every stage before the response (core's `kRejectsOnAbort`): waiting in
-   * the queue, dialing, sending, waiting for the head.
+   * the queue, dialing, sending, waiting for the head. A getter (on the
+   * prototype): a spread copy does not inherit it.
    */
-  readonly [kRejectsOnAbort] = true
+  get [kRejectsOnAbort](): true {
+    return true
+  }
   readonly #options: ResolvedOptions
   readonly #clock: Clock
   readonly #routes: Routes

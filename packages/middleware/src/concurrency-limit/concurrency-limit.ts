@@ -1,4 +1,4 @@
-import { callSignal, kRejectsOnAbort, kResolvesResponse, observeBody, rejectsOnAbort, tryRoundTrip, type Middleware, type RoundTripper } from '@roundtrip/core'
+import { callSignal, declareRejectsOnAbort, kRejectsOnAbort, kResolvesResponse, observeBody, rejectsOnAbort, tryRoundTrip, type Middleware, type RoundTripper } from '@roundtrip/core'
 import { checkCount, invalidOption } from '../errors.js'
 
 /** Options for {@link concurrencyLimit}; give at least one. */
@@ -43,10 +43,12 @@ export function concurrencyLimit(options: ConcurrencyLimitOptions): Middleware {
 }
 
 class Limiter implements RoundTripper {
-  /** It resolves only with the Response of the layer below (core's kResolvesResponse): chain() does not check it again. */
-  readonly [kResolvesResponse] = true
-  /** A queued request leaves at once when the call's signal aborts: it rejects on abort as promptly as the layer below. */
-  readonly [kRejectsOnAbort]: boolean
+  /** It resolves only with the Response of the layer below (core's kResolvesResponse): chain() does not check it again. A getter: a spread copy does not inherit it. */
+  get [kResolvesResponse](): true {
+    return true
+  }
+  /** A queued request leaves at once when the call's signal aborts: it rejects on abort as promptly as the layer below. Declared non-enumerable in the constructor. */
+  declare readonly [kRejectsOnAbort]: boolean
   readonly #next: RoundTripper
   readonly #max: number
   readonly #perHost: number
@@ -56,7 +58,7 @@ class Limiter implements RoundTripper {
 
   constructor(next: RoundTripper, max: number, perHost: number) {
     this.#next = next
-    this[kRejectsOnAbort] = rejectsOnAbort(next)
+    declareRejectsOnAbort(this, rejectsOnAbort(next))
     this.#max = max
     this.#perHost = perHost
   }

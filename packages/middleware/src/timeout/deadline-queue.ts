@@ -23,33 +23,6 @@ export interface QueuedDeadline {
   queueNext?: QueuedDeadline | undefined
 }
 
-// A deadline starts from the time of its turn of the event loop, read once per
-// turn (until the next check phase), the way Node's own timers start from
-// libuv's loop time, cached per loop iteration (`setTimeout` and
-// `AbortSignal.timeout` do): a clock read costs about 0.2 µs on a VM, about
-// as much as the rest of a deadline, and a turn often starts several calls.
-let turnTime = 0
-/** The `performance.now` the turn's time was read with (undefined once the turn ended); a fake clock replaces it, and then is read afresh. */
-let turnClock: (() => number) | undefined
-/** The `setImmediate` that ends a turn: under another one (fake timers), which may never run it, nothing is cached. */
-const endOfTurn = globalThis.setImmediate
-
-function endTurn(): void {
-  turnClock = undefined
-}
-
-/** turnNow is `performance.now()` as of the current turn of the event loop: read at its first call in the turn. */
-export function turnNow(): number {
-  const clock = performance.now
-  if (turnClock === clock) return turnTime
-  turnTime = performance.now()
-  if (globalThis.setImmediate === endOfTurn) {
-    turnClock = clock
-    endOfTurn(endTurn)
-  }
-  return turnTime
-}
-
 // Node clamps a longer delay to 1 ms; a deadline further away is reached in steps.
 const TIMEOUT_MAX = 2 ** 31 - 1
 
@@ -81,9 +54,9 @@ export class DeadlineQueue {
     return this.#ms
   }
 
-  /** Starts `deadline`: due `ms` from now (the time of this turn of the event loop, see {@link turnNow}). */
+  /** Starts `deadline`: due `ms` from now. */
   add(deadline: QueuedDeadline): void {
-    deadline.dueAt = turnNow() + this.#ms
+    deadline.dueAt = performance.now() + this.#ms
     deadline.queue = this
     const last = this.#last
     deadline.queuePrev = last

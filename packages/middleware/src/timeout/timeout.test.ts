@@ -180,6 +180,33 @@ describe('timeout over the Transport', () => {
   it('finds that the Transport declares kRejectsOnAbort (so its deadlines take the path without a promise of their own)', () => {
     transport = new Transport()
     expect(rejectsOnAbort(transport)).toBe(true)
+    expect(rejectsOnAbort({ ...transport, roundTrip: (request: Request) => transport.roundTrip(request) })).toBe(false)
+  })
+
+  it('keeps its own deadline over a user layer spread from the next one ({ ...next, roundTrip }) that waits before calling it', async () => {
+    transport = new Transport()
+    let release!: () => void
+    const wait = new Promise<void>((resolve) => (release = resolve))
+    let released = false
+    // A slow token fetch, say: it ends when the test lets it (at the latest after 2 s, so that a bug fails instead of hanging).
+    const fallback = setTimeout(() => release(), 2_000)
+    const slowToken = (next: RoundTripper): RoundTripper => ({
+      ...next,
+      roundTrip: async (request) => {
+        await wait
+        released = true
+        return next.roundTrip(request)
+      },
+    })
+    try {
+      const error = await rejection(compose(transport, timeout(20), slowToken).roundTrip(new Request(`${server.origin}/fast`)))
+      expectTimeoutError(error)
+      // The deadline's own promise rejected while the user layer still waited.
+      expect(released).toBe(false)
+    } finally {
+      clearTimeout(fallback)
+      release()
+    }
   })
 
   it('trusts a layer below that declares kRejectsOnAbort: the call settles when that layer does, with the deadline\'s error, and a late response is released', async () => {
@@ -211,6 +238,34 @@ describe('timeout over the Transport', () => {
     answer()
     expectTimeoutError(await rejection(call))
     expect(late!.bodyUsed || late!.body!.locked).toBe(true)
+  })
+
+  it('hands on, with the deadline disarmed, a response whose body the layer below already locked (it cannot be watched): no error at the deadline', async () => {
+    transport = new Transport()
+    const thrown: unknown[] = []
+    const onUncaught = (error: unknown): void => void thrown.push(error)
+    process.on('uncaughtException', onUncaught)
+    try {
+      for (const prompt of [false, true]) {
+        let locked: Response | undefined
+        const below: RoundTripper & { [kRejectsOnAbort]?: true } = {
+          async roundTrip() {
+            locked = new Response('x')
+            locked.body!.getReader()
+            return locked
+          },
+        }
+        if (prompt) below[kRejectsOnAbort] = true
+        const response = await compose(below, timeout(20)).roundTrip(new Request('http://a.test/'))
+        expect(response).toBe(locked)
+        // Past the deadline (a later timer of a longer delay fires after it), and the turn after.
+        await new Promise((resolve) => setTimeout(resolve, 60))
+        await new Promise((resolve) => setImmediate(resolve))
+      }
+    } finally {
+      process.off('uncaughtException', onUncaught)
+    }
+    expect(thrown).toEqual([])
   })
 
   it('stops a fetch below it (fromFetch(globalThis.fetch)) when the deadline passes: the server sees the connection close', async () => {

@@ -25,7 +25,9 @@ export interface TimeoutOptions {
    * Whether the deadline also covers reading the response body (Go's
    * `Client.Timeout`): when it passes mid-body, the body errors with the
    * `TimeoutError`. Default true. `false`: the deadline ends when the
-   * response head arrives.
+   * response head arrives. It ends there too for a response whose body the
+   * layer below handed on already read or locked: such a body cannot be
+   * watched, and the response is handed on as it is.
    */
   includeBody?: boolean
 }
@@ -177,7 +179,7 @@ class Deadline extends CallAbortController implements BodyListener, QueuedDeadli
     // A layer below that rejects on abort rejects now; its rejection becomes the call's (#failed).
     this.abort(reason)
     if (stage !== WAITING) {
-      abortBody(response!, reason)
+      if (response !== undefined) abortBody(response, reason)
       return
     }
     // The hooks stay on the request until the layer below settles (#failed,
@@ -204,10 +206,21 @@ class Deadline extends CallAbortController implements BodyListener, QueuedDeadli
       this.#settle()
       return this.#give(received, undefined)
     }
+    let observed: Response
+    try {
+      observed = observeBody(received, this)
+    } catch {
+      // The layer below handed on a body already read or locked (RT_BODY_USED):
+      // it cannot be watched, so the deadline covered the head only, as with
+      // `includeBody: false`. The response is the caller's as it is; failing a
+      // response that arrived in time would be worse.
+      this.#settle()
+      return this.#give(received, undefined)
+    }
     this.#detach()
     this.#stage = BODY
-    this.#response = observeBody(received, this)
-    return this.#give(this.#response, undefined)
+    this.#response = observed
+    return this.#give(observed, undefined)
   }
 
   #failed(error: unknown): Response {
