@@ -1,5 +1,5 @@
-import { undiciDispatch } from '@roundtrip/core'
 import { describe, expect, it } from 'vitest'
+import { dispatchGet } from '../test/dispatch.js'
 import { useFixture } from '../test/fixture.js'
 import { startH2Server, type H2Handler } from '../test/h2.js'
 import { deferred, rejection } from '../test/util.js'
@@ -16,14 +16,6 @@ const f = useFixture()
 const SERVED = 1_200
 /** Queued requests refused: before serveH2 was a loop, each nested a call deeper, and 2,000 overflowed the stack (a waiter was lost, the test timed out). */
 const REFUSED = 2_000
-
-/** dispatched runs an undici dispatch on the Transport's direct path; it resolves when the response ends and rejects with the dispatch's error. */
-function dispatched(transport: Transport, options: { origin: string; path: string; method: string; headers: Record<string, string | string[]> }): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const handler = { onConnect() {}, onHeaders: () => true, onData: () => true, onComplete: () => resolve(), onError: reject }
-    if (!transport[undiciDispatch](options, handler)) reject(new Error('the Transport refused the dispatch'))
-  })
-}
 
 /** An h2c server whose sessions allow `streams` at once until the test raises it; the first request (`/hold`) is held until `letGo`. */
 async function startNarrowServer(streams: number) {
@@ -72,7 +64,7 @@ describe('HTTP/2 wait queue (strictMaxConcurrentStreams)', () => {
     const held = transport.roundTrip(new Request(`${server.origin}/hold`))
     await untilHeld(server)
     // node:http2 refuses to send a single-value header with two values (an undici dispatch can carry one): each stream fails as it is opened, before anything is written.
-    const refused = Array.from({ length: REFUSED }, (_, i) => rejection(dispatched(transport, { origin: server.origin, path: `/${i}`, method: 'GET', headers: { 'content-type': ['text/plain', 'text/html'] } })))
+    const refused = Array.from({ length: REFUSED }, (_, i) => rejection(dispatchGet(transport, `${server.origin}/${i}`, { headers: { 'content-type': ['text/plain', 'text/html'] } })))
     const fine = transport.roundTrip(new Request(`${server.origin}/after`))
     expect(transport.stats().total).toMatchObject({ streams: 1, waiting: REFUSED + 1 })
     letGo()

@@ -1,9 +1,8 @@
 import { connect, type Socket } from 'node:net'
 import { Duplex } from 'node:stream'
-import { undiciDispatch } from '@roundtrip/core'
 import { describe, expect, it } from 'vitest'
 import { useFixture } from '../test/fixture.js'
-import { startServer, type TestServer } from '../test/server.js'
+import { dispatchGet, startPortServer } from '../test/dispatch.js'
 import { deferred } from '../test/util.js'
 import { Transport } from './transport.js'
 
@@ -18,11 +17,6 @@ import { Transport } from './transport.js'
 // two apart (checked: it fails with the adoption skipped).
 
 const f = useFixture()
-
-/** A server that answers each request with the client port of its connection: which conn carried it. */
-async function startPortServer(): Promise<TestServer> {
-  return startServer((req, res) => res.end(String(req.socket.remotePort)))
-}
 
 /** A stream over a loopback socket, as a user's `dial` returns for a tunnel: its 'close' comes on the next tick of a destroy(). */
 function tunnel(socket: Socket): Duplex {
@@ -51,21 +45,7 @@ function tunnel(socket: Socket): Duplex {
 
 /** A GET through the undici entry point (`toDispatcher`'s direct path); resolves with its body, or the code of its error. */
 function dispatch(transport: Transport, url: string): Promise<string> {
-  const { origin, pathname } = new URL(url)
-  return new Promise((resolve) => {
-    let body = ''
-    const handler = {
-      onConnect() {},
-      onHeaders: () => true,
-      onData(chunk: Buffer) {
-        body += chunk.toString()
-        return true
-      },
-      onComplete: () => resolve(body),
-      onError: (error: Error & { code?: string }) => resolve(`error ${error.code ?? error.message}`),
-    }
-    expect(transport[undiciDispatch]({ origin, path: pathname, method: 'GET', headers: {} }, handler)).toBe(true)
-  })
+  return dispatchGet(transport, url).catch((error: Error & { code?: string }) => `error ${error.code ?? error.message}`)
 }
 
 describe('Transport raceDial: a conn found closed at the end of the turn (the undici dispatch path)', () => {

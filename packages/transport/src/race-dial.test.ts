@@ -1,8 +1,9 @@
 import { subscribe, unsubscribe } from 'node:diagnostics_channel'
 import { connect, type Socket } from 'node:net'
-import { undiciDispatch, withContext } from '@roundtrip/core'
+import { withContext } from '@roundtrip/core'
 import { describe, expect, it } from 'vitest'
 import { useFixture } from '../test/fixture.js'
+import { dispatchGet, startPortServer } from '../test/dispatch.js'
 import { startServer, type TestServer } from '../test/server.js'
 import { ManualClock } from '../test/clock.js'
 import { deferred, rejection } from '../test/util.js'
@@ -18,11 +19,6 @@ import { Transport } from './transport.js'
 
 const f = useFixture()
 
-/** A server that answers each request with the client port of its connection: which conn carried it. */
-async function startPortServer(): Promise<TestServer> {
-  return startServer((req, res) => res.end(String(req.socket.remotePort)))
-}
-
 type Send = (transport: Transport, url: string, trace?: ClientTrace) => Promise<string>
 
 /** A GET through `roundTrip`; resolves with its body (read in the turn its response ended). */
@@ -32,23 +28,7 @@ const viaRoundTrip: Send = async (transport, url, trace) => {
 }
 
 /** A GET through the undici entry point (`toDispatcher`'s direct path), with a legacy handler as `undici.request` passes. */
-const viaDispatch: Send = (transport, url, trace) => {
-  const { origin, pathname } = new URL(url)
-  return new Promise((resolve, reject) => {
-    let body = ''
-    const handler = {
-      onConnect() {},
-      onHeaders: () => true,
-      onData(chunk: Buffer) {
-        body += chunk.toString()
-        return true
-      },
-      onComplete: () => resolve(body),
-      onError: reject,
-    }
-    if (!transport[undiciDispatch]({ origin, path: pathname, method: 'GET', headers: {} }, handler, trace)) reject(new Error('the Transport refused the dispatch'))
-  })
-}
+const viaDispatch: Send = (transport, url, trace) => dispatchGet(transport, url, { trace })
 
 /** Sends `n` requests one after the other, each as the one before it ends; resolves with the client port of each. */
 async function sequential(send: Send, transport: Transport, server: TestServer, n: number): Promise<string[]> {
