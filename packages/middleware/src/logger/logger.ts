@@ -68,8 +68,8 @@ interface LoggerConfig {
  */
 class LoggerCall {
   readonly #config: LoggerConfig
-  /** The request the hooks are attached to. */
-  readonly #request: Request
+  /** The request the hooks are attached to, until they come off (head or failure): the call object lives on as the body's listener, and must not keep the request (and its upload) for a whole download. */
+  #request: Request | undefined
   readonly #start: number
   readonly #record: LogRecord
   /** The body's wire size is unknown (see responded()): `bytes` stays unset. */
@@ -102,7 +102,7 @@ class LoggerCall {
    * core builds a response's Headers only when someone reads them).
    */
   responded(response: Response): Response {
-    detachHooks(this.#request, this)
+    this.#detach()
     this.#record.status = response.status
     this.#record.headDuration = this.#config.now() - this.#start
     // Whether the connection was reused, as the producer of the body declared
@@ -129,12 +129,17 @@ class LoggerCall {
 
   /** The call failed without a response: the hooks come off, the record is written at once. */
   failed(error: unknown): never {
-    detachHooks(this.#request, this)
+    this.#detach()
     const record = this.#record
     record.duration = this.#config.now() - this.#start
     fail(record, error)
     this.#config.write(record, true)
     throw error
+  }
+
+  #detach(): void {
+    if (this.#request !== undefined) detachHooks(this.#request, this)
+    this.#request = undefined
   }
 }
 
