@@ -206,6 +206,26 @@ describe('logger and memory', () => {
   })
 })
 
+describe('logger and a body already used', () => {
+  it('hands on, as it is, a response whose body the layer below already locked (it cannot be watched), and writes its record at the head', async () => {
+    transport = new Transport()
+    let locked: Response | undefined
+    const below: RoundTripper = {
+      roundTrip: async () => {
+        locked = new Response('x')
+        locked.body!.getReader()
+        return locked
+      },
+    }
+    const records: LogRecord[] = []
+    const response = await compose(below, logger({ log: (record) => void records.push(record) })).roundTrip(new Request('http://a.test/'))
+    expect(response).toBe(locked)
+    expect(records).toHaveLength(1)
+    expect(records[0]).toMatchObject({ method: 'GET', status: 200 })
+    expect(records[0]!.outcome).toBeUndefined()
+  })
+})
+
 describe('composition order, as documented', () => {
   it('compose(transport, logger(), retry(), timeout()) logs once per call, counting the retries', async () => {
     transport = new Transport()

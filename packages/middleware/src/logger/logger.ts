@@ -10,8 +10,9 @@ import { DEFAULT_SECRET_QUERY, pickHeaders, redactLoggedUrl } from './redact.js'
  * request: method, redacted URL, status, durations, bytes, whether the
  * connection was reused, retries, error code. The record is written when
  * the call is over: when the body is read to the end, cancelled, fails or
- * is garbage-collected unread, or at once for a failure or a response
- * without a body. Credentials in the URL, secret query values and secret
+ * is garbage-collected unread, or at once for a failure, a response
+ * without a body, or one whose body the layer below already read or locked
+ * (handed on as it is; the record has no `outcome`). Credentials in the URL, secret query values and secret
  * headers are redacted; no body is ever logged.
  *
  * Placed outside `retry()` it logs once per call, with `retries`; inside,
@@ -110,7 +111,17 @@ class LoggerCall {
     // without a body, or from a layer that declares nothing (fromFetch).
     const reused = bodyHold(response)?.reused
     if (reused !== undefined) this.#record.reused = reused
-    const observed = observeBody(response, this)
+    let observed: Response
+    try {
+      observed = observeBody(response, this)
+    } catch {
+      // The layer below handed on a body already read or locked (RT_BODY_USED):
+      // it cannot be watched. The response is the caller's as it is; the record
+      // is written now, without an outcome.
+      this.#record.duration = this.#record.headDuration!
+      this.#config.write(this.#record, false)
+      return response
+    }
     // A body core does not track (a fetch Response, as `fromFetch` gives) is
     // wrapped, and its size is what the consumer read: the decoded size when
     // fetch decoded a content-encoding. A wrong size is worse than none.
