@@ -2,6 +2,7 @@ import { callTrace, compose, withContext, type RoundTripper } from '@roundtrip/c
 import { Transport } from '@roundtrip/transport'
 import { gzipSync } from 'node:zlib'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { collectGarbage } from '../../../../test/loopback.js'
 import { closedPort, startServer, type TestServer } from '../../test/server.js'
 import { retry } from '../retry/retry.js'
 import { timeout } from '../timeout/timeout.js'
@@ -179,6 +180,49 @@ describe('logger over the Transport', () => {
     )
     expect(await (await client.roundTrip(new Request(`${server.origin}/a`))).text()).toBe('hello')
     expect(await warned).toMatchObject({ code: 'RT_LOGGER_THREW' })
+  })
+})
+
+describe('logger and memory', () => {
+  it('does not keep the request (and its upload) while the response body streams: only the record', async () => {
+    transport = new Transport()
+    let controller!: ReadableStreamDefaultController<Uint8Array>
+    const stream = new ReadableStream<Uint8Array>({ start: (c) => void (controller = c) })
+    const below: RoundTripper = { roundTrip: async () => new Response(stream, { status: 200 }) }
+    const records: LogRecord[] = []
+    const client = compose(below, logger({ log: (record) => void records.push(record) }))
+    let request: Request | undefined = new Request('http://a.test/upload', { method: 'POST', body: 'x'.repeat(1024) })
+    const ref = new WeakRef(request)
+    const response = await client.roundTrip(request)
+    request = undefined
+    await collectGarbage(() => ref.deref() === undefined)
+    expect(ref.deref()).toBeUndefined()
+    expect(records).toEqual([])
+    controller.enqueue(new TextEncoder().encode('ok'))
+    controller.close()
+    expect(await response.text()).toBe('ok')
+    expect(records).toHaveLength(1)
+    expect(records[0]).toMatchObject({ method: 'POST', url: 'http://a.test/upload', status: 200, outcome: 'end' })
+  })
+})
+
+describe('logger and a body already used', () => {
+  it('hands on, as it is, a response whose body the layer below already locked (it cannot be watched), and writes its record at the head', async () => {
+    transport = new Transport()
+    let locked: Response | undefined
+    const below: RoundTripper = {
+      roundTrip: async () => {
+        locked = new Response('x')
+        locked.body!.getReader()
+        return locked
+      },
+    }
+    const records: LogRecord[] = []
+    const response = await compose(below, logger({ log: (record) => void records.push(record) })).roundTrip(new Request('http://a.test/'))
+    expect(response).toBe(locked)
+    expect(records).toHaveLength(1)
+    expect(records[0]).toMatchObject({ method: 'GET', status: 200 })
+    expect(records[0]!.outcome).toBeUndefined()
   })
 })
 

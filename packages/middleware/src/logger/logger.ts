@@ -10,8 +10,9 @@ import { DEFAULT_SECRET_QUERY, pickHeaders, redactLoggedUrl } from './redact.js'
  * request: method, redacted URL, status, durations, bytes, whether the
  * connection was reused, retries, error code. The record is written when
  * the call is over: when the body is read to the end, cancelled, fails or
- * is garbage-collected unread, or at once for a failure or a response
- * without a body. Credentials in the URL, secret query values and secret
+ * is garbage-collected unread, or at once for a failure, a response
+ * without a body, or one whose body the layer below already read or locked
+ * (handed on as it is; the record has no `outcome`). Credentials in the URL, secret query values and secret
  * headers are redacted; no body is ever logged.
  *
  * Placed outside `retry()` it logs once per call, with `retries`; inside,
@@ -68,8 +69,8 @@ interface LoggerConfig {
  */
 class LoggerCall {
   readonly #config: LoggerConfig
-  /** The request the hooks are attached to. */
-  readonly #request: Request
+  /** The request the hooks are attached to, until they come off (head or failure): the call object lives on as the body's listener, and must not keep the request (and its upload) for a whole download. */
+  #request: Request | undefined
   readonly #start: number
   readonly #record: LogRecord
   /** The body's wire size is unknown (see responded()): `bytes` stays unset. */
@@ -102,7 +103,7 @@ class LoggerCall {
    * core builds a response's Headers only when someone reads them).
    */
   responded(response: Response): Response {
-    detachHooks(this.#request, this)
+    this.#detach()
     this.#record.status = response.status
     this.#record.headDuration = this.#config.now() - this.#start
     // Whether the connection was reused, as the producer of the body declared
@@ -110,7 +111,17 @@ class LoggerCall {
     // without a body, or from a layer that declares nothing (fromFetch).
     const reused = bodyHold(response)?.reused
     if (reused !== undefined) this.#record.reused = reused
-    const observed = observeBody(response, this)
+    let observed: Response
+    try {
+      observed = observeBody(response, this)
+    } catch {
+      // The layer below handed on a body already read or locked (RT_BODY_USED):
+      // it cannot be watched. The response is the caller's as it is; the record
+      // is written now, without an outcome.
+      this.#record.duration = this.#record.headDuration!
+      this.#config.write(this.#record, false)
+      return response
+    }
     // A body core does not track (a fetch Response, as `fromFetch` gives) is
     // wrapped, and its size is what the consumer read: the decoded size when
     // fetch decoded a content-encoding. A wrong size is worse than none.
@@ -129,12 +140,17 @@ class LoggerCall {
 
   /** The call failed without a response: the hooks come off, the record is written at once. */
   failed(error: unknown): never {
-    detachHooks(this.#request, this)
+    this.#detach()
     const record = this.#record
     record.duration = this.#config.now() - this.#start
     fail(record, error)
     this.#config.write(record, true)
     throw error
+  }
+
+  #detach(): void {
+    if (this.#request !== undefined) detachHooks(this.#request, this)
+    this.#request = undefined
   }
 }
 

@@ -20,7 +20,7 @@ export interface LogRecord {
    * decoded. Without one, such a body's size is the bytes read.
    */
   bytes?: number
-  /** How the body settled: `end`, `cancel`, `error` or `collected` (garbage-collected unread). */
+  /** How the body settled: `end`, `cancel`, `error` or `collected` (garbage-collected unread). Absent for a failure, and for a body the layer below handed on already read or locked (it cannot be watched). */
   outcome?: BodyOutcome
   /**
    * Whether the connection had served an earlier request, as the producer of
