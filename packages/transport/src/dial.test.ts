@@ -47,6 +47,16 @@ describe('Transport dial hook', () => {
     expect(busyCounts(transport)).toEqual({ active: 0, waiting: 0, dialing: 0 })
   })
 
+  it('rejects with RT_CONNECT_FAILED when the dial hook gives no socket', async () => {
+    for (const none of [null, undefined, Promise.resolve(null)]) {
+      const transport = f.use(new Transport({ dial: () => none as unknown as Socket }))
+      expect(await rejection(transport.roundTrip(new Request('http://service.local/none')))).toMatchObject({
+        code: 'RT_CONNECT_FAILED',
+        message: expect.stringContaining('the dial hook gave no socket'),
+      })
+    }
+  })
+
   it('a dial hook that never settles (nor heeds its signal) fails at connectTimeout; close() does not wait for it, and a socket it gives later is destroyed', async () => {
     const server = f.serve(await startServer((_req, res) => res.end('late')))
     const late = deferred<Socket>()

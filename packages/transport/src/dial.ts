@@ -99,6 +99,11 @@ async function handshake(
   return secure
 }
 
+/** isSocket: whether a dial hook's answer is something to use (and destroy), not nothing. */
+function isSocket(value: unknown): value is Duplex {
+  return typeof (value as { destroy?: unknown } | null)?.destroy === 'function'
+}
+
 /**
  * heedSignal resolves with the dial hook's socket, or rejects with the
  * signal's reason (connect timeout, transport closed) if that comes first: a
@@ -116,7 +121,7 @@ function heedSignal(dialed: Duplex | PromiseLike<Duplex>, signal: AbortSignal): 
       (socket) => {
         signal.removeEventListener('abort', onAbort)
         if (!signal.aborted) resolve(socket)
-        else if (typeof (socket as { destroy?: unknown } | null)?.destroy === 'function') {
+        else if (isSocket(socket)) {
           try {
             socket.destroy()
           } catch {
@@ -153,6 +158,8 @@ async function openSocket(method: ConnectMethod, options: ResolvedOptions, signa
   }
   const protocol = (method.proxy ?? method.target).protocol
   const socket = await heedSignal(options.dial({ protocol, hostname, port, key: method.key, signal }), signal)
+  // RT_CONNECT_FAILED (see connectError), not a TypeError from reading it.
+  if (!isSocket(socket)) throw new Error('the dial hook gave no socket')
   opened.push(socket)
   signal.throwIfAborted()
   if ((socket as Socket).connecting === true) await waitFor(socket, 'connect', signal)
