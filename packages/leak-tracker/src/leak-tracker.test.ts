@@ -231,7 +231,10 @@ describe('leakTracker in a chain', () => {
   it('declares kResolvesResponse, so chain() adds no response check at its boundary (what it resolves with is the layer below\'s, checked there)', async () => {
     tracker = leakTracker({ captureStack: false })
     const below = roundTripper(async () => createResponse('ok', {}))
-    expect((tracker(below) as { [kResolvesResponse]?: unknown })[kResolvesResponse]).toBe(true)
+    const layer = tracker(below)
+    expect((layer as { [kResolvesResponse]?: unknown })[kResolvesResponse]).toBe(true)
+    // Not enumerable: a user layer spread from it ({ ...next, roundTrip }) does not copy what it promises.
+    expect(({ ...layer } as { [kResolvesResponse]?: unknown })[kResolvesResponse]).toBeUndefined()
     const client = compose(below, chain(tracker))
     expect(await (await client.roundTrip(new Request('http://a.test/'))).text()).toBe('ok')
   })

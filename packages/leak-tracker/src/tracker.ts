@@ -5,7 +5,7 @@ import {
   bodyHold,
   detachHooks,
   forwardLifecycle,
-  kResolvesResponse,
+  declareResolvesResponse,
   RoundTripError,
   isBodyUnread,
   isRoundTripError,
@@ -150,7 +150,8 @@ export class Tracker implements ConnListener {
     // A wrapper forwards the lifecycle of what it wraps (the RoundTripper contract).
     // It resolves with the response `next` gave (checked at next's own boundary
     // in a chain): it declares so, and chain() adds no check of its own per call.
-    const wrapped: RoundTripper & Closable & { [kResolvesResponse]: true } = { roundTrip, ...forwardLifecycle(next), [kResolvesResponse]: true }
+    // (Declared non-enumerable, so a user layer spread from this one does not copy it.)
+    const wrapped: RoundTripper & Closable = declareResolvesResponse({ roundTrip, ...forwardLifecycle(next) })
     return wrapped
   }
 
