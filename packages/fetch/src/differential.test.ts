@@ -3,7 +3,7 @@ import { Transport } from '@roundtrip/transport'
 import { FormData as UndiciFormData, Headers as UndiciHeaders, Request as UndiciRequest, fetch as undiciFetch } from 'undici'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { listen, scenarioHandler, type Origin } from '../test/servers.js'
-import { KNOWN_DIFFERENCES, NODE20_DIFFERS, SPEC_OVER_UNDICI7, run, scenarios, type Kit, type Origins } from '../test/scenarios.js'
+import { KNOWN_DIFFERENCES, NODE20_DIFFERS, SPEC_OVER_UNDICI7, bundledBeforeUndici7, run, scenarios, type Kit, type Origins } from '../test/scenarios.js'
 import { createFetch } from './create-fetch.js'
 import { fromFetch, type FetchFunction } from './from-fetch.js'
 
@@ -53,25 +53,20 @@ const underneath: Record<string, () => Parameters<typeof createFetch>[0]> = {
 const names = Object.keys(scenarios({ a: '', b: '', refused: '' }))
 
 describe('Node’s fetch behaves as undici 7’s, except where NODE20_DIFFERS says', () => {
-  it.each(names.filter((name) => !(name in NODE20_DIFFERS) && !(name in SPEC_OVER_UNDICI7)))('%s', async (name) => {
+  it.each(names.filter((name) => NODE20_DIFFERS[name]?.applies === false || (!(name in NODE20_DIFFERS) && !(name in SPEC_OVER_UNDICI7))))('%s', async (name) => {
     const scenario = scenarios(origins)[name]!
     expect(await run(nodeFetch, scenario)).toEqual(await run(reference, scenario, undiciKit))
   })
 })
 
-/**
- * Whether Node's bundled fetch is older than undici 7 (Node 20 and 22 bundle
- * undici 6; Node 24 bundles undici 7, whose fetch is the reference here).
- */
-const bundledBeforeUndici7 = Number((process.versions as { undici?: string }).undici?.split('.')[0] ?? 0) < 7
-
 /** Which scenarios a RoundTripper cannot match, by design or not yet. */
 function differs(kind: string, name: string): boolean {
   // Node's fetch underneath brings its own behaviour where it differs from undici 7's.
-  if (kind === 'fromFetch(globalThis.fetch)' && bundledBeforeUndici7 && NODE20_DIFFERS[name]?.below === true) return true
+  const node = NODE20_DIFFERS[name]
+  if (kind === 'fromFetch(globalThis.fetch)' && bundledBeforeUndici7 && node?.below === true && node.applies !== false) return true
   if (name in SPEC_OVER_UNDICI7) return true
   const known = KNOWN_DIFFERENCES[name]
-  return known !== undefined && (known.under === 'any' || known.under.some((under) => kind.includes(under)))
+  return known !== undefined && known.applies !== false && (known.under === 'any' || known.under.some((under) => kind.includes(under)))
 }
 
 describe.each(Object.keys(underneath))('createFetch(%s) behaves as undici 7’s fetch', (kind) => {

@@ -2,7 +2,7 @@ import { conformance } from './conformance.js'
 import { form, stream, type Fetch, type Observed, type Origins, type Scenario } from './observe.js'
 
 export { run, describeError, globalKit, type Kit, type Observed, type Origins, type Scenario } from './observe.js'
-export { KNOWN_DIFFERENCES, NODE20_DIFFERS, SPEC_OVER_UNDICI7 } from './differences.js'
+export { KNOWN_DIFFERENCES, NODE20_DIFFERS, SPEC_OVER_UNDICI7, bundledBeforeUndici7 } from './differences.js'
 
 /** The scenarios of the differential suite, by name. */
 export function scenarios(o: Origins): Record<string, Scenario> {
