@@ -102,7 +102,7 @@ export const KNOWN_DIFFERENCES: Record<string, { under: Array<'Transport' | 'fro
         under: ['Transport'],
         reason:
           "the Transport owns the connection: it drops a request's hop-by-hop headers (connection but close, keep-alive, transfer-encoding, upgrade, expect, te) and sends the request, where Node's fetch rejects it (UND_ERR_INVALID_ARG; UND_ERR_NOT_SUPPORTED for expect)",
-        // On Node 24 (whose Headers drop `connection` as a forbidden request header) undici 7's fetch sends the request without it too.
+        // On Node 24 the reference (undici 7's fetch) sends the request without it too, as the Transport does; under Node 20 and 22 it rejects it.
         applies: name !== 'a connection: upgrade request header' || bundledBeforeUndici7,
       },
     ]),
