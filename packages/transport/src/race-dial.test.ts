@@ -19,6 +19,32 @@ import { Transport } from './transport.js'
 
 const f = useFixture()
 
+/** A server that holds every `/hold` until `release` resolves and answers the others with the client port of their conn. */
+function startHoldServer(release: Promise<void>): Promise<TestServer> {
+  return startServer((req, res) => (req.url === '/hold' ? void release.then(() => res.end('held')) : res.end(String(req.socket.remotePort))))
+}
+
+/**
+ * gatedDials is a `dial` option whose 2nd dial (the raced one) waits for
+ * `raced` and whose 3rd (an earlier waiter's own) waits for `third`, then
+ * fails with ECONNREFUSED when `thirdFails`; the others connect at once.
+ */
+function gatedDials(server: TestServer, thirdFails: boolean) {
+  const raced = deferred()
+  const third = deferred()
+  let dials = 0
+  const dial = async (): Promise<Socket> => {
+    const n = ++dials
+    if (n === 2) await raced.promise
+    if (n === 3) {
+      await third.promise
+      if (thirdFails) throw Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' })
+    }
+    return connect(server.port, '127.0.0.1')
+  }
+  return { dial, raced, third }
+}
+
 type Send = (transport: Transport, url: string, trace?: ClientTrace) => Promise<string>
 
 /** A GET through `roundTrip`; resolves with its body (read in the turn its response ended). */
@@ -216,20 +242,9 @@ describe.each([
 
   it('a request that claimed the spare raced dial, whose conn an earlier waiter took, gets a dial of its own (it does not wait on the earlier one’s dial)', async () => {
     const hold = deferred()
-    const server = f.serve(await startServer((req, res) => (req.url === '/hold' ? void hold.promise.then(() => res.end('held')) : res.end(String(req.socket.remotePort)))))
-    const raced = deferred()
-    const third = deferred()
-    let dials = 0
-    const dial = async (): Promise<Socket> => {
-      const n = ++dials
-      // The raced dial (2nd) and the earlier waiter's own dial (3rd) wait for the test; the 3rd then fails.
-      if (n === 2) await raced.promise
-      if (n === 3) {
-        await third.promise
-        throw Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' })
-      }
-      return connect(server.port, '127.0.0.1')
-    }
+    const server = f.serve(await startHoldServer(hold.promise))
+    // The raced dial (2nd) and the earlier waiter's own dial (3rd) wait for the test; the 3rd then fails.
+    const { dial, raced, third } = gatedDials(server, true)
     const transport = f.use(new Transport({ dial }))
     await send(transport, `${server.origin}/first`)
     // Sent as the first ends: a /hold waits for the first conn, a dial races that wait; in the same turn a second /hold finds no conn and dials its own.
@@ -291,7 +306,7 @@ describe.each([
 describe('Transport raceDial: the spare dial at maxConnsPerHost', () => {
   it('a request at the limit queues (announced, with its maxWaitTime) rather than wait for the spare raced dial', async () => {
     const hold = deferred()
-    const server = f.serve(await startServer((req, res) => (req.url === '/hold' ? void hold.promise.then(() => res.end('held')) : res.end(String(req.socket.remotePort)))))
+    const server = f.serve(await startHoldServer(hold.promise))
     const gate = deferred()
     let dials = 0
     const dial = async (): Promise<Socket> => {
@@ -325,17 +340,9 @@ describe('Transport raceDial: the spare dial at maxConnsPerHost', () => {
 
   it('a request that claimed the spare raced dial, whose conn an earlier waiter took, waits at the limit as any request there (announced, with its maxWaitTime)', async () => {
     const hold = deferred()
-    const server = f.serve(await startServer((req, res) => (req.url === '/hold' ? void hold.promise.then(() => res.end('held')) : res.end(String(req.socket.remotePort)))))
-    const raced = deferred()
-    const third = deferred()
-    let dials = 0
-    const dial = async (): Promise<Socket> => {
-      const n = ++dials
-      // The raced dial (2nd) and the earlier waiter's own dial (3rd) wait for the test.
-      if (n === 2) await raced.promise
-      if (n === 3) await third.promise
-      return connect(server.port, '127.0.0.1')
-    }
+    const server = f.serve(await startHoldServer(hold.promise))
+    // The raced dial (2nd) and the earlier waiter's own dial (3rd) wait for the test.
+    const { dial, raced, third } = gatedDials(server, false)
     const clock = new ManualClock()
     const transport = f.use(new Transport({ dial, maxConnsPerHost: 4, maxWaitTime: 100, clock }))
     await viaRoundTrip(transport, `${server.origin}/first`)
