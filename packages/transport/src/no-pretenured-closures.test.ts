@@ -46,6 +46,9 @@ const BUILT_ONCE = new Set([
   'testing/src/matchers.ts compileUrl test', // once per intercept()
   'transport/src/conn.ts (anonymous) connect', // once per connection
   'transport/src/transport.ts (anonymous) closed', // the PoolHost, once per Transport
+  'transport/src/transport.ts (anonymous) now', // the TurnOwner, once per Transport
+  'transport/src/transport.ts (anonymous) sendOn', // the TurnOwner
+  'transport/src/transport.ts (anonymous) resend', // the TurnOwner
   'transport/src/transport.ts (anonymous) forgetIfEmpty',
   'transport/src/transport.ts (anonymous) checkDrained',
   'transport/src/h2-conn.ts (anonymous) createConnection', // once per connection

@@ -3,7 +3,8 @@ import { callSignal, getContext, kRejectsOnAbort, undiciDispatch, type CallSigna
 import type { Acquirer } from './acquirer.js'
 import { PersistConn } from './conn.js'
 import { ConnList } from './conn-list.js'
-import { connDead, decConnsPerHost, dialConnFor, dialWon, discard, idleConnFor, putIdleOrDeliver, raceDial, release, serveH2, waitAtLimit, type PoolHost } from './pool-policy.js'
+import { TurnQueue } from './after-turn.js'
+import { connDead, decConnsPerHost, dialConnFor, dialWon, discard, idleConnFor, raceDial, release, serveH2, waitAtLimit, type PoolHost } from './pool-policy.js'
 import { ERR_INVALID_REQUEST, ERR_TRANSPORT_CLOSED, requestLabel, TransportError } from './errors.js'
 import { callPromise, newCall, type Call } from './call.js'
 import { requestBodyError } from './errors-map.js'
@@ -69,8 +70,8 @@ export class Transport implements RoundTripper, Closable, UndiciDispatchable {
   readonly #closing = new AbortController()
   readonly #retired: RetiredCounts = { dials: 0, requests: 0, reusedRequests: 0 }
   #closed = false
-  /** Requests that take a conn released in this turn once it has ended (see {@link #afterTurn}). */
-  #turnCalls: Acquirer[] = []
+  /** Requests that take a conn released in this turn once it has ended (after-turn.ts). */
+  readonly #turns: TurnQueue
   #drained: (() => void) | undefined
   readonly #onDead = (conn: PersistConn, reason: string): void => connDead(this.#host, conn, reason)
   readonly #h2Events: H2ConnEvents = {
@@ -114,6 +115,12 @@ export class Transport implements RoundTripper, Closable, UndiciDispatchable {
       forgetIfEmpty: (pool) => this.#forgetIfEmpty(pool),
       checkDrained: () => this.#checkDrained(),
     }
+    this.#turns = new TurnQueue({
+      host: this.#host,
+      now: () => this.#clock.now(),
+      sendOn: (acquirer, conn) => this.#sendOn(acquirer, conn),
+      resend: (acquirer) => this.#send(acquirer, true),
+    })
     startDebug()
     // Every dial listens on this signal; their number is bounded by the pool, not by 10.
     setMaxListeners(0, this.#closing.signal)
@@ -182,7 +189,7 @@ export class Transport implements RoundTripper, Closable, UndiciDispatchable {
 
   /**
    * send gets `acquirer` a conn and sends it there: now (an idle conn, a free
-   * HTTP/2 stream), once the turn has ended (see {@link #afterTurn}), or once
+   * HTTP/2 stream), once the turn has ended (after-turn.ts), or once
    * one is dialed or freed (its waiter hands it over, {@link #handOver}).
    * What throws fails the request. `resent`: sent again after its conn failed under it (it keeps its place: pool.ts's enqueue).
    */
@@ -213,7 +220,7 @@ export class Transport implements RoundTripper, Closable, UndiciDispatchable {
    * getConn returns an idle conn ready now (most recently used first, see
    * pool-policy.ts's idleConnFor) or a free stream of an HTTP/2 conn; or it
    * returns undefined when `acquirer` takes a conn released in this turn
-   * once the turn has ended (see {@link #afterTurn}; a dial may race that
+   * once the turn has ended (after-turn.ts; a dial may race that
    * wait: pool-policy.ts's raceDial), or waits for a dialed or freed one (a
    * {@link ConnWaiter}, which hands it over).
    */
@@ -232,7 +239,7 @@ export class Transport implements RoundTripper, Closable, UndiciDispatchable {
     if (idle !== undefined) {
       if (!sameTurn(idle.releaseTurn)) return takeConn(pool, idle, acquirer, trace, true, now)
       raceDial(this.#host, this.#owner, acquirer, pool)
-      return this.#afterTurn(acquirer, idle)
+      return this.#turns.add(acquirer, idle)
     }
     // Closing the expired idle conns (idleConnFor) may have emptied the pool and removed it from the map: wait and dial in the live one.
     if (pool.removed) pool = acquirer.pool = this.#routes.poolFor(pool.method)
@@ -260,13 +267,13 @@ export class Transport implements RoundTripper, Closable, UndiciDispatchable {
    * which the request takes (an HTTP/2 conn: a stream of it) and is sent on;
    * a conn released in the current turn (the waiter is served as the
    * response before it ends) is sent on once the turn has ended, as one taken
-   * from the idle list (see {@link #afterTurn}).
+   * from the idle list (after-turn.ts).
    */
   #handOver(acquirer: Acquirer, pool: HostPool, conn: PersistConn | H2Conn, wasIdle: boolean): void {
     const now = this.#clock.now()
     if (conn instanceof H2Conn) return this.#sendOn(acquirer, takeStream(pool, conn, acquirer, acquirer.trace, now, this.#options.disableKeepAlives))
     takeConn(pool, conn, acquirer, acquirer.trace, wasIdle, now)
-    if (sameTurn(conn.releaseTurn)) this.#afterTurn(acquirer, conn)
+    if (sameTurn(conn.releaseTurn)) this.#turns.add(acquirer, conn)
     else this.#sendOn(acquirer, conn)
   }
 
@@ -276,56 +283,6 @@ export class Transport implements RoundTripper, Closable, UndiciDispatchable {
       acquirer.send(got)
     } catch (error) {
       acquirer.fail(error)
-    }
-  }
-
-  /**
-   * afterTurn has `acquirer` take `conn`, released in the current turn, once
-   * the turn has ended (see turn.ts): if the server closed it or sent
-   * unasked-for bytes meanwhile, it is gone, and the request looks for
-   * another conn. The requests of a turn wait in one list, taken by one
-   * `setImmediate` (at c64 nearly every request comes here: no promise or
-   * timer per request). A waiter's request comes here with the conn already
-   * taken (counted as its).
-   */
-  #afterTurn(acquirer: Acquirer, conn: PersistConn): undefined {
-    acquirer.turnConn = conn
-    if (this.#turnCalls.push(acquirer) === 1) setImmediate(Transport.#takeAfterTurn, this)
-    return undefined
-  }
-
-  static #takeAfterTurn(transport: Transport): void {
-    const acquirers = transport.#turnCalls
-    transport.#turnCalls = []
-    for (const acquirer of acquirers) {
-      const conn = acquirer.turnConn
-      // The dial raced against the wait won (pool-policy.ts's dialWon): the request is on its way already.
-      if (conn === undefined) continue
-      acquirer.turnConn = undefined
-      const race = acquirer.race
-      if (race !== undefined) {
-        acquirer.race = undefined
-        // The conn waited for died: the request waits for the raced dial (or a conn freed first), as any waiter.
-        if (conn.closed && !race.done && !transport.#closed && !acquirer.signal.aborted) {
-          race.adopt()
-          continue
-        }
-        // The race is over: the dial's conn will go idle, for the next request.
-        race.cancel()
-      }
-      // Handed to the request as a waiter (busy, held by it), or still in no list since it left the idle one.
-      const taken = conn.holder === acquirer
-      if (transport.#closed) {
-        conn.close('transport closed')
-        acquirer.fail(new TransportError(ERR_TRANSPORT_CLOSED, `transport is closed (${acquirer.what})`))
-      } else if (acquirer.signal.aborted) {
-        if (taken) release(transport.#host, conn, undefined)
-        else if (!conn.closed) putIdleOrDeliver(transport.#host, conn.pool, conn)
-        acquirer.fail(acquirer.signal.reason)
-      } else if (!conn.closed) {
-        if (!taken) takeConn(acquirer.pool, conn, acquirer, acquirer.trace, true, transport.#clock.now())
-        transport.#sendOn(acquirer, conn)
-      } else transport.#send(acquirer, true)
     }
   }
 
