@@ -24,7 +24,7 @@ export interface Acquirer extends Holder {
   readonly what: string
   /** The Request, for the `queued` channel message; an undici dispatch has none. */
   readonly request?: Request
-  /** An idle conn released in the current turn, which it takes once the turn has ended (transport.ts's afterTurn). */
+  /** An idle conn released in the current turn, which it takes once the turn has ended (after-turn.ts's TurnQueue). */
   turnConn: PersistConn | undefined
   /** The waiter of a dial raced against that wait (transport.ts's raceDial), until the race is decided. */
   race: ConnWaiter | undefined

@@ -191,7 +191,7 @@ function takeIdleAt(host: PoolHost, pool: HostPool, i: number): PersistConn {
 
 /**
  * raceDial starts a dial for `acquirer`, which is about to wait for the end
- * of the turn for a conn released in it (transport.ts's afterTurn), when
+ * of the turn for a conn released in it (after-turn.ts's TurnQueue), when
  * that conn is its host's only one: sequential traffic. Go's getConn races a
  * dial against waiting for an idle conn the same way. Whichever is ready
  * first takes the request ({@link dialWon}, or the end of the turn), the

@@ -6,7 +6,7 @@ import { dispatchGet, startPortServer } from '../test/dispatch.js'
 import { deferred } from '../test/util.js'
 import { Transport } from './transport.js'
 
-// raceDial's "adopt" (transport.ts's takeAfterTurn): the conn a request waits
+// raceDial's "adopt" (after-turn.ts's TurnQueue): the conn a request waits
 // for, released in this turn, is found closed at the end of the turn, so the
 // request waits for the dial raced against that wait. A TCP socket's close is
 // seen only in the close phase, after the end of the turn; a stream from a

@@ -8,7 +8,7 @@
  * which comes after this turn's check phase.
  *
  * So a request that takes such a connection waits for the end of the turn
- * (transport.ts's `afterTurn`), and undici (7.28 and later) then holds its
+ * (after-turn.ts's `TurnQueue`), and undici (7.28 and later) then holds its
  * write one more `setImmediate` on a used idle socket while it reads it
  * (GHSA-35p6-xmwp-9g52): together they span that poll phase. Neither is
  * enough alone: undici's hold, started in the turn the response arrived,
