@@ -1,5 +1,6 @@
 import { ERR_INVALID_MIDDLEWARE, RoundTripError } from './errors.js'
 import { declareRejectsOnAbort, isRoundTripper, kRejectsOnAbort, kResolvesResponse, rejectsOnAbort, tryRoundTrip, type Middleware, type RoundTripper } from './round-tripper.js'
+import { kRoundTripThen, reactWith, roundTripThen, type RoundTripContinuation } from './round-trip-then.js'
 
 /** describeMiddleware names a middleware for messages: its position (1-based) and its function name. */
 function describeMiddleware(fn: Middleware, index: number): string {
@@ -82,6 +83,8 @@ export function chain(...middleware: Middleware[]): Middleware {
  * request by the caller, turns a synchronous throw of the callee into a
  * rejection, and checks that the callee resolves with a Response. It
  * declares {@link kRejectsOnAbort} when the callee does: it adds no wait.
+ * Its {@link kRoundTripThen} (a class method: a spread copy does not get it)
+ * passes a caller's continuation on to a callee it does not check.
  */
 class Boundary implements RoundTripper {
   /** Declared in the constructor, non-enumerable (declareRejectsOnAbort): a spread copy does not inherit it. */
@@ -102,19 +105,8 @@ class Boundary implements RoundTripper {
   }
 
   roundTrip(request: Request): Promise<Response> {
-    if (this.#caller !== undefined && request.body !== null) {
-      const sent = (this.#sent ??= new WeakSet())
-      if (sent.has(request)) {
-        return Promise.reject(
-          new RoundTripError(
-            ERR_INVALID_MIDDLEWARE,
-            `${this.#caller} called next twice with the same request, whose body was already sent (${request.method} ${request.url}); ` +
-              'build a new request with the body produced again (getReplayableBody) for each call',
-          ),
-        )
-      }
-      sent.add(request)
-    }
+    const refused = this.#refuse(request)
+    if (refused !== undefined) return refused
     const result = tryRoundTrip(this.#inner, request)
     const callee = this.#callee
     if (callee === undefined || this.#trusted) return result
@@ -125,6 +117,30 @@ class Boundary implements RoundTripper {
         `${callee} resolved with ${describeValue(response)} instead of a Response (${request.method} ${request.url})`,
       )
     })
+  }
+
+  /** kRoundTripThen: passed on to an inner layer that is not checked (it declares kResolvesResponse, or is what the chain wraps); a `.then` otherwise. */
+  [kRoundTripThen](request: Request, k: RoundTripContinuation): Promise<Response> {
+    if (this.#callee !== undefined && !this.#trusted) return reactWith(this.roundTrip(request), k)
+    const refused = this.#refuse(request)
+    return refused !== undefined ? reactWith(refused, k) : roundTripThen(this.#inner, request, k)
+  }
+
+  /** The rejection of a second send of the same bodied request by the caller; undefined when the request may go. */
+  #refuse(request: Request): Promise<never> | undefined {
+    if (this.#caller === undefined || request.body === null) return undefined
+    const sent = (this.#sent ??= new WeakSet())
+    if (!sent.has(request)) {
+      sent.add(request)
+      return undefined
+    }
+    return Promise.reject(
+      new RoundTripError(
+        ERR_INVALID_MIDDLEWARE,
+        `${this.#caller} called next twice with the same request, whose body was already sent (${request.method} ${request.url}); ` +
+          'build a new request with the body produced again (getReplayableBody) for each call',
+      ),
+    )
   }
 }
 

@@ -1,4 +1,15 @@
-import { chain, compose, kRejectsOnAbort, kResolvesResponse, rejectsOnAbort, roundTripper, type Middleware, type RoundTripper } from '@roundtrip/core'
+import {
+  chain,
+  compose,
+  kRejectsOnAbort,
+  kResolvesResponse,
+  kRoundTripThen,
+  rejectsOnAbort,
+  roundTripper,
+  type Middleware,
+  type RoundTripContinuation,
+  type RoundTripper,
+} from '@roundtrip/core'
 import { Transport } from '@roundtrip/transport'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { startServer, type TestServer } from '../test/server.js'
@@ -131,5 +142,69 @@ describe('kRejectsOnAbort', () => {
     const prompt: RoundTripper & { [kRejectsOnAbort]: true } = { roundTrip: async () => new Response('ok'), [kRejectsOnAbort]: true }
     expect(rejectsOnAbort(defaultHeaders({ 'x-a': () => 'b' })(prompt))).toBe(false)
     expect(rejectsOnAbort(dedupe()(prompt))).toBe(false)
+  })
+})
+
+/**
+ * A base that takes its caller's continuation (core's kRoundTripThen, a class
+ * method) and answers each call with the next of `outcomes` (a status, or an
+ * error to reject with); it counts the calls that came with a continuation.
+ */
+class TakingBase implements RoundTripper {
+  thens = 0
+  readonly #outcomes: Array<number | Error>
+  constructor(outcomes: Array<number | Error>) {
+    this.#outcomes = outcomes
+  }
+  [kRejectsOnAbort] = true
+  roundTrip(): Promise<Response> {
+    const next = this.#outcomes.shift()!
+    return next instanceof Error ? Promise.reject(next) : Promise.resolve(new Response('hello', { status: next }))
+  }
+  [kRoundTripThen](request: Request, k: RoundTripContinuation): Promise<Response> {
+    this.thens++
+    return this.roundTrip().then(
+      (r) => k.received(r),
+      (e: unknown) => k.failed(e),
+    )
+  }
+}
+
+describe('kRoundTripThen', () => {
+  it('chain(logger(), retry(), timeout()) reacts once per call, in the reaction of a base that takes it: the response, the record and a retry go as before', async () => {
+    const records: Array<Record<string, unknown>> = []
+    const base = new TakingBase([200, 503, 200])
+    const client = compose(base, chain(logger({ log: (r) => records.push({ ...r }) }), retry({ sleep: async () => {} }), timeout(5_000)))
+    const first = await client.roundTrip(new Request('http://example.test/a'))
+    expect(await first.text()).toBe('hello')
+    // The 503 is retried: the retry's attempts go through the base again, the layer above gets the last.
+    const second = await client.roundTrip(new Request('http://example.test/b'))
+    expect(second.status).toBe(200)
+    expect(await second.text()).toBe('hello')
+    expect(base.thens).toBe(3)
+    expect(records.map((r) => [r.url, r.status, r.retries, r.outcome])).toEqual([
+      ['http://example.test/a', 200, 0, 'end'],
+      ['http://example.test/b', 200, 1, 'end'],
+    ])
+  })
+
+  it('hands a failure of the base through every layer: the logger records it, the caller gets it', async () => {
+    const records: Array<Record<string, unknown>> = []
+    const refused = Object.assign(new Error('refused'), { code: 'RT_PROTOCOL_ERROR' })
+    const base = new TakingBase([refused])
+    const client = compose(base, chain(logger({ log: (r) => records.push({ ...r }) }), retry({ sleep: async () => {} }), timeout(5_000)))
+    await expect(client.roundTrip(new Request('http://example.test/'))).rejects.toBe(refused)
+    expect(base.thens).toBe(1)
+    expect(records.map((r) => [r.status, r.errorCode])).toEqual([[undefined, 'RT_PROTOCOL_ERROR']])
+  })
+
+  it('is declared so that a spread copy of a layer ({ ...next, roundTrip }) does not take continuations around its own roundTrip', () => {
+    const base = new TakingBase([])
+    for (const mw of [logger({ log: () => {} }), retry(), timeout(1_000)]) {
+      const declared = mw(base)
+      expect(typeof (declared as { [kRoundTripThen]?: unknown })[kRoundTripThen]).toBe('function')
+      const copy = { ...declared, roundTrip: (request: Request) => declared.roundTrip(request) }
+      expect((copy as { [kRoundTripThen]?: unknown })[kRoundTripThen]).toBeUndefined()
+    }
   })
 })

@@ -1,4 +1,15 @@
-import { declareRejectsOnAbort, declareResolvesResponse, rejectsOnAbort, type RoundTripFunction, type RoundTripper } from '@roundtrip/core'
+import {
+  declareRejectsOnAbort,
+  declareResolvesResponse,
+  kRoundTripThen,
+  rejectsOnAbort,
+  type RoundTripContinuation,
+  type RoundTripFunction,
+  type RoundTripper,
+} from '@roundtrip/core'
+
+/** The function form of a layer's {@link kRoundTripThen} method. */
+export type RoundTripThenFunction = (request: Request, k: RoundTripContinuation) => Promise<Response>
 
 /**
  * layer makes the RoundTripper of one of this package's middleware. Each of
@@ -7,9 +18,18 @@ import { declareRejectsOnAbort, declareResolvesResponse, rejectsOnAbort, type Ro
  * result is not checked again (a `.then` per layer and per call saved).
  * Given `next` (a layer whose own waits react to the call's signal at once),
  * it also declares `kRejectsOnAbort` when `next` does: a `timeout()` above
- * it then needs no promise of its own.
+ * it then needs no promise of its own. Given `then`, it declares core's
+ * `kRoundTripThen` with it: a layer above hands its reaction down, and the
+ * stack reacts once per call to the promise below it.
  */
-export function layer(roundTrip: RoundTripFunction, next?: RoundTripper): RoundTripper {
+export function layer(roundTrip: RoundTripFunction, next?: RoundTripper, then?: RoundTripThenFunction): RoundTripper {
   // Non-enumerable declarations: a user layer spread from this one ({ ...next, roundTrip }) does not inherit them.
-  return declareRejectsOnAbort(declareResolvesResponse({ roundTrip }), next !== undefined && rejectsOnAbort(next))
+  const made = declareRejectsOnAbort(declareResolvesResponse({ roundTrip }), next !== undefined && rejectsOnAbort(next))
+  if (then !== undefined) Object.defineProperty(made, kRoundTripThen, { value: then, enumerable: false, writable: false, configurable: true })
+  return made
+}
+
+/** reactWith applies `k` to `promise` (a layer's slow path, such as a retry): `k`'s methods, bound. */
+export function reactWith(promise: Promise<Response>, k: RoundTripContinuation): Promise<Response> {
+  return promise.then(k.received.bind(k), k.failed.bind(k))
 }

@@ -1,4 +1,16 @@
-import { attachHooks, bodyHold, detachHooks, getContext, observeBody, tryRoundTrip, type BodyOutcome, type BodySettled, type Middleware } from '@roundtrip/core'
+import {
+  attachHooks,
+  bodyHold,
+  detachHooks,
+  getContext,
+  observeBody,
+  roundTripThen,
+  type BodyOutcome,
+  type BodySettled,
+  type Middleware,
+  type RoundTripContinuation,
+  type RoundTripper,
+} from '@roundtrip/core'
 import { layer } from '../layer.js'
 import '../context.js'
 import { invalidOption } from '../errors.js'
@@ -40,16 +52,11 @@ export function logger(options: LoggerOptions = {}): Middleware {
 
   const config: LoggerConfig = { write, secret, headerNames, now }
   return function loggerLayer(next) {
-    return layer((request) => {
-      const call = new LoggerCall(config, request)
-      // Hooks for this call, not a derived request: retry() calls this
-      // onRetry (core's runCallHooks), the call object's own method. No
-      // trace: `reused` comes with the response body (core's bodyHold), so
-      // the Transport does no per-call trace work for the logger.
-      attachHooks(request, call)
-      // Bound methods, not arrow functions: no context object (call, request) on top of the two functions.
-      return tryRoundTrip(next, request).then(call.responded.bind(call), call.failed.bind(call))
-    }, next)
+    return layer(
+      (request) => new LoggerCall(config, request, undefined).run(next),
+      next,
+      (request, k) => new LoggerCall(config, request, k).run(next),
+    )
   }
 }
 
@@ -67,8 +74,10 @@ interface LoggerConfig {
  * calls its `onRetry`), then the listener of the response body: one object
  * per call, no closure per hook.
  */
-class LoggerCall {
+class LoggerCall implements RoundTripContinuation {
   readonly #config: LoggerConfig
+  /** The reaction of the layer above, when it handed it down (core's kRoundTripThen): called with this call's outcome. */
+  readonly #k: RoundTripContinuation | undefined
   /** The request the hooks are attached to, until they come off (head or failure): the call object lives on as the body's listener, and must not keep the request (and its upload) for a whole download. */
   #request: Request | undefined
   readonly #start: number
@@ -76,8 +85,9 @@ class LoggerCall {
   /** The body's wire size is unknown (see responded()): `bytes` stays unset. */
   #sizeUnknown = false
 
-  constructor(config: LoggerConfig, request: Request) {
+  constructor(config: LoggerConfig, request: Request, k: RoundTripContinuation | undefined) {
     this.#config = config
+    this.#k = k
     this.#request = request
     this.#start = config.now()
     const record: LogRecord = {
@@ -92,6 +102,47 @@ class LoggerCall {
     this.#record = record
   }
 
+  /** Starts the call: the promise of its outcome (with the reaction of the layer above applied, when it handed it down). */
+  run(next: RoundTripper): Promise<Response> {
+    // Hooks for this call, not a derived request: retry() calls this
+    // onRetry (core's runCallHooks), the call object's own method. No
+    // trace: `reused` comes with the response body (core's bodyHold), so
+    // the Transport does no per-call trace work for the logger.
+    attachHooks(this.#request!, this)
+    // This object is the reaction to the layer below (core's roundTripThen):
+    // no functions per call, and one reaction for every layer below that
+    // takes it down.
+    return roundTripThen(next, this.#request!, this)
+  }
+
+  /** The reaction to the layer below's response: this call's, then the layer above's. */
+  received(response: Response): Response | PromiseLike<Response> {
+    const k = this.#k
+    if (k === undefined) return this.#responded(response)
+    let handed: Response
+    try {
+      handed = this.#responded(response)
+    } catch (error) {
+      return k.failed(error)
+    }
+    return k.received(handed)
+  }
+
+  /** The reaction to the layer below's failure: the record is written, then the layer above's reaction (or the rejection). */
+  failed(error: unknown): Response | PromiseLike<Response> {
+    const k = this.#k
+    if (k === undefined) {
+      this.#failed(error)
+      throw error
+    }
+    try {
+      this.#failed(error)
+    } catch (thrown) {
+      return k.failed(thrown)
+    }
+    return k.failed(error)
+  }
+
   /** retry()'s call hook, before each retry. */
   onRetry(): void {
     this.#record.retries++
@@ -102,7 +153,7 @@ class LoggerCall {
    * settles. No header is read: the body's size comes with its outcome (and
    * core builds a response's Headers only when someone reads them).
    */
-  responded(response: Response): Response {
+  #responded(response: Response): Response {
     this.#detach()
     this.#record.status = response.status
     this.#record.headDuration = this.#config.now() - this.#start
@@ -139,13 +190,12 @@ class LoggerCall {
   }
 
   /** The call failed without a response: the hooks come off, the record is written at once. */
-  failed(error: unknown): never {
+  #failed(error: unknown): void {
     this.#detach()
     const record = this.#record
     record.duration = this.#config.now() - this.#start
     fail(record, error)
     this.#config.write(record, true)
-    throw error
   }
 
   #detach(): void {

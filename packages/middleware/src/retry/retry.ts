@@ -5,14 +5,17 @@ import {
   getContext,
   getReplayableBody,
   runCallHooks,
+  roundTripThen,
   tryRoundTrip,
   withReplayableBody,
   type CallSignal,
   type Middleware,
   type ReplayableBody,
+  type RoundTripContinuation,
   type RoundTripper,
 } from '@roundtrip/core'
 import { layer } from '../layer.js'
+import { RetryCall, type RetryPolicy } from './call.js'
 import '../context.js'
 import { checkCount, checkDuration, invalidOption } from '../errors.js'
 import { RetryBudget } from './budget.js'
@@ -85,24 +88,30 @@ export function retry(options: RetryOptions = {}): Middleware {
   const sleep = options.sleep ?? defaultSleep
   const random = options.random ?? Math.random
 
+  const policy: RetryPolicy = { statusCodes, retrying }
   return function retryLayer(next) {
-    return layer((request) => {
-      budget?.deposit()
-      const replayable = request.body === null ? undefined : getReplayableBody(request)
-      // A body that cannot be produced again goes out once.
-      if (limit === 0 || (request.body !== null && replayable === undefined)) return tryRoundTrip(next, request)
-      // The first attempt is not awaited in an async function: most calls
-      // end with it (a response whose status is not retried), and go on
-      // without the loop's frame and hops.
-      // The call's signal is read before the first attempt: a layer above (a
-      // timeout()) detaches its hooks when it gives up, and a retry decided
-      // after that must still see its abort.
-      const signal = callSignal(request)
-      return tryRoundTrip(next, request).then(
-        (response) => (statusCodes.has(response.status) ? retrying(next, request, signal, replayable, response, undefined) : response),
-        (error: unknown) => retrying(next, request, signal, replayable, undefined, error),
-      )
-    }, next)
+    return layer(
+      (request) => start(next, request, undefined),
+      next,
+      (request, k) => start(next, request, k),
+    )
+  }
+
+  function start(next: RoundTripper, request: Request, k: RoundTripContinuation | undefined): Promise<Response> {
+    budget?.deposit()
+    const replayable = request.body === null ? undefined : getReplayableBody(request)
+    // A body that cannot be produced again goes out once.
+    if (limit === 0 || (request.body !== null && replayable === undefined)) {
+      return k === undefined ? tryRoundTrip(next, request) : roundTripThen(next, request, k)
+    }
+    // The first attempt is not awaited in an async function: most calls
+    // end with it (a response whose status is not retried), and go on
+    // without the loop's frame and hops. One object per call is the
+    // reaction to it (and hands the layer above's reaction on).
+    // The call's signal is read before the first attempt: a layer above (a
+    // timeout()) detaches its hooks when it gives up, and a retry decided
+    // after that must still see its abort.
+    return roundTripThen(next, request, new RetryCall(policy, next, request, callSignal(request), replayable, k))
   }
 
   /** retrying goes on from the first attempt's outcome: waits, retries, and settles with the last attempt's. */
