@@ -99,9 +99,11 @@ export function retry(options: RetryOptions = {}): Middleware {
 
   function start(next: RoundTripper, request: Request, k: RoundTripContinuation | undefined): Promise<Response> {
     budget?.deposit()
-    const replayable = request.body === null ? undefined : getReplayableBody(request)
+    // Read once: the getter checks the Request's brand on each read.
+    const bodied = request.body !== null
+    const replayable = bodied ? getReplayableBody(request) : undefined
     // A body that cannot be produced again goes out once.
-    if (limit === 0 || (request.body !== null && replayable === undefined)) {
+    if (limit === 0 || (bodied && replayable === undefined)) {
       return k === undefined ? tryRoundTrip(next, request) : roundTripThen(next, request, k)
     }
     // The first attempt is not awaited in an async function: most calls
