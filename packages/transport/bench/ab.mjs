@@ -30,6 +30,9 @@
 //                  folder holding node_modules/@roundtrip/{core,transport,fetch}
 //                  (copies of packages/<name>/{package.json,dist}), so a
 //                  change is measured against its base in the same process.
+//   prevb-transport, prevb-create-fetch
+//                  the same from a third build, ROUNDTRIP_AB_PREV_B (two
+//                  variants of a change against their base, in one run).
 // ROUNDTRIP_AB_CONCURRENCY changes the 64 in flight (1: sequential).
 // ROUNDTRIP_AB_HEAP=<requests> then records, per setting and twice, a
 // sampling allocation profile (every 128 B on average, collected objects
@@ -63,6 +66,7 @@ async function packagesFrom(root) {
 }
 const current = await packagesFrom(undefined)
 const prev = process.env.ROUNDTRIP_AB_PREV === undefined ? undefined : await packagesFrom(process.env.ROUNDTRIP_AB_PREV)
+const prevB = process.env.ROUNDTRIP_AB_PREV_B === undefined ? undefined : await packagesFrom(process.env.ROUNDTRIP_AB_PREV_B)
 
 function transportClient({ Transport }) {
   const transport = new Transport()
@@ -148,11 +152,14 @@ const makers = {
   fetch: () => ({ get: async () => (await (await fetch(url)).arrayBuffer()).byteLength, close: async () => {} }),
   'prev-transport': () => transportClient(prev),
   'prev-create-fetch': () => createFetchClient(prev),
+  'prevb-transport': () => transportClient(prevB),
+  'prevb-create-fetch': () => createFetchClient(prevB),
 }
 const names = (process.env.ROUNDTRIP_AB_SETTINGS ?? 'undici,transport').split(',')
 const settings = names.map((name) => {
   if (makers[name] === undefined) throw new Error(`unknown setting ${name} (one of ${Object.keys(makers).join(', ')})`)
   if (name.startsWith('prev-') && prev === undefined) throw new Error(`${name} needs ROUNDTRIP_AB_PREV`)
+  if (name.startsWith('prevb-') && prevB === undefined) throw new Error(`${name} needs ROUNDTRIP_AB_PREV_B`)
   return { name, client: makers[name](), cpu: [] }
 })
 
