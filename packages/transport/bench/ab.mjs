@@ -34,6 +34,8 @@
 //                  the same from a third build, ROUNDTRIP_AB_PREV_B (two
 //                  variants of a change against their base, in one run).
 // ROUNDTRIP_AB_CONCURRENCY changes the 64 in flight (1: sequential).
+// ROUNDTRIP_AB_TRANSPORT_OPTIONS (JSON) are the options of every Transport
+// made here (e.g. '{"raceDial":false}').
 // ROUNDTRIP_AB_HEAP=<requests> then records, per setting and twice, a
 // sampling allocation profile (every 128 B on average, collected objects
 // included) over that many requests and prints bytes allocated per request,
@@ -68,20 +70,21 @@ const current = await packagesFrom(undefined)
 const prev = process.env.ROUNDTRIP_AB_PREV === undefined ? undefined : await packagesFrom(process.env.ROUNDTRIP_AB_PREV)
 const prevB = process.env.ROUNDTRIP_AB_PREV_B === undefined ? undefined : await packagesFrom(process.env.ROUNDTRIP_AB_PREV_B)
 
+const transportOptions = JSON.parse(process.env.ROUNDTRIP_AB_TRANSPORT_OPTIONS ?? '{}')
 function transportClient({ Transport }) {
-  const transport = new Transport()
+  const transport = new Transport(transportOptions)
   return { get: async () => (await (await transport.roundTrip(new Request(url))).arrayBuffer()).byteLength, close: () => transport.close() }
 }
 /** Transport.roundTrip of one Request made once (a GET carries no body to use up): what the caller's `new Request` per call costs, by difference. */
 function sameRequestClient({ Transport }) {
-  const transport = new Transport()
+  const transport = new Transport(transportOptions)
   const request = new Request(url)
   // 64 calls in flight listen on its one signal at once.
   setMaxListeners(0, request.signal)
   return { get: async () => (await (await transport.roundTrip(request)).arrayBuffer()).byteLength, close: () => transport.close() }
 }
 function createFetchClient({ Transport, createFetch }) {
-  const transport = new Transport()
+  const transport = new Transport(transportOptions)
   const fetch = createFetch(transport)
   return { get: async () => (await (await fetch(url)).arrayBuffer()).byteLength, close: () => transport.close() }
 }
