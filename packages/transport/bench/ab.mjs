@@ -25,7 +25,7 @@
 //                  `new Request(url)` per call costs
 //   create-fetch   createFetch(new Transport())(url)
 //   fetch          the running Node's global fetch
-//   prev-transport, prev-create-fetch
+//   prev-transport, prev-create-fetch, prev-same-request
 //                  the same from another build: ROUNDTRIP_AB_PREV is a
 //                  folder holding node_modules/@roundtrip/{core,transport,fetch}
 //                  (copies of packages/<name>/{package.json,dist}), so a
@@ -155,6 +155,7 @@ const makers = {
   fetch: () => ({ get: async () => (await (await fetch(url)).arrayBuffer()).byteLength, close: async () => {} }),
   'prev-transport': () => transportClient(prev),
   'prev-create-fetch': () => createFetchClient(prev),
+  'prev-same-request': () => sameRequestClient(prev),
   'prevb-transport': () => transportClient(prevB),
   'prevb-create-fetch': () => createFetchClient(prevB),
 }
