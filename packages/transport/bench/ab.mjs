@@ -35,7 +35,9 @@
 //                  variants of a change against their base, in one run).
 // ROUNDTRIP_AB_CONCURRENCY changes the 64 in flight (1: sequential).
 // ROUNDTRIP_AB_TRANSPORT_OPTIONS (JSON) are the options of every Transport
-// made here (e.g. '{"raceDial":false}').
+// made here (e.g. '{"raceDial":false}'); ROUNDTRIP_AB_PREV_OPTIONS, when
+// set, those of the prev- and prevb- settings instead (ROUNDTRIP_AB_PREV may
+// then be this build: two option sets compared in one run).
 // ROUNDTRIP_AB_HEAP=<requests> then records, per setting and twice, a
 // sampling allocation profile (every 128 B on average, collected objects
 // included) over that many requests and prints bytes allocated per request,
@@ -71,20 +73,21 @@ const prev = process.env.ROUNDTRIP_AB_PREV === undefined ? undefined : await pac
 const prevB = process.env.ROUNDTRIP_AB_PREV_B === undefined ? undefined : await packagesFrom(process.env.ROUNDTRIP_AB_PREV_B)
 
 const transportOptions = JSON.parse(process.env.ROUNDTRIP_AB_TRANSPORT_OPTIONS ?? '{}')
-function transportClient({ Transport }) {
-  const transport = new Transport(transportOptions)
+const prevOptions = process.env.ROUNDTRIP_AB_PREV_OPTIONS === undefined ? transportOptions : JSON.parse(process.env.ROUNDTRIP_AB_PREV_OPTIONS)
+function transportClient({ Transport }, options = transportOptions) {
+  const transport = new Transport(options)
   return { get: async () => (await (await transport.roundTrip(new Request(url))).arrayBuffer()).byteLength, close: () => transport.close() }
 }
 /** Transport.roundTrip of one Request made once (a GET carries no body to use up): what the caller's `new Request` per call costs, by difference. */
-function sameRequestClient({ Transport }) {
-  const transport = new Transport(transportOptions)
+function sameRequestClient({ Transport }, options = transportOptions) {
+  const transport = new Transport(options)
   const request = new Request(url)
   // 64 calls in flight listen on its one signal at once.
   setMaxListeners(0, request.signal)
   return { get: async () => (await (await transport.roundTrip(request)).arrayBuffer()).byteLength, close: () => transport.close() }
 }
-function createFetchClient({ Transport, createFetch }) {
-  const transport = new Transport(transportOptions)
+function createFetchClient({ Transport, createFetch }, options = transportOptions) {
+  const transport = new Transport(options)
   const fetch = createFetch(transport)
   return { get: async () => (await (await fetch(url)).arrayBuffer()).byteLength, close: () => transport.close() }
 }
@@ -153,11 +156,11 @@ const makers = {
   'same-request': () => sameRequestClient(current),
   'create-fetch': () => createFetchClient(current),
   fetch: () => ({ get: async () => (await (await fetch(url)).arrayBuffer()).byteLength, close: async () => {} }),
-  'prev-transport': () => transportClient(prev),
-  'prev-create-fetch': () => createFetchClient(prev),
-  'prev-same-request': () => sameRequestClient(prev),
-  'prevb-transport': () => transportClient(prevB),
-  'prevb-create-fetch': () => createFetchClient(prevB),
+  'prev-transport': () => transportClient(prev, prevOptions),
+  'prev-create-fetch': () => createFetchClient(prev, prevOptions),
+  'prev-same-request': () => sameRequestClient(prev, prevOptions),
+  'prevb-transport': () => transportClient(prevB, prevOptions),
+  'prevb-create-fetch': () => createFetchClient(prevB, prevOptions),
 }
 const names = (process.env.ROUNDTRIP_AB_SETTINGS ?? 'undici,transport').split(',')
 const settings = names.map((name) => {
