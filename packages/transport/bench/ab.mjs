@@ -25,12 +25,19 @@
 //                  `new Request(url)` per call costs
 //   create-fetch   createFetch(new Transport())(url)
 //   fetch          the running Node's global fetch
-//   prev-transport, prev-create-fetch
+//   prev-transport, prev-create-fetch, prev-same-request
 //                  the same from another build: ROUNDTRIP_AB_PREV is a
 //                  folder holding node_modules/@roundtrip/{core,transport,fetch}
 //                  (copies of packages/<name>/{package.json,dist}), so a
 //                  change is measured against its base in the same process.
+//   prevb-transport, prevb-create-fetch
+//                  the same from a third build, ROUNDTRIP_AB_PREV_B (two
+//                  variants of a change against their base, in one run).
 // ROUNDTRIP_AB_CONCURRENCY changes the 64 in flight (1: sequential).
+// ROUNDTRIP_AB_TRANSPORT_OPTIONS (JSON) are the options of every Transport
+// made here (e.g. '{"raceDial":false}'); ROUNDTRIP_AB_PREV_OPTIONS, when
+// set, those of the prev- and prevb- settings instead (ROUNDTRIP_AB_PREV may
+// then be this build: two option sets compared in one run).
 // ROUNDTRIP_AB_HEAP=<requests> then records, per setting and twice, a
 // sampling allocation profile (every 128 B on average, collected objects
 // included) over that many requests and prints bytes allocated per request,
@@ -63,21 +70,24 @@ async function packagesFrom(root) {
 }
 const current = await packagesFrom(undefined)
 const prev = process.env.ROUNDTRIP_AB_PREV === undefined ? undefined : await packagesFrom(process.env.ROUNDTRIP_AB_PREV)
+const prevB = process.env.ROUNDTRIP_AB_PREV_B === undefined ? undefined : await packagesFrom(process.env.ROUNDTRIP_AB_PREV_B)
 
-function transportClient({ Transport }) {
-  const transport = new Transport()
+const transportOptions = JSON.parse(process.env.ROUNDTRIP_AB_TRANSPORT_OPTIONS ?? '{}')
+const prevOptions = process.env.ROUNDTRIP_AB_PREV_OPTIONS === undefined ? transportOptions : JSON.parse(process.env.ROUNDTRIP_AB_PREV_OPTIONS)
+function transportClient({ Transport }, options = transportOptions) {
+  const transport = new Transport(options)
   return { get: async () => (await (await transport.roundTrip(new Request(url))).arrayBuffer()).byteLength, close: () => transport.close() }
 }
 /** Transport.roundTrip of one Request made once (a GET carries no body to use up): what the caller's `new Request` per call costs, by difference. */
-function sameRequestClient({ Transport }) {
-  const transport = new Transport()
+function sameRequestClient({ Transport }, options = transportOptions) {
+  const transport = new Transport(options)
   const request = new Request(url)
   // 64 calls in flight listen on its one signal at once.
   setMaxListeners(0, request.signal)
   return { get: async () => (await (await transport.roundTrip(request)).arrayBuffer()).byteLength, close: () => transport.close() }
 }
-function createFetchClient({ Transport, createFetch }) {
-  const transport = new Transport()
+function createFetchClient({ Transport, createFetch }, options = transportOptions) {
+  const transport = new Transport(options)
   const fetch = createFetch(transport)
   return { get: async () => (await (await fetch(url)).arrayBuffer()).byteLength, close: () => transport.close() }
 }
@@ -146,13 +156,17 @@ const makers = {
   'same-request': () => sameRequestClient(current),
   'create-fetch': () => createFetchClient(current),
   fetch: () => ({ get: async () => (await (await fetch(url)).arrayBuffer()).byteLength, close: async () => {} }),
-  'prev-transport': () => transportClient(prev),
-  'prev-create-fetch': () => createFetchClient(prev),
+  'prev-transport': () => transportClient(prev, prevOptions),
+  'prev-create-fetch': () => createFetchClient(prev, prevOptions),
+  'prev-same-request': () => sameRequestClient(prev, prevOptions),
+  'prevb-transport': () => transportClient(prevB, prevOptions),
+  'prevb-create-fetch': () => createFetchClient(prevB, prevOptions),
 }
 const names = (process.env.ROUNDTRIP_AB_SETTINGS ?? 'undici,transport').split(',')
 const settings = names.map((name) => {
   if (makers[name] === undefined) throw new Error(`unknown setting ${name} (one of ${Object.keys(makers).join(', ')})`)
   if (name.startsWith('prev-') && prev === undefined) throw new Error(`${name} needs ROUNDTRIP_AB_PREV`)
+  if (name.startsWith('prevb-') && prevB === undefined) throw new Error(`${name} needs ROUNDTRIP_AB_PREV_B`)
   return { name, client: makers[name](), cpu: [] }
 })
 

@@ -11,6 +11,7 @@ import { shouldResend, StaleConnError } from './retry-policy.js'
 import type { Call } from './call.js'
 import { callHook, type ClientTrace } from './trace.js'
 import { headersOf, latin1 } from './headers.js'
+import { unwatchAbort, watchAbort, type AbortWatcher, type Watching } from './abort-watch.js'
 
 /**
  * ExchangeConn is what an exchange uses of its connection: an HTTP/1.1
@@ -46,7 +47,7 @@ export interface ConnOwner {
  * through core's body lifecycle, so that the connection is released when the
  * server has sent the whole body and closed when the reader cancels.
  */
-export class Exchange implements Dispatcher.DispatchHandler, StageOwner {
+export class Exchange implements Dispatcher.DispatchHandler, StageOwner, AbortWatcher {
   /**
    * The call this exchange sends (its request, signal, trace, retry policy;
    * what it settles). The call drops its settle functions once settled: the
@@ -65,7 +66,8 @@ export class Exchange implements Dispatcher.DispatchHandler, StageOwner {
   #resume: () => void = noop
   #encodedBytes = 0
   #bodyBytes = 0
-  #onSignal: (() => void) | undefined
+  /** Set while the exchange watches its call's signal (abort-watch.ts). */
+  #watching: Watching | undefined
   /** Our header or body deadline (only for limits under 1 s, see deadlines.ts's armStage); made on first use. */
   #deadline: StageDeadline | undefined
   #done = false
@@ -78,25 +80,14 @@ export class Exchange implements Dispatcher.DispatchHandler, StageOwner {
     this.#owner = owner
     this.#options = options
     const signal = call.signal
-    // A call nothing can abort (core's neverAborted: createFetch's without a caller signal) gets no listener.
-    if (!neverAborts(signal) && !signal.aborted) {
-      this.#onSignal = Exchange.#abortListener(this)
-      // No `{ once: true }`: a signal aborts once, the exchange removes its listener when it ends, and the options cost an object and a validation per request.
-      signal.addEventListener('abort', this.#onSignal)
-    }
+    // A call nothing can abort (core's neverAborted: createFetch's without a caller signal) is not watched.
+    if (!neverAborts(signal) && !signal.aborted) this.#watching = watchAbort(signal, this)
   }
 
-  /**
-   * The abort listener of `exchange`. Made by a function, never written as
-   * `this.#onSignal = () => …`: V8 allocates a function literal assigned to
-   * a property in the old generation (to make it a constant property), and
-   * such a closure, even dead, keeps its context (and so the exchange, its
-   * request and its response head) alive through every young GC until the
-   * next full one: about 1 KB per request promoted (issue 21;
-   * `no-pretenured-closures.test.ts` keeps the pattern out).
-   */
-  static #abortListener(exchange: Exchange): () => void {
-    return () => exchange.#onAbort()
+  /** signalAborted (AbortWatcher): the call's signal aborted. */
+  signalAborted(): void {
+    this.#watching = undefined
+    this.#onAbort()
   }
 
   #onAbort(): void {
@@ -332,9 +323,10 @@ export class Exchange implements Dispatcher.DispatchHandler, StageOwner {
   }
 
   #unlisten(): void {
-    if (this.#onSignal !== undefined) {
-      this.#call.signal.removeEventListener('abort', this.#onSignal)
-      this.#onSignal = undefined
+    const watching = this.#watching
+    if (watching !== undefined) {
+      this.#watching = undefined
+      unwatchAbort(this.#call.signal, this, watching)
     }
   }
 }

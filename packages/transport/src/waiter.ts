@@ -7,6 +7,7 @@ import type { H2Conn } from './h2-conn.js'
 import type { H2Lease } from './h2-stream.js'
 import type { HostPool, Waiter } from './pool.js'
 import { channels, type ClientTrace } from './trace.js'
+import { unwatchAbort, watchAbort, type AbortWatcher, type Watching } from './abort-watch.js'
 
 /** What a request gets from the pool: an HTTP/1.1 conn of its own, or a stream of an HTTP/2 conn. */
 export type Got = PersistConn | H2Lease
@@ -32,7 +33,7 @@ export interface WaiterOwner {
  * idle) or {@link adopt} (the conn waited for died: the request now waits for
  * this dial, or a conn freed first, as any waiter).
  */
-export class ConnWaiter implements Waiter {
+export class ConnWaiter implements Waiter, AbortWatcher {
   done = false
   dialStarted = false
   /** The waiter's dial was raced against a wait (it stays so once adopted): see {@link racing}. */
@@ -50,7 +51,8 @@ export class ConnWaiter implements Waiter {
   readonly resent: boolean
   inQueue = false
   #deadline: Deadline | undefined
-  #onAbort: (() => void) | undefined
+  /** Set while the waiter watches its request's signal (abort-watch.ts). */
+  #watching: Watching | undefined
   /** Announced on `queued` (see {@link queued}): its end is announced on `dequeued`. */
   #announced = false
   /** Whether it was announced on `queued` (see {@link queued}): it waits at `maxConnsPerHost`, under `maxWaitTime`. */
@@ -75,12 +77,8 @@ export class ConnWaiter implements Waiter {
 
   #listen(): void {
     const signal = this.acquirer.signal
-    // Not `this.#onAbort = () => …`: V8 would allocate that closure in the
-    // old generation, keeping the waiter's request alive through young GCs
-    // (see Exchange's abort listener).
     if (neverAborts(signal)) return
-    this.#onAbort = ConnWaiter.#abortListener(this)
-    signal.addEventListener('abort', this.#onAbort)
+    this.#watching = watchAbort(signal, this)
   }
 
   /** adopt ends the race for the dial: the conn the request waited for died, so it waits for this dial, or a conn freed first, in its pool's queue. */
@@ -107,11 +105,9 @@ export class ConnWaiter implements Waiter {
     return this.acquirer.what
   }
 
-  static #abortListener(waiter: ConnWaiter): () => void {
-    return () => waiter.#aborted()
-  }
-
-  #aborted(): void {
+  /** signalAborted (AbortWatcher): the request's signal aborted while it waited. */
+  signalAborted(): void {
+    this.#watching = undefined
     if (channels.waitFailed.hasSubscribers) channels.waitFailed.publish({ key: this.pool.key, reason: 'aborted' })
     this.fail(this.acquirer.signal.reason)
   }
@@ -162,7 +158,11 @@ export class ConnWaiter implements Waiter {
       this.pool.leftQueue()
     }
     this.#deadline?.disarm()
-    if (this.#onAbort !== undefined) this.acquirer.signal.removeEventListener('abort', this.#onAbort)
+    const watching = this.#watching
+    if (watching !== undefined) {
+      this.#watching = undefined
+      unwatchAbort(this.acquirer.signal, this, watching)
+    }
     if (!this.#announced) return
     const request = this.#request
     this.#request = undefined
