@@ -75,6 +75,7 @@ describe.each([
       req.on('data', (d: Buffer) => (body += d.toString()))
       req.on('end', () => {
         res.setHeader('x-alpn', req.httpVersion === '2.0' ? 'h2' : 'http/1.1')
+        if (req.url === '/fields') res.setHeader('x-fields', JSON.stringify(req.rawHeaders.filter((_, i, raw) => i % 2 === 1 && raw[i - 1] === 'content-type')))
         if (req.url === '/trailers') {
           res.write('with ')
           res.addTrailers({ 'x-checksum': 'abc', 'x-count': '2' })
@@ -139,6 +140,23 @@ describe.each([
     expect(transport.stats().total).toMatchObject({ active: 0, waiting: 0, dialing: 0 })
     // Thrown again later, as a throwing onHeaders or onData is (dispatch.test.ts).
     expect(thrown).toEqual([boom])
+  })
+
+  it('sends a header that takes one value, given twice, as undici does (HTTP/2: the values joined with a comma)', async () => {
+    await start()
+    const state = recorder()
+    const handler = state.handler as Record<string, unknown>
+    let fields = ''
+    handler['onHeaders'] = (status: number, raw: Buffer[]) => {
+      const at = raw.findIndex((b) => b.toString('latin1') === 'x-fields')
+      fields = at < 0 ? '' : raw[at + 1]!.toString('latin1')
+      state.calls.push(`headers ${status}`)
+      return true
+    }
+    const headers = ['content-type', 'text/a', 'content-type', 'text/b']
+    transport[undiciDispatch]({ origin: server.origin, path: '/fields', method: 'POST', headers, body: 'x' }, handler)
+    expect((await state.done).filter((c) => c.startsWith('headers') || c.startsWith('error'))).toEqual(['headers 200'])
+    expect(fields).toBe(JSON.stringify(alpn === 'h2' ? ['text/a, text/b'] : ['text/a', 'text/b']))
   })
 
   it(`hands the response trailers to onComplete as latin1 Buffer pairs, and undici.request shows them (ALPN ${alpn})`, async () => {

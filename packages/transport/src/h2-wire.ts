@@ -29,6 +29,10 @@ export function coded(message: string, code: string, rstCode?: number): Error {
 /**
  * requestHeaders builds the HTTP/2 head of a request from its method, path,
  * authority and the Transport's header list (`host` becomes `:authority`).
+ * A name given twice is sent once with its values joined by `, ` (RFC 9110
+ * §5.3), as undici's HTTP/2 client does: node:http2 refuses a second value
+ * for the names that take one (`content-type`, …). `cookie` is kept as
+ * separate fields, as undici keeps it (RFC 9113 §8.2.3 lets them be split).
  */
 export function requestHeaders(method: string, scheme: string, authority: string, path: string, list: string[]): OutgoingHttpHeaders {
   const headers: OutgoingHttpHeaders = { ':method': method, ':scheme': scheme, ':authority': authority, ':path': path }
@@ -41,6 +45,7 @@ export function requestHeaders(method: string, scheme: string, authority: string
     }
     const previous = headers[name]
     if (previous === undefined) headers[name] = value
+    else if (name !== 'cookie') headers[name] = `${String(previous)}, ${value}`
     else if (Array.isArray(previous)) previous.push(value)
     else headers[name] = [String(previous), value]
   }
