@@ -155,6 +155,9 @@ export function conformance(o: Origins): Record<string, Scenario> {
     'header names of a Headers object go out in the case written': (f, k) =>
       f(`${o.a}/raw-headers`, { headers: new k.Headers({ 'X-From-Headers': 'h' }) }),
     'header names of a Request go out in the case written': (f, k) => f(new k.Request(`${o.a}/raw-headers`, { headers: { 'X-In-Request': 'r' } })),
+    'init.headers a number rejects with TypeError': (f) => f(`${o.a}/echo`, { headers: 5 } as unknown as RequestInit),
+    'init.headers a string rejects with TypeError': (f) => f(`${o.a}/echo`, { headers: 'x-a: 1' } as unknown as RequestInit),
+    'init.headers null rejects with TypeError': (f) => f(`${o.a}/echo`, { headers: null } as unknown as RequestInit),
     'a user Host header is not sent': (f) => f(`${o.a}/echo`, { headers: { host: 'evil.test', 'x-custom': 'h' } }),
     'init.window other than null rejects with TypeError': (f) => f(`${o.a}/echo`, { window: 1 } as unknown as RequestInit),
     'init.window null and a 407 rejects': (f) => f(`${o.a}/proxy-auth`, { window: null }),
