@@ -30,3 +30,26 @@ export function cacheHeaders(request: Request): ((headers: Headers) => void) | u
     }
   }
 }
+
+/**
+ * mayNeedCacheHeaders says cheaply whether `headers` (an `init.headers` made
+ * readable twice: a record, pairs or a `Headers`) may hold a name that
+ * {@link cacheHeaders} acts on (`range`, `if-…`), so that most requests with
+ * headers skip its look-ups (about 1 µs: a `Headers.has` each). A `Headers`
+ * may: its names are not read here.
+ */
+export function mayNeedCacheHeaders(headers: NonNullable<RequestInit['headers']>): boolean {
+  if (typeof headers !== 'object' || headers === null || headers instanceof Headers) return true
+  if (Array.isArray(headers)) {
+    for (const pair of headers as unknown[]) if (!Array.isArray(pair) || mayAct(pair[0])) return true
+    return false
+  }
+  for (const name in headers) if (mayAct(name)) return true
+  return false
+}
+
+function mayAct(name: unknown): boolean {
+  if (typeof name !== 'string') return true
+  const c = name.charCodeAt(0) | 0x20
+  return (c === 0x69 /* i */ && (name.charCodeAt(1) | 0x20) === 0x66) /* f */ || (c === 0x72 /* r */ && name.length === 5)
+}

@@ -16,7 +16,7 @@ import { isBadPort } from './bad-port.js'
 import { fetchBlobUrl } from './blob-url.js'
 import { defaultTransport } from './default-transport.js'
 import { ERR_BAD_PORT, ERR_PROXY_AUTH, bodyError, fetchFailed, redirectError } from './errors.js'
-import { cacheHeaders } from './cache-headers.js'
+import { cacheHeaders, mayNeedCacheHeaders } from './cache-headers.js'
 import { checkIntegrity } from './integrity.js'
 import { hasReferrer, parseReferrerPolicy, setReferer, type ReferrerState } from './referrer.js'
 import { InitChecks } from './check-init.js'
@@ -107,7 +107,8 @@ export function createFetch(roundTripper?: RoundTripper): typeof globalThis.fetc
         request = withHeaders(request, input, (headers) => headers.delete('host'))
       }
       // Only a request with headers or a cache mode can need what the fetch standard adds for them.
-      const cacheEdit = isRequest || init?.headers !== undefined || (init as { cache?: unknown } | undefined)?.cache !== undefined ? cacheHeaders(request) : undefined
+      const needsCache = isRequest || (init as { cache?: unknown } | undefined)?.cache !== undefined || (init?.headers !== undefined && mayNeedCacheHeaders(init.headers))
+      const cacheEdit = needsCache ? cacheHeaders(request) : undefined
       if (cacheEdit !== undefined) request = withHeaders(request, input, cacheEdit)
       if (wantsReferrer && hasReferrer(referrerUrl)) {
         const state: ReferrerState = { referrer: referrerUrl, policy }
