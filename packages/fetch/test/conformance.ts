@@ -158,6 +158,7 @@ export function conformance(o: Origins): Record<string, Scenario> {
     'init.headers a number rejects with TypeError': (f) => f(`${o.a}/echo`, { headers: 5 } as unknown as RequestInit),
     'init.headers a string rejects with TypeError': (f) => f(`${o.a}/echo`, { headers: 'x-a: 1' } as unknown as RequestInit),
     'init.headers null rejects with TypeError': (f) => f(`${o.a}/echo`, { headers: null } as unknown as RequestInit),
+    'a header value with a control character fails the fetch': (f) => f(`${o.a}/echo`, { headers: { 'x-control': 'a\u0001b' } }),
     'a user Host header is not sent': (f) => f(`${o.a}/echo`, { headers: { host: 'evil.test', 'x-custom': 'h' } }),
     'init.window other than null rejects with TypeError': (f) => f(`${o.a}/echo`, { window: 1 } as unknown as RequestInit),
     'init.window null and a 407 rejects': (f) => f(`${o.a}/proxy-auth`, { window: null }),
