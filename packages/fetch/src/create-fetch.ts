@@ -16,6 +16,7 @@ import { isBadPort } from './bad-port.js'
 import { fetchBlobUrl } from './blob-url.js'
 import { defaultTransport } from './default-transport.js'
 import { ERR_BAD_PORT, ERR_PROXY_AUTH, bodyError, fetchFailed, redirectError } from './errors.js'
+import { cacheHeaders, mayNeedCacheHeaders } from './cache-headers.js'
 import { checkIntegrity } from './integrity.js'
 import { hasReferrer, parseReferrerPolicy, setReferer, type ReferrerState } from './referrer.js'
 import { InitChecks } from './check-init.js'
@@ -105,6 +106,10 @@ export function createFetch(roundTripper?: RoundTripper): typeof globalThis.fetc
       if ((isRequest || init?.headers !== undefined) && request.headers.has('host')) {
         request = withHeaders(request, input, (headers) => headers.delete('host'))
       }
+      // Only a request with headers or a cache mode can need what the fetch standard adds for them.
+      const needsCache = isRequest || (init as { cache?: unknown } | undefined)?.cache !== undefined || (init?.headers !== undefined && mayNeedCacheHeaders(init.headers))
+      const cacheEdit = needsCache ? cacheHeaders(request) : undefined
+      if (cacheEdit !== undefined) request = withHeaders(request, input, cacheEdit)
       if (wantsReferrer && hasReferrer(referrerUrl)) {
         const state: ReferrerState = { referrer: referrerUrl, policy }
         request = withHeaders(request, input, (headers) => setReferer(headers, state, request.url))

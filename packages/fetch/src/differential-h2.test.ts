@@ -100,7 +100,10 @@ const FETCH_LAYER_OR_LARGE =
 
 const names = Object.keys(scenarios({ a: '', b: '', refused: '' })).filter((name) => !FETCH_LAYER_OR_LARGE.test(name))
 /** Where createFetch over our Transport differs from undici 7 whatever the protocol (see differences.ts): it must differ here too. */
-const differs = (name: string): boolean => name in SPEC_OVER_UNDICI7 || (name in KNOWN_DIFFERENCES && KNOWN_DIFFERENCES[name]!.applies !== false)
+const differs = (name: string): boolean => {
+  const known = KNOWN_DIFFERENCES[name]
+  return name in SPEC_OVER_UNDICI7 || (known !== undefined && known.applies !== false && (known.under === 'any' || known.under.includes('Transport')))
+}
 
 describe('createFetch(new Transport({ protocols: [h2c] })) behaves as undici 7’s fetch over HTTP/1.1', () => {
   it.each(names.filter((name) => !(name in NOT_OVER_H2)))('%s', async (name) => {

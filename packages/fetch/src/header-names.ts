@@ -6,9 +6,11 @@ type HeadersInit = NonNullable<RequestInit['headers']>
  * `new Request()` reads `init.headers`, and so does `writtenNames` after it.
  * An iterable of pairs other than an array (a generator, a Map's entries)
  * becomes an array; a record, an array or a `Headers` object is returned as
- * it is.
+ * it is, and so is a value that is not an object (`new Request()` rejects it).
  */
 export function readableTwice(headers: HeadersInit): HeadersInit {
+  // Not an object (a caller's mistake): left for new Request() to reject with Node's own TypeError.
+  if (typeof headers !== 'object' || headers === null) return headers
   if (Array.isArray(headers) || headers instanceof Headers || !(Symbol.iterator in headers)) return headers
   return Array.from(headers as Iterable<[string, string]>)
 }

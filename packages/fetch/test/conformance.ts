@@ -155,6 +155,10 @@ export function conformance(o: Origins): Record<string, Scenario> {
     'header names of a Headers object go out in the case written': (f, k) =>
       f(`${o.a}/raw-headers`, { headers: new k.Headers({ 'X-From-Headers': 'h' }) }),
     'header names of a Request go out in the case written': (f, k) => f(new k.Request(`${o.a}/raw-headers`, { headers: { 'X-In-Request': 'r' } })),
+    'init.headers a number rejects with TypeError': (f) => f(`${o.a}/echo`, { headers: 5 } as unknown as RequestInit),
+    'init.headers a string rejects with TypeError': (f) => f(`${o.a}/echo`, { headers: 'x-a: 1' } as unknown as RequestInit),
+    'init.headers null rejects with TypeError': (f) => f(`${o.a}/echo`, { headers: null } as unknown as RequestInit),
+    'a header value with a control character fails the fetch': (f) => f(`${o.a}/echo`, { headers: { 'x-control': 'a\u0001b' } }),
     'a user Host header is not sent': (f) => f(`${o.a}/echo`, { headers: { host: 'evil.test', 'x-custom': 'h' } }),
     'init.window other than null rejects with TypeError': (f) => f(`${o.a}/echo`, { window: 1 } as unknown as RequestInit),
     'init.window null and a 407 rejects': (f) => f(`${o.a}/proxy-auth`, { window: null }),
@@ -177,6 +181,8 @@ export function conformance(o: Origins): Record<string, Scenario> {
     },
     // Resource timing.
     ...timingScenarios(o),
+    // The headers the fetch standard's HTTP-network-or-cache fetch adds (cache mode, conditional requests, Range).
+    ...cacheScenarios(o),
     // Known differences (KNOWN_DIFFERENCES): what Node's fetch does where createFetch does otherwise.
     'a status above 599': (f) => f(`${o.a}/status?code=600`),
     'a truncated gzip body': async (f) => {
@@ -209,6 +215,26 @@ export function conformance(o: Origins): Record<string, Scenario> {
     // Decoded where Node's zlib has zstd (Node 24's fetch does), left as is before (Node 20's fetch leaves it).
     'zstd decoded where Node has it': (f) => f(`${o.a}/coded?codings=zstd`),
     'gzip then identity decoded': (f) => f(`${o.a}/coded?codings=gzip,identity`),
+  }
+}
+
+function cacheScenarios(o: Origins): Record<string, Scenario> {
+  const url = `${o.a}/cache-headers`
+  // RequestInit's types (Node's) lack `cache`.
+  const get = (init: RequestInit & { cache?: string }): Scenario => (f) => f(url, init as RequestInit)
+  return {
+    "cache: 'no-store' sends pragma and cache-control no-cache": get({ cache: 'no-store' }),
+    "cache: 'reload' sends pragma and cache-control no-cache": get({ cache: 'reload' }),
+    "cache: 'no-cache' sends cache-control max-age=0": get({ cache: 'no-cache' }),
+    "cache: 'no-cache' keeps the caller's cache-control": get({ cache: 'no-cache', headers: { 'cache-control': 'max-age=5' } }),
+    "cache: 'no-store' keeps the caller's pragma": get({ cache: 'no-store', headers: { pragma: 'mine' } }),
+    "cache: 'force-cache' adds nothing": get({ cache: 'force-cache', headers: { 'if-none-match': '"e"' } }),
+    'a conditional request header sends pragma and cache-control no-cache': get({ headers: { 'if-none-match': '"e"' } }),
+    'an if-modified-since with a cache-control of the caller adds pragma only': get({ headers: { 'if-modified-since': 'Wed, 21 Oct 2015 07:28:00 GMT', 'cache-control': 'max-age=5' } }),
+    'a Range request asks for the identity coding': get({ headers: { range: 'bytes=0-1' } }),
+    "a Range request adds identity to the caller's accept-encoding": get({ headers: { range: 'bytes=0-1', 'accept-encoding': 'gzip' } }),
+    "a Request with cache: 'no-store'": (f, k) => f(new k.Request(url, { cache: 'no-store' } as RequestInit)),
+    "cache: 'no-store' over a redirect": (f) => f(`${o.a}/redirect?to=/cache-headers`, { cache: 'no-store' } as RequestInit),
   }
 }
 

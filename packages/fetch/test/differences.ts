@@ -73,6 +73,19 @@ export const KNOWN_DIFFERENCES: Record<string, { under: Array<'Transport' | 'fro
       },
     ]),
   ),
+  ...Object.fromEntries(
+    ['a Range request asks for the identity coding', "a Range request adds identity to the caller's accept-encoding"].map((name) => [
+      name,
+      {
+        under: ['fromFetch'],
+        reason: "createFetch appends identity to accept-encoding for a Range request, as the fetch standard says, and the fetch underneath appends it once more ('identity, identity')",
+      },
+    ]),
+  ),
+  "cache: 'force-cache' adds nothing": {
+    under: ['fromFetch(undici.fetch)'],
+    reason: "fromFetch hands npm undici's fetch a request without the cache mode: it sees 'default' with a conditional header and adds pragma and cache-control",
+  },
   'a status above 599': {
     under: ['Transport'],
     reason:

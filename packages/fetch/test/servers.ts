@@ -140,6 +140,14 @@ export function scenarioHandler(other: () => string): (req: IncomingMessage, res
       res.end('after continue')
       return
     }
+    if (path === '/cache-headers') {
+      // What the fetch standard's HTTP-network-or-cache fetch adds for the cache mode, conditional headers and Range (the default accept-encoding differs between clients: only identity is told).
+      await body(req)
+      const acceptEncoding = req.headers['accept-encoding'] ?? null
+      res.setHeader('content-type', 'application/json')
+      res.end(JSON.stringify({ pragma: req.headers.pragma ?? null, cacheControl: req.headers['cache-control'] ?? null, acceptEncoding: acceptEncoding?.includes('identity') === true ? acceptEncoding : 'a default' }))
+      return
+    }
     if (path === '/padded-header') {
       res.setHeader('x-padded', 'value  ')
       res.end('padded')

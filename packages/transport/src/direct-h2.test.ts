@@ -62,12 +62,15 @@ describe.each([
   let server: H2TestServer
   let transport: Transport
   const resets: number[] = []
+  /** The x-bad header of each request that reached `/refused`. */
+  const seen: string[] = []
   beforeAll(async () => {
     pem = await certificate()
   })
 
   async function start(): Promise<void> {
     resets.length = 0
+    seen.length = 0
     server = f.serve(await startH2Server((req, res) => {
       // The HTTP/2 stream's end as the server saw it: its RST_STREAM code (0 when it ended normally).
       if (req.url === '/watched' && req.stream !== undefined) req.stream.once('close', () => resets.push(req.stream.rstCode ?? 0))
@@ -75,6 +78,8 @@ describe.each([
       req.on('data', (d: Buffer) => (body += d.toString()))
       req.on('end', () => {
         res.setHeader('x-alpn', req.httpVersion === '2.0' ? 'h2' : 'http/1.1')
+        if (req.url === '/fields') res.setHeader('x-fields', JSON.stringify(req.rawHeaders.filter((_, i, raw) => i % 2 === 1 && raw[i - 1] === 'content-type')))
+        if (req.url === '/refused') seen.push(JSON.stringify(req.headers['x-bad'] ?? null))
         if (req.url === '/trailers') {
           res.write('with ')
           res.addTrailers({ 'x-checksum': 'abc', 'x-count': '2' })
@@ -139,6 +144,39 @@ describe.each([
     expect(transport.stats().total).toMatchObject({ active: 0, waiting: 0, dialing: 0 })
     // Thrown again later, as a throwing onHeaders or onData is (dispatch.test.ts).
     expect(thrown).toEqual([boom])
+  })
+
+  it('sends a header that takes one value, given twice, as undici does (HTTP/2: the values joined with a comma)', async () => {
+    await start()
+    const state = recorder()
+    const handler = state.handler as Record<string, unknown>
+    let fields = ''
+    handler['onHeaders'] = (status: number, raw: Buffer[]) => {
+      const at = raw.findIndex((b) => b.toString('latin1') === 'x-fields')
+      fields = at < 0 ? '' : raw[at + 1]!.toString('latin1')
+      state.calls.push(`headers ${status}`)
+      return true
+    }
+    const headers = ['content-type', 'text/a', 'content-type', 'text/b']
+    transport[undiciDispatch]({ origin: server.origin, path: '/fields', method: 'POST', headers, body: 'x' }, handler)
+    expect((await state.done).filter((c) => c.startsWith('headers') || c.startsWith('error'))).toEqual(['headers 200'])
+    expect(fields).toBe(JSON.stringify(alpn === 'h2' ? ['text/a, text/b'] : ['text/a', 'text/b']))
+  })
+
+  it.each([
+    ['a CR LF', 'a\r\nb'],
+    ['a NUL', 'a\0b'],
+    ['a character above U+00FF', 'a\u0100'],
+  ])('refuses a header value with %s before anything is sent, as undici does (RT_INVALID_REQUEST)', async (_what, value) => {
+    await start()
+    const state = recorder()
+    transport[undiciDispatch]({ origin: server.origin, path: '/refused', method: 'GET', headers: { 'x-bad': value } }, state.handler)
+    expect(await state.done).toEqual(['error RT_INVALID_REQUEST'])
+    // The conn still serves, and the server saw nothing of the refused request.
+    const after = recorder()
+    transport[undiciDispatch]({ origin: server.origin, path: '/', method: 'GET' }, after.handler)
+    expect(await after.done).toEqual(['request sent', `headers 200 ${alpn}`, 'data GET ', 'complete []'])
+    expect(seen).toEqual([])
   })
 
   it(`hands the response trailers to onComplete as latin1 Buffer pairs, and undici.request shows them (ALPN ${alpn})`, async () => {

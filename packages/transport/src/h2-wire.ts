@@ -27,20 +27,36 @@ export function coded(message: string, code: string, rstCode?: number): Error {
 }
 
 /**
+ * A character undici's HTTP/1.1 client refuses in a header value (its
+ * `headerCharRegex`): node:http2 would send some (a CR LF, which a server
+ * drops) and have the stream reset for others, where undici fails the
+ * request before sending it.
+ */
+const BAD_VALUE = /[^\t\x20-\x7e\x80-\xff]/
+
+/**
  * requestHeaders builds the HTTP/2 head of a request from its method, path,
  * authority and the Transport's header list (`host` becomes `:authority`).
+ * A name given twice is sent once with its values joined by `, ` (RFC 9110
+ * §5.3), as undici's HTTP/2 client does: node:http2 refuses a second value
+ * for the names that take one (`content-type`, …). `cookie` is kept as
+ * separate fields, as undici keeps it (RFC 9113 §8.2.3 lets them be split).
+ * A value with a character undici refuses throws `UND_ERR_INVALID_ARG`
+ * (`invalid <name> header`, undici's message), before anything is sent.
  */
 export function requestHeaders(method: string, scheme: string, authority: string, path: string, list: string[]): OutgoingHttpHeaders {
   const headers: OutgoingHttpHeaders = { ':method': method, ':scheme': scheme, ':authority': authority, ':path': path }
   for (let i = 0; i < list.length; i += 2) {
     const name = list[i]!
     const value = list[i + 1]!
+    if (BAD_VALUE.test(value)) throw Object.assign(new Error(`invalid ${name} header`), { code: 'UND_ERR_INVALID_ARG' })
     if (name === 'host') {
       headers[':authority'] = value
       continue
     }
     const previous = headers[name]
     if (previous === undefined) headers[name] = value
+    else if (name !== 'cookie') headers[name] = `${String(previous)}, ${value}`
     else if (Array.isArray(previous)) previous.push(value)
     else headers[name] = [String(previous), value]
   }

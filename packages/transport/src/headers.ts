@@ -23,7 +23,8 @@ export interface OutgoingHeaders {
  * (undici's HTTP/1.1 writer cannot wait for the interim response).
  * `accept-encoding: gzip, deflate, br` is added unless compression is
  * disabled (for the Transport, or for this request by the context's
- * `decompress: false`) or the request has its own; `accept: *\/*` and `user-agent: node`
+ * `decompress: false`) or the request has its own or asks for a `range`
+ * (as Go's Transport); `accept: *\/*` and `user-agent: node`
  * are added when absent, as Node's fetch sends them (some servers refuse a
  * request without a user agent). A body's declared `length` is sent as
  * `content-length`, in place of any the request carries; a `content-length`
@@ -57,6 +58,7 @@ const SEEN_USER_AGENT = 2
 const SEEN_ACCEPT_ENCODING = 4
 const SEEN_CLOSE = 8
 const SEEN_IDEMPOTENCY_KEY = 16
+const SEEN_RANGE = 32
 
 /**
  * pushOutgoing adds one request header (`name` in lower case) to `list`, the
@@ -75,6 +77,7 @@ export function pushOutgoing(list: string[], name: string, value: string, length
   if (name === 'accept-encoding') return SEEN_ACCEPT_ENCODING
   if (name === 'accept') return SEEN_ACCEPT
   if (name === 'user-agent') return SEEN_USER_AGENT
+  if (name === 'range') return SEEN_RANGE
   return isIdempotencyKey(name) ? SEEN_IDEMPOTENCY_KEY : 0
 }
 
@@ -83,7 +86,8 @@ export function finishOutgoing(list: string[], seen: number, options: ResolvedOp
   if (length !== undefined) list.push('content-length', String(length))
   if ((seen & SEEN_ACCEPT) === 0) list.push('accept', '*/*')
   if ((seen & SEEN_USER_AGENT) === 0) list.push('user-agent', 'node')
-  if ((seen & SEEN_ACCEPT_ENCODING) === 0 && decompress && !options.disableCompression) list.push('accept-encoding', 'gzip, deflate, br')
+  // Not for a range, as Go's Transport: a range of a compressed representation cannot be decoded on its own.
+  if ((seen & (SEEN_ACCEPT_ENCODING | SEEN_RANGE)) === 0 && decompress && !options.disableCompression) list.push('accept-encoding', 'gzip, deflate, br')
   return { list, reset: options.disableKeepAlives || (seen & SEEN_CLOSE) !== 0, keyed: (seen & SEEN_IDEMPOTENCY_KEY) !== 0 }
 }
 
