@@ -110,8 +110,24 @@ export function dispatchHeaders(input: unknown, options: ResolvedOptions): Outgo
   } else if (typeof (input as Iterable<unknown>)[Symbol.iterator] === 'function') {
     for (const [name, value] of input as Iterable<[unknown, unknown]>) seen |= pushHeader(list, name, value)
   } else {
+    // A record (Node's fetch hands one, its names in lower case, its values strings): each header read here, with no call per name or value but pushOutgoing's.
     const record = input as Record<string, unknown>
-    for (const name in record) seen |= pushHeader(list, name, record[name])
+    for (const name in record) {
+      const value = record[name]
+      if (typeof value !== 'string') {
+        seen |= pushHeader(list, name, value)
+        continue
+      }
+      let key = name
+      for (let i = 0; i < name.length; i++) {
+        const c = name.charCodeAt(i)
+        if (c >= 65 && c <= 90) {
+          key = name.toLowerCase()
+          break
+        }
+      }
+      seen |= pushOutgoing(list, key, value)
+    }
   }
   return finishOutgoing(list, seen, options, false)
 }

@@ -9,6 +9,7 @@
 // optimized (and inlined) before the coverage started can be low: compare
 // the two processes, not absolute figures. Run after `npm run build`:
 //   node bench/calls.mjs [warm-up requests=5000] [requests=1000] [top=25]
+// It also lists the top functions of ours (roundtrip) by calls per request.
 // Any Node >= 20.19 runs it (Node 24: ~/.cache/roundtrip/node/24.*/bin/node).
 import { execFileSync } from 'node:child_process'
 import { Session } from 'node:inspector/promises'
@@ -88,3 +89,7 @@ const diffs = [...keys].filter((key) => key.startsWith("Node's JS")).map((key) =
 diffs.sort((a, b) => Math.abs(b[0]) - Math.abs(a[0]))
 console.log(`\nNode's own functions whose calls per request differ most (fetch-bridged - fetch):`)
 for (const [d, key] of diffs.slice(0, top)) if (Math.abs(d) >= 0.5) console.log(`${d >= 0 ? '+' : ''}${d.toFixed(1).padStart(6)}  ${key.split('\t')[1]}`)
+const ours = Object.entries(bridged).filter(([key]) => key.startsWith('roundtrip'))
+ours.sort((a, b) => b[1] - a[1])
+console.log(`\nOur functions by calls per request (fetch-bridged, top ${top}):`)
+for (const [key, count] of ours.slice(0, top)) console.log(`${count.toFixed(1).padStart(6)}  ${key.split('\t')[1]}`)
