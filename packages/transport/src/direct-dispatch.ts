@@ -75,6 +75,8 @@ export class DirectDispatch extends CallAbortController implements Acquirer, Sta
   /** The caller's handler was handed a head (a 1xx one too): the dispatch is not sent again after that. */
   #headed = false
   #settled = false
+  /** `aborted`, kept here: read at each step, where the controller's getter is a call (its parent is neverAborted, so it is this alone). */
+  #down = false
   #bodyBytes = 0
   /** Our header or body deadline, for limits under 1 s only (see deadlines.ts's armStage); made on first use. */
   #deadline: StageDeadline | undefined
@@ -117,17 +119,19 @@ export class DirectDispatch extends CallAbortController implements Acquirer, Sta
   /** start tells the caller's handler the dispatch started (its abort is live from now on, as undici's is while a request is queued) and looks for a conn. */
   start(): void {
     try {
-      this.#handler.onConnect?.(DirectDispatch.#abortOf(this))
+      this.#handler.onConnect?.((reason?: Error) => this.#abort(reason))
     } catch (error) {
       this.#abort(error as Error)
       rethrowLater(error)
     }
-    if (this.aborted) return this.#settle(this.reason as Error)
-    this.acquire()
+    if (this.#down) return this.#settle(this.reason as Error)
+    this.#port.acquire(this)
   }
 
-  static #abortOf(dispatch: DirectDispatch): (reason?: Error) => void {
-    return (reason) => dispatch.#abort(reason)
+  /** abort (the controller's) aborts the dispatch's signal with `reason`; whoever calls it. */
+  override abort(reason?: unknown): void {
+    this.#down = true
+    super.abort(reason)
   }
 
   /**
@@ -137,14 +141,9 @@ export class DirectDispatch extends CallAbortController implements Acquirer, Sta
    * them); otherwise the next step sees `aborted`.
    */
   #abort(reason: Error | undefined): void {
-    if (this.aborted || this.#settled) return
+    if (this.#down || this.#settled) return
     this.abort(reason ?? new errors.RequestAbortedError())
     this.#abortSent?.(this.reason as Error)
-  }
-
-  /** acquire gets a conn for the dispatch and sends it there (now, once one is free, or at the end of the turn). */
-  acquire(): void {
-    this.#port.acquire(this)
   }
 
   /** fail (Acquirer) fails the dispatch before it was sent (no conn: the Transport closed, the wait failed, or it was aborted while it waited). */
@@ -154,7 +153,7 @@ export class DirectDispatch extends CallAbortController implements Acquirer, Sta
 
   /** send sends the dispatch on the conn it got: to its undici Client (HTTP/1.1), or on a new stream of it (HTTP/2, h2-stream.ts). */
   send(got: Got): void {
-    if (this.aborted) {
+    if (this.#down) {
       this.#port.release(got, this.trace)
       return this.#settle(this.reason as Error)
     }
@@ -170,8 +169,8 @@ export class DirectDispatch extends CallAbortController implements Acquirer, Sta
   onConnect(abort: (error?: Error) => void): void {
     this.#abortSent = abort as (error: Error) => void
     this.#conn!.acceptUnsolicited100()
-    if (this.aborted) abort(this.reason as Error)
-    else this.#arm('head')
+    if (this.#down) abort(this.reason as Error)
+    else this.#deadline = armStage(this.#deadline, 'head', this.#options, this)
   }
 
   onResponseStarted(): void {
@@ -187,7 +186,7 @@ export class DirectDispatch extends CallAbortController implements Acquirer, Sta
   }
 
   onRequestSent(): void {
-    if (this.aborted) return
+    if (this.#down) return
     if (this.trace?.wroteRequest !== undefined) callHook(this.trace, 'wroteRequest', {})
     try {
       this.#handler.onRequestSent?.()
@@ -197,7 +196,7 @@ export class DirectDispatch extends CallAbortController implements Acquirer, Sta
   }
 
   onBodySent(chunk: unknown): void {
-    if (this.aborted) return
+    if (this.#down) return
     try {
       this.#handler.onBodySent?.(chunk)
     } catch (error) {
@@ -215,7 +214,7 @@ export class DirectDispatch extends CallAbortController implements Acquirer, Sta
    */
   #writeHandlerThrew(error: unknown): void {
     if (this.#conn instanceof H2Lease) return void this.#handlerThrew(error)
-    if (this.aborted || this.#settled) return
+    if (this.#down || this.#settled) return
     this.abort(error instanceof Error ? error : new Error(String(error)))
     queueMicrotask(() => this.#abortSent?.(this.reason as Error))
     rethrowLater(error)
@@ -227,17 +226,15 @@ export class DirectDispatch extends CallAbortController implements Acquirer, Sta
    * client does, latin1 Buffers.
    */
   onHead(statusCode: number, pairs: string[], resume: () => void, statusText: string): boolean {
-    if (statusCode >= 200) applyConnHeaders(this.#conn!, pairs)
-    return this.#head(statusCode, latin1Buffers(pairs), resume, statusText)
+    return this.onHeaders(statusCode, latin1Buffers(pairs), resume, statusText, pairs)
   }
 
-  onHeaders(statusCode: number, rawHeaders: Buffer[], resume: () => void, statusText: string): boolean {
-    if (statusCode >= 200) applyConnHeaders(this.#conn!, rawHeaders)
-    return this.#head(statusCode, rawHeaders, resume, statusText)
-  }
-
-  /** head hands a head on to the caller's handler: an interim one as it is, a final one with the body deadline armed. */
-  #head(statusCode: number, rawHeaders: Buffer[], resume: () => void, statusText: string): boolean {
+  /**
+   * onHeaders hands a head on to the caller's handler: an interim one as it
+   * is, a final one with the connection's headers read (from `sent`: what
+   * the conn gave, strings for an HTTP/2 stream) and the body deadline armed.
+   */
+  onHeaders(statusCode: number, rawHeaders: Buffer[], resume: () => void, statusText: string, sent: Buffer[] | string[] = rawHeaders): boolean {
     this.#headed = true
     if (statusCode < 200) {
       const status = this.#conn!.takeInterimStatus(statusCode)
@@ -248,8 +245,9 @@ export class DirectDispatch extends CallAbortController implements Acquirer, Sta
         return this.#handlerThrew(error)
       }
     }
+    applyConnHeaders(this.#conn!, sent)
     this.#responded = true
-    this.#arm('body')
+    this.#deadline = armStage(this.#deadline, 'body', this.#options, this)
     // With a precise body deadline, a resume starts its clock again (it stops while the caller pauses).
     let more: boolean | undefined
     try {
@@ -325,7 +323,7 @@ export class DirectDispatch extends CallAbortController implements Acquirer, Sta
     this.#conn = undefined
     const sent = this.#abortSent !== undefined
     this.#abortSent = undefined
-    const aborted = this.aborted && (error === this.reason || !this.#responded)
+    const aborted = this.#down && (error === this.reason || !this.#responded)
     const failure = aborted ? (this.reason as Error) : mapError(error, this.what, this.#options, this.#responded)
     // Refused before it started (an invalid header, a conn already dead): nothing was written, the conn is as it was.
     if (sent) this.#port.discard(conn, failure, this.trace)

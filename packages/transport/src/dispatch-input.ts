@@ -51,7 +51,7 @@ export interface DirectBody {
 }
 
 /** The body of every dispatch without one (most of them): one object, not one per dispatch. */
-const NO_BODY: DirectBody = Object.freeze({ body: null, replayable: true })
+export const NO_BODY: DirectBody = Object.freeze({ body: null, replayable: true })
 
 /** The body as the conn's Client takes it, with whether it can be sent again; undefined for bodies this path leaves to roundTrip. */
 export function directBody(body: unknown, method: string, href: string): DirectBody | undefined {

@@ -5,7 +5,7 @@ import type { HostPool } from './pool.js'
 import type { ResolvedOptions } from './resolve-options.js'
 import type { ClientTrace } from './trace.js'
 import { policyOf } from './retry-policy.js'
-import { dispatchHeaders, directBody, type DirectInput, type DirectRequest, type LegacyHandler } from './dispatch-input.js'
+import { dispatchHeaders, directBody, NO_BODY, type DirectInput, type DirectRequest, type LegacyHandler } from './dispatch-input.js'
 
 
 // The undici fast path (core's `UndiciDispatchable`): an undici dispatch
@@ -37,7 +37,9 @@ export function dispatchDirect(port: DispatchPort, options: ResolvedOptions, inp
   const raw = input.body
   // What roundTrip cannot take either is left to the Request path, which refuses it: a bare Transport and a stack behave alike.
   if (raw !== undefined && raw !== null && (method === 'GET' || method === 'HEAD')) return false
-  const origin = originOf(input.origin)
+  const given = input.origin
+  // The origin without a trailing slash (a string as given, read here: it is one for every dispatch of Node's fetch).
+  const origin = typeof given === 'string' ? (given.charCodeAt(given.length - 1) === 47 ? given.slice(0, -1) : given) : originOf(given)
   if (origin === undefined) return false
   const href = origin + path
   if (port.closed()) {
@@ -54,7 +56,7 @@ export function dispatchDirect(port: DispatchPort, options: ResolvedOptions, inp
   // undici's `query` (which Node's fetch never sets) is serialized by its HTTP/1.1 Client only: on HTTP/2 it takes the Request path.
   const http1 = pool.protocol === 'http1'
   if (!http1 && input.query !== undefined && input.query !== null) return false
-  const body = directBody(raw, method, href)
+  const body = raw === undefined || raw === null ? NO_BODY : directBody(raw, method, href)
   if (body === undefined) return false
   const headers = dispatchHeaders(input.headers, options)
   // Found in the origin, not in `href`: reading a joined string makes a flat copy of it.
@@ -81,9 +83,8 @@ export function dispatchDirect(port: DispatchPort, options: ResolvedOptions, inp
   return true
 }
 
-/** The dispatch's origin without a trailing slash, or undefined when it is neither a string nor a URL. */
+/** The origin of a dispatch whose origin is not a string, or undefined when it is not a URL either. */
 function originOf(raw: unknown): string | undefined {
-  if (typeof raw === 'string') return raw.endsWith('/') ? raw.slice(0, -1) : raw
   return raw instanceof URL ? raw.origin : undefined
 }
 
