@@ -44,16 +44,11 @@ export class DirectHandler implements Waiting {
     this.#handler.onResponseStarted?.()
   }
 
-  onRequestSent(): void {
-    ;(this.#handler as SentHooks).onRequestSent?.()
-  }
-
-  onBodySent(chunk: unknown): void {
-    ;(this.#handler as SentHooks).onBodySent?.(chunk)
-  }
-
   onHeaders(statusCode: number, rawHeaders: Buffer[], resume: () => void, statusText: string): boolean {
-    if (statusCode >= 200) this.#leave()
+    if (statusCode >= 200 && this.slot >= 0) {
+      this.#waiting.delete(this)
+      this.#abort = undefined
+    }
     return this.#handler.onHeaders?.(statusCode, rawHeaders, resume, statusText) !== false
   }
 
@@ -62,7 +57,8 @@ export class DirectHandler implements Waiting {
   }
 
   onComplete(trailers: Buffer[] | string[] | null): void {
-    this.#leave()
+    // Left at its head already, as a rule: no call to leave again.
+    if (this.slot >= 0) this.#leave()
     this.#handler.onComplete?.(trailers as string[] | null)
   }
 
@@ -76,4 +72,35 @@ export class DirectHandler implements Waiting {
     this.#waiting.delete(this)
     this.#abort = undefined
   }
+}
+
+/**
+ * SentDirectHandler is a {@link DirectHandler} for a handler that listens
+ * for its request being written (`onRequestSent`, `onBodySent`, as
+ * `undici.request`'s may): a DirectHandler has no such hooks, so that
+ * nothing is called for each dispatch of a handler without them (Node's
+ * fetch).
+ */
+export class SentDirectHandler extends DirectHandler {
+  readonly #sent: SentHooks
+
+  constructor(handler: Dispatcher.DispatchHandler, waiting: WaitingList) {
+    super(handler, waiting)
+    this.#sent = handler as SentHooks
+  }
+
+  onRequestSent(): void {
+    this.#sent.onRequestSent?.()
+  }
+
+  onBodySent(chunk: unknown): void {
+    this.#sent.onBodySent?.(chunk)
+  }
+}
+
+/** directHandler makes the {@link DirectHandler} of a legacy `handler`: one with the write hooks when it has either. */
+export function directHandler(handler: Dispatcher.DispatchHandler, waiting: WaitingList): DirectHandler {
+  const sent = handler as SentHooks
+  if (typeof sent.onRequestSent === 'function' || typeof sent.onBodySent === 'function') return new SentDirectHandler(handler, waiting)
+  return new DirectHandler(handler, waiting)
 }

@@ -162,6 +162,32 @@ describe('toDispatcher: a bare Transport takes dispatches itself', () => {
     expect(handler.events).toEqual(['start', 'head 200 20', 'end {}'])
     expect(transport.roundTrips).toBe(0)
   })
+
+  it('tells a legacy handler with onBodySent or onRequestSent that its request was written, and one without neither', async () => {
+    const server = await f.serve()
+    const transport = counting()
+    const dispatcher = toDispatcher(transport)
+    const run = (hooks: object): Promise<string[]> =>
+      new Promise((resolve, reject) => {
+        const events: string[] = []
+        dispatcher.dispatch({ origin: server.origin, path: '/sent', method: 'POST', body: 'hello' }, {
+          ...hooks,
+          onConnect() {},
+          onHeaders: (status) => (events.push(`head ${status}`), true),
+          onData: (chunk) => (events.push(`data ${chunk.toString()}`), true),
+          onComplete: () => resolve(events),
+          onError: reject,
+        } as Dispatcher.DispatchHandler)
+      })
+    const sent: string[] = []
+    const hooks = { onBodySent: (chunk: unknown) => sent.push(`body ${Buffer.from(chunk as Uint8Array).toString()}`), onRequestSent: () => sent.push('request') }
+    expect(await run(hooks)).toEqual(['head 200', 'data POST /sent 5 hello'])
+    expect(sent).toEqual(['body hello', 'request'])
+    expect(await run({ onRequestSent: () => sent.push('only request') })).toEqual(['head 200', 'data POST /sent 5 hello'])
+    expect(await run({})).toEqual(['head 200', 'data POST /sent 5 hello'])
+    expect(sent).toEqual(['body hello', 'request', 'only request'])
+    expect(transport.roundTrips).toBe(0)
+  })
 })
 
 describe('toDispatcher: what it refuses', () => {

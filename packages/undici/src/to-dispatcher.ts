@@ -2,7 +2,7 @@ import { hasUndiciDispatch, isRoundTripper, undiciDispatch, type Closable, type 
 import { Dispatcher, errors } from 'undici'
 import { BridgedDispatch } from './bridged-dispatch.js'
 import { handlerKind, LegacyFacade } from './dispatch-handler.js'
-import { DirectHandler } from './direct-handler.js'
+import { DirectHandler, directHandler } from './direct-handler.js'
 import { describeDispatch, type DispatchInput } from './dispatch-request.js'
 import { BridgeError, ERR_DISPATCHER_CLOSED, ERR_INVALID_ARGUMENT, ERR_UPGRADE_UNSUPPORTED } from './errors.js'
 import { WaitingList } from './waiting.js'
@@ -76,10 +76,13 @@ export class RoundTripperDispatcher extends Dispatcher {
    * (the RoundTripper queues on its own; this dispatcher is never busy).
    */
   override dispatch(options: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): boolean {
-    const kind = handlerKind(handler)
+    // A legacy handler with onError (Node's fetch's) told without a call; anything else by handlerKind, which throws for what it cannot report to.
+    const kind =
+      typeof handler === 'object' && handler !== null && typeof handler.onRequestStart !== 'function' && typeof handler.onError === 'function' ? 'legacy' : handlerKind(handler)
     const input = options as unknown as DispatchInput
+    const method = input.method
     // An upgrade or CONNECT wants a socket, not a response: it goes to `upgrades` (or is refused) before the trace option is asked for hooks or any dispatch is made.
-    if (!this.#closed && ((input.upgrade !== undefined && input.upgrade !== null && input.upgrade !== false) || isConnect(input.method))) {
+    if (!this.#closed && ((input.upgrade !== undefined && input.upgrade !== null && input.upgrade !== false) || ((typeof method !== 'string' || method.length === 7) && isConnect(method)))) {
       if (this.#upgrades !== undefined) return this.#upgrades.dispatch(options, handler)
       new BridgedDispatch(handler, kind, this.#waiting).refuse(
         new BridgeError(
@@ -93,7 +96,7 @@ export class RoundTripperDispatcher extends Dispatcher {
     // A RoundTripper that owns its conns takes the dispatch itself, without a Request or a Response; it refuses what it does not take.
     const direct = this.#direct
     if (direct !== undefined && !this.#closed) {
-      const tracked = new DirectHandler(kind === 'modern' ? new LegacyFacade(handler) : handler, this.#waiting)
+      const tracked = kind === 'modern' ? new DirectHandler(new LegacyFacade(handler), this.#waiting) : directHandler(handler, this.#waiting)
       this.#waiting.add(tracked)
       if (direct[undiciDispatch](options, tracked, trace)) return true
       this.#waiting.delete(tracked)
