@@ -2,7 +2,7 @@ import { CallAbortController, neverAborted, redactUrl, rethrowLater } from '@rou
 import { errors } from 'undici'
 import type { Acquirer } from './acquirer.js'
 import type { PersistConn } from './conn.js'
-import { applyConnHeaders, armStage, type Stage, type StageDeadline, type StageOwner } from './deadlines.js'
+import { applyConnHeaders, armStage, preciseLimit, type Stage, type StageDeadline, type StageOwner } from './deadlines.js'
 import { ERR_RESPONSE_TOO_LARGE, requestLabel, TransportError } from './errors.js'
 import { mapError } from './errors-map.js'
 import type { ExchangeConn } from './exchange.js'
@@ -80,6 +80,8 @@ export class DirectDispatch extends CallAbortController implements Acquirer, Sta
   #bodyBytes = 0
   /** Our header or body deadline, for limits under 1 s only (see deadlines.ts's armStage); made on first use. */
   #deadline: StageDeadline | undefined
+  /** Which stages of its Transport's options have such a limit ({@link preciseStages}). */
+  readonly #precise: number
 
   constructor(
     port: DispatchPort,
@@ -104,6 +106,7 @@ export class DirectDispatch extends CallAbortController implements Acquirer, Sta
     this.#retry = retry
     this.#authority = authority
     this.trace = trace
+    this.#precise = PRECISE.get(options) ?? preciseStages(options)
   }
 
   /** `METHOD url` with credentials removed, for messages: made when one is written, not per dispatch (as the Call's). */
@@ -170,7 +173,8 @@ export class DirectDispatch extends CallAbortController implements Acquirer, Sta
     this.#abortSent = abort as (error: Error) => void
     this.#conn!.acceptUnsolicited100()
     if (this.#down) abort(this.reason as Error)
-    else this.#deadline = armStage(this.#deadline, 'head', this.#options, this)
+    // armStage, when it has a deadline to arm or disarm.
+    else if ((this.#precise & HEAD) !== 0 || this.#deadline !== undefined) this.#deadline = armStage(this.#deadline, 'head', this.#options, this)
   }
 
   onResponseStarted(): void {
@@ -247,7 +251,7 @@ export class DirectDispatch extends CallAbortController implements Acquirer, Sta
     }
     applyConnHeaders(this.#conn!, sent)
     this.#responded = true
-    this.#deadline = armStage(this.#deadline, 'body', this.#options, this)
+    if ((this.#precise & BODY) !== 0 || this.#deadline !== undefined) this.#deadline = armStage(this.#deadline, 'body', this.#options, this)
     // With a precise body deadline, a resume starts its clock again (it stops while the caller pauses).
     let more: boolean | undefined
     try {
@@ -358,6 +362,19 @@ export class DirectDispatch extends CallAbortController implements Acquirer, Sta
   #arm(stage: Stage): void {
     this.#deadline = armStage(this.#deadline, stage, this.#options, this)
   }
+}
+
+/** {@link DirectDispatch.#precise}'s flags: the head or the body stage has a limit armStage arms a deadline for. */
+const HEAD = 1
+const BODY = 2
+/** The stages of each Transport's options (read once per options object, not per dispatch). */
+const PRECISE = new WeakMap<ResolvedOptions, number>()
+
+/** preciseStages reads which stages of `options` have a limit armStage arms a deadline for, and remembers it. */
+function preciseStages(options: ResolvedOptions): number {
+  const stages = (preciseLimit(options.responseHeaderTimeout) === 0 ? 0 : HEAD) | (preciseLimit(options.bodyTimeout) === 0 ? 0 : BODY)
+  PRECISE.set(options, stages)
+  return stages
 }
 
 /** latin1Buffers makes header strings (`[name, value, …]`) the latin1 Buffers a legacy undici handler takes. */

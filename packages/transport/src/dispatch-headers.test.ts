@@ -63,6 +63,9 @@ describe('Transport[undiciDispatch]: the request head', () => {
     expect(server.heads[4]).toMatchObject({ 'x-iterable': 'a' })
     expect(server.heads[5]).toMatchObject({ accept: 'text/plain', 'user-agent': 'mine' })
     expect(server.heads[6]).toMatchObject({ accept: '*/*', 'user-agent': 'node' })
+    // Again: a record's names are known by now (dispatch-input.ts's `known`), and each shape sends the same head.
+    for (const headers of shapes) expect(await dispatch(transport, server.origin, headers)).toEqual(['connect', 'headers 204', 'complete'])
+    for (let i = 0; i < shapes.length; i++) expect(server.raw[i + shapes.length]).toEqual(server.raw[i])
     for (const raw of server.raw) {
       // The names as sent: lower case; the body is handed on undecoded, so no accept-encoding is asked for.
       expect(names(raw)).toEqual(names(raw).map((name) => name.toLowerCase()))
@@ -80,6 +83,12 @@ describe('Transport[undiciDispatch]: the request head', () => {
     expect(transport.stats().total.idle).toBe(1)
     expect(await dispatch(transport, server.origin, ['Connection', 'Close'])).toEqual(['connect', 'headers 204', 'complete'])
     expect(server.heads[1]).toMatchObject({ connection: 'close' })
+    expect(transport.stats().total.idle).toBe(0)
+    // A record's hop-by-hop names are never taken as known: the same names with another value are read again.
+    expect(await dispatch(transport, server.origin, { ...hop, connection: 'keep-alive' })).toEqual(['connect', 'headers 204', 'complete'])
+    expect(transport.stats().total.idle).toBe(1)
+    expect(await dispatch(transport, server.origin, { ...hop, connection: 'close' })).toEqual(['connect', 'headers 204', 'complete'])
+    expect(server.heads[3]).toMatchObject({ connection: 'close', 'x-kept': '1' })
     expect(transport.stats().total.idle).toBe(0)
   })
 

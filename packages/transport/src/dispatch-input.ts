@@ -67,6 +67,16 @@ export function directBody(body: unknown, method: string, href: string): DirectB
   return undefined
 }
 
+/**
+ * What {@link pushOutgoing} returned for a header name it sent as given
+ * (not a hop-by-hop one, not `content-length`): for those its result
+ * depends on the name alone, so a record's common names (Node's fetch sends
+ * the same few on every dispatch) are pushed here without a call. Bounded:
+ * names past the first {@link KNOWN_NAMES} go through pushOutgoing each time.
+ */
+const known = new Map<string, number>()
+const KNOWN_NAMES = 64
+
 /** A header name or value of a dispatch as a string (undici takes latin1 Buffers too). */
 function text(raw: unknown): string {
   return typeof raw === 'string' ? raw : Buffer.isBuffer(raw) ? raw.toString('latin1') : String(raw)
@@ -126,7 +136,16 @@ export function dispatchHeaders(input: unknown, options: ResolvedOptions): Outgo
           break
         }
       }
-      seen |= pushOutgoing(list, key, value)
+      const flags = known.get(key)
+      if (flags !== undefined) {
+        list.push(key, value)
+        seen |= flags
+        continue
+      }
+      const before = list.length
+      const got = pushOutgoing(list, key, value)
+      seen |= got
+      if (list.length === before + 2 && list[before] === key && key !== 'content-length' && known.size < KNOWN_NAMES) known.set(key, got)
     }
   }
   return finishOutgoing(list, seen, options, false)

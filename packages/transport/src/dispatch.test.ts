@@ -223,6 +223,21 @@ describe('Transport[undiciDispatch]: undici dispatches on the pool', () => {
     expect(late.calls).toEqual(['error RT_TRANSPORT_CLOSED'])
   })
 
+  it('fails a body that stalls past a bodyTimeout under 1 s with RT_BODY_TIMEOUT, and one under a limit of 1 s or more not before it', async () => {
+    const stalling = f.serve(await startServer((_req, res) => res.write('first')))
+    const slow = f.use(new Transport({ bodyTimeout: 50 }))
+    const timed = recorder()
+    slow[undiciDispatch]({ origin: stalling.origin, path: '/', method: 'GET' }, timed.handler)
+    await timed.settled
+    expect(timed.calls).toEqual(['connect', 'headers 200', 'data 5', 'error RT_BODY_TIMEOUT'])
+    const done = f.serve(await startServer((_req, res) => res.end('body')))
+    const coarse = f.use(new Transport({ bodyTimeout: 5000, responseHeaderTimeout: 5000 }))
+    const whole = recorder()
+    coarse[undiciDispatch]({ origin: done.origin, path: '/', method: 'GET' }, whole.handler)
+    await whole.settled
+    expect(whole.calls).toEqual(['connect', 'headers 200', 'data 4', 'complete'])
+  })
+
   it('fails with the error the caller’s onHeaders or onData throws, discards the conn and throws it again later', async () => {
     const server = f.serve(await startServer((_req, res) => res.end('body')))
     const transport = f.use(new Transport())
