@@ -2,7 +2,7 @@ import type { Holder, PersistConn } from './conn.js'
 import type { H2Conn } from './h2-conn.js'
 import type { H2Lease } from './h2-stream.js'
 import type { HostPool } from './pool.js'
-import { reportGotConn, type ClientTrace } from './trace.js'
+import { channels, reportGotConn, type ClientTrace } from './trace.js'
 
 // Taking a connection for one request, on either protocol: the pool's
 // accounting and the gotConn report. The Transport decides which conn.
@@ -10,12 +10,14 @@ import { reportGotConn, type ClientTrace } from './trace.js'
 /** takeConn marks HTTP/1.1 `conn` busy for a request and reports it to the trace. */
 export function takeConn(pool: HostPool, conn: PersistConn, holder: Holder, trace: ClientTrace | undefined, wasIdle: boolean, now: number): PersistConn {
   const reused = conn.requests > 0
-  const idleTime = wasIdle ? conn.idleTime(now) : 0
+  // The idle time (before markBusy) and the pool's key only for a report someone hears (as reportGotConn decides).
+  const report = trace?.gotConn !== undefined || channels.gotConn.hasSubscribers
+  const idleTime = report && wasIdle ? conn.idleTime(now) : 0
   holder.since = now
   conn.markBusy(holder)
   pool.busy.add(conn)
   pool.countRequest(reused)
-  reportGotConn(pool.key, conn.socket, trace, reused, wasIdle, idleTime, 'http/1.1', false)
+  if (report) reportGotConn(pool.key, conn.socket, trace, reused, wasIdle, idleTime, 'http/1.1', false)
   return conn
 }
 
