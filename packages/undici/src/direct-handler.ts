@@ -3,7 +3,7 @@ import type { Dispatcher } from 'undici'
 import type { Waiting, WaitingList } from './waiting.js'
 
 /** The progress hooks as undici's Client calls them (its types say otherwise for onBodySent). */
-interface SentHooks {
+export interface SentHooks {
   onRequestSent?(): void
   onBodySent?(chunk: unknown): void
 }
@@ -98,9 +98,3 @@ export class SentDirectHandler extends DirectHandler {
   }
 }
 
-/** directHandler makes the {@link DirectHandler} of a legacy `handler`: one with the write hooks when it has either. */
-export function directHandler(handler: Dispatcher.DispatchHandler, waiting: WaitingList): DirectHandler {
-  const sent = handler as SentHooks
-  if (typeof sent.onRequestSent === 'function' || typeof sent.onBodySent === 'function') return new SentDirectHandler(handler, waiting)
-  return new DirectHandler(handler, waiting)
-}

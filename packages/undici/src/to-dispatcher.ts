@@ -2,7 +2,7 @@ import { hasUndiciDispatch, isRoundTripper, undiciDispatch, type Closable, type 
 import { Dispatcher, errors } from 'undici'
 import { BridgedDispatch } from './bridged-dispatch.js'
 import { handlerKind, LegacyFacade } from './dispatch-handler.js'
-import { DirectHandler, directHandler } from './direct-handler.js'
+import { DirectHandler, SentDirectHandler, type SentHooks } from './direct-handler.js'
 import { describeDispatch, type DispatchInput } from './dispatch-request.js'
 import { BridgeError, ERR_DISPATCHER_CLOSED, ERR_INVALID_ARGUMENT, ERR_UPGRADE_UNSUPPORTED } from './errors.js'
 import { WaitingList } from './waiting.js'
@@ -96,7 +96,14 @@ export class RoundTripperDispatcher extends Dispatcher {
     // A RoundTripper that owns its conns takes the dispatch itself, without a Request or a Response; it refuses what it does not take.
     const direct = this.#direct
     if (direct !== undefined && !this.#closed) {
-      const tracked = kind === 'modern' ? new DirectHandler(new LegacyFacade(handler), this.#waiting) : directHandler(handler, this.#waiting)
+      // The write hooks only for a handler that has either (Node's fetch's has neither: nothing called per dispatch).
+      const sent = handler as SentHooks
+      const tracked =
+        kind === 'modern'
+          ? new DirectHandler(new LegacyFacade(handler), this.#waiting)
+          : typeof sent.onRequestSent === 'function' || typeof sent.onBodySent === 'function'
+            ? new SentDirectHandler(handler, this.#waiting)
+            : new DirectHandler(handler, this.#waiting)
       this.#waiting.add(tracked)
       if (direct[undiciDispatch](options, tracked, trace)) return true
       this.#waiting.delete(tracked)
