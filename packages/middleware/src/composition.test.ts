@@ -1,6 +1,7 @@
 import {
   chain,
   compose,
+  declareRoundTripThen,
   kRejectsOnAbort,
   kResolvesResponse,
   kRoundTripThen,
@@ -11,7 +12,7 @@ import {
   type RoundTripper,
 } from '@roundtrip/core'
 import { Transport } from '@roundtrip/transport'
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
 import { startServer, type TestServer } from '../test/server.js'
 import { concurrencyLimit } from './concurrency-limit/concurrency-limit.js'
 import { dedupe } from './dedupe/dedupe.js'
@@ -161,12 +162,14 @@ class TakingBase implements RoundTripper {
     const next = this.#outcomes.shift()!
     return next instanceof Error ? Promise.reject(next) : Promise.resolve(new Response('hello', { status: next }))
   }
-  [kRoundTripThen](request: Request, k: RoundTripContinuation): Promise<Response> {
-    this.thens++
-    return this.roundTrip().then(
-      (r) => k.received(r),
-      (e: unknown) => k.failed(e),
-    )
+  static {
+    declareRoundTripThen(TakingBase.prototype, function (this: TakingBase, _request: Request, k: RoundTripContinuation): Promise<Response> {
+      this.thens++
+      return this.roundTrip().then(
+        (r) => k.received(r),
+        (e: unknown) => k.failed(e),
+      )
+    })
   }
 }
 
@@ -202,9 +205,25 @@ describe('kRoundTripThen', () => {
     const base = new TakingBase([])
     for (const mw of [logger({ log: () => {} }), retry(), timeout(1_000)]) {
       const declared = mw(base)
-      expect(typeof (declared as { [kRoundTripThen]?: unknown })[kRoundTripThen]).toBe('function')
+      expect(typeof (declared as { [kRoundTripThen]?: unknown })[kRoundTripThen]).toBe('object')
       const copy = { ...declared, roundTrip: (request: Request) => declared.roundTrip(request) }
       expect((copy as { [kRoundTripThen]?: unknown })[kRoundTripThen]).toBeUndefined()
+    }
+  })
+
+  it('does not go around a layer whose roundTrip was replaced after it was made (vi.spyOn): the layer above calls the replacement', async () => {
+    const base = new TakingBase([200, 200, 200])
+    const layers: Array<[string, RoundTripper]> = [
+      ['retry', retry()(base)],
+      ['timeout', timeout(5_000)(base)],
+      ['logger', logger({ log: () => {} })(base)],
+      ['chain(retry())', chain(retry())(base)],
+    ]
+    for (const [name, inner] of layers) {
+      const spy = vi.spyOn(inner, 'roundTrip')
+      const response = await logger({ log: () => {} })(inner).roundTrip(new Request('http://example.test/'))
+      await response.text()
+      expect(spy, name).toHaveBeenCalledTimes(1)
     }
   })
 })
