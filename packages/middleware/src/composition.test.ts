@@ -1,6 +1,7 @@
 import {
   chain,
   compose,
+  declareRejectsOnAbort,
   declareRoundTripThen,
   kRejectsOnAbort,
   kResolvesResponse,
@@ -10,6 +11,7 @@ import {
   type Middleware,
   type RoundTripContinuation,
   type RoundTripper,
+  withReplayableBody,
 } from '@roundtrip/core'
 import { Transport } from '@roundtrip/transport'
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
@@ -226,4 +228,49 @@ describe('kRoundTripThen', () => {
       expect(spy, name).toHaveBeenCalledTimes(1)
     }
   })
+})
+
+/** Runs the collector (the suite runs with --expose-gc) and lets finalization and reactions run, `times` times. */
+async function collect(times = 10): Promise<void> {
+  const gc = (globalThis as { gc?: () => void }).gc
+  expect(gc, 'tests run with --expose-gc').toBeTypeOf('function')
+  for (let i = 0; i < times; i++) {
+    gc!()
+    await new Promise((resolve) => setImmediate(resolve))
+  }
+}
+
+describe('what a response keeps alive while its body is read', () => {
+  // The layer above (retry) hands its per-call object down (kRoundTripThen):
+  // it holds the request, its replayable body and the layer below. The layers
+  // that listen to the body (logger, timeout) must let it go with the head.
+  const stacks: Array<[string, () => Middleware[]]> = [
+    ['retry(), logger()', () => [retry(), logger({ log: () => {} })]],
+    ['retry(), timeout()', () => [retry(), timeout(60_000)]],
+    ['logger(), retry(), timeout()', () => [logger({ log: () => {} }), retry(), timeout(60_000)]],
+  ]
+  for (const [name, make] of stacks) {
+    for (const how of ['compose', 'chain'] as const) {
+      it(`${how}(${name}): not the request nor its replayable upload`, async () => {
+        // A body that never ends: the response is being read for as long as the test holds it. It
+        // declares kRejectsOnAbort (nothing aborts here), as the Transport does: timeout() then takes
+        // the reaction of the layer above.
+        const base = declareRejectsOnAbort(roundTripper(async () => new Response(new ReadableStream({ pull: () => new Promise(() => {}) }))), true)
+        const client = how === 'compose' ? compose(base, ...make()) : compose(base, chain(...make()))
+        const { response, request, upload } = await send(client)
+        await collect()
+        expect(request.deref(), 'the request').toBeUndefined()
+        expect(upload.deref(), 'the replayable upload').toBeUndefined()
+        await response.body!.cancel()
+      })
+    }
+  }
+
+  /** Sends a PUT with a replayable body through `client`; only weak references to the request and its bytes stay. */
+  async function send(client: RoundTripper): Promise<{ response: Response; request: WeakRef<Request>; upload: WeakRef<Uint8Array> }> {
+    const bytes = new Uint8Array(1 << 16)
+    const request = withReplayableBody(new Request('http://example.test/', { method: 'PUT', body: bytes }), { length: bytes.length, getBody: () => bytes })
+    const response = await client.roundTrip(request)
+    return { response, request: new WeakRef(request), upload: new WeakRef(bytes) }
+  }
 })

@@ -75,8 +75,12 @@ export class Deadline extends CallAbortController implements BodyListener, Queue
   queueNext: QueuedDeadline | undefined = undefined
   /** Where the call is, and how it is timed (see WAITING … OWN_PROMISE). */
   #state: number
-  /** The reaction of the layer above, or the call's own promise (OWN_PROMISE); undefined: the call's promise is the reactions'. */
-  readonly #k: RoundTripContinuation | undefined
+  /**
+   * The reaction of the layer above, or the call's own promise (OWN_PROMISE); undefined: the call's
+   * promise is the reactions'. Let go once the response is handed on: the layer above may hold the
+   * request and its upload, and this object lives on as the body's listener.
+   */
+  #k: RoundTripContinuation | undefined
   /** The request the hooks are attached to, until they come off. */
   #request: Request | undefined
   /** The response handed on, while its body is timed. */
@@ -128,6 +132,8 @@ export class Deadline extends CallAbortController implements BodyListener, Queue
   received(received: Response): Response | PromiseLike<Response> {
     const k = this.#k
     if (k === undefined) return this.#received(received)
+    // expire() calls it only while waiting: from here on, it is nobody's business.
+    this.#k = undefined
     let response: Response
     try {
       response = this.#received(received)
