@@ -1,6 +1,6 @@
 import { ERR_INVALID_MIDDLEWARE, RoundTripError } from './errors.js'
 import { declareRejectsOnAbort, isRoundTripper, kRejectsOnAbort, kResolvesResponse, rejectsOnAbort, tryRoundTrip, type Middleware, type RoundTripper } from './round-tripper.js'
-import { kRoundTripThen, reactWith, roundTripThen, type RoundTripContinuation } from './round-trip-then.js'
+import { declareRoundTripThen, reactWith, roundTripThen, type RoundTripContinuation } from './round-trip-then.js'
 
 /** describeMiddleware names a middleware for messages: its position (1-based) and its function name. */
 function describeMiddleware(fn: Middleware, index: number): string {
@@ -83,8 +83,10 @@ export function chain(...middleware: Middleware[]): Middleware {
  * request by the caller, turns a synchronous throw of the callee into a
  * rejection, and checks that the callee resolves with a Response. It
  * declares {@link kRejectsOnAbort} when the callee does: it adds no wait.
- * Its {@link kRoundTripThen} (a class method: a spread copy does not get it)
- * passes a caller's continuation on to a callee it does not check.
+ * Its `kRoundTripThen` (declared on the prototype with core's
+ * declareRoundTripThen: a spread copy does not get it, and an instance
+ * whose `roundTrip` is replaced is called through that) passes a caller's
+ * continuation on to a callee it does not check.
  */
 class Boundary implements RoundTripper {
   /** Declared in the constructor, non-enumerable (declareRejectsOnAbort): a spread copy does not inherit it. */
@@ -119,11 +121,13 @@ class Boundary implements RoundTripper {
     })
   }
 
-  /** kRoundTripThen: passed on to an inner layer that is not checked (it declares kResolvesResponse, or is what the chain wraps); a `.then` otherwise. */
-  [kRoundTripThen](request: Request, k: RoundTripContinuation): Promise<Response> {
-    if (this.#callee !== undefined && !this.#trusted) return reactWith(this.roundTrip(request), k)
-    const refused = this.#refuse(request)
-    return refused !== undefined ? reactWith(refused, k) : roundTripThen(this.#inner, request, k)
+  static {
+    // kRoundTripThen: passed on to an inner layer that is not checked (it declares kResolvesResponse, or is what the chain wraps); a `.then` otherwise.
+    declareRoundTripThen(Boundary.prototype, function (this: Boundary, request: Request, k: RoundTripContinuation): Promise<Response> {
+      if (this.#callee !== undefined && !this.#trusted) return reactWith(this.roundTrip(request), k)
+      const refused = this.#refuse(request)
+      return refused !== undefined ? reactWith(refused, k) : roundTripThen(this.#inner, request, k)
+    })
   }
 
   /** The rejection of a second send of the same bodied request by the caller; undefined when the request may go. */

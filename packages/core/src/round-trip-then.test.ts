@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest'
 import { chain } from './chain.js'
 import { isRoundTripError } from './errors.js'
 import { declareResolvesResponse, roundTripper, type Middleware, type RoundTripper } from './round-tripper.js'
-import { kRoundTripThen, roundTripThen, type RoundTripContinuation } from './round-trip-then.js'
+import { declareRoundTripThen, kRoundTripThen, roundTripThen, type RoundTripContinuation } from './round-trip-then.js'
 
 /** A continuation that records what it was given and hands on a tagged outcome. */
 function recorder(log: string[]): RoundTripContinuation {
@@ -22,11 +22,9 @@ function recorder(log: string[]): RoundTripContinuation {
 function taking(log: string[], trusted = true): Middleware {
   return (next) => {
     const layer: RoundTripper = { roundTrip: (request) => next.roundTrip(request) }
-    Object.defineProperty(layer, kRoundTripThen, {
-      value: (request: Request, k: RoundTripContinuation) => {
-        log.push('then')
-        return roundTripThen(next, request, k)
-      },
+    declareRoundTripThen(layer, (request, k) => {
+      log.push('then')
+      return roundTripThen(next, request, k)
     })
     return trusted ? declareResolvesResponse(layer) : layer
   }
@@ -61,11 +59,9 @@ describe('roundTripThen', () => {
   it("is passed on by chain()'s boundaries to a layer that declares kResolvesResponse, and to what the chain wraps", async () => {
     const log: string[] = []
     const base: RoundTripper = { roundTrip: async () => new Response('ok') }
-    Object.defineProperty(base, kRoundTripThen, {
-      value: (request: Request, k: RoundTripContinuation) => {
-        log.push('base then')
-        return Promise.resolve(new Response('ok')).then((r) => k.received(r))
-      },
+    declareRoundTripThen(base, (_request, k) => {
+      log.push('base then')
+      return Promise.resolve(new Response('ok')).then((r) => k.received(r))
     })
     const client = chain(taking(log), taking(log))(base)
     const response = await roundTripThen(client, new Request('http://example.test/'), recorder(log))
@@ -102,5 +98,80 @@ describe('roundTripThen', () => {
     expect((error as Error).message).toBe('k failed')
     expect(log[0]).toBe('received 200')
     expect(log[1]).toContain('called next twice with the same request')
+  })
+})
+
+/** Replaces the `roundTrip` of `layer` after it was made, as instrumentation does; `hit` counts the calls that reach the replacement. */
+type Patch = (layer: RoundTripper, hit: () => void) => RoundTripper
+const patches: Array<[string, Patch]> = [
+  [
+    'on the instance (vi.spyOn, a monkeypatch)',
+    (layer, hit) => {
+      const original = layer.roundTrip
+      layer.roundTrip = function (this: RoundTripper, request: Request) {
+        hit()
+        return original.call(this, request)
+      }
+      return layer
+    },
+  ],
+  [
+    'by Object.create(layer) with a roundTrip of its own',
+    (layer, hit) => {
+      const derived = Object.create(layer) as RoundTripper
+      derived.roundTrip = (request) => {
+        hit()
+        return layer.roundTrip(request)
+      }
+      return derived
+    },
+  ],
+  [
+    'by a Proxy',
+    (layer, hit) =>
+      new Proxy(layer, {
+        get(target, key, receiver) {
+          if (key !== 'roundTrip') return Reflect.get(target, key, receiver) as unknown
+          return (request: Request) => {
+            hit()
+            return target.roundTrip(request)
+          }
+        },
+      }),
+  ],
+]
+
+describe('roundTripThen over a layer whose roundTrip was replaced after the layer was made', () => {
+  const base = (): RoundTripper => roundTripper(async () => new Response('ok'))
+  const layers: Array<[string, () => RoundTripper]> = [
+    ['a layer that declares kRoundTripThen', () => taking([])(base())],
+    ["a chain()'s boundary", () => chain(taking([]))(base())],
+  ]
+  for (const [what, make] of layers) {
+    for (const [how, patch] of patches) {
+      it(`calls the replacement, not the declared method: ${what}, replaced ${how}`, async () => {
+        let hits = 0
+        const patched = patch(make(), () => hits++)
+        const log: string[] = []
+        const response = await roundTripThen(patched, new Request('http://example.test/'), recorder(log))
+        expect(response.status).toBe(201)
+        expect(log).toEqual(['received 200'])
+        expect(hits).toBe(1)
+      })
+    }
+  }
+
+  it('ignores a declaration that is not one standing for the current roundTrip (a bare method, the older form)', async () => {
+    let called = 0
+    const layer = roundTripper(async () => new Response('ok'))
+    Object.defineProperty(layer, kRoundTripThen, {
+      value: () => {
+        called++
+        return Promise.reject(new Error('declared method'))
+      },
+    })
+    const log: string[] = []
+    expect((await roundTripThen(layer, new Request('http://example.test/'), recorder(log))).status).toBe(201)
+    expect(called).toBe(0)
   })
 })

@@ -22,32 +22,66 @@ export interface RoundTripContinuation {
 }
 
 /**
- * kRoundTripThen is the key of a RoundTripper's method `(request, k) =>
- * Promise<Response>` that does what `next.roundTrip(request).then((r) =>
- * k.received(r), (e) => k.failed(e))` does, without the promise and reaction
- * between them: the layer calls `k` from its own reaction to the layer below
- * (passing its own outcome on: `k.received` with the response it gives,
- * `k.failed` with the error it rejects with, the result of either as its
- * own). It calls at most one of them, once, never before the method
+ * kRoundTripThen is the key of a RoundTripper's {@link RoundTripThen}
+ * declaration: a method `(request, k) => Promise<Response>` that does what
+ * `next.roundTrip(request).then((r) => k.received(r), (e) => k.failed(e))`
+ * does, without the promise and reaction between them, and the `roundTrip`
+ * it stands for. The layer calls `k` from its own reaction to the layer
+ * below (passing its own outcome on: `k.received` with the response it
+ * gives, `k.failed` with the error it rejects with, the result of either as
+ * its own). It calls at most one of them, once, never before the method
  * returned (from a reaction, as a `.then` would), and returns the promise
  * of the call with `k` applied. Call it through {@link roundTripThen},
- * which uses a `.then` for a layer that does not declare it. `chain()`'s
- * boundaries pass it on over a layer that declares `kResolvesResponse`.
+ * which uses a `.then` for a layer that does not declare it, and for one
+ * whose `roundTrip` is no longer the one the declaration stands for
+ * (replaced after the declaration: `vi.spyOn(layer, 'roundTrip')`, a
+ * monkeypatch, `Object.create(layer)` with a `roundTrip` of its own, a
+ * Proxy): what the layer's `roundTrip` does now is what a call does.
+ * `chain()`'s boundaries pass it on over a layer that declares
+ * `kResolvesResponse`, and to what the chain wraps.
  *
- * Declare it non-enumerable (`Object.defineProperty`, or a class method): a
- * user layer spread from one that declares it (`{ ...next, roundTrip }`)
- * must not copy it, or a layer above would call around that layer's own
- * `roundTrip`. A registered symbol: copies of core agree on it.
+ * Declare it with {@link declareRoundTripThen} (non-enumerable: a user layer
+ * spread from one that declares it does not copy it). A registered symbol:
+ * copies of core agree on it.
  */
 export const kRoundTripThen: unique symbol = Symbol.for('@roundtrip/core.roundTripThen.v1')
 
-type Then = (request: Request, k: RoundTripContinuation) => Promise<Response>
+/** The method of a {@link RoundTripThen} declaration, called as a method of the layer. */
+export type RoundTripThenMethod<T extends RoundTripper = RoundTripper> = (this: T, request: Request, k: RoundTripContinuation) => Promise<Response>
+
+/**
+ * RoundTripThen is what a layer declares under {@link kRoundTripThen}: its
+ * method `then`, used only while the layer's `roundTrip` is `roundTrip`.
+ */
+export interface RoundTripThen {
+  /** The `roundTrip` that `then` stands for. */
+  readonly roundTrip: RoundTripper['roundTrip']
+  /** `roundTrip` with the caller's reaction applied (see {@link kRoundTripThen}). */
+  readonly then: RoundTripThenMethod<never>
+}
+
+/**
+ * declareRoundTripThen declares `then` as `target`'s {@link kRoundTripThen}
+ * method, standing for `target.roundTrip` as it is now (non-enumerable,
+ * configurable). `target` may be a class's prototype: its instances
+ * inherit the declaration, with the method the class declares.
+ *
+ * @example
+ * ```ts
+ * const made = declareRoundTripThen({ roundTrip: (r) => roundTripThen(next, r, new Call(r)) }, (r, k) => roundTripThen(next, r, new Call(r, k)))
+ * ```
+ */
+export function declareRoundTripThen<T extends RoundTripper>(target: T, then: RoundTripThenMethod<T>): T {
+  const declared: RoundTripThen = { roundTrip: target.roundTrip, then: then as RoundTripThenMethod<never> }
+  Object.defineProperty(target, kRoundTripThen, { value: declared, enumerable: false, writable: false, configurable: true })
+  return target
+}
 
 /**
  * roundTripThen sends `request` through `next` and applies `k` to the
  * outcome: `next.roundTrip(request).then(k.received, k.failed)` with `k`'s
  * methods called as its methods, in one reaction for the whole stack below
- * when `next` declares {@link kRoundTripThen}. A synchronous throw of
+ * when `next` declares {@link kRoundTripThen} for its current `roundTrip`. A synchronous throw of
  * `next` reaches `k.failed`, as with `tryRoundTrip`.
  *
  * @example
@@ -57,10 +91,13 @@ type Then = (request: Request, k: RoundTripContinuation) => Promise<Response>
  * ```
  */
 export function roundTripThen(next: RoundTripper, request: Request, k: RoundTripContinuation): Promise<Response> {
-  const then = (next as { [kRoundTripThen]?: Then })[kRoundTripThen]
-  if (typeof then !== 'function') return reactWith(tryRoundTrip(next, request), k)
+  // One read and a compare: the declaration counts only while it stands for
+  // the layer's roundTrip as it is now (not replaced on the instance, by a
+  // derived object or a Proxy); an older form (a bare method) never does.
+  const declared = (next as { [kRoundTripThen]?: RoundTripThen })[kRoundTripThen]
+  if (declared?.roundTrip !== next.roundTrip) return reactWith(tryRoundTrip(next, request), k)
   try {
-    return then.call(next, request, k)
+    return (declared!.then as RoundTripThenMethod).call(next, request, k)
   } catch (error) {
     return reactWith(Promise.reject(error), k)
   }

@@ -1,6 +1,8 @@
 import {
   chain,
   compose,
+  declareRejectsOnAbort,
+  declareRoundTripThen,
   kRejectsOnAbort,
   kResolvesResponse,
   kRoundTripThen,
@@ -9,9 +11,10 @@ import {
   type Middleware,
   type RoundTripContinuation,
   type RoundTripper,
+  withReplayableBody,
 } from '@roundtrip/core'
 import { Transport } from '@roundtrip/transport'
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
 import { startServer, type TestServer } from '../test/server.js'
 import { concurrencyLimit } from './concurrency-limit/concurrency-limit.js'
 import { dedupe } from './dedupe/dedupe.js'
@@ -161,12 +164,14 @@ class TakingBase implements RoundTripper {
     const next = this.#outcomes.shift()!
     return next instanceof Error ? Promise.reject(next) : Promise.resolve(new Response('hello', { status: next }))
   }
-  [kRoundTripThen](request: Request, k: RoundTripContinuation): Promise<Response> {
-    this.thens++
-    return this.roundTrip().then(
-      (r) => k.received(r),
-      (e: unknown) => k.failed(e),
-    )
+  static {
+    declareRoundTripThen(TakingBase.prototype, function (this: TakingBase, _request: Request, k: RoundTripContinuation): Promise<Response> {
+      this.thens++
+      return this.roundTrip().then(
+        (r) => k.received(r),
+        (e: unknown) => k.failed(e),
+      )
+    })
   }
 }
 
@@ -202,9 +207,70 @@ describe('kRoundTripThen', () => {
     const base = new TakingBase([])
     for (const mw of [logger({ log: () => {} }), retry(), timeout(1_000)]) {
       const declared = mw(base)
-      expect(typeof (declared as { [kRoundTripThen]?: unknown })[kRoundTripThen]).toBe('function')
+      expect(typeof (declared as { [kRoundTripThen]?: unknown })[kRoundTripThen]).toBe('object')
       const copy = { ...declared, roundTrip: (request: Request) => declared.roundTrip(request) }
       expect((copy as { [kRoundTripThen]?: unknown })[kRoundTripThen]).toBeUndefined()
     }
   })
+
+  it('does not go around a layer whose roundTrip was replaced after it was made (vi.spyOn): the layer above calls the replacement', async () => {
+    const base = new TakingBase([200, 200, 200])
+    const layers: Array<[string, RoundTripper]> = [
+      ['retry', retry()(base)],
+      ['timeout', timeout(5_000)(base)],
+      ['logger', logger({ log: () => {} })(base)],
+      ['chain(retry())', chain(retry())(base)],
+    ]
+    for (const [name, inner] of layers) {
+      const spy = vi.spyOn(inner, 'roundTrip')
+      const response = await logger({ log: () => {} })(inner).roundTrip(new Request('http://example.test/'))
+      await response.text()
+      expect(spy, name).toHaveBeenCalledTimes(1)
+    }
+  })
+})
+
+/** Runs the collector (the suite runs with --expose-gc) and lets finalization and reactions run, `times` times. */
+async function collect(times = 10): Promise<void> {
+  const gc = (globalThis as { gc?: () => void }).gc
+  expect(gc, 'tests run with --expose-gc').toBeTypeOf('function')
+  for (let i = 0; i < times; i++) {
+    gc!()
+    await new Promise((resolve) => setImmediate(resolve))
+  }
+}
+
+describe('what a response keeps alive while its body is read', () => {
+  // The layer above (retry) hands its per-call object down (kRoundTripThen):
+  // it holds the request, its replayable body and the layer below. The layers
+  // that listen to the body (logger, timeout) must let it go with the head.
+  const stacks: Array<[string, () => Middleware[]]> = [
+    ['retry(), logger()', () => [retry(), logger({ log: () => {} })]],
+    ['retry(), timeout()', () => [retry(), timeout(60_000)]],
+    ['logger(), retry(), timeout()', () => [logger({ log: () => {} }), retry(), timeout(60_000)]],
+  ]
+  for (const [name, make] of stacks) {
+    for (const how of ['compose', 'chain'] as const) {
+      it(`${how}(${name}): not the request nor its replayable upload`, async () => {
+        // A body that never ends: the response is being read for as long as the test holds it. It
+        // declares kRejectsOnAbort (nothing aborts here), as the Transport does: timeout() then takes
+        // the reaction of the layer above.
+        const base = declareRejectsOnAbort(roundTripper(async () => new Response(new ReadableStream({ pull: () => new Promise(() => {}) }))), true)
+        const client = how === 'compose' ? compose(base, ...make()) : compose(base, chain(...make()))
+        const { response, request, upload } = await send(client)
+        await collect()
+        expect(request.deref(), 'the request').toBeUndefined()
+        expect(upload.deref(), 'the replayable upload').toBeUndefined()
+        await response.body!.cancel()
+      })
+    }
+  }
+
+  /** Sends a PUT with a replayable body through `client`; only weak references to the request and its bytes stay. */
+  async function send(client: RoundTripper): Promise<{ response: Response; request: WeakRef<Request>; upload: WeakRef<Uint8Array> }> {
+    const bytes = new Uint8Array(1 << 16)
+    const request = withReplayableBody(new Request('http://example.test/', { method: 'PUT', body: bytes }), { length: bytes.length, getBody: () => bytes })
+    const response = await client.roundTrip(request)
+    return { response, request: new WeakRef(request), upload: new WeakRef(bytes) }
+  }
 })

@@ -1,14 +1,14 @@
 import {
   declareRejectsOnAbort,
   declareResolvesResponse,
-  kRoundTripThen,
+  declareRoundTripThen,
   rejectsOnAbort,
   type RoundTripContinuation,
   type RoundTripFunction,
   type RoundTripper,
 } from '@roundtrip/core'
 
-/** The function form of a layer's {@link kRoundTripThen} method. */
+/** The function form of a layer's `kRoundTripThen` method (core's RoundTripThenMethod, with no `this`). */
 export type RoundTripThenFunction = (request: Request, k: RoundTripContinuation) => Promise<Response>
 
 /**
@@ -19,17 +19,22 @@ export type RoundTripThenFunction = (request: Request, k: RoundTripContinuation)
  * Given `next` (a layer whose own waits react to the call's signal at once),
  * it also declares `kRejectsOnAbort` when `next` does: a `timeout()` above
  * it then needs no promise of its own. Given `then`, it declares core's
- * `kRoundTripThen` with it: a layer above hands its reaction down, and the
- * stack reacts once per call to the promise below it.
+ * `kRoundTripThen` with it (core's `declareRoundTripThen`, for this
+ * `roundTrip`): a layer above hands its reaction down, and the stack reacts
+ * once per call to the promise below it — unless the layer's `roundTrip` is
+ * replaced later (a spy, a monkeypatch), which is then what a call does.
  */
 export function layer(roundTrip: RoundTripFunction, next?: RoundTripper, then?: RoundTripThenFunction): RoundTripper {
   // Non-enumerable declarations: a user layer spread from this one ({ ...next, roundTrip }) does not inherit them.
   const made = declareRejectsOnAbort(declareResolvesResponse({ roundTrip }), next !== undefined && rejectsOnAbort(next))
-  if (then !== undefined) Object.defineProperty(made, kRoundTripThen, { value: then, enumerable: false, writable: false, configurable: true })
-  return made
+  return then === undefined ? made : declareRoundTripThen(made, then)
 }
 
-/** reactWith applies `k` to `promise` (a layer's slow path, such as a retry): `k`'s methods, bound. */
+/**
+ * reactWith applies `k` to `promise` (a layer's slow path, such as a retry):
+ * `k`'s methods, bound. Core has the same function, internal to it (core
+ * exports no internal entry): two lines are not worth a public export.
+ */
 export function reactWith(promise: Promise<Response>, k: RoundTripContinuation): Promise<Response> {
   return promise.then(k.received.bind(k), k.failed.bind(k))
 }

@@ -76,8 +76,8 @@ interface LoggerConfig {
  */
 class LoggerCall implements RoundTripContinuation {
   readonly #config: LoggerConfig
-  /** The reaction of the layer above, when it handed it down (core's kRoundTripThen): called with this call's outcome. */
-  readonly #k: RoundTripContinuation | undefined
+  /** The reaction of the layer above, when it handed it down (core's kRoundTripThen): called with this call's outcome, and let go then (it may hold the request and its upload; this object lives on as the body's listener). */
+  #k: RoundTripContinuation | undefined
   /** The request the hooks are attached to, until they come off (head or failure): the call object lives on as the body's listener, and must not keep the request (and its upload) for a whole download. */
   #request: Request | undefined
   readonly #start: number
@@ -119,6 +119,7 @@ class LoggerCall implements RoundTripContinuation {
   received(response: Response): Response | PromiseLike<Response> {
     const k = this.#k
     if (k === undefined) return this.#responded(response)
+    this.#k = undefined
     let handed: Response
     try {
       handed = this.#responded(response)

@@ -4,6 +4,7 @@ import {
   CallAbortController,
   detachHooks,
   discardResponse,
+  neverAborted,
   observeBody,
   roundTripThen,
   type BodyListener,
@@ -63,9 +64,9 @@ const OWN_PROMISE = 8
  * layer return: they hand on the response, or throw the deadline's error —
  * to the reaction of the layer above (`k`) when it handed it down. Over any
  * other layer, the call has a promise of its own (`k` an {@link OwnPromise})
- * which the deadline rejects when it passes, so that a layer below that does
- * not listen to the call's signal still gives the caller its TimeoutError
- * on time. Either way the body errors when the deadline passes during it,
+ * which the deadline rejects when it passes, and the caller's signal when
+ * it aborts first, so that a layer below that does not listen to the call's
+ * signal still gives the caller its TimeoutError, or its own reason, on time. Either way the body errors when the deadline passes during it,
  * and a response that comes too late is released.
  */
 export class Deadline extends CallAbortController implements BodyListener, QueuedDeadline, RoundTripContinuation {
@@ -75,17 +76,28 @@ export class Deadline extends CallAbortController implements BodyListener, Queue
   queueNext: QueuedDeadline | undefined = undefined
   /** Where the call is, and how it is timed (see WAITING … OWN_PROMISE). */
   #state: number
-  /** The reaction of the layer above, or the call's own promise (OWN_PROMISE); undefined: the call's promise is the reactions'. */
-  readonly #k: RoundTripContinuation | undefined
+  /**
+   * The reaction of the layer above, or the call's own promise (OWN_PROMISE); undefined: the call's
+   * promise is the reactions'. Let go once the response is handed on: the layer above may hold the
+   * request and its upload, and this object lives on as the body's listener.
+   */
+  #k: RoundTripContinuation | undefined
   /** The request the hooks are attached to, until they come off. */
   #request: Request | undefined
   /** The response handed on, while its body is timed. */
   #response: Response | undefined
+  /** With a promise of its own, while waiting: the listener that rejects it when the caller's signal aborts (the layer below may not listen). */
+  #onCallerAbort: (() => void) | undefined
 
   constructor(outer: CallSignal, includeBody: boolean, k: RoundTripContinuation | undefined) {
     super(outer)
-    this.#state = WAITING | (includeBody ? INCLUDE_BODY : 0) | (k instanceof OwnPromise ? OWN_PROMISE : 0)
+    const own = k instanceof OwnPromise
+    this.#state = WAITING | (includeBody ? INCLUDE_BODY : 0) | (own ? OWN_PROMISE : 0)
     this.#k = k
+    if (own && outer !== neverAborted) {
+      this.#onCallerAbort = this.#callerAborted.bind(this)
+      this.addEventListener('abort', this.#onCallerAbort)
+    }
   }
 
   /** Starts the call; its promise is the caller's unless the call has a promise of its own. */
@@ -118,6 +130,22 @@ export class Deadline extends CallAbortController implements BodyListener, Queue
     if ((state & OWN_PROMISE) !== 0) this.#k!.failed(reason)
   }
 
+  /**
+   * This call's signal aborted, with a promise of its own (OWN_PROMISE). The
+   * caller's signal, while waiting: the call rejects with its reason now,
+   * and a response that comes later is released, as for the deadline. The
+   * deadline's own abort finds the call done (expire() rejects).
+   */
+  #callerAborted(): void {
+    this.#onCallerAbort = undefined
+    const state = this.#state
+    if ((state & STAGE) !== WAITING) return
+    this.#state = (state & ~STAGE) | DONE
+    this.queue?.remove(this)
+    // The hooks stay on the request until the layer below settles, as in expire().
+    this.#k!.failed(this.reason)
+  }
+
   /** The body settled (read, cancelled, failed — maybe by this deadline — or collected). */
   bodySettled(): void {
     this.#response = undefined
@@ -128,6 +156,8 @@ export class Deadline extends CallAbortController implements BodyListener, Queue
   received(received: Response): Response | PromiseLike<Response> {
     const k = this.#k
     if (k === undefined) return this.#received(received)
+    // expire() calls it only while waiting: from here on, it is nobody's business.
+    this.#k = undefined
     let response: Response
     try {
       response = this.#received(received)
@@ -187,5 +217,10 @@ export class Deadline extends CallAbortController implements BodyListener, Queue
   #detach(): void {
     if (this.#request !== undefined) detachHooks(this.#request, this)
     this.#request = undefined
+    if (this.#onCallerAbort !== undefined) {
+      // Settled or handed on: the caller's signal is no longer ours to listen to.
+      this.removeEventListener('abort', this.#onCallerAbort)
+      this.#onCallerAbort = undefined
+    }
   }
 }

@@ -177,6 +177,38 @@ describe('timeout over the Transport', () => {
     expect(transport.stats().total.active).toBe(0)
   })
 
+  it("rejects with the caller's reason when the caller aborts, over a layer below that ignores the call signal, and releases the response that comes after", async () => {
+    transport = await warmTransport()
+    let answer!: () => void
+    const gate = new Promise<void>((resolve) => (answer = resolve))
+    let sent!: (response: Promise<Response>) => void
+    const late = new Promise<Promise<Response>>((resolve) => (sent = resolve))
+    // Sends a fresh request of its own once let through: neither the caller's signal nor the deadline reaches the Transport.
+    const deaf = roundTripper(async (request) => {
+      await gate
+      const response = transport.roundTrip(new Request(request.url))
+      sent(response)
+      return response
+    })
+    const client = compose(deaf, timeout(60_000))
+    const caller = new AbortController()
+    const reason = new Error('the caller gave up')
+    let outcome: unknown = 'pending'
+    const call = client.roundTrip(new Request(`${server.origin}/stalled-body`, { signal: caller.signal })).then(
+      () => 'resolved',
+      (error: unknown) => error,
+    )
+    void call.then((settled) => (outcome = settled))
+    caller.abort(reason)
+    // No timer: the reactions to the abort have run once the event loop turns.
+    await new Promise((resolve) => setImmediate(resolve))
+    expect(outcome).toBe(reason)
+    answer()
+    const response = await (await late)
+    // Nobody was left to read it: the timeout layer cancelled the late body.
+    expect(await new Promise<BodyOutcome>((resolve) => observeBody(response, resolve))).toBe('cancel')
+  })
+
   it('finds that the Transport declares kRejectsOnAbort (so its deadlines take the path without a promise of their own)', () => {
     transport = new Transport()
     expect(rejectsOnAbort(transport)).toBe(true)
