@@ -25,7 +25,14 @@ import { rethrowLater, type CallSignal } from '@roundtrip/core'
 
 /** AbortWatcher is a stage of a call that waits on its signal. */
 export interface AbortWatcher {
-  /** The signal aborted: called once; the watcher no longer watches (its {@link unwatchAbort} does nothing). */
+  /**
+   * The signal aborted: called once; the watcher no longer watches (its
+   * {@link unwatchAbort} does nothing). Also called on a watcher that left
+   * (unwatchAbort) while the abort was being told — an earlier watcher's
+   * abort ended it — since neither onAbort nor a `CallAbortController`
+   * skips a listener removed during the dispatch: a watcher that no longer
+   * watches does nothing then.
+   */
   signalAborted(): void
 }
 

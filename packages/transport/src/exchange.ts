@@ -86,6 +86,8 @@ export class Exchange implements Dispatcher.DispatchHandler, StageOwner, AbortWa
 
   /** signalAborted (AbortWatcher): the call's signal aborted. */
   signalAborted(): void {
+    // It stopped watching while the abort was being told (abort-watch.ts's AbortWatcher).
+    if (this.#watching === undefined) return
     this.#watching = undefined
     this.#onAbort()
   }

@@ -42,13 +42,17 @@ const BAD_VALUE = /[^\t\x20-\x7e\x80-\xff]/
  * for the names that take one (`content-type`, …). `cookie` is kept as
  * separate fields, as undici keeps it (RFC 9113 §8.2.3 lets them be split).
  * A value with a character undici refuses throws `UND_ERR_INVALID_ARG`
- * (`invalid <name> header`, undici's message), before anything is sent.
+ * (`invalid <name> header`, undici's message), before anything is sent; so
+ * does a name starting with `:` (`invalid header key`, as undici's HTTP/1.1
+ * client says): the pseudo-headers are ours.
  */
 export function requestHeaders(method: string, scheme: string, authority: string, path: string, list: string[]): OutgoingHttpHeaders {
   const headers: OutgoingHttpHeaders = { ':method': method, ':scheme': scheme, ':authority': authority, ':path': path }
   for (let i = 0; i < list.length; i += 2) {
     const name = list[i]!
     const value = list[i + 1]!
+    // A pseudo-header name (an undici dispatch's `[':method', 'DELETE']`) is no header: refused as undici's HTTP/1.1 client refuses it, not joined into ours.
+    if (name.charCodeAt(0) === 58 /* ':' */) throw Object.assign(new Error('invalid header key'), { code: 'UND_ERR_INVALID_ARG' })
     if (BAD_VALUE.test(value)) throw Object.assign(new Error(`invalid ${name} header`), { code: 'UND_ERR_INVALID_ARG' })
     if (name === 'host') {
       headers[':authority'] = value

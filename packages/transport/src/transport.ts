@@ -243,6 +243,8 @@ export class Transport implements RoundTripper, Closable, UndiciDispatchable {
     }
     // Closing the expired idle conns (idleConnFor) may have emptied the pool and removed it from the map: wait and dial in the live one.
     if (pool.removed) pool = acquirer.pool = this.#routes.poolFor(pool.method)
+    // A wait hears an abort from here on (waiter.ts): one before (while the body was prepared) fails the request now, not once a conn comes.
+    if (acquirer.signal.aborted) throw acquirer.signal.reason
     const waiter = new ConnWaiter(this.#owner, acquirer, false, resent)
     pool.enqueue(waiter)
     if (!pool.waitsForStreams(this.#options.http2.strictMaxConcurrentStreams) && (this.#options.maxConnsPerHost === 0 || pool.conns < this.#options.maxConnsPerHost)) {

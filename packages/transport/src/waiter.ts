@@ -107,6 +107,8 @@ export class ConnWaiter implements Waiter, AbortWatcher {
 
   /** signalAborted (AbortWatcher): the request's signal aborted while it waited. */
   signalAborted(): void {
+    // It got its conn while the abort was being told (an earlier watcher's abort freed one): an EventTarget skips a listener removed during the dispatch.
+    if (this.#watching === undefined) return
     this.#watching = undefined
     if (channels.waitFailed.hasSubscribers) channels.waitFailed.publish({ key: this.pool.key, reason: 'aborted' })
     this.fail(this.acquirer.signal.reason)
