@@ -183,22 +183,24 @@ export class Call implements Acquirer {
  * one microtask (a `.then` on a settled promise) for the calls that settle
  * in one turn, no closure per call.
  */
-const reacting: Call[] = []
-let scheduled = false
+const reacting: Array<Call | undefined> = []
+/** How many calls wait in `reacting`: its length stays (setting it to 0 would free the backing store, made again by the next push). */
+let waiting = 0
 const settledPromise = Promise.resolve()
 
 function enqueue(call: Call): void {
-  reacting.push(call)
-  if (scheduled) return
-  scheduled = true
-  void settledPromise.then(reactAll)
+  reacting[waiting++] = call
+  if (waiting === 1) void settledPromise.then(reactAll)
 }
 
 function reactAll(): void {
   // A continuation may settle more calls (a retry that fails at once): they react in this loop, after it returned.
-  for (let i = 0; i < reacting.length; i++) reacting[i]!.react()
-  reacting.length = 0
-  scheduled = false
+  for (let i = 0; i < waiting; i++) {
+    const call = reacting[i]!
+    reacting[i] = undefined
+    call.react()
+  }
+  waiting = 0
 }
 
 function noop(): void {}
