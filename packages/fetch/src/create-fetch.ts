@@ -10,6 +10,8 @@ import {
   withReplayableBody,
   withResponseInfo,
   withUnabortableSignal,
+  roundTripThen,
+  type RoundTripContinuation,
   type RoundTripper,
 } from '@roundtrip/core'
 import { isBadPort } from './bad-port.js'
@@ -161,23 +163,50 @@ function withHeaders(request: Request, input: unknown, edit: (headers: Headers) 
 
 /**
  * start sends the first hop and stays on one promise: the round trip's own,
- * with one reaction that handles the response, follows it only when it is a
- * redirect to follow, and follows `signal` (the request's, when it can
- * abort) into the final body.
+ * with one reaction (a {@link FirstHop}, core's roundTripThen: none of its
+ * own when the RoundTripper declares kRoundTripThen) that handles the
+ * response, follows it only when it is a redirect to follow, and follows
+ * `signal` (the request's, when it can abort) into the final body.
  */
 function start(rt: RoundTripper, request: Request, url: string, referrer: ReferrerState | undefined, timing: FetchTiming, signal: AbortSignal | undefined): Promise<Response> {
-  return send(rt, request, url, timing).then(
-    (response) => {
-      received(response, request, timing)
-      if (isRedirect(response) && request.redirect !== 'manual') {
-        const final = follow(rt, request, response, referrer, timing)
-        return signal === undefined ? final : final.then((last) => followSignal(last, signal))
-      }
-      timing.report(response)
-      return signal === undefined ? response : followSignal(response, signal)
-    },
-    (error: unknown) => failed(error, request, timing),
-  )
+  const hop = new FirstHop(rt, request, referrer, timing, signal)
+  timing.requestStart()
+  if (!isBadPort(url)) return roundTripThen(rt, request, hop)
+  const error = redirectError(ERR_BAD_PORT, `bad port: ${redactUrl(url)} is on the fetch standard's list of blocked ports`)
+  return Promise.reject(error).then(undefined, (e: unknown) => hop.failed(e))
+}
+
+/** FirstHop is one fetch's reaction to its first hop (core's RoundTripContinuation): one object, no closures. */
+class FirstHop implements RoundTripContinuation {
+  readonly #rt: RoundTripper
+  readonly #request: Request
+  readonly #referrer: ReferrerState | undefined
+  readonly #timing: FetchTiming
+  readonly #signal: AbortSignal | undefined
+
+  constructor(rt: RoundTripper, request: Request, referrer: ReferrerState | undefined, timing: FetchTiming, signal: AbortSignal | undefined) {
+    this.#rt = rt
+    this.#request = request
+    this.#referrer = referrer
+    this.#timing = timing
+    this.#signal = signal
+  }
+
+  received(response: Response): Response | Promise<Response> {
+    const request = this.#request
+    const signal = this.#signal
+    received(response, request, this.#timing)
+    if (isRedirect(response) && request.redirect !== 'manual') {
+      const final = follow(this.#rt, request, response, this.#referrer, this.#timing)
+      return signal === undefined ? final : final.then((last) => followSignal(last, signal))
+    }
+    this.#timing.report(response)
+    return signal === undefined ? response : followSignal(response, signal)
+  }
+
+  failed(error: unknown): never {
+    return failed(error, this.#request, this.#timing)
+  }
 }
 
 /** localScheme says whether the URL is one answered without the network (`data:`, `blob:`), cheaply for the common case. */

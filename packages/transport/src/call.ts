@@ -1,4 +1,4 @@
-import { callTrace, redactUrl, stripFragment, type CallSignal, type RequestContext } from '@roundtrip/core'
+import { callTrace, redactUrl, stripFragment, type CallSignal, type RequestContext, type RoundTripContinuation } from '@roundtrip/core'
 import type { PersistConn } from './conn.js'
 import { requestLabel } from './errors.js'
 import { tagBodyErrors } from './errors-map.js'
@@ -38,8 +38,17 @@ export class Call implements Acquirer {
   readonly trace: ClientTrace | undefined
   readonly headers: OutgoingHeaders
   /** The promise's settle functions (set by {@link callPromise}); no-ops once the call has settled. */
-  resolve: (response: Response) => void = noop
+  resolve: (response: Response | PromiseLike<Response>) => void = noop
   reject: (error: unknown) => void = noop
+  /**
+   * The reaction of the layer above when it handed it down (core's
+   * kRoundTripThen, see transport.ts): applied where the call settles, its
+   * outcome the call's. Dropped with the settle functions.
+   */
+  k: RoundTripContinuation | undefined = undefined
+  /** A deferred outcome (see {@link Call.react}): the response, or the error; and which (1: received, 2: failed; 0: none). */
+  #outcome: unknown = undefined
+  #deferred = 0
   /** When the call got its conn (the transport's clock), for {@link Holder}'s ages. */
   since = 0
   /** An idle conn released in the current turn, which the call takes once the turn has ended (see transport.ts). */
@@ -108,25 +117,90 @@ export class Call implements Acquirer {
     )
   }
 
-  /** respond resolves the call with its response; the call then holds neither settle function, nor its body. */
+  /**
+   * respond resolves the call with its response; the call then holds neither
+   * settle function, nor its body. With a continuation (`k`), the call's
+   * outcome is what `k.received` returns or throws, called from a microtask
+   * (see {@link react}).
+   */
   respond(response: Response): void {
+    if (this.k !== undefined) return this.#defer(true, response)
     const resolve = this.resolve
     this.#settled()
     resolve(response)
   }
 
-  /** fail rejects the call with `error` (once: a settled call ignores it). */
+  /** fail rejects the call with `error` (once: a settled call ignores it); with a continuation, its outcome is what `k.failed` returns or throws. */
   fail(error: unknown): void {
+    if (this.k !== undefined) return this.#defer(false, error)
     const reject = this.reject
     this.#settled()
     reject(error)
   }
 
+  /**
+   * defer keeps the outcome for {@link react}, which calls `k` from a
+   * microtask, as a `.then` would: never inside `roundTrip` (a call may fail
+   * there) nor inside the caller's `abort()`, and after the rest of the
+   * socket read that brought the head (a small body is then complete, and
+   * its conn released, before a layer that discards it reacts: a redirect
+   * or a retried status reuses the conn).
+   */
+  #defer(ok: boolean, outcome: unknown): void {
+    if (this.#deferred !== 0) return
+    this.#deferred = ok ? 1 : 2
+    this.#outcome = outcome
+    this.body = NO_BODY
+    enqueue(this)
+  }
+
+  /** react applies the continuation deferred by {@link #defer}: its result or throw settles the call. */
+  react(): void {
+    const k = this.k!
+    const resolve = this.resolve
+    const reject = this.reject
+    const ok = this.#deferred === 1
+    const outcome = this.#outcome
+    this.#settled()
+    this.#outcome = undefined
+    try {
+      resolve(ok ? k.received(outcome as Response) : k.failed(outcome))
+    } catch (error) {
+      reject(error)
+    }
+  }
+
   #settled(): void {
     this.resolve = noop
     this.reject = noop
+    this.k = undefined
     this.body = NO_BODY
   }
+}
+
+/**
+ * The calls whose continuation reacts in the next microtask:
+ * one microtask (a `.then` on a settled promise) for the calls that settle
+ * in one turn, no closure per call.
+ */
+const reacting: Array<Call | undefined> = []
+/** How many calls wait in `reacting`: its length stays (setting it to 0 would free the backing store, made again by the next push). */
+let waiting = 0
+const settledPromise = Promise.resolve()
+
+function enqueue(call: Call): void {
+  reacting[waiting++] = call
+  if (waiting === 1) void settledPromise.then(reactAll)
+}
+
+function reactAll(): void {
+  // A continuation may settle more calls (a retry that fails at once): they react in this loop, after it returned.
+  for (let i = 0; i < waiting; i++) {
+    const call = reacting[i]!
+    reacting[i] = undefined
+    call.react()
+  }
+  waiting = 0
 }
 
 function noop(): void {}
@@ -134,7 +208,7 @@ function noop(): void {}
 /** The call whose promise is being made (see {@link callPromise}). */
 let binding: Call | undefined
 
-function bindSettle(resolve: (response: Response) => void, reject: (error: unknown) => void): void {
+function bindSettle(resolve: (response: Response | PromiseLike<Response>) => void, reject: (error: unknown) => void): void {
   binding!.resolve = resolve
   binding!.reject = reject
 }

@@ -1,5 +1,5 @@
 import { setMaxListeners } from 'node:events'
-import { callSignal, getContext, kRejectsOnAbort, undiciDispatch, type CallSignal, type Closable, type RequestContext, type RoundTripper, type UndiciDispatchable } from '@roundtrip/core'
+import { callSignal, getContext, kRejectsOnAbort, kRoundTripThen, undiciDispatch, type CallSignal, type Closable, type RequestContext, type RoundTripContinuation, type RoundTripper, type UndiciDispatchable } from '@roundtrip/core'
 import type { Acquirer } from './acquirer.js'
 import { PersistConn } from './conn.js'
 import { ConnList } from './conn-list.js'
@@ -135,11 +135,29 @@ export class Transport implements RoundTripper, Closable, UndiciDispatchable {
    * attached for the call (core's `callSignal`: a deadline).
    */
   roundTrip(request: Request): Promise<Response> {
+    return this.#roundTrip(request, undefined)
+  }
+
+  /**
+   * core's `kRoundTripThen`: {@link roundTrip} with the reaction of the layer
+   * above (`k`) applied where the call settles, so that a stack over the
+   * Transport reacts to nothing in between. One of `k.received` (the
+   * response) and `k.failed` (what roundTrip would reject with) is called,
+   * once, from a microtask after the call settles, as a `.then` would (see
+   * call.ts's Call.react): never before this method returned. Every
+   * guarantee of roundTrip holds. A class method: a spread copy does not
+   * get it.
+   */
+  [kRoundTripThen](request: Request, k: RoundTripContinuation): Promise<Response> {
+    return this.#roundTrip(request, k)
+  }
+
+  #roundTrip(request: Request, k: RoundTripContinuation | undefined): Promise<Response> {
     if (!(request instanceof Request)) {
-      return Promise.reject(new TypeError('Transport.roundTrip: expected a Request'))
+      return rejected(new TypeError('Transport.roundTrip: expected a Request'), k)
     }
     const signal = callSignal(request)
-    if (signal.aborted) return Promise.reject(signal.reason)
+    if (signal.aborted) return rejected(signal.reason, k)
     // Read once: the getter serializes the URL on every read. Messages name
     // the request (`requestLabel`) only when one is written.
     const href = request.url
@@ -150,20 +168,25 @@ export class Transport implements RoundTripper, Closable, UndiciDispatchable {
       if (this.#closed) throw new TransportError(ERR_TRANSPORT_CLOSED, `transport is closed (${requestLabel(request.method, href)})`)
       pool = this.#routes.route(slash < 0 ? href : href.slice(0, slash), href, request.method)
     } catch (error) {
-      return Promise.reject(error)
+      return rejected(error, k)
     }
     const context = getContext(request)
     // Bodies that are available at once are collected first (content-length, replayable).
-    if (request.body === null) return this.#start(request, href, pool, slash, NO_BODY, context, signal)
+    if (request.body === null) return this.#start(request, href, pool, slash, NO_BODY, context, signal, k)
     return prepareBody(request, context.streamedBody === true).then(
-      (body) => this.#start(request, href, pool, slash, body, context, signal),
-      (error: unknown) => Promise.reject(requestBodyError(error, requestLabel(request.method, href))),
+      (body) => this.#start(request, href, pool, slash, body, context, signal, k),
+      (error: unknown) => {
+        const failure = requestBodyError(error, requestLabel(request.method, href))
+        // A reaction already: k reacts here.
+        return k === undefined ? Promise.reject(failure) : k.failed(failure)
+      },
     )
   }
 
-  /** start makes the call of `request` once its body is prepared, and sends it. */
-  #start(request: Request, href: string, pool: HostPool, slash: number, body: OutgoingBody, context: Readonly<RequestContext>, signal: CallSignal): Promise<Response> {
+  /** start makes the call of `request` once its body is prepared, and sends it; `k` reacts where it settles. */
+  #start(request: Request, href: string, pool: HostPool, slash: number, body: OutgoingBody, context: Readonly<RequestContext>, signal: CallSignal, k: RoundTripContinuation | undefined): Promise<Response> {
     const call = newCall(request, href, pool, slash, body, context, signal, this.#options, this.#owner)
+    call.k = k
     const response = callPromise(call)
     this.#send(call)
     return response
@@ -351,6 +374,12 @@ export class Transport implements RoundTripper, Closable, UndiciDispatchable {
   stats(): TransportStats {
     return poolStats(this.#pools, this.#retired, this.#clock.now())
   }
+}
+
+/** rejected is the rejection of a call that fails before it starts: with `k` applied from a reaction, when there is one. */
+function rejected(error: unknown, k: RoundTripContinuation | undefined): Promise<Response> {
+  const rejection = Promise.reject(error)
+  return k === undefined ? rejection : rejection.then(undefined, (e: unknown) => k.failed(e))
 }
 
 /** thenCall returns a callback that calls `first` (if any), then `next`; a function, not a literal assigned to a field, which V8 would pretenure. */
