@@ -1,4 +1,4 @@
-import { kRoundTripThen, roundTripThen, type RoundTripContinuation } from '@roundtrip/core'
+import { kRoundTripThen, roundTripThen, type RoundTripContinuation, type RoundTripThen } from '@roundtrip/core'
 import { describe, expect, it } from 'vitest'
 import { useFixture } from '../test/fixture.js'
 import { startH2Server } from '../test/h2.js'
@@ -30,17 +30,26 @@ function recorder(returned: { value: boolean }): RoundTripContinuation & { log: 
 
 /** thenOf calls the Transport's kRoundTripThen with `k`, and notes when it returned. */
 function thenOf(transport: Transport, request: Request, k: RoundTripContinuation, returned: { value: boolean }): Promise<Response> {
-  const promise = (transport as unknown as { [kRoundTripThen]: (r: Request, k: RoundTripContinuation) => Promise<Response> })[kRoundTripThen](request, k)
+  const declared = (transport as unknown as { [kRoundTripThen]: RoundTripThen })[kRoundTripThen]
+  const promise = (declared.then as (this: Transport, r: Request, k: RoundTripContinuation) => Promise<Response>).call(transport, request, k)
   returned.value = true
   return promise
 }
 
 describe('Transport: kRoundTripThen', () => {
-  it('is a class method (non-enumerable): a spread copy does not declare it', () => {
+  it('is declared for roundTrip (non-enumerable): a spread copy does not declare it, a replaced roundTrip is not skipped', () => {
     const transport = f.use(new Transport())
-    expect(typeof (transport as unknown as Record<symbol, unknown>)[kRoundTripThen]).toBe('function')
+    expect((transport as unknown as { [kRoundTripThen]: RoundTripThen })[kRoundTripThen].roundTrip).toBe(transport.roundTrip)
     expect(Object.prototype.propertyIsEnumerable.call(Object.getPrototypeOf(transport), kRoundTripThen)).toBe(false)
     expect(({ ...transport } as Record<symbol, unknown>)[kRoundTripThen]).toBeUndefined()
+  })
+
+  it('is not used once roundTrip is replaced on the instance: the replacement is called', async () => {
+    const transport = f.use(new Transport())
+    const patched = new Response('patched')
+    transport.roundTrip = () => Promise.resolve(patched)
+    const k: RoundTripContinuation = { received: (r) => r, failed: (e) => Promise.reject(e) }
+    expect(await roundTripThen(transport, new Request('http://127.0.0.1:1/'), k)).toBe(patched)
   })
 
   it('calls k.received once, after it returned, with the response; what k returns is the outcome', async () => {

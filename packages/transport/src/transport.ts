@@ -1,5 +1,5 @@
 import { setMaxListeners } from 'node:events'
-import { callSignal, getContext, kRejectsOnAbort, kRoundTripThen, undiciDispatch, type CallSignal, type Closable, type RequestContext, type RoundTripContinuation, type RoundTripper, type UndiciDispatchable } from '@roundtrip/core'
+import { callSignal, getContext, declareRoundTripThen, kRejectsOnAbort, undiciDispatch, type CallSignal, type Closable, type RequestContext, type RoundTripContinuation, type RoundTripper, type UndiciDispatchable } from '@roundtrip/core'
 import type { Acquirer } from './acquirer.js'
 import { PersistConn } from './conn.js'
 import { ConnList } from './conn-list.js'
@@ -139,17 +139,20 @@ export class Transport implements RoundTripper, Closable, UndiciDispatchable {
   }
 
   /**
-   * core's `kRoundTripThen`: {@link roundTrip} with the reaction of the layer
-   * above (`k`) applied where the call settles, so that a stack over the
-   * Transport reacts to nothing in between. One of `k.received` (the
-   * response) and `k.failed` (what roundTrip would reject with) is called,
-   * once, from a microtask after the call settles, as a `.then` would (see
-   * call.ts's Call.react): never before this method returned. Every
-   * guarantee of roundTrip holds. A class method: a spread copy does not
-   * get it.
+   * core's `kRoundTripThen` (declared with `declareRoundTripThen`, for
+   * {@link roundTrip}: non-enumerable, so a spread copy does not get it,
+   * and ignored once `roundTrip` is replaced on an instance): roundTrip with
+   * the reaction of the layer above (`k`) applied where the call settles, so
+   * that a stack over the Transport reacts to nothing in between. One of
+   * `k.received` (the response) and `k.failed` (what roundTrip would reject
+   * with) is called, once, from a microtask after the call settles, as a
+   * `.then` would (see call.ts's Call.react): never before the method
+   * returned. Every guarantee of roundTrip holds.
    */
-  [kRoundTripThen](request: Request, k: RoundTripContinuation): Promise<Response> {
-    return this.#roundTrip(request, k)
+  static {
+    declareRoundTripThen(Transport.prototype, function (this: Transport, request: Request, k: RoundTripContinuation): Promise<Response> {
+      return this.#roundTrip(request, k)
+    })
   }
 
   #roundTrip(request: Request, k: RoundTripContinuation | undefined): Promise<Response> {
