@@ -1,4 +1,5 @@
 import { wrapAll } from './chain.js'
+import { declareRoundTripThen, roundTripThen } from './round-trip-then.js'
 import { ERR_INVALID_MIDDLEWARE, RoundTripError } from './errors.js'
 import { declareRejectsOnAbort, isRoundTripper, kRejectsOnAbort, rejectsOnAbort, type Closable, type Middleware, type RoundTripper } from './round-tripper.js'
 
@@ -19,7 +20,9 @@ export interface ComposedRoundTripper extends RoundTripper, ForwardedLifecycle {
  * Note: undici's `compose` (on dispatchers) runs the other way; the order
  * here is the one of tower's `ServiceBuilder` and OkHttp's interceptor list.
  *
- * The result declares `kRejectsOnAbort` when its outermost layer does, and
+ * The result declares `kRejectsOnAbort` when its outermost layer does,
+ * passes a caller's continuation on to that layer (`kRoundTripThen`, so a
+ * compose inside createFetch or another stack still reacts once), and
  * forwards `closeIdleConnections()`, `close()` and
  * `Symbol.asyncDispose` to `base` when it has them, so a composed client can be
  * closed like the Transport under it.
@@ -40,7 +43,9 @@ export function compose(base: RoundTripper & Closable, ...middleware: Middleware
   const outer = wrapAll('compose', base, middleware)
   // It adds no wait of its own: it rejects on abort as promptly as its outermost layer (kRejectsOnAbort).
   // Non-enumerable: a spread copy of the client does not inherit it.
-  return declareRejectsOnAbort({ roundTrip: (request: Request) => outer.roundTrip(request), ...forwardLifecycle(base) }, rejectsOnAbort(outer))
+  const client = declareRejectsOnAbort({ roundTrip: (request: Request) => outer.roundTrip(request), ...forwardLifecycle(base) }, rejectsOnAbort(outer))
+  // A caller's continuation goes on down to the outermost layer (kRoundTripThen): one reaction for the stack (non-enumerable, as above).
+  return declareRoundTripThen(client, (request, k) => roundTripThen(outer, request, k))
 }
 
 /** The lifecycle methods of a wrapper, forwarded to what it wraps. */

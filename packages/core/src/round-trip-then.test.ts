@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest'
 import { chain } from './chain.js'
 import { isRoundTripError } from './errors.js'
 import { declareResolvesResponse, roundTripper, type Middleware, type RoundTripper } from './round-tripper.js'
+import { compose } from './compose.js'
 import { declareRoundTripThen, kRoundTripThen, roundTripThen, type RoundTripContinuation } from './round-trip-then.js'
 
 /** A continuation that records what it was given and hands on a tagged outcome. */
@@ -64,6 +65,20 @@ describe('roundTripThen', () => {
       return Promise.resolve(new Response('ok')).then((r) => k.received(r))
     })
     const client = chain(taking(log), taking(log))(base)
+    const response = await roundTripThen(client, new Request('http://example.test/'), recorder(log))
+    expect(response.status).toBe(201)
+    expect(log).toEqual(['then', 'then', 'base then', 'received 200'])
+  })
+
+  it('is passed on by compose(): a composed client hands the continuation to its outermost layer and on down', async () => {
+    const log: string[] = []
+    const base: RoundTripper & { close(): Promise<void> } = { roundTrip: async () => new Response('ok'), close: async () => {} }
+    declareRoundTripThen(base, (_request, k) => {
+      log.push('base then')
+      return Promise.resolve(new Response('ok')).then((r) => k.received(r))
+    })
+    const client = compose(base, taking(log), taking(log))
+    expect(Object.prototype.propertyIsEnumerable.call(client, kRoundTripThen)).toBe(false)
     const response = await roundTripThen(client, new Request('http://example.test/'), recorder(log))
     expect(response.status).toBe(201)
     expect(log).toEqual(['then', 'then', 'base then', 'received 200'])
