@@ -18,7 +18,7 @@
 // `undici,transport`; the first is the reference):
 //   undici         undici.request on its own Agent
 //   floor          undici Clients driven by Client.dispatch and a minimal
-//                  handler (see floorClient): the wire's cost alone
+//                  handler (see floor.mjs): the wire's cost alone
 //   transport      Transport.roundTrip(new Request(url))
 //   same-request   Transport.roundTrip of one Request made once, for every
 //                  call: `transport` minus this is what the caller's
@@ -49,7 +49,8 @@ import { setMaxListeners } from 'node:events'
 import { createRequire } from 'node:module'
 import { loadavg } from 'node:os'
 import { pathToFileURL } from 'node:url'
-import { Agent, Client, request } from 'undici'
+import { Agent, request } from 'undici'
+import { floorClient } from './floor.mjs'
 import { interleave, quantile, startCannedServer } from '../../../test/bench-loopback.mjs'
 
 const ROUNDS = Number(process.argv[2] ?? 60)
@@ -91,67 +92,12 @@ function createFetchClient({ Transport, createFetch }, options = transportOption
   const fetch = createFetch(transport)
   return { get: async () => (await (await fetch(url)).arrayBuffer()).byteLength, close: () => transport.close() }
 }
-/**
- * The wire's floor: undici Clients (one request at a time each, as the
- * Transport's conns) driven by `Client.dispatch` with a minimal handler and a
- * free list: what undici's client and parser and the socket cost, with
- * neither undici's API layer (Agent, Pool, BodyReadable) nor ours.
- */
-function floorClient() {
-  const free = []
-  const waiting = []
-  const all = []
-  const done = (client) => {
-    const next = waiting.shift()
-    if (next !== undefined) next(client)
-    else free.push(client)
-  }
-  const acquire = () => {
-    const client = free.pop()
-    if (client !== undefined) return client
-    if (all.length < C) {
-      const made = new Client(server.origin, { pipelining: 1 })
-      all.push(made)
-      return made
-    }
-    return new Promise((resolve) => waiting.push(resolve))
-  }
-  const send = (client) =>
-    new Promise((resolve, reject) => {
-      let length = 0
-      client.dispatch(
-        { path: '/x', method: 'GET', headers: [], blocking: false },
-        {
-          onConnect() {},
-          onHeaders() {
-            return true
-          },
-          onData(chunk) {
-            length += chunk.length
-            return true
-          },
-          onComplete() {
-            done(client)
-            resolve(length)
-          },
-          onError(error) {
-            done(client)
-            reject(error)
-          },
-        },
-      )
-    })
-  return {
-    get: async () => send(await acquire()),
-    close: () => Promise.all(all.map((c) => c.close())),
-  }
-}
 const makers = {
   undici: () => {
     const agent = new Agent()
     return { get: async () => (await (await request(url, { dispatcher: agent })).body.arrayBuffer()).byteLength, close: () => agent.close() }
   },
-  floor: floorClient,
+  floor: () => floorClient(server.origin, C),
   transport: () => transportClient(current),
   'same-request': () => sameRequestClient(current),
   'create-fetch': () => createFetchClient(current),

@@ -11,7 +11,8 @@
 import { writeFileSync } from 'node:fs'
 import { Session } from 'node:inspector/promises'
 import { setMaxListeners } from 'node:events'
-import { Agent, Client, request } from 'undici'
+import { Agent, request } from 'undici'
+import { floorClient } from './floor.mjs'
 import { Transport } from '@roundtrip/transport'
 import { createFetch } from '@roundtrip/fetch'
 import { startCannedServer } from '../../../test/bench-loopback.mjs'
@@ -22,48 +23,6 @@ const INTERVAL = Number(process.argv[4] ?? 50)
 const C = Number(process.env.ROUNDTRIP_AB_CONCURRENCY ?? 64)
 const server = await startCannedServer()
 const url = server.url
-
-function floor() {
-  const free = []
-  const waiting = []
-  const all = []
-  const done = (client) => {
-    const next = waiting.shift()
-    if (next !== undefined) next(client)
-    else free.push(client)
-  }
-  const acquire = () => {
-    const client = free.pop()
-    if (client !== undefined) return client
-    if (all.length < C) {
-      const made = new Client(server.origin, { pipelining: 1 })
-      all.push(made)
-      return made
-    }
-    return new Promise((resolve) => waiting.push(resolve))
-  }
-  const send = (client) =>
-    new Promise((resolve, reject) => {
-      let length = 0
-      client.dispatch({ path: '/x', method: 'GET', headers: [], blocking: false }, {
-        onConnect() {},
-        onHeaders: () => true,
-        onData(chunk) {
-          length += chunk.length
-          return true
-        },
-        onComplete() {
-          done(client)
-          resolve(length)
-        },
-        onError(error) {
-          done(client)
-          reject(error)
-        },
-      })
-    })
-  return { get: async () => send(await acquire()), close: () => Promise.all(all.map((c) => c.close())) }
-}
 
 const makers = {
   transport() {
@@ -85,7 +44,7 @@ const makers = {
     const agent = new Agent()
     return { get: async () => (await (await request(url, { dispatcher: agent })).body.arrayBuffer()).byteLength, close: () => agent.close() }
   },
-  floor,
+  floor: () => floorClient(server.origin, C),
   fetch: () => ({ get: async () => (await (await fetch(url)).arrayBuffer()).byteLength, close: async () => {} }),
 }
 const client = makers[setting]()
