@@ -1,8 +1,9 @@
 import { constants } from 'node:http2'
 import { Readable } from 'node:stream'
 import { undiciDispatch } from '@roundtrip/core'
-import { Dispatcher, request as undiciRequest } from 'undici'
+import { request as undiciRequest } from 'undici'
 import { beforeAll, describe, expect, it } from 'vitest'
+import { Direct } from '../test/dispatch.js'
 import { useFixture } from '../test/fixture.js'
 import { startH2Server, type H2TestServer } from '../test/h2.js'
 import { certificate } from '../test/tls.js'
@@ -15,18 +16,6 @@ import { Transport } from './transport.js'
 // speaks both (ALPN); the Transport chooses with `protocols`.
 
 const f = useFixture()
-
-/** An undici Dispatcher over the Transport's direct path, for `undici.request` (which needs a Dispatcher). */
-class Direct extends Dispatcher {
-  constructor(readonly transport: Transport) {
-    super()
-  }
-
-  override dispatch(options: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): boolean {
-    if (!this.transport[undiciDispatch](options, handler)) throw new Error('the Transport refused a dispatch it should take')
-    return true
-  }
-}
 
 /** A legacy handler recording what it is told; resolves `done` with the record at the end. */
 function recorder(): { calls: string[]; done: Promise<string[]>; handler: object } {

@@ -1,6 +1,6 @@
-import { undiciDispatch } from '@roundtrip/core'
-import { Dispatcher, request as undiciRequest } from 'undici'
+import { request as undiciRequest } from 'undici'
 import { describe, expect, it } from 'vitest'
+import { Direct } from '../test/dispatch.js'
 import { useFixture } from '../test/fixture.js'
 import { startH2Server } from '../test/h2.js'
 import { startServer } from '../test/server.js'
@@ -13,18 +13,6 @@ import { Transport } from './transport.js'
 // refused the same way, before anything is sent.
 
 const f = useFixture()
-
-/** An undici Dispatcher over the Transport's direct path, for `undici.request` (which needs a Dispatcher). */
-class Direct extends Dispatcher {
-  constructor(readonly transport: Transport) {
-    super()
-  }
-
-  override dispatch(options: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): boolean {
-    if (!this.transport[undiciDispatch](options, handler)) throw new Error('the Transport refused a dispatch it should take')
-    return true
-  }
-}
 
 /** How `undici.request` with `headers` ends over `transport`: `resolved <body>` or `<code>: <message>` (the origin written ORIGIN). */
 function outcome(transport: Transport, origin: string, headers: string[]): Promise<string> {

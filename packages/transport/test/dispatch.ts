@@ -1,4 +1,5 @@
 import { undiciDispatch } from '@roundtrip/core'
+import { Dispatcher } from 'undici'
 import type { ClientTrace } from '../src/trace.js'
 import type { Transport } from '../src/transport.js'
 import { startServer, type TestServer } from './server.js'
@@ -29,4 +30,16 @@ export function dispatchGet(transport: Transport, url: string, { headers = {}, t
     }
     if (!transport[undiciDispatch]({ origin, path: pathname, method: 'GET', headers }, handler, trace)) reject(new Error('the Transport refused the dispatch'))
   })
+}
+
+/** An undici Dispatcher over the Transport's direct path, for `undici.request` (which needs a Dispatcher). */
+export class Direct extends Dispatcher {
+  constructor(readonly transport: Transport) {
+    super()
+  }
+
+  override dispatch(options: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): boolean {
+    if (!this.transport[undiciDispatch](options, handler)) throw new Error('the Transport refused a dispatch it should take')
+    return true
+  }
 }
