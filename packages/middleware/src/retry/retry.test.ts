@@ -1,5 +1,6 @@
 import { createServer as createNetServer, type Server, type Socket } from 'node:net'
 import { compose, withReplayableBody } from '@roundtrip/core'
+import { createFetch } from '@roundtrip/fetch'
 import { Transport } from '@roundtrip/transport'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { closedPort, readBody, startServer, type TestServer } from '../../test/server.js'
@@ -9,10 +10,13 @@ import { retry } from './retry.js'
 
 let server: TestServer
 const bodies: string[] = []
+/** The client port of each request, in order. */
+const ports: (number | undefined)[] = []
 beforeAll(async () => {
   server = await startServer((req, res) => {
     const url = new URL(req.url!, 'http://x')
     const path = url.pathname
+    ports.push(req.socket.remotePort)
     const n = server.count(path)
     const failFirst = Number(url.searchParams.get('fail') ?? 0)
     if (path === '/reset') {
@@ -42,6 +46,7 @@ afterAll(() => server.close())
 let transport: Transport | undefined
 afterEach(async () => {
   bodies.length = 0
+  ports.length = 0
   server.hits.clear()
   await transport?.close()
 })
@@ -94,6 +99,23 @@ describe('retry over the Transport', () => {
     expect(server.count('/hold-503')).toBe(3)
     // Each held body was cancelled, which closes its connection: three connections, none active.
     expect(transport.stats().total).toMatchObject({ active: 0, dials: 3 })
+  })
+
+  it('reads the small body of a discarded 503 before it resends: through createFetch, the retry goes out on the same connection', async () => {
+    const t = new Transport({ raceDial: false })
+    transport = t
+    const f = createFetch(compose(t, retry({ sleep: async () => {} })))
+    const accepted = server.connections
+    // The first GET is answered 503 with a small body ('failed', in the read that brings the head), the second 200.
+    const response = await f(`${server.origin}/small-503?fail=1`)
+    expect(response.status).toBe(200)
+    expect(await response.text()).toBe('ok 2')
+    expect(server.count('/small-503')).toBe(2)
+    // One connection for both: the discarded body was released whole, so its connection was idle again for the retry.
+    expect(server.connections - accepted).toBe(1)
+    expect(ports).toHaveLength(2)
+    expect(ports[1]).toBe(ports[0])
+    expect(t.stats().total).toMatchObject({ active: 0, idle: 1, dials: 1 })
   })
 
   it('does not retry a POST answered 503 (not idempotent)', async () => {

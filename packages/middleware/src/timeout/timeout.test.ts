@@ -2,7 +2,7 @@ import type { ServerResponse } from 'node:http'
 import { callSignal, compose, kRejectsOnAbort, observeBody, rejectsOnAbort, roundTripper, withContext, type BodyOutcome, type RoundTripper } from '@roundtrip/core'
 import { createFetch, fromFetch } from '@roundtrip/fetch'
 import { Transport } from '@roundtrip/transport'
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
 import { startServer, type TestServer } from '../../test/server.js'
 import { timeout } from './timeout.js'
 
@@ -31,6 +31,7 @@ afterAll(() => server.close())
 
 let transport: Transport
 afterEach(async () => {
+  vi.useRealTimers()
   for (const res of held.splice(0)) res.destroy()
   await transport.close()
 })
@@ -50,6 +51,29 @@ async function warmTransport(): Promise<Transport> {
 async function finishAfter(response: Response, ms: number): Promise<string> {
   const text = response.text()
   await new Promise((resolve) => setTimeout(resolve, ms))
+  held.pop()!.end('cd')
+  return text
+}
+
+/**
+ * Fakes the timers the deadlines are armed with (setTimeout and clearTimeout
+ * only: the sockets and the clock stay real), so that a deadline passes when
+ * {@link readPastDeadline} says, however loaded the machine: a head sent at
+ * once always beats it.
+ */
+function holdDeadlines(): void {
+  vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] })
+}
+
+/**
+ * Reads a /stalled-body response (its head and 'ab' arrived) while the
+ * deadline of its call (fake timers: {@link holdDeadlines}) passes, then has
+ * the server send the rest: the read's error, or an error saying the read
+ * did not fail — 'abcd' came through, the deadline did not cover the body.
+ */
+async function readPastDeadline(response: Response, ms: number): Promise<unknown> {
+  const text = rejection(response.text())
+  await vi.advanceTimersByTimeAsync(ms)
   held.pop()!.end('cd')
   return text
 }
@@ -78,10 +102,11 @@ describe('timeout over the Transport', () => {
 
   it('errors the body with a TimeoutError when the deadline passes while it is read (the default)', async () => {
     transport = await warmTransport()
+    holdDeadlines()
     const client = compose(transport, timeout(300))
     const response = await client.roundTrip(new Request(`${server.origin}/stalled-body`))
     expect(response.status).toBe(200)
-    expectTimeoutError(await rejection(response.text()))
+    expectTimeoutError(await readPastDeadline(response, 300))
     expect(transport.stats().total).toMatchObject({ active: 0, idle: 0 })
   })
 
@@ -348,9 +373,10 @@ describe('timeout through createFetch', () => {
   // Without a caller signal the deadline's parent is core's neverAborted: it must still abort on its own.
   it('errors a body still being read with the TimeoutError, and frees the connection', async () => {
     transport = await warmTransport()
+    holdDeadlines()
     const f = createFetch(compose(transport, timeout(300)))
     const response = await f(`${server.origin}/stalled-body`)
-    expectTimeoutError(await rejection(response.text()))
+    expectTimeoutError(await readPastDeadline(response, 300))
     expect(transport.stats().total).toMatchObject({ active: 0, idle: 0 })
   })
 
