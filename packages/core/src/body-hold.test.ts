@@ -120,4 +120,15 @@ describe('bodyHold: what a producer declared the body holds', () => {
     // Not said: the key is absent, not false.
     expect(bodyHold(held().response)).not.toHaveProperty('reused')
   })
+
+  it('a response without a body gives the hold its producer passed (createResponse hold), as it is; none without one or with a body', () => {
+    const hold = Object.freeze({ pool: 'http://a.test:80', released: true, reused: true })
+    const head = createResponse(null, { status: 200, url: 'http://a.test/', hold })
+    expect(bodyHold(head)).toBe(hold)
+    expect(bodyHold(createResponse(null, { status: 204, hold }))).toBe(hold)
+    expect(bodyHold(createResponse(null, { status: 204 }))).toBeUndefined()
+    // With a body, the hold is the body's to declare: a given one is ignored.
+    expect(bodyHold(createResponse('x', { hold }))).toBeUndefined()
+    expect(bodyHold(new Response(null))).toBeUndefined()
+  })
 })

@@ -1,4 +1,4 @@
-import { trackedSourceOf } from './response.js'
+import { bodilessHoldOf, trackedSourceOf } from './response.js'
 
 /**
  * BodyHold is what the producer of a body declared the body holds
@@ -19,8 +19,8 @@ export interface BodyHold {
    * Whether the connection had served an earlier request when this one
    * took it (Go's `GotConnInfo.Reused`), as the producer declared
    * (`BodySink.hold(pool, reused)`). Absent when the producer did not say.
-   * The Transport says it for every body it makes; a response without a
-   * body (`HEAD`, 204, 304) has no hold, so nothing is known for it.
+   * The Transport says it for every response it makes, with a body or
+   * without one (`HEAD`, 204, 304).
    */
   reused?: boolean
 }
@@ -30,14 +30,18 @@ export interface BodyHold {
  * producer declared: a connection of pool `pool`, still held unless
  * `released`. The Transport declares it on every response body it makes
  * (HTTP/1.1 connection or HTTP/2 stream), with whether the connection was
- * `reused`. Undefined when the producer
- * declared nothing (a body not made by `createBody`, one whose producer
- * holds no connection, or a producer of an older copy of core): then
- * nothing is known, which is not the same as "holds nothing".
+ * `reused`. For a response without a body (`HEAD`, 204, 304) it is what the
+ * producer passed as `createResponse`'s `hold` (the Transport passes one,
+ * `released: true`): a shared frozen object, not kept by `clone()`.
+ * Undefined when the producer declared nothing (a body not made by
+ * `createBody`, one whose producer holds no connection, a response made
+ * without `hold`, or a producer of an older copy of core): then nothing is
+ * known, which is not the same as "holds nothing".
  *
  * To learn when the connection is released, observe the body with a
  * `BodyListener` that has `bodyReleased` (`observeBody(response, listener)`):
- * no closure, no per-request trace. Each call returns a new object.
+ * no closure, no per-request trace. For a body, each call returns a new
+ * object.
  *
  * @example
  * ```ts
@@ -45,6 +49,7 @@ export interface BodyHold {
  * if (hold !== undefined && !hold.released) console.log(`the body pins a connection to ${hold.pool}`)
  * ```
  */
-export function bodyHold(response: Response): BodyHold | undefined {
-  return trackedSourceOf(response)?.holding?.()
+export function bodyHold(response: Response): Readonly<BodyHold> | undefined {
+  const source = trackedSourceOf(response)
+  return source === undefined ? bodilessHoldOf(response) : source.holding?.()
 }

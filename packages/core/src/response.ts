@@ -1,6 +1,10 @@
 import { ERR_INVALID_RESPONSE, ERR_INVALID_STATUS, RoundTripError } from './errors.js'
 import { kRawHeaders, kRedirected, kSource, kStream, kTrackedBody, kType, kUrl, kUsed, setFields, type TrackedSource } from './internal.js'
 import { appendRaw, bodyAccessors, bodyMethods, headersOf } from './tracked-response.js'
+import type { BodyHold } from './body-hold.js'
+
+/** Where a response without a body keeps the hold its producer declared (shared by copies of core). */
+const kHold: unique symbol = Symbol.for('@roundtrip/core.response.hold.v1')
 
 /** ResponseBodyInit is what `new Response(body)` accepts. */
 export type ResponseBodyInit = ConstructorParameters<typeof Response>[0]
@@ -42,6 +46,15 @@ export interface ResponseInfo extends ResponseInit {
    * copied: do not change it afterwards.
    */
   rawHeaders?: readonly string[]
+  /**
+   * For a response without a body (`null`, as for `HEAD`, 204 and 304):
+   * what the connection it came over is, as `bodyHold(response)` returns it
+   * (a body declares its own, `BodySink.hold`; this is ignored with one).
+   * Kept, not copied, and returned as it is: pass a frozen object shared by
+   * many responses (the Transport keeps two per pool, reused or not), so a
+   * response pays nothing for it.
+   */
+  hold?: Readonly<BodyHold> | undefined
 }
 
 function isTrackedBody(body: unknown): body is TrackedBody {
@@ -73,6 +86,7 @@ export class RoundTripResponse extends Response {
   declare [kRedirected]: boolean
   declare [kType]: ResponseType | undefined
   declare [kRawHeaders]: readonly string[] | undefined
+  declare [kHold]: Readonly<BodyHold> | undefined
 
   constructor(body: ResponseBodyInit | TrackedBody, init: ResponseInfo) {
     const raw = init.rawHeaders !== undefined && init.rawHeaders.length > 0 ? init.rawHeaders : undefined
@@ -81,12 +95,14 @@ export class RoundTripResponse extends Response {
     if (isTrackedBody(body)) {
       super(null, responseInit(init.status, init.statusText, init.headers))
       setFields(this, body.source, undefined, url, redirected, init.type, raw)
+      this[kHold] = undefined
       body.source.retain(this)
     } else {
       // A body of its own may add a content-type unless the headers have one: they go in first.
       const given = body !== null && body !== undefined
       super(body, responseInit(init.status, init.statusText, raw === undefined || !given ? init.headers : withRaw(init.headers, raw)))
       setFields(this, undefined, undefined, url, redirected, init.type, given ? undefined : raw)
+      this[kHold] = given ? undefined : init.hold
     }
   }
 
@@ -183,6 +199,11 @@ export function withResponseInfo(response: Response, info: { url?: string; redir
 /** @internal The tracked source of a response made by createResponse, if any. */
 export function trackedSourceOf(response: Response): TrackedSource | undefined {
   return isRoundTripResponse(response) ? response[kSource] : undefined
+}
+
+/** @internal The hold the producer of a response without a body declared (ResponseInfo.hold), if any. */
+export function bodilessHoldOf(response: Response): Readonly<BodyHold> | undefined {
+  return isRoundTripResponse(response) ? response[kHold] : undefined
 }
 
 const NULL_BODY_STATUS = new Set([101, 103, 204, 205, 304])

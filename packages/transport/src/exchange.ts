@@ -1,5 +1,5 @@
 import type { Transform } from 'node:stream'
-import { createBody, createResponse, getContext, isNullBodyStatus, neverAborts, stripFragment, type BodySink } from '@roundtrip/core'
+import { createBody, createResponse, getContext, isNullBodyStatus, neverAborts, stripFragment, type BodyHold, type BodySink } from '@roundtrip/core'
 import type { Dispatcher } from 'undici'
 import { createDecoder, decodingError } from './decode.js'
 import { applyConnHeader, armStage, type Stage, type StageDeadline, type StageOwner } from './deadlines.js'
@@ -186,7 +186,9 @@ export class Exchange implements Dispatcher.DispatchHandler, StageOwner, AbortWa
       raw[i] = name
       raw[i + 1] = value
     }
-    const response = createResponse(body === undefined ? null : body.body, { status: statusCode, statusText, url: stripFragment(call.href), type: 'basic', rawHeaders: raw })
+    // Without a body, the response carries a shared frozen hold (core's bodyHold): whether the conn was reused, at no cost per response.
+    const hold = body === undefined ? bodilessHold(conn.pool, conn.requests > 1) : undefined
+    const response = createResponse(body === undefined ? null : body.body, { status: statusCode, statusText, url: stripFragment(call.href), type: 'basic', rawHeaders: raw, hold })
     if (body !== undefined) {
       const sink = body.sink
       this.#sink = sink
@@ -334,3 +336,16 @@ export class Exchange implements Dispatcher.DispatchHandler, StageOwner, AbortWa
 }
 
 function noop(): void {}
+
+// Per pool, the two holds a response without a body declares: made once, shared.
+const bodilessHolds = new WeakMap<object, readonly [Readonly<BodyHold>, Readonly<BodyHold>]>()
+
+/** bodilessHold is the frozen hold of a bodiless response from `pool` (core's `ResponseInfo.hold`): released, reused or not. */
+function bodilessHold(pool: { readonly key: string }, reused: boolean): Readonly<BodyHold> {
+  let holds = bodilessHolds.get(pool)
+  if (holds === undefined) {
+    holds = [Object.freeze({ pool: pool.key, released: true, reused: false }), Object.freeze({ pool: pool.key, released: true, reused: true })]
+    bodilessHolds.set(pool, holds)
+  }
+  return holds[reused ? 1 : 0]
+}

@@ -24,6 +24,10 @@ beforeAll(async () => {
       res.end('lo, world')
       return
     }
+    if (url.pathname === '/empty') {
+      res.writeHead(204).end()
+      return
+    }
     if (url.pathname === '/gzip') {
       res.writeHead(200, { 'content-encoding': 'gzip' }).end(gzipSync('hello, gzip world'))
       return
@@ -57,7 +61,7 @@ describe('logger over the Transport', () => {
     expect(records[0]!.duration).toBeGreaterThanOrEqual(records[0]!.headDuration!)
   })
 
-  it('learns reused from the response body, attaching no trace; a response without a body leaves it absent', async () => {
+  it('learns reused from the response, attaching no trace, with a body or without one (HEAD, 204)', async () => {
     transport = new Transport()
     const records: LogRecord[] = []
     const traces: unknown[] = []
@@ -66,11 +70,30 @@ describe('logger over the Transport', () => {
     const client = compose(transport, logger({ log: (r) => records.push(r) }), spy)
     await (await client.roundTrip(new Request(`${server.origin}/a`))).text()
     await (await client.roundTrip(new Request(`${server.origin}/a`))).text()
-    await (await client.roundTrip(new Request(`${server.origin}/a`, { method: 'HEAD' }))).text()
-    expect(traces).toEqual([undefined, undefined, undefined])
-    expect(records.map((r) => r.reused)).toEqual([false, true, undefined])
-    expect(records[2]).not.toHaveProperty('reused')
-    expect(records[2]).toMatchObject({ method: 'HEAD', status: 200 })
+    expect(traces).toEqual([undefined, undefined])
+    expect(records.map((r) => r.reused)).toEqual([false, true])
+  })
+
+  it('records reused for responses without a body over one keep-alive connection: HEAD, HEAD, 204', async () => {
+    transport = new Transport()
+    const records: LogRecord[] = []
+    const client = compose(transport, logger({ log: (r) => records.push(r) }))
+    // A bodiless response resolves before undici hands its connection back:
+    // wait for the pool to hold it idle, so the next request reuses it.
+    const idle = async (): Promise<void> => {
+      for (let i = 0; i < 1000 && transport.stats().total.idle !== 1; i++) await new Promise((resolve) => setImmediate(resolve))
+    }
+    await client.roundTrip(new Request(`${server.origin}/a`, { method: 'HEAD' }))
+    await idle()
+    await client.roundTrip(new Request(`${server.origin}/a`, { method: 'HEAD' }))
+    await idle()
+    await client.roundTrip(new Request(`${server.origin}/empty`))
+    expect(transport.stats().total).toMatchObject({ requests: 3, reusedRequests: 2 })
+    expect(records.map((r) => [r.method, r.status, r.reused])).toEqual([
+      ['HEAD', 200, false],
+      ['HEAD', 200, true],
+      ['GET', 204, true],
+    ])
   })
 
   it("keeps every hook of the caller's trace, a class's prototype methods too (a leak tracker's trace is one)", async () => {

@@ -106,7 +106,7 @@ class LoggerCall implements RoundTripContinuation {
   run(next: RoundTripper): Promise<Response> {
     // Hooks for this call, not a derived request: retry() calls this
     // onRetry (core's runCallHooks), the call object's own method. No
-    // trace: `reused` comes with the response body (core's bodyHold), so
+    // trace: `reused` comes with the response (core's bodyHold), so
     // the Transport does no per-call trace work for the logger.
     attachHooks(this.#request!, this)
     // This object is the reaction to the layer below (core's roundTripThen):
@@ -158,9 +158,9 @@ class LoggerCall implements RoundTripContinuation {
     this.#detach()
     this.#record.status = response.status
     this.#record.headDuration = this.#config.now() - this.#start
-    // Whether the connection was reused, as the producer of the body declared
-    // it (the Transport does, for every body): unknown for a response
-    // without a body, or from a layer that declares nothing (fromFetch).
+    // Whether the connection was reused, as the producer of the response
+    // declared it (the Transport does, for every response, bodiless ones
+    // with a shared hold): unknown from a layer that declares nothing (fromFetch).
     const reused = bodyHold(response)?.reused
     if (reused !== undefined) this.#record.reused = reused
     let observed: Response

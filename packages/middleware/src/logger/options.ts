@@ -24,12 +24,12 @@ export interface LogRecord {
   outcome?: BodyOutcome
   /**
    * Whether the connection had served an earlier request, as the producer of
-   * the response body declared it (core's `bodyHold(response).reused`; the
-   * Transport declares it on every body it makes, so no per-request trace is
-   * attached). Absent when nothing declares it: a response without a body
-   * (`HEAD`, 204, 304), a failure before any response, and a RoundTripper
-   * that declares no connection (`fromFetch` over Node's fetch). A caller's
-   * own `gotConn` trace hook still sees every connection.
+   * the response declared it (core's `bodyHold(response).reused`; the
+   * Transport declares it on every response it makes, with a body or
+   * without one — `HEAD`, 204, 304 — so no per-request trace is attached).
+   * Absent when nothing declares it: a failure before any response, and a
+   * RoundTripper that declares no connection (`fromFetch` over Node's
+   * fetch). A caller's own `gotConn` trace hook still sees every connection.
    */
   reused?: boolean
   /** Retries `retry()` made for this call (when the logger is outside `retry()`). */
