@@ -20,56 +20,58 @@ function firstOf(request: Promise<Response>, other: Promise<string>): Promise<un
   return Promise.race([request.then(() => 'resolved', (error: unknown) => error), other])
 }
 
+/**
+ * Sends the request `make` gives at `maxConnsPerHost: 1` while the only conn
+ * is held, calls its `abort` at once, and gives what came first: the request's rejection or the
+ * pool's `queued` announcement; then checks that nothing waits, frees the
+ * held conn and checks the pool is empty.
+ */
+async function abortBehindHeldConn(make: (origin: string) => { request: Request; abort: () => void }): Promise<unknown> {
+  const server = f.serve(await startHoldingServer())
+  const transport = f.use(new Transport({ maxConnsPerHost: 1 }))
+  const held = transport.roundTrip(new Request(`${server.origin}/hold`))
+  held.catch(() => undefined) // awaited below; not unhandled if an assertion fails first
+  await server.holding
+  const { request, abort } = make(server.origin)
+  const inQueue = deferred<string>()
+  const onQueue = (): void => inQueue.resolve('queued')
+  subscribe('roundtrip:pool:queued', onQueue)
+  let first: unknown
+  try {
+    const pending = transport.roundTrip(request)
+    abort()
+    first = await firstOf(pending, inQueue.promise)
+  } finally {
+    unsubscribe('roundtrip:pool:queued', onQueue)
+  }
+  expect(transport.stats().total.waiting).toBe(0)
+  server.release()
+  expect(await (await held).text()).toBe('/hold')
+  expect(server.connections).toBe(1)
+  expect(busyCounts(transport)).toEqual({ active: 0, waiting: 0, dialing: 0 })
+  return first
+}
+
 describe('Transport: a signal that aborts while the request body is prepared', () => {
   it('fails the request at once at maxConnsPerHost (it never queues)', async () => {
-    const server = f.serve(await startHoldingServer())
-    const transport = f.use(new Transport({ maxConnsPerHost: 1 }))
-    const held = transport.roundTrip(new Request(`${server.origin}/hold`))
-    held.catch(() => undefined) // awaited below; not unhandled if an assertion fails first
-    await server.holding
     const controller = new AbortController()
-    const inQueue = deferred<string>()
-    const onQueue = (): void => inQueue.resolve('queued')
-    subscribe('roundtrip:pool:queued', onQueue)
-    try {
-      const pending = transport.roundTrip(new Request(`${server.origin}/post`, { method: 'POST', body: 'abc', signal: controller.signal }))
-      const reason = new Error('my abort')
-      controller.abort(reason)
-      expect(await firstOf(pending, inQueue.promise)).toBe(reason)
-    } finally {
-      unsubscribe('roundtrip:pool:queued', onQueue)
-    }
-    expect(transport.stats().total.waiting).toBe(0)
-    server.release()
-    expect(await (await held).text()).toBe('/hold')
-    expect(server.connections).toBe(1)
-    expect(busyCounts(transport)).toEqual({ active: 0, waiting: 0, dialing: 0 })
+    const reason = new Error('my abort')
+    const first = await abortBehindHeldConn((origin) => ({
+      request: new Request(`${origin}/post`, { method: 'POST', body: 'abc', signal: controller.signal }),
+      abort: () => controller.abort(reason),
+    }))
+    expect(first).toBe(reason)
   })
 
   it('fails the request at once when a layer’s CallAbortController aborts (a deadline)', async () => {
-    const server = f.serve(await startHoldingServer())
-    const transport = f.use(new Transport({ maxConnsPerHost: 1 }))
-    const held = transport.roundTrip(new Request(`${server.origin}/hold`))
-    held.catch(() => undefined) // awaited below; not unhandled if an assertion fails first
-    await server.holding
-    const request = new Request(`${server.origin}/post`, { method: 'POST', body: 'abc' })
-    const deadline = new CallAbortController(request.signal)
-    attachHooks(request, { signal: deadline.signal })
-    const inQueue = deferred<string>()
-    const onQueue = (): void => inQueue.resolve('queued')
-    subscribe('roundtrip:pool:queued', onQueue)
-    try {
-      const pending = transport.roundTrip(request)
-      const reason = new DOMException('The operation was aborted due to timeout', 'TimeoutError')
-      deadline.abort(reason)
-      expect(await firstOf(pending, inQueue.promise)).toBe(reason)
-    } finally {
-      unsubscribe('roundtrip:pool:queued', onQueue)
-    }
-    expect(transport.stats().total.waiting).toBe(0)
-    server.release()
-    expect(await (await held).text()).toBe('/hold')
-    expect(busyCounts(transport)).toEqual({ active: 0, waiting: 0, dialing: 0 })
+    const reason = new DOMException('The operation was aborted due to timeout', 'TimeoutError')
+    const first = await abortBehindHeldConn((origin) => {
+      const request = new Request(`${origin}/post`, { method: 'POST', body: 'abc' })
+      const deadline = new CallAbortController(request.signal)
+      attachHooks(request, { signal: deadline.signal })
+      return { request, abort: () => deadline.abort(reason) }
+    })
+    expect(first).toBe(reason)
   })
 
   it('fails the request at once without a pool limit (no dial is made for it)', async () => {
