@@ -67,16 +67,6 @@ export function directBody(body: unknown, method: string, href: string): DirectB
   return undefined
 }
 
-/**
- * What {@link pushOutgoing} returned for a header name it sent as given
- * (not a hop-by-hop one, not `content-length`): for those its result
- * depends on the name alone, so a record's common names (Node's fetch sends
- * the same few on every dispatch) are pushed here without a call. Bounded:
- * names past the first {@link KNOWN_NAMES} go through pushOutgoing each time.
- */
-const known = new Map<string, number>()
-const KNOWN_NAMES = 64
-
 /** A header name or value of a dispatch as a string (undici takes latin1 Buffers too). */
 function text(raw: unknown): string {
   return typeof raw === 'string' ? raw : Buffer.isBuffer(raw) ? raw.toString('latin1') : String(raw)
@@ -120,32 +110,11 @@ export function dispatchHeaders(input: unknown, options: ResolvedOptions): Outgo
   } else if (typeof (input as Iterable<unknown>)[Symbol.iterator] === 'function') {
     for (const [name, value] of input as Iterable<[unknown, unknown]>) seen |= pushHeader(list, name, value)
   } else {
-    // A record (Node's fetch hands one, its names in lower case, its values strings): each header read here, with no call per name or value but pushOutgoing's.
+    // A record (Node's fetch hands one, its names in lower case, its values strings): a string value goes straight to pushOutgoing.
     const record = input as Record<string, unknown>
     for (const name in record) {
       const value = record[name]
-      if (typeof value !== 'string') {
-        seen |= pushHeader(list, name, value)
-        continue
-      }
-      let key = name
-      for (let i = 0; i < name.length; i++) {
-        const c = name.charCodeAt(i)
-        if (c >= 65 && c <= 90) {
-          key = name.toLowerCase()
-          break
-        }
-      }
-      const flags = known.get(key)
-      if (flags !== undefined) {
-        list.push(key, value)
-        seen |= flags
-        continue
-      }
-      const before = list.length
-      const got = pushOutgoing(list, key, value)
-      seen |= got
-      if (list.length === before + 2 && list[before] === key && key !== 'content-length' && known.size < KNOWN_NAMES) known.set(key, got)
+      seen |= typeof value === 'string' ? pushOutgoing(list, lowerCase(name), value) : pushHeader(list, name, value)
     }
   }
   return finishOutgoing(list, seen, options, false)
