@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { parseArgs } from './args.js'
+import { parseArgs, QUICK_WARMUP_REQUESTS, WARMUP_REQUESTS } from './args.js'
 import { CASES } from './cases.js'
 import { CLIENTS } from './clients/index.js'
 
@@ -39,7 +39,17 @@ describe('parseArgs', () => {
     const full = parseArgs([])
     expect(quick.rounds * (quick.durationMs + quick.warmupMs)).toBeLessThan(full.rounds * (full.durationMs + full.warmupMs))
     expect(quick.firstWarmupMs).toBeLessThan(full.firstWarmupMs)
+    expect(quick.firstWarmupRequests).toBeLessThan(full.firstWarmupRequests)
     expect(parseArgs(['--quick', '--rounds', '3']).rounds).toBe(3)
+  })
+
+  it('warms every client up for a number of requests before its first run, the same for all', () => {
+    expect(parseArgs([]).firstWarmupRequests).toBe(WARMUP_REQUESTS)
+    expect(parseArgs(['--quick']).firstWarmupRequests).toBe(QUICK_WARMUP_REQUESTS)
+    expect(parseArgs(['--warmup-requests', '50000']).firstWarmupRequests).toBe(50_000)
+    expect(parseArgs(['--quick', '--warmup-requests', '0']).firstWarmupRequests).toBe(0)
+    expect(() => parseArgs(['--warmup-requests', '1e3x'])).toThrow('--warmup-requests wants a whole number')
+    expect(() => parseArgs(['--warmup-requests'])).toThrow('unknown flag or missing value: --warmup-requests')
   })
 
   it('rejects an unknown client, case or flag', () => {

@@ -14,10 +14,18 @@ export interface BenchOptions {
   warmupMs: number
   /**
    * firstWarmupMs is how long each client runs unmeasured before its first
-   * run, in ms: Node's fetch needs about two seconds of work before the JIT
-   * has compiled its hot paths and it reaches its steady speed.
+   * run at least, in ms (see `firstWarmupRequests`).
    */
   firstWarmupMs: number
+  /**
+   * firstWarmupRequests is how many requests each client makes unmeasured
+   * before its first run at least: its first warm-up ends once both this
+   * and `firstWarmupMs` are reached. The JIT keeps compiling a client's hot
+   * paths for thousands of requests, so a count, the same for every
+   * client, brings each to its steady speed where a time would leave the
+   * slower clients colder. 0: the first warm-up is timed only.
+   */
+  firstWarmupRequests: number
   json: boolean
   /** pin puts the server and the clients on a CPU each (taskset), when there are two CPUs or more. */
   pin: boolean
@@ -38,8 +46,18 @@ export interface BenchOptions {
   node: string | undefined
 }
 
+/**
+ * WARMUP_REQUESTS is how many requests every client makes before its first
+ * measured run by default: enough for each client at concurrency 1 to be
+ * within 5% of its steady CPU per request (see the README's "Warm-up").
+ */
+export const WARMUP_REQUESTS = 20_000
+
+/** QUICK_WARMUP_REQUESTS is the same for `--quick`, which trades a steady state for a short run. */
+export const QUICK_WARMUP_REQUESTS = 2_000
+
 /** USAGE is the help text. */
-export const USAGE = `usage: npm run bench -- [--quick] [--clients a,b] [--cases a,b] [--rounds N] [--duration ms] [--warmup ms] [--first-warmup ms] [--json] [--no-pin] [--node 24|22|x.y.z|path] [--cpu-prof dir] [--heap-prof dir | --heap-survivors dir]
+export const USAGE = `usage: npm run bench -- [--quick] [--clients a,b] [--cases a,b] [--rounds N] [--duration ms] [--warmup ms] [--first-warmup ms] [--warmup-requests N] [--json] [--no-pin] [--node 24|22|x.y.z|path] [--cpu-prof dir] [--heap-prof dir | --heap-survivors dir]
 clients: ${CLIENTS.map((c) => c.id).join(', ')}
 cases: ${CASES.map((c) => c.id).join(', ')}`
 
@@ -67,7 +85,7 @@ export function parseArgs(argv: readonly string[]): BenchOptions {
     if (!arg.startsWith('--')) throw new Error(`unexpected argument "${arg}"\n${USAGE}`)
     const name = arg.slice(2)
     if (['quick', 'json', 'no-pin'].includes(name)) values.set(name, undefined)
-    else if (['clients', 'cases', 'rounds', 'duration', 'warmup', 'first-warmup', 'cpu-prof', 'heap-prof', 'heap-survivors', 'node'].includes(name) && argv[i + 1] !== undefined) values.set(name, argv[++i])
+    else if (['clients', 'cases', 'rounds', 'duration', 'warmup', 'first-warmup', 'warmup-requests', 'cpu-prof', 'heap-prof', 'heap-survivors', 'node'].includes(name) && argv[i + 1] !== undefined) values.set(name, argv[++i])
     else throw new Error(`unknown flag or missing value: ${arg}\n${USAGE}`)
   }
   const quick = values.has('quick')
@@ -81,6 +99,7 @@ export function parseArgs(argv: readonly string[]): BenchOptions {
     durationMs: positive(values.get('duration'), quick ? 150 : 400, 'duration'),
     warmupMs: positive(values.get('warmup'), quick ? 50 : 100, 'warmup'),
     firstWarmupMs: positive(values.get('first-warmup'), quick ? 600 : 2000, 'first-warmup'),
+    firstWarmupRequests: positive(values.get('warmup-requests'), quick ? QUICK_WARMUP_REQUESTS : WARMUP_REQUESTS, 'warmup-requests'),
     json: values.has('json'),
     pin: !values.has('no-pin'),
     cpuProfDir: values.get('cpu-prof'),

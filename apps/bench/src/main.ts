@@ -2,17 +2,18 @@
 // case, interleaved and repeated; the median round of each is reported.
 import { cpus } from 'node:os'
 import { parseArgs, type BenchOptions } from './args.js'
-import type { RunResult } from './measure.js'
+import { WARMUP_BLOCK, type RunResult } from './measure.js'
+import { steadyAfter } from './steady.js'
 import { canPin, startServer, startWorker, type WorkerProcess } from './processes.js'
-import { headline, markdown, type CaseResult } from './report.js'
+import { headline, markdown, warmups, type CaseResult, type Row } from './report.js'
 import { readProfiles, table } from './heap-summary.js'
-import { medianBy, spread } from './stats.js'
+import { median, medianBy, spread } from './stats.js'
 import { resolveNode, type ClientNode } from './node.js'
 import { versions } from './versions.js'
 
-function medianRun(runs: RunResult[]): RunResult & { spreadPct: number; roundsRps: number[]; roundsCpuUs: number[] } {
+function medianRun(runs: RunResult[]): Omit<RunResult, 'warmup'> & { spreadPct: number; roundsRps: number[]; roundsCpuUs: number[] } {
   // The median round by throughput stands for the client; errors are those of every round.
-  const mid = medianBy(runs, (r) => r.rps)!
+  const { warmup: _, ...mid } = medianBy(runs, (r) => r.rps)!
   const errors = runs.reduce((n, r) => n + r.errors, 0)
   const firstError = runs.find((r) => r.firstError !== undefined)?.firstError
   const roundsRps = runs.map((r) => Math.round(r.rps))
@@ -40,7 +41,8 @@ async function bench(options: BenchOptions, pin: boolean, node: ClientNode): Pro
             const client = clients[(i + round) % clients.length]!
             const first = runs.get(client.id)!.length === 0 && c === options.cases[0]
             const warmupMs = first ? options.firstWarmupMs : options.warmupMs
-            const spec = { urls: server.urls, proxy: server.proxy, ca: server.ca, concurrency: c.concurrency, bodyBytes: c.bodyBytes, warmupMs, durationMs: options.durationMs }
+            const warmupRequests = first ? options.firstWarmupRequests : 0
+            const spec = { urls: server.urls, proxy: server.proxy, ca: server.ca, concurrency: c.concurrency, bodyBytes: c.bodyBytes, warmupMs, warmupRequests, durationMs: options.durationMs }
             const before = c.tls === true ? await server.connections() : 0
             const result = await workers.get(client.id)!.run(spec)
             if (c.tls === true) result.connections = (await server.connections()) - before
@@ -51,7 +53,15 @@ async function bench(options: BenchOptions, pin: boolean, node: ClientNode): Pro
       } finally {
         server.stop()
       }
-      results.push({ id: c.id, title: c.title, rows: clients.map((client) => ({ client: client.label, ...medianRun(runs.get(client.id)!) })) })
+      const rows = clients.map((client): Row => {
+        const row = { client: client.label, ...medianRun(runs.get(client.id)!) }
+        // The first case carries each client's first warm-up, and when it reached the CPU per request of its rounds.
+        if (c !== options.cases[0]) return row
+        const warmup = runs.get(client.id)![0]!.warmup
+        const steady = steadyAfter(warmup.cpuUsPerRequest, WARMUP_BLOCK, median(row.roundsCpuUs))
+        return { ...row, firstWarmup: { ...warmup, steadyAfter: steady } }
+      })
+      results.push({ id: c.id, title: c.title, rows })
       progress(` ${c.id}\n`)
     }
     return results
@@ -68,12 +78,15 @@ async function main(): Promise<void> {
   const results = await bench(options, pin, node)
   const seconds = Math.round((performance.now() - started) / 1000)
   const machine = `${cpus()[0]?.model ?? 'unknown CPU'} × ${cpus().length}${pin ? ' (server and clients pinned to a CPU each)' : ''}; ${versions(node)}`
-  const setup = `${options.rounds} rounds of ${options.durationMs} ms (after ${options.warmupMs} ms warm-up; ${options.firstWarmupMs} ms before a client's first run) per client and case, median shown; ${seconds} s in all`
+  const first = `${options.firstWarmupRequests} requests and ${options.firstWarmupMs} ms at least before a client's first run`
+  const setup = `${options.rounds} rounds of ${options.durationMs} ms (after ${options.warmupMs} ms warm-up; ${first}) per client and case, median shown; ${seconds} s in all`
   if (options.json) {
     process.stdout.write(JSON.stringify({ machine, setup, rounds: options.rounds, durationMs: options.durationMs, results }, null, 2) + '\n')
     return
   }
   process.stdout.write(`\nMachine: ${machine}.\n${setup}.\n\n${markdown(results)}\nHeadline:\n\n${headline(results).join('\n')}\n`)
+  const warm = warmups(results)
+  if (warm.length > 0) process.stdout.write(`\nFirst warm-up (${results[0]!.id}; CPU µs per request of its first and last ${WARMUP_BLOCK} requests, and when it stayed within 5% of the rounds' median):\n\n${warm.join('\n')}\n`)
   const heap = options.heapProf
   if (heap !== undefined) {
     // The profiles are written as the client processes exit, which bench() awaited.

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createUndiciRequestClient } from './clients/undici-request.js'
-import { measure, type RunSpec } from './measure.js'
+import { measure, WARMUP_BLOCK, type RunSpec } from './measure.js'
 import { listenAll, type Listening } from './server.js'
 
 let servers: Listening
@@ -25,6 +25,18 @@ describe('measure', () => {
     expect(result.p99).toBeGreaterThanOrEqual(result.p50)
     expect(result.cpuUsPerRequest).toBeGreaterThan(0)
     expect(result.rssMb).toBeGreaterThan(0)
+  })
+
+  it('warms up until both its time and its request count are reached, with the CPU per request of each block', async () => {
+    const client = createUndiciRequestClient()
+    const result = await measure(client, { ...spec, warmupMs: 0, warmupRequests: 2 * WARMUP_BLOCK + 1 }).finally(() => client.close())
+    expect(result.warmup.requests).toBeGreaterThanOrEqual(2 * WARMUP_BLOCK + 1)
+    expect(result.warmup.cpuUsPerRequest).toHaveLength(Math.floor(result.warmup.requests / WARMUP_BLOCK))
+    expect(result.warmup.cpuUsPerRequest.every((us) => us > 0)).toBe(true)
+    const timed = createUndiciRequestClient()
+    const short = await measure(timed, { ...spec, warmupMs: 30 }).finally(() => timed.close())
+    expect(short.warmup.ms).toBeGreaterThanOrEqual(30)
+    expect(short.warmup.requests).toBeGreaterThan(0)
   })
 
   it('counts a body of the wrong size as an error', async () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { headline, markdown, type CaseResult, type Row } from './report.js'
+import { headline, markdown, warmups, type CaseResult, type Row } from './report.js'
 
 const run = (client: string, rps: number, errors = 0): Row => ({
   client,
@@ -69,5 +69,17 @@ describe('report', () => {
 
   it('leaves out ratios whose clients were not run', () => {
     expect(headline([{ id: 'c1', title: 'c1', rows: [run('node fetch', 100), run('got', 10)] }])).toEqual([])
+  })
+
+  it("states each client's first warm-up and when it became steady", () => {
+    const rows: Row[] = [
+      { ...run('node fetch', 100), firstWarmup: { requests: 20_000, ms: 6400, cpuUsPerRequest: [412.4, 300, 180.2], steadyAfter: 9500 } },
+      { ...run('got', 50), firstWarmup: { requests: 20_003, ms: 11_000, cpuUsPerRequest: [], steadyAfter: undefined } },
+      run('axios', 60),
+    ]
+    expect(warmups([{ id: 'c1', title: 'c1', rows }, results[0]!])).toEqual([
+      '- node fetch: 20000 requests in 6.4 s, CPU/req 412 → 180 µs; steady after 9.5k requests',
+      '- got: 20003 requests in 11.0 s; not steady by its end',
+    ])
   })
 })

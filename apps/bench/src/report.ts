@@ -1,4 +1,4 @@
-import type { RunResult } from './measure.js'
+import type { RunResult, Warmup } from './measure.js'
 import { overhead, paired, ratio } from './stats.js'
 
 /** CaseResult is one case's report: the median run of every client. */
@@ -8,8 +8,11 @@ export interface CaseResult {
   rows: Array<Row>
 }
 
+/** FirstWarmup is a client's warm-up before its first run, with when it became steady (see steady.ts; undefined: not by its end). */
+export type FirstWarmup = Warmup & { steadyAfter: number | undefined }
+
 /** Row is one client's line: its median run, with how far its rounds strayed. */
-export type Row = RunResult & {
+export type Row = Omit<RunResult, 'warmup'> & {
   client: string
   /** spreadPct is half the range of the rounds' req/s, in % of the median. */
   spreadPct: number
@@ -17,6 +20,8 @@ export type Row = RunResult & {
   roundsRps?: number[]
   /** roundsCpuUs is every round's CPU µs per request, in the order they ran. */
   roundsCpuUs?: number[]
+  /** firstWarmup is the client's first warm-up, in the first case's rows only. */
+  firstWarmup?: FirstWarmup
 }
 
 const NODE_FETCH = 'node fetch'
@@ -46,7 +51,7 @@ function rpsOf(c: CaseResult, client: string): number | undefined {
   return c.rows.find((r) => r.client === client)?.rps
 }
 
-function errorCell(r: RunResult): string {
+function errorCell(r: Row): string {
   if (r.errors === 0) return '0'
   return `${r.errors}${r.firstError === undefined ? '' : ` (${r.firstError.slice(0, 80).replaceAll('|', '\\|')})`}`
 }
@@ -114,6 +119,30 @@ export function headline(results: readonly CaseResult[]): string[] {
       parts.push(text.replace('{}', figure).replace('{d}', detail))
     }
     if (parts.length > 0) lines.push(`- ${c.id}: ${parts.join(', ')}`)
+  }
+  return lines
+}
+
+function thousands(n: number): string {
+  return n >= 1000 ? `${(n / 1000).toFixed(1)}k` : String(n)
+}
+
+/**
+ * warmups states, for each client of the first case, its first warm-up: how
+ * many requests in how long, its CPU per request over the first and the
+ * last blocks of it, and after how many requests its CPU per request
+ * stayed within 5% of the median of its rounds: what a user of that client
+ * pays before it runs at the speed the table shows.
+ */
+export function warmups(results: readonly CaseResult[]): string[] {
+  const lines: string[] = []
+  for (const r of results[0]?.rows ?? []) {
+    const w = r.firstWarmup
+    if (w === undefined) continue
+    const blocks = w.cpuUsPerRequest
+    const curve = blocks.length === 0 ? '' : `, CPU/req ${fixed(blocks[0]!, 0)} → ${fixed(blocks[blocks.length - 1]!, 0)} µs`
+    const steady = w.steadyAfter === undefined ? 'not steady by its end' : `steady after ${thousands(w.steadyAfter)} requests`
+    lines.push(`- ${r.client}: ${w.requests} requests in ${(w.ms / 1000).toFixed(1)} s${curve}; ${steady}`)
   }
   return lines
 }

@@ -11,6 +11,11 @@ export function medianBy<T>(items: readonly T[], key: (item: T) => number): T | 
   return sorted[Math.floor(sorted.length / 2)]
 }
 
+/** median returns the median of `values` (the upper one of an even count); NaN for none. */
+export function median(values: readonly number[]): number {
+  return medianBy(values, (n) => n) ?? Number.NaN
+}
+
 /** ratio formats `value / base` as `1.23×`, or `–` when there is no positive base. */
 export function ratio(value: number, base: number | undefined): string {
   return base === undefined || !(base > 0) ? '–' : `${(value / base).toFixed(2)}×`
