@@ -28,18 +28,22 @@ async function bench(options: BenchOptions, pin: boolean, node: ClientNode): Pro
   try {
     for (const c of clients) workers.set(c.id, await startWorker(c.id, { pin, execPath: node.execPath, cpuProfDir: options.cpuProfDir, heapProf: options.heapProf }))
     const results: CaseResult[] = []
+    const warmed = new Set<string>()
     for (const c of options.cases) {
       const server = await startServer(c, pin)
       // A proxy case runs only the clients that take a proxy; a TLS case, those that take a CA.
       const clients =
         c.proxy === true ? options.clients.filter((client) => client.proxy === true) : c.tls === true ? options.clients.filter((client) => client.tls === true) : options.clients
       const runs = new Map<string, RunResult[]>(clients.map((client) => [client.id, []]))
+      const firstHere = new Set(clients.filter((client) => !warmed.has(client.id)).map((client) => client.id))
       try {
         for (let round = 0; round < rounds; round++) {
           // Interleaved: every client once per round, the order rotated each round.
           for (let i = 0; i < clients.length; i++) {
             const client = clients[(i + round) % clients.length]!
-            const first = runs.get(client.id)!.length === 0 && c === options.cases[0]
+            // A client's first run is in the first case it runs: a TLS- or proxy-only client skips the others.
+            const first = !warmed.has(client.id)
+            warmed.add(client.id)
             const warmupMs = first ? options.firstWarmupMs : options.warmupMs
             const warmupRequests = first ? options.firstWarmupRequests : 0
             const spec = { urls: server.urls, proxy: server.proxy, ca: server.ca, concurrency: c.concurrency, bodyBytes: c.bodyBytes, warmupMs, warmupRequests, durationMs: options.durationMs }
@@ -55,8 +59,8 @@ async function bench(options: BenchOptions, pin: boolean, node: ClientNode): Pro
       }
       const rows = clients.map((client): Row => {
         const row = { client: client.label, ...medianRun(runs.get(client.id)!) }
-        // The first case carries each client's first warm-up, and when it reached the CPU per request of its rounds.
-        if (c !== options.cases[0]) return row
+        // The case of a client's first run carries its first warm-up, and when it reached the CPU per request of its rounds.
+        if (!firstHere.has(client.id)) return row
         const warmup = runs.get(client.id)![0]!.warmup
         const steady = steadyAfter(warmup.cpuUsPerRequest, WARMUP_BLOCK, median(row.roundsCpuUs))
         return { ...row, firstWarmup: { ...warmup, steadyAfter: steady } }
@@ -86,7 +90,7 @@ async function main(): Promise<void> {
   }
   process.stdout.write(`\nMachine: ${machine}.\n${setup}.\n\n${markdown(results)}\nHeadline:\n\n${headline(results).join('\n')}\n`)
   const warm = warmups(results)
-  if (warm.length > 0) process.stdout.write(`\nFirst warm-up (${results[0]!.id}; CPU µs per request of its first and last ${WARMUP_BLOCK} requests, and when it stayed within 5% of the rounds' median):\n\n${warm.join('\n')}\n`)
+  if (warm.length > 0) process.stdout.write(`\nFirst warm-up (in the first case a client ran; CPU µs per request of its first and last ${WARMUP_BLOCK} requests, and when it stayed within 5% of the median of that case's rounds):\n\n${warm.join('\n')}\n`)
   const heap = options.heapProf
   if (heap !== undefined) {
     // The profiles are written as the client processes exit, which bench() awaited.

@@ -20,7 +20,7 @@ export type Row = Omit<RunResult, 'warmup'> & {
   roundsRps?: number[]
   /** roundsCpuUs is every round's CPU µs per request, in the order they ran. */
   roundsCpuUs?: number[]
-  /** firstWarmup is the client's first warm-up, in the first case's rows only. */
+  /** firstWarmup is the client's first warm-up, in the rows of the first case it ran only. */
   firstWarmup?: FirstWarmup
 }
 
@@ -128,21 +128,24 @@ function thousands(n: number): string {
 }
 
 /**
- * warmups states, for each client of the first case, its first warm-up: how
- * many requests in how long, its CPU per request over the first and the
- * last blocks of it, and after how many requests its CPU per request
- * stayed within 5% of the median of its rounds: what a user of that client
- * pays before it runs at the speed the table shows.
+ * warmups states, for each client, its first warm-up (in the rows of the
+ * first case the client ran): how many requests in how long, its CPU per
+ * request over the first and the last blocks of it, and after how many
+ * requests its CPU per request stayed within 5% of the median of that
+ * case's rounds: what a user of that client pays before it runs at the
+ * speed the table shows.
  */
 export function warmups(results: readonly CaseResult[]): string[] {
   const lines: string[] = []
-  for (const r of results[0]?.rows ?? []) {
-    const w = r.firstWarmup
-    if (w === undefined) continue
-    const blocks = w.cpuUsPerRequest
-    const curve = blocks.length === 0 ? '' : `, CPU/req ${fixed(blocks[0]!, 0)} → ${fixed(blocks[blocks.length - 1]!, 0)} µs`
-    const steady = w.steadyAfter === undefined ? 'not steady by its end' : `steady after ${thousands(w.steadyAfter)} requests`
-    lines.push(`- ${r.client}: ${w.requests} requests in ${(w.ms / 1000).toFixed(1)} s${curve}; ${steady}`)
+  for (const c of results) {
+    for (const r of c.rows) {
+      const w = r.firstWarmup
+      if (w === undefined) continue
+      const blocks = w.cpuUsPerRequest
+      const curve = blocks.length === 0 ? '' : `, CPU/req ${fixed(blocks[0]!, 0)} → ${fixed(blocks[blocks.length - 1]!, 0)} µs`
+      const steady = w.steadyAfter === undefined ? 'not steady by its end' : `steady after ${thousands(w.steadyAfter)} requests`
+      lines.push(`- ${r.client} (${c.id}): ${w.requests} requests in ${(w.ms / 1000).toFixed(1)} s${curve}; ${steady}`)
+    }
   }
   return lines
 }
