@@ -41,7 +41,7 @@ async function bench(options: BenchOptions, pin: boolean, node: ClientNode): Pro
           // Interleaved: every client once per round, the order rotated each round.
           for (let i = 0; i < clients.length; i++) {
             const client = clients[(i + round) % clients.length]!
-            // A client's first run is in the first case it runs: a TLS- or proxy-only client skips the others.
+            // A client's first run is in the first case it runs (a proxy or TLS case runs only some clients).
             const first = !warmed.has(client.id)
             warmed.add(client.id)
             const warmupMs = first ? options.firstWarmupMs : options.warmupMs
@@ -85,7 +85,7 @@ async function main(): Promise<void> {
   const first = `${options.firstWarmupRequests} requests and ${options.firstWarmupMs} ms at least before a client's first run`
   const setup = `${options.rounds} rounds of ${options.durationMs} ms (after ${options.warmupMs} ms warm-up; ${first}) per client and case, median shown; ${seconds} s in all`
   if (options.json) {
-    process.stdout.write(JSON.stringify({ machine, setup, rounds: options.rounds, durationMs: options.durationMs, results }, null, 2) + '\n')
+    process.stdout.write(JSON.stringify({ machine, setup, rounds: options.rounds, durationMs: options.durationMs, firstWarmupRequests: options.firstWarmupRequests, results }, null, 2) + '\n')
     return
   }
   process.stdout.write(`\nMachine: ${machine}.\n${setup}.\n\n${markdown(results)}\nHeadline:\n\n${headline(results).join('\n')}\n`)
