@@ -51,7 +51,7 @@ export interface BenchOptions {
  * measured run by default: enough for each client at concurrency 1 to be
  * within 5% of its steady CPU per request (see the README's "Warm-up").
  */
-export const WARMUP_REQUESTS = 20_000
+export const WARMUP_REQUESTS = 30_000
 
 /** QUICK_WARMUP_REQUESTS is the same for `--quick`, which trades a steady state for a short run. */
 export const QUICK_WARMUP_REQUESTS = 2_000
