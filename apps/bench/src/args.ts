@@ -54,7 +54,7 @@ export interface BenchOptions {
 export const WARMUP_REQUESTS = 30_000
 
 /** QUICK_WARMUP_REQUESTS is the same for `--quick`, which trades a steady state for a short run. */
-export const QUICK_WARMUP_REQUESTS = 2_000
+export const QUICK_WARMUP_REQUESTS = 1_000
 
 /** USAGE is the help text. */
 export const USAGE = `usage: npm run bench -- [--quick] [--clients a,b] [--cases a,b] [--rounds N] [--duration ms] [--warmup ms] [--first-warmup ms] [--warmup-requests N] [--json] [--no-pin] [--node 24|22|x.y.z|path] [--cpu-prof dir] [--heap-prof dir | --heap-survivors dir]
