@@ -20,9 +20,8 @@ export interface TurnOwner {
  * TurnQueue has requests take a conn released in the current turn once the
  * turn has ended (see turn.ts): if the server closed it or sent unasked-for
  * bytes meanwhile, it is gone, and the request looks for another conn. The
- * requests of a turn wait in one list, taken in the `setImmediate` that
- * ends the turn (turn.ts's afterTurn; at c64 nearly every request comes
- * here: no promise or timer per request). A
+ * requests of a turn wait in one list, taken by one `setImmediate` (at c64
+ * nearly every request comes here: no promise or timer per request). A
  * waiter's request comes here with the conn already taken (counted as its).
  */
 export class TurnQueue implements TurnTask {

@@ -12,7 +12,7 @@ import type { ConnList } from './conn-list.js'
 import type { ExchangeConn } from './exchange.js'
 import { H2Lease } from './h2-stream.js'
 import { callHook, channels, type ClientTrace } from './trace.js'
-import { currentTurn, expectWaits, sameTurn } from './turn.js'
+import { currentTurn, sameTurn } from './turn.js'
 import { waitTimeoutError } from './deadlines.js'
 
 // The pool policy: who gets a conn or a stream when one is dialed, freed,
@@ -297,8 +297,6 @@ export function release(host: PoolHost, exchangeConn: ExchangeConn, trace: Clien
   // Whoever takes it in this turn, from the idle list or as a waiter, takes it once the turn ended (turn.ts).
   conn.releaseTurn = currentTurn()
   putIdleOrDeliver(host, pool, conn)
-  // A request in this turn would wait for it (or for another conn released in it): its wait ends before undici's Client sees the conn idle (turn.ts's afterTurn).
-  if (pool.allIdleFresh) expectWaits()
 }
 
 /** discard (ConnOwner): the exchange failed or its body was cancelled; the conn is closed (HTTP/2: the stream was reset, the conn stays). */

@@ -18,31 +18,8 @@
  * and our wait alone ends in that same check phase (undici 7.27 writes
  * there). A waiting request handed such a connection as the response ends
  * waits the same way (transport.ts's `handOver`).
- *
- * Which turn it is comes from libuv's own count of loop iterations (Node's
- * `performance.nodeTiming.uvMetricsInfo.loopCount`, Node 20.18 and later),
- * which libuv increments right before each poll phase: a mark from an
- * earlier count was made before a poll phase that has begun since, so its
- * turn's check phase is over; so is it once the end-of-turn immediate (queued
- * when a request of the turn would wait, see {@link expectWaits}) has run in
- * the iteration of the mark. Otherwise a request in the check or timers phase
- * of that iteration waits one turn more than it must (safe). Sequential
- * requests alternating two conns (pool-policy.ts's raceDial) so queue no
- * `setImmediate` per release (measured, Node 20 and 24: about 30 of Node's
- * own function calls per request). Where the count is missing, the turn is
- * counted by a `setImmediate` queued by its first release.
  */
-import { performance } from 'node:perf_hooks'
-
-/** Node's libuv metrics, where it has them: `loopCount` is libuv's count of loop iterations. */
-const timing = performance.nodeTiming as { readonly uvMetricsInfo?: { readonly loopCount: number } }
-const hasLoopCount = typeof timing.uvMetricsInfo?.loopCount === 'number'
-
-/** Turns counted by the end-of-turn immediate, where libuv's count is missing. */
 let turn = 0
-/** libuv's count when the end-of-turn immediate last ran: that iteration's turn has ended too. */
-let endedAt = -1
-/** Whether an end-of-turn immediate is queued. */
 let scheduled = false
 /** Run once the turn has ended, in the same `setImmediate` (see {@link afterTurn}). */
 let tasks: TurnTask[] = []
@@ -56,52 +33,36 @@ export interface TurnTask {
 function endTurn(): void {
   scheduled = false
   turn++
-  if (hasLoopCount) endedAt = timing.uvMetricsInfo!.loopCount
   const ended = tasks
   if (ended.length === 0) return
   tasks = []
   for (const task of ended) task.turnEnded()
 }
 
-/** scheduleEnd queues the end-of-turn immediate, unless it is queued. */
-function scheduleEnd(): void {
-  if (scheduled) return
-  scheduled = true
-  setImmediate(endTurn)
-}
-
-/** currentTurn returns the number of the current turn, to mark a release with. */
+/** currentTurn returns the number of the current turn, making sure it ends at the next check phase. */
 export function currentTurn(): number {
-  if (hasLoopCount) return timing.uvMetricsInfo!.loopCount
-  scheduleEnd()
+  if (!scheduled) {
+    scheduled = true
+    setImmediate(endTurn)
+  }
   return turn
 }
 
 /** sameTurn reports whether `mark` (from {@link currentTurn}) is the turn still running. */
 export function sameTurn(mark: number): boolean {
-  if (!hasLoopCount) return scheduled && mark === turn
-  const count = timing.uvMetricsInfo!.loopCount
-  return mark === count && endedAt !== count
+  return scheduled && mark === turn
 }
 
 /**
- * afterTurn has `task` run once the current turn has ended, in one
- * `setImmediate` per turn, whatever waits for it. Queued early (see
- * {@link expectWaits}), it runs before the immediate undici queues after
- * each response (`client[kResume]`, pipelining 1): a request taking a conn
- * released in the turn is then written on it before undici's Client sees it
- * idle (no idle socket `unref`, keep-alive timer, then `ref` again).
+ * afterTurn has `task` run once the current turn has ended, in the
+ * `setImmediate` that ends it: one per turn, whatever waits for it. That
+ * immediate was queued by the first release of the turn, so it runs before
+ * the one undici queues after each response (`client[kResume]`, pipelining
+ * 1): a request taking a conn released in the turn is then written on it
+ * before undici's Client sees it idle (no idle socket `unref`, keep-alive
+ * timer, then `ref` again).
  */
 export function afterTurn(task: TurnTask): void {
-  scheduleEnd()
+  currentTurn()
   tasks.push(task)
-}
-
-/**
- * expectWaits queues the end-of-turn immediate now: a conn was just
- * released, and a request that comes in this turn would wait for it (its
- * pool has no conn idle since an earlier turn).
- */
-export function expectWaits(): void {
-  scheduleEnd()
 }
