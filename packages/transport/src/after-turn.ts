@@ -3,6 +3,7 @@ import type { PersistConn } from './conn.js'
 import { ERR_TRANSPORT_CLOSED, TransportError } from './errors.js'
 import { takeConn } from './lease.js'
 import { putIdleOrDeliver, release, type PoolHost } from './pool-policy.js'
+import { afterTurn, type TurnTask } from './turn.js'
 
 /** What the end-of-turn takeover uses of the Transport. */
 export interface TurnOwner {
@@ -23,7 +24,7 @@ export interface TurnOwner {
  * nearly every request comes here: no promise or timer per request). A
  * waiter's request comes here with the conn already taken (counted as its).
  */
-export class TurnQueue {
+export class TurnQueue implements TurnTask {
   readonly #owner: TurnOwner
   #acquirers: Acquirer[] = []
 
@@ -34,14 +35,15 @@ export class TurnQueue {
   /** add has `acquirer` take `conn` once the turn has ended. */
   add(acquirer: Acquirer, conn: PersistConn): undefined {
     acquirer.turnConn = conn
-    if (this.#acquirers.push(acquirer) === 1) setImmediate(TurnQueue.#take, this)
+    if (this.#acquirers.push(acquirer) === 1) afterTurn(this)
     return undefined
   }
 
-  static #take(queue: TurnQueue): void {
-    const acquirers = queue.#acquirers
-    queue.#acquirers = []
-    const owner = queue.#owner
+  /** turnEnded (TurnTask) has the requests of the turn that ended take their conns. */
+  turnEnded(): void {
+    const acquirers = this.#acquirers
+    this.#acquirers = []
+    const owner = this.#owner
     for (const acquirer of acquirers) {
       const conn = acquirer.turnConn
       // The dial raced against the wait won (pool-policy.ts's dialWon): the request is on its way already.

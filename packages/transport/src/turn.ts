@@ -21,10 +21,22 @@
  */
 let turn = 0
 let scheduled = false
+/** Run once the turn has ended, in the same `setImmediate` (see {@link afterTurn}). */
+let tasks: TurnTask[] = []
+
+/** TurnTask is work to do once the current turn has ended (after-turn.ts's TurnQueue). */
+export interface TurnTask {
+  /** Called once, after the turn that {@link afterTurn} was called in has ended. */
+  turnEnded(): void
+}
 
 function endTurn(): void {
   scheduled = false
   turn++
+  const ended = tasks
+  if (ended.length === 0) return
+  tasks = []
+  for (const task of ended) task.turnEnded()
 }
 
 /** currentTurn returns the number of the current turn, making sure it ends at the next check phase. */
@@ -39,4 +51,18 @@ export function currentTurn(): number {
 /** sameTurn reports whether `mark` (from {@link currentTurn}) is the turn still running. */
 export function sameTurn(mark: number): boolean {
   return scheduled && mark === turn
+}
+
+/**
+ * afterTurn has `task` run once the current turn has ended, in the
+ * `setImmediate` that ends it: one per turn, whatever waits for it. That
+ * immediate was queued by the first release of the turn, so it runs before
+ * the one undici queues after each response (`client[kResume]`, pipelining
+ * 1): a request taking a conn released in the turn is then written on it
+ * before undici's Client sees it idle (no idle socket `unref`, keep-alive
+ * timer, then `ref` again).
+ */
+export function afterTurn(task: TurnTask): void {
+  currentTurn()
+  tasks.push(task)
 }
