@@ -50,7 +50,8 @@ export class DirectDispatch extends CallAbortController implements Acquirer, Sta
   turnConn: PersistConn | undefined = undefined
   /** The waiter of a dial raced against that wait (see transport.ts), until the race is decided. */
   race: ConnWaiter | undefined = undefined
-  readonly #request: DirectRequest
+  /** What the conn's Client is sent; dropped at the end ({@link DirectDispatch.#drop}). */
+  #request: DirectRequest | undefined
   /** When it is sent again after a reused conn failed under it (retry-policy.ts); its body can be sent again unless `never`. */
   readonly #retry: RetryPolicy
   /** Times it was replayed (retry-policy.ts's shouldResend: at most MAX_REPLAYS). */
@@ -147,7 +148,7 @@ export class DirectDispatch extends CallAbortController implements Acquirer, Sta
       return this.#settle(this.reason as Error)
     }
     this.#conn = got
-    const request = this.#request
+    const request = this.#request!
     if (!(got instanceof H2Lease)) return void got.client.dispatch(request as never, this as never)
     const body = { body: request.body as OutgoingBody['body'], replayable: this.#retry !== 'never' }
     got.send({ method: request.method, authority: this.#authority, path: request.path, headers: request.headers, body }, this)
@@ -298,6 +299,7 @@ export class DirectDispatch extends CallAbortController implements Acquirer, Sta
     this.#deadline?.disarm()
     release(this.#port.host, this.#conn!, this.trace)
     this.#conn = undefined
+    this.#drop()
     if (this.#settled) return
     this.#settled = true
     try {
@@ -333,11 +335,24 @@ export class DirectDispatch extends CallAbortController implements Acquirer, Sta
   #settle(error: Error): void {
     if (this.#settled) return
     this.#settled = true
+    this.#drop()
     try {
       this.#handler.onError!(error)
     } catch (thrown) {
       rethrowLater(thrown)
     }
+  }
+
+  /**
+   * drop lets go, at the end, of what the dispatch needs no more: the
+   * request it sent and the abort of the conn's Client (which holds undici's
+   * request). Node's fetch keeps the abort handed to its onConnect (and so
+   * this dispatch) alive until a full GC: whatever the dispatch still holds
+   * then outlives young GCs and is promoted (about 0.6 KB a request).
+   */
+  #drop(): void {
+    this.#request = undefined
+    this.#abortSent = undefined
   }
 
   /** timedOut (StageOwner): our header or body deadline passed. */
