@@ -4,7 +4,7 @@ import { requestLabel } from './errors.js'
 import { finishOutgoing, pushOutgoing, type OutgoingHeaders } from './headers.js'
 import type { ResolvedOptions } from './resolve-options.js'
 
-// What an undici dispatch hands the Transport's direct path (dispatch.ts):
+// What an undici dispatch hands the Transport's direct path (direct-port.ts):
 // the handler and options it reads, and their conversion into what a conn's
 // undici Client is asked to send.
 

@@ -23,8 +23,7 @@ import type { Clock } from './clock.js'
 import { callHook, reportStaleRetry, type ClientTrace } from './trace.js'
 import { sameTurn } from './turn.js'
 import { startDebug } from './debug.js'
-import type { DispatchPort } from './direct-dispatch.js'
-import { dispatchDirect } from './dispatch.js'
+import { DirectPort } from './direct-port.js'
 import type { DirectInput, LegacyHandler } from './dispatch-input.js'
 
 /**
@@ -89,14 +88,8 @@ export class Transport implements RoundTripper, Closable, UndiciDispatchable {
   }
   /** What the pool policy (pool-policy.ts) uses of the Transport; made in the constructor, after the options. */
   readonly #host: PoolHost
-  /** What a direct undici dispatch (dispatch.ts) uses of the pool. */
-  readonly #port: DispatchPort = {
-    closed: () => this.#closed,
-    route: (origin, href, method) => this.#routes.route(origin, href, method),
-    acquire: (dispatch, resent) => this.#send(dispatch, resent === true),
-    release: (conn, trace) => release(this.#host, conn, trace),
-    discard: (conn, error, trace) => discard(this.#host, conn, error, trace),
-  }
+  /** The undici fast path's entry, and what its dispatches use of the Transport (direct-port.ts); made in the constructor, after the pool host. */
+  readonly #direct: DirectPort
 
   /** @throws TransportError `RT_INVALID_OPTION` when an option is invalid. */
   constructor(options?: TransportOptions) {
@@ -121,6 +114,7 @@ export class Transport implements RoundTripper, Closable, UndiciDispatchable {
       sendOn: (acquirer, conn) => this.#sendOn(acquirer, conn),
       resend: (acquirer) => this.#send(acquirer, true),
     })
+    this.#direct = new DirectPort(this.#host, this.#routes, (acquirer, resent) => this.#send(acquirer, resent))
     startDebug()
     // Every dial listens on this signal; their number is bounded by the pool, not by 10.
     setMaxListeners(0, this.#closing.signal)
@@ -207,10 +201,10 @@ export class Transport implements RoundTripper, Closable, UndiciDispatchable {
    * `FormData` or `Blob` body, a method or body a `Request` refuses
    * (`TRACE`, a GET body), a handler of undici 7's generation, undici's
    * `query` for an origin whose conns are (or may be) HTTP/2. `trace` (a {@link ClientTrace}) is
-   * called for the dispatch as a request's trace is (see dispatch.ts).
+   * called for the dispatch as a request's trace is (see direct-port.ts).
    */
   [undiciDispatch](options: object, handler: object, trace?: object): boolean {
-    return dispatchDirect(this.#port, this.#options, options as DirectInput, handler as LegacyHandler, trace as ClientTrace | undefined)
+    return this.#direct.dispatch(options as DirectInput, handler as LegacyHandler, trace as ClientTrace | undefined)
   }
 
   /**
@@ -331,6 +325,7 @@ export class Transport implements RoundTripper, Closable, UndiciDispatchable {
   close(): Promise<void> {
     if (!this.#closed) {
       this.#closed = true
+      this.#direct.closed = true
       this.#closing.abort()
       for (const pool of this.#pools.values()) {
         for (const waiter of pool.drain()) {

@@ -16,8 +16,13 @@
 //                        dispatch goes to one undici Client: toDispatcher alone
 //   fetch-bridged        over install(new Transport())
 //   fetch-bridged-norace over install(new Transport({ raceDial: false }))
+//   fetch-bridged-prev   as fetch-bridged, on an earlier build: ROUNDTRIP_AB_PREV=<dir>
+//                        holding <dir>/undici/dist and <dir>/transport/dist (copies of
+//                        the packages' dist, as for ab.mjs; <dir> inside the repository,
+//                        so that their imports resolve)
 import { execFileSync } from 'node:child_process'
-import { fileURLToPath } from 'node:url'
+import { resolve } from 'node:path'
+import { fileURLToPath, pathToFileURL } from 'node:url'
 import { startCannedServer } from '../../../test/bench-loopback.mjs'
 
 const [, , setting, url, warm, n] = process.argv
@@ -27,6 +32,11 @@ async function install(setting, url) {
   const undici = await import('undici')
   if (setting === 'fetch-npm-agent') return undici.setGlobalDispatcher(new undici.Agent())
   if (setting === 'fetch-npm-client') return undici.setGlobalDispatcher(new undici.Client(new URL(url).origin))
+  if (setting === 'fetch-bridged-prev') {
+    const prev = (pkg) => import(pathToFileURL(resolve(process.env.ROUNDTRIP_AB_PREV, pkg, 'dist/index.js')).href)
+    const [bridge, { Transport }] = await Promise.all([prev('undici'), prev('transport')])
+    return bridge.install(new Transport())
+  }
   const bridge = await import('@roundtrip/undici')
   if (setting === 'fetch-todisp-client') {
     const { undiciDispatch } = await import('@roundtrip/core')

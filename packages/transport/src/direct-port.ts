@@ -1,0 +1,130 @@
+import type { Acquirer } from './acquirer.js'
+import { requestTarget } from './call.js'
+import { preciseLimit } from './deadlines.js'
+import { DirectDispatch, PRECISE_BODY, PRECISE_HEAD } from './direct-dispatch.js'
+import { dispatchHeaders, directBody, NO_BODY, type DirectInput, type DirectRequest, type LegacyHandler } from './dispatch-input.js'
+import { ERR_TRANSPORT_CLOSED, requestLabel, TransportError } from './errors.js'
+import type { HostPool } from './pool.js'
+import type { PoolHost } from './pool-policy.js'
+import type { ResolvedOptions } from './resolve-options.js'
+import { policyOf } from './retry-policy.js'
+import type { Routes } from './route.js'
+import type { ClientTrace } from './trace.js'
+
+// The undici fast path (core's `UndiciDispatchable`): an undici dispatch
+// (Node's fetch, `undici.request`, through `@roundtrip/undici`) runs on a
+// conn of the Transport's pool with no WHATWG Request or Response in
+// between. The conn is leased as for a roundTrip (same pool, limits, queue,
+// maxWaitTime, proxy, dial, stats, trace); the dispatch goes to the conn's
+// undici Client (HTTP/1.1), or on a stream of its session (HTTP/2, through
+// the H2Lease an Exchange uses), with a DirectDispatch as the handler, which
+// hands everything on to the caller's handler and gives the conn (or the
+// stream) back to the pool at the end. What it uses of the Transport is the
+// DirectPort below.
+
+/** CONNECT (a tunnel, not a request), and the methods a WHATWG Request refuses: left to the Request path. */
+const REFUSED_METHODS = new Set(['CONNECT', 'TRACE', 'TRACK'])
+
+/**
+ * DirectPort is the Transport's undici entry point (its `[undiciDispatch]`
+ * calls {@link dispatch}) and what a {@link DirectDispatch} uses of its
+ * Transport: one per Transport, made with it, kept off the public surface
+ * (and the published `.d.ts`). It holds what every dispatch reads (the
+ * options, which of their stages have a precise deadline, whether the
+ * Transport is closed) as fields, so that nothing is looked up or forwarded
+ * per dispatch; the pool policy (pool-policy.ts) is called with
+ * {@link host}, and only getting a conn goes through the Transport.
+ */
+export class DirectPort {
+  /** The Transport's pool host (pool-policy.ts's release and discard take it). */
+  readonly host: PoolHost
+  /** The Transport's options. */
+  readonly options: ResolvedOptions
+  /** Which stages of {@link options} have a limit under 1 s (direct-dispatch.ts's `PRECISE_HEAD`, `PRECISE_BODY`), read once. */
+  readonly precise: number
+  /** The Transport is closed: set by its `close()`, with its own flag. */
+  closed = false
+  /**
+   * acquire (the Transport's `send`) gets `acquirer` a conn and calls its
+   * `send` with it (now, at the end of the turn, or once one is dialed or
+   * freed), or its `fail` (see acquirer.ts); `resent`: sent again after its
+   * conn failed under it.
+   */
+  readonly acquire: (acquirer: Acquirer, resent: boolean) => void
+  readonly #routes: Routes
+
+  constructor(host: PoolHost, routes: Routes, acquire: (acquirer: Acquirer, resent: boolean) => void) {
+    this.host = host
+    this.options = host.options
+    this.precise = (preciseLimit(host.options.responseHeaderTimeout) === 0 ? 0 : PRECISE_HEAD) | (preciseLimit(host.options.bodyTimeout) === 0 ? 0 : PRECISE_BODY)
+    this.#routes = routes
+    this.acquire = acquire
+  }
+
+  /**
+   * dispatch runs undici dispatch `input` for `handler` on the Transport's
+   * pool, and returns true; or returns false without touching `handler`
+   * when the dispatch is not one for this path (see the Transport's
+   * `[undiciDispatch]`).
+   */
+  dispatch(input: DirectInput, handler: LegacyHandler, trace: ClientTrace | undefined): boolean {
+    // The cheap refusals first; the message, body and headers once the pool is known.
+    if (typeof handler !== 'object' || handler === null || typeof handler.onError !== 'function' || typeof handler.onRequestStart === 'function') return false
+    const method = input.method
+    const path = input.path
+    if (typeof method !== 'string' || REFUSED_METHODS.has(method) || typeof path !== 'string' || path.charCodeAt(0) !== 47 /* / */) return false
+    if (input.upgrade !== undefined && input.upgrade !== null && input.upgrade !== false) return false
+    const raw = input.body
+    // What roundTrip cannot take either is left to the Request path, which refuses it: a bare Transport and a stack behave alike.
+    if (raw !== undefined && raw !== null && (method === 'GET' || method === 'HEAD')) return false
+    const given = input.origin
+    // The origin without a trailing slash (a string as given, read here: it is one for every dispatch of Node's fetch).
+    const origin = typeof given === 'string' ? (given.charCodeAt(given.length - 1) === 47 ? given.slice(0, -1) : given) : originOf(given)
+    if (origin === undefined) return false
+    const href = origin + path
+    if (this.closed) {
+      handler.onError!(new TransportError(ERR_TRANSPORT_CLOSED, `transport is closed (${requestLabel(method, href)})`))
+      return true
+    }
+    let pool: HostPool
+    try {
+      pool = this.#routes.route(origin, href, method)
+    } catch (error) {
+      handler.onError!(error as Error)
+      return true
+    }
+    // undici's `query` (which Node's fetch never sets) is serialized by its HTTP/1.1 Client only: on HTTP/2 it takes the Request path.
+    const http1 = pool.protocol === 'http1'
+    if (!http1 && input.query !== undefined && input.query !== null) return false
+    const body = raw === undefined || raw === null ? NO_BODY : directBody(raw, method, href)
+    if (body === undefined) return false
+    const headers = dispatchHeaders(input.headers, this.options)
+    // Found in the origin, not in `href`: reading a joined string makes a flat copy of it.
+    const authority = origin.indexOf('//') + 2
+    const inOrigin = origin.indexOf('/', authority)
+    const slash = inOrigin === -1 ? origin.length : inOrigin
+    const forward = pool.method.forward
+    if (forward) pool.method.forwardHeaders(headers, origin.slice(authority, slash))
+    // The Request path's `stale` retry policy (retry-policy.ts).
+    const retry = policyOf(method, body.replayable && headers.keyed, body.replayable)
+    const request: DirectRequest = {
+      // The path as given, when it is the whole origin-form target.
+      path: forward || slash !== origin.length || path.includes('#') ? requestTarget(href, slash, forward) : path,
+      method,
+      headers: headers.list,
+      body: body.body,
+      query: input.query,
+      reset: headers.reset || input.reset === true,
+      blocking: false,
+    }
+    // `:authority` for an HTTP/2 stream (a pool that may turn out HTTP/2 too).
+    const h2Authority = http1 ? '' : origin.slice(authority, slash)
+    new DirectDispatch(this, handler, pool, href, request, retry, h2Authority, trace).start()
+    return true
+  }
+}
+
+/** The origin of a dispatch whose origin is not a string, or undefined when it is not a URL either. */
+function originOf(raw: unknown): string | undefined {
+  return raw instanceof URL ? raw.origin : undefined
+}
