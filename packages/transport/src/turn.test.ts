@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest'
+import { rethrown } from '../test/util.js'
 import { afterTurn, currentTurn, sameTurn } from './turn.js'
 
 /** nextCheck resolves in the check phase after this one, once every immediate queued before it has run. */
@@ -39,5 +40,21 @@ describe('the end of the turn', () => {
     expect(order).toEqual(['first turn'])
     await nextCheck()
     expect(order).toEqual(['first turn', 'next turn'])
+  })
+
+  it('runs the other tasks of a turn when one throws, and throws its error again', async () => {
+    const order: string[] = []
+    const boom = new Error('boom')
+    const thrown = await rethrown(async () => {
+      afterTurn({
+        turnEnded: () => {
+          throw boom
+        },
+      })
+      afterTurn({ turnEnded: () => order.push('after the throw') })
+      await nextCheck()
+    })
+    expect(order).toEqual(['after the throw'])
+    expect(thrown).toEqual([boom])
   })
 })

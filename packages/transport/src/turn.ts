@@ -1,3 +1,5 @@
+import { rethrowLater } from '@roundtrip/core'
+
 /**
  * A turn of the event loop, as far as connection reuse cares: it ends at the
  * next check phase. A connection released in the current turn may still have
@@ -36,7 +38,14 @@ function endTurn(): void {
   const ended = tasks
   if (ended.length === 0) return
   tasks = []
-  for (const task of ended) task.turnEnded()
+  // Each task is another Transport's (or pool's) waiting requests: one that throws must not strand the others.
+  for (const task of ended) {
+    try {
+      task.turnEnded()
+    } catch (error) {
+      rethrowLater(error)
+    }
+  }
 }
 
 /** currentTurn returns the number of the current turn, making sure it ends at the next check phase. */
