@@ -1,7 +1,7 @@
 export type { RoundTripper, Middleware, Closable, RoundTripFunction } from './round-tripper.js'
 export { roundTripper, isRoundTripper, tryRoundTrip, kResolvesResponse, kRejectsOnAbort, rejectsOnAbort, declareRejectsOnAbort, declareResolvesResponse } from './round-tripper.js'
 export type { RoundTripContinuation, RoundTripThen, RoundTripThenMethod } from './round-trip-then.js'
-export { kRoundTripThen, roundTripThen, declareRoundTripThen } from './round-trip-then.js'
+export { kRoundTripThen, roundTripThen, declareRoundTripThen, reactWith } from './round-trip-then.js'
 export type { UndiciDispatchable } from './undici-dispatch.js'
 export { undiciDispatch, hasUndiciDispatch } from './undici-dispatch.js'
 export type { ComposedRoundTripper, ForwardedLifecycle } from './compose.js'

@@ -3,7 +3,7 @@ import { chain } from './chain.js'
 import { isRoundTripError } from './errors.js'
 import { declareResolvesResponse, roundTripper, type Middleware, type RoundTripper } from './round-tripper.js'
 import { compose } from './compose.js'
-import { declareRoundTripThen, kRoundTripThen, roundTripThen, type RoundTripContinuation } from './round-trip-then.js'
+import { declareRoundTripThen, kRoundTripThen, reactWith, roundTripThen, type RoundTripContinuation } from './round-trip-then.js'
 
 /** A continuation that records what it was given and hands on a tagged outcome. */
 function recorder(log: string[]): RoundTripContinuation {
@@ -188,5 +188,28 @@ describe('roundTripThen over a layer whose roundTrip was replaced after the laye
     const log: string[] = []
     expect((await roundTripThen(layer, new Request('http://example.test/'), recorder(log))).status).toBe(201)
     expect(called).toBe(0)
+  })
+})
+
+describe('reactWith', () => {
+  it("applies a caller's reaction to a promise, as k's methods, and returns the promise as it is without one", async () => {
+    const response = new Response('ok')
+    const seen: unknown[] = []
+    const k = {
+      received(this: unknown, r: Response) {
+        seen.push(this === k, r)
+        return new Response('reacted')
+      },
+      failed(this: unknown, error: unknown): never {
+        seen.push(this === k, error)
+        throw new Error('failed reacted')
+      },
+    }
+    expect(await (await reactWith(Promise.resolve(response), k)).text()).toBe('reacted')
+    const boom = new Error('boom')
+    await expect(reactWith(Promise.reject(boom), k)).rejects.toThrow('failed reacted')
+    expect(seen).toEqual([true, response, true, boom])
+    const alone = Promise.resolve(response)
+    expect(reactWith(alone, undefined)).toBe(alone)
   })
 })

@@ -103,7 +103,18 @@ export function roundTripThen(next: RoundTripper, request: Request, k: RoundTrip
   }
 }
 
-/** reactWith applies `k` to `promise` with a `.then`: `k`'s methods, bound (two functions, no context object). */
-export function reactWith(promise: PromiseLike<Response>, k: RoundTripContinuation): Promise<Response> {
-  return Promise.resolve(promise).then(k.received.bind(k), k.failed.bind(k))
+/**
+ * reactWith applies `k` to `promise` with a `.then` (`k`'s methods, bound:
+ * two functions, no context object), for a layer's slow path that has a
+ * promise where a caller handed its reaction down (a retry, a call that
+ * fails before it starts). Without `k` it returns `promise` as it is.
+ *
+ * @example
+ * ```ts
+ * if (signal.aborted) return reactWith(Promise.reject(signal.reason), k)
+ * ```
+ */
+export function reactWith(promise: PromiseLike<Response>, k: RoundTripContinuation | undefined): Promise<Response> {
+  const settled = Promise.resolve(promise)
+  return k === undefined ? settled : settled.then(k.received.bind(k), k.failed.bind(k))
 }

@@ -10,6 +10,7 @@ import {
   withReplayableBody,
   withResponseInfo,
   withUnabortableSignal,
+  reactWith,
   roundTripThen,
   type RoundTripContinuation,
   type RoundTripper,
@@ -173,7 +174,7 @@ function start(rt: RoundTripper, request: Request, url: string, referrer: Referr
   timing.requestStart()
   if (!isBadPort(url)) return roundTripThen(rt, request, hop)
   const error = redirectError(ERR_BAD_PORT, `bad port: ${redactUrl(url)} is on the fetch standard's list of blocked ports`)
-  return Promise.reject(error).then(undefined, (e: unknown) => hop.failed(e))
+  return reactWith(Promise.reject(error), hop)
 }
 
 /** FirstHop is one fetch's reaction to its first hop (core's RoundTripContinuation): one object, no closures. */

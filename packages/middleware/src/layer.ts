@@ -29,12 +29,3 @@ export function layer(roundTrip: RoundTripFunction, next?: RoundTripper, then?: 
   const made = declareRejectsOnAbort(declareResolvesResponse({ roundTrip }), next !== undefined && rejectsOnAbort(next))
   return then === undefined ? made : declareRoundTripThen(made, then)
 }
-
-/**
- * reactWith applies `k` to `promise` (a layer's slow path, such as a retry):
- * `k`'s methods, bound. Core has the same function, internal to it (core
- * exports no internal entry): two lines are not worth a public export.
- */
-export function reactWith(promise: Promise<Response>, k: RoundTripContinuation): Promise<Response> {
-  return promise.then(k.received.bind(k), k.failed.bind(k))
-}

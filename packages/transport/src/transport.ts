@@ -1,5 +1,5 @@
 import { setMaxListeners } from 'node:events'
-import { callSignal, getContext, declareRoundTripThen, kRejectsOnAbort, undiciDispatch, type CallSignal, type Closable, type RequestContext, type RoundTripContinuation, type RoundTripper, type UndiciDispatchable } from '@roundtrip/core'
+import { callSignal, getContext, declareRoundTripThen, kRejectsOnAbort, reactWith, undiciDispatch, type CallSignal, type Closable, type RequestContext, type RoundTripContinuation, type RoundTripper, type UndiciDispatchable } from '@roundtrip/core'
 import type { Acquirer } from './acquirer.js'
 import { PersistConn } from './conn.js'
 import { ConnList } from './conn-list.js'
@@ -374,10 +374,9 @@ export class Transport implements RoundTripper, Closable, UndiciDispatchable {
   }
 }
 
-/** rejected is the rejection of a call that fails before it starts: with `k` applied from a reaction, when there is one. */
+/** rejected is the rejection of a call that fails before it starts: with `k` applied from a reaction, when there is one (core's reactWith). */
 function rejected(error: unknown, k: RoundTripContinuation | undefined): Promise<Response> {
-  const rejection = Promise.reject(error)
-  return k === undefined ? rejection : rejection.then(undefined, (e: unknown) => k.failed(e))
+  return reactWith(Promise.reject(error), k)
 }
 
 /** thenCall returns a callback that calls `first` (if any), then `next`; a function, not a literal assigned to a field, which V8 would pretenure. */

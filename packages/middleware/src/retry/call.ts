@@ -1,5 +1,4 @@
-import type { CallSignal, ReplayableBody, RoundTripContinuation, RoundTripper } from '@roundtrip/core'
-import { reactWith } from '../layer.js'
+import { reactWith, type CallSignal, type ReplayableBody, type RoundTripContinuation, type RoundTripper } from '@roundtrip/core'
 
 /** What the calls of one retry() share. */
 export interface RetryPolicy {
@@ -53,7 +52,6 @@ export class RetryCall implements RoundTripContinuation {
 
   #retry(response: Response | undefined, error: unknown): Promise<Response> {
     const retried = this.#policy.retrying(this.#next, this.#request, this.#signal, this.#replayable, response, error)
-    const k = this.#k
-    return k === undefined ? retried : reactWith(retried, k)
+    return reactWith(retried, this.#k)
   }
 }

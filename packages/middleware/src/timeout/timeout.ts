@@ -1,5 +1,5 @@
-import { callSignal, getContext, rejectsOnAbort, roundTripThen, tryRoundTrip, type Middleware, type RoundTripContinuation } from '@roundtrip/core'
-import { layer, reactWith } from '../layer.js'
+import { callSignal, getContext, reactWith, rejectsOnAbort, roundTripThen, tryRoundTrip, type Middleware, type RoundTripContinuation } from '@roundtrip/core'
+import { layer } from '../layer.js'
 import { Deadline, OwnPromise } from './deadline.js'
 import { DeadlineQueue } from './deadline-queue.js'
 import '../context.js'
@@ -68,7 +68,7 @@ export function timeout(ms: number, options: TimeoutOptions = {}): Middleware {
       const limit = getContext(request).timeout ?? fallback
       if (!(limit > 0) || !Number.isFinite(limit)) return k === undefined ? tryRoundTrip(next, request) : roundTripThen(next, request, k)
       const outer = callSignal(request)
-      if (outer.aborted) return k === undefined ? Promise.reject(outer.reason) : reactWith(Promise.reject(outer.reason), k)
+      if (outer.aborted) return reactWith(Promise.reject(outer.reason), k)
       if (prompt) return new Deadline(outer, includeBody, k).run(next, request, queues.get(limit))
       const promise = new Promise<Response>(capture)
       new Deadline(outer, includeBody, captured.k!).run(next, request, queues.get(limit))
