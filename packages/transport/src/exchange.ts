@@ -25,7 +25,7 @@ export interface ExchangeConn {
   /** Idle limit of the connection, shortened by a `Keep-Alive: timeout` hint. */
   idleLimit: number
   /** The pool the connection counts in: its key is what a response body declares it holds (core's `BodySink.hold`). */
-  readonly pool: { readonly key: string }
+  readonly pool: { readonly key: string; bodilessHold(reused: boolean): Readonly<BodyHold> }
   acceptUnsolicited100(): void
   takeInterimStatus(status: number): number
 }
@@ -187,7 +187,7 @@ export class Exchange implements Dispatcher.DispatchHandler, StageOwner, AbortWa
       raw[i + 1] = value
     }
     // Without a body, the response carries a shared frozen hold (core's bodyHold): whether the conn was reused, at no cost per response.
-    const hold = body === undefined ? bodilessHold(conn.pool, conn.requests > 1) : undefined
+    const hold = body === undefined ? conn.pool.bodilessHold(conn.requests > 1) : undefined
     const response = createResponse(body === undefined ? null : body.body, { status: statusCode, statusText, url: stripFragment(call.href), type: 'basic', rawHeaders: raw, hold })
     if (body !== undefined) {
       const sink = body.sink
@@ -337,15 +337,3 @@ export class Exchange implements Dispatcher.DispatchHandler, StageOwner, AbortWa
 
 function noop(): void {}
 
-// Per pool, the two holds a response without a body declares: made once, shared.
-const bodilessHolds = new WeakMap<object, readonly [Readonly<BodyHold>, Readonly<BodyHold>]>()
-
-/** bodilessHold is the frozen hold of a bodiless response from `pool` (core's `ResponseInfo.hold`): released, reused or not. */
-function bodilessHold(pool: { readonly key: string }, reused: boolean): Readonly<BodyHold> {
-  let holds = bodilessHolds.get(pool)
-  if (holds === undefined) {
-    holds = [Object.freeze({ pool: pool.key, released: true, reused: false }), Object.freeze({ pool: pool.key, released: true, reused: true })]
-    bodilessHolds.set(pool, holds)
-  }
-  return holds[reused ? 1 : 0]
-}

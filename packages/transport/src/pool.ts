@@ -1,4 +1,4 @@
-import { internalError } from '@roundtrip/core'
+import { internalError, type BodyHold } from '@roundtrip/core'
 import type { PersistConn } from './conn.js'
 import { ConnList } from './conn-list.js'
 import type { ConnectMethod } from './connect-method.js'
@@ -73,6 +73,8 @@ export class HostPool {
   servingH2 = false
   /** Set once the pool left the transport's map; a call that still holds it must look up the live one. */
   removed = false
+  /** The two holds of its responses without a body ({@link bodilessHold}), made on first use. */
+  #bodiless: readonly [Readonly<BodyHold>, Readonly<BodyHold>] | undefined = undefined
 
   constructor(method: ConnectMethod, protocol: PoolProtocol) {
     this.method = method
@@ -112,6 +114,13 @@ export class HostPool {
   /** The pool key (see {@link ConnectMethod.key}). */
   get key(): string {
     return this.method.key
+  }
+
+  /** bodilessHold is the frozen hold a response without a body from this pool carries (core's `ResponseInfo.hold`): released, reused or not; two per pool, shared. */
+  bodilessHold(reused: boolean): Readonly<BodyHold> {
+    const key = this.key
+    this.#bodiless ??= [Object.freeze({ pool: key, released: true, reused: false }), Object.freeze({ pool: key, released: true, reused: true })]
+    return this.#bodiless[reused ? 1 : 0]
   }
 
   /** Conns counted against maxConnsPerHost: dialing, busy and idle. */
