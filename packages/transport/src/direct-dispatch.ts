@@ -321,7 +321,7 @@ export class DirectDispatch extends CallAbortController implements Acquirer, Sta
     if (sent) discard(this.#port.host, conn, failure, this.trace)
     else release(this.#port.host, conn, this.trace)
     // A reused conn the server had closed, an HTTP/2 stream it never processed: try another, as roundTrip does; the caller's handler heard nothing of it.
-    const resend = this.#headed || aborted || this.#port.closed ? undefined : shouldResend(error, conn.requests > 1, sent, this.#retry, this.#replays)
+    const resend = this.#headed || aborted || this.#port.host.closed() ? undefined : shouldResend(error, conn.requests > 1, sent, this.#retry, this.#replays)
     if (resend !== undefined) {
       if (resend === 'replay') this.#replays++
       reportStaleRetry(this.pool.key, this.what, failure)

@@ -30,10 +30,10 @@ const REFUSED_METHODS = new Set(['CONNECT', 'TRACE', 'TRACK'])
  * calls {@link dispatch}) and what a {@link DirectDispatch} uses of its
  * Transport: one per Transport, made with it, kept off the public surface
  * (and the published `.d.ts`). It holds what every dispatch reads (the
- * options, which of their stages have a precise deadline, whether the
- * Transport is closed) as fields, so that nothing is looked up or forwarded
- * per dispatch; the pool policy (pool-policy.ts) is called with
- * {@link host}, and only getting a conn goes through the Transport.
+ * options, which of their stages have a precise deadline) as fields, read
+ * once; whether the Transport is closed, the pool policy (pool-policy.ts)
+ * and release and discard go through {@link host}, and getting a conn
+ * through the Transport.
  */
 export class DirectPort {
   /** The Transport's pool host (pool-policy.ts's release and discard take it). */
@@ -42,8 +42,6 @@ export class DirectPort {
   readonly options: ResolvedOptions
   /** Which stages of {@link options} have a limit under 1 s (direct-dispatch.ts's `PRECISE_HEAD`, `PRECISE_BODY`), read once. */
   readonly precise: number
-  /** The Transport is closed: set by its `close()`, with its own flag. */
-  closed = false
   /**
    * acquire (the Transport's `send`) gets `acquirer` a conn and calls its
    * `send` with it (now, at the end of the turn, or once one is dialed or
@@ -82,7 +80,7 @@ export class DirectPort {
     const origin = typeof given === 'string' ? (given.charCodeAt(given.length - 1) === 47 ? given.slice(0, -1) : given) : originOf(given)
     if (origin === undefined) return false
     const href = origin + path
-    if (this.closed) {
+    if (this.host.closed()) {
       handler.onError!(new TransportError(ERR_TRANSPORT_CLOSED, `transport is closed (${requestLabel(method, href)})`))
       return true
     }

@@ -325,7 +325,6 @@ export class Transport implements RoundTripper, Closable, UndiciDispatchable {
   close(): Promise<void> {
     if (!this.#closed) {
       this.#closed = true
-      this.#direct.closed = true
       this.#closing.abort()
       for (const pool of this.#pools.values()) {
         for (const waiter of pool.drain()) {
