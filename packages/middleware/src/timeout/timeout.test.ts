@@ -78,6 +78,25 @@ async function readPastDeadline(response: Response, ms: number): Promise<unknown
   return text
 }
 
+/**
+ * deafLayer is a layer that ignores the call's signal: once `answer()` lets
+ * it through, it sends a fresh request of its own (`fresh(url)`) on
+ * `transport`; `late` gives the promise of that request's response.
+ */
+function deafLayer(transport: Transport, fresh: (url: string) => Request): { deaf: RoundTripper; answer: () => void; late: Promise<Promise<Response>> } {
+  let answer!: () => void
+  const gate = new Promise<void>((resolve) => (answer = resolve))
+  let sent!: (response: Promise<Response>) => void
+  const late = new Promise<Promise<Response>>((resolve) => (sent = resolve))
+  const deaf = roundTripper(async (request) => {
+    await gate
+    const response = transport.roundTrip(fresh(request.url))
+    sent(response)
+    return response
+  })
+  return { deaf, answer, late }
+}
+
 async function rejection(promise: Promise<unknown>): Promise<unknown> {
   return promise.then(
     () => {
@@ -178,19 +197,10 @@ describe('timeout over the Transport', () => {
 
   it('keeps its deadline over a layer below that ignores the call signal, and releases the response that comes too late', async () => {
     transport = await warmTransport()
-    let answer!: () => void
-    const gate = new Promise<void>((resolve) => (answer = resolve))
-    let sent!: (response: Promise<Response>) => void
-    const late = new Promise<Promise<Response>>((resolve) => (sent = resolve))
     let released!: () => void
     const connReleased = new Promise<void>((resolve) => (released = resolve))
-    // Sends a fresh request of its own once let through: the deadline never reaches the Transport.
-    const deaf = roundTripper(async (request) => {
-      await gate
-      const response = transport.roundTrip(withContext(new Request(request.url), { trace: { putIdleConn: () => released() } }))
-      sent(response)
-      return response
-    })
+    // The deadline never reaches the Transport.
+    const { deaf, answer, late } = deafLayer(transport, (url) => withContext(new Request(url), { trace: { putIdleConn: () => released() } }))
     const client = compose(deaf, timeout(30))
     expectTimeoutError(await rejection(client.roundTrip(new Request(`${server.origin}/stalled-body`))))
     answer()
@@ -204,17 +214,8 @@ describe('timeout over the Transport', () => {
 
   it("rejects with the caller's reason when the caller aborts, over a layer below that ignores the call signal, and releases the response that comes after", async () => {
     transport = await warmTransport()
-    let answer!: () => void
-    const gate = new Promise<void>((resolve) => (answer = resolve))
-    let sent!: (response: Promise<Response>) => void
-    const late = new Promise<Promise<Response>>((resolve) => (sent = resolve))
-    // Sends a fresh request of its own once let through: neither the caller's signal nor the deadline reaches the Transport.
-    const deaf = roundTripper(async (request) => {
-      await gate
-      const response = transport.roundTrip(new Request(request.url))
-      sent(response)
-      return response
-    })
+    // Neither the caller's signal nor the deadline reaches the Transport.
+    const { deaf, answer, late } = deafLayer(transport, (url) => new Request(url))
     const client = compose(deaf, timeout(60_000))
     const caller = new AbortController()
     const reason = new Error('the caller gave up')
