@@ -76,9 +76,8 @@ export class RoundTripperDispatcher extends Dispatcher {
    * (the RoundTripper queues on its own; this dispatcher is never busy).
    */
   override dispatch(options: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): boolean {
-    // A legacy handler with onError (Node's fetch's) told without a call; anything else by handlerKind, which throws for what it cannot report to.
-    const kind =
-      typeof handler === 'object' && handler !== null && typeof handler.onRequestStart !== 'function' && typeof handler.onError === 'function' ? 'legacy' : handlerKind(handler)
+    // handlerKind throws for a handler it cannot report to.
+    const kind = handlerKind(handler)
     const input = options as unknown as DispatchInput
     const method = input.method
     // An upgrade or CONNECT wants a socket, not a response: it goes to `upgrades` (or is refused) before the trace option is asked for hooks or any dispatch is made.
