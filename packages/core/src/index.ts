@@ -2,7 +2,7 @@ export type { RoundTripper, Middleware, Closable, RoundTripFunction } from './ro
 export { roundTripper, isRoundTripper, tryRoundTrip, kResolvesResponse, kRejectsOnAbort, rejectsOnAbort, declareRejectsOnAbort, declareResolvesResponse } from './round-tripper.js'
 export type { RoundTripContinuation, RoundTripThen, RoundTripThenMethod } from './round-trip-then.js'
 export { kRoundTripThen, roundTripThen, declareRoundTripThen, reactWith } from './round-trip-then.js'
-export type { UndiciDispatchable } from './undici-dispatch.js'
+export type { UndiciDispatchable, UndiciWaitingDispatch, UndiciWaitingList } from './undici-dispatch.js'
 export { undiciDispatch, hasUndiciDispatch } from './undici-dispatch.js'
 export type { ComposedRoundTripper, ForwardedLifecycle } from './compose.js'
 export { compose, forwardLifecycle } from './compose.js'

@@ -2,7 +2,7 @@
  * undiciDispatch is the well-known symbol of an optional fast entry point a
  * RoundTripper may offer for requests that arrive as undici dispatches (Node's
  * own `fetch` and `undici.request` over `@roundtrip/undici`'s `toDispatcher`):
- * `rt[undiciDispatch](options, handler)` runs the dispatch on the
+ * `rt[undiciDispatch](options, handler, trace?, waiting?)` runs the dispatch on the
  * RoundTripper's own connections without building a WHATWG `Request` and
  * `Response`. `Symbol.for('roundtrip.undiciDispatch')`, so two copies of the
  * package agree. See {@link UndiciDispatchable} for the contract.
@@ -39,10 +39,58 @@ export const undiciDispatch: unique symbol = Symbol.for('roundtrip.undiciDispatc
  * `callTrace` it is: a dispatch has no request context to carry them. A
  * bridge that falls back to `roundTrip` attaches the same object to the
  * `Request` (`attachHooks(request, { trace })`), so both paths trace alike.
+ *
+ * `waiting`, when given, makes the dispatch the dispatcher's own, as a
+ * dispatcher's bridge (`toDispatcher`) needs it, in two ways:
+ *
+ * - the object that runs the dispatch (an {@link UndiciWaitingDispatch})
+ *   joins `waiting` when it takes the dispatch, before `onConnect`, and
+ *   leaves it at the final response head (status 200 or more: not at a 1xx
+ *   one), at the end or at its failure, whichever comes first; while it is
+ *   in the list, its `abort(reason)` fails it with `reason` (the
+ *   dispatcher's `destroy(reason)`). A dispatch failed before it started (a
+ *   closed RoundTripper) never joins. A streaming response is not in the
+ *   list, so an abandoned one stays collectable;
+ * - its failures reach the handler as an undici dispatcher's would: a coded
+ *   error is handed on as `systemCause` (errors.ts) makes it (the system or undici
+ *   error under it, carrying the coded one), not as `roundTrip` rejects.
+ *
+ * Without `waiting`, neither: nothing is listed and the handler hears the
+ * coded errors. A RoundTripper made before this argument existed ignores it:
+ * a bridge that relies on it must come from the same release.
  */
 export interface UndiciDispatchable {
   /** Runs one undici dispatch; see the interface's contract. */
-  [undiciDispatch](options: object, handler: object, trace?: object): boolean
+  [undiciDispatch](options: object, handler: object, trace?: object, waiting?: UndiciWaitingList): boolean
+}
+
+/**
+ * UndiciWaitingList is a dispatcher's list of its dispatches that wait for a
+ * response head (see {@link UndiciDispatchable}'s `waiting`), so that it can
+ * fail them: `@roundtrip/undici`'s `toDispatcher` keeps one for its
+ * `destroy()`. Order is not kept.
+ */
+export interface UndiciWaitingList {
+  /** add puts `dispatch` in the list (it is in no list). */
+  add(dispatch: UndiciWaitingDispatch): void
+  /** delete takes `dispatch` out; false when it was not in the list. */
+  delete(dispatch: UndiciWaitingDispatch): boolean
+}
+
+/** UndiciWaitingDispatch is one dispatch in an {@link UndiciWaitingList}. */
+export interface UndiciWaitingDispatch {
+  /**
+   * The list's own record of where the dispatch is (a list may keep its
+   * place there, so that `delete` needs no lookup): -1 while it is in no
+   * list, which is how the dispatch starts it; only the list writes it.
+   */
+  slot: number
+  /**
+   * abort fails the dispatch with `reason`: its handler's `onError` hears
+   * `reason` (once, as for an abort through `onConnect`'s callback), and it
+   * leaves the list. Nothing when it has already ended.
+   */
+  abort(reason: Error): void
 }
 
 /** hasUndiciDispatch reports whether `value` offers {@link undiciDispatch}. */

@@ -1,4 +1,4 @@
-import { CallAbortController, neverAborted, redactUrl, rethrowLater } from '@roundtrip/core'
+import { CallAbortController, neverAborted, redactUrl, rethrowLater, systemCause, type UndiciWaitingDispatch, type UndiciWaitingList } from '@roundtrip/core'
 import { errors } from 'undici'
 import type { Acquirer } from './acquirer.js'
 import type { PersistConn } from './conn.js'
@@ -23,8 +23,10 @@ import type { DirectRequest, LegacyHandler } from './dispatch-input.js'
 
 /**
  * DirectDispatch is one dispatch on the fast path: the handler its conn's
- * undici Client calls, the signal its wait for a conn listens to, and the
- * abort its caller's handler holds.
+ * undici Client calls, the signal its wait for a conn listens to, the abort
+ * its caller's handler holds, and, for a dispatcher's dispatch (core's
+ * `undiciDispatch` given `waiting`), its entry in the dispatcher's list of
+ * dispatches waiting for a head, from its start to its final head or its end.
  *
  * States: waiting for a conn → sent on `#conn` (undici calls `onConnect`,
  * then the head and the body) → settled (the caller's handler heard
@@ -34,7 +36,7 @@ import type { DirectRequest, LegacyHandler } from './dispatch-input.js'
  * any dispatch undici had not started on it (nothing was written), a started
  * one when it is replayable (bounded); see retry-policy.ts's `shouldResend`.
  */
-export class DirectDispatch extends CallAbortController implements Acquirer, StageOwner {
+export class DirectDispatch extends CallAbortController implements Acquirer, StageOwner, UndiciWaitingDispatch {
   readonly #port: DirectPort
   readonly #handler: LegacyHandler
   /** The pool the dispatch takes a conn from (the Transport looks up the live one if it left the map). */
@@ -72,6 +74,10 @@ export class DirectDispatch extends CallAbortController implements Acquirer, Sta
   #bodyBytes = 0
   /** Our header or body deadline, for limits under 1 s only (see deadlines.ts's armStage); made on first use. */
   #deadline: StageDeadline | undefined
+  /** The dispatcher's list of dispatches waiting for their head (core's UndiciWaitingList), when it gave one: its failures are then a dispatcher's (systemCause). */
+  readonly #waiting: UndiciWaitingList | undefined
+  /** Its place in {@link #waiting}, which the list keeps (-1 outside it: UndiciWaitingDispatch). */
+  slot = -1
 
   constructor(
     port: DirectPort,
@@ -82,6 +88,7 @@ export class DirectDispatch extends CallAbortController implements Acquirer, Sta
     retry: RetryPolicy,
     authority: string,
     trace: ClientTrace | undefined,
+    waiting: UndiciWaitingList | undefined,
   ) {
     // Only the caller's handler aborts a dispatch (through the callback onConnect hands it): its parent is core's neverAborted.
     super(neverAborted)
@@ -94,6 +101,7 @@ export class DirectDispatch extends CallAbortController implements Acquirer, Sta
     this.#retry = retry
     this.#authority = authority
     this.trace = trace
+    this.#waiting = waiting
   }
 
   /** `METHOD url` with credentials removed, for messages: made when one is written, not per dispatch (as the Call's). */
@@ -106,34 +114,42 @@ export class DirectDispatch extends CallAbortController implements Acquirer, Sta
     return redactUrl(this.href)
   }
 
-  /** start tells the caller's handler the dispatch started (its abort is live from now on, as undici's is while a request is queued) and looks for a conn. */
+  /**
+   * start joins the dispatcher's waiting list, tells the caller's handler the
+   * dispatch started (its abort is live from now on, as undici's is while a
+   * request is queued) and looks for a conn.
+   */
   start(): void {
+    this.#waiting?.add(this)
     try {
-      this.#handler.onConnect?.((reason?: Error) => this.#abort(reason))
+      this.#handler.onConnect?.((reason?: Error) => this.abort(reason))
     } catch (error) {
-      this.#abort(error as Error)
+      this.abort(error as Error)
       rethrowLater(error)
     }
     if (this.#down) return this.#settle(this.reason as Error)
     this.#port.acquire(this, false)
   }
 
-  /** abort (the controller's) aborts the dispatch's signal with `reason`; whoever calls it. */
-  override abort(reason?: unknown): void {
-    this.#down = true
-    super.abort(reason)
+  /**
+   * abort (the controller's, and UndiciWaitingDispatch's) aborts the
+   * dispatch with `reason` (undici's `RequestAbortedError` by default), once
+   * and only before it ended; the caller's abort callback, a throwing
+   * handler and the dispatcher's `destroy()` call it. Sent, the Client fails
+   * the request (our onError); waiting, the waiter fails (the signal's
+   * listeners, called as core's controller calls them); otherwise the next
+   * step sees `aborted`.
+   */
+  override abort(reason: unknown = new errors.RequestAbortedError()): void {
+    if (this.#down || this.#settled) return
+    this.#halt(reason)
+    this.#abortSent?.(reason as Error)
   }
 
-  /**
-   * abort aborts the dispatch (the caller's abort callback, a throwing
-   * handler): sent, the Client fails the request (our onError); waiting, the
-   * waiter fails (the signal's listeners, called as core's controller calls
-   * them); otherwise the next step sees `aborted`.
-   */
-  #abort(reason: Error | undefined): void {
-    if (this.#down || this.#settled) return
-    this.abort(reason ?? new errors.RequestAbortedError())
-    this.#abortSent?.(this.reason as Error)
+  /** halt aborts the dispatch's signal with `reason`, not its Client's request (yet). */
+  #halt(reason: unknown): void {
+    this.#down = true
+    super.abort(reason)
   }
 
   /** fail (Acquirer) fails the dispatch before it was sent (no conn: the Transport closed, the wait failed, or it was aborted while it waited). */
@@ -206,7 +222,7 @@ export class DirectDispatch extends CallAbortController implements Acquirer, Sta
   #writeHandlerThrew(error: unknown): void {
     if (this.#conn instanceof H2Lease) return void this.#handlerThrew(error)
     if (this.#down || this.#settled) return
-    this.abort(error instanceof Error ? error : new Error(String(error)))
+    this.#halt(error instanceof Error ? error : new Error(String(error)))
     queueMicrotask(() => this.#abortSent?.(this.reason as Error))
     rethrowLater(error)
   }
@@ -238,6 +254,8 @@ export class DirectDispatch extends CallAbortController implements Acquirer, Sta
     }
     applyConnHeaders(this.#conn!, sent)
     this.#responded = true
+    // A final head: the dispatcher's destroy() no longer fails it, and a streaming response is not kept by the dispatcher.
+    if (this.slot >= 0) this.#waiting!.delete(this)
     if ((this.#port.precise & PRECISE_BODY) !== 0 || this.#deadline !== undefined) this.#deadline = armStage(this.#deadline, 'body', this.#port.options, this)
     // With a precise body deadline, a resume starts its clock again (it stops while the caller pauses).
     let more: boolean | undefined
@@ -284,7 +302,7 @@ export class DirectDispatch extends CallAbortController implements Acquirer, Sta
    * the request with their own error instead (or leave the stream open).
    */
   #handlerThrew(error: unknown): false {
-    this.#abort(error instanceof Error ? error : new Error(String(error)))
+    this.abort(error instanceof Error ? error : new Error(String(error)))
     rethrowLater(error)
     return false
   }
@@ -302,6 +320,8 @@ export class DirectDispatch extends CallAbortController implements Acquirer, Sta
     this.#drop()
     if (this.#settled) return
     this.#settled = true
+    // Left at its head already, as a rule.
+    if (this.slot >= 0) this.#waiting!.delete(this)
     try {
       this.#handler.onComplete?.(trailers === undefined || trailers === null ? [] : typeof trailers[0] === 'string' ? latin1Buffers(trailers as string[]) : trailers)
     } catch (error) {
@@ -331,13 +351,15 @@ export class DirectDispatch extends CallAbortController implements Acquirer, Sta
     this.#settle(failure)
   }
 
-  /** settle fails the dispatch once (a complete one settles in onComplete). */
+  /** settle fails the dispatch once (a complete one settles in onComplete): with `error`, or as a dispatcher's fails (core's systemCause) given `waiting`. */
   #settle(error: Error): void {
     if (this.#settled) return
     this.#settled = true
     this.#drop()
+    const waiting = this.#waiting
+    if (this.slot >= 0) waiting!.delete(this)
     try {
-      this.#handler.onError!(error)
+      this.#handler.onError!(waiting === undefined ? error : (systemCause(error) as Error))
     } catch (thrown) {
       rethrowLater(thrown)
     }

@@ -1,3 +1,4 @@
+import { systemCause, type UndiciWaitingList } from '@roundtrip/core'
 import type { Acquirer } from './acquirer.js'
 import { requestTarget } from './call.js'
 import { preciseLimit } from './deadlines.js'
@@ -63,9 +64,11 @@ export class DirectPort {
    * dispatch runs undici dispatch `input` for `handler` on the Transport's
    * pool, and returns true; or returns false without touching `handler`
    * when the dispatch is not one for this path (see the Transport's
-   * `[undiciDispatch]`).
+   * `[undiciDispatch]`). Given `waiting` (a dispatcher's), the dispatch is
+   * in it while it waits for its head, and fails as a dispatcher's does
+   * (core's `systemCause`).
    */
-  dispatch(input: DirectInput, handler: LegacyHandler, trace: ClientTrace | undefined): boolean {
+  dispatch(input: DirectInput, handler: LegacyHandler, trace: ClientTrace | undefined, waiting: UndiciWaitingList | undefined): boolean {
     // The cheap refusals first; the message, body and headers once the pool is known.
     if (typeof handler !== 'object' || handler === null || typeof handler.onError !== 'function' || typeof handler.onRequestStart === 'function') return false
     const method = input.method
@@ -81,14 +84,14 @@ export class DirectPort {
     if (origin === undefined) return false
     const href = origin + path
     if (this.host.closed()) {
-      handler.onError!(new TransportError(ERR_TRANSPORT_CLOSED, `transport is closed (${requestLabel(method, href)})`))
+      refuse(handler, new TransportError(ERR_TRANSPORT_CLOSED, `transport is closed (${requestLabel(method, href)})`), waiting)
       return true
     }
     let pool: HostPool
     try {
       pool = this.#routes.route(origin, href, method)
     } catch (error) {
-      handler.onError!(error as Error)
+      refuse(handler, error as Error, waiting)
       return true
     }
     // undici's `query` (which Node's fetch never sets) is serialized by its HTTP/1.1 Client only: on HTTP/2 it takes the Request path.
@@ -117,9 +120,14 @@ export class DirectPort {
     }
     // `:authority` for an HTTP/2 stream (a pool that may turn out HTTP/2 too).
     const h2Authority = http1 ? '' : origin.slice(authority, slash)
-    new DirectDispatch(this, handler, pool, href, request, retry, h2Authority, trace).start()
+    new DirectDispatch(this, handler, pool, href, request, retry, h2Authority, trace, waiting).start()
     return true
   }
+}
+
+/** refuse fails a dispatch before it started (it never joins `waiting`), with `error` as a dispatcher's would be given `waiting` (core's systemCause). */
+function refuse(handler: LegacyHandler, error: Error, waiting: UndiciWaitingList | undefined): void {
+  handler.onError!(waiting === undefined ? error : (systemCause(error) as Error))
 }
 
 /** The origin of a dispatch whose origin is not a string, or undefined when it is not a URL either. */

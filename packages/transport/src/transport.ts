@@ -1,5 +1,5 @@
 import { setMaxListeners } from 'node:events'
-import { callSignal, getContext, declareRoundTripThen, kRejectsOnAbort, reactWith, undiciDispatch, type CallSignal, type Closable, type RequestContext, type RoundTripContinuation, type RoundTripper, type UndiciDispatchable } from '@roundtrip/core'
+import { callSignal, getContext, declareRoundTripThen, kRejectsOnAbort, reactWith, undiciDispatch, type CallSignal, type Closable, type RequestContext, type RoundTripContinuation, type RoundTripper, type UndiciDispatchable, type UndiciWaitingList } from '@roundtrip/core'
 import type { Acquirer } from './acquirer.js'
 import { PersistConn } from './conn.js'
 import { ConnList } from './conn-list.js'
@@ -202,9 +202,12 @@ export class Transport implements RoundTripper, Closable, UndiciDispatchable {
    * (`TRACE`, a GET body), a handler of undici 7's generation, undici's
    * `query` for an origin whose conns are (or may be) HTTP/2. `trace` (a {@link ClientTrace}) is
    * called for the dispatch as a request's trace is (see direct-port.ts).
+   * `waiting` (a dispatcher's list, `toDispatcher`'s) is joined while the
+   * dispatch waits for its head, and makes its errors an undici
+   * dispatcher's (core's `systemCause`): see core's `UndiciDispatchable`.
    */
-  [undiciDispatch](options: object, handler: object, trace?: object): boolean {
-    return this.#direct.dispatch(options as DirectInput, handler as LegacyHandler, trace as ClientTrace | undefined)
+  [undiciDispatch](options: object, handler: object, trace?: object, waiting?: UndiciWaitingList): boolean {
+    return this.#direct.dispatch(options as DirectInput, handler as LegacyHandler, trace as ClientTrace | undefined, waiting)
   }
 
   /**

@@ -2,7 +2,6 @@ import { hasUndiciDispatch, isRoundTripper, undiciDispatch, type Closable, type 
 import { Dispatcher, errors } from 'undici'
 import { BridgedDispatch } from './bridged-dispatch.js'
 import { handlerKind, LegacyFacade } from './dispatch-handler.js'
-import { DirectHandler, SentDirectHandler, type SentHooks } from './direct-handler.js'
 import { describeDispatch, type DispatchInput } from './dispatch-request.js'
 import { BridgeError, ERR_DISPATCHER_CLOSED, ERR_INVALID_ARGUMENT, ERR_UPGRADE_UNSUPPORTED } from './errors.js'
 import { WaitingList } from './waiting.js'
@@ -44,7 +43,7 @@ export class RoundTripperDispatcher extends Dispatcher {
   readonly roundTripper: RoundTripper
   #closed = false
   // Dispatches whose response head has not arrived yet, on either path; destroy() fails them.
-  // Streaming ones are not kept: an abandoned response must stay collectable.
+  // Streaming ones are not kept: an abandoned response must stay collectable. A RoundTripper's own dispatches join it themselves (core's undiciDispatch).
   readonly #waiting = new WaitingList()
   readonly #upgrades: Dispatcher | undefined
   readonly #trace: ((options: Dispatcher.DispatchOptions) => object | undefined) | undefined
@@ -93,20 +92,9 @@ export class RoundTripperDispatcher extends Dispatcher {
     }
     const trace = this.#trace === undefined || this.#closed ? undefined : this.#trace(options)
     // A RoundTripper that owns its conns takes the dispatch itself, without a Request or a Response; it refuses what it does not take.
+    // Given the waiting list, its dispatch joins it until its head (for destroy()) and fails with a dispatcher's errors (systemCause), as a bridged one.
     const direct = this.#direct
-    if (direct !== undefined && !this.#closed) {
-      // The write hooks only for a handler that has either (Node's fetch's has neither: nothing called per dispatch).
-      const sent = handler as SentHooks
-      const tracked =
-        kind === 'modern'
-          ? new DirectHandler(new LegacyFacade(handler), this.#waiting)
-          : typeof sent.onRequestSent === 'function' || typeof sent.onBodySent === 'function'
-            ? new SentDirectHandler(handler, this.#waiting)
-            : new DirectHandler(handler, this.#waiting)
-      this.#waiting.add(tracked)
-      if (direct[undiciDispatch](options, tracked, trace)) return true
-      this.#waiting.delete(tracked)
-    }
+    if (direct !== undefined && !this.#closed && direct[undiciDispatch](options, kind === 'modern' ? new LegacyFacade(handler) : handler, trace, this.#waiting)) return true
     const call = new BridgedDispatch(handler, kind, this.#waiting)
     if (this.#closed) {
       call.refuse(new BridgeError(ERR_DISPATCHER_CLOSED, `toDispatcher: the dispatcher is closed (${describeDispatch(input)})`))

@@ -1,12 +1,13 @@
+import type { UndiciWaitingDispatch, UndiciWaitingList } from '@roundtrip/core'
+
 /**
  * Waiting is a dispatch its dispatcher keeps while it waits for its response
- * head, so that `destroy()` can fail it; `slot` is its place in the
- * dispatcher's {@link WaitingList} (-1 when it is not in one).
+ * head, so that `destroy()` can fail it (core's `UndiciWaitingDispatch`: a
+ * bridged dispatch, or a RoundTripper's own through core's `undiciDispatch`);
+ * `slot` is its place in the dispatcher's {@link WaitingList} (-1 when it is
+ * not in one).
  */
-export interface Waiting {
-  abort(reason: Error): void
-  slot: number
-}
+export type Waiting = UndiciWaitingDispatch
 
 /**
  * WaitingList holds a dispatcher's waiting dispatches. A dispatch enters it
@@ -14,8 +15,10 @@ export interface Waiting {
  * entered and left 64 times a turn: each dispatch knows its slot and the
  * last one takes the place of one that leaves (no hashing, no table to grow
  * or rehash, as a `Set` of short-lived objects needs). Order is not kept.
+ * It is core's `UndiciWaitingList`: a RoundTripper's own dispatches join it
+ * themselves.
  */
-export class WaitingList {
+export class WaitingList implements UndiciWaitingList {
   readonly #items: Waiting[] = []
 
   get size(): number {
