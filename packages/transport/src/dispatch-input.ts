@@ -1,7 +1,7 @@
 import { Readable } from 'node:stream'
 import { tagBodyErrors } from './errors-map.js'
 import { requestLabel } from './errors.js'
-import { finishOutgoing, pushOutgoing, type OutgoingHeaders } from './headers.js'
+import { finishOutgoing, lowerCase, pushOutgoing, type OutgoingHeaders } from './headers.js'
 import type { ResolvedOptions } from './resolve-options.js'
 
 // What an undici dispatch hands the Transport's direct path (direct-port.ts):
@@ -72,22 +72,27 @@ function text(raw: unknown): string {
   return typeof raw === 'string' ? raw : Buffer.isBuffer(raw) ? raw.toString('latin1') : String(raw)
 }
 
-/** lowerCase is `name` in lower case: itself when it is already (V8's toLowerCase makes a new string even then). */
-function lowerCase(name: string): string {
-  for (let i = 0; i < name.length; i++) {
-    const c = name.charCodeAt(i)
-    if (c >= 65 && c <= 90) return name.toLowerCase()
-  }
-  return name
-}
-
 /** pushHeader adds one header of a dispatch (a value may be a list; undefined and null are left out) to the head; returns what pushOutgoing saw. */
 function pushHeader(list: string[], name: unknown, value: unknown): number {
   if (value === undefined || value === null) return 0
-  const key = lowerCase(text(name))
-  if (!Array.isArray(value)) return pushOutgoing(list, key, text(value))
+  const written = text(name)
+  if (!Array.isArray(value)) return pushWritten(list, written, text(value))
   let seen = 0
-  for (const item of value) seen |= pushOutgoing(list, key, text(item))
+  for (const item of value) seen |= pushWritten(list, written, text(item))
+  return seen
+}
+
+/**
+ * pushWritten is pushOutgoing for a name as the dispatch wrote it: read in
+ * lower case, sent in the case written, as undici's Client sends it (some
+ * servers compare names case-sensitively; Node's fetch hands the case its
+ * caller wrote). An HTTP/2 stream sends it in lower case (h2-wire.ts).
+ */
+function pushWritten(list: string[], written: string, value: string): number {
+  const key = lowerCase(written)
+  const at = list.length
+  const seen = pushOutgoing(list, key, value)
+  if (key !== written && list.length > at) list[at] = written
   return seen
 }
 
@@ -96,7 +101,7 @@ function pushHeader(list: string[], name: unknown, value: unknown): number {
  * rules, without decompression: the dispatcher's caller decodes) from any
  * shape undici takes: a record (Node's fetch hands one), a flat `[name,
  * value, …]` list of strings or latin1 Buffers, `[name, value]` pairs, or an
- * iterable of pairs. Names are sent in lower case. It goes through the
+ * iterable of pairs. Names are sent in the case written. It goes through the
  * headers once, with no pair made per header.
  */
 export function dispatchHeaders(input: unknown, options: ResolvedOptions): OutgoingHeaders {
@@ -114,7 +119,7 @@ export function dispatchHeaders(input: unknown, options: ResolvedOptions): Outgo
     const record = input as Record<string, unknown>
     for (const name in record) {
       const value = record[name]
-      seen |= typeof value === 'string' ? pushOutgoing(list, lowerCase(name), value) : pushHeader(list, name, value)
+      seen |= typeof value === 'string' ? pushWritten(list, name, value) : pushHeader(list, name, value)
     }
   }
   return finishOutgoing(list, seen, options, false)

@@ -46,6 +46,60 @@ export function headersFromDispatch(input: DispatchHeaders): Headers {
   return headers
 }
 
+function hasUpper(name: unknown): boolean {
+  if (typeof name !== 'string') return false
+  for (let i = 0; i < name.length; i++) {
+    const c = name.charCodeAt(i)
+    if (c >= 65 && c <= 90) return true
+  }
+  return false
+}
+
+/** The `i`-th name of a dispatch's header list (`pairs`: of `[name, value]` pairs; else flat, `[name, value, …]`), as a string. */
+function nameAt(list: readonly unknown[], pairs: boolean, i: number): unknown {
+  const name = pairs ? (list[i] as readonly unknown[] | undefined)?.[0] : list[2 * i]
+  return Buffer.isBuffer(name) ? name.toString('latin1') : name
+}
+
+/**
+ * writtenNames returns the case a dispatch wrote its header names in, as the
+ * request context's `headerNames` takes it (lower-case name → the first
+ * spelling given, as undici's `Headers` keeps it), for the names written
+ * with an upper-case letter; `undefined` when there are none, or when the
+ * headers are an iterable other than an array (`new Request()` reads it,
+ * once). undici's Client sends names as written, Node's fetch hands it the
+ * case its caller wrote, and some servers compare names case-sensitively.
+ */
+export function writtenNames(input: DispatchHeaders): ReadonlyMap<string, string> | undefined {
+  if (input === null || input === undefined) return undefined
+  let names: readonly unknown[]
+  if (Array.isArray(input)) {
+    // Scanned in place first: most dispatches name nothing in upper case, and pay no list for it.
+    const pairs = Array.isArray(input[0])
+    const count = pairs ? input.length : input.length >> 1
+    let upper = false
+    for (let i = 0; i < count && !upper; i++) upper = hasUpper(nameAt(input, pairs, i))
+    if (!upper) return undefined
+    names = Array.from({ length: count }, (_, i) => nameAt(input, pairs, i))
+  } else if (typeof (input as Iterable<unknown>)[Symbol.iterator] === 'function') {
+    return undefined
+  } else {
+    // A record (Node's fetch hands one).
+    let upper = false
+    for (const name in input) if ((upper = hasUpper(name))) break
+    if (!upper) return undefined
+    names = Object.keys(input)
+  }
+  const first = new Map<string, string>()
+  for (const name of names) {
+    if (typeof name !== 'string') continue
+    const lower = name.toLowerCase()
+    if (!first.has(lower)) first.set(lower, name)
+  }
+  for (const [lower, name] of first) if (lower === name) first.delete(lower)
+  return first.size === 0 ? undefined : first
+}
+
 /**
  * requestHeadersInit is `input` as `new Request()` takes it, built once: a
  * record whose values are all strings is handed over as it is (Node's fetch

@@ -1,0 +1,61 @@
+import { compose, type RoundTripper } from '@roundtrip/core'
+import { Transport } from '@roundtrip/transport'
+import { Agent, request, type Dispatcher } from 'undici'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { listen, type Origin } from '../../../test/loopback.js'
+import { toDispatcher } from './to-dispatcher.js'
+
+// Behaviours undici's own test suite (test/fetch, test/request*) checks of
+// Node's fetch and undici.request over the global dispatcher, that the bridge
+// must keep when `install()` puts a Transport there: each case is run over
+// undici's own Agent and over toDispatcher (a bare Transport's direct path,
+// and the Request path through a stack), against one loopback server.
+
+let origin: Origin
+const transports: Transport[] = []
+const agent = new Agent()
+
+/** The dispatchers compared: undici's own, a bare Transport, a stack over a Transport. */
+function dispatchers(): [string, Dispatcher][] {
+  const bare = new Transport()
+  const under = new Transport()
+  transports.push(bare, under)
+  const stack: RoundTripper = compose(under, (next) => ({ roundTrip: (r) => next.roundTrip(r) }))
+  return [
+    ['undici Agent', agent],
+    ['bare Transport', toDispatcher(bare)],
+    ['stack', toDispatcher(stack)],
+  ]
+}
+
+beforeAll(async () => {
+  origin = await listen((req, res) => {
+    // The names of the request's headers as they came on the wire.
+    res.setHeader('content-type', 'application/json')
+    res.end(JSON.stringify(req.rawHeaders.filter((_, i) => i % 2 === 0)))
+  })
+})
+
+afterAll(async () => {
+  await Promise.all(transports.map((t) => t.close()))
+  await agent.close()
+  await origin.close()
+})
+
+describe('header names go out in the case the caller wrote (undici test/fetch/headers-case.js)', () => {
+  for (const [name, dispatcher] of dispatchers()) {
+    it(`Node's fetch, over ${name}`, async () => {
+      const init = { dispatcher, headers: { 'Content-Type': 'text/plain', 'X-Api-Key': 'k' } } as unknown as RequestInit
+      const names = (await (await fetch(`${origin.url}/`, init)).json()) as string[]
+      expect(names).toContain('Content-Type')
+      expect(names).toContain('X-Api-Key')
+    })
+
+    it(`undici.request, over ${name}`, async () => {
+      const { body } = await request(`${origin.url}/`, { dispatcher, headers: { 'X-Api-Key': 'k', Authorization: 'Bearer t' } })
+      const names = (await body.json()) as string[]
+      expect(names).toContain('X-Api-Key')
+      expect(names).toContain('Authorization')
+    })
+  }
+})
