@@ -28,8 +28,22 @@ function dispatchers(): [string, Dispatcher][] {
   ]
 }
 
+/** The bodies of the requests to /421, as the server read them. */
+const misdirected: string[] = []
+
 beforeAll(async () => {
   origin = await listen((req, res) => {
+    if (req.url === '/421') {
+      let body = ''
+      req.on('data', (chunk: Buffer) => (body += chunk.toString()))
+      req.on('end', () => {
+        misdirected.push(body)
+        // With a content-length, as node:http sends a body given whole (a chunked one: see the README's limits).
+        res.statusCode = 421
+        res.end('misdirected')
+      })
+      return
+    }
     // The names of the request's headers as they came on the wire.
     res.setHeader('content-type', 'application/json')
     res.end(JSON.stringify(req.rawHeaders.filter((_, i) => i % 2 === 0)))
@@ -56,6 +70,19 @@ describe('header names go out in the case the caller wrote (undici test/fetch/he
       const names = (await body.json()) as string[]
       expect(names).toContain('X-Api-Key')
       expect(names).toContain('Authorization')
+    })
+  }
+})
+
+describe("Node's fetch sends a request again on a 421, with its body (undici test/fetch/issue-2898.js)", () => {
+  for (const [name, dispatcher] of dispatchers()) {
+    it(`over ${name}`, async () => {
+      misdirected.length = 0
+      // fetch aborts the first dispatch when it decides to send again: that dispatch must have ended by then, as it has over undici's own.
+      const response = await fetch(`${origin.url}/421`, { dispatcher, method: 'POST', body: 'hello' } as unknown as RequestInit)
+      expect(response.status).toBe(421)
+      expect(await response.text()).toBe('misdirected')
+      expect(misdirected).toEqual(['hello', 'hello'])
     })
   }
 })
