@@ -1,4 +1,5 @@
 import { Readable } from 'node:stream'
+import { errors } from 'undici'
 import { tagBodyErrors } from './errors-map.js'
 import { requestLabel } from './errors.js'
 import { finishOutgoing, lowerCase, pushOutgoing, type OutgoingHeaders } from './headers.js'
@@ -101,7 +102,8 @@ function pushWritten(list: string[], written: string, value: string): number {
  * rules, without decompression: the dispatcher's caller decodes) from any
  * shape undici takes: a record (Node's fetch hands one), a flat `[name,
  * value, …]` list of strings or latin1 Buffers, `[name, value]` pairs, or an
- * iterable of pairs. Names are sent in the case written. It goes through the
+ * iterable of pairs (throws undici's `InvalidArgumentError` when one is not
+ * a pair). Names are sent in the case written. It goes through the
  * headers once, with no pair made per header.
  */
 export function dispatchHeaders(input: unknown, options: ResolvedOptions): OutgoingHeaders {
@@ -112,8 +114,12 @@ export function dispatchHeaders(input: unknown, options: ResolvedOptions): Outgo
   } else if (Array.isArray(input)) {
     if (input.length > 0 && Array.isArray(input[0])) for (const pair of input as unknown[][]) seen |= pushHeader(list, pair[0], pair[1])
     else for (let i = 0; i < input.length; i += 2) seen |= pushHeader(list, input[i], input[i + 1])
-  } else if (typeof (input as Iterable<unknown>)[Symbol.iterator] === 'function') {
-    for (const [name, value] of input as Iterable<[unknown, unknown]>) seen |= pushHeader(list, name, value)
+  } else if (typeof (input as Iterable<unknown>)[Symbol.iterator] === 'function' && ownIterator(input as object)) {
+    for (const pair of input as Iterable<unknown>) {
+      // Refused as undici's Client refuses it (a string would be read as a name and a value, a character each).
+      if (!Array.isArray(pair) || pair.length !== 2) throw new errors.InvalidArgumentError('headers must be in key-value pair format')
+      seen |= pushHeader(list, pair[0], pair[1])
+    }
   } else {
     // A record (Node's fetch hands one, its names in lower case, its values strings): a string value goes straight to pushOutgoing.
     const record = input as Record<string, unknown>
@@ -123,4 +129,16 @@ export function dispatchHeaders(input: unknown, options: ResolvedOptions): Outgo
     }
   }
   return finishOutgoing(list, seen, options, false)
+}
+
+/**
+ * ownIterator says whether `input`'s iterator is its own or its class's, as
+ * undici's `hasSafeIterator`: a plain object is a record even when
+ * `Object.prototype` was given an iterator (a polluted prototype must not
+ * make a record's headers vanish).
+ */
+function ownIterator(input: object): boolean {
+  if (Object.prototype.hasOwnProperty.call(input, Symbol.iterator)) return true
+  const prototype = Object.getPrototypeOf(input) as object | null
+  return prototype !== null && prototype !== Object.prototype
 }

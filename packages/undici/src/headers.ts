@@ -20,6 +20,19 @@ function appendValue(target: Headers, name: unknown, value: unknown): void {
 }
 
 /**
+ * isIterable says whether headers that are not an array are an iterable of
+ * pairs rather than a record: their iterator is their own or their class's,
+ * as undici's `hasSafeIterator` decides (a plain object stays a record when
+ * `Object.prototype` was given an iterator).
+ */
+function isIterable(input: object): boolean {
+  if (typeof (input as Iterable<unknown>)[Symbol.iterator] !== 'function') return false
+  if (Object.prototype.hasOwnProperty.call(input, Symbol.iterator)) return true
+  const prototype = Object.getPrototypeOf(input) as object | null
+  return prototype !== null && prototype !== Object.prototype
+}
+
+/**
  * headersFromDispatch builds `Headers` from every shape undici takes: a
  * record (values a string or a list), a flat `[name, value, …]` array (of
  * strings or latin1 Buffers, as undici's raw headers and trailers), or an
@@ -38,8 +51,11 @@ export function headersFromDispatch(input: DispatchHeaders): Headers {
     for (let i = 0; i < input.length; i += 2) appendValue(headers, input[i], input[i + 1])
     return headers
   }
-  if (typeof (input as Iterable<unknown>)[Symbol.iterator] === 'function') {
-    for (const [name, value] of input as Iterable<[string, unknown]>) appendValue(headers, name, value)
+  if (isIterable(input)) {
+    for (const pair of input as Iterable<unknown>) {
+      if (!Array.isArray(pair) || pair.length !== 2) throw new TypeError('headers must be in key-value pair format')
+      appendValue(headers, pair[0], pair[1])
+    }
     return headers
   }
   for (const [name, value] of Object.entries(input)) appendValue(headers, name, value)
@@ -81,7 +97,7 @@ export function writtenNames(input: DispatchHeaders): ReadonlyMap<string, string
     for (let i = 0; i < count && !upper; i++) upper = hasUpper(nameAt(input, pairs, i))
     if (!upper) return undefined
     names = Array.from({ length: count }, (_, i) => nameAt(input, pairs, i))
-  } else if (typeof (input as Iterable<unknown>)[Symbol.iterator] === 'function') {
+  } else if (isIterable(input)) {
     return undefined
   } else {
     // A record (Node's fetch hands one).
@@ -106,7 +122,8 @@ export function writtenNames(input: DispatchHeaders): ReadonlyMap<string, string
  * passes one), anything else goes through {@link headersFromDispatch}.
  */
 export function requestHeadersInit(input: DispatchHeaders): Headers | Record<string, string> {
-  if (input !== null && input !== undefined && !Array.isArray(input) && Object.getPrototypeOf(input) === Object.prototype) {
+  // Not when Object.prototype was given an iterator: new Request() would read the record as an (empty) iterable.
+  if (input !== null && input !== undefined && !Array.isArray(input) && Object.getPrototypeOf(input) === Object.prototype && !(Symbol.iterator in input)) {
     const record = input as Record<string, unknown>
     let plain = true
     for (const name in record) {

@@ -86,3 +86,27 @@ describe("Node's fetch sends a request again on a 421, with its body (undici tes
     })
   }
 })
+
+describe('undici.request reads headers as undici does (undici test/request.js, "Should include headers from iterable objects")', () => {
+  for (const [name, dispatcher] of dispatchers()) {
+    it(`a plain object's headers are sent though Object.prototype has an iterator, over ${name}`, async () => {
+      const proto = Object.prototype as unknown as Record<symbol, unknown>
+      // eslint-disable-next-line @typescript-eslint/no-empty-function
+      proto[Symbol.iterator] = function* () {}
+      let pending: ReturnType<typeof request>
+      try {
+        // The headers are read when the dispatch is made, before request() returns.
+        pending = request(`${origin.url}/`, { dispatcher, headers: { 'x-polluted': 'kept' } })
+      } finally {
+        delete proto[Symbol.iterator]
+      }
+      const names = (await (await pending).body.json()) as string[]
+      expect(names).toContain('x-polluted')
+    })
+
+    it(`an iterable of headers that yields no [name, value] pairs is refused, not sent, over ${name}`, async () => {
+      const headers = { *[Symbol.iterator]() { yield 'Bad formatted header' } }
+      await expect(request(`${origin.url}/`, { dispatcher, headers: headers as never })).rejects.toThrow()
+    })
+  }
+})
