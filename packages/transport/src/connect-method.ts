@@ -1,5 +1,5 @@
 import { isIP } from 'node:net'
-import type { OutgoingHeaders } from './headers.js'
+import { lowerCase, type OutgoingHeaders } from './headers.js'
 
 /** Target is the origin a request is for: scheme, host and port. */
 export interface Target {
@@ -108,8 +108,8 @@ export class ConnectMethod {
   }
 }
 
-/** hasHeader looks for a lower-case header name in undici's flat list. */
+/** hasHeader looks for lower-case header `name` in undici's flat list, whose names may be in the case the caller wrote. */
 function hasHeader(list: string[], name: string): boolean {
-  for (let i = 0; i < list.length; i += 2) if (list[i] === name) return true
+  for (let i = 0; i < list.length; i += 2) if (lowerCase(list[i]!) === name) return true
   return false
 }

@@ -4,6 +4,7 @@ import { requestTarget } from './call.js'
 import { preciseLimit } from './deadlines.js'
 import { DirectDispatch, PRECISE_BODY, PRECISE_HEAD } from './direct-dispatch.js'
 import { dispatchHeaders, directBody, NO_BODY, type DirectInput, type DirectRequest, type LegacyHandler } from './dispatch-input.js'
+import type { OutgoingHeaders } from './headers.js'
 import { ERR_TRANSPORT_CLOSED, requestLabel, TransportError } from './errors.js'
 import type { HostPool } from './pool.js'
 import type { PoolHost } from './pool-policy.js'
@@ -99,7 +100,13 @@ export class DirectPort {
     if (!http1 && input.query !== undefined && input.query !== null) return false
     const body = raw === undefined || raw === null ? NO_BODY : directBody(raw, method, href)
     if (body === undefined) return false
-    const headers = dispatchHeaders(input.headers, this.options)
+    let headers: OutgoingHeaders
+    try {
+      headers = dispatchHeaders(input.headers, this.options)
+    } catch (error) {
+      handler.onError!(error as Error)
+      return true
+    }
     // Found in the origin, not in `href`: reading a joined string makes a flat copy of it.
     const authority = origin.indexOf('//') + 2
     const inOrigin = origin.indexOf('/', authority)

@@ -1,7 +1,8 @@
 import { Readable } from 'node:stream'
+import { errors } from 'undici'
 import { tagBodyErrors } from './errors-map.js'
 import { requestLabel } from './errors.js'
-import { finishOutgoing, pushOutgoing, type OutgoingHeaders } from './headers.js'
+import { finishOutgoing, lowerCase, pushOutgoing, type OutgoingHeaders } from './headers.js'
 import type { ResolvedOptions } from './resolve-options.js'
 
 // What an undici dispatch hands the Transport's direct path (direct-port.ts):
@@ -72,22 +73,27 @@ function text(raw: unknown): string {
   return typeof raw === 'string' ? raw : Buffer.isBuffer(raw) ? raw.toString('latin1') : String(raw)
 }
 
-/** lowerCase is `name` in lower case: itself when it is already (V8's toLowerCase makes a new string even then). */
-function lowerCase(name: string): string {
-  for (let i = 0; i < name.length; i++) {
-    const c = name.charCodeAt(i)
-    if (c >= 65 && c <= 90) return name.toLowerCase()
-  }
-  return name
-}
-
 /** pushHeader adds one header of a dispatch (a value may be a list; undefined and null are left out) to the head; returns what pushOutgoing saw. */
 function pushHeader(list: string[], name: unknown, value: unknown): number {
   if (value === undefined || value === null) return 0
-  const key = lowerCase(text(name))
-  if (!Array.isArray(value)) return pushOutgoing(list, key, text(value))
+  const written = text(name)
+  if (!Array.isArray(value)) return pushWritten(list, written, text(value))
   let seen = 0
-  for (const item of value) seen |= pushOutgoing(list, key, text(item))
+  for (const item of value) seen |= pushWritten(list, written, text(item))
+  return seen
+}
+
+/**
+ * pushWritten is pushOutgoing for a name as the dispatch wrote it: read in
+ * lower case, sent in the case written, as undici's Client sends it (some
+ * servers compare names case-sensitively; Node's fetch hands the case its
+ * caller wrote). An HTTP/2 stream sends it in lower case (h2-wire.ts).
+ */
+function pushWritten(list: string[], written: string, value: string): number {
+  const key = lowerCase(written)
+  const at = list.length
+  const seen = pushOutgoing(list, key, value)
+  if (key !== written && list.length > at) list[at] = written
   return seen
 }
 
@@ -96,7 +102,8 @@ function pushHeader(list: string[], name: unknown, value: unknown): number {
  * rules, without decompression: the dispatcher's caller decodes) from any
  * shape undici takes: a record (Node's fetch hands one), a flat `[name,
  * value, …]` list of strings or latin1 Buffers, `[name, value]` pairs, or an
- * iterable of pairs. Names are sent in lower case. It goes through the
+ * iterable of pairs (throws undici's `InvalidArgumentError` when one is not
+ * a pair). Names are sent in the case written. It goes through the
  * headers once, with no pair made per header.
  */
 export function dispatchHeaders(input: unknown, options: ResolvedOptions): OutgoingHeaders {
@@ -107,15 +114,31 @@ export function dispatchHeaders(input: unknown, options: ResolvedOptions): Outgo
   } else if (Array.isArray(input)) {
     if (input.length > 0 && Array.isArray(input[0])) for (const pair of input as unknown[][]) seen |= pushHeader(list, pair[0], pair[1])
     else for (let i = 0; i < input.length; i += 2) seen |= pushHeader(list, input[i], input[i + 1])
-  } else if (typeof (input as Iterable<unknown>)[Symbol.iterator] === 'function') {
-    for (const [name, value] of input as Iterable<[unknown, unknown]>) seen |= pushHeader(list, name, value)
+  } else if (typeof (input as Iterable<unknown>)[Symbol.iterator] === 'function' && ownIterator(input as object)) {
+    for (const pair of input as Iterable<unknown>) {
+      // Refused as undici's Client refuses it (a string would be read as a name and a value, a character each).
+      if (!Array.isArray(pair) || pair.length !== 2) throw new errors.InvalidArgumentError('headers must be in key-value pair format')
+      seen |= pushHeader(list, pair[0], pair[1])
+    }
   } else {
     // A record (Node's fetch hands one, its names in lower case, its values strings): a string value goes straight to pushOutgoing.
     const record = input as Record<string, unknown>
     for (const name in record) {
       const value = record[name]
-      seen |= typeof value === 'string' ? pushOutgoing(list, lowerCase(name), value) : pushHeader(list, name, value)
+      seen |= typeof value === 'string' ? pushWritten(list, name, value) : pushHeader(list, name, value)
     }
   }
   return finishOutgoing(list, seen, options, false)
+}
+
+/**
+ * ownIterator says whether `input`'s iterator is its own or its class's, as
+ * undici's `hasSafeIterator`: a plain object is a record even when
+ * `Object.prototype` was given an iterator (a polluted prototype must not
+ * make a record's headers vanish).
+ */
+function ownIterator(input: object): boolean {
+  if (Object.prototype.hasOwnProperty.call(input, Symbol.iterator)) return true
+  const prototype = Object.getPrototypeOf(input) as object | null
+  return prototype !== null && prototype !== Object.prototype
 }

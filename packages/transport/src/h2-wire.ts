@@ -1,6 +1,7 @@
 import { constants, type ClientHttp2Stream, type IncomingHttpHeaders, type OutgoingHttpHeaders } from 'node:http2'
 import { H2_CONN_LOST, H2_STREAM_RESET, H2_UNPROCESSED as UNPROCESSED } from './errors-map.js'
 import type { H2Conn } from './h2-conn.js'
+import { lowerCase } from './headers.js'
 
 // What an HTTP/2 stream puts on the wire and what its failures are called:
 // the request head, the response head as pairs, the errors of a stream that
@@ -49,7 +50,8 @@ const BAD_VALUE = /[^\t\x20-\x7e\x80-\xff]/
 export function requestHeaders(method: string, scheme: string, authority: string, path: string, list: string[]): OutgoingHttpHeaders {
   const headers: OutgoingHttpHeaders = { ':method': method, ':scheme': scheme, ':authority': authority, ':path': path }
   for (let i = 0; i < list.length; i += 2) {
-    const name = list[i]!
+    // HTTP/2 names are lower case (RFC 9113 §8.2.1); a head may carry them as the caller wrote them (for HTTP/1.1).
+    const name = lowerCase(list[i]!)
     const value = list[i + 1]!
     // A pseudo-header name (an undici dispatch's `[':method', 'DELETE']`) is no header: refused as undici's HTTP/1.1 client refuses it, not joined into ours.
     if (name.charCodeAt(0) === 58 /* ':' */) throw Object.assign(new Error('invalid header key'), { code: 'UND_ERR_INVALID_ARG' })

@@ -108,6 +108,15 @@ export function latin1(raw: string | Buffer): string {
   return typeof raw === 'string' ? raw : raw.toString('latin1')
 }
 
+/** lowerCase is `name` in lower case: itself when it is already (V8's toLowerCase makes a new string even then). */
+export function lowerCase(name: string): string {
+  for (let i = 0; i < name.length; i++) {
+    const c = name.charCodeAt(i)
+    if (c >= 65 && c <= 90) return name.toLowerCase()
+  }
+  return name
+}
+
 /** headersOf builds a Headers from a `[name, value, …]` list. */
 export function headersOf(pairs: ReadonlyArray<string | Buffer>): Headers {
   const headers = new Headers()

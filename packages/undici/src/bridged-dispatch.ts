@@ -228,7 +228,11 @@ export class BridgedDispatch extends DispatchControl implements Waiting {
       rethrowLater(error)
       return
     }
-    this.#pump()
+    // A small body taken whole was all of it: the end is told now, with its data, as undici's parser tells a
+    // response that came in one read. A read of the end a turn later would leave a window in which the handler
+    // aborts a response it has whole (Node's fetch does, to send a request again on a 421) and hears onError.
+    if (this.#reader === undefined && this.#whole === undefined && !this.paused && this.#state === 'streaming') this.settle(undefined)
+    else this.#pump()
   }
 
   /** settle ends the dispatch once: `error` undefined is a complete response, anything else a failure. */

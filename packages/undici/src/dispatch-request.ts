@@ -1,7 +1,7 @@
 import { Readable } from 'node:stream'
 import { withContext } from '@roundtrip/core'
 import { BridgeError, ERR_INVALID_DISPATCH } from './errors.js'
-import { requestHeadersInit, type DispatchHeaders } from './headers.js'
+import { requestHeadersInit, writtenNames, type DispatchHeaders } from './headers.js'
 
 /** Dispatch options as handed to `dispatch()`: undici's, with the looser body and header shapes its callers use. */
 export interface DispatchInput {
@@ -74,7 +74,9 @@ const STREAMED = Object.freeze({ decompress: false, streamedBody: true })
  * callers (Node's fetch, `undici.request`) decode it themselves. A stream or
  * iterable body is declared one (`streamedBody: true`): the RoundTripper
  * sends it as it comes (chunked, or with the dispatch's `content-length`),
- * as undici would, instead of reading it ahead.
+ * as undici would, instead of reading it ahead. Header names written with
+ * an upper-case letter are sent in the case written (the context's
+ * `headerNames`), as undici sends them.
  *
  * @throws BridgeError `RT_INVALID_DISPATCH` naming the dispatch, with the
  * `Request` constructor's error as `cause` (a forbidden method such as
@@ -92,7 +94,10 @@ export function requestFromDispatch(options: DispatchInput): Request {
     const { body, stream } = requestBody(options.body)
     const init: RequestInit & { duplex?: 'half' } = { method, headers, body, redirect: 'manual' }
     if (stream) init.duplex = 'half'
-    return withContext(new Request(url, init), stream ? STREAMED : AS_SENT)
+    // The case the dispatch wrote its header names in, sent so (a Request's Headers keep lower case only).
+    const headerNames = writtenNames(options.headers)
+    const context = headerNames === undefined ? (stream ? STREAMED : AS_SENT) : { ...(stream ? STREAMED : AS_SENT), headerNames }
+    return withContext(new Request(url, init), context)
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error)
     throw new BridgeError(ERR_INVALID_DISPATCH, `toDispatcher: cannot make a Request of ${describeDispatch(options)}: ${reason}`, { cause: error })

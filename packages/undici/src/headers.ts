@@ -20,6 +20,19 @@ function appendValue(target: Headers, name: unknown, value: unknown): void {
 }
 
 /**
+ * isIterable says whether headers that are not an array are an iterable of
+ * pairs rather than a record: their iterator is their own or their class's,
+ * as undici's `hasSafeIterator` decides (a plain object stays a record when
+ * `Object.prototype` was given an iterator).
+ */
+function isIterable(input: object): boolean {
+  if (typeof (input as Iterable<unknown>)[Symbol.iterator] !== 'function') return false
+  if (Object.prototype.hasOwnProperty.call(input, Symbol.iterator)) return true
+  const prototype = Object.getPrototypeOf(input) as object | null
+  return prototype !== null && prototype !== Object.prototype
+}
+
+/**
  * headersFromDispatch builds `Headers` from every shape undici takes: a
  * record (values a string or a list), a flat `[name, value, …]` array (of
  * strings or latin1 Buffers, as undici's raw headers and trailers), or an
@@ -38,12 +51,69 @@ export function headersFromDispatch(input: DispatchHeaders): Headers {
     for (let i = 0; i < input.length; i += 2) appendValue(headers, input[i], input[i + 1])
     return headers
   }
-  if (typeof (input as Iterable<unknown>)[Symbol.iterator] === 'function') {
-    for (const [name, value] of input as Iterable<[string, unknown]>) appendValue(headers, name, value)
+  if (isIterable(input)) {
+    for (const pair of input as Iterable<unknown>) {
+      if (!Array.isArray(pair) || pair.length !== 2) throw new TypeError('headers must be in key-value pair format')
+      appendValue(headers, pair[0], pair[1])
+    }
     return headers
   }
   for (const [name, value] of Object.entries(input)) appendValue(headers, name, value)
   return headers
+}
+
+function hasUpper(name: unknown): boolean {
+  if (typeof name !== 'string') return false
+  for (let i = 0; i < name.length; i++) {
+    const c = name.charCodeAt(i)
+    if (c >= 65 && c <= 90) return true
+  }
+  return false
+}
+
+/** The `i`-th name of a dispatch's header list (`pairs`: of `[name, value]` pairs; else flat, `[name, value, …]`), as a string. */
+function nameAt(list: readonly unknown[], pairs: boolean, i: number): unknown {
+  const name = pairs ? (list[i] as readonly unknown[] | undefined)?.[0] : list[2 * i]
+  return Buffer.isBuffer(name) ? name.toString('latin1') : name
+}
+
+/**
+ * writtenNames returns the case a dispatch wrote its header names in, as the
+ * request context's `headerNames` takes it (lower-case name → the first
+ * spelling given, as undici's `Headers` keeps it), for the names written
+ * with an upper-case letter; `undefined` when there are none, or when the
+ * headers are an iterable other than an array (`new Request()` reads it,
+ * once). undici's Client sends names as written, Node's fetch hands it the
+ * case its caller wrote, and some servers compare names case-sensitively.
+ */
+export function writtenNames(input: DispatchHeaders): ReadonlyMap<string, string> | undefined {
+  if (input === null || input === undefined) return undefined
+  let names: readonly unknown[]
+  if (Array.isArray(input)) {
+    // Scanned in place first: most dispatches name nothing in upper case, and pay no list for it.
+    const pairs = Array.isArray(input[0])
+    const count = pairs ? input.length : input.length >> 1
+    let upper = false
+    for (let i = 0; i < count && !upper; i++) upper = hasUpper(nameAt(input, pairs, i))
+    if (!upper) return undefined
+    names = Array.from({ length: count }, (_, i) => nameAt(input, pairs, i))
+  } else if (isIterable(input)) {
+    return undefined
+  } else {
+    // A record (Node's fetch hands one).
+    let upper = false
+    for (const name in input) if ((upper = hasUpper(name))) break
+    if (!upper) return undefined
+    names = Object.keys(input)
+  }
+  const first = new Map<string, string>()
+  for (const name of names) {
+    if (typeof name !== 'string') continue
+    const lower = name.toLowerCase()
+    if (!first.has(lower)) first.set(lower, name)
+  }
+  for (const [lower, name] of first) if (lower === name) first.delete(lower)
+  return first.size === 0 ? undefined : first
 }
 
 /**
@@ -52,7 +122,8 @@ export function headersFromDispatch(input: DispatchHeaders): Headers {
  * passes one), anything else goes through {@link headersFromDispatch}.
  */
 export function requestHeadersInit(input: DispatchHeaders): Headers | Record<string, string> {
-  if (input !== null && input !== undefined && !Array.isArray(input) && Object.getPrototypeOf(input) === Object.prototype) {
+  // Not when Object.prototype was given an iterator: new Request() would read the record as an (empty) iterable.
+  if (input !== null && input !== undefined && !Array.isArray(input) && Object.getPrototypeOf(input) === Object.prototype && !(Symbol.iterator in input)) {
     const record = input as Record<string, unknown>
     let plain = true
     for (const name in record) {
