@@ -231,6 +231,10 @@ export class BodySource extends GcWatched implements BodySink, TrackedSource {
     }
   }
 
+  complete(): boolean {
+    return this.#state === State.Complete
+  }
+
   readAllNow(): Uint8Array[] | undefined {
     if (this.#state !== State.Complete) return undefined
     const chunks = this.#takeAll()

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { abortBody, createBody } from './body.js'
-import { isBodyUnread } from './body-unread.js'
+import { isBodyComplete, isBodyUnread } from './body-unread.js'
 import { createResponse } from './response.js'
 
 const enc = new TextEncoder()
@@ -61,5 +61,49 @@ describe('isBodyUnread', () => {
     expect(isBodyUnread(plain)).toBe(false)
     expect(isBodyUnread(new Response(null))).toBe(false)
     expect(isBodyUnread(createResponse(null, { status: 204 }))).toBe(false)
+  })
+})
+
+describe('isBodyComplete', () => {
+  it('is true once the producer ended and nobody read, false while it streams', () => {
+    const { body, sink } = createBody({})
+    const response = createResponse(body, { status: 200 })
+    sink.push(enc.encode('hel'))
+    expect(isBodyComplete(response)).toBe(false)
+    sink.push(enc.encode('lo'))
+    sink.end()
+    expect(isBodyComplete(response)).toBe(true)
+  })
+
+  it('is false once the body is read, locked, cancelled, aborted or failed', async () => {
+    const read = lazy()
+    expect(await read.text()).toBe('hello')
+    expect(isBodyComplete(read)).toBe(false)
+
+    const locked = lazy()
+    const reader = locked.body!.getReader()
+    expect(isBodyComplete(locked)).toBe(false)
+    reader.releaseLock()
+    expect(isBodyComplete(locked)).toBe(true)
+
+    const cancelled = lazy()
+    await cancelled.body!.cancel()
+    expect(isBodyComplete(cancelled)).toBe(false)
+
+    const aborted = lazy()
+    abortBody(aborted, new Error('reclaimed'))
+    expect(isBodyComplete(aborted)).toBe(false)
+
+    const { body, sink } = createBody({})
+    const failed = createResponse(body, { status: 200 })
+    sink.push(enc.encode('he'))
+    sink.error(new Error('reset'))
+    expect(isBodyComplete(failed)).toBe(false)
+  })
+
+  it('is false for a response not over a tracked body, and without a body', () => {
+    expect(isBodyComplete(new Response('x'))).toBe(false)
+    expect(isBodyComplete(new Response(null))).toBe(false)
+    expect(isBodyComplete(createResponse(null, { status: 204 }))).toBe(false)
   })
 })

@@ -17,3 +17,21 @@ export function isBodyUnread(response: Response): boolean {
   const now = fieldsOf(fields)
   return source.outcome === undefined && now[kUsed] !== true && now[kStream]?.locked !== true
 }
+
+/**
+ * isBodyComplete reports whether every byte of the body of `response` has
+ * arrived and nobody has started reading it: the producer of a tracked body
+ * (one made by `createBody`) has ended, so its connection is released, and
+ * the body is unused and not locked by a reader. `arrayBuffer()`, `text()`
+ * and the others then resolve without waiting on the network. A layer that
+ * hands a response on through another API (an undici dispatcher's handler)
+ * asks it to tell the body and its end at once, as undici does for a
+ * response that came in one read. False for any other response (its end
+ * cannot be known without reading) and for a response without a body.
+ */
+export function isBodyComplete(response: Response): boolean {
+  const source = (response as Partial<ResponseFields>)[kSource]
+  if (source?.complete?.() !== true) return false
+  const now = fieldsOf(response as Partial<ResponseFields>)
+  return now[kUsed] !== true && now[kStream]?.locked !== true
+}

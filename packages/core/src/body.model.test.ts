@@ -21,6 +21,7 @@
 import fc from 'fast-check'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { abortBody, createBody, observeBody, type BodyOutcome, type BodySink } from './body.js'
+import { isBodyComplete } from './body-unread.js'
 import { isRoundTripError } from './errors.js'
 import { setRegistryForTests, type GcWatched, type Registry } from './gc-watch.js'
 import { createResponse } from './response.js'
@@ -242,7 +243,20 @@ async function play(commands: Command[], observedAtStart: boolean, real = false)
     }
   }
 
-  for (const c of commands) await run(c)
+  // isBodyComplete: a body is complete exactly when it ended and nobody read it (a clone's tee may read it; then false is allowed).
+  const checkComplete = (): void => {
+    for (const h of handles) {
+      if (h.response === undefined) continue
+      const unread = finished === 'end' && h.mode === 'fresh' && sink.outcome === undefined
+      const complete = isBodyComplete(h.response)
+      check(!complete || unread, 'complete, but the producer has not ended or someone read the body')
+      check(complete || !unread || handles.length > 1, 'ended and unread, but not complete')
+    }
+  }
+  for (const c of commands) {
+    await run(c)
+    checkComplete()
+  }
 
   // Wind down as a program would: everything is let go, the producer
   // finishes if it has not, and the collector runs until nothing is left.

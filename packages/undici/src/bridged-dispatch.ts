@@ -3,6 +3,7 @@ import {
   CallAbortController,
   DEFAULT_BODY_HIGH_WATER_MARK,
   discardResponse,
+  isBodyComplete,
   isNullBodyStatus,
   neverAborted,
   rethrowLater,
@@ -164,7 +165,8 @@ export class BridgedDispatch extends DispatchControl implements Waiting {
     // Decided without touching `response.body`, which would make a stream the small path avoids.
     if (this.#method !== 'HEAD' && !isNullBodyStatus(response.status)) {
       this.#response = response
-      if (small(response)) {
+      // A body already all here (a chunked one that came with its head) is taken whole too: its end is then told with its data.
+      if (isBodyComplete(response) || small(response)) {
         this.#whole = response.arrayBuffer().then(wholeChunk)
         // Read at once, but taken only when the handler wants data: a failure meanwhile is reported then, not as unhandled.
         this.#whole.catch(noop)

@@ -33,14 +33,19 @@ const misdirected: string[] = []
 
 beforeAll(async () => {
   origin = await listen((req, res) => {
-    if (req.url === '/421') {
+    if (req.url === '/421' || req.url === '/421-chunked') {
       let body = ''
       req.on('data', (chunk: Buffer) => (body += chunk.toString()))
       req.on('end', () => {
         misdirected.push(body)
-        // With a content-length, as node:http sends a body given whole (a chunked one: see the README's limits).
+        // With a content-length, as node:http sends a body given whole; /421-chunked writes it before its end.
         res.statusCode = 421
-        res.end('misdirected')
+        if (req.url === '/421') res.end('misdirected')
+        else {
+          // Written before its end: chunked, in one packet all the same (node:http corks the head and the first write).
+          res.write('misdirected')
+          res.end()
+        }
       })
       return
     }
@@ -80,6 +85,14 @@ describe("Node's fetch sends a request again on a 421, with its body (undici tes
       misdirected.length = 0
       // fetch aborts the first dispatch when it decides to send again: that dispatch must have ended by then, as it has over undici's own.
       const response = await fetch(`${origin.url}/421`, { dispatcher, method: 'POST', body: 'hello' } as unknown as RequestInit)
+      expect(response.status).toBe(421)
+      expect(await response.text()).toBe('misdirected')
+      expect(misdirected).toEqual(['hello', 'hello'])
+    })
+
+    it(`over ${name}, a chunked response`, async () => {
+      misdirected.length = 0
+      const response = await fetch(`${origin.url}/421-chunked`, { dispatcher, method: 'POST', body: 'hello' } as unknown as RequestInit)
       expect(response.status).toBe(421)
       expect(await response.text()).toBe('misdirected')
       expect(misdirected).toEqual(['hello', 'hello'])
