@@ -82,11 +82,12 @@ export class ConnectMethod {
   /**
    * forwardHeaders completes the head of a request forwarded by the proxy:
    * `Host` of the target (the pooled conn is the proxy's, shared by every
-   * target) and the proxy's `Proxy-Authorization` unless the request has one.
+   * target) and the proxy's `Proxy-Authorization`, each unless the request
+   * has one (in any case: an undici dispatch's names are as written).
    */
   forwardHeaders(headers: OutgoingHeaders, host: string): OutgoingHeaders {
     const list = headers.list
-    list.push('host', host)
+    if (!hasHeader(list, 'host')) list.push('host', host)
     const authorization = this.proxy?.authorization
     if (authorization !== undefined && !hasHeader(list, 'proxy-authorization')) list.push('proxy-authorization', authorization)
     return headers

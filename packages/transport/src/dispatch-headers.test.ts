@@ -115,3 +115,27 @@ describe('Transport[undiciDispatch]: the request head', () => {
     }
   })
 })
+
+describe('Transport[undiciDispatch] through a forwarding proxy', () => {
+  it("keeps the dispatch's own Proxy-Authorization, whatever its case, in place of the proxy URL's credentials", async () => {
+    // The head server stands for the proxy: node:http takes the absolute-form request line a forwarding proxy gets.
+    const proxy = await headServer()
+    const transport = f.use(new Transport({ proxy: proxy.origin.replace('http://', 'http://user:secret@') }))
+    const calls = await dispatch(transport, 'http://target.test', { 'Proxy-Authorization': 'Basic caller' })
+    expect(calls).toEqual(['connect', 'headers 204', 'complete'])
+    const sent = proxy.raw[0]!.filter((_, i, raw) => i % 2 === 0 && raw[i]!.toLowerCase() === 'proxy-authorization')
+    expect(sent).toEqual(['Proxy-Authorization'])
+    expect(proxy.heads[0]!['proxy-authorization']).toBe('Basic caller')
+    expect(proxy.heads[0]!.host).toBe('target.test')
+  })
+
+  it("sends the dispatch's own Host, as without a proxy, and a Request's, in place of the target's", async () => {
+    const proxy = await headServer()
+    const transport = f.use(new Transport({ proxy: proxy.origin }))
+    expect(await dispatch(transport, 'http://target.test', { Host: 'other.test' })).toEqual(['connect', 'headers 204', 'complete'])
+    const response = await transport.roundTrip(new Request('http://target.test/', { headers: { host: 'third.test' } }))
+    expect(response.status).toBe(204)
+    const hosts = proxy.raw.map((raw) => raw.filter((_, i) => i > 0 && raw[i - 1]!.toLowerCase() === 'host' && i % 2 === 1))
+    expect(hosts).toEqual([['other.test'], ['third.test']])
+  })
+})
