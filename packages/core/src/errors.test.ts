@@ -79,6 +79,14 @@ describe('systemCause', () => {
     expect(systemCause(deeper)).toBe(system)
   })
 
+  it("returns undici's HTTPParserError, which has no code for a response that is not HTTP", () => {
+    const parser = Object.assign(new Error('Expected HTTP/'), { name: 'HTTPParserError', code: undefined, data: 'garbage' })
+    const coded = new RoundTripError('RT_PROTOCOL_ERROR', 'invalid HTTP response', { cause: parser })
+    expect(systemCause(coded)).toBe(parser)
+    const branded = Object.defineProperty(new Error('Invalid status code'), Symbol.for('undici.error.UND_ERR_HTTP_PARSER'), { get: () => true })
+    expect(systemCause(new RoundTripError('RT_PROTOCOL_ERROR', 'invalid HTTP response', { cause: branded }))).toBe(branded)
+  })
+
   it('returns a frozen system error as it is, without throwing', () => {
     const system = Object.freeze(Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' }))
     const coded = new RoundTripError('RT_SOCKET_CLOSED', 'socket closed', { cause: system })

@@ -56,12 +56,21 @@ export function isRoundTripError(value: unknown, code?: string): value is RoundT
  */
 export const ROUND_TRIP_ERROR = 'roundTripError'
 
+// undici's brand for its HTTPParserError, which it checks with instanceof across copies of the package.
+const UNDICI_PARSER_ERROR = Symbol.for('undici.error.UND_ERR_HTTP_PARSER')
+
+/** isParserError tells undici's `HTTPParserError` (by its brand, or by name for a copy without one): a malformed response, often without a `code`. */
+function isParserError(error: Error): boolean {
+  return (error as unknown as Record<symbol, unknown>)[UNDICI_PARSER_ERROR] === true || error.name === 'HTTPParserError'
+}
+
 /**
  * systemCause is the error Node's own fetch and undici would report for a
  * roundtrip failure: when the coded error wraps a system or undici error
  * (`ECONNREFUSED`, `ENOTFOUND`, `ECONNRESET`, `UND_ERR_SOCKET`, any error
- * with a string `code` that is not one of ours, `RT_*`, up to four causes
- * deep), that error, with the coded one set on it as
+ * with a string `code` that is not one of ours, `RT_*`, and undici's
+ * `HTTPParserError`, which has no code for most malformed responses; up to
+ * four causes deep), that error, with the coded one set on it as
  * {@link ROUND_TRIP_ERROR}; otherwise `error` itself (a coded error of our
  * own, an abort reason). createFetch makes it the cause of its
  * `TypeError('fetch failed')`; `@roundtrip/undici`'s `toDispatcher` hands it
@@ -77,7 +86,7 @@ export function systemCause(error: unknown): unknown {
   let inner = error.cause
   for (let depth = 0; depth < 4 && inner instanceof Error; depth++) {
     const code = (inner as { code?: unknown }).code
-    if (typeof code === 'string' && !code.startsWith('RT_') && !isRoundTripError(inner)) {
+    if (((typeof code === 'string' && !code.startsWith('RT_')) || isParserError(inner)) && !isRoundTripError(inner)) {
       if (Object.isExtensible(inner) && !Object.hasOwn(inner, ROUND_TRIP_ERROR)) {
         Object.defineProperty(inner, ROUND_TRIP_ERROR, { value: error, configurable: true, writable: true })
       }
