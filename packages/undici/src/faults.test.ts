@@ -27,6 +27,11 @@ const REPLIES: Record<string, Reply> = {
   '/race': (socket, nth) => (nth === 0 ? socket.write(OK) : socket.destroy()),
   '/reset': short((socket) => socket.resetAndDestroy()),
   '/premature': short((socket) => socket.end()),
+  // A body larger than the bridge reads whole (64 KiB): streamed chunk by chunk through a stack.
+  '/premature-large': (socket) => socket.write(`HTTP/1.1 200 OK\r\nContent-Length: ${1 << 20}\r\n\r\n${'a'.repeat(100_000)}`, () => socket.end()),
+  '/reset-large': (socket) => socket.write(`HTTP/1.1 200 OK\r\nContent-Length: ${1 << 20}\r\n\r\n${'a'.repeat(100_000)}`, () => socket.resetAndDestroy()),
+  '/chunked-cut': (socket) => socket.write('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n', () => socket.end()),
+  '/bad-chunk': (socket) => socket.write('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\nzz\r\n'),
   '/garbage': (socket) => socket.write('garbage\r\n\r\n'),
   '/bad-status': (socket) => socket.write('HTTP/1.1 2x0 OK\r\nContent-Length: 2\r\n\r\nok'),
   '/103': (socket) => socket.write(`HTTP/1.1 103 Early Hints\r\nLink: </a>; rel=preload\r\n\r\n${OK}`),
@@ -139,6 +144,31 @@ describe.each(CLIENT_NAMES)('%s: faults as over undici’s own Agent', (clientNa
     const results = await across((d, server) => send(`${server.url}/premature`, d))
     expectSame(results)
     expect(results.agent).toEqual({ observed: { status: 200, bodyError: failed(clientName, 'SocketError', 'UND_ERR_SOCKET') }, served: ['GET /premature'] })
+  })
+
+  for (const [what, path] of [
+    ['a large body ends early', '/premature-large'],
+    ['a chunked body ends without its last chunk', '/chunked-cut'],
+  ] as const) {
+    it(`fails the body read when ${what}`, async () => {
+      const results = await across((d, server) => send(`${server.url}${path}`, d))
+      expectSame(results)
+      expect(results.agent).toEqual({ observed: { status: 200, bodyError: failed(clientName, 'SocketError', 'UND_ERR_SOCKET') }, served: [`GET ${path}`] })
+    })
+  }
+
+  it('fails the body read when the server resets the connection mid-way through a large body', async () => {
+    const results = await across((d, server) => send(`${server.url}/reset-large`, d))
+    expectSame(results)
+    const { bodyError } = (results.agent as { observed: { bodyError: Failure } }).observed
+    expect([failed(clientName, 'Error', 'ECONNRESET'), failed(clientName, 'SocketError', 'UND_ERR_SOCKET')]).toContainEqual(bodyError)
+  })
+
+  // Fixed as the malformed heads below.
+  it("fails the body read on a malformed chunk with undici's HTTPParserError", async () => {
+    const results = await across((d, server) => send(`${server.url}/bad-chunk`, d))
+    expectSame(results)
+    expect(results.agent).toEqual({ observed: { status: 200, bodyError: failed(clientName, 'HTTPParserError') }, served: ['GET /bad-chunk'] })
   })
 
   // Fixed: the bridge handed on the Transport's RT_PROTOCOL_ERROR, not undici's HTTPParserError under it (core's systemCause).
