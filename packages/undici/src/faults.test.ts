@@ -138,6 +138,21 @@ describe.each(CLIENT_NAMES)('%s: faults as over undici’s own Agent', (clientNa
     expectDocumented(results, { agent: { observed: [OK_OUTCOME, undefined, socketError(clientName)], served: served(2) }, direct: ours, stack: ours })
   })
 
+  // Documented: as a GET, undici.request's PUT with an Idempotency-Key and a string body is sent again (Go's isReplayable).
+  // Node's fetch hands its body over as a stream, which cannot be sent again: it fails as over undici's Agent.
+  it('a PUT with an Idempotency-Key the server drops unanswered on a reused connection (undici.request: sent again)', async () => {
+    const put = { method: 'PUT', body: 'hello', headers: { 'idempotency-key': 'k1' } }
+    const results = await across(async (d, server) => [await send(`${server.url}/race`, d), await idle(), await send(`${server.url}/race`, d, put)])
+    const failed = { observed: [OK_OUTCOME, undefined, socketError(clientName)], served: ['GET /race', 'PUT /race hello'] }
+    if (clientName === 'fetch') {
+      expectSame(results)
+      expect(results.agent).toEqual(failed)
+      return
+    }
+    const ours = { observed: [OK_OUTCOME, undefined, OK_OUTCOME], served: ['GET /race', 'PUT /race hello', 'PUT /race hello'] }
+    expectDocumented(results, { agent: failed, direct: ours, stack: ours })
+  })
+
   it('fails a POST the server drops unanswered on a reused connection, without sending it again', async () => {
     const results = await across(async (d, server) => [await send(`${server.url}/race`, d), await idle(), await send(`${server.url}/race`, d, { method: 'POST', body: 'hello' })])
     expectSame(results)

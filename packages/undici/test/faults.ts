@@ -43,6 +43,7 @@ export type Client = (url: string, dispatcher: Dispatcher, init?: Init) => Promi
 export interface Init {
   method?: string
   body?: string
+  headers?: Record<string, string>
   signal?: AbortSignal
 }
 
