@@ -48,6 +48,21 @@ async function* asBytes(iterable: AsyncIterable<unknown> | Iterable<unknown>): A
 
 type Body = NonNullable<RequestInit['body']>
 
+/** The declaration of a body the dispatch gave whole: its length, and the same bytes again (a class: no closure per request). */
+class DeclaredBody implements ReplayableBody {
+  readonly #body: Uint8Array | Blob
+  readonly length: number
+
+  constructor(body: Uint8Array | Blob, length: number) {
+    this.#body = body
+    this.length = length
+  }
+
+  getBody(): Uint8Array | Blob {
+    return this.#body
+  }
+}
+
 /** A request body as the dispatch gave it: whether it is a stream, and its length and bytes when it has them (`declared`). */
 interface DispatchBody {
   body: Body | null
@@ -60,9 +75,9 @@ function requestBody(body: unknown): DispatchBody {
   // Bytes (a string as UTF-8) and a Blob have a length, which undici sends as content-length whatever their size: declared, so the RoundTripper knows it too.
   if (typeof body === 'string' || body instanceof Uint8Array) {
     const bytes = typeof body === 'string' ? Buffer.from(body) : body
-    return { body: bytes as Body, stream: false, declared: { length: bytes.byteLength, getBody: () => bytes } }
+    return { body: bytes as Body, stream: false, declared: new DeclaredBody(bytes, bytes.byteLength) }
   }
-  if (body instanceof Blob) return { body, stream: false, declared: { length: body.size, getBody: () => body } }
+  if (body instanceof Blob) return { body, stream: false, declared: new DeclaredBody(body, body.size) }
   if (body instanceof FormData || body instanceof URLSearchParams) return { body, stream: false }
   if (body instanceof ReadableStream) return { body, stream: true }
   if (body instanceof Readable || typeof (body as AsyncIterable<unknown>)[Symbol.asyncIterator] === 'function' || typeof (body as Iterable<unknown>)[Symbol.iterator] === 'function') {
