@@ -87,6 +87,15 @@ describe('systemCause', () => {
     expect(systemCause(new RoundTripError('RT_PROTOCOL_ERROR', 'invalid HTTP response', { cause: branded }))).toBe(branded)
   })
 
+  it("returns the caller's own error under RT_REQUEST_BODY_ERROR (the request body failed), as undici reports it", () => {
+    const own = new Error('the source broke')
+    const coded = new RoundTripError('RT_REQUEST_BODY_ERROR', 'the request body failed: the source broke (PUT http://h/)', { cause: own })
+    expect(systemCause(coded)).toBe(own)
+    expect((own as unknown as Record<string, unknown>)[ROUND_TRIP_ERROR]).toBe(coded)
+    const nested = new RoundTripError('RT_REQUEST_BODY_ERROR', 'the request body failed', { cause: new RoundTripError('RT_OWN', 'own') })
+    expect(systemCause(nested)).toBe(nested)
+  })
+
   it('returns a frozen system error as it is, without throwing', () => {
     const system = Object.freeze(Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' }))
     const coded = new RoundTripError('RT_SOCKET_CLOSED', 'socket closed', { cause: system })

@@ -82,35 +82,36 @@ const failed = (error: unknown): Failure & { message: string } => ({
   message: (error as Error).message,
 })
 
-/** A request body that sends `first` and then waits, as a slow upload; `fetch` takes a ReadableStream, undici.request a Readable. */
-function slowBody(client: 'fetch' | 'request'): ReadableStream<Uint8Array> | Readable {
+/**
+ * A request body that sends `first` and then waits, as a slow upload: a
+ * ReadableStream for `fetch`, a Readable for undici.request; `fail` makes its
+ * source fail with `error`.
+ */
+function slowBody(client: 'fetch' | 'request'): { body: ReadableStream<Uint8Array> | Readable; fail(error: Error): void } {
   if (client === 'request') {
     const body = new Readable({ read() {} })
     body.push('first')
-    return body
+    return { body, fail: (error) => body.destroy(error) }
   }
-  return new ReadableStream({
-    start: (controller) => controller.enqueue(new TextEncoder().encode('first')),
+  let controller!: ReadableStreamDefaultController<Uint8Array>
+  const body = new ReadableStream<Uint8Array>({
+    start(c) {
+      controller = c
+      c.enqueue(new TextEncoder().encode('first'))
+    },
   })
+  return { body, fail: (error) => controller.error(error) }
 }
 
-/** Sends one request with `signal`; resolves with the response's body reader once the head has arrived. */
-async function send(client: 'fetch' | 'request', url: string, dispatcher: Dispatcher, signal: AbortSignal, upload = false): Promise<() => Promise<string>> {
+/** Sends one request with `signal` (a POST of `upload` when given); resolves with the response's body reader once the head has arrived. */
+async function send(client: 'fetch' | 'request', url: string, dispatcher: Dispatcher, signal: AbortSignal, upload?: unknown): Promise<() => Promise<string>> {
+  const post = upload === undefined ? {} : { method: 'POST', body: upload }
   if (client === 'fetch') {
-    const init = {
-      dispatcher,
-      signal,
-      ...(upload ? { method: 'POST', body: slowBody('fetch'), duplex: 'half' } : {}),
-    }
+    const init = { dispatcher, signal, ...post, ...(upload === undefined ? {} : { duplex: 'half' }) }
     const response = await fetch(url, init as unknown as RequestInit)
     return () => response.text()
   }
-  const body = upload ? slowBody('request') : undefined
-  const response = await request(url, {
-    dispatcher,
-    signal,
-    ...(upload ? { method: 'POST', body } : {}),
-  } as Parameters<typeof request>[1])
+  const response = await request(url, { dispatcher, signal, ...post } as Parameters<typeof request>[1])
   return () => response.body.text()
 }
 
@@ -137,7 +138,7 @@ describe.each(['fetch', 'request'] as const)('%s: aborts as over undici’s own 
     const results = await across(async (d, origin) => {
       const controller = new AbortController()
       const received = once(origin.events, 'data')
-      const pending = send(client, `${origin.url}/upload`, d, controller.signal, true).then(
+      const pending = send(client, `${origin.url}/upload`, d, controller.signal, slowBody(client).body).then(
         () => 'response',
         (e: unknown) => failed(e),
       )
@@ -153,6 +154,27 @@ describe.each(['fetch', 'request'] as const)('%s: aborts as over undici’s own 
     })
     expectSame(results)
     expect(results.agent).toEqual({ error: { name: 'Error', message: 'the caller gave up' }, served: ['/upload first'] })
+  })
+
+  it('fails the request when its body fails while uploading, and the connection is closed', async () => {
+    const results = await across(async (d, origin) => {
+      const upload = slowBody(client)
+      const received = once(origin.events, 'data')
+      const pending = send(client, `${origin.url}/upload`, d, new AbortController().signal, upload.body).then(
+        () => 'response',
+        (e: unknown) => failed(e),
+      )
+      await received
+      upload.fail(new Error('the source broke'))
+      const error = await pending
+      await origin.served[0]!.closed
+      return { error, served: origin.served.map((s) => `${s.path} ${s.body}`) }
+    })
+    expectSame(results)
+    // Fixed: undici.request heard the Transport's RT_REQUEST_BODY_ERROR (through a stack) or RT_SOCKET_CLOSED (direct path), not the source's own error.
+    const source = { name: 'Error', message: 'the source broke' }
+    const error = client === 'fetch' ? { name: 'TypeError', message: 'fetch failed', cause: { name: 'Error' } } : source
+    expect(results.agent).toEqual({ error, served: ['/upload first'] })
   })
 
   it('leaves no socket or timer behind after many requests to a server that never answers are aborted and the dispatcher closed', async () => {
