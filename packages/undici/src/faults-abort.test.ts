@@ -45,6 +45,7 @@ async function server(): Promise<Server> {
     // A head and the first bytes of a body that never ends: small (read whole through a stack) or large (streamed).
     if (req.url === '/stream') res.writeHead(200, { 'content-length': '100' }).write('first')
     if (req.url === '/stream-large') res.writeHead(200, { 'content-length': String(1 << 20) }).write('first')
+    if (req.url === '/ok') res.end('ok')
     // '/upload' and '/hang' never answer.
   })
   return Object.assign(origin, { served, events })
@@ -133,6 +134,23 @@ describe.each(['fetch', 'request'] as const)('%s: aborts as over undici’s own 
       expect((results.agent as { error: Failure }).error.name).toBe('AbortError')
     })
   }
+
+  it('closes the connection of a body the caller cancels, and sends the next request on a new one', async () => {
+    const results = await across(async (d, origin) => {
+      if (client === 'fetch') {
+        const response = await fetch(`${origin.url}/stream-large`, { dispatcher: d } as unknown as RequestInit)
+        await response.body!.cancel()
+      } else {
+        const response = await request(`${origin.url}/stream-large`, { dispatcher: d })
+        response.body.destroy()
+      }
+      await origin.served[0]!.closed
+      const read = await send(client, `${origin.url}/ok`, d, new AbortController().signal)
+      return { next: await read(), served: origin.served.map((s) => s.path) }
+    })
+    expectSame(results)
+    expect(results.agent).toEqual({ next: 'ok', served: ['/stream-large', '/ok'] })
+  })
 
   it('fails the request when the caller aborts while the body is uploading, and the connection is closed', async () => {
     const results = await across(async (d, origin) => {
