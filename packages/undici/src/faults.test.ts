@@ -40,6 +40,12 @@ const REPLIES: Record<string, Reply> = {
   '/space-in-name': (socket) => socket.write('HTTP/1.1 200 OK\r\nX A: a\r\nContent-Length: 2\r\n\r\nok'),
   '/unsolicited-101': (socket) => socket.write('HTTP/1.1 101 Switching Protocols\r\nUpgrade: x\r\nConnection: upgrade\r\n\r\n'),
   '/http10': (socket) => socket.end('HTTP/1.0 200 OK\r\n\r\nread to the close'),
+  '/nul-in-value': (socket) => socket.write('HTTP/1.1 200 OK\r\nX-A: a\x00b\r\nContent-Length: 2\r\n\r\nok'),
+  '/lf-only': (socket) => socket.write('HTTP/1.1 200 OK\nContent-Length: 2\n\nok'),
+  '/bad-trailer': (socket) => socket.write('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\nbad trailer\r\n\r\n'),
+  '/extra-bytes': (socket) => socket.write(`${OK}EXTRA`),
+  '/103-then-close': (socket) => socket.end('HTTP/1.1 103 Early Hints\r\nLink: </a>\r\n\r\n'),
+  '/close-mid-head': (socket) => socket.write('HTTP/1.1 200 OK\r\nContent-Le', () => socket.end()),
   // Answers to an upload (read whole by this server): early with connection: close, then a reset, or a close with no answer.
   '/upload-413': (socket) => socket.write('HTTP/1.1 413 Too Large\r\nConnection: close\r\nContent-Length: 3\r\n\r\nbig', () => socket.end()),
   '/upload-reset': (socket) => socket.write(OK, () => socket.resetAndDestroy()),
@@ -210,7 +216,10 @@ describe.each(CLIENT_NAMES)('%s: faults as over undici’s own Agent', (clientNa
     })
   }
 
-  for (const path of ['/cl-te', '/two-lengths', '/negative-length', '/folded', '/space-in-name', '/unsolicited-101', '/http10']) {
+  for (const path of [
+    ...['/cl-te', '/two-lengths', '/negative-length', '/folded', '/space-in-name', '/nul-in-value', '/lf-only', '/bad-trailer'],
+    ...['/unsolicited-101', '/http10', '/extra-bytes', '/103-then-close', '/close-mid-head'],
+  ]) {
     it(`answers ${path} as undici's client does, and the next request succeeds`, async () => {
       const results = await across(async (d, server) => [await send(`${server.url}${path}`, d), await send(`${server.url}/ok`, d)])
       expectSame(results)
