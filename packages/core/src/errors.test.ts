@@ -79,6 +79,23 @@ describe('systemCause', () => {
     expect(systemCause(deeper)).toBe(system)
   })
 
+  it("returns undici's HTTPParserError, which has no code for a response that is not HTTP", () => {
+    const parser = Object.assign(new Error('Expected HTTP/'), { name: 'HTTPParserError', code: undefined, data: 'garbage' })
+    const coded = new RoundTripError('RT_PROTOCOL_ERROR', 'invalid HTTP response', { cause: parser })
+    expect(systemCause(coded)).toBe(parser)
+    const branded = Object.defineProperty(new Error('Invalid status code'), Symbol.for('undici.error.UND_ERR_HTTP_PARSER'), { get: () => true })
+    expect(systemCause(new RoundTripError('RT_PROTOCOL_ERROR', 'invalid HTTP response', { cause: branded }))).toBe(branded)
+  })
+
+  it("returns the caller's own error under RT_REQUEST_BODY_ERROR (the request body failed), as undici reports it", () => {
+    const own = new Error('the source broke')
+    const coded = new RoundTripError('RT_REQUEST_BODY_ERROR', 'the request body failed: the source broke (PUT http://h/)', { cause: own })
+    expect(systemCause(coded)).toBe(own)
+    expect((own as unknown as Record<string, unknown>)[ROUND_TRIP_ERROR]).toBe(coded)
+    const nested = new RoundTripError('RT_REQUEST_BODY_ERROR', 'the request body failed', { cause: new RoundTripError('RT_OWN', 'own') })
+    expect(systemCause(nested)).toBe(nested)
+  })
+
   it('returns a frozen system error as it is, without throwing', () => {
     const system = Object.freeze(Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' }))
     const coded = new RoundTripError('RT_SOCKET_CLOSED', 'socket closed', { cause: system })

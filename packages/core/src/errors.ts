@@ -56,12 +56,33 @@ export function isRoundTripError(value: unknown, code?: string): value is RoundT
  */
 export const ROUND_TRIP_ERROR = 'roundTripError'
 
+/** The code the Transport gives a failure of the caller's request body (its `ERR_REQUEST_BODY`), whose cause is the body's own error. */
+const REQUEST_BODY_ERROR = 'RT_REQUEST_BODY_ERROR'
+
+/** Sets `coded` on `inner` as {@link ROUND_TRIP_ERROR} unless it is frozen or has one (the first request's), and returns `inner`. */
+function withRoundTripError(inner: Error, coded: RoundTripError): Error {
+  if (Object.isExtensible(inner) && !Object.hasOwn(inner, ROUND_TRIP_ERROR)) {
+    Object.defineProperty(inner, ROUND_TRIP_ERROR, { value: coded, configurable: true, writable: true })
+  }
+  return inner
+}
+
+// undici's brand for its HTTPParserError, which it checks with instanceof across copies of the package.
+const UNDICI_PARSER_ERROR = Symbol.for('undici.error.UND_ERR_HTTP_PARSER')
+
+/** isParserError tells undici's `HTTPParserError` (by its brand, or by name for a copy without one): a malformed response, often without a `code`. */
+function isParserError(error: Error): boolean {
+  return (error as unknown as Record<symbol, unknown>)[UNDICI_PARSER_ERROR] === true || error.name === 'HTTPParserError'
+}
+
 /**
  * systemCause is the error Node's own fetch and undici would report for a
  * roundtrip failure: when the coded error wraps a system or undici error
  * (`ECONNREFUSED`, `ENOTFOUND`, `ECONNRESET`, `UND_ERR_SOCKET`, any error
- * with a string `code` that is not one of ours, `RT_*`, up to four causes
- * deep), that error, with the coded one set on it as
+ * with a string `code` that is not one of ours, `RT_*`, and undici's
+ * `HTTPParserError`, which has no code for most malformed responses; up to
+ * four causes deep), that error; for `RT_REQUEST_BODY_ERROR` (the
+ * caller's request body failed), the body's own error, as undici reports it; with the coded one set on it as
  * {@link ROUND_TRIP_ERROR}; otherwise `error` itself (a coded error of our
  * own, an abort reason). createFetch makes it the cause of its
  * `TypeError('fetch failed')`; `@roundtrip/undici`'s `toDispatcher` hands it
@@ -74,14 +95,13 @@ export const ROUND_TRIP_ERROR = 'roundTripError'
  */
 export function systemCause(error: unknown): unknown {
   if (!isRoundTripError(error)) return error
+  // The caller's request body failed: its own error is what undici reports.
+  if (error.code === REQUEST_BODY_ERROR && error.cause instanceof Error && !isRoundTripError(error.cause)) return withRoundTripError(error.cause, error)
   let inner = error.cause
   for (let depth = 0; depth < 4 && inner instanceof Error; depth++) {
     const code = (inner as { code?: unknown }).code
-    if (typeof code === 'string' && !code.startsWith('RT_') && !isRoundTripError(inner)) {
-      if (Object.isExtensible(inner) && !Object.hasOwn(inner, ROUND_TRIP_ERROR)) {
-        Object.defineProperty(inner, ROUND_TRIP_ERROR, { value: error, configurable: true, writable: true })
-      }
-      return inner
+    if (((typeof code === 'string' && !code.startsWith('RT_')) || isParserError(inner)) && !isRoundTripError(inner)) {
+      return withRoundTripError(inner, error)
     }
     inner = inner.cause
   }

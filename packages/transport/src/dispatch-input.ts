@@ -1,6 +1,6 @@
 import { Readable } from 'node:stream'
 import { errors } from 'undici'
-import { tagBodyErrors } from './errors-map.js'
+import { tagBodyErrors, watchBodyErrors } from './errors-map.js'
 import { requestLabel } from './errors.js'
 import { finishOutgoing, lowerCase, pushOutgoing, type OutgoingHeaders } from './headers.js'
 import type { ResolvedOptions } from './resolve-options.js'
@@ -60,8 +60,8 @@ export function directBody(body: unknown, method: string, href: string): DirectB
   if (typeof body === 'string') return { body: Buffer.from(body), replayable: true }
   if (Buffer.isBuffer(body)) return { body, replayable: true }
   if (ArrayBuffer.isView(body)) return { body: Buffer.from(body.buffer, body.byteOffset, body.byteLength), replayable: true }
-  // A stream undici reads with back-pressure; an async iterable (Node's fetch hands one) tagged so its failure is RT_REQUEST_BODY_ERROR.
-  if (body instanceof Readable) return { body, replayable: false }
+  // A stream undici reads with back-pressure; it and an async iterable (Node's fetch hands one) are watched so their failure is RT_REQUEST_BODY_ERROR.
+  if (body instanceof Readable) return { body: watchBodyErrors(body), replayable: false }
   if (typeof (body as AsyncIterable<Uint8Array>)[Symbol.asyncIterator] === 'function') {
     return { body: tagBodyErrors(body as AsyncIterable<Uint8Array>, requestLabel(method, href)), replayable: false }
   }

@@ -1,3 +1,4 @@
+import type { Readable } from 'node:stream'
 import { isRoundTripError, type RoundTripError } from '@roundtrip/core'
 import { CONN_NOT_REDIALED } from './conn.js'
 import { bodyTimeoutError, headersTimeoutError } from './deadlines.js'
@@ -44,6 +45,8 @@ export function isSocketFailure(error: unknown): boolean {
 export function mapError(error: unknown, what: string, options: ResolvedOptions, duringBody: boolean): RoundTripError {
   // Already coded (ours, or core's RT_INVALID_STATUS): keep it.
   if (isRoundTripError(error)) return error
+  // The error of a Readable body the conn's Client read (watchBodyErrors): the caller's, not the connection's.
+  if (readableFailures.has(error as object)) return requestBodyError(error, what)
   // A DOMException (a body cancelled with an AbortError or TimeoutError) has a numeric `code`.
   const raw = (error as { code?: unknown } | null)?.code
   const code = typeof raw === 'string' ? raw : ''
@@ -100,6 +103,22 @@ export function requestBodyError(error: unknown, what: string): RoundTripError {
   if (isRoundTripError(error)) return error
   const detail = (error as Error | null)?.message ?? String(error)
   return new TransportError(ERR_REQUEST_BODY, `the request body failed: ${detail} (${what})`, { cause: error })
+}
+
+// Errors of Readable request bodies handed to an undici Client as they are (see watchBodyErrors).
+const readableFailures = new WeakSet<object>()
+
+/**
+ * watchBodyErrors remembers the error a Readable request body fails with,
+ * so that {@link mapError} reports it as {@link requestBodyError} (the
+ * caller's source failed) rather than as a lost connection. The Readable
+ * itself goes to undici's Client, which reads it with back-pressure.
+ */
+export function watchBodyErrors(body: Readable): Readable {
+  body.once('error', (error: unknown) => {
+    if (typeof error === 'object' && error !== null) readableFailures.add(error)
+  })
+  return body
 }
 
 /**

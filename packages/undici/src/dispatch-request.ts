@@ -1,5 +1,5 @@
 import { Readable } from 'node:stream'
-import { withContext } from '@roundtrip/core'
+import { withContext, withReplayableBody, type ReplayableBody } from '@roundtrip/core'
 import { BridgeError, ERR_INVALID_DISPATCH } from './errors.js'
 import { requestHeadersInit, writtenNames, type DispatchHeaders } from './headers.js'
 
@@ -48,11 +48,37 @@ async function* asBytes(iterable: AsyncIterable<unknown> | Iterable<unknown>): A
 
 type Body = NonNullable<RequestInit['body']>
 
-function requestBody(body: unknown): { body: Body | null; stream: boolean } {
-  if (body === undefined || body === null) return { body: null, stream: false }
-  if (typeof body === 'string' || body instanceof Uint8Array || body instanceof Blob || body instanceof FormData || body instanceof URLSearchParams) {
-    return { body: body as Body, stream: false }
+/** The declaration of a body the dispatch gave whole: its length, and the same bytes again (a class: no closure per request). */
+class DeclaredBody implements ReplayableBody {
+  readonly #body: Uint8Array | Blob
+  readonly length: number
+
+  constructor(body: Uint8Array | Blob, length: number) {
+    this.#body = body
+    this.length = length
   }
+
+  getBody(): Uint8Array | Blob {
+    return this.#body
+  }
+}
+
+/** A request body as the dispatch gave it: whether it is a stream, and its length and bytes when it has them (`declared`). */
+interface DispatchBody {
+  body: Body | null
+  stream: boolean
+  declared?: ReplayableBody | undefined
+}
+
+function requestBody(body: unknown): DispatchBody {
+  if (body === undefined || body === null) return { body: null, stream: false }
+  // Bytes (a string as UTF-8) and a Blob have a length, which undici sends as content-length whatever their size: declared, so the RoundTripper knows it too.
+  if (typeof body === 'string' || body instanceof Uint8Array) {
+    const bytes = typeof body === 'string' ? Buffer.from(body) : body
+    return { body: bytes as Body, stream: false, declared: new DeclaredBody(bytes, bytes.byteLength) }
+  }
+  if (body instanceof Blob) return { body, stream: false, declared: new DeclaredBody(body, body.size) }
+  if (body instanceof FormData || body instanceof URLSearchParams) return { body, stream: false }
   if (body instanceof ReadableStream) return { body, stream: true }
   if (body instanceof Readable || typeof (body as AsyncIterable<unknown>)[Symbol.asyncIterator] === 'function' || typeof (body as Iterable<unknown>)[Symbol.iterator] === 'function') {
     return { body: ReadableStream.from(asBytes(body as AsyncIterable<unknown>)) as ReadableStream<Uint8Array>, stream: true }
@@ -69,7 +95,10 @@ const STREAMED = Object.freeze({ decompress: false, streamedBody: true })
  * requestFromDispatch builds the WHATWG `Request` for a dispatch: the URL
  * from `origin`, `path` and `query`; the headers in any of undici's shapes;
  * the body (a string, bytes, a Blob, FormData, a stream or any iterable),
- * streamed when it is one; `reset` as `connection: close`. The request asks
+ * streamed when it is one, declared (core's `withReplayableBody`) when it
+ * is a string, bytes or a Blob, so that it goes out with its
+ * `content-length` whatever its size, as undici sends it, and can be sent
+ * again on a stale connection; `reset` as `connection: close`. The request asks
  * for the body as sent (`decompress: false` in its context): a dispatcher's
  * callers (Node's fetch, `undici.request`) decode it themselves. A stream or
  * iterable body is declared one (`streamedBody: true`): the RoundTripper
@@ -91,13 +120,14 @@ export function requestFromDispatch(options: DispatchInput): Request {
       headers.set('connection', 'close')
     }
     const method = String(options.method ?? 'GET')
-    const { body, stream } = requestBody(options.body)
+    const { body, stream, declared } = requestBody(options.body)
     const init: RequestInit & { duplex?: 'half' } = { method, headers, body, redirect: 'manual' }
     if (stream) init.duplex = 'half'
     // The case the dispatch wrote its header names in, sent so (a Request's Headers keep lower case only).
     const headerNames = writtenNames(options.headers)
     const context = headerNames === undefined ? (stream ? STREAMED : AS_SENT) : { ...(stream ? STREAMED : AS_SENT), headerNames }
-    return withContext(new Request(url, init), context)
+    const request = withContext(new Request(url, init), context)
+    return declared === undefined ? request : withReplayableBody(request, declared)
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error)
     throw new BridgeError(ERR_INVALID_DISPATCH, `toDispatcher: cannot make a Request of ${describeDispatch(options)}: ${reason}`, { cause: error })

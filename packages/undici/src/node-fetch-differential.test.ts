@@ -174,6 +174,15 @@ describe.each(Object.keys(dispatchers))('%s', (kind) => {
     expect(await response.body.json()).toEqual({ method: 'POST', body: 'abc', length: '3', chunked: false })
   })
 
+  it('sends a string or bytes body larger than 1 MiB with its content-length, as undici does, not chunked', async () => {
+    const text = 'x'.repeat(2 * 1024 * 1024)
+    for (const body of [text, Buffer.from(text), new Uint8Array(Buffer.from(text))]) {
+      const response = await request(`${http.url}/echo`, { method: 'PUT', body, dispatcher })
+      const echoed = (await response.body.json()) as { length: string | null; chunked: boolean; body: string }
+      expect({ length: echoed.length, chunked: echoed.chunked, bytes: echoed.body.length }).toEqual({ length: String(text.length), chunked: false, bytes: text.length })
+    }
+  })
+
   it('fails undici.request with the error undici’s own dispatcher gives, carrying the coded one', async () => {
     const error = await request(refused, { dispatcher }).catch((e: unknown) => e)
     const own = await request(refused).catch((e: unknown) => e)
