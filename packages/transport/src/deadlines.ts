@@ -86,6 +86,15 @@ export function preciseLimit(ms: number): number {
   return ms > 0 && ms < PRECISE_BELOW ? ms : 0
 }
 
+/** {@link preciseStages}' flags: the head or the body stage has a limit {@link armStage} arms a deadline for. */
+export const PRECISE_HEAD = 1
+export const PRECISE_BODY = 2
+
+/** preciseStages tells, once per Transport, which stages of `options` have a limit under 1 s: {@link PRECISE_HEAD} and {@link PRECISE_BODY} or'ed. */
+export function preciseStages(options: ResolvedOptions): number {
+  return (preciseLimit(options.responseHeaderTimeout) === 0 ? 0 : PRECISE_HEAD) | (preciseLimit(options.bodyTimeout) === 0 ? 0 : PRECISE_BODY)
+}
+
 /** The stage of a response a request's own deadline watches: the head (`responseHeaderTimeout`), then each gap between body chunks (`bodyTimeout`). */
 export type Stage = 'head' | 'body'
 

@@ -2,7 +2,7 @@ import { CallAbortController, neverAborted, redactUrl, rethrowLater, systemCause
 import { errors } from 'undici'
 import type { Acquirer } from './acquirer.js'
 import type { PersistConn } from './conn.js'
-import { applyConnHeaders, armStage, type Stage, type StageDeadline, type StageOwner } from './deadlines.js'
+import { applyConnHeaders, armStage, PRECISE_BODY, PRECISE_HEAD, type Stage, type StageDeadline, type StageOwner } from './deadlines.js'
 import type { DirectPort } from './direct-port.js'
 import { ERR_RESPONSE_TOO_LARGE, requestLabel, TransportError } from './errors.js'
 import { mapError } from './errors-map.js'
@@ -15,7 +15,7 @@ import { callHook, reportStaleRetry, type ClientTrace } from './trace.js'
 import type { OutgoingBody } from './request-body.js'
 import type { ConnWaiter, Got } from './waiter.js'
 import { shouldResend, type RetryPolicy } from './retry-policy.js'
-import type { DirectRequest, LegacyHandler } from './dispatch-input.js'
+import { latin1Buffers, type DirectRequest, type LegacyHandler } from './dispatch-input.js'
 
 // The handler side of the undici fast path (see direct-port.ts for the entry):
 // a DirectDispatch waits for a conn of its pool, runs the dispatch on it and
@@ -385,15 +385,4 @@ export class DirectDispatch extends CallAbortController implements Acquirer, Sta
   #arm(stage: Stage): void {
     this.#deadline = armStage(this.#deadline, stage, this.#port.options, this)
   }
-}
-
-/** {@link DirectPort.precise}'s flags: the head or the body stage has a limit armStage (deadlines.ts) arms a deadline for. */
-export const PRECISE_HEAD = 1
-export const PRECISE_BODY = 2
-
-/** latin1Buffers makes header strings (`[name, value, …]`) the latin1 Buffers a legacy undici handler takes. */
-function latin1Buffers(pairs: string[]): Buffer[] {
-  const raw: Buffer[] = new Array(pairs.length)
-  for (let i = 0; i < pairs.length; i++) raw[i] = Buffer.from(pairs[i]!, 'latin1')
-  return raw
 }

@@ -142,3 +142,10 @@ function ownIterator(input: object): boolean {
   const prototype = Object.getPrototypeOf(input) as object | null
   return prototype !== null && prototype !== Object.prototype
 }
+
+/** latin1Buffers makes header strings (`[name, value, …]`, an HTTP/2 stream's) the latin1 Buffers a legacy undici handler takes. */
+export function latin1Buffers(pairs: string[]): Buffer[] {
+  const raw: Buffer[] = new Array(pairs.length)
+  for (let i = 0; i < pairs.length; i++) raw[i] = Buffer.from(pairs[i]!, 'latin1')
+  return raw
+}
