@@ -32,6 +32,8 @@ export interface DirectInput {
   query?: unknown
   upgrade?: unknown
   reset?: unknown
+  headersTimeout?: unknown
+  bodyTimeout?: unknown
 }
 
 /** What the conn's Client is asked to send. */
