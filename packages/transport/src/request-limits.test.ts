@@ -2,7 +2,9 @@ import { undiciDispatch, withContext } from '@roundtrip/core'
 import { describe, expect, it } from 'vitest'
 import { ManualClock } from '../test/clock.js'
 import { useFixture } from '../test/fixture.js'
+import { startH2Server } from '../test/h2.js'
 import { startServer } from '../test/server.js'
+import { certificate } from '../test/tls.js'
 import { deferred, rejection } from '../test/util.js'
 import { Transport } from './transport.js'
 
@@ -70,6 +72,33 @@ describe('a request’s own header and body limits', () => {
     expect(settled).toBe(false)
     clock.advance(1)
     expect(await done.promise).toBe('RT_BODY_TIMEOUT UND_ERR_BODY_TIMEOUT')
+  })
+
+  it('a dispatch’s headersTimeout on an HTTP/2 stream fails it with RT_HEADERS_TIMEOUT, undici’s error as cause, and resets the stream', async () => {
+    const pem = await certificate()
+    const arrived = deferred()
+    const reset = deferred<number>()
+    const server = f.serve(
+      await startH2Server((req) => {
+        req.stream.once('close', () => reset.resolve(req.stream.rstCode))
+        arrived.resolve()
+      }, { pem }),
+    )
+    const clock = new ManualClock()
+    const transport = f.use(new Transport({ tls: { ca: pem.cert }, protocols: ['http2'], clock }))
+    const done = deferred<string>()
+    const handler = {
+      onConnect: () => {},
+      onHeaders: () => true,
+      onData: () => true,
+      onComplete: () => done.resolve('complete'),
+      onError: (error: Error & { code?: string; cause?: { code?: string } }) => done.resolve(`${error.code} ${error.cause?.code}`),
+    }
+    expect(transport[undiciDispatch]({ origin: server.origin, path: '/silent', method: 'GET', headersTimeout: 3_000 }, handler)).toBe(true)
+    await arrived.promise
+    clock.advance(3_000)
+    expect(await done.promise).toBe('RT_HEADERS_TIMEOUT UND_ERR_HEADERS_TIMEOUT')
+    expect(await reset.promise).not.toBe(0)
   })
 
   it('a bad limit in the context rejects with RT_INVALID_REQUEST naming it; nothing is sent', async () => {
