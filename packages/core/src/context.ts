@@ -42,6 +42,24 @@ export interface RequestContext {
    * yields at once, so that a `Request` made from a string gets a length).
    */
   streamedBody?: boolean
+  /**
+   * A limit of this request on the wait for its response head, in ms,
+   * counted from when the request is handed to its connection (as undici's
+   * `headersTimeout`): a RoundTripper that has a limit of its own (the
+   * Transport's `responseHeaderTimeout`) applies the smaller of the two. A
+   * finite number of 0 or more; 0 or undefined: none of the request's (the
+   * RoundTripper's own still applies). `@roundtrip/undici`'s `toDispatcher`
+   * sets it from a dispatch's `headersTimeout`.
+   */
+  responseHeaderTimeout?: number
+  /**
+   * A limit of this request on the time between two reads of its response
+   * body from the connection, in ms (as undici's `bodyTimeout`; a reader that
+   * pauses the body stops it): the smaller of this and the RoundTripper's own
+   * (the Transport's `bodyTimeout`) applies. 0 or undefined: none of the
+   * request's. `toDispatcher` sets it from a dispatch's `bodyTimeout`.
+   */
+  bodyTimeout?: number
 }
 
 // One map for every installed copy of core: a context attached by one copy

@@ -12,6 +12,7 @@ import type { ResolvedOptions } from './resolve-options.js'
 import type { HostPool } from './pool.js'
 import { NO_BODY, type OutgoingBody } from './request-body.js'
 import type { ClientTrace } from './trace.js'
+import type { StageLimits } from './deadlines.js'
 
 /**
  * Call is one roundTrip on its way: what it sends, and how it settles. It is
@@ -51,6 +52,8 @@ export class Call implements Acquirer {
   #deferred = 0
   /** When the call got its conn (the transport's clock), for {@link Holder}'s ages. */
   since = 0
+  /** The request's own header and body limits (its context's `responseHeaderTimeout`, `bodyTimeout`), when it gave any. */
+  limits: StageLimits | undefined = undefined
   /** An idle conn released in the current turn, which the call takes once the turn has ended (see transport.ts). */
   turnConn: PersistConn | undefined = undefined
   /** The waiter of a dial raced against that wait (see transport.ts), until the race is decided. */

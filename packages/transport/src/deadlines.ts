@@ -8,9 +8,11 @@
  * timeout reads the same whoever noticed it (our timer or undici's). Nothing
  * here knows about HTTP/1.1 connections: any connection kind can use it.
  */
+import type { RequestContext } from '@roundtrip/core'
+import { errors } from 'undici'
 import type { Clock, ClockTimer } from './clock.js'
 import { latin1 } from './headers.js'
-import { ERR_BODY_TIMEOUT, ERR_CONNECT_TIMEOUT, ERR_HEADERS_TIMEOUT, ERR_POOL_EXHAUSTED, TransportError } from './errors.js'
+import { ERR_BODY_TIMEOUT, ERR_CONNECT_TIMEOUT, ERR_HEADERS_TIMEOUT, ERR_INVALID_REQUEST, ERR_POOL_EXHAUSTED, requestLabel, TransportError } from './errors.js'
 import { MAX_TIMER_DELAY } from './options.js'
 import type { ResolvedOptions } from './resolve-options.js'
 import type { HostPool } from './pool.js'
@@ -86,6 +88,58 @@ export function preciseLimit(ms: number): number {
   return ms > 0 && ms < PRECISE_BELOW ? ms : 0
 }
 
+/** {@link preciseStages}' flags: the head or the body stage has a limit {@link armStage} arms a deadline for. */
+export const PRECISE_HEAD = 1
+export const PRECISE_BODY = 2
+
+/** preciseStages tells, once per Transport, which stages of `options` have a limit under 1 s: {@link PRECISE_HEAD} and {@link PRECISE_BODY} or'ed. */
+export function preciseStages(options: ResolvedOptions): number {
+  return (preciseLimit(options.responseHeaderTimeout) === 0 ? 0 : PRECISE_HEAD) | (preciseLimit(options.bodyTimeout) === 0 ? 0 : PRECISE_BODY)
+}
+
+/**
+ * StageLimits are one request's own header and body limits, in ms (0: none
+ * of the request's): an undici dispatch's `headersTimeout` and
+ * `bodyTimeout`, or its request context's `responseHeaderTimeout` and
+ * `bodyTimeout`. The smaller of each and the Transport's applies. A request
+ * without any has none (undefined), and costs nothing more.
+ */
+export interface StageLimits {
+  readonly head: number
+  readonly body: number
+}
+
+/**
+ * stageLimits makes a request's {@link StageLimits} of its `head` and `body`
+ * limits as given (undefined or null: none), checked as undici's `Request`
+ * checks a dispatch's: a limit that is not a finite number of 0 or more
+ * throws undici's `InvalidArgumentError` (`invalid headersTimeout`,
+ * `invalid bodyTimeout`). One beyond what a timer holds is none.
+ */
+export function stageLimits(head: unknown, body: unknown): StageLimits {
+  return { head: stageLimit(head, 'headersTimeout'), body: stageLimit(body, 'bodyTimeout') }
+}
+
+/**
+ * contextLimits is the {@link StageLimits} of a request context's
+ * `responseHeaderTimeout` and `bodyTimeout` (core's `RequestContext`); a
+ * bad one throws `RT_INVALID_REQUEST` naming it and the request.
+ */
+export function contextLimits(context: Readonly<RequestContext>, method: string, href: string): StageLimits {
+  try {
+    return { head: stageLimit(context.responseHeaderTimeout, 'responseHeaderTimeout'), body: stageLimit(context.bodyTimeout, 'bodyTimeout') }
+  } catch (error) {
+    const detail = (error as Error).message
+    throw new TransportError(ERR_INVALID_REQUEST, `cannot send request: ${detail} in its context, not a finite number of ms of 0 or more (${requestLabel(method, href)})`, { cause: error })
+  }
+}
+
+function stageLimit(ms: unknown, name: string): number {
+  if (ms === undefined || ms === null) return 0
+  if (typeof ms !== 'number' || !Number.isFinite(ms) || ms < 0) throw new errors.InvalidArgumentError(`invalid ${name}`)
+  return ms > MAX_TIMER_DELAY ? 0 : ms
+}
+
 /** The stage of a response a request's own deadline watches: the head (`responseHeaderTimeout`), then each gap between body chunks (`bodyTimeout`). */
 export type Stage = 'head' | 'body'
 
@@ -100,19 +154,20 @@ export interface StageOwner {
 /**
  * StageDeadline is a request's precise header or body deadline. undici runs
  * these limits on its coarse timers (about 1 s of resolution), and an HTTP/2
- * conn on its sweep; a limit under {@link PRECISE_BELOW} gets one of these,
- * made by {@link armStage} on first use: a request with the default limits
- * allocates none. While the reader pauses the body it is disarmed (the gap is
+ * conn on its sweep; a limit under {@link PRECISE_BELOW}, or a request's own
+ * ({@link StageLimits}), gets one of these, made by {@link armStage} on
+ * first use: a request with the default limits allocates none. While the reader pauses the body it is disarmed (the gap is
  * the reader's, not the server's) and a resume arms it again.
  */
 export class StageDeadline {
   readonly #deadline: Deadline
-  readonly #options: ResolvedOptions
   readonly #owner: StageOwner
   #stage: Stage = 'head'
+  /** The limit armed, and whether it is the request's own (its error then carries undici's, as undici's own timer would). */
+  #ms = 0
+  #own = false
 
   constructor(options: ResolvedOptions, owner: StageOwner) {
-    this.#options = options
     this.#owner = owner
     this.#deadline = new Deadline(options.clock, StageDeadline.#expiry(this), true)
   }
@@ -127,9 +182,11 @@ export class StageDeadline {
     return this.#deadline.armed
   }
 
-  /** Starts the deadline of `stage`, `ms` from now. */
-  arm(stage: Stage, ms: number): void {
+  /** Starts the deadline of `stage`, `ms` from now; `own`: the limit is the request's (see {@link StageLimits}), not the Transport's. */
+  arm(stage: Stage, ms: number, own: boolean): void {
     this.#stage = stage
+    this.#ms = ms
+    this.#own = own
     this.#deadline.arm(ms)
   }
 
@@ -144,25 +201,33 @@ export class StageDeadline {
   }
 
   #expired(): void {
-    const options = this.#options
     const owner = this.#owner
-    owner.timedOut(this.#stage === 'head' ? headersTimeoutError(options.responseHeaderTimeout, owner.what) : bodyTimeoutError(options.bodyTimeout, owner.what))
+    const head = this.#stage === 'head'
+    // A request's own limit fails as undici's Client would fail it (systemCause hands undici's error to a dispatcher's caller).
+    const cause = !this.#own ? undefined : head ? new errors.HeadersTimeoutError() : new errors.BodyTimeoutError()
+    owner.timedOut(head ? headersTimeoutError(this.#ms, owner.what, cause) : bodyTimeoutError(this.#ms, owner.what, cause))
   }
 }
 
 /**
  * armStage arms the precise deadline of `stage` for `owner`, making
- * `deadline` when first needed, and returns it (undefined while no limit of
- * `options` needs one); a stage with no precise limit disarms it.
+ * `deadline` when first needed, and returns it (undefined while no limit
+ * needs one); a stage with no precise limit disarms it. The limit is the
+ * smaller of the Transport's (`options`: under 1 s only, longer ones are
+ * undici's) and the request's own (`limits`, whatever its size: undici's
+ * Client is not told of it).
  */
-export function armStage(deadline: StageDeadline | undefined, stage: Stage, options: ResolvedOptions, owner: StageOwner): StageDeadline | undefined {
-  const ms = preciseLimit(stage === 'head' ? options.responseHeaderTimeout : options.bodyTimeout)
+export function armStage(deadline: StageDeadline | undefined, stage: Stage, options: ResolvedOptions, owner: StageOwner, limits?: StageLimits): StageDeadline | undefined {
+  const shared = stage === 'head' ? options.responseHeaderTimeout : options.bodyTimeout
+  const own = limits === undefined ? 0 : stage === 'head' ? limits.head : limits.body
+  const mine = own > 0 && (shared <= 0 || own < shared)
+  const ms = mine ? own : preciseLimit(shared)
   if (ms === 0) {
     deadline?.disarm()
     return deadline
   }
   deadline ??= new StageDeadline(options, owner)
-  deadline.arm(stage, ms)
+  deadline.arm(stage, ms, mine)
   return deadline
 }
 

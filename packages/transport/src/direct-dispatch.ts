@@ -2,7 +2,7 @@ import { CallAbortController, neverAborted, redactUrl, rethrowLater, systemCause
 import { errors } from 'undici'
 import type { Acquirer } from './acquirer.js'
 import type { PersistConn } from './conn.js'
-import { applyConnHeaders, armStage, type Stage, type StageDeadline, type StageOwner } from './deadlines.js'
+import { applyConnHeaders, armStage, PRECISE_BODY, PRECISE_HEAD, type Stage, type StageDeadline, type StageLimits, type StageOwner } from './deadlines.js'
 import type { DirectPort } from './direct-port.js'
 import { ERR_RESPONSE_TOO_LARGE, requestLabel, TransportError } from './errors.js'
 import { mapError } from './errors-map.js'
@@ -15,7 +15,7 @@ import { callHook, reportStaleRetry, type ClientTrace } from './trace.js'
 import type { OutgoingBody } from './request-body.js'
 import type { ConnWaiter, Got } from './waiter.js'
 import { shouldResend, type RetryPolicy } from './retry-policy.js'
-import type { DirectRequest, LegacyHandler } from './dispatch-input.js'
+import { latin1Buffers, type DirectRequest, type LegacyHandler } from './dispatch-input.js'
 
 // The handler side of the undici fast path (see direct-port.ts for the entry):
 // a DirectDispatch waits for a conn of its pool, runs the dispatch on it and
@@ -72,8 +72,10 @@ export class DirectDispatch extends CallAbortController implements Acquirer, Sta
   /** `aborted`, kept here: read at each step, where the controller's getter is a call (its parent is neverAborted, so it is this alone). */
   #down = false
   #bodyBytes = 0
-  /** Our header or body deadline, for limits under 1 s only (see deadlines.ts's armStage); made on first use. */
+  /** Our header or body deadline, for limits under 1 s and the dispatch's own (see deadlines.ts's armStage); made on first use. */
   #deadline: StageDeadline | undefined
+  /** The dispatch's own `headersTimeout` and `bodyTimeout`, when it gave any. */
+  readonly #limits: StageLimits | undefined
   /** The dispatcher's list of dispatches waiting for their head (core's UndiciWaitingList), when it gave one: its failures are then a dispatcher's (systemCause). */
   readonly #waiting: UndiciWaitingList | undefined
   /** Its place in {@link #waiting}, which the list keeps (-1 outside it: UndiciWaitingDispatch). */
@@ -89,6 +91,7 @@ export class DirectDispatch extends CallAbortController implements Acquirer, Sta
     authority: string,
     trace: ClientTrace | undefined,
     waiting: UndiciWaitingList | undefined,
+    limits: StageLimits | undefined,
   ) {
     // Only the caller's handler aborts a dispatch (through the callback onConnect hands it): its parent is core's neverAborted.
     super(neverAborted)
@@ -102,6 +105,7 @@ export class DirectDispatch extends CallAbortController implements Acquirer, Sta
     this.#authority = authority
     this.trace = trace
     this.#waiting = waiting
+    this.#limits = limits
   }
 
   /** `METHOD url` with credentials removed, for messages: made when one is written, not per dispatch (as the Call's). */
@@ -177,7 +181,7 @@ export class DirectDispatch extends CallAbortController implements Acquirer, Sta
     this.#conn!.acceptUnsolicited100()
     if (this.#down) abort(this.reason as Error)
     // armStage, when it has a deadline to arm or disarm.
-    else if ((this.#port.precise & PRECISE_HEAD) !== 0 || this.#deadline !== undefined) this.#deadline = armStage(this.#deadline, 'head', this.#port.options, this)
+    else if ((this.#port.precise & PRECISE_HEAD) !== 0 || this.#deadline !== undefined || this.#limits !== undefined) this.#arm('head')
   }
 
   onResponseStarted(): void {
@@ -256,7 +260,7 @@ export class DirectDispatch extends CallAbortController implements Acquirer, Sta
     this.#responded = true
     // A final head: the dispatcher's destroy() no longer fails it, and a streaming response is not kept by the dispatcher.
     if (this.slot >= 0) this.#waiting!.delete(this)
-    if ((this.#port.precise & PRECISE_BODY) !== 0 || this.#deadline !== undefined) this.#deadline = armStage(this.#deadline, 'body', this.#port.options, this)
+    if ((this.#port.precise & PRECISE_BODY) !== 0 || this.#deadline !== undefined || this.#limits !== undefined) this.#arm('body')
     // With a precise body deadline, a resume starts its clock again (it stops while the caller pauses).
     let more: boolean | undefined
     try {
@@ -383,17 +387,6 @@ export class DirectDispatch extends CallAbortController implements Acquirer, Sta
   }
 
   #arm(stage: Stage): void {
-    this.#deadline = armStage(this.#deadline, stage, this.#port.options, this)
+    this.#deadline = armStage(this.#deadline, stage, this.#port.options, this, this.#limits)
   }
-}
-
-/** {@link DirectPort.precise}'s flags: the head or the body stage has a limit armStage (deadlines.ts) arms a deadline for. */
-export const PRECISE_HEAD = 1
-export const PRECISE_BODY = 2
-
-/** latin1Buffers makes header strings (`[name, value, …]`) the latin1 Buffers a legacy undici handler takes. */
-function latin1Buffers(pairs: string[]): Buffer[] {
-  const raw: Buffer[] = new Array(pairs.length)
-  for (let i = 0; i < pairs.length; i++) raw[i] = Buffer.from(pairs[i]!, 'latin1')
-  return raw
 }

@@ -1,8 +1,8 @@
 import { systemCause, type UndiciWaitingList } from '@roundtrip/core'
 import type { Acquirer } from './acquirer.js'
 import { requestTarget } from './call.js'
-import { preciseLimit } from './deadlines.js'
-import { DirectDispatch, PRECISE_BODY, PRECISE_HEAD } from './direct-dispatch.js'
+import { preciseStages, stageLimits, type StageLimits } from './deadlines.js'
+import { DirectDispatch } from './direct-dispatch.js'
 import { dispatchHeaders, directBody, NO_BODY, type DirectInput, type DirectRequest, type LegacyHandler } from './dispatch-input.js'
 import type { OutgoingHeaders } from './headers.js'
 import { ERR_TRANSPORT_CLOSED, requestLabel, TransportError } from './errors.js'
@@ -42,7 +42,7 @@ export class DirectPort {
   readonly host: PoolHost
   /** The Transport's options. */
   readonly options: ResolvedOptions
-  /** Which stages of {@link options} have a limit under 1 s (direct-dispatch.ts's `PRECISE_HEAD`, `PRECISE_BODY`), read once. */
+  /** Which stages of {@link options} have a limit under 1 s (deadlines.ts's `PRECISE_HEAD`, `PRECISE_BODY`), read once. */
   readonly precise: number
   /**
    * acquire (the Transport's `send`) gets `acquirer` a conn and calls its
@@ -56,7 +56,7 @@ export class DirectPort {
   constructor(host: PoolHost, routes: Routes, acquire: (acquirer: Acquirer, resent: boolean) => void) {
     this.host = host
     this.options = host.options
-    this.precise = (preciseLimit(host.options.responseHeaderTimeout) === 0 ? 0 : PRECISE_HEAD) | (preciseLimit(host.options.bodyTimeout) === 0 ? 0 : PRECISE_BODY)
+    this.precise = preciseStages(host.options)
     this.#routes = routes
     this.acquire = acquire
   }
@@ -101,8 +101,13 @@ export class DirectPort {
     const body = raw === undefined || raw === null ? NO_BODY : directBody(raw, method, href)
     if (body === undefined) return false
     let headers: OutgoingHeaders
+    // The dispatch's own header and body limits (Node's fetch never gives any): undici's InvalidArgumentError for a bad one, as from undici's Client.
+    let limits: StageLimits | undefined
     try {
       headers = dispatchHeaders(input.headers, this.options)
+      const head = input.headersTimeout
+      const tail = input.bodyTimeout
+      if ((head !== undefined && head !== null) || (tail !== undefined && tail !== null)) limits = stageLimits(head, tail)
     } catch (error) {
       handler.onError!(error as Error)
       return true
@@ -127,7 +132,7 @@ export class DirectPort {
     }
     // `:authority` for an HTTP/2 stream (a pool that may turn out HTTP/2 too).
     const h2Authority = http1 ? '' : origin.slice(authority, slash)
-    new DirectDispatch(this, handler, pool, href, request, retry, h2Authority, trace, waiting).start()
+    new DirectDispatch(this, handler, pool, href, request, retry, h2Authority, trace, waiting, limits).start()
     return true
   }
 }

@@ -32,6 +32,8 @@ export interface DirectInput {
   query?: unknown
   upgrade?: unknown
   reset?: unknown
+  headersTimeout?: unknown
+  bodyTimeout?: unknown
 }
 
 /** What the conn's Client is asked to send. */
@@ -141,4 +143,11 @@ function ownIterator(input: object): boolean {
   if (Object.prototype.hasOwnProperty.call(input, Symbol.iterator)) return true
   const prototype = Object.getPrototypeOf(input) as object | null
   return prototype !== null && prototype !== Object.prototype
+}
+
+/** latin1Buffers makes header strings (`[name, value, …]`, an HTTP/2 stream's) the latin1 Buffers a legacy undici handler takes. */
+export function latin1Buffers(pairs: string[]): Buffer[] {
+  const raw: Buffer[] = new Array(pairs.length)
+  for (let i = 0; i < pairs.length; i++) raw[i] = Buffer.from(pairs[i]!, 'latin1')
+  return raw
 }

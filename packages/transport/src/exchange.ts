@@ -68,7 +68,7 @@ export class Exchange implements Dispatcher.DispatchHandler, StageOwner, AbortWa
   #bodyBytes = 0
   /** Set while the exchange watches its call's signal (abort-watch.ts). */
   #watching: Watching | undefined
-  /** Our header or body deadline (only for limits under 1 s, see deadlines.ts's armStage); made on first use. */
+  /** Our header or body deadline (for limits under 1 s and the request's own, see deadlines.ts's armStage); made on first use. */
   #deadline: StageDeadline | undefined
   #done = false
   /** The trace heard `gotFirstResponseByte`. */
@@ -121,7 +121,7 @@ export class Exchange implements Dispatcher.DispatchHandler, StageOwner, AbortWa
   }
 
   #arm(stage: Stage): void {
-    this.#deadline = armStage(this.#deadline, stage, this.#options, this)
+    this.#deadline = armStage(this.#deadline, stage, this.#options, this, this.#call.limits)
   }
 
   #disarm(): void {

@@ -24,6 +24,7 @@ import { callHook, reportStaleRetry, type ClientTrace } from './trace.js'
 import { sameTurn } from './turn.js'
 import { startDebug } from './debug.js'
 import { DirectPort } from './direct-port.js'
+import { contextLimits, type StageLimits } from './deadlines.js'
 import type { DirectInput, LegacyHandler } from './dispatch-input.js'
 
 /**
@@ -161,17 +162,20 @@ export class Transport implements RoundTripper, Closable, UndiciDispatchable {
     // A Request's URL is serialized: scheme://host[:port]/path — no credentials allowed.
     const slash = href.indexOf('/', href.indexOf('//') + 2)
     let pool: HostPool
+    const context = getContext(request)
+    // The request's own header and body limits (its context's; rare): checked here, where a bad one rejects.
+    let limits: StageLimits | undefined
     try {
       if (this.#closed) throw new TransportError(ERR_TRANSPORT_CLOSED, `transport is closed (${requestLabel(request.method, href)})`)
       pool = this.#routes.route(slash < 0 ? href : href.slice(0, slash), href, request.method)
+      if (context.responseHeaderTimeout !== undefined || context.bodyTimeout !== undefined) limits = contextLimits(context, request.method, href)
     } catch (error) {
       return rejected(error, k)
     }
-    const context = getContext(request)
     // Bodies that are available at once are collected first (content-length, replayable).
-    if (request.body === null) return this.#start(request, href, pool, slash, NO_BODY, context, signal, k)
+    if (request.body === null) return this.#start(request, href, pool, slash, NO_BODY, context, signal, k, limits)
     return prepareBody(request, context.streamedBody === true).then(
-      (body) => this.#start(request, href, pool, slash, body, context, signal, k),
+      (body) => this.#start(request, href, pool, slash, body, context, signal, k, limits),
       (error: unknown) => {
         const failure = requestBodyError(error, requestLabel(request.method, href))
         // A reaction already: k reacts here.
@@ -181,8 +185,9 @@ export class Transport implements RoundTripper, Closable, UndiciDispatchable {
   }
 
   /** start makes the call of `request` once its body is prepared, and sends it; `k` reacts where it settles. */
-  #start(request: Request, href: string, pool: HostPool, slash: number, body: OutgoingBody, context: Readonly<RequestContext>, signal: CallSignal, k: RoundTripContinuation | undefined): Promise<Response> {
+  #start(request: Request, href: string, pool: HostPool, slash: number, body: OutgoingBody, context: Readonly<RequestContext>, signal: CallSignal, k: RoundTripContinuation | undefined, limits: StageLimits | undefined): Promise<Response> {
     const call = newCall(request, href, pool, slash, body, context, signal, this.#options, this.#owner)
+    call.limits = limits
     call.k = k
     const response = callPromise(call)
     this.#send(call)

@@ -1,5 +1,6 @@
 import { Readable } from 'node:stream'
-import { withContext, withReplayableBody, type ReplayableBody } from '@roundtrip/core'
+import { withContext, withReplayableBody, type ReplayableBody, type RequestContext } from '@roundtrip/core'
+import { timeoutContext } from './dispatch-timeouts.js'
 import { BridgeError, ERR_INVALID_DISPATCH } from './errors.js'
 import { requestHeadersInit, writtenNames, type DispatchHeaders } from './headers.js'
 
@@ -13,6 +14,8 @@ export interface DispatchInput {
   query?: Record<string, unknown> | undefined
   upgrade?: boolean | string | null | undefined
   reset?: boolean | undefined
+  headersTimeout?: unknown
+  bodyTimeout?: unknown
 }
 
 /** describeDispatch names a dispatch for messages: `GET http://host/path`, without credentials. */
@@ -105,13 +108,19 @@ const STREAMED = Object.freeze({ decompress: false, streamedBody: true })
  * sends it as it comes (chunked, or with the dispatch's `content-length`),
  * as undici would, instead of reading it ahead. Header names written with
  * an upper-case letter are sent in the case written (the context's
- * `headerNames`), as undici sends them.
+ * `headerNames`), as undici sends them. The dispatch's own `headersTimeout`
+ * and `bodyTimeout` go in the context as `responseHeaderTimeout` and
+ * `bodyTimeout` (see {@link timeoutContext}).
  *
+ * @throws undici's `InvalidArgumentError` for an invalid `headersTimeout`
+ * or `bodyTimeout`, as undici's own `Request`.
  * @throws BridgeError `RT_INVALID_DISPATCH` naming the dispatch, with the
  * `Request` constructor's error as `cause` (a forbidden method such as
  * `TRACE`, a body on GET or HEAD, an invalid header).
  */
 export function requestFromDispatch(options: DispatchInput): Request {
+  // Checked first, and refused as undici refuses them (its InvalidArgumentError, not ours).
+  const limits = timeoutContext(options)
   try {
     const url = targetUrl(options)
     let headers = requestHeadersInit(options.headers)
@@ -125,7 +134,8 @@ export function requestFromDispatch(options: DispatchInput): Request {
     if (stream) init.duplex = 'half'
     // The case the dispatch wrote its header names in, sent so (a Request's Headers keep lower case only).
     const headerNames = writtenNames(options.headers)
-    const context = headerNames === undefined ? (stream ? STREAMED : AS_SENT) : { ...(stream ? STREAMED : AS_SENT), headerNames }
+    let context: RequestContext = headerNames === undefined ? (stream ? STREAMED : AS_SENT) : { ...(stream ? STREAMED : AS_SENT), headerNames }
+    if (limits !== undefined) context = { ...context, ...limits }
     const request = withContext(new Request(url, init), context)
     return declared === undefined ? request : withReplayableBody(request, declared)
   } catch (error) {

@@ -161,6 +161,15 @@ export class RoundTripperDispatcher extends Dispatcher {
  * `options.upgrades`, or fail with `RT_UPGRADE_UNSUPPORTED` without one.
  * `close()` and `destroy()` close the RoundTripper.
  *
+ * A dispatch's own `headersTimeout` and `bodyTimeout` (ms; 0: none of the
+ * dispatch's) reach the RoundTripper on both paths (through a stack, as the
+ * request context's `responseHeaderTimeout` and `bodyTimeout`); the
+ * Transport applies the smaller of each and its own, and when the
+ * dispatch's passes the handler hears undici's `HeadersTimeoutError` or
+ * `BodyTimeoutError` (the coded error as its `roundTripError`) and the
+ * connection is closed. An invalid one (negative, not a finite number) fails
+ * the dispatch with undici's `InvalidArgumentError`, as undici's `Request`.
+ *
  * `options.trace` gives each dispatch its trace hooks (the Transport's
  * `ClientTrace`), called alike on both paths. `dispatch()` throws
  * `RT_INVALID_ARGUMENT` for a handler it cannot report to (not an object,
