@@ -6,6 +6,16 @@
 // state lives on globalThis under a symbol, not in this module's scope).
 import { afterAll, beforeAll } from 'vitest'
 
+// Node's global fetch runs over a global dispatcher that whichever undici
+// loads first creates: Node's bundled one, or npm undici once a test file
+// imports it (its module makes an Agent when the slot is empty). Tests that
+// compare with "Node's fetch over its own dispatcher" need the bundled one
+// whatever file ran first in this process (npm undici 7 refuses the
+// `content-length: 3, 3` Node 20's fetch sends), so the bundled undici is
+// loaded here, before any test file: a fetch of a data: URL loads it and
+// opens nothing.
+await fetch('data:,')
+
 const WATCHED = new Set([
   'TCPSocketWrap',
   'TCPServerWrap',

@@ -95,11 +95,10 @@ describe('fromDispatcher over a SnapshotAgent', () => {
     try {
       const snapshotPath = join(dir, 'snapshots.json')
       const server = await serve()
-      const recorder = new SnapshotAgent({ mode: 'record', snapshotPath })
+      const recorder = track(new SnapshotAgent({ mode: 'record', snapshotPath }))
       const record = createFetch(fromDispatcher(recorder))
       expect(await (await record(`${server.origin}/users`)).text()).toBe('served /users')
       await recorder.saveSnapshots()
-      await recorder.close()
       await server.close()
 
       const player = track(new SnapshotAgent({ mode: 'playback', snapshotPath }))
