@@ -60,8 +60,9 @@ export const ROUND_TRIP_ERROR = 'roundTripError'
  * systemCause is the error Node's own fetch and undici would report for a
  * roundtrip failure: when the coded error wraps a system or undici error
  * (`ECONNREFUSED`, `ENOTFOUND`, `ECONNRESET`, `UND_ERR_SOCKET`, any error
- * with a string `code` that is not one of ours, `RT_*`, up to four causes
- * deep), that error, with the coded one set on it as
+ * with a string `code` that is not one of ours, `RT_*`, or undici's
+ * `HTTPParserError`, which has no code for some failures, such as a body cut
+ * short by the end of the connection; up to four causes deep), that error, with the coded one set on it as
  * {@link ROUND_TRIP_ERROR}; otherwise `error` itself (a coded error of our
  * own, an abort reason). createFetch makes it the cause of its
  * `TypeError('fetch failed')`; `@roundtrip/undici`'s `toDispatcher` hands it
@@ -72,12 +73,19 @@ export const ROUND_TRIP_ERROR = 'roundTripError'
  * requests (an HTTP/2 session's) keeps the coded error of the first request
  * that reported it: a later one does not overwrite it.
  */
+// undici brands its parser errors with this symbol (any copy of undici: Node's bundled one too).
+const kUndiciParserError = Symbol.for('undici.error.UND_ERR_HTTP_PARSER')
+
+function isUndiciParserError(error: Error): boolean {
+  return (error as unknown as Record<symbol, unknown>)[kUndiciParserError] === true
+}
+
 export function systemCause(error: unknown): unknown {
   if (!isRoundTripError(error)) return error
   let inner = error.cause
   for (let depth = 0; depth < 4 && inner instanceof Error; depth++) {
     const code = (inner as { code?: unknown }).code
-    if (typeof code === 'string' && !code.startsWith('RT_') && !isRoundTripError(inner)) {
+    if (((typeof code === 'string' && !code.startsWith('RT_')) || isUndiciParserError(inner)) && !isRoundTripError(inner)) {
       if (Object.isExtensible(inner) && !Object.hasOwn(inner, ROUND_TRIP_ERROR)) {
         Object.defineProperty(inner, ROUND_TRIP_ERROR, { value: error, configurable: true, writable: true })
       }

@@ -48,11 +48,39 @@ async function* asBytes(iterable: AsyncIterable<unknown> | Iterable<unknown>): A
 
 type Body = NonNullable<RequestInit['body']>
 
+/**
+ * isFormDataLike tells a FormData of another copy of undici (npm undici's,
+ * which is not Node's global class) as undici's own `isFormDataLike` does:
+ * by its methods and its `Symbol.toStringTag`.
+ */
+function isFormDataLike(body: object): body is Iterable<[string, string | Blob]> {
+  const form = body as Record<string | symbol, unknown>
+  return (
+    form[Symbol.toStringTag] === 'FormData' &&
+    typeof form.append === 'function' &&
+    typeof form.getAll === 'function' &&
+    typeof form.set === 'function' &&
+    typeof form[Symbol.iterator] === 'function'
+  )
+}
+
+/** A FormData of another undici copied into a global one, which the `Request` encodes as multipart with its length. */
+function globalFormData(form: Iterable<[string, string | Blob]>): FormData {
+  const copy = new FormData()
+  for (const [name, value] of form) {
+    if (typeof value === 'string') copy.append(name, value)
+    else copy.append(name, value)
+  }
+  return copy
+}
+
 function requestBody(body: unknown): { body: Body | null; stream: boolean } {
   if (body === undefined || body === null) return { body: null, stream: false }
   if (typeof body === 'string' || body instanceof Uint8Array || body instanceof Blob || body instanceof FormData || body instanceof URLSearchParams) {
     return { body: body as Body, stream: false }
   }
+  // Before the iterables: a FormData iterates its entries, not bytes.
+  if (typeof body === 'object' && isFormDataLike(body)) return { body: globalFormData(body), stream: false }
   if (body instanceof ReadableStream) return { body, stream: true }
   if (body instanceof Readable || typeof (body as AsyncIterable<unknown>)[Symbol.asyncIterator] === 'function' || typeof (body as Iterable<unknown>)[Symbol.iterator] === 'function') {
     return { body: ReadableStream.from(asBytes(body as AsyncIterable<unknown>)) as ReadableStream<Uint8Array>, stream: true }
@@ -68,7 +96,8 @@ const STREAMED = Object.freeze({ decompress: false, streamedBody: true })
 /**
  * requestFromDispatch builds the WHATWG `Request` for a dispatch: the URL
  * from `origin`, `path` and `query`; the headers in any of undici's shapes;
- * the body (a string, bytes, a Blob, FormData, a stream or any iterable),
+ * the body (a string, bytes, a Blob, a FormData of any copy of undici, a
+ * stream or any iterable),
  * streamed when it is one; `reset` as `connection: close`. The request asks
  * for the body as sent (`decompress: false` in its context): a dispatcher's
  * callers (Node's fetch, `undici.request`) decode it themselves. A stream or

@@ -1,8 +1,9 @@
 import { compose, type RoundTripper } from '@roundtrip/core'
 import { Transport } from '@roundtrip/transport'
-import { Agent, request, type Dispatcher } from 'undici'
+import { Agent, FormData as UndiciFormData, request, type Dispatcher } from 'undici'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { listen, type Origin } from '../../../test/loopback.js'
+import { createServer as createNetServer } from 'node:net'
+import { listen, serve, type Origin } from '../../../test/loopback.js'
 import { toDispatcher } from './to-dispatcher.js'
 
 // Behaviours undici's own test suite (test/fetch, test/request*) checks of
@@ -12,6 +13,8 @@ import { toDispatcher } from './to-dispatcher.js'
 // and the Request path through a stack), against one loopback server.
 
 let origin: Origin
+// A raw server that sends a chunked body cut short by the end of the connection.
+let truncated: Origin
 const transports: Transport[] = []
 const agent = new Agent()
 
@@ -32,6 +35,7 @@ function dispatchers(): [string, Dispatcher][] {
 const misdirected: string[] = []
 
 beforeAll(async () => {
+  truncated = await serve(createNetServer((socket) => socket.end('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n3\r\nhel\r\n')))
   origin = await listen((req, res) => {
     if (req.url === '/421' || req.url === '/421-chunked') {
       let body = ''
@@ -49,6 +53,12 @@ beforeAll(async () => {
       })
       return
     }
+    if (req.url === '/echo') {
+      let body = ''
+      req.on('data', (chunk: Buffer) => (body += chunk.toString()))
+      req.on('end', () => res.end(JSON.stringify({ type: req.headers['content-type'], length: req.headers['content-length'], body })))
+      return
+    }
     // The names of the request's headers as they came on the wire.
     res.setHeader('content-type', 'application/json')
     res.end(JSON.stringify(req.rawHeaders.filter((_, i) => i % 2 === 0)))
@@ -59,6 +69,7 @@ afterAll(async () => {
   await Promise.all(transports.map((t) => t.close()))
   await agent.close()
   await origin.close()
+  await truncated.close()
 })
 
 describe('header names go out in the case the caller wrote (undici test/fetch/headers-case.js)', () => {
@@ -120,6 +131,45 @@ describe('undici.request reads headers as undici does (undici test/request.js, "
     it(`an iterable of headers that yields no [name, value] pairs is refused, not sent, over ${name}`, async () => {
       const headers = { *[Symbol.iterator]() { yield 'Bad formatted header' } }
       await expect(request(`${origin.url}/`, { dispatcher, headers: headers as never })).rejects.toThrow()
+    })
+  }
+})
+
+describe("a response cut short fails with undici's parser error (undici test/parser-issues.js, truncated chunked responses)", () => {
+  for (const [name, dispatcher] of dispatchers()) {
+    it(`Node's fetch rejects the body with it as the cause, over ${name}`, async () => {
+      const response = await fetch(`${truncated.url}/`, { dispatcher } as unknown as RequestInit)
+      expect(response.status).toBe(200)
+      const error = (await response.text().then(
+        () => undefined,
+        (e: unknown) => e,
+      )) as Error & { cause?: Error }
+      expect(error).toBeInstanceOf(TypeError)
+      expect(error.cause?.name).toBe('HTTPParserError')
+      expect(error.cause?.message).toBe('Response does not match the HTTP/1.1 protocol (Invalid EOF state)')
+    })
+
+    it(`undici.request rejects the body with it, over ${name}`, async () => {
+      const { body } = await request(`${truncated.url}/`, { dispatcher })
+      await expect(body.text()).rejects.toMatchObject({ name: 'HTTPParserError', message: 'Response does not match the HTTP/1.1 protocol (Invalid EOF state)' })
+    })
+  }
+})
+
+describe("undici.request sends undici's own FormData, a class apart from Node's global one (undici test/issue-2065.js)", () => {
+  for (const [name, dispatcher] of dispatchers()) {
+    it(`as multipart/form-data with a content-length, over ${name}`, async () => {
+      const form = new UndiciFormData()
+      form.set('file', new File(['abc'], 'abc.txt'))
+      form.set('field', 'value')
+      const { statusCode, body } = await request(`${origin.url}/echo`, { dispatcher, method: 'POST', body: form })
+      expect(statusCode).toBe(200)
+      const echo = (await body.json()) as { type?: string; length?: string; body: string }
+      expect(echo.type).toMatch(/^multipart\/form-data; boundary=/)
+      expect(Number(echo.length)).toBe(Buffer.byteLength(echo.body))
+      expect(echo.body).toContain('filename="abc.txt"')
+      expect(echo.body).toContain('abc')
+      expect(echo.body).toContain('name="field"')
     })
   }
 })
