@@ -77,6 +77,15 @@ describe('systemCause', () => {
     expect(systemCause(coded)).toBe(parser)
   })
 
+  it("returns the error of a request body's own source under RT_REQUEST_BODY_ERROR, carrying the coded one", () => {
+    const source = new Error('the stream failed')
+    const coded = new RoundTripError('RT_REQUEST_BODY_ERROR', 'the request body failed', { cause: source })
+    expect(systemCause(coded)).toBe(source)
+    expect((source as unknown as Record<string, unknown>)[ROUND_TRIP_ERROR]).toBe(coded)
+    const bare = new RoundTripError('RT_REQUEST_BODY_ERROR', 'the request body failed')
+    expect(systemCause(bare)).toBe(bare)
+  })
+
   it('never takes one of our own codes (RT_*) for a system error, branded or not', () => {
     const internal = Object.assign(new Error('connect timeout'), { code: 'RT_DIAL_TIMEOUT' })
     const coded = new RoundTripError('RT_CONNECT_TIMEOUT', 'connect timed out', { cause: internal })

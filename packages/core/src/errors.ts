@@ -56,13 +56,35 @@ export function isRoundTripError(value: unknown, code?: string): value is RoundT
  */
 export const ROUND_TRIP_ERROR = 'roundTripError'
 
+// @roundtrip/transport's ERR_REQUEST_BODY: its cause is the error of the caller's own body source.
+const REQUEST_BODY_ERROR = 'RT_REQUEST_BODY_ERROR'
+
+/** The error of a request body's own source under `coded` (a stream that errored, an iterable that threw), carrying `coded`; `coded` itself when it has none. */
+function bodySource(coded: RoundTripError, source: unknown): unknown {
+  if (typeof source !== 'object' || source === null) return coded
+  if (Object.isExtensible(source) && !Object.hasOwn(source, ROUND_TRIP_ERROR)) {
+    Object.defineProperty(source, ROUND_TRIP_ERROR, { value: coded, configurable: true, writable: true })
+  }
+  return source
+}
+
+// undici brands its parser errors with this symbol (any copy of undici: Node's bundled one too).
+const kUndiciParserError = Symbol.for('undici.error.UND_ERR_HTTP_PARSER')
+
+function isUndiciParserError(error: Error): boolean {
+  return (error as unknown as Record<symbol, unknown>)[kUndiciParserError] === true
+}
+
 /**
  * systemCause is the error Node's own fetch and undici would report for a
  * roundtrip failure: when the coded error wraps a system or undici error
  * (`ECONNREFUSED`, `ENOTFOUND`, `ECONNRESET`, `UND_ERR_SOCKET`, any error
  * with a string `code` that is not one of ours, `RT_*`, or undici's
  * `HTTPParserError`, which has no code for some failures, such as a body cut
- * short by the end of the connection; up to four causes deep), that error, with the coded one set on it as
+ * short by the end of the connection; up to four causes deep), that error,
+ * and under `RT_REQUEST_BODY_ERROR` (the Transport's: a request body's own
+ * source failed) the error of that source, as undici's `Client` and Node's
+ * fetch report it; in both cases with the coded one set on it as
  * {@link ROUND_TRIP_ERROR}; otherwise `error` itself (a coded error of our
  * own, an abort reason). createFetch makes it the cause of its
  * `TypeError('fetch failed')`; `@roundtrip/undici`'s `toDispatcher` hands it
@@ -73,16 +95,10 @@ export const ROUND_TRIP_ERROR = 'roundTripError'
  * requests (an HTTP/2 session's) keeps the coded error of the first request
  * that reported it: a later one does not overwrite it.
  */
-// undici brands its parser errors with this symbol (any copy of undici: Node's bundled one too).
-const kUndiciParserError = Symbol.for('undici.error.UND_ERR_HTTP_PARSER')
-
-function isUndiciParserError(error: Error): boolean {
-  return (error as unknown as Record<symbol, unknown>)[kUndiciParserError] === true
-}
-
 export function systemCause(error: unknown): unknown {
   if (!isRoundTripError(error)) return error
   let inner = error.cause
+  if (error.code === REQUEST_BODY_ERROR) return bodySource(error, inner)
   for (let depth = 0; depth < 4 && inner instanceof Error; depth++) {
     const code = (inner as { code?: unknown }).code
     if (((typeof code === 'string' && !code.startsWith('RT_')) || isUndiciParserError(inner)) && !isRoundTripError(inner)) {

@@ -173,3 +173,18 @@ describe("undici.request sends undici's own FormData, a class apart from Node's 
     })
   }
 })
+
+describe("undici.request rejects with the request body's own error when the body fails (undici's Client hands it on)", () => {
+  for (const [name, dispatcher] of dispatchers()) {
+    it(`an async iterable that throws, over ${name}`, async () => {
+      const mine = new Error('the body failed')
+      async function* body(): AsyncGenerator<string> {
+        yield 'a'
+        // One turn later, so the head and the first chunk are on the wire before the failure.
+        await new Promise((resolve) => setImmediate(resolve))
+        throw mine
+      }
+      await expect(request(`${origin.url}/echo`, { dispatcher, method: 'POST', body: body() as never })).rejects.toBe(mine)
+    })
+  }
+})
