@@ -1,7 +1,8 @@
 import { Readable } from 'node:stream'
 import { withContext } from '@roundtrip/core'
+import { errors } from 'undici'
 import { BridgeError, ERR_INVALID_DISPATCH } from './errors.js'
-import { requestHeadersInit, writtenNames, type DispatchHeaders } from './headers.js'
+import { headersFromDispatch, invalidHeaderName, isInvalidHeaderValue, requestHeadersInit, writtenNames, type DispatchHeaders } from './headers.js'
 
 /** Dispatch options as handed to `dispatch()`: undici's, with the looser body and header shapes its callers use. */
 export interface DispatchInput {
@@ -88,6 +89,23 @@ function requestBody(body: unknown): { body: Body | null; stream: boolean } {
   throw new TypeError(`unsupported request body type ${Object.prototype.toString.call(body)}`)
 }
 
+/** 'content-type' when the body is a Blob whose type undici's Client would refuse as that header's value (and no content-type header is given). */
+function invalidBlobType(options: DispatchInput): string | undefined {
+  const body = options.body
+  if (!(body instanceof Blob) || !isInvalidHeaderValue(String(body.type))) return undefined
+  const given = headersFromDispatchSafe(options.headers)
+  return given?.has('content-type') === true ? undefined : 'content-type'
+}
+
+/** The dispatch's headers, or undefined when they are malformed. */
+function headersFromDispatchSafe(input: DispatchHeaders): Headers | undefined {
+  try {
+    return headersFromDispatch(input)
+  } catch {
+    return undefined
+  }
+}
+
 /** The context of a bridged request: its body as sent (the dispatch's caller decodes it). */
 const AS_SENT = Object.freeze({ decompress: false })
 /** …and, for a stream or iterable body, that its length is unknown: sent as it comes, as Node's fetch sends it, not read ahead. */
@@ -107,9 +125,12 @@ const STREAMED = Object.freeze({ decompress: false, streamedBody: true })
  * an upper-case letter are sent in the case written (the context's
  * `headerNames`), as undici sends them.
  *
+ * @throws undici's `InvalidArgumentError` (`invalid <name> header`) for a
+ * header value with a CR, LF or another control character undici's Client
+ * refuses (a Blob body's type as `content-type` too), as that Client does.
  * @throws BridgeError `RT_INVALID_DISPATCH` naming the dispatch, with the
  * `Request` constructor's error as `cause` (a forbidden method such as
- * `TRACE`, a body on GET or HEAD, an invalid header).
+ * `TRACE`, a body on GET or HEAD, another invalid header).
  */
 export function requestFromDispatch(options: DispatchInput): Request {
   try {
@@ -128,6 +149,10 @@ export function requestFromDispatch(options: DispatchInput): Request {
     const context = headerNames === undefined ? (stream ? STREAMED : AS_SENT) : { ...(stream ? STREAMED : AS_SENT), headerNames }
     return withContext(new Request(url, init), context)
   } catch (error) {
+    // undici's Client refuses a header value with a CR or LF (request smuggling) with InvalidArgumentError, sending nothing; the
+    // Request refused it too, with its own TypeError: the dispatch is searched for it only now, so a valid one pays nothing.
+    const invalid = invalidHeaderName(options.headers as DispatchHeaders) ?? invalidBlobType(options)
+    if (invalid !== undefined) throw new errors.InvalidArgumentError(`invalid ${invalid} header`)
     const reason = error instanceof Error ? error.message : String(error)
     throw new BridgeError(ERR_INVALID_DISPATCH, `toDispatcher: cannot make a Request of ${describeDispatch(options)}: ${reason}`, { cause: error })
   }

@@ -1,6 +1,6 @@
 import { compose, type RoundTripper } from '@roundtrip/core'
 import { Transport } from '@roundtrip/transport'
-import { Agent, FormData as UndiciFormData, request, type Dispatcher } from 'undici'
+import { Agent, errors, FormData as UndiciFormData, request, type Dispatcher } from 'undici'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createServer as createNetServer } from 'node:net'
 import { listen, serve, type Origin } from '../../../test/loopback.js'
@@ -31,6 +31,8 @@ function dispatchers(): [string, Dispatcher][] {
   ]
 }
 
+/** Requests that should never have reached the server. */
+const unexpected: string[] = []
 /** The bodies of the requests to /421, as the server read them. */
 const misdirected: string[] = []
 
@@ -53,6 +55,7 @@ beforeAll(async () => {
       })
       return
     }
+    if (req.url === '/never') unexpected.push(req.url)
     if (req.url === '/echo') {
       let body = ''
       req.on('data', (chunk: Buffer) => (body += chunk.toString()))
@@ -185,6 +188,35 @@ describe("undici.request rejects with the request body's own error when the body
         throw mine
       }
       await expect(request(`${origin.url}/echo`, { dispatcher, method: 'POST', body: body() as never })).rejects.toBe(mine)
+    })
+  }
+})
+
+describe("undici.request refuses a header value with CR or LF with undici's InvalidArgumentError, sending nothing (undici test/request-crlf.js)", () => {
+  for (const [name, dispatcher] of dispatchers()) {
+    it(`in a content-type header, over ${name}`, async () => {
+      unexpected.length = 0
+      const headers = { 'content-type': 'application/json\r\n\r\nGET /foo2 HTTP/1.1' }
+      const error = (await request(`${origin.url}/never`, { dispatcher, headers }).then(
+        () => undefined,
+        (e: unknown) => e,
+      )) as Error
+      expect(error).toBeInstanceOf(errors.InvalidArgumentError)
+      expect(error.message).toBe('invalid content-type header')
+      expect(unexpected).toEqual([])
+    })
+
+    it(`in the type of a Blob body, over ${name}`, async () => {
+      unexpected.length = 0
+      // As the suite's subclass with a `type` getter does.
+      const malicious = Object.defineProperty(new Blob(['hello']), 'type', { get: () => 'text/html\r\nX-Injected: true' })
+      const error = (await request(`${origin.url}/never`, { dispatcher, method: 'POST', body: malicious as never }).then(
+        () => undefined,
+        (e: unknown) => e,
+      )) as Error
+      expect(error).toBeInstanceOf(errors.InvalidArgumentError)
+      expect(error.message).toBe('invalid content-type header')
+      expect(unexpected).toEqual([])
     })
   }
 })
