@@ -127,7 +127,8 @@ const STREAMED = Object.freeze({ decompress: false, streamedBody: true })
  *
  * @throws undici's `InvalidArgumentError` (`invalid <name> header`) for a
  * header value with a CR, LF or another control character undici's Client
- * refuses (a Blob body's type as `content-type` too), as that Client does.
+ * refuses (a Blob body's type as `content-type` too), and for an iterable
+ * of headers that yields anything but pairs, as that Client does.
  * @throws BridgeError `RT_INVALID_DISPATCH` naming the dispatch, with the
  * `Request` constructor's error as `cause` (a forbidden method such as
  * `TRACE`, a body on GET or HEAD, another invalid header).
@@ -151,6 +152,7 @@ export function requestFromDispatch(options: DispatchInput): Request {
   } catch (error) {
     // undici's Client refuses a header value with a CR or LF (request smuggling) with InvalidArgumentError, sending nothing; the
     // Request refused it too, with its own TypeError: the dispatch is searched for it only now, so a valid one pays nothing.
+    if (error instanceof errors.InvalidArgumentError) throw error
     const invalid = invalidHeaderName(options.headers as DispatchHeaders) ?? invalidBlobType(options)
     if (invalid !== undefined) throw new errors.InvalidArgumentError(`invalid ${invalid} header`)
     const reason = error instanceof Error ? error.message : String(error)

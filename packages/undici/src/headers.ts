@@ -1,4 +1,5 @@
 import type { IncomingHttpHeaders } from 'node:http'
+import { errors } from 'undici'
 
 /** What undici accepts as request headers (`Dispatcher.DispatchOptions['headers']`). */
 export type DispatchHeaders =
@@ -42,7 +43,8 @@ function isIterable(input: object): boolean {
  * record (values a string or a list), a flat `[name, value, …]` array (of
  * strings or latin1 Buffers, as undici's raw headers and trailers), or an
  * iterable of `[name, value]` pairs. Throws the TypeError of `Headers` on an
- * invalid name or value.
+ * invalid name or value, undici's `InvalidArgumentError` on an iterable that
+ * yields anything but pairs.
  */
 export function headersFromDispatch(input: DispatchHeaders): Headers {
   const headers = new Headers()
@@ -64,7 +66,8 @@ function eachHeader(input: DispatchHeaders, target: HeaderSink): void {
   }
   if (isIterable(input)) {
     for (const pair of input as Iterable<unknown>) {
-      if (!Array.isArray(pair) || pair.length !== 2) throw new TypeError('headers must be in key-value pair format')
+      // undici's Client refuses it so (an iterable of anything but pairs).
+      if (!Array.isArray(pair) || pair.length !== 2) throw new errors.InvalidArgumentError('headers must be in key-value pair format')
       appendValue(target, pair[0], pair[1])
     }
     return

@@ -1,6 +1,6 @@
 import { compose, type RoundTripper } from '@roundtrip/core'
 import { Transport } from '@roundtrip/transport'
-import { Agent, errors, FormData as UndiciFormData, request, type Dispatcher } from 'undici'
+import { Agent, errors, FormData as UndiciFormData, interceptors, request, type Dispatcher } from 'undici'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createServer as createNetServer } from 'node:net'
 import { listen, serve, type Origin } from '../../../test/loopback.js'
@@ -133,7 +133,13 @@ describe('undici.request reads headers as undici does (undici test/request.js, "
 
     it(`an iterable of headers that yields no [name, value] pairs is refused, not sent, over ${name}`, async () => {
       const headers = { *[Symbol.iterator]() { yield 'Bad formatted header' } }
-      await expect(request(`${origin.url}/`, { dispatcher, headers: headers as never })).rejects.toThrow()
+      const error = (await request(`${origin.url}/`, { dispatcher, headers: headers as never }).then(
+        () => undefined,
+        (e: unknown) => e,
+      )) as Error
+      // As undici's Client refuses it (request.js asserts the class and the message).
+      expect(error).toBeInstanceOf(errors.InvalidArgumentError)
+      expect(error.message).toBe('headers must be in key-value pair format')
     })
   }
 })
@@ -218,5 +224,26 @@ describe("undici.request refuses a header value with CR or LF with undici's Inva
       expect(error.message).toBe('invalid content-type header')
       expect(unexpected).toEqual([])
     })
+  }
+})
+
+describe("a dispatcher composed with undici's interceptors closes and destroys (undici test/interceptors/*.js: client.compose(…).close())", () => {
+  // Fresh ones: closing is what is tested. undici's compose() hands back a Proxy of the dispatcher, whose close() runs with the Proxy as `this`.
+  const fresh: [string, () => Dispatcher][] = [
+    ['undici Agent', () => new Agent()],
+    ['bare Transport', () => toDispatcher(new Transport())],
+    ['stack', () => toDispatcher(compose(new Transport(), (next) => ({ roundTrip: (r) => next.roundTrip(r) })))],
+  ]
+  for (const [name, make] of fresh) {
+    for (const how of ['close', 'destroy'] as const) {
+      it(`${how}() of the composed dispatcher, over ${name}`, async () => {
+        const composed = make().compose(interceptors.dump())
+        const { statusCode, body } = await request(`${origin.url}/`, { dispatcher: composed })
+        expect(statusCode).toBe(200)
+        await body.dump()
+        await composed[how]()
+        await expect(request(`${origin.url}/`, { dispatcher: composed })).rejects.toThrow()
+      })
+    }
   }
 })
