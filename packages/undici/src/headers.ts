@@ -89,18 +89,22 @@ export function isInvalidHeaderValue(value: string): boolean {
  * also undefined when the headers are malformed otherwise.
  */
 export function invalidHeaderName(input: DispatchHeaders): string | undefined {
-  let found: string | undefined
-  const check: HeaderSink = {
-    append(name, value) {
-      if (found === undefined && isInvalidHeaderValue(value)) found = name.toLowerCase()
-    },
-  }
+  const check = new InvalidValueFinder()
   try {
     eachHeader(input, check)
   } catch {
     return undefined
   }
-  return found
+  return check.found
+}
+
+/** A sink that keeps the lower-case name of the first header whose value undici's Client would refuse (a class: no closure per call). */
+class InvalidValueFinder implements HeaderSink {
+  found: string | undefined
+
+  append(name: string, value: string): void {
+    if (this.found === undefined && isInvalidHeaderValue(value)) this.found = name.toLowerCase()
+  }
 }
 
 function hasUpper(name: unknown): boolean {
