@@ -179,8 +179,8 @@ export class BridgedDispatch extends DispatchControl implements Waiting {
     try {
       this.#sink.head(response.status, response.headers, response.statusText)
     } catch (error) {
+      // As undici's Request: what the handler threw fails the dispatch (its onError hears it) and is not thrown again.
       this.abort(error as Error)
-      rethrowLater(error)
       return
     }
     if (!this.#hasBody) this.settle(undefined)
@@ -227,7 +227,6 @@ export class BridgedDispatch extends DispatchControl implements Waiting {
       this.#sink.data(asBuffer(result.value))
     } catch (error) {
       this.abort(error as Error)
-      rethrowLater(error)
       return
     }
     // A small body taken whole was all of it: the end is told now, with its data, as undici's parser tells a

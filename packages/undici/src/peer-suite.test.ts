@@ -56,6 +56,11 @@ beforeAll(async () => {
       return
     }
     if (req.url === '/never') unexpected.push(req.url)
+    if (req.url === '/encodings') {
+      res.setHeader('content-encoding', 'gzip, gzip, gzip, gzip, gzip, gzip')
+      res.end('x')
+      return
+    }
     if (req.url === '/echo') {
       let body = ''
       req.on('data', (chunk: Buffer) => (body += chunk.toString()))
@@ -245,5 +250,27 @@ describe("a dispatcher composed with undici's interceptors closes and destroys (
         await expect(request(`${origin.url}/`, { dispatcher: composed })).rejects.toThrow()
       })
     }
+  }
+})
+
+describe("a handler that throws in its response callbacks fails the dispatch, and only that (undici test/interceptors/decompress.js)", () => {
+  for (const [name, dispatcher] of dispatchers()) {
+    it(`decompress() refusing six content-encodings rejects the request, with no uncaught exception, over ${name}`, async () => {
+      const composed = dispatcher.compose(interceptors.decompress())
+      const thrown: unknown[] = []
+      const saved = process.listeners('uncaughtException')
+      const catcher = (error: unknown): void => void thrown.push(error)
+      process.removeAllListeners('uncaughtException')
+      process.on('uncaughtException', catcher)
+      try {
+        // undici's Request catches what a handler's onHeaders or onData throws, and reports it through onError alone.
+        await expect(request(`${origin.url}/encodings`, { dispatcher: composed })).rejects.toThrow('too many content-encodings')
+        await new Promise((resolve) => setImmediate(resolve))
+      } finally {
+        process.off('uncaughtException', catcher)
+        for (const listener of saved) process.on('uncaughtException', listener)
+      }
+      expect(thrown).toEqual([])
+    })
   }
 })
