@@ -325,7 +325,13 @@ export class DirectDispatch extends CallAbortController implements Acquirer, Sta
     try {
       this.#handler.onComplete?.(trailers === undefined || trailers === null ? [] : typeof trailers[0] === 'string' ? latin1Buffers(trailers as string[]) : trailers)
     } catch (error) {
-      rethrowLater(error)
+      // As undici's Request: what onComplete throws goes to the handler's onError (undici's retry() interceptor throws
+      // there to retry a 500), thrown again only if that throws too.
+      try {
+        this.#handler.onError!(error as Error)
+      } catch (thrown) {
+        rethrowLater(thrown)
+      }
     }
   }
 

@@ -251,7 +251,14 @@ export class BridgedDispatch extends DispatchControl implements Waiting {
       if (error === undefined) this.#sink.end(response === undefined ? undefined : responseTrailers(response))
       else this.#sink.error(error instanceof Error ? error : new Error(String(error), { cause: error }))
     } catch (thrown) {
-      rethrowLater(thrown)
+      // As undici's Request: what the end call throws goes to the handler's error call (undici's retry() interceptor
+      // throws there to retry a 500), thrown again only if that throws too, or if the error call threw.
+      if (error !== undefined) return rethrowLater(thrown)
+      try {
+        this.#sink.error(thrown instanceof Error ? thrown : new Error(String(thrown), { cause: thrown }))
+      } catch (again) {
+        rethrowLater(again)
+      }
     }
   }
 }

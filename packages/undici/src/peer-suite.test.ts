@@ -31,6 +31,8 @@ function dispatchers(): [string, Dispatcher][] {
   ]
 }
 
+/** Requests to /flaky so far. */
+let flaky = 0
 /** Requests that should never have reached the server. */
 const unexpected: string[] = []
 /** The bodies of the requests to /421, as the server read them. */
@@ -56,6 +58,12 @@ beforeAll(async () => {
       return
     }
     if (req.url === '/never') unexpected.push(req.url)
+    if (req.url === '/flaky') {
+      // A 500 to every other request: the first of each pair fails, its retry succeeds.
+      res.statusCode = flaky++ % 2 === 0 ? 500 : 200
+      res.end(res.statusCode === 200 ? 'second time lucky' : 'failed')
+      return
+    }
     if (req.url === '/encodings') {
       res.setHeader('content-encoding', 'gzip, gzip, gzip, gzip, gzip, gzip')
       res.end('x')
@@ -271,6 +279,35 @@ describe("a handler that throws in its response callbacks fails the dispatch, an
         for (const listener of saved) process.on('uncaughtException', listener)
       }
       expect(thrown).toEqual([])
+    })
+  }
+})
+
+describe("undici's retry() interceptor retries a 500 (undici test/interceptors/retry.js): its onResponseEnd throws, which undici's Request hands to onError", () => {
+  for (const [name, dispatcher] of dispatchers()) {
+    it(`the retry gets the 200, with no uncaught exception, over ${name}`, async () => {
+      flaky = 0
+      const composed = dispatcher.compose(interceptors.retry({ minTimeout: 1, timeoutFactor: 1, maxRetries: 2 }))
+      const thrown: unknown[] = []
+      const saved = process.listeners('uncaughtException')
+      const catcher = (error: unknown): void => void thrown.push(error)
+      process.removeAllListeners('uncaughtException')
+      process.on('uncaughtException', catcher)
+      let status: number | undefined
+      let text: string | undefined
+      try {
+        const response = await request(`${origin.url}/flaky`, { dispatcher: composed })
+        status = response.statusCode
+        text = await response.body.text()
+        await new Promise((resolve) => setImmediate(resolve))
+      } finally {
+        process.off('uncaughtException', catcher)
+        for (const listener of saved) process.on('uncaughtException', listener)
+      }
+      expect(thrown).toEqual([])
+      expect(status).toBe(200)
+      expect(text).toBe('second time lucky')
+      expect(flaky).toBe(2)
     })
   }
 })
