@@ -70,6 +70,22 @@ describe('systemCause', () => {
     expect(systemCause(reason)).toBe(reason)
   })
 
+  it("returns undici's parser error under a coded one though it has no code (a body cut short)", () => {
+    const parser = new Error('Response does not match the HTTP/1.1 protocol (Invalid EOF state)')
+    Object.defineProperty(parser, Symbol.for('undici.error.UND_ERR_HTTP_PARSER'), { get: () => true })
+    const coded = new RoundTripError('RT_PROTOCOL_ERROR', 'invalid HTTP response', { cause: parser })
+    expect(systemCause(coded)).toBe(parser)
+  })
+
+  it("returns the error of a request body's own source under RT_REQUEST_BODY_ERROR, carrying the coded one", () => {
+    const source = new Error('the stream failed')
+    const coded = new RoundTripError('RT_REQUEST_BODY_ERROR', 'the request body failed', { cause: source })
+    expect(systemCause(coded)).toBe(source)
+    expect((source as unknown as Record<string, unknown>)[ROUND_TRIP_ERROR]).toBe(coded)
+    const bare = new RoundTripError('RT_REQUEST_BODY_ERROR', 'the request body failed')
+    expect(systemCause(bare)).toBe(bare)
+  })
+
   it('never takes one of our own codes (RT_*) for a system error, branded or not', () => {
     const internal = Object.assign(new Error('connect timeout'), { code: 'RT_DIAL_TIMEOUT' })
     const coded = new RoundTripError('RT_CONNECT_TIMEOUT', 'connect timed out', { cause: internal })

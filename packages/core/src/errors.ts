@@ -56,18 +56,18 @@ export function isRoundTripError(value: unknown, code?: string): value is RoundT
  */
 export const ROUND_TRIP_ERROR = 'roundTripError'
 
-/** The code the Transport gives a failure of the caller's request body (its `ERR_REQUEST_BODY`), whose cause is the body's own error. */
+// @roundtrip/transport's ERR_REQUEST_BODY: its cause is the error of the caller's own body source.
 const REQUEST_BODY_ERROR = 'RT_REQUEST_BODY_ERROR'
 
 /** Sets `coded` on `inner` as {@link ROUND_TRIP_ERROR} unless it is frozen or has one (the first request's), and returns `inner`. */
-function withRoundTripError(inner: Error, coded: RoundTripError): Error {
+function withRoundTripError<T extends object>(inner: T, coded: RoundTripError): T {
   if (Object.isExtensible(inner) && !Object.hasOwn(inner, ROUND_TRIP_ERROR)) {
     Object.defineProperty(inner, ROUND_TRIP_ERROR, { value: coded, configurable: true, writable: true })
   }
   return inner
 }
 
-// undici's brand for its HTTPParserError, which it checks with instanceof across copies of the package.
+// undici's brand for its HTTPParserError, which it checks with instanceof across copies of the package (Node's bundled one too).
 const UNDICI_PARSER_ERROR = Symbol.for('undici.error.UND_ERR_HTTP_PARSER')
 
 /** isParserError tells undici's `HTTPParserError` (by its brand, or by name for a copy without one): a malformed response, often without a `code`. */
@@ -79,10 +79,13 @@ function isParserError(error: Error): boolean {
  * systemCause is the error Node's own fetch and undici would report for a
  * roundtrip failure: when the coded error wraps a system or undici error
  * (`ECONNREFUSED`, `ENOTFOUND`, `ECONNRESET`, `UND_ERR_SOCKET`, any error
- * with a string `code` that is not one of ours, `RT_*`, and undici's
- * `HTTPParserError`, which has no code for most malformed responses; up to
- * four causes deep), that error; for `RT_REQUEST_BODY_ERROR` (the
- * caller's request body failed), the body's own error, as undici reports it; with the coded one set on it as
+ * with a string `code` that is not one of ours, `RT_*`, or undici's
+ * `HTTPParserError`, which has no code for most malformed responses and a
+ * body cut short by the end of the connection; up to four causes deep),
+ * that error, and under `RT_REQUEST_BODY_ERROR` (the Transport's: a request
+ * body's own source failed) the error of that source when it is an object,
+ * as undici's `Client` and Node's fetch report it; in both cases with the
+ * coded one set on it as
  * {@link ROUND_TRIP_ERROR}; otherwise `error` itself (a coded error of our
  * own, an abort reason). createFetch makes it the cause of its
  * `TypeError('fetch failed')`; `@roundtrip/undici`'s `toDispatcher` hands it
@@ -95,9 +98,11 @@ function isParserError(error: Error): boolean {
  */
 export function systemCause(error: unknown): unknown {
   if (!isRoundTripError(error)) return error
-  // The caller's request body failed: its own error is what undici reports.
-  if (error.code === REQUEST_BODY_ERROR && error.cause instanceof Error && !isRoundTripError(error.cause)) return withRoundTripError(error.cause, error)
   let inner = error.cause
+  if (error.code === REQUEST_BODY_ERROR) {
+    // The caller's request body failed: its source's own error is what undici reports (a primitive reason cannot carry ours).
+    return typeof inner === 'object' && inner !== null && !isRoundTripError(inner) ? withRoundTripError(inner, error) : error
+  }
   for (let depth = 0; depth < 4 && inner instanceof Error; depth++) {
     const code = (inner as { code?: unknown }).code
     if (((typeof code === 'string' && !code.startsWith('RT_')) || isParserError(inner)) && !isRoundTripError(inner)) {

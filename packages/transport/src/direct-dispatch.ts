@@ -228,7 +228,6 @@ export class DirectDispatch extends CallAbortController implements Acquirer, Sta
     if (this.#down || this.#settled) return
     this.#halt(error instanceof Error ? error : new Error(String(error)))
     queueMicrotask(() => this.#abortSent?.(this.reason as Error))
-    rethrowLater(error)
   }
 
   /**
@@ -300,14 +299,15 @@ export class DirectDispatch extends CallAbortController implements Acquirer, Sta
    * handlerThrew fails the dispatch with what one of the caller's handler
    * calls threw (onRequestSent, onBodySent, onResponseStarted, onHeaders,
    * onData): its onError hears that error once and nothing after, the conn
-   * is discarded (an HTTP/2 stream is reset: its exchange was not finished)
-   * and the error is thrown again in a microtask, as the Request path does;
-   * not into undici's parser or the HTTP/2 stream's driver, which would fail
-   * the request with their own error instead (or leave the stream open).
+   * is discarded (an HTTP/2 stream is reset: its exchange was not finished).
+   * It is not thrown again, as undici's own Request does not (an interceptor
+   * that refuses a response, undici's decompress(), throws from its
+   * callbacks: thrown again, it was an uncaught exception); nor into
+   * undici's parser or the HTTP/2 stream's driver, which would fail the
+   * request with their own error instead (or leave the stream open).
    */
   #handlerThrew(error: unknown): false {
     this.abort(error instanceof Error ? error : new Error(String(error)))
-    rethrowLater(error)
     return false
   }
 
@@ -329,7 +329,13 @@ export class DirectDispatch extends CallAbortController implements Acquirer, Sta
     try {
       this.#handler.onComplete?.(trailers === undefined || trailers === null ? [] : typeof trailers[0] === 'string' ? latin1Buffers(trailers as string[]) : trailers)
     } catch (error) {
-      rethrowLater(error)
+      // As undici's Request: what onComplete throws goes to the handler's onError (undici's retry() interceptor throws
+      // there to retry a 500), thrown again only if that throws too.
+      try {
+        this.#handler.onError!(error as Error)
+      } catch (thrown) {
+        rethrowLater(thrown)
+      }
     }
   }
 

@@ -179,8 +179,8 @@ export class BridgedDispatch extends DispatchControl implements Waiting {
     try {
       this.#sink.head(response.status, response.headers, response.statusText)
     } catch (error) {
+      // As undici's Request: what the handler threw fails the dispatch (its onError hears it) and is not thrown again.
       this.abort(error as Error)
-      rethrowLater(error)
       return
     }
     if (!this.#hasBody) this.settle(undefined)
@@ -227,7 +227,6 @@ export class BridgedDispatch extends DispatchControl implements Waiting {
       this.#sink.data(asBuffer(result.value))
     } catch (error) {
       this.abort(error as Error)
-      rethrowLater(error)
       return
     }
     // A small body taken whole was all of it: the end is told now, with its data, as undici's parser tells a
@@ -252,7 +251,14 @@ export class BridgedDispatch extends DispatchControl implements Waiting {
       if (error === undefined) this.#sink.end(response === undefined ? undefined : responseTrailers(response))
       else this.#sink.error(error instanceof Error ? error : new Error(String(error), { cause: error }))
     } catch (thrown) {
-      rethrowLater(thrown)
+      // As undici's Request: what the end call throws goes to the handler's error call (undici's retry() interceptor
+      // throws there to retry a 500), thrown again only if that throws too, or if the error call threw.
+      if (error !== undefined) return rethrowLater(thrown)
+      try {
+        this.#sink.error(thrown instanceof Error ? thrown : new Error(String(thrown), { cause: thrown }))
+      } catch (again) {
+        rethrowLater(again)
+      }
     }
   }
 }

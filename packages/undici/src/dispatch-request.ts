@@ -1,8 +1,9 @@
 import { Readable } from 'node:stream'
 import { withContext, withReplayableBody, type ReplayableBody, type RequestContext } from '@roundtrip/core'
+import { errors } from 'undici'
 import { timeoutContext } from './dispatch-timeouts.js'
 import { BridgeError, ERR_INVALID_DISPATCH } from './errors.js'
-import { requestHeadersInit, writtenNames, type DispatchHeaders } from './headers.js'
+import { headersFromDispatch, invalidHeaderName, isInvalidHeaderValue, requestHeadersInit, writtenNames, type DispatchHeaders } from './headers.js'
 
 /** Dispatch options as handed to `dispatch()`: undici's, with the looser body and header shapes its callers use. */
 export interface DispatchInput {
@@ -51,6 +52,32 @@ async function* asBytes(iterable: AsyncIterable<unknown> | Iterable<unknown>): A
 
 type Body = NonNullable<RequestInit['body']>
 
+/**
+ * isFormDataLike tells a FormData of another copy of undici (npm undici's,
+ * which is not Node's global class) as undici's own `isFormDataLike` does:
+ * by its methods and its `Symbol.toStringTag`.
+ */
+function isFormDataLike(body: object): body is Iterable<[string, string | Blob]> {
+  const form = body as Record<string | symbol, unknown>
+  return (
+    form[Symbol.toStringTag] === 'FormData' &&
+    typeof form.append === 'function' &&
+    typeof form.getAll === 'function' &&
+    typeof form.set === 'function' &&
+    typeof form[Symbol.iterator] === 'function'
+  )
+}
+
+/** A FormData of another undici copied into a global one, which the `Request` encodes as multipart with its length. */
+function globalFormData(form: Iterable<[string, string | Blob]>): FormData {
+  const copy = new FormData()
+  for (const [name, value] of form) {
+    if (typeof value === 'string') copy.append(name, value)
+    else copy.append(name, value)
+  }
+  return copy
+}
+
 /** The declaration of a body the dispatch gave whole: its length, and the same bytes again (a class: no closure per request). */
 class DeclaredBody implements ReplayableBody {
   readonly #body: Uint8Array | Blob
@@ -82,11 +109,30 @@ function requestBody(body: unknown): DispatchBody {
   }
   if (body instanceof Blob) return { body, stream: false, declared: new DeclaredBody(body, body.size) }
   if (body instanceof FormData || body instanceof URLSearchParams) return { body, stream: false }
+  // Before the iterables: a FormData iterates its entries, not bytes.
+  if (typeof body === 'object' && isFormDataLike(body)) return { body: globalFormData(body), stream: false }
   if (body instanceof ReadableStream) return { body, stream: true }
   if (body instanceof Readable || typeof (body as AsyncIterable<unknown>)[Symbol.asyncIterator] === 'function' || typeof (body as Iterable<unknown>)[Symbol.iterator] === 'function') {
     return { body: ReadableStream.from(asBytes(body as AsyncIterable<unknown>)) as ReadableStream<Uint8Array>, stream: true }
   }
   throw new TypeError(`unsupported request body type ${Object.prototype.toString.call(body)}`)
+}
+
+/** 'content-type' when the body is a Blob whose type undici's Client would refuse as that header's value (and no content-type header is given). */
+function invalidBlobType(options: DispatchInput): string | undefined {
+  const body = options.body
+  if (!(body instanceof Blob) || !isInvalidHeaderValue(String(body.type))) return undefined
+  const given = headersFromDispatchSafe(options.headers)
+  return given?.has('content-type') === true ? undefined : 'content-type'
+}
+
+/** The dispatch's headers, or undefined when they are malformed. */
+function headersFromDispatchSafe(input: DispatchHeaders): Headers | undefined {
+  try {
+    return headersFromDispatch(input)
+  } catch {
+    return undefined
+  }
 }
 
 /** The context of a bridged request: its body as sent (the dispatch's caller decodes it). */
@@ -97,11 +143,12 @@ const STREAMED = Object.freeze({ decompress: false, streamedBody: true })
 /**
  * requestFromDispatch builds the WHATWG `Request` for a dispatch: the URL
  * from `origin`, `path` and `query`; the headers in any of undici's shapes;
- * the body (a string, bytes, a Blob, FormData, a stream or any iterable),
- * streamed when it is one, declared (core's `withReplayableBody`) when it
- * is a string, bytes or a Blob, so that it goes out with its
- * `content-length` whatever its size, as undici sends it, and can be sent
- * again on a stale connection; `reset` as `connection: close`. The request asks
+ * the body (a string, bytes, a Blob, a FormData of any copy of undici, a
+ * stream or any iterable), streamed when it is one, declared (core's
+ * `withReplayableBody`) when it is a string, bytes or a Blob, so that it
+ * goes out with its `content-length` whatever its size, as undici sends it,
+ * and can be sent again on a stale connection; `reset` as
+ * `connection: close`. The request asks
  * for the body as sent (`decompress: false` in its context): a dispatcher's
  * callers (Node's fetch, `undici.request`) decode it themselves. A stream or
  * iterable body is declared one (`streamedBody: true`): the RoundTripper
@@ -113,10 +160,14 @@ const STREAMED = Object.freeze({ decompress: false, streamedBody: true })
  * `bodyTimeout` (see {@link timeoutContext}).
  *
  * @throws undici's `InvalidArgumentError` for an invalid `headersTimeout`
- * or `bodyTimeout`, as undici's own `Request`.
+ * or `bodyTimeout`, as undici's own `Request`, and (`invalid <name>
+ * header`) for a header value with a CR, LF or another control character
+ * undici's Client refuses (a Blob body's type as `content-type` too), and
+ * for an iterable of headers that yields anything but pairs, as that
+ * Client does.
  * @throws BridgeError `RT_INVALID_DISPATCH` naming the dispatch, with the
  * `Request` constructor's error as `cause` (a forbidden method such as
- * `TRACE`, a body on GET or HEAD, an invalid header).
+ * `TRACE`, a body on GET or HEAD, another invalid header).
  */
 export function requestFromDispatch(options: DispatchInput): Request {
   // Checked first, and refused as undici refuses them (its InvalidArgumentError, not ours).
@@ -139,6 +190,11 @@ export function requestFromDispatch(options: DispatchInput): Request {
     const request = withContext(new Request(url, init), context)
     return declared === undefined ? request : withReplayableBody(request, declared)
   } catch (error) {
+    // undici's Client refuses a header value with a CR or LF (request smuggling) with InvalidArgumentError, sending nothing; the
+    // Request refused it too, with its own TypeError: the dispatch is searched for it only now, so a valid one pays nothing.
+    if (error instanceof errors.InvalidArgumentError) throw error
+    const invalid = invalidHeaderName(options.headers as DispatchHeaders) ?? invalidBlobType(options)
+    if (invalid !== undefined) throw new errors.InvalidArgumentError(`invalid ${invalid} header`)
     const reason = error instanceof Error ? error.message : String(error)
     throw new BridgeError(ERR_INVALID_DISPATCH, `toDispatcher: cannot make a Request of ${describeDispatch(options)}: ${reason}`, { cause: error })
   }

@@ -1,4 +1,5 @@
 import type { IncomingHttpHeaders } from 'node:http'
+import { errors } from 'undici'
 
 /** What undici accepts as request headers (`Dispatcher.DispatchOptions['headers']`). */
 export type DispatchHeaders =
@@ -13,7 +14,12 @@ function text(value: unknown): string {
   return Buffer.isBuffer(value) ? value.toString('latin1') : String(value)
 }
 
-function appendValue(target: Headers, name: unknown, value: unknown): void {
+/** Where headers are appended: a `Headers`, or a check of their values. */
+interface HeaderSink {
+  append(name: string, value: string): void
+}
+
+function appendValue(target: HeaderSink, name: unknown, value: unknown): void {
   if (value === undefined || value === null) return
   if (Array.isArray(value)) for (const item of value) target.append(text(name), text(item))
   else target.append(text(name), text(value))
@@ -37,29 +43,68 @@ function isIterable(input: object): boolean {
  * record (values a string or a list), a flat `[name, value, …]` array (of
  * strings or latin1 Buffers, as undici's raw headers and trailers), or an
  * iterable of `[name, value]` pairs. Throws the TypeError of `Headers` on an
- * invalid name or value.
+ * invalid name or value, undici's `InvalidArgumentError` on an iterable that
+ * yields anything but pairs.
  */
 export function headersFromDispatch(input: DispatchHeaders): Headers {
   const headers = new Headers()
-  if (input === null || input === undefined) return headers
+  eachHeader(input, headers)
+  return headers
+}
+
+/** eachHeader appends every header of a dispatch, in any of undici's shapes, to `target`. */
+function eachHeader(input: DispatchHeaders, target: HeaderSink): void {
+  if (input === null || input === undefined) return
   if (Array.isArray(input)) {
     if (input.length > 0 && Array.isArray(input[0])) {
-      for (const pair of input as unknown as Array<[string, unknown]>) appendValue(headers, pair[0], pair[1])
-      return headers
+      for (const pair of input as unknown as Array<[string, unknown]>) appendValue(target, pair[0], pair[1])
+      return
     }
     if (input.length % 2 !== 0) throw new TypeError('headers array must hold name/value pairs (odd length)')
-    for (let i = 0; i < input.length; i += 2) appendValue(headers, input[i], input[i + 1])
-    return headers
+    for (let i = 0; i < input.length; i += 2) appendValue(target, input[i], input[i + 1])
+    return
   }
   if (isIterable(input)) {
     for (const pair of input as Iterable<unknown>) {
-      if (!Array.isArray(pair) || pair.length !== 2) throw new TypeError('headers must be in key-value pair format')
-      appendValue(headers, pair[0], pair[1])
+      // undici's Client refuses it so (an iterable of anything but pairs).
+      if (!Array.isArray(pair) || pair.length !== 2) throw new errors.InvalidArgumentError('headers must be in key-value pair format')
+      appendValue(target, pair[0], pair[1])
     }
-    return headers
+    return
   }
-  for (const [name, value] of Object.entries(input)) appendValue(headers, name, value)
-  return headers
+  for (const [name, value] of Object.entries(input)) appendValue(target, name, value)
+}
+
+// What undici's Client refuses in a header value (its headerCharRegex): a control character other than tab, CR and LF among them.
+const INVALID_VALUE = /[^\t\x20-\x7e\x80-\xff]/
+
+/** Whether undici's Client would refuse `value` as a header value (`InvalidArgumentError: invalid <name> header`). */
+export function isInvalidHeaderValue(value: string): boolean {
+  return INVALID_VALUE.test(value)
+}
+
+/**
+ * invalidHeaderName is the lower-case name of the first header of `input`
+ * whose value undici's Client would refuse (a CR or LF in it), or undefined;
+ * also undefined when the headers are malformed otherwise.
+ */
+export function invalidHeaderName(input: DispatchHeaders): string | undefined {
+  const check = new InvalidValueFinder()
+  try {
+    eachHeader(input, check)
+  } catch {
+    return undefined
+  }
+  return check.found
+}
+
+/** A sink that keeps the lower-case name of the first header whose value undici's Client would refuse (a class: no closure per call). */
+class InvalidValueFinder implements HeaderSink {
+  found: string | undefined
+
+  append(name: string, value: string): void {
+    if (this.found === undefined && isInvalidHeaderValue(value)) this.found = name.toLowerCase()
+  }
 }
 
 function hasUpper(name: unknown): boolean {

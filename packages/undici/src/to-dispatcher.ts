@@ -67,6 +67,10 @@ export class RoundTripperDispatcher extends Dispatcher {
     this.roundTripper = roundTripper
     this.#upgrades = upgrades
     this.#direct = hasUndiciDispatch(roundTripper) ? roundTripper : undefined
+    // undici's compose() hands back a Proxy of this dispatcher: its close() and destroy() would run with the Proxy as `this`,
+    // where no private field is found (TypeError). Bound here, they are found on the instance through the Proxy. (dispatch is bound by compose.)
+    this.close = this.close.bind(this)
+    this.destroy = this.destroy.bind(this)
   }
 
   /**
