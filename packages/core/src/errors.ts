@@ -83,11 +83,13 @@ function isParserError(error: Error): boolean {
  * `HTTPParserError`, which has no code for most malformed responses and a
  * body cut short by the end of the connection; up to four causes deep),
  * that error, and under `RT_REQUEST_BODY_ERROR` (the Transport's: a request
- * body's own source failed) the error of that source when it is an object,
- * as undici's `Client` and Node's fetch report it; in both cases with the
- * coded one set on it as
- * {@link ROUND_TRIP_ERROR}; otherwise `error` itself (a coded error of our
- * own, an abort reason). createFetch makes it the cause of its
+ * body's own source failed) the reason that source failed with (a stream
+ * errored, an iterable threw), as undici's `Client` and Node's fetch report
+ * it; in both cases with the coded one set on it as
+ * {@link ROUND_TRIP_ERROR} (when it is an object that can take it);
+ * otherwise `error` itself (a coded error of our own, an abort reason, a
+ * body source that failed with no reason, `controller.error(undefined)`,
+ * where Node's fetch gives a `TypeError` of its own not worth copying). createFetch makes it the cause of its
  * `TypeError('fetch failed')`; `@roundtrip/undici`'s `toDispatcher` hands it
  * to the dispatch's handler.
  *
@@ -100,8 +102,9 @@ export function systemCause(error: unknown): unknown {
   if (!isRoundTripError(error)) return error
   let inner = error.cause
   if (error.code === REQUEST_BODY_ERROR) {
-    // The caller's request body failed: its source's own error is what undici reports (a primitive reason cannot carry ours).
-    return typeof inner === 'object' && inner !== null && !isRoundTripError(inner) ? withRoundTripError(inner, error) : error
+    // The caller's request body failed: its source's own reason is what undici and Node's fetch report (a primitive cannot carry ours).
+    if (inner === undefined || isRoundTripError(inner)) return error
+    return typeof inner === 'object' && inner !== null ? withRoundTripError(inner, error) : inner
   }
   for (let depth = 0; depth < 4 && inner instanceof Error; depth++) {
     const code = (inner as { code?: unknown }).code

@@ -1,5 +1,4 @@
 import { ROUND_TRIP_ERROR, RoundTripError, isRoundTripError, systemCause } from '@roundtrip/core'
-import { ERR_REQUEST_BODY } from '@roundtrip/transport'
 
 /** Error code: a redirect could not be followed (bad location, scheme, count, credentials in the URL, or a body that cannot be replayed). */
 export const ERR_REDIRECT = 'RT_REDIRECT'
@@ -23,35 +22,16 @@ export { ROUND_TRIP_ERROR }
 
 /**
  * fetchFailed builds the error Node's fetch rejects with on a network
- * failure: `TypeError('fetch failed', { cause })`. When the coded error from
- * the layer below wraps a system or undici error (`ECONNREFUSED`,
- * `ENOTFOUND`, `ECONNRESET`, `UND_ERR_SOCKET`, …), that error is the cause,
- * as Node's fetch gives it, and the coded error stays on it as
- * `cause.roundTripError`; so is the error of a request body's own source
- * (a stream that errored) under `RT_REQUEST_BODY_ERROR`; otherwise the
- * cause is the coded error itself.
+ * failure: `TypeError('fetch failed', { cause })`, the cause chosen by
+ * core's `systemCause`: the system or undici error under the coded one from
+ * the layer below (`ECONNREFUSED`, `ENOTFOUND`, `ECONNRESET`,
+ * `UND_ERR_SOCKET`, …), as Node's fetch gives it, the coded error staying on
+ * it as `cause.roundTripError`; the reason the caller's own request body
+ * source failed with, under `RT_REQUEST_BODY_ERROR`; otherwise the coded
+ * error itself.
  */
 export function fetchFailed(error: unknown): TypeError {
-  return new TypeError('fetch failed', { cause: isRoundTripError(error, ERR_REQUEST_BODY) ? bodySourceError(error) : systemCause(error) })
-}
-
-/**
- * bodySourceError is the error of the caller's own body source (a stream
- * that errored, an iterable that threw) under a coded `RT_REQUEST_BODY_ERROR`,
- * as Node's fetch gives it as the cause; the coded one goes on it as
- * {@link ROUND_TRIP_ERROR} when it can take a property. A source that
- * errored with no reason (`controller.error(undefined)`) gives the coded
- * error itself: Node's fetch (and undici 7's) give there a `TypeError` of
- * their own ("Cannot read properties of undefined (reading 'name')"), not
- * worth copying.
- */
-function bodySourceError(error: RoundTripError): unknown {
-  const source = error.cause
-  if (source === undefined) return error
-  if (typeof source === 'object' && source !== null && Object.isExtensible(source) && !Object.hasOwn(source, ROUND_TRIP_ERROR)) {
-    Object.defineProperty(source, ROUND_TRIP_ERROR, { value: error, configurable: true, writable: true })
-  }
-  return source
+  return new TypeError('fetch failed', { cause: systemCause(error) })
 }
 
 /**
