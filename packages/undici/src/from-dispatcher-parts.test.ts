@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createFetch } from '@roundtrip/fetch'
 import { Agent, EnvHttpProxyAgent, SnapshotAgent, interceptors } from 'undici'
-import { afterEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
+import { useClosing } from '../test/closing.js'
 import { startProxy } from '../test/proxy-process.js'
 import { startServer, type TestServer } from '../test/server.js'
 import { fromDispatcher } from './from-dispatcher.js'
@@ -12,14 +13,7 @@ import { fromDispatcher } from './from-dispatcher.js'
 // fromDispatcher, against real loopback servers: interceptors composed on
 // an Agent, EnvHttpProxyAgent and SnapshotAgent.
 
-const closing: Array<{ close(): Promise<void> }> = []
-afterEach(async () => {
-  for (const c of closing.splice(0).reverse()) await c.close()
-})
-function track<T extends { close(): Promise<void> }>(value: T): T {
-  closing.push(value)
-  return value
-}
+const track = useClosing()
 
 /** A server that answers `/cached` with a cacheable body, `/flaky` with a 503 first, anything else with its URL. */
 async function serve(): Promise<TestServer & { paths: string[] }> {

@@ -2,20 +2,14 @@ import { bodyHold, compose } from '@roundtrip/core'
 import { createFetch } from '@roundtrip/fetch'
 import { leakTracker, type Leak } from '@roundtrip/leak-tracker'
 import { Agent, MockAgent, ProxyAgent } from 'undici'
-import { afterEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
+import { useClosing } from '../test/closing.js'
 import { dropResponse } from '../test/drop.js'
 import { startProxy, type ProxyProcess } from '../test/proxy-process.js'
 import { collectGarbage, nextTurn, startServer, writeLarge, type TestServer, type Writer } from '../test/server.js'
 import { fromDispatcher, responseTrailers } from './from-dispatcher.js'
 
-const closing: Array<{ close(): Promise<void> }> = []
-afterEach(async () => {
-  for (const c of closing.splice(0).reverse()) await c.close()
-})
-function track<T extends { close(): Promise<void> }>(value: T): T {
-  closing.push(value)
-  return value
-}
+const track = useClosing()
 
 describe('fromDispatcher over a MockAgent', () => {
   it('answers createFetch from the mock interceptors', async () => {
