@@ -163,9 +163,8 @@ export class StageDeadline {
   readonly #deadline: Deadline
   readonly #owner: StageOwner
   #stage: Stage = 'head'
-  /** The limit armed, and whether it is the request's own (its error then carries undici's, as undici's own timer would). */
+  /** The limit armed, for the error's message. */
   #ms = 0
-  #own = false
 
   constructor(options: ResolvedOptions, owner: StageOwner) {
     this.#owner = owner
@@ -182,11 +181,10 @@ export class StageDeadline {
     return this.#deadline.armed
   }
 
-  /** Starts the deadline of `stage`, `ms` from now; `own`: the limit is the request's (see {@link StageLimits}), not the Transport's. */
-  arm(stage: Stage, ms: number, own: boolean): void {
+  /** Starts the deadline of `stage`, `ms` from now. */
+  arm(stage: Stage, ms: number): void {
     this.#stage = stage
     this.#ms = ms
-    this.#own = own
     this.#deadline.arm(ms)
   }
 
@@ -203,9 +201,7 @@ export class StageDeadline {
   #expired(): void {
     const owner = this.#owner
     const head = this.#stage === 'head'
-    // A request's own limit fails as undici's Client would fail it (systemCause hands undici's error to a dispatcher's caller).
-    const cause = !this.#own ? undefined : head ? new errors.HeadersTimeoutError() : new errors.BodyTimeoutError()
-    owner.timedOut(head ? headersTimeoutError(this.#ms, owner.what, cause) : bodyTimeoutError(this.#ms, owner.what, cause))
+    owner.timedOut(head ? headersTimeoutError(this.#ms, owner.what) : bodyTimeoutError(this.#ms, owner.what))
   }
 }
 
@@ -227,18 +223,24 @@ export function armStage(deadline: StageDeadline | undefined, stage: Stage, opti
     return deadline
   }
   deadline ??= new StageDeadline(options, owner)
-  deadline.arm(stage, ms, mine)
+  deadline.arm(stage, ms)
   return deadline
 }
 
-/** headersTimeoutError: no response head within `ms` (`what` names the request). */
-export function headersTimeoutError(ms: number, what: string, cause?: unknown): TransportError {
-  return new TransportError(ERR_HEADERS_TIMEOUT, `no response head within ${ms} ms (${what})`, cause === undefined ? undefined : { cause })
+/**
+ * headersTimeoutError: no response head within `ms` (`what` names the
+ * request). Its cause is undici's `HeadersTimeoutError` (`cause`, undici's
+ * own, when its timer fired), whichever timer fired: precise, undici's, or
+ * an HTTP/2 conn's sweep, so a caller sees one error for one failure, and
+ * Node's fetch's (`UND_ERR_HEADERS_TIMEOUT`) through systemCause.
+ */
+export function headersTimeoutError(ms: number, what: string, cause: unknown = new errors.HeadersTimeoutError()): TransportError {
+  return new TransportError(ERR_HEADERS_TIMEOUT, `no response head within ${ms} ms (${what})`, { cause })
 }
 
-/** bodyTimeoutError: no response body bytes for `ms`. */
-export function bodyTimeoutError(ms: number, what: string, cause?: unknown): TransportError {
-  return new TransportError(ERR_BODY_TIMEOUT, `no response body data for ${ms} ms (${what})`, cause === undefined ? undefined : { cause })
+/** bodyTimeoutError: no response body bytes for `ms`; its cause is undici's `BodyTimeoutError`, as for {@link headersTimeoutError}. */
+export function bodyTimeoutError(ms: number, what: string, cause: unknown = new errors.BodyTimeoutError()): TransportError {
+  return new TransportError(ERR_BODY_TIMEOUT, `no response body data for ${ms} ms (${what})`, { cause })
 }
 
 /** connectTimeoutError: the dial (TCP, proxy, tunnel, TLS) took longer than `ms`. */

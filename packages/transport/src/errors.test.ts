@@ -9,11 +9,12 @@ import { Transport } from './transport.js'
 
 const f = useFixture()
 
-async function codeOf(promise: Promise<unknown>): Promise<{ code: string | undefined; message: string }> {
+async function codeOf(promise: Promise<unknown>): Promise<{ code: string | undefined; message: string; causeCode: unknown }> {
   try {
     await promise
   } catch (error) {
-    return { code: isRoundTripError(error) ? error.code : undefined, message: (error as Error).message }
+    const causeCode = ((error as Error).cause as { code?: unknown } | undefined)?.code
+    return { code: isRoundTripError(error) ? error.code : undefined, message: (error as Error).message, causeCode }
   }
   throw new Error('expected a rejection')
 }
@@ -57,9 +58,11 @@ describe('Transport: coded errors', () => {
     await new Promise((resolve) => setImmediate(resolve))
     expect(settled).toBe(false)
     clock.advance(1)
-    const { code, message } = await pending
+    const { code, message, causeCode } = await pending
     expect(code).toBe('RT_HEADERS_TIMEOUT')
     expect(message).toBe(`no response head within 100 ms (GET ${slow.origin}/)`)
+    // Under undici's own error, as from a limit of 1 s or more (undici's timer) and as Node's fetch reports it.
+    expect(causeCode).toBe('UND_ERR_HEADERS_TIMEOUT')
   })
 
   it('a body that stops arriving: the read rejects with RT_BODY_TIMEOUT', async () => {
@@ -69,9 +72,10 @@ describe('Transport: coded errors', () => {
     const response = await transport.roundTrip(new Request(stalls.origin))
     const read = codeOf(response.text())
     clock.advance(100)
-    const { code, message } = await read
+    const { code, message, causeCode } = await read
     expect(code).toBe('RT_BODY_TIMEOUT')
     expect(message).toBe(`no response body data for 100 ms (GET ${stalls.origin}/)`)
+    expect(causeCode).toBe('UND_ERR_BODY_TIMEOUT')
   })
 
   it('an oversized response head: RT_HEADERS_TOO_LARGE', async () => {

@@ -203,6 +203,7 @@ describe('HTTP/2 faults', () => {
     const error = await hanging
     expect(error.code).toBe('RT_HEADERS_TIMEOUT')
     expect(error.message).toBe(`no response head within 5000 ms (GET ${server.origin}/hang)`)
+    expect((error.cause as { code?: unknown }).code).toBe('UND_ERR_HEADERS_TIMEOUT')
     expect(await (await transport.roundTrip(new Request(`${server.origin}/ok`))).text()).toBe('ok')
     expect(server.sessions()).toBe(1)
   })
@@ -226,6 +227,7 @@ describe('HTTP/2 faults', () => {
     const error = await stalled
     expect(error.code).toBe('RT_BODY_TIMEOUT')
     expect(error.message).toBe(`no response body data for 2000 ms (GET ${server.origin}/stall)`)
+    expect((error.cause as { code?: unknown }).code).toBe('UND_ERR_BODY_TIMEOUT')
     expect(await (await transport.roundTrip(new Request(`${server.origin}/ok`))).text()).toBe('ok')
     expect(server.sessions()).toBe(1)
   })
