@@ -22,7 +22,9 @@ export function isBodyUnread(response: Response): boolean {
  * isBodyComplete reports whether every byte of the body of `response` has
  * arrived and nobody has started reading it: the producer of a tracked body
  * (one made by `createBody`) has ended, so its connection is released, and
- * the body is unused and not locked by a reader. `arrayBuffer()`, `text()`
+ * the body of this response is unused and not locked by a reader (a clone
+ * reads a branch of its own: what it read does not count here; every byte is
+ * still there for this response). `arrayBuffer()`, `text()`
  * and the others then resolve without waiting on the network. A layer that
  * hands a response on through another API (an undici dispatcher's handler)
  * asks it to tell the body and its end at once, as undici does for a

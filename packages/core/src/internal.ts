@@ -58,7 +58,7 @@ export interface TrackedSource {
    * otherwise. Optional, as mapReadError.
    */
   readAllNow?(): Uint8Array[] | undefined
-  /** Whether the producer has ended and nobody read to the end: every remaining chunk is queued. Optional, as mapReadError. */
+  /** Whether the producer has ended and the body is not settled yet (not read to the end, cancelled, …): every chunk not yet read is queued. Optional, as mapReadError. */
   complete?(): boolean
   /** A new pull-based stream over the source; `owner` is kept alive by it; `disturbed` is called on its first read or cancel. */
   openStream(owner: object, disturbed: () => void): ReadableStream<Uint8Array>
