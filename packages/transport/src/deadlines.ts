@@ -114,10 +114,11 @@ export interface StageLimits {
  * limits as given (undefined or null: none), checked as undici's `Request`
  * checks a dispatch's: a limit that is not a finite number of 0 or more
  * throws undici's `InvalidArgumentError` (`invalid headersTimeout`,
- * `invalid bodyTimeout`). One beyond what a timer holds is none.
+ * `invalid bodyTimeout`; `headName` names the head's, as the caller called
+ * it). One beyond what a timer holds is none.
  */
-export function stageLimits(head: unknown, body: unknown): StageLimits {
-  return { head: stageLimit(head, 'headersTimeout'), body: stageLimit(body, 'bodyTimeout') }
+export function stageLimits(head: unknown, body: unknown, headName = 'headersTimeout'): StageLimits {
+  return { head: stageLimit(head, headName), body: stageLimit(body, 'bodyTimeout') }
 }
 
 /**
@@ -127,7 +128,7 @@ export function stageLimits(head: unknown, body: unknown): StageLimits {
  */
 export function contextLimits(context: Readonly<RequestContext>, method: string, href: string): StageLimits {
   try {
-    return { head: stageLimit(context.responseHeaderTimeout, 'responseHeaderTimeout'), body: stageLimit(context.bodyTimeout, 'bodyTimeout') }
+    return stageLimits(context.responseHeaderTimeout, context.bodyTimeout, 'responseHeaderTimeout')
   } catch (error) {
     const detail = (error as Error).message
     throw new TransportError(ERR_INVALID_REQUEST, `cannot send request: ${detail} in its context, not a finite number of ms of 0 or more (${requestLabel(method, href)})`, { cause: error })

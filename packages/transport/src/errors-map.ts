@@ -115,10 +115,15 @@ const readableFailures = new WeakSet<object>()
  * itself goes to undici's Client, which reads it with back-pressure.
  */
 export function watchBodyErrors(body: Readable): Readable {
-  body.once('error', (error: unknown) => {
-    if (typeof error === 'object' && error !== null) readableFailures.add(error)
-  })
+  // Listening before undici's Client does, so the error is known here when undici fails the request with it: undici's
+  // errorRequest runs before the body's 'error' event for a socket failure it destroys the body with, one tick later.
+  body.once('error', rememberBodyFailure)
   return body
+}
+
+/** watchBodyErrors' listener: a module function, not a closure per request body. */
+function rememberBodyFailure(error: unknown): void {
+  if (typeof error === 'object' && error !== null) readableFailures.add(error)
 }
 
 /**

@@ -71,25 +71,28 @@ function isFormDataLike(body: object): body is Iterable<[string, string | Blob]>
 /** A FormData of another undici copied into a global one, which the `Request` encodes as multipart with its length. */
 function globalFormData(form: Iterable<[string, string | Blob]>): FormData {
   const copy = new FormData()
-  for (const [name, value] of form) {
-    if (typeof value === 'string') copy.append(name, value)
-    else copy.append(name, value)
-  }
+  for (const [name, value] of form) copy.append(name, value)
   return copy
 }
 
-/** The declaration of a body the dispatch gave whole: its length, and the same bytes again (a class: no closure per request). */
+/**
+ * The declaration of a body the dispatch gave whole: its length, and the
+ * same bytes again (a class: no closure per request). A string is encoded
+ * only if the bytes are asked for again (a resend): the `Request` encodes it
+ * once itself.
+ */
 class DeclaredBody implements ReplayableBody {
-  readonly #body: Uint8Array | Blob
+  readonly #body: string | Uint8Array | Blob
   readonly length: number
 
-  constructor(body: Uint8Array | Blob, length: number) {
+  constructor(body: string | Uint8Array | Blob, length: number) {
     this.#body = body
     this.length = length
   }
 
   getBody(): Uint8Array | Blob {
-    return this.#body
+    const body = this.#body
+    return typeof body === 'string' ? Buffer.from(body) : body
   }
 }
 
@@ -103,10 +106,8 @@ interface DispatchBody {
 function requestBody(body: unknown): DispatchBody {
   if (body === undefined || body === null) return { body: null, stream: false }
   // Bytes (a string as UTF-8) and a Blob have a length, which undici sends as content-length whatever their size: declared, so the RoundTripper knows it too.
-  if (typeof body === 'string' || body instanceof Uint8Array) {
-    const bytes = typeof body === 'string' ? Buffer.from(body) : body
-    return { body: bytes as Body, stream: false, declared: new DeclaredBody(bytes, bytes.byteLength) }
-  }
+  if (typeof body === 'string') return { body, stream: false, declared: new DeclaredBody(body, Buffer.byteLength(body)) }
+  if (body instanceof Uint8Array) return { body: body as Body, stream: false, declared: new DeclaredBody(body, body.byteLength) }
   if (body instanceof Blob) return { body, stream: false, declared: new DeclaredBody(body, body.size) }
   if (body instanceof FormData || body instanceof URLSearchParams) return { body, stream: false }
   // Before the iterables: a FormData iterates its entries, not bytes.

@@ -211,31 +211,30 @@ describe("undici.request rejects with the request body's own error when the body
   }
 })
 
+/** Expects `pending` to reject with undici's InvalidArgumentError for the content-type header, the server having seen nothing. */
+async function expectContentTypeRefused(pending: Promise<unknown>): Promise<void> {
+  const error = (await pending.then(
+    () => undefined,
+    (e: unknown) => e,
+  )) as Error
+  expect(error).toBeInstanceOf(errors.InvalidArgumentError)
+  expect(error.message).toBe('invalid content-type header')
+  expect(unexpected).toEqual([])
+}
+
 describe("undici.request refuses a header value with CR or LF with undici's InvalidArgumentError, sending nothing (undici test/request-crlf.js)", () => {
   for (const [name, dispatcher] of dispatchers()) {
     it(`in a content-type header, over ${name}`, async () => {
       unexpected.length = 0
       const headers = { 'content-type': 'application/json\r\n\r\nGET /foo2 HTTP/1.1' }
-      const error = (await request(`${origin.url}/never`, { dispatcher, headers }).then(
-        () => undefined,
-        (e: unknown) => e,
-      )) as Error
-      expect(error).toBeInstanceOf(errors.InvalidArgumentError)
-      expect(error.message).toBe('invalid content-type header')
-      expect(unexpected).toEqual([])
+      await expectContentTypeRefused(request(`${origin.url}/never`, { dispatcher, headers }))
     })
 
     it(`in the type of a Blob body, over ${name}`, async () => {
       unexpected.length = 0
       // As the suite's subclass with a `type` getter does.
       const malicious = Object.defineProperty(new Blob(['hello']), 'type', { get: () => 'text/html\r\nX-Injected: true' })
-      const error = (await request(`${origin.url}/never`, { dispatcher, method: 'POST', body: malicious as never }).then(
-        () => undefined,
-        (e: unknown) => e,
-      )) as Error
-      expect(error).toBeInstanceOf(errors.InvalidArgumentError)
-      expect(error.message).toBe('invalid content-type header')
-      expect(unexpected).toEqual([])
+      await expectContentTypeRefused(request(`${origin.url}/never`, { dispatcher, method: 'POST', body: malicious as never }))
     })
   }
 })
